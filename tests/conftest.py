@@ -1,0 +1,129 @@
+"""Shared test fixtures: a real `streamlit run app.py` server on loopback, and a headless Chromium.
+
+Browser tests use Debian's Chromium at /usr/bin/chromium through Playwright (never a downloaded
+browser). Where Chromium or Playwright is absent they are skipped with the reason shown; CI sets
+RNN_PLAYGROUND_REQUIRE_BROWSER=1, which turns that skip into a failure so CI cannot pass without them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+APP = str(ROOT / "app.py")  # AppTest.from_file(APP): relative paths resolve against the caller
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
+
+
+def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None):
+    """Start `streamlit run app.py` on a free loopback port; return (process, base_url)."""
+    port = _free_port()
+    env = {**os.environ, "RNN_PLAYGROUND_CACHE": str(tmp_dir / "cache"), **(extra_env or {})}
+    log = open(tmp_dir / "streamlit.log", "w")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+    except RuntimeError:
+        proc.kill()
+        log.close()
+        raise
+    proc._log = log  # type: ignore[attr-defined]
+    return proc, url
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    proc._log.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(tmp_path_factory):
+    """Base URL of a real Streamlit server running app.py on a free loopback port."""
+    proc, url = start_server(tmp_path_factory.mktemp("server"))
+    yield url
+    stop_server(proc)
+
+
+def _browser_missing_reason() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Python playwright is not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian Chromium driven by Playwright; skipped (visibly) where it is absent."""
+    reason = _browser_missing_reason()
+    if reason:
+        if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
+            pytest.fail(f"browser tests are required here but cannot run: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        print(f"\n[browser] driving {CHROMIUM} {browser.version}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh browser page (its own context, so its own Streamlit session)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def wait_idle(pg, timeout: float = 60_000) -> None:
+    """Wait until the Streamlit script has finished its run after an interaction."""
+    pg.wait_for_selector(IDLE, timeout=timeout)

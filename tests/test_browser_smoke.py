@@ -1,0 +1,23 @@
+"""Real browser: every page opens in Chromium and shows no exception box."""
+
+import pytest
+
+from tests.conftest import wait_idle
+
+PAGES = ["playground", "gradient-lab", "compare", "learn", "data"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_opens_without_exception(streamlit_server, page, path):
+    page.goto(f"{streamlit_server}/{path}")
+    wait_idle(page, timeout=120_000)
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+    # The sidebar navigation lists every page.
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    for title in ("Playground", "Gradient Lab", "Compare", "Learn", "Data"):
+        assert title in nav
+    main = page.locator("[data-testid='stMain']").inner_text()
+    assert main.strip(), f"/{path} rendered an empty main area"
