@@ -1,0 +1,158 @@
+"""The recurrent cells written out from their equations, and a step-by-step forward of an `RNNModel`.
+
+Holds one function per cell step (`elman_step`, `jordan_step`, `lstm_step`, `gru_step`) working on
+weights in the `torch.nn` layout, and `unrolled_forward(model, x)` which copies a model's weights
+(float64 on the CPU by default) and runs them step by step, keeping every h_t (and c_t) so that
+`probe.py` can read the exact ∂L/∂h_t. Parity tests hold this forward equal to the fused one.
+Leaves to others: the fused, trainable model (`models.py`) and the gradient read-out (`probe.py`).
+
+Notation: B batch, T timesteps, F input features, H hidden units, σ the logistic sigmoid,
+⊙ the elementwise product. Weights act on row vectors, so "W x_t" is computed as `x_t @ W.T`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+# Gate names as the probe reports them, in the row order of the stacked torch weights.
+LSTM_GATES = ("input", "forget", "cell", "output")   # rows i, f, g, o
+GRU_GATES = ("reset", "update")                      # rows r, z (n is the candidate, not a gate)
+
+
+def elman_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
+               act: str = "tanh") -> Tensor:
+    """One Elman step. x_t (B, F), h_prev (B, H), W_ih (H, F), W_hh (H, H) → h_t (B, H)."""
+    # a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    a_t = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh                   # (B, H)
+    # h_t = tanh(a_t)   or   h_t = max(0, a_t)
+    return torch.tanh(a_t) if act == "tanh" else torch.relu(a_t)         # (B, H)
+
+
+def jordan_step(x_t: Tensor, y_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
+                W_hy: Tensor, b_hy: Tensor) -> tuple[Tensor, Tensor]:
+    """One Jordan step: the layer is fed its previous output y_{t-1}. → (h_t, y_t), both (B, H)."""
+    # h_t = tanh(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)
+    h_t = torch.tanh(x_t @ W_ih.T + b_ih + y_prev @ W_hh.T + b_hh)       # (B, H)
+    # y_t = W_hy h_t + b_hy
+    y_t = h_t @ W_hy.T + b_hy                                            # (B, H)
+    return h_t, y_t
+
+
+def lstm_step(x_t: Tensor, h_prev: Tensor, c_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor,
+              b_hh: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """One LSTM step. W_ih (4H, F), W_hh (4H, H), rows i, f, g, o. → (h_t, c_t, gates)."""
+    # [a_i, a_f, a_g, a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    a_i, a_f, a_g, a_o = (x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).chunk(4, dim=1)  # 4 × (B, H)
+    # i_t = σ(a_i)   input gate
+    i_t = torch.sigmoid(a_i)                                             # (B, H)
+    # f_t = σ(a_f)   forget gate
+    f_t = torch.sigmoid(a_f)                                             # (B, H)
+    # g_t = tanh(a_g)   cell candidate
+    g_t = torch.tanh(a_g)                                                # (B, H)
+    # o_t = σ(a_o)   output gate
+    o_t = torch.sigmoid(a_o)                                             # (B, H)
+    # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    c_t = f_t * c_prev + i_t * g_t                                       # (B, H)
+    # h_t = o_t ⊙ tanh(c_t)
+    h_t = o_t * torch.tanh(c_t)                                          # (B, H)
+    return h_t, c_t, dict(zip(LSTM_GATES, (i_t, f_t, g_t, o_t)))
+
+
+def gru_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor,
+             b_hh: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    """One GRU step (torch's variant). W_ih (3H, F), W_hh (3H, H), rows r, z, n. → (h_t, gates)."""
+    gi_r, gi_z, gi_n = (x_t @ W_ih.T + b_ih).chunk(3, dim=1)              # 3 × (B, H)
+    gh_r, gh_z, gh_n = (h_prev @ W_hh.T + b_hh).chunk(3, dim=1)           # 3 × (B, H)
+    # r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)   reset gate
+    r_t = torch.sigmoid(gi_r + gh_r)                                     # (B, H)
+    # z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)   update gate
+    z_t = torch.sigmoid(gi_z + gh_z)                                     # (B, H)
+    # n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn))   candidate
+    n_t = torch.tanh(gi_n + r_t * gh_n)                                  # (B, H)
+    # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+    h_t = (1 - z_t) * n_t + z_t * h_prev                                 # (B, H)
+    return h_t, dict(zip(GRU_GATES, (r_t, z_t)))
+
+
+@dataclass
+class Unrolled:
+    """What `unrolled_forward` returns. Lists are per layer, then per timestep (index 0 = first step)."""
+    y_hat: Tensor                          # (B, O)
+    h: list[list[Tensor]]                  # h[l][t] (B, H)
+    c: list[list[Tensor]] | None           # LSTM cell states c[l][t] (B, H), else None
+    y: list[list[Tensor]] | None           # Jordan layer outputs y[l][t] (B, H), else None
+    gates: list[dict[str, list[Tensor]]]   # gates[l][name][t] (B, H); [] entries for Elman / Jordan
+    params: dict[str, Tensor]              # the weight copies used, by the model's parameter names
+
+
+def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -> dict[str, Tensor]:
+    """Detached copies of the model's parameters (same names), never sharing storage with the model."""
+    return {name: p.detach().to(device=device, dtype=dtype).clone().requires_grad_(requires_grad)
+            for name, p in model.named_parameters()}
+
+
+def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
+                     bptt_truncate: int = 0) -> Unrolled:
+    """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
+
+    x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
+    keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
+    as `RNNModel.forward` does. The model itself is never modified.
+    """
+    cell, L = model.cfg.cell, model.cfg.num_layers
+    P = copy_params(model, dtype, device, requires_grad=retain_grad)
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
+    x = x.detach().to(device=device, dtype=dtype)                         # (B, T, F)
+    B, T, _ = x.shape
+    H = model.cfg.hidden_size
+    act = "relu" if cell == "rnn_relu" else "tanh"
+    cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
+    hs, cs, ys, gates = [], [] if cell == "lstm" else None, [] if cell == "jordan" else None, []
+    layer_in = [x[:, t] for t in range(T)]                               # T × (B, F)
+    with torch.enable_grad():
+        for l in range(L):
+            W_ih, W_hh = P[f"rnn.weight_ih_l{l}"], P[f"rnn.weight_hh_l{l}"]
+            b_ih, b_hh = P[f"rnn.bias_ih_l{l}"], P[f"rnn.bias_hh_l{l}"]
+            s_t = x.new_zeros(B, H)                  # state fed back: h_{t-1} (Jordan: y_{t-1}), 0 at start
+            c_t = x.new_zeros(B, H)                  # c_0 = 0 (LSTM)
+            h_l, c_l, y_l = [], [], []
+            g_l: dict[str, list[Tensor]] = {}
+            for t in range(T):
+                if cut and t == cut:
+                    s_t, c_t = s_t.detach(), c_t.detach()
+                g: dict[str, Tensor] = {}
+                if cell in ("rnn", "rnn_relu"):
+                    h_t = elman_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh, act)
+                    s_t = h_t
+                elif cell == "jordan":
+                    h_t, s_t = jordan_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh,
+                                           P[f"rnn.weight_hy_l{l}"], P[f"rnn.bias_hy_l{l}"])
+                    y_l.append(s_t)
+                elif cell == "lstm":
+                    h_t, c_t, g = lstm_step(layer_in[t], s_t, c_t, W_ih, W_hh, b_ih, b_hh)
+                    s_t = h_t
+                    c_l.append(c_t)
+                else:
+                    h_t, g = gru_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh)
+                    s_t = h_t
+                if retain_grad and h_t.requires_grad:
+                    h_t.retain_grad()
+                    if cell == "lstm":
+                        c_t.retain_grad()
+                h_l.append(h_t)
+                for name, a in g.items():
+                    g_l.setdefault(name, []).append(a)
+                layer_in[t] = s_t                    # the layer's output: h_t (Jordan: y_t)
+            hs.append(h_l)
+            gates.append(g_l)
+            if cs is not None:
+                cs.append(c_l)
+            if ys is not None:
+                ys.append(y_l)
+        # ŷ = W_out h_T + b_out   (Jordan: the top layer's y_T)
+        y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=ys, gates=gates, params=P)

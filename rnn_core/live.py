@@ -1,0 +1,338 @@
+"""A live training run: `train.py` on a background thread, with play / pause / step / stop and a history.
+
+Holds `LiveRun` (the run and its thread-safe, bounded history) and `Snapshot` (a copy of that history
+for one redraw). The thread never touches Streamlit; the page polls `snapshot()` from a fragment.
+Leaves to others: the training loop and its records (`train.py`), drawing (`figures.py`, `ui/`).
+
+Life of a run: status "idle" → start() → "running" ⇄ "paused" (pause()/resume(); step() takes one
+optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
+flight. A run whose snapshot() nobody has called for `idle_timeout` seconds (the browser tab was
+closed) stops itself, so abandoned runs do not burn the server's CPU.
+
+How pausing works: `train()` calls `LiveRun._control()` before every optimiser step; while paused
+that call waits on a condition variable (without holding the model lock), so `with run.lock:` lets
+the UI evaluate `run.model` whenever the thread is between steps, paused or finished.
+
+History, bounded: every step record is kept until there are `max_step_records` of them; then every
+other one is dropped and from then on only every 2nd (4th, 8th…) step is kept, so memory stays flat
+whatever the run length; the latest step record is always kept. Epoch records are all kept; when their
+probe profiles would exceed PROBE_FLOAT_BUDGET floats, every other probe (never epoch 0's nor the
+latest) is replaced by None. Stored records are never mutated, so snapshots share them: read-only.
+
+Threads: torch's intra-op thread pool is process-wide, and a Streamlit server runs every session's
+runs in one process. `limit_torch_threads()` (called by start()) caps it at half the CPUs this process
+may use (at most 4; the env var RNN_PLAYGROUND_TORCH_THREADS overrides) and never raises it: small
+recurrent nets gain little from more threads, and several live runs then share the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.models import build_model
+from rnn_core.train import steps_per_epoch, train
+
+MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
+PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
+TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
+_FINISHED = ("completed", "stopped", "diverged")
+
+
+@dataclass
+class Snapshot:
+    """A copy of a run's history for one redraw (the lists are new; the records in them are shared)."""
+
+    status: str                  # idle | running | paused | completed | stopped | diverged
+    steps: list[dict]            # step records, evenly downsampled, always ending with the latest
+    epochs: list[dict]           # every epoch record (epoch 0 = at initialisation)
+    end: dict | None             # the end record once the run has finished
+    epoch: int                   # epoch of the latest record
+    step: int                    # optimiser steps taken
+    total_epochs: int
+    steps_per_epoch: int
+    elapsed: float               # seconds spent training, paused time not counted
+    version: int                 # records received so far: redraw only when it changes
+
+
+def limit_torch_threads() -> int:
+    """Cap torch's (process-wide) intra-op threads for shared use; returns the number in force."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:           # not on Linux
+        cpus = os.cpu_count() or 1
+    setting = os.environ.get(TORCH_THREADS_ENV, "")
+    wanted = int(setting) if setting.isdigit() and int(setting) > 0 else min(4, max(1, cpus // 2))
+    if torch.get_num_threads() > wanted:
+        torch.set_num_threads(wanted)
+    return torch.get_num_threads()
+
+
+class LiveRun:
+    """One training run on a daemon thread. Every public method is thread-safe and returns at once."""
+
+    def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
+                 idle_timeout: float | None = 30.0, *, model: Any = None):
+        """`windows` needs X_train, y_train, X_val, y_val; `model` (optional) continues an existing
+        network instead of building a fresh one from `model_cfg` with `train_cfg.seed`.
+        `idle_timeout` None or ≤ 0 never stops for lack of snapshots (CLI, notebooks)."""
+        self.model_cfg = model_cfg.validate()
+        self.train_cfg = train_cfg.validate()
+        n_train = len(windows.X_train)
+        if n_train == 0:
+            raise ConfigError("There are no training windows: use a longer series, fewer timesteps "
+                              "or a larger training fraction.")
+        shape = (windows.X_train.shape[-1], windows.y_train.shape[-1])
+        if shape != (model_cfg.input_size, model_cfg.output_size):
+            raise ConfigError(f"The model takes {model_cfg.input_size} input feature(s) and predicts "
+                              f"{model_cfg.output_size} value(s), but the data has {shape[0]} and {shape[1]}: "
+                              "set input_size and output_size from the data.")
+        self.windows = windows
+        self.model = model if model is not None else build_model(model_cfg, seed=train_cfg.seed)
+        self.lock = threading.RLock()            # guards self.model
+        self.idle_timeout = idle_timeout
+        self.max_step_records = MAX_STEP_RECORDS
+        self.total_epochs = train_cfg.epochs
+        self.steps_per_epoch = steps_per_epoch(n_train, train_cfg.batch_size)
+
+        self._cond = threading.Condition()       # guards everything below
+        self._status = "idle"
+        self._steps: list[dict] = []             # kept step records: steps 1, 1+stride, 1+2·stride…
+        self._stride = 1
+        self._last_step: dict | None = None
+        self._epochs: list[dict] = []
+        self._probed: list[int] = []             # indices into _epochs whose probe is kept
+        self._end: dict | None = None
+        self._version = 0
+        self._epoch = 0
+        self._step = 0
+        self._stop_reason: str | None = None     # why stop was asked, formatted with step and epoch
+        self._step_tokens = 0                    # single steps granted while paused
+        self._parked = threading.Event()         # set while the thread waits in _control
+        self._last_poll = time.monotonic()
+        self._active = 0.0                       # seconds spent training, pauses excluded
+        self._active_since: float | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- controls -------------------------------------------------------------------------------
+
+    def start(self, paused: bool = False) -> None:
+        """Start the thread (once); paused=True starts it paused, e.g. to single-step from the start."""
+        with self._cond:
+            if self._status != "idle":
+                return
+            limit_torch_threads()
+            self._status = "paused" if paused else "running"
+            self._last_poll = time.monotonic()
+            self._clock_start()
+            self._thread = threading.Thread(target=self._run, name="rnn-live-run", daemon=True)
+            self._thread.start()
+
+    def pause(self) -> None:
+        """Pause before the next optimiser step (the step in flight finishes)."""
+        with self._cond:
+            if self._status == "running":
+                self._status = "paused"
+                self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            if self._status == "paused":
+                self._status = "running"
+                self._cond.notify_all()
+
+    def step(self) -> bool:
+        """Take exactly one optimiser step while paused (from idle: start paused, then step).
+
+        Returns False, doing nothing, when the run is running or finished."""
+        with self._cond:
+            if self._status == "idle":
+                self.start(paused=True)
+            if self._status != "paused":
+                return False
+            self._step_tokens += 1
+            self._cond.notify_all()
+            return True
+
+    def stop(self) -> None:
+        """Ask the run to stop after the step in flight; status becomes "stopped" when it has."""
+        with self._cond:
+            if self._status == "idle":
+                self._finish({"kind": "end", "status": "stopped", "epoch": 0, "step": 0,
+                              "reason": "Stopped before it started.", "seconds": 0.0})
+            elif self._status not in _FINISHED and self._stop_reason is None:
+                self._stop_reason = "Stopped by the user at step {step} (epoch {epoch})."
+                self._cond.notify_all()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True when it has (or never started)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    # --- reading --------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        with self._cond:
+            return self._status
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds spent training so far, paused time not counted."""
+        with self._cond:
+            return self._elapsed()
+
+    def snapshot(self, max_points: int = 1500) -> Snapshot:
+        """A copy of the history with at most `max_points` step records; also tells the run someone
+        is watching (see idle_timeout)."""
+        with self._cond:
+            self._last_poll = time.monotonic()
+            steps = list(self._steps)
+            if self._last_step is not None and (not steps or steps[-1] is not self._last_step):
+                steps.append(self._last_step)
+            return Snapshot(status=self._status, steps=downsample(steps, max_points),
+                            epochs=list(self._epochs), end=self._end, epoch=self._epoch,
+                            step=self._step, total_epochs=self.total_epochs,
+                            steps_per_epoch=self.steps_per_epoch, elapsed=self._elapsed(),
+                            version=self._version)
+
+    # --- the thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            for record in train(self.model, self.windows, self.train_cfg, control=self._control,
+                                lock=self.lock):
+                self._record(record)
+        except Exception as exc:  # any failure ends the run with a sentence, never a traceback
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            with self._cond:
+                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
+                              "reason": f"Training stopped on an error: {message}",
+                              "seconds": self._elapsed()})
+        finally:
+            with self._cond:
+                if self._end is None:        # the generator was closed without an end record
+                    self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
+                                  "step": self._step, "reason": "Training ended unexpectedly.",
+                                  "seconds": self._elapsed()})
+
+    def _control(self) -> bool:
+        """Called by train() before every step: True takes the step, False stops; blocks while paused."""
+        with self._cond:
+            while True:
+                if self._stop_reason is None and self._idle_too_long():
+                    self._stop_reason = (
+                        "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
+                        f"for {self.idle_timeout:g} s (the browser tab was closed).")
+                if self._stop_reason is not None:
+                    return False
+                if self._status == "running":
+                    break
+                if self._step_tokens > 0:
+                    self._step_tokens -= 1
+                    break
+                self._clock_stop()
+                self._parked.set()
+                self._cond.wait(timeout=self._wait_seconds())
+            self._parked.clear()
+            self._clock_start()
+            return True
+
+    def _record(self, record: dict) -> None:
+        with self._cond:
+            kind = record["kind"]
+            if kind == "end":
+                if record["status"] == "stopped" and self._stop_reason is not None:
+                    reason = self._stop_reason.format(step=record["step"], epoch=record["epoch"])
+                    record = {**record, "reason": reason}
+                self._finish(record)
+                return
+            self._version += 1
+            self._epoch, self._step = record["epoch"], record["step"]
+            if kind == "step":
+                self._keep_step(record)
+            else:
+                self._keep_epoch(record)
+
+    def _finish(self, end: dict) -> None:
+        """Store the end record and the final status (lock held)."""
+        self._clock_stop()
+        self._version += 1
+        self._end = end
+        self._status = end["status"]
+        self._parked.clear()
+        self._cond.notify_all()
+
+    def _keep_step(self, record: dict) -> None:
+        self._last_step = record
+        if (record["step"] - 1) % self._stride:
+            return
+        self._steps.append(record)
+        if len(self._steps) > self.max_step_records:
+            del self._steps[1::2]            # keep steps 1, 1+2·stride, 1+4·stride…
+            self._stride *= 2
+
+    def _keep_epoch(self, record: dict) -> None:
+        self._epochs.append(record)
+        probe = record.get("probe")
+        if probe is None:
+            return
+        self._probed.append(len(self._epochs) - 1)
+        keep_at_most = max(16, PROBE_FLOAT_BUDGET // _probe_floats(probe))
+        if len(self._probed) > keep_at_most:
+            dropped = set(self._probed[1:-1:2])        # every other, never the first nor the latest
+            for i in dropped:
+                self._epochs[i] = {**self._epochs[i], "probe": None}
+            self._probed = [i for i in self._probed if i not in dropped]
+
+    # --- time (lock held) ------------------------------------------------------------------------
+
+    def _clock_start(self) -> None:
+        if self._active_since is None:
+            self._active_since = time.monotonic()
+
+    def _clock_stop(self) -> None:
+        if self._active_since is not None:
+            self._active += time.monotonic() - self._active_since
+            self._active_since = None
+
+    def _elapsed(self) -> float:
+        since = self._active_since
+        return self._active + (time.monotonic() - since if since is not None else 0.0)
+
+    def _idle_too_long(self) -> bool:
+        return bool(self.idle_timeout and self.idle_timeout > 0
+                    and time.monotonic() - self._last_poll > self.idle_timeout)
+
+    def _wait_seconds(self) -> float:
+        """How long a paused thread sleeps before re-checking the idle timeout."""
+        if not (self.idle_timeout and self.idle_timeout > 0):
+            return 1.0
+        left = self.idle_timeout - (time.monotonic() - self._last_poll)
+        return min(1.0, max(0.01, left + 0.01))
+
+
+def downsample(records: list[dict], max_points: int) -> list[dict]:
+    """At most `max_points` records, evenly spaced, always the first and the latest."""
+    n = len(records)
+    if n <= max_points:
+        return list(records)
+    if max_points <= 1:
+        return records[-1:] if max_points == 1 else []
+    return [records[i * (n - 1) // (max_points - 1)] for i in range(max_points)]
+
+
+def _probe_floats(probe: dict) -> int:
+    """Roughly how many floats one probe dict holds (its per-timestep lists dominate)."""
+    T, layers = int(probe.get("timesteps", 1)), len(probe.get("grad_h") or [[]])
+    per_layer = 2 + (1 if probe.get("grad_c") else 0) + len((probe.get("gates") or [{}])[0])
+    return max(1, T * layers * per_layer)

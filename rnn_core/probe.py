@@ -1,0 +1,213 @@
+"""The gradient-through-time probe: exact ‖∂L/∂h_t‖ for every layer and timestep, and what explains it.
+
+Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md) and
+`jacobian_product_norms(model, X, layer)`. Both copy the model's current weights to float64 on the CPU
+and run them through the written-out equations of `cells.py` (fused kernels hide h_t), so they never
+touch the model's weights or .grad, work whatever device the model lives on, and do not underflow
+where float32 would (~1e-38).
+Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`figures.py`).
+
+Conventions:
+- ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head.
+- σ_max and the spectral radius come from `models.spectra` (Elman W_hh; Jordan W_hh·W_hy;
+  LSTM / GRU the candidate block W_hg / W_hn of W_hh).
+- γ = sup of the recurrent activation's derivative: tanh′ ≤ 1, ReLU′ ≤ 1, so γ = 1 for every cell here.
+- theory[l][t] = ‖∂L/∂h_T‖ · (σ_max·γ)^(T−1−t), the Pascanu, Mikolov & Bengio (2013) bound for Elman
+  cells (for gated cells only a reference line); computed in log space and capped at 1e300.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnn_core.cells import unrolled_forward
+from rnn_core.models import spectra
+
+GAMMA = {"rnn": 1.0, "rnn_relu": 1.0, "jordan": 1.0, "lstm": 1.0, "gru": 1.0}
+THEORY_CAP = 1e300
+
+
+def _as_float64(a) -> Tensor:
+    a = a.detach().cpu() if isinstance(a, Tensor) else torch.as_tensor(np.asarray(a))
+    return a.to(torch.float64)
+
+
+def _norms(hs: list[Tensor]) -> list[float]:
+    """‖∂L/∂h_t‖ (Frobenius over the batch and units) for each t; 0.0 where no gradient reached h_t."""
+    return [0.0 if h.grad is None else float(torch.linalg.vector_norm(h.grad)) for h in hs]
+
+
+def _loss(y_hat: Tensor, y: Tensor, loss: str) -> Tensor:
+    if loss == "mse":
+        # L = mean (ŷ − y)²
+        return torch.mean((y_hat - y) ** 2)
+    if loss == "mae":
+        # L = mean |ŷ − y|
+        return torch.mean(torch.abs(y_hat - y))
+    raise ValueError(f"Unknown loss '{loss}': use 'mse' or 'mae'.")
+
+
+def _theory_line(g_T: float, rate: float, T: int) -> list[float]:
+    """g_T · rate^(T−1−t) for t = 0..T−1, in log space, capped at THEORY_CAP, 0 for a zero start."""
+    if g_T <= 0 or rate <= 0:
+        return [0.0] * (T - 1) + [g_T]
+    log_g, log_r = math.log(g_T), math.log(rate)
+    return [min(THEORY_CAP, math.exp(min(700.0, log_g + (T - 1 - t) * log_r))) for t in range(T)]
+
+
+def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
+    """Exact gradient-through-time profile of `model` on the batch X (B, T, F), y (B, O); JSON-ready.
+
+    `bptt_truncate` = k > 0 measures the gradient training with truncation k gets (zero before T−k).
+    """
+    X, y = _as_float64(X), _as_float64(y)
+    if y.ndim == 1:
+        y = y[:, None]                                                   # (B,) → (B, 1)
+    if X.ndim != 3 or y.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"probe needs X (B, T, F) and y (B, O) with the same B, got {tuple(X.shape)} "
+                         f"and {tuple(y.shape)}.")
+    cell, T = model.cfg.cell, X.shape[1]
+    with torch.enable_grad():
+        u = unrolled_forward(model, X, retain_grad=True, bptt_truncate=bptt_truncate)
+        L = _loss(u.y_hat, y, loss)
+        L.backward()
+    grad_h = [_norms(h_l) for h_l in u.h]
+    grad_c = [_norms(c_l) for c_l in u.c] if u.c is not None else None
+    gates = [{name: [float(a.detach().mean()) for a in acts] for name, acts in g_l.items()} for g_l in u.gates]
+    param_grad_norms = {name: 0.0 if p.grad is None else float(torch.linalg.vector_norm(p.grad))
+                        for name, p in u.params.items()}
+    spec = spectra(model)
+    sigma_max = [s["sigma_max"] for s in spec]
+    gamma = GAMMA[cell]
+    theory = [_theory_line(g_l[-1], s * gamma, T) for g_l, s in zip(grad_h, sigma_max)]
+    return {"timesteps": int(T), "loss": float(L.detach()),
+            "grad_h": grad_h, "grad_c": grad_c, "gates": gates,
+            "param_grad_norms": param_grad_norms,
+            "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
+            "gamma": gamma, "theory": theory}
+
+
+def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,
+                   b_y: Tensor | None = None) -> Tensor:
+    """J_t = ∂s_t/∂s_{t−1} of one layer for every t at once, from the written-out derivatives.
+
+    inputs (T, F) the layer's inputs x_t; s_prev (T, S) the state before each step: h_{t−1} (S = H) or,
+    for LSTM, [h_{t−1}; c_{t−1}] (S = 2H). For Jordan the state is h and y_{t−1} = W_hy h_{t−1} + b_y[t]
+    (b_y[t] = b_hy, but 0 at t = 0 where y_0 = 0). Returns (T, S, S). Rows of the batch are timesteps.
+    """
+    cell, H = model.cfg.cell, model.cfg.hidden_size
+    W_ih, W_hh = params[f"rnn.weight_ih_l{layer}"], params[f"rnn.weight_hh_l{layer}"]
+    b_ih, b_hh = params[f"rnn.bias_ih_l{layer}"], params[f"rnn.bias_hh_l{layer}"]
+    h_prev = s_prev[:, :H]                                               # (T, H)
+    gi = inputs @ W_ih.T + b_ih                                          # (T, G·H)
+
+    def diag_times(v: Tensor, W: Tensor) -> Tensor:
+        # diag(v_t) W for every t
+        return v[:, :, None] * W                                         # (T, H, H)
+
+    if cell in ("rnn", "rnn_relu"):
+        # a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
+        a = gi + h_prev @ W_hh.T + b_hh                                  # (T, H)
+        # ∂h_t/∂h_{t−1} = diag(φ'(a_t)) W_hh,  tanh' = 1 − tanh², ReLU' = 1[a > 0]
+        d = 1 - torch.tanh(a) ** 2 if cell == "rnn" else (a > 0).to(a.dtype)
+        return diag_times(d, W_hh)
+    if cell == "jordan":
+        W_hy = params[f"rnn.weight_hy_l{layer}"]
+        # a_t = W_ih x_t + b_ih + W_hh (W_hy h_{t−1} + b_y) + b_hh
+        a = gi + (h_prev @ W_hy.T + b_y) @ W_hh.T + b_hh                 # (T, H)
+        # ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_hh W_hy
+        return diag_times(1 - torch.tanh(a) ** 2, W_hh @ W_hy)
+    gh = h_prev @ W_hh.T + b_hh                                          # (T, G·H)
+    if cell == "gru":
+        W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)                          # 3 × (H, H)
+        (gi_r, gi_z, gi_n), (gh_r, gh_z, gh_n) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+        r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)    # (T, H)
+        n = torch.tanh(gi_n + r * gh_n)                                  # (T, H)
+        # ∂r/∂h = diag(r(1−r)) W_hr,  ∂z/∂h = diag(z(1−z)) W_hz
+        dr, dz = diag_times(r * (1 - r), W_hr), diag_times(z * (1 - z), W_hz)
+        # ∂n/∂h = diag(1 − n²) (diag(r) W_hn + diag(W_hn h_{t−1} + b_hn) ∂r/∂h)
+        dn = (1 - n**2)[:, :, None] * (diag_times(r, W_hn) + gh_n[:, :, None] * dr)
+        # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}  ⇒  ∂h_t/∂h_{t−1} = diag(z) + diag(1 − z) ∂n/∂h + diag(h_{t−1} − n) ∂z/∂h
+        return torch.diag_embed(z) + (1 - z)[:, :, None] * dn + (h_prev - n)[:, :, None] * dz
+    # LSTM, state [h; c]
+    c_prev = s_prev[:, H:]                                               # (T, H)
+    W_hi, W_hf, W_hg, W_ho = W_hh.chunk(4, dim=0)                        # 4 × (H, H)
+    a_i, a_f, a_g, a_o = (gi + gh).chunk(4, dim=1)
+    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+    # c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
+    tc = torch.tanh(f * c_prev + i * g)                                  # (T, H)
+    # ∂c_t/∂h_{t−1} = diag(c_{t−1} f(1−f)) W_hf + diag(g i(1−i)) W_hi + diag(i (1−g²)) W_hg
+    dc_dh = diag_times(c_prev * f * (1 - f), W_hf) + diag_times(g * i * (1 - i), W_hi) \
+        + diag_times(i * (1 - g**2), W_hg)
+    # ∂c_t/∂c_{t−1} = diag(f)
+    dc_dc = torch.diag_embed(f)
+    # ∂h_t/∂h_{t−1} = diag(tanh(c_t) o(1−o)) W_ho + diag(o (1 − tanh² c_t)) ∂c_t/∂h_{t−1}
+    dh_dh = diag_times(tc * o * (1 - o), W_ho) + (o * (1 - tc**2))[:, :, None] * dc_dh
+    # ∂h_t/∂c_{t−1} = diag(o (1 − tanh² c_t) f)
+    dh_dc = torch.diag_embed(o * (1 - tc**2) * f)
+    return torch.cat([torch.cat([dh_dh, dh_dc], dim=2), torch.cat([dc_dh, dc_dc], dim=2)], dim=1)
+
+
+def layer_trajectory(model, X, layer: int, sample: int = 0):
+    """(inputs (T, F), s_prev (T, S), b_y (T, H) or None, params) of one layer along sample `sample` of X."""
+    X = _as_float64(X)
+    cfg = model.cfg
+    if not 0 <= layer < cfg.num_layers:
+        raise ValueError(f"layer must be between 0 and {cfg.num_layers - 1}, got {layer}.")
+    if not 0 <= sample < X.shape[0]:
+        raise ValueError(f"sample must be between 0 and {X.shape[0] - 1}, got {sample}.")
+    with torch.no_grad():
+        u = unrolled_forward(model, X[sample:sample + 1])
+    T = X.shape[1]
+    if layer == 0:
+        inputs = X[sample]                                               # (T, F)
+    else:
+        below = u.y[layer - 1] if u.y is not None else u.h[layer - 1]
+        inputs = torch.cat(below)                                        # (T, H)
+    states = torch.cat(u.h[layer])                                       # (T, H)
+    if u.c is not None:
+        states = torch.cat([states, torch.cat(u.c[layer])], dim=1)       # (T, 2H)
+    s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])      # s_{t−1}, s_{−1} = 0
+    b_y = None
+    if cfg.cell == "jordan":
+        b_y = u.params[f"rnn.bias_hy_l{layer}"].expand(T, -1).clone()    # (T, H)
+        b_y[0] = 0.0
+    return inputs, s_prev, b_y, u.params
+
+
+def jacobian_product_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
+    """‖∏_{j=t+1..T} ∂h_j/∂h_{j−1}‖₂ for k = T−t = 1..T (list index k−1), for one sample of X.
+
+    Exact Jacobians from the written-out derivatives (`step_jacobians`, checked against autograd in the
+    tests), float64, the model's current weights, along the sample's own trajectory; for LSTM the state
+    is (h, c) and the product is of the (2H, 2H) Jacobians of the full state. Only sample `sample` of X
+    is used (default the first: one trajectory keeps T = 1000 cheap). The running product is kept
+    rescaled (its scale in log space), so nothing under- or overflows; values are capped at 1e300.
+    """
+    inputs, s_prev, b_y, params = layer_trajectory(model, X, layer, sample)
+    with torch.no_grad():
+        J = step_jacobians(model, params, layer, inputs, s_prev, b_y)    # (T, S, S)
+    T = J.shape[0]
+    P = torch.eye(J.shape[1], dtype=J.dtype)                             # (S, S)
+    log_scale, scaled, logs = 0.0, [], []
+    for t in range(T - 1, -1, -1):
+        # P = J_T J_{T−1} … J_t   (0-based: J[t] = ∂s_t/∂s_{t−1}); k = T − t factors
+        P = P @ J[t]
+        norm = float(torch.linalg.matrix_norm(P))                        # Frobenius, only to rescale
+        if norm == 0.0 or not math.isfinite(norm):
+            scaled.append(P.clone())
+            logs.append(log_scale)
+            continue
+        P = P / norm
+        log_scale += math.log(norm)
+        scaled.append(P)
+        logs.append(log_scale)
+    # ‖P‖₂ = sqrt(λ_max(PᵀP)), batched over all k
+    Ps = torch.stack(scaled)                                             # (T, S, S)
+    two_norms = torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt()
+    return [0.0 if v == 0 else min(THEORY_CAP, math.exp(min(700.0, lg + math.log(v))))
+            for v, lg in zip(two_norms.tolist(), logs)]
