@@ -1,0 +1,479 @@
+"""The command line: `python -m rnn_core datasets | train | gradients`, for scripts and notebooks.
+
+    python -m rnn_core datasets
+    python -m rnn_core train --cell lstm --dataset sine --timesteps 50 --hidden 32 --epochs 20 \\
+        --json run.json --save runs/lstm-sine
+    python -m rnn_core train --csv prices.csv --column Close --column Volume --date-column Date
+    python -m rnn_core gradients --cell rnn --timesteps 100 --init orthogonal --gain 0.9
+
+`train` prints one line per epoch (train loss, validation loss, gradient norm, seconds), then the
+test metrics next to the persistence baseline; `--json` writes the whole run record, `--save` a run
+folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
+decades the gradient loses (or gains) from the last timestep back to the first.
+Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
+on stderr; a run that diverges exits 0 and says when and why.
+Holds only argument parsing and printing: configs (`config.py`), data (`datasets.py`, `windows.py`),
+the model (`models.py`), the trainer (`train.py`), the probe (`probe.py`), metrics (`evaluate.py`)
+and run folders (`runs.py`) do the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnn_core.config import (
+    CELLS,
+    INITS,
+    OPTIMIZERS,
+    SCALERS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+)
+from rnn_core.datasets import DATASETS, DataError
+
+# torch and the modules that need it are imported inside the commands, after the input is checked:
+# `datasets` and a bad flag answer in a second instead of waiting for torch to load.
+
+PROG = "python -m rnn_core"
+
+
+class CliError(ValueError):
+    """Bad command-line input; the message is one sentence."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line on stderr (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'.\n")
+
+
+# ----------------------------------------------------------------------------- the parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="RNN Playground from the command line: list the datasets, "
+                     "train a recurrent network, or probe its gradients through time at initialisation.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{datasets,train,gradients}")
+    sub.add_parser("datasets", help="list the datasets", description="List the datasets of the registry.")
+    _train_parser(sub.add_parser("train", help="train a network and report honest metrics",
+                                 description="Train a recurrent network, print one line per epoch, then "
+                                 "the test metrics next to the persistence baseline."))
+    _gradients_parser(sub.add_parser("gradients", help="‖∂L/∂h_t‖ per timestep at initialisation",
+                                     description="Probe the gradient through time at initialisation "
+                                     "(no training) and print its decay in decades."))
+    return parser
+
+
+def _model_flags(p: argparse.ArgumentParser, m: ModelConfig) -> None:
+    p.add_argument("--cell", choices=list(CELLS), default=m.cell, help="recurrent cell (default %(default)s)")
+    p.add_argument("--hidden", type=int, default=m.hidden_size, help="hidden units per layer (%(default)s)")
+    p.add_argument("--layers", type=int, default=m.num_layers, help="stacked layers (%(default)s)")
+    p.add_argument("--init", choices=list(INITS), default=m.init, help="W_hh init scheme (%(default)s)")
+    p.add_argument("--gain", type=float, default=m.gain, help="gain of the W_hh init (%(default)s)")
+    p.add_argument("--forget-bias", type=float, default=m.forget_bias,
+                   help="added to the LSTM forget-gate bias (%(default)s)")
+
+
+def _train_parser(p: argparse.ArgumentParser) -> None:
+    m, d, t = ModelConfig(), DataConfig(), TrainConfig()
+    data = p.add_argument_group("data")
+    source = data.add_mutually_exclusive_group()
+    source.add_argument("--dataset", metavar="NAME",   # default None: argparse then sees it clash with --csv
+                        help=f"a dataset of the registry (see 'datasets'; default {d.dataset})")
+    source.add_argument("--csv", metavar="PATH", help="a CSV file of your own instead of --dataset")
+    data.add_argument("--column", action="append", metavar="NAME",
+                      help="input column (repeat for several); with --csv the value columns, the first "
+                      "being the target; default: the dataset's features / every numeric column")
+    data.add_argument("--target", metavar="NAME", help="column to predict (default: the dataset's target "
+                      "or the first --column)")
+    data.add_argument("--date-column", metavar="NAME", help="with --csv: the date column (default: found "
+                      "automatically)")
+    data.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                      help="a dataset parameter, e.g. length=2000 or noise=0.1 (repeat for several)")
+    data.add_argument("--timesteps", type=int, default=d.timesteps, help="window length T (%(default)s)")
+    data.add_argument("--split", type=float, default=d.train_frac,
+                      help="fraction of the windows that train, chronologically first (%(default)s)")
+    data.add_argument("--val-split", type=float, default=d.val_frac,
+                      help="fraction that validates, the rest tests (%(default)s)")
+    data.add_argument("--scaler", choices=list(SCALERS), default=d.scaler, help="(%(default)s)")
+
+    model = p.add_argument_group("model")
+    _model_flags(model, m)
+
+    opt = p.add_argument_group("training")
+    opt.add_argument("--epochs", type=int, default=t.epochs, help="(%(default)s)")
+    opt.add_argument("--batch-size", type=int, default=t.batch_size, help="(%(default)s)")
+    opt.add_argument("--lr", type=float, default=t.lr, help="learning rate (%(default)s)")
+    opt.add_argument("--optimizer", choices=list(OPTIMIZERS), default=t.optimizer, help="(%(default)s)")
+    opt.add_argument("--momentum", type=float, default=t.momentum, help="SGD momentum (%(default)s)")
+    clip = opt.add_mutually_exclusive_group()
+    clip.add_argument("--clip-norm", type=float, metavar="C",
+                      help=f"clip the gradient norm at C (the default, C = {t.clip_value:g})")
+    clip.add_argument("--clip-value", type=float, metavar="C", help="clip every gradient entry to ±C")
+    clip.add_argument("--no-clip", action="store_true", help="no gradient clipping")
+    opt.add_argument("--bptt-truncate", type=int, default=t.bptt_truncate, metavar="K",
+                     help="gradient flows back at most K steps; 0 = the whole window (%(default)s)")
+    opt.add_argument("--seed", type=int, default=t.seed, help="(%(default)s)")
+    opt.add_argument("--probe-every", type=int, default=t.probe_every, metavar="N",
+                     help="probe the gradient through time every N epochs (%(default)s)")
+    opt.add_argument("--device", choices=["cpu", "cuda"], default=t.device, help="(%(default)s)")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--json", metavar="PATH", help="write the whole run record as JSON")
+    out.add_argument("--save", metavar="DIR", help="save the run folder (config, history, weights)")
+    out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+
+def _gradients_parser(p: argparse.ArgumentParser) -> None:
+    _model_flags(p, ModelConfig())
+    p.add_argument("--timesteps", type=int, default=50, help="T (%(default)s)")
+    p.add_argument("--batch", type=int, default=16, help="sequences in the probe batch (%(default)s)")
+    p.add_argument("--data", choices=["random", "sine"], default="random",
+                   help="random N(0, 1) inputs and targets, or sine waves with random phases (%(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="weights and batch (%(default)s)")
+    p.add_argument("--json", metavar="PATH", help="write ‖∂L/∂h_t‖ per layer and timestep as JSON")
+
+
+# ----------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):   # ‖∂L/∂h‖ and σ print on any terminal encoding
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "datasets":
+            return cmd_datasets()
+        if args.command == "train":
+            return cmd_train(args)
+        return cmd_gradients(args)
+    except (ConfigError, DataError, CliError, ValueError) as e:   # runs.RunFileError is a ValueError too
+        _fail(str(e))
+        return 2
+    except KeyboardInterrupt:
+        _fail("Interrupted.")
+        return 130
+    except Exception as e:  # a bug, not bad input: still one line, the traceback on request
+        if os.environ.get("RNN_PLAYGROUND_DEBUG"):
+            raise
+        _fail(f"Unexpected {type(e).__name__}: {e} (set RNN_PLAYGROUND_DEBUG=1 to see the traceback).")
+        return 1
+
+
+def _fail(message: str) -> None:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# ----------------------------------------------------------------------------- datasets
+def cmd_datasets() -> int:
+    width = max(len(name) for name in DATASETS)
+    group = None
+    for name, ds in DATASETS.items():
+        if ds.group != group:
+            group = ds.group
+            _say(f"\n{group}")
+        _say(f"  {name:<{width}}  {ds.title} [{ds.task}] — {ds.description}")
+        details = [f"features {', '.join(ds.features)}" if ds.features else "",
+                   f"target {ds.target}" if ds.target else "",
+                   "params " + ", ".join(f"{p.name}={p.default:g}" if isinstance(p.default, float)
+                                         else f"{p.name}={p.default}" for p in ds.params) if ds.params else ""]
+        details = [d for d in details if d]
+        if details:
+            _say(f"  {'':<{width}}  {'; '.join(details)}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- train
+def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    clip, clip_value = "norm", TrainConfig().clip_value
+    if args.no_clip:
+        clip = "off"
+    elif args.clip_value is not None:
+        clip, clip_value = "value", args.clip_value
+    elif args.clip_norm is not None:
+        clip_value = args.clip_norm
+    if args.probe_every < 0:
+        raise CliError(f"--probe-every must be 0 (never) or a positive number of epochs, got {args.probe_every}.")
+    if args.bptt_truncate < 0:
+        raise CliError(f"--bptt-truncate must be 0 (off) or a positive number of steps, got {args.bptt_truncate}.")
+    columns = list(args.column or [])
+    data_cfg = DataConfig(
+        dataset="csv" if args.csv else (args.dataset or DataConfig().dataset), timesteps=args.timesteps,
+        params=_params(args.param),
+        features=columns, target=args.target or (columns[0] if args.csv and columns else ""),
+        train_frac=args.split, val_frac=args.val_split, scaler=args.scaler)
+    model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
+                            gain=args.gain, forget_bias=args.forget_bias)
+    train_cfg = TrainConfig(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+                            batch_size=args.batch_size, epochs=args.epochs, clip=clip, clip_value=clip_value,
+                            bptt_truncate=args.bptt_truncate, seed=args.seed, probe_every=args.probe_every,
+                            device=args.device)
+    if not math.isfinite(model_cfg.forget_bias):
+        raise CliError("--forget-bias must be a finite number.")
+    return model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
+
+
+def _params(pairs: list[str]) -> dict[str, Any]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--param takes KEY=VALUE (e.g. length=2000), got '{pair}'.")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _check_output_paths(args) -> None:
+    """Refuse an unwritable --json / --save before spending time on training."""
+    if args.json:
+        parent = Path(args.json).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise CliError(f"Cannot write --json '{args.json}': the folder '{parent}' does not exist.")
+        if Path(args.json).is_dir():
+            raise CliError(f"--json '{args.json}' is a folder; give a file name such as run.json.")
+    if args.save and Path(args.save).exists() and not Path(args.save).is_dir():
+        raise CliError(f"--save '{args.save}' is a file; give a folder name for the run.")
+
+
+def _load_windows(args, data_cfg: DataConfig):
+    from rnn_core.datasets import get_dataset, read_csv_upload
+    from rnn_core.windows import prepare
+
+    if not args.csv:
+        ds = get_dataset(data_cfg.dataset)
+        if ds.name == "csv":
+            raise CliError("The csv dataset needs a file: use --csv PATH instead of --dataset csv.")
+        if args.date_column:
+            raise CliError("--date-column goes with --csv; the registry's datasets have their own index.")
+        return prepare(data_cfg)
+    path = Path(args.csv).expanduser()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CliError(f"Cannot read the CSV file '{args.csv}': {e.strerror or e}; check the path.") from None
+    frame = read_csv_upload(raw, value_columns=data_cfg.features or None, date_column=args.date_column)
+    return prepare(data_cfg, frame)
+
+
+def cmd_train(args) -> int:
+    model_cfg, data_cfg, train_cfg = _configs(args)
+    _check_output_paths(args)
+    windows = _load_windows(args, data_cfg)
+
+    import torch
+
+    from rnn_core.evaluate import evaluate
+    from rnn_core.models import build_model
+    from rnn_core.runs import save_run
+    from rnn_core.train import train
+
+    if train_cfg.device == "cuda" and not torch.cuda.is_available():
+        raise CliError("A GPU (cuda) was requested but none is available; use --device cpu.")
+    if not data_cfg.features:
+        data_cfg.features = list(windows.feature_names)
+    data_cfg.target = windows.target_name
+    model_cfg.input_size, model_cfg.output_size = windows.X_train.shape[2], windows.y_train.shape[1]
+    model = build_model(model_cfg.validate(), seed=train_cfg.seed)
+
+    sizes = {s: len(getattr(windows, f"X_{s}")) for s in ("train", "val", "test")}
+    if not args.quiet:
+        _say(f"{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
+             f"{data_cfg.timesteps} timesteps on '{data_cfg.dataset}' → {windows.target_name} "
+             f"({sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test windows), "
+             f"{train_cfg.epochs} epochs on {train_cfg.device}")
+
+    records, epochs, end = [], [], None
+    steps: list[dict] = []
+    for rec in train(model, windows, train_cfg):
+        records.append(rec)
+        if rec["kind"] == "step":
+            steps.append(rec)
+        elif rec["kind"] == "epoch":
+            epochs.append(_epoch_summary(rec, steps))
+            steps = []
+            if not args.quiet:
+                _say(_epoch_line(epochs[-1], train_cfg.epochs))
+        else:
+            end = rec
+
+    evaluation = evaluate(model, windows)
+    summary = _metrics_summary(evaluation)
+    _say(_end_line(end))
+    _say(_metrics_line(summary, evaluation["baseline"]))
+    record = {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
+              "status": end["status"], "reason": end["reason"], "end": end,
+              "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,
+              "metrics": summary["test"], "splits": summary, "baselines": _baselines(evaluation)}
+    if steps:   # the steps of an epoch that did not finish (a diverged run)
+        partial = _epoch_summary({"epoch": end["epoch"], "step": end["step"], "train_loss": None,
+                                  "val_loss": None, "seconds": end["seconds"]}, steps)
+        record["partial_epoch"] = {k: v for k, v in partial.items() if v is not None}
+    if args.json:
+        _write_json(args.json, record)
+        _say(f"Wrote the run record to {args.json}")
+    if args.save:
+        try:
+            folder = save_run(args.save, model, model_cfg, data_cfg, train_cfg, records, evaluation)
+        except OSError as e:
+            raise CliError(f"Cannot save the run to '{args.save}': {e.strerror or e}.") from None
+        _say(f"Saved the run to {folder}")
+    return 0
+
+
+def _epoch_summary(rec: dict, steps: list[dict]) -> dict:
+    """An epoch record plus its steps' gradient norms (before clipping)."""
+    norms = [s["grad_norm"] for s in steps]
+    return {"epoch": rec["epoch"], "step": rec["step"], "train_loss": rec["train_loss"],
+            "val_loss": rec["val_loss"], "seconds": rec["seconds"], "steps": len(steps),
+            "grad_norm_mean": float(np.mean(norms)) if norms else None,
+            "grad_norm_max": float(np.max(norms)) if norms else None,
+            "clipped_steps": sum(bool(s["clipped"]) for s in steps),
+            "param_grad_norms": rec.get("param_grad_norms"), "spectra": rec.get("spectra"),
+            "probe": rec.get("probe")}
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def _epoch_line(e: dict, total: int) -> str:
+    grad = "at initialisation"
+    if e["steps"]:
+        clipped = f", {e['clipped_steps']} clipped" if e["clipped_steps"] else ""
+        grad = f"grad norm {_fmt(e['grad_norm_mean'], '.3g')} (max {_fmt(e['grad_norm_max'], '.3g')}{clipped})"
+    return (f"epoch {e['epoch']:>{len(str(total))}}/{total}  train {_fmt(e['train_loss'], '.5g')}  "
+            f"val {_fmt(e['val_loss'], '.5g')}  {grad}  {e['seconds']:.1f}s")
+
+
+def _end_line(end: dict) -> str:
+    if end["status"] == "diverged":
+        return f"Diverged at epoch {end['epoch']}, step {end['step']}: {end['reason']}"
+    return f"{end['status'].capitalize()}: {end['reason'].rstrip('.')}, {end['seconds']:.1f} s of training."
+
+
+def _metrics_summary(evaluation: dict) -> dict:
+    keys = ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "best_lag", "n")
+    return {split: {k: evaluation[split]["metrics"]["model"][k] for k in keys}
+            for split in ("train", "val", "test")}
+
+
+def _baselines(evaluation: dict) -> dict:
+    """Test-split metrics of each baseline (persistence and moving average, or the constant guess)."""
+    return {name: m for name, m in evaluation["test"]["metrics"].items() if name != "model"}
+
+
+def _metrics_line(summary: dict, baseline: str) -> str:
+    m = summary["test"]
+    if m["rmse"] is None:
+        return "Test metrics: undefined (the predictions are not finite)."
+    against = "tomorrow = today" if baseline == "persistence" else "the constant guess (training mean)"
+    verdict = ""
+    if m["skill"] is not None:
+        verdict = (f", skill {m['skill']:.3f}: " +
+                   ("beats " if m["skill"] < 1 else "does not beat ") + against)
+    extra = ""
+    if baseline == "persistence":
+        extra = (f"; MAE {_fmt(m['mae'])}, MAPE {_fmt(m['mape'], '.2f')}%, direction right "
+                 f"{_fmt(None if m['directional_accuracy'] is None else 100 * m['directional_accuracy'], '.1f')}%"
+                 f", best lag {_fmt(m['best_lag'], 'd')}")
+        if m["best_lag"] == 1:
+            extra += " (the predictions trail the truth by one step: mostly a copy of the last value)"
+    return (f"Test RMSE {_fmt(m['rmse'])} (baseline {_fmt(m['naive_rmse'])}){verdict}{extra}.")
+
+
+def _write_json(path: str, obj: Any) -> None:
+    from rnn_core.runs import json_safe
+
+    try:
+        Path(path).expanduser().write_text(json.dumps(json_safe(obj), allow_nan=False, indent=1))
+    except OSError as e:
+        raise CliError(f"Cannot write '{path}': {e.strerror or e}.") from None
+
+
+# ----------------------------------------------------------------------------- gradients
+def cmd_gradients(args) -> int:
+    if args.json:
+        parent = Path(args.json).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise CliError(f"Cannot write --json '{args.json}': the folder '{parent}' does not exist.")
+    DataConfig(timesteps=args.timesteps).validate()            # the same limits as training
+    if not 1 <= args.batch <= 1024:
+        raise CliError(f"--batch must be between 1 and 1024, got {args.batch}.")
+    model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
+                            gain=args.gain, forget_bias=args.forget_bias).validate()
+    if not math.isfinite(model_cfg.forget_bias):
+        raise CliError("--forget-bias must be a finite number.")
+
+    from rnn_core.models import build_model
+    from rnn_core.probe import probe
+
+    model = build_model(model_cfg, seed=args.seed)
+    X, y = _probe_batch(args.data, args.batch, args.timesteps, args.seed)
+    result = probe(model, X, y)
+    T = result["timesteps"]
+    _say(f"{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, init "
+         f"{model_cfg.init} (gain {model_cfg.gain:g}), {T} timesteps, {args.batch} {args.data} sequences; "
+         f"loss {result['loss']:.4g}")
+    decades, theory = [], []
+    for l, g in enumerate(result["grad_h"]):
+        decades.append(_decades(g[-1], g[0]))
+        theory.append(_theory_decades(result, l, T))
+        bound = "" if theory[-1] is None else f", theory (σ_max·γ)^(T−1): {theory[-1]:+.1f} decades"
+        _say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
+             f"{_decades_text(decades[-1], g)}; σ_max(W_hh) {result['sigma_max'][l]:.3f}, spectral radius "
+             f"{result['spectral_radius'][l]:.3f}{bound}")
+    if args.json:
+        _write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
+                                "data": args.data, "seed": args.seed, "loss": result["loss"],
+                                "grad_h": result["grad_h"], "grad_c": result["grad_c"],
+                                "decades": decades, "theory_decades": theory, "sigma_max": result["sigma_max"],
+                                "spectral_radius": result["spectral_radius"], "gamma": result["gamma"],
+                                "theory": result["theory"]})
+        _say(f"Wrote the gradient profile to {args.json}")
+    return 0
+
+
+def _probe_batch(kind: str, B: int, T: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """X (B, T, 1), y (B, 1): N(0, 1) noise, or sine waves (random phase) and their next value."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.normal(size=(B, T, 1)), rng.normal(size=(B, 1))
+    phase = rng.uniform(0, 2 * np.pi, size=(B, 1))
+    t = np.arange(T + 1)[None, :]                                # (1, T+1)
+    wave = np.sin(phase + 2 * np.pi * t / 25)                    # (B, T+1): period 25 steps
+    return wave[:, :T, None], wave[:, T:]
+
+
+def _decades(g_last: float, g_first: float) -> float | None:
+    """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_1‖): decades lost from the last timestep back to the first (< 0: grows)."""
+    if g_last > 0 and g_first > 0:
+        return math.log10(g_last) - math.log10(g_first)
+    return None
+
+
+def _decades_text(d: float | None, g: list[float]) -> str:
+    if d is None:
+        return ("no gradient reaches the first timestep (it underflowed to 0: more than 300 decades lost)"
+                if g[-1] > 0 else "no gradient at all")
+    if abs(d) < 0.05:
+        return "about constant (0.0 decades)"
+    return f"vanishes by {d:.1f} decades" if d > 0 else f"explodes by {-d:.1f} decades"
+
+
+def _theory_decades(result: dict, l: int, T: int) -> float | None:
+    """Decades lost along the Pascanu et al. line ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t): −(T−1)·log10(σ_max·γ)."""
+    rate = result["sigma_max"][l] * result["gamma"]
+    return -(T - 1) * math.log10(rate) if rate > 0 else None

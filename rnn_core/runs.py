@@ -1,0 +1,306 @@
+"""Saved runs: a folder (or a zip of the same files) that restores a trained model and its history.
+
+A run folder holds
+    config.json          {"format", "version", "model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+    history.csv          one row per step / epoch record: kind, epoch, step, loss, grad_norm, clipped,
+                         train_loss, val_loss, seconds
+    records.json         every record as the trainer yielded it (probe profiles, spectra…)
+    metrics.json         the evaluation (whatever dict the caller passes, e.g. `evaluate.evaluate`)
+    weights.safetensors  the model's state dict (torch.nn layout names)
+Holds `save_run` / `load_run` (folders), `run_zip_bytes` / `load_run_zip` (the app's download and
+upload), `LoadedRun`, `RunFileError` and `json_safe`. Weights are read only through safetensors:
+nothing here ever unpickles (no pickle, no torch.load). Uploaded zips are checked before anything is
+read: size caps, only the member names above, no folders or paths.
+Leaves to others: building the model (`models.build_model`), training (`train.py`), evaluation
+(`evaluate.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from torch import nn
+
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict
+
+FORMAT, VERSION = "rnn-playground-run", 1
+CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
+    "config.json", "history.csv", "records.json", "metrics.json", "weights.safetensors")
+# The only member names a run may hold, each with its size cap in bytes (uncompressed).
+MEMBER_CAPS = {
+    CONFIG: 1 << 20,            # 1 MiB
+    HISTORY: 64 << 20,
+    RECORDS: 256 << 20,
+    METRICS: 64 << 20,
+    WEIGHTS: 64 << 20,          # 4 LSTM layers of 512 units are ~34 MB in float32
+}
+REQUIRED = (CONFIG, WEIGHTS)
+MAX_ZIP_BYTES = 200 << 20       # an upload larger than this is refused before it is opened
+MAX_TOTAL_BYTES = 320 << 20     # all members together, uncompressed
+HISTORY_COLUMNS = ("kind", "epoch", "step", "loss", "grad_norm", "clipped", "train_loss", "val_loss",
+                   "seconds")
+
+
+class RunFileError(ValueError):
+    """A saved run that cannot be read; the message is one sentence saying what is wrong and what to do."""
+
+
+@dataclass
+class LoadedRun:
+    model: nn.Module
+    model_cfg: ModelConfig
+    data_cfg: DataConfig
+    train_cfg: TrainConfig
+    records: list[dict]
+    metrics: dict
+
+    @property
+    def configs(self) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+        return self.model_cfg, self.data_cfg, self.train_cfg
+
+
+# ----------------------------------------------------------------------------- writing
+def save_run(folder, model: nn.Module, model_cfg: ModelConfig, data_cfg: DataConfig,
+             train_cfg: TrainConfig, records: list[dict], metrics: dict | None) -> Path:
+    """Write the run's files into `folder` (created if needed; existing run files are replaced)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in _members(model, model_cfg, data_cfg, train_cfg, records, metrics).items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def run_zip_bytes(model: nn.Module, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig,
+                  records: list[dict], metrics: dict | None) -> bytes:
+    """The run's files in one zip (flat, no folders), for a download button."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in _members(model, model_cfg, data_cfg, train_cfg, records, metrics).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _members(model, model_cfg, data_cfg, train_cfg, records, metrics) -> dict[str, bytes]:
+    records = list(records or [])
+    config = {"format": FORMAT, "version": VERSION, "model": asdict(model_cfg),
+              "data": asdict(data_cfg), "train": asdict(train_cfg)}
+    # detached CPU copies: safetensors refuses shared or non-contiguous storage
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    return {
+        CONFIG: _json_bytes(config),
+        HISTORY: history_csv(records).encode(),
+        RECORDS: _json_bytes(records),
+        METRICS: _json_bytes(metrics or {}),
+        WEIGHTS: save_safetensors(state, metadata={"format": FORMAT}),
+    }
+
+
+def history_csv(records: list[dict]) -> str:
+    """Step and epoch records flattened to CSV, one row per record (empty cells where a field is absent)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for rec in records:
+        if rec.get("kind") not in ("step", "epoch"):
+            continue
+        writer.writerow(["" if (v := json_safe(rec.get(col))) is None else v for col in HISTORY_COLUMNS])
+    return out.getvalue()
+
+
+def json_safe(obj: Any) -> Any:
+    """A copy that strict JSON accepts: NaN/Inf → None, numpy scalars/arrays and tuples → plain values."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray | torch.Tensor):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(json_safe(obj), allow_nan=False).encode()
+
+
+# ----------------------------------------------------------------------------- reading
+def load_run(folder) -> LoadedRun:
+    """Restore a run saved by `save_run`: the model with its weights, the configs, records and metrics."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFileError(f"No saved run at '{folder}': give the folder that holds config.json and "
+                           "weights.safetensors.")
+    members = {}
+    for name, cap in MEMBER_CAPS.items():
+        path = folder / name
+        if not path.is_file():
+            continue
+        if path.stat().st_size > cap:
+            raise RunFileError(f"'{path}' is larger than {cap >> 20} MiB; this is not a run saved by "
+                               "RNN Playground.")
+        members[name] = path.read_bytes()
+    return _from_members(members, where=f"'{folder}'")
+
+
+def load_run_zip(data: bytes) -> LoadedRun:
+    """Restore a run from the bytes of an uploaded zip, after checking its size and member names."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise RunFileError("The upload is not a file's bytes; upload the .zip downloaded from a run.")
+    data = bytes(data)
+    if len(data) > MAX_ZIP_BYTES:
+        raise RunFileError(f"The file is larger than {MAX_ZIP_BYTES >> 20} MiB; upload the .zip "
+                           "downloaded from a run.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise RunFileError("The file is not a zip archive; upload the .zip downloaded from a run.") from None
+    with zf:
+        members = _read_zip_members(zf)
+    return _from_members(members, where="The zip")
+
+
+def _read_zip_members(zf: zipfile.ZipFile) -> dict[str, bytes]:
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    unexpected = sorted({n for n in names if n not in MEMBER_CAPS})
+    if unexpected:
+        shown = ", ".join(repr(n) for n in unexpected[:3])
+        raise RunFileError(f"The zip holds unexpected files ({shown}); a run zip has only "
+                           f"{', '.join(MEMBER_CAPS)} at its top level.")
+    if len(set(names)) != len(names):
+        raise RunFileError("The zip holds the same file twice; upload the .zip downloaded from a run.")
+    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+        raise RunFileError(f"The zip unpacks to more than {MAX_TOTAL_BYTES >> 20} MiB; this is not a run "
+                           "saved by RNN Playground.")
+    members = {}
+    for info in infos:
+        cap = MEMBER_CAPS[info.filename]
+        if info.file_size > cap:
+            raise RunFileError(f"'{info.filename}' in the zip is larger than {cap >> 20} MiB; this is not "
+                               "a run saved by RNN Playground.")
+        try:
+            with zf.open(info) as f:
+                data = f.read(cap + 1)                           # never trust the header's size alone
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
+            raise RunFileError(f"'{info.filename}' in the zip cannot be read (damaged or encrypted); "
+                               "download the run again.") from None
+        if len(data) > cap:
+            raise RunFileError(f"'{info.filename}' in the zip is larger than {cap >> 20} MiB; this is not "
+                               "a run saved by RNN Playground.")
+        members[info.filename] = data
+    return members
+
+
+def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
+    missing = [n for n in REQUIRED if n not in members]
+    if missing:
+        raise RunFileError(f"{where} has no {' and no '.join(missing)}; a saved run needs both "
+                           f"{CONFIG} and {WEIGHTS}.")
+    model_cfg, data_cfg, train_cfg = _parse_config(members[CONFIG])
+    model = _restore_model(model_cfg, members[WEIGHTS])
+    if RECORDS in members:
+        records = _parse_json(members[RECORDS], RECORDS, list)
+    elif HISTORY in members:
+        records = _parse_history(members[HISTORY])
+    else:
+        records = []
+    metrics = _parse_json(members[METRICS], METRICS, dict) if METRICS in members else {}
+    return LoadedRun(model, model_cfg, data_cfg, train_cfg, records, metrics)
+
+
+def _parse_json(data: bytes, name: str, kind: type):
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise RunFileError(f"{name} is not valid JSON; download the run again.") from None
+    if not isinstance(obj, kind):
+        raise RunFileError(f"{name} does not hold a JSON {'object' if kind is dict else 'list'}; "
+                           "download the run again.")
+    return obj
+
+
+def _parse_config(data: bytes) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    config = _parse_json(data, CONFIG, dict)
+    if config.get("format") not in (None, FORMAT) or not all(
+            isinstance(config.get(k), dict) for k in ("model", "data", "train")):
+        raise RunFileError(f"{CONFIG} is not an RNN Playground run configuration (it needs model, data "
+                           "and train sections).")
+    try:
+        model_cfg = from_dict(ModelConfig, config["model"]).validate()
+        data_cfg = from_dict(DataConfig, config["data"]).validate()
+        train_cfg = from_dict(TrainConfig, config["train"]).validate()
+    except ConfigError as e:
+        raise RunFileError(f"{CONFIG} holds a setting out of range: {e}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise RunFileError(f"{CONFIG} holds a value of the wrong type; download the run again.") from None
+    return model_cfg, data_cfg, train_cfg
+
+
+def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
+    from rnn_core.models import build_model  # models.py imports nothing from here; keeps imports light
+
+    try:
+        state = load_safetensors(weights)                        # parses tensors only, never executes
+    except Exception:
+        raise RunFileError(f"{WEIGHTS} is not a valid safetensors file; download the run again.") from None
+    model = build_model(model_cfg, seed=0)                 # own RNG stream; weights replaced below
+    expected = model.state_dict()
+    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+        raise RunFileError(f"The weights in {WEIGHTS} do not fit the model in {CONFIG} (names or shapes "
+                           "differ); keep the files of one run together.")
+    if any(not state[k].is_floating_point() for k in state):
+        raise RunFileError(f"{WEIGHTS} holds non-float tensors; download the run again.")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model.eval()
+    return model
+
+
+def _parse_history(data: bytes) -> list[dict]:
+    """history.csv back to step/epoch records (when records.json is absent)."""
+    try:
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error):
+        raise RunFileError(f"{HISTORY} is not a readable CSV file; download the run again.") from None
+    records = []
+    for row in rows:
+        rec: dict[str, Any] = {"kind": row.get("kind")}
+        for col in HISTORY_COLUMNS[1:]:
+            text = (row.get(col) or "").strip()
+            if text == "":
+                continue
+            if col == "clipped":
+                rec[col] = text.lower() == "true"
+            elif col in ("epoch", "step"):
+                rec[col] = _to_int(text)
+            else:
+                rec[col] = _to_float(text)
+        records.append(rec)
+    return records
+
+
+def _to_int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _to_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

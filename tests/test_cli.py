@@ -1,0 +1,194 @@
+"""`python -m rnn_core`: end to end through a subprocess on tiny configs, and the bad-input matrix
+in-process (same `main`, no interpreter start-up per case): exit 2, one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rnn_core.cli import main
+from rnn_core.datasets import DATASETS
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["--epochs", "1", "--timesteps", "10", "--hidden", "4", "--param", "length=200"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("RNN_PLAYGROUND_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "rnn_core", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _one_line_error(stderr: str) -> None:
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("python -m rnn_core") and "error:" in lines[0]
+
+
+# ----------------------------------------------------------------------------- end to end (subprocess)
+def test_train_end_to_end_json_and_saved_run(tmp_path):
+    out_json, run_dir = tmp_path / "run.json", tmp_path / "run"
+    proc = _run("train", "--cell", "gru", *TINY, "--json", str(out_json), "--save", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 0/1" in proc.stdout and "epoch 1/1" in proc.stdout and "Test RMSE" in proc.stdout
+    record = json.loads(out_json.read_text())
+    assert {"config", "status", "epochs", "metrics", "train_seconds"} <= set(record)
+    assert record["status"] == "completed" and record["train_seconds"] > 0
+    assert record["config"]["model"]["cell"] == "gru" and record["config"]["data"]["timesteps"] == 10
+    assert {"rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill"} <= set(record["metrics"])
+    assert record["metrics"]["rmse"] > 0 and record["metrics"]["skill"] == pytest.approx(
+        record["metrics"]["rmse"] / record["metrics"]["naive_rmse"])
+    assert [e["epoch"] for e in record["epochs"]] == [0, 1]
+    last = record["epochs"][-1]
+    assert last["train_loss"] > 0 and last["val_loss"] > 0 and last["grad_norm_mean"] > 0
+    assert len(last["probe"]["grad_h"]) == 1 and len(last["probe"]["grad_h"][0]) == 10
+
+    # the saved run reproduces the reported test metrics from its own files
+    from rnn_core.config import DataConfig
+    from rnn_core.evaluate import evaluate
+    from rnn_core.runs import load_run
+    from rnn_core.windows import prepare
+
+    loaded = load_run(run_dir)
+    assert loaded.data_cfg == DataConfig(**record["config"]["data"])
+    again = evaluate(loaded.model, prepare(loaded.data_cfg))["test"]["metrics"]["model"]
+    assert again["rmse"] == pytest.approx(record["metrics"]["rmse"], rel=1e-5)
+    assert [r["kind"] for r in loaded.records][-1] == "end"
+
+
+def test_bad_input_in_a_real_process_is_one_line_and_status_2():
+    proc = _run("train", "--dataset", "no_such_set")
+    assert proc.returncode == 2
+    _one_line_error(proc.stderr)
+    assert "no_such_set" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- in-process
+def _main(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as e:                          # argparse errors exit through SystemExit
+        return int(e.code)
+
+
+def test_gradients_prints_decades_and_writes_the_profile(tmp_path, capsys):
+    out_json = tmp_path / "g.json"
+    code = _main(["gradients", "--cell", "rnn", "--timesteps", "20", "--hidden", "8", "--layers", "2",
+                  "--init", "orthogonal", "--gain", "0.5", "--json", str(out_json)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out.count("vanishes by") == 2
+    profile = json.loads(out_json.read_text())
+    assert len(profile["grad_h"]) == 2 and all(len(g) == 20 for g in profile["grad_h"])
+    g = profile["grad_h"][0]
+    # decades lost from t = T back to t = 1, as printed
+    assert profile["decades"][0] == pytest.approx(np.log10(g[-1] / g[0]))
+    assert profile["decades"][0] > 3                 # orthogonal × 0.5: ~0.3 decades per step
+
+
+def test_datasets_lists_the_registry(capsys):
+    assert _main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in DATASETS)
+
+
+def test_diverged_run_exits_zero_and_says_when_and_why(tmp_path, capsys):
+    out_json = tmp_path / "div.json"
+    code = _main(["train", "--cell", "rnn_relu", "--init", "identity", "--gain", "5", "--lr", "10",
+                  "--optimizer", "sgd", "--no-clip", "--epochs", "2", "--timesteps", "10", "--hidden", "8",
+                  "--param", "length=200", "--probe-every", "0", "--json", str(out_json)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Diverged at epoch" in captured.out and "step" in captured.out
+    record = json.loads(out_json.read_text())      # strict JSON: NaN metrics became null
+    assert record["status"] == "diverged" and record["reason"]
+    assert record["partial_epoch"]["steps"] >= 1           # the steps before it blew up are kept
+
+
+@pytest.fixture
+def prices_csv(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"Date": pd.bdate_range("2020-01-01", periods=80).strftime("%Y-%m-%d"),
+                          "Close": 100 + np.cumsum(rng.normal(size=80)),
+                          "Volume": rng.integers(1000, 2000, size=80)})
+    path = tmp_path / "prices.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_csv_with_two_columns_and_dates(tmp_path, prices_csv, capsys):
+    out_json = tmp_path / "csv.json"
+    code = _main(["train", "--csv", str(prices_csv), "--column", "Close", "--column", "Volume",
+                  "--date-column", "Date", "--epochs", "1", "--timesteps", "5", "--hidden", "4",
+                  "--probe-every", "0", "--json", str(out_json), "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(out_json.read_text())["config"]["data"]
+    assert data["dataset"] == "csv" and data["features"] == ["Close", "Volume"] and data["target"] == "Close"
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--csv", "{missing}"],
+    ["train", "--csv", "{csv}", "--column", "Open"],
+    ["train", "--csv", "{csv}", "--date-column", "When"],
+    ["train", "--csv", "{garbage}"],
+    ["train", "--csv", "{csv}", "--timesteps", "70"],
+    ["train", "--dataset", "csv"],
+    ["train", "--dataset", "sine", "--timesteps", "1001"],
+    ["train", "--timesteps", "195", "--param", "length=200"],
+    ["train", "--hidden", "-3"],
+    ["train", "--hidden", "0"],
+    ["train", "--layers", "5"],
+    ["train", "--epochs", "-1"],
+    ["train", "--batch-size", "0"],
+    ["train", "--lr", "-0.1"],
+    ["train", "--split", "1.5"],
+    ["train", "--gain", "9"],
+    ["train", "--bptt-truncate", "-2"],
+    ["train", "--param", "noise"],
+    ["train", "--param", "length=5"],
+    ["train", "--json", "{tmp}/no/such/folder/x.json"],
+    ["train", "--epochs", "ten"],
+    ["train", "--optimizer", "lbfgs"],
+    ["train", "--clip-norm", "1", "--clip-value", "1"],
+    ["train", "--dataset", "sine", "--csv", "{csv}"],
+    ["gradients", "--timesteps", "0"],
+    ["gradients", "--hidden", "600"],
+    ["gradients", "--batch", "0"],
+    ["gradients", "--init", "zeros"],
+    ["gradients", "--json", "{tmp}/no/such/folder/g.json"],
+    [],
+])
+def test_bad_input_exits_2_with_one_line(argv, tmp_path, prices_csv, capsys):
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"\x00\x01\x02\xff" * 200)
+    subs = {"{missing}": str(tmp_path / "missing.csv"), "{csv}": str(prices_csv),
+            "{garbage}": str(garbage), "{tmp}": str(tmp_path)}
+    argv = [_sub(a, subs) for a in argv]
+    assert _main(argv) == 2
+    captured = capsys.readouterr()
+    _one_line_error(captured.err)
+
+
+def _sub(arg: str, subs: dict[str, str]) -> str:
+    for key, value in subs.items():
+        arg = arg.replace(key, value)
+    return arg
