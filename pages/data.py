@@ -1,0 +1,27 @@
+"""Data: browse every dataset, fetch a Yahoo Finance ticker, upload a CSV, and preview the windowing.
+
+Thin: the pieces live in `ui/data_views.py`; loading and validation in `rnn_core/datasets.py`.
+"""
+
+import streamlit as st
+
+from ui.data_views import csv_panel, dataset_browser, preview_section, yahoo_panel
+
+P = "data"
+
+st.title("Data")
+st.caption("Every series and task the Playground can train on. Look at the data, then see how it is cut "
+           "into the (samples, timesteps, features) windows a recurrent network reads.")
+
+browse, yahoo, upload = st.tabs(["Browse datasets", "Yahoo Finance", "Upload a CSV"])
+with browse:
+    cfg, frame = dataset_browser(P)
+    preview_section(cfg, frame, f"{P}.browse.win", "the dataset above")
+with yahoo:
+    fetched = yahoo_panel(P)
+    if fetched:
+        preview_section(*fetched, f"{P}.yahoo.win", "the fetched prices")
+with upload:
+    uploaded = csv_panel(P)
+    if uploaded:
+        preview_section(*uploaded, f"{P}.csv.win", "your upload")

@@ -1,0 +1,58 @@
+"""Playground: pick a cell, timesteps, hidden size and data, train live, watch gradients vanish or explode.
+
+Thin: the sidebar panels (`ui/controls.py`) build the configs, `ui/state.py` keeps them in the URL,
+`ui/live.py` runs and polls the `LiveRun`, `ui/views.py` draws it, `ui/run_files.py` builds the run's
+windows and offers the downloads and the upload of a saved run.
+"""
+
+import streamlit as st
+
+from ui import run_files, state
+from ui.controls import sidebar_controls
+from ui.live import get_context, live_area, run_bar
+from ui.presets import PRESETS, preset_note
+from ui.views import draw_run
+
+SLOT = "pg"
+
+url_note = state.load_url_once(SLOT)
+state.restore_widgets(SLOT)
+
+st.title("RNN Playground")
+st.caption("Pick a recurrent cell, the window length and a dataset, press **Train**, and watch the loss, "
+           "the gradient flowing back through time, and the predictions — live.")
+if url_note:
+    st.warning(url_note, icon=":material/link_off:")
+
+
+def _apply_preset() -> None:
+    choice = st.session_state.get(f"{SLOT}.preset_choice")
+    if choice in PRESETS:
+        state.apply_preset(SLOT, choice)
+
+
+c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+c1.selectbox("Preset", [None, *PRESETS], key=f"{SLOT}.preset_choice",
+             format_func=lambda k: "Choose a preset…" if k is None else PRESETS[k].title,
+             on_change=_apply_preset, help="Sets several controls at once; you can change any of them after.")
+preset = st.session_state.get(f"{SLOT}.preset")
+if preset in PRESETS:
+    c2.caption(f"**{PRESETS[preset].title}** — {PRESETS[preset].description}")
+    note = preset_note(preset)
+    if note:
+        st.info(note, icon=":material/wifi_off:")
+
+model_cfg, data, train_cfg = sidebar_controls(SLOT)
+state.remember(SLOT, model_cfg, data.config, train_cfg)
+state.sync_url(model_cfg, data.config, train_cfg)
+for sentence in data.notes:
+    st.sidebar.caption(sentence)
+if data.error:
+    st.sidebar.error(data.error, icon=":material/error:")
+
+run_bar(SLOT, lambda: run_files.make_context(model_cfg, data, train_cfg))
+if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
+    st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
+               "train with the new ones.")
+live_area(SLOT, draw_run(SLOT))
+run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

@@ -1,0 +1,83 @@
+"""Real browser: open a shared Playground link, click Train, watch the loss chart gain points, and save
+the full-page screenshot the README shows (docs/screenshot.png)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import wait_idle
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+# A small, quick run that still shows every view: a tanh RNN on a noisy sine wave.
+# The Playground is the default page, served at the root (a default page has no path of its own).
+LINK = ("/?m.hidden_size=16&d.timesteps=30&d.params.length=600&d.params.noise=0.05"
+        "&t.epochs=8&t.lr=0.01&t.batch_size=32")
+
+# Points of the loss chart's traces, read from Plotly's own state in the page.
+LOSS_POINTS = """() => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const title = (gd.layout && gd.layout.title && gd.layout.title.text) || '';
+    if (title.replace(/<[^>]+>/g, '') !== 'Loss') continue;
+    const data = gd._fullData || [];
+    const pts = {};
+    for (const t of data) { if (t.name) pts[t.name] = t.x ? t.x.length : 0; }
+    return pts;
+  }
+  return null;
+}"""
+
+
+def _status_text(page) -> str:
+    bars = page.locator("[data-testid='stProgress']")
+    return bars.first.inner_text() if bars.count() else ""
+
+
+def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page):
+    from playwright.sync_api import expect
+
+    page.goto(streamlit_server + LINK)
+    wait_idle(page, timeout=120_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    # the link set the controls
+    expect(page.get_by_role("spinbutton", name="Hidden size", exact=True)).to_have_value("16", timeout=60_000)
+    expect(page.get_by_role("spinbutton", name="Timesteps T", exact=True)).to_have_value("30", timeout=60_000)
+    before = page.evaluate(LOSS_POINTS)
+    assert before == {}   # the loss chart is there, empty, with a "Press Train" hint
+
+    page.locator("button", has_text="Train").first.click()
+    wait_idle(page)
+    seen, states_live = [], []
+    for _ in range(240):                         # ≤ 120 s, polling twice a second
+        page.wait_for_timeout(500)
+        states_live.append(page.get_attribute("[data-testid='stApp']", "data-test-script-state"))
+        points = page.evaluate(LOSS_POINTS) or {}
+        seen.append(points.get("train (per step)", 0))
+        if "completed" in _status_text(page):
+            break
+    assert "completed" in _status_text(page), _status_text(page)
+    wait_idle(page)
+    page.wait_for_timeout(1500)                  # the final redraw and the predictions
+    wait_idle(page)
+    final = page.evaluate(LOSS_POINTS)
+    assert final["train (epoch)"] == 9           # epoch 0 (initialisation) + 8 epochs
+    assert final["train (per step)"] > 8
+    assert max(seen) > min(seen)                 # the chart gained points while the run was live
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator(".js-plotly-plot").count() >= 7
+    # a finished run is not polled: the page stays idle (no fragment reruns every 0.5 s)
+    states = [page.get_attribute("[data-testid='stApp']", "data-test-script-state") for _ in range(15)
+              if page.wait_for_timeout(200) is None]
+    assert set(states) == {"notRunning"}, states
+    assert "running" in states_live              # …while a live run was redrawn by the fragment
+
+    # Full page: Streamlit scrolls inside its main block, so grow the viewport to the content first.
+    height = page.evaluate("() => document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    page.wait_for_timeout(1200)
+    wait_idle(page)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 50_000

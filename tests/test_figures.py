@@ -1,0 +1,210 @@
+"""Figure builders from hand-made records in the documented format: traces, log axes, size bounds."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnn_core import figures as F
+
+
+def _probe(T=20, layers=2, cell="rnn", decay=0.7):
+    grad = [[decay ** (T - 1 - t) * (l + 1) for t in range(T)] for l in range(layers)]
+    gates = [] if cell in ("rnn", "jordan") else [
+        {"input": [0.5] * T, "forget": [0.9] * T, "cell": [0.1] * T, "output": [0.6] * T}
+        for _ in range(layers)]
+    return {"timesteps": T, "loss": 0.1, "grad_h": grad, "grad_c": grad if cell == "lstm" else None,
+            "gates": gates, "param_grad_norms": {"rnn.weight_hh_l0": 0.1},
+            "sigma_max": [0.7] * layers, "spectral_radius": [0.6] * layers, "gamma": 1.0,
+            "theory": [[g[-1] * 0.7 ** (T - 1 - t) for t in range(T)] for g in grad]}
+
+
+def _records(n_steps=50, n_epochs=5, T=20, cell="rnn"):
+    steps = [{"kind": "step", "epoch": 1 + s // 10, "step": s + 1, "loss": 1.0 / (s + 1),
+              "grad_norm": 0.5 + (s % 7), "clipped": s % 7 > 4} for s in range(n_steps)]
+    epochs = [{"kind": "epoch", "epoch": e, "step": e * 10, "train_loss": 1.0 / (e + 1),
+               "val_loss": 1.2 / (e + 1) if e else None, "probe": _probe(T, cell=cell),
+               "spectra": [{"sigma_max": 0.7 + 0.01 * e, "spectral_radius": 0.6}] * 2,
+               "param_grad_norms": {"rnn.weight_hh_l0": 0.1 * (e + 1), "rnn.weight_ih_l0": 0.2,
+                                    "head.weight": 0.3},
+               "seconds": 0.1 * e} for e in range(n_epochs)]
+    return steps, epochs
+
+
+def _names(fig):
+    return [t.name for t in fig.data]
+
+
+def test_loss_figure_has_step_epoch_val_and_dashed_baseline_on_log_axis():
+    steps, epochs = _records()
+    fig = F.loss_figure(steps, epochs, baseline=0.05, log_y=True)
+    names = _names(fig)
+    assert "train (per step)" in names and "train (epoch)" in names and "validation (epoch)" in names
+    assert fig.layout.yaxis.type == "log"
+    dashed = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert dashed and dashed[0].y0 == pytest.approx(0.05)
+    # epoch 0 has no validation loss: the validation trace starts at epoch 1
+    val = next(t for t in fig.data if t.name == "validation (epoch)")
+    assert len(val.x) == len(epochs) - 1
+    assert F.loss_figure(steps, epochs, log_y=False).layout.yaxis.type == "linear"
+
+
+def test_loss_figure_turns_nan_and_inf_into_gaps_and_json_stays_valid():
+    steps, epochs = _records(n_steps=5)
+    steps[2]["loss"] = float("nan")
+    steps[3]["loss"] = float("inf")
+    fig = F.loss_figure(steps, epochs)
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert np.isnan(y[2]) and np.isnan(y[3]) and y[4] == pytest.approx(0.2)   # gaps, not points
+    json.loads(fig.to_json())  # a NaN literal would make invalid JSON for the browser
+
+
+def test_long_runs_are_decimated_but_keep_the_spike():
+    n = 100_000
+    steps = [{"kind": "step", "epoch": 1, "step": s + 1, "loss": 1.0, "grad_norm": 1.0, "clipped": False}
+             for s in range(n)]
+    steps[54_321]["grad_norm"] = 1e6
+    fig = F.grad_norm_figure(steps, clip="norm", clip_value=1.0)
+    assert len(fig.data[0].y) <= F.MAX_POINTS
+    assert np.nanmax(fig.data[0].y) == 1e6  # min/max buckets keep the exploding step visible
+    assert fig.data[0].x[-1] == n           # and the last point
+    assert len(F.loss_figure(steps, []).data[0].x) <= F.MAX_POINTS
+
+
+def test_grad_norm_marks_clipped_steps_and_threshold():
+    steps, _ = _records()
+    fig = F.grad_norm_figure(steps, clip="norm", clip_value=2.5)
+    clipped = next(t for t in fig.data if t.name.startswith("clipped"))
+    assert len(clipped.x) == sum(r["clipped"] for r in steps)
+    assert any(s.y0 == 2.5 for s in fig.layout.shapes)
+    assert fig.layout.yaxis.type == "log"
+    # no threshold line when clipping is off
+    assert not F.grad_norm_figure(steps, clip="off", clip_value=2.5).layout.shapes
+
+
+def test_gradient_time_one_line_per_layer_plus_theory_and_lstm_cell_state():
+    probe = _probe(T=30, layers=2, cell="lstm")
+    fig = F.gradient_time_figure(probe)
+    names = _names(fig)
+    assert sum("‖∂L/∂hₜ‖" in n for n in names) == 2
+    assert sum("‖∂L/∂cₜ‖" in n for n in names) == 2
+    assert sum(n.startswith("theory") for n in names) == 2
+    assert fig.layout.yaxis.type == "log"
+    assert list(fig.data[0].x) == list(range(30))
+    assert fig.data[0].y[-1] == pytest.approx(1.0)  # ‖∂L/∂h_T‖ for layer 1
+    no_probe = F.gradient_time_figure(None)
+    assert not no_probe.data and no_probe.layout.annotations
+
+
+def test_heatmap_is_log10_and_thinned():
+    _, epochs = _records(n_epochs=300, T=1000)
+    fig = F.gradient_heatmap_figure(epochs, layer=0, max_cells=5000)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert z.size <= 5000
+    # the last timestep carries ‖∂L/∂h_T‖ = 1 → log10 = 0; earlier ones are negative (vanishing)
+    assert z[0, -1] == pytest.approx(0.0)
+    assert z[0, 0] < -10
+    assert fig.data[0].x[-1] == 999 and fig.data[0].y[-1] == 299
+
+
+def test_heatmap_handles_zero_gradients_as_gaps():
+    _, epochs = _records(n_epochs=2, T=5)
+    epochs[0]["probe"]["grad_h"][0][0] = 0.0
+    fig = F.gradient_heatmap_figure(epochs)
+    assert np.isnan(fig.data[0].z[0][0])
+    json.loads(fig.to_json())
+
+
+def test_spectra_has_sigma_radius_and_one_over_gamma_line():
+    _, epochs = _records()
+    fig = F.spectra_figure(epochs, gamma=0.25)
+    assert sum(n.startswith("σ_max") for n in _names(fig)) == 2
+    assert sum(n.startswith("spectral radius") for n in _names(fig)) == 2
+    assert fig.layout.shapes[0].y0 == pytest.approx(4.0)
+
+
+def test_param_norms_one_line_per_parameter():
+    _, epochs = _records()
+    fig = F.param_norms_figure(epochs)
+    assert set(_names(fig)) == {"rnn.weight_hh_l0", "rnn.weight_ih_l0", "head.weight"}
+    assert fig.layout.yaxis.type == "log"
+
+
+def _evaluation(n=300):
+    dates = pd.date_range("2020-01-01", periods=n, freq="D")
+    y = np.sin(np.arange(n) / 10) * 10 + 100
+    out, bounds = {}, {"train": (0, 200), "val": (200, 250), "test": (250, n)}
+    for split, (a, b) in bounds.items():
+        out[split] = {"index": list(dates[a:b]), "y_true": y[a:b].tolist(), "y_pred": (y[a:b] + 0.5).tolist(),
+                      "persistence": np.r_[y[a], y[a:b - 1]].tolist(), "moving_average": y[a:b].tolist(),
+                      "metrics": {"model": {"rmse": 0.5, "mae": 0.5, "mape": 0.4, "directional_accuracy": 0.6,
+                                            "naive_rmse": 1.0, "skill": 0.5, "best_lag": 0, "n": b - a},
+                                  "persistence": {"rmse": 1.0, "skill": 1.0, "best_lag": 1}}}
+    return out
+
+
+def test_predictions_shade_three_splits_and_draw_closed_loop():
+    ev = _evaluation()
+    closed = {"index": list(pd.date_range("2020-10-27", periods=20, freq="D")), "y_pred": [100.0] * 20}
+    fig = F.predictions_figure(ev, closed, target_name="Close")
+    assert len(fig.layout.shapes) == 3  # train / val / test regions
+    names = _names(fig)
+    assert names.count("actual") == 3 and names.count("one-step prediction") == 3
+    assert any("closed-loop" in n for n in names)
+    assert any(n.startswith("persistence") for n in names)
+    assert pd.Timestamp(fig.data[0].x[0]) == pd.Timestamp("2020-01-01")
+    assert fig.layout.xaxis.title.text == "date"
+    json.loads(fig.to_json())
+    # evaluate.py labels dates as ISO strings: read as dates too
+    ev = _evaluation(300)
+    for d in ev.values():
+        d["index"] = [t.strftime("%Y-%m-%d") for t in d["index"]]
+    fig = F.predictions_figure(ev)
+    assert fig.layout.xaxis.title.text == "date" and len(fig.layout.shapes) == 3
+
+
+def test_predictions_figure_decimates_long_series():
+    fig = F.predictions_figure(_evaluation(n=30_000), target_name="Close")
+    assert sum(len(t.x) for t in fig.data) <= 3 * F.MAX_POINTS
+
+
+def test_sequence_task_draws_predicted_against_true():
+    ev = {"test": {"index": list(range(50)), "y_true": np.linspace(0, 2, 50).reshape(-1, 1).tolist(),
+                   "y_pred": np.linspace(0, 2, 50).tolist(), "constant": [1.0] * 50,
+                   "metrics": {"model": {"rmse": 0.0}}}}
+    fig = F.predictions_figure(ev, task="sequence", target_name="sum")
+    assert len(fig.data[0].x) == 50 and "perfect" in fig.data[1].name
+    assert fig.layout.shapes[0].y0 == 1.0  # the constant guess
+
+
+def test_metrics_frame_rows_per_split_and_predictor():
+    frame = F.metrics_frame(_evaluation())
+    assert list(frame.index.get_level_values(0)) == ["train"] * 2 + ["validation"] * 2 + ["test"] * 2
+    assert "skill (RMSE / baseline RMSE)" in frame.columns and "RMSE" in frame.columns
+    assert frame.loc[("test", "model"), "RMSE"] == 0.5
+    assert frame.loc[("test", "persistence"), "best lag"] == 1
+    flat = F.metrics_frame({"test": {"metrics": {"rmse": 2.0}}})
+    assert flat.loc[("test", "model"), "RMSE"] == 2.0
+
+
+def test_gates_figure_lstm_and_plain_rnn_message():
+    fig = F.gates_figure(_probe(T=10, layers=1, cell="lstm"), cell="lstm")
+    assert {"input (layer 1)", "forget (layer 1)", "cell (layer 1)", "output (layer 1)"} == set(_names(fig))
+    empty = F.gates_figure(_probe(T=10, cell="rnn"), cell="rnn")
+    assert not empty.data and "LSTM and GRU" in empty.layout.annotations[0].text
+
+
+def test_series_and_window_figures():
+    frame = pd.DataFrame({"Close": np.arange(10_000.0), "Volume": np.ones(10_000)},
+                         index=pd.date_range("2000-01-01", periods=10_000, freq="D"))
+    fig = F.series_figure(frame, title="x")
+    assert len(fig.data) == 2 and len(fig.data[0].x) <= F.MAX_POINTS
+    w = F.window_figure(np.zeros((12, 2)), np.array([0.5]), ["Close", "Volume"], "Close")
+    assert len(w.data) == 3 and list(w.data[-1].x) == [12] and w.data[-1].y[0] == 0.5
+
+
+def test_decimate_indices_bounds():
+    assert list(F.decimate_indices(5, 10)) == [0, 1, 2, 3, 4]
+    idx = F.decimate_indices(1_000_001, 1000)
+    assert len(idx) <= 1000 and idx[0] == 0 and idx[-1] == 1_000_000

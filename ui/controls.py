@@ -1,0 +1,322 @@
+"""Control panels: widgets in, config dataclasses out. Reusable by every page (prefix keeps them apart).
+
+    model_controls(box, prefix, cells=None) -> ModelConfig         cell, hidden size, layers, init, gain,
+                                                                    forget-gate bias
+    data_controls(box, prefix, datasets=None) -> DataChoice         dataset + its own parameters (ticker
+                                                                    and dates for yahoo, upload + columns
+                                                                    for csv, lag for echo, noise…),
+                                                                    timesteps, split, scaler
+    train_controls(box, prefix) -> TrainConfig                      optimiser, learning rate, batch,
+                                                                    epochs, clipping, truncated BPTT, seed
+    sidebar_controls(prefix) -> (ModelConfig, DataChoice, TrainConfig)   all three in grouped expanders
+    load_frame(dataset, params) -> DataFrame                        cached dataset load (DataError raises)
+    param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
+    csv_controls(box, prefix) -> (frame | None, notes, error | None) upload + value/date columns + gaps
+
+`box` is any Streamlit container (st.sidebar, a column, an expander). Widget keys follow `ui/state.py`
+("<prefix>.m.cell", "<prefix>.dp.<dataset>.<param>"…), so the URL sync and presets work for any page
+that uses these panels. Each help tooltip says what the setting does to the gradients.
+Leaves to others: what a page does with the configs; windowing (`rnn_core/windows.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rnn_core.config import CELLS, CLIPPING, INITS, LIMITS, OPTIMIZERS, SCALERS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
+from ui.state import key, param_key, seed_widgets
+
+HELP = {
+    "cell": "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) at "
+            "every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
+            "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
+            "output instead of the hidden state.",
+    "hidden_size": "Units per layer (H). More units give W_hh more singular values near its largest; the "
+                   "default init scales W_hh by 1/√H, so σ_max stays around 1 or below.",
+    "num_layers": "Stacked recurrent layers. The gradient also flows down through the stack, adding one "
+                  "more product of Jacobians per layer.",
+    "init": "How W_hh starts. Orthogonal × gain sets every singular value to the gain: below 1 gradients "
+            "vanish, above 1 they explode. Identity × gain (IRNN) with ReLU keeps them flat at gain 1.",
+    "gain": "Multiplies the orthogonal / identity / Gaussian W_hh. Gradients through time scale like "
+            "(σ_max·γ)^k: gain 0.9 vanishes, 1.0 is the edge, 1.5 explodes.",
+    "forget_bias": "LSTM only: added to the forget-gate bias. A bias of 1 starts fₜ near 0.73, so the cell "
+                   "state (and its gradient) is kept across many steps from the first epoch.",
+    "dataset": "What the network learns. Long-memory tasks (adding, echo) need the gradient to reach far "
+               "back; series forecasts need only the last few steps.",
+    "timesteps": "Window length T: how many steps the network reads, and how far back BPTT must carry the "
+                 "gradient. Longer windows make vanishing worse for plain RNNs.",
+    "train_frac": "Chronological split: the first part trains, the next validates, the rest tests.",
+    "val_frac": "Share of windows for validation (0 for the tutorial's 80/20 train/test split).",
+    "scaler": "Fitted on the training part only, so nothing leaks from the future.",
+    "optimizer": "Adam rescales each parameter's step by its gradient history, so it copes with small "
+                 "gradients better than SGD — but it cannot bring back a gradient that vanished.",
+    "lr": "Step size. Too large and an exploding gradient throws the weights far off (the run diverges).",
+    "batch_size": "Windows per optimiser step; larger batches give smoother gradient norms.",
+    "epochs": "Passes over the training windows.",
+    "clip": "Gradient clipping. By norm (Pascanu et al.) rescales g when ‖g‖ exceeds the threshold: the "
+            "direction is kept, explosions are cut. By value clamps each component. Clipping never helps "
+            "vanishing.",
+    "clip_value": "The threshold: the largest ‖g‖ (by norm) or |gᵢ| (by value) allowed.",
+    "bptt_truncate": "Truncated BPTT: the gradient flows back at most k steps (0 = the whole window). "
+                     "Cheaper and stabler, but nothing older than k steps can be learned.",
+    "seed": "Same settings + seed → the same numbers, every time.",
+    "probe_every": "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N epochs.",
+}
+
+
+@dataclass
+class DataChoice:
+    """The data side of a run: the config plus, for an upload, the frame in hand (None otherwise)."""
+
+    config: DataConfig
+    frame: pd.DataFrame | None = None                   # the loaded series (forecast sets) or the upload
+    notes: list[str] = field(default_factory=list)     # sentences to show (what the reader changed)
+    error: str | None = None                             # a sentence: why the data cannot be used now
+
+
+def _init(k: str, value: Any) -> None:
+    if k not in st.session_state:
+        st.session_state[k] = value
+
+
+def _valid_choice(k: str, options: list, default: Any) -> None:
+    if st.session_state.get(k) not in options:
+        st.session_state[k] = default
+
+
+# ------------------------------------------------------------------------------------------- model
+def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -> ModelConfig:
+    """Cell, hidden size, layers, recurrent init, gain and forget-gate bias → ModelConfig."""
+    cells = cells or CELLS
+    d = ModelConfig()
+    seed_widgets(prefix, d, DataConfig(), TrainConfig())
+    k = lambda name: key(prefix, "m", name)  # noqa: E731
+    _valid_choice(k("cell"), list(cells), next(iter(cells)))
+    _valid_choice(k("init"), list(INITS), d.init)
+    cell = box.selectbox("Cell", list(cells), format_func=cells.get, key=k("cell"), help=HELP["cell"])
+    c1, c2 = box.columns(2)
+    hidden = c1.number_input("Hidden size", *LIMITS["hidden_size"], step=1, key=k("hidden_size"),
+                             help=HELP["hidden_size"])
+    layers = c2.number_input("Layers", *LIMITS["num_layers"], step=1, key=k("num_layers"),
+                             help=HELP["num_layers"])
+    init = box.selectbox("Recurrent init", list(INITS), format_func=INITS.get, key=k("init"), help=HELP["init"])
+    gain = box.slider("Gain", *map(float, LIMITS["gain"]), step=0.05, key=k("gain"), help=HELP["gain"],
+                      disabled=init == "default")
+    forget = box.slider("Forget-gate bias", -3.0, 5.0, step=0.5, key=k("forget_bias"),
+                        help=HELP["forget_bias"], disabled=cell != "lstm")
+    return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
+                       gain=float(gain), forget_bias=float(forget))
+
+
+# -------------------------------------------------------------------------------------------- data
+@st.cache_data(max_entries=24, ttl=600, show_spinner="Loading the data…")
+def _load_cached(dataset: str, params: tuple[tuple[str, Any], ...]) -> tuple[pd.DataFrame | None, str | None]:
+    """(frame, None) or (None, the DataError sentence): failures are cached too, so an unreachable
+    Yahoo is asked once per 10 minutes, not on every rerun."""
+    try:
+        return DATASETS[dataset].load(**dict(params)), None
+    except DataError as e:
+        return None, str(e)
+
+
+def load_frame(dataset: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    """The dataset's series (cached per dataset and parameters); raises DataError with its sentence."""
+    frame, error = _load_cached(dataset, params)
+    if error is not None:
+        raise DataError(error)
+    return frame
+
+
+def _is_date_param(p: Param) -> bool:
+    if not isinstance(p.default, str) or len(p.default) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(p.default)
+        return True
+    except ValueError:
+        return False
+
+
+def param_widget(box: Any, prefix: str, dataset: str, p: Param) -> Any:
+    """One dataset parameter's widget; returns the value in the Param's type (dates as ISO strings)."""
+    k = param_key(prefix, dataset, p.name)
+    _init(k, p.default)
+    value = st.session_state[k]
+    if p.options:                                        # several of a fixed list (e.g. yahoo columns)
+        if isinstance(value, str):
+            st.session_state[k] = [v for v in value.split(",") if v in p.options] or [p.default]
+        chosen = box.multiselect(p.label, list(p.options), key=k, help=p.help)
+        return ",".join(chosen) if chosen else p.default
+    if _is_date_param(p):
+        if not isinstance(value, dt.date):
+            try:
+                st.session_state[k] = dt.date.fromisoformat(str(value)[:10])
+            except ValueError:
+                st.session_state[k] = dt.date.fromisoformat(p.default)
+        return box.date_input(p.label, key=k, help=p.help, min_value=dt.date(1970, 1, 1),
+                              max_value=dt.date.today()).isoformat()
+    if isinstance(p.default, bool):
+        return box.checkbox(p.label, key=k, help=p.help)
+    if isinstance(p.default, int):
+        st.session_state[k] = int(value) if not isinstance(value, int) else value
+        return int(box.number_input(p.label, min_value=None if p.min is None else int(p.min),
+                                    max_value=None if p.max is None else int(p.max), step=1, key=k,
+                                    help=p.help))
+    if isinstance(p.default, float):
+        st.session_state[k] = float(value)
+        return float(box.number_input(p.label, min_value=None if p.min is None else float(p.min),
+                                      max_value=None if p.max is None else float(p.max), step=0.05,
+                                      format="%.4g", key=k, help=p.help))
+    return box.text_input(p.label, key=k, help=p.help).strip()
+
+
+def _dataset_label(name: str) -> str:
+    ds = DATASETS[name]
+    return f"{ds.group} · {ds.title}"
+
+
+def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
+    """Upload + column choice for the CSV dataset → (frame or None, notes, error sentence or None)."""
+    upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
+                               help="A header row, one row per time step, numeric columns; optionally a "
+                                    "date column. At most 5 MB.")
+    if upload is None:
+        return None, [], "Upload a CSV file to train on your own series."
+    data = upload.getvalue()
+    try:
+        info = inspect_csv_upload(data)
+    except DataError as e:
+        return None, [], str(e)
+    if not info.numeric_columns:
+        return None, [], (f"No column of '{upload.name}' holds numbers (columns: {', '.join(info.columns)}); "
+                          "upload a file with at least one numeric column.")
+    box.caption(f"{info.n_rows} rows · {info.delimiter}-separated · {info.encoding}")
+    kv, kd, kf = f"{prefix}.d.csv_values", f"{prefix}.d.csv_date", f"{prefix}.d.csv_fill"
+    if not set(st.session_state.get(kv) or []) <= set(info.numeric_columns) or not st.session_state.get(kv):
+        st.session_state[kv] = info.numeric_columns[:1]
+    date_options = ["(none)", *info.date_columns]
+    _valid_choice(kd, date_options, info.date_columns[0] if info.date_columns else "(none)")
+    values = box.multiselect("Value columns", info.numeric_columns, key=kv,
+                             help="The columns the network reads; the target is chosen below.")
+    date_col = box.selectbox("Date column", date_options, key=kd)
+    fill = box.selectbox("Empty cells", ["refuse", "interpolate", "drop"], key=kf,
+                         help="What to do with gaps in the values: refuse (and say where), interpolate "
+                              "linearly, or drop those rows.")
+    if not values:
+        return None, [], "Choose at least one value column of the CSV."
+    try:
+        frame = read_csv_upload(data, values, "" if date_col == "(none)" else date_col, fill=fill)
+    except DataError as e:
+        return None, [], str(e)
+    return frame, list(frame.attrs.get("notes", [])), None
+
+
+def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> DataChoice:
+    """Dataset and its parameters, columns, timesteps, split and scaler → DataChoice."""
+    names = datasets or [n for g in GROUPS for n, d in DATASETS.items() if d.group == g]
+    d = DataConfig()
+    seed_widgets(prefix, ModelConfig(), d, TrainConfig())
+    k = lambda name: key(prefix, "d", name)  # noqa: E731
+    _valid_choice(k("dataset"), names, d.dataset if d.dataset in names else names[0])
+    dataset = box.selectbox("Dataset", names, format_func=_dataset_label, key=k("dataset"),
+                            help=HELP["dataset"])
+    ds = DATASETS[dataset]
+    box.caption(ds.description)
+    params = {p.name: param_widget(box, prefix, dataset, p) for p in ds.params}
+
+    frame, notes, error = None, [], None
+    if dataset == "csv":
+        frame, notes, error = csv_controls(box, prefix)
+    features: list[str] = []
+    target = ""
+    columns: list[str] = []
+    if ds.task == "forecast":
+        if frame is not None:
+            columns = [str(c) for c in frame.columns]
+        elif dataset != "csv":
+            try:
+                frame = load_frame(dataset, tuple(sorted(params.items())))   # reused by windowing
+                columns = [str(c) for c in frame.columns]
+                note = frame.attrs.get("note")
+                if note:
+                    notes.append(note)
+            except DataError as e:
+                error = str(e)
+    if len(columns) > 1:
+        kf, kt = k("features"), k("target")
+        default_feats = [c for c in ds.features if c in columns] or columns
+        if not set(st.session_state.get(kf) or []) <= set(columns) or not st.session_state.get(kf):
+            st.session_state[kf] = default_feats
+        features = box.multiselect("Input columns", columns, key=kf,
+                                   help="Features per timestep (F). The target is also an input unless you "
+                                        "leave it out (then there is no persistence baseline).")
+        _valid_choice(kt, columns, ds.target if ds.target in columns else columns[0])
+        target = box.selectbox("Target column", columns, key=kt, help="The value predicted one step ahead.")
+        if not features:
+            error = error or "Choose at least one input column."
+    lo, hi = LIMITS["timesteps"]
+    timesteps = box.number_input("Timesteps T", lo, hi, step=1, key=k("timesteps"), help=HELP["timesteps"])
+    c1, c2 = box.columns(2)
+    train_frac = c1.slider("Train part", 0.1, 0.95, step=0.05, key=k("train_frac"), help=HELP["train_frac"])
+    val_frac = c2.slider("Validation part", 0.0, 0.5, step=0.05, key=k("val_frac"), help=HELP["val_frac"])
+    _valid_choice(k("scaler"), list(SCALERS), d.scaler)
+    scaler = box.selectbox("Scaling", list(SCALERS), format_func=SCALERS.get, key=k("scaler"),
+                           help=HELP["scaler"])
+    if train_frac + val_frac >= 1.0:
+        error = error or "Train and validation parts must leave room for a test part; lower one of them."
+    cfg = DataConfig(dataset=dataset, timesteps=int(timesteps), params=params, features=list(features),
+                     target=target, train_frac=round(float(train_frac), 4), val_frac=round(float(val_frac), 4),
+                     scaler=scaler)
+    return DataChoice(cfg, frame, notes, error)
+
+
+# ------------------------------------------------------------------------------------------- train
+def train_controls(box: Any, prefix: str) -> TrainConfig:
+    """Optimiser, learning rate, batch, epochs, clipping, truncated BPTT, seed → TrainConfig."""
+    d = TrainConfig()
+    seed_widgets(prefix, ModelConfig(), DataConfig(), d)
+    k = lambda name: key(prefix, "t", name)  # noqa: E731
+    _valid_choice(k("optimizer"), list(OPTIMIZERS), d.optimizer)
+    _valid_choice(k("clip"), list(CLIPPING), d.clip)
+    c1, c2 = box.columns(2)
+    optimizer = c1.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key=k("optimizer"),
+                             help=HELP["optimizer"])
+    lr = c2.number_input("Learning rate", *LIMITS["lr"], step=0.0005, format="%g", key=k("lr"), help=HELP["lr"])
+    c1, c2 = box.columns(2)
+    batch = c1.number_input("Batch size", *LIMITS["batch_size"], step=1, key=k("batch_size"),
+                            help=HELP["batch_size"])
+    epochs = c2.number_input("Epochs", *LIMITS["epochs"], step=1, key=k("epochs"), help=HELP["epochs"])
+    c1, c2 = box.columns(2)
+    clip = c1.selectbox("Clipping", list(CLIPPING), format_func=CLIPPING.get, key=k("clip"), help=HELP["clip"])
+    clip_value = c2.number_input("Threshold", 1e-4, 1e6, step=0.5, format="%g", key=k("clip_value"),
+                                 help=HELP["clip_value"], disabled=clip == "off")
+    c1, c2 = box.columns(2)
+    bptt = c1.number_input("Truncated BPTT k", 0, LIMITS["timesteps"][1], step=1, key=k("bptt_truncate"),
+                           help=HELP["bptt_truncate"])
+    seed = c2.number_input("Seed", 0, 2**31 - 1, step=1, key=k("seed"), help=HELP["seed"])
+    probe_every = box.number_input("Probe every N epochs", 1, 100, step=1, key=k("probe_every"),
+                                   help=HELP["probe_every"])
+    return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
+                       epochs=int(epochs), clip=clip, clip_value=float(clip_value), bptt_truncate=int(bptt),
+                       seed=int(seed), probe_every=int(probe_every), probe_batch=d.probe_batch)
+
+
+def sidebar_controls(prefix: str) -> tuple[ModelConfig, DataChoice, TrainConfig]:
+    """All controls in the sidebar, grouped: Model, Data, Training, with the limits stated."""
+    sb = st.sidebar
+    with sb.expander("Model", expanded=True, icon=":material/neurology:"):
+        model = model_controls(st, prefix)
+    with sb.expander("Data", expanded=True, icon=":material/show_chart:"):
+        data = data_controls(st, prefix)
+    with sb.expander("Training and gradients", expanded=True, icon=":material/tune:"):
+        train = train_controls(st, prefix)
+    sb.caption(f"Limits: timesteps {LIMITS['timesteps'][0]}–{LIMITS['timesteps'][1]}, hidden "
+               f"{LIMITS['hidden_size'][0]}–{LIMITS['hidden_size'][1]}, layers up to {LIMITS['num_layers'][1]}, "
+               f"epochs up to {LIMITS['epochs'][1]}, learning rate up to {LIMITS['lr'][1]:g}.")
+    return model, data, train

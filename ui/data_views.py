@@ -1,0 +1,177 @@
+"""The Data page's pieces: browse a dataset, fetch a Yahoo ticker, upload a CSV, preview the windows.
+
+    summary(frame) -> DataFrame                       rows, span and per-column statistics
+    show_series(frame, key, title)                    chart + summary table of a series
+    dataset_browser(prefix) -> (DataConfig, frame)    pick any registry dataset and its parameters
+    yahoo_panel(prefix) -> (DataConfig, frame) | None fetch a ticker (disk cache, offline message)
+    csv_panel(prefix) -> (DataConfig, frame) | None   upload, choose columns, validation sentences
+    windowing_preview(data_cfg, frame, key)           (samples, timesteps, features) per split + one window
+    preview_section(data_cfg, frame, key, what)       the same under a subheader
+Every failure is shown as one `st.error` sentence (DataError's message), never a traceback.
+Leaves to others: loading and validating (`rnn_core/datasets.py`), windowing (`rnn_core/windows.py`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from rnn_core import figures as F
+from rnn_core.config import ConfigError, DataConfig, replace
+from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
+from ui.controls import csv_controls, load_frame, param_widget
+
+PLOTLY_CONFIG = {"displaylogo": False}
+
+
+def summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per numeric column: count, mean, std, min, max, first and last value."""
+    num = frame.select_dtypes("number")
+    return pd.DataFrame({
+        "count": num.count(), "mean": num.mean(), "std": num.std(), "min": num.min(), "max": num.max(),
+        "first": num.iloc[0] if len(num) else np.nan, "last": num.iloc[-1] if len(num) else np.nan,
+    })
+
+
+def _span(frame: pd.DataFrame) -> str:
+    if len(frame) == 0:
+        return "no rows"
+    idx = frame.index
+    if isinstance(idx, pd.DatetimeIndex):
+        return f"{len(frame):,} rows · {idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d}"
+    return f"{len(frame):,} rows · {idx.name or 'step'} {idx[0]} to {idx[-1]}"
+
+
+def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
+    st.plotly_chart(F.series_figure(frame, title=title), key=f"{key}.chart", config=PLOTLY_CONFIG,
+                    width="stretch")
+    st.caption(_span(frame))
+    st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
+                 column_config={c: st.column_config.NumberColumn(c, format="%.4g")
+                                for c in ("mean", "std", "min", "max", "first", "last")})
+
+
+def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
+    """Any dataset of the registry (except live and upload, which have their own tabs)."""
+    names = [n for g in GROUPS for n, d in DATASETS.items() if d.group == g and n not in ("yahoo", "csv")]
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        name = st.selectbox("Dataset", names, key=f"{prefix}.dataset",
+                            format_func=lambda n: f"{DATASETS[n].group} · {DATASETS[n].title}")
+        ds = DATASETS[name]
+        st.caption(f"{ds.description} Source: {ds.source}.")
+        params = {p.name: param_widget(st, prefix, name, p) for p in ds.params}
+    cfg = DataConfig(dataset=name, params=params)
+    with c2:
+        if ds.task == "sequence":
+            st.markdown(f"**{ds.title}** is a long-memory task: every sample is its own sequence with one "
+                        "target, so there is no single series to plot. One sample (50 steps):")
+            try:
+                X, y = ds.generate(50, **params)
+            except DataError as e:
+                st.error(str(e), icon=":material/error:")
+                return cfg, None
+            st.plotly_chart(F.window_figure(X[0], y[0], list(ds.features), ds.target,
+                                            title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})"),
+                            key=f"{prefix}.sample", config=PLOTLY_CONFIG, width="stretch")
+            st.caption(f"{len(X):,} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
+                       "as a star after the last input (here in raw units).")
+            return cfg, None
+        try:
+            frame = load_frame(name, tuple(sorted(params.items())))
+        except DataError as e:
+            st.error(str(e), icon=":material/error:")
+            return cfg, None
+        show_series(frame, f"{prefix}.series", ds.title)
+    return cfg, frame
+
+
+def yahoo_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
+    """Ticker, dates and columns; Fetch uses yfinance with the on-disk cache; failures are sentences."""
+    ds = DATASETS["yahoo"]
+    st.caption(ds.description + " Without a network the last cached copy of the ticker is used; if there "
+               "is none, the offline sets (DJIA, AAPL, GOOG, MSFT) are the way to go.")
+    cols = st.columns(4)
+    params = {p.name: param_widget(cols[i % 4], prefix, "yahoo", p) for i, p in enumerate(ds.params)}
+    if st.button("Fetch", key=f"{prefix}.fetch", icon=":material/cloud_download:"):
+        # fetched once per click (yfinance's own disk cache serves repeats); the outcome is kept
+        try:
+            with st.spinner("Asking Yahoo Finance…"):
+                frame, note = fetch_yahoo(params["ticker"], params["start"], params["end"],
+                                          params["columns"] or "Close")
+            st.session_state[f"{prefix}.fetched"] = (dict(params), frame, note, None)
+        except DataError as e:
+            st.session_state[f"{prefix}.fetched"] = (dict(params), None, None, str(e))
+    fetched = st.session_state.get(f"{prefix}.fetched")
+    if not fetched:
+        return None
+    wanted, frame, note, error = fetched
+    if error:
+        st.error(error, icon=":material/wifi_off:")
+        return None
+    (st.info if "cached" in note else st.success)(note)
+    show_series(frame, f"{prefix}.yahoo", wanted["ticker"])
+    return DataConfig(dataset="yahoo", params=wanted), frame
+
+
+def csv_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
+    """Upload a CSV and choose its columns; every problem is shown as the reader's sentence."""
+    frame, notes, error = csv_controls(st, prefix)
+    for note in notes:
+        st.info(note, icon=":material/info:")
+    if frame is None:
+        if error and st.session_state.get(f"{prefix}.d.csv_file") is not None:
+            st.error(error, icon=":material/error:")
+        elif error:
+            st.caption(error)
+        return None
+    show_series(frame, f"{prefix}.csv", "Your upload")
+    return DataConfig(dataset="csv"), frame
+
+
+def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str) -> None:
+    """How the data becomes (samples, timesteps, features) windows, per split, and one window drawn."""
+    from rnn_core.windows import prepare
+
+    c = st.columns(4)
+    start_T = min(50, max(1, len(frame) // 4)) if frame is not None else 50
+    T = c[0].number_input("Timesteps T", 1, 1000, value=start_T, key=f"{key}.T",
+                          help="Window length: how many consecutive steps one sample holds.")
+    train = c[1].slider("Train part", 0.1, 0.95, 0.7, 0.05, key=f"{key}.train")
+    val = c[2].slider("Validation part", 0.0, 0.5, 0.15, 0.05, key=f"{key}.val")
+    cfg = replace(data_cfg, timesteps=int(T), train_frac=float(train), val_frac=float(val))
+    if frame is not None and len(frame.columns) > 1 and not DATASETS[data_cfg.dataset].features:
+        cfg = replace(cfg, features=[str(x) for x in frame.columns], target=str(frame.columns[0]))
+    try:
+        w = prepare(cfg, frame)
+    except (DataError, ConfigError, ValueError) as e:
+        st.error(str(e), icon=":material/error:")
+        return
+    shapes = pd.DataFrame({
+        "samples": [len(w.X_train), len(w.X_val), len(w.X_test)],
+        "timesteps": [w.timesteps] * 3, "features": [w.n_features] * 3,
+        "shape of X": [str(tuple(x.shape)) for x in (w.X_train, w.X_val, w.X_test)],
+        "shape of y": [str(tuple(y.shape)) for y in (w.y_train, w.y_val, w.y_test)],
+    }, index=["train", "validation", "test"])
+    st.dataframe(shapes, width="stretch", key=f"{key}.shapes")
+    n = len(w.X_train)
+    i = int(c[3].number_input("Window to draw", 1, max(1, n), value=1, key=f"{key}.i")) - 1
+    i = min(i, n - 1)
+    st.plotly_chart(F.window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
+                                    title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
+                    key=f"{key}.window", config=PLOTLY_CONFIG, width="stretch")
+    scaler = "min-max to [0, 1]" if w.scaler.kind == "minmax" else "z-score"
+    st.caption(f"Each window holds T = {w.timesteps} consecutive steps of {w.n_features} feature(s); its "
+               f"target ({w.target_name}) is the next value. Values are scaled ({scaler}) with statistics "
+               "of the training part only, so nothing leaks from the future.")
+
+
+def preview_section(data_cfg: DataConfig | None, frame: pd.DataFrame | None, key: str,
+                    what: str) -> None:
+    """A subheader and the windowing preview for one data source (nothing when there is no data)."""
+    if data_cfg is None:
+        return
+    st.subheader(f"Windowing preview — {what}", divider="gray")
+    windowing_preview(data_cfg, frame, key)
+

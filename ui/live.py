@@ -1,0 +1,263 @@
+"""The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
+
+A *slot* names one run in `st.session_state` ("pg" for the Playground; Compare can use "cmp.lstm",
+"cmp.gru", …). The run object (a `rnn_core.live.LiveRun`, or a `StaticRun` for an uploaded saved
+run) lives under `<slot>.run` with the `RunContext` it was started with under `<slot>.ctx`, so the
+training thread outlives reruns and a chart option change never stops it. The thread never calls `st.*`.
+
+Public:
+    RunContext(model_cfg, data_cfg, train_cfg, windows)    # what a run was started with
+    StaticRun(loaded: runs.LoadedRun)        # a finished run read from a zip; reads like a LiveRun
+    get_run(slot) / get_context(slot) / set_run(slot, run, ctx) / clear_run(slot)
+    run_bar(slot, make_context, container=None) -> None
+        draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
+        the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
+    live_area(slot, draw, interval=0.5) -> None
+        a fragment that redraws `draw(snapshot, ctx)` every `interval` s while the run is running, every
+        10 s while paused (keep-alive), and not at all otherwise (a full rerun switches polling on/off
+        when the status changes)
+    progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
+    evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
+                                             # snapshot version, never on a redraw while running
+Leaves to others: the trainer and its thread (`rnn_core/live.py`), charts (`ui/views.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.live import LiveRun, Snapshot
+
+FINISHED = ("completed", "stopped", "diverged")
+STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":material/play_circle:",
+               "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
+               "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
+POLL_SECONDS = 0.5       # redraw interval while a run trains
+KEEPALIVE_SECONDS = 10.0  # while paused: keeps LiveRun's idle timeout (30 s) from ending it
+
+
+@dataclass
+class RunContext:
+    model_cfg: ModelConfig
+    data_cfg: DataConfig
+    train_cfg: TrainConfig
+    windows: Any              # rnn_core.windows.Windows
+
+
+class StaticRun:
+    """A finished run restored from a saved zip: the same read API as LiveRun, nothing to control."""
+
+    def __init__(self, loaded: Any):
+        self.model = loaded.model
+        self.lock = threading.Lock()
+        self.records = list(loaded.records)
+        self.train_cfg = loaded.train_cfg
+        end = next((r for r in reversed(self.records) if r.get("kind") == "end"), None)
+        self.status = end["status"] if end else "completed"
+
+    def snapshot(self, max_points: int = 1500) -> Snapshot:
+        steps = [r for r in self.records if r.get("kind") == "step"]
+        epochs = [r for r in self.records if r.get("kind") == "epoch"]
+        end = next((r for r in reversed(self.records) if r.get("kind") == "end"), None)
+        if len(steps) > max_points:
+            stride = -(-len(steps) // max_points)
+            steps = steps[::stride] + ([steps[-1]] if (len(steps) - 1) % stride else [])
+        last = self.records[-1] if self.records else {}
+        per_epoch = max((sum(1 for r in self.records if r.get("kind") == "step" and r.get("epoch") == 1), 1))
+        return Snapshot(status=self.status, steps=steps, epochs=epochs, end=end,
+                        epoch=int(last.get("epoch", 0) or 0), step=int(last.get("step", 0) or 0),
+                        total_epochs=self.train_cfg.epochs, steps_per_epoch=per_epoch,
+                        elapsed=float((end or {}).get("seconds", 0.0) or 0.0), version=len(self.records))
+
+    def stop(self) -> None:
+        """Nothing runs."""
+
+
+# ------------------------------------------------------------------------------------------- state
+def get_run(slot: str) -> LiveRun | StaticRun | None:
+    return st.session_state.get(f"{slot}.run")
+
+
+def get_context(slot: str) -> RunContext | None:
+    return st.session_state.get(f"{slot}.ctx")
+
+
+def set_run(slot: str, run: LiveRun | StaticRun, ctx: RunContext) -> None:
+    """Install a run in the slot, stopping the one it replaces."""
+    clear_run(slot)
+    st.session_state[f"{slot}.run"] = run
+    st.session_state[f"{slot}.ctx"] = ctx
+
+
+def clear_run(slot: str) -> None:
+    """Stop and forget the slot's run and its cached evaluation."""
+    run = st.session_state.pop(f"{slot}.run", None)
+    if run is not None and getattr(run, "status", None) not in FINISHED:
+        run.stop()
+    for suffix in ("ctx", "eval", "figs"):
+        st.session_state.pop(f"{slot}.{suffix}", None)
+
+
+# ------------------------------------------------------------------------------------------ buttons
+def _request(slot: str, action: str) -> None:
+    st.session_state[f"{slot}.action"] = action
+
+
+def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | None:
+    try:
+        ctx = make_context()
+        run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows)
+    except (ConfigError, ValueError) as e:        # DataError is a ValueError
+        st.session_state[f"{slot}.error"] = str(e)
+        return None
+    set_run(slot, run, ctx)
+    return run
+
+
+def _wait_for_step(run: LiveRun, before: int, timeout: float = 3.0) -> None:
+    """After Step: wait (briefly) until the step shows in the snapshot, so this rerun draws it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = run.snapshot()
+        if snap.step > before or snap.status in FINISHED:
+            return
+        time.sleep(0.02)
+
+
+def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
+    run = get_run(slot)
+    status = getattr(run, "status", None)
+    if action == "train":
+        if run is None or status in FINISHED or isinstance(run, StaticRun):
+            run = _new_run(slot, make_context)
+            if run is not None:
+                run.start()
+        elif status == "paused":
+            run.resume()
+        elif status == "idle":
+            run.start()
+    elif action == "pause" and status == "running":
+        run.pause()
+    elif action == "step":
+        if run is None or status in FINISHED or isinstance(run, StaticRun):
+            run = _new_run(slot, make_context)
+            if run is None:
+                return
+        before = run.snapshot().step
+        run.step()
+        _wait_for_step(run, before)
+    elif action == "stop" and run is not None:
+        run.stop()
+        if isinstance(run, LiveRun):
+            run.join(timeout=5)
+    elif action == "reset":
+        clear_run(slot)
+
+
+def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
+    """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them."""
+    action = st.session_state.pop(f"{slot}.action", None)
+    if action:
+        st.session_state.pop(f"{slot}.error", None)
+        _do(slot, action, make_context)
+    box = container if container is not None else st.container()
+    run = get_run(slot)
+    status = getattr(run, "status", None)
+    live = isinstance(run, LiveRun)
+    cols = box.columns([1, 1, 1, 1, 1, 1.5])
+    cols[0].button("Train", key=f"{slot}.btn.train", type="primary", icon=":material/play_arrow:",
+                   on_click=_request, args=(slot, "train"), disabled=status == "running",
+                   help="Start a new run with the settings in the sidebar (or resume a paused one).",
+                   width="stretch")
+    cols[1].button("Pause", key=f"{slot}.btn.pause", icon=":material/pause:", on_click=_request,
+                   args=(slot, "pause"), disabled=not (live and status == "running"),
+                   help="Pause after the current step; the charts and predictions refresh.", width="stretch")
+    cols[2].button("Step", key=f"{slot}.btn.step", icon=":material/skip_next:", on_click=_request,
+                   args=(slot, "step"), disabled=status == "running",
+                   help="Take exactly one optimiser step (starts a paused run if there is none).",
+                   width="stretch")
+    cols[3].button("Stop", key=f"{slot}.btn.stop", icon=":material/stop:", on_click=_request,
+                   args=(slot, "stop"), disabled=not (live and status in ("running", "paused", "idle")),
+                   help="End the run here; its history and model stay for inspection and download.",
+                   width="stretch")
+    cols[4].button("Reset", key=f"{slot}.btn.reset", icon=":material/restart_alt:", on_click=_request,
+                   args=(slot, "reset"), disabled=run is None,
+                   help="Stop and forget the run, clearing the charts.", width="stretch")
+    error = st.session_state.get(f"{slot}.error")
+    if error:
+        box.error(error, icon=":material/error:")
+
+
+# ------------------------------------------------------------------------------------------ poller
+def progress(snap: Snapshot | None) -> None:
+    """Status, epoch/step progress bar and elapsed time of a snapshot."""
+    if snap is None:
+        st.caption("No run yet — press **Train** (or **Step** to go one optimiser step at a time).")
+        return
+    total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
+    frac = min(1.0, snap.step / total_steps)
+    st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
+                            f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
+                            f"{snap.elapsed:.1f} s elapsed"))
+
+
+def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
+              interval: float = POLL_SECONDS) -> None:
+    """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws every `interval` s
+    while the run is running, every KEEPALIVE_SECONDS while it is paused (a paused run whose page
+    stops looking ends itself after LiveRun's idle timeout), and never when there is nothing to wait for."""
+    run = get_run(slot)
+    status = getattr(run, "status", None)
+    every = interval if status == "running" else KEEPALIVE_SECONDS if status == "paused" else None
+
+    @st.fragment(run_every=every)
+    def _area() -> None:
+        current = get_run(slot)
+        snap = current.snapshot() if current is not None else None
+        draw(snap, get_context(slot))
+        if every is not None and getattr(current, "status", None) != status:
+            st.rerun()    # paused, resumed or ended: one full rerun sets the polling and the buttons
+
+    _area()
+
+
+# ------------------------------------------------------------------------------------- evaluation
+def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | None:
+    """{"evaluation", "closed", "closed_note", "version", "step"} for the slot's model, recomputed only
+    when the run is not running and its snapshot version changed; while it runs, the last result."""
+    from rnn_core.evaluate import EvaluationError, closed_loop, evaluate
+
+    run, ctx = get_run(slot), get_context(slot)
+    if run is None or ctx is None:
+        return None
+    cached = st.session_state.get(f"{slot}.eval")
+    if run.status == "running":
+        return cached
+    snap = run.snapshot(max_points=10)
+    if cached and cached["version"] == snap.version:
+        return cached
+    if snap.step == 0 and isinstance(run, LiveRun) and snap.status == "idle":
+        return cached
+    w = ctx.windows
+    with run.lock:
+        evaluation = evaluate(run.model, w)
+        closed, note = None, None
+        if w.task == "forecast":
+            n_test = len(w.X_test)
+            n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
+            try:
+                closed = closed_loop(run.model, w, n, start="test" if n_test else "val")
+                note = closed.get("stopped")
+            except EvaluationError as e:
+                note = str(e)
+    result = {"evaluation": evaluation, "closed": closed, "closed_note": note, "version": snap.version,
+              "step": snap.step}
+    st.session_state[f"{slot}.eval"] = result
+    return result

@@ -1,0 +1,131 @@
+"""Presets: named setups that set several controls at once (and `?preset=<key>` in a shared link).
+
+`PRESETS = {key: Preset}`; `preset_configs(key) -> (ModelConfig, DataConfig, TrainConfig)` builds the
+configs (input/output sizes are set later from the data); `preset_note(key)` is a sentence to show
+after applying one (e.g. the stock preset's offline fallback), or None.
+
+The stock preset follows the tutorial it came from (Netflix 2010–2022, three stacked SimpleRNN(20),
+100 timesteps, 80/20 chronological split, min-max scaling, Adam, MSE). Yahoo Finance is tried (its
+disk cache first); when it gives nothing — offline, as in a lecture hall without Wi-Fi — the preset
+uses the offline DJIA daily series instead and says so.
+No Streamlit here: the pages apply presets to the widgets through `ui/state.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    description: str                   # one sentence: what it shows
+    model: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+NFLX = {"ticker": "NFLX", "start": "2010-01-01", "end": "2022-12-31", "columns": "Close"}
+STOCK_FALLBACK = "djia"
+
+PRESETS: dict[str, Preset] = {
+    "vanishing": Preset(
+        "Vanishing: tanh RNN, 100 steps",
+        "A plain tanh RNN must remember across 100 steps of the adding problem: ‖∂L/∂hₜ‖ fades by many "
+        "orders of magnitude toward early timesteps and the loss sits at the constant guess.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "default", "gain": 1.0},
+        data={"dataset": "adding", "timesteps": 100, "params": {"n_samples": 2000, "seed": 0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "adam", "lr": 0.001, "batch_size": 64, "epochs": 10, "clip": "norm",
+               "clip_value": 1.0}),
+    "exploding": Preset(
+        "Exploding: RNN, gain 1.5, no clipping",
+        "Orthogonal W_hh scaled by 1.5 puts σ_max·γ above 1: gradients grow backwards through time, the "
+        "gradient norm spikes and, without clipping, the run can blow up.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "orthogonal", "gain": 1.5},
+        data={"dataset": "sine", "timesteps": 50, "params": {"length": 1000, "noise": 0.05}},
+        train={"optimizer": "sgd", "lr": 0.05, "batch_size": 32, "epochs": 15, "clip": "off"}),
+    "lstm_remembers": Preset(
+        "LSTM remembers",
+        "The same adding problem over 100 steps with an LSTM (forget-gate bias 1): the cell state "
+        "carries the gradient back, so the loss drops below the constant guess.",
+        model={"cell": "lstm", "hidden_size": 32, "num_layers": 1, "init": "default", "forget_bias": 1.0},
+        data={"dataset": "adding", "timesteps": 100, "params": {"n_samples": 2000, "seed": 0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "adam", "lr": 0.005, "batch_size": 64, "epochs": 10, "clip": "norm",
+               "clip_value": 1.0}),
+    "stock_nflx": Preset(
+        "Stock forecast (NFLX-style, 3 stacked RNNs of 20, 100 steps)",
+        "The tutorial's stock model: three stacked tanh RNN layers of 20 units read 100 days of closing "
+        "prices and predict the next; judge it against persistence (tomorrow = today).",
+        model={"cell": "rnn", "hidden_size": 20, "num_layers": 3, "init": "default"},
+        data={"dataset": "yahoo", "timesteps": 100, "params": dict(NFLX), "train_frac": 0.8,
+              "val_frac": 0.0, "scaler": "minmax"},
+        train={"optimizer": "adam", "lr": 0.001, "batch_size": 32, "epochs": 10, "clip": "off"}),
+    "sine_scratch": Preset(
+        "Sine wave (from scratch tutorial)",
+        "The from-scratch tutorial's setup: sin(t) in windows of 50, a tanh RNN of 100 units, truncated "
+        "BPTT over 5 steps and clipping by value at ±10.",
+        model={"cell": "rnn", "hidden_size": 100, "num_layers": 1},
+        data={"dataset": "sine", "timesteps": 50, "params": {"length": 1000, "noise": 0.0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "sgd", "lr": 0.01, "batch_size": 32, "epochs": 25, "clip": "value",
+               "clip_value": 10.0, "bptt_truncate": 5}),
+    "gru_echo": Preset(
+        "GRU on the delayed echo (lag 20)",
+        "A GRU must output the input it saw 20 steps before the end; its update gate learns to hold "
+        "the value, which a plain RNN struggles to do.",
+        model={"cell": "gru", "hidden_size": 32, "num_layers": 1},
+        data={"dataset": "echo", "timesteps": 30, "params": {"lag": 20, "n_samples": 2000, "seed": 0}},
+        train={"optimizer": "adam", "lr": 0.005, "batch_size": 64, "epochs": 10, "clip": "norm",
+               "clip_value": 1.0}),
+    "clipping_rescue": Preset(
+        "Clipping rescues the exploding RNN",
+        "The exploding setup again, now with gradient clipping by norm at 1: the spikes are cut (red "
+        "crosses) and training stays finite.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "orthogonal", "gain": 1.5},
+        data={"dataset": "sine", "timesteps": 50, "params": {"length": 1000, "noise": 0.05}},
+        train={"optimizer": "sgd", "lr": 0.05, "batch_size": 32, "epochs": 15, "clip": "norm",
+               "clip_value": 1.0}),
+}
+
+_yahoo_checked: dict[str, tuple[float, bool]] = {}
+_YAHOO_RECHECK_S = 600.0
+
+
+def nflx_available() -> bool:
+    """Whether Yahoo (or its disk cache) gives NFLX prices now; remembered for 10 minutes."""
+    from rnn_core.datasets import DataError, fetch_yahoo
+
+    now = time.monotonic()
+    hit = _yahoo_checked.get("NFLX")
+    if hit and now - hit[0] < _YAHOO_RECHECK_S:
+        return hit[1]
+    try:
+        frame, _ = fetch_yahoo(NFLX["ticker"], NFLX["start"], NFLX["end"], NFLX["columns"])
+        ok = len(frame) > 200
+    except (DataError, OSError, ValueError):
+        ok = False
+    _yahoo_checked["NFLX"] = (now, ok)
+    return ok
+
+
+def preset_configs(key: str) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """The preset's three configs (defaults for everything it does not set)."""
+    p = PRESETS[key]
+    data = dict(p.data)
+    if key == "stock_nflx" and not nflx_available():
+        data.update(dataset=STOCK_FALLBACK, params={})
+    return ModelConfig(**p.model), DataConfig(**data), TrainConfig(**p.train)
+
+
+def preset_note(key: str | None) -> str | None:
+    """A sentence to show once a preset is applied, or None."""
+    if key == "stock_nflx" and not nflx_available():
+        return ("Yahoo Finance is unreachable and NFLX is not in the cache, so this preset uses the offline "
+                "Dow Jones daily series (1980–2012) with the same model; with a network it loads NFLX.")
+    return None

@@ -1,0 +1,148 @@
+"""Starting a run from the controls, and its files: config JSON, history CSV, run zip, uploading a run.
+
+    prepare_windows(data_cfg, frame) -> Windows                 cached per config (and uploaded frame)
+    make_context(model_cfg, data_choice, train_cfg) -> RunContext
+        windows from the data choice, input/output sizes set from them, everything validated; raises
+        DataError / ConfigError with one sentence
+    settings_changed(ctx, model_cfg, data_cfg, train_cfg) -> bool   controls differ from the shown run
+    run_records(run) -> list[dict]          the kept history in order (steps, epochs, end)
+    export_panel(slot, model_cfg, data_cfg, train_cfg)
+        config JSON of the current controls; history CSV and the run zip (weights as safetensors,
+        built only when clicked); upload a saved run zip to inspect it here
+Leaves to others: the file formats (`rnn_core/runs.py`), the run itself (`ui/live.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace
+from rnn_core.datasets import DataError
+from rnn_core.runs import RunFileError, history_csv, json_safe, load_run_zip, run_zip_bytes
+from rnn_core.windows import Windows, prepare
+from ui.controls import DataChoice
+from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
+from ui.state import request_seed
+
+
+@st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
+def _prepare_cached(data_json: str, frame: pd.DataFrame | None) -> Windows:
+    return prepare(DataConfig(**json.loads(data_json)), frame)
+
+
+def prepare_windows(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
+    """`windows.prepare`, cached per data config (and uploaded frame)."""
+    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame)
+
+
+def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfig) -> RunContext:
+    """Everything a new run needs, validated; the sizes of the network follow the data."""
+    if data.error:
+        raise DataError(data.error)
+    windows = prepare_windows(data.config, data.frame)
+    model_cfg = replace(model_cfg, input_size=windows.n_features, output_size=int(windows.y_train.shape[1]))
+    model_cfg.validate()
+    train_cfg.validate()
+    if train_cfg.bptt_truncate > data.config.timesteps:
+        raise ConfigError(f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window "
+                          f"(T = {data.config.timesteps}); use k ≤ T or 0 for the whole window.")
+    return RunContext(model_cfg, data.config, train_cfg, windows)
+
+
+def settings_changed(ctx: RunContext | None, model_cfg: ModelConfig, data_cfg: DataConfig,
+                     train_cfg: TrainConfig) -> bool:
+    """Whether the controls now differ from what the shown run was started with."""
+    if ctx is None:
+        return False
+    sizes = {"input_size": ctx.model_cfg.input_size, "output_size": ctx.model_cfg.output_size}
+    return (replace(model_cfg, **sizes) != ctx.model_cfg or data_cfg != ctx.data_cfg
+            or train_cfg != ctx.train_cfg)
+
+
+def run_records(run: Any) -> list[dict]:
+    """The run's kept records in time order: step and epoch records by step, the end record last."""
+    if isinstance(run, StaticRun):
+        return list(run.records)
+    snap = run.snapshot(max_points=10**9)
+    body = sorted([*snap.steps, *snap.epochs], key=lambda r: (r["step"], r["kind"] == "epoch", r["epoch"]))
+    return body + ([snap.end] if snap.end else [])
+
+
+def _config_json(model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> str:
+    return json.dumps({"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
+                      indent=2, default=str)
+
+
+def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
+    def make() -> bytes:
+        records = run_records(run)
+        with run.lock:
+            return run_zip_bytes(run.model, ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, records,
+                                 json_safe(metrics or {}))
+    return make
+
+
+def _load_upload(slot: str, upload: Any) -> None:
+    """Read a saved run zip once per file and install it in the slot as a StaticRun."""
+    marker = f"{slot}.uploaded_run"
+    if st.session_state.get(marker) == upload.file_id:
+        return
+    st.session_state[marker] = upload.file_id
+    try:
+        loaded = load_run_zip(upload.getvalue())
+    except RunFileError as e:
+        st.session_state[f"{slot}.upload_error"] = str(e)
+        return
+    st.session_state.pop(f"{slot}.upload_error", None)
+    try:
+        windows = prepare_windows(loaded.data_cfg)
+    except (DataError, ConfigError, ValueError) as e:
+        st.session_state[f"{slot}.upload_error"] = (
+            f"The run loaded, but its data could not be rebuilt ({e}); its charts are shown without predictions.")
+        windows = None
+    run = StaticRun(loaded)
+    set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
+    if windows is None:
+        st.session_state[f"{slot}.eval"] = {"evaluation": {}, "closed": None, "closed_note": None,
+                                            "version": run.snapshot().version, "step": 0}
+    request_seed(slot, loaded.model_cfg, loaded.data_cfg, loaded.train_cfg)
+    st.rerun()
+
+
+def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> None:
+    """Share / download / upload, in one expander at the bottom of the page."""
+    with st.expander("Share, download and upload", expanded=False, icon=":material/download:"):
+        st.markdown("**Share this setup:** every setting is in the page's address — copy it from the "
+                    "browser's address bar and send it; it opens with the same controls.")
+        run, ctx = get_run(slot), get_context(slot)
+        c1, c2, c3 = st.columns(3)
+        c1.download_button("Config (JSON)", _config_json(model_cfg, data_cfg, train_cfg),
+                           file_name="rnn-playground-config.json", mime="application/json",
+                           key=f"{slot}.dl.config", on_click="ignore", icon=":material/settings:",
+                           help="The settings of the sidebar, as JSON.")
+        ready = run is not None and ctx is not None and getattr(run, "status", None) in (*FINISHED, "paused")
+        if ready:
+            records = run_records(run)
+            c2.download_button("History (CSV)", history_csv(records), file_name="rnn-playground-history.csv",
+                               mime="text/csv", key=f"{slot}.dl.history", on_click="ignore",
+                               icon=":material/table:", help="One row per step and per epoch.")
+            cached = st.session_state.get(f"{slot}.eval") or {}
+            c3.download_button("Run with weights (zip)", _zip_maker(run, ctx, cached.get("evaluation")),
+                               file_name="rnn-playground-run.zip", mime="application/zip",
+                               key=f"{slot}.dl.zip", on_click="ignore", icon=":material/folder_zip:",
+                               help="Config, history, every record, metrics and the weights (safetensors). "
+                                    "Upload it here later to inspect the run again.")
+        else:
+            c2.caption("History and weights can be downloaded once a run is paused or finished.")
+        upload = st.file_uploader("Open a saved run (zip)", type=["zip"], key=f"{slot}.run_upload",
+                                  help="A zip downloaded from this page. Weights are read with safetensors only.")
+        if upload is not None:
+            _load_upload(slot, upload)
+        err = st.session_state.get(f"{slot}.upload_error")
+        if err:
+            st.error(err, icon=":material/error:")

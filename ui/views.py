@@ -1,0 +1,261 @@
+"""The chart sections of a run, each a Plotly figure with one or two plain sentences beside it.
+
+    chart_options(slot) -> ChartOptions          log axes, theory line, heatmap layer, closed loop
+    divergence_banner(snap)                      a diverged run: step, cause, what to try
+    loss_section(snap, ctx, opts, slot)          1. train / validation loss, baseline dashed
+    gradient_time_section(snap, ctx, opts, slot) 2. ‖∂L/∂hₜ‖ against t + theory; epoch × t heatmap
+    gradient_norms_section(snap, ctx, opts, slot)3. ‖g‖ per step with clipping; per-parameter norms; σ_max
+    predictions_section(result, ctx, opts, slot) 4. predicted vs actual in real units + metrics table
+    gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
+    draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
+
+Every chart gets a stable key (`<slot>.chart.<name>`), so a fragment redraw updates it in place.
+Leaves to others: the figures themselves (`rnn_core/figures.py`), polling (`ui/live.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from rnn_core import figures as F
+from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
+
+PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+@dataclass
+class ChartOptions:
+    log_loss: bool = True
+    log_grad: bool = True
+    theory: bool = True
+    heat_layer: int = 0
+    closed_loop: bool = True
+    persistence: bool = True
+
+
+def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
+    """A row of chart toggles (inside the fragment: changing one redraws only the charts)."""
+    with st.expander("Chart options", expanded=False, icon=":material/tune:"):
+        c = st.columns(5)
+        log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss")
+        log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad")
+        theory = c[2].toggle("Theory line (σ_max·γ)^k", value=True, key=f"{slot}.opt.theory")
+        closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed")
+        layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer")
+    return ChartOptions(log_loss, log_grad, theory, int(layer) - 1, closed)
+
+
+def _chart(fig: Any, slot: str, name: str) -> None:
+    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=PLOTLY_CONFIG, width="stretch")
+
+
+def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """Rebuild a figure only when what it shows changed (building a Plotly figure costs ~0.1 s, and
+    epoch-level charts change once per epoch, not on every 0.5 s redraw)."""
+    store = st.session_state.setdefault(f"{slot}.figs", {})
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    fig = build()
+    store[name] = (key, fig)
+    return fig
+
+
+def _epoch_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
+    """Identifies the epoch-level data of a snapshot: the run (its context) and how many epochs."""
+    return (id(ctx), len(snap.epochs) if snap else -1)
+
+
+def _step_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
+    return (id(ctx), snap.version if snap else -1)
+
+
+def baseline_mse(windows: Any) -> float | None:
+    """MSE (scaled units, like the loss) of the naive guess on the validation windows (else training):
+    persistence ŷ = last input value of the target for forecasts; the constant guess for sequences."""
+    if windows is None:
+        return None
+    if windows.task == "sequence":
+        return windows.baseline_mse
+    col = windows.target_in_features
+    if col is None:
+        return None
+    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
+    if len(X) == 0:
+        return None
+    # persistence: ŷ = x_{T−1}[target]
+    return float(np.mean((X[:, -1, col].astype(np.float64) - y[:, 0].astype(np.float64)) ** 2))
+
+
+def divergence_banner(snap: Snapshot | None) -> None:
+    if snap is None or snap.end is None:
+        return
+    end = snap.end
+    if end["status"] == "diverged":
+        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {end['reason']} "
+                 "The charts keep everything up to that step.", icon=":material/warning:")
+    elif end["status"] == "stopped" and "error" in end.get("reason", ""):
+        st.warning(end["reason"], icon=":material/warning:")
+
+
+# --------------------------------------------------------------------------------------------- 1
+def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
+    w = ctx.windows if ctx else None
+    label = "constant guess" if w is not None and w.task == "sequence" else "persistence baseline"
+    steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
+    _chart(_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss),
+                 lambda: F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)),
+           slot, "loss")
+    st.caption("The thin line is each batch's loss, the thick ones the whole training and validation sets "
+               f"after each epoch. Below the dashed {label} the network has learned more than the obvious "
+               "guess; hovering on it means it has learned nothing useful.")
+
+
+# --------------------------------------------------------------------------------------------- 2
+def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
+                          slot: str) -> None:
+    def build() -> Any:
+        probe = F.latest_probe(snap.epochs) if snap else None
+        fig = F.gradient_time_figure(probe, opts.log_grad, opts.theory)
+        if probe:
+            epoch = next(r["epoch"] for r in reversed(snap.epochs) if r.get("probe"))
+            fig.update_layout(title_text=f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})")
+        return fig
+
+    _chart(_memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory), build),
+           slot, "grad_time")
+    st.caption("How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
+               "early inputs barely get any gradient (vanishing). The dashed line is the theory's upper bound "
+               "(σ_max·γ)^k for a plain RNN: when it falls, vanishing is certain; when it rises, the gradient "
+               "may explode but need not.")
+
+
+def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
+    _chart(_memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
+                 lambda: F.gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer)),
+           slot, "heatmap")
+    st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
+               "the gradient fades before it reaches the oldest inputs, and you see whether training "
+               "changes that.")
+
+
+# --------------------------------------------------------------------------------------------- 3
+def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
+                           slot: str) -> None:
+    tc = ctx.train_cfg if ctx else None
+    steps = snap.steps if snap else []
+    epochs = snap.epochs if snap else []
+    _chart(_memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
+                 lambda: F.grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
+                                            opts.log_grad)), slot, "grad_norm")
+    st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
+               "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
+    c1, c2 = st.columns(2)
+    with c1:
+        _chart(_memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
+                     lambda: F.param_norms_figure(epochs, opts.log_grad)), slot, "param_norms")
+        st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
+                   "(weight_hh, solid) carry the gradient through time.")
+    with c2:
+        gamma = (F.latest_probe(epochs) or {}).get("gamma", 1.0)
+        _chart(_memo(slot, "spectra", _epoch_key(snap, ctx), lambda: F.spectra_figure(epochs, gamma)),
+               slot, "spectra")
+        st.caption("σ_max is the most W_hh can stretch a vector. Below the red line (σ_max·γ < 1) gradients "
+                   "through time are bound to vanish; well above it they can explode.")
+
+
+# --------------------------------------------------------------------------------------------- 4
+def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                        snap: Snapshot | None = None) -> None:
+    if ctx is None or result is None:
+        _chart(F.predictions_figure({}, None), slot, "predictions")
+        st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
+        return
+    w = ctx.windows
+    closed = result["closed"] if opts.closed_loop else None
+    fig = _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
+                lambda: F.predictions_figure(result["evaluation"], closed, task=w.task, target_name=w.target_name))
+    _chart(fig, slot, "predictions")
+    if snap is not None and snap.status == "running":
+        st.caption(f"From step {result['step']}; pause or let the run finish to refresh.")
+    if w.task == "sequence":
+        st.caption("Each dot is one test sequence: on the dashed diagonal the answer is exact; a cloud "
+                   "flattened around the constant guess means the network did not remember.")
+    else:
+        st.caption("The series in real units with the training, validation and test parts shaded. The "
+                   "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
+                   "predictions from the start of the test part, so its errors add up. Click "
+                   "'persistence' in the legend to compare with 'tomorrow = today'.")
+    if result.get("closed_note") and opts.closed_loop:
+        st.caption(result["closed_note"])
+    frame = F.metrics_frame(result["evaluation"])
+    if not frame.empty:
+        st.dataframe(frame, width="stretch", key=f"{slot}.metrics",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.4g") for c in frame.columns})
+        st.caption("RMSE and MAE are in the target's units. Skill = RMSE ÷ the baseline's RMSE: below 1 beats "
+                   "the baseline, 1 means the model only copies the last value (then 'best lag' is 1).")
+
+
+# --------------------------------------------------------------------------------------------- 5
+def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+    cell = ctx.model_cfg.cell if ctx else "rnn"
+    if cell not in ("lstm", "gru"):
+        return
+    _chart(_memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
+                 lambda: F.gates_figure(F.latest_probe(snap.epochs) if snap else None, cell)), slot, "gates")
+    st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
+               "keeps the old state) lets the state — and its gradient — pass through time almost unchanged.")
+
+
+# ------------------------------------------------------------------------------------------ layout
+def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
+    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
+
+    def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        progress(snap)
+        divergence_banner(snap)
+        if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
+            st.caption(f"{snap.end['reason']}")
+        opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        st.subheader("1 · Loss", divider="gray")
+        c1, c2 = st.columns(2)
+        with c1:
+            loss_section(snap, ctx, opts, slot)
+        with c2:
+            gradient_time_section(snap, ctx, opts, slot)
+        st.subheader("2 · Gradient through time, over training", divider="gray")
+        c1, c2 = st.columns(2)
+        with c1:
+            heatmap_section(snap, opts, slot, ctx)
+        with c2:
+            gates_or_note(snap, ctx, slot)
+        st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
+        gradient_norms_section(snap, ctx, opts, slot)
+        st.subheader("4 · Predicted vs actual", divider="gray")
+        result = evaluation_for(slot) if snap is not None else None
+        predictions_section(result, ctx, opts, slot, snap)
+
+    return draw
+
+
+def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+    """Gates for LSTM / GRU; for plain cells, what the gates would show."""
+    cell = ctx.model_cfg.cell if ctx else "rnn"
+    if cell in ("lstm", "gru"):
+        gates_section(snap, ctx, slot)
+    else:
+        _chart(F.gates_figure(None, cell), slot, "gates")
+        st.caption("Plain RNN and Jordan cells have no gates: nothing decides what to keep, so the "
+                   "gradient is multiplied by W_hh·diag(f′) at every step back. Pick LSTM or GRU to see "
+                   "the gates at work.")
+
+
+__all__ = ["FINISHED", "ChartOptions", "baseline_mse", "chart_options", "divergence_banner", "draw_run",
+           "gates_section", "gradient_norms_section", "gradient_time_section", "heatmap_section",
+           "loss_section", "predictions_section"]
