@@ -1,15 +1,24 @@
-"""RNN Playground entry point: page config and navigation over `pages/`, nothing else."""
+"""RNN Playground entry point: page config and navigation over `app_pages/`, nothing else.
+
+(`app_pages/`, not `pages/`: Streamlit runs a `pages/` folder beside the entry point as a legacy
+multipage app until `st.navigation` has been called once, which breaks a first visit to a deep link.)
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="RNN Playground", page_icon="🔁", layout="wide")
+from ui.live import keep_session_runs_alive
+
+st.set_page_config(page_title="RNN Playground", page_icon=":material/all_inclusive:", layout="wide")
 
 PAGES = [
-    st.Page("pages/playground.py", title="Playground", icon="🧪", default=True, url_path="playground"),
-    st.Page("pages/gradient_lab.py", title="Gradient Lab", icon="📉", url_path="gradient-lab"),
-    st.Page("pages/compare.py", title="Compare", icon="🏁", url_path="compare"),
-    st.Page("pages/learn.py", title="Learn", icon="🎓", url_path="learn"),
-    st.Page("pages/data.py", title="Data", icon="📈", url_path="data"),
+    st.Page("app_pages/playground.py", title="Playground", icon=":material/science:", default=True),
+    st.Page("app_pages/gradient_lab.py", title="Gradient Lab", icon=":material/trending_down:",
+            url_path="gradient-lab"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare"),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:", url_path="learn"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/show_chart:", url_path="data"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+keep_session_runs_alive()      # this session's runs keep training while the tab is open, on any page
+page.run()

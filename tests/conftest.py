@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+PAGE_DIR = "app_pages" if (ROOT / "app_pages").is_dir() else "pages"   # AppTest.switch_page(f"{PAGE_DIR}/x.py")
 APP = str(ROOT / "app.py")  # AppTest.from_file(APP): relative paths resolve against the caller
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 

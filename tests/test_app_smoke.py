@@ -3,9 +3,9 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.conftest import APP, PAGE_DIR
 
-PAGES = ["pages/playground.py", "pages/gradient_lab.py", "pages/compare.py", "pages/learn.py", "pages/data.py"]
+PAGES = [f"{PAGE_DIR}/{name}.py" for name in ("playground", "gradient_lab", "compare", "learn", "data")]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -4,12 +4,12 @@ import pytest
 
 from tests.conftest import wait_idle
 
-PAGES = ["playground", "gradient-lab", "compare", "learn", "data"]
+PAGES = ["", "gradient-lab", "compare", "learn", "data"]
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "playground")
 def test_page_opens_without_exception(streamlit_server, page, path):
     page.goto(f"{streamlit_server}/{path}")
     wait_idle(page, timeout=120_000)

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import APP
 from tests.test_playground_page import values
 
-PAGE = "pages/data.py"
+PAGE = "app_pages/data.py"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import APP
 
-PAGE = "pages/playground.py"
+PAGE = "app_pages/playground.py"
 FINISHED = ("completed", "stopped", "diverged")
 
 
@@ -218,7 +218,7 @@ def test_settings_survive_a_visit_to_another_page():
     at.number_input(key="pg.m.hidden_size").set_value(7)
     at.selectbox(key="pg.d.dataset").set_value("echo").run()
     at.number_input(key="pg.dp.echo.lag").set_value(4).run()
-    at.switch_page("pages/data.py")
+    at.switch_page("app_pages/data.py")
     at.run()
     at.switch_page(PAGE)
     at.run()

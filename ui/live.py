@@ -19,6 +19,8 @@ Public:
     progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
+    keep_session_runs_alive() -> None        # app.py: while the tab is open, this session's unfinished
+                                             # runs keep training on whatever page the user is reading
 Leaves to others: the trainer and its thread (`rnn_core/live.py`), charts (`ui/views.py`).
 """
 
@@ -226,6 +228,33 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             st.rerun()    # paused, resumed or ended: one full rerun sets the polling and the buttons
 
     _area()
+
+
+def _session_live_runs() -> list[LiveRun]:
+    """This session's unfinished LiveRuns, wherever a page keeps them (a slot, or a dict of slots)."""
+    runs: list[LiveRun] = []
+    for value in list(st.session_state.values()):
+        for item in (value.values() if isinstance(value, dict) else (value,)):
+            if isinstance(item, LiveRun) and item.status not in FINISHED:
+                runs.append(item)
+    return runs
+
+
+def keep_session_runs_alive() -> None:
+    """Touch this session's unfinished runs every KEEPALIVE_SECONDS from any page.
+
+    A LiveRun stops itself when nobody asks for a snapshot (the tab was closed). The Playground's
+    poller asks while its page is shown; this fragment, started by app.py on every page, keeps a run
+    training while the user reads the Lab or Learn in the same tab. It draws nothing."""
+    if not _session_live_runs():
+        return
+
+    @st.fragment(run_every=KEEPALIVE_SECONDS)
+    def _touch() -> None:
+        for run in _session_live_runs():
+            run.snapshot(max_points=2)
+
+    _touch()
 
 
 # ------------------------------------------------------------------------------------- evaluation

@@ -149,13 +149,17 @@ def configs_from_query(query: Mapping[str, str]) -> tuple[ModelConfig, DataConfi
 
 
 def load_url_once(prefix: str) -> str | None:
-    """On a session's first load, set the widgets from the URL. Returns the sentence to show about a
-    link that could not be used (kept for the session, so it survives reruns), or None."""
+    """On a session's first load (or when the URL names a preset), set the widgets from the URL.
+    Returns the sentence to show about a link that could not be used (kept for the session, so it
+    survives reruns), or None."""
     flag = f"{prefix}.url_loaded"
-    if st.session_state.get(flag):
+    query = st.query_params.to_dict()
+    # `sync_url` never writes ?preset=, so one in the address bar was just followed (a shared link, or
+    # a Learn button's st.switch_page): apply it even later in the session.
+    if st.session_state.get(flag) and "preset" not in query:
         return st.session_state.get(f"{prefix}.url_note")
     st.session_state[flag] = True
-    query = st.query_params.to_dict()
+    st.session_state.pop(f"{prefix}.url_note", None)
     if not any(k == "preset" or k[:2] in ("m.", "d.", "t.") for k in query):
         return None
     try:

@@ -1,0 +1,127 @@
+"""Gradient Lab: see vanishing and exploding gradients instantly, at initialisation, no training.
+
+Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached) and draws the
+`rnn_core.lab_figures` charts. `?preset=<key>` and the `lab.*` URL params set the controls.
+"""
+
+import math
+from dataclasses import asdict
+
+import streamlit as st
+
+from rnn_core.config import CELLS, ConfigError
+from rnn_core.lab import LAB_PRESETS
+from rnn_core.lab_figures import (
+    jacobian_figure,
+    lab_gradient_figure,
+    overlay_figure,
+    phase_figure,
+    singular_values_figure,
+)
+from ui.lab import (
+    cached_jacobians,
+    cached_overlay,
+    cached_phase,
+    cached_profile,
+    cached_singular_values,
+    lab_controls,
+    load_lab_state,
+    sync_lab_url,
+)
+from ui.presenter import chart_height, presenter_mode
+
+presenter = presenter_mode()
+note = load_lab_state()
+st.title("📉 Gradient Lab")
+if not presenter:
+    st.caption("How much of the loss's gradient reaches each earlier timestep of a freshly initialised "
+               "network — no training needed. Every chart is exact (float64 autograd through the "
+               "written-out cell equations) and averaged over a few random networks.")
+box = st.expander("Settings", expanded=False) if presenter else st.sidebar
+if not presenter:
+    box.header("Gradient Lab settings")
+cfg = lab_controls(box)
+sync_lab_url(cfg)
+if note:
+    st.warning(note)
+shown = st.session_state.pop("lab.note", None)
+if shown in LAB_PRESETS:
+    st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
+
+try:
+    cfg.validate()
+    c = asdict(cfg)
+    with st.spinner("Probing fresh networks…"):
+        normalise = st.session_state.get("lab.normalise", False)
+        stats = cached_profile(c, normalise)
+        curves = cached_overlay(c)
+        phase = cached_phase(c)
+        spectra = cached_singular_values(c)
+        jac = cached_jacobians(c)
+except ConfigError as exc:
+    st.error(str(exc))
+    st.stop()
+
+# ---- headline numbers
+sigma = stats["sigma_max"][0]
+rate = sigma * stats["gamma"]
+ratio = curves[cfg.cell]["mean"][0]
+gated = cfg.cell in ("lstm", "gru")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("σ_max(W_hh)", f"{sigma:.3f}", help="Largest singular value of the recurrent matrix (the "
+          "candidate block for LSTM / GRU), mean over seeds.")
+m2.metric("σ_max·γ", f"{rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
+          "Elman cell must vanish geometrically (Pascanu et al., 2013).")
+m3.metric("Reaching t = 0",
+          ("≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}") if ratio > 0
+          else "0 (underflow)",
+          help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
+               "that reaches the first input, geometric mean over seeds.")
+if gated:
+    verdict, why = "gated", "The bound (σ_max·γ)^k is for Elman cells; gates add paths it does not cover."
+elif abs(rate - 1) < 0.01:
+    verdict, why = "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
+elif rate < 1:
+    verdict, why = "must vanish", "σ_max·γ < 1 guarantees a geometric decay (Pascanu et al., 2013)."
+else:
+    verdict, why = "can explode", "σ_max·γ > 1 is necessary for exploding, not sufficient: saturation damps it."
+m4.metric("Verdict", verdict, help=why)
+
+# ---- one cell, and all cells
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(lab_gradient_figure(stats, height=chart_height(400)), width="stretch",
+                    key="lab_gradient")
+    if not presenter:
+        st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key="lab.normalise")
+        st.caption("Dashed: the bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t). Solid: the measured gradient, "
+                   f"geometric mean over {cfg.seeds} seed(s); the shaded band spans the seeds (min–max).")
+with right:
+    st.plotly_chart(overlay_figure(curves, height=chart_height(400)), width="stretch",
+                    key="lab_overlay")
+    if not presenter:
+        st.caption("The same settings for every cell, each divided by its own last-step gradient. "
+                   "LSTM and GRU keep more of it when their gates are open (try the forget bias).")
+
+# ---- phase diagram
+st.plotly_chart(phase_figure(phase, height=chart_height(420)), width="stretch", key="lab_phase")
+if not presenter:
+    init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
+    st.caption(f"{CELLS[cfg.cell]}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
+               "gradient has vanished by that timestep; red: it has grown. The dashed line marks "
+               "σ_max·γ = 1, the border Pascanu et al. derive for Elman cells.")
+
+# ---- W_hh and the Jacobian product
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(singular_values_figure(spectra, height=chart_height(330)), width="stretch",
+                    key="lab_singular")
+    if not presenter:
+        st.caption("All singular values of W_hh for seed 0. Orthogonal × gain puts them all at the gain; "
+                   "the default init spreads them below 1.")
+with right:
+    st.plotly_chart(jacobian_figure(jac, height=chart_height(330)), width="stretch",
+                    key="lab_jacobian")
+    if not presenter:
+        st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians "
+                   "diag(φ'(a_j))·W_hh along one input sequence, against its bound (σ_max·γ)^k.")

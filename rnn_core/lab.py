@@ -1,0 +1,443 @@
+"""Gradient Lab and Compare computations: what the gradient does at initialisation, no training.
+
+Holds `LabConfig` (the Lab's settings, to/from URL query params) and `LAB_PRESETS`; the inputs the
+Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation averaged over seeds with the
+spread (`profile_stats`) and for all five cells at once (`overlay`); the gain × timestep phase
+diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh (`singular_values`); the
+norm of the product of Jacobians over k steps (`jacobian_stats`); the from-scratch NumPy RNN's
+hand-written BPTT against autograd with truncation (`scratch_report`); and the Compare page's
+timesteps sweep on a background thread (`TimestepsSweep`).
+Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the NumPy RNN
+(`scratch.py`), data (`datasets.py`, `windows.py`), training (`train.py`) and the figures
+(`lab_figures.py`). Never imports streamlit.
+
+Averages over seeds are taken in log space (a geometric mean), because the norms span many decades;
+the band is the min–max over seeds. "Normalised" profiles divide each seed's ‖∂L/∂h_t‖ by its value
+at the last step t = T−1: the fraction of the last step's gradient that reaches t.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from rnn_core.config import CELLS, INITS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict
+from rnn_core.config import replace as cfg_replace
+
+LAB_BATCH = 8                      # sequences in the Lab's random probe batch
+LAB_LIMITS = {"timesteps": (2, 500), "hidden_size": (1, 256), "num_layers": (1, 4), "seeds": (1, 10),
+              "gain": (0.0, 5.0), "forget_bias": (-5.0, 10.0), "input_scale": (0.0, 5.0)}
+# Phase-diagram gains: 0.3 → 1 in steps of 0.1, then 1 → 3 in steps of 0.25 (1.0 is on the grid).
+PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.arange(1.25, 3.0001, 0.25)])
+
+
+@dataclass
+class LabConfig:
+    cell: str = "rnn"            # one of CELLS
+    timesteps: int = 100         # T
+    hidden_size: int = 32        # H
+    num_layers: int = 1          # stacked layers
+    init: str = "orthogonal"     # one of INITS; the gain only acts on non-default schemes
+    gain: float = 1.0            # σ_max(W_hh) for orthogonal / identity
+    forget_bias: float = 0.0     # added to the LSTM forget-gate bias
+    seeds: int = 3               # networks drawn; averaged, with the spread shown
+    input_scale: float = 0.5     # std of the random inputs x_t (small → the linear regime of tanh)
+
+    def validate(self) -> LabConfig:
+        if self.cell not in CELLS:
+            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+        if self.init not in INITS:
+            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
+        for name, (lo, hi) in LAB_LIMITS.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
+                raise ConfigError(f"{name} must be between {lo} and {hi} in the Gradient Lab, got {value}.")
+        return self
+
+    def model_config(self, cell: str | None = None, gain: float | None = None) -> ModelConfig:
+        """The ModelConfig of one network in the Lab (one input feature, one output)."""
+        return ModelConfig(cell=cell or self.cell, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                           input_size=1, output_size=1, init=self.init,
+                           gain=self.gain if gain is None else gain, forget_bias=self.forget_bias)
+
+    def to_query(self) -> dict[str, str]:
+        """`lab.<field>` query params for the values that differ from the defaults."""
+        default = LabConfig()
+        return {f"lab.{k}": str(v) for k, v in asdict(self).items() if v != getattr(default, k)}
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> LabConfig:
+        """Inverse of `to_query`; unknown keys are ignored, bad numbers raise ConfigError."""
+        data = {k[4:]: v for k, v in query.items() if k.startswith("lab.")}
+        try:
+            return from_dict(cls, data)
+        except ValueError as exc:
+            raise ConfigError(f"A Gradient Lab setting in the link is not a number ({exc}).") from None
+
+    def replace(self, **changes) -> LabConfig:
+        return cfg_replace(self, **changes)
+
+
+LAB_FIELDS = tuple(f.name for f in fields(LabConfig))
+
+# Lab presets: a title, one sentence of what to look for, and the settings.
+LAB_PRESETS: dict[str, dict] = {
+    "vanishing": {"title": "Vanishing: tanh RNN, gain 0.8",
+                  "note": "σ_max·γ = 0.8 < 1: the gradient shrinks by about 0.8 per step back.",
+                  "config": LabConfig(cell="rnn", timesteps=100, init="orthogonal", gain=0.8)},
+    "exploding": {"title": "Exploding: tanh RNN, gain 1.5",
+                  "note": "σ_max·γ = 1.5 > 1: going back, the gradient grows wherever tanh is unsaturated "
+                          "— fastest over the first steps, where h_t is still small — and saturation "
+                          "keeps it well under the bound.",
+                  "config": LabConfig(cell="rnn", timesteps=60, init="orthogonal", gain=1.5, input_scale=0.1)},
+    "edge": {"title": "Edge of chaos: tanh RNN, gain 1",
+             "note": "σ_max·γ = 1: the gradient neither vanishes nor explodes (as long as tanh stays linear).",
+             "config": LabConfig(cell="rnn", timesteps=200, init="orthogonal", gain=1.0, input_scale=0.1)},
+    "lstm_keeps": {"title": "LSTM keeps it: forget bias 3",
+                   "note": "f_t ≈ σ(3) ≈ 0.95 lets c_t carry the gradient back 200 steps; set the forget "
+                           "bias to 0 and it vanishes like the tanh RNN's in the overlay.",
+                   "config": LabConfig(cell="lstm", timesteps=200, init="default", forget_bias=3.0)},
+    "identity_relu": {"title": "IRNN: ReLU with W_hh = I",
+                      "note": "The Jacobian is diag(1[a>0])·I: active units pass the gradient unchanged.",
+                      "config": LabConfig(cell="rnn_relu", timesteps=200, init="identity", gain=1.0,
+                                          input_scale=0.1)},
+    "default_init": {"title": "PyTorch default init, 100 steps",
+                     "note": "torch's uniform ±1/√H init gives σ_max < 1 for a tanh RNN: it forgets.",
+                     "config": LabConfig(cell="rnn", timesteps=100, init="default")},
+}
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random batch a fresh network is probed on: x_t ~ N(0, input_scale²), targets ~ N(0, 1).
+
+    X (B, T, 1), y (B, 1), float64; the same seed gives the same batch.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
+    y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
+    return X, y
+
+
+_THREADS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one intra-op thread: the Lab's many tiny (B, H) ops are 10–20× slower when two
+    threads contend for two busy cores. The previous setting is restored afterwards."""
+    import torch
+
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+
+def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+    from rnn_core.models import build_model
+    from rnn_core.probe import probe
+
+    with one_thread():
+        model = build_model(cfg.model_config(cell, gain), seed=seed)
+        X, y = lab_batch(cfg, seed)
+        return probe(model, X, y)
+
+
+# ------------------------------------------------------------------------------ statistics over seeds
+def _log_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """rows (S, N) positive numbers → geometric mean, min, max over S (zeros stay 0)."""
+    rows = np.asarray(rows, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # a column of exact zeros: mean of nothing
+        logs = np.log(np.where(rows > 0, rows, np.nan))
+        mean = np.exp(np.nanmean(logs, axis=0))
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    return [float(v) for v in mean], [float(v) for v in rows.min(axis=0)], [float(v) for v in rows.max(axis=0)]
+
+
+def _normalise(profile: np.ndarray) -> np.ndarray:
+    """Divide by the value at the last step (0 stays 0)."""
+    last = profile[-1]
+    return profile / last if last > 0 else profile * 0.0
+
+
+def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = False) -> dict:
+    """‖∂L/∂h_t‖ at initialisation over `cfg.seeds` networks: geometric mean and min–max per layer.
+
+    Returns a probe-shaped dict (so `figures.gradient_time_figure` draws it) plus the band:
+    {"cell", "timesteps", "seeds", "normalised", "grad_h": [mean per layer], "grad_h_lo", "grad_h_hi",
+     "grad_c": [mean per layer] | None, "theory": [per layer], "sigma_max": [mean per layer],
+     "gamma", "loss"}. The theory line is ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) (× 1/‖∂L/∂h_T‖ if normalised).
+    """
+    cfg.validate()
+    cell = cell or cfg.cell
+    probes = [_probe_seed(cfg, cell, seed) for seed in range(cfg.seeds)]
+    L = len(probes[0]["grad_h"])
+    prep = _normalise if normalise else (lambda p: p)
+    out: dict = {"cell": cell, "timesteps": cfg.timesteps, "seeds": cfg.seeds, "normalised": normalise,
+                 "gamma": float(probes[0]["gamma"]), "grad_h": [], "grad_h_lo": [], "grad_h_hi": [],
+                 "theory": [], "sigma_max": [], "grad_c": None,
+                 "loss": float(np.mean([p["loss"] for p in probes]))}
+    for l in range(L):
+        grads = np.array([prep(np.asarray(p["grad_h"][l], dtype=float)) for p in probes])   # (S, T)
+        mean, lo, hi = _log_stats(grads)
+        out["grad_h"].append(mean)
+        out["grad_h_lo"].append(lo)
+        out["grad_h_hi"].append(hi)
+        theory = np.array([prep(np.asarray(p["theory"][l], dtype=float)) for p in probes])  # (S, T)
+        out["theory"].append(_log_stats(theory)[0])
+        out["sigma_max"].append(float(np.mean([p["sigma_max"][l] for p in probes])))
+    if probes[0].get("grad_c"):
+        out["grad_c"] = [_log_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
+                                              for p in probes]))[0] for l in range(L)]
+    return out
+
+
+def overlay(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS), normalise: bool = True,
+            layer: int = 0) -> dict[str, dict]:
+    """One layer's ‖∂L/∂h_t‖ for every cell with the same settings, over the same seeds:
+    {cell: {"t", "mean", "lo", "hi", "sigma_max"}}."""
+    out = {}
+    for cell in cells:
+        s = profile_stats(cfg, cell, normalise=normalise)
+        out[cell] = {"t": list(range(cfg.timesteps)), "mean": s["grad_h"][layer], "lo": s["grad_h_lo"][layer],
+                     "hi": s["grad_h_hi"][layer], "sigma_max": s["sigma_max"][layer], "gamma": s["gamma"]}
+    return out
+
+
+# ---------------------------------------------------------------------------------------- phase diagram
+def phase_diagram(cfg: LabConfig, gains: tuple[float, ...] = PHASE_GAINS, seeds: int = 1) -> dict:
+    """log10 of the normalised ‖∂L/∂h_t‖ (first layer) for each gain × timestep, at initialisation.
+
+    The default init ignores the gain, so it is replaced by orthogonal × gain here. Returns
+    {"cell", "init", "gains", "t", "z": [[log10 ratio per t] per gain], "sigma_gamma": [σ_max·γ per gain],
+     "border_gain": the gain where σ_max·γ crosses 1 (interpolated) or None}.
+    """
+    cfg = cfg.replace(init="orthogonal" if cfg.init == "default" else cfg.init).validate()
+    z, sigma_gamma = [], []
+    for g in gains:
+        rows, sg = [], []
+        for seed in range(seeds):
+            p = _probe_seed(cfg, cfg.cell, seed, gain=g)
+            rows.append(_normalise(np.asarray(p["grad_h"][0], dtype=float)))
+            sg.append(p["sigma_max"][0] * p["gamma"])
+        mean = np.array(_log_stats(np.array(rows))[0])
+        with np.errstate(divide="ignore"):
+            z.append([float(v) if np.isfinite(v) else None for v in np.log10(mean)])
+        sigma_gamma.append(float(np.mean(sg)))
+    return {"cell": cfg.cell, "init": cfg.init, "gains": [float(g) for g in gains],
+            "t": list(range(cfg.timesteps)), "z": z, "sigma_gamma": sigma_gamma,
+            "border_gain": _crossing(list(gains), sigma_gamma, 1.0)}
+
+
+def _crossing(x: list[float], y: list[float], level: float) -> float | None:
+    """The first x where y crosses `level`, linearly interpolated; None if it never does."""
+    for (x0, y0), (x1, y1) in zip(zip(x, y), zip(x[1:], y[1:])):
+        if (y0 - level) * (y1 - level) <= 0 and y1 != y0:
+            return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
+    return None
+
+
+# --------------------------------------------------------------------------- W_hh and the Jacobians
+def singular_values(cfg: LabConfig, seed: int = 0) -> list[dict]:
+    """`models.spectra` of one network: per layer {"sigma_max", "spectral_radius", "singular_values"}."""
+    from rnn_core.models import build_model, spectra
+
+    return spectra(build_model(cfg.validate().model_config(), seed=seed))
+
+
+def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
+    """‖∏ ∂h_j/∂h_{j−1}‖₂ over k = 1…T−1 steps (first layer), over seeds, with (σ_max·γ)^k.
+
+    {"k": [...], "mean", "lo", "hi", "theory": [(σ_max·γ)^k], "sigma_max", "gamma"}.
+    """
+    from rnn_core.models import build_model, spectra
+    from rnn_core.probe import GAMMA, jacobian_product_norms
+
+    cfg.validate()
+    rows, sigmas = [], []
+    for seed in range(cfg.seeds):
+        with one_thread():
+            model = build_model(cfg.model_config(), seed=seed)
+            X, _ = lab_batch(cfg, seed)
+            rows.append(np.asarray(jacobian_product_norms(model, X, layer=layer), dtype=float))
+            sigmas.append(spectra(model)[layer]["sigma_max"])
+    n = min(len(r) for r in rows)
+    mean, lo, hi = _log_stats(np.array([r[:n] for r in rows]))
+    gamma = GAMMA[cfg.cell]
+    k = list(range(1, n + 1))
+    sg = float(np.mean(sigmas)) * gamma
+    return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": [sg**kk for kk in k],
+            "sigma_max": float(np.mean(sigmas)), "gamma": gamma}
+
+
+# -------------------------------------------------------------------------------- from-scratch BPTT
+SCRATCH_TIMESTEPS = 20
+SCRATCH_HIDDEN = 16
+SCRATCH_LABELS = {"U": "U = W_xh (input → hidden)", "W": "W = W_hh (hidden → hidden)",
+                  "V": "V = W_hy (hidden → output)", "b": "b (hidden bias)", "c": "c (output bias)"}
+
+
+def scratch_report(timesteps: int = SCRATCH_TIMESTEPS, truncate: int = 0, hidden: int = SCRATCH_HIDDEN,
+                   seed: int = 0) -> dict:
+    """The NumPy RNN's hand-written BPTT next to autograd on the same weights, and what truncation cuts.
+
+    {"table": [{"parameter", "hand ‖∂L/∂W‖", "autograd ‖∂L/∂W‖", "max |difference|"}], "max_abs_diff",
+     "match", "t": [0…T−1], "contrib": ‖δ_t h_{t−1}ᵀ‖_F per timestep (full BPTT), "kept": [bool per t],
+     "truncate", "timesteps"}.
+    """
+    from rnn_core import scratch
+
+    net = scratch.ScratchRNN.init(input_size=1, hidden_size=hidden, output_size=1, seed=seed)
+    rng = np.random.default_rng(seed)
+    # A sine window, as in the from-scratch tutorial: predict the next value.
+    phase = rng.uniform(0, 2 * np.pi)
+    s = np.sin(phase + 0.2 * np.arange(timesteps + 1))
+    x, y = s[:timesteps, None], s[timesteps:timesteps + 1]                      # (T, 1), (1,)
+    hand = net.bptt(x, y, truncate=truncate)
+    auto = scratch.autograd_gradients(net, x, y, truncate=truncate)
+    rows, worst = [], 0.0
+    for name in hand.grads:
+        g_hand, g_auto = np.asarray(hand.grads[name]), np.asarray(auto[name])
+        diff = float(np.max(np.abs(g_hand - g_auto)))
+        worst = max(worst, diff)
+        rows.append({"parameter": SCRATCH_LABELS.get(name, name), "hand ‖∂L/∂W‖": float(np.linalg.norm(g_hand)),
+                     "autograd ‖∂L/∂W‖": float(np.linalg.norm(g_auto)), "max |difference|": diff})
+    full = net.bptt(x, y, truncate=0)
+    contrib = [float(v) for v in full.contrib_W_hh]
+    T = timesteps
+    kept = [truncate == 0 or t >= T - truncate for t in range(T)]
+    return {"table": rows, "max_abs_diff": worst, "match": worst < 1e-9, "t": list(range(T)),
+            "contrib": contrib, "kept": kept, "truncate": truncate, "timesteps": T}
+
+
+# ------------------------------------------------------------------------------ Compare: the sweep
+@dataclass
+class SweepRow:
+    cell: str
+    timesteps: int
+    train_loss: float | None
+    val_loss: float | None
+    baseline_mse: float | None
+    status: str                  # the trainer's end status, or "skipped" (then `note` says why)
+    seconds: float
+    note: str = ""
+
+
+class TimestepsSweep:
+    """Train each cell at each window length (short runs, one after another) on a background thread.
+
+    `rows` grows as runs finish (plain dicts); `done` / `total` give the progress; `status` is
+    "idle", "running", "completed", "stopped" or "failed" (then `error` says why, in one sentence).
+    Never calls Streamlit; `stop()` ends it after the current step.
+    """
+
+    def __init__(self, cells: list[str], timesteps: list[int], data_cfg: DataConfig, model_cfg: ModelConfig,
+                 train_cfg: TrainConfig):
+        if not cells or not timesteps:
+            raise ConfigError("Pick at least one cell and one window length for the sweep.")
+        self.cells, self.timesteps = list(cells), sorted({int(t) for t in timesteps})
+        self.data_cfg, self.model_cfg, self.train_cfg = data_cfg, model_cfg, train_cfg
+        self.rows: list[dict] = []
+        self.total = len(self.cells) * len(self.timesteps)
+        self.status, self.error, self.current = "idle", "", ""
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def done(self) -> int:
+        with self._lock:
+            return len(self.rows)
+
+    def snapshot(self) -> dict:
+        """A consistent copy: {"status", "error", "done", "total", "current", "rows"}."""
+        with self._lock:
+            return {"status": self.status, "error": self.error, "done": len(self.rows), "total": self.total,
+                    "current": self.current, "rows": [dict(r) for r in self.rows]}
+
+    def start(self) -> TimestepsSweep:
+        from rnn_core.live import limit_torch_threads
+
+        limit_torch_threads()
+        self.status = "running"
+        self._thread = threading.Thread(target=self._run, name="timesteps-sweep", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            for T in self.timesteps:
+                for cell in self.cells:
+                    if self._stop.is_set():
+                        self.status = "stopped"
+                        return
+                    with self._lock:
+                        self.current = f"{CELLS[cell]}, T = {T}"
+                    try:
+                        row = run_one(cell, T, self.data_cfg, self.model_cfg, self.train_cfg, self._stop)
+                    except (ConfigError, ValueError) as exc:     # DataError is a ValueError
+                        row = SweepRow(cell, T, None, None, None, "skipped", 0.0, note=_sentence(exc))
+                    with self._lock:
+                        self.rows.append(asdict(row))
+            self.status = "stopped" if self._stop.is_set() else "completed"
+        except Exception as exc:   # surfaced as one sentence on the page, never a traceback
+            self.error = _sentence(exc)
+            self.status = "failed"
+
+
+def _sentence(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if text.endswith(".") else text + "."
+
+
+def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
+            stop: threading.Event | None = None) -> SweepRow:
+    """Train one cell on windows of length `timesteps` to the end; the final losses as a SweepRow."""
+    import torch
+
+    from rnn_core.models import build_model
+    from rnn_core.train import train
+    from rnn_core.windows import prepare
+
+    t0 = time.perf_counter()
+    windows = prepare(cfg_replace(data_cfg, timesteps=timesteps).validate())
+    mcfg = cfg_replace(model_cfg, cell=cell, input_size=windows.X_train.shape[2],
+                       output_size=windows.y_train.shape[1])
+    tcfg = cfg_replace(train_cfg, probe_every=max(train_cfg.epochs, 1) + 1)   # no probes: speed
+    model = build_model(mcfg, seed=tcfg.seed)
+    last_epoch, end = None, None
+    with torch.inference_mode(False):
+        for rec in train(model, windows, tcfg):
+            if rec["kind"] == "epoch":
+                last_epoch = rec
+            elif rec["kind"] == "end":
+                end = rec
+            if stop is not None and stop.is_set():
+                break
+    return SweepRow(cell=cell, timesteps=timesteps,
+                    train_loss=_finite(last_epoch.get("train_loss")) if last_epoch else None,
+                    val_loss=_finite(last_epoch.get("val_loss")) if last_epoch else None,
+                    baseline_mse=_finite(windows.baseline_mse),
+                    status=end["status"] if end else "stopped", seconds=time.perf_counter() - t0)
+
+
+def _finite(v) -> float | None:
+    return float(v) if v is not None and math.isfinite(float(v)) else None

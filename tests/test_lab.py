@@ -1,0 +1,162 @@
+"""Gradient Lab computations (`rnn_core.lab`) and their figures (`rnn_core.lab_figures`)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from rnn_core import lab
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.lab import LAB_PRESETS, LabConfig
+from rnn_core.lab_figures import (
+    jacobian_figure,
+    lab_gradient_figure,
+    overlay_figure,
+    phase_figure,
+    singular_values_figure,
+    sweep_figure,
+    truncation_figure,
+)
+
+SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
+# Small inputs keep tanh in its linear part, where ‖∂h_t/∂h_{t−1}‖ ≈ σ_max·γ = gain.
+LINEAR = LabConfig(cell="rnn", timesteps=30, hidden_size=16, init="orthogonal", seeds=1, input_scale=0.01)
+
+
+def test_overlay_has_every_cell_with_a_band_around_the_mean():
+    curves = lab.overlay(SMALL)
+    assert list(curves) == list(CELLS)
+    for cell, c in curves.items():
+        assert len(c["t"]) == len(c["mean"]) == len(c["lo"]) == len(c["hi"]) == SMALL.timesteps
+        assert c["mean"][-1] == pytest.approx(1.0), cell                 # normalised to the last step
+        lo, mean, hi = (np.array(c[k]) for k in ("lo", "mean", "hi"))
+        assert np.all(lo <= mean * (1 + 1e-12)) and np.all(mean <= hi * (1 + 1e-12)), cell
+    # two seeds really differ (the band has width somewhere)
+    assert any(np.any(np.array(c["hi"]) > np.array(c["lo"]) * 1.001) for c in curves.values())
+
+
+def test_profile_stats_is_reproducible_and_bounded_by_the_theory_for_elman():
+    a, b = lab.profile_stats(SMALL), lab.profile_stats(SMALL)
+    assert a == b
+    measured, theory = np.array(a["grad_h"][0]), np.array(a["theory"][0])
+    assert measured.shape == theory.shape == (SMALL.timesteps,)
+    # Pascanu: ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖ (σ_max γ)^(T−1−t) for a tanh RNN
+    assert np.all(measured <= theory * (1 + 1e-9))
+    assert a["grad_c"] is None
+    assert lab.profile_stats(SMALL, "lstm")["grad_c"] is not None
+
+
+def test_phase_diagram_vanishes_at_low_gain_and_grows_at_high_gain():
+    phase = lab.phase_diagram(LINEAR, gains=(0.5, 1.0, 2.0))
+    z = {g: row for g, row in zip(phase["gains"], phase["z"])}
+    T = LINEAR.timesteps
+    assert all(row[-1] == pytest.approx(0.0) for row in phase["z"])      # normalised at t = T−1
+    # gain 0.5: log10 falls by log10(0.5) per step back, as the theory says in the linear regime
+    assert z[0.5][0] == pytest.approx((T - 1) * math.log10(0.5), abs=0.3)
+    assert all(np.diff(z[0.5]) > 0)
+    # gain 2: the gradient grows going back
+    assert z[2.0][0] > 2.0
+    # gain 1: neither
+    assert abs(z[1.0][0]) < 0.5
+    assert phase["sigma_gamma"] == pytest.approx([0.5, 1.0, 2.0], rel=1e-4)
+    assert phase["border_gain"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_phase_diagram_replaces_the_default_init_which_ignores_the_gain():
+    phase = lab.phase_diagram(LINEAR.replace(init="default", timesteps=5), gains=(0.5, 1.5))
+    assert phase["init"] == "orthogonal"
+    assert phase["sigma_gamma"] == pytest.approx([0.5, 1.5], rel=1e-4)
+
+
+def test_jacobian_product_norm_decays_for_gain_half():
+    jac = lab.jacobian_stats(LINEAR.replace(gain=0.5, seeds=2))
+    norms = np.array(jac["mean"])
+    assert jac["k"][0] == 1 and len(norms) == LINEAR.timesteps
+    assert np.all(np.diff(norms) < 0)
+    assert np.all(norms <= np.array(jac["theory"]) * (1 + 1e-9))          # ≤ (σ_max γ)^k
+    assert norms[-1] < 1e-7
+    assert jac["theory"][0] == pytest.approx(0.5, rel=1e-4)
+
+
+def test_singular_values_of_orthogonal_times_gain_all_equal_the_gain():
+    spectra = lab.singular_values(LINEAR.replace(gain=1.3))
+    assert len(spectra) == 1
+    assert spectra[0]["singular_values"] == pytest.approx([1.3] * 16, rel=1e-5)
+
+
+def test_lab_config_round_trips_through_the_url_and_rejects_bad_values():
+    cfg = LabConfig(cell="gru", timesteps=77, gain=1.25, seeds=4)
+    q = cfg.to_query()
+    assert q == {"lab.cell": "gru", "lab.timesteps": "77", "lab.gain": "1.25", "lab.seeds": "4"}
+    assert LabConfig.from_query({**q, "m.cell": "lstm", "preset": "x"}) == cfg
+    with pytest.raises(ConfigError, match="not a number"):
+        LabConfig.from_query({"lab.timesteps": "ten"})
+    with pytest.raises(ConfigError, match="timesteps"):
+        LabConfig(timesteps=501).validate()
+    with pytest.raises(ConfigError, match="Unknown cell"):
+        LabConfig(cell="transformer").validate()
+
+
+def test_every_preset_is_valid_and_says_what_to_look_for():
+    for name, p in LAB_PRESETS.items():
+        p["config"].validate()
+        assert p["title"] and p["note"].endswith((".", ")")), name
+
+
+def test_scratch_report_hand_bptt_equals_autograd_and_truncation_keeps_the_last_k():
+    full = lab.scratch_report(timesteps=12, truncate=0)
+    assert full["match"] and full["max_abs_diff"] < 1e-12
+    assert len(full["table"]) == 5 and all(r["max |difference|"] < 1e-12 for r in full["table"])
+    cut = lab.scratch_report(timesteps=12, truncate=4)
+    assert cut["match"]
+    assert cut["kept"] == [False] * 8 + [True] * 4
+    # truncation changes ∂L/∂W_hh: the dropped contributions are missing
+    w_full = next(r for r in full["table"] if r["parameter"].startswith("W ="))["hand ‖∂L/∂W‖"]
+    w_cut = next(r for r in cut["table"] if r["parameter"].startswith("W ="))["hand ‖∂L/∂W‖"]
+    assert w_cut != pytest.approx(w_full)
+
+
+def test_timesteps_sweep_trains_each_cell_at_each_length():
+    data = DataConfig(dataset="adding", params={"n_samples": 120, "seed": 0})
+    sweep = lab.TimestepsSweep(["rnn", "gru"], [6, 4], data, ModelConfig(hidden_size=4),
+                               TrainConfig(epochs=1, batch_size=32)).start()
+    sweep.join(timeout=60)
+    snap = sweep.snapshot()
+    assert snap["status"] == "completed", snap["error"]
+    assert [(r["cell"], r["timesteps"]) for r in snap["rows"]] == [("rnn", 4), ("gru", 4), ("rnn", 6), ("gru", 6)]
+    for r in snap["rows"]:
+        assert r["val_loss"] > 0 and r["baseline_mse"] > 0 and r["status"] == "completed"
+    json.dumps(snap)                                                       # plain data
+
+
+def test_timesteps_sweep_skips_impossible_lengths_with_a_sentence():
+    data = DataConfig(dataset="echo", params={"lag": 5, "n_samples": 100, "seed": 0})
+    sweep = lab.TimestepsSweep(["rnn"], [3, 8], data, ModelConfig(hidden_size=4),
+                               TrainConfig(epochs=1, batch_size=32)).start()
+    sweep.join(timeout=60)
+    rows = sweep.snapshot()["rows"]
+    assert rows[0]["status"] == "skipped" and "lag" in rows[0]["note"]
+    assert rows[1]["status"] == "completed"
+    with pytest.raises(ConfigError):
+        lab.TimestepsSweep([], [10], data, ModelConfig(), TrainConfig())
+
+
+def test_figures_draw_what_they_are_given():
+    stats = lab.profile_stats(SMALL.replace(num_layers=2))
+    fig = lab_gradient_figure(stats)
+    assert sum(1 for t in fig.data if t.fill == "tonexty") == 2            # one band per layer
+    assert any("theory" in (t.name or "") for t in fig.data)
+    assert len(overlay_figure(lab.overlay(SMALL, cells=("rnn", "lstm"))).data) == 2 * 3
+    phase = lab.phase_diagram(SMALL, gains=(0.5, 1.0, 1.5))
+    pf = phase_figure(phase)
+    assert pf.data[0].type == "heatmap" and len(pf.data[0].y) == 3
+    assert len(singular_values_figure(lab.singular_values(SMALL)).data) == 1
+    assert len(jacobian_figure(lab.jacobian_stats(SMALL)).data) == 4
+    tf = truncation_figure(lab.scratch_report(timesteps=10, truncate=3))
+    assert tf.data[0].marker.color.count("#3b5bdb") == 3
+    rows = [{"cell": "rnn", "timesteps": 10, "val_loss": 0.1, "baseline_mse": 0.16},
+            {"cell": "rnn", "timesteps": 20, "val_loss": 0.15, "baseline_mse": 0.16}]
+    sf = sweep_figure(rows)
+    assert [t.name for t in sf.data] == [CELLS["rnn"], "constant guess"]
+    assert sweep_figure([]).layout.annotations                               # an empty chart says why

@@ -1,0 +1,97 @@
+"""Gradient Lab page through AppTest: renders for every cell, reads presets and settings from the
+URL, writes them back, and says in one sentence what is wrong with a bad link."""
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn_core.config import CELLS
+from tests.conftest import APP
+
+TINY = {"lab.timesteps": 12, "lab.hidden_size": 6, "lab.seeds": 2}
+
+
+def _lab_app(query: dict | None = None, state: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in (state or {}).items():
+        at.session_state[k] = v
+    at.run()
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.switch_page("app_pages/gradient_lab.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _qp(at: AppTest) -> dict:
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def _figures(at: AppTest) -> dict[str, dict]:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def test_lab_renders_for_every_cell():
+    at = _lab_app(state=TINY)
+    for cell in CELLS:
+        at.selectbox(key="lab.cell").set_value(cell).run()
+        assert not at.exception, (cell, [e.value for e in at.exception])
+        assert not at.error, (cell, [e.value for e in at.error])
+        figs = list(_figures(at).values())
+        assert len(figs) == 5, cell
+        assert all(f["data"] for f in figs), f"{cell}: a chart without traces"
+        titles = " ".join(f["layout"]["title"]["text"] for f in figs)
+        assert CELLS[cell] in titles
+        assert [m.label for m in at.metric][:2] == ["σ_max(W_hh)", "σ_max·γ"]
+
+
+def test_overlay_holds_all_five_cells_and_phase_diagram_marks_the_border():
+    at = _lab_app(state=TINY)
+    figs = list(_figures(at).values())
+    overlay = next(f for f in figs if f["layout"]["title"]["text"].startswith("All cells"))
+    names = {t.get("name") for t in overlay["data"] if t.get("showlegend") is not False}
+    assert set(CELLS.values()) <= names
+    phase = next(f for f in figs if f["layout"]["title"]["text"].startswith("Phase diagram"))
+    assert phase["data"][0]["type"] == "heatmap"
+    texts = [a.get("text", "") for a in phase["layout"].get("annotations", [])]
+    assert any("σ_max·γ = 1" in t for t in texts)
+
+
+def test_preset_in_the_url_sets_the_controls_and_the_url_follows_changes():
+    at = _lab_app(query={"preset": "vanishing"})
+    assert at.session_state["lab.gain"] == 0.8 and at.session_state["lab.init"] == "orthogonal"
+    assert any("Vanishing" in i.value for i in at.info)
+    assert _qp(at) == {"preset": "vanishing"}
+    at.slider(key="lab.gain").set_value(0.6).run()
+    assert not at.exception
+    q = _qp(at)
+    assert "preset" not in q and q["lab.gain"] == "0.6"
+
+
+def test_settings_in_the_url_set_the_controls():
+    at = _lab_app(query={"lab.cell": "gru", "lab.timesteps": "15", "lab.hidden_size": "4", "lab.seeds": "1"})
+    assert at.session_state["lab.cell"] == "gru"
+    assert at.session_state["lab.timesteps"] == 15
+    assert at.session_state["lab.hidden_size"] == 4
+    assert _qp(at)["lab.cell"] == "gru"
+
+
+@pytest.mark.parametrize("query, words", [
+    ({"preset": "nonsense"}, "Unknown Gradient Lab preset"),
+    ({"lab.timesteps": "many"}, "not a number"),
+])
+def test_a_bad_link_is_one_sentence_not_a_traceback(query, words):
+    at = _lab_app(query=query, state={"lab.hidden_size": 4, "lab.seeds": 1, "lab.timesteps": 10})
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_sidebar_preset_menu_applies_a_preset():
+    at = _lab_app(state=TINY)
+    at.selectbox(key="lab.preset_pick").set_value("exploding").run()
+    assert not at.exception
+    assert at.session_state["lab.gain"] == 1.5 and at.session_state["lab.input_scale"] == 0.1
+    assert at.session_state["lab.timesteps"] == 60
+    assert at.selectbox(key="lab.preset_pick").value is None
+    assert _qp(at) == {"preset": "exploding"}

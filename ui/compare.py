@@ -1,0 +1,221 @@
+"""Streamlit glue of the Compare page: the race (one `LiveRun` per cell, same data, seed and settings)
+and the timesteps sweep (`rnn_core.lab.TimestepsSweep` on a background thread).
+
+Each cell's run lives in the `ui.live` slot `cmp.<cell>`; the race's shared facts (cells, baseline)
+under `cmp.race`; the sweep object under `cmp.sweep`. One fragment polls every run at once.
+Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_race`, `reset_race`,
+`race_runs`, `race_area()`, `start_sweep`, `sweep_area()`.
+Leaves to others: the widgets of the data and training panels (`ui.controls`), the run slots
+(`ui.live`), the computations and figures (`rnn_core`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import replace as cfg_replace
+from rnn_core.lab import TimestepsSweep
+from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
+from rnn_core.live import LiveRun
+from ui.controls import data_controls, train_controls
+from ui.live import FINISHED, STATUS_ICON, RunContext, clear_run, get_run, set_run
+from ui.presenter import chart_height
+
+PREFIX = "cmp"
+RACE = "cmp.race"
+SWEEP = "cmp.sweep"
+POLL_SECONDS = 0.7
+DATASETS = ["adding", "echo", "sine", "mackey_glass", "sines"]
+# Compare's own defaults: the adding problem over 25 steps, where in 10 epochs (about half a minute
+# on two cores) the GRU and the LSTM get far below the constant guess and the tanh RNN stays on it.
+DEFAULTS = {"cmp.m.cells": ["rnn", "lstm", "gru"], "cmp.m.hidden_size": 32, "cmp.m.num_layers": 1,
+            "cmp.m.forget_bias": 1.0, "cmp.d.dataset": "adding", "cmp.d.timesteps": 25,
+            "cmp.dp.adding.n_samples": 2000, "cmp.dp.echo.n_samples": 2000, "cmp.dp.echo.lag": 10,
+            "cmp.t.epochs": 10, "cmp.t.lr": 0.02, "cmp.t.batch_size": 32, "cmp.t.clip": "norm",
+            "cmp.t.clip_value": 1.0, "cmp.sweep.timesteps": [10, 25, 40, 60], "cmp.sweep.epochs": 5,
+            "cmp.sweep.n_samples": 1000}
+SWEEP_TIMESTEPS = [5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200]
+
+
+@dataclass
+class RaceSettings:
+    cells: list[str]
+    model: ModelConfig          # the cell field is replaced per run
+    data: DataConfig
+    train: TrainConfig
+    error: str | None           # a sentence: why the race cannot start now
+
+
+def _defaults() -> None:
+    for k, v in DEFAULTS.items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+
+
+def race_settings(box) -> RaceSettings:
+    """The Compare controls in `box`: cells, a small model panel, and the shared data / training panels."""
+    _defaults()
+    cells = box.multiselect("Cells to race (2–5)", list(CELLS), format_func=CELLS.get, key="cmp.m.cells",
+                            max_selections=5, help="Each trains its own network on the same windows with "
+                            "the same seed and settings.")
+    with box.expander("🧠 Model", expanded=False):
+        c1, c2 = st.columns(2)
+        hidden = c1.number_input("Hidden size", 1, 256, step=1, key="cmp.m.hidden_size")
+        layers = c2.number_input("Layers", 1, 4, step=1, key="cmp.m.num_layers")
+        forget = st.slider("LSTM forget-gate bias", -3.0, 5.0, step=0.5, key="cmp.m.forget_bias",
+                           help="Added to the LSTM's forget-gate bias; the other cells ignore it.")
+    with box.expander("📈 Data", expanded=True):
+        data = data_controls(st, PREFIX, datasets=DATASETS)
+    with box.expander("⚙️ Training", expanded=False):
+        train = train_controls(st, PREFIX)
+    model = ModelConfig(hidden_size=int(hidden), num_layers=int(layers), forget_bias=float(forget))
+    error = data.error
+    if len(cells) < 2:
+        error = error or "Pick at least two cells to race."
+    return RaceSettings(list(cells), model, data.config, train, error)
+
+
+# ------------------------------------------------------------------------------------------ the race
+def request(action: str) -> None:
+    """Button callback: remember what was asked ("start", "stop", "reset" or "sweep") for the page."""
+    st.session_state["cmp.sweep_action" if action == "sweep" else "cmp.action"] = action
+
+
+def race_runs() -> dict[str, LiveRun]:
+    race = st.session_state.get(RACE) or {}
+    return {cell: run for cell in race.get("cells", []) if (run := get_run(f"{PREFIX}.{cell}")) is not None}
+
+
+def start_race(s: RaceSettings) -> None:
+    """Build the windows once and start one LiveRun per cell; a failure becomes `cmp.error`."""
+    from rnn_core.windows import prepare
+    from ui.views import baseline_mse
+
+    reset_race()
+    if s.error:
+        st.session_state["cmp.error"] = s.error
+        return
+    try:
+        windows = prepare(s.data)
+        runs = {}
+        for cell in s.cells:
+            mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
+                               output_size=windows.y_train.shape[1])
+            runs[cell] = (LiveRun(mcfg, s.train, windows), RunContext(mcfg, s.data, s.train, windows))
+    except (ConfigError, ValueError) as exc:       # DataError is a ValueError
+        st.session_state["cmp.error"] = str(exc)
+        return
+    st.session_state[RACE] = {"cells": list(runs), "baseline": baseline_mse(windows),
+                              "task": windows.task, "timesteps": s.data.timesteps, "dataset": s.data.dataset}
+    for cell, (run, ctx) in runs.items():
+        set_run(f"{PREFIX}.{cell}", run, ctx)
+        run.start()
+
+
+def stop_race() -> None:
+    for run in race_runs().values():
+        run.stop()
+
+
+def reset_race() -> None:
+    race = st.session_state.pop(RACE, None) or {}
+    for cell in race.get("cells", []):
+        clear_run(f"{PREFIX}.{cell}")
+    st.session_state.pop("cmp.error", None)
+
+
+def race_running() -> bool:
+    return any(run.status not in FINISHED for run in race_runs().values())
+
+
+def race_area(presenter: bool = False) -> None:
+    """One fragment that redraws every run's progress, the loss and gradient charts and the table."""
+    running = race_running()
+
+    @st.fragment(run_every=POLL_SECONDS if running else None)
+    def _area() -> None:
+        race = st.session_state.get(RACE) or {}
+        runs = race_runs()
+        if not runs:
+            st.info("Press **Start race** to train the chosen cells side by side on the same windows.")
+            return
+        snaps = {cell: run.snapshot() for cell, run in runs.items()}
+        cols = st.columns(len(snaps))
+        for col, (cell, snap) in zip(cols, snaps.items()):
+            total = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
+            col.progress(min(1.0, snap.step / total),
+                         text=f"{STATUS_ICON.get(snap.status, '')} {CELLS[cell]} · epoch {snap.epoch}/"
+                              f"{snap.total_epochs}")
+            if snap.status == "diverged" and snap.end:
+                col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
+        data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
+                for cell, snap in snaps.items()}
+        baseline = race.get("baseline")
+        label = "constant guess" if race.get("task") == "sequence" else "persistence"
+        h = chart_height(380)
+        left, right = st.columns(2)
+        left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label),
+                          width="stretch", key="cmp_loss")
+        right.plotly_chart(compare_gradient_figure(data, height=h), width="stretch", key="cmp_grad")
+        st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
+                     column_config={"÷ constant guess": st.column_config.NumberColumn(
+                         f"÷ {label}", help=f"Final validation loss divided by the {label} baseline's MSE: "
+                                            "below 1 the cell learned something.", format="%.3f")})
+        if running and not race_running():
+            st.rerun()     # all finished: one full rerun turns polling off and updates the buttons
+
+    _area()
+
+
+# ----------------------------------------------------------------------------------------- the sweep
+def start_sweep(s: RaceSettings, timesteps: list[int], epochs: int, n_samples: int) -> None:
+    """Start the timesteps sweep for the race's cells with short runs; a failure becomes a sentence."""
+    old = st.session_state.get(SWEEP)
+    if old is not None:
+        old.stop()
+    st.session_state.pop("cmp.sweep_error", None)
+    if s.error:
+        st.session_state["cmp.sweep_error"] = s.error
+        return
+    params = dict(s.data.params)
+    if "n_samples" in params:
+        params["n_samples"] = int(n_samples)
+    try:
+        sweep = TimestepsSweep(s.cells, timesteps, cfg_replace(s.data, params=params), s.model,
+                               cfg_replace(s.train, epochs=int(epochs)))
+    except ConfigError as exc:
+        st.session_state["cmp.sweep_error"] = str(exc)
+        return
+    st.session_state[SWEEP] = sweep.start()
+
+
+def sweep_area() -> None:
+    """The sweep's progress, its chart and the rows; polls while it runs."""
+    sweep: TimestepsSweep | None = st.session_state.get(SWEEP)
+    running = sweep is not None and sweep.status == "running"
+
+    @st.fragment(run_every=POLL_SECONDS if running else None)
+    def _area() -> None:
+        if sweep is None:
+            st.caption("Not run yet.")
+            return
+        snap = sweep.snapshot()
+        text = f"{snap['done']}/{snap['total']} runs"
+        if snap["status"] == "running":
+            text += f" · training {snap['current']}"
+        elif snap["status"] in ("completed", "stopped"):
+            text += f" · {snap['status']}"
+        st.progress(snap["done"] / max(1, snap["total"]), text=text)
+        if snap["error"]:
+            st.error(f"The sweep stopped: {snap['error']}")
+        st.plotly_chart(sweep_figure(snap["rows"], height=chart_height(380)), width="stretch", key="cmp_sweep")
+        skipped = [r for r in snap["rows"] if r["status"] == "skipped"]
+        for r in skipped:
+            st.caption(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {r['note']}")
+        if running and sweep.status != "running":
+            st.rerun()
+
+    _area()
