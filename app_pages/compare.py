@@ -22,7 +22,7 @@ from ui.compare import (
 from ui.presenter import presenter_mode
 
 presenter = presenter_mode()
-st.title("🏁 Compare cells")
+st.title("Compare cells")
 if not presenter:
     st.caption("The same windows, seed and settings for every cell: only the recurrence differs. On a "
                "long-memory task (the adding problem, the delayed echo) the plain RNN's gradient fades "

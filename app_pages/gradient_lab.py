@@ -32,7 +32,7 @@ from ui.presenter import chart_height, presenter_mode
 
 presenter = presenter_mode()
 note = load_lab_state()
-st.title("📉 Gradient Lab")
+st.title("Gradient Lab")
 if not presenter:
     st.caption("How much of the loss's gradient reaches each earlier timestep of a freshly initialised "
                "network — no training needed. Every chart is exact (float64 autograd through the "

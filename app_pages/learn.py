@@ -30,7 +30,7 @@ def _picked() -> None:
 
 
 if not presenter:
-    st.title("🎓 Learn: why recurrent networks forget")
+    st.title("Learn: why recurrent networks forget")
     st.caption("Eight short steps from the Elman equation to an honest stock forecast. Each one opens "
                "the Playground or the Gradient Lab set up to show it.")
     st.session_state["learn.step_radio"] = st.session_state["learn.current"]

@@ -61,15 +61,15 @@ def race_settings(box) -> RaceSettings:
     cells = box.multiselect("Cells to race (2–5)", list(CELLS), format_func=CELLS.get, key="cmp.m.cells",
                             max_selections=5, help="Each trains its own network on the same windows with "
                             "the same seed and settings.")
-    with box.expander("🧠 Model", expanded=False):
+    with box.expander("Model", icon=":material/neurology:", expanded=False):
         c1, c2 = st.columns(2)
         hidden = c1.number_input("Hidden size", 1, 256, step=1, key="cmp.m.hidden_size")
         layers = c2.number_input("Layers", 1, 4, step=1, key="cmp.m.num_layers")
         forget = st.slider("LSTM forget-gate bias", -3.0, 5.0, step=0.5, key="cmp.m.forget_bias",
                            help="Added to the LSTM's forget-gate bias; the other cells ignore it.")
-    with box.expander("📈 Data", expanded=True):
+    with box.expander("Data", icon=":material/show_chart:", expanded=True):
         data = data_controls(st, PREFIX, datasets=DATASETS)
-    with box.expander("⚙️ Training", expanded=False):
+    with box.expander("Training", icon=":material/tune:", expanded=False):
         train = train_controls(st, PREFIX)
     model = ModelConfig(hidden_size=int(hidden), num_layers=int(layers), forget_bias=float(forget))
     error = data.error

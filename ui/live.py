@@ -36,6 +36,11 @@ import streamlit as st
 
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.live import LiveRun, Snapshot
+from rnn_core.train import warm_up
+
+# The first optimiser a process builds imports torch._dynamo (5–10 s): pay it on a background thread
+# when the app first loads, not when the first user presses Train.
+threading.Thread(target=warm_up, name="torch-warm-up", daemon=True).start()
 
 FINISHED = ("completed", "stopped", "diverged")
 STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":material/play_circle:",
