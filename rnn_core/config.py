@@ -48,10 +48,15 @@ class ConfigError(ValueError):
     """A setting out of range or unknown; its message is one sentence a user can act on."""
 
 
+LABELS = {"timesteps": "Timesteps", "hidden_size": "Hidden size", "num_layers": "Layers", "epochs": "Epochs",
+          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain"}
+
+
 def _check_range(name: str, value: float) -> None:
     lo, hi = LIMITS[name]
     if not (lo <= value <= hi) or (isinstance(value, float) and math.isnan(value)):
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+        raise ConfigError(f"{LABELS[name]}: {name} must be between {lo} and {hi}, got {value}; "
+                          "choose a value in that range.")
 
 
 @dataclass

@@ -436,6 +436,7 @@ MIN_CSV_ROWS = 10
 DELIMITERS = (",", ";", "\t", "|")
 FILL_MODES = ("refuse", "interpolate", "drop")
 _DELIM_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", None: "none (one column)"}
+NO_DATA_ROWS = "The file has a header but no data rows; upload a CSV with one row per time step."
 _DATE_FORMATS = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y")
 
 
@@ -586,9 +587,12 @@ def _rows_text(positions: Any, limit: int = 5) -> str:
 
 
 def inspect_csv_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> CsvInfo:
-    """Read an upload far enough to list its columns: numeric ones and candidate date columns."""
+    """Read an upload far enough to list its columns: numeric ones and candidate date columns.
+    A file with a header but no data rows is refused here already (no column could be offered)."""
     text, encoding = _decode(data, max_bytes)
     table, cells, delim = _parse_table(text)
+    if len(table) == 0:
+        raise DataError(NO_DATA_ROWS)
     numeric = [c for c in table.columns if cells[c].numeric]
     dates = [c for c in table.columns if c not in numeric and _parse_dates(table[c]) is not None]
     return CsvInfo(columns=list(table.columns), numeric_columns=numeric, date_columns=dates,
@@ -613,7 +617,7 @@ def read_csv_upload(data: bytes, value_columns: Any = None, date_column: str | N
     text, _ = _decode(data, max_bytes)
     table, cells, _ = _parse_table(text)
     if len(table) == 0:
-        raise DataError("The file has a header but no data rows; upload a CSV with one row per time step.")
+        raise DataError(NO_DATA_ROWS)
     if len(table) == 1:
         raise DataError("The file has only one data row; a series needs many rows — upload a longer one.")
     notes: list[str] = []

@@ -93,8 +93,10 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
     )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
-    if log_y and _decades(fig) >= 2.0:
-        fig.update_yaxes(dtick=1)        # one label per power of ten, no 2s and 5s in between
+    decades = _decades(fig) if log_y else 0.0
+    if decades >= 2.0:
+        # one label per power of ten (no 2s and 5s between), thinned to about eight labels
+        fig.update_yaxes(dtick=max(1, math.ceil(decades / 8)))
     return fig
 
 

@@ -7,7 +7,11 @@ Leaves to others: the training loop and its records (`train.py`), drawing (`figu
 Life of a run: status "idle" → start() → "running" ⇄ "paused" (pause()/resume(); step() takes one
 optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
 flight. A run whose snapshot() nobody has called for `idle_timeout` seconds (the browser tab was
-closed) stops itself, so abandoned runs do not burn the server's CPU.
+closed) stops itself, so abandoned runs do not burn the server's CPU. The default timeout is
+DEFAULT_IDLE_TIMEOUT (30 s); the env var RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every
+run built without an explicit `idle_timeout` (tests use a short one; keep it above the UI's keep-alive
+interval while paused). The thread is named "rnn-live-run", also at the OS level on Linux
+(/proc/<pid>/task/<tid>/comm, `top -H`), so live runs can be counted from outside the process.
 
 How pausing works: `train()` calls `LiveRun._control()` before every optimiser step; while paused
 that call waits on a condition variable (without holding the model lock), so `with run.lock:` lets
@@ -28,6 +32,7 @@ recurrent nets gain little from more threads, and several live runs then share t
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -42,6 +47,10 @@ from rnn_core.train import steps_per_epoch, train
 MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
 PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
 TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
+DEFAULT_IDLE_TIMEOUT = 30.0      # seconds without a snapshot() before a run stops itself
+IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
+THREAD_NAME = "rnn-live-run"     # ≤ 15 bytes: the OS keeps at most that much of a thread's name
+_FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT or the env var
 _FINISHED = ("completed", "stopped", "diverged")
 
 
@@ -61,6 +70,27 @@ class Snapshot:
     version: int                 # records received so far: redraw only when it changes
 
 
+def default_idle_timeout() -> float:
+    """$RNN_PLAYGROUND_IDLE_TIMEOUT seconds when it is a positive number, else DEFAULT_IDLE_TIMEOUT."""
+    try:
+        seconds = float(os.environ.get(IDLE_TIMEOUT_ENV, ""))
+    except ValueError:
+        return DEFAULT_IDLE_TIMEOUT
+    return seconds if 0 < seconds < float("inf") else DEFAULT_IDLE_TIMEOUT
+
+
+def _name_os_thread(name: str) -> None:
+    """Best effort: give the calling thread `name` at the OS level too (Linux prctl PR_SET_NAME)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)     # 15 = PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 def limit_torch_threads() -> int:
     """Cap torch's (process-wide) intra-op threads for shared use; returns the number in force."""
     try:
@@ -78,10 +108,13 @@ class LiveRun:
     """One training run on a daemon thread. Every public method is thread-safe and returns at once."""
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
-                 idle_timeout: float | None = 30.0, *, model: Any = None):
+                 idle_timeout: float | None = _FROM_ENV, *, model: Any = None):
         """`windows` needs X_train, y_train, X_val, y_val; `model` (optional) continues an existing
         network instead of building a fresh one from `model_cfg` with `train_cfg.seed`.
-        `idle_timeout` None or ≤ 0 never stops for lack of snapshots (CLI, notebooks)."""
+        `idle_timeout` None or ≤ 0 never stops for lack of snapshots (CLI, notebooks); not given:
+        `default_idle_timeout()` (30 s unless RNN_PLAYGROUND_IDLE_TIMEOUT says otherwise)."""
+        if idle_timeout is _FROM_ENV:
+            idle_timeout = default_idle_timeout()
         self.model_cfg = model_cfg.validate()
         self.train_cfg = train_cfg.validate()
         n_train = len(windows.X_train)
@@ -131,7 +164,7 @@ class LiveRun:
             self._status = "paused" if paused else "running"
             self._last_poll = time.monotonic()
             self._clock_start()
-            self._thread = threading.Thread(target=self._run, name="rnn-live-run", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
 
     def pause(self) -> None:
@@ -208,6 +241,7 @@ class LiveRun:
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
+        _name_os_thread(THREAD_NAME)
         try:
             for record in train(self.model, self.windows, self.train_cfg, control=self._control,
                                 lock=self.lock):

@@ -197,7 +197,7 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     cols[4].button("Reset", key=f"{slot}.btn.reset", icon=":material/restart_alt:", on_click=_request,
                    args=(slot, "reset"), disabled=run is None,
                    help="Stop and forget the run, clearing the charts.", width="stretch")
-    error = st.session_state.get(f"{slot}.error")
+    error = st.session_state.pop(f"{slot}.error", None)     # shown once; the next rerun clears it
     if error:
         box.error(error, icon=":material/error:")
 
