@@ -10,11 +10,13 @@ import streamlit as st
 from ui import run_files, state
 from ui.controls import sidebar_controls
 from ui.live import get_context, live_area, run_bar
+from ui.presenter import presenter_mode
 from ui.presets import PRESETS, preset_note
 from ui.views import draw_run
 
 SLOT = "pg"
 
+presenter = presenter_mode()          # lecture screen: controls folded away, larger text
 url_note = state.load_url_once(SLOT)
 state.restore_widgets(SLOT)
 
@@ -42,7 +44,7 @@ if preset in PRESETS:
     if note:
         st.info(note, icon=":material/wifi_off:")
 
-model_cfg, data, train_cfg = sidebar_controls(SLOT)
+model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(model_cfg, data.config, train_cfg)
 for sentence in data.notes:

@@ -226,3 +226,17 @@ def test_settings_survive_a_visit_to_another_page():
     assert at.number_input(key="pg.m.hidden_size").value == 7
     assert at.selectbox(key="pg.d.dataset").value == "echo"
     assert at.number_input(key="pg.dp.echo.lag").value == 4
+
+
+def test_presenter_mode_folds_the_controls_and_stays_in_the_url():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["presenter"] = "1"
+    at.query_params["preset"] = "vanishing"
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert all(not e.proto.expanded for e in at.sidebar.expander), "controls should be folded away"
+    assert at.query_params.get("presenter") in ("1", ["1"])
+    assert at.selectbox(key="pg.m.cell").value == "rnn"
+    assert at.number_input(key="pg.d.timesteps").value == 100

@@ -307,14 +307,15 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
                        seed=int(seed), probe_every=int(probe_every), probe_batch=d.probe_batch)
 
 
-def sidebar_controls(prefix: str) -> tuple[ModelConfig, DataChoice, TrainConfig]:
-    """All controls in the sidebar, grouped: Model, Data, Training, with the limits stated."""
+def sidebar_controls(prefix: str, expanded: bool = True) -> tuple[ModelConfig, DataChoice, TrainConfig]:
+    """All controls in the sidebar, grouped: Model, Data, Training, with the limits stated
+    (`expanded=False` folds the groups away, as presenter mode does)."""
     sb = st.sidebar
-    with sb.expander("Model", expanded=True, icon=":material/neurology:"):
+    with sb.expander("Model", expanded=expanded, icon=":material/neurology:"):
         model = model_controls(st, prefix)
-    with sb.expander("Data", expanded=True, icon=":material/show_chart:"):
+    with sb.expander("Data", expanded=expanded, icon=":material/show_chart:"):
         data = data_controls(st, prefix)
-    with sb.expander("Training and gradients", expanded=True, icon=":material/tune:"):
+    with sb.expander("Training and gradients", expanded=expanded, icon=":material/tune:"):
         train = train_controls(st, prefix)
     sb.caption(f"Limits: timesteps {LIMITS['timesteps'][0]}–{LIMITS['timesteps'][1]}, hidden "
                f"{LIMITS['hidden_size'][0]}–{LIMITS['hidden_size'][1]}, layers up to {LIMITS['num_layers'][1]}, "
