@@ -116,7 +116,7 @@ class TrainConfig:
     clip_value: float = 1.0      # threshold: max ‖g‖ (norm) or max |g_i| (value)
     bptt_truncate: int = 0       # gradient flows back at most k steps; 0 = the whole window
     seed: int = 0                # same config + seed → same numbers
-    probe_every: int = 1         # run the gradient probe every N epochs
+    probe_every: int = 2         # run the gradient probe every N epochs (and at the first and last)
     probe_batch: int = 16        # windows in the fixed probe batch
     device: str = "cpu"          # "cpu" or "cuda"
 

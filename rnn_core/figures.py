@@ -107,7 +107,7 @@ def _decades(fig: go.Figure) -> float:
     ys = [y for y in ys if y.size]
     if not ys:
         return 0.0
-    return float(np.log10(max(y.max() for y in ys) / min(y.min() for y in ys)))
+    return float(np.log10(max(y.max() for y in ys)) - np.log10(min(y.min() for y in ys)))   # no overflow
 
 
 def _empty(title: str, message: str, height: int = 330) -> go.Figure:

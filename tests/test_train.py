@@ -209,3 +209,26 @@ def test_no_training_windows_is_one_sentence():
     w.X_train, w.y_train = w.X_train[:0], w.y_train[:0]
     with pytest.raises(ValueError, match="no training windows"):
         next(train(build_model(tiny()), w, TrainConfig()))
+
+
+def test_epoch_train_loss_is_the_batch_weighted_mean_of_its_steps_and_epoch0_is_exact():
+    w = sine_windows(n=110, n_train=70)             # 70 windows, batch 32: batches of 32, 32, 6
+    cfg = TrainConfig(epochs=2, batch_size=32, probe_every=0)
+    model = build_model(tiny(), seed=cfg.seed)
+    with torch.no_grad():
+        exact0 = torch.mean((model(torch.from_numpy(w.X_train)) - torch.from_numpy(w.y_train)) ** 2).item()
+    records = list(train(model, w, cfg))
+    epochs = [r for r in records if r["kind"] == "epoch"]
+    assert epochs[0]["train_loss"] == pytest.approx(exact0, rel=1e-5)
+    for e in epochs[1:]:
+        losses = [r["loss"] for r in records if r["kind"] == "step" and r["epoch"] == e["epoch"]]
+        sizes = [32, 32, 6]
+        assert e["train_loss"] == pytest.approx(sum(l * b for l, b in zip(losses, sizes)) / 70, rel=1e-9)
+        assert e["val_loss"] is not None and math.isfinite(e["val_loss"])
+
+
+def test_probe_runs_at_the_first_and_last_epoch_and_every_probe_every():
+    cfg = TrainConfig(epochs=5, batch_size=64, probe_batch=4)          # default cadence: every 2 epochs
+    _, records = run_to_end(tiny(), cfg, sine_windows())
+    probed = [r["epoch"] for r in records if r["kind"] == "epoch" and r["probe"] is not None]
+    assert probed == [0, 2, 4, 5]

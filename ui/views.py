@@ -112,8 +112,9 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
     _chart(_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss),
                  lambda: F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)),
            slot, "loss")
-    st.caption("The thin line is each batch's loss, the thick ones the whole training and validation sets "
-               f"after each epoch. Below the dashed {label} the network has learned more than the obvious "
+    st.caption("The thin line is each batch's loss; the thick ones are the mean batch loss of each epoch "
+               "(training) and the whole validation set after each epoch. "
+               f"Below the dashed {label} the network has learned more than the obvious "
                "guess; hovering on it means it has learned nothing useful.")
 
 

@@ -1,0 +1,132 @@
+"""Shared helpers of the benchmark scripts: argument parsing, torch threads, tables, CSV, medians.
+
+Holds `parser(description)` (the flags every script shares: --quick, --threads, --out),
+`setup_threads(n)`, `table(headers, rows)`, `write_csv(path, headers, rows)`, `median`, `fmt_s`,
+`cuda_available()` / `NO_CUDA` and `windows_subset(windows, n)`.
+Leaves to the scripts what they measure; nothing here times anything by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "bench" / "out"          # git-ignored
+NO_CUDA = "CUDA: no CUDA device is present here (torch.cuda.is_available() is False); GPU figures not measured."
+
+
+def default_threads() -> int:
+    """What the app uses: half the CPUs this process may use, at most 4 (as rnn_core.live does)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return min(4, max(1, cpus // 2))
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help="a tiny setting that runs in seconds (smoke test)")
+    p.add_argument("--threads", type=int, default=default_threads(),
+                   help="torch intra-op threads, the same for every variant (default: what the app uses)")
+    p.add_argument("--out", type=Path, default=OUT_DIR, help="folder for CSV output (default bench/out/)")
+    return p
+
+
+def setup_threads(n: int) -> int:
+    """Set torch's intra-op threads to n (both raising and lowering) and return the number in force."""
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def median(xs: Sequence[float]) -> float:
+    return float(statistics.median(xs)) if xs else float("nan")
+
+
+def fmt_s(seconds: float) -> str:
+    """Seconds with 3 significant digits, as ms below 1 s."""
+    if seconds != seconds:      # NaN
+        return "—"
+    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table with aligned columns (a Markdown table, so the README can quote it)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(headers)
+        w.writerows(rows)
+    return path
+
+
+def windows_subset(windows: Any, n_train: int, n_val: int | None = None) -> Any:
+    """The same Windows with only the first `n_train` training (and `n_val` validation) windows."""
+    n_val = len(windows.X_val) if n_val is None else n_val
+    return replace(windows, X_train=windows.X_train[:n_train], y_train=windows.y_train[:n_train],
+                   idx_train=windows.idx_train[:n_train], X_val=windows.X_val[:n_val],
+                   y_val=windows.y_val[:n_val], idx_val=windows.idx_val[:n_val])
+
+
+def persistence_mse(windows: Any) -> float | None:
+    """The loss chart's dashed baseline, as the app computes it (ui.views.baseline_mse, without Streamlit)."""
+    if windows.task == "sequence":
+        return windows.baseline_mse
+    col = windows.target_in_features
+    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
+    if col is None or len(X) == 0:
+        return None
+    # persistence: ŷ = x_{T−1}[target]
+    return float(((X[:, -1, col].astype("float64") - y[:, 0].astype("float64")) ** 2).mean())
+
+
+def redraw_builders(snap: Any, cell: str, clip: str, clip_value: float, baseline: float | None) -> dict:
+    """The figures the Playground rebuilds on every redraw while a run trains (ui/views.draw_run), by
+    name, as zero-argument builders: loss, grad_time, heatmap, gates, grad_norm, param_norms, spectra.
+    (The predictions figure is computed only when a run is paused or finished, so it is not part of
+    a live redraw.)"""
+    from rnn_core import figures as F
+
+    probe = F.latest_probe(snap.epochs)
+    return {
+        "loss": lambda: F.loss_figure(snap.steps, snap.epochs, baseline, True),
+        "grad_time": lambda: F.gradient_time_figure(probe, True, True),
+        "heatmap": lambda: F.gradient_heatmap_figure(snap.epochs, layer=0),
+        "gates": lambda: F.gates_figure(probe if cell in ("lstm", "gru") else None, cell),
+        "grad_norm": lambda: F.grad_norm_figure(snap.steps, clip, clip_value, True),
+        "param_norms": lambda: F.param_norms_figure(snap.epochs, True),
+        "spectra": lambda: F.spectra_figure(snap.epochs, (probe or {}).get("gamma", 1.0)),
+    }
+
+
+def redraw_figures(snap: Any, cell: str, clip: str, clip_value: float, baseline: float | None) -> dict:
+    """{name: go.Figure} of one live redraw (see `redraw_builders`)."""
+    return {name: build() for name, build in redraw_builders(snap, cell, clip, clip_value, baseline).items()}
+
+
+def figure_bytes(fig: Any) -> int:
+    """Bytes of the figure's JSON as st.plotly_chart sends it (plotly.io.to_json, unvalidated)."""
+    import plotly.io as pio
+
+    return len(pio.to_json(fig, validate=False).encode())
