@@ -51,11 +51,13 @@ def test_learn_and_compare_open(streamlit_server, page, tmp_path):
     page.goto(f"{streamlit_server}/learn?step=bptt")
     wait_idle(page, timeout=120_000)
     page.wait_for_selector(".katex", timeout=30_000)
+    page.get_by_text("they match").first.wait_for(timeout=60_000)
     _no_exception(page)
-    assert "they match" in page.locator("[data-testid='stMain']").inner_text()
     page.screenshot(path=str(_shots(tmp_path) / "learn.png"), full_page=True)
     page.goto(f"{streamlit_server}/compare")
     wait_idle(page, timeout=120_000)
     _no_exception(page)
-    assert page.get_by_role("button", name="Start race").count() == 1
+    start = page.get_by_role("button", name="Start race")
+    start.wait_for(timeout=60_000)           # the idle marker can still be the previous page's
+    assert start.count() == 1
     page.screenshot(path=str(_shots(tmp_path) / "compare.png"), full_page=True)

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "playground")
 def test_page_opens_without_exception(streamlit_server, page, path):
     page.goto(f"{streamlit_server}/{path}")
+    page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=120_000)   # the page's title is drawn
     wait_idle(page, timeout=120_000)
     assert page.locator("[data-testid='stException']").count() == 0, page.locator(
         "[data-testid='stException']").first.inner_text()
