@@ -8,13 +8,14 @@ shared machine; the ratios and the 1.15 target use it):
     plain    a bare loop on the fused nn.RNN / nn.LSTM / nn.GRU + linear head: forward, MSE, backward,
              clip_grad_norm_, step; no record, no sync, no evaluation (Jordan has no fused kernel: its
              plain loop drives the same Python-unrolled JordanRNN, so its ratio is trainer vs own loop)
-    train()  rnn_core.train.train at the default TrainConfig (probe every epoch on 16 windows, train and
+    train()  rnn_core.train.train at the default TrainConfig (probe every 2nd epoch on 16 windows,
              validation loss after each epoch, W_hh spectra), every record consumed
     live     rnn_core.live.LiveRun on its thread while this thread polls snapshot() every 0.5 s and
              rebuilds the Playground's figures from it, as the app's fragment does
 Then a per-epoch breakdown of the trainer's extra work, timed piece by piece on a fresh model:
-the split losses (a no-grad forward over the training and validation windows), the probe, the
-spectra; what is left of the gap is per-step bookkeeping (norms, records, generator).
+the split losses (a no-grad forward over the validation windows each epoch, over the training
+windows once at epoch 0), the probe (when due), the spectra; what is left of the gap is per-step
+bookkeeping (norms, records, generator).
 
     .venv/bin/python -m bench.overhead --epochs 20 --repeats 3   # what run_all runs (default epochs)
     .venv/bin/python -m bench.overhead --cells rnn,lstm --no-live      # 5 epochs, 5 repeats
@@ -150,16 +151,15 @@ def epoch_extras(model_cfg: ModelConfig, windows: Any, cfg: TrainConfig, repeats
     Xp, yp = windows.X_train[pick.numpy()], windows.y_train[pick.numpy()]
 
     @torch.no_grad()
-    def split_losses() -> None:
+    def split_loss(part) -> None:
         model.eval()
-        for part in (X, Xv):
-            if len(part):
-                model(part)
+        if len(part):
+            model(part)
         model.train()
         _sync(device)
 
-    pieces = {"split losses": split_losses, "probe": lambda: probe(model, Xp, yp),
-              "spectra": lambda: spectra(model)}
+    pieces = {"train loss": lambda: split_loss(X), "val loss": lambda: split_loss(Xv),
+              "probe": lambda: probe(model, Xp, yp), "spectra": lambda: spectra(model)}
     times: dict[str, list[float]] = {k: [] for k in pieces}
     for _ in range(repeats):
         for name, fn in pieces.items():
@@ -241,8 +241,13 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
         plain_epoch = med(cell, "plain", CPU) / epochs
         gap_epoch = (med(cell, "train", CPU) - med(cell, "plain", CPU)) / epochs
         extra = epoch_extras(ModelConfig(cell=cell), windows, cfg, max(3, repeats))
-        # epochs + 1 epoch records (epoch 0 = at initialisation) spread over `epochs` epochs
-        per_epoch = {k: v * (epochs + 1) / epochs for k, v in extra.items()}
+        # epochs + 1 epoch records (epoch 0 = at initialisation) spread over `epochs` epochs: the full
+        # training-split loss only at epoch 0, the validation loss and spectra every time, the probe
+        # when due (epoch 0, every probe_every, the last)
+        probed = len({0, epochs, *range(0, epochs + 1, max(1, cfg.probe_every))}) if cfg.probe_every else 0
+        counts = {"train loss": 1, "val loss": epochs + 1, "probe": probed, "spectra": epochs + 1}
+        per_epoch = {k: extra[k] * counts[k] / epochs for k in counts}
+        per_epoch["split losses"] = per_epoch.pop("train loss") + per_epoch.pop("val loss")
         rest = gap_epoch - sum(per_epoch.values())
 
         def pct(s: float, base: float = plain_epoch) -> str:

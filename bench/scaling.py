@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     print("## Scaling: seconds per epoch against timesteps T and hidden size H")
     print(f"{n_train} training + {n_val} validation windows per epoch (a sine series; fewer windows than a "
           f"real run so the sweep takes minutes), batch 32, 1 layer, default TrainConfig (probe every "
-          f"epoch on 16 windows); {epochs} epochs per point, first not counted; torch threads {threads}.")
+          f"2nd epoch on 16 windows); {epochs} epochs per point, first not counted; torch threads {threads}.")
 
     rows: list[list] = []
     windows_by_T = {T: sweep_windows(T, n_train, n_val) for T in sorted({*Ts, base_T})}

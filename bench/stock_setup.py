@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     print("## Classic stock setup (tutorial 004: 3 stacked layers × 20 units, 100 timesteps, batch 32)")
     print(f"data: DJIA daily closes, last {len(windows.frame)} days → {len(windows.X_train)} training windows "
           f"× T={data_cfg.timesteps} (80/20 split, min-max); {epochs} epochs, first not counted; "
-          f"torch threads {threads}; default TrainConfig otherwise (probe every epoch on 16 windows).")
+          f"torch threads {threads}; default TrainConfig otherwise (probe every 2nd epoch on 16 windows).")
     rows = []
     for device in devices:
         cfg = TrainConfig(epochs=epochs, device=device)

@@ -12,22 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from rnn_core.cli import main
 from rnn_core.datasets import DATASETS
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--epochs", "1", "--timesteps", "10", "--hidden", "4", "--param", "length=200"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

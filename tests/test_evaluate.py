@@ -21,16 +21,6 @@ from rnn_core.evaluate import EvaluationError, best_lag, closed_loop, evaluate, 
 from rnn_core.models import build_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 # ----------------------------------------------------------------------------- hand-made windows
 @dataclass
 class _Windows:

@@ -16,15 +16,6 @@ from rnn_core.live import LiveRun, downsample, limit_torch_threads
 WAIT = 20.0          # generous: the machine is shared; every wait ends as soon as its condition holds
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def sine_windows(n: int = 120, T: int = 10, n_train: int = 80):
     """A stand-in for windows.Windows: next value of sin(0.3 t) from the last T values."""
     s = np.sin(0.3 * np.arange(n + T, dtype=np.float32))

@@ -35,15 +35,6 @@ RECORDS = [
 METRICS = {"test": {"rmse": 1.5, "skill": float("nan")}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _setup(cell: str = "gru", layers: int = 1, F: int = 2):
     model_cfg = ModelConfig(cell=cell, hidden_size=5, num_layers=layers, input_size=F)
     data_cfg = DataConfig(dataset="sine", timesteps=7, params={"length": 300})

@@ -20,15 +20,6 @@ EPOCH_KEYS = {"kind", "epoch", "step", "train_loss", "val_loss", "probe", "spect
 END_KEYS = {"kind", "status", "epoch", "step", "reason", "seconds"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def sine_windows(n: int = 120, T: int = 10, n_train: int = 80):
     """A stand-in for windows.Windows: next value of sin(0.3 t) from the last T values."""
     s = np.sin(0.3 * np.arange(n + T, dtype=np.float32))
