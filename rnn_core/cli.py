@@ -431,7 +431,9 @@ def cmd_gradients(args) -> int:
     for l, g in enumerate(result["grad_h"]):
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
-        bound = "" if theory[-1] is None else f", theory (σ_max·γ)^(T−1): {theory[-1]:+.1f} decades"
+        bound = "" if theory[-1] is None else (
+            f", the bound (σ_max·γ)^(T−1) says at least {theory[-1]:.1f} decades are lost" if theory[-1] >= 0
+            else f", the bound (σ_max·γ)^(T−1) allows growth by up to {-theory[-1]:.1f} decades")
         _say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
              f"{_decades_text(decades[-1], g)}; σ_max(W_hh) {result['sigma_max'][l]:.3f}, spectral radius "
              f"{result['spectral_radius'][l]:.3f}{bound}")

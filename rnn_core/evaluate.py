@@ -15,6 +15,7 @@ The honesty point: a forecaster that only copies the last value has skill = RMSE
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -402,7 +403,9 @@ def _future_index(windows, n: int) -> list:
 def _future_dates(index: pd.DatetimeIndex, n: int) -> pd.DatetimeIndex:
     freq = index.freq
     if freq is None and len(index) >= 3:
-        freq = pd.infer_freq(index[-60:])
+        with warnings.catch_warnings():          # pandas 3 warns that the return type will change
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(index[-60:])     # a string or an offset: date_range takes both
     if freq is None and len(index) >= 2:
         steps = np.diff(index[-60:].asi8)
         one_day = pd.Timedelta(days=1).value

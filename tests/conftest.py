@@ -122,6 +122,10 @@ def chromium():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         print(f"\n[browser] driving {CHROMIUM} {browser.version}")
+        log = os.environ.get("RNN_PLAYGROUND_BROWSER_LOG")     # .ci/run prints it: proof the browser ran
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{CHROMIUM} {browser.version}\n")
         yield browser
         browser.close()
 
