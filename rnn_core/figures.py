@@ -93,6 +93,10 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
     )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    entries = sum(1 for t in fig.data if t.name and t.showlegend is not False)
+    if entries > 4:        # many layers: the legend goes under the plot instead of over the title
+        fig.update_layout(height=height + 22 * math.ceil(entries / 2), margin={"b": 45 + 22 * math.ceil(entries / 2)},
+                          legend={"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0})
     decades = _decades(fig) if log_y else 0.0
     if decades >= 2.0:
         # one label per power of ten (no 2s and 5s between), thinned to about eight labels
@@ -301,8 +305,10 @@ def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0) -> go.Figure:
 
 # ------------------------------------------------------------------------------ 4. predicted vs actual
 def _split_dict(evaluation: dict, split: str) -> dict | None:
+    """The split's part of an evaluation, or None when it is missing or has no windows (e.g. the
+    stock preset's 80/20 split has no validation part)."""
     d = evaluation.get(split) if evaluation else None
-    return d if isinstance(d, dict) and d.get("y_true") is not None else None
+    return d if isinstance(d, dict) and d.get("y_true") is not None and len(d["y_true"]) else None
 
 
 def _first_column(values: Any) -> np.ndarray:
@@ -413,6 +419,8 @@ def metrics_frame(evaluation: dict, splits: Sequence[str] = ("train", "val", "te
     for split in splits:
         d = evaluation.get(split) if evaluation else None
         if not isinstance(d, dict) or not isinstance(d.get("metrics"), dict):
+            continue
+        if d.get("y_true") is not None and not len(d["y_true"]):     # a split without windows
             continue
         m = d["metrics"]
         per_predictor = m if all(isinstance(v, dict) for v in m.values()) else {"model": m}

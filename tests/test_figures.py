@@ -208,3 +208,21 @@ def test_decimate_indices_bounds():
     assert list(F.decimate_indices(5, 10)) == [0, 1, 2, 3, 4]
     idx = F.decimate_indices(1_000_001, 1000)
     assert len(idx) <= 1000 and idx[0] == 0 and idx[-1] == 1_000_000
+
+
+def test_predictions_and_metrics_skip_a_split_without_windows():
+    """The stock preset splits 80/20 with no validation part: the charts must draw train and test."""
+    from rnn_core.config import DataConfig, ModelConfig
+    from rnn_core.evaluate import closed_loop, evaluate
+    from rnn_core.models import build_model
+    from rnn_core.windows import prepare
+
+    w = prepare(DataConfig(dataset="sine", timesteps=10, train_frac=0.8, val_frac=0.0, params={"length": 300}))
+    assert len(w.X_val) == 0
+    model = build_model(ModelConfig(cell="rnn", hidden_size=4), seed=0)
+    evaluation = evaluate(model, w)
+    fig = F.predictions_figure(evaluation, closed_loop(model, w, 20), target_name=w.target_name)
+    shaded = {shape.fillcolor for shape in fig.layout.shapes}
+    assert shaded == {F.SPLIT_FILL["train"], F.SPLIT_FILL["test"]}
+    table = F.metrics_frame(evaluation)
+    assert set(table.index.get_level_values("split")) == {F.SPLIT_LABEL["train"], F.SPLIT_LABEL["test"]}
