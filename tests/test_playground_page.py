@@ -145,6 +145,9 @@ def test_changing_a_chart_option_does_not_stop_the_run():
     at = _open()
     _tiny(at, epochs=400)
     at.button(key="pg.btn.train").click().run()
+    deadline = time.monotonic() + 60             # let the run draw a few points first (a busy machine is slow)
+    while at.session_state["pg.run"].snapshot().step < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     at.toggle(key="pg.opt.log_loss").set_value(False).run()
     assert _status(at) == "running"
     assert _figure(at, "chart.loss")["layout"]["yaxis"]["type"] == "linear"
