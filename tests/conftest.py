@@ -140,6 +140,21 @@ def page(chromium):
     context.close()
 
 
+def open_page(page: str, query: dict | None = None, timeout: float = 90):
+    """An AppTest of app.py switched to `page` (e.g. f"{PAGE_DIR}/data.py"), URL `query` set first;
+    asserts the page drew without an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def wait_idle(pg, timeout: float = 60_000) -> None:
     """Wait until the Streamlit script has finished its run after an interaction."""
     pg.wait_for_selector(IDLE, timeout=timeout)

@@ -5,7 +5,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.conftest import open_page
 from tests.test_playground_page import values
 
 PAGE = "app_pages/data.py"
@@ -14,12 +14,7 @@ PAGE = "app_pages/data.py"
 @pytest.fixture
 def at(tmp_path, monkeypatch):
     monkeypatch.setenv("RNN_PLAYGROUND_CACHE", str(tmp_path / "cache"))   # an empty Yahoo cache
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_page(PAGE)
 
 
 def _chart_ids(app: AppTest) -> list[str]:

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.conftest import open_page
 from tests.test_reliability import BAD_CSVS, GOOD_CSV, NO_NETWORK, FakeDownload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,17 +46,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(yfinance, "download", FakeDownload(pd.DataFrame()))
     monkeypatch.setattr(ui.presets, "_yahoo_checked", {})
     return tmp_path
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    if query:
-        at.query_params.update(query)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def errors(at: AppTest) -> list[str]:
