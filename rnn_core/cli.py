@@ -265,6 +265,8 @@ def _load_windows(args, data_cfg: DataConfig):
     except OSError as e:
         raise CliError(f"Cannot read the CSV file '{args.csv}': {e.strerror or e}; check the path.") from None
     frame = read_csv_upload(raw, value_columns=data_cfg.features or None, date_column=args.date_column)
+    for note in frame.attrs.get("notes", []):       # what the reader changed, e.g. sorted the rows
+        print(f"note: {note}")
     return prepare(data_cfg, frame)
 
 

@@ -182,3 +182,15 @@ def _sub(arg: str, subs: dict[str, str]) -> str:
     for key, value in subs.items():
         arg = arg.replace(key, value)
     return arg
+
+
+def test_csv_notes_are_printed(tmp_path, capsys):
+    """What the reader changed in an upload (here: sorted the dates) is said, not done silently."""
+    days = pd.date_range("2020-01-01", periods=120)
+    path = tmp_path / "reversed.csv"
+    pd.DataFrame({"date": days[::-1].strftime("%Y-%m-%d"), "value": np.sin(np.arange(120) / 5)}).to_csv(
+        path, index=False)
+    code = _main(["train", "--csv", str(path), "--column", "value", "--timesteps", "5", "--hidden", "2",
+                  "--epochs", "1", "--quiet"])
+    assert code == 0
+    assert "Sorted the rows by 'date'" in capsys.readouterr().out
