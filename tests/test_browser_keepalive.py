@@ -1,0 +1,57 @@
+"""Real browser: a run keeps training while its tab reads another page, longer than the idle timeout.
+
+A LiveRun stops itself when nobody asks for a snapshot (a closed tab). The Playground's poller asks
+only while its page is shown; `ui.live.keep_session_runs_alive()`, started by app.py on every page,
+asks for the other pages of the same tab. The server here uses a 20 s idle timeout; the tab reads
+Learn for 35 s, then returns to the Playground through the sidebar (same session) and finds the run
+still training.
+"""
+
+import time
+
+import pytest
+
+from tests.conftest import start_server, stop_server, wait_idle
+
+pytestmark = pytest.mark.browser
+
+IDLE_TIMEOUT_S = 20
+LINK = "/?m.hidden_size=8&d.timesteps=20&d.params.length=600&t.epochs=500&t.batch_size=8"
+
+
+def _status(page) -> str:
+    bars = page.locator("[data-testid='stProgress']")
+    return bars.first.inner_text() if bars.count() else ""
+
+
+@pytest.fixture
+def short_idle_server(tmp_path):
+    proc, url = start_server(tmp_path, {"RNN_PLAYGROUND_IDLE_TIMEOUT": str(IDLE_TIMEOUT_S),
+                                        "RNN_PLAYGROUND_TORCH_THREADS": "1"})
+    yield url
+    stop_server(proc)
+
+
+def test_a_run_keeps_training_while_the_tab_reads_another_page(short_idle_server, page):
+    page.goto(short_idle_server + LINK)
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.wait_for(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    train.click()
+    deadline = time.monotonic() + 90
+    while "running" not in _status(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert "running" in _status(page), _status(page)
+
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Learn").click()
+    page.get_by_text("Step 1 of").first.wait_for(timeout=60_000)
+    page.wait_for_timeout((IDLE_TIMEOUT_S + 15) * 1000)          # well past the idle timeout
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Playground").click()
+    deadline = time.monotonic() + 60
+    while not _status(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    status = _status(page)
+    assert "running" in status, f"the run did not survive the visit to Learn: {status!r}"
+    assert "nobody had looked at the run" not in page.locator("[data-testid='stMain']").inner_text()
