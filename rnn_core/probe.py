@@ -37,8 +37,15 @@ def _as_float64(a) -> Tensor:
 
 
 def _norms(hs: list[Tensor]) -> list[float]:
-    """‖∂L/∂h_t‖ (Frobenius over the batch and units) for each t; 0.0 where no gradient reached h_t."""
-    return [0.0 if h.grad is None else float(torch.linalg.vector_norm(h.grad)) for h in hs]
+    """‖∂L/∂h_t‖ (Frobenius over the batch and units) for each t; 0.0 where no gradient reached h_t.
+    One stacked norm and one host copy for all t (a norm per t cost ~10% of a probe)."""
+    grads = [torch.zeros_like(h) if h.grad is None else h.grad for h in hs]
+    return torch.linalg.vector_norm(torch.stack(grads).flatten(1), dim=1).tolist()   # (T,)
+
+
+def _gate_means(acts: list[Tensor]) -> list[float]:
+    """Mean activation of one gate at each t, over the batch and units."""
+    return torch.stack([a.detach() for a in acts]).flatten(1).mean(dim=1).tolist()   # (T,)
 
 
 def _loss(y_hat: Tensor, y: Tensor, loss: str) -> Tensor:
@@ -77,7 +84,7 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
         L.backward()
     grad_h = [_norms(h_l) for h_l in u.h]
     grad_c = [_norms(c_l) for c_l in u.c] if u.c is not None else None
-    gates = [{name: [float(a.detach().mean()) for a in acts] for name, acts in g_l.items()} for g_l in u.gates]
+    gates = [{name: _gate_means(acts) for name, acts in g_l.items()} for g_l in u.gates]
     param_grad_norms = {name: 0.0 if p.grad is None else float(torch.linalg.vector_norm(p.grad))
                         for name, p in u.params.items()}
     spec = spectra(model)
