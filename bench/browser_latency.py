@@ -74,13 +74,10 @@ POLLER = """
 
 
 def browser_missing() -> str | None:
-    if not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM}"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Python playwright is not installed (pip install -r requirements-dev.txt)"
-    return None
+    """Why Chromium cannot be driven here (the tests' own check), or None."""
+    from tests.conftest import browser_missing_reason
+
+    return browser_missing_reason()
 
 
 def status_text(page) -> str:

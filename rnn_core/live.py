@@ -42,7 +42,7 @@ import torch
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
 from rnn_core.models import build_model
-from rnn_core.train import steps_per_epoch, train
+from rnn_core.train import Stopwatch, steps_per_epoch, train
 
 MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
 PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
@@ -149,8 +149,7 @@ class LiveRun:
         self._step_tokens = 0                    # single steps granted while paused
         self._parked = threading.Event()         # set while the thread waits in _control
         self._last_poll = time.monotonic()
-        self._active = 0.0                       # seconds spent training, pauses excluded
-        self._active_since: float | None = None
+        self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
         self._thread: threading.Thread | None = None
 
     # --- controls -------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ class LiveRun:
             limit_torch_threads()
             self._status = "paused" if paused else "running"
             self._last_poll = time.monotonic()
-            self._clock_start()
+            self._clock.start()
             self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
 
@@ -222,7 +221,7 @@ class LiveRun:
     def elapsed(self) -> float:
         """Seconds spent training so far, paused time not counted."""
         with self._cond:
-            return self._elapsed()
+            return self._clock.seconds()
 
     def snapshot(self, max_points: int = 1500) -> Snapshot:
         """A copy of the history with at most `max_points` step records; also tells the run someone
@@ -235,7 +234,7 @@ class LiveRun:
             return Snapshot(status=self._status, steps=downsample(steps, max_points),
                             epochs=list(self._epochs), end=self._end, epoch=self._epoch,
                             step=self._step, total_epochs=self.total_epochs,
-                            steps_per_epoch=self.steps_per_epoch, elapsed=self._elapsed(),
+                            steps_per_epoch=self.steps_per_epoch, elapsed=self._clock.seconds(),
                             version=self._version)
 
     # --- the thread -----------------------------------------------------------------------------
@@ -251,13 +250,13 @@ class LiveRun:
             with self._cond:
                 self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
                               "reason": f"Training stopped on an error: {message}",
-                              "seconds": self._elapsed()})
+                              "seconds": self._clock.seconds()})
         finally:
             with self._cond:
                 if self._end is None:        # the generator was closed without an end record
                     self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
                                   "step": self._step, "reason": "Training ended unexpectedly.",
-                                  "seconds": self._elapsed()})
+                                  "seconds": self._clock.seconds()})
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused."""
@@ -274,11 +273,11 @@ class LiveRun:
                 if self._step_tokens > 0:
                     self._step_tokens -= 1
                     break
-                self._clock_stop()
+                self._clock.stop()
                 self._parked.set()
                 self._cond.wait(timeout=self._wait_seconds())
             self._parked.clear()
-            self._clock_start()
+            self._clock.start()
             return True
 
     def _record(self, record: dict) -> None:
@@ -299,7 +298,7 @@ class LiveRun:
 
     def _finish(self, end: dict) -> None:
         """Store the end record and the final status (lock held)."""
-        self._clock_stop()
+        self._clock.stop()
         self._version += 1
         self._end = end
         self._status = end["status"]
@@ -327,21 +326,6 @@ class LiveRun:
             for i in dropped:
                 self._epochs[i] = {**self._epochs[i], "probe": None}
             self._probed = [i for i in self._probed if i not in dropped]
-
-    # --- time (lock held) ------------------------------------------------------------------------
-
-    def _clock_start(self) -> None:
-        if self._active_since is None:
-            self._active_since = time.monotonic()
-
-    def _clock_stop(self) -> None:
-        if self._active_since is not None:
-            self._active += time.monotonic() - self._active_since
-            self._active_since = None
-
-    def _elapsed(self) -> float:
-        since = self._active_since
-        return self._active + (time.monotonic() - since if since is not None else 0.0)
 
     def _idle_too_long(self) -> bool:
         return bool(self.idle_timeout and self.idle_timeout > 0

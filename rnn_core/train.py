@@ -75,7 +75,7 @@ def train(model: nn.Module, windows: Any, cfg: TrainConfig,
     cfg.validate()
     device = _device(cfg.device)
     guard = lock if lock is not None else contextlib.nullcontext()
-    clock = _Stopwatch()
+    clock = Stopwatch()
     with guard:
         model.to(device)
         model.train()
@@ -331,15 +331,17 @@ def _tensor(a: Any, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
 
 
-class _Stopwatch:
-    """Seconds of training: runs while the generator works, stops while it waits or is suspended."""
+class Stopwatch:
+    """Seconds of training: runs while the work runs, stops while it waits or is suspended (the
+    trainer's generator here; `LiveRun`'s pauses in live.py). Starts running unless told not to."""
 
-    def __init__(self) -> None:
+    def __init__(self, running: bool = True) -> None:
         self._total = 0.0
-        self._since: float | None = time.perf_counter()
+        self._since: float | None = time.perf_counter() if running else None
 
     def start(self) -> None:
-        self._since = time.perf_counter()
+        if self._since is None:
+            self._since = time.perf_counter()
 
     def stop(self) -> None:
         if self._since is not None:

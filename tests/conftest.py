@@ -99,7 +99,8 @@ def streamlit_server(tmp_path_factory):
     stop_server(proc)
 
 
-def _browser_missing_reason() -> str | None:
+def browser_missing_reason() -> str | None:
+    """Why the browser tests cannot run here (None when they can); the benchmarks ask too."""
     if not Path(CHROMIUM).exists():
         return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
     try:
@@ -112,7 +113,7 @@ def _browser_missing_reason() -> str | None:
 @pytest.fixture(scope="session")
 def chromium():
     """A headless Debian Chromium driven by Playwright; skipped (visibly) where it is absent."""
-    reason = _browser_missing_reason()
+    reason = browser_missing_reason()
     if reason:
         if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
             pytest.fail(f"browser tests are required here but cannot run: {reason}")
