@@ -93,8 +93,10 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
     )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
-    entries = sum(1 for t in fig.data if t.name and t.showlegend is not False)
-    if entries > 4:        # many layers: the legend goes under the plot instead of over the title
+    names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+    entries = len(names)
+    if entries > 4 or (entries > 2 and sum(map(len, names)) > 50):   # a long legend goes under the plot,
+        # not over the title
         fig.update_layout(height=height + 22 * math.ceil(entries / 2), margin={"b": 45 + 22 * math.ceil(entries / 2)},
                           legend={"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0})
     decades = _decades(fig) if log_y else 0.0
