@@ -6,8 +6,6 @@ multipage app until `st.navigation` has been called once, which breaks a first v
 
 import streamlit as st
 
-from ui.live import keep_session_runs_alive
-
 st.set_page_config(page_title="RNN Playground", page_icon=":material/all_inclusive:", layout="wide")
 
 PAGES = [
@@ -20,5 +18,4 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-keep_session_runs_alive()      # this session's runs keep training while the tab is open, on any page
 page.run()

@@ -148,7 +148,7 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
     ys = clean([r["loss"] for r in steps])
     if steps:
         x, y = _thin([r["step"] for r in steps], ys)
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="train (per step)",
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="train (per step)",
                                    line={"color": COLORS["train"], "width": 1}, opacity=0.45))
     ep = [r for r in epochs if r.get("train_loss") is not None]
     if ep:
@@ -244,12 +244,12 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
         return _empty(title, "The gradient norm per step appears here.")
     clean = _positive if log_y else _clean
     x, y = _thin([r["step"] for r in steps], clean([r["grad_norm"] for r in steps]))
-    fig = go.Figure(go.Scattergl(x=x, y=y, mode="lines", name="‖g‖", line={"color": COLORS["train"],
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="‖g‖", line={"color": COLORS["train"],
                                                                             "width": 1.3}))
     clipped = [r for r in steps if r.get("clipped")]
     if clipped:
         cx, cy = _thin([r["step"] for r in clipped], clean([r["grad_norm"] for r in clipped]))
-        fig.add_trace(go.Scattergl(x=cx, y=cy, mode="markers", name=f"clipped ({len(clipped)} steps)",
+        fig.add_trace(go.Scatter(x=cx, y=cy, mode="markers", name=f"clipped ({len(clipped)} steps)",
                                    marker={"color": COLORS["clip"], "symbol": "x", "size": 6}))
     if clip == "norm" and clip_value:
         fig.add_hline(y=clip_value, line={"color": COLORS["clip"], "dash": "dash"},
@@ -390,7 +390,7 @@ def _sequence_scatter(evaluation: dict, target_name: str) -> go.Figure:
     both = np.concatenate([yt, yp])
     finite = both[np.isfinite(both)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    fig = go.Figure(go.Scattergl(x=yt, y=yp, mode="markers", name="test windows",
+    fig = go.Figure(go.Scatter(x=yt, y=yp, mode="markers", name="test windows",
                                  marker={"color": COLORS["pred"], "size": 5, "opacity": 0.6}))
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="perfect (ŷ = y)",
                              line={"color": COLORS["actual"], "dash": "dash"}))

@@ -23,6 +23,7 @@ import math
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -339,11 +340,13 @@ class TimestepsSweep:
 
     `rows` grows as runs finish (plain dicts); `done` / `total` give the progress; `status` is
     "idle", "running", "completed", "stopped" or "failed" (then `error` says why, in one sentence).
-    Never calls Streamlit; `stop()` ends it after the current step.
+    Never calls Streamlit; `stop()` ends it after the current step. `watcher()` (optional, as for
+    LiveRun: "is the browser tab still connected?") stops it once it has said False for `idle_timeout` s.
     """
 
     def __init__(self, cells: list[str], timesteps: list[int], data_cfg: DataConfig, model_cfg: ModelConfig,
-                 train_cfg: TrainConfig):
+                 train_cfg: TrainConfig, watcher: Callable[[], bool] | None = None,
+                 idle_timeout: float | None = None):
         if not cells or not timesteps:
             raise ConfigError("Pick at least one cell and one window length for the sweep.")
         self.cells, self.timesteps = list(cells), sorted({int(t) for t in timesteps})
@@ -354,6 +357,13 @@ class TimestepsSweep:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.watcher = watcher
+        if idle_timeout is None:
+            from rnn_core.live import default_idle_timeout
+
+            idle_timeout = default_idle_timeout()
+        self.idle_timeout = idle_timeout
+        self._last_watched = self._last_asked = time.monotonic()
 
     @property
     def done(self) -> int:
@@ -382,17 +392,35 @@ class TimestepsSweep:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def _should_stop(self) -> bool:
+        """stop() was called, or the watcher has said "nobody watches" for idle_timeout s (asked ≤ 1/s)."""
+        if self._stop.is_set():
+            return True
+        now = time.monotonic()
+        if self.watcher is None or now - self._last_asked < 1.0:
+            return False
+        self._last_asked = now
+        try:
+            watched = bool(self.watcher())
+        except Exception:          # a failing watcher counts as "nobody watches"
+            watched = False
+        if watched:
+            self._last_watched = now
+        elif now - self._last_watched > self.idle_timeout:
+            self._stop.set()
+        return self._stop.is_set()
+
     def _run(self) -> None:
         try:
             for T in self.timesteps:
                 for cell in self.cells:
-                    if self._stop.is_set():
+                    if self._should_stop():
                         self.status = "stopped"
                         return
                     with self._lock:
                         self.current = f"{CELLS[cell]}, T = {T}"
                     try:
-                        row = run_one(cell, T, self.data_cfg, self.model_cfg, self.train_cfg, self._stop)
+                        row = run_one(cell, T, self.data_cfg, self.model_cfg, self.train_cfg, self._should_stop)
                     except (ConfigError, ValueError) as exc:     # DataError is a ValueError
                         row = SweepRow(cell, T, None, None, None, "skipped", 0.0, note=_sentence(exc))
                     with self._lock:
@@ -409,8 +437,9 @@ def _sentence(exc: Exception) -> str:
 
 
 def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
-            stop: threading.Event | None = None) -> SweepRow:
-    """Train one cell on windows of length `timesteps` to the end; the final losses as a SweepRow."""
+            should_stop: Callable[[], bool] | None = None) -> SweepRow:
+    """Train one cell on windows of length `timesteps` to the end (or until `should_stop()` says so,
+    asked after every record); the final losses as a SweepRow."""
     import torch
 
     from rnn_core.models import build_model
@@ -430,7 +459,7 @@ def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelCon
                 last_epoch = rec
             elif rec["kind"] == "end":
                 end = rec
-            if stop is not None and stop.is_set():
+            if should_stop is not None and should_stop():
                 break
     return SweepRow(cell=cell, timesteps=timesteps,
                     train_loss=_finite(last_epoch.get("train_loss")) if last_epoch else None,

@@ -6,11 +6,14 @@ Leaves to others: the training loop and its records (`train.py`), drawing (`figu
 
 Life of a run: status "idle" → start() → "running" ⇄ "paused" (pause()/resume(); step() takes one
 optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
-flight. A run whose snapshot() nobody has called for `idle_timeout` seconds (the browser tab was
-closed) stops itself, so abandoned runs do not burn the server's CPU. The default timeout is
-DEFAULT_IDLE_TIMEOUT (30 s); the env var RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every
-run built without an explicit `idle_timeout` (tests use a short one; keep it above the UI's keep-alive
-interval while paused). The thread is named "rnn-live-run", also at the OS level on Linux
+flight. A run whose snapshot() nobody has called for `idle_timeout` seconds, and whose `watcher`
+(if any) says nobody is watching, stops itself, so abandoned runs do not burn the server's CPU. The app
+passes a watcher that asks Streamlit whether the browser tab's connection is still open, so a run
+trains on while its tab reads another page or sits in the background, and stops about `idle_timeout` s
+after the tab was closed (a short network drop that Streamlit reconnects does not end it). The
+default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the env var
+RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every run built without an explicit
+`idle_timeout` (tests use a short one). The thread is named "rnn-live-run", also at the OS level on Linux
 (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs can be counted from outside the process.
 
 How pausing works: `train()` calls `LiveRun._control()` before every optimiser step; while paused
@@ -35,6 +38,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +53,7 @@ PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16
 TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
 DEFAULT_IDLE_TIMEOUT = 30.0      # seconds without a snapshot() before a run stops itself
 IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
+WATCH_EVERY = 1.0                # seconds between two questions to a run's watcher
 THREAD_NAME = "rnn-live-run"     # ≤ 15 bytes: the OS keeps at most that much of a thread's name
 _FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT or the env var
 _FINISHED = ("completed", "stopped", "diverged")
@@ -108,11 +113,14 @@ class LiveRun:
     """One training run on a daemon thread. Every public method is thread-safe and returns at once."""
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
-                 idle_timeout: float | None = _FROM_ENV, *, model: Any = None):
+                 idle_timeout: float | None = _FROM_ENV, *, model: Any = None,
+                 watcher: Callable[[], bool] | None = None):
         """`windows` needs X_train, y_train, X_val, y_val; `model` (optional) continues an existing
         network instead of building a fresh one from `model_cfg` with `train_cfg.seed`.
         `idle_timeout` None or ≤ 0 never stops for lack of snapshots (CLI, notebooks); not given:
-        `default_idle_timeout()` (30 s unless RNN_PLAYGROUND_IDLE_TIMEOUT says otherwise)."""
+        `default_idle_timeout()` (30 s unless RNN_PLAYGROUND_IDLE_TIMEOUT says otherwise).
+        `watcher()` (optional; called from the training thread at most every WATCH_EVERY s; must be
+        cheap and thread-safe) says whether someone still watches; True counts like a snapshot."""
         if idle_timeout is _FROM_ENV:
             idle_timeout = default_idle_timeout()
         self.model_cfg = model_cfg.validate()
@@ -130,6 +138,7 @@ class LiveRun:
         self.model = model if model is not None else build_model(model_cfg, seed=train_cfg.seed)
         self.lock = threading.RLock()            # guards self.model
         self.idle_timeout = idle_timeout
+        self.watcher = watcher
         self.max_step_records = MAX_STEP_RECORDS
         self.total_epochs = train_cfg.epochs
         self.steps_per_epoch = steps_per_epoch(n_train, train_cfg.batch_size)
@@ -148,7 +157,8 @@ class LiveRun:
         self._stop_reason: str | None = None     # why stop was asked, formatted with step and epoch
         self._step_tokens = 0                    # single steps granted while paused
         self._parked = threading.Event()         # set while the thread waits in _control
-        self._last_poll = time.monotonic()
+        self._last_poll = time.monotonic()       # last time someone was seen watching
+        self._last_asked = 0.0                   # last time the watcher was asked
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
         self._thread: threading.Thread | None = None
 
@@ -328,8 +338,24 @@ class LiveRun:
             self._probed = [i for i in self._probed if i not in dropped]
 
     def _idle_too_long(self) -> bool:
-        return bool(self.idle_timeout and self.idle_timeout > 0
-                    and time.monotonic() - self._last_poll > self.idle_timeout)
+        """Nobody has been seen for idle_timeout s: no snapshot, and the watcher (asked every WATCH_EVERY
+        s, or a third of the timeout if that is shorter) has not said "watched" either (lock held)."""
+        if not (self.idle_timeout and self.idle_timeout > 0):
+            return False
+        now = time.monotonic()
+        if self.watcher is not None and now - self._last_asked >= min(WATCH_EVERY, self.idle_timeout / 3):
+            self._last_asked = now
+            if self._watched():
+                self._last_poll = now
+        return now - self._last_poll > self.idle_timeout
+
+    def _watched(self) -> bool:
+        if self.watcher is None:
+            return False
+        try:
+            return bool(self.watcher())
+        except Exception:          # a failing watcher must not kill the run; the timer decides
+            return False
 
     def _wait_seconds(self) -> float:
         """How long a paused thread sleeps before re-checking the idle timeout."""

@@ -1,10 +1,11 @@
 """Real browser: a run keeps training while its tab reads another page, longer than the idle timeout.
 
-A LiveRun stops itself when nobody asks for a snapshot (a closed tab). The Playground's poller asks
-only while its page is shown; `ui.live.keep_session_runs_alive()`, started by app.py on every page,
-asks for the other pages of the same tab. The server here uses a 20 s idle timeout; the tab reads
-Learn for 35 s, then returns to the Playground through the sidebar (same session) and finds the run
-still training.
+A LiveRun stops itself when nobody asks for a snapshot and its watcher says nobody watches. The
+Playground's poller asks only while its page is shown; the watcher (`ui.live.session_watcher()`) asks
+Streamlit whether the tab's session is still connected. The server here uses a 20 s idle timeout; the
+tab reads Learn for 35 s, then returns to the Playground through the sidebar (same session) and finds
+the run still training. (The sidebar click back is also the one a timer fragment on Learn used to
+swallow: Streamlit reran Learn instead of switching pages.)
 """
 
 import time
@@ -49,6 +50,7 @@ def test_a_run_keeps_training_while_the_tab_reads_another_page(short_idle_server
     assert page.locator("[data-testid='stException']").count() == 0
 
     page.locator("[data-testid='stSidebarNav'] a", has_text="Playground").click()
+    page.get_by_role("heading", name="RNN Playground").wait_for(timeout=60_000)
     deadline = time.monotonic() + 60
     while not _status(page) and time.monotonic() < deadline:
         page.wait_for_timeout(500)

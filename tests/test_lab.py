@@ -2,6 +2,7 @@
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -140,6 +141,20 @@ def test_timesteps_sweep_skips_impossible_lengths_with_a_sentence():
     assert rows[1]["status"] == "completed"
     with pytest.raises(ConfigError):
         lab.TimestepsSweep([], [10], data, ModelConfig(), TrainConfig())
+
+
+def test_timesteps_sweep_stops_once_its_watcher_says_nobody_watches():
+    data = DataConfig(dataset="adding", params={"n_samples": 400, "seed": 0})
+    tab_open = [True]
+    sweep = lab.TimestepsSweep(["rnn", "lstm"], [20, 40, 80], data, ModelConfig(hidden_size=8),
+                               TrainConfig(epochs=200, batch_size=8), watcher=lambda: tab_open[0],
+                               idle_timeout=0.5).start()
+    time.sleep(2.0)
+    assert sweep.status == "running"                 # watched: goes on past the idle timeout
+    tab_open[0] = False
+    sweep.join(timeout=60)
+    assert sweep.status == "stopped"
+    assert sweep.done < sweep.total
 
 
 def test_figures_draw_what_they_are_given():

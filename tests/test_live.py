@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import types
 
@@ -34,9 +35,9 @@ def wait_for(condition, timeout: float = WAIT) -> bool:
     return condition()
 
 
-def long_run(idle_timeout: float | None = 60.0, **train) -> LiveRun:
+def long_run(idle_timeout: float | None = 60.0, watcher=None, **train) -> LiveRun:
     cfg = TrainConfig(**{"epochs": 500, "batch_size": 16, "probe_every": 0, **train})
-    return LiveRun(ModelConfig(hidden_size=4), cfg, sine_windows(), idle_timeout=idle_timeout)
+    return LiveRun(ModelConfig(hidden_size=4), cfg, sine_windows(), idle_timeout=idle_timeout, watcher=watcher)
 
 
 @pytest.fixture
@@ -173,6 +174,32 @@ def test_polled_run_keeps_going(runs):
     while time.monotonic() < deadline:
         assert run.snapshot().status == "running"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_a_watched_run_outlives_the_idle_timeout_and_stops_once_nobody_watches(runs, paused):
+    """The app's watcher says "the browser tab is still connected": no snapshot needed meanwhile."""
+    tab_open = threading.Event()
+    tab_open.set()
+    run = long_run(idle_timeout=0.3, watcher=tab_open.is_set)
+    runs.append(run)
+    run.start(paused=paused)
+    time.sleep(1.2)                                      # four idle timeouts without a snapshot
+    assert run.status == ("paused" if paused else "running")
+    tab_open.clear()                                     # the tab is closed
+    assert run.join(WAIT)
+    assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]
+
+
+def test_a_failing_watcher_leaves_the_decision_to_the_timer(runs):
+    def broken() -> bool:
+        raise RuntimeError("no runtime")
+
+    run = long_run(idle_timeout=0.3, watcher=broken)
+    runs.append(run)
+    run.start()
+    assert run.join(WAIT)
+    assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]
 
 
 def test_diverging_run_reports_diverged(runs):

@@ -21,7 +21,7 @@ from rnn_core.lab import TimestepsSweep
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
 from rnn_core.live import LiveRun
 from ui.controls import data_controls, train_controls
-from ui.live import FINISHED, STATUS_ICON, RunContext, clear_run, get_run, set_run
+from ui.live import FINISHED, STATUS_ICON, RunContext, clear_run, get_run, session_watcher, set_run
 from ui.presenter import chart_height
 
 PREFIX = "cmp"
@@ -98,13 +98,14 @@ def start_race(s: RaceSettings) -> None:
     if s.error:
         st.session_state["cmp.error"] = s.error
         return
+    watcher = session_watcher()
     try:
         windows = prepare(s.data)
         runs = {}
         for cell in s.cells:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
                                output_size=windows.y_train.shape[1])
-            runs[cell] = (LiveRun(mcfg, s.train, windows), RunContext(mcfg, s.data, s.train, windows))
+            runs[cell] = (LiveRun(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         st.session_state["cmp.error"] = str(exc)
         return
@@ -185,7 +186,7 @@ def start_sweep(s: RaceSettings, timesteps: list[int], epochs: int, n_samples: i
         params["n_samples"] = int(n_samples)
     try:
         sweep = TimestepsSweep(s.cells, timesteps, cfg_replace(s.data, params=params), s.model,
-                               cfg_replace(s.train, epochs=int(epochs)))
+                               cfg_replace(s.train, epochs=int(epochs)), watcher=session_watcher())
     except ConfigError as exc:
         st.session_state["cmp.sweep_error"] = str(exc)
         return

@@ -13,14 +13,14 @@ Public:
         draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
         the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
     live_area(slot, draw, interval=0.5) -> None
-        a fragment that redraws `draw(snapshot, ctx)` every `interval` s while the run is running, every
-        10 s while paused (keep-alive), and not at all otherwise (a full rerun switches polling on/off
-        when the status changes)
+        a fragment that redraws `draw(snapshot, ctx)` every `interval` s while the run is running and
+        not at all otherwise (a full rerun switches polling on/off when the status changes)
     progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
-    keep_session_runs_alive() -> None        # app.py: while the tab is open, this session's unfinished
-                                             # runs keep training on whatever page the user is reading
+    session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
+                                             # so a run trains on while its tab reads another page, and
+                                             # stops after LiveRun's idle timeout once the tab is closed
 Leaves to others: the trainer and its thread (`rnn_core/live.py`), charts (`ui/views.py`).
 """
 
@@ -47,7 +47,6 @@ STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":materia
                "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
 POLL_SECONDS = 0.5       # redraw interval while a run trains
-KEEPALIVE_SECONDS = 10.0  # while paused: keeps LiveRun's idle timeout (30 s) from ending it
 
 
 @dataclass
@@ -120,7 +119,7 @@ def _request(slot: str, action: str) -> None:
 def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | None:
     try:
         ctx = make_context()
-        run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows)
+        run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
     except (ConfigError, ValueError) as e:        # DataError is a ValueError
         st.session_state[f"{slot}.error"] = str(e)
         return None
@@ -218,11 +217,10 @@ def progress(snap: Snapshot | None) -> None:
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
               interval: float = POLL_SECONDS) -> None:
     """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws every `interval` s
-    while the run is running, every KEEPALIVE_SECONDS while it is paused (a paused run whose page
-    stops looking ends itself after LiveRun's idle timeout), and never when there is nothing to wait for."""
+    while the run is running, and never when there is nothing to wait for."""
     run = get_run(slot)
     status = getattr(run, "status", None)
-    every = interval if status == "running" else KEEPALIVE_SECONDS if status == "paused" else None
+    every = interval if status == "running" else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
@@ -235,31 +233,21 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     _area()
 
 
-def _session_live_runs() -> list[LiveRun]:
-    """This session's unfinished LiveRuns, wherever a page keeps them (a slot, or a dict of slots)."""
-    runs: list[LiveRun] = []
-    for value in list(st.session_state.values()):
-        for item in (value.values() if isinstance(value, dict) else (value,)):
-            if isinstance(item, LiveRun) and item.status not in FINISHED:
-                runs.append(item)
-    return runs
+def session_watcher() -> Callable[[], bool] | None:
+    """For `LiveRun(watcher=…)`: a function that tells, from any thread, whether this script run's
+    browser session is still connected (its tab open, on whatever page). None where no Streamlit
+    server runs (AppTest, bare scripts): the run then relies on its idle timer alone.
 
+    Why not a timer fragment that touches the run from every page: a fragment's timed rerun that
+    lands while a page switch is pending makes Streamlit rerun the old page, so sidebar clicks got lost."""
+    from streamlit import runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-def keep_session_runs_alive() -> None:
-    """Touch this session's unfinished runs every KEEPALIVE_SECONDS from any page.
-
-    A LiveRun stops itself when nobody asks for a snapshot (the tab was closed). The Playground's
-    poller asks while its page is shown; this fragment, started by app.py on every page, keeps a run
-    training while the user reads the Lab or Learn in the same tab. It draws nothing."""
-    if not _session_live_runs():
-        return
-
-    @st.fragment(run_every=KEEPALIVE_SECONDS)
-    def _touch() -> None:
-        for run in _session_live_runs():
-            run.snapshot(max_points=2)
-
-    _touch()
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None or not runtime.exists():
+        return None
+    server, session_id = runtime.get_instance(), ctx.session_id
+    return lambda: server.is_active_session(session_id)
 
 
 # ------------------------------------------------------------------------------------- evaluation
