@@ -1,9 +1,6 @@
-"""Real browser: open a shared Playground link, click Train, watch the loss chart gain points, and take
-a full-page screenshot. With RNN_PLAYGROUND_UPDATE_SCREENSHOT=1 it replaces the one the README shows
-(docs/screenshot.png); otherwise it goes to the test's temporary folder, so a test run never changes
-the checkout."""
+"""Real browser: open a shared Playground link, click Train, watch the loss chart gain points, and save
+the full-page screenshot the README shows (docs/screenshot.png)."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +35,7 @@ def _status_text(page) -> str:
     return bars.first.inner_text() if bars.count() else ""
 
 
-def test_train_in_chromium_and_take_the_screenshot(streamlit_server, page, tmp_path):
+def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page):
     from playwright.sync_api import expect
 
     page.goto(streamlit_server + LINK)
@@ -81,6 +78,6 @@ def test_train_in_chromium_and_take_the_screenshot(streamlit_server, page, tmp_p
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
     page.wait_for_timeout(1200)
     wait_idle(page)
-    shot = SCREENSHOT if os.environ.get("RNN_PLAYGROUND_UPDATE_SCREENSHOT") == "1" else tmp_path / "screenshot.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 50_000
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 50_000
