@@ -44,6 +44,8 @@ def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page):
     # the link set the controls
     expect(page.get_by_role("spinbutton", name="Hidden size", exact=True)).to_have_value("16", timeout=60_000)
     expect(page.get_by_role("spinbutton", name="Timesteps T", exact=True)).to_have_value("30", timeout=60_000)
+    # Plotly draws after the script run has ended (its bundle loads lazily): wait for the chart itself
+    page.wait_for_function(f"() => ({LOSS_POINTS})() !== null", timeout=60_000)
     before = page.evaluate(LOSS_POINTS)
     assert before == {}   # the loss chart is there, empty, with a "Press Train" hint
 
@@ -61,12 +63,17 @@ def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page):
     wait_idle(page)
     page.wait_for_timeout(1500)                  # the final redraw and the predictions
     wait_idle(page)
-    final = page.evaluate(LOSS_POINTS)
-    assert final["train (epoch)"] == 9           # epoch 0 (initialisation) + 8 epochs
+    final = page.evaluate(LOSS_POINTS) or {}
+    for _ in range(120):                         # Plotly may still be drawing the last redraw (≤ 60 s)
+        if final.get("train (epoch)") == 9:
+            break
+        page.wait_for_timeout(500)
+        final = page.evaluate(LOSS_POINTS) or {}
+    assert final.get("train (epoch)") == 9, final    # epoch 0 (initialisation) + 8 epochs
     assert final["train (per step)"] > 8
     assert max(seen) > min(seen)                 # the chart gained points while the run was live
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.locator(".js-plotly-plot").count() >= 7
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7", timeout=60_000)
     # a finished run is not polled: the page stays idle (no fragment reruns every 0.5 s)
     states = [page.get_attribute("[data-testid='stApp']", "data-test-script-state") for _ in range(15)
               if page.wait_for_timeout(200) is None]
