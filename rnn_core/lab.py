@@ -357,12 +357,11 @@ class TimestepsSweep:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.watcher = watcher
-        if idle_timeout is None:
-            from rnn_core.live import default_idle_timeout
+        from rnn_core.live import WATCH_EVERY, default_idle_timeout
 
-            idle_timeout = default_idle_timeout()
-        self.idle_timeout = idle_timeout
+        self.watcher = watcher
+        self.idle_timeout = default_idle_timeout() if idle_timeout is None else idle_timeout
+        self._ask_every = min(WATCH_EVERY, self.idle_timeout / 3)     # as often as a LiveRun asks
         self._last_watched = self._last_asked = time.monotonic()
 
     @property
@@ -393,11 +392,11 @@ class TimestepsSweep:
             self._thread.join(timeout)
 
     def _should_stop(self) -> bool:
-        """stop() was called, or the watcher has said "nobody watches" for idle_timeout s (asked ≤ 1/s)."""
+        """stop() was called, or the watcher has said "nobody watches" for idle_timeout s."""
         if self._stop.is_set():
             return True
         now = time.monotonic()
-        if self.watcher is None or now - self._last_asked < 1.0:
+        if self.watcher is None or now - self._last_asked < self._ask_every:
             return False
         self._last_asked = now
         try:
