@@ -240,14 +240,18 @@ def session_watcher() -> Callable[[], bool] | None:
 
     Why not a timer fragment that touches the run from every page: a fragment's timed rerun that
     lands while a page switch is pending makes Streamlit rerun the old page, so sidebar clicks got lost."""
-    from streamlit import runtime
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    try:           # runtime internals: should a Streamlit release move them, runs fall back to the timer
+        from streamlit import runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None or not runtime.exists():
+        ctx = get_script_run_ctx(suppress_warning=True)
+        if ctx is None or not runtime.exists():
+            return None
+        server, session_id = runtime.get_instance(), ctx.session_id
+        is_active = server.is_active_session
+    except (ImportError, AttributeError, RuntimeError):
         return None
-    server, session_id = runtime.get_instance(), ctx.session_id
-    return lambda: server.is_active_session(session_id)
+    return lambda: is_active(session_id)
 
 
 # ------------------------------------------------------------------------------------- evaluation
