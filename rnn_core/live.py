@@ -7,11 +7,11 @@ Leaves to others: the training loop and its records (`train.py`), drawing (`figu
 Life of a run: status "idle" → start() → "running" ⇄ "paused" (pause()/resume(); step() takes one
 optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
 flight. A run whose snapshot() nobody has called for `idle_timeout` seconds, and whose `watcher`
-(if any) says nobody is watching, stops itself, so abandoned runs do not burn the server's CPU. The app
-passes a watcher that asks Streamlit whether the browser tab's connection is still open, so a run
-trains on while its tab reads another page or sits in the background, and stops about `idle_timeout` s
-after the tab was closed (a short network drop that Streamlit reconnects does not end it). The
-default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the env var
+(if any) has not said "watched" in that time either, stops itself, so abandoned runs do not burn the
+server's CPU. The app passes a watcher that asks Streamlit whether the browser tab's connection is
+still open, so a run trains on while its tab reads another page or sits in the background, and stops
+about `idle_timeout` s after the tab was closed (a short network drop that Streamlit reconnects does
+not end it). The default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the env var
 RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every run built without an explicit
 `idle_timeout` (tests use a short one). The thread is named "rnn-live-run", also at the OS level on Linux
 (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs can be counted from outside the process.
@@ -51,7 +51,7 @@ from rnn_core.train import Stopwatch, steps_per_epoch, train
 MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
 PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
 TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
-DEFAULT_IDLE_TIMEOUT = 30.0      # seconds without a snapshot() before a run stops itself
+DEFAULT_IDLE_TIMEOUT = 30.0      # seconds with no snapshot() and no "watched" before a run stops itself
 IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
 WATCH_EVERY = 1.0                # seconds between two questions to a run's watcher
 THREAD_NAME = "rnn-live-run"     # ≤ 15 bytes: the OS keeps at most that much of a thread's name
