@@ -72,7 +72,7 @@ def test_preset_sets_several_controls_at_once():
     at.selectbox(key="pg.preset_choice").set_value("lstm_remembers").run()
     assert at.selectbox(key="pg.m.cell").value == "lstm"
     assert at.selectbox(key="pg.d.dataset").value == "adding"
-    assert at.slider(key="pg.m.forget_bias").value == 1.0
+    assert at.slider(key="pg.m.forget_bias").value == 3.0
     assert not at.exception
 
 
@@ -175,7 +175,7 @@ def test_url_restores_a_shared_setup_and_follows_the_controls():
     assert at.number_input(key="pg.m.hidden_size").value == 7       # the link's own value wins
     assert at.number_input(key="pg.t.lr").value == pytest.approx(0.002)
     assert at.selectbox(key="pg.d.dataset").value == "adding"
-    assert at.number_input(key="pg.dp.adding.n_samples").value == 2000
+    assert at.number_input(key="pg.dp.adding.n_samples").value == 4000
     at.number_input(key="pg.d.timesteps").set_value(33).run()
     assert at.query_params["d.timesteps"] == "33"
     assert at.query_params["m.cell"] == "lstm"
