@@ -212,7 +212,8 @@ def test_a_saved_run_zip_uploads_back_into_the_page():
 
 
 def test_settings_survive_a_visit_to_another_page():
-    at = _open()
+    at = _open({"preset": "gru_echo"})
+    assert at.selectbox(key="pg.preset_choice").value == "gru_echo"
     at.number_input(key="pg.m.hidden_size").set_value(7)
     at.selectbox(key="pg.d.dataset").set_value("echo").run()
     at.number_input(key="pg.dp.echo.lag").set_value(4).run()
@@ -224,6 +225,7 @@ def test_settings_survive_a_visit_to_another_page():
     assert at.number_input(key="pg.m.hidden_size").value == 7
     assert at.selectbox(key="pg.d.dataset").value == "echo"
     assert at.number_input(key="pg.dp.echo.lag").value == 4
+    assert at.selectbox(key="pg.preset_choice").value == "gru_echo"     # the preset box shows it still
 
 
 def test_presenter_mode_folds_the_controls_and_stays_in_the_url():

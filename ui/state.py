@@ -125,6 +125,9 @@ def restore_widgets(prefix: str) -> None:
     if saved:
         m, d, t = saved
         seed_widgets(prefix, ModelConfig(**m), DataConfig(**d), TrainConfig(**t), overwrite=False)
+    preset = st.session_state.get(f"{prefix}.preset")
+    if preset and f"{prefix}.preset_choice" not in st.session_state:     # the preset box, dropped likewise
+        st.session_state[f"{prefix}.preset_choice"] = preset
 
 
 def configs_from_query(query: Mapping[str, str]) -> tuple[ModelConfig, DataConfig, TrainConfig, str | None]:
