@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MAX_POINTS = 2000          # points per trace, at most
+THEORY_SPARE_DECADES = 4.0  # powers of ten a theory line may stretch the log axis beyond the measured lines
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
 COLORS = {
@@ -108,12 +109,8 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
 
 def _decades(fig: go.Figure) -> float:
     """How many powers of ten the positive y values of a figure's traces span."""
-    ys = [np.asarray(t.y, dtype=float) for t in fig.data if getattr(t, "y", None) is not None]
-    ys = [y[np.isfinite(y) & (y > 0)] for y in ys]
-    ys = [y for y in ys if y.size]
-    if not ys:
-        return 0.0
-    return float(np.log10(max(y.max() for y in ys)) - np.log10(min(y.min() for y in ys)))   # no overflow
+    lo_hi = _log10_range(fig.data)
+    return 0.0 if lo_hi is None else lo_hi[1] - lo_hi[0]      # in log space: no overflow
 
 
 def _empty(title: str, message: str, height: int = 330) -> go.Figure:
@@ -203,7 +200,34 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
                                      line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.7))
     T = probe.get("timesteps") or len(probe["grad_h"][0])
     fig = _layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y)
+    if log_y:
+        _keep_measured_readable(fig)
     return fig
+
+
+def _keep_measured_readable(fig: go.Figure, spare_decades: float = THEORY_SPARE_DECADES) -> None:
+    """A loose bound (an LSTM's σ_max·γ = 2.2 gives 10³⁰ over 100 steps) must not flatten the measured
+    lines: the log y axis shows the measured range and at most `spare_decades` more on either side;
+    the theory line runs off the chart beyond that."""
+    measured = [t for t in fig.data if not (t.name or "").startswith("theory")]
+    lo_hi = _log10_range(measured)
+    everything = _log10_range(fig.data)
+    if lo_hi is None or everything is None:
+        return
+    lo, hi = max(everything[0], lo_hi[0] - spare_decades), min(everything[1], lo_hi[1] + spare_decades)
+    if (lo, hi) == everything:
+        return
+    fig.update_yaxes(range=[lo - 0.2, hi + 0.2], dtick=max(1, math.ceil((hi - lo) / 8)))
+
+
+def _log10_range(traces) -> tuple[float, float] | None:
+    """(log10 min, log10 max) of the traces' positive finite y values, or None when there are none."""
+    ys = [np.asarray(t.y, dtype=float) for t in traces if getattr(t, "y", None) is not None]
+    ys = [y[np.isfinite(y) & (y > 0)] for y in ys]
+    ys = [y for y in ys if y.size]
+    if not ys:
+        return None
+    return float(np.log10(min(y.min() for y in ys))), float(np.log10(max(y.max() for y in ys)))
 
 
 def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: int = HEATMAP_CELLS,

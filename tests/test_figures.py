@@ -97,6 +97,17 @@ def test_gradient_time_one_line_per_layer_plus_theory_and_lstm_cell_state():
     assert not no_probe.data and no_probe.layout.annotations
 
 
+def test_a_loose_theory_bound_does_not_flatten_the_measured_profile():
+    probe = _probe(T=100, layers=1, cell="lstm")
+    probe["grad_h"] = [[1e-3 * (1 + 0.1 * (t % 3)) for t in range(100)]]          # flat, as an LSTM's
+    probe["grad_c"] = [None]
+    probe["theory"] = [[1e-3 * 2.2 ** (99 - t) for t in range(100)]]              # 10^34 at t = 0
+    lo, hi = F.gradient_time_figure(probe).layout.yaxis.range
+    assert -7.5 < lo < -3 and -2.9 < hi < 1.5                                     # the measured ±4 decades
+    probe["theory"] = [[1e-3 * 0.95 ** (99 - t) for t in range(100)]]             # a bound in view
+    assert F.gradient_time_figure(probe).layout.yaxis.range is None               # Plotly's own range
+
+
 def test_heatmap_is_log10_and_thinned():
     _, epochs = _records(n_epochs=300, T=1000)
     fig = F.gradient_heatmap_figure(epochs, layer=0, max_cells=5000)
