@@ -14,7 +14,7 @@ SCREENSHOT = ROOT / "docs" / "screenshot.png"
 # A small, quick run that still shows every view: a tanh RNN on a noisy sine wave.
 # The Playground is the default page, served at the root (a default page has no path of its own).
 LINK = ("/?m.hidden_size=16&d.timesteps=30&d.params.length=600&d.params.noise=0.05"
-        "&t.epochs=8&t.lr=0.01&t.batch_size=32")
+        "&t.epochs=8&t.lr=0.01&t.batch_size=16")     # 8 epochs of ~25 steps: long enough to watch live
 
 # Points of the loss chart's traces, read from Plotly's own state in the page.
 LOSS_POINTS = """() => {
@@ -50,7 +50,7 @@ def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page):
     assert before == {}   # the loss chart is there, empty, with a "Press Train" hint
 
     page.locator("button", has_text="Train").first.click()
-    wait_idle(page)
+    # no wait_idle here: the live fragment keeps the script busy, so "idle" may only come at the end
     seen, states_live = [], []
     for _ in range(240):                         # ≤ 120 s, polling twice a second
         page.wait_for_timeout(500)
