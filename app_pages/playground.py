@@ -7,11 +7,11 @@ windows and offers the downloads and the upload of a saved run.
 
 import streamlit as st
 
+from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.controls import sidebar_controls
 from ui.live import get_context, live_area, run_bar
 from ui.presenter import presenter_mode
-from ui.presets import PRESETS, preset_note
 from ui.views import draw_run
 
 SLOT = "pg"

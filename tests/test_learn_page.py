@@ -29,7 +29,7 @@ def _button(at: AppTest, starts: str):
 
 def test_every_preset_named_by_learn_exists():
     from rnn_core.lab import LAB_PRESETS
-    from ui.presets import PRESETS
+    from rnn_core.presets import PRESETS
 
     for step in STEPS:
         for link in step.links:

@@ -2,7 +2,7 @@
 them: "Vanishing" leaves a tanh RNN at the constant guess; "LSTM remembers" drops far below it."""
 
 from rnn_core.lab import run_one
-from ui.presets import PRESETS, preset_configs
+from rnn_core.presets import PRESETS, preset_configs
 
 
 def _final(key: str):

@@ -40,11 +40,11 @@ def isolated(tmp_path, monkeypatch):
     """A private Yahoo cache, and Yahoo unreachable unless a test says otherwise."""
     import yfinance
 
-    import ui.presets
+    import rnn_core.presets
 
     monkeypatch.setenv("RNN_PLAYGROUND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(yfinance, "download", FakeDownload(pd.DataFrame()))
-    monkeypatch.setattr(ui.presets, "_yahoo_checked", {})
+    monkeypatch.setattr(rnn_core.presets, "_yahoo_checked", {})
     return tmp_path
 
 

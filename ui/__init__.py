@@ -1,1 +1,1 @@
-"""Streamlit glue shared by the pages: controls, presets, URL-state sync and the live-run poller."""
+"""Streamlit glue shared by the pages: controls, URL-state sync (presets applied to widgets) and the live-run poller."""

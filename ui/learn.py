@@ -3,7 +3,7 @@ Streamlit glue that draws a step and opens the Playground or the Gradient Lab wi
 
 Holds `STEPS`, `draw_step(step)`, `open_preset(page, key)` and `scratch_demo()` (the from-scratch
 NumPy RNN's hand-written BPTT next to autograd, with a truncation slider).
-Leaves to others: the preset contents (`ui.presets` for the Playground, `rnn_core.lab.LAB_PRESETS`
+Leaves to others: the preset contents (`rnn_core.presets` for the Playground, `rnn_core.lab.LAB_PRESETS`
 for the Lab), the NumPy RNN itself (`rnn_core.scratch`), the figures (`rnn_core.lab_figures`).
 """
 

@@ -25,7 +25,7 @@ Public:
     load_url_once(prefix) -> str | None     # first load: ?preset= and the config params; returns a note
     sync_url(model, data, train)            # write the configs into the address bar when they changed
     configs_from_query(query) -> (ModelConfig, DataConfig, TrainConfig, preset_key | None)
-Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`ui/presets.py`).
+Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rnn_core/presets.py`).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _clear_data_widgets(prefix: str) -> None:
 
 def apply_preset(prefix: str, preset: str) -> None:
     """Set every control from a preset (call from a widget callback or before the widgets are drawn)."""
-    from ui.presets import preset_configs
+    from rnn_core.presets import preset_configs
 
     model, data, train = preset_configs(preset)
     _clear_data_widgets(prefix)
@@ -134,7 +134,7 @@ def configs_from_query(query: Mapping[str, str]) -> tuple[ModelConfig, DataConfi
     """Configs from URL params: the preset named by ?preset= (if any) with the m./d./t. params over it.
 
     Raises ConfigError (one sentence) for an unknown preset or a value that does not parse."""
-    from ui.presets import PRESETS, preset_configs
+    from rnn_core.presets import PRESETS, preset_configs
 
     query = {k: (v[-1] if isinstance(v, list) else v) for k, v in query.items()}
     preset = query.get("preset") or None

@@ -8,7 +8,8 @@ The stock preset follows the tutorial it came from (Netflix 2010–2022, three s
 100 timesteps, 80/20 chronological split, min-max scaling, Adam, MSE). Yahoo Finance is tried (its
 disk cache first); when it gives nothing — offline, as in a lecture hall without Wi-Fi — the preset
 uses the offline DJIA daily series instead and says so.
-No Streamlit here: the pages apply presets to the widgets through `ui/state.py`.
+No Streamlit here: the pages apply presets to the widgets through `ui/state.py`, and the CLI
+reads them too.
 """
 
 from __future__ import annotations
