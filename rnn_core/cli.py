@@ -40,7 +40,9 @@ from rnn_core.config import (
     ModelConfig,
     TrainConfig,
 )
+from rnn_core.config import replace as cfg_replace
 from rnn_core.datasets import DATASETS, DataError
+from rnn_core.presets import PRESETS, preset_configs, preset_note
 
 # torch and the modules that need it are imported inside the commands, after the input is checked:
 # `datasets` and a bad flag answer in a second instead of waiting for torch to load.
@@ -74,21 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_flags(p: argparse.ArgumentParser, m: ModelConfig) -> None:
-    p.add_argument("--cell", choices=list(CELLS), default=m.cell, help="recurrent cell (default %(default)s)")
-    p.add_argument("--hidden", type=int, default=m.hidden_size, help="hidden units per layer (%(default)s)")
-    p.add_argument("--layers", type=int, default=m.num_layers, help="stacked layers (%(default)s)")
-    p.add_argument("--init", choices=list(INITS), default=m.init, help="W_hh init scheme (%(default)s)")
-    p.add_argument("--gain", type=float, default=m.gain, help="gain of the W_hh init (%(default)s)")
-    p.add_argument("--forget-bias", type=float, default=m.forget_bias,
-                   help="added to the LSTM forget-gate bias (%(default)s)")
+def _model_flags(p: argparse.ArgumentParser, m: ModelConfig, defaults: bool = True) -> None:
+    """The model flags; with defaults=False each flag not given stays None (so a preset can fill it)."""
+    d = (lambda v: v) if defaults else (lambda v: None)
+    p.add_argument("--cell", choices=list(CELLS), default=d(m.cell), help=f"recurrent cell (default {m.cell})")
+    p.add_argument("--hidden", type=int, default=d(m.hidden_size), help=f"hidden units per layer ({m.hidden_size})")
+    p.add_argument("--layers", type=int, default=d(m.num_layers), help=f"stacked layers ({m.num_layers})")
+    p.add_argument("--init", choices=list(INITS), default=d(m.init), help=f"W_hh init scheme ({m.init})")
+    p.add_argument("--gain", type=float, default=d(m.gain), help=f"gain of the W_hh init ({m.gain:g})")
+    p.add_argument("--forget-bias", type=float, default=d(m.forget_bias),
+                   help=f"added to the LSTM forget-gate bias ({m.forget_bias:g})")
 
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
+    # Every flag defaults to None: a flag given explicitly wins over --preset, the rest come from the
+    # preset (or from the config defaults, stated in the help).
     m, d, t = ModelConfig(), DataConfig(), TrainConfig()
+    p.add_argument("--preset", metavar="NAME", help="start from a Playground preset (" + ", ".join(PRESETS)
+                   + "); any other flag given overrides its setting")
     data = p.add_argument_group("data")
     source = data.add_mutually_exclusive_group()
-    source.add_argument("--dataset", metavar="NAME",   # default None: argparse then sees it clash with --csv
+    source.add_argument("--dataset", metavar="NAME",
                         help=f"a dataset of the registry (see 'datasets'; default {d.dataset})")
     source.add_argument("--csv", metavar="PATH", help="a CSV file of your own instead of --dataset")
     data.add_argument("--column", action="append", metavar="NAME",
@@ -98,35 +106,34 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
                       "or the first --column)")
     data.add_argument("--date-column", metavar="NAME", help="with --csv: the date column (default: found "
                       "automatically)")
-    data.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+    data.add_argument("--param", action="append", metavar="KEY=VALUE",
                       help="a dataset parameter, e.g. length=2000 or noise=0.1 (repeat for several)")
-    data.add_argument("--timesteps", type=int, default=d.timesteps, help="window length T (%(default)s)")
-    data.add_argument("--split", type=float, default=d.train_frac,
-                      help="fraction of the windows that train, chronologically first (%(default)s)")
-    data.add_argument("--val-split", type=float, default=d.val_frac,
-                      help="fraction that validates, the rest tests (%(default)s)")
-    data.add_argument("--scaler", choices=list(SCALERS), default=d.scaler, help="(%(default)s)")
+    data.add_argument("--timesteps", type=int, help=f"window length T ({d.timesteps})")
+    data.add_argument("--split", type=float,
+                      help=f"fraction of the windows that train, chronologically first ({d.train_frac})")
+    data.add_argument("--val-split", type=float, help=f"fraction that validates, the rest tests ({d.val_frac})")
+    data.add_argument("--scaler", choices=list(SCALERS), help=f"({d.scaler})")
 
     model = p.add_argument_group("model")
-    _model_flags(model, m)
+    _model_flags(model, m, defaults=False)
 
     opt = p.add_argument_group("training")
-    opt.add_argument("--epochs", type=int, default=t.epochs, help="(%(default)s)")
-    opt.add_argument("--batch-size", type=int, default=t.batch_size, help="(%(default)s)")
-    opt.add_argument("--lr", type=float, default=t.lr, help="learning rate (%(default)s)")
-    opt.add_argument("--optimizer", choices=list(OPTIMIZERS), default=t.optimizer, help="(%(default)s)")
-    opt.add_argument("--momentum", type=float, default=t.momentum, help="SGD momentum (%(default)s)")
+    opt.add_argument("--epochs", type=int, help=f"({t.epochs})")
+    opt.add_argument("--batch-size", type=int, help=f"({t.batch_size})")
+    opt.add_argument("--lr", type=float, help=f"learning rate ({t.lr:g})")
+    opt.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"({t.optimizer})")
+    opt.add_argument("--momentum", type=float, help=f"SGD momentum ({t.momentum:g})")
     clip = opt.add_mutually_exclusive_group()
     clip.add_argument("--clip-norm", type=float, metavar="C",
                       help=f"clip the gradient norm at C (the default, C = {t.clip_value:g})")
     clip.add_argument("--clip-value", type=float, metavar="C", help="clip every gradient entry to ±C")
-    clip.add_argument("--no-clip", action="store_true", help="no gradient clipping")
-    opt.add_argument("--bptt-truncate", type=int, default=t.bptt_truncate, metavar="K",
-                     help="gradient flows back at most K steps; 0 = the whole window (%(default)s)")
-    opt.add_argument("--seed", type=int, default=t.seed, help="(%(default)s)")
-    opt.add_argument("--probe-every", type=int, default=t.probe_every, metavar="N",
-                     help="probe the gradient through time every N epochs (%(default)s)")
-    opt.add_argument("--device", choices=["cpu", "cuda"], default=t.device, help="(%(default)s)")
+    clip.add_argument("--no-clip", action="store_true", default=None, help="no gradient clipping")
+    opt.add_argument("--bptt-truncate", type=int, metavar="K",
+                     help=f"gradient flows back at most K steps; 0 = the whole window ({t.bptt_truncate})")
+    opt.add_argument("--seed", type=int, help=f"({t.seed})")
+    opt.add_argument("--probe-every", type=int, metavar="N",
+                     help=f"probe the gradient through time every N epochs ({t.probe_every})")
+    opt.add_argument("--device", choices=["cpu", "cuda"], help=f"({t.device})")
 
     out = p.add_argument_group("output")
     out.add_argument("--json", metavar="PATH", help="write the whole run record as JSON")
@@ -197,30 +204,53 @@ def cmd_datasets() -> int:
 
 
 # ----------------------------------------------------------------------------- train
+# flag → (config, field) for the flags that set one field as they are
+_MODEL_FLAGS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "init": "init", "gain": "gain",
+                "forget_bias": "forget_bias"}
+_DATA_FLAGS = {"timesteps": "timesteps", "split": "train_frac", "val_split": "val_frac", "scaler": "scaler"}
+_TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "momentum": "momentum", "batch_size": "batch_size",
+                "epochs": "epochs", "bptt_truncate": "bptt_truncate", "seed": "seed", "probe_every": "probe_every",
+                "device": "device"}
+
+
+def _base_configs(preset: str | None) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """The preset's configs, or the defaults."""
+    if preset is None:
+        return ModelConfig(), DataConfig(), TrainConfig()
+    if preset not in PRESETS:
+        raise CliError(f"Unknown preset '{preset}': choose one of {', '.join(PRESETS)}.")
+    return preset_configs(preset)
+
+
 def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
-    clip, clip_value = "norm", TrainConfig().clip_value
+    """The preset (or the defaults) with every flag given on the command line over it."""
+    model_cfg, data_cfg, train_cfg = _base_configs(args.preset)
+    base_dataset = data_cfg.dataset
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    model_cfg = cfg_replace(model_cfg, **{f: given[k] for k, f in _MODEL_FLAGS.items() if k in given})
+    train_cfg = cfg_replace(train_cfg, **{f: given[k] for k, f in _TRAIN_FLAGS.items() if k in given})
     if args.no_clip:
-        clip = "off"
+        train_cfg = cfg_replace(train_cfg, clip="off")
     elif args.clip_value is not None:
-        clip, clip_value = "value", args.clip_value
+        train_cfg = cfg_replace(train_cfg, clip="value", clip_value=args.clip_value)
     elif args.clip_norm is not None:
-        clip_value = args.clip_norm
-    if args.probe_every < 0:
-        raise CliError(f"--probe-every must be 0 (never) or a positive number of epochs, got {args.probe_every}.")
-    if args.bptt_truncate < 0:
-        raise CliError(f"--bptt-truncate must be 0 (off) or a positive number of steps, got {args.bptt_truncate}.")
+        train_cfg = cfg_replace(train_cfg, clip="norm", clip_value=args.clip_norm)
+    if train_cfg.probe_every < 0:
+        raise CliError(f"--probe-every must be 0 (never) or a positive number of epochs, got {train_cfg.probe_every}.")
+    if train_cfg.bptt_truncate < 0:
+        raise CliError(f"--bptt-truncate must be 0 (off) or a positive number of steps, got {train_cfg.bptt_truncate}.")
+
+    dataset = "csv" if args.csv else (args.dataset or data_cfg.dataset)
+    # the preset's dataset parameters hold for its own dataset only; --param adds to / overrides them
+    params = dict(data_cfg.params) if dataset == base_dataset else {}
+    params.update(_params(args.param or []))
     columns = list(args.column or [])
-    data_cfg = DataConfig(
-        dataset="csv" if args.csv else (args.dataset or DataConfig().dataset), timesteps=args.timesteps,
-        params=_params(args.param),
-        features=columns, target=args.target or (columns[0] if args.csv and columns else ""),
-        train_frac=args.split, val_frac=args.val_split, scaler=args.scaler)
-    model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
-                            gain=args.gain, forget_bias=args.forget_bias)
-    train_cfg = TrainConfig(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-                            batch_size=args.batch_size, epochs=args.epochs, clip=clip, clip_value=clip_value,
-                            bptt_truncate=args.bptt_truncate, seed=args.seed, probe_every=args.probe_every,
-                            device=args.device)
+    data_cfg = cfg_replace(data_cfg, dataset=dataset, params=params,
+                           **{f: given[k] for k, f in _DATA_FLAGS.items() if k in given})
+    if columns or dataset != base_dataset:
+        data_cfg = cfg_replace(data_cfg, features=columns, target="")
+    if args.target or (args.csv and columns):
+        data_cfg = cfg_replace(data_cfg, target=args.target or columns[0])
     if not math.isfinite(model_cfg.forget_bias):
         raise CliError("--forget-bias must be a finite number.")
     return model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
@@ -273,6 +303,8 @@ def _load_windows(args, data_cfg: DataConfig):
 def cmd_train(args) -> int:
     model_cfg, data_cfg, train_cfg = _configs(args)
     _check_output_paths(args)
+    if args.preset and not (args.dataset or args.csv) and (note := preset_note(args.preset)):
+        print(f"note: {note}")
     windows = _load_windows(args, data_cfg)
 
     import torch
@@ -291,11 +323,15 @@ def cmd_train(args) -> int:
     model = build_model(model_cfg.validate(), seed=train_cfg.seed)
 
     sizes = {s: len(getattr(windows, f"X_{s}")) for s in ("train", "val", "test")}
+    split = "val" if sizes["val"] else "train"         # the loss the verdict reads
+    naive = windows.naive_losses(split)
     if not args.quiet:
-        _say(f"{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
+        preset = f"preset '{args.preset}': " if args.preset else ""
+        _say(f"{preset}{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
              f"{data_cfg.timesteps} timesteps on '{data_cfg.dataset}' → {windows.target_name} "
              f"({sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test windows), "
              f"{train_cfg.epochs} epochs on {train_cfg.device}")
+        _say(_baseline_line(naive, split))
 
     records, epochs, end = [], [], None
     steps: list[dict] = []
@@ -314,11 +350,14 @@ def cmd_train(args) -> int:
     evaluation = evaluate(model, windows)
     summary = _metrics_summary(evaluation)
     _say(_end_line(end))
+    if end["status"] != "diverged" and epochs:
+        _say(_verdict_line(epochs[-1][f"{split}_loss"], naive, split))
     _say(_metrics_line(summary, evaluation["baseline"]))
     record = {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
               "status": end["status"], "reason": end["reason"], "end": end,
               "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,
-              "metrics": summary["test"], "splits": summary, "baselines": _baselines(evaluation)}
+              "metrics": summary["test"], "splits": summary, "baselines": _baselines(evaluation),
+              "naive_losses": {"split": split, **naive}}
     if steps:   # the steps of an epoch that did not finish (a diverged run)
         partial = _epoch_summary({"epoch": end["epoch"], "step": end["step"], "train_loss": None,
                                   "val_loss": None, "seconds": end["seconds"]}, steps)
@@ -360,6 +399,38 @@ def _epoch_line(e: dict, total: int) -> str:
             f"val {_fmt(e['val_loss'], '.5g')}  {grad}  {e['seconds']:.1f}s")
 
 
+_SPLIT_NAME = {"train": "training", "val": "validation"}
+_NAIVE_NAME = {"constant": "the constant guess", "persistence": "persistence"}
+BEATS_BELOW = 0.9    # an error counts as beating a baseline only below 0.9× the baseline's (not at 0.998×)
+
+
+def _baseline_line(naive: dict, split: str) -> str:
+    """The header of the epoch lines: what the losses mean and what a guess that learns nothing scores."""
+    guesses = [f"the constant guess (training mean) scores {_fmt(naive['constant'], '.4g')}"]
+    if naive["persistence"] is not None:
+        guesses.append(f"persistence (ŷ = last value) {_fmt(naive['persistence'], '.4g')}")
+    return (f"Losses are MSE in scaled units; on the {_SPLIT_NAME[split]} windows "
+            f"{' and '.join(guesses)}; a loss must fall clearly below "
+            f"{'these' if len(guesses) > 1 else 'that'} to show learning.")
+
+
+def _versus(error: float, baseline: float | None, name: str) -> str | None:
+    """'0.031× the constant guess: beats it' — beating needs a clear margin (BEATS_BELOW)."""
+    if baseline is None or not baseline > 0 or not math.isfinite(error):
+        return None
+    ratio = error / baseline
+    verdict = ("beats it" if ratio < BEATS_BELOW else "no better" if ratio <= 1 / BEATS_BELOW
+               else "worse")
+    return f"{ratio:.2g}× {name}: {verdict}"
+
+
+def _verdict_line(loss: float | None, naive: dict, split: str) -> str:
+    if loss is None or not math.isfinite(loss):
+        return f"Final {_SPLIT_NAME[split]} loss: undefined."
+    parts = [v for k, base in naive.items() if (v := _versus(loss, base, _NAIVE_NAME[k])) is not None]
+    return f"Final {_SPLIT_NAME[split]} loss {loss:.4g}" + (f" = {'; '.join(parts)}." if parts else ".")
+
+
 def _end_line(end: dict) -> str:
     if end["status"] == "diverged":
         return f"Diverged at epoch {end['epoch']}, step {end['step']}: {end['reason']}"
@@ -384,8 +455,10 @@ def _metrics_line(summary: dict, baseline: str) -> str:
     against = "tomorrow = today" if baseline == "persistence" else "the constant guess (training mean)"
     verdict = ""
     if m["skill"] is not None:
+        ratio = m["rmse"] / m["naive_rmse"] if m["naive_rmse"] else math.inf
         verdict = (f", skill {m['skill']:.3f}: " +
-                   ("beats " if m["skill"] < 1 else "does not beat ") + against)
+                   ("beats " if ratio < BEATS_BELOW else "is no better than " if ratio <= 1 / BEATS_BELOW
+                    else "is worse than ") + against)
     extra = ""
     if baseline == "persistence":
         extra = (f"; MAE {_fmt(m['mae'])}, MAPE {_fmt(m['mape'], '.2f')}%, direction right "

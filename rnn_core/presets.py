@@ -14,6 +14,7 @@ reads them too.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,8 +120,8 @@ def nflx_available() -> bool:
 
 def preset_configs(key: str) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     """The preset's three configs (defaults for everything it does not set)."""
-    p = PRESETS[key]
-    data = dict(p.data)
+    p = copy.deepcopy(PRESETS[key])                       # the caller may change what it gets
+    data = p.data
     if key == "stock_nflx" and not nflx_available():
         data.update(dataset=STOCK_FALLBACK, params=dict(STOCK_FALLBACK_PARAMS))
     return ModelConfig(**p.model), DataConfig(**data), TrainConfig(**p.train)

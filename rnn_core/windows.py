@@ -10,6 +10,8 @@ Sequence tasks (adding problem, delayed echo) generate X and y directly; samples
 and the scaler is fitted on the training samples; `baseline_mse` is the constant-guess MSE in the
 scaled units the loss is computed in.
 
+`Windows.naive_losses(split)` is what the constant guess and persistence score in those units.
+
 `prepare(data_cfg, frame)` is the one entry point; `make_windows` does the forecast windowing of any
 frame. Loading the data is `datasets.py`'s job; training, evaluation and plotting are others'.
 """
@@ -110,6 +112,22 @@ class Windows:
     def sizes(self) -> dict[str, int]:
         """{"train": N_train, "val": N_val, "test": N_test}."""
         return {"train": len(self.X_train), "val": len(self.X_val), "test": len(self.X_test)}
+
+    def naive_losses(self, split: str = "val") -> dict[str, float | None]:
+        """The loss (MSE, scaled units) two guesses that learn nothing score on `split` ("train", "val",
+        "test"): {"constant": ŷ = mean of the training targets, "persistence": ŷ = the target's last
+        input value (None when the target is not an input, e.g. the adding problem)}."""
+        X = getattr(self, f"X_{split}")
+        y = getattr(self, f"y_{split}").astype(np.float64)              # (N, 1)
+        if len(y) == 0:
+            return {"constant": None, "persistence": None}
+        # constant guess: MSE = mean((y − ȳ_train)²)
+        constant = float(np.mean((y - self.y_train.astype(np.float64).mean()) ** 2))
+        persistence = None
+        if self.target_in_features is not None:
+            # persistence: ŷ = x_{T−1}[target]
+            persistence = float(np.mean((X[:, -1, self.target_in_features].astype(np.float64) - y[:, 0]) ** 2))
+        return {"constant": constant, "persistence": persistence}
 
 
 def split_sizes(n: int, train_frac: float, val_frac: float, what: str = "windows") -> tuple[int, int, int]:
