@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+
 MAX_POINTS = 2000          # points per trace, at most
 THEORY_SPARE_DECADES = 4.0  # powers of ten a theory line may stretch the log axis beyond the measured lines
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
@@ -431,8 +433,11 @@ def _sequence_scatter(evaluation: dict, target_name: str) -> go.Figure:
 
 METRIC_LABELS = {
     "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "directional_accuracy": "direction right",
-    "naive_rmse": "baseline RMSE", "skill": "skill (RMSE / baseline RMSE)", "best_lag": "best lag", "n": "n",
+    "naive_rmse": "baseline RMSE", "skill_score": SKILL_FORMULA, "best_lag": "best lag", "n": "n",
 }
+# how each column reads in the displayed table (`metrics_display`); a missing value shows as "—"
+METRIC_FORMATS = {"RMSE": "{:.4g}", "MAE": "{:.4g}", "MAPE %": "{:.2f}", "direction right": "{:.1%}",
+                  "baseline RMSE": "{:.4g}", SKILL_FORMULA: "{:+.3f}", "best lag": "{:d}", "n": "{:d}"}
 PREDICTOR_LABELS = {"model": "model", "persistence": "persistence", "moving_average": "moving average",
                     "constant": "constant guess"}
 
@@ -457,6 +462,35 @@ def metrics_frame(evaluation: dict, splits: Sequence[str] = ("train", "val", "te
     frame = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["split", "predictor"])
                          if index else None)
     return frame
+
+
+def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The metrics table as a reader sees it: each value formatted (`METRIC_FORMATS`), "—" where a
+    metric is undefined, columns undefined for every row dropped; and one footnote per kind of "—"."""
+    shown = frame.dropna(axis=1, how="all")
+    text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_FORMATS.get(c, "{:.4g}")) for i in range(len(shown))]
+                         for c in shown.columns}, index=shown.index)
+    notes = []
+    if "MAPE %" in shown and shown["MAPE %"].isna().any():
+        notes.append(MAPE_UNDEFINED)
+    if "direction right" in shown:
+        missing = shown["direction right"].isna()
+        if missing.any() and all(p == PREDICTOR_LABELS["persistence"]
+                                 for p in shown.index.get_level_values(-1)[missing.to_numpy()]):
+            notes.append("Direction right is — for persistence: it predicts no change, so it has no "
+                         "direction to get right.")
+        elif missing.any():
+            notes.append("Direction right is — where the forecast never predicts a change or the truth "
+                         "never moves.")
+    return text, notes
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if fmt.endswith("d}"):
+        value = int(value)
+    return fmt.format(value).replace("-", "−")
 
 
 # ---------------------------------------------------------------------------------------- 5. gates

@@ -150,8 +150,9 @@ def _evaluation(n=300):
         out[split] = {"index": list(dates[a:b]), "y_true": y[a:b].tolist(), "y_pred": (y[a:b] + 0.5).tolist(),
                       "persistence": np.r_[y[a], y[a:b - 1]].tolist(), "moving_average": y[a:b].tolist(),
                       "metrics": {"model": {"rmse": 0.5, "mae": 0.5, "mape": 0.4, "directional_accuracy": 0.6,
-                                            "naive_rmse": 1.0, "skill": 0.5, "best_lag": 0, "n": b - a},
-                                  "persistence": {"rmse": 1.0, "skill": 1.0, "best_lag": 1}}}
+                                            "naive_rmse": 1.0, "skill_score": 0.5, "best_lag": 0, "n": b - a},
+                                  "persistence": {"rmse": 1.0, "mape": None, "directional_accuracy": None,
+                                                  "skill_score": 0.0, "best_lag": 1}}}
     return out
 
 
@@ -192,11 +193,27 @@ def test_sequence_task_draws_predicted_against_true():
 def test_metrics_frame_rows_per_split_and_predictor():
     frame = F.metrics_frame(_evaluation())
     assert list(frame.index.get_level_values(0)) == ["train"] * 2 + ["validation"] * 2 + ["test"] * 2
-    assert "skill (RMSE / baseline RMSE)" in frame.columns and "RMSE" in frame.columns
+    assert "skill score = 1 − RMSE / baseline RMSE" in frame.columns and "RMSE" in frame.columns
     assert frame.loc[("test", "model"), "RMSE"] == 0.5
     assert frame.loc[("test", "persistence"), "best lag"] == 1
     flat = F.metrics_frame({"test": {"metrics": {"rmse": 2.0}}})
     assert flat.loc[("test", "model"), "RMSE"] == 2.0
+
+
+def test_metrics_display_dashes_undefined_cells_and_says_why():
+    frame = F.metrics_frame(_evaluation())
+    table, notes = F.metrics_display(frame)
+    persistence, model = table.loc[("test", "persistence")], table.loc[("test", "model")]
+    assert persistence["direction right"] == "—" and persistence["MAPE %"] == "—"
+    assert model["direction right"] == "60.0%" and model["skill score = 1 − RMSE / baseline RMSE"] == "+0.500"
+    assert persistence["skill score = 1 − RMSE / baseline RMSE"] == "+0.000" and persistence["best lag"] == "1"
+    assert not (table == "None").any().any() and not table.isna().any().any()
+    assert any("no change" in n for n in notes) and any("crosses zero" in n for n in notes)
+    # a column undefined everywhere is dropped; negative numbers get a real minus sign
+    table, notes = F.metrics_display(F.metrics_frame(
+        {"test": {"metrics": {"model": {"rmse": 2.0, "directional_accuracy": None, "skill_score": -0.25}}}}))
+    assert list(table.columns) == ["RMSE", "skill score = 1 − RMSE / baseline RMSE"] and notes == []
+    assert table.iloc[0, 1] == "−0.250"
 
 
 def test_gates_figure_lstm_and_plain_rnn_message():

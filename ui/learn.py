@@ -155,10 +155,12 @@ STEPS: tuple[Step, ...] = (
                "small RMSE — yet it knows nothing. That **persistence** forecast is the baseline every "
                "one-step forecast must beat:"),
         ("latex", r"\hat y^{\text{persist}}_{t+1} = y_t, \qquad "
-                  r"\text{skill} = 1 - \frac{\mathrm{RMSE}_{\text{model}}}{\mathrm{RMSE}_{\text{persist}}}"),
-        ("md", "- skill $\\le 0$: no better than copying the last value;\n"
-               "- a prediction curve that looks like the real one *shifted right by a day* is persistence "
-               "in disguise (the Playground reports the best-matching lag);\n"
+                  r"\text{skill score} = 1 - \frac{\mathrm{RMSE}_{\text{model}}}{\mathrm{RMSE}_{\text{persist}}}"),
+        ("md", "- skill score $> 0$: beats persistence; $0$: exactly as good; $< 0$: worse; $1$: perfect. "
+               "The Playground's metrics table, the CLI and its JSON (`skill_score`) report this number;\n"
+               "- a skill score near 0 says *no better than persistence*, not *a copy of it*. A copy "
+               "shows itself otherwise: its curve looks like the real one *shifted right by a day* "
+               "(the Playground reports the best-matching lag: 1 for a copy);\n"
                "- directional accuracy near 50 % means the ups and downs are a coin toss;\n"
                "- scale on the training part only and split by time, or the test leaks into training."),
     ), (Link("Stock forecast (3 stacked RNNs, 100 steps)", PLAYGROUND, "stock_nflx"),)),
