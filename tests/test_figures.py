@@ -1,6 +1,7 @@
 """Figure builders from hand-made records in the documented format: traces, log axes, size bounds."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,52 @@ def test_heatmap_is_log10_and_thinned():
     assert z[0, -1] == pytest.approx(0.0)
     assert z[0, 0] < -10
     assert fig.data[0].x[-1] == 999 and fig.data[0].y[-1] == 299
+
+
+def test_heatmap_colours_survive_streamlits_theme_and_ticks_are_readable():
+    # Streamlit's chart theme replaces the hex colours #000001 … #000040 with its own palette
+    _, epochs = _records(n_epochs=3, T=100)
+    for e in epochs:
+        e["probe"]["grad_h"][0] = [10.0 ** (-24 + 24 * t / 99) for t in range(100)]   # 24 decades
+    fig = F.gradient_heatmap_figure(epochs)
+    stops = [c for _, c in fig.data[0].colorscale]
+    assert stops[0] == "rgb(0, 0, 4)" and len(stops) == 10              # Magma, black first
+    assert not any(c.startswith("#0000") for c in stops)
+    labels = fig.data[0].colorbar.ticktext
+    assert 3 <= len(labels) <= 8 and "10⁻²⁴" in labels and "10⁰" in labels
+    # one probed epoch: whole-number ticks only (no epoch 0.5)
+    one = F.gradient_heatmap_figure(epochs[:1])
+    assert one.layout.yaxis.dtick == 1 and one.layout.yaxis.tick0 == 0
+    assert one.layout.xaxis.dtick == 20                                 # 100 timesteps: 0, 20, …, 80
+    assert F.gradient_heatmap_figure([epochs[0], dict(epochs[0], epoch=400)]).layout.yaxis.dtick == 50
+
+
+def _assert_decades_only(fig):
+    """A log y axis whose labels sit on powers of ten only, at least two of them in view."""
+    axis = fig.layout.yaxis
+    assert axis.type == "log"
+    assert isinstance(axis.dtick, int) and axis.dtick >= 1 and axis.tick0 == 0, (axis.dtick, axis.tick0)
+    if axis.range is not None:
+        lo, hi = axis.range
+        assert math.floor(hi) - math.ceil(lo) >= 1, axis.range
+
+
+def test_log_axes_show_decades_only():
+    narrow = [{"step": s, "loss": 0.2 + 0.3 / (s + 1), "epoch": 1} for s in range(50)]   # 0.2 … 0.5
+    fig = F.loss_figure(narrow, [])
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.range == pytest.approx((-1.05, 0.05))      # widened to 10⁻¹ … 10⁰
+    fig = F.loss_figure(narrow, [], baseline=0.002)                    # a baseline far below counts
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.range is None and fig.layout.yaxis.dtick == 1
+    wide = [{"step": s, "loss": 10.0 ** -s, "epoch": 1} for s in range(30)]          # 30 decades
+    fig = F.loss_figure(wide, [])
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.dtick == 4                                 # about eight labels
+    steps, epochs = _records()
+    for fig in (F.grad_norm_figure(steps), F.param_norms_figure(epochs),
+                F.gradient_time_figure(_probe(T=3, decay=0.9))):
+        _assert_decades_only(fig)
 
 
 def test_heatmap_handles_zero_gradients_as_gaps():
