@@ -278,9 +278,13 @@ def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: i
         hovertemplate="epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"))
     fig = _layout(fig, title, "timestep t (0 = oldest input)", "epoch")
     fig.update_layout(hovermode="closest")
-    # whole epochs and timesteps only (one row must not get ticks at epoch 0.5)
+    # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
+    # with exactly the epochs that were probed (every 2nd by default), not the ones in between
     fig.update_xaxes(tick0=0, dtick=_nice_step(n_t - 1))
-    fig.update_yaxes(tick0=0, dtick=_nice_step(float(np.ptp(epochs_shown))))
+    if len(epochs_shown) <= 12:
+        fig.update_yaxes(tickmode="array", tickvals=epochs_shown.tolist())
+    else:
+        fig.update_yaxes(tick0=0, dtick=_nice_step(float(np.ptp(epochs_shown))))
     return fig
 
 
@@ -503,8 +507,9 @@ def metrics_frame(evaluation: dict, splits: Sequence[str] = ("train", "val", "te
 
 def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The metrics table as a reader sees it: each value formatted (`METRIC_FORMATS`), "—" where a
-    metric is undefined, columns undefined for every row dropped; and one footnote per kind of "—"."""
-    shown = frame.dropna(axis=1, how="all")
+    metric is undefined, columns undefined for every row dropped (MAPE stays, with its reason); and one
+    footnote per kind of "—"."""
+    shown = frame[[c for c in frame.columns if c == "MAPE %" or frame[c].notna().any()]]
     text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_FORMATS.get(c, "{:.4g}")) for i in range(len(shown))]
                          for c in shown.columns}, index=shown.index)
     notes = []

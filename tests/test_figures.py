@@ -131,11 +131,14 @@ def test_heatmap_colours_survive_streamlits_theme_and_ticks_are_readable():
     assert not any(c.startswith("#0000") for c in stops)
     labels = fig.data[0].colorbar.ticktext
     assert 3 <= len(labels) <= 8 and "10⁻²⁴" in labels and "10⁰" in labels
-    # one probed epoch: whole-number ticks only (no epoch 0.5)
+    # one probed epoch: its own tick only (no epoch 0.5); a few rows: exactly the probed epochs
     one = F.gradient_heatmap_figure(epochs[:1])
-    assert one.layout.yaxis.dtick == 1 and one.layout.yaxis.tick0 == 0
-    assert one.layout.xaxis.dtick == 20                                 # 100 timesteps: 0, 20, …, 80
-    assert F.gradient_heatmap_figure([epochs[0], dict(epochs[0], epoch=400)]).layout.yaxis.dtick == 50
+    assert list(one.layout.yaxis.tickvals) == [0]
+    assert one.layout.xaxis.dtick == 20 and one.layout.xaxis.tick0 == 0  # 100 timesteps: 0, 20, …, 80
+    probed = [dict(epochs[0], epoch=e) for e in (0, 2, 4, 5)]             # every 2nd and the last
+    assert list(F.gradient_heatmap_figure(probed).layout.yaxis.tickvals) == [0, 2, 4, 5]
+    many = [dict(epochs[0], epoch=e) for e in range(0, 402, 2)]
+    assert F.gradient_heatmap_figure(many).layout.yaxis.dtick == 50
 
 
 def _assert_decades_only(fig):
@@ -256,7 +259,9 @@ def test_metrics_display_dashes_undefined_cells_and_says_why():
     assert persistence["skill score = 1 − RMSE / baseline RMSE"] == "+0.000" and persistence["best lag"] == "1"
     assert not (table == "None").any().any() and not table.isna().any().any()
     assert any("no change" in n for n in notes) and any("crosses zero" in n for n in notes)
-    # a column undefined everywhere is dropped; negative numbers get a real minus sign
+    # a column undefined everywhere is dropped, except MAPE, which says why; negative numbers get a real minus
+    only_mape = F.metrics_display(F.metrics_frame({"test": {"metrics": {"model": {"rmse": 1.0, "mape": None}}}}))
+    assert list(only_mape[0].columns) == ["RMSE", "MAPE %"] and only_mape[1] == [F.MAPE_UNDEFINED]
     table, notes = F.metrics_display(F.metrics_frame(
         {"test": {"metrics": {"model": {"rmse": 2.0, "directional_accuracy": None, "skill_score": -0.25}}}}))
     assert list(table.columns) == ["RMSE", "skill score = 1 − RMSE / baseline RMSE"] and notes == []
