@@ -438,7 +438,7 @@ def _end_line(end: dict) -> str:
 
 
 def _metrics_summary(evaluation: dict) -> dict:
-    keys = ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill", "best_lag", "n")
+    keys = ("rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill_score", "best_lag", "n")
     return {split: {k: evaluation[split]["metrics"]["model"][k] for k in keys}
             for split in ("train", "val", "test")}
 
@@ -449,20 +449,24 @@ def _baselines(evaluation: dict) -> dict:
 
 
 def _metrics_line(summary: dict, baseline: str) -> str:
+    from rnn_core.evaluate import SKILL_FORMULA
+
     m = summary["test"]
     if m["rmse"] is None:
         return "Test metrics: undefined (the predictions are not finite)."
     against = "tomorrow = today" if baseline == "persistence" else "the constant guess (training mean)"
     verdict = ""
-    if m["skill"] is not None:
-        ratio = m["rmse"] / m["naive_rmse"] if m["naive_rmse"] else math.inf
-        verdict = (f", skill {m['skill']:.3f}: " +
+    if m["skill_score"] is not None:
+        ratio = 1.0 - m["skill_score"]                      # RMSE / baseline RMSE
+        verdict = (f", {SKILL_FORMULA} = {m['skill_score']:.3f}: " +
                    ("beats " if ratio < BEATS_BELOW else "is no better than " if ratio <= 1 / BEATS_BELOW
                     else "is worse than ") + against)
     extra = ""
     if baseline == "persistence":
-        extra = (f"; MAE {_fmt(m['mae'])}, MAPE {_fmt(m['mape'], '.2f')}%, direction right "
-                 f"{_fmt(None if m['directional_accuracy'] is None else 100 * m['directional_accuracy'], '.1f')}%"
+        mape = "— (undefined: the series reaches zero)" if m["mape"] is None else f"{m['mape']:.2f}%"
+        direction = m["directional_accuracy"]
+        extra = (f"; MAE {_fmt(m['mae'])}, MAPE {mape}, direction right "
+                 f"{'—' if direction is None else format(100 * direction, '.1f') + '%'}"
                  f", best lag {_fmt(m['best_lag'], 'd')}")
         if m["best_lag"] == 1:
             extra += " (the predictions trail the truth by one step: mostly a copy of the last value)"

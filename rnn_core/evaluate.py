@@ -1,6 +1,6 @@
 """Honest evaluation: one-step predictions, baselines, metrics and closed-loop generation.
 
-Holds `metrics` (RMSE, MAE, MAPE, directional accuracy, persistence RMSE, skill, best lag),
+Holds `metrics` (RMSE, MAE, MAPE, directional accuracy, baseline RMSE, skill score, best lag),
 `predict` (a model on scaled windows), `evaluate` (every split in real units next to the
 persistence and moving-average baselines, or the constant guess for sequence tasks) and
 `closed_loop` (the model fed its own predictions). Everything returned is plain lists, floats,
@@ -8,8 +8,12 @@ ints, strings and None, so it serialises to JSON as it is (NaN/Inf become None).
 Leaves to others: building windows and scaling (`windows.py`), the model (`models.py`),
 figures (`figures.py`).
 
-The honesty point: a forecaster that only copies the last value has skill = RMSE / RMSE_persistence
-≈ 1 and its predictions correlate best with the truth shifted by one step (best_lag ≈ 1).
+The honesty point: every forecast is scored against a naive one by the skill score
+    skill_score = 1 − RMSE_model / RMSE_baseline
+(the baseline is persistence ŷ_t = y_{t−1} for a series, the training mean for sequence tasks):
+positive beats the baseline, 0 is exactly as good, negative is worse, 1 is a perfect forecast. A skill
+near 0 says "no better than the baseline", not "a copy of the last value": a copy shows itself by its
+predictions correlating best with the truth shifted by one step (best_lag ≈ 1).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ SPLITS = ("train", "val", "test")
 MA_WINDOW = 5           # moving-average baseline: mean of the target's last 5 values
 MAX_LAG = 20            # best_lag searches lags 0 … 20 steps (fewer for short series)
 MAX_CLOSED_LOOP = 5000  # closed_loop generates at most this many steps
+SKILL_FORMULA = "skill score = 1 − RMSE / baseline RMSE"   # every front end shows the formula with it
+MAPE_UNDEFINED = ("MAPE is — for a series that reaches or crosses zero: dividing by values near zero "
+                  "makes the percentage explode.")
 
 
 class EvaluationError(ValueError):
@@ -39,12 +46,15 @@ def metrics(y_true, y_pred, y_prev=None) -> dict:
     rmse                  √(mean (ŷ − y)²)
     mae                   mean |ŷ − y|
     mape                  100 · mean |ŷ − y| / |y|, in percent, over the points where y is not zero:
-                          values with |y| ≤ 1e-8 · max|y| are skipped (None if every y is zero)
+                          values with |y| ≤ 1e-8 · max|y| are skipped; None when every y is zero or
+                          when y takes both signs (`MAPE_UNDEFINED` says why)
     directional_accuracy  share (0–1) of points where the predicted change ŷ_t − y_{t−1} has the sign
                           of the true change y_t − y_{t−1}; points with no true change are skipped;
+                          None for a forecast that never predicts a change (persistence);
                           needs `y_prev` (the last known value y_{t−1} of each point)
-    naive_rmse            RMSE of persistence, ŷ_t = y_{t−1} = `y_prev`
-    skill                 rmse / naive_rmse: below 1 beats "tomorrow = today", 1 is a copy of the last value
+    naive_rmse            RMSE of persistence, ŷ_t = y_{t−1} = `y_prev` (the baseline)
+    skill_score           1 − rmse / naive_rmse: above 0 beats "tomorrow = today", 0 is as good,
+                          below 0 is worse, 1 is perfect
     best_lag              the delay k (steps, 0…20) maximising corr(ŷ_t, y_{t−k}); 0 is ideal, 1 means
                           the prediction trails the truth by one step (a copy of the last value)
     n                     number of points
@@ -55,7 +65,7 @@ def metrics(y_true, y_pred, y_prev=None) -> dict:
     if t.shape != p.shape:
         raise ValueError(f"y_true {t.shape} and y_pred {p.shape} must have the same shape.")
     out = {"rmse": None, "mae": None, "mape": None, "directional_accuracy": None,
-           "naive_rmse": None, "skill": None, "best_lag": None, "n": len(t)}
+           "naive_rmse": None, "skill_score": None, "best_lag": None, "n": len(t)}
     if len(t) == 0:
         return out
     err = p - t                                              # (N, O)
@@ -69,15 +79,15 @@ def metrics(y_true, y_pred, y_prev=None) -> dict:
             raise ValueError(f"y_prev {prev.shape} must have the shape of y_true {t.shape}.")
         out["directional_accuracy"] = _directional_accuracy(t, p, prev)
         out["naive_rmse"] = _num(np.sqrt(np.mean((prev - t) ** 2)))
-        out["skill"] = _skill(out["rmse"], out["naive_rmse"])
+        out["skill_score"] = skill_score(out["rmse"], out["naive_rmse"])
     return out
 
 
 def _mape(t: np.ndarray, p: np.ndarray) -> float | None:
     scale = np.max(np.abs(t))
     keep = np.abs(t) > 1e-8 * scale                          # skip y = 0 (MAPE is undefined there)
-    if not scale > 0 or not keep.any():
-        return None
+    if not scale > 0 or not keep.any() or (t.min() < 0 < t.max()):
+        return None                                          # a series crossing zero: see MAPE_UNDEFINED
     # MAPE = 100 · mean |ŷ − y| / |y|
     return _num(100.0 * np.mean(np.abs(p[keep] - t[keep]) / np.abs(t[keep])))
 
@@ -87,15 +97,17 @@ def _directional_accuracy(t: np.ndarray, p: np.ndarray, prev: np.ndarray) -> flo
         return None
     true_change, pred_change = t - prev, p - prev            # y_t − y_{t−1}, ŷ_t − y_{t−1}
     moved = true_change != 0
-    if not moved.any():
-        return None
+    if not moved.any() or not (pred_change[moved] != 0).any():
+        return None                                          # no true move, or a forecast that never moves
     return _num(np.mean(np.sign(pred_change[moved]) == np.sign(true_change[moved])))
 
 
-def _skill(rmse: float | None, naive_rmse: float | None) -> float | None:
+def skill_score(rmse: float | None, naive_rmse: float | None) -> float | None:
+    """1 − RMSE / RMSE_baseline (None when either is undefined or the baseline is exact)."""
     if rmse is None or naive_rmse is None or not naive_rmse > 0:
         return None
-    return _num(rmse / naive_rmse)
+    # skill_score = 1 − RMSE_model / RMSE_baseline
+    return _num(1.0 - rmse / naive_rmse)
 
 
 def best_lag(y_true, y_pred, max_lag: int = MAX_LAG) -> int | None:
@@ -154,9 +166,9 @@ def evaluate(model: nn.Module, windows) -> dict:
        "metrics": {"model": m, "persistence": m, "moving_average": m}   (forecast)
                   {"model": m, "constant": m}                           (sequence)}
     with m a `metrics` dict. Forecast tasks: persistence ŷ_t = y_{t−1} and the mean of the last
-    MA_WINDOW values of the target (its own history, from `windows.frame`); skill is against
+    MA_WINDOW values of the target (its own history, from `windows.frame`); skill_score is against
     persistence. Sequence tasks (adding, echo: independent samples): the baseline is the constant guess
-    "the training mean"; naive_rmse and skill are against it, and directional accuracy and best_lag are
+    "the training mean"; naive_rmse and skill_score are against it, and directional accuracy and best_lag are
     None (samples have no order in time).
     """
     sequence = windows.task == "sequence"
@@ -186,10 +198,10 @@ def evaluate(model: nn.Module, windows) -> dict:
 
 
 def _seq_metrics(y_true, y_pred, const) -> dict:
-    """metrics() against the constant guess: naive_rmse / skill use it; no order in time."""
+    """metrics() against the constant guess: naive_rmse / skill_score use it; no order in time."""
     m = metrics(y_true, y_pred)
     m["naive_rmse"] = _num(np.sqrt(np.mean((const - y_true) ** 2))) if len(y_true) else None
-    m["skill"] = _skill(m["rmse"], m["naive_rmse"])
+    m["skill_score"] = skill_score(m["rmse"], m["naive_rmse"])
     m["best_lag"] = None
     return m
 

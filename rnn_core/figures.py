@@ -20,7 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.colors as pc
 import plotly.graph_objects as go
+
+from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
 
 MAX_POINTS = 2000          # points per trace, at most
 THEORY_SPARE_DECADES = 4.0  # powers of ten a theory line may stretch the log axis beyond the measured lines
@@ -35,6 +38,10 @@ GATE_COLORS = {"input": "#3b5bdb", "forget": "#d6336c", "cell": "#2b8a3e", "outp
                "reset": "#7048e8", "update": "#1098ad"}
 SPLIT_FILL = {"train": "rgba(59,91,219,0.06)", "val": "rgba(240,140,0,0.10)", "test": "rgba(43,138,62,0.10)"}
 SPLIT_LABEL = {"train": "train", "val": "validation", "test": "test"}
+# Magma, written out as rgb(): Streamlit's chart theme treats the hex colours "#000001" … "#000040" as
+# placeholders for its own palette, so Plotly's "Magma" (which starts at "#000004") would lose its black.
+MAGMA = [[i / (len(pc.sequential.Magma) - 1), "rgb({}, {}, {})".format(*pc.hex_to_rgb(c))]
+         for i, c in enumerate(pc.sequential.Magma)]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -100,17 +107,31 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
         # not over the title
         fig.update_layout(height=height + 22 * math.ceil(entries / 2), margin={"b": 45 + 22 * math.ceil(entries / 2)},
                           legend={"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0})
-    decades = _decades(fig) if log_y else 0.0
-    if decades >= 2.0:
-        # one label per power of ten (no 2s and 5s between), thinned to about eight labels
-        fig.update_yaxes(dtick=max(1, math.ceil(decades / 8)))
+    if log_y:
+        decade_ticks(fig)
     return fig
 
 
-def _decades(fig: go.Figure) -> float:
-    """How many powers of ten the positive y values of a figure's traces span."""
-    lo_hi = _log10_range(fig.data)
-    return 0.0 if lo_hi is None else lo_hi[1] - lo_hi[0]      # in log space: no overflow
+def decade_ticks(fig: go.Figure, max_labels: int = 8) -> go.Figure:
+    """Label a log y axis at powers of ten only — never Plotly's crowded "2" and "5" between them —
+    every `dtick` decades so that about `max_labels` labels show. Values spanning less than two powers
+    of ten would get one label or none: the axis then widens to the powers of ten around them."""
+    lo_hi = _log10_range(list(fig.data) + _hline_traces(fig))
+    if lo_hi is None:
+        return fig
+    lo, hi = lo_hi
+    if math.floor(hi) - math.ceil(lo) >= 1:                    # two powers of ten or more inside
+        fig.update_yaxes(tick0=0, dtick=max(1, math.ceil((hi - lo) / max_labels)))
+    else:
+        a, b = math.floor(lo), max(math.ceil(hi), math.floor(lo) + 1)
+        fig.update_yaxes(tick0=0, dtick=1, range=[a - 0.05, b + 0.05])   # range in log10 units
+    return fig
+
+
+def _hline_traces(fig: go.Figure) -> list:
+    """Horizontal lines (`add_hline`, e.g. a baseline) as stand-in traces, so they count in the range."""
+    ys = [sh.y0 for sh in fig.layout.shapes or () if sh.yref == "y" and sh.y0 is not None and sh.y0 == sh.y1]
+    return [go.Scatter(y=[float(y) for y in ys])] if ys else []
 
 
 def _empty(title: str, message: str, height: int = 330) -> go.Figure:
@@ -201,11 +222,11 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     T = probe.get("timesteps") or len(probe["grad_h"][0])
     fig = _layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y)
     if log_y:
-        _keep_measured_readable(fig)
+        keep_measured_readable(fig)
     return fig
 
 
-def _keep_measured_readable(fig: go.Figure, spare_decades: float = THEORY_SPARE_DECADES) -> None:
+def keep_measured_readable(fig: go.Figure, spare_decades: float = THEORY_SPARE_DECADES) -> None:
     """A loose bound (an LSTM's σ_max·γ = 2.2 gives 10³⁰ over 100 steps) must not flatten the measured
     lines: the log y axis shows the measured range and at most `spare_decades` more on either side;
     the theory line runs off the chart beyond that."""
@@ -248,15 +269,37 @@ def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: i
     z = np.round(z[np.ix_(ri, ci)], 4)                                                       # (E', T')
     finite = z[np.isfinite(z)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
-    ticks = list(range(math.floor(lo), math.ceil(hi) + 1)) if hi - lo < 40 else None
+    step = max(1, math.ceil((hi - lo) / 6))                                  # at most ~7 labels
+    ticks = list(range(step * math.floor(lo / step), math.ceil(hi) + 1, step))
+    epochs_shown = np.array([rows[i][0] for i in ri])
     fig = go.Figure(go.Heatmap(
-        z=z, x=ci.astype(int), y=np.array([rows[i][0] for i in ri]), colorscale="Magma",
-        colorbar={"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks,
-                  "ticktext": [f"1e{k}" for k in ticks] if ticks else None},
+        z=z, x=ci.astype(int), y=epochs_shown, colorscale=MAGMA,
+        colorbar={"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks, "ticktext": [_power_of_ten(k) for k in ticks]},
         hovertemplate="epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"))
     fig = _layout(fig, title, "timestep t (0 = oldest input)", "epoch")
     fig.update_layout(hovermode="closest")
+    # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
+    # with exactly the epochs that were probed (every 2nd by default), not the ones in between
+    fig.update_xaxes(tick0=0, dtick=_nice_step(n_t - 1))
+    if len(epochs_shown) <= 12:
+        fig.update_yaxes(tickmode="array", tickvals=epochs_shown.tolist())
+    else:
+        fig.update_yaxes(tick0=0, dtick=_nice_step(float(np.ptp(epochs_shown))))
     return fig
+
+
+def _nice_step(span: float, max_labels: int = 8) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, … that puts at most about `max_labels` labels on `span`."""
+    for k in itertools.count():
+        for m in (1, 2, 5):
+            if m * 10**k * max_labels >= span:
+                return m * 10**k
+    raise AssertionError("unreachable")
+
+
+def _power_of_ten(k: int) -> str:
+    """10 to the power k, written as on the log axes: 10⁻³."""
+    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 # ---------------------------------------------------------------------------------- 3. gradient norms
@@ -431,8 +474,11 @@ def _sequence_scatter(evaluation: dict, target_name: str) -> go.Figure:
 
 METRIC_LABELS = {
     "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "directional_accuracy": "direction right",
-    "naive_rmse": "baseline RMSE", "skill": "skill (RMSE / baseline RMSE)", "best_lag": "best lag", "n": "n",
+    "naive_rmse": "baseline RMSE", "skill_score": SKILL_FORMULA, "best_lag": "best lag", "n": "n",
 }
+# how each column reads in the displayed table (`metrics_display`); a missing value shows as "—"
+METRIC_FORMATS = {"RMSE": "{:.4g}", "MAE": "{:.4g}", "MAPE %": "{:.2f}", "direction right": "{:.1%}",
+                  "baseline RMSE": "{:.4g}", SKILL_FORMULA: "{:+.3f}", "best lag": "{:d}", "n": "{:d}"}
 PREDICTOR_LABELS = {"model": "model", "persistence": "persistence", "moving_average": "moving average",
                     "constant": "constant guess"}
 
@@ -457,6 +503,36 @@ def metrics_frame(evaluation: dict, splits: Sequence[str] = ("train", "val", "te
     frame = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["split", "predictor"])
                          if index else None)
     return frame
+
+
+def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The metrics table as a reader sees it: each value formatted (`METRIC_FORMATS`), "—" where a
+    metric is undefined, columns undefined for every row dropped (MAPE stays, with its reason); and one
+    footnote per kind of "—"."""
+    shown = frame[[c for c in frame.columns if c == "MAPE %" or frame[c].notna().any()]]
+    text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_FORMATS.get(c, "{:.4g}")) for i in range(len(shown))]
+                         for c in shown.columns}, index=shown.index)
+    notes = []
+    if "MAPE %" in shown and shown["MAPE %"].isna().any():
+        notes.append(MAPE_UNDEFINED)
+    if "direction right" in shown:
+        missing = shown["direction right"].isna()
+        if missing.any() and all(p == PREDICTOR_LABELS["persistence"]
+                                 for p in shown.index.get_level_values(-1)[missing.to_numpy()]):
+            notes.append("Direction right is — for persistence: it predicts no change, so it has no "
+                         "direction to get right.")
+        elif missing.any():
+            notes.append("Direction right is — where the forecast never predicts a change or the truth "
+                         "never moves.")
+    return text, notes
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if fmt.endswith("d}"):
+        value = int(value)
+    return fmt.format(value).replace("-", "−")
 
 
 # ---------------------------------------------------------------------------------------- 5. gates

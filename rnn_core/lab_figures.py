@@ -18,7 +18,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rnn_core.config import CELLS
-from rnn_core.figures import decimate_indices, gradient_time_figure, latest_probe
+from rnn_core.figures import (
+    decade_ticks,
+    decimate_indices,
+    gradient_time_figure,
+    keep_measured_readable,
+    latest_probe,
+)
 
 CELL_COLORS = {"rnn": "#3b5bdb", "rnn_relu": "#1098ad", "jordan": "#7048e8", "lstm": "#d6336c",
                "gru": "#2b8a3e"}
@@ -54,6 +60,8 @@ def _style(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool =
         hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    if log_y:
+        decade_ticks(fig)
     return fig
 
 
@@ -93,7 +101,9 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     # bands first so the lines are drawn on top
     fig.data = fig.data[n_before:] + fig.data[:n_before]
     fig.update_layout(height=height, legend=LEGEND_TOP, margin=MARGIN, title=_title(title))
-    fig.update_yaxes(title_text=what)
+    fig.update_yaxes(title_text=what, range=None)
+    decade_ticks(fig)                                  # the bands widen the range: label it again
+    keep_measured_readable(fig)
     return fig
 
 

@@ -44,9 +44,14 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     assert {"config", "status", "epochs", "metrics", "train_seconds"} <= set(record)
     assert record["status"] == "completed" and record["train_seconds"] > 0
     assert record["config"]["model"]["cell"] == "gru" and record["config"]["data"]["timesteps"] == 10
-    assert {"rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill"} <= set(record["metrics"])
-    assert record["metrics"]["rmse"] > 0 and record["metrics"]["skill"] == pytest.approx(
-        record["metrics"]["rmse"] / record["metrics"]["naive_rmse"])
+    assert {"rmse", "mae", "mape", "directional_accuracy", "naive_rmse", "skill_score"} <= set(record["metrics"])
+    skill = record["metrics"]["skill_score"]
+    assert record["metrics"]["rmse"] > 0 and skill == pytest.approx(
+        1 - record["metrics"]["rmse"] / record["metrics"]["naive_rmse"])
+    # the test line prints the same number with its formula
+    assert f"skill score = 1 − RMSE / baseline RMSE = {skill:.3f}: " in proc.stdout
+    assert ("beats tomorrow = today" in proc.stdout) == (skill > 0)
+    assert record["metrics"]["mape"] is None and "MAPE — (undefined" in proc.stdout    # a sine crosses zero
     assert [e["epoch"] for e in record["epochs"]] == [0, 1]
     last = record["epochs"][-1]
     assert last["train_loss"] > 0 and last["val_loss"] > 0 and last["grad_norm_mean"] > 0
@@ -63,6 +68,13 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     again = evaluate(loaded.model, prepare(loaded.data_cfg))["test"]["metrics"]["model"]
     assert again["rmse"] == pytest.approx(record["metrics"]["rmse"], rel=1e-5)
     assert [r["kind"] for r in loaded.records][-1] == "end"
+    # …and the Playground's metrics table, built from the saved evaluation, shows the JSON's number
+    from rnn_core.evaluate import SKILL_FORMULA
+    from rnn_core.figures import metrics_display, metrics_frame
+
+    frame = metrics_frame(loaded.metrics)
+    assert frame.loc[("test", "model"), SKILL_FORMULA] == skill
+    assert metrics_display(frame)[0].loc[("test", "model"), SKILL_FORMULA] == f"{skill:+.3f}".replace("-", "−")
 
 
 def test_bad_input_in_a_real_process_is_one_line_and_status_2():

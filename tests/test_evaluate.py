@@ -91,7 +91,8 @@ def test_metrics_hand_computed():
     assert m["directional_accuracy"] == pytest.approx(1.0)
     # persistence errors −1 −1 −2
     assert m["naive_rmse"] == pytest.approx(math.sqrt(2))
-    assert m["skill"] == pytest.approx(math.sqrt(2 / 3) / math.sqrt(2))
+    # skill score = 1 − RMSE / RMSE_persistence
+    assert m["skill_score"] == pytest.approx(1 - math.sqrt(2 / 3) / math.sqrt(2))
     assert m["n"] == 3
 
 
@@ -99,16 +100,26 @@ def test_perfect_prediction():
     y = _random_walk(60)
     m = metrics(y, y.copy(), y_prev=np.r_[y[0] - 1, y[:-1]])
     assert m["rmse"] == 0 and m["mae"] == 0 and m["mape"] == 0
-    assert m["skill"] == 0 and m["best_lag"] == 0 and m["directional_accuracy"] == 1
+    assert m["skill_score"] == 1 and m["best_lag"] == 0 and m["directional_accuracy"] == 1
 
 
-def test_copying_the_last_value_has_skill_one_and_lag_one():
+def test_copying_the_last_value_scores_zero_lag_one_and_no_direction():
     y = _random_walk(200)
     truth, prev = y[1:], y[:-1]
     m = metrics(truth, prev, y_prev=prev)
-    assert m["skill"] == pytest.approx(1.0)
+    assert m["skill_score"] == pytest.approx(0.0)
     assert m["best_lag"] == 1
-    assert m["directional_accuracy"] == 0.0  # it never predicts a move
+    assert m["directional_accuracy"] is None  # it never predicts a move: no direction to get right
+
+
+def test_skill_score_sign_reads_the_right_way():
+    truth, prev = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 1.0, 2.0, 3.0])   # persistence errs by 1
+    better = metrics(truth, truth + 0.5, y_prev=prev)           # half the baseline's error
+    worse = metrics(truth, truth + 2.0, y_prev=prev)            # twice the baseline's error
+    assert better["skill_score"] == pytest.approx(0.5) and worse["skill_score"] == pytest.approx(-1.0)
+    # equal error is not copying: a forecast that errs by 1 the other way scores 0 and has lag 0
+    other = metrics(truth, truth + 1.0, y_prev=prev)
+    assert other["skill_score"] == pytest.approx(0.0) and other["directional_accuracy"] == 1.0
 
 
 def test_direction_skips_unchanged_points_and_counts_wrong_signs():
@@ -119,9 +130,12 @@ def test_direction_skips_unchanged_points_and_counts_wrong_signs():
     assert m["directional_accuracy"] == 0.0
 
 
-def test_mape_skips_zero_truth_and_is_none_when_all_zero():
+def test_mape_skips_zero_truth_and_is_none_when_all_zero_or_crossing_zero():
     assert metrics([0.0, 2.0], [1.0, 3.0])["mape"] == pytest.approx(50.0)
     assert metrics([0.0, 0.0], [1.0, 3.0])["mape"] is None
+    assert metrics([-2.0, -4.0], [-1.0, -3.0])["mape"] == pytest.approx(37.5)    # one side of zero: defined
+    sine = np.sin(np.arange(1, 200) / 5)                                        # crosses zero: undefined
+    assert metrics(sine, sine + 0.05)["mape"] is None
 
 
 def test_best_lag_finds_the_delay():
@@ -134,7 +148,7 @@ def test_best_lag_finds_the_delay():
 
 def test_metrics_undefined_values_are_none_and_json_strict():
     m = metrics([1.0, 2.0, 3.0], [np.nan, 2.0, 3.0], y_prev=[0.0, 1.0, 2.0])
-    assert m["rmse"] is None and m["best_lag"] is None and m["skill"] is None
+    assert m["rmse"] is None and m["best_lag"] is None and m["skill_score"] is None
     assert m["directional_accuracy"] is None and m["naive_rmse"] == pytest.approx(1.0)
     json.dumps(m, allow_nan=False)
     empty = metrics([], [])
@@ -168,8 +182,9 @@ def test_evaluate_copy_last_model_equals_persistence_in_real_units():
         np.testing.assert_allclose(S["y_pred"], S["persistence"], rtol=1e-5)
         assert S["index"] == [d.strftime("%Y-%m-%d") for d in dates[rows]]
         model = S["metrics"]["model"]
-        assert model["skill"] == pytest.approx(1.0, abs=1e-4) and model["best_lag"] == 1
-        assert S["metrics"]["persistence"]["skill"] == pytest.approx(1.0)
+        assert model["skill_score"] == pytest.approx(0.0, abs=1e-4) and model["best_lag"] == 1
+        assert S["metrics"]["persistence"]["skill_score"] == pytest.approx(0.0)
+        assert S["metrics"]["persistence"]["directional_accuracy"] is None
     r = int(w.idx_test[3])
     closes = frame["Close"].to_numpy()
     assert result["test"]["moving_average"][3] == pytest.approx(closes[r - 5:r].mean())
@@ -202,7 +217,7 @@ def test_evaluate_sequence_task_uses_the_constant_guess():
         model_m = S["metrics"]["model"]
         assert S["metrics"]["constant"]["rmse"] == pytest.approx(const_rmse)
         assert model_m["naive_rmse"] == pytest.approx(const_rmse)
-        assert model_m["skill"] == pytest.approx(model_m["rmse"] / const_rmse)
+        assert model_m["skill_score"] == pytest.approx(1 - model_m["rmse"] / const_rmse)
         assert model_m["best_lag"] is None and model_m["directional_accuracy"] is None
     json.dumps(result, allow_nan=False)
 
@@ -284,7 +299,7 @@ def test_evaluate_real_sine_windows_in_real_units():
     np.testing.assert_allclose(S["persistence"], series[w.idx_test - 1])
     np.testing.assert_allclose(S["y_pred"], S["persistence"], atol=1e-5)
     assert S["index"] == [int(r) for r in w.idx_test]      # a step index stays step numbers
-    assert S["metrics"]["model"]["skill"] == pytest.approx(1.0, abs=1e-4)
+    assert S["metrics"]["model"]["skill_score"] == pytest.approx(0.0, abs=1e-4)
 
 
 def test_evaluate_real_adding_problem_constant_baseline_matches_windows():

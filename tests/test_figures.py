@@ -1,6 +1,7 @@
 """Figure builders from hand-made records in the documented format: traces, log axes, size bounds."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -119,6 +120,55 @@ def test_heatmap_is_log10_and_thinned():
     assert fig.data[0].x[-1] == 999 and fig.data[0].y[-1] == 299
 
 
+def test_heatmap_colours_survive_streamlits_theme_and_ticks_are_readable():
+    # Streamlit's chart theme replaces the hex colours #000001 … #000040 with its own palette
+    _, epochs = _records(n_epochs=3, T=100)
+    for e in epochs:
+        e["probe"]["grad_h"][0] = [10.0 ** (-24 + 24 * t / 99) for t in range(100)]   # 24 decades
+    fig = F.gradient_heatmap_figure(epochs)
+    stops = [c for _, c in fig.data[0].colorscale]
+    assert stops[0] == "rgb(0, 0, 4)" and len(stops) == 10              # Magma, black first
+    assert not any(c.startswith("#0000") for c in stops)
+    labels = fig.data[0].colorbar.ticktext
+    assert 3 <= len(labels) <= 8 and "10⁻²⁴" in labels and "10⁰" in labels
+    # one probed epoch: its own tick only (no epoch 0.5); a few rows: exactly the probed epochs
+    one = F.gradient_heatmap_figure(epochs[:1])
+    assert list(one.layout.yaxis.tickvals) == [0]
+    assert one.layout.xaxis.dtick == 20 and one.layout.xaxis.tick0 == 0  # 100 timesteps: 0, 20, …, 80
+    probed = [dict(epochs[0], epoch=e) for e in (0, 2, 4, 5)]             # every 2nd and the last
+    assert list(F.gradient_heatmap_figure(probed).layout.yaxis.tickvals) == [0, 2, 4, 5]
+    many = [dict(epochs[0], epoch=e) for e in range(0, 402, 2)]
+    assert F.gradient_heatmap_figure(many).layout.yaxis.dtick == 50
+
+
+def _assert_decades_only(fig):
+    """A log y axis whose labels sit on powers of ten only, at least two of them in view."""
+    axis = fig.layout.yaxis
+    assert axis.type == "log"
+    assert isinstance(axis.dtick, int) and axis.dtick >= 1 and axis.tick0 == 0, (axis.dtick, axis.tick0)
+    if axis.range is not None:
+        lo, hi = axis.range
+        assert math.floor(hi) - math.ceil(lo) >= 1, axis.range
+
+
+def test_log_axes_show_decades_only():
+    narrow = [{"step": s, "loss": 0.2 + 0.3 / (s + 1), "epoch": 1} for s in range(50)]   # 0.2 … 0.5
+    fig = F.loss_figure(narrow, [])
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.range == pytest.approx((-1.05, 0.05))      # widened to 10⁻¹ … 10⁰
+    fig = F.loss_figure(narrow, [], baseline=0.002)                    # a baseline far below counts
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.range is None and fig.layout.yaxis.dtick == 1
+    wide = [{"step": s, "loss": 10.0 ** -s, "epoch": 1} for s in range(30)]          # 30 decades
+    fig = F.loss_figure(wide, [])
+    _assert_decades_only(fig)
+    assert fig.layout.yaxis.dtick == 4                                 # about eight labels
+    steps, epochs = _records()
+    for fig in (F.grad_norm_figure(steps), F.param_norms_figure(epochs),
+                F.gradient_time_figure(_probe(T=3, decay=0.9))):
+        _assert_decades_only(fig)
+
+
 def test_heatmap_handles_zero_gradients_as_gaps():
     _, epochs = _records(n_epochs=2, T=5)
     epochs[0]["probe"]["grad_h"][0][0] = 0.0
@@ -150,8 +200,9 @@ def _evaluation(n=300):
         out[split] = {"index": list(dates[a:b]), "y_true": y[a:b].tolist(), "y_pred": (y[a:b] + 0.5).tolist(),
                       "persistence": np.r_[y[a], y[a:b - 1]].tolist(), "moving_average": y[a:b].tolist(),
                       "metrics": {"model": {"rmse": 0.5, "mae": 0.5, "mape": 0.4, "directional_accuracy": 0.6,
-                                            "naive_rmse": 1.0, "skill": 0.5, "best_lag": 0, "n": b - a},
-                                  "persistence": {"rmse": 1.0, "skill": 1.0, "best_lag": 1}}}
+                                            "naive_rmse": 1.0, "skill_score": 0.5, "best_lag": 0, "n": b - a},
+                                  "persistence": {"rmse": 1.0, "mape": None, "directional_accuracy": None,
+                                                  "skill_score": 0.0, "best_lag": 1}}}
     return out
 
 
@@ -192,11 +243,29 @@ def test_sequence_task_draws_predicted_against_true():
 def test_metrics_frame_rows_per_split_and_predictor():
     frame = F.metrics_frame(_evaluation())
     assert list(frame.index.get_level_values(0)) == ["train"] * 2 + ["validation"] * 2 + ["test"] * 2
-    assert "skill (RMSE / baseline RMSE)" in frame.columns and "RMSE" in frame.columns
+    assert "skill score = 1 − RMSE / baseline RMSE" in frame.columns and "RMSE" in frame.columns
     assert frame.loc[("test", "model"), "RMSE"] == 0.5
     assert frame.loc[("test", "persistence"), "best lag"] == 1
     flat = F.metrics_frame({"test": {"metrics": {"rmse": 2.0}}})
     assert flat.loc[("test", "model"), "RMSE"] == 2.0
+
+
+def test_metrics_display_dashes_undefined_cells_and_says_why():
+    frame = F.metrics_frame(_evaluation())
+    table, notes = F.metrics_display(frame)
+    persistence, model = table.loc[("test", "persistence")], table.loc[("test", "model")]
+    assert persistence["direction right"] == "—" and persistence["MAPE %"] == "—"
+    assert model["direction right"] == "60.0%" and model["skill score = 1 − RMSE / baseline RMSE"] == "+0.500"
+    assert persistence["skill score = 1 − RMSE / baseline RMSE"] == "+0.000" and persistence["best lag"] == "1"
+    assert not (table == "None").any().any() and not table.isna().any().any()
+    assert any("no change" in n for n in notes) and any("crosses zero" in n for n in notes)
+    # a column undefined everywhere is dropped, except MAPE, which says why; negative numbers get a real minus
+    only_mape = F.metrics_display(F.metrics_frame({"test": {"metrics": {"model": {"rmse": 1.0, "mape": None}}}}))
+    assert list(only_mape[0].columns) == ["RMSE", "MAPE %"] and only_mape[1] == [F.MAPE_UNDEFINED]
+    table, notes = F.metrics_display(F.metrics_frame(
+        {"test": {"metrics": {"model": {"rmse": 2.0, "directional_accuracy": None, "skill_score": -0.25}}}}))
+    assert list(table.columns) == ["RMSE", "skill score = 1 − RMSE / baseline RMSE"] and notes == []
+    assert table.iloc[0, 1] == "−0.250"
 
 
 def test_gates_figure_lstm_and_plain_rnn_message():

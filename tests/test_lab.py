@@ -175,3 +175,19 @@ def test_figures_draw_what_they_are_given():
     sf = sweep_figure(rows)
     assert [t.name for t in sf.data] == [CELLS["rnn"], "constant guess"]
     assert sweep_figure([]).layout.annotations                               # an empty chart says why
+
+
+def test_lab_log_axes_show_decades_only():
+    from rnn_core.lab_figures import compare_loss_figure
+
+    epochs = [{"epoch": e, "train_loss": 0.3 - 0.01 * e, "val_loss": 0.35 - 0.01 * e} for e in range(6)]
+    figs = [compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=0.4),              # < 1 decade
+            jacobian_figure(lab.jacobian_stats(SMALL)), overlay_figure(lab.overlay(SMALL, cells=("lstm",))),
+            lab_gradient_figure(lab.profile_stats(SMALL.replace(cell="lstm"))),
+            truncation_figure(lab.scratch_report(timesteps=10, truncate=3))]
+    for fig in figs:
+        axis = fig.layout.yaxis
+        assert axis.type == "log" and isinstance(axis.dtick, int) and axis.dtick >= 1 and axis.tick0 == 0
+        if axis.range is not None:                                     # widened: two powers of ten in view
+            assert math.floor(axis.range[1]) - math.ceil(axis.range[0]) >= 1
+    assert figs[0].layout.yaxis.range == pytest.approx((-1.05, 0.05))

@@ -93,3 +93,14 @@ def test_presenter_mode_hides_the_step_list_and_survives_the_switch():
     assert at.session_state["lab.gain"] == 0.8 and at.session_state["lab.init"] == "orthogonal"
     assert _qp(at, "presenter") == "1"
     assert at.expander, "the Lab's controls sit in a collapsed expander in presenter mode"
+
+
+def test_truncation_step_shows_the_tutorials_update_next_to_the_true_gradient():
+    at = _learn_app("truncation")
+    article = at.dataframe[-1].value
+    assert list(article["parameter"]) == ["U", "W", "V"]
+    W = article.set_index("parameter").loc["W"]
+    assert W["changes with y"] == "no" and "× 10" in W["tutorial ÷ true"]
+    said = " ".join(c.value for c in at.caption)
+    assert "times the true ∂L/∂W" in said and "not a gradient" in said
+    assert any("keeps the tutorial's data" in m.value for m in at.markdown)

@@ -110,7 +110,10 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     preds = _figure(at, "chart.predictions")
     assert any(t.get("name") == "one-step prediction" for t in preds["data"])
     table = at.dataframe[0].value
-    assert "RMSE" in table.columns and "skill (RMSE / baseline RMSE)" in table.columns
+    assert "RMSE" in table.columns and "skill score = 1 − RMSE / baseline RMSE" in table.columns
+    assert table.loc[("test", "persistence"), "direction right"] == "—"     # it predicts no change
+    assert table.loc[("test", "model"), "MAPE %"] == "—"                    # a sine crosses zero
+    assert "crosses zero" in " ".join(c.value for c in at.caption)
     assert ("test", "model") in table.index and ("test", "persistence") in table.index
 
 

@@ -32,7 +32,7 @@ RECORDS = [
     {"kind": "end", "status": "completed", "epoch": 1, "step": 2, "reason": "Finished 1 epochs (2 steps).",
      "seconds": 0.3},
 ]
-METRICS = {"test": {"rmse": 1.5, "skill": float("nan")}}
+METRICS = {"test": {"rmse": 1.5, "skill_score": float("nan")}}
 
 
 def _setup(cell: str = "gru", layers: int = 1, F: int = 2):
@@ -53,7 +53,7 @@ def test_save_load_gives_the_same_predictions(tmp_path, cell, layers):
     np.testing.assert_array_equal(predict(loaded.model, X), predict(model, X))
     assert loaded.configs == (model_cfg, data_cfg, train_cfg)
     assert loaded.records == RECORDS
-    assert loaded.metrics == {"test": {"rmse": 1.5, "skill": None}}   # NaN saved as null (strict JSON)
+    assert loaded.metrics == {"test": {"rmse": 1.5, "skill_score": None}}   # NaN saved as null (strict JSON)
 
 
 def test_history_csv_has_one_row_per_step_and_epoch_record(tmp_path):

@@ -148,6 +148,18 @@ STEPS: tuple[Step, ...] = (
                "dependency longer than $k$ steps, whatever its cell. Move the slider: the grey bars are "
                "the per-timestep contributions to $\\partial L/\\partial W_{hh}$ that truncation throws away."),
         ("demo", "truncation"),
+        ("md", "**The tutorial this app grew from** (an RNN from scratch in NumPy on a sine wave) writes its "
+               "own truncated BPTT. Its network is not the one above: a sigmoid, no biases, weights drawn "
+               "from U(0, 1), an input matrix with one column per timestep, one record at a time at a "
+               "learning rate of 10⁻⁴, every entry of the update clipped to ±10. Below, its backward pass "
+               "transcribed line by line, next to the true gradient of its own loss "
+               "$L = (y - \\hat y)^2/2$ (exact BPTT, equal to autograd) for the same weights and window:"),
+        ("demo", "article"),
+        ("md", "So the Playground's preset *Sine wave (from scratch tutorial)* keeps the tutorial's data and "
+               "sizes (sin t, windows of 50, 100 hidden units, truncation after 5 steps, clipping by value "
+               "at ±10) and changes the rest: the app's tanh Elman RNN with biases, one shared input "
+               "weight and PyTorch's initialisation, trained in minibatches on the true truncated "
+               "gradient — because the tutorial's update is not one."),
     ), (Link("Sine wave with truncated BPTT (5 steps)", PLAYGROUND, "sine_scratch"),)),
 
     Step("stock", "8 · Judging a stock forecast honestly", (
@@ -155,10 +167,12 @@ STEPS: tuple[Step, ...] = (
                "small RMSE — yet it knows nothing. That **persistence** forecast is the baseline every "
                "one-step forecast must beat:"),
         ("latex", r"\hat y^{\text{persist}}_{t+1} = y_t, \qquad "
-                  r"\text{skill} = 1 - \frac{\mathrm{RMSE}_{\text{model}}}{\mathrm{RMSE}_{\text{persist}}}"),
-        ("md", "- skill $\\le 0$: no better than copying the last value;\n"
-               "- a prediction curve that looks like the real one *shifted right by a day* is persistence "
-               "in disguise (the Playground reports the best-matching lag);\n"
+                  r"\text{skill score} = 1 - \frac{\mathrm{RMSE}_{\text{model}}}{\mathrm{RMSE}_{\text{persist}}}"),
+        ("md", "- skill score $> 0$: beats persistence; $0$: exactly as good; $< 0$: worse; $1$: perfect. "
+               "The Playground's metrics table, the CLI and its JSON (`skill_score`) report this number;\n"
+               "- a skill score near 0 says *no better than persistence*, not *a copy of it*. A copy "
+               "shows itself otherwise: its curve looks like the real one *shifted right by a day* "
+               "(the Playground reports the best-matching lag: 1 for a copy);\n"
                "- directional accuracy near 50 % means the ups and downs are a coin toss;\n"
                "- scale on the training part only and split by time, or the test leaks into training."),
     ), (Link("Stock forecast (3 stacked RNNs, 100 steps)", PLAYGROUND, "stock_nflx"),)),
@@ -228,5 +242,53 @@ def _cached_scratch_report(T: int, k: int) -> dict:
     return lab.scratch_report(timesteps=T, truncate=k)
 
 
+def article_demo() -> None:
+    """The tutorial's transcribed update next to the true gradient, with what it means in one sentence."""
+    report = _cached_article_report()
+    rows = report["rows"]
+    table = [{"parameter": r["parameter"], "tutorial's ‖d‖": f"{r['tutorial ‖d‖']:.3g}",
+              "true ‖∂L/∂θ‖": f"{r['true ‖∂L/∂θ‖']:.3g}", "tutorial ÷ true": _times_ten(r['ratio']),
+              "cosine": "—" if r["cosine"] is None else f"{r['cosine']:.2f}",
+              "changes with y": "yes" if r["tutorial's d depends on y"] else "no"} for r in rows]
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(article_sentence(report))
+
+
+def article_sentence(report: dict) -> str:
+    """What the table means, in numbers taken from it."""
+    from rnn_core.scratch_article import CLIP, LEARNING_RATE
+
+    by = {r["parameter"]: r for r in report["rows"]}
+    W, V = by["W"], by["V"]
+    clipped = ("every entry of dW is above the clip" if report["clipped_share"] == 1.0
+               else f"{report['clipped_share']:.0%} of dW's entries are above the clip")
+    dependence = ("and does not change when the target y changes: it is not a gradient of the loss at all"
+                  if not W["tutorial's d depends on y"] else "so it is not the gradient of the loss")
+    return (f"Record {report['record']}, weights drawn as the tutorial draws them (seed {report['seed']}): "
+            f"its dW is {_times_ten(W['ratio'])} times the true ∂L/∂W {dependence}. The true ∂L/∂W is tiny "
+            f"because U(0, 1) weights saturate every sigmoid unit; {clipped} of ±{CLIP:g}, so each update "
+            f"moves every entry of W by ±{LEARNING_RATE * CLIP:g} (the sign of d), whatever the error. "
+            f"Only dV carries the error ({V['ratio']:.0f}× the true ∂L/∂V, cosine {V['cosine']:.2f}: it sums "
+            "over all timesteps where only the last one feeds ŷ).")
+
+
+def _times_ten(x: float) -> str:
+    """3.6e+23 → "3.6 × 10²³" (plain for numbers below 1000)."""
+    if not x < float("inf"):
+        return "infinitely many"
+    if x < 1000:
+        return f"{x:.3g}"
+    mantissa, e = f"{x:.1e}".split("e")
+    return f"{float(mantissa):g} × 10" + str(int(e)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _cached_article_report() -> dict:
+    from rnn_core.scratch_article import article_report
+
+    return article_report()
+
+
 DEMOS = {"scratch": lambda: scratch_demo("learn_truncate"),
-         "truncation": lambda: scratch_demo("learn_truncate_7")}
+         "truncation": lambda: scratch_demo("learn_truncate_7"),
+         "article": article_demo}

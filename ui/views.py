@@ -24,9 +24,14 @@ import numpy as np
 import streamlit as st
 
 from rnn_core import figures as F
+from rnn_core.evaluate import SKILL_FORMULA
 from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
+              "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
+              "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
+              "as 'best lag' 1.")
 
 
 @dataclass
@@ -134,7 +139,7 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
     st.caption("How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing). The dashed line is the theory's upper bound "
                "(σ_max·γ)^k for a plain RNN: when it falls, vanishing is certain; when it rises, the gradient "
-               "may explode but need not.")
+               "may explode but need not. " + probe_note(ctx))
 
 
 def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
@@ -143,7 +148,19 @@ def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: R
            slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
-               "changes that.")
+               "changes that. " + probe_note(ctx))
+
+
+def probe_note(ctx: RunContext | None) -> str:
+    """When and on what the probe measures, from the run's settings (the defaults before a run)."""
+    from rnn_core.config import TrainConfig
+
+    tc = ctx.train_cfg if ctx else TrainConfig()
+    if tc.probe_every < 1:
+        return "The probe is off for this run (probe every 0 epochs)."
+    every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
+    return (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
+            f"{tc.probe_batch} training windows, not on the whole data.")
 
 
 # --------------------------------------------------------------------------------------------- 3
@@ -197,10 +214,9 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
         st.caption(result["closed_note"])
     frame = F.metrics_frame(result["evaluation"])
     if not frame.empty:
-        st.dataframe(frame, width="stretch", key=f"{slot}.metrics",
-                     column_config={c: st.column_config.NumberColumn(c, format="%.4g") for c in frame.columns})
-        st.caption("RMSE and MAE are in the target's units. Skill = RMSE ÷ the baseline's RMSE: below 1 beats "
-                   "the baseline, 1 means the model only copies the last value (then 'best lag' is 1).")
+        table, notes = F.metrics_display(frame)
+        st.dataframe(table, width="stretch", key=f"{slot}.metrics")
+        st.caption(" ".join([SKILL_NOTE, *notes]))
 
 
 # --------------------------------------------------------------------------------------------- 5
