@@ -28,7 +28,18 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import CELLS, CLIPPING, INITS, LIMITS, OPTIMIZERS, SCALERS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import (
+    CELLS,
+    CLIPPING,
+    INITS,
+    LIMITS,
+    OPTIMIZERS,
+    SCALERS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    layers_error,
+)
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from ui.state import key, param_key, seed_widgets
 
@@ -105,6 +116,8 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
                              help=HELP["hidden_size"])
     layers = c2.number_input("Layers", *LIMITS["num_layers"], step=1, key=k("num_layers"),
                              help=HELP["num_layers"])
+    if message := layers_error(cell, int(layers)):
+        box.warning(message)
     init = box.selectbox("Recurrent init", list(INITS), format_func=INITS.get, key=k("init"), help=HELP["init"])
     gain = box.slider("Gain", *map(float, LIMITS["gain"]), step=0.05, key=k("gain"), help=HELP["gain"],
                       disabled=init == "default")
