@@ -98,29 +98,37 @@ class LabConfig:
 
 LAB_FIELDS = tuple(f.name for f in fields(LabConfig))
 
-# Lab presets: a title, one sentence of what to look for, and the settings.
+# Lab presets: a title, one sentence of what it shows (measured over the default 3 seeds; tests/test_lab.py
+# recomputes each number), and the settings.
 LAB_PRESETS: dict[str, dict] = {
     "vanishing": {"title": "Vanishing: tanh RNN, gain 0.8",
-                  "note": "σ_max·γ = 0.8 < 1: the gradient shrinks by about 0.8 per step back.",
+                  "note": "σ_max·γ = 0.8 < 1: the upper bound 0.8^k forces at least 9.6 decades lost over "
+                          "100 steps, and the gradient loses 9.8 — tanh′ < 1 takes a little more than the bound.",
                   "config": LabConfig(cell="rnn", timesteps=100, init="orthogonal", gain=0.8)},
     "exploding": {"title": "Exploding: tanh RNN, gain 1.5",
-                  "note": "σ_max·γ = 1.5 > 1: going back, the gradient grows wherever tanh is unsaturated "
-                          "— fastest over the first steps, where h_t is still small — and saturation "
-                          "keeps it well under the bound.",
+                  "note": "σ_max·γ = 1.5 > 1: the upper bound allows growth by up to 10.4 decades over 60 "
+                          "steps; the gradient grows about 3 of them, because tanh saturates as h_t grows "
+                          "(falling below the bound is allowed).",
                   "config": LabConfig(cell="rnn", timesteps=60, init="orthogonal", gain=1.5, input_scale=0.1)},
     "edge": {"title": "Edge of chaos: tanh RNN, gain 1",
-             "note": "σ_max·γ = 1: the gradient neither vanishes nor explodes (as long as tanh stays linear).",
+             "note": "σ_max·γ = 1: over 200 steps the gradient loses less than half a decade — neither "
+                     "vanishing nor exploding while tanh stays near its linear part.",
              "config": LabConfig(cell="rnn", timesteps=200, init="orthogonal", gain=1.0, input_scale=0.1)},
     "lstm_keeps": {"title": "LSTM keeps it: forget bias 3",
-                   "note": "f_t ≈ σ(3) ≈ 0.95 lets c_t carry the gradient back 200 steps; set the forget "
-                           "bias to 0 and it vanishes like the tanh RNN's in the overlay.",
+                   "note": "A forget bias of 3 opens f_t ≈ σ(3) ≈ 0.95: over 200 steps the LSTM loses only "
+                           "1–3 decades, against about 40 with forget bias 0 — and no σ_max bound applies: "
+                           "the dash-dotted line is what the forget gates' product alone carries.",
                    "config": LabConfig(cell="lstm", timesteps=200, init="default", forget_bias=3.0)},
     "identity_relu": {"title": "IRNN: ReLU with W_hh = I",
-                      "note": "The Jacobian is diag(1[a>0])·I: active units pass the gradient unchanged.",
+                      "note": "The Jacobian is diag(1[a>0])·I: active units pass the gradient unchanged, units "
+                              "that switch off drop their share — over 200 steps it loses 1–2 decades: nearly "
+                              "flat, not flat.",
                       "config": LabConfig(cell="rnn_relu", timesteps=200, init="identity", gain=1.0,
                                           input_scale=0.1)},
     "default_init": {"title": "PyTorch default init, 100 steps",
-                     "note": "torch's uniform ±1/√H init gives σ_max < 1 for a tanh RNN: it forgets.",
+                     "note": "torch's uniform ±1/√H init gives σ_max ≈ 1.1 (above 1: the bound allows growth), "
+                             "but its spectral radius is only ≈ 0.6 and tanh′ < 1: over 100 steps the gradient "
+                             "loses 19–24 decades anyway.",
                      "config": LabConfig(cell="rnn", timesteps=100, init="default")},
 }
 

@@ -25,9 +25,12 @@ Init schemes (`cfg.init`) set each layer's W_hh; for LSTM/GRU each gate block of
     gaussian    W_hh ~ N(0, gain²/H)
 Non-default schemes also set b_ih = b_hh = 0 (as the IRNN paper does). W_ih and the head keep torch's
 default init. `cfg.forget_bias` is then added to the LSTM forget-gate rows of b_hh (rows H:2H).
-For Jordan the scheme draws the feedback W_yh (H, O) instead — orthonormal columns, the first O columns
-of I, or N(0, 1/H) — and scales it by gain / σ_max(W_out), so that the loop h_{t−1} → ŷ_{t−1} → h_t,
-the matrix W_yh·W_out, has σ_max = gain exactly (orthogonal, identity; H ≥ O); b_ih = b_yh = 0.
+For Jordan the scheme sets the feedback W_yh (H, O) instead, through the loop h_{t−1} → ŷ_{t−1} → h_t,
+the matrix W_yh·W_out: orthogonal and identity set W_yh = gain · W_out⁺ (the head's pseudo-inverse), so
+W_yh·W_out = gain × the projector onto the head's rows — all its non-zero singular values and
+eigenvalues equal the gain, as for gain × an orthogonal W_hh (in the linear regime ŷ_t ≈ gain · ŷ_{t−1}
++ the input's share); gaussian draws W_yh ~ N(0, 1/H) scaled by gain / σ_max(W_out).
+b_ih = b_yh = b_out = 0 (every bias on the loop, as for the other cells).
 
 Spectra: for each layer the square matrix that maps h_{t-1} into the pre-activation of h_t:
 Elman W_hh; Jordan W_yh·W_out (rank ≤ O: only its O largest singular values are reported);
@@ -191,21 +194,21 @@ def _init_recurrent(model: RNNModel) -> None:
 
 
 def _init_jordan(model: RNNModel) -> None:
-    """The scheme draws W_yh (H, O), scaled so that σ_max(W_yh·W_out) = gain (see the module doc)."""
+    """The scheme sets the feedback W_yh (H, O) so that the loop W_yh·W_out has the gain (module doc)."""
     cfg, rnn = model.cfg, model.rnn
     if cfg.init == "default":
         return
-    W_yh = rnn.weight_yh_l0                                              # (H, O)
-    if cfg.init == "orthogonal":
-        nn.init.orthogonal_(W_yh)
-    elif cfg.init == "identity":
-        W_yh.copy_(torch.eye(*W_yh.shape, dtype=W_yh.dtype))
+    W_out = model.head.weight.double()                                   # (O, H)
+    if cfg.init in ("orthogonal", "identity"):
+        # W_yh = gain · W_out⁺  ⇒  W_yh·W_out = gain · (projector onto the head's rows)
+        W_yh = cfg.gain * torch.linalg.pinv(W_out)                       # (H, O)
     else:
-        nn.init.normal_(W_yh, mean=0.0, std=1.0 / cfg.hidden_size**0.5)
-    sigma_out = float(torch.linalg.matrix_norm(model.head.weight.double(), ord=2))
-    W_yh.mul_(cfg.gain / sigma_out if sigma_out > 0 else 0.0)
-    rnn.bias_ih_l0.zero_()
-    rnn.bias_yh_l0.zero_()
+        # W_yh ~ N(0, 1/H), scaled so that σ_max(W_yh·W_out) ≈ gain
+        W_yh = torch.randn(cfg.hidden_size, cfg.output_size, dtype=torch.float64) / cfg.hidden_size**0.5
+        W_yh *= cfg.gain / float(torch.linalg.matrix_norm(W_out, ord=2))
+    rnn.weight_yh_l0.copy_(W_yh)
+    for b in (rnn.bias_ih_l0, rnn.bias_yh_l0, model.head.bias):         # every bias on the loop
+        b.zero_()
 
 
 def _init_square(W: Tensor, scheme: str, gain: float) -> None:

@@ -44,6 +44,25 @@ BOUND_CELLS = ("rnn", "rnn_relu", "jordan")
 GATE_PATH = {"lstm": ("forget", "c"), "gru": ("update", "h")}
 
 
+# What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
+REFERENCE_NOTE = {
+    "bound": "The dashed line is an upper bound, ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) (Pascanu et al., 2013), drawn "
+             "for the top layer (a lower layer also gets gradient from the layer above at every step): the "
+             "gradient stays in the shaded region beneath it and may fall far below it. With σ_max·γ < 1 "
+             "the bound falls, so vanishing is certain; with σ_max·γ ≥ 1 it allows growth but does not "
+             "force it — PyTorch's default init has σ_max ≈ 1.1, yet its spectral radius ≈ 0.6 and tanh′ < 1 "
+             "still make the gradient vanish.",
+    "gated": "LSTM and GRU have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
+             "is what the additive path alone carries back from the last step — the product of the forget "
+             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
+}
+
+
+def reference_note(cell: str) -> str:
+    """The sentence explaining a cell's reference line (bound or gate path)."""
+    return REFERENCE_NOTE["bound" if cell in BOUND_CELLS else "gated"]
+
+
 def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
     """Is ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) true for this layer? (See the module doc.)"""
     return cell in BOUND_CELLS and layer == num_layers - 1

@@ -82,6 +82,9 @@ def test_jordan_scheme_sets_the_output_loop_to_the_gain(init):
     loop = m.rnn.weight_yh_l0.detach().double() @ m.head.weight.detach().double()   # W_yh·W_out (H, H)
     assert torch.linalg.matrix_norm(loop, ord=2) == pytest.approx(0.8, rel=1e-6)
     assert spectra(m)[0]["sigma_max"] == pytest.approx(0.8, rel=1e-6)
+    # gain × a projector: its non-zero eigenvalues are the gain too (the output loop keeps ŷ at gain 1)
+    assert spectra(m)[0]["spectral_radius"] == pytest.approx(0.8, rel=1e-6)
+    assert spectra(m)[0]["singular_values"] == pytest.approx([0.8, 0.8], rel=1e-6)
     assert len(spectra(m)[0]["singular_values"]) == 2                 # rank ≤ O
     assert torch.count_nonzero(m.rnn.bias_yh_l0) == 0 and torch.count_nonzero(m.rnn.bias_ih_l0) == 0
 
