@@ -267,3 +267,27 @@ def test_overlay_leaves_jordan_out_of_a_stack_and_says_why():
     assert sentence.startswith("A Jordan network feeds its own output back")
     with pytest.raises(ConfigError, match="set layers to 1"):
         cfg.replace(cell="jordan").validate()
+
+
+@pytest.mark.slow
+def test_gain_and_forget_bias_tooltips_and_learn_say_what_the_lab_measures():
+    """The numbers the Playground tooltips and the Learn page teach, recomputed (Lab defaults, 3 seeds)."""
+    from ui.controls import HELP
+    from ui.learn import STEPS
+
+    learn = " ".join(str(part) for step in STEPS for part in step.parts)
+    base = LabConfig(cell="rnn", timesteps=100, init="orthogonal")
+    assert "gain 0.9 loses about 5" in HELP["gain"] and "forces 4.5" in HELP["gain"]
+    assert all(4.5 <= d <= 5.2 for d in _decades_lost(base.replace(gain=0.9)))
+    assert "1.0 about 1" in HELP["gain"]
+    assert all(0.8 <= d <= 1.4 for d in _decades_lost(base.replace(gain=1.0)))
+    assert "grows about 3 where the bound allows 17.4" in HELP["gain"]
+    assert _bound_decades(base.replace(gain=1.5)) == pytest.approx(-17.4, abs=0.05)
+    assert all(-3.7 <= d <= -2.8 for d in _decades_lost(base.replace(gain=1.5)))
+    lstm = LabConfig(cell="lstm", timesteps=300, init="default")
+    for text in (HELP["forget_bias"], learn):
+        assert "19–24 decades" in text and "under 4" in text
+    assert all(18.5 <= d <= 24.5 for d in _decades_lost(lstm.replace(forget_bias=1.0)))
+    assert all(0.0 <= d < 4.0 for d in _decades_lost(lstm.replace(forget_bias=3.0)))
+    assert "about 40 over 200" in HELP["forget_bias"]
+    assert 35 <= np.mean(_decades_lost(lstm.replace(forget_bias=0.0, timesteps=200))) <= 45
