@@ -10,7 +10,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from rnn_core.config import CELLS, ConfigError
-from rnn_core.lab import LAB_PRESETS
+from rnn_core.lab import LAB_PRESETS, overlay_left_out
 from rnn_core.lab_figures import (
     jacobian_figure,
     lab_gradient_figure,
@@ -18,6 +18,8 @@ from rnn_core.lab_figures import (
     phase_figure,
     singular_values_figure,
 )
+from rnn_core.models import SPECTRUM_OF
+from rnn_core.probe import BOUND_CELLS, reference_note
 from ui.lab import (
     cached_jacobians,
     cached_overlay,
@@ -62,29 +64,35 @@ except ConfigError as exc:
     st.error(str(exc))
     st.stop()
 
-# ---- headline numbers
-sigma = stats["sigma_max"][0]
+# ---- headline numbers (σ_max of the top layer: the one the bound speaks about)
+sigma = stats["sigma_max"][-1]
 rate = sigma * stats["gamma"]
-ratio = curves[cfg.cell]["mean"][0]
-gated = cfg.cell in ("lstm", "gru")
+first = stats["grad_h"][0]
+ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
+gated = cfg.cell not in BOUND_CELLS
+top = " (top layer)" if cfg.num_layers > 1 else ""
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("σ_max(W_hh)", f"{sigma:.3f}", help="Largest singular value of the recurrent matrix (the "
-          "candidate block for LSTM / GRU), mean over seeds.")
+m1.metric(f"σ_max{top}", f"{sigma:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
+          "mean over seeds.")
 m2.metric("σ_max·γ", f"{rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
-          "Elman cell must vanish geometrically (Pascanu et al., 2013).")
+          "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
+          "and GRU it forces nothing.")
 m3.metric("Reaching t = 0",
           ("≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}") if ratio > 0
           else "0 (underflow)",
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
 if gated:
-    verdict, why = "gated", "The bound (σ_max·γ)^k is for Elman cells; gates add paths it does not cover."
+    verdict, why = "gated", "The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it " \
+        "does not cover, so read the measured line."
 elif abs(rate - 1) < 0.01:
     verdict, why = "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
 elif rate < 1:
-    verdict, why = "must vanish", "σ_max·γ < 1 guarantees a geometric decay (Pascanu et al., 2013)."
+    verdict, why = "must vanish", "σ_max·γ < 1 guarantees a geometric decay of the top layer's gradient " \
+        "(Pascanu et al., 2013)."
 else:
-    verdict, why = "can explode", "σ_max·γ > 1 is necessary for exploding, not sufficient: saturation damps it."
+    verdict, why = "may grow", "σ_max·γ > 1 allows growth, it does not force it: saturation and a spectral " \
+        "radius below 1 usually still shrink the gradient."
 m4.metric("Verdict", verdict, help=why)
 
 # ---- one cell, and all cells
@@ -94,14 +102,15 @@ with left:
                     key="lab_gradient")
     if not presenter:
         st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key="lab.normalise")
-        st.caption("Dashed: the bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t). Solid: the measured gradient, "
-                   f"geometric mean over {cfg.seeds} seed(s); the shaded band spans the seeds (min–max).")
+        st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
+                   "min–max band. " + reference_note(cfg.cell))
 with right:
     st.plotly_chart(overlay_figure(curves, height=chart_height(400)), width="stretch",
                     key="lab_overlay")
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
-                   "LSTM and GRU keep more of it when their gates are open (try the forget bias).")
+                   "LSTM and GRU keep more of it when their gates are open (try the forget bias). "
+                   + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
 st.plotly_chart(phase_figure(phase, height=chart_height(420)), width="stretch", key="lab_phase")
@@ -109,7 +118,9 @@ if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{CELLS[cfg.cell]}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
                "gradient has vanished by that timestep; red: it has grown. The dashed line marks "
-               "σ_max·γ = 1, the border Pascanu et al. derive for Elman cells.")
+               "σ_max·γ = 1, the border Pascanu et al. derive for Elman (and Jordan) cells"
+               + ("; for a gated cell the gain scales every gate block and the line is no border." if gated
+                  else "."))
 
 # ---- W_hh and the Jacobian product
 left, right = st.columns(2)
@@ -117,11 +128,16 @@ with left:
     st.plotly_chart(singular_values_figure(spectra, height=chart_height(330)), width="stretch",
                     key="lab_singular")
     if not presenter:
-        st.caption("All singular values of W_hh for seed 0. Orthogonal × gain puts them all at the gain; "
-                   "the default init spreads them below 1.")
+        st.caption(f"All singular values of {SPECTRUM_OF[cfg.cell]} for seed 0"
+                   + (" (rank = output size: one)" if cfg.cell == "jordan" else "")
+                   + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
+                   "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
     st.plotly_chart(jacobian_figure(jac, height=chart_height(330)), width="stretch",
                     key="lab_jacobian")
     if not presenter:
-        st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians "
-                   "diag(φ'(a_j))·W_hh along one input sequence, against its bound (σ_max·γ)^k.")
+        st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
+                   "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "
+                   f"diag(φ'(a_j))·{SPECTRUM_OF[cfg.cell].split(' ')[0]})." if not gated else
+                   ", of the full state (h, c for LSTM). No σ_max bound applies; dash-dotted: the gates' "
+                   "product along the additive path alone (forget gates for LSTM, update gates for GRU)."))

@@ -1,7 +1,8 @@
 """The recurrent cells written out from their equations, and a step-by-step forward of an `RNNModel`.
 
 Holds one function per cell step (`elman_step`, `jordan_step`, `lstm_step`, `gru_step`) working on
-weights in the `torch.nn` layout, and `unrolled_forward(model, x)` which copies a model's weights
+weights in the `torch.nn` layout (Jordan: fed the head's previous output, see `models.py`), and
+`unrolled_forward(model, x)` which copies a model's weights
 (float64 on the CPU by default) and runs them step by step, keeping every h_t (and c_t) so that
 `probe.py` can read the exact ∂L/∂h_t. Parity tests hold this forward equal to the fused one.
 Leaves to others: the fused, trainable model (`models.py`) and the gradient read-out (`probe.py`).
@@ -32,13 +33,14 @@ def elman_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Te
     return torch.tanh(a_t) if act == "tanh" else torch.relu(a_t)         # (B, H)
 
 
-def jordan_step(x_t: Tensor, y_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
-                W_hy: Tensor, b_hy: Tensor) -> tuple[Tensor, Tensor]:
-    """One Jordan step: the layer is fed its previous output y_{t-1}. → (h_t, y_t), both (B, H)."""
-    # h_t = tanh(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)
-    h_t = torch.tanh(x_t @ W_ih.T + b_ih + y_prev @ W_hh.T + b_hh)       # (B, H)
-    # y_t = W_hy h_t + b_hy
-    y_t = h_t @ W_hy.T + b_hy                                            # (B, H)
+def jordan_step(x_t: Tensor, y_prev: Tensor, W_ih: Tensor, b_ih: Tensor, W_yh: Tensor, b_yh: Tensor,
+                W_out: Tensor, b_out: Tensor) -> tuple[Tensor, Tensor]:
+    """One Jordan step, fed the network's previous output ŷ_{t-1} (B, O). W_yh (H, O), W_out (O, H)
+    the head. → (h_t (B, H), ŷ_t (B, O))."""
+    # h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t-1} + b_yh)
+    h_t = torch.tanh(x_t @ W_ih.T + b_ih + y_prev @ W_yh.T + b_yh)       # (B, H)
+    # ŷ_t = W_out h_t + b_out   (the head, at every step)
+    y_t = h_t @ W_out.T + b_out                                          # (B, O)
     return h_t, y_t
 
 
@@ -84,7 +86,7 @@ class Unrolled:
     y_hat: Tensor                          # (B, O)
     h: list[list[Tensor]]                  # h[l][t] (B, H)
     c: list[list[Tensor]] | None           # LSTM cell states c[l][t] (B, H), else None
-    y: list[list[Tensor]] | None           # Jordan layer outputs y[l][t] (B, H), else None
+    y: list[list[Tensor]] | None           # Jordan: the outputs fed back, y[0][t] = ŷ_t (B, O); else None
     gates: list[dict[str, list[Tensor]]]   # gates[l][name][t] (B, H); [] entries for Elman / Jordan
     params: dict[str, Tensor]              # the weight copies used, by the model's parameter names
 
@@ -111,34 +113,29 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
     H = model.cfg.hidden_size
     act = "relu" if cell == "rnn_relu" else "tanh"
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
-    hs, cs, ys, gates = [], [] if cell == "lstm" else None, [] if cell == "jordan" else None, []
+    if cell == "jordan":
+        return _jordan_unrolled(P, x, retain_grad, cut)
+    hs, cs, gates = [], [] if cell == "lstm" else None, []
     layer_in = [x[:, t] for t in range(T)]                               # T × (B, F)
     with torch.enable_grad():
         for l in range(L):
             W_ih, W_hh = P[f"rnn.weight_ih_l{l}"], P[f"rnn.weight_hh_l{l}"]
             b_ih, b_hh = P[f"rnn.bias_ih_l{l}"], P[f"rnn.bias_hh_l{l}"]
-            s_t = x.new_zeros(B, H)                  # state fed back: h_{t-1} (Jordan: y_{t-1}), 0 at start
+            h_t = x.new_zeros(B, H)                  # h_0 = 0
             c_t = x.new_zeros(B, H)                  # c_0 = 0 (LSTM)
-            h_l, c_l, y_l = [], [], []
+            h_l, c_l = [], []
             g_l: dict[str, list[Tensor]] = {}
             for t in range(T):
                 if cut and t == cut:
-                    s_t, c_t = s_t.detach(), c_t.detach()
+                    h_t, c_t = h_t.detach(), c_t.detach()
                 g: dict[str, Tensor] = {}
                 if cell in ("rnn", "rnn_relu"):
-                    h_t = elman_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh, act)
-                    s_t = h_t
-                elif cell == "jordan":
-                    h_t, s_t = jordan_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh,
-                                           P[f"rnn.weight_hy_l{l}"], P[f"rnn.bias_hy_l{l}"])
-                    y_l.append(s_t)
+                    h_t = elman_step(layer_in[t], h_t, W_ih, W_hh, b_ih, b_hh, act)
                 elif cell == "lstm":
-                    h_t, c_t, g = lstm_step(layer_in[t], s_t, c_t, W_ih, W_hh, b_ih, b_hh)
-                    s_t = h_t
+                    h_t, c_t, g = lstm_step(layer_in[t], h_t, c_t, W_ih, W_hh, b_ih, b_hh)
                     c_l.append(c_t)
                 else:
-                    h_t, g = gru_step(layer_in[t], s_t, W_ih, W_hh, b_ih, b_hh)
-                    s_t = h_t
+                    h_t, g = gru_step(layer_in[t], h_t, W_ih, W_hh, b_ih, b_hh)
                 if retain_grad and h_t.requires_grad:
                     h_t.retain_grad()
                     if cell == "lstm":
@@ -146,13 +143,31 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                 h_l.append(h_t)
                 for name, a in g.items():
                     g_l.setdefault(name, []).append(a)
-                layer_in[t] = s_t                    # the layer's output: h_t (Jordan: y_t)
+                layer_in[t] = h_t                    # the layer's output h_t feeds the layer above
             hs.append(h_l)
             gates.append(g_l)
             if cs is not None:
                 cs.append(c_l)
-            if ys is not None:
-                ys.append(y_l)
-        # ŷ = W_out h_T + b_out   (Jordan: the top layer's y_T)
+        # ŷ = W_out h_T + b_out
         y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
-    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=ys, gates=gates, params=P)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P)
+
+
+def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int) -> Unrolled:
+    """The Jordan network step by step: the head runs at every t and its ŷ_t is fed back."""
+    B, T, _ = x.shape
+    W_out, b_out = P["head.weight"], P["head.bias"]                      # (O, H), (O,)
+    y_t = x.new_zeros(B, W_out.shape[0])                                 # ŷ_0 = 0 (B, O)
+    h_l, y_l = [], []
+    with torch.enable_grad():
+        for t in range(T):
+            if cut and t == cut:
+                y_t = y_t.detach()
+            h_t, y_t = jordan_step(x[:, t], y_t, P["rnn.weight_ih_l0"], P["rnn.bias_ih_l0"],
+                                   P["rnn.weight_yh_l0"], P["rnn.bias_yh_l0"], W_out, b_out)
+            if retain_grad and h_t.requires_grad:
+                h_t.retain_grad()
+            h_l.append(h_t)
+            y_l.append(y_t)
+    # ŷ = ŷ_T, the last step's output
+    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P)

@@ -496,7 +496,7 @@ def cmd_gradients(args) -> int:
     if not math.isfinite(model_cfg.forget_bias):
         raise CliError("--forget-bias must be a finite number.")
 
-    from rnn_core.models import build_model
+    from rnn_core.models import SPECTRUM_OF, build_model
     from rnn_core.probe import probe
 
     model = build_model(model_cfg, seed=args.seed)
@@ -507,22 +507,20 @@ def cmd_gradients(args) -> int:
          f"{model_cfg.init} (gain {model_cfg.gain:g}), {T} timesteps, {args.batch} {args.data} sequences; "
          f"loss {result['loss']:.4g}")
     decades, theory = [], []
+    matrix = SPECTRUM_OF[model_cfg.cell]
     for l, g in enumerate(result["grad_h"]):
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
-        bound = "" if theory[-1] is None else (
-            f", the bound (σ_max·γ)^(T−1) says at least {theory[-1]:.1f} decades are lost" if theory[-1] >= 0
-            else f", the bound (σ_max·γ)^(T−1) allows growth by up to {-theory[-1]:.1f} decades")
         _say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
-             f"{_decades_text(decades[-1], g)}; σ_max(W_hh) {result['sigma_max'][l]:.3f}, spectral radius "
-             f"{result['spectral_radius'][l]:.3f}{bound}")
+             f"{_decades_text(decades[-1], g)}; σ_max({matrix}) {result['sigma_max'][l]:.3f}, spectral radius "
+             f"{result['spectral_radius'][l]:.3f}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
     if args.json:
         _write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
                                 "data": args.data, "seed": args.seed, "loss": result["loss"],
                                 "grad_h": result["grad_h"], "grad_c": result["grad_c"],
                                 "decades": decades, "theory_decades": theory, "sigma_max": result["sigma_max"],
                                 "spectral_radius": result["spectral_radius"], "gamma": result["gamma"],
-                                "theory": result["theory"]})
+                                "theory": result["theory"], "gate_path": result["gate_path"]})
         _say(f"Wrote the gradient profile to {args.json}")
     return 0
 
@@ -555,6 +553,28 @@ def _decades_text(d: float | None, g: list[float]) -> str:
 
 
 def _theory_decades(result: dict, l: int, T: int) -> float | None:
-    """Decades lost along the Pascanu et al. line ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t): −(T−1)·log10(σ_max·γ)."""
+    """Decades the Pascanu et al. bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) forces to be lost by t = 1:
+    −(T−1)·log10(σ_max·γ) (< 0: it allows growth); None where the bound is none (`probe.bound_holds`)."""
+    if not result["theory"][l]:
+        return None
     rate = result["sigma_max"][l] * result["gamma"]
     return -(T - 1) * math.log10(rate) if rate > 0 else None
+
+
+def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
+    """What bounds or governs layer l's gradient, as the end of its line."""
+    from rnn_core.probe import BOUND_CELLS
+
+    if theory is not None:
+        return (f"; the bound (σ_max·γ)^(T−1) says at least {theory:.1f} decades are lost" if theory >= 0
+                else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {-theory:.1f} decades (not forces it)")
+    if cell in BOUND_CELLS:
+        return "; no σ_max bound for a lower layer: gradient enters it from the layer above at every step"
+    path = (result.get("gate_path") or [[]] * (l + 1))[l]
+    if not path:
+        return "; no σ_max bound for a gated cell (the gates add paths it does not cover)"
+    d = _decades(path[-1], path[0])
+    along = ("the cell state alone (the product of forget gates)" if cell == "lstm"
+             else "the update gate's copy alone (the product of update gates)")
+    lost = "more than 300" if d is None else f"{d:.1f}"
+    return f"; no σ_max bound for a gated cell: along {along} {lost} decades are lost"

@@ -21,6 +21,9 @@ CELLS: dict[str, str] = {
     "lstm": "LSTM",
     "gru": "GRU",
 }
+# Cells with a fixed number of layers. A Jordan network feeds the network's own output ŷ_{t−1} back
+# into its hidden layer, so it has exactly one hidden layer (the one the head reads).
+MAX_LAYERS: dict[str, int] = {"jordan": 1}
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {
     "default": "PyTorch default (uniform ±1/√H)",
@@ -59,6 +62,22 @@ def _check_range(name: str, value: float) -> None:
                           "choose a value in that range.")
 
 
+def layers_error(cell: str, num_layers: int) -> str | None:
+    """The sentence refusing `num_layers` for `cell`, or None when the pair is allowed."""
+    most = MAX_LAYERS.get(cell)
+    if most is None or num_layers <= most:
+        return None
+    return (f"A {CELLS[cell]} feeds its own output back into its one hidden layer, so it has exactly "
+            f"{most} layer: set layers to {most}, got {num_layers}.")
+
+
+def check_layers(cell: str, num_layers: int) -> None:
+    """Raise ConfigError with `layers_error`'s sentence when `cell` cannot have `num_layers` layers."""
+    message = layers_error(cell, num_layers)
+    if message:
+        raise ConfigError(message)
+
+
 @dataclass
 class ModelConfig:
     cell: str = "rnn"            # one of CELLS
@@ -77,6 +96,7 @@ class ModelConfig:
             raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
         _check_range("hidden_size", self.hidden_size)
         _check_range("num_layers", self.num_layers)
+        check_layers(self.cell, self.num_layers)
         _check_range("gain", self.gain)
         if self.input_size < 1 or self.output_size < 1:
             raise ConfigError("input_size and output_size must be at least 1.")

@@ -191,8 +191,10 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
 # ------------------------------------------------------------------------------- 2. gradient through time
 def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bool = True,
                          title: str = "Gradient through time ‖∂L/∂hₜ‖") -> go.Figure:
-    """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM), and the
-    theory (σ_max·γ)^(T−1−t) scaled to meet the measured value at t = T−1."""
+    """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM); where the probe
+    has a bound (Elman / Jordan, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
+    region it allows shaded beneath it; for LSTM / GRU the gate path (what the additive path alone
+    carries back, `probe.py`) dash-dotted."""
     if not probe or not probe.get("grad_h"):
         return _empty(title, "The gradient probe appears here.")
     fig = go.Figure()
@@ -200,6 +202,15 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     n_layers = len(probe["grad_h"])
     for l, g in enumerate(probe["grad_h"]):
         color = LAYER_COLORS[l % len(LAYER_COLORS)]
+        theory = probe.get("theory") or []
+        if show_theory and l < len(theory) and theory[l]:
+            t, y = _thin(np.arange(len(theory[l])), clean(theory[l]))
+            sm = (probe.get("sigma_max") or [None] * n_layers)[l]
+            rate = "(σ_max·γ)" if sm is None else f"{sm * probe.get('gamma', 1.0):.2f}"
+            fig.add_trace(go.Scatter(
+                x=t, y=y, mode="lines", fill="tozeroy", fillcolor=_rgba(color, 0.07),
+                name=f"theory: upper bound ∝ {rate}^(T−1−t), layer {l + 1} (shaded: allowed)",
+                line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.8))
         t, y = _thin(np.arange(len(g)), clean(g))
         fig.add_trace(go.Scatter(x=t, y=y, mode="lines+markers" if len(g) <= 60 else "lines",
                                  name=f"layer {l + 1} ‖∂L/∂hₜ‖", line={"color": color, "width": 2.5},
@@ -209,16 +220,12 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
             t, y = _thin(np.arange(len(gc)), clean(gc))
             fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"layer {l + 1} ‖∂L/∂cₜ‖",
                                      line={"color": color, "width": 2, "dash": "dot"}))
-        theory = probe.get("theory") or []
-        if show_theory and l < len(theory) and theory[l]:
-            t, y = _thin(np.arange(len(theory[l])), clean(theory[l]))
-            sm = (probe.get("sigma_max") or [None] * n_layers)[l]
-            gamma = probe.get("gamma", 1.0)
-            label = f"theory (σ_max·γ)^k, layer {l + 1}"
-            if sm is not None:
-                label += f" = {sm * gamma:.2f}^k"
-            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=label,
-                                     line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.7))
+        paths = probe.get("gate_path") or []
+        if show_theory and l < len(paths) and paths[l]:
+            gate = "f" if probe.get("grad_c") else "z"
+            t, y = _thin(np.arange(len(paths[l])), clean(paths[l]))
+            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
+                                     line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
     T = probe.get("timesteps") or len(probe["grad_h"][0])
     fig = _layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y)
     if log_y:
@@ -226,11 +233,19 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     return fig
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+REFERENCE_LINES = ("theory", "gate path")   # trace names that are references, not measured gradients
+
+
 def keep_measured_readable(fig: go.Figure, spare_decades: float = THEORY_SPARE_DECADES) -> None:
-    """A loose bound (an LSTM's σ_max·γ = 2.2 gives 10³⁰ over 100 steps) must not flatten the measured
-    lines: the log y axis shows the measured range and at most `spare_decades` more on either side;
-    the theory line runs off the chart beyond that."""
-    measured = [t for t in fig.data if not (t.name or "").startswith("theory")]
+    """A loose bound (σ_max·γ = 2.2 gives 10³⁰ over 100 steps) must not flatten the measured lines:
+    the log y axis shows the measured range and at most `spare_decades` more on either side; the
+    reference lines (bound, gate path) run off the chart beyond that."""
+    measured = [t for t in fig.data if not (t.name or "").startswith(REFERENCE_LINES)]
     lo_hi = _log10_range(measured)
     everything = _log10_range(fig.data)
     if lo_hi is None or everything is None:
@@ -345,13 +360,16 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
     return fig
 
 
-def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0) -> go.Figure:
-    """σ_max and spectral radius of each layer's W_hh over epochs, with σ_max = 1/γ: below that line
-    the gradient through time is guaranteed to vanish (Pascanu et al., 2013)."""
-    title = "Recurrent weights W_hh: σ_max and spectral radius"
+def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_hh",
+                   bounded: bool = True) -> go.Figure:
+    """σ_max and spectral radius of each layer's recurrent matrix (`matrix`, e.g. "W_hh") over epochs.
+    With `bounded` (Elman / Jordan: the step Jacobian is diag(φ′)·matrix) the line σ_max = 1/γ, below
+    which the recurrence can only shrink the gradient (Pascanu et al., 2013); for gated cells no line:
+    their gates add paths that σ_max does not bound."""
+    title = f"Recurrent matrix {matrix}: σ_max and spectral radius"
     ep = [r for r in epochs if r.get("spectra")]
     if not ep:
-        return _empty(title, "σ_max of W_hh appears here.")
+        return _empty(title, f"σ_max of {matrix} appears here.")
     fig = go.Figure()
     n_layers = len(ep[-1]["spectra"])
     for l in range(n_layers):
@@ -365,9 +383,9 @@ def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0) -> go.Figure:
                                                 if l < len(r["spectra"])]),
                                  mode="lines", name=f"spectral radius layer {l + 1}",
                                  line={"color": color, "width": 1.5, "dash": "dot"}))
-    if gamma and gamma > 0:
+    if bounded and gamma and gamma > 0:
         fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
-                      annotation_text=f"σ_max = 1/γ = {1.0 / gamma:.2g} (below: gradients must vanish)",
+                      annotation_text="σ_max·γ = 1 (below: each step back can only shrink the gradient)",
                       annotation_position="bottom left")
     return _layout(fig, title, "epoch", "value")
 

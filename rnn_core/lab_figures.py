@@ -171,7 +171,8 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
 
 
 def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
-    """‖∏ ∂h_j/∂h_{j−1}‖₂ over k steps (mean and min–max over seeds) against (σ_max·γ)^k."""
+    """‖∏ ∂h_j/∂h_{j−1}‖₂ over k steps (mean and min–max over seeds) against its bound (σ_max·γ)^k where
+    it is one (Elman, Jordan) or, for LSTM / GRU, the product of the additive path's gates (not a bound)."""
     title = "Norm of the product of Jacobians over k steps"
     if not jac.get("k"):
         return _empty(title, "Needs at least two timesteps.", height)
@@ -180,8 +181,13 @@ def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     fig.add_trace(go.Scatter(x=jac["k"], y=_pos(jac["mean"]), mode="lines", name="‖∏ ∂hⱼ/∂hⱼ₋₁‖₂",
                              line={"color": "#3b5bdb", "width": 2.5}, legendgroup="jac"))
     sg = jac["sigma_max"] * jac["gamma"]
-    fig.add_trace(go.Scatter(x=jac["k"], y=_pos(jac["theory"]), mode="lines",
-                             name=f"bound (σ_max·γ)^k = {sg:.2f}^k", line={"color": GREY, "dash": "dash"}))
+    if jac.get("theory"):
+        fig.add_trace(go.Scatter(x=jac["k"], y=_pos(jac["theory"]), mode="lines",
+                                 name=f"upper bound (σ_max·γ)^k = {sg:.2f}^k", line={"color": GREY, "dash": "dash"}))
+    if jac.get("gate_path"):
+        fig.add_trace(go.Scatter(x=jac["k"], y=_pos(jac["gate_path"]), mode="lines",
+                                 name="gate path alone ‖∏ diag(gⱼ)‖₂ (not a bound)",
+                                 line={"color": GREY, "dash": "dashdot"}))
     return _style(fig, title, "k (steps back)", "spectral norm", log_y=True, height=height)
 
 

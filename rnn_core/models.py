@@ -9,25 +9,33 @@ Weights keep the `torch.nn` layout and names for every cell (`rnn.weight_ih_l{k}
 `rnn.bias_ih_l{k}`, `rnn.bias_hh_l{k}`; LSTM rows i, f, g, o; GRU rows r, z, n), so the fused kernels
 train them and `cells.py` can re-run them step by step.
 
-Jordan network (per layer k, sizes chosen so that layers stack and W_hh stays square):
-    h_t = tanh(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)     # h_t (B, H), y_0 = 0
-    y_t = W_hy h_t + b_hy                                  # y_t (B, H): the layer's output, fed back
-The layer's output sequence is y_1..y_T (the next layer's input); the head reads the top layer's y_T.
-Extra parameters: `rnn.weight_hy_l{k}` (H, H) and `rnn.bias_hy_l{k}` (H,).
+Jordan network (Jordan 1986): the hidden layer is fed the network's own previous output ŷ_{t−1},
+the head's prediction (dimension O = output size); there is no H × H recurrent matrix:
+    h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t−1} + b_yh)      # h_t (B, H), ŷ_0 = 0
+    ŷ_t = W_out h_t + b_out                                # the head, applied at every step
+The prediction is the last one, ŷ_T (the training target stays the window's next value). Parameters:
+`rnn.weight_ih_l0` (H, F), `rnn.bias_ih_l0` (H,), `rnn.weight_yh_l0` (H, O), `rnn.bias_yh_l0` (H,) and the
+head. A Jordan network has exactly one hidden layer (`config.MAX_LAYERS`): the output it feeds back
+is the network's, so "stacked Jordan layers" are not defined.
 
 Init schemes (`cfg.init`) set each layer's W_hh; for LSTM/GRU each gate block of W_hh separately:
     default     torch's own init (uniform ±1/√H) for everything
     orthogonal  W_hh = gain · Q, Q orthogonal
     identity    W_hh = gain · I  (IRNN, Le et al. 2015)
     gaussian    W_hh ~ N(0, gain²/H)
-Non-default schemes also set b_ih = b_hh = 0 (as the IRNN paper does) and, for Jordan, W_hy orthogonal
-(identity for the identity scheme) and b_hy = 0, so the effective recurrence W_hh·W_hy has exactly the
-singular values of the W_hh the scheme drew. W_ih and the head keep torch's default init.
-`cfg.forget_bias` is then added to the LSTM forget-gate rows of b_hh (rows H:2H).
+Non-default schemes also set b_ih = b_hh = 0 (as the IRNN paper does). W_ih and the head keep torch's
+default init. `cfg.forget_bias` is then added to the LSTM forget-gate rows of b_hh (rows H:2H).
+For Jordan the scheme sets the feedback W_yh (H, O) instead, through the loop h_{t−1} → ŷ_{t−1} → h_t,
+the matrix W_yh·W_out: orthogonal and identity set W_yh = gain · W_out⁺ (the head's pseudo-inverse), so
+W_yh·W_out = gain × the projector onto the head's rows — all its non-zero singular values and
+eigenvalues equal the gain, as for gain × an orthogonal W_hh (in the linear regime ŷ_t ≈ gain · ŷ_{t−1}
++ the input's share); gaussian draws W_yh ~ N(0, 1/H) scaled by gain / σ_max(W_out).
+b_ih = b_yh = b_out = 0 (every bias on the loop, as for the other cells).
 
 Spectra: for each layer the square matrix that maps h_{t-1} into the pre-activation of h_t:
-Elman W_hh; Jordan W_hh·W_hy; LSTM the cell-candidate block W_hg (rows 2H:3H); GRU the candidate
-block W_hn (rows 2H:3H). `recurrent_weights()` still returns the full W_hh in torch layout.
+Elman W_hh; Jordan W_yh·W_out (rank ≤ O: only its O largest singular values are reported);
+LSTM the cell-candidate block W_hg (rows 2H:3H); GRU the candidate block W_hn (rows 2H:3H).
+`recurrent_weights()` still returns the full W_hh in torch layout (Jordan: W_yh).
 """
 
 from __future__ import annotations
@@ -43,31 +51,30 @@ from rnn_core.config import ModelConfig
 GATE_BLOCKS: dict[str, int] = {"rnn": 1, "rnn_relu": 1, "jordan": 1, "lstm": 4, "gru": 3}
 # The row block of W_hh used for spectra (the cell candidate for LSTM / GRU), and its label.
 CANDIDATE_BLOCK: dict[str, int] = {"rnn": 0, "rnn_relu": 0, "jordan": 0, "lstm": 2, "gru": 2}
-SPECTRUM_OF: dict[str, str] = {"rnn": "W_hh", "rnn_relu": "W_hh", "jordan": "W_hh·W_hy",
+SPECTRUM_OF: dict[str, str] = {"rnn": "W_hh", "rnn_relu": "W_hh", "jordan": "W_yh·W_out (output fed back)",
                                "lstm": "W_hg (candidate block of W_hh)", "gru": "W_hn (candidate block of W_hh)"}
 
 
 class JordanRNN(nn.Module):
-    """Stacked Jordan layers, unrolled in Python (no fused kernel); batch_first like nn.RNN.
+    """One Jordan layer fed the network's own previous output ŷ_{t−1}, unrolled in Python (no fused
+    kernel); batch_first like nn.RNN. The output layer is the model's head, passed in at each call.
 
-    forward(x, hx=None) -> (out, y_n): x (B, T, F), hx/y_n (L, B, H) the last outputs y_T of each
-    layer (the recurrent state of a Jordan network), out (B, T, H) the top layer's y_1..y_T.
+    forward(x, head, y_prev=None) -> (h, y_hat): x (B, T, F), y_prev (B, O) the output fed back
+    before the first step (ŷ_0 = 0 when None), h (B, T, H) the hidden states h_1..h_T and y_hat (B, T, O)
+    the head's prediction ŷ_1..ŷ_T at every step (each one fed back into the next step).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int):
         super().__init__()
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.num_layers = 1
         self.batch_first = True
         self.nonlinearity = "tanh"
-        H = hidden_size
-        for k in range(num_layers):
-            F = input_size if k == 0 else H
-            self.register_parameter(f"weight_ih_l{k}", nn.Parameter(torch.empty(H, F)))
-            self.register_parameter(f"weight_hh_l{k}", nn.Parameter(torch.empty(H, H)))
-            self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(H)))
-            self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(H)))
-            self.register_parameter(f"weight_hy_l{k}", nn.Parameter(torch.empty(H, H)))
-            self.register_parameter(f"bias_hy_l{k}", nn.Parameter(torch.empty(H)))
+        H, F, O = hidden_size, input_size, output_size
+        self.weight_ih_l0 = nn.Parameter(torch.empty(H, F))
+        self.bias_ih_l0 = nn.Parameter(torch.empty(H))
+        self.weight_yh_l0 = nn.Parameter(torch.empty(H, O))
+        self.bias_yh_l0 = nn.Parameter(torch.empty(H))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -76,28 +83,20 @@ class JordanRNN(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def forward(self, x: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, head: nn.Linear, y_prev: Tensor | None = None) -> tuple[Tensor, Tensor]:
         B, T, _ = x.shape
-        H = self.hidden_size
-        layer_in = x                                                     # (B, T, F)
-        y_last = []
-        for k in range(self.num_layers):
-            W_ih, W_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
-            b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
-            W_hy, b_hy = getattr(self, f"weight_hy_l{k}"), getattr(self, f"bias_hy_l{k}")
-            # W_ih x_t + b_ih for all t at once
-            xw = layer_in @ W_ih.T + b_ih                                # (B, T, H)
-            y_t = x.new_zeros(B, H) if hx is None else hx[k]             # (B, H)
-            ys = []
-            for t in range(T):
-                # h_t = tanh(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)
-                h_t = torch.tanh(xw[:, t] + y_t @ W_hh.T + b_hh)         # (B, H)
-                # y_t = W_hy h_t + b_hy
-                y_t = h_t @ W_hy.T + b_hy                                # (B, H)
-                ys.append(y_t)
-            layer_in = torch.stack(ys, dim=1)                            # (B, T, H)
-            y_last.append(y_t)
-        return layer_in, torch.stack(y_last, dim=0)                      # (B, T, H), (L, B, H)
+        # W_ih x_t + b_ih for all t at once
+        xw = x @ self.weight_ih_l0.T + self.bias_ih_l0                  # (B, T, H)
+        y_t = x.new_zeros(B, self.output_size) if y_prev is None else y_prev   # ŷ_0 (B, O)
+        hs, ys = [], []
+        for t in range(T):
+            # h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t−1} + b_yh)
+            h_t = torch.tanh(xw[:, t] + y_t @ self.weight_yh_l0.T + self.bias_yh_l0)   # (B, H)
+            # ŷ_t = W_out h_t + b_out   (the head)
+            y_t = head(h_t)                                              # (B, O)
+            hs.append(h_t)
+            ys.append(y_t)
+        return torch.stack(hs, dim=1), torch.stack(ys, dim=1)            # (B, T, H), (B, T, O)
 
 
 class RNNModel(nn.Module):
@@ -115,13 +114,15 @@ class RNNModel(nn.Module):
         elif cfg.cell == "gru":
             self.rnn = nn.GRU(F, H, num_layers=L, batch_first=True)
         else:
-            self.rnn = JordanRNN(F, H, num_layers=L)
+            self.rnn = JordanRNN(F, H, cfg.output_size)
         self.head = nn.Linear(H, cfg.output_size)
 
     def forward(self, x: Tensor, bptt_truncate: int = 0) -> Tensor:
         """x (B, T, F) → ŷ (B, O). With 0 < k < T the first T−k steps run without grad."""
         x = x.to(self.head.weight.dtype)
         T = x.shape[1]
+        if self.cfg.cell == "jordan":
+            return self._jordan_forward(x, bptt_truncate)
         state = None
         if 0 < bptt_truncate < T:
             with torch.no_grad():
@@ -129,11 +130,26 @@ class RNNModel(nn.Module):
             state = _detach(state)
             x = x[:, T - bptt_truncate:]
         out, _ = self.rnn(x, state)                                      # (B, T', H)
-        # ŷ = W_out h_T + b_out   (Jordan: the top layer's y_T)
+        # ŷ = W_out h_T + b_out
         return self.head(out[:, -1])                                     # (B, O)
 
+    def _jordan_forward(self, x: Tensor, bptt_truncate: int) -> Tensor:
+        """The head runs at every step (its output is fed back); the prediction is the last one, ŷ_T."""
+        T = x.shape[1]
+        y_prev = None
+        if 0 < bptt_truncate < T:
+            with torch.no_grad():
+                _, y_hat = self.rnn(x[:, : T - bptt_truncate], self.head)
+            y_prev = y_hat[:, -1].detach()                               # ŷ_{T−k} (B, O)
+            x = x[:, T - bptt_truncate:]
+        _, y_hat = self.rnn(x, self.head, y_prev)                        # (B, T', O)
+        return y_hat[:, -1]                                              # ŷ_T (B, O)
+
     def recurrent_weights(self) -> list[Tensor]:
-        """W_hh of each layer in torch layout: (H, H), LSTM (4H, H), GRU (3H, H)."""
+        """The weights each layer's recurrence goes through, in torch layout: W_hh (H, H), LSTM (4H, H),
+        GRU (3H, H); Jordan its feedback W_yh (H, O) (the loop also passes the head's W_out)."""
+        if self.cfg.cell == "jordan":
+            return [self.rnn.weight_yh_l0]
         return [getattr(self.rnn, f"weight_hh_l{k}") for k in range(self.cfg.num_layers)]
 
 
@@ -161,6 +177,9 @@ def build_model(cfg: ModelConfig, seed: int | None = None) -> RNNModel:
 @torch.no_grad()
 def _init_recurrent(model: RNNModel) -> None:
     cfg = model.cfg
+    if cfg.cell == "jordan":
+        _init_jordan(model)
+        return
     H, n_blocks = cfg.hidden_size, GATE_BLOCKS[cfg.cell]
     for k in range(cfg.num_layers):
         W_hh = getattr(model.rnn, f"weight_hh_l{k}")
@@ -169,13 +188,27 @@ def _init_recurrent(model: RNNModel) -> None:
                 _init_square(W_hh[b * H:(b + 1) * H], cfg.init, cfg.gain)
             getattr(model.rnn, f"bias_ih_l{k}").zero_()
             getattr(model.rnn, f"bias_hh_l{k}").zero_()
-            if cfg.cell == "jordan":
-                W_hy = getattr(model.rnn, f"weight_hy_l{k}")
-                _init_square(W_hy, "identity" if cfg.init == "identity" else "orthogonal", 1.0)
-                getattr(model.rnn, f"bias_hy_l{k}").zero_()
         if cfg.cell == "lstm" and cfg.forget_bias:
             # b_f += forget_bias  (rows H:2H of b_hh)
             getattr(model.rnn, f"bias_hh_l{k}")[H:2 * H] += cfg.forget_bias
+
+
+def _init_jordan(model: RNNModel) -> None:
+    """The scheme sets the feedback W_yh (H, O) so that the loop W_yh·W_out has the gain (module doc)."""
+    cfg, rnn = model.cfg, model.rnn
+    if cfg.init == "default":
+        return
+    W_out = model.head.weight.double()                                   # (O, H)
+    if cfg.init in ("orthogonal", "identity"):
+        # W_yh = gain · W_out⁺  ⇒  W_yh·W_out = gain · (projector onto the head's rows)
+        W_yh = cfg.gain * torch.linalg.pinv(W_out)                       # (H, O)
+    else:
+        # W_yh ~ N(0, 1/H), scaled so that σ_max(W_yh·W_out) ≈ gain
+        W_yh = torch.randn(cfg.hidden_size, cfg.output_size, dtype=torch.float64) / cfg.hidden_size**0.5
+        W_yh *= cfg.gain / float(torch.linalg.matrix_norm(W_out, ord=2))
+    rnn.weight_yh_l0.copy_(W_yh)
+    for b in (rnn.bias_ih_l0, rnn.bias_yh_l0, model.head.bias):         # every bias on the loop
+        b.zero_()
 
 
 def _init_square(W: Tensor, scheme: str, gain: float) -> None:
@@ -195,10 +228,11 @@ def recurrent_matrix(model: RNNModel, layer: int, dtype: torch.dtype | None = No
     """The square (H, H) matrix mapping h_{t-1} into layer `layer`'s pre-activation (see module doc),
     optionally cast to `dtype` (before the Jordan product, so float64 is exact)."""
     cell, H = model.cfg.cell, model.cfg.hidden_size
-    W_hh = getattr(model.rnn, f"weight_hh_l{layer}").to(dtype or model.head.weight.dtype)
+    dtype = dtype or model.head.weight.dtype
     if cell == "jordan":
-        # h_{t-1} → y_{t-1} = W_hy h_{t-1} + b_hy → W_hh y_{t-1}
-        return W_hh @ getattr(model.rnn, f"weight_hy_l{layer}").to(W_hh.dtype)
+        # h_{t-1} → ŷ_{t-1} = W_out h_{t-1} + b_out → W_yh ŷ_{t-1}
+        return model.rnn.weight_yh_l0.to(dtype) @ model.head.weight.to(dtype)
+    W_hh = getattr(model.rnn, f"weight_hh_l{layer}").to(dtype)
     b = CANDIDATE_BLOCK[cell]
     return W_hh[b * H:(b + 1) * H]
 
@@ -211,6 +245,8 @@ def spectra(model: RNNModel) -> list[dict]:
     for k in range(model.cfg.num_layers):
         W = recurrent_matrix(model, k, torch.float64).detach().cpu()
         s = torch.linalg.svdvals(W)
+        if model.cfg.cell == "jordan":
+            s = s[:model.cfg.output_size]                                # W_yh·W_out has rank ≤ O
         rho = torch.linalg.eigvals(W).abs().max()
         out.append({"sigma_max": float(s[0]), "spectral_radius": float(rho),
                     "singular_values": [float(v) for v in s], "matrix": SPECTRUM_OF[model.cfg.cell]})

@@ -8,12 +8,21 @@ where float32 would (~1e-38).
 Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`figures.py`).
 
 Conventions:
-- ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head.
-- σ_max and the spectral radius come from `models.spectra` (Elman W_hh; Jordan W_hh·W_hy;
-  LSTM / GRU the candidate block W_hg / W_hn of W_hh).
+- ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head (Jordan: also
+  through the output ŷ_t fed back into h_{t+1}).
+- σ_max and the spectral radius come from `models.spectra` (Elman W_hh; Jordan W_yh·W_out, the loop
+  through the output; LSTM / GRU the candidate block W_hg / W_hn of W_hh).
 - γ = sup of the recurrent activation's derivative: tanh′ ≤ 1, ReLU′ ≤ 1, so γ = 1 for every cell here.
-- theory[l][t] = ‖∂L/∂h_T‖ · (σ_max·γ)^(T−1−t), the Pascanu, Mikolov & Bengio (2013) bound for Elman
-  cells (for gated cells only a reference line); computed in log space and capped at 1e300.
+- theory[l][t] = ‖∂L/∂h_T‖ · (σ_max·γ)^(T−1−t), the Pascanu, Mikolov & Bengio (2013) upper bound
+  ‖∂L/∂h_t‖ ≤ theory[l][t], computed in log space and capped at 1e300 — only where it is one
+  (`bound_holds`): the cell's step Jacobian is diag(φ′(a_t))·M (Elman M = W_hh, Jordan M = W_yh·W_out)
+  and the gradient enters the layer only at T (the top layer; a lower layer takes gradient from the
+  layer above at every step). Elsewhere theory[l] = []. The bound allows anything below it: with
+  σ_max·γ < 1 it forces vanishing, with σ_max·γ ≥ 1 it allows growth but does not force it.
+- gate_path[l][t] (LSTM / GRU, top layer, else []): the gradient the additive path alone carries back
+  from the last step, exactly, from the probe's own gate values: LSTM ‖(f_{t+1} ⊙ … ⊙ f_T) ⊙ ∂L/∂c_T‖
+  (the cell state), GRU ‖(z_{t+1} ⊙ … ⊙ z_T) ⊙ ∂L/∂h_T‖ (the update gate's copy of h_{t−1}). Not a
+  bound: the other paths (through h, the gates) add to it.
 """
 
 from __future__ import annotations
@@ -29,6 +38,34 @@ from rnn_core.models import spectra
 
 GAMMA = {"rnn": 1.0, "rnn_relu": 1.0, "jordan": 1.0, "lstm": 1.0, "gru": 1.0}
 THEORY_CAP = 1e300
+# Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them.
+BOUND_CELLS = ("rnn", "rnn_relu", "jordan")
+# Gated cells: the gate whose product carries the gradient along the additive path, and that path's state.
+GATE_PATH = {"lstm": ("forget", "c"), "gru": ("update", "h")}
+
+
+# What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
+REFERENCE_NOTE = {
+    "bound": "The dashed line is an upper bound, ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) (Pascanu et al., 2013), drawn "
+             "for the top layer (a lower layer also gets gradient from the layer above at every step): the "
+             "gradient stays in the shaded region beneath it and may fall far below it. With σ_max·γ < 1 "
+             "the bound falls, so vanishing is certain; with σ_max·γ ≥ 1 it allows growth but does not "
+             "force it — PyTorch's default init has σ_max ≈ 1.1, yet its spectral radius ≈ 0.6 and tanh′ < 1 "
+             "still make the gradient vanish.",
+    "gated": "LSTM and GRU have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
+             "is what the additive path alone carries back from the last step — the product of the forget "
+             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
+}
+
+
+def reference_note(cell: str) -> str:
+    """The sentence explaining a cell's reference line (bound or gate path)."""
+    return REFERENCE_NOTE["bound" if cell in BOUND_CELLS else "gated"]
+
+
+def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
+    """Is ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) true for this layer? (See the module doc.)"""
+    return cell in BOUND_CELLS and layer == num_layers - 1
 
 
 def _as_float64(a) -> Tensor:
@@ -66,6 +103,18 @@ def _theory_line(g_T: float, rate: float, T: int) -> list[float]:
     return [min(THEORY_CAP, math.exp(min(700.0, log_g + (T - 1 - t) * log_r))) for t in range(T)]
 
 
+def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list[float]:
+    """‖(g_{t+1} ⊙ … ⊙ g_T) ⊙ ∂L/∂s_T‖ for t = 0..T−1 (0 before the truncation point `cut`)."""
+    T = len(state)
+    g_T = state[-1].grad if state[-1].grad is not None else torch.zeros_like(state[-1])   # (B, H)
+    G = torch.stack([a.detach() for a in gate])                          # (T, B, H)
+    # P_t = g_{t+1} ⊙ … ⊙ g_T (P_T = 1): a reversed cumulative product, shifted by one step
+    P = torch.flip(torch.cumprod(torch.flip(G[1:], [0]), dim=0), [0])    # (T−1, B, H)
+    P = torch.cat([P, torch.ones_like(G[:1])])                           # (T, B, H)
+    path = torch.linalg.vector_norm((P * g_T).flatten(1), dim=1).tolist()
+    return [0.0 if t < cut else v for t, v in enumerate(path)] if T else []
+
+
 def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
     """Exact gradient-through-time profile of `model` on the batch X (B, T, F), y (B, O); JSON-ready.
 
@@ -90,9 +139,16 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
     spec = spectra(model)
     sigma_max = [s["sigma_max"] for s in spec]
     gamma = GAMMA[cell]
-    theory = [_theory_line(g_l[-1], s * gamma, T) for g_l, s in zip(grad_h, sigma_max)]
+    n = len(grad_h)
+    theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, n) else []
+              for l, (g_l, s) in enumerate(zip(grad_h, sigma_max))]
+    cut = T - bptt_truncate if 0 < bptt_truncate < T else 0
+    gate_path = [[] for _ in range(n)]
+    if cell in GATE_PATH:
+        gate, state = GATE_PATH[cell]
+        gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if state == "c" else u.h)[-1], cut)
     return {"timesteps": int(T), "loss": float(L.detach()),
-            "grad_h": grad_h, "grad_c": grad_c, "gates": gates,
+            "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
             "param_grad_norms": param_grad_norms,
             "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
             "gamma": gamma, "theory": theory}
@@ -103,12 +159,12 @@ def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor,
     """J_t = ∂s_t/∂s_{t−1} of one layer for every t at once, from the written-out derivatives.
 
     inputs (T, F) the layer's inputs x_t; s_prev (T, S) the state before each step: h_{t−1} (S = H) or,
-    for LSTM, [h_{t−1}; c_{t−1}] (S = 2H). For Jordan the state is h and y_{t−1} = W_hy h_{t−1} + b_y[t]
-    (b_y[t] = b_hy, but 0 at t = 0 where y_0 = 0). Returns (T, S, S). Rows of the batch are timesteps.
+    for LSTM, [h_{t−1}; c_{t−1}] (S = 2H). For Jordan the state is h and the output fed back is
+    ŷ_{t−1} = W_out h_{t−1} + b_y[t] (b_y[t] = b_out, but 0 at t = 0 where ŷ_0 = 0).
+    Returns (T, S, S). Rows of the batch are timesteps.
     """
     cell, H = model.cfg.cell, model.cfg.hidden_size
-    W_ih, W_hh = params[f"rnn.weight_ih_l{layer}"], params[f"rnn.weight_hh_l{layer}"]
-    b_ih, b_hh = params[f"rnn.bias_ih_l{layer}"], params[f"rnn.bias_hh_l{layer}"]
+    W_ih, b_ih = params[f"rnn.weight_ih_l{layer}"], params[f"rnn.bias_ih_l{layer}"]
     h_prev = s_prev[:, :H]                                               # (T, H)
     gi = inputs @ W_ih.T + b_ih                                          # (T, G·H)
 
@@ -116,18 +172,19 @@ def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor,
         # diag(v_t) W for every t
         return v[:, :, None] * W                                         # (T, H, H)
 
+    if cell == "jordan":
+        W_yh, W_out = params["rnn.weight_yh_l0"], params["head.weight"]   # (H, O), (O, H)
+        # a_t = W_ih x_t + b_ih + W_yh (W_out h_{t−1} + b_y) + b_yh
+        a = gi + (h_prev @ W_out.T + b_y) @ W_yh.T + params["rnn.bias_yh_l0"]   # (T, H)
+        # ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_yh W_out
+        return diag_times(1 - torch.tanh(a) ** 2, W_yh @ W_out)
+    W_hh, b_hh = params[f"rnn.weight_hh_l{layer}"], params[f"rnn.bias_hh_l{layer}"]
     if cell in ("rnn", "rnn_relu"):
         # a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
         a = gi + h_prev @ W_hh.T + b_hh                                  # (T, H)
         # ∂h_t/∂h_{t−1} = diag(φ'(a_t)) W_hh,  tanh' = 1 − tanh², ReLU' = 1[a > 0]
         d = 1 - torch.tanh(a) ** 2 if cell == "rnn" else (a > 0).to(a.dtype)
         return diag_times(d, W_hh)
-    if cell == "jordan":
-        W_hy = params[f"rnn.weight_hy_l{layer}"]
-        # a_t = W_ih x_t + b_ih + W_hh (W_hy h_{t−1} + b_y) + b_hh
-        a = gi + (h_prev @ W_hy.T + b_y) @ W_hh.T + b_hh                 # (T, H)
-        # ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_hh W_hy
-        return diag_times(1 - torch.tanh(a) ** 2, W_hh @ W_hy)
     gh = h_prev @ W_hh.T + b_hh                                          # (T, G·H)
     if cell == "gru":
         W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)                          # 3 × (H, H)
@@ -160,7 +217,7 @@ def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor,
 
 
 def layer_trajectory(model, X, layer: int, sample: int = 0):
-    """(inputs (T, F), s_prev (T, S), b_y (T, H) or None, params) of one layer along sample `sample` of X."""
+    """(inputs (T, F), s_prev (T, S), b_y (T, O) or None, params) of one layer along sample `sample` of X."""
     X = _as_float64(X)
     cfg = model.cfg
     if not 0 <= layer < cfg.num_layers:
@@ -170,19 +227,16 @@ def layer_trajectory(model, X, layer: int, sample: int = 0):
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
     T = X.shape[1]
-    if layer == 0:
-        inputs = X[sample]                                               # (T, F)
-    else:
-        below = u.y[layer - 1] if u.y is not None else u.h[layer - 1]
-        inputs = torch.cat(below)                                        # (T, H)
+    # the layer's inputs: x_t (T, F) for the first layer, the layer below's h_t (T, H) above it
+    inputs = X[sample] if layer == 0 else torch.cat(u.h[layer - 1])
     states = torch.cat(u.h[layer])                                       # (T, H)
     if u.c is not None:
         states = torch.cat([states, torch.cat(u.c[layer])], dim=1)       # (T, 2H)
     s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])      # s_{t−1}, s_{−1} = 0
     b_y = None
     if cfg.cell == "jordan":
-        b_y = u.params[f"rnn.bias_hy_l{layer}"].expand(T, -1).clone()    # (T, H)
-        b_y[0] = 0.0
+        b_y = u.params["head.bias"].expand(T, -1).clone()                # (T, O)
+        b_y[0] = 0.0                                                     # ŷ_0 = 0
     return inputs, s_prev, b_y, u.params
 
 
@@ -218,3 +272,20 @@ def jacobian_product_norms(model, X, layer: int = 0, sample: int = 0) -> list[fl
     two_norms = torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt()
     return [0.0 if v == 0 else min(THEORY_CAP, math.exp(min(700.0, lg + math.log(v))))
             for v, lg in zip(two_norms.tolist(), logs)]
+
+
+def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
+    """LSTM / GRU: ‖∏_{j=t+1..T} diag(g_j)‖₂ = max over units of the product of the path's gate
+    (forget f for LSTM, update z for GRU) for k = T−t = 1..T (list index k−1), along one sample of X:
+    the Jacobian product of the additive path alone (c_t = f_t ⊙ c_{t−1} + …, h_t = z_t ⊙ h_{t−1} + …),
+    the part of `jacobian_product_norms` that the gates govern. Computed in log space (no underflow)."""
+    cell = model.cfg.cell
+    if cell not in GATE_PATH:
+        raise ValueError(f"gate_path_norms needs an LSTM or GRU, got '{cell}'.")
+    X = _as_float64(X)
+    with torch.no_grad():
+        u = unrolled_forward(model, X[sample:sample + 1])
+    G = torch.stack(u.gates[layer][GATE_PATH[cell][0]])[:, 0]          # (T, H)
+    # log ∏_{j=T−k..T−1} g_j for every k: a reversed cumulative sum of logs
+    logs = torch.cumsum(torch.flip(torch.log(G), [0]), dim=0)            # (T, H), row k−1
+    return [min(THEORY_CAP, math.exp(v)) for v in logs.max(dim=1).values.tolist()]

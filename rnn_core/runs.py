@@ -259,6 +259,10 @@ def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
         raise RunFileError(f"{WEIGHTS} is not a valid safetensors file; download the run again.") from None
     model = build_model(model_cfg, seed=0)                 # own RNG stream; weights replaced below
     expected = model.state_dict()
+    if model_cfg.cell == "jordan" and "rnn.weight_hh_l0" in state:
+        raise RunFileError("This Jordan run was saved before the Jordan network fed back its own output "
+                           "(it fed back a hidden projection, an Elman network in disguise); its weights do "
+                           "not fit today's Jordan network: train it again.")
     if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
         raise RunFileError(f"The weights in {WEIGHTS} do not fit the model in {CONFIG} (names or shapes "
                            "differ); keep the files of one run together.")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnn_core.cells import LSTM_GATES, copy_params, elman_step, gru_step, lstm_step, unrolled_forward
-from rnn_core.config import CELLS, ModelConfig
+from rnn_core.config import CELLS, MAX_LAYERS, ModelConfig
 from rnn_core.models import build_model
 
 F, H, O, T, B = 3, 5, 2, 8, 4
@@ -17,6 +17,8 @@ TIGHT = {"rtol": 1e-12, "atol": 1e-13}
 
 
 def make(cell: str, layers: int, init: str = "default"):
+    if layers > MAX_LAYERS.get(cell, layers):
+        pytest.skip(f"{cell} has at most {MAX_LAYERS[cell]} layer (tests/test_models.py checks the refusal)")
     cfg = ModelConfig(cell=cell, hidden_size=H, num_layers=layers, input_size=F, output_size=O, init=init,
                       gain=0.9, forget_bias=1.0)
     return build_model(cfg, seed=11)
@@ -36,12 +38,15 @@ def test_unrolled_equals_fused_forward(cell, layers, init):
     u = unrolled_forward(model, x)
     assert u.y_hat.dtype == torch.float64
     assert torch.allclose(u.y_hat, fused(x), **TIGHT)
+    if cell == "jordan":                           # h_1..h_T and the outputs ŷ_1..ŷ_T fed back
+        h, y_hat = fused.rnn(x, fused.head)
+        assert torch.allclose(torch.stack(u.h[0], dim=1), h, **TIGHT)
+        assert torch.allclose(torch.stack(u.y[0], dim=1), y_hat, **TIGHT)
+        return
     out, state = fused.rnn(x)                      # out (B, T, H) of the top layer
-    top = u.y[-1] if cell == "jordan" else u.h[-1]
-    assert torch.allclose(torch.stack(top, dim=1), out, **TIGHT)
+    assert torch.allclose(torch.stack(u.h[-1], dim=1), out, **TIGHT)
     h_n = state[0] if cell == "lstm" else state    # (L, B, H)
-    last = [y_l[-1] for y_l in u.y] if cell == "jordan" else [h_l[-1] for h_l in u.h]
-    assert torch.allclose(torch.stack(last), h_n, **TIGHT)
+    assert torch.allclose(torch.stack([h_l[-1] for h_l in u.h]), h_n, **TIGHT)
     if cell == "lstm":
         assert torch.allclose(torch.stack([c_l[-1] for c_l in u.c]), state[1], **TIGHT)
     assert len(u.h) == layers and all(len(h_l) == T for h_l in u.h)
@@ -63,19 +68,20 @@ def test_unrolled_truncation_matches_model_gradients(cell, layers):
 
 
 def test_jordan_equations_by_hand():
-    """One Jordan layer, two steps, written out with explicit matrices."""
+    """The Jordan network, two steps, written out with explicit matrices: the output ŷ_1 is fed back."""
     model = make("jordan", 1)
     x = batch(2)[:, :2]
     P = copy_params(model)
-    W_ih, W_hh, b_ih, b_hh = (P[f"rnn.{n}_l0"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-    W_hy, b_hy = P["rnn.weight_hy_l0"], P["rnn.bias_hy_l0"]
-    h1 = torch.tanh(x[:, 0] @ W_ih.T + b_ih + b_hh)                  # y_0 = 0
-    y1 = h1 @ W_hy.T + b_hy
-    h2 = torch.tanh(x[:, 1] @ W_ih.T + b_ih + y1 @ W_hh.T + b_hh)
-    y2 = h2 @ W_hy.T + b_hy
+    W_ih, b_ih, W_yh, b_yh = (P[f"rnn.{n}_l0"] for n in ("weight_ih", "bias_ih", "weight_yh", "bias_yh"))
+    W_out, b_out = P["head.weight"], P["head.bias"]
+    h1 = torch.tanh(x[:, 0] @ W_ih.T + b_ih + b_yh)                  # ŷ_0 = 0
+    y1 = h1 @ W_out.T + b_out                                         # (B, O): the prediction after step 1
+    h2 = torch.tanh(x[:, 1] @ W_ih.T + b_ih + y1 @ W_yh.T + b_yh)
+    y2 = h2 @ W_out.T + b_out
     u = unrolled_forward(model, x)
+    assert y1.shape == (B, O)
     assert torch.allclose(u.h[0][1], h2, **TIGHT)
-    assert torch.allclose(u.y_hat, y2 @ P["head.weight"].T + P["head.bias"], **TIGHT)
+    assert torch.allclose(u.y_hat, y2, **TIGHT)
     assert torch.allclose(model.double()(x), u.y_hat, **TIGHT)
 
 

@@ -306,3 +306,26 @@ def test_predictions_and_metrics_skip_a_split_without_windows():
     assert shaded == {F.SPLIT_FILL["train"], F.SPLIT_FILL["test"]}
     table = F.metrics_frame(evaluation)
     assert set(table.index.get_level_values("split")) == {F.SPLIT_LABEL["train"], F.SPLIT_LABEL["test"]}
+
+
+def test_the_bound_is_drawn_as_an_upper_bound_with_its_allowed_region_and_gates_as_a_path():
+    probe = _probe(T=40, layers=1, cell="rnn")
+    probe["sigma_max"], probe["gamma"] = [1.13], 1.0
+    probe["theory"] = [[1.13 ** (39 - t) for t in range(40)]]                    # rises toward t = 0
+    (bound,) = [t for t in F.gradient_time_figure(probe).data if t.name.startswith("theory")]
+    assert bound.fill == "tozeroy" and "upper bound" in bound.name and "allowed" in bound.name
+    assert "1.13^(T−1−t)" in bound.name
+    probe["theory"] = [[]]                                                       # no bound: nothing drawn
+    probe["gate_path"] = [[0.9 ** (39 - t) for t in range(40)]]
+    names = _names(F.gradient_time_figure(probe))
+    assert not any(n.startswith("theory") for n in names)
+    assert any(n.startswith("gate path") for n in names)
+    assert not any(n.startswith("gate path") for n in _names(F.gradient_time_figure(probe, show_theory=False)))
+
+
+def test_spectra_line_only_for_cells_it_bounds():
+    _, epochs = _records()
+    gated = F.spectra_figure(epochs, matrix="W_hg (candidate block of W_hh)", bounded=False)
+    assert not gated.layout.shapes and "W_hg" in gated.layout.title.text
+    elman = F.spectra_figure(epochs, matrix="W_hh", bounded=True)
+    assert elman.layout.shapes and "can only shrink" in elman.layout.annotations[0].text

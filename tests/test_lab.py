@@ -191,3 +191,119 @@ def test_lab_log_axes_show_decades_only():
         if axis.range is not None:                                     # widened: two powers of ten in view
             assert math.floor(axis.range[1]) - math.ceil(axis.range[0]) >= 1
     assert figs[0].layout.yaxis.range == pytest.approx((-1.05, 0.05))
+
+
+# ---------------------------------------------------------------------- every Lab preset keeps its word
+def _decades_lost(cfg: LabConfig, cell: str | None = None, key: str = "grad_h") -> list[float]:
+    """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_0‖) (first layer) per seed: > 0 vanished, < 0 grew."""
+    out = []
+    for seed in range(cfg.seeds):
+        g = lab._probe_seed(cfg, cell or cfg.cell, seed)[key][0]
+        out.append(math.log10(g[-1] / g[0]))
+    return out
+
+
+def _bound_decades(cfg: LabConfig) -> float:
+    """Decades the bound forces lost (< 0: allows to grow) over the preset's T, from the probe's σ_max."""
+    sigma = lab._probe_seed(cfg, cfg.cell, 0)["sigma_max"][0]
+    return -(cfg.timesteps - 1) * math.log10(sigma * 1.0)
+
+
+def test_every_lab_preset_has_a_one_sentence_note_and_a_check_below():
+    assert set(LAB_PRESETS) == {"vanishing", "exploding", "edge", "lstm_keeps", "identity_relu", "default_init"}
+    for p in LAB_PRESETS.values():
+        assert p["note"].endswith(".") and p["note"].count(". ") == 0, p["note"]
+
+
+def test_preset_vanishing_loses_at_least_what_the_bound_forces():
+    cfg = LAB_PRESETS["vanishing"]["config"]
+    note = LAB_PRESETS["vanishing"]["note"]
+    assert "at least 9.6 decades" in note and "loses 9.8" in note
+    assert _bound_decades(cfg) == pytest.approx(9.6, abs=0.05)
+    assert all(9.6 <= d <= 10.0 for d in _decades_lost(cfg))
+    assert np.mean(_decades_lost(cfg)) == pytest.approx(9.8, abs=0.05)
+
+
+def test_preset_exploding_grows_but_far_below_the_bound():
+    cfg = LAB_PRESETS["exploding"]["config"]
+    note = LAB_PRESETS["exploding"]["note"]
+    assert "up to 10.4 decades" in note and "about 3" in note
+    assert _bound_decades(cfg) == pytest.approx(-10.4, abs=0.05)
+    assert all(-3.7 <= d <= -2.5 for d in _decades_lost(cfg))        # grows about 3 decades
+
+
+def test_preset_edge_loses_less_than_half_a_decade():
+    cfg = LAB_PRESETS["edge"]["config"]
+    assert "less than half a decade" in LAB_PRESETS["edge"]["note"]
+    assert all(0.0 <= d < 0.5 for d in _decades_lost(cfg))
+
+
+def test_preset_lstm_keeps_loses_1_to_3_decades_against_40_without_forget_bias():
+    cfg = LAB_PRESETS["lstm_keeps"]["config"]
+    assert "1–3 decades" in LAB_PRESETS["lstm_keeps"]["note"] and "about 40" in LAB_PRESETS["lstm_keeps"]["note"]
+    kept = _decades_lost(cfg)
+    assert all(0.5 <= d <= 3.0 for d in kept) and 1.0 <= np.mean(kept) <= 3.0
+    assert 35 <= np.mean(_decades_lost(cfg.replace(forget_bias=0.0))) <= 45
+    stats = lab.profile_stats(cfg)
+    assert stats["theory"] == [[]] and len(stats["gate_path"][0]) == cfg.timesteps   # no bound, the gate path
+
+
+def test_preset_identity_relu_is_nearly_flat_not_flat():
+    cfg = LAB_PRESETS["identity_relu"]["config"]
+    assert "1–2 decades" in LAB_PRESETS["identity_relu"]["note"]
+    lost = _decades_lost(cfg)
+    assert all(1.0 <= d <= 2.5 for d in lost) and 1.0 <= np.mean(lost) <= 2.0
+
+
+def test_preset_default_init_forgets_with_sigma_max_above_one():
+    cfg = LAB_PRESETS["default_init"]["config"]
+    note = LAB_PRESETS["default_init"]["note"]
+    assert "σ_max ≈ 1.1" in note and "spectral radius is only ≈ 0.6" in note and "19–24 decades" in note
+    for seed in range(cfg.seeds):
+        p = lab._probe_seed(cfg, cfg.cell, seed)
+        assert 1.0 < p["sigma_max"][0] < 1.2 and 0.5 < p["spectral_radius"][0] < 0.7
+    assert all(18.5 <= d <= 24.5 for d in _decades_lost(cfg))
+
+
+def test_jacobian_chart_bound_only_for_elman_and_jordan_gate_path_for_gated():
+    for cell in ("rnn", "jordan"):
+        jac = lab.jacobian_stats(SMALL.replace(cell=cell))
+        assert len(jac["theory"]) == len(jac["k"]) and jac["gate_path"] == []
+        assert np.all(np.array(jac["mean"]) <= np.array(jac["theory"]) * (1 + 1e-9))
+    lstm = lab.jacobian_stats(SMALL.replace(cell="lstm", forget_bias=3.0, init="orthogonal", gain=0.5))
+    assert lstm["theory"] == [] and len(lstm["gate_path"]) == len(lstm["k"])
+    names = [t.name for t in jacobian_figure(lstm).data]
+    assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
+
+
+def test_overlay_leaves_jordan_out_of_a_stack_and_says_why():
+    cfg = SMALL.replace(num_layers=2, seeds=1, timesteps=8)
+    assert "jordan" not in lab.overlay(cfg)
+    (sentence,) = lab.overlay_left_out(cfg)
+    assert sentence.startswith("A Jordan network feeds its own output back")
+    with pytest.raises(ConfigError, match="set layers to 1"):
+        cfg.replace(cell="jordan").validate()
+
+
+@pytest.mark.slow
+def test_gain_and_forget_bias_tooltips_and_learn_say_what_the_lab_measures():
+    """The numbers the Playground tooltips and the Learn page teach, recomputed (Lab defaults, 3 seeds)."""
+    from ui.controls import HELP
+    from ui.learn import STEPS
+
+    learn = " ".join(str(part) for step in STEPS for part in step.parts)
+    base = LabConfig(cell="rnn", timesteps=100, init="orthogonal")
+    assert "gain 0.9 loses about 5" in HELP["gain"] and "forces 4.5" in HELP["gain"]
+    assert all(4.5 <= d <= 5.2 for d in _decades_lost(base.replace(gain=0.9)))
+    assert "1.0 about 1" in HELP["gain"]
+    assert all(0.8 <= d <= 1.4 for d in _decades_lost(base.replace(gain=1.0)))
+    assert "grows about 3 where the bound allows 17.4" in HELP["gain"]
+    assert _bound_decades(base.replace(gain=1.5)) == pytest.approx(-17.4, abs=0.05)
+    assert all(-3.7 <= d <= -2.8 for d in _decades_lost(base.replace(gain=1.5)))
+    lstm = LabConfig(cell="lstm", timesteps=300, init="default")
+    for text in (HELP["forget_bias"], learn):
+        assert "19–24 decades" in text and "under 4" in text
+    assert all(18.5 <= d <= 24.5 for d in _decades_lost(lstm.replace(forget_bias=1.0)))
+    assert all(0.0 <= d < 4.0 for d in _decades_lost(lstm.replace(forget_bias=3.0)))
+    assert "about 40 over 200" in HELP["forget_bias"]
+    assert 35 <= np.mean(_decades_lost(lstm.replace(forget_bias=0.0, timesteps=200))) <= 45

@@ -44,7 +44,23 @@ def test_lab_renders_for_every_cell():
         assert all(f["data"] for f in figs), f"{cell}: a chart without traces"
         titles = " ".join(f["layout"]["title"]["text"] for f in figs)
         assert CELLS[cell] in titles
-        assert [m.label for m in at.metric][:2] == ["σ_max(W_hh)", "σ_max·γ"]
+        assert [m.label for m in at.metric][:2] == ["σ_max", "σ_max·γ"]
+        gated = cell in ("lstm", "gru")
+        assert at.metric[3].value == ("gated" if gated else at.metric[3].value)
+        captions = " ".join(c.value for c in at.caption)
+        assert ("no σ_max bound" in captions) == gated and ("upper bound" in captions) == (not gated)
+
+
+def test_a_stack_leaves_jordan_out_and_a_jordan_stack_is_one_sentence():
+    at = _lab_app(state={**TINY, "lab.num_layers": 2, "lab.seeds": 1})
+    overlay = next(f for f in _figures(at).values() if f["layout"]["title"]["text"].startswith("All cells"))
+    assert CELLS["jordan"] not in {t.get("name") for t in overlay["data"]}
+    assert any("feeds its own output back" in c.value for c in at.caption)
+    assert next(m.label for m in at.metric) == "σ_max (top layer)"
+    at.selectbox(key="lab.cell").set_value("jordan").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["A Jordan network feeds its own output back into its one hidden "
+                                           "layer, so it has exactly 1 layer: set layers to 1, got 2."]
 
 
 def test_overlay_holds_all_five_cells_and_phase_diagram_marks_the_border():

@@ -7,14 +7,16 @@ import copy
 import pytest
 import torch
 
-from rnn_core.config import CELLS, INITS, ConfigError, ModelConfig
+from rnn_core.config import CELLS, INITS, MAX_LAYERS, ConfigError, ModelConfig
 from rnn_core.models import JordanRNN, build_model, recurrent_matrix, spectra
 
-BLOCKS = {"rnn": 1, "rnn_relu": 1, "jordan": 1, "lstm": 4, "gru": 3}
+BLOCKS = {"rnn": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+STACKED = [c for c in CELLS if c != "jordan"]      # cells with a W_hh per layer
 
 
 def cfg(cell="rnn", **kw) -> ModelConfig:
-    base = {"hidden_size": 6, "num_layers": 2, "input_size": 3, "output_size": 2}
+    """Two layers (Jordan: its one), unless `num_layers` says otherwise."""
+    base = {"hidden_size": 6, "num_layers": min(2, MAX_LAYERS.get(cell, 2)), "input_size": 3, "output_size": 2}
     return ModelConfig(cell=cell, **{**base, **kw})
 
 
@@ -37,7 +39,7 @@ def test_seed_leaves_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", STACKED)
 def test_forward_shapes_and_names(cell):
     m = build_model(cfg(cell, num_layers=3), seed=0)
     assert m(torch.randn(5, 7, 3)).shape == (5, 2)
@@ -48,12 +50,46 @@ def test_forward_shapes_and_names(cell):
     assert names["rnn.weight_hh_l0"].shape == (BLOCKS[cell] * 6, 6)
     assert names["rnn.weight_ih_l1"].shape == (BLOCKS[cell] * 6, 6)
     assert [tuple(W.shape) for W in m.recurrent_weights()] == [(BLOCKS[cell] * 6, 6)] * 3
-    if cell == "jordan":
-        assert isinstance(m.rnn, JordanRNN)
-        assert names["rnn.weight_hy_l2"].shape == (6, 6) and names["rnn.bias_hy_l2"].shape == (6,)
 
 
-@pytest.mark.parametrize("cell", list(CELLS))
+def test_jordan_feeds_back_the_output_and_has_no_hidden_to_hidden_matrix():
+    m = build_model(cfg("jordan"), seed=0)           # H 6, F 3, O 2
+    assert isinstance(m.rnn, JordanRNN)
+    shapes = {n: tuple(p.shape) for n, p in m.named_parameters()}
+    assert shapes == {"rnn.weight_ih_l0": (6, 3), "rnn.bias_ih_l0": (6,), "rnn.weight_yh_l0": (6, 2),
+                      "rnn.bias_yh_l0": (6,), "head.weight": (2, 6), "head.bias": (2,)}
+    assert not any(s == (6, 6) for s in shapes.values())
+    x = torch.randn(5, 7, 3)
+    h, y_hat = m.rnn(x, m.head)                      # the head runs at every step
+    assert h.shape == (5, 7, 6) and y_hat.shape == (5, 7, 2)
+    assert torch.allclose(m(x), y_hat[:, -1])
+    # the output fed back matters: a different W_yh changes the prediction
+    with torch.no_grad():
+        m.rnn.weight_yh_l0.mul_(3.0)
+    assert not torch.allclose(m(x), y_hat[:, -1])
+
+
+@pytest.mark.parametrize("layers", [2, 4])
+def test_stacked_jordan_is_refused_in_one_sentence(layers):
+    with pytest.raises(ConfigError, match=r"^A Jordan network feeds its own output back .* set layers to 1, "
+                                          rf"got {layers}\.$"):
+        build_model(cfg("jordan", num_layers=layers))
+
+
+@pytest.mark.parametrize("init", ["orthogonal", "identity"])
+def test_jordan_scheme_sets_the_output_loop_to_the_gain(init):
+    m = build_model(cfg("jordan", hidden_size=16, init=init, gain=0.8), seed=2)
+    loop = m.rnn.weight_yh_l0.detach().double() @ m.head.weight.detach().double()   # W_yh·W_out (H, H)
+    assert torch.linalg.matrix_norm(loop, ord=2) == pytest.approx(0.8, rel=1e-6)
+    assert spectra(m)[0]["sigma_max"] == pytest.approx(0.8, rel=1e-6)
+    # gain × a projector: its non-zero eigenvalues are the gain too (the output loop keeps ŷ at gain 1)
+    assert spectra(m)[0]["spectral_radius"] == pytest.approx(0.8, rel=1e-6)
+    assert spectra(m)[0]["singular_values"] == pytest.approx([0.8, 0.8], rel=1e-6)
+    assert len(spectra(m)[0]["singular_values"]) == 2                 # rank ≤ O
+    assert torch.count_nonzero(m.rnn.bias_yh_l0) == 0 and torch.count_nonzero(m.rnn.bias_ih_l0) == 0
+
+
+@pytest.mark.parametrize("cell", STACKED)
 def test_orthogonal_and_identity_schemes_per_gate_block(cell):
     H = 6
     for init in ("orthogonal", "identity"):
@@ -98,27 +134,20 @@ def test_spectra_match_linalg(cell):
     H = 6
     m = build_model(cfg(cell, init="gaussian", gain=1.3), seed=5)
     spec = spectra(m)
-    assert len(spec) == 2
+    assert len(spec) == m.cfg.num_layers
     for k, s in enumerate(spec):
-        W_hh = getattr(m.rnn, f"weight_hh_l{k}").detach().double()
         if cell == "jordan":
-            W = W_hh @ getattr(m.rnn, f"weight_hy_l{k}").detach().double()
+            W = m.rnn.weight_yh_l0.detach().double() @ m.head.weight.detach().double()
         elif cell in ("lstm", "gru"):
-            W = W_hh[2 * H:3 * H]            # the candidate block (LSTM g, GRU n)
+            W = getattr(m.rnn, f"weight_hh_l{k}").detach().double()[2 * H:3 * H]   # candidate block (g, n)
         else:
-            W = W_hh
+            W = getattr(m.rnn, f"weight_hh_l{k}").detach().double()
         assert torch.allclose(recurrent_matrix(m, k, torch.float64).detach(), W, rtol=1e-12, atol=0)
-        sv = torch.linalg.svdvals(W)
+        sv = torch.linalg.svdvals(W)[:2 if cell == "jordan" else H]
         assert s["sigma_max"] == pytest.approx(float(sv[0]), rel=1e-12)
         assert s["singular_values"] == pytest.approx([float(v) for v in sv], rel=1e-12)
         assert s["spectral_radius"] == pytest.approx(float(torch.linalg.eigvals(W).abs().max()), rel=1e-10)
-        assert s["matrix"].startswith({"jordan": "W_hh·W_hy", "lstm": "W_hg", "gru": "W_hn"}.get(cell, "W_hh"))
-
-
-def test_jordan_effective_recurrence_keeps_scheme_singular_values():
-    m = build_model(cfg("jordan", init="gaussian", gain=1.0), seed=0)
-    W_hh = m.rnn.weight_hh_l0.detach().double()
-    assert spectra(m)[0]["singular_values"] == pytest.approx(torch.linalg.svdvals(W_hh).tolist(), rel=1e-6)
+        assert s["matrix"].startswith({"jordan": "W_yh·W_out", "lstm": "W_hg", "gru": "W_hn"}.get(cell, "W_hh"))
 
 
 @pytest.mark.parametrize("cell", list(CELLS))
@@ -142,10 +171,17 @@ def test_truncation_gradient_equals_last_k_steps_from_detached_state(cell):
     # reference: the state after T−k steps, as a constant, then the last k steps with grad
     ref = copy.deepcopy(m)
     ref.zero_grad()
-    with torch.no_grad():
-        _, state = ref.rnn(x[:, :-k])
-    out, _ = ref.rnn(x[:, -k:], state)
-    torch.mean((ref.head(out[:, -1]) - y) ** 2).backward()
+    if cell == "jordan":                             # the state is the output ŷ_{T−k} fed back
+        with torch.no_grad():
+            _, y_hat = ref.rnn(x[:, :-k], ref.head)
+        _, y_hat = ref.rnn(x[:, -k:], ref.head, y_hat[:, -1])
+        last = y_hat[:, -1]
+    else:
+        with torch.no_grad():
+            _, state = ref.rnn(x[:, :-k])
+        out, _ = ref.rnn(x[:, -k:], state)
+        last = ref.head(out[:, -1])
+    torch.mean((last - y) ** 2).backward()
     for n, p in ref.named_parameters():
         assert torch.allclose(g_trunc[n], p.grad, rtol=1e-10, atol=1e-14), n
     # and it is a different gradient from full BPTT
@@ -167,4 +203,4 @@ def test_runs_on_cuda(cell):
     y = m(x, bptt_truncate=3)
     y.sum().backward()
     assert y.device.type == "cuda"
-    assert len(spectra(m)) == 2
+    assert len(spectra(m)) == m.cfg.num_layers

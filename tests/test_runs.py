@@ -44,7 +44,7 @@ def _setup(cell: str = "gru", layers: int = 1, F: int = 2):
     return model, model_cfg, data_cfg, train_cfg, X
 
 
-@pytest.mark.parametrize("cell,layers", [("gru", 1), ("jordan", 2), ("lstm", 2)])
+@pytest.mark.parametrize("cell,layers", [("gru", 1), ("jordan", 1), ("lstm", 2)])
 def test_save_load_gives_the_same_predictions(tmp_path, cell, layers):
     model, model_cfg, data_cfg, train_cfg, X = _setup(cell, layers)
     save_run(tmp_path / "run", model, model_cfg, data_cfg, train_cfg, RECORDS, METRICS)
@@ -190,3 +190,15 @@ def test_broken_uploads_get_one_sentence():
 def test_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(RunFileError, match="No saved run"):
         load_run(tmp_path / "nope")
+
+
+def test_a_jordan_run_saved_before_output_feedback_gets_one_sentence(tmp_path):
+    """Old Jordan weights (an H×H W_hh and a hidden projection W_hy) no longer fit: say why."""
+    model, model_cfg, data_cfg, train_cfg, _ = _setup("jordan", 1)
+    save_run(tmp_path / "run", model, model_cfg, data_cfg, train_cfg, RECORDS, METRICS)
+    old = {"rnn.weight_ih_l0": torch.zeros(5, 2), "rnn.weight_hh_l0": torch.zeros(5, 5),
+           "rnn.bias_ih_l0": torch.zeros(5), "rnn.bias_hh_l0": torch.zeros(5), "rnn.weight_hy_l0": torch.zeros(5, 5),
+           "rnn.bias_hy_l0": torch.zeros(5), "head.weight": torch.zeros(1, 5), "head.bias": torch.zeros(1)}
+    (tmp_path / "run" / "weights.safetensors").write_bytes(save_safetensors(old))
+    with pytest.raises(RunFileError, match=r"^This Jordan run was saved before .* train it again\.$"):
+        load_run(tmp_path / "run")

@@ -28,7 +28,18 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import CELLS, CLIPPING, INITS, LIMITS, OPTIMIZERS, SCALERS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import (
+    CELLS,
+    CLIPPING,
+    INITS,
+    LIMITS,
+    OPTIMIZERS,
+    SCALERS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    layers_error,
+)
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from ui.state import key, param_key, seed_widgets
 
@@ -36,17 +47,24 @@ HELP = {
     "cell": "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) at "
             "every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
             "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
-            "output instead of the hidden state.",
-    "hidden_size": "Units per layer (H). More units give W_hh more singular values near its largest; the "
-                   "default init scales W_hh by 1/√H, so σ_max stays around 1 or below.",
+            "network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden state, so "
+            "it has one hidden layer.",
+    "hidden_size": "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ 1.1 but "
+                   "spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
+                   "(19–24 decades over 100 steps at H = 32).",
     "num_layers": "Stacked recurrent layers. The gradient also flows down through the stack, adding one "
-                  "more product of Jacobians per layer.",
-    "init": "How W_hh starts. Orthogonal × gain sets every singular value to the gain: below 1 gradients "
-            "vanish, above 1 they explode. Identity × gain (IRNN) with ReLU keeps them flat at gain 1.",
-    "gain": "Multiplies the orthogonal / identity / Gaussian W_hh. Gradients through time scale like "
-            "(σ_max·γ)^k: gain 0.9 vanishes, 1.0 is the edge, 1.5 explodes.",
-    "forget_bias": "LSTM only: added to the forget-gate bias. A bias of 1 starts fₜ near 0.73, so the cell "
-                   "state (and its gradient) is kept across many steps from the first epoch.",
+                  "more product of Jacobians per layer. A Jordan network has one.",
+    "init": "How W_hh starts (Jordan: its output loop W_yh·W_out). Orthogonal × gain sets every singular "
+            "value to the gain: below 1 a plain RNN's gradient must vanish, above 1 it may grow (saturation "
+            "usually stops it). Identity × gain (IRNN) with ReLU keeps it nearly flat at gain 1: units that "
+            "switch off drop their share, 1–2 decades over 200 steps.",
+    "gain": "Multiplies the orthogonal / identity / Gaussian W_hh. (σ_max·γ)^k is an upper bound on the "
+            "gradient through time, not its size: over 100 steps a tanh RNN at gain 0.9 loses about 5 "
+            "decades (the bound forces 4.5), at 1.0 about 1, and at 1.5 grows about 3 where the bound "
+            "allows 17.4. For LSTM / GRU it scales every gate block and bounds nothing.",
+    "forget_bias": "LSTM only: added to the forget-gate bias, so fₜ starts near σ(bias): 0.73 at 1, 0.95 at "
+                   "3. Measured at initialisation over 300 steps: bias 1 still loses 19–24 decades of "
+                   "gradient, bias 3 under 4 (bias 0 loses about 40 over 200).",
     "dataset": "What the network learns. Long-memory tasks (adding, echo) need the gradient to reach far "
                "back; series forecasts need only the last few steps.",
     "timesteps": "Window length T: how many steps the network reads, and how far back BPTT must carry the "
@@ -105,6 +123,8 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
                              help=HELP["hidden_size"])
     layers = c2.number_input("Layers", *LIMITS["num_layers"], step=1, key=k("num_layers"),
                              help=HELP["num_layers"])
+    if message := layers_error(cell, int(layers)):
+        box.warning(message)
     init = box.selectbox("Recurrent init", list(INITS), format_func=INITS.get, key=k("init"), help=HELP["init"])
     gain = box.slider("Gain", *map(float, LIMITS["gain"]), step=0.05, key=k("gain"), help=HELP["gain"],
                       disabled=init == "default")

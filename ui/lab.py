@@ -96,18 +96,21 @@ def lab_controls(box) -> LabConfig:
     c1, c2 = box.columns(2)
     c1.slider("Hidden size H", **_range("hidden_size"), key=key("hidden_size"),
               help="Units per layer: the size of W_hh (H × H).")
-    c2.slider("Layers", **_range("num_layers"), key=key("num_layers"), help="Stacked recurrent layers.")
+    c2.slider("Layers", **_range("num_layers"), key=key("num_layers"),
+              help="Stacked recurrent layers (a Jordan network has one).")
     box.selectbox("W_hh init", list(INITS), format_func=INITS.get, key=key("init"),
-                  help="Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly.")
+                  help="Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
+                       "its output loop W_yh·W_out).")
     box.slider("Gain", **_range("gain"), key=key("gain"),
                disabled=st.session_state.get(key("init")) == "default",
-               help="Scales W_hh: σ_max·γ < 1 makes the gradient vanish, > 1 lets it grow. "
-                    "No effect with the PyTorch default init.")
+               help="Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
+                    "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and "
+                    "forces nothing. No effect with the PyTorch default init.")
     box.slider("Forget-gate bias (LSTM)", **_range("forget_bias"), key=key("forget_bias"),
                help="Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its gradient, alive.")
     box.slider("Input scale", **_range("input_scale"), key=key("input_scale"),
                help="Standard deviation of the random inputs x_t. Small inputs keep tanh in its "
-                    "linear part, where the theory (σ_max·γ)^k is tight.")
+                    "linear part, where the upper bound (σ_max·γ)^k is tight.")
     box.slider("Seeds", **_range("seeds"), key=key("seeds"),
                help="Networks drawn with different seeds; lines are their geometric mean, bands min–max.")
     ss = st.session_state

@@ -25,6 +25,8 @@ import streamlit as st
 
 from rnn_core import figures as F
 from rnn_core.evaluate import SKILL_FORMULA
+from rnn_core.models import SPECTRUM_OF
+from rnn_core.probe import BOUND_CELLS, reference_note
 from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
@@ -50,7 +52,7 @@ def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
         c = st.columns(5)
         log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss")
         log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad")
-        theory = c[2].toggle("Theory line (σ_max·γ)^k", value=True, key=f"{slot}.opt.theory")
+        theory = c[2].toggle("Bound / gate-path line", value=True, key=f"{slot}.opt.theory")
         closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed")
         layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer")
     return ChartOptions(log_loss, log_grad, theory, int(layer) - 1, closed)
@@ -137,9 +139,8 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
     _chart(_memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory), build),
            slot, "grad_time")
     st.caption("How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
-               "early inputs barely get any gradient (vanishing). The dashed line is the theory's upper bound "
-               "(σ_max·γ)^k for a plain RNN: when it falls, vanishing is certain; when it rises, the gradient "
-               "may explode but need not. " + probe_note(ctx))
+               "early inputs barely get any gradient (vanishing). "
+               + reference_note(ctx.model_cfg.cell if ctx else "rnn") + " " + probe_note(ctx))
 
 
 def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
@@ -182,10 +183,16 @@ def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: 
                    "(weight_hh, solid) carry the gradient through time.")
     with c2:
         gamma = (F.latest_probe(epochs) or {}).get("gamma", 1.0)
-        _chart(_memo(slot, "spectra", _epoch_key(snap, ctx), lambda: F.spectra_figure(epochs, gamma)),
-               slot, "spectra")
-        st.caption("σ_max is the most W_hh can stretch a vector. Below the red line (σ_max·γ < 1) gradients "
-                   "through time are bound to vanish; well above it they can explode.")
+        cell = ctx.model_cfg.cell if ctx else "rnn"
+        bounded = cell in BOUND_CELLS
+        _chart(_memo(slot, "spectra", _epoch_key(snap, ctx),
+                     lambda: F.spectra_figure(epochs, gamma, SPECTRUM_OF[cell], bounded)), slot, "spectra")
+        st.caption(f"σ_max is the most {SPECTRUM_OF[cell]} can stretch a vector. " + (
+            "Below the red line (σ_max·γ < 1) each step back through the recurrence can only shrink the "
+            "gradient, so the top layer's gradient through time must vanish; above it the gradient may grow "
+            "but need not (the spectral radius and tanh′ < 1 usually still shrink it)." if bounded else
+            "For LSTM and GRU this is the cell candidate's block only: no line is drawn, because below 1 "
+            "the gradient need not vanish — an open forget gate (or update gate) carries it past."))
 
 
 # --------------------------------------------------------------------------------------------- 4
