@@ -41,6 +41,8 @@ LIMITS = {
     "batch_size": (1, 4096),
     "lr": (1e-6, 10.0),
     "gain": (0.0, 5.0),
+    "input_size": (1, 64),       # features per timestep a run may read (CSV columns, tickers…)
+    "output_size": (1, 64),      # values predicted per window
 }
 
 
@@ -49,7 +51,8 @@ class ConfigError(ValueError):
 
 
 LABELS = {"timesteps": "Timesteps", "hidden_size": "Hidden size", "num_layers": "Layers", "epochs": "Epochs",
-          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain"}
+          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain", "input_size": "Input features",
+          "output_size": "Outputs"}
 
 
 def _check_range(name: str, value: float) -> None:
@@ -78,8 +81,8 @@ class ModelConfig:
         _check_range("hidden_size", self.hidden_size)
         _check_range("num_layers", self.num_layers)
         _check_range("gain", self.gain)
-        if self.input_size < 1 or self.output_size < 1:
-            raise ConfigError("input_size and output_size must be at least 1.")
+        _check_range("input_size", self.input_size)
+        _check_range("output_size", self.output_size)
         return self
 
 

@@ -330,7 +330,7 @@ class LiveRun:
         if probe is None:
             return
         self._probed.append(len(self._epochs) - 1)
-        keep_at_most = max(16, PROBE_FLOAT_BUDGET // _probe_floats(probe))
+        keep_at_most = max(16, PROBE_FLOAT_BUDGET // probe_floats(probe))
         if len(self._probed) > keep_at_most:
             dropped = set(self._probed[1:-1:2])        # every other, never the first nor the latest
             for i in dropped:
@@ -375,7 +375,7 @@ def downsample(records: list[dict], max_points: int) -> list[dict]:
     return [records[i * (n - 1) // (max_points - 1)] for i in range(max_points)]
 
 
-def _probe_floats(probe: dict) -> int:
+def probe_floats(probe: dict) -> int:
     """Roughly how many floats one probe dict holds (its per-timestep lists dominate)."""
     T, layers = int(probe.get("timesteps", 1)), len(probe.get("grad_h") or [[]])
     per_layer = 2 + (1 if probe.get("grad_c") else 0) + len((probe.get("gates") or [{}])[0])

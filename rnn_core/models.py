@@ -1,6 +1,6 @@
 """The trainable networks: stacked recurrent layers plus a linear head, and their init schemes.
 
-Holds `RNNModel`, `build_model(cfg, seed)`, `JordanRNN` (the one cell without a fused kernel),
+Holds `RNNModel`, `build_model(cfg, seed)`, `parameter_shapes(cfg)`, `JordanRNN` (the one cell without a fused kernel),
 `recurrent_matrix(model, layer)` and `spectra(model)`.
 Leaves to others: the written-out equations used for exact gradients (`cells.py`), the gradient
 probe (`probe.py`) and the training loop (`train.py`).
@@ -156,6 +156,15 @@ def build_model(cfg: ModelConfig, seed: int | None = None) -> RNNModel:
         model = RNNModel(cfg)
         _init_recurrent(model)
     return model
+
+
+def parameter_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The model's state-dict names and shapes for `cfg`, built on the meta device: no memory is
+    allocated for the weights, so a saved run can be checked before anything is built."""
+    cfg.validate()
+    with torch.device("meta"):
+        model = RNNModel(cfg)
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
 @torch.no_grad()
