@@ -1,6 +1,7 @@
 """Starting a run from the controls, and its files: config JSON, history CSV, run zip, uploading a run.
 
-    prepare_windows(data_cfg, frame) -> Windows                 cached per config (and uploaded frame)
+    prepare_windows(data_cfg, frame) -> Windows                 cached per config and a digest of every
+                                                                 value of the frame (uploads never collide)
     make_context(model_cfg, data_choice, train_cfg) -> RunContext
         windows from the data choice, input/output sizes set from them, everything validated; raises
         DataError / ConfigError with one sentence
@@ -14,6 +15,7 @@ Leaves to others: the file formats (`rnn_core/runs.py`), the run itself (`ui/liv
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from typing import Any
@@ -31,13 +33,28 @@ from ui.state import request_seed
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
-def _prepare_cached(data_json: str, frame: pd.DataFrame | None) -> Windows:
-    return prepare(DataConfig(**json.loads(data_json)), frame)
+def _prepare_cached(data_json: str, digest: str, _frame: pd.DataFrame | None) -> Windows:
+    # `_frame` is not hashed (leading underscore): Streamlit hashes a frame of ≥ 50,000 rows from a
+    # sample, so two users' different uploads could share an entry. `digest` covers every cell.
+    return prepare(DataConfig(**json.loads(data_json)), _frame)
+
+
+def frame_digest(frame: pd.DataFrame | None) -> str:
+    """SHA-256 of every value, the index and the column names of `frame` ("" for None)."""
+    if frame is None:
+        return ""
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c) for c in frame.columns], str(frame.index.name),
+                         [str(t) for t in frame.dtypes]]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def prepare_windows(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
-    """`windows.prepare`, cached per data config (and uploaded frame)."""
-    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame)
+    """`windows.prepare`, cached per data config and the full content of the frame in hand (an
+    upload is never served another upload's windows, whoever uploaded it)."""
+    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame_digest(frame),
+                           frame)
 
 
 def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfig) -> RunContext:
