@@ -116,19 +116,31 @@ def _load_upload(slot: str, upload: Any) -> None:
         st.session_state[f"{slot}.upload_error"] = str(e)
         return
     st.session_state.pop(f"{slot}.upload_error", None)
+    st.session_state.pop(f"{slot}.upload_note", None)
     try:
         windows = prepare_windows(loaded.data_cfg)
     except (DataError, ConfigError, ValueError) as e:
-        st.session_state[f"{slot}.upload_error"] = (
-            f"The run loaded, but its data could not be rebuilt ({e}); its charts are shown without predictions.")
+        # an uploaded CSV (or Yahoo while offline) is not on the server: show what was saved with the run
+        saved = "predictions and metrics saved with it" if loaded.metrics.get("task") else "its saved history"
+        why = ("it was trained on an uploaded CSV, which the server does not keep"
+               if loaded.data_cfg.dataset == "csv" else _first_sentence(e))
+        st.session_state[f"{slot}.upload_note"] = (
+            f"The run loaded, but its data could not be rebuilt here ({why}); the charts show "
+            f"{saved}, and the weights cannot be re-evaluated or trained on until that data is loaded again.")
         windows = None
     run = StaticRun(loaded)
     set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
     if windows is None:
-        st.session_state[f"{slot}.eval"] = {"evaluation": {}, "closed": None, "closed_note": None,
-                                            "version": run.snapshot().version, "step": 0}
+        evaluation = loaded.metrics if loaded.metrics.get("task") in ("forecast", "sequence") else {}
+        st.session_state[f"{slot}.eval"] = {"evaluation": evaluation, "closed": None, "closed_note": None,
+                                            "version": run.snapshot().version, "step": run.snapshot().step}
     request_seed(slot, loaded.model_cfg, loaded.data_cfg, loaded.train_cfg)
     st.rerun()
+
+
+def _first_sentence(error: Exception) -> str:
+    text = str(error).strip().rstrip(".")
+    return text.split(". ")[0].split("; ")[0]
 
 
 def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> None:
@@ -163,3 +175,6 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
         err = st.session_state.get(f"{slot}.upload_error")
         if err:
             st.error(err, icon=":material/error:")
+        note = st.session_state.get(f"{slot}.upload_note")
+        if note and ctx is not None and ctx.windows is None:
+            st.info(note, icon=":material/info:")

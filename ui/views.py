@@ -179,13 +179,20 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
     w = ctx.windows
+    evaluation = result["evaluation"] or {}
+    # a run opened from a zip whose data is not here (an uploaded CSV): what was saved with it
+    task = w.task if w is not None else evaluation.get("task", "forecast")
+    target = w.target_name if w is not None else str(evaluation.get("target") or "value")
     closed = result["closed"] if opts.closed_loop else None
     fig = _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
-                lambda: F.predictions_figure(result["evaluation"], closed, task=w.task, target_name=w.target_name))
+                lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
     _chart(fig, slot, "predictions")
+    if w is None:
+        st.caption("This run's data is not on the server (it was uploaded or fetched when the run was "
+                   "made), so these are the predictions and metrics saved with the run, not recomputed.")
     if snap is not None and snap.status == "running":
         st.caption(f"From step {result['step']}; pause or let the run finish to refresh.")
-    if w.task == "sequence":
+    if task == "sequence":
         st.caption("Each dot is one test sequence: on the dashed diagonal the answer is exact; a cloud "
                    "flattened around the constant guess means the network did not remember.")
     else:
@@ -195,7 +202,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "'persistence' in the legend to compare with 'tomorrow = today'.")
     if result.get("closed_note") and opts.closed_loop:
         st.caption(result["closed_note"])
-    frame = F.metrics_frame(result["evaluation"])
+    frame = F.metrics_frame(evaluation)
     if not frame.empty:
         st.dataframe(frame, width="stretch", key=f"{slot}.metrics",
                      column_config={c: st.column_config.NumberColumn(c, format="%.4g") for c in frame.columns})
