@@ -30,6 +30,7 @@ from rnn_core.windows import Windows, prepare
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
 from ui.state import request_seed
+from ui.text import md
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
@@ -174,7 +175,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
             _load_upload(slot, upload)
         err = st.session_state.get(f"{slot}.upload_error")
         if err:
-            st.error(err, icon=":material/error:")
+            st.error(md(err), icon=":material/error:")
         note = st.session_state.get(f"{slot}.upload_note")
         if note and ctx is not None and ctx.windows is None:
-            st.info(note, icon=":material/info:")
+            st.info(md(note), icon=":material/info:")

@@ -25,6 +25,7 @@ import streamlit as st
 
 from rnn_core import figures as F
 from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
+from ui.text import md
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -98,10 +99,10 @@ def divergence_banner(snap: Snapshot | None) -> None:
         return
     end = snap.end
     if end["status"] == "diverged":
-        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {end['reason']} "
+        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(end['reason'])} "
                  "The charts keep everything up to that step.", icon=":material/warning:")
     elif end["status"] == "stopped" and "error" in end.get("reason", ""):
-        st.warning(end["reason"], icon=":material/warning:")
+        st.warning(md(end["reason"]), icon=":material/warning:")
 
 
 # --------------------------------------------------------------------------------------------- 1
@@ -201,7 +202,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "predictions from the start of the test part, so its errors add up. Click "
                    "'persistence' in the legend to compare with 'tomorrow = today'.")
     if result.get("closed_note") and opts.closed_loop:
-        st.caption(result["closed_note"])
+        st.caption(md(result["closed_note"]))
     frame = F.metrics_frame(evaluation)
     if not frame.empty:
         st.dataframe(frame, width="stretch", key=f"{slot}.metrics",
@@ -229,7 +230,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
         progress(snap)
         divergence_banner(snap)
         if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-            st.caption(f"{snap.end['reason']}")
+            st.caption(md(snap.end['reason']))
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
         st.subheader("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
