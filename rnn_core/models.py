@@ -37,7 +37,9 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
+from rnn_core import interrupt
 from rnn_core.config import ModelConfig
+from rnn_core.interrupt import CHUNK_STEPS, checkpoint
 
 # How many row blocks each cell stacks in W_ih / W_hh (LSTM: i, f, g, o; GRU: r, z, n).
 GATE_BLOCKS: dict[str, int] = {"rnn": 1, "rnn_relu": 1, "jordan": 1, "lstm": 4, "gru": 3}
@@ -90,6 +92,8 @@ class JordanRNN(nn.Module):
             y_t = x.new_zeros(B, H) if hx is None else hx[k]             # (B, H)
             ys = []
             for t in range(T):
+                if t % CHUNK_STEPS == 0:
+                    checkpoint()                                         # Stop ends a long unroll here
                 # h_t = tanh(W_ih x_t + b_ih + W_hh y_{t-1} + b_hh)
                 h_t = torch.tanh(xw[:, t] + y_t @ W_hh.T + b_hh)         # (B, H)
                 # y_t = W_hy h_t + b_hy
@@ -125,12 +129,28 @@ class RNNModel(nn.Module):
         state = None
         if 0 < bptt_truncate < T:
             with torch.no_grad():
-                _, state = self.rnn(x[:, : T - bptt_truncate])
+                _, state = self._run(x[:, : T - bptt_truncate])
             state = _detach(state)
             x = x[:, T - bptt_truncate:]
-        out, _ = self.rnn(x, state)                                      # (B, T', H)
+        out, _ = self._run(x, state)                                     # (B, T', H)
         # ŷ = W_out h_T + b_out   (Jordan: the top layer's y_T)
         return self.head(out[:, -1])                                     # (B, O)
+
+    def _run(self, x: Tensor, state=None):
+        """self.rnn over x (B, T, F). While an interrupt check is installed (`rnn_core.interrupt`), in
+        chunks of CHUNK_STEPS timesteps with the state carried over (the same numbers), checking before
+        each chunk and, in the backward pass, at each chunk's boundary state."""
+        T = x.shape[1]
+        if not interrupt.active() or T <= CHUNK_STEPS:
+            return self.rnn(x, state)
+        outs = []
+        for start in range(0, T, CHUNK_STEPS):
+            checkpoint()
+            out, state = self.rnn(x[:, start:start + CHUNK_STEPS], state)   # (B, ≤CHUNK_STEPS, H)
+            for s in state if isinstance(state, tuple) else (state,):
+                interrupt.hook(s)
+            outs.append(out)
+        return torch.cat(outs, dim=1), state                             # (B, T, H)
 
     def recurrent_weights(self) -> list[Tensor]:
         """W_hh of each layer in torch layout: (H, H), LSTM (4H, H), GRU (3H, H)."""
