@@ -20,6 +20,7 @@ from ui.compare import (
     sweep_area,
 )
 from ui.presenter import presenter_mode
+from ui.text import md
 
 presenter = presenter_mode()
 st.title("Compare cells")
@@ -51,7 +52,7 @@ c2.button("Stop", icon=":material/stop:", disabled=not running, width="stretch",
 c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=request, args=("reset",))
 error = st.session_state.get("cmp.error")
 if error:
-    st.error(error)
+    st.error(md(error))
 race_area(presenter)
 
 st.header("Timesteps sweep")
@@ -70,5 +71,5 @@ if st.session_state.pop("cmp.sweep_action", None):
     start_sweep(settings, sorted(timesteps), int(epochs), int(n_samples))
 sweep_error = st.session_state.get("cmp.sweep_error")
 if sweep_error:
-    st.error(sweep_error)
+    st.error(md(sweep_error))
 sweep_area()

@@ -31,6 +31,7 @@ from ui.lab import (
     sync_lab_url,
 )
 from ui.presenter import chart_height, presenter_mode
+from ui.text import md
 
 presenter = presenter_mode()
 note = load_lab_state()
@@ -45,7 +46,7 @@ if not presenter:
 cfg = lab_controls(box)
 sync_lab_url(cfg)
 if note:
-    st.warning(note)
+    st.warning(md(note))
 shown = st.session_state.pop("lab.note", None)
 if shown in LAB_PRESETS:
     st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
@@ -61,7 +62,7 @@ try:
         spectra = cached_singular_values(c)
         jac = cached_jacobians(c)
 except ConfigError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 
 # ---- headline numbers (σ_max of the top layer: the one the bound speaks about)

@@ -12,6 +12,7 @@ from ui import run_files, state
 from ui.controls import sidebar_controls
 from ui.live import get_context, live_area, run_bar
 from ui.presenter import presenter_mode
+from ui.text import md
 from ui.views import draw_run
 
 SLOT = "pg"
@@ -24,7 +25,7 @@ st.title("RNN Playground")
 st.caption("Pick a recurrent cell, the window length and a dataset, press **Train**, and watch the loss, "
            "the gradient flowing back through time, and the predictions — live.")
 if url_note:
-    st.warning(url_note, icon=":material/link_off:")
+    st.warning(md(url_note), icon=":material/link_off:")
 
 
 def _apply_preset() -> None:
@@ -48,9 +49,9 @@ model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(model_cfg, data.config, train_cfg)
 for sentence in data.notes:
-    st.sidebar.caption(sentence)
+    st.sidebar.caption(md(sentence))
 if data.error:
-    st.sidebar.error(data.error, icon=":material/error:")
+    st.sidebar.error(md(data.error), icon=":material/error:")
 
 run_bar(SLOT, lambda: run_files.make_context(model_cfg, data, train_cfg))
 if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):

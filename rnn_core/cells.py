@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rnn_core.interrupt import checkpoint, hook
+
 # Gate names as the probe reports them, in the row order of the stacked torch weights.
 LSTM_GATES = ("input", "forget", "cell", "output")   # rows i, f, g, o
 GRU_GATES = ("reset", "update")                      # rows r, z (n is the candidate, not a gate)
@@ -126,6 +128,7 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
             h_l, c_l = [], []
             g_l: dict[str, list[Tensor]] = {}
             for t in range(T):
+                checkpoint()                         # Stop / a closed tab ends a long unroll here
                 if cut and t == cut:
                     h_t, c_t = h_t.detach(), c_t.detach()
                 g: dict[str, Tensor] = {}
@@ -140,6 +143,8 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                     h_t.retain_grad()
                     if cell == "lstm":
                         c_t.retain_grad()
+                if t % 8 == 0:
+                    hook(h_t)                        # …and its backward pass, every 8 steps back
                 h_l.append(h_t)
                 for name, a in g.items():
                     g_l.setdefault(name, []).append(a)

@@ -23,7 +23,9 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ from rnn_core.config import (
 )
 from rnn_core.config import replace as cfg_replace
 from rnn_core.datasets import DATASETS, DataError
+from rnn_core.interrupt import interruptible
 from rnn_core.presets import PRESETS, preset_configs, preset_note
 
 # torch and the modules that need it are imported inside the commands, after the input is checked:
@@ -312,7 +315,7 @@ def cmd_train(args) -> int:
     from rnn_core.evaluate import evaluate
     from rnn_core.models import build_model
     from rnn_core.runs import save_run
-    from rnn_core.train import train
+    from rnn_core.train import train, warm_up
 
     if train_cfg.device == "cuda" and not torch.cuda.is_available():
         raise CliError("A GPU (cuda) was requested but none is available; use --device cpu.")
@@ -325,6 +328,7 @@ def cmd_train(args) -> int:
     sizes = {s: len(getattr(windows, f"X_{s}")) for s in ("train", "val", "test")}
     split = "val" if sizes["val"] else "train"         # the loss the verdict reads
     naive = windows.naive_losses(split)
+    warm_up()                         # torch's one-off imports now, not inside the (interruptible) run
     if not args.quiet:
         preset = f"preset '{args.preset}': " if args.preset else ""
         _say(f"{preset}{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
@@ -335,17 +339,21 @@ def cmd_train(args) -> int:
 
     records, epochs, end = [], [], None
     steps: list[dict] = []
-    for rec in train(model, windows, train_cfg):
-        records.append(rec)
-        if rec["kind"] == "step":
-            steps.append(rec)
-        elif rec["kind"] == "epoch":
-            epochs.append(_epoch_summary(rec, steps))
-            steps = []
-            if not args.quiet:
-                _say(_epoch_line(epochs[-1], train_cfg.epochs))
-        else:
-            end = rec
+    ctrl_c = _CtrlC()
+    with ctrl_c, interruptible(ctrl_c.pressed.is_set):     # Ctrl-C ends the computation in flight
+        for rec in train(model, windows, train_cfg):
+            records.append(rec)
+            if rec["kind"] == "step":
+                steps.append(rec)
+            elif rec["kind"] == "epoch":
+                epochs.append(_epoch_summary(rec, steps))
+                steps = []
+                if not args.quiet:
+                    _say(_epoch_line(epochs[-1], train_cfg.epochs))
+            else:
+                end = rec
+    if ctrl_c.pressed.is_set():
+        return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
     evaluation = evaluate(model, windows)
     summary = _metrics_summary(evaluation)
@@ -372,6 +380,53 @@ def cmd_train(args) -> int:
             raise CliError(f"Cannot save the run to '{args.save}': {e.strerror or e}.") from None
         _say(f"Saved the run to {folder}")
     return 0
+
+
+class _CtrlC:
+    """While active (a `with` block in the main thread): the first Ctrl-C (SIGINT) sets `pressed`, which
+    the training's interrupt checkpoints read, so the run stops within a chunk and what finished is
+    kept; a second Ctrl-C raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()
+        self._previous: Any = None
+
+    def _on_sigint(self, _signum, _frame) -> None:
+        if self.pressed.is_set():
+            raise KeyboardInterrupt
+        self.pressed.set()
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records: list[dict], end: dict | None) -> int:
+    """After Ctrl-C: no evaluation (it could take as long again); save what finished, exit 130."""
+    from rnn_core.runs import save_run
+
+    step, epoch = (end or {}).get("step", 0), (end or {}).get("epoch", 0)
+    finished = sum(1 for r in records if r["kind"] == "epoch" and r["epoch"] > 0)
+    kept = ""
+    if args.save:
+        try:
+            folder = save_run(args.save, model, model_cfg, data_cfg, train_cfg, records, {})
+            kept = f"; the weights and the {len(records)} records so far are saved in {folder} (not evaluated)"
+        except OSError as e:
+            kept = f"; nothing could be saved to '{args.save}' ({e.strerror or e})"
+    if args.json:
+        _write_json(args.json, {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg),
+                                           "train": asdict(train_cfg)},
+                                "status": "stopped", "reason": "Interrupted (Ctrl-C).", "end": end,
+                                "records": len(records)})
+    _fail(f"Interrupted (Ctrl-C): training stopped at step {step} (epoch {epoch}) after {finished} "
+          f"finished epoch(s){kept}.")
+    return 130
 
 
 def _epoch_summary(rec: dict, steps: list[dict]) -> dict:

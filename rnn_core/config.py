@@ -44,6 +44,16 @@ LIMITS = {
     "batch_size": (1, 4096),
     "lr": (1e-6, 10.0),
     "gain": (0.0, 5.0),
+    "input_size": (1, 64),       # features per timestep a run may read (CSV columns, tickers…)
+    "output_size": (1, 64),      # values predicted per window
+    "seed": (0, 2**31 - 1),
+    "train_frac": (0.1, 0.95),
+    "val_frac": (0.0, 0.5),
+    # ranges of the app's widgets (a shared link is clamped to them; the CLI accepts any finite value)
+    "forget_bias": (-3.0, 5.0),
+    "clip_value": (1e-4, 1e6),
+    "bptt_truncate": (0, 1000),
+    "probe_every": (1, 100),
 }
 
 
@@ -52,7 +62,10 @@ class ConfigError(ValueError):
 
 
 LABELS = {"timesteps": "Timesteps", "hidden_size": "Hidden size", "num_layers": "Layers", "epochs": "Epochs",
-          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain"}
+          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain", "input_size": "Input features",
+          "output_size": "Outputs", "seed": "Seed", "train_frac": "Train part", "val_frac": "Validation part",
+          "forget_bias": "Forget-gate bias", "clip_value": "Clipping threshold",
+          "bptt_truncate": "Truncated BPTT k", "probe_every": "Probe every N epochs"}
 
 
 def _check_range(name: str, value: float) -> None:
@@ -98,8 +111,8 @@ class ModelConfig:
         _check_range("num_layers", self.num_layers)
         check_layers(self.cell, self.num_layers)
         _check_range("gain", self.gain)
-        if self.input_size < 1 or self.output_size < 1:
-            raise ConfigError("input_size and output_size must be at least 1.")
+        _check_range("input_size", self.input_size)
+        _check_range("output_size", self.output_size)
         return self
 
 
@@ -116,8 +129,7 @@ class DataConfig:
 
     def validate(self) -> DataConfig:
         _check_range("timesteps", self.timesteps)
-        if not (0.1 <= self.train_frac <= 0.95):
-            raise ConfigError(f"train_frac must be between 0.1 and 0.95, got {self.train_frac}.")
+        _check_range("train_frac", self.train_frac)
         if not (0.0 <= self.val_frac <= 0.5) or self.train_frac + self.val_frac >= 1.0:
             raise ConfigError("val_frac must be between 0 and 0.5 and leave room for a test part.")
         if self.scaler not in SCALERS:
@@ -148,11 +160,36 @@ class TrainConfig:
         _check_range("lr", self.lr)
         _check_range("epochs", self.epochs)
         _check_range("batch_size", self.batch_size)
+        _check_range("seed", self.seed)
         if self.clip != "off" and not self.clip_value > 0:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
         return self
+
+
+def clamp_to_limits(cfg) -> tuple[Any, list[str]]:
+    """A copy of `cfg` with every field that has a LIMITS range moved into it (a value that is not a
+    finite number takes the default), and one sentence per change saying what was changed."""
+    changes, notes, default = {}, [], type(cfg)()
+    for f in fields(cfg):
+        if f.name not in LIMITS:
+            continue
+        lo, hi = LIMITS[f.name]
+        value = getattr(cfg, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            new = getattr(default, f.name)
+        else:
+            new = min(max(value, lo), hi)
+        if new != value:
+            changes[f.name] = type(getattr(default, f.name))(new)
+            notes.append(f"{LABELS[f.name]} {_short(value)} is outside {_short(lo)}–{_short(hi)}; "
+                         f"set to {_short(changes[f.name])}.")
+    return (dataclasses.replace(cfg, **changes) if changes else cfg), notes
+
+
+def _short(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"
 
 
 def from_dict(cls: type, data: dict[str, Any]):

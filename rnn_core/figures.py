@@ -13,6 +13,7 @@ Builders: `loss_figure`, `gradient_time_figure`, `gradient_heatmap_figure`, `gra
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 from collections.abc import Sequence
@@ -424,6 +425,7 @@ def predictions_figure(evaluation: dict, closed: dict | None = None, task: str =
     """Actual series in real units with train/validation/test shaded, one-step predictions, the
     persistence baseline and (optionally) the closed-loop forecast fed with its own predictions.
     Sequence tasks (adding, echo): predicted against true value on the test windows."""
+    target_name = plain_text(target_name)
     title = f"Predicted vs actual — {target_name}"
     if task == "sequence":
         return _sequence_scatter(evaluation, target_name)
@@ -576,6 +578,12 @@ def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
 
 
 # -------------------------------------------------------------------------------------- data page
+def plain_text(text: Any) -> str:
+    """User text (a CSV column name, a ticker) for a Plotly label or title: Plotly reads <a href>, <img>-
+    like tags in labels, so `<`, `>` and `&` are written as entities and show as typed; nothing links."""
+    return html.escape(str(text), quote=False)
+
+
 def series_figure(frame: pd.DataFrame, columns: Sequence[str] | None = None, title: str = "",
                   max_points: int = MAX_POINTS) -> go.Figure:
     """The dataset's columns against its index (dates or steps), decimated."""
@@ -588,9 +596,9 @@ def series_figure(frame: pd.DataFrame, columns: Sequence[str] | None = None, tit
     fig = go.Figure()
     for i, c in enumerate(cols):
         fig.add_trace(go.Scatter(x=x, y=_clean(frame[c].to_numpy(dtype=float)[idx]), mode="lines",
-                                 name=str(c), line={"width": 1.6, "color": LAYER_COLORS[i % 4]},
+                                 name=plain_text(c), line={"width": 1.6, "color": LAYER_COLORS[i % 4]},
                                  yaxis="y" if i == 0 else "y2", visible=True if i < 2 else "legendonly"))
-    fig = _layout(fig, title, str(frame.index.name or "index"), str(cols[0]))
+    fig = _layout(fig, plain_text(title), plain_text(frame.index.name or "index"), plain_text(cols[0]))
     if len(cols) > 1:
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False,
                                   "title": {"text": "other columns"}})
@@ -608,11 +616,11 @@ def window_figure(X_window: np.ndarray, y_target: np.ndarray, feature_names: Seq
     for f in range(min(F, 6)):
         name = feature_names[f] if f < len(feature_names) else f"feature {f}"
         fig.add_trace(go.Scatter(x=np.arange(T), y=_clean(X_window[:, f]),
-                                 mode="lines+markers" if T <= 60 else "lines", name=f"input: {name}",
+                                 mode="lines+markers" if T <= 60 else "lines", name=f"input: {plain_text(name)}",
                                  line={"color": LAYER_COLORS[f % 4], "width": 2}, marker={"size": 4}))
     y = np.asarray(y_target, dtype=float).reshape(-1)
     fig.add_trace(go.Scatter(x=np.full(len(y), T), y=_clean(y), mode="markers",
-                             name=f"target: {target_name}",
+                             name=f"target: {plain_text(target_name)}",
                              marker={"color": COLORS["pred"], "size": 13, "symbol": "star"}))
     fig.add_vline(x=T - 0.5, line={"color": COLORS["baseline"], "dash": "dot"})
     return _layout(fig, title, f"timestep t (window of T = {T}; target at t = {T})", "scaled value",

@@ -45,6 +45,7 @@ from typing import Any
 import torch
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.interrupt import interruptible
 from rnn_core.models import build_model
 from rnn_core.train import Stopwatch, steps_per_epoch, train
 
@@ -252,9 +253,11 @@ class LiveRun:
     def _run(self) -> None:
         _name_os_thread(THREAD_NAME)
         try:
-            for record in train(self.model, self.windows, self.train_cfg, control=self._control,
-                                lock=self.lock):
-                self._record(record)
+            # Stop / a closed tab also ends the computation in flight (a step, an evaluation, a probe)
+            with interruptible(self._stop_asked):
+                for record in train(self.model, self.windows, self.train_cfg, control=self._control,
+                                    lock=self.lock):
+                    self._record(record)
         except Exception as exc:  # any failure ends the run with a sentence, never a traceback
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             with self._cond:
@@ -267,6 +270,15 @@ class LiveRun:
                     self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
                                   "step": self._step, "reason": "Training ended unexpectedly.",
                                   "seconds": self._clock.seconds()})
+
+    def _stop_asked(self) -> bool:
+        """Non-blocking, for checkpoints inside long computations: stop was asked, or nobody watches."""
+        with self._cond:
+            if self._stop_reason is None and self._idle_too_long():
+                self._stop_reason = (
+                    "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
+                    f"for {self.idle_timeout:g} s (the browser tab was closed).")
+            return self._stop_reason is not None
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused."""
@@ -330,7 +342,7 @@ class LiveRun:
         if probe is None:
             return
         self._probed.append(len(self._epochs) - 1)
-        keep_at_most = max(16, PROBE_FLOAT_BUDGET // _probe_floats(probe))
+        keep_at_most = max(16, PROBE_FLOAT_BUDGET // probe_floats(probe))
         if len(self._probed) > keep_at_most:
             dropped = set(self._probed[1:-1:2])        # every other, never the first nor the latest
             for i in dropped:
@@ -375,7 +387,7 @@ def downsample(records: list[dict], max_points: int) -> list[dict]:
     return [records[i * (n - 1) // (max_points - 1)] for i in range(max_points)]
 
 
-def _probe_floats(probe: dict) -> int:
+def probe_floats(probe: dict) -> int:
     """Roughly how many floats one probe dict holds (its per-timestep lists dominate)."""
     T, layers = int(probe.get("timesteps", 1)), len(probe.get("grad_h") or [[]])
     per_layer = 2 + (1 if probe.get("grad_c") else 0) + len((probe.get("gates") or [{}])[0])

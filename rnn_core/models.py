@@ -1,6 +1,6 @@
 """The trainable networks: stacked recurrent layers plus a linear head, and their init schemes.
 
-Holds `RNNModel`, `build_model(cfg, seed)`, `JordanRNN` (the one cell without a fused kernel),
+Holds `RNNModel`, `build_model(cfg, seed)`, `parameter_shapes(cfg)`, `JordanRNN` (the one cell without a fused kernel),
 `recurrent_matrix(model, layer)` and `spectra(model)`.
 Leaves to others: the written-out equations used for exact gradients (`cells.py`), the gradient
 probe (`probe.py`) and the training loop (`train.py`).
@@ -45,7 +45,9 @@ import contextlib
 import torch
 from torch import Tensor, nn
 
+from rnn_core import interrupt
 from rnn_core.config import ModelConfig
+from rnn_core.interrupt import CHUNK_STEPS, checkpoint
 
 # How many row blocks each cell stacks in W_ih / W_hh (LSTM: i, f, g, o; GRU: r, z, n).
 GATE_BLOCKS: dict[str, int] = {"rnn": 1, "rnn_relu": 1, "jordan": 1, "lstm": 4, "gru": 3}
@@ -90,6 +92,8 @@ class JordanRNN(nn.Module):
         y_t = x.new_zeros(B, self.output_size) if y_prev is None else y_prev   # ŷ_0 (B, O)
         hs, ys = [], []
         for t in range(T):
+            if t % CHUNK_STEPS == 0:
+                checkpoint()                                             # Stop ends a long unroll here
             # h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t−1} + b_yh)
             h_t = torch.tanh(xw[:, t] + y_t @ self.weight_yh_l0.T + self.bias_yh_l0)   # (B, H)
             # ŷ_t = W_out h_t + b_out   (the head)
@@ -126,10 +130,10 @@ class RNNModel(nn.Module):
         state = None
         if 0 < bptt_truncate < T:
             with torch.no_grad():
-                _, state = self.rnn(x[:, : T - bptt_truncate])
+                _, state = self._run(x[:, : T - bptt_truncate])
             state = _detach(state)
             x = x[:, T - bptt_truncate:]
-        out, _ = self.rnn(x, state)                                      # (B, T', H)
+        out, _ = self._run(x, state)                                     # (B, T', H)
         # ŷ = W_out h_T + b_out
         return self.head(out[:, -1])                                     # (B, O)
 
@@ -144,6 +148,22 @@ class RNNModel(nn.Module):
             x = x[:, T - bptt_truncate:]
         _, y_hat = self.rnn(x, self.head, y_prev)                        # (B, T', O)
         return y_hat[:, -1]                                              # ŷ_T (B, O)
+
+    def _run(self, x: Tensor, state=None):
+        """self.rnn over x (B, T, F). While an interrupt check is installed (`rnn_core.interrupt`), in
+        chunks of CHUNK_STEPS timesteps with the state carried over (the same numbers), checking before
+        each chunk and, in the backward pass, at each chunk's boundary state."""
+        T = x.shape[1]
+        if not interrupt.active() or T <= CHUNK_STEPS:
+            return self.rnn(x, state)
+        outs = []
+        for start in range(0, T, CHUNK_STEPS):
+            checkpoint()
+            out, state = self.rnn(x[:, start:start + CHUNK_STEPS], state)   # (B, ≤CHUNK_STEPS, H)
+            for s in state if isinstance(state, tuple) else (state,):
+                interrupt.hook(s)
+            outs.append(out)
+        return torch.cat(outs, dim=1), state                             # (B, T, H)
 
     def recurrent_weights(self) -> list[Tensor]:
         """The weights each layer's recurrence goes through, in torch layout: W_hh (H, H), LSTM (4H, H),
@@ -172,6 +192,15 @@ def build_model(cfg: ModelConfig, seed: int | None = None) -> RNNModel:
         model = RNNModel(cfg)
         _init_recurrent(model)
     return model
+
+
+def parameter_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The model's state-dict names and shapes for `cfg`, built on the meta device: no memory is
+    allocated for the weights, so a saved run can be checked before anything is built."""
+    cfg.validate()
+    with torch.device("meta"):
+        model = RNNModel(cfg)
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
 @torch.no_grad()

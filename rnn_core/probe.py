@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from rnn_core.cells import unrolled_forward
+from rnn_core.interrupt import checkpoint
 from rnn_core.models import spectra
 
 GAMMA = {"rnn": 1.0, "rnn_relu": 1.0, "jordan": 1.0, "lstm": 1.0, "gru": 1.0}
@@ -256,6 +257,8 @@ def jacobian_product_norms(model, X, layer: int = 0, sample: int = 0) -> list[fl
     P = torch.eye(J.shape[1], dtype=J.dtype)                             # (S, S)
     log_scale, scaled, logs = 0.0, [], []
     for t in range(T - 1, -1, -1):
+        if t % 16 == 0:
+            checkpoint()                                                 # Stop / a closed tab ends it here
         # P = J_T J_{T−1} … J_t   (0-based: J[t] = ∂s_t/∂s_{t−1}); k = T − t factors
         P = P @ J[t]
         norm = float(torch.linalg.matrix_norm(P))                        # Frobenius, only to rescale

@@ -40,14 +40,22 @@ CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
 # The only member names a run may hold, each with its size cap in bytes (uncompressed).
 MEMBER_CAPS = {
     CONFIG: 1 << 20,            # 1 MiB
-    HISTORY: 64 << 20,
-    RECORDS: 256 << 20,
-    METRICS: 64 << 20,
+    HISTORY: 8 << 20,           # MAX_RECORDS rows of ~150 bytes are ~3 MB
+    RECORDS: 64 << 20,
+    METRICS: 32 << 20,          # predictions of every split, in real units
     WEIGHTS: 64 << 20,          # 4 LSTM layers of 512 units are ~34 MB in float32
 }
 REQUIRED = (CONFIG, WEIGHTS)
-MAX_ZIP_BYTES = 200 << 20       # an upload larger than this is refused before it is opened
-MAX_TOTAL_BYTES = 320 << 20     # all members together, uncompressed
+MAX_ZIP_BYTES = 100 << 20       # an upload larger than this is refused before it is opened
+MAX_TOTAL_BYTES = 160 << 20     # all members together, uncompressed
+# Bytes do not bound memory: 64 MiB of "{}," are 21 M Python dicts (≈ 1.6 GB). So the JSON members
+# and history.csv are also capped by count, checked while they are unpacked, before anything is parsed:
+MAX_RECORDS = 20_000            # records / history rows (a saved run keeps ≤ MAX_SAVED_STEPS steps + epochs)
+MAX_JSON_VALUES = 2_000_000     # values in one JSON member, counted as its "," "[" "{" (an upper bound)
+MAX_SAVED_STEPS = 16_384        # step records a saved run keeps (evenly thinned, like a live run's history)
+MAX_SAVED_PROBE_FLOATS = 1_000_000   # probe-profile floats a saved run keeps (every other probe dropped)
+# With these caps a loaded run's records and metrics are at most ≈ 2 × 2 M values (≈ 150 MB as Python
+# objects, far less in practice) and the unpacked bytes at most MAX_TOTAL_BYTES, whatever the zip.
 HISTORY_COLUMNS = ("kind", "epoch", "step", "loss", "grad_norm", "clipped", "train_loss", "val_loss",
                    "seconds")
 
@@ -92,7 +100,7 @@ def run_zip_bytes(model: nn.Module, model_cfg: ModelConfig, data_cfg: DataConfig
 
 
 def _members(model, model_cfg, data_cfg, train_cfg, records, metrics) -> dict[str, bytes]:
-    records = list(records or [])
+    records = bounded_records(list(records or []))
     config = {"format": FORMAT, "version": VERSION, "model": asdict(model_cfg),
               "data": asdict(data_cfg), "train": asdict(train_cfg)}
     # detached CPU copies: safetensors refuses shared or non-contiguous storage
@@ -104,6 +112,24 @@ def _members(model, model_cfg, data_cfg, train_cfg, records, metrics) -> dict[st
         METRICS: _json_bytes(metrics or {}),
         WEIGHTS: save_safetensors(state, metadata={"format": FORMAT}),
     }
+
+
+def bounded_records(records: list[dict]) -> list[dict]:
+    """The records a saved run keeps, within the caps a load accepts: at most MAX_SAVED_STEPS step
+    records (evenly thinned, first and last kept) and MAX_SAVED_PROBE_FLOATS floats of probe profiles
+    (every other probe but the first and the latest set to None until they fit). Records are not mutated."""
+    from rnn_core.live import downsample, probe_floats  # live.py imports nothing from here
+
+    steps = [r for r in records if r.get("kind") == "step"]
+    kept = {id(r) for r in downsample(steps, MAX_SAVED_STEPS)}
+    out = [r for r in records if r.get("kind") != "step" or id(r) in kept]
+    probed = [i for i, r in enumerate(out) if isinstance(r.get("probe"), dict)]
+    while len(probed) > 2 and sum(probe_floats(out[i]["probe"]) for i in probed) > MAX_SAVED_PROBE_FLOATS:
+        dropped = set(probed[1:-1:2])
+        for i in dropped:
+            out[i] = {**out[i], "probe": None}
+        probed = [i for i in probed if i not in dropped]
+    return out
 
 
 def history_csv(records: list[dict]) -> str:
@@ -152,7 +178,8 @@ def load_run(folder) -> LoadedRun:
         if path.stat().st_size > cap:
             raise RunFileError(f"'{path}' is larger than {cap >> 20} MiB; this is not a run saved by "
                                "RNN Playground.")
-        members[name] = path.read_bytes()
+        with path.open("rb") as f:
+            members[name] = _read_counted(f, name, cap)
     return _from_members(members, where=f"'{folder}'")
 
 
@@ -194,15 +221,49 @@ def _read_zip_members(zf: zipfile.ZipFile) -> dict[str, bytes]:
                                "a run saved by RNN Playground.")
         try:
             with zf.open(info) as f:
-                data = f.read(cap + 1)                           # never trust the header's size alone
+                data = _read_counted(f, info.filename, cap)      # never trust the header's size alone
+        except RunFileError:
+            raise
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
             raise RunFileError(f"'{info.filename}' in the zip cannot be read (damaged or encrypted); "
                                "download the run again.") from None
-        if len(data) > cap:
-            raise RunFileError(f"'{info.filename}' in the zip is larger than {cap >> 20} MiB; this is not "
-                               "a run saved by RNN Playground.")
         members[info.filename] = data
     return members
+
+
+_CHUNK = 1 << 20
+
+
+def _read_counted(f, name: str, cap: int) -> bytes:
+    """Read one member in chunks, refusing it as soon as it passes its byte cap or its count cap."""
+    chunks, size, count = [], 0, 0
+    while chunk := f.read(_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            raise RunFileError(f"'{name}' in the zip is larger than {cap >> 20} MiB; this is not "
+                               "a run saved by RNN Playground.")
+        count += _count_items(name, chunk)
+        _check_count(name, count)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _count_items(name: str, data: bytes) -> int:
+    """history.csv: its lines; a JSON member: an upper bound of its values ("," "[" "{")."""
+    if name == HISTORY:
+        return data.count(b"\n")
+    if name in (RECORDS, METRICS):
+        return data.count(b",") + data.count(b"[") + data.count(b"{")
+    return 0
+
+
+def _check_count(name: str, count: int) -> None:
+    if name == HISTORY and count > MAX_RECORDS + 1:
+        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+                           "this is not a run saved by RNN Playground.")
+    if name in (RECORDS, METRICS) and count > MAX_JSON_VALUES:
+        raise RunFileError(f"{name} holds more than {MAX_JSON_VALUES:,} values; a saved run keeps fewer — "
+                           "this is not a run saved by RNN Playground.")
 
 
 def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
@@ -223,13 +284,21 @@ def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
 
 
 def _parse_json(data: bytes, name: str, kind: type):
+    _check_count(name, _count_items(name, data))
     try:
         obj = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise RunFileError(f"{name} is not valid JSON; download the run again.") from None
+    except MemoryError:
+        raise RunFileError(f"{name} is too large to read; this is not a run saved by RNN Playground.") from None
     if not isinstance(obj, kind):
         raise RunFileError(f"{name} does not hold a JSON {'object' if kind is dict else 'list'}; "
                            "download the run again.")
+    if kind is list and len(obj) > MAX_RECORDS:
+        raise RunFileError(f"{name} holds {len(obj):,} records, more than the {MAX_RECORDS:,} a saved run "
+                           "keeps; this is not a run saved by RNN Playground.")
+    if kind is list and not all(isinstance(r, dict) for r in obj):
+        raise RunFileError(f"{name} holds entries that are not records; download the run again.")
     return obj
 
 
@@ -250,35 +319,63 @@ def _parse_config(data: bytes) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     return model_cfg, data_cfg, train_cfg
 
 
-def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
-    from rnn_core.models import build_model  # models.py imports nothing from here; keeps imports light
+def _safetensors_shapes(weights: bytes) -> dict[str, tuple[int, ...]]:
+    """The tensor names and shapes in a safetensors file's header, read without loading any tensor.
 
+    Layout: 8 bytes little-endian header length n, then n bytes of JSON {name: {dtype, shape, …}}."""
+    bad = RunFileError(f"{WEIGHTS} is not a valid safetensors file; download the run again.")
+    if len(weights) < 8:
+        raise bad
+    n = int.from_bytes(weights[:8], "little")
+    if n > min(len(weights) - 8, MEMBER_CAPS[CONFIG]):
+        raise bad
+    try:
+        header = json.loads(weights[8:8 + n].decode("utf-8"))
+        return {name: tuple(int(d) for d in info["shape"]) for name, info in header.items()
+                if name != "__metadata__"}
+    except (UnicodeDecodeError, ValueError, RecursionError, TypeError, KeyError, AttributeError):
+        raise bad from None
+
+
+def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
+    from rnn_core.models import build_model, parameter_shapes  # models.py imports nothing from here
+
+    # names and shapes first, from the header and the config alone: nothing is allocated for a
+    # file whose weights do not fit its (bounded) config
+    expected, found = parameter_shapes(model_cfg), _safetensors_shapes(weights)
+    if model_cfg.cell == "jordan" and "rnn.weight_hh_l0" in found:
+        raise RunFileError("This Jordan run was saved before the Jordan network fed back its own output "
+                           "(it fed back a hidden projection, an Elman network in disguise); its weights do "
+                           "not fit today's Jordan network: train it again.")
+    if found != expected:
+        raise RunFileError(f"The weights in {WEIGHTS} do not fit the model in {CONFIG} (names or shapes "
+                           "differ); keep the files of one run together.")
     try:
         state = load_safetensors(weights)                        # parses tensors only, never executes
     except Exception:
         raise RunFileError(f"{WEIGHTS} is not a valid safetensors file; download the run again.") from None
-    model = build_model(model_cfg, seed=0)                 # own RNG stream; weights replaced below
-    expected = model.state_dict()
-    if model_cfg.cell == "jordan" and "rnn.weight_hh_l0" in state:
-        raise RunFileError("This Jordan run was saved before the Jordan network fed back its own output "
-                           "(it fed back a hidden projection, an Elman network in disguise); its weights do "
-                           "not fit today's Jordan network: train it again.")
-    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+    if {k: tuple(v.shape) for k, v in state.items()} != expected:
         raise RunFileError(f"The weights in {WEIGHTS} do not fit the model in {CONFIG} (names or shapes "
                            "differ); keep the files of one run together.")
     if any(not state[k].is_floating_point() for k in state):
         raise RunFileError(f"{WEIGHTS} holds non-float tensors; download the run again.")
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    model = build_model(model_cfg, seed=0)                 # own RNG stream; weights replaced below
+    dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+    model.load_state_dict({k: v.to(dtypes[k]) for k, v in state.items()})
     model.eval()
     return model
 
 
 def _parse_history(data: bytes) -> list[dict]:
     """history.csv back to step/epoch records (when records.json is absent)."""
+    _check_count(HISTORY, _count_items(HISTORY, data))
     try:
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     except (UnicodeDecodeError, csv.Error):
         raise RunFileError(f"{HISTORY} is not a readable CSV file; download the run again.") from None
+    if len(rows) > MAX_RECORDS:
+        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+                           "this is not a run saved by RNN Playground.")
     records = []
     for row in rows:
         rec: dict[str, Any] = {"kind": row.get("kind")}

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.interrupt import Interrupted, checkpoint
 from rnn_core.models import build_model, spectra
 from rnn_core.probe import probe
 
@@ -71,11 +72,31 @@ def steps_per_epoch(n_windows: int, batch_size: int) -> int:
 
 def train(model: nn.Module, windows: Any, cfg: TrainConfig,
           control: Callable[[], bool] | None = None, *, lock: Any = None) -> Iterator[dict]:
-    """Train `model` in place on `windows` (X_train, y_train, X_val, y_val) and yield records."""
+    """Train `model` in place on `windows` (X_train, y_train, X_val, y_val) and yield records.
+
+    When the calling thread has an interrupt check installed (`rnn_core.interrupt`) and it fires inside
+    a step, an evaluation or a probe, the run ends as "stopped" at once; the step in flight is not
+    applied (the weights are those after the last finished step)."""
+    state = {"epoch": 0, "step": 0}
+    try:
+        yield from _train(model, windows, cfg, control, lock, state)
+    except Interrupted:
+        for p in model.parameters():
+            p.grad = None
+        model.train()
+        end = _end("stopped", state["epoch"], state["step"],
+                   f"Stopped at step {state['step']} (epoch {state['epoch']}) in the middle of a computation.")
+        if "clock" in state:
+            end["seconds"] = state["clock"].seconds()
+        yield end
+
+
+def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[], bool] | None,
+           lock: Any, state: dict) -> Iterator[dict]:
     cfg.validate()
     device = _device(cfg.device)
     guard = lock if lock is not None else contextlib.nullcontext()
-    clock = Stopwatch()
+    clock = state["clock"] = Stopwatch()
     with guard:
         model.to(device)
         model.train()
@@ -109,10 +130,12 @@ def train(model: nn.Module, windows: Any, cfg: TrainConfig,
                                                f"Stopped at step {step} (epoch {epoch}) before the end."))
                     return
             idx = order[start:start + cfg.batch_size]
+            state["epoch"] = epoch
             with guard:
                 loss, grad_norm, clipped, norms = _step(model, optimizer, params, data.X_train[idx],
                                                         data.y_train[idx], cfg)
             step += 1
+            state["step"] = step
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 yield from clock.emit(_end("diverged", epoch, step,
                                            _reason_at_step(loss, grad_norm, step, epoch, cfg)))
@@ -275,6 +298,7 @@ def _split_loss(model, X: torch.Tensor, y: torch.Tensor) -> float:
     chunk = max(1, _EVAL_ELEMENTS // max(1, T * H))
     sse = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, X.shape[0], chunk):
+        checkpoint()                                                  # Stop ends a long evaluation here
         y_hat = model(X[start:start + chunk])                         # (b, O)
         sse += ((y_hat.double() - y[start:start + chunk].double()) ** 2).sum()
     return float(sse / y.numel())

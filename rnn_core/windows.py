@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import SCALERS, ConfigError, DataConfig
+from .config import LIMITS, SCALERS, ConfigError, DataConfig
 from .datasets import DataError, Dataset, get_dataset
 
 MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / validation / test
@@ -189,6 +189,10 @@ def make_windows(frame: pd.DataFrame, timesteps: int, features, target: str, tra
 def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> None:
     if not features:
         raise DataError("No input feature is selected; pick at least one column as input.")
+    most = LIMITS["input_size"][1]
+    if len(features) > most:
+        raise DataError(f"{len(features)} input columns are selected; a network here reads at most {most} "
+                        "— pick fewer columns as inputs.")
     for name in [*features, target]:
         if name not in frame.columns:
             raise DataError(f"There is no column '{name}' in the data (columns: "

@@ -23,6 +23,7 @@ from rnn_core.live import LiveRun
 from ui.controls import data_controls, train_controls
 from ui.live import FINISHED, STATUS_ICON, RunContext, clear_run, get_run, session_watcher, set_run
 from ui.presenter import chart_height
+from ui.text import md
 
 PREFIX = "cmp"
 RACE = "cmp.race"
@@ -215,7 +216,7 @@ def sweep_area() -> None:
         st.plotly_chart(sweep_figure(snap["rows"], height=chart_height(380)), width="stretch", key="cmp_sweep")
         skipped = [r for r in snap["rows"] if r["status"] == "skipped"]
         for r in skipped:
-            st.caption(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {r['note']}")
+            st.caption(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {md(r['note'])}")
         if running and sweep.status != "running":
             st.rerun()
 

@@ -41,7 +41,7 @@ from rnn_core.config import (
     layers_error,
 )
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
-from ui.state import key, param_key, seed_widgets
+from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
 
 HELP = {
     "cell": "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) at "
@@ -128,7 +128,7 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
     init = box.selectbox("Recurrent init", list(INITS), format_func=INITS.get, key=k("init"), help=HELP["init"])
     gain = box.slider("Gain", *map(float, LIMITS["gain"]), step=0.05, key=k("gain"), help=HELP["gain"],
                       disabled=init == "default")
-    forget = box.slider("Forget-gate bias", -3.0, 5.0, step=0.5, key=k("forget_bias"),
+    forget = box.slider("Forget-gate bias", *map(float, LIMITS["forget_bias"]), step=0.5, key=k("forget_bias"),
                         help=HELP["forget_bias"], disabled=cell != "lstm")
     return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
                        gain=float(gain), forget_bias=float(forget))
@@ -179,7 +179,7 @@ def param_widget(box: Any, prefix: str, dataset: str, p: Param) -> Any:
                 st.session_state[k] = dt.date.fromisoformat(str(value)[:10])
             except ValueError:
                 st.session_state[k] = dt.date.fromisoformat(p.default)
-        return box.date_input(p.label, key=k, help=p.help, min_value=dt.date(1970, 1, 1),
+        return box.date_input(p.label, key=k, help=p.help, min_value=EARLIEST_DATE,
                               max_value=dt.date.today()).isoformat()
     if isinstance(p.default, bool):
         return box.checkbox(p.label, key=k, help=p.help)
@@ -283,8 +283,9 @@ def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> D
     lo, hi = LIMITS["timesteps"]
     timesteps = box.number_input("Timesteps T", lo, hi, step=1, key=k("timesteps"), help=HELP["timesteps"])
     c1, c2 = box.columns(2)
-    train_frac = c1.slider("Train part", 0.1, 0.95, step=0.05, key=k("train_frac"), help=HELP["train_frac"])
-    val_frac = c2.slider("Validation part", 0.0, 0.5, step=0.05, key=k("val_frac"), help=HELP["val_frac"])
+    train_frac = c1.slider("Train part", *LIMITS["train_frac"], step=0.05, key=k("train_frac"),
+                           help=HELP["train_frac"])
+    val_frac = c2.slider("Validation part", *LIMITS["val_frac"], step=0.05, key=k("val_frac"), help=HELP["val_frac"])
     _valid_choice(k("scaler"), list(SCALERS), d.scaler)
     scaler = box.selectbox("Scaling", list(SCALERS), format_func=SCALERS.get, key=k("scaler"),
                            help=HELP["scaler"])
@@ -314,13 +315,13 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     epochs = c2.number_input("Epochs", *LIMITS["epochs"], step=1, key=k("epochs"), help=HELP["epochs"])
     c1, c2 = box.columns(2)
     clip = c1.selectbox("Clipping", list(CLIPPING), format_func=CLIPPING.get, key=k("clip"), help=HELP["clip"])
-    clip_value = c2.number_input("Threshold", 1e-4, 1e6, step=0.5, format="%g", key=k("clip_value"),
+    clip_value = c2.number_input("Threshold", *LIMITS["clip_value"], step=0.5, format="%g", key=k("clip_value"),
                                  help=HELP["clip_value"], disabled=clip == "off")
     c1, c2 = box.columns(2)
-    bptt = c1.number_input("Truncated BPTT k", 0, LIMITS["timesteps"][1], step=1, key=k("bptt_truncate"),
+    bptt = c1.number_input("Truncated BPTT k", *LIMITS["bptt_truncate"], step=1, key=k("bptt_truncate"),
                            help=HELP["bptt_truncate"])
-    seed = c2.number_input("Seed", 0, 2**31 - 1, step=1, key=k("seed"), help=HELP["seed"])
-    probe_every = box.number_input("Probe every N epochs", 1, 100, step=1, key=k("probe_every"),
+    seed = c2.number_input("Seed", *LIMITS["seed"], step=1, key=k("seed"), help=HELP["seed"])
+    probe_every = box.number_input("Probe every N epochs", *LIMITS["probe_every"], step=1, key=k("probe_every"),
                                    help=HELP["probe_every"])
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
                        epochs=int(epochs), clip=clip, clip_value=float(clip_value), bptt_truncate=int(bptt),

@@ -21,6 +21,7 @@ from rnn_core import figures as F
 from rnn_core.config import ConfigError, DataConfig, replace
 from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
 from ui.controls import csv_controls, load_frame, param_widget
+from ui.text import md
 
 PLOTLY_CONFIG = {"displaylogo": False}
 
@@ -46,7 +47,7 @@ def _span(frame: pd.DataFrame) -> str:
 def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
     st.plotly_chart(F.series_figure(frame, title=title), key=f"{key}.chart", config=PLOTLY_CONFIG,
                     width="stretch")
-    st.caption(_span(frame))
+    st.caption(md(_span(frame)))
     st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
                  column_config={c: st.column_config.NumberColumn(c, format="%.4g")
                                 for c in ("mean", "std", "min", "max", "first", "last")})
@@ -70,7 +71,7 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
             try:
                 X, y = ds.generate(50, **params)
             except DataError as e:
-                st.error(str(e), icon=":material/error:")
+                st.error(md(e), icon=":material/error:")
                 return cfg, None
             st.plotly_chart(F.window_figure(X[0], y[0], list(ds.features), ds.target,
                                             title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})"),
@@ -81,7 +82,7 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
         try:
             frame = load_frame(name, tuple(sorted(params.items())))
         except DataError as e:
-            st.error(str(e), icon=":material/error:")
+            st.error(md(e), icon=":material/error:")
             return cfg, None
         show_series(frame, f"{prefix}.series", ds.title)
     return cfg, frame
@@ -108,9 +109,9 @@ def yahoo_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
         return None
     wanted, frame, note, error = fetched
     if error:
-        st.error(error, icon=":material/wifi_off:")
+        st.error(md(error), icon=":material/wifi_off:")
         return None
-    (st.info if "cached" in note else st.success)(note)
+    (st.info if "cached" in note else st.success)(md(note))
     show_series(frame, f"{prefix}.yahoo", wanted["ticker"])
     return DataConfig(dataset="yahoo", params=wanted), frame
 
@@ -119,12 +120,12 @@ def csv_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
     """Upload a CSV and choose its columns; every problem is shown as the reader's sentence."""
     frame, notes, error = csv_controls(st, prefix)
     for note in notes:
-        st.info(note, icon=":material/info:")
+        st.info(md(note), icon=":material/info:")
     if frame is None:
         if error and st.session_state.get(f"{prefix}.d.csv_file") is not None:
-            st.error(error, icon=":material/error:")
+            st.error(md(error), icon=":material/error:")
         elif error:
-            st.caption(error)
+            st.caption(md(error))
         return None
     show_series(frame, f"{prefix}.csv", "Your upload")
     return DataConfig(dataset="csv"), frame
@@ -146,7 +147,7 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
     try:
         w = prepare(cfg, frame)
     except (DataError, ConfigError, ValueError) as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(md(e), icon=":material/error:")
         return
     shapes = pd.DataFrame({
         "samples": [len(w.X_train), len(w.X_val), len(w.X_test)],

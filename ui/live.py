@@ -37,6 +37,7 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.live import LiveRun, Snapshot
 from rnn_core.train import warm_up
+from ui.text import md
 
 # The first optimiser a process builds imports torch._dynamo (5–10 s): pay it on a background thread
 # when the app first loads, not when the first user presses Train.
@@ -198,7 +199,7 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
                    help="Stop and forget the run, clearing the charts.", width="stretch")
     error = st.session_state.pop(f"{slot}.error", None)     # shown once; the next rerun clears it
     if error:
-        box.error(error, icon=":material/error:")
+        box.error(md(error), icon=":material/error:")
 
 
 # ------------------------------------------------------------------------------------------ poller

@@ -1,6 +1,7 @@
 """Starting a run from the controls, and its files: config JSON, history CSV, run zip, uploading a run.
 
-    prepare_windows(data_cfg, frame) -> Windows                 cached per config (and uploaded frame)
+    prepare_windows(data_cfg, frame) -> Windows                 cached per config and a digest of every
+                                                                 value of the frame (uploads never collide)
     make_context(model_cfg, data_choice, train_cfg) -> RunContext
         windows from the data choice, input/output sizes set from them, everything validated; raises
         DataError / ConfigError with one sentence
@@ -14,6 +15,7 @@ Leaves to others: the file formats (`rnn_core/runs.py`), the run itself (`ui/liv
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict
 from typing import Any
@@ -28,16 +30,32 @@ from rnn_core.windows import Windows, prepare
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
 from ui.state import request_seed
+from ui.text import md
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
-def _prepare_cached(data_json: str, frame: pd.DataFrame | None) -> Windows:
-    return prepare(DataConfig(**json.loads(data_json)), frame)
+def _prepare_cached(data_json: str, digest: str, _frame: pd.DataFrame | None) -> Windows:
+    # `_frame` is not hashed (leading underscore): Streamlit hashes a frame of ≥ 50,000 rows from a
+    # sample, so two users' different uploads could share an entry. `digest` covers every cell.
+    return prepare(DataConfig(**json.loads(data_json)), _frame)
+
+
+def frame_digest(frame: pd.DataFrame | None) -> str:
+    """SHA-256 of every value, the index and the column names of `frame` ("" for None)."""
+    if frame is None:
+        return ""
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c) for c in frame.columns], str(frame.index.name),
+                         [str(t) for t in frame.dtypes]]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()
 
 
 def prepare_windows(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
-    """`windows.prepare`, cached per data config (and uploaded frame)."""
-    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame)
+    """`windows.prepare`, cached per data config and the full content of the frame in hand (an
+    upload is never served another upload's windows, whoever uploaded it)."""
+    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame_digest(frame),
+                           frame)
 
 
 def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfig) -> RunContext:
@@ -99,19 +117,31 @@ def _load_upload(slot: str, upload: Any) -> None:
         st.session_state[f"{slot}.upload_error"] = str(e)
         return
     st.session_state.pop(f"{slot}.upload_error", None)
+    st.session_state.pop(f"{slot}.upload_note", None)
     try:
         windows = prepare_windows(loaded.data_cfg)
     except (DataError, ConfigError, ValueError) as e:
-        st.session_state[f"{slot}.upload_error"] = (
-            f"The run loaded, but its data could not be rebuilt ({e}); its charts are shown without predictions.")
+        # an uploaded CSV (or Yahoo while offline) is not on the server: show what was saved with the run
+        saved = "predictions and metrics saved with it" if loaded.metrics.get("task") else "its saved history"
+        why = ("it was trained on an uploaded CSV, which the server does not keep"
+               if loaded.data_cfg.dataset == "csv" else _first_sentence(e))
+        st.session_state[f"{slot}.upload_note"] = (
+            f"The run loaded, but its data could not be rebuilt here ({why}); the charts show "
+            f"{saved}, and the weights cannot be re-evaluated or trained on until that data is loaded again.")
         windows = None
     run = StaticRun(loaded)
     set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
     if windows is None:
-        st.session_state[f"{slot}.eval"] = {"evaluation": {}, "closed": None, "closed_note": None,
-                                            "version": run.snapshot().version, "step": 0}
+        evaluation = loaded.metrics if loaded.metrics.get("task") in ("forecast", "sequence") else {}
+        st.session_state[f"{slot}.eval"] = {"evaluation": evaluation, "closed": None, "closed_note": None,
+                                            "version": run.snapshot().version, "step": run.snapshot().step}
     request_seed(slot, loaded.model_cfg, loaded.data_cfg, loaded.train_cfg)
     st.rerun()
+
+
+def _first_sentence(error: Exception) -> str:
+    text = str(error).strip().rstrip(".")
+    return text.split(". ")[0].split("; ")[0]
 
 
 def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> None:
@@ -145,4 +175,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
             _load_upload(slot, upload)
         err = st.session_state.get(f"{slot}.upload_error")
         if err:
-            st.error(err, icon=":material/error:")
+            st.error(md(err), icon=":material/error:")
+        note = st.session_state.get(f"{slot}.upload_note")
+        if note and ctx is not None and ctx.windows is None:
+            st.info(md(note), icon=":material/info:")

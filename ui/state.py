@@ -37,9 +37,19 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, from_query, replace, to_query
+from rnn_core.config import (
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    clamp_to_limits,
+    from_query,
+    replace,
+    to_query,
+)
 
 SECTIONS = {"m": ModelConfig, "d": DataConfig, "t": TrainConfig}
+EARLIEST_DATE = dt.date(1970, 1, 1)     # the date pickers' range: 1970-01-01 … today
 # Fields not shown as widgets (set from the data, or dicts handled separately).
 _NOT_WIDGETS = {"m": {"input_size", "output_size"}, "d": {"params", "features"}, "t": {"device"}}
 
@@ -146,7 +156,7 @@ def configs_from_query(query: Mapping[str, str]) -> tuple[ModelConfig, DataConfi
     merged = {**base, **{k: v for k, v in query.items() if k[:2] in ("m.", "d.", "t.")}}
     try:
         model, data, train = (from_query(cls, merged) for cls in (ModelConfig, DataConfig, TrainConfig))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise ConfigError(f"The link holds a setting that does not parse ({e}).") from e
     return model, data, train, preset
 
@@ -167,12 +177,14 @@ def load_url_once(prefix: str) -> str | None:
         return None
     try:
         model, data, train, preset = configs_from_query(query)
-        model.validate(), data.validate(), train.validate()
         from rnn_core.datasets import DATASETS
 
         if data.dataset not in DATASETS:
             raise ConfigError(f"Unknown dataset '{data.dataset}' in the link: choose one of "
                               f"{', '.join(DATASETS)}.")
+        (model, m_notes), (data, d_notes), (train, t_notes) = map(clamp_to_limits, (model, data, train))
+        data, p_notes = clamp_params(data)
+        model.validate(), data.validate(), train.validate()
     except ConfigError as e:
         st.session_state[f"{prefix}.url_note"] = f"{e} The page opened with the default settings."
         return st.session_state[f"{prefix}.url_note"]
@@ -181,7 +193,39 @@ def load_url_once(prefix: str) -> str | None:
     st.session_state[f"{prefix}.preset"] = preset
     if preset:
         st.session_state[f"{prefix}.preset_choice"] = preset
-    return None
+    notes = [*m_notes, *d_notes, *t_notes, *p_notes]
+    if notes:
+        st.session_state[f"{prefix}.url_note"] = "The link held values outside the controls' range: " + " ".join(notes)
+    return st.session_state.get(f"{prefix}.url_note")
+
+
+def clamp_params(data: DataConfig) -> tuple[DataConfig, list[str]]:
+    """The dataset parameters of `data` moved into their widgets' ranges (numbers: the Param's min–max;
+    dates: EARLIEST_DATE … today), with one sentence per change."""
+    from rnn_core.datasets import DATASETS
+
+    params, notes = dict(data.params or {}), []
+    for p in DATASETS[data.dataset].params:
+        if p.name not in params:
+            continue
+        value, new = params[p.name], params[p.name]
+        if isinstance(p.default, str) and isinstance(_widget_value(p.default), dt.date):
+            day = _widget_value(str(value)[:10])
+            if not isinstance(day, dt.date):
+                new = p.default
+            else:
+                new = min(max(day, EARLIEST_DATE), dt.date.today()).isoformat()
+        elif isinstance(p.default, int | float) and not isinstance(p.default, bool):
+            if not isinstance(value, int | float) or value != value or value in (float("inf"), float("-inf")):
+                new = p.default
+            else:
+                lo = -float("inf") if p.min is None else p.min
+                hi = float("inf") if p.max is None else p.max
+                new = type(p.default)(min(max(value, lo), hi))
+        if new != value:
+            params[p.name] = new
+            notes.append(f"{p.label} {value} is outside the control's range; set to {new}.")
+    return (replace(data, params=params) if notes else data), notes
 
 
 def sync_url(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:

@@ -28,6 +28,7 @@ from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
+from ui.text import md
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
@@ -105,10 +106,10 @@ def divergence_banner(snap: Snapshot | None) -> None:
         return
     end = snap.end
     if end["status"] == "diverged":
-        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {end['reason']} "
+        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(end['reason'])} "
                  "The charts keep everything up to that step.", icon=":material/warning:")
     elif end["status"] == "stopped" and "error" in end.get("reason", ""):
-        st.warning(end["reason"], icon=":material/warning:")
+        st.warning(md(end["reason"]), icon=":material/warning:")
 
 
 # --------------------------------------------------------------------------------------------- 1
@@ -203,13 +204,20 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
     w = ctx.windows
+    evaluation = result["evaluation"] or {}
+    # a run opened from a zip whose data is not here (an uploaded CSV): what was saved with it
+    task = w.task if w is not None else evaluation.get("task", "forecast")
+    target = w.target_name if w is not None else str(evaluation.get("target") or "value")
     closed = result["closed"] if opts.closed_loop else None
     fig = _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
-                lambda: F.predictions_figure(result["evaluation"], closed, task=w.task, target_name=w.target_name))
+                lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
     _chart(fig, slot, "predictions")
+    if w is None:
+        st.caption("This run's data is not on the server (it was uploaded or fetched when the run was "
+                   "made), so these are the predictions and metrics saved with the run, not recomputed.")
     if snap is not None and snap.status == "running":
         st.caption(f"From step {result['step']}; pause or let the run finish to refresh.")
-    if w.task == "sequence":
+    if task == "sequence":
         st.caption("Each dot is one test sequence: on the dashed diagonal the answer is exact; a cloud "
                    "flattened around the constant guess means the network did not remember.")
     else:
@@ -218,8 +226,8 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "predictions from the start of the test part, so its errors add up. Click "
                    "'persistence' in the legend to compare with 'tomorrow = today'.")
     if result.get("closed_note") and opts.closed_loop:
-        st.caption(result["closed_note"])
-    frame = F.metrics_frame(result["evaluation"])
+        st.caption(md(result["closed_note"]))
+    frame = F.metrics_frame(evaluation)
     if not frame.empty:
         table, notes = F.metrics_display(frame)
         st.dataframe(table, width="stretch", key=f"{slot}.metrics")
@@ -245,7 +253,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
         progress(snap)
         divergence_banner(snap)
         if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-            st.caption(f"{snap.end['reason']}")
+            st.caption(md(snap.end['reason']))
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
         st.subheader("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
