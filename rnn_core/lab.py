@@ -384,13 +384,16 @@ class TimestepsSweep:
 
     `rows` grows as runs finish (plain dicts); `done` / `total` give the progress; `status` is
     "idle", "running", "completed", "stopped" or "failed" (then `error` says why, in one sentence).
-    Never calls Streamlit; `stop()` ends it after the current step. `watcher()` (optional, as for
-    LiveRun: "is the browser tab still connected?") stops it once it has said False for `idle_timeout` s.
+    The whole sweep holds one admission slot (`rnn_core.admission`, like a LiveRun): until it gets one its
+    status is "queued" and the snapshot's "ahead" / "wait" say where it stands.
+    Never calls Streamlit; `stop()` ends it after the current step (or at once while queued). `watcher()`
+    (optional, as for LiveRun: "is the browser tab still connected?") stops it once it has said False for
+    `idle_timeout` s.
     """
 
     def __init__(self, cells: list[str], timesteps: list[int], data_cfg: DataConfig, model_cfg: ModelConfig,
                  train_cfg: TrainConfig, watcher: Callable[[], bool] | None = None,
-                 idle_timeout: float | None = None):
+                 idle_timeout: float | None = None, admission=None):
         if not cells or not timesteps:
             raise ConfigError("Pick at least one cell and one window length for the sweep.")
         self.cells, self.timesteps = list(cells), sorted({int(t) for t in timesteps})
@@ -401,7 +404,12 @@ class TimestepsSweep:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        from rnn_core.admission import shared_admission
         from rnn_core.live import WATCH_EVERY, default_idle_timeout
+
+        self.admission = admission if admission is not None else shared_admission()
+        self._ticket = None
+        self._admitted = threading.Event()
 
         self.watcher = watcher
         self.idle_timeout = default_idle_timeout() if idle_timeout is None else idle_timeout
@@ -414,22 +422,26 @@ class TimestepsSweep:
             return len(self.rows)
 
     def snapshot(self) -> dict:
-        """A consistent copy: {"status", "error", "done", "total", "current", "rows"}."""
+        """A consistent copy: {"status", "error", "done", "total", "current", "rows", "ahead", "wait"}
+        ("ahead", "wait": runs ahead in the queue and seconds to a free slot while queued, else None)."""
+        ticket = self._ticket
+        queued = self.status == "queued" and ticket is not None
+        ahead = self.admission.ahead(ticket) if queued else None
+        wait = self.admission.wait_estimate(ticket) if queued else None
         with self._lock:
             return {"status": self.status, "error": self.error, "done": len(self.rows), "total": self.total,
-                    "current": self.current, "rows": [dict(r) for r in self.rows]}
+                    "current": self.current, "rows": [dict(r) for r in self.rows], "ahead": ahead, "wait": wait}
 
     def start(self) -> TimestepsSweep:
-        from rnn_core.live import limit_torch_threads
-
-        limit_torch_threads()
-        self.status = "running"
+        self._ticket = self.admission.enqueue(wake=self._admitted.set)
+        self.status = "running" if self._ticket.admitted else "queued"
         self._thread = threading.Thread(target=self._run, name="timesteps-sweep", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        self._admitted.set()          # wake a queued sweep so it stops at once
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -454,7 +466,16 @@ class TimestepsSweep:
         return self._stop.is_set()
 
     def _run(self) -> None:
+        from rnn_core.live import limit_torch_threads
+
+        limit_torch_threads(self.admission.slots)
         try:
+            while not self._ticket.admitted:                 # queued: wait for a slot, or stop
+                if self._should_stop():
+                    self.status = "stopped"
+                    return
+                self._admitted.wait(0.25)
+            self.status = "running"
             for T in self.timesteps:
                 for cell in self.cells:
                     if self._should_stop():
@@ -472,6 +493,8 @@ class TimestepsSweep:
         except Exception as exc:   # surfaced as one sentence on the page, never a traceback
             self.error = _sentence(exc)
             self.status = "failed"
+        finally:
+            self.admission.release(self._ticket, finished=True)
 
 
 def _sentence(exc: Exception) -> str:

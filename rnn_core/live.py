@@ -4,15 +4,15 @@ Holds `LiveRun` (the run and its thread-safe, bounded history) and `Snapshot` (a
 for one redraw). The thread never touches Streamlit; the page polls `snapshot()` from a fragment.
 Leaves to others: the training loop and its records (`train.py`), drawing (`figures.py`, `ui/`).
 
-Life of a run: status "idle" → start() → "running" ⇄ "paused" (pause()/resume(); step() takes one
-optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
-flight. A run whose snapshot() nobody has called for `idle_timeout` seconds, and whose `watcher`
-(if any) has not said "watched" in that time either, stops itself, so abandoned runs do not burn the
-server's CPU. The app passes a watcher that asks Streamlit whether the browser tab's connection is
-still open, so a run trains on while its tab reads another page or sits in the background, and stops
-about `idle_timeout` s after the tab was closed (a short network drop that Streamlit reconnects does
-not end it). The default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the env var
-RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every run built without an explicit
+Life of a run: status "idle" → start() → "queued" ⇄ "running" ⇄ "paused" (pause()/resume(); step() takes
+one optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
+flight, or at once while it waits in the queue. A run whose snapshot() nobody has called for
+`idle_timeout` seconds, and whose `watcher` (if any) has not said "watched" in that time either, stops
+itself, so abandoned runs do not burn the server's CPU. The app passes a watcher that asks Streamlit
+whether the browser tab's connection is still open, so a run trains on while its tab reads another page
+or sits in the background, and stops about `idle_timeout` s after the tab was closed (a short network
+drop that Streamlit reconnects does not end it). The default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the
+env var RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every run built without an explicit
 `idle_timeout` (tests use a short one). The thread is named "rnn-live-run", also at the OS level on Linux
 (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs can be counted from outside the process.
 
@@ -26,10 +26,16 @@ whatever the run length; the latest step record is always kept. Epoch records ar
 probe profiles would exceed PROBE_FLOAT_BUDGET floats, every other probe (never epoch 0's nor the
 latest) is replaced by None. Stored records are never mutated, so snapshots share them: read-only.
 
-Threads: torch's intra-op thread pool is process-wide, and a Streamlit server runs every session's
-runs in one process. `limit_torch_threads()` (called by start()) caps it at half the CPUs this process
-may use (at most 4; the env var RNN_PLAYGROUND_TORCH_THREADS overrides) and never raises it: small
-recurrent nets gain little from more threads, and several live runs then share the machine.
+Admission ("queued"): a run computes only while it holds one of the process's slots
+(`rnn_core.admission`, N = RNN_PLAYGROUND_MAX_RUNS, default the number of CPUs). start() and resume()
+join the fair queue; while no slot is free the status is "queued" and `Snapshot.ahead` / `.wait` say how
+many runs are ahead and about how long it will take. A paused run gives its slot (or its place in the
+queue) back, so a paused tab never blocks the room; resume() queues it again at the back.
+
+Threads: a Streamlit server runs every session's runs in one process. Each run's thread sets its own
+torch intra-op threads to `admission.threads_per_run()` (CPUs ÷ slots, at least 1; the env var
+RNN_PLAYGROUND_TORCH_THREADS overrides), so N runs computing at once fill the cores without
+oversubscribing them (bench/admission.py measured it: README, "A classroom on one server").
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from typing import Any
 
 import torch
 
+from rnn_core.admission import TORCH_THREADS_ENV, Admission, Ticket, shared_admission, threads_per_run
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
 from rnn_core.interrupt import interruptible
 from rnn_core.models import build_model
@@ -51,20 +58,21 @@ from rnn_core.train import Stopwatch, steps_per_epoch, train
 
 MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
 PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
-TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
 DEFAULT_IDLE_TIMEOUT = 30.0      # seconds with no snapshot() and no "watched" before a run stops itself
 IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
 WATCH_EVERY = 1.0                # seconds between two questions to a run's watcher
 THREAD_NAME = "rnn-live-run"     # ≤ 15 bytes: the OS keeps at most that much of a thread's name
 _FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT or the env var
 _FINISHED = ("completed", "stopped", "diverged")
+_WANTS_SLOT = ("running", "queued")
+QUEUE_POLL = 0.25                # seconds between two looks at the queue while queued (a wake comes sooner)
 
 
 @dataclass
 class Snapshot:
     """A copy of a run's history for one redraw (the lists are new; the records in them are shared)."""
 
-    status: str                  # idle | running | paused | completed | stopped | diverged
+    status: str                  # idle | queued | running | paused | completed | stopped | diverged
     steps: list[dict]            # step records, evenly downsampled, always ending with the latest
     epochs: list[dict]           # every epoch record (epoch 0 = at initialisation)
     end: dict | None             # the end record once the run has finished
@@ -74,6 +82,8 @@ class Snapshot:
     steps_per_epoch: int
     elapsed: float               # seconds spent training, paused time not counted
     version: int                 # records received so far: redraw only when it changes
+    ahead: int | None = None     # while queued: runs ahead of this one in the queue (0: next in line)
+    wait: float | None = None    # while queued: seconds until a slot is likely free (None: no estimate)
 
 
 def default_idle_timeout() -> float:
@@ -97,15 +107,11 @@ def _name_os_thread(name: str) -> None:
         pass
 
 
-def limit_torch_threads() -> int:
-    """Cap torch's (process-wide) intra-op threads for shared use; returns the number in force."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:           # not on Linux
-        cpus = os.cpu_count() or 1
-    setting = os.environ.get(TORCH_THREADS_ENV, "")
-    wanted = int(setting) if setting.isdigit() and int(setting) > 0 else min(4, max(1, cpus // 2))
-    if torch.get_num_threads() > wanted:
+def limit_torch_threads(slots: int | None = None) -> int:
+    """Set the calling thread's torch intra-op threads to `threads_per_run(slots)` (at most 4; the env
+    var RNN_PLAYGROUND_TORCH_THREADS overrides); returns the number in force. Called by each run's thread."""
+    wanted = threads_per_run(slots) if os.environ.get(TORCH_THREADS_ENV) else min(4, threads_per_run(slots))
+    if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
     return torch.get_num_threads()
 
@@ -115,13 +121,14 @@ class LiveRun:
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
                  idle_timeout: float | None = _FROM_ENV, *, model: Any = None,
-                 watcher: Callable[[], bool] | None = None):
+                 watcher: Callable[[], bool] | None = None, admission: Admission | None = None):
         """`windows` needs X_train, y_train, X_val, y_val; `model` (optional) continues an existing
         network instead of building a fresh one from `model_cfg` with `train_cfg.seed`.
         `idle_timeout` None or ≤ 0 never stops for lack of snapshots (CLI, notebooks); not given:
         `default_idle_timeout()` (30 s unless RNN_PLAYGROUND_IDLE_TIMEOUT says otherwise).
         `watcher()` (optional; called from the training thread at most every WATCH_EVERY s; must be
-        cheap and thread-safe) says whether someone still watches; True counts like a snapshot."""
+        cheap and thread-safe) says whether someone still watches; True counts like a snapshot.
+        `admission`: the slots and queue this run waits in (default: the process's shared one)."""
         if idle_timeout is _FROM_ENV:
             idle_timeout = default_idle_timeout()
         self.model_cfg = model_cfg.validate()
@@ -140,6 +147,7 @@ class LiveRun:
         self.lock = threading.RLock()            # guards self.model
         self.idle_timeout = idle_timeout
         self.watcher = watcher
+        self.admission = admission if admission is not None else shared_admission()
         self.max_step_records = MAX_STEP_RECORDS
         self.total_epochs = train_cfg.epochs
         self.steps_per_epoch = steps_per_epoch(n_train, train_cfg.batch_size)
@@ -162,6 +170,7 @@ class LiveRun:
         self._last_asked = 0.0                   # last time the watcher was asked
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
         self._thread: threading.Thread | None = None
+        self._ticket: Ticket | None = None         # this run's place in the queue or its slot
 
     # --- controls -------------------------------------------------------------------------------
 
@@ -170,17 +179,20 @@ class LiveRun:
         with self._cond:
             if self._status != "idle":
                 return
-            limit_torch_threads()
             self._status = "paused" if paused else "running"
+            if not paused:
+                self._has_slot()                     # "running" with a free slot, else "queued"
             self._last_poll = time.monotonic()
             self._clock.start()
             self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
 
     def pause(self) -> None:
-        """Pause before the next optimiser step (the step in flight finishes)."""
+        """Pause before the next optimiser step (the step in flight finishes); a queued run leaves the queue."""
         with self._cond:
-            if self._status == "running":
+            if self._status in _WANTS_SLOT:
+                if self._status == "queued":
+                    self._give_back()                # its place goes to the next in line at once
                 self._status = "paused"
                 self._cond.notify_all()
 
@@ -188,6 +200,7 @@ class LiveRun:
         with self._cond:
             if self._status == "paused":
                 self._status = "running"
+                self._has_slot()                     # back in the queue unless a slot is free
                 self._cond.notify_all()
 
     def step(self) -> bool:
@@ -236,23 +249,33 @@ class LiveRun:
 
     def snapshot(self, max_points: int = 1500) -> Snapshot:
         """A copy of the history with at most `max_points` step records; also tells the run someone
-        is watching (see idle_timeout)."""
+        is watching (see idle_timeout). While queued, `ahead` and `wait` say where it stands."""
         with self._cond:
             self._last_poll = time.monotonic()
             steps = list(self._steps)
             if self._last_step is not None and (not steps or steps[-1] is not self._last_step):
                 steps.append(self._last_step)
+            ahead = wait = None
+            if self._status == "queued" and self._ticket is not None:
+                ahead, wait = self.admission.ahead(self._ticket), self.admission.wait_estimate(self._ticket)
             return Snapshot(status=self._status, steps=downsample(steps, max_points),
                             epochs=list(self._epochs), end=self._end, epoch=self._epoch,
                             step=self._step, total_epochs=self.total_epochs,
                             steps_per_epoch=self.steps_per_epoch, elapsed=self._clock.seconds(),
-                            version=self._version)
+                            version=self._version, ahead=ahead, wait=wait)
 
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
         _name_os_thread(THREAD_NAME)
+        limit_torch_threads(self.admission.slots)
         try:
+            if not self._gate(consume_step=False):    # stopped (or abandoned) while queued
+                with self._cond:
+                    reason = self._stop_reason or "Stopped while waiting for a free slot."
+                    self._finish({"kind": "end", "status": "stopped", "epoch": 0, "step": 0,
+                                  "reason": reason.format(step=0, epoch=0), "seconds": 0.0})
+                return
             # Stop / a closed tab also ends the computation in flight (a step, an evaluation, a probe)
             with interruptible(self._stop_asked):
                 for record in train(self.model, self.windows, self.train_cfg, control=self._control,
@@ -270,6 +293,9 @@ class LiveRun:
                     self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
                                   "step": self._step, "reason": "Training ended unexpectedly.",
                                   "seconds": self._clock.seconds()})
+                ticket, self._ticket = self._ticket, None
+            if ticket is not None:
+                self.admission.release(ticket, finished=True)
 
     def _stop_asked(self) -> bool:
         """Non-blocking, for checkpoints inside long computations: stop was asked, or nobody watches."""
@@ -281,7 +307,13 @@ class LiveRun:
             return self._stop_reason is not None
 
     def _control(self) -> bool:
-        """Called by train() before every step: True takes the step, False stops; blocks while paused."""
+        """Called by train() before every step: True takes the step, False stops; blocks while paused
+        or queued."""
+        return self._gate(consume_step=True)
+
+    def _gate(self, consume_step: bool) -> bool:
+        """Wait until the run may compute: running (or a single step granted) and holding a slot.
+        False when it must stop instead. A paused run waits without a slot or a place in the queue."""
         with self._cond:
             while True:
                 if self._stop_reason is None and self._idle_too_long():
@@ -290,17 +322,53 @@ class LiveRun:
                         f"for {self.idle_timeout:g} s (the browser tab was closed).")
                 if self._stop_reason is not None:
                     return False
-                if self._status == "running":
+                wants = self._status in _WANTS_SLOT or self._step_tokens > 0
+                if wants and self._has_slot():
                     break
-                if self._step_tokens > 0:
-                    self._step_tokens -= 1
-                    break
+                if not wants:
+                    self._give_back()
                 self._clock.stop()
                 self._parked.set()
-                self._cond.wait(timeout=self._wait_seconds())
+                self._cond.wait(timeout=QUEUE_POLL if wants else self._wait_seconds())
+            if self._status == "paused" and consume_step:
+                self._step_tokens -= 1
             self._parked.clear()
             self._clock.start()
             return True
+
+    def _has_slot(self) -> bool:
+        """True when this run holds a slot; else it is (or now gets) in the queue, and a run that wants
+        to run shows "queued" (lock held)."""
+        if self._ticket is None:
+            self._ticket = self.admission.enqueue(wake=self._wake, remaining=self._seconds_left)
+        if self._ticket.admitted:
+            if self._status == "queued":
+                self._status = "running"
+            return True
+        if self._status == "running":
+            self._status = "queued"
+        return False
+
+    def _give_back(self) -> None:
+        """Paused: hand the slot (or the place in the queue) to the next run (lock held)."""
+        ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            self.admission.release(ticket)
+
+    def _wake(self) -> None:
+        """Called by the admission (any thread) when this run got its slot. Never blocks: if the lock is
+        busy, the waiting thread looks again within QUEUE_POLL seconds anyway."""
+        if self._cond.acquire(blocking=False):
+            try:
+                self._cond.notify_all()
+            finally:
+                self._cond.release()
+
+    def _seconds_left(self) -> float | None:
+        """Training seconds this run still needs, from its speed so far (read without the lock: the
+        admission asks while holding its own)."""
+        step, total = self._step, self.total_epochs * self.steps_per_epoch
+        return self._clock.seconds() * (total - step) / step if step > 0 else None
 
     def _record(self, record: dict) -> None:
         with self._cond:

@@ -47,10 +47,12 @@ def link(dataset: str, seed: int, epochs: int) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A server of our own: a short idle timeout and one torch thread, so four runs share two cores."""
+    """A server of our own: a short idle timeout, one torch thread and four admission slots, so four runs
+    share two cores (the queue has its own tests: test_admission.py, test_replicas.py)."""
     proc, url = start_server(tmp_path_factory.mktemp("multiuser"),
                              {"RNN_PLAYGROUND_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
-                              "RNN_PLAYGROUND_TORCH_THREADS": "1"})
+                              "RNN_PLAYGROUND_TORCH_THREADS": "1",
+                              "RNN_PLAYGROUND_MAX_RUNS": str(len(USERS))})     # all four train at once
     yield proc, url
     stop_server(proc)
 

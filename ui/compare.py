@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from rnn_core.admission import describe_wait
 from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lab import TimestepsSweep
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
 from rnn_core.live import LiveRun
 from ui.controls import data_controls, train_controls
-from ui.live import FINISHED, STATUS_ICON, RunContext, clear_run, get_run, session_watcher, set_run
+from ui.live import ACTIVE, FINISHED, STATUS_ICON, RunContext, clear_run, get_run, session_watcher, set_run
 from ui.presenter import chart_height
 from ui.text import md
 
@@ -151,6 +152,8 @@ def race_area(presenter: bool = False) -> None:
             col.progress(min(1.0, snap.step / total),
                          text=f"{STATUS_ICON.get(snap.status, '')} {CELLS[cell]} · epoch {snap.epoch}/"
                               f"{snap.total_epochs}")
+            if snap.status == "queued":
+                col.caption(describe_wait(snap.ahead, snap.wait))
             if snap.status == "diverged" and snap.end:
                 col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
         data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
@@ -197,7 +200,7 @@ def start_sweep(s: RaceSettings, timesteps: list[int], epochs: int, n_samples: i
 def sweep_area() -> None:
     """The sweep's progress, its chart and the rows; polls while it runs."""
     sweep: TimestepsSweep | None = st.session_state.get(SWEEP)
-    running = sweep is not None and sweep.status == "running"
+    running = sweep is not None and sweep.status in ACTIVE
 
     @st.fragment(run_every=POLL_SECONDS if running else None)
     def _area() -> None:
@@ -208,6 +211,8 @@ def sweep_area() -> None:
         text = f"{snap['done']}/{snap['total']} runs"
         if snap["status"] == "running":
             text += f" · training {snap['current']}"
+        elif snap["status"] == "queued":
+            text += " · " + describe_wait(snap["ahead"], snap["wait"])
         elif snap["status"] in ("completed", "stopped"):
             text += f" · {snap['status']}"
         st.progress(snap["done"] / max(1, snap["total"]), text=text)
@@ -217,7 +222,7 @@ def sweep_area() -> None:
         skipped = [r for r in snap["rows"] if r["status"] == "skipped"]
         for r in skipped:
             st.caption(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {md(r['note'])}")
-        if running and sweep.status != "running":
+        if running and sweep.status not in ACTIVE:
             st.rerun()
 
     _area()

@@ -34,6 +34,7 @@ from typing import Any
 
 import streamlit as st
 
+from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.live import LiveRun, Snapshot
 from rnn_core.train import warm_up
@@ -44,7 +45,9 @@ from ui.text import md
 threading.Thread(target=warm_up, name="torch-warm-up", daemon=True).start()
 
 FINISHED = ("completed", "stopped", "diverged")
+ACTIVE = ("running", "queued")          # the run wants to compute (queued: waiting for a slot): poll it
 STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":material/play_circle:",
+               "queued": ":material/hourglass_top:",
                "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
 POLL_SECONDS = 0.5       # redraw interval while a run trains
@@ -150,7 +153,7 @@ def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
             run.resume()
         elif status == "idle":
             run.start()
-    elif action == "pause" and status == "running":
+    elif action == "pause" and status in ACTIVE:
         run.pause()
     elif action == "step":
         if run is None or status in FINISHED or isinstance(run, StaticRun):
@@ -180,18 +183,18 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     live = isinstance(run, LiveRun)
     cols = box.columns([1, 1, 1, 1, 1, 1.5])
     cols[0].button("Train", key=f"{slot}.btn.train", type="primary", icon=":material/play_arrow:",
-                   on_click=_request, args=(slot, "train"), disabled=status == "running",
+                   on_click=_request, args=(slot, "train"), disabled=status in ACTIVE,
                    help="Start a new run with the settings in the sidebar (or resume a paused one).",
                    width="stretch")
     cols[1].button("Pause", key=f"{slot}.btn.pause", icon=":material/pause:", on_click=_request,
-                   args=(slot, "pause"), disabled=not (live and status == "running"),
+                   args=(slot, "pause"), disabled=not (live and status in ACTIVE),
                    help="Pause after the current step; the charts and predictions refresh.", width="stretch")
     cols[2].button("Step", key=f"{slot}.btn.step", icon=":material/skip_next:", on_click=_request,
-                   args=(slot, "step"), disabled=status == "running",
+                   args=(slot, "step"), disabled=status in ACTIVE,
                    help="Take exactly one optimiser step (starts a paused run if there is none).",
                    width="stretch")
     cols[3].button("Stop", key=f"{slot}.btn.stop", icon=":material/stop:", on_click=_request,
-                   args=(slot, "stop"), disabled=not (live and status in ("running", "paused", "idle")),
+                   args=(slot, "stop"), disabled=not (live and status in (*ACTIVE, "paused", "idle")),
                    help="End the run here; its history and model stay for inspection and download.",
                    width="stretch")
     cols[4].button("Reset", key=f"{slot}.btn.reset", icon=":material/restart_alt:", on_click=_request,
@@ -213,6 +216,9 @@ def progress(snap: Snapshot | None) -> None:
     st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
                             f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
                             f"{snap.elapsed:.1f} s elapsed"))
+    if snap.status == "queued":
+        st.info(describe_wait(snap.ahead, snap.wait) + " Pause, Stop and Reset work while you wait.",
+                icon=":material/hourglass_top:")
 
 
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
@@ -221,7 +227,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     while the run is running, and never when there is nothing to wait for."""
     run = get_run(slot)
     status = getattr(run, "status", None)
-    every = interval if status == "running" else None
+    every = interval if status in ACTIVE else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
@@ -265,7 +271,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     if run is None or ctx is None:
         return None
     cached = st.session_state.get(f"{slot}.eval")
-    if run.status == "running":
+    if run.status in ACTIVE:
         return cached
     snap = run.snapshot(max_points=10)
     if cached and cached["version"] == snap.version:
