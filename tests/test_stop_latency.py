@@ -24,7 +24,7 @@ STOP_BOUND_S = 5.0
 def _heavy_run(cell: str = "lstm", **train) -> LiveRun:
     warm_up()                                        # torch's one-off imports, as the app does at start
     windows = prepare(DataConfig(dataset="sine", timesteps=1000, params={"length": 1200}))
-    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=4)
+    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=1 if cell == "jordan" else 4)  # Jordan: one layer
     return LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=8, **train), windows, idle_timeout=None)
 
 
