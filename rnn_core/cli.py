@@ -4,10 +4,13 @@
     python -m rnn_core train --cell lstm --dataset sine --timesteps 50 --hidden 32 --epochs 20 \\
         --json run.json --save runs/lstm-sine
     python -m rnn_core train --csv prices.csv --column Close --column Volume --date-column Date
+    python -m rnn_core train --dataset brackets --cell lstm --timesteps 30 --param span=20
+    python -m rnn_core train --dataset pydoc --cell lstm --hidden 128 --timesteps 50   (or --text notes.txt)
     python -m rnn_core gradients --cell rnn --timesteps 100 --init orthogonal --gain 0.9
 
 `train` prints one line per epoch (train loss, validation loss, gradient norm, seconds), then the
-test metrics next to the persistence baseline; `--json` writes the whole run record, `--save` a run
+test metrics next to the persistence baseline (text datasets: bits per character against the unigram
+baseline and a sample per epoch, then bits per character and accuracy on the held-out text); `--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
 decades the gradient loses (or gains) from the last timestep back to the first.
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
@@ -91,6 +94,8 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     source.add_argument("--dataset", metavar="NAME",   # default None: argparse then sees it clash with --csv
                         help=f"a dataset of the registry (see 'datasets'; default {d.dataset})")
     source.add_argument("--csv", metavar="PATH", help="a CSV file of your own instead of --dataset")
+    source.add_argument("--text", metavar="PATH", help="a plain-text file of your own: next-character "
+                        "prediction (the 'text' dataset); see also --dataset pydoc or brackets")
     data.add_argument("--column", action="append", metavar="NAME",
                       help="input column (repeat for several); with --csv the value columns, the first "
                       "being the target; default: the dataset's features / every numeric column")
@@ -211,7 +216,8 @@ def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
         raise CliError(f"--bptt-truncate must be 0 (off) or a positive number of steps, got {args.bptt_truncate}.")
     columns = list(args.column or [])
     data_cfg = DataConfig(
-        dataset="csv" if args.csv else (args.dataset or DataConfig().dataset), timesteps=args.timesteps,
+        dataset="csv" if args.csv else "text" if args.text else (args.dataset or DataConfig().dataset),
+        timesteps=args.timesteps,
         params=_params(args.param),
         features=columns, target=args.target or (columns[0] if args.csv and columns else ""),
         train_frac=args.split, val_frac=args.val_split, scaler=args.scaler)
@@ -252,10 +258,20 @@ def _load_windows(args, data_cfg: DataConfig):
     from rnn_core.datasets import get_dataset, read_csv_upload
     from rnn_core.windows import prepare
 
+    if args.text:
+        from rnn_core.text import read_text_upload
+
+        try:
+            raw = Path(args.text).expanduser().read_bytes()
+        except OSError as e:
+            raise CliError(f"Cannot read the text file '{args.text}': {e.strerror or e}; check the path.") from None
+        return prepare(data_cfg, read_text_upload(raw))
     if not args.csv:
         ds = get_dataset(data_cfg.dataset)
         if ds.name == "csv":
             raise CliError("The csv dataset needs a file: use --csv PATH instead of --dataset csv.")
+        if ds.name == "text":
+            raise CliError("The text dataset needs a file: use --text PATH instead of --dataset text.")
         if args.date_column:
             raise CliError("--date-column goes with --csv; the registry's datasets have their own index.")
         return prepare(data_cfg)
@@ -308,13 +324,16 @@ def cmd_train(args) -> int:
             steps = []
             if not args.quiet:
                 _say(_epoch_line(epochs[-1], train_cfg.epochs))
+                if "text" in rec:                  # text tasks: bits per character and the epoch's sample
+                    _say(_text_epoch_line(rec, windows.text.unigram_bits))
         else:
             end = rec
 
     evaluation = evaluate(model, windows)
-    summary = _metrics_summary(evaluation)
+    text_task = evaluation["task"] == "text"
+    summary = _text_summary(evaluation) if text_task else _metrics_summary(evaluation)
     _say(_end_line(end))
-    _say(_metrics_line(summary, evaluation["baseline"]))
+    _say(_text_metrics_line(evaluation) if text_task else _metrics_line(summary, evaluation["baseline"]))
     record = {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
               "status": end["status"], "reason": end["reason"], "end": end,
               "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,
@@ -394,6 +413,30 @@ def _metrics_line(summary: dict, baseline: str) -> str:
         if m["best_lag"] == 1:
             extra += " (the predictions trail the truth by one step: mostly a copy of the last value)"
     return (f"Test RMSE {_fmt(m['rmse'])} (baseline {_fmt(m['naive_rmse'])}){verdict}{extra}.")
+
+
+def _text_epoch_line(rec: dict, unigram: float) -> str:
+    """Bits per character against the unigram baseline, and the sample the model wrote this epoch."""
+    return (f"  bits/char: train {_fmt(rec['train_loss'], '.3f')}, val {_fmt(rec['val_loss'], '.3f')} "
+            f"(unigram baseline {unigram:.3f}) · sample at τ = {rec['text']['temperature']:g}: "
+            f"{json.dumps(rec['text']['sample'], ensure_ascii=False)}")
+
+
+def _text_summary(evaluation: dict) -> dict:
+    return {split: dict(evaluation[split]["metrics"]["model"]) for split in ("train", "val", "test")}
+
+
+def _text_metrics_line(evaluation: dict) -> str:
+    m, H = evaluation["test"]["metrics"]["model"], evaluation["unigram_bits"]
+    if m["bits"] is None:
+        return "Test: no held-out windows."
+    verdict = "beats" if m["bits"] < H else "does not beat"
+    line = (f"Test {m['bits']:.3f} bits per character ({verdict} the unigram baseline {H:.3f}); "
+            f"next character right {100 * m['accuracy']:.1f}% of the time")
+    if m["memory_accuracy"] is not None:
+        line += (f"; the matching closer {100 * m['memory_accuracy']:.1f}% of the time (span "
+                 f"{evaluation['span']}; without memory about 33%)")
+    return line + "."
 
 
 def _write_json(path: str, obj: Any) -> None:

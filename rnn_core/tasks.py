@@ -40,6 +40,12 @@ def _bits_sum(y_hat: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(y_hat.double(), y.double(), reduction="sum") / LN2
 
 
+def _text_evaluate(model: Any, windows: Any) -> dict:
+    from rnn_core.text_eval import evaluate_text
+
+    return evaluate_text(model, windows)
+
+
 def _text_extra(model: Any, windows: Any) -> dict:
     from rnn_core.text_eval import epoch_sample  # torch-heavy text helpers, only for text runs
 
@@ -55,13 +61,15 @@ class Task:
     loss_label: str                                # axis label
     baseline_label: str                            # the dashed line on the loss chart
     epoch_extra: Callable[[Any, Any], dict] | None = None   # (model, windows) → more fields per epoch record
+    evaluate: Callable[[Any, Any], dict] | None = None      # (model, windows) → its own evaluation dict;
+                                                            # None: `evaluate.evaluate`'s regression metrics
 
 
 TASKS: dict[str, Task] = {
     "forecast": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline"),
     "sequence": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess"),
     "text": Task(bits, _bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
-                 epoch_extra=_text_extra),
+                 epoch_extra=_text_extra, evaluate=_text_evaluate),
 }
 
 
