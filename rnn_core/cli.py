@@ -10,7 +10,8 @@
 
 `train` prints one line per epoch (train loss, validation loss, gradient norm, seconds), then the
 test metrics next to the persistence baseline (text datasets: bits per character against the unigram
-baseline and a sample per epoch, then bits per character and accuracy on the held-out text); `--json` writes the whole run record, `--save` a run
+baseline and a sample per epoch, then bits per character and accuracy on the held-out text);
+`--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
 decades the gradient loses (or gains) from the last timestep back to the first.
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line

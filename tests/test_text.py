@@ -43,7 +43,7 @@ def test_text_datasets_are_registered_with_the_text_task():
         assert DATASETS[name].task == "text"
     frame = DATASETS["pydoc"].load(length=5000)
     text = frame_text(frame)
-    assert len(text) == 5000 and "def" in text or "class" in text
+    assert len(text) == 5000 and ("def" in text or "class" in text)
 
 
 def test_brackets_close_exactly_span_characters_after_their_opener():
