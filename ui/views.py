@@ -253,7 +253,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
             st.subheader("4 · Samples, guesses and connectivity", divider="gray")
-            text_section(snap, ctx, slot, get_run(slot), result)
+            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
         st.subheader("4 · Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap)

@@ -1,0 +1,61 @@
+"""The text task in the app (AppTest): a character model trains, its samples and connectivity read back;
+pasted text that cannot be used gets one sentence; user text is escaped, never rendered as HTML."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import PAGE_DIR, open_page
+from tests.test_playground_page import _wait
+
+PAGE = f"{PAGE_DIR}/playground.py"
+TINY = {"m.cell": "lstm", "m.hidden_size": "8", "d.dataset": "brackets", "d.timesteps": "8",
+        "d.params.span": "4", "d.params.length": "3000", "d.params.windows": "300", "t.epochs": "2",
+        "t.lr": "0.02"}
+
+
+def _frame(at, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _html(at) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+def test_a_text_run_shows_samples_and_connectivity():
+    at = open_page(PAGE, TINY)
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "completed"
+    assert not at.exception, [e.value for e in at.exception]
+    vocab = set("()[]{}ab ")
+    samples = _frame(at, "sample")
+    assert list(samples["epoch"]) == [2, 1, 0]                       # one sample per epoch, newest first
+    assert all(len(s) == 200 and set(s) <= vocab for s in samples["sample"])
+    assert at.code[0].value == samples["sample"].iloc[0]              # the latest sample, in full
+    body = _html(at)
+    assert 'title="predicted next"' in body and "‖∂ log p/∂x‖" in body  # coloured connectivity
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if c.proto.id.endswith("pg.chart.connectivity"))
+    assert spec["data"][0]["name"] == "lstm"
+    scores = _frame(at, "bits/char")
+    assert set(scores["split"]) >= {"train", "test (held out)"}
+    assert (scores["bits/char"] > 0).all() and "closer right" in scores.columns
+    loss = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("pg.chart.loss"))
+    assert loss["layout"]["yaxis"]["title"]["text"] == "bits per character"
+    assert any(t.get("name") == "unigram baseline" for t in loss["data"])
+
+
+def test_pasted_text_is_checked_and_escaped():
+    at = open_page(PAGE, {"d.dataset": "text", "d.timesteps": "8", "d.params.windows": "200", "t.epochs": "1",
+                          "m.hidden_size": "4"})
+    assert any("Paste some text" in e.value for e in at.sidebar.error)
+    at.text_area(key="pg.d.text_paste").set_value("too short").run()
+    assert any("has 9 characters; paste at least 200" in e.value for e in at.sidebar.error)
+    hostile = "<script>alert(1)</script> **bold** $x$ <b>tag</b>\n" * 20
+    at.text_area(key="pg.d.text_paste").set_value(hostile).run()
+    assert not at.sidebar.error
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "completed"
+    assert not at.exception, [e.value for e in at.exception]
+    body = _html(at)
+    assert "<script>" not in body and "<b>tag" not in body and "&lt;" in body    # characters, not markup
