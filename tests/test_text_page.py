@@ -59,3 +59,35 @@ def test_pasted_text_is_checked_and_escaped():
     assert not at.exception, [e.value for e in at.exception]
     body = _html(at)
     assert "<script>" not in body and "<b>tag" not in body and "&lt;" in body    # characters, not markup
+
+
+def test_race_button_puts_tanh_rnn_and_lstm_side_by_side_on_compare():
+    import time
+
+    at = open_page(PAGE, {**TINY, "t.epochs": "1"})
+    at.button(key="pg.race_text").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["cmp.m.cells"] == ["rnn", "lstm"]
+    at.switch_page(f"{PAGE_DIR}/compare.py")          # AppTest follows st.switch_page only when told
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        at.run()
+        runs = [at.session_state[f"cmp.{c}.run"] for c in ("rnn", "lstm") if f"cmp.{c}.run" in at.session_state]
+        if len(runs) == 2 and all(r.status in ("completed", "stopped", "diverged") for r in runs):
+            break
+        time.sleep(0.3)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [r.status for r in runs] == ["completed", "completed"]
+    assert _html(at).count('title="predicted next"') == 2            # one coloured window per cell
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if c.proto.id.endswith("cmp.chart.connectivity"))
+    assert [t["name"] for t in spec["data"]] == ["Elman RNN (tanh)", "LSTM"]
+
+
+def test_the_data_page_shows_a_text_dataset_as_characters():
+    at = open_page(f"{PAGE_DIR}/data.py")
+    at.selectbox(key="data.dataset").set_value("brackets").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.code[0].value.startswith(("(", "[", "{"))
+    assert any(c.value.startswith("next character:") for c in at.code)

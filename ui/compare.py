@@ -5,7 +5,7 @@ Each cell's run lives in the `ui.live` slot `cmp.<cell>`; the race's shared fact
 under `cmp.race`; the sweep object under `cmp.sweep`. One fragment polls every run at once.
 Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_race`, `reset_race`,
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
-`start_sweep`, `sweep_area()`.
+`start_sweep`, `sweep_area()`, and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
 Leaves to others: the widgets of the data and training panels (`ui.controls`), the run slots
 (`ui.live`), the computations and figures (`rnn_core`).
 """
@@ -79,6 +79,29 @@ def race_settings(box) -> RaceSettings:
     if len(cells) < 2:
         error = error or "Pick at least two cells to race."
     return RaceSettings(list(cells), model, data.config, train, error)
+
+
+# ------------------------------------------------------------------- from the Playground (text tasks)
+RACE_CELLS = ["rnn", "lstm"]
+
+
+def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
+    """For a text dataset Compare can race: a button that opens Compare with the same data, model size and
+    training, the cells tanh RNN and LSTM, and starts the race (connectivity side by side)."""
+    from rnn_core.datasets import DATASETS as REGISTRY
+    from ui.state import seed_widgets
+
+    if REGISTRY[data.dataset].task != "text" or data.dataset not in DATASETS:
+        return
+    if not st.button("Race tanh RNN vs LSTM side by side", icon=":material/compare_arrows:",
+                     key="pg.race_text", help="Opens Compare with these settings and trains both cells at once: "
+                     "their samples and connectivity appear next to each other."):
+        return
+    seed_widgets(PREFIX, ModelConfig(), data, train, overwrite=True)
+    st.session_state.update({"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": model.hidden_size,
+                             "cmp.m.num_layers": model.num_layers, "cmp.m.forget_bias": model.forget_bias,
+                             "cmp.action": "start"})
+    st.switch_page("app_pages/compare.py")
 
 
 # ------------------------------------------------------------------------------------------ the race
