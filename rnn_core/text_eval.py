@@ -27,6 +27,7 @@ from rnn_core.text import TextInfo
 
 SPLITS = ("train", "val", "test")
 MAX_SAMPLE_CHARS = 2000
+MAX_LINE = 100          # characters of a held-out "line" shown at once
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -84,15 +85,18 @@ def epoch_sample(model: nn.Module, info: TextInfo) -> dict:
             "sample": sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
 
 
-def heldout_lines(info: TextInfo, n: int = 20, min_len: int = 8) -> list[tuple[int, str]]:
-    """Up to `n` non-blank lines of the held-out text as (start offset in it, line), in order."""
+def heldout_lines(info: TextInfo, n: int = 20, min_len: int = 8, max_len: int = MAX_LINE) -> list[tuple[int, str]]:
+    """Up to `n` non-blank lines of the held-out text as (start offset in it, line), in order; a line
+    longer than `max_len` (the brackets grammar has no line breaks) comes in pieces of `max_len`."""
     out, pos = [], 0
     for line in info.heldout.split("\n"):
-        if len(line.strip()) >= min_len:
-            out.append((pos, line))
-            if len(out) >= n:
-                break
+        for cut in range(0, max(1, len(line)), max_len):
+            piece = line[cut:cut + max_len]
+            if len(piece.strip()) >= min_len and len(out) < n:
+                out.append((pos + cut, piece))
         pos += len(line) + 1
+        if len(out) >= n:
+            break
     if not out and info.heldout:
         out.append((0, info.heldout[:80]))
     return out

@@ -129,7 +129,7 @@ def test_connectivity_equals_autograd_through_the_fused_model(cell):
     np.testing.assert_allclose(got["grad_h"][0], probe(model, x, y, loss="bits")["grad_h"][0], rtol=1e-12)
     # and −log₂ p(next) is the bits loss
     p = torch.softmax(ref(torch.tensor(x, dtype=torch.float64)), 1)[0, int(y[0].argmax())]
-    assert got["loss"] == pytest.approx(-math.log2(float(p)), rel=1e-10)
+    assert got["loss"] == pytest.approx(-math.log2(float(p.detach())), rel=1e-10)
 
 
 def test_text_connectivity_reads_the_characters_before_the_position():
@@ -197,3 +197,29 @@ def test_the_brackets_preset_is_learned_by_an_lstm_and_not_by_a_tanh_rnn():
     assert lstm["memory_accuracy"] > 0.9, lstm
     assert tanh["memory_accuracy"] < 0.6, tanh
     assert lstm["bits"] < 0.92 < tanh["bits"], (lstm, tanh)
+
+
+def test_cli_prints_bits_per_character_and_a_sample_every_epoch(capsys, tmp_path):
+    from rnn_core.cli import main
+
+    code = main(["train", "--dataset", "brackets", "--cell", "lstm", "--hidden", "8", "--timesteps", "6",
+                 "--param", "span=3", "--param", "length=2000", "--param", "windows=300", "--epochs", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [ln for ln in out.splitlines() if ln.strip().startswith("bits/char:")]
+    assert len(lines) == 3 and all("unigram baseline" in ln and "sample at τ = 0.8" in ln for ln in lines)
+    assert "bits per character" in out.splitlines()[-1] and "matching closer" in out.splitlines()[-1]
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert main(["train", "--text", str(empty)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "The text is empty" in err
+
+
+def test_heldout_lines_are_short_pieces_of_the_test_text():
+    from rnn_core.text_eval import heldout_lines
+
+    w = prepare(DataConfig(dataset="brackets", timesteps=8, params={"span": 4, "length": 3000, "windows": 300}))
+    lines = heldout_lines(w.text, n=5)
+    assert len(lines) == 5 and all(len(line) <= 100 for _, line in lines)
+    assert all(w.text.heldout[s:s + len(line)] == line for s, line in lines)

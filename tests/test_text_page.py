@@ -22,8 +22,12 @@ def _html(at) -> str:
     return "\n".join(h.proto.body for h in at.get("html"))
 
 
-def test_a_text_run_shows_samples_and_connectivity():
-    at = open_page(PAGE, TINY)
+def test_the_brackets_preset_trains_and_shows_samples_and_connectivity():
+    # the preset, shortened through the link's overrides (the preset applies first, the rest over it)
+    at = open_page(PAGE, {"preset": "char_brackets", "m.cell": "lstm", "m.hidden_size": "8",
+                          "d.params.length": "4000", "d.params.windows": "300", "t.epochs": "2"})
+    assert at.selectbox(key="pg.d.dataset").value == "brackets" and at.number_input(key="pg.d.timesteps").value == 12
+    assert any("tanh vs LSTM on brackets" in c.value for c in at.caption)
     at.button(key="pg.btn.train").click().run()
     assert _wait(at) == "completed"
     assert not at.exception, [e.value for e in at.exception]
@@ -37,6 +41,7 @@ def test_a_text_run_shows_samples_and_connectivity():
     spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                 if c.proto.id.endswith("pg.chart.connectivity"))
     assert spec["data"][0]["name"] == "lstm"
+    assert any("the opener" in str(a.get("text")) for a in spec["layout"].get("annotations", []))   # span 10 marked
     scores = _frame(at, "bits/char")
     assert set(scores["split"]) >= {"train", "test (held out)"}
     assert (scores["bits/char"] > 0).all() and "closer right" in scores.columns
