@@ -9,6 +9,7 @@ import streamlit as st
 
 from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
+from ui.compare import race_button
 from ui.controls import sidebar_controls
 from ui.live import get_context, live_area, run_bar
 from ui.presenter import presenter_mode
@@ -57,5 +58,6 @@ run_bar(SLOT, lambda: run_files.make_context(model_cfg, data, train_cfg))
 if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
+race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
 live_area(SLOT, draw_run(SLOT))
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

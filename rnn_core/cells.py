@@ -91,6 +91,7 @@ class Unrolled:
     y: list[list[Tensor]] | None           # Jordan: the outputs fed back, y[0][t] = ŷ_t (B, O); else None
     gates: list[dict[str, list[Tensor]]]   # gates[l][name][t] (B, H); [] entries for Elman / Jordan
     params: dict[str, Tensor]              # the weight copies used, by the model's parameter names
+    x: Tensor | None = None                # the input copy (B, T, F), a leaf with .grad when input_grad
 
 
 def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -> dict[str, Tensor]:
@@ -100,17 +101,18 @@ def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -
 
 
 def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
-                     bptt_truncate: int = 0) -> Unrolled:
+                     bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
     x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
     keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
-    as `RNNModel.forward` does. The model itself is never modified.
+    as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
+    backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
     """
     cell, L = model.cfg.cell, model.cfg.num_layers
     P = copy_params(model, dtype, device, requires_grad=retain_grad)
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
-    x = x.detach().to(device=device, dtype=dtype)                         # (B, T, F)
+    x = x.detach().to(device=device, dtype=dtype).requires_grad_(input_grad)   # (B, T, F)
     B, T, _ = x.shape
     H = model.cfg.hidden_size
     act = "relu" if cell == "rnn_relu" else "tanh"
@@ -155,7 +157,7 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                 cs.append(c_l)
         # ŷ = W_out h_T + b_out
         y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
-    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x)
 
 
 def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int) -> Unrolled:
@@ -166,6 +168,7 @@ def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: in
     h_l, y_l = [], []
     with torch.enable_grad():
         for t in range(T):
+            checkpoint()                             # Stop / a closed tab ends a long unroll here
             if cut and t == cut:
                 y_t = y_t.detach()
             h_t, y_t = jordan_step(x[:, t], y_t, P["rnn.weight_ih_l0"], P["rnn.bias_ih_l0"],
@@ -175,4 +178,4 @@ def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: in
             h_l.append(h_t)
             y_l.append(y_t)
     # ŷ = ŷ_T, the last step's output
-    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P)
+    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x)

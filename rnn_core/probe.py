@@ -1,6 +1,7 @@
 """The gradient-through-time probe: exact ‖∂L/∂h_t‖ for every layer and timestep, and what explains it.
 
-Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md) and
+Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md),
+`connectivity(model, x, y)` (how much one prediction depends on each earlier input, for text) and
 `jacobian_product_norms(model, X, layer)`. Both copy the model's current weights to float64 on the CPU
 and run them through the written-out equations of `cells.py` (fused kernels hide h_t), so they never
 touch the model's weights or .grad, work whatever device the model lives on, and do not underflow
@@ -36,6 +37,7 @@ from torch import Tensor
 from rnn_core.cells import unrolled_forward
 from rnn_core.interrupt import checkpoint
 from rnn_core.models import spectra
+from rnn_core.tasks import bits
 
 GAMMA = {"rnn": 1.0, "rnn_relu": 1.0, "jordan": 1.0, "lstm": 1.0, "gru": 1.0}
 THEORY_CAP = 1e300
@@ -87,13 +89,16 @@ def _gate_means(acts: list[Tensor]) -> list[float]:
 
 
 def _loss(y_hat: Tensor, y: Tensor, loss: str) -> Tensor:
+    if loss == "bits":
+        # L = mean −log₂ softmax(ŷ)[next character]   (y one-hot; text tasks)
+        return bits(y_hat, y)
     if loss == "mse":
         # L = mean (ŷ − y)²
         return torch.mean((y_hat - y) ** 2)
     if loss == "mae":
         # L = mean |ŷ − y|
         return torch.mean(torch.abs(y_hat - y))
-    raise ValueError(f"Unknown loss '{loss}': use 'mse' or 'mae'.")
+    raise ValueError(f"Unknown loss '{loss}': use 'mse', 'mae' or 'bits'.")
 
 
 def _theory_line(g_T: float, rate: float, T: int) -> list[float]:
@@ -153,6 +158,26 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
             "param_grad_norms": param_grad_norms,
             "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
             "gamma": gamma, "theory": theory}
+
+
+def connectivity(model, x, y, loss: str = "bits") -> dict:
+    """How much one prediction still feels each earlier input: one window x (1, T, F), its target y (1, O).
+
+    Exact, like `probe` (the written-out equations, float64, the model's current weights):
+    "grad_x"[t] = ‖∂L/∂x_t‖ and "grad_h"[l][t] = ‖∂L/∂h_t‖ of layer l, with L the loss of this one window
+    (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
+    """
+    x, y = _as_float64(x), _as_float64(y)
+    if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
+        raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}.")
+    with torch.enable_grad():
+        u = unrolled_forward(model, x, retain_grad=True, input_grad=True)
+        L = _loss(u.y_hat, y, loss)
+        L.backward()
+    # ‖∂L/∂x_t‖ over the features of step t
+    grad_x = torch.linalg.vector_norm(u.x.grad[0], dim=1).tolist()          # (T,)
+    return {"loss": float(L.detach()), "grad_x": grad_x, "grad_h": [_norms(h_l) for h_l in u.h]}
 
 
 def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,

@@ -1,6 +1,7 @@
 """The trainer: a training loop that streams plain records, one per optimiser step and one per epoch.
 
-`train(model, windows, cfg)` trains `model` in place with MSE and yields JSON-ready dicts
+`train(model, windows, cfg)` trains `model` in place with its task's loss (`tasks.py`: MSE; for text,
+cross-entropy in bits per character) and yields JSON-ready dicts
 (see docs/architecture.md):
 
     {"kind": "step",  "epoch", "step", "loss", "grad_norm", "clipped"}
@@ -22,6 +23,8 @@ What the numbers mean:
 - `probe`: `rnn_core.probe.probe` on a fixed, seeded batch of `cfg.probe_batch` training windows, every
   `cfg.probe_every` epochs (and at epoch 0 and the last epoch; probe_every 0 = never), else None.
   With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
+- text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
+  model wrote at that epoch (`text_eval.epoch_sample`); losses are in bits per character.
 - `seconds`: time spent training so far, not counting time paused in `control` nor time the consumer
   held the generator suspended.
 - end `step`: the last applied step; for "diverged", the step whose update was refused.
@@ -59,6 +62,7 @@ from rnn_core.config import ConfigError, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, checkpoint
 from rnn_core.models import build_model, spectra
 from rnn_core.probe import probe
+from rnn_core.tasks import Task, task_of
 
 # Windows evaluated together when computing a split's loss: bounded by the size of the fused
 # module's output (B, T, H) so a long window never allocates gigabytes.
@@ -133,7 +137,7 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
             state["epoch"] = epoch
             with guard:
                 loss, grad_norm, clipped, norms = _step(model, optimizer, params, data.X_train[idx],
-                                                        data.y_train[idx], cfg)
+                                                        data.y_train[idx], cfg, data.task.loss)
             step += 1
             state["step"] = step
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
@@ -174,6 +178,8 @@ class _Data:
     y_val: torch.Tensor
     X_probe: torch.Tensor      # (P, T, F): cfg.probe_batch training windows, the same all run long
     y_probe: torch.Tensor
+    task: Task                 # the loss and per-epoch extras of the windows' task (`tasks.py`)
+    windows: Any               # what the task's extras read (text: the vocabulary and held-out text)
 
     @classmethod
     def on(cls, windows: Any, device: torch.device, cfg: TrainConfig) -> _Data:
@@ -183,7 +189,7 @@ class _Data:
                              "or a larger training fraction.")
         X_probe, y_probe = _probe_batch(X_train, y_train, cfg.probe_batch, cfg.seed)
         return cls(X_train, y_train, _tensor(windows.X_val, device), _tensor(windows.y_val, device),
-                   X_probe, y_probe)
+                   X_probe, y_probe, task_of(windows), windows)
 
 
 # --- why a run diverged: one sentence each ---------------------------------------------------------
@@ -220,14 +226,15 @@ def warm_up() -> None:
 
 # --- one optimiser step ---------------------------------------------------------------------------
 
-def _step(model, optimizer, params, x, y, cfg: TrainConfig) -> tuple[float, float, bool, torch.Tensor]:
+def _step(model, optimizer, params, x, y, cfg: TrainConfig,
+          loss_fn: Callable = nn.functional.mse_loss) -> tuple[float, float, bool, torch.Tensor]:
     """Forward, backward, clip and (when everything is finite) update. One host sync.
 
     Returns (loss, ‖g‖ before clipping, clipped, per-parameter ‖∂L/∂θ‖ as a (P,) tensor)."""
     optimizer.zero_grad(set_to_none=True)
     y_hat = model(x, bptt_truncate=cfg.bptt_truncate)                 # (B, O)
-    # L = mean over batch and outputs of (ŷ − y)²
-    loss = nn.functional.mse_loss(y_hat, y)
+    # L = mean over batch and outputs of (ŷ − y)²   (text: mean −log₂ p(next char), see tasks.py)
+    loss = loss_fn(y_hat, y)
     loss.backward()
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     # ‖∂L/∂θ‖ per parameter, and ‖g‖ = √Σ_θ ‖∂L/∂θ‖² (the norm Pascanu clipping uses)
@@ -274,41 +281,46 @@ def _epoch_record(model, epoch: int, step: int, cfg: TrainConfig, data: _Data,
     W_hh spectra, at the model's current weights."""
     model.eval()
     if train_loss is None:
-        train_loss = _split_loss(model, data.X_train, data.y_train)
-    val_loss = _split_loss(model, data.X_val, data.y_val) if data.X_val.shape[0] else None
+        train_loss = _split_loss(model, data.X_train, data.y_train, data.task)
+    val_loss = _split_loss(model, data.X_val, data.y_val, data.task) if data.X_val.shape[0] else None
     probe_due = cfg.probe_every >= 1 and (epoch % cfg.probe_every == 0 or epoch == cfg.epochs)
     probed = None
     if probe_due and math.isfinite(train_loss):
         # what training sees: with truncation k the gradient stops k steps back
-        probed = probe(model, data.X_probe, data.y_probe, bptt_truncate=cfg.bptt_truncate)
+        probed = probe(model, data.X_probe, data.y_probe, loss=data.task.probe_loss,
+                       bptt_truncate=cfg.bptt_truncate)
     layers = [{"sigma_max": float(s["sigma_max"]), "spectral_radius": float(s["spectral_radius"])}
               for s in spectra(model)]
+    record = {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
+              "val_loss": val_loss if val_loss is None or math.isfinite(val_loss) else None,
+              "probe": probed, "spectra": layers, "param_grad_norms": param_grad_norms, "seconds": 0.0}
+    if data.task.epoch_extra is not None and math.isfinite(train_loss):
+        record.update(data.task.epoch_extra(model, data.windows))     # text: this epoch's sample
     model.train()
-    return {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
-            "val_loss": val_loss if val_loss is None or math.isfinite(val_loss) else None,
-            "probe": probed, "spectra": layers, "param_grad_norms": param_grad_norms, "seconds": 0.0}
+    return record
 
 
 @torch.no_grad()
-def _split_loss(model, X: torch.Tensor, y: torch.Tensor) -> float:
-    """MSE over a whole split, in chunks: Σ (ŷ − y)² / (N · O)."""
+def _split_loss(model, X: torch.Tensor, y: torch.Tensor, task: Task | None = None) -> float:
+    """The task's loss over a whole split, in chunks: MSE Σ (ŷ − y)² / (N · O); text Σ −log₂ p / N."""
     T = X.shape[1]
     cfg = getattr(model, "cfg", None)
     H = (cfg.hidden_size * cfg.num_layers) if cfg is not None else 64
     chunk = max(1, _EVAL_ELEMENTS // max(1, T * H))
-    sse = torch.zeros((), dtype=torch.float64, device=X.device)
+    task = task or task_of(None)
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, X.shape[0], chunk):
         checkpoint()                                                  # Stop ends a long evaluation here
         y_hat = model(X[start:start + chunk])                         # (b, O)
-        sse += ((y_hat.double() - y[start:start + chunk].double()) ** 2).sum()
-    return float(sse / y.numel())
+        total += task.loss_sum(y_hat, y[start:start + chunk])
+    return float(total / task.terms(y))
 
 
 def _probe_grad_norms(model, names, params, data: _Data, cfg: TrainConfig) -> dict[str, float]:
     """‖∂L/∂θ‖ per parameter on the probe batch (training forward, truncation included); no update."""
     for p in params:
         p.grad = None
-    loss = nn.functional.mse_loss(model(data.X_probe, bptt_truncate=cfg.bptt_truncate), data.y_probe)
+    loss = data.task.loss(model(data.X_probe, bptt_truncate=cfg.bptt_truncate), data.y_probe)
     loss.backward()
     norms = [float(torch.linalg.vector_norm(p.grad)) if p.grad is not None else 0.0 for p in params]
     for p in params:

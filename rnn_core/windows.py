@@ -6,6 +6,8 @@ target is the target column at row i+T. Windows are split chronologically by the
 (min-max or z-score, per column) is fitted on the rows the training windows touch — rows 0 … n_train−1+T
 — and nothing later, so no statistic of the validation or test part leaks into training.
 
+Text tasks (next character) are windowed by `text.text_windows`: X one-hot (N, T, V), y one-hot (N, V).
+
 Sequence tasks (adding problem, delayed echo) generate X and y directly; samples are split by count
 and the scaler is fitted on the training samples; `baseline_mse` is the constant-guess MSE in the
 scaled units the loss is computed in.
@@ -19,6 +21,7 @@ frame. Loading the data is `datasets.py`'s job; training, evaluation and plottin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,6 +98,7 @@ class Windows:
     task: str                    # "forecast" | "sequence"
     target_in_features: int | None   # column of the target among the inputs (persistence baseline)
     baseline_mse: float | None   # sequence tasks: constant-guess MSE in scaled units
+    text: Any = None             # text tasks: a `text.TextInfo` (vocabulary, held-out text, baseline)
 
     def inverse_target(self, y_scaled) -> np.ndarray:
         """Scaled target values (any shape) → real units (dollars, index points …), float64."""
@@ -248,6 +252,8 @@ def prepare(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
     except ConfigError as exc:
         raise DataError(str(exc)) from None
     ds = get_dataset(data_cfg.dataset)
+    if ds.task == "text":
+        return _text_task(ds, data_cfg, frame)
     if ds.task == "sequence":
         return sequence_windows(ds, data_cfg.timesteps, data_cfg.params, data_cfg.train_frac,
                                 data_cfg.val_frac, data_cfg.scaler)
@@ -262,3 +268,15 @@ def prepare(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
     target = data_cfg.target or (ds.target if ds.target in frame.columns else features[0])
     return make_windows(frame, data_cfg.timesteps, features, target, data_cfg.train_frac,
                         data_cfg.val_frac, data_cfg.scaler)
+
+
+def _text_task(ds: Dataset, data_cfg: DataConfig, frame: pd.DataFrame | None) -> Windows:
+    """Next-character windows of a text dataset (`frame`: pasted text from `text.read_text_upload`)."""
+    from rnn_core.text import frame_text, memory_of, text_windows
+
+    params = ds.resolve(data_cfg.params)
+    if frame is None:
+        frame = ds.load(**data_cfg.params)
+    return text_windows(frame_text(frame), data_cfg.timesteps, params["windows"], data_cfg.train_frac,
+                        data_cfg.val_frac, temperature=params["temperature"], seed=params.get("seed", 0),
+                        memory=memory_of(ds.name, params), frame=frame)

@@ -38,7 +38,7 @@ def test_registry_entries_are_complete():
             "msft", "eu_stocks", "sunspots", "airpassengers", "yahoo", "csv"} <= set(DATASETS)
     for name, ds in DATASETS.items():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", name) and ds.name == name
-        assert ds.group in GROUPS and ds.task in ("forecast", "sequence")
+        assert ds.group in GROUPS and ds.task in ("forecast", "sequence", "text")
         assert ds.title and ds.description and "\n" not in ds.description
         for p in ds.params:
             assert p.coerce(p.default) == p.default          # every default passes its own checks

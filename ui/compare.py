@@ -4,7 +4,8 @@ and the timesteps sweep (`rnn_core.lab.TimestepsSweep` on a background thread).
 Each cell's run lives in the `ui.live` slot `cmp.<cell>`; the race's shared facts (cells, baseline)
 under `cmp.race`; the sweep object under `cmp.sweep`. One fragment polls every run at once.
 Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_race`, `reset_race`,
-`race_runs`, `race_area()`, `start_sweep`, `sweep_area()`.
+`race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
+`start_sweep`, `sweep_area()`, and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
 Leaves to others: the widgets of the data and training panels (`ui.controls`), the run slots
 (`ui.live`), the computations and figures (`rnn_core`).
 """
@@ -21,16 +22,28 @@ from rnn_core.config import replace as cfg_replace
 from rnn_core.lab import TimestepsSweep
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
 from rnn_core.live import LiveRun
+from rnn_core.tasks import TASKS
 from ui.controls import data_controls, train_controls
-from ui.live import ACTIVE, FINISHED, STATUS_ICON, RunContext, clear_run, get_run, session_watcher, set_run
+from ui.live import (
+    ACTIVE,
+    FINISHED,
+    STATUS_ICON,
+    RunContext,
+    clear_run,
+    get_context,
+    get_run,
+    session_watcher,
+    set_run,
+)
 from ui.presenter import chart_height
 from ui.text import md
+from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
 RACE = "cmp.race"
 SWEEP = "cmp.sweep"
 POLL_SECONDS = 0.7
-DATASETS = ["adding", "echo", "sine", "mackey_glass", "sines"]
+DATASETS = ["adding", "echo", "sine", "mackey_glass", "sines", "brackets", "pydoc"]
 # Compare's own defaults: the adding problem over 25 steps, where in 10 epochs (about half a minute
 # on two cores) the GRU and the LSTM get far below the constant guess and the tanh RNN stays on it.
 DEFAULTS = {"cmp.m.cells": ["rnn", "lstm", "gru"], "cmp.m.hidden_size": 32, "cmp.m.num_layers": 1,
@@ -78,6 +91,29 @@ def race_settings(box) -> RaceSettings:
     if len(cells) < 2:
         error = error or "Pick at least two cells to race."
     return RaceSettings(list(cells), model, data.config, train, error)
+
+
+# ------------------------------------------------------------------- from the Playground (text tasks)
+RACE_CELLS = ["rnn", "lstm"]
+
+
+def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
+    """For a text dataset Compare can race: a button that opens Compare with the same data, model size and
+    training, the cells tanh RNN and LSTM, and starts the race (connectivity side by side)."""
+    from rnn_core.datasets import DATASETS as REGISTRY
+    from ui.state import seed_widgets
+
+    if REGISTRY[data.dataset].task != "text" or data.dataset not in DATASETS:
+        return
+    if not st.button("Race tanh RNN vs LSTM side by side", icon=":material/compare_arrows:",
+                     key="pg.race_text", help="Opens Compare with these settings and trains both cells at once: "
+                     "their samples and connectivity appear next to each other."):
+        return
+    seed_widgets(PREFIX, ModelConfig(), data, train, overwrite=True)
+    st.session_state.update({"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": model.hidden_size,
+                             "cmp.m.num_layers": model.num_layers, "cmp.m.forget_bias": model.forget_bias,
+                             "cmp.action": "start"})
+    st.switch_page("app_pages/compare.py")
 
 
 # ------------------------------------------------------------------------------------------ the race
@@ -159,7 +195,7 @@ def race_area(presenter: bool = False) -> None:
         data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
                 for cell, snap in snaps.items()}
         baseline = race.get("baseline")
-        label = "constant guess" if race.get("task") == "sequence" else "persistence"
+        label = TASKS[race.get("task", "forecast")].baseline_label
         h = chart_height(380)
         left, right = st.columns(2)
         left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label),
@@ -169,10 +205,32 @@ def race_area(presenter: bool = False) -> None:
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
                          f"÷ {label}", help=f"Final validation loss divided by the {label} baseline's MSE: "
                                             "below 1 the cell learned something.", format="%.3f")})
+        if race.get("task") == "text":
+            text_race(runs, snaps)
         if running and not race_running():
             st.rerun()     # all finished: one full rerun turns polling off and updates the buttons
 
     _area()
+
+
+def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
+    """Text tasks: each cell's latest sample, and the same held-out prediction coloured by each cell's
+    connectivity side by side (tanh RNN vs LSTM: how far back each can look)."""
+    ctx = get_context(f"{PREFIX}.{next(iter(runs))}")
+    if ctx is None or getattr(ctx.windows, "text", None) is None:
+        return
+    st.subheader("Samples and connectivity, side by side")
+    cols = st.columns(len(snaps))
+    for col, (cell, snap) in zip(cols, snaps.items()):
+        with col:
+            latest = next((r for r in reversed(snap.epochs) if r.get("text")), None)
+            st.markdown(f"**{CELLS[cell]}**" + (f" · epoch {latest['epoch']}" if latest else ""))
+            st.code(latest["text"]["sample"] if latest else "(no sample yet)", language=None, wrap_lines=True)
+    version = tuple(len(s.epochs) for s in snaps.values())
+    connectivity_row({CELLS[c]: run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
+    st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖ of the boxed prediction for each earlier character (exact, log "
+               "scale), recomputed every epoch. On the brackets the closer needs the opener: the cell whose "
+               "colour still reaches it can get the closer right.")
 
 
 # ----------------------------------------------------------------------------------------- the sweep

@@ -12,6 +12,7 @@
     load_frame(dataset, params) -> DataFrame                        cached dataset load (DataError raises)
     param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
     csv_controls(box, prefix) -> (frame | None, notes, error | None) upload + value/date columns + gaps
+    text_controls(box, prefix) -> (frame | None, notes, error | None) upload or paste a text (validated)
 
 `box` is any Streamlit container (st.sidebar, a column, an expander). Widget keys follow `ui/state.py`
 ("<prefix>.m.cell", "<prefix>.dp.<dataset>.<param>"…), so the URL sync and presets work for any page
@@ -41,6 +42,7 @@ from rnn_core.config import (
     layers_error,
 )
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
+from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
 from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
 
 HELP = {
@@ -237,6 +239,24 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     return frame, list(frame.attrs.get("notes", [])), None
 
 
+def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
+    """Upload or paste a text for the text dataset → (frame or None, notes, error sentence or None)."""
+    upload = box.file_uploader("Text file", type=["txt", "md", "py", "rst"], key=f"{prefix}.d.text_file",
+                               help="Plain text, UTF-8 (or UTF-16), at most 1 MB.")
+    pasted = box.text_area("…or paste text here", key=f"{prefix}.d.text_paste", height=120,
+                           max_chars=MAX_TEXT_BYTES, help="At least a few hundred characters; the last part "
+                           "is held out to test on.")
+    data = upload.getvalue() if upload is not None else pasted
+    if not data:
+        return None, [], "Paste some text or upload a plain-text file to train on it."
+    try:
+        frame = read_text_upload(data)
+    except DataError as e:
+        return None, [], str(e)
+    n_chars = int(frame["text"].str.len().sum()) + len(frame) - 1
+    return frame, [f"Your text: {n_chars:,} characters in {len(frame):,} lines."], None
+
+
 def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> DataChoice:
     """Dataset and its parameters, columns, timesteps, split and scaler → DataChoice."""
     names = datasets or [n for g in GROUPS for n, d in DATASETS.items() if d.group == g]
@@ -253,6 +273,8 @@ def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> D
     frame, notes, error = None, [], None
     if dataset == "csv":
         frame, notes, error = csv_controls(box, prefix)
+    elif dataset == "text":
+        frame, notes, error = text_controls(box, prefix)
     features: list[str] = []
     target = ""
     columns: list[str] = []

@@ -55,7 +55,7 @@ def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
 
 def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
     """Any dataset of the registry (except live and upload, which have their own tabs)."""
-    names = [n for g in GROUPS for n, d in DATASETS.items() if d.group == g and n not in ("yahoo", "csv")]
+    names = [n for g in GROUPS for n, d in DATASETS.items() if d.group == g and n not in ("yahoo", "csv", "text")]
     c1, c2 = st.columns([1, 2])
     with c1:
         name = st.selectbox("Dataset", names, key=f"{prefix}.dataset",
@@ -65,6 +65,8 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
         params = {p.name: param_widget(st, prefix, name, p) for p in ds.params}
     cfg = DataConfig(dataset=name, params=params)
     with c2:
+        if ds.task == "text":
+            return cfg, text_preview(name, params, prefix)
         if ds.task == "sequence":
             st.markdown(f"**{ds.title}** is a long-memory task: every sample is its own sequence with one "
                         "target, so there is no single series to plot. One sample (50 steps):")
@@ -86,6 +88,25 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
             return cfg, None
         show_series(frame, f"{prefix}.series", ds.title)
     return cfg, frame
+
+
+def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
+    """A text dataset: its size, vocabulary and unigram baseline, and its opening characters (literal)."""
+    from rnn_core.text import Vocab, frame_text, unigram_bits
+
+    try:
+        frame = load_frame(name, tuple(sorted(params.items())))
+    except DataError as e:
+        st.error(str(e), icon=":material/error:")
+        return None
+    text = frame_text(frame)
+    vocab = Vocab.of(text)
+    st.caption(f"{len(text):,} characters, {vocab.size} distinct; unigram entropy "
+               f"{unigram_bits(vocab.encode(text), vocab.size):.3f} bits per character (the loss of a model "
+               "that only knows how often each character occurs). The network reads T characters one-hot "
+               "and predicts the next.")
+    st.code(text[:1500], language=None, wrap_lines=True)
+    return frame
 
 
 def yahoo_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
@@ -159,6 +180,14 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
     n = len(w.X_train)
     i = int(c[3].number_input("Window to draw", 1, max(1, n), value=1, key=f"{key}.i")) - 1
     i = min(i, n - 1)
+    if w.text is not None:             # a text task: the window as characters, its target the next one
+        chars = w.text.vocab.chars
+        st.code("".join(chars[j] for j in w.X_train[i].argmax(axis=1)), language=None, wrap_lines=True)
+        st.caption(f"Training window {i + 1} of {n}: T = {w.timesteps} characters, each one-hot over the "
+                   f"{w.n_features}-character vocabulary (X is {w.timesteps} × {w.n_features}); the target is "
+                   "the next character, one-hot too. The last part of the text is held out for testing.")
+        st.code(f"next character: {chars[int(w.y_train[i].argmax())]!r}", language=None)
+        return
     st.plotly_chart(F.window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
                                     title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
                     key=f"{key}.window", config=PLOTLY_CONFIG, width="stretch")

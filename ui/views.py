@@ -6,6 +6,7 @@
     gradient_time_section(snap, ctx, opts, slot) 2. ‖∂L/∂hₜ‖ against t + theory; epoch × t heatmap
     gradient_norms_section(snap, ctx, opts, slot)3. ‖g‖ per step with clipping; per-parameter norms; σ_max
     predictions_section(result, ctx, opts, slot) 4. predicted vs actual in real units + metrics table
+                                                 (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
     baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
@@ -27,8 +28,10 @@ from rnn_core import figures as F
 from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
-from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, progress
+from rnn_core.tasks import task_of
+from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, get_run, progress
 from ui.text import md
+from ui.text_views import text_section
 
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
@@ -85,10 +88,13 @@ def _step_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
 
 
 def baseline_mse(windows: Any) -> float | None:
-    """MSE (scaled units, like the loss) of the naive guess on the validation windows (else training):
-    persistence ŷ = last input value of the target for forecasts; the constant guess for sequences."""
+    """The naive guess's loss, in the loss's units, on the validation windows (else training):
+    persistence ŷ = last input value of the target for forecasts (MSE, scaled); the constant guess for
+    sequences; for text the unigram entropy in bits per character."""
     if windows is None:
         return None
+    if getattr(windows, "text", None) is not None:
+        return windows.text.unigram_bits
     if windows.task == "sequence":
         return windows.baseline_mse
     col = windows.target_in_features
@@ -115,11 +121,17 @@ def divergence_banner(snap: Snapshot | None) -> None:
 # --------------------------------------------------------------------------------------------- 1
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
     w = ctx.windows if ctx else None
-    label = "constant guess" if w is not None and w.task == "sequence" else "persistence baseline"
+    task = task_of(w)
+    label = task.baseline_label
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
-    _chart(_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss),
-                 lambda: F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)),
-           slot, "loss")
+
+    def build() -> Any:
+        fig = F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)
+        if steps or epochs:
+            fig.update_yaxes(title_text=task.loss_label)
+        return fig
+
+    _chart(_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss), build), slot, "loss")
     st.caption("The thin line is each batch's loss; the thick ones are the mean batch loss of each epoch "
                "(training) and the whole validation set after each epoch. "
                f"Below the dashed {label} the network has learned more than the obvious "
@@ -269,8 +281,12 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             gates_or_note(snap, ctx, slot)
         st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot)
-        st.subheader("4 · Predicted vs actual", divider="gray")
         result = evaluation_for(slot) if snap is not None else None
+        if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
+            st.subheader("4 · Samples, guesses and connectivity", divider="gray")
+            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
+            return
+        st.subheader("4 · Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap)
 
     return draw

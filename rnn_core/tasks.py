@@ -1,0 +1,80 @@
+"""What each kind of task minimises and measures against: one row per task type, read by the trainer,
+the probe, the evaluation, the CLI and the charts (so no front end asks `if task == "text"`).
+
+    forecast   next value of a series      MSE (scaled units)      baseline: persistence (ŷ_t = y_{t−1})
+    sequence   one target per sample       MSE (scaled units)      baseline: the constant guess
+    text       next character              cross-entropy in bits   baseline: the unigram entropy
+
+`TASKS = {task: Task}`; `task_of(windows)` reads `windows.task` (forecast when absent).
+Text targets are one-hot rows y (B, V), so `cross_entropy` with probability targets equals the usual
+−log p(next character); dividing by ln 2 turns nats into bits per character.
+Leaves to others: the data of each task (`windows.py`, `text.py`), the per-epoch text extras
+(`text_eval.py`), the loop (`train.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+from torch.nn import functional as F
+
+LN2 = math.log(2.0)
+
+
+def _mse_sum(y_hat: Tensor, y: Tensor) -> Tensor:
+    # Σ (ŷ − y)² in float64
+    return ((y_hat.double() - y.double()) ** 2).sum()
+
+
+def bits(y_hat: Tensor, y: Tensor) -> Tensor:
+    """Mean −log₂ p(next character): logits ŷ (B, V), one-hot targets y (B, V)."""
+    # L = −(1/B) Σ_b log softmax(ŷ_b)[y_b] / ln 2
+    return F.cross_entropy(y_hat, y.to(y_hat.dtype)) / LN2
+
+
+def _bits_sum(y_hat: Tensor, y: Tensor) -> Tensor:
+    return F.cross_entropy(y_hat.double(), y.double(), reduction="sum") / LN2
+
+
+def _text_evaluate(model: Any, windows: Any) -> dict:
+    from rnn_core.text_eval import evaluate_text
+
+    return evaluate_text(model, windows)
+
+
+def _text_extra(model: Any, windows: Any) -> dict:
+    from rnn_core.text_eval import epoch_sample  # torch-heavy text helpers, only for text runs
+
+    return {"text": epoch_sample(model, windows.text)}
+
+
+@dataclass(frozen=True)
+class Task:
+    loss: Callable[[Tensor, Tensor], Tensor]       # mean loss of a batch: what the optimiser minimises
+    loss_sum: Callable[[Tensor, Tensor], Tensor]   # the same summed over a chunk, float64 (a split's loss)
+    terms: Callable[[Tensor], int]                 # how many terms y adds to the mean: loss = sum / terms
+    probe_loss: str                                # the probe's name for the loss ("mse", "bits")
+    loss_label: str                                # axis label
+    baseline_label: str                            # the dashed line on the loss chart
+    epoch_extra: Callable[[Any, Any], dict] | None = None   # (model, windows) → more fields per epoch record
+    evaluate: Callable[[Any, Any], dict] | None = None      # (model, windows) → its own evaluation dict;
+                                                            # None: `evaluate.evaluate`'s regression metrics
+
+
+TASKS: dict[str, Task] = {
+    "forecast": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline"),
+    "sequence": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess"),
+    "text": Task(bits, _bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
+                 epoch_extra=_text_extra, evaluate=_text_evaluate),
+}
+
+
+def task_of(windows: Any) -> Task:
+    """The task row of a `Windows` (or anything with a `.task`); forecast when it has none."""
+    return TASKS[getattr(windows, "task", "forecast")]
+
+
