@@ -386,7 +386,7 @@ def cmd_train(args) -> int:
               "status": end["status"], "reason": end["reason"], "end": end,
               "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,
               "metrics": summary["test"], "splits": summary, "baselines": _baselines(evaluation),
-              "naive_losses": {"split": split, **naive}}
+              "naive_losses": {"split": split, **naive} if naive is not None else None}
     if steps:   # the steps of an epoch that did not finish (a diverged run)
         partial = _epoch_summary({"epoch": end["epoch"], "step": end["step"], "train_loss": None,
                                   "val_loss": None, "seconds": end["seconds"]}, steps)

@@ -73,7 +73,7 @@ def test_ctrl_c_stops_the_cli_promptly(tmp_path):
     err = proc.stderr.readline()                     # the sentence, printed once training has stopped
     latency = time.monotonic() - t0                  # (the interpreter's own exit comes after)
     try:
-        rest, more = proc.communicate(timeout=120)
+        _rest, more = proc.communicate(timeout=120)
     finally:
         proc.kill()
     err += more
