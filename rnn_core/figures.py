@@ -129,6 +129,15 @@ def decade_ticks(fig: go.Figure, max_labels: int = 8) -> go.Figure:
     return fig
 
 
+def relog(fig: go.Figure) -> go.Figure:
+    """After traces were added to a log-y figure (bands, another probe): label it again from scratch —
+    decades only (`decade_ticks`), and a loose theory line kept from flattening the measured ones."""
+    fig.update_yaxes(range=None, dtick=None)
+    decade_ticks(fig)
+    keep_measured_readable(fig)
+    return fig
+
+
 def _hline_traces(fig: go.Figure) -> list:
     """Horizontal lines (`add_hline`, e.g. a baseline) as stand-in traces, so they count in the range."""
     ys = [sh.y0 for sh in fig.layout.shapes or () if sh.yref == "y" and sh.y0 is not None and sh.y0 == sh.y1]
