@@ -115,17 +115,27 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool 
 
 def decade_ticks(fig: go.Figure, max_labels: int = 8) -> go.Figure:
     """Label a log y axis at powers of ten only — never Plotly's crowded "2" and "5" between them —
-    every `dtick` decades so that about `max_labels` labels show. Values spanning less than two powers
-    of ten would get one label or none: the axis then widens to the powers of ten around them."""
+    every 1, 2, 5, 10, 20, … decades so that at most about `max_labels` labels show. Values spanning
+    less than two powers of ten would get one label or none: the axis then widens to the powers of ten
+    around them."""
     lo_hi = _log10_range(list(fig.data) + _hline_traces(fig))
     if lo_hi is None:
         return fig
     lo, hi = lo_hi
     if math.floor(hi) - math.ceil(lo) >= 1:                    # two powers of ten or more inside
-        fig.update_yaxes(tick0=0, dtick=max(1, math.ceil((hi - lo) / max_labels)))
+        fig.update_yaxes(tick0=0, dtick=_nice_step(hi - lo, max_labels))   # 1, 2, 5, 10, 20, … decades
     else:
         a, b = math.floor(lo), max(math.ceil(hi), math.floor(lo) + 1)
         fig.update_yaxes(tick0=0, dtick=1, range=[a - 0.05, b + 0.05])   # range in log10 units
+    return fig
+
+
+def relog(fig: go.Figure) -> go.Figure:
+    """After traces were added to a log-y figure (bands, another probe): label it again from scratch —
+    decades only (`decade_ticks`), and a loose theory line kept from flattening the measured ones."""
+    fig.update_yaxes(range=None, dtick=None)
+    decade_ticks(fig)
+    keep_measured_readable(fig)
     return fig
 
 

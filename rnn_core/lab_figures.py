@@ -18,13 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from rnn_core.config import CELLS
-from rnn_core.figures import (
-    decade_ticks,
-    decimate_indices,
-    gradient_time_figure,
-    keep_measured_readable,
-    latest_probe,
-)
+from rnn_core.figures import decade_ticks, decimate_indices, gradient_time_figure, latest_probe, relog
 
 CELL_COLORS = {"rnn": "#3b5bdb", "rnn_relu": "#1098ad", "jordan": "#7048e8", "lstm": "#d6336c",
                "gru": "#2b8a3e"}
@@ -101,10 +95,8 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     # bands first so the lines are drawn on top
     fig.data = fig.data[n_before:] + fig.data[:n_before]
     fig.update_layout(height=height, legend=LEGEND_TOP, margin=MARGIN, title=_title(title))
-    fig.update_yaxes(title_text=what, range=None)
-    decade_ticks(fig)                                  # the bands widen the range: label it again
-    keep_measured_readable(fig)
-    return fig
+    fig.update_yaxes(title_text=what)
+    return relog(fig)                                  # the bands widen the range: label it again
 
 
 def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int = 380) -> go.Figure:

@@ -1,8 +1,9 @@
 """The Learn page's guided walk: the steps (text, equations, which preset each one opens) and the
 Streamlit glue that draws a step and opens the Playground or the Gradient Lab with a preset.
 
-Holds `STEPS`, `draw_step(step)`, `open_preset(page, key)` and `scratch_demo()` (the from-scratch
-NumPy RNN's hand-written BPTT next to autograd, with a truncation slider).
+Holds `STEPS`, `draw_step(step)`, `open_preset(page, key)`, `scratch_demo()` (the from-scratch
+NumPy RNN's hand-written BPTT next to autograd, with a truncation slider) and `article_demo()` (the
+from-scratch tutorial's own update next to the true gradient, `rnn_core.scratch_article`).
 Leaves to others: the preset contents (`rnn_core.presets` for the Playground, `rnn_core.lab.LAB_PRESETS`
 for the Lab), the NumPy RNN itself (`rnn_core.scratch`), the figures (`rnn_core.lab_figures`).
 """
