@@ -85,14 +85,15 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     for device in devices:
         cfg = TrainConfig(epochs=epochs, device=device)
         for cell in cells:
-            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=3)
+            layers = 1 if cell == "jordan" else 3       # a Jordan network has one layer (its output loops back)
+            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=layers)
             w_train, c_train = medians(trainer_epoch_seconds(model_cfg, windows, cfg)[1:])
             w_plain, c_plain = medians(plain_epoch_seconds(model_cfg, windows, cfg)[1:])
             if summary is not None:
                 summary.append(f"Stock setup (3 × 20 {cell}, T=100, {len(windows.X_train)} windows, {device}): "
                                f"{fmt_s(w_train)} per epoch wall ({fmt_s(c_train)} CPU); plain loop "
                                f"{fmt_s(w_plain)} ({fmt_s(c_plain)} CPU)")
-            rows.append([cell + (" (tutorial)" if cell == "rnn" else ""), device,
+            rows.append([cell + (" (tutorial)" if cell == "rnn" else " (1 layer)" if layers == 1 else ""), device,
                          f"{fmt_s(w_train)} / {fmt_s(c_train)}", f"{fmt_s(w_plain)} / {fmt_s(c_plain)}",
                          f"{c_train / c_plain:.2f}×"])
     print(table(["cell", "device", "trainer s/epoch wall / CPU", "plain loop s/epoch wall / CPU",
