@@ -47,7 +47,7 @@ from bench.common import (
 )
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.live import LiveRun
-from rnn_core.models import build_model, spectra
+from rnn_core.models import JordanRNN, build_model, spectra
 from rnn_core.probe import probe
 from rnn_core.train import steps_per_epoch, train
 from rnn_core.windows import prepare
@@ -66,6 +66,9 @@ class PlainNet(nn.Module):
         self.rnn, self.head = rnn, head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.rnn, JordanRNN):                              # the head runs at every step
+            _, y_hat = self.rnn(x, self.head)                            # (B, T, O)
+            return y_hat[:, -1]                                          # (B, O)
         out, _ = self.rnn(x)                                             # (B, T, H)
         return self.head(out[:, -1])                                     # (B, O)
 
