@@ -59,8 +59,9 @@ def test_a_stack_leaves_jordan_out_and_a_jordan_stack_is_one_sentence():
     assert next(m.label for m in at.metric) == "σ_max (top layer)"
     at.selectbox(key="lab.cell").set_value("jordan").run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["A Jordan network feeds its own output back into its one hidden "
-                                           "layer, so it has exactly 1 layer: set layers to 1, got 2."]
+    shown = [e.value.replace("\\", "") for e in at.error]             # st.error text is Markdown-escaped
+    assert shown == ["A Jordan network feeds its own output back into its one hidden layer, so it has "
+                     "exactly 1 layer: set layers to 1, got 2."]
 
 
 def test_overlay_holds_all_five_cells_and_phase_diagram_marks_the_border():
