@@ -51,6 +51,7 @@ def test_lab_renders_for_every_cell():
         assert ("no σ_max bound" in captions) == gated and ("upper bound" in captions) == (not gated)
 
 
+@pytest.mark.slow
 def test_a_stack_leaves_jordan_out_and_a_jordan_stack_is_one_sentence():
     at = _lab_app(state={**TINY, "lab.num_layers": 2, "lab.seeds": 1})
     overlay = next(f for f in _figures(at).values() if f["layout"]["title"]["text"].startswith("All cells"))
