@@ -612,7 +612,7 @@ def cmd_gradients(args) -> int:
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
         _say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
-             f"{_decades_text(decades[-1], g)}; σ_max({matrix}) {result['sigma_max'][l]:.3f}, spectral radius "
+             f"{_decades_text(decades[-1], g)}; {matrix}: σ_max {result['sigma_max'][l]:.3f}, spectral radius "
              f"{result['spectral_radius'][l]:.3f}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
     if args.json:
         _write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
