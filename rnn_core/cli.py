@@ -665,6 +665,8 @@ def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
     """What bounds or governs layer l's gradient, as the end of its line."""
     from rnn_core.probe import BOUND_CELLS
 
+    if theory is not None and abs(theory) < 0.05:
+        return "; the bound (σ_max·γ)^(T−1) ≈ 1 forces no loss and allows no growth"
     if theory is not None:
         return (f"; the bound (σ_max·γ)^(T−1) says at least {theory:.1f} decades are lost" if theory >= 0
                 else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {-theory:.1f} decades (not forces it)")
