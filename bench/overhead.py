@@ -66,8 +66,7 @@ class PlainNet(nn.Module):
         self.rnn, self.head = rnn, head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.rnn, JordanRNN):
-            # Jordan: the head runs at every step and ŷ_t is fed back; the prediction is ŷ_T
+        if isinstance(self.rnn, JordanRNN):                              # the head runs at every step
             _, y_hat = self.rnn(x, self.head)                            # (B, T, O)
             return y_hat[:, -1]                                          # (B, O)
         out, _ = self.rnn(x)                                             # (B, T, H)

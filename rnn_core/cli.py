@@ -612,7 +612,7 @@ def cmd_gradients(args) -> int:
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
         _say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
-             f"{_decades_text(decades[-1], g)}; σ_max({matrix}) {result['sigma_max'][l]:.3f}, spectral radius "
+             f"{_decades_text(decades[-1], g)}; {matrix}: σ_max {result['sigma_max'][l]:.3f}, spectral radius "
              f"{result['spectral_radius'][l]:.3f}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
     if args.json:
         _write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
@@ -665,6 +665,8 @@ def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
     """What bounds or governs layer l's gradient, as the end of its line."""
     from rnn_core.probe import BOUND_CELLS
 
+    if theory is not None and abs(theory) < 0.05:
+        return "; the bound (σ_max·γ)^(T−1) ≈ 1 forces no loss and allows no growth"
     if theory is not None:
         return (f"; the bound (σ_max·γ)^(T−1) says at least {theory:.1f} decades are lost" if theory >= 0
                 else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {-theory:.1f} decades (not forces it)")

@@ -145,7 +145,8 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
 
 def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int = 320) -> go.Figure:
     """The singular values of each layer's recurrent matrix, largest first, with the line 1/γ."""
-    title = "Singular values of W_hh (largest first)"
+    matrix = spectra[0].get("matrix", "W_hh").split(" ")[0] if spectra else "W_hh"
+    title = f"Singular values of {matrix} (largest first)"
     if not spectra:
         return _empty(title, "No recurrent weights.", height)
     fig = go.Figure()

@@ -94,6 +94,7 @@ class JordanRNN(nn.Module):
         for t in range(T):
             if t % CHUNK_STEPS == 0:
                 checkpoint()                                             # Stop ends a long unroll here
+                interrupt.hook(y_t)                                      # …and its backward pass
             # h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t−1} + b_yh)
             h_t = torch.tanh(xw[:, t] + y_t @ self.weight_yh_l0.T + self.bias_yh_l0)   # (B, H)
             # ŷ_t = W_out h_t + b_out   (the head)

@@ -206,3 +206,17 @@ def test_csv_notes_are_printed(tmp_path, capsys):
                   "--epochs", "1", "--quiet"])
     assert code == 0
     assert "Sorted the rows by 'date'" in capsys.readouterr().out
+
+
+def test_gradients_says_the_bound_only_where_it_is_one(capsys):
+    """Elman: the bound for the top layer only; LSTM: no σ_max bound, the forget gates' product instead."""
+    assert _main(["gradients", "--cell", "rnn", "--timesteps", "30", "--hidden", "8", "--layers", "2",
+                  "--init", "orthogonal", "--gain", "0.5"]) == 0
+    layer1, layer2 = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layer")]
+    assert "W_hh: σ_max 0.500" in layer1 and "gradient enters it from the layer above" in layer1
+    assert "the bound (σ_max·γ)^(T−1) says at least 8.7 decades are lost" in layer2
+    assert _main(["gradients", "--cell", "lstm", "--timesteps", "30", "--hidden", "8", "--init", "orthogonal",
+                  "--gain", "0.5", "--forget-bias", "3"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layer")]
+    assert "W_hg (candidate block of W_hh): σ_max 0.500" in line
+    assert "no σ_max bound for a gated cell: along the cell state alone" in line and "the bound" not in line

@@ -89,3 +89,14 @@ def test_tiny_sweep_adds_one_row_per_cell_and_length():
     assert sorted((r["cell"], r["timesteps"]) for r in snap["rows"]) == [
         ("lstm", 5), ("lstm", 10), ("rnn", 5), ("rnn", 10)]
     assert all(r["val_loss"] is not None and r["baseline_mse"] is not None for r in snap["rows"])
+
+
+def test_a_race_with_jordan_in_a_stack_is_refused_in_one_sentence():
+    at = _compare_app()
+    at.multiselect(key="cmp.m.cells").set_value(["rnn", "jordan"]).run()
+    at.number_input(key="cmp.m.num_layers").set_value(2).run()
+    _button(at, "Start race").click().run()
+    assert not at.exception
+    shown = [e.value.replace("\\", "") for e in at.error]               # st.error text is Markdown-escaped
+    assert any(m.startswith("A Jordan network feeds its own output back") and m.endswith("got 2.")
+               for m in shown)

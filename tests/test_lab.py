@@ -305,5 +305,8 @@ def test_gain_and_forget_bias_tooltips_and_learn_say_what_the_lab_measures():
         assert "19–24 decades" in text and "under 4" in text
     assert all(18.5 <= d <= 24.5 for d in _decades_lost(lstm.replace(forget_bias=1.0)))
     assert all(0.0 <= d < 4.0 for d in _decades_lost(lstm.replace(forget_bias=3.0)))
+    assert "loses 1–2 decades (the Lab preset), where a tanh RNN with PyTorch's default init loses about 40" in learn
+    irnn = LAB_PRESETS["identity_relu"]["config"]
+    assert 35 <= np.mean(_decades_lost(irnn.replace(cell="rnn", init="default"))) <= 45
     assert "about 40 over 200" in HELP["forget_bias"]
     assert 35 <= np.mean(_decades_lost(lstm.replace(forget_bias=0.0, timesteps=200))) <= 45

@@ -243,3 +243,17 @@ def test_presenter_mode_folds_the_controls_and_stays_in_the_url():
     assert at.query_params.get("presenter") in ("1", ["1"])
     assert at.selectbox(key="pg.m.cell").value == "rnn"
     assert at.number_input(key="pg.d.timesteps").value == 100
+
+
+def test_stacked_jordan_is_refused_in_one_sentence_by_the_widgets_and_train():
+    at = _open()
+    _tiny(at)
+    at.selectbox(key="pg.m.cell").set_value("jordan").run()
+    at.number_input(key="pg.m.num_layers").set_value(2).run()
+    sentence = ("A Jordan network feeds its own output back into its one hidden layer, so it has exactly "
+                "1 layer: set layers to 1, got 2.")
+    assert sentence in [w.value for w in at.warning]
+    at.button(key="pg.btn.train").click().run()
+    assert not at.exception
+    assert any(sentence in e.value.replace("\\", "") for e in at.error)    # shown Markdown-escaped
+    assert _status(at) is None                      # nothing started

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn_core.admission import describe_wait
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lab import TimestepsSweep
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
@@ -90,6 +90,8 @@ def race_settings(box) -> RaceSettings:
     error = data.error
     if len(cells) < 2:
         error = error or "Pick at least two cells to race."
+    # a cell that cannot have this many layers (Jordan has one): say so before the race starts
+    error = error or next((m for m in (layers_error(c, int(layers)) for c in cells) if m), None)
     return RaceSettings(list(cells), model, data.config, train, error)
 
 
