@@ -44,8 +44,9 @@ LIMITS = {
     "batch_size": (1, 4096),
     "lr": (1e-6, 10.0),
     "gain": (0.0, 5.0),
-    "input_size": (1, 64),       # features per timestep a run may read (CSV columns, tickers…)
-    "output_size": (1, 64),      # values predicted per window
+    "input_size": (1, 128),      # features per timestep a run may read (CSV columns, tickers…; text: the
+                                 # characters of its vocabulary, one-hot)
+    "output_size": (1, 128),     # values predicted per window (text: one logit per character)
     "seed": (0, 2**31 - 1),
     "train_frac": (0.1, 0.95),
     "val_frac": (0.0, 0.5),

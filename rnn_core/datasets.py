@@ -844,8 +844,8 @@ _REGISTRY: tuple[Dataset, ...] = (
             (Param("length", "Characters", 100_000, 1_000, 500_000, "How much of the docs to use."),
              Param("start", "From character", 0, 0, 460_000, "Where in the docs to start."),
              _WINDOWS, _TEMPERATURE), source="pydoc_data.topics (ships with Python)", loader=pydoc_docs),
-    Dataset("brackets", "Brackets that must close", "Segments like '(abba)' or '[baab]': the closer must "
-            "match an opener seen exactly span characters before; nothing else tells it.",
+    Dataset("brackets", "Brackets that must close", "Segments like '(abba)' or '[baab]': each closer must "
+            "match the opener k + 1 characters back (k = span filler letters between); nothing else tells it.",
             "Text", "text", (), "next character",
             (Param("span", "Span k", 20, 1, 200, "Filler letters between an opener and its closer: the "
                    "memory the closer needs (timesteps must exceed k)."),

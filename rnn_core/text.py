@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rnn_core.config import LIMITS
 from rnn_core.datasets import DataError
 from rnn_core.windows import MIN_WINDOWS, Scaler, Windows
 
 MAX_TEXT_BYTES = 1_000_000      # pasted / uploaded text
 MIN_TEXT_CHARS = 200            # fewer characters cannot fill train, validation and test windows
-MAX_VOCAB = 128                 # distinct characters kept; rarer ones become UNKNOWN
+MAX_VOCAB = LIMITS["input_size"][1]   # distinct characters kept (the network's input size); rarer → UNKNOWN
 UNKNOWN = "\ufffd"
 OPENERS, CLOSERS = "([{", ")]}"
 FILLER = "ab"

@@ -223,3 +223,15 @@ def test_heldout_lines_are_short_pieces_of_the_test_text():
     lines = heldout_lines(w.text, n=5)
     assert len(lines) == 5 and all(len(line) <= 100 for _, line in lines)
     assert all(w.text.heldout[s:s + len(line)] == line for s, line in lines)
+
+
+def test_a_large_vocabulary_keeps_the_commonest_characters_within_the_input_limit():
+    from rnn_core.config import LIMITS
+
+    text = "".join(chr(0x4E00 + i) for i in range(400)) + "ab" * 2000
+    v = Vocab.of(text)
+    assert v.size == LIMITS["input_size"][1] and v.chars[-1] == "\ufffd" and {"a", "b"} <= set(v.chars)
+    assert v.decode(v.encode(chr(0x4E00 + 399))) in (chr(0x4E00 + 399), "\ufffd")
+    w = prepare(DataConfig(dataset="pydoc", timesteps=20, params={"length": 3000, "windows": 200}))
+    assert w.n_features == w.y_train.shape[1] <= LIMITS["input_size"][1]
+    _model("rnn", w)                                                 # builds within the limits

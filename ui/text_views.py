@@ -8,6 +8,7 @@
     connectivity_row(models, info, slot, span, version)  one coloured window per model side by side and
                                             their overlay chart (the Compare page: tanh RNN vs LSTM)
     samples_table(epochs) -> DataFrame      epoch, validation bits/char, sample (plain cells)
+    fresh_sample(run, info, slot, version)  a sample from the current model at a temperature chosen now
 Every character goes through `rnn_core.text_figures` (HTML-escaped) into `st.html`, or into
 `st.dataframe` / `st.code` cells; no text of the user's is ever passed to markdown.
 Results that need the model are computed under the run's lock once per epoch and position (memoised).
@@ -23,7 +24,7 @@ import streamlit as st
 
 from rnn_core import text_figures as TF
 from rnn_core.text import TextInfo
-from rnn_core.text_eval import heldout_lines, next_char_table, text_connectivity
+from rnn_core.text_eval import epoch_prompt, heldout_lines, next_char_table, sample, text_connectivity
 from ui.live import RunContext, Snapshot
 
 TOP_K = 3
@@ -48,10 +49,11 @@ def _memo(slot: str, name: str, key: tuple, build) -> Any:
 
 
 def _default_position(line: str, info: TextInfo) -> int:
-    """A closer where the grammar has one (the prediction that needs memory), else mid-line."""
-    closers = info.memory.get("closers", "")
+    """A closer whose opener is on the line, where the grammar has one (the prediction that needs
+    memory), else mid-line."""
+    closers, reach = info.memory.get("closers", ""), info.memory.get("span", 0) + 1
     for i, ch in enumerate(line):
-        if i >= 1 and ch in closers:
+        if i >= reach and ch in closers:
             return i
     return max(1, len(line) // 2)
 
@@ -130,6 +132,7 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     if run is None or snap is None:
         return
     version = (id(ctx), len(snap.epochs))
+    fresh_sample(run, info, slot, version)
     start, line, pos = line_picker(info, slot)
     rows = _memo(slot, "topk", (*version, start, len(line)),
                  lambda: _locked(run, lambda: next_char_table(run.model, info, start, len(line), TOP_K)))
@@ -162,6 +165,17 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖, the exact gradient (float64, written-out equations) of the "
                "boxed prediction with respect to each character read, on a log scale; recomputed every "
                "epoch." + note)
+
+
+def fresh_sample(run: Any, info: TextInfo, slot: str, version: tuple) -> None:
+    """A sample from the current model at a temperature chosen now (the per-epoch ones use the dataset's)."""
+    with st.expander("Sample now at another temperature", icon=":material/thermostat:"):
+        tau = st.slider("Temperature τ", 0.05, 2.0, value=float(info.temperature), step=0.05,
+                        key=f"{slot}.text.tau", help="Logits ÷ τ before the softmax: low τ picks the likeliest "
+                        "characters (repetitive), high τ takes more risks (noisier).")
+        text = _memo(slot, "fresh", (*version, tau), lambda: _locked(run, lambda: sample(
+            run.model, info, info.sample_chars, tau, info.seed, epoch_prompt(info))))
+        st.code(text, language=None, wrap_lines=True)
 
 
 def _locked(run: Any, fn):
