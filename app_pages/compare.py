@@ -58,8 +58,9 @@ race_area(presenter)
 st.header("Timesteps sweep")
 if not presenter:
     st.caption("Short runs of each chosen cell at several window lengths on the same task: the final "
-               "validation loss against T. Each cell climbs to the constant guess once T outgrows the "
-               "distance its gradient can travel — the plain RNN first, the gated cells later.")
+               "validation loss against T. A cell climbs to the constant guess once T outgrows the "
+               "distance its gradient can carry the signal: the plain RNN first, the gated cells at "
+               "longer windows or not within the sweep.")
 s1, s2, s3, s4 = st.columns([3, 1, 1, 1.2])
 timesteps = s1.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.sweep.timesteps")
 epochs = s2.number_input("Epochs per run", 1, 50, step=1, key="cmp.sweep.epochs")

@@ -1,23 +1,180 @@
-"""The long-memory presets keep the promise their descriptions make, trained exactly as the app trains
-them: "Vanishing" leaves a tanh RNN at the constant guess; "LSTM remembers" drops far below it."""
+"""Every Playground preset keeps the promise of its one-sentence description, trained headless exactly
+as the app trains it (same configs, same trainer, same seed). Each test names the preset and asserts
+what its sentence says; the Compare page's default sweep and the README's echo link are held to what
+they claim too."""
 
-from rnn_core.lab import run_one
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rnn_core.config import replace as cfg_replace
+from rnn_core.datasets import get_dataset
+from rnn_core.models import build_model
 from rnn_core.presets import PRESETS, preset_configs
+from rnn_core.train import train
+from rnn_core.windows import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _final(key: str):
-    model, data, train = preset_configs(key)
-    return run_one(model.cell, data.timesteps, data, model, train)
+def _run(key: str, model: dict | None = None, train_changes: dict | None = None) -> SimpleNamespace:
+    """Train preset `key` (with optional changes) to the end; its epochs, steps, end and naive losses."""
+    m, d, t = preset_configs(key)
+    windows = prepare(d)
+    m = cfg_replace(m, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1],
+                    **(model or {}))
+    t = cfg_replace(t, **(train_changes or {}))
+    net = build_model(m.validate(), seed=t.seed)
+    records = list(train(net, windows, t))
+    return SimpleNamespace(epochs=[r for r in records if r["kind"] == "epoch"],
+                           steps=[r for r in records if r["kind"] == "step"], end=records[-1],
+                           naive=windows.naive_losses("val"), windows=windows, model=net)
 
 
-def test_the_vanishing_preset_stays_at_the_constant_guess():
-    row = _final("vanishing")
-    assert row.status == "completed"
-    assert row.val_loss > 0.8 * row.baseline_mse, (row.val_loss, row.baseline_mse)
+def _val(run: SimpleNamespace, epoch: int = -1) -> float:
+    """Validation loss of an epoch as a multiple of the constant guess's."""
+    return run.epochs[epoch]["val_loss"] / run.naive["constant"]
 
 
-def test_the_lstm_preset_learns_what_the_rnn_cannot():
-    assert "below" in PRESETS["lstm_remembers"].description
-    row = _final("lstm_remembers")
-    assert row.status == "completed"
-    assert row.val_loss < 0.1 * row.baseline_mse, (row.val_loss, row.baseline_mse)
+def _profile(run: SimpleNamespace, epoch: int = -1, what: str = "grad_h") -> list[float]:
+    """‖∂L/∂h_t‖ (or ‖∂L/∂c_t‖) of the last layer, t = 1 … T, from the last probed epoch up to `epoch`."""
+    probed = [e for e in run.epochs[: len(run.epochs) if epoch == -1 else epoch + 1] if e["probe"]]
+    return probed[-1]["probe"][what][-1]
+
+
+def test_every_description_is_one_sentence():
+    for key, preset in PRESETS.items():
+        text = preset.description
+        assert text.endswith("."), key
+        assert not re.search(r"[.!?]\s+[A-Z]", text), (key, text)      # no second sentence
+
+
+def test_vanishing_gradient_fades_and_the_loss_sits_at_the_constant_guess():
+    # "‖∂L/∂hₜ‖ fades by many orders of magnitude toward early timesteps and the loss sits at the
+    # constant guess"
+    run = _run("vanishing")
+    assert run.end["status"] == "completed"
+    g = _profile(run)
+    assert g[-1] > 0 and g[0] < 1e-5 * g[-1], (g[0], g[-1])          # five decades or more
+    assert _val(run) > 0.8, _val(run)
+
+
+@pytest.mark.slow
+def test_lstm_remembers_sits_at_the_constant_guess_then_drops_far_below_it():
+    # "the cell state carries the gradient back, and after a few epochs at the constant guess the loss
+    # drops far below it"
+    run = _run("lstm_remembers")
+    assert run.end["status"] == "completed"
+    assert _val(run, 1) > 0.8, _val(run, 1)                           # at the constant guess first
+    assert _val(run) < 0.1, _val(run)                                  # far below it at the end
+    c = _profile(run, 0, "grad_c")                                      # at initialisation
+    h = _profile(_run("vanishing", train_changes={"epochs": 1}), 0)
+    # the cell-state path keeps the gradient where the tanh RNN's fades to nothing
+    assert c[0] / c[-1] > 1e6 * h[0] / h[-1], (c[0], c[-1], h[0], h[-1])
+
+
+def test_exploding_diverges_and_clipping_rescues_the_same_run():
+    exploding, rescue = PRESETS["exploding"], PRESETS["clipping_rescue"]
+    # the same run but for clipping
+    assert exploding.model == rescue.model and exploding.data == rescue.data
+    assert {k: v for k, v in exploding.train.items() if not k.startswith("clip")} == \
+        {k: v for k, v in rescue.train.items() if not k.startswith("clip")}
+    assert exploding.train["clip"] == "off" and rescue.train["clip"] == "norm"
+
+    # Exploding: "at initialisation ‖∂L/∂hₜ‖ grows more than 100× from the last timestep back to the
+    # first, and without clipping SGD's steps then grow step after step until the loss overflows and
+    # the run diverges"
+    run = _run("exploding")
+    g = run.epochs[0]["probe"]["grad_h"][-1]
+    assert g[0] > 100 * g[-1], (g[0], g[-1])
+    assert run.end["status"] == "diverged", run.end
+    assert "infinite" in run.end["reason"] or "NaN" in run.end["reason"]
+    norms = [s["grad_norm"] for s in run.steps]
+    assert max(norms[-10:]) > 1e6 * np.median(norms[:10]), norms       # the steps ran away
+
+    # Clipping rescues it: "the spikes far above the median are cut (red crosses), no step runs away,
+    # and the loss ends far below persistence instead of overflowing"
+    saved = _run("clipping_rescue")
+    assert saved.end["status"] == "completed", saved.end
+    norms = np.array([s["grad_norm"] for s in saved.steps])
+    clipped = [s["clipped"] for s in saved.steps]
+    assert norms.max() > 20 * np.median(norms), (norms.max(), np.median(norms))
+    assert clipped[int(norms.argmax())] and any(clipped)
+    assert all(math.isfinite(e["val_loss"]) for e in saved.epochs)
+    assert saved.epochs[-1]["val_loss"] < 0.5 * saved.naive["persistence"], (saved.epochs[-1], saved.naive)
+
+
+def test_exploding_settings_train_calmly_at_gain_one():
+    # "(at gain 1.0 the same settings train calmly)"
+    run = _run("exploding", model={"gain": 1.0})
+    assert run.end["status"] == "completed", run.end
+    assert run.epochs[-1]["val_loss"] < 0.5 * run.naive["persistence"]
+
+
+@pytest.mark.slow
+def test_gru_echo_holds_the_value_after_some_epochs_at_the_constant_guess():
+    # "for about ten epochs the loss sits at the constant guess, then the update gate learns to hold
+    # the value and the loss falls far below it"
+    run = _run("gru_echo")
+    assert run.end["status"] == "completed"
+    assert _val(run, 5) > 0.8, _val(run, 5)
+    assert _val(run) < 0.1, _val(run)
+
+
+def test_sine_scratch_truncates_at_five_steps_and_beats_persistence():
+    # "the gradient through time stops 5 steps back and the sine is still learned far better than
+    # persistence" (8 of its 25 epochs: it is learned by epoch 5)
+    m, d, t = preset_configs("sine_scratch")
+    assert (d.timesteps, m.hidden_size, t.bptt_truncate, t.clip, t.clip_value) == (50, 100, 5, "value", 10.0)
+    run = _run("sine_scratch", train_changes={"epochs": 8})
+    assert run.end["status"] == "completed"
+    g = _profile(run)
+    assert all(x > 0 for x in g[-5:]) and all(x == 0 for x in g[:-5]), g
+    assert run.epochs[-1]["val_loss"] < 0.1 * run.naive["persistence"], (run.epochs[-1], run.naive)
+
+
+def test_readme_echo_link_is_the_gru_echo_preset():
+    """The README's example link opens settings that learn: exactly the GRU-echo preset's, tested above."""
+    from ui.state import configs_from_query
+
+    readme = (ROOT / "README.md").read_text()
+    link = re.search(r"`/\?(m\.cell=[^`]*d\.dataset=echo[^`]*)`", readme).group(1)
+    query = dict(pair.split("=", 1) for pair in link.split("&"))
+    model, data, train_cfg = configs_from_query(query)[:3]
+    p_model, p_data, p_train = preset_configs("gru_echo")
+    assert (model, train_cfg) == (p_model, p_train)
+    defaults = {p.name: p.default for p in get_dataset("echo").params}     # what the link leaves out
+    assert cfg_replace(data, params={**defaults, **data.params}) == \
+        cfg_replace(p_data, params={**defaults, **p_data.params})
+
+
+@pytest.mark.slow
+def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
+    """The Compare sweep's caption: the plain RNN reaches the constant guess first, the gated cells at
+    longer windows. With the page's defaults: the RNN learns at the shortest T and sits on the constant
+    guess at T = 25, where the LSTM and the GRU still learn."""
+    from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+    from rnn_core.lab import run_one
+    from ui.compare import DEFAULTS
+
+    data = DataConfig(dataset=DEFAULTS["cmp.d.dataset"], params={"n_samples": DEFAULTS["cmp.sweep.n_samples"]})
+    model = ModelConfig(hidden_size=DEFAULTS["cmp.m.hidden_size"], forget_bias=DEFAULTS["cmp.m.forget_bias"])
+    train_cfg = TrainConfig(lr=DEFAULTS["cmp.t.lr"], batch_size=DEFAULTS["cmp.t.batch_size"],
+                            epochs=DEFAULTS["cmp.sweep.epochs"], clip=DEFAULTS["cmp.t.clip"],
+                            clip_value=DEFAULTS["cmp.t.clip_value"])
+    sweep = DEFAULTS["cmp.sweep.timesteps"]
+
+    def ratio(cell: str, T: int) -> float:
+        row = run_one(cell, T, data, model, train_cfg)
+        return row.val_loss / row.baseline_mse
+
+    assert ratio("rnn", min(sweep)) < 0.5
+    assert ratio("rnn", 25) > 0.8
+    assert ratio("lstm", 25) < 0.2
+    assert ratio("gru", 25) < 0.2
