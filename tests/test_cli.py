@@ -126,6 +126,72 @@ def test_diverged_run_exits_zero_and_says_when_and_why(tmp_path, capsys):
     assert record["partial_epoch"]["steps"] >= 1           # the steps before it blew up are kept
 
 
+def test_train_preset_with_explicit_flags_over_it(tmp_path, capsys):
+    from rnn_core.presets import preset_configs
+
+    out_json = tmp_path / "echo.json"
+    code = _main(["train", "--preset", "gru_echo", "--hidden", "4", "--epochs", "1", "--param", "n_samples=300",
+                  "--probe-every", "0", "--json", str(out_json)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    cfg = json.loads(out_json.read_text())["config"]
+    model, data, train_cfg = preset_configs("gru_echo")
+    assert cfg["model"]["cell"] == model.cell == "gru"                        # from the preset
+    assert cfg["model"]["hidden_size"] == 4 and cfg["train"]["epochs"] == 1   # the flags win
+    assert cfg["train"]["lr"] == train_cfg.lr and cfg["train"]["batch_size"] == train_cfg.batch_size
+    assert cfg["data"]["timesteps"] == data.timesteps
+    assert cfg["data"]["params"] == {**data.params, "n_samples": "300"}       # --param adds to the preset's
+    assert captured.out.startswith("preset 'gru_echo': GRU")
+
+
+def test_unknown_preset_lists_the_choices(capsys):
+    from rnn_core.presets import PRESETS
+
+    assert _main(["train", "--preset", "no_such_preset"]) == 2
+    err = capsys.readouterr().err
+    _one_line_error(err)
+    assert "no_such_preset" in err and all(key in err for key in PRESETS)
+
+
+def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, capsys):
+    """The header gives the constant guess's (and persistence's) loss in the epoch lines' units; the
+    verdict says 'beats' only clearly below them."""
+    from rnn_core.cli import _versus
+    from rnn_core.config import DataConfig
+    from rnn_core.windows import prepare
+
+    out_json = tmp_path / "sine.json"
+    argv = ["train", "--dataset", "sine", "--timesteps", "10", "--hidden", "16", "--epochs", "4", "--lr", "0.02",
+            "--param", "length=400", "--probe-every", "0", "--json", str(out_json)]
+    assert _main(argv) == 0
+    out = capsys.readouterr().out
+    naive = prepare(DataConfig(dataset="sine", timesteps=10, params={"length": 400})).naive_losses("val")
+    header = out.splitlines()[1]
+    assert f"constant guess (training mean) scores {naive['constant']:.4g}" in header
+    assert f"persistence (ŷ = last value) {naive['persistence']:.4g}" in header
+    assert header.index("scores") < out.index("epoch 0/4")
+    record = json.loads(out_json.read_text())
+    assert record["naive_losses"]["constant"] == pytest.approx(naive["constant"])
+    final = record["epochs"][-1]["val_loss"]
+    assert final < 0.5 * naive["constant"]                     # this run learns the sine …
+    assert "the constant guess: beats it" in out               # … and says so
+
+    # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse
+    assert _versus(0.998, 1.0, "the constant guess").endswith("no better")
+    assert _versus(0.5, 1.0, "the constant guess").endswith("beats it")
+    assert _versus(1.5, 1.0, "the constant guess").endswith("worse")
+
+
+def test_a_run_at_the_constant_guess_is_not_said_to_beat_it(capsys):
+    argv = ["train", "--preset", "vanishing", "--epochs", "1", "--timesteps", "30", "--hidden", "8",
+            "--param", "n_samples=600", "--probe-every", "0"]
+    assert _main(argv) == 0
+    out = capsys.readouterr().out
+    final = next(line for line in out.splitlines() if line.startswith("Final validation loss"))
+    assert "beats" not in final and "× the constant guess" in final
+    assert "beats" not in next(line for line in out.splitlines() if line.startswith("Test RMSE"))
+
+
 @pytest.fixture
 def prices_csv(tmp_path) -> Path:
     rng = np.random.default_rng(0)

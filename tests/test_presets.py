@@ -73,10 +73,10 @@ def test_lstm_remembers_sits_at_the_constant_guess_then_drops_far_below_it():
     assert run.end["status"] == "completed"
     assert _val(run, 1) > 0.8, _val(run, 1)                           # at the constant guess first
     assert _val(run) < 0.1, _val(run)                                  # far below it at the end
-    c = _profile(run, 0, "grad_c")                                      # at initialisation
-    h = _profile(_run("vanishing", train_changes={"epochs": 1}), 0)
-    # the cell-state path keeps the gradient where the tanh RNN's fades to nothing
-    assert c[0] / c[-1] > 1e6 * h[0] / h[-1], (c[0], c[-1], h[0], h[-1])
+    # the cell state carries the gradient back: at initialisation ‖∂L/∂c₁‖ is within two decades of
+    # ‖∂L/∂c_T‖, where the vanishing preset's tanh RNN loses about twenty
+    c = _profile(run, 0, "grad_c")
+    assert c[0] > 1e-2 * c[-1], (c[0], c[-1])
 
 
 def test_exploding_diverges_and_clipping_rescues_the_same_run():
@@ -125,6 +125,27 @@ def test_gru_echo_holds_the_value_after_some_epochs_at_the_constant_guess():
     assert run.end["status"] == "completed"
     assert _val(run, 5) > 0.8, _val(run, 5)
     assert _val(run) < 0.1, _val(run)
+
+
+@pytest.mark.slow
+def test_stock_preset_falls_below_the_constant_guess_but_not_below_persistence(monkeypatch):
+    # "its loss falls far below the constant guess, yet it does not beat copying the last price"
+    # (offline, as here and in a lecture hall without Wi-Fi, the preset trains on the DJIA series)
+    import rnn_core.presets
+    from rnn_core.cli import BEATS_BELOW
+    from rnn_core.evaluate import evaluate
+
+    monkeypatch.setattr(rnn_core.presets, "nflx_available", lambda: False)
+    m, d, _ = preset_configs("stock_nflx")
+    assert (m.cell, m.num_layers, m.hidden_size, d.timesteps, d.dataset) == ("rnn", 3, 20, 100, "djia")
+    run = _run("stock_nflx")
+    assert run.end["status"] == "completed"
+    constant = run.windows.naive_losses("train")["constant"]
+    assert run.epochs[-1]["train_loss"] < 0.1 * constant
+    result = evaluate(run.model, run.windows)
+    assert result["baseline"] == "persistence"
+    test = result["test"]["metrics"]["model"]
+    assert test["rmse"] >= BEATS_BELOW * test["naive_rmse"], test
 
 
 def test_sine_scratch_truncates_at_five_steps_and_beats_persistence():
