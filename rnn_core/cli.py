@@ -7,11 +7,15 @@
     python -m rnn_core train --dataset brackets --cell lstm --timesteps 30 --param span=20
     python -m rnn_core train --dataset pydoc --cell lstm --hidden 128 --timesteps 50   (or --text notes.txt)
     python -m rnn_core gradients --cell rnn --timesteps 100 --init orthogonal --gain 0.9
+    python -m rnn_core train --preset exploding --clip-norm 1
 
-`train` prints one line per epoch (train loss, validation loss, gradient norm, seconds), then the
-test metrics next to the persistence baseline (text datasets: bits per character against the unigram
-baseline and a sample per epoch, then bits per character and accuracy on the held-out text);
-`--json` writes the whole run record, `--save` a run
+`train --preset NAME` starts from a Playground preset (`presets.py`); every flag given explicitly
+overrides it (the train flags default to None for that reason; the help states the real defaults).
+`train` prints one line per epoch (train loss, validation loss, gradient norm, seconds) under a header
+saying what the constant guess and persistence score in the same scaled units, a verdict against
+them ("beats" only below BEATS_BELOW× their loss), then the test metrics next to the baseline (text
+datasets: bits per character against the unigram baseline and a sample per epoch, then bits per
+character and accuracy on the held-out text); `--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
 decades the gradient loses (or gains) from the last timestep back to the first.
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
