@@ -199,3 +199,25 @@ def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
     assert ratio("rnn", 25) > 0.8
     assert ratio("lstm", 25) < 0.2
     assert ratio("gru", 25) < 0.2
+
+
+def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
+    """What a lecturer sees after ?preset=exploding and Train: the run ends 'diverged' and the page says
+    so in its banner, with the step and the cause."""
+    import time
+
+    from tests.conftest import open_page
+
+    at = open_page("app_pages/playground.py", {"preset": "exploding"})
+    assert at.selectbox(key="pg.t.clip").value == "off"
+    at.button(key="pg.btn.train").click().run()
+    deadline = time.monotonic() + 120
+    while at.session_state["pg.run"].status not in ("completed", "stopped", "diverged"):
+        assert time.monotonic() < deadline, at.session_state["pg.run"].status
+        time.sleep(0.2)
+        at.run()
+    at.run()
+    assert at.session_state["pg.run"].status == "diverged"
+    banner = " ".join(e.value for e in at.error)
+    assert "The run diverged at step" in banner and "turn on gradient clipping" in banner, banner
+    assert not at.exception
