@@ -185,3 +185,20 @@ def test_scaler_never_divides_by_zero_and_records_plainly():
     assert sc.to_dict() == {"kind": "minmax", "columns": ["flat", "x"], "offset": [1.0, 2.0], "scale": [1.0, 2.0]}
     with pytest.raises(DataError, match="Unknown scaler"):
         Scaler.fit("robust", np.ones((3, 1)), ["x"])
+
+
+def test_naive_losses_agree_with_the_baselines_the_charts_draw():
+    """The CLI's header numbers equal what the app already draws: the constant guess of a sequence task
+    (`baseline_mse`, on the training samples) and persistence on the validation windows of a forecast."""
+    from ui.views import baseline_mse
+
+    adding = prepare(DataConfig(dataset="adding", timesteps=20, params={"n_samples": 300}))
+    naive = adding.naive_losses("train")
+    assert naive["constant"] == pytest.approx(adding.baseline_mse) and naive["persistence"] is None
+
+    sine = prepare(DataConfig(dataset="sine", timesteps=20, params={"length": 400}))
+    naive = sine.naive_losses("val")
+    assert naive["persistence"] == pytest.approx(baseline_mse(sine))
+    y = sine.y_val.astype(np.float64)
+    assert naive["constant"] == pytest.approx(np.mean((y - sine.y_train.mean()) ** 2))
+    assert sine.naive_losses("test")["constant"] > 0
