@@ -138,7 +138,9 @@ def test_stock_preset_falls_below_the_constant_guess_but_not_below_persistence(m
     monkeypatch.setattr(rnn_core.presets, "nflx_available", lambda: False)
     m, d, _ = preset_configs("stock_nflx")
     assert (m.cell, m.num_layers, m.hidden_size, d.timesteps, d.dataset) == ("rnn", 3, 20, 100, "djia")
-    run = _run("stock_nflx")
+    # 4 of its 10 epochs: its training loss is below 0.1× the constant guess from epoch 2 on, and above
+    # persistence's at every epoch of the full run
+    run = _run("stock_nflx", train_changes={"epochs": 4})
     assert run.end["status"] == "completed"
     constant = run.windows.naive_losses("train")["constant"]
     assert run.epochs[-1]["train_loss"] < 0.1 * constant
