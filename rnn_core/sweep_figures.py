@@ -30,26 +30,33 @@ def _cells(records: Sequence[dict]) -> list[str]:
 
 
 def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
-    """Final validation loss against window length, one line per cell (mean over seeds, bars: the
-    lowest and highest seed); the naive guess (constant guess / persistence) dashed."""
+    """Final validation loss against window length, one line per cell (and gain, when the records hold
+    several), the mean over seeds with bars from the lowest to the highest seed; the naive guess
+    (constant guess / persistence) dashed grey."""
     title = "Final validation loss against timesteps"
-    rows = summarise(records, "val_loss", ("cell", "timesteps"))
+    rows = summarise(records, "val_loss", ("cell", "gain", "timesteps"))
     if not any(r["mean"] is not None for r in rows):
         return _empty(title, "Run the sweep; each finished run adds a point.", height)
     fig = go.Figure()
+    gains = sorted({r["gain"] for r in rows if r.get("gain") is not None})
+    dashes = ["solid", "dot", "dash", "longdash", "dashdot"]
     for cell in _cells(records):
-        pts = sorted((r for r in rows if r["cell"] == cell and r["mean"] is not None), key=lambda r: r["timesteps"])
-        seeds = max((r["n"] for r in pts), default=1)
-        fig.add_trace(go.Scatter(
-            x=[r["timesteps"] for r in pts], y=_pos([r["mean"] for r in pts]), mode="lines+markers",
-            name=CELLS[cell] + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
-            line={"color": CELL_COLORS[cell], "width": 2.5}, marker={"size": 8},
-            error_y={"type": "data", "symmetric": False, "array": [r["hi"] - r["mean"] for r in pts],
-                     "arrayminus": [r["mean"] - r["lo"] for r in pts], "visible": seeds > 1,
-                     "color": CELL_COLORS[cell]},
-            customdata=[[r["lo"], r["hi"], r["n"]] for r in pts],
-            hovertemplate="T = %{x}: %{y:.4g} (seeds: %{customdata[0]:.4g} … %{customdata[1]:.4g}, "
-                          "n = %{customdata[2]})<extra></extra>"))
+        for k, gain in enumerate(g for g in gains or [None] if any(r["cell"] == cell and r["gain"] == g for r in rows)):
+            pts = sorted((r for r in rows if r["cell"] == cell and r["gain"] == gain and r["mean"] is not None),
+                         key=lambda r: r["timesteps"])
+            seeds = max((r["n"] for r in pts), default=1)
+            name = CELLS[cell] + (f", gain {gain:g}" if len(gains) > 1 else "")
+            fig.add_trace(go.Scatter(
+                x=[r["timesteps"] for r in pts], y=_pos([r["mean"] for r in pts]), mode="lines+markers",
+                name=name + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
+                line={"color": CELL_COLORS[cell], "width": 2.5, "dash": dashes[k % len(dashes)]},
+                marker={"size": 8},
+                error_y={"type": "data", "symmetric": False, "array": [r["hi"] - r["mean"] for r in pts],
+                         "arrayminus": [r["mean"] - r["lo"] for r in pts], "visible": seeds > 1,
+                         "color": CELL_COLORS[cell]},
+                customdata=[[r["lo"], r["hi"], r["n"]] for r in pts],
+                hovertemplate="T = %{x}: %{y:.4g} (seeds: %{customdata[0]:.4g} … %{customdata[1]:.4g}, "
+                              "n = %{customdata[2]})<extra></extra>"))
     base = sorted({(r["timesteps"], r["baseline_mse"]) for r in rows if r.get("baseline_mse")})
     if base:
         fig.add_trace(go.Scatter(x=[b[0] for b in base], y=[b[1] for b in base], mode="lines",

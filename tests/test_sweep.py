@@ -216,3 +216,11 @@ def test_a_sweep_waits_for_a_slot_of_the_servers_admission_and_gives_it_back():
     assert run.status == "completed" and run.done == 2
     assert admission.counts()["active"] == 1            # only the live run's slot is still held
     admission.release(live_run)
+
+
+def test_the_sweep_chart_keeps_gains_apart():
+    records = [{"cell": "rnn", "timesteps": 10, "gain": g, "seed": 0, "val_loss": v, "baseline_mse": 0.16}
+               for g, v in ((0.5, 0.2), (1.5, 0.05))]
+    fig = sweep_figure(records)
+    assert [t.name for t in fig.data] == [f"{CELLS['rnn']}, gain 0.5", f"{CELLS['rnn']}, gain 1.5", "naive guess"]
+    assert [list(t.y) for t in fig.data[:2]] == [[0.2], [0.05]]
