@@ -532,9 +532,10 @@ def _cell(v: Any) -> Any:
 def read_records(path: str | Path) -> list[dict]:
     """The records of a sweep CSV written by `RecordWriter` ([] when the file does not exist)."""
     p = Path(path).expanduser()
-    if not p.exists():
+    data = p.read_bytes() if p.exists() else b""
+    if not data.strip() or len(data.splitlines()) < 2:      # new, or only the header so far
         return []
-    return parse_records_csv(p.read_bytes(), limit=None)
+    return parse_records_csv(data, limit=None)
 
 
 def finished_keys(path: str | Path) -> set[str]:

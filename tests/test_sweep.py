@@ -118,6 +118,9 @@ def test_cli_sweep_resumes_without_rerunning_finished_runs(tmp_path, capsys, inl
     records = read_records(out)
     assert len(records) == 4 and finished_keys(out) == {r["key"] for r in inline_records}
     assert _without_time(records) == _without_time(inline_records)
+    assert read_records(tmp_path / "new.csv") == [] and finished_keys(tmp_path / "new.csv") == set()
+    (tmp_path / "header.csv").write_bytes(records_csv([]))      # interrupted before the first run ended
+    assert read_records(tmp_path / "header.csv") == []
     # a third time: nothing left to train, the file is unchanged
     assert cli.main([*TINY_CLI, "--backend", "inline", "--out", str(out)]) == 0
     assert "0 to train" in capsys.readouterr().out and out.read_text() == text
@@ -224,3 +227,31 @@ def test_the_sweep_chart_keeps_gains_apart():
     fig = sweep_figure(records)
     assert [t.name for t in fig.data] == [f"{CELLS['rnn']}, gain 0.5", f"{CELLS['rnn']}, gain 1.5", "naive guess"]
     assert [list(t.y) for t in fig.data[:2]] == [[0.2], [0.05]]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_goes_on(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "sweep.csv"
+    cmd = [sys.executable, "-m", "rnn_core", *TINY_CLI[:-1], "--timesteps", "5,10,20,40", "--epochs", "3",
+           "--workers", "1", "--out", str(out)]                # 16 runs on one worker process
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    deadline = time.monotonic() + 120
+    while len(read_records(out)) < 1:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    kept = read_records(out)
+    assert 1 <= len(kept) < 16
+    assert "Interrupted:" in err and f"{len(kept)} of 16 runs finished and are kept" in err
+    # the same command trains only the rest
+    assert cli.main([*TINY_CLI, "--timesteps", "5,10,20,40", "--epochs", "3", "--backend", "inline",
+                     "--out", str(out)]) == 0
+    assert len(read_records(out)) == 16 and len(finished_keys(out)) == 16
