@@ -143,7 +143,7 @@ def _polled(key: str, draw) -> None:
 def sweep_panel(settings) -> None:
     """The timesteps sweep's widgets and buttons; carries out Run / Cancel on the race's settings."""
     defaults()
-    s1, s2, s3, s4, s5, s6 = st.columns([3, 1, 1, 0.8, 1, 1])
+    s1, s2, s3, s4 = st.columns([3, 1, 1, 1])
     timesteps = s1.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.sweep.timesteps")
     epochs = s2.number_input("Epochs per run", 1, 50, step=1, key="cmp.sweep.epochs")
     n_samples = s3.number_input("Samples", 100, 20_000, step=100, key="cmp.sweep.n_samples",
@@ -155,8 +155,7 @@ def sweep_panel(settings) -> None:
         start_sweep(settings, timesteps, int(epochs), int(n_samples), int(seeds))
     elif action == "cancel":
         cancel(SWEEP)
-    for col in (s5, s6):
-        col.write("")
+    s5, s6, _ = st.columns([1.2, 1, 4])
     s5.button("Run sweep", icon=":material/query_stats:", width="stretch", on_click=request,
               args=(SWEEP, "run"), disabled=running(SWEEP))
     s6.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.sweep.cancel", on_click=request,
@@ -167,7 +166,7 @@ def sweep_panel(settings) -> None:
 
 def map_panel(settings) -> None:
     """The trainability map's widgets and buttons; carries out Run / Cancel on the race's settings."""
-    m1, m2, m3, m4, m5, m6, m7 = st.columns([2, 2, 1, 1, 0.8, 1, 1])
+    m1, m2, m3, m4, m5 = st.columns([2, 2, 1, 1, 1])
     gains = m1.multiselect("Gains", MAP_GAINS, key="cmp.map.gains")
     map_steps = m2.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.map.timesteps")
     map_epochs = m3.number_input("Epochs per run", 1, 50, step=1, key="cmp.map.epochs")
@@ -178,8 +177,7 @@ def map_panel(settings) -> None:
         start_map(settings, gains, map_steps, int(map_epochs), int(map_samples), int(map_seeds))
     elif action == "cancel":
         cancel(MAP)
-    for col in (m6, m7):
-        col.write("")
+    m6, m7, _ = st.columns([1.2, 1, 4])
     m6.button("Run map", icon=":material/grid_on:", width="stretch", on_click=request,
               args=(MAP, "run"), disabled=running(MAP))
     m7.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.map.cancel", on_click=request,
