@@ -2,22 +2,21 @@
 
 Reads the Compare controls (`ui.compare`), starts one `LiveRun` per cell, and lets one fragment
 redraw the overlaid loss curves, the gradient-through-time profiles and the final-metrics table.
-The timesteps sweep trains each cell briefly at several window lengths on a background thread.
+Two sweeps on the sweep engine (`ui.sweeps`) train each cell briefly at several window lengths, and
+over gain × window length for the trainability map.
 """
 
 import streamlit as st
 
+from ui import sweeps
 from ui.compare import (
-    SWEEP_TIMESTEPS,
     race_area,
     race_running,
     race_settings,
     request,
     reset_race,
     start_race,
-    start_sweep,
     stop_race,
-    sweep_area,
 )
 from ui.presenter import presenter_mode
 from ui.text import md
@@ -58,19 +57,20 @@ race_area(presenter)
 st.header("Timesteps sweep")
 if not presenter:
     st.caption("Short runs of each chosen cell at several window lengths on the same task: the final "
-               "validation loss against T. A cell climbs to the constant guess once T outgrows the "
-               "distance its gradient can carry the signal: the plain RNN first, the gated cells at "
-               "longer windows or not within the sweep.")
-s1, s2, s3, s4 = st.columns([3, 1, 1, 1.2])
-timesteps = s1.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.sweep.timesteps")
-epochs = s2.number_input("Epochs per run", 1, 50, step=1, key="cmp.sweep.epochs")
-n_samples = s3.number_input("Samples", 100, 20_000, step=100, key="cmp.sweep.n_samples",
-                            help="Sequences generated per run (adding / echo); fewer is faster.")
-s4.write("")
-s4.button("Run sweep", icon=":material/query_stats:", width="stretch", on_click=request, args=("sweep",))
-if st.session_state.pop("cmp.sweep_action", None):
-    start_sweep(settings, sorted(timesteps), int(epochs), int(n_samples))
-sweep_error = st.session_state.get("cmp.sweep_error")
-if sweep_error:
-    st.error(md(sweep_error))
-sweep_area()
+               "validation loss against T, the mean over seeds with bars from the lowest to the highest. "
+               "A cell climbs to the naive guess once T outgrows the distance its gradient can carry the "
+               "signal: the plain RNN first, the gated cells at longer windows or not within the sweep.")
+sweeps.sweep_panel(settings)
+sweeps.sweep_area()
+
+st.header("Trainability map")
+if not presenter:
+    st.caption("What the Gradient Lab's phase diagram predicts at initialisation, measured after training: "
+               "each chosen cell over gain × window length (W_hh orthogonal × gain), coloured by the final "
+               "validation loss ÷ the naive guess — blue learned, white no better than the guess. The dashed "
+               "line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the Elman and Jordan cells "
+               "only: the gates of the LSTM and GRU open paths that bound does not cover.")
+sweeps.map_panel(settings)
+sweeps.map_area()
+if not presenter:
+    sweeps.map_upload()

@@ -1,4 +1,4 @@
-"""The command line: `python -m rnn_core datasets | train | gradients`, for scripts and notebooks.
+"""The command line: `python -m rnn_core datasets | train | gradients | sweep`, for scripts and notebooks.
 
     python -m rnn_core datasets
     python -m rnn_core train --cell lstm --dataset sine --timesteps 50 --hidden 32 --epochs 20 \\
@@ -8,6 +8,8 @@
     python -m rnn_core train --dataset pydoc --cell lstm --hidden 128 --timesteps 50   (or --text notes.txt)
     python -m rnn_core gradients --cell rnn --timesteps 100 --init orthogonal --gain 0.9
     python -m rnn_core train --preset exploding --clip-norm 1
+    python -m rnn_core sweep --cell rnn,lstm,gru --timesteps 10,25,50,100,200 --gain 0.5:1.5:5 \\
+        --seeds 3 --epochs 5 --backend local --out sweep.csv
 
 `train --preset NAME` starts from a Playground preset (`presets.py`); every flag given explicitly
 overrides it (the train flags default to None for that reason; the help states the real defaults).
@@ -17,7 +19,9 @@ them ("beats" only below BEATS_BELOW× their loss), then the test metrics next t
 datasets: bits per character against the unigram baseline and a sample per epoch, then bits per
 character and accuracy on the held-out text); `--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many
-decades the gradient loses (or gains) from the last timestep back to the first.
+decades the gradient loses (or gains) from the last timestep back to the first. `sweep` trains every
+combination of a grid (`sweep.py`) on worker processes or Ray, appends one CSV row per finished run,
+skips the runs the file already holds, and shows runs done and the time left; Ctrl-C keeps what finished.
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
 on stderr; a run that diverges exits 0 and says when and why.
 Holds only argument parsing and printing: configs (`config.py`), data (`datasets.py`, `windows.py`),
@@ -76,7 +80,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="RNN Playground from the command line: list the datasets, "
                      "train a recurrent network, or probe its gradients through time at initialisation.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{datasets,train,gradients}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{datasets,train,gradients,sweep}")
     sub.add_parser("datasets", help="list the datasets", description="List the datasets of the registry.")
     _train_parser(sub.add_parser("train", help="train a network and report honest metrics",
                                  description="Train a recurrent network, print one line per epoch, then "
@@ -84,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     _gradients_parser(sub.add_parser("gradients", help="‖∂L/∂h_t‖ per timestep at initialisation",
                                      description="Probe the gradient through time at initialisation "
                                      "(no training) and print its decay in decades."))
+    _sweep_parser(sub.add_parser("sweep", help="train every combination of a grid, one CSV row per run",
+                                 description="Train every cell × timesteps × gain × hidden size × seed of a "
+                                 "grid on worker processes (or Ray), one CSV row per finished run; runs the "
+                                 "file already holds are not run again."))
     return parser
 
 
@@ -175,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_datasets()
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
         return cmd_gradients(args)
     except (ConfigError, DataError, CliError, ValueError) as e:   # runs.RunFileError is a ValueError too
         _fail(str(e))
@@ -684,3 +694,160 @@ def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
              else "the update gate's copy alone (the product of update gates)")
     lost = "more than 300" if d is None else f"{d:.1f}"
     return f"; no σ_max bound for a gated cell: along {along} {lost} decades are lost"
+
+
+# ----------------------------------------------------------------------------- sweep
+def _sweep_parser(p: argparse.ArgumentParser) -> None:
+    from rnn_core.sweep import BACKENDS
+
+    m, t = ModelConfig(), TrainConfig()
+    g = p.add_argument_group("grid")
+    g.add_argument("--cell", default="rnn,lstm,gru", metavar="LIST", help=f"cells, comma-separated, of "
+                   f"{', '.join(CELLS)} (%(default)s)")
+    g.add_argument("--timesteps", default="10,25,50,100,200", metavar="LIST",
+                   help="window lengths T, comma-separated or START:STOP:COUNT (%(default)s)")
+    g.add_argument("--gain", default="1.0", metavar="LIST",
+                   help="W_hh init gains, comma-separated or START:STOP:COUNT, e.g. 0.5:1.5:5 (%(default)s)")
+    g.add_argument("--hidden", default=str(m.hidden_size), metavar="LIST",
+                   help="hidden sizes, comma-separated (%(default)s)")
+    g.add_argument("--seeds", type=int, default=3, help="seeds 0 … N−1 per setting (%(default)s)")
+    d = p.add_argument_group("data and model")
+    d.add_argument("--dataset", default="adding", metavar="NAME",
+                   help="a dataset of the registry (see 'datasets'; %(default)s)")
+    d.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset parameter, e.g. n_samples=1000 (repeat for several)")
+    d.add_argument("--init", choices=list(INITS), default="orthogonal",
+                   help="W_hh init scheme; the gain acts on orthogonal, identity and gaussian (%(default)s)")
+    d.add_argument("--layers", type=int, default=m.num_layers, help="stacked layers (%(default)s)")
+    d.add_argument("--forget-bias", type=float, default=m.forget_bias,
+                   help="added to the LSTM forget-gate bias (%(default)s)")
+    o = p.add_argument_group("training")
+    o.add_argument("--epochs", type=int, default=5, help="(%(default)s)")
+    o.add_argument("--batch-size", type=int, default=t.batch_size, help="(%(default)s)")
+    o.add_argument("--lr", type=float, default=t.lr, help="learning rate (%(default)s)")
+    o.add_argument("--optimizer", choices=list(OPTIMIZERS), default=t.optimizer, help="(%(default)s)")
+    o.add_argument("--clip-norm", type=float, default=t.clip_value, metavar="C",
+                   help="clip the gradient norm at C; 0 = no clipping (%(default)s)")
+    r = p.add_argument_group("execution and output")
+    r.add_argument("--backend", choices=list(BACKENDS), default="local",
+                   help="local worker processes, Ray (this machine, or the cluster at RAY_ADDRESS), or "
+                   "inline (one loop in this process) (%(default)s)")
+    r.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
+                   help="worker processes, or CPUs of a local Ray instance (%(default)s)")
+    r.add_argument("--out", default="sweep.csv", metavar="PATH",
+                   help="CSV the runs are appended to; runs it already holds are skipped (%(default)s)")
+    r.add_argument("--parquet", metavar="PATH", help="also write every run as Parquet at the end (needs pyarrow)")
+    r.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def _number_list(text: str, flag: str, kind: type = float) -> list:
+    """'10,25,50' → [10, 25, 50]; 'a:b:n' → n evenly spaced values from a to b."""
+    text = text.strip()
+    try:
+        if ":" in text:
+            parts = text.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+            if n < 1:
+                raise ValueError
+            values = [lo + (hi - lo) * i / (n - 1) for i in range(n)] if n > 1 else [lo]
+            values = [round(v, 10) for v in values]
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise CliError(f"{flag} takes numbers separated by commas or START:STOP:COUNT, got '{text}'.") from None
+    if kind is int:
+        if any(not float(v).is_integer() for v in values):
+            raise CliError(f"{flag} takes whole numbers, got '{text}'.")
+        values = [int(v) for v in values]
+    if any(not math.isfinite(v) for v in values):
+        raise CliError(f"{flag} takes finite numbers, got '{text}'.")
+    return values
+
+
+def sweep_trials(args) -> list:
+    """The trials of `sweep`'s flags; a bad grid raises (one sentence)."""
+    from rnn_core.datasets import get_dataset
+    from rnn_core.sweep import grid
+
+    ds = get_dataset(args.dataset)
+    if ds.name == "csv":
+        raise CliError("A sweep runs on a dataset of the registry; the csv dataset needs an upload.")
+    if args.seeds < 1:
+        raise CliError(f"--seeds must be at least 1, got {args.seeds}.")
+    if args.workers < 1:
+        raise CliError(f"--workers must be at least 1, got {args.workers}.")
+    if not math.isfinite(args.forget_bias):
+        raise CliError("--forget-bias must be a finite number.")
+    model = ModelConfig(init=args.init, num_layers=args.layers, forget_bias=args.forget_bias)
+    data = DataConfig(dataset=ds.name, params=_params(args.param))
+    clip = "norm" if args.clip_norm > 0 else "off"
+    train = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
+                        clip=clip, clip_value=args.clip_norm if args.clip_norm > 0 else 1.0)
+    cells = [c.strip() for c in args.cell.split(",") if c.strip()]
+    return grid(cells, _number_list(args.timesteps, "--timesteps", int), _number_list(args.gain, "--gain"),
+                args.seeds, _number_list(args.hidden, "--hidden", int), model, data, train)
+
+
+def cmd_sweep(args) -> int:
+    import time
+
+    from rnn_core.sweep import (
+        RecordWriter,
+        eta,
+        finished_keys,
+        parquet_available,
+        ray_available,
+        read_records,
+        run_sweep,
+        write_parquet,
+    )
+
+    trials = sweep_trials(args)
+    if args.backend == "ray" and (why := ray_available()):
+        raise CliError(why)
+    if args.parquet and (why := parquet_available()):
+        raise CliError(why)
+    out = Path(args.out).expanduser()
+    if not out.resolve().parent.is_dir():
+        raise CliError(f"Cannot write --out '{args.out}': the folder '{out.resolve().parent}' does not exist.")
+    if out.is_dir():
+        raise CliError(f"--out '{args.out}' is a folder; give a file name such as sweep.csv.")
+    done = finished_keys(out) & {t.key for t in trials}
+    todo = len(trials) - len(done)
+    where = os.environ.get("RAY_ADDRESS") or "this machine" if args.backend == "ray" else "this machine"
+    _say(f"{len(trials)} runs in the grid, {len(done)} already in {args.out}, {todo} to train "
+         f"({args.backend}, {args.workers} worker{'s' * (args.workers != 1)} on {where}).")
+    t0, n = time.monotonic(), 0
+    tty = sys.stderr.isatty()
+    try:
+        with RecordWriter(out) as writer:
+            for rec in run_sweep(trials, args.backend, args.workers, skip=done):
+                writer.write(rec)
+                n += 1
+                if not args.quiet:
+                    _progress(n, todo, time.monotonic() - t0, eta, tty)
+    except KeyboardInterrupt:
+        if tty and not args.quiet:
+            print(file=sys.stderr)
+        _fail(f"Interrupted: {n} of {todo} runs finished and are kept in {args.out}; run the same command "
+              "again to train the rest.")
+        return 130
+    if tty and not args.quiet:
+        print(file=sys.stderr)
+    records = read_records(out)
+    _say(f"Finished: {n} runs trained in {time.monotonic() - t0:.1f} s; {args.out} holds {len(records)} runs.")
+    if args.parquet:
+        write_parquet(records, args.parquet)
+        _say(f"Wrote {args.parquet}")
+    return 0
+
+
+def _progress(done: int, total: int, seconds: float, eta, tty: bool) -> None:
+    left = eta(done, total, seconds)
+    width = 30
+    bar = "#" * round(width * done / max(1, total))
+    line = (f"[{bar:<{width}}] {done}/{total} runs · {seconds:.0f} s · ETA "
+            f"{'—' if left is None else f'{left:.0f} s'}")
+    print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)

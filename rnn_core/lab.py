@@ -5,8 +5,8 @@ Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation ave
 spread (`profile_stats`) and for all five cells at once (`overlay`); the gain × timestep phase
 diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh (`singular_values`); the
 norm of the product of Jacobians over k steps (`jacobian_stats`); the from-scratch NumPy RNN's
-hand-written BPTT against autograd with truncation (`scratch_report`); and the Compare page's
-timesteps sweep on a background thread (`TimestepsSweep`).
+hand-written BPTT against autograd with truncation (`scratch_report`); and `run_one`, one short
+training run through the sweep engine (`sweep.py`, which also runs the Compare page's sweeps).
 Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the NumPy RNN
 (`scratch.py`), data (`datasets.py`, `windows.py`), training (`train.py`) and the figures
 (`lab_figures.py`). Never imports streamlit.
@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-import time
 import warnings
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -366,173 +365,12 @@ def scratch_report(timesteps: int = SCRATCH_TIMESTEPS, truncate: int = 0, hidden
             "contrib": contrib, "kept": kept, "truncate": truncate, "timesteps": T}
 
 
-# ------------------------------------------------------------------------------ Compare: the sweep
-@dataclass
-class SweepRow:
-    cell: str
-    timesteps: int
-    train_loss: float | None
-    val_loss: float | None
-    baseline_mse: float | None
-    status: str                  # the trainer's end status, or "skipped" (then `note` says why)
-    seconds: float
-    note: str = ""
+# ------------------------------------------------------------------------------ one short run
+def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelConfig,
+            train_cfg: TrainConfig) -> SimpleNamespace:
+    """Train one cell on windows of length `timesteps` to the end through the sweep engine
+    (`sweep.run_trial`); the record's fields (status, val_loss, baseline_mse, …) as attributes."""
+    from rnn_core.sweep import Trial, run_trial
 
-
-class TimestepsSweep:
-    """Train each cell at each window length (short runs, one after another) on a background thread.
-
-    `rows` grows as runs finish (plain dicts); `done` / `total` give the progress; `status` is
-    "idle", "running", "completed", "stopped" or "failed" (then `error` says why, in one sentence).
-    The whole sweep holds one admission slot (`rnn_core.admission`, like a LiveRun): until it gets one its
-    status is "queued" and the snapshot's "ahead" / "wait" say where it stands.
-    Never calls Streamlit; `stop()` ends it after the current step (or at once while queued). `watcher()`
-    (optional, as for LiveRun: "is the browser tab still connected?") stops it once it has said False for
-    `idle_timeout` s.
-    """
-
-    def __init__(self, cells: list[str], timesteps: list[int], data_cfg: DataConfig, model_cfg: ModelConfig,
-                 train_cfg: TrainConfig, watcher: Callable[[], bool] | None = None,
-                 idle_timeout: float | None = None, admission=None):
-        if not cells or not timesteps:
-            raise ConfigError("Pick at least one cell and one window length for the sweep.")
-        self.cells, self.timesteps = list(cells), sorted({int(t) for t in timesteps})
-        self.data_cfg, self.model_cfg, self.train_cfg = data_cfg, model_cfg, train_cfg
-        self.rows: list[dict] = []
-        self.total = len(self.cells) * len(self.timesteps)
-        self.status, self.error, self.current = "idle", "", ""
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        from rnn_core.admission import shared_admission
-        from rnn_core.live import WATCH_EVERY, default_idle_timeout
-
-        self.admission = admission if admission is not None else shared_admission()
-        self._ticket = None
-        self._admitted = threading.Event()
-
-        self.watcher = watcher
-        self.idle_timeout = default_idle_timeout() if idle_timeout is None else idle_timeout
-        self._ask_every = min(WATCH_EVERY, self.idle_timeout / 3)     # as often as a LiveRun asks
-        self._last_watched = self._last_asked = time.monotonic()
-
-    @property
-    def done(self) -> int:
-        with self._lock:
-            return len(self.rows)
-
-    def snapshot(self) -> dict:
-        """A consistent copy: {"status", "error", "done", "total", "current", "rows", "ahead", "wait"}
-        ("ahead", "wait": runs ahead in the queue and seconds to a free slot while queued, else None)."""
-        ticket = self._ticket
-        queued = self.status == "queued" and ticket is not None
-        ahead = self.admission.ahead(ticket) if queued else None
-        wait = self.admission.wait_estimate(ticket) if queued else None
-        with self._lock:
-            return {"status": self.status, "error": self.error, "done": len(self.rows), "total": self.total,
-                    "current": self.current, "rows": [dict(r) for r in self.rows], "ahead": ahead, "wait": wait}
-
-    def start(self) -> TimestepsSweep:
-        self._ticket = self.admission.enqueue(wake=self._admitted.set)
-        self.status = "running" if self._ticket.admitted else "queued"
-        self._thread = threading.Thread(target=self._run, name="timesteps-sweep", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._admitted.set()          # wake a queued sweep so it stops at once
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _should_stop(self) -> bool:
-        """stop() was called, or the watcher has said "nobody watches" for idle_timeout s."""
-        if self._stop.is_set():
-            return True
-        now = time.monotonic()
-        if self.watcher is None or now - self._last_asked < self._ask_every:
-            return False
-        self._last_asked = now
-        try:
-            watched = bool(self.watcher())
-        except Exception:          # a failing watcher counts as "nobody watches"
-            watched = False
-        if watched:
-            self._last_watched = now
-        elif now - self._last_watched > self.idle_timeout:
-            self._stop.set()
-        return self._stop.is_set()
-
-    def _run(self) -> None:
-        from rnn_core.live import limit_torch_threads
-
-        limit_torch_threads(self.admission.slots)
-        try:
-            while not self._ticket.admitted:                 # queued: wait for a slot, or stop
-                if self._should_stop():
-                    self.status = "stopped"
-                    return
-                self._admitted.wait(0.25)
-            self.status = "running"
-            for T in self.timesteps:
-                for cell in self.cells:
-                    if self._should_stop():
-                        self.status = "stopped"
-                        return
-                    with self._lock:
-                        self.current = f"{CELLS[cell]}, T = {T}"
-                    try:
-                        row = run_one(cell, T, self.data_cfg, self.model_cfg, self.train_cfg, self._should_stop)
-                    except (ConfigError, ValueError) as exc:     # DataError is a ValueError
-                        row = SweepRow(cell, T, None, None, None, "skipped", 0.0, note=_sentence(exc))
-                    with self._lock:
-                        self.rows.append(asdict(row))
-            self.status = "stopped" if self._stop.is_set() else "completed"
-        except Exception as exc:   # surfaced as one sentence on the page, never a traceback
-            self.error = _sentence(exc)
-            self.status = "failed"
-        finally:
-            self.admission.release(self._ticket, finished=True)
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if text.endswith(".") else text + "."
-
-
-def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig,
-            should_stop: Callable[[], bool] | None = None) -> SweepRow:
-    """Train one cell on windows of length `timesteps` to the end (or until `should_stop()` says so,
-    asked after every record); the final losses as a SweepRow."""
-    import torch
-
-    from rnn_core.models import build_model
-    from rnn_core.train import train
-    from rnn_core.windows import prepare
-
-    t0 = time.perf_counter()
-    windows = prepare(cfg_replace(data_cfg, timesteps=timesteps).validate())
-    mcfg = cfg_replace(model_cfg, cell=cell, input_size=windows.X_train.shape[2],
-                       output_size=windows.y_train.shape[1])
-    tcfg = cfg_replace(train_cfg, probe_every=max(train_cfg.epochs, 1) + 1)   # no probes: speed
-    model = build_model(mcfg, seed=tcfg.seed)
-    last_epoch, end = None, None
-    with torch.inference_mode(False):
-        for rec in train(model, windows, tcfg):
-            if rec["kind"] == "epoch":
-                last_epoch = rec
-            elif rec["kind"] == "end":
-                end = rec
-            if should_stop is not None and should_stop():
-                break
-    return SweepRow(cell=cell, timesteps=timesteps,
-                    train_loss=_finite(last_epoch.get("train_loss")) if last_epoch else None,
-                    val_loss=_finite(last_epoch.get("val_loss")) if last_epoch else None,
-                    baseline_mse=_finite(windows.baseline_mse),
-                    status=end["status"] if end else "stopped", seconds=time.perf_counter() - t0)
-
-
-def _finite(v) -> float | None:
-    return float(v) if v is not None and math.isfinite(float(v)) else None
+    trial = Trial(cfg_replace(model_cfg, cell=cell), cfg_replace(data_cfg, timesteps=timesteps), train_cfg)
+    return SimpleNamespace(**run_trial(trial))

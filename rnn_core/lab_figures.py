@@ -4,7 +4,7 @@ Holds `lab_gradient_figure` (one cell's ‖∂L/∂h_t‖ over seeds with its ba
 on `figures.gradient_time_figure`), `overlay_figure` (all cells on one log chart), `phase_figure`
 (gain × timestep heatmap with the σ_max·γ = 1 border), `singular_values_figure`, `jacobian_figure`,
 `truncation_figure` (what truncated BPTT cuts), and for Compare `compare_loss_figure`,
-`compare_gradient_figure`, `compare_table` and `sweep_figure`.
+`compare_gradient_figure` and `compare_table` (a sweep's figures: `sweep_figures.py`).
 Leaves to others: the Playground's figures (`figures.py`), the numbers (`lab.py`). No Streamlit.
 """
 
@@ -262,23 +262,3 @@ def compare_table(runs: dict[str, dict], baseline: float | None = None) -> pd.Da
             "÷ constant guess": (final_val / baseline) if final_val is not None and baseline else None,
             "seconds": round(float(r.get("elapsed", 0.0)), 1)})
     return pd.DataFrame(rows)
-
-
-def sweep_figure(rows: list[dict], height: int = 380) -> go.Figure:
-    """Final validation loss against window length, one line per cell; the constant guess dashed."""
-    title = "Final validation loss against timesteps"
-    if not rows:
-        return _empty(title, "Run the sweep; each finished run adds a point.", height)
-    fig = go.Figure()
-    for cell in [c for c in CELLS if any(r["cell"] == c for r in rows)]:
-        pts = sorted((r for r in rows if r["cell"] == cell), key=lambda r: r["timesteps"])
-        fig.add_trace(go.Scatter(x=[r["timesteps"] for r in pts], y=_pos([r["val_loss"] for r in pts]),
-                                 mode="lines+markers", name=CELLS[cell],
-                                 line={"color": CELL_COLORS[cell], "width": 2.5}, marker={"size": 8}))
-    base = sorted({(r["timesteps"], r["baseline_mse"]) for r in rows if r.get("baseline_mse")})
-    if base:
-        fig.add_trace(go.Scatter(x=[b[0] for b in base], y=[b[1] for b in base], mode="lines",
-                                 name="constant guess", line={"color": GREY, "dash": "dash", "width": 2}))
-    fig = _style(fig, title, "timesteps T (window length)", "validation MSE", log_y=True, height=height)
-    fig.update_layout(hovermode="closest")
-    return fig

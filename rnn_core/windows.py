@@ -280,3 +280,23 @@ def _text_task(ds: Dataset, data_cfg: DataConfig, frame: pd.DataFrame | None) ->
     return text_windows(frame_text(frame), data_cfg.timesteps, params["windows"], data_cfg.train_frac,
                         data_cfg.val_frac, temperature=params["temperature"], seed=params.get("seed", 0),
                         memory=memory_of(ds.name, params), frame=frame)
+
+
+# ----------------------------------------------------------------------------- the naive guess
+def naive_loss(windows: Windows) -> float | None:
+    """The naive guess's loss, in the loss's units, on the validation windows (else training):
+    persistence ŷ = last input value of the target for forecasts (MSE, scaled); the constant guess for
+    sequences; for text the unigram entropy in bits per character. None when there is no naive guess
+    (the target is not among the inputs) or no window."""
+    if getattr(windows, "text", None) is not None:
+        return windows.text.unigram_bits
+    if windows.task == "sequence":
+        return windows.baseline_mse
+    col = windows.target_in_features
+    if col is None:
+        return None
+    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
+    if len(X) == 0:
+        return None
+    # persistence: ŷ = x_{T−1}[target]
+    return float(np.mean((X[:, -1, col].astype(np.float64) - y[:, 0].astype(np.float64)) ** 2))

@@ -1,14 +1,12 @@
 """Gradient Lab computations (`rnn_core.lab`) and their figures (`rnn_core.lab_figures`)."""
 
-import json
 import math
-import time
 
 import numpy as np
 import pytest
 
 from rnn_core import lab
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import CELLS, ConfigError
 from rnn_core.lab import LAB_PRESETS, LabConfig
 from rnn_core.lab_figures import (
     jacobian_figure,
@@ -16,7 +14,6 @@ from rnn_core.lab_figures import (
     overlay_figure,
     phase_figure,
     singular_values_figure,
-    sweep_figure,
     truncation_figure,
 )
 
@@ -118,45 +115,6 @@ def test_scratch_report_hand_bptt_equals_autograd_and_truncation_keeps_the_last_
     assert w_cut != pytest.approx(w_full)
 
 
-def test_timesteps_sweep_trains_each_cell_at_each_length():
-    data = DataConfig(dataset="adding", params={"n_samples": 120, "seed": 0})
-    sweep = lab.TimestepsSweep(["rnn", "gru"], [6, 4], data, ModelConfig(hidden_size=4),
-                               TrainConfig(epochs=1, batch_size=32)).start()
-    sweep.join(timeout=60)
-    snap = sweep.snapshot()
-    assert snap["status"] == "completed", snap["error"]
-    assert [(r["cell"], r["timesteps"]) for r in snap["rows"]] == [("rnn", 4), ("gru", 4), ("rnn", 6), ("gru", 6)]
-    for r in snap["rows"]:
-        assert r["val_loss"] > 0 and r["baseline_mse"] > 0 and r["status"] == "completed"
-    json.dumps(snap)                                                       # plain data
-
-
-def test_timesteps_sweep_skips_impossible_lengths_with_a_sentence():
-    data = DataConfig(dataset="echo", params={"lag": 5, "n_samples": 100, "seed": 0})
-    sweep = lab.TimestepsSweep(["rnn"], [3, 8], data, ModelConfig(hidden_size=4),
-                               TrainConfig(epochs=1, batch_size=32)).start()
-    sweep.join(timeout=60)
-    rows = sweep.snapshot()["rows"]
-    assert rows[0]["status"] == "skipped" and "lag" in rows[0]["note"]
-    assert rows[1]["status"] == "completed"
-    with pytest.raises(ConfigError):
-        lab.TimestepsSweep([], [10], data, ModelConfig(), TrainConfig())
-
-
-def test_timesteps_sweep_stops_once_its_watcher_says_nobody_watches():
-    data = DataConfig(dataset="adding", params={"n_samples": 400, "seed": 0})
-    tab_open = [True]
-    sweep = lab.TimestepsSweep(["rnn", "lstm"], [20, 40, 80], data, ModelConfig(hidden_size=8),
-                               TrainConfig(epochs=200, batch_size=8), watcher=lambda: tab_open[0],
-                               idle_timeout=0.5).start()
-    time.sleep(2.0)
-    assert sweep.status == "running"                 # watched: goes on past the idle timeout
-    tab_open[0] = False
-    sweep.join(timeout=60)
-    assert sweep.status == "stopped"
-    assert sweep.done < sweep.total
-
-
 def test_figures_draw_what_they_are_given():
     stats = lab.profile_stats(SMALL.replace(num_layers=2))
     fig = lab_gradient_figure(stats)
@@ -170,11 +128,6 @@ def test_figures_draw_what_they_are_given():
     assert len(jacobian_figure(lab.jacobian_stats(SMALL)).data) == 4
     tf = truncation_figure(lab.scratch_report(timesteps=10, truncate=3))
     assert tf.data[0].marker.color.count("#3b5bdb") == 3
-    rows = [{"cell": "rnn", "timesteps": 10, "val_loss": 0.1, "baseline_mse": 0.16},
-            {"cell": "rnn", "timesteps": 20, "val_loss": 0.15, "baseline_mse": 0.16}]
-    sf = sweep_figure(rows)
-    assert [t.name for t in sf.data] == [CELLS["rnn"], "constant guess"]
-    assert sweep_figure([]).layout.annotations                               # an empty chart says why
 
 
 def test_lab_log_axes_show_decades_only():

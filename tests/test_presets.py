@@ -184,7 +184,10 @@ def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
     guess at T = 25, where the LSTM and the GRU still learn."""
     from rnn_core.config import DataConfig, ModelConfig, TrainConfig
     from rnn_core.lab import run_one
-    from ui.compare import DEFAULTS
+    from ui.compare import DEFAULTS as RACE
+    from ui.sweeps import DEFAULTS as SWEEP
+
+    DEFAULTS = {**RACE, **SWEEP}
 
     data = DataConfig(dataset=DEFAULTS["cmp.d.dataset"], params={"n_samples": DEFAULTS["cmp.sweep.n_samples"]})
     model = ModelConfig(hidden_size=DEFAULTS["cmp.m.hidden_size"], forget_bias=DEFAULTS["cmp.m.forget_bias"])

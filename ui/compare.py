@@ -1,13 +1,12 @@
-"""Streamlit glue of the Compare page: the race (one `LiveRun` per cell, same data, seed and settings)
-and the timesteps sweep (`rnn_core.lab.TimestepsSweep` on a background thread).
+"""Streamlit glue of the Compare page: the race (one `LiveRun` per cell, same data, seed and settings).
 
 Each cell's run lives in the `ui.live` slot `cmp.<cell>`; the race's shared facts (cells, baseline)
-under `cmp.race`; the sweep object under `cmp.sweep`. One fragment polls every run at once.
+under `cmp.race`. One fragment polls every run at once.
 Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_race`, `reset_race`,
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
-`start_sweep`, `sweep_area()`, and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
-Leaves to others: the widgets of the data and training panels (`ui.controls`), the run slots
-(`ui.live`), the computations and figures (`rnn_core`).
+and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
+Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
+training panels (`ui.controls`), the run slots (`ui.live`), the computations and figures (`rnn_core`).
 """
 
 from __future__ import annotations
@@ -19,13 +18,11 @@ import streamlit as st
 from rnn_core.admission import describe_wait
 from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error
 from rnn_core.config import replace as cfg_replace
-from rnn_core.lab import TimestepsSweep
-from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table, sweep_figure
+from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table
 from rnn_core.live import LiveRun
 from rnn_core.tasks import TASKS
 from ui.controls import data_controls, train_controls
 from ui.live import (
-    ACTIVE,
     FINISHED,
     STATUS_ICON,
     RunContext,
@@ -36,12 +33,10 @@ from ui.live import (
     set_run,
 )
 from ui.presenter import chart_height
-from ui.text import md
 from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
 RACE = "cmp.race"
-SWEEP = "cmp.sweep"
 POLL_SECONDS = 0.7
 DATASETS = ["adding", "echo", "sine", "mackey_glass", "sines", "brackets", "pydoc"]
 # Compare's own defaults: the adding problem over 25 steps, where in 10 epochs the GRU and the LSTM get
@@ -53,9 +48,7 @@ DEFAULTS = {"cmp.m.cells": ["rnn", "lstm", "gru"], "cmp.m.hidden_size": 32, "cmp
             "cmp.m.forget_bias": 1.0, "cmp.d.dataset": "adding", "cmp.d.timesteps": 25,
             "cmp.dp.adding.n_samples": 2000, "cmp.dp.echo.n_samples": 2000, "cmp.dp.echo.lag": 10,
             "cmp.t.epochs": 10, "cmp.t.lr": 0.01, "cmp.t.batch_size": 32, "cmp.t.clip": "norm",
-            "cmp.t.clip_value": 1.0, "cmp.sweep.timesteps": [5, 10, 25, 50], "cmp.sweep.epochs": 10,
-            "cmp.sweep.n_samples": 2000}
-SWEEP_TIMESTEPS = [5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200]
+            "cmp.t.clip_value": 1.0}
 
 
 @dataclass
@@ -123,8 +116,8 @@ def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> Non
 
 # ------------------------------------------------------------------------------------------ the race
 def request(action: str) -> None:
-    """Button callback: remember what was asked ("start", "stop", "reset" or "sweep") for the page."""
-    st.session_state["cmp.sweep_action" if action == "sweep" else "cmp.action"] = action
+    """Button callback: remember what was asked ("start", "stop" or "reset") for the page."""
+    st.session_state["cmp.action"] = action
 
 
 def race_runs() -> dict[str, LiveRun]:
@@ -236,56 +229,3 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖ of the boxed prediction for each earlier character (exact, log "
                "scale), recomputed every epoch. On the brackets the closer needs the opener: the cell whose "
                "colour still reaches it can get the closer right.")
-
-
-# ----------------------------------------------------------------------------------------- the sweep
-def start_sweep(s: RaceSettings, timesteps: list[int], epochs: int, n_samples: int) -> None:
-    """Start the timesteps sweep for the race's cells with short runs; a failure becomes a sentence."""
-    old = st.session_state.get(SWEEP)
-    if old is not None:
-        old.stop()
-    st.session_state.pop("cmp.sweep_error", None)
-    if s.error:
-        st.session_state["cmp.sweep_error"] = s.error
-        return
-    params = dict(s.data.params)
-    if "n_samples" in params:
-        params["n_samples"] = int(n_samples)
-    try:
-        sweep = TimestepsSweep(s.cells, timesteps, cfg_replace(s.data, params=params), s.model,
-                               cfg_replace(s.train, epochs=int(epochs)), watcher=session_watcher())
-    except ConfigError as exc:
-        st.session_state["cmp.sweep_error"] = str(exc)
-        return
-    st.session_state[SWEEP] = sweep.start()
-
-
-def sweep_area() -> None:
-    """The sweep's progress, its chart and the rows; polls while it runs."""
-    sweep: TimestepsSweep | None = st.session_state.get(SWEEP)
-    running = sweep is not None and sweep.status in ACTIVE
-
-    @st.fragment(run_every=POLL_SECONDS if running else None)
-    def _area() -> None:
-        if sweep is None:
-            st.caption("Not run yet.")
-            return
-        snap = sweep.snapshot()
-        text = f"{snap['done']}/{snap['total']} runs"
-        if snap["status"] == "running":
-            text += f" · training {snap['current']}"
-        elif snap["status"] == "queued":
-            text += " · " + describe_wait(snap["ahead"], snap["wait"])
-        elif snap["status"] in ("completed", "stopped"):
-            text += f" · {snap['status']}"
-        st.progress(snap["done"] / max(1, snap["total"]), text=text)
-        if snap["error"]:
-            st.error(f"The sweep stopped: {snap['error']}")
-        st.plotly_chart(sweep_figure(snap["rows"], height=chart_height(380)), width="stretch", key="cmp_sweep")
-        skipped = [r for r in snap["rows"] if r["status"] == "skipped"]
-        for r in skipped:
-            st.caption(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {md(r['note'])}")
-        if running and sweep.status not in ACTIVE:
-            st.rerun()
-
-    _area()

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from rnn_core import figures as F
@@ -29,6 +28,7 @@ from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from rnn_core.tasks import task_of
+from rnn_core.windows import naive_loss
 from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, get_run, progress
 from ui.text import md
 from ui.text_views import text_section
@@ -88,23 +88,8 @@ def _step_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
 
 
 def baseline_mse(windows: Any) -> float | None:
-    """The naive guess's loss, in the loss's units, on the validation windows (else training):
-    persistence ŷ = last input value of the target for forecasts (MSE, scaled); the constant guess for
-    sequences; for text the unigram entropy in bits per character."""
-    if windows is None:
-        return None
-    if getattr(windows, "text", None) is not None:
-        return windows.text.unigram_bits
-    if windows.task == "sequence":
-        return windows.baseline_mse
-    col = windows.target_in_features
-    if col is None:
-        return None
-    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
-    if len(X) == 0:
-        return None
-    # persistence: ŷ = x_{T−1}[target]
-    return float(np.mean((X[:, -1, col].astype(np.float64) - y[:, 0].astype(np.float64)) ** 2))
+    """The naive guess's loss, in the loss's units: `rnn_core.windows.naive_loss`."""
+    return None if windows is None else naive_loss(windows)
 
 
 def divergence_banner(snap: Snapshot | None) -> None:

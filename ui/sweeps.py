@@ -1,0 +1,242 @@
+"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep`):
+the timesteps sweep (each cell at several window lengths, mean ± spread over seeds) and the
+trainability map (each cell over gain × timesteps, final loss ÷ the naive guess as a heatmap).
+
+Each sweep is a `SweepRun` in session state (`cmp.sweep`, `cmp.map`), on the backend the server is
+configured with (`sweep.app_backend()`: RNN_PLAYGROUND_SWEEP_BACKEND, local worker processes by
+default, at most two of them per sweep), holding as many of the server's admission slots as it has
+workers (queued behind live runs when the server is busy). A fragment polls it while it runs.
+Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
+`cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
+Leaves to others: the race and its settings (`ui.compare`), the runs and files (`rnn_core.sweep`),
+the figures (`rnn_core.sweep_figures`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.admission import describe_wait
+from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import replace as cfg_replace
+from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from rnn_core.sweep_figures import sweep_figure, trainability_figure
+from ui.live import ACTIVE, session_watcher
+from ui.presenter import chart_height
+from ui.text import md
+
+SWEEP, MAP = "cmp.sweep", "cmp.map"
+UPLOADED = "cmp.map.uploaded"
+POLL_SECONDS = 0.7
+MAX_APP_RUNS = 240                 # one sweep from the app: bounded so that a shared server stays shared
+SWEEP_TIMESTEPS = [5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200]
+MAP_GAINS = [0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0]
+DEFAULTS = {"cmp.sweep.timesteps": [5, 10, 25, 50], "cmp.sweep.epochs": 10, "cmp.sweep.n_samples": 2000,
+            "cmp.sweep.seeds": 1, "cmp.map.gains": [0.5, 0.9, 1.1, 1.5], "cmp.map.timesteps": [10, 25, 50],
+            "cmp.map.epochs": 3, "cmp.map.n_samples": 600, "cmp.map.seeds": 1}
+
+
+def defaults() -> None:
+    for k, v in DEFAULTS.items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+
+
+def request(key: str, action: str) -> None:
+    """Button callback: remember what was asked ("run" / "cancel") for the page to carry out."""
+    st.session_state[f"{key}.action"] = action
+
+
+def take_action(key: str) -> str | None:
+    return st.session_state.pop(f"{key}.action", None)
+
+
+def _start(key: str, settings, timesteps: list[int], gains: list[float], seeds: int, epochs: int,
+           n_samples: int, init: str | None = None) -> None:
+    """Build the grid from the race's settings and start a SweepRun under `key`; a bad grid or a
+    setting out of range becomes `<key>.error` (one sentence)."""
+    cancel(key)
+    st.session_state.pop(f"{key}.error", None)
+    if settings.error:
+        st.session_state[f"{key}.error"] = settings.error
+        return
+    params = dict(settings.data.params)
+    if "n_samples" in params:
+        params["n_samples"] = int(n_samples)
+    model = settings.model if init is None else cfg_replace(settings.model, init=init)
+    try:
+        trials = grid(settings.cells, timesteps, gains, int(seeds), model=model,
+                      data=cfg_replace(settings.data, params=params),
+                      train=cfg_replace(settings.train, epochs=int(epochs)))
+        if len(trials) > MAX_APP_RUNS:
+            raise SweepError(f"That is {len(trials)} runs; a sweep from the app runs at most {MAX_APP_RUNS}: "
+                             "pick fewer values or seeds, or run it from the command line.")
+        backend, workers = app_backend()
+        run = SweepRun(trials, backend, workers, watcher=session_watcher())
+    except (SweepError, ConfigError) as exc:
+        st.session_state[f"{key}.error"] = str(exc)
+        return
+    st.session_state[key] = run.start()
+
+
+def start_sweep(settings, timesteps: list[int], epochs: int, n_samples: int, seeds: int) -> None:
+    """The timesteps sweep: the race's cells at each window length, at the model's own init and gain."""
+    _start(SWEEP, settings, sorted(timesteps), [settings.model.gain], seeds, epochs, n_samples)
+
+
+def start_map(settings, gains: list[float], timesteps: list[int], epochs: int, n_samples: int, seeds: int) -> None:
+    """The trainability map: the race's cells over gain × timesteps, W_hh orthogonal × gain (the
+    default init ignores the gain)."""
+    st.session_state.pop(UPLOADED, None)
+    _start(MAP, settings, sorted(timesteps), sorted(gains), seeds, epochs, n_samples, init="orthogonal")
+
+
+def cancel(key: str) -> None:
+    run: SweepRun | None = st.session_state.get(key)
+    if run is not None:
+        run.stop()
+
+
+def running(key: str) -> bool:
+    """The sweep under `key` still wants to compute (running, or queued for a slot)."""
+    run: SweepRun | None = st.session_state.get(key)
+    return run is not None and run.status in ACTIVE
+
+
+def _progress(snap: dict) -> None:
+    text = f"{snap['done']}/{snap['total']} runs"
+    if snap["status"] == "queued":
+        text += " · " + describe_wait(snap["ahead"], snap["wait"])
+    elif snap["status"] == "running":
+        text += " · " + ("starting the workers…" if snap["eta"] is None else f"about {snap['eta']:.0f} s left")
+    elif snap["status"] in ("completed", "stopped"):
+        text += f" · {snap['status']} in {snap['seconds']:.0f} s"
+    st.progress(snap["done"] / max(1, snap["total"]), text=text)
+    if snap["error"]:
+        st.error(md(f"The sweep stopped: {snap['error']}"))
+    skipped = [r for r in snap["records"] if r["status"] == "skipped"]
+    for r in skipped[:5]:
+        st.caption(md(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {r['note']}"))
+
+
+def _download(records: list[dict], name: str, key: str) -> None:
+    if records:
+        st.download_button("Download the runs (CSV)", records_csv(records), file_name=name, mime="text/csv",
+                           icon=":material/download:", key=key,
+                           help="One row per run; upload it under the trainability map to draw it again.")
+
+
+def _polled(key: str, draw) -> None:
+    """Run `draw(snap)` in a fragment that reruns every POLL_SECONDS while the sweep under `key` runs."""
+    was_running = running(key)
+
+    @st.fragment(run_every=POLL_SECONDS if was_running else None)
+    def _area() -> None:
+        run: SweepRun | None = st.session_state.get(key)
+        draw(None if run is None else run.snapshot())
+        if was_running and not running(key):
+            st.rerun()          # finished: one full rerun turns polling off and updates the buttons
+
+    _area()
+
+
+def sweep_panel(settings) -> None:
+    """The timesteps sweep's widgets and buttons; carries out Run / Cancel on the race's settings."""
+    defaults()
+    s1, s2, s3, s4 = st.columns([3, 1, 1, 1])
+    timesteps = s1.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.sweep.timesteps")
+    epochs = s2.number_input("Epochs per run", 1, 50, step=1, key="cmp.sweep.epochs")
+    n_samples = s3.number_input("Samples", 100, 20_000, step=100, key="cmp.sweep.n_samples",
+                                help="Sequences generated per run (adding / echo); fewer is faster.")
+    seeds = s4.number_input("Seeds", 1, 5, step=1, key="cmp.sweep.seeds",
+                            help="Runs per cell and length, seeds 0 … n−1: the chart shows their mean and spread.")
+    action = take_action(SWEEP)       # before the buttons: they show the state the action leaves
+    if action == "run":
+        start_sweep(settings, timesteps, int(epochs), int(n_samples), int(seeds))
+    elif action == "cancel":
+        cancel(SWEEP)
+    s5, s6, _ = st.columns([1.2, 1, 4])
+    s5.button("Run sweep", icon=":material/query_stats:", width="stretch", on_click=request,
+              args=(SWEEP, "run"), disabled=running(SWEEP))
+    s6.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.sweep.cancel", on_click=request,
+              args=(SWEEP, "cancel"), disabled=not running(SWEEP))
+    if st.session_state.get("cmp.sweep.error"):
+        st.error(md(st.session_state["cmp.sweep.error"]))
+
+
+def map_panel(settings) -> None:
+    """The trainability map's widgets and buttons; carries out Run / Cancel on the race's settings."""
+    m1, m2, m3, m4, m5 = st.columns([2, 2, 1, 1, 1])
+    gains = m1.multiselect("Gains", MAP_GAINS, key="cmp.map.gains")
+    map_steps = m2.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.map.timesteps")
+    map_epochs = m3.number_input("Epochs per run", 1, 50, step=1, key="cmp.map.epochs")
+    map_samples = m4.number_input("Samples", 100, 20_000, step=100, key="cmp.map.n_samples")
+    map_seeds = m5.number_input("Seeds", 1, 5, step=1, key="cmp.map.seeds")
+    action = take_action(MAP)         # before the buttons: they show the state the action leaves
+    if action == "run":
+        start_map(settings, gains, map_steps, int(map_epochs), int(map_samples), int(map_seeds))
+    elif action == "cancel":
+        cancel(MAP)
+    m6, m7, _ = st.columns([1.2, 1, 4])
+    m6.button("Run map", icon=":material/grid_on:", width="stretch", on_click=request,
+              args=(MAP, "run"), disabled=running(MAP))
+    m7.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.map.cancel", on_click=request,
+              args=(MAP, "cancel"), disabled=not running(MAP))
+    if st.session_state.get("cmp.map.error"):
+        st.error(md(st.session_state["cmp.map.error"]))
+
+
+def sweep_area() -> None:
+    """The timesteps sweep's progress, its chart (mean ± spread over seeds) and the download."""
+    def draw(snap: dict | None) -> None:
+        if snap is None:
+            st.caption("Not run yet.")
+            return
+        _progress(snap)
+        st.plotly_chart(sweep_figure(snap["records"], height=chart_height(380)), width="stretch", key="cmp_sweep")
+        _download(snap["records"], "timesteps-sweep.csv", "cmp.sweep.download")
+
+    _polled(SWEEP, draw)
+
+
+def map_area() -> None:
+    """The trainability map: the running (or last) map's records, or an uploaded sweep's."""
+    def draw(snap: dict | None) -> None:
+        uploaded = st.session_state.get(UPLOADED)
+        if uploaded is not None:
+            records = uploaded["records"]
+            st.caption(md(f"Drawn from the uploaded file {uploaded['name']} ({len(records)} runs)."))
+        elif snap is not None:
+            _progress(snap)
+            records = snap["records"]
+        else:
+            records = []
+        st.plotly_chart(trainability_figure(records, height=chart_height(420)), width="stretch", key="cmp_map")
+        if uploaded is None:
+            _download(records, "trainability-map.csv", "cmp.map.download")
+
+    _polled(MAP, draw)
+
+
+def _read_upload() -> None:
+    """file_uploader callback: parse and check the file once; a bad file is one sentence, nothing lost."""
+    st.session_state.pop("cmp.map.upload_error", None)
+    file = st.session_state.get("cmp.map.upload")
+    if file is None:
+        return
+    try:
+        records = parse_records_csv(file.getvalue())
+    except SweepError as exc:
+        st.session_state["cmp.map.upload_error"] = f"{file.name}: {exc}"
+        return
+    cancel(MAP)
+    st.session_state[UPLOADED] = {"name": file.name, "records": records}
+
+
+def map_upload() -> None:
+    """Upload a sweep's CSV (from here or from `python -m rnn_core sweep`) to draw its map again."""
+    st.file_uploader("Draw a sweep's CSV again", type=["csv"], key="cmp.map.upload", on_change=_read_upload,
+                     help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most 5 MB.")
+    error = st.session_state.get("cmp.map.upload_error")
+    if error:
+        st.error(md(error))
