@@ -107,7 +107,6 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
     data = _Data.on(windows, device, cfg)
     names = [name for name, _ in model.named_parameters()]
     params = [p for _, p in model.named_parameters()]
-    optimizer = _optimizer(cfg, params)
     shuffle = torch.Generator().manual_seed(cfg.seed)
 
     # Epoch 0: the network at initialisation.
@@ -118,6 +117,9 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
         return
     yield from clock.emit(record)
 
+    # built after epoch 0: a process's first optimiser imports torch._dynamo (≈1.5 s), which a warm-up
+    # thread (the CLI's, the app's) can then finish while epoch 0 computes; it draws no random numbers
+    optimizer = _optimizer(cfg, params)
     step = 0
     n_train = data.X_train.shape[0]
     for epoch in range(1, cfg.epochs + 1):
