@@ -128,9 +128,14 @@ async def open_chart_options(page) -> None:
 
 async def toggle_latency(page, timeout: float) -> float | None:
     """Click "Log loss axis"; seconds until the loss chart's y axis changed type (None: never)."""
+    label = page.get_by_text("Log loss axis", exact=True)
+    if not await label.is_visible():          # folded again (e.g. after a visit to another page)
+        await open_chart_options(page)
     before = (await loss_state(page) or {}).get("axis")
     t0 = time.monotonic()
-    await page.get_by_text("Log loss axis", exact=True).click()
+    # force: while a run is live the fragment redraws twice a second, so the page never holds still
+    # long enough for Playwright's "stable" check; the click still lands on the toggle
+    await label.click(force=True)
     while time.monotonic() - t0 < timeout:
         now = (await loss_state(page) or {}).get("axis")
         if now and now != before:
@@ -278,10 +283,13 @@ async def observe(browser, url: str, args) -> dict:
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     try:
-        await page.goto(f"{url}/?{SETUP}&t.epochs={args.epochs}")
+        await page.goto(f"{url}/?{SETUP}&t.epochs=2")
         await wait_idle(page, args.limit)
         await page.wait_for_function(f"() => ({LOSS_STATE})() !== null", timeout=args.limit * 1000)
         await open_chart_options(page)
+        await page.locator("button:visible", has_text="Train").first.click()     # a short run of its own,
+        await page.locator("[data-testid='stProgress']", has_text="completed").first.wait_for(
+            timeout=args.limit * 1000)                                     # so the loss chart has an axis
         toggles, switches = [], []
         for _ in range(args.clicks):
             toggles.append(await toggle_latency(page, args.limit / 4))
@@ -299,7 +307,7 @@ async def workers(args) -> None:
     rows = []
     for condition in ("nothing training", "threads in the server", "worker processes"):
         folder = Path(tempfile.mkdtemp(prefix="rnn-workers-"))
-        proc, url = start_server(folder, {"RNN_PLAYGROUND_MAX_RUNS": str(max(n, 1))})
+        proc, url = start_server(folder, {"RNN_PLAYGROUND_MAX_RUNS": str(n + 1)})    # the observer's too
         outside: list[subprocess.Popen] = []
         try:
             async with async_playwright() as p:
