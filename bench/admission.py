@@ -81,12 +81,12 @@ def queue_row(runs_n: int, slots: int, epochs: int, windows) -> list:
             fmt_s(sum(waits) / len(waits)), fmt_s(median(list(first_step.values())))]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=6.0, help="training time per threads variant")
     p.add_argument("--runs", type=int, default=4, help="runs started together in part 2")
     p.add_argument("--epochs", type=int, default=6, help="epochs of each run in part 2")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.quick:
         args.seconds, args.runs, args.epochs = 1.0, 2, 1
     windows = _windows()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
@@ -25,12 +24,10 @@ NO_CUDA = "CUDA: no CUDA device is present here (torch.cuda.is_available() is Fa
 
 
 def default_threads() -> int:
-    """What the app uses: half the CPUs this process may use, at most 4 (as rnn_core.live does)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    return min(4, max(1, cpus // 2))
+    """What one app run uses: CPUs ÷ admission slots (1 with the default slots), at most 4."""
+    from rnn_core.admission import threads_per_run
+
+    return min(4, threads_per_run())
 
 
 def parser(description: str) -> argparse.ArgumentParser:
