@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import sweeps
 from ui.compare import (
+    PRESENTER_CHARTS,
     race_area,
     race_running,
     race_settings,
@@ -18,18 +19,22 @@ from ui.compare import (
     start_race,
     stop_race,
 )
-from ui.presenter import presenter_mode
+from ui.presenter import presenter_bar, presenter_mode
 from ui.text import md
 
 presenter = presenter_mode()
-st.title("Compare cells")
+chart, bar = presenter_bar("compare", PRESENTER_CHARTS, "loss") if presenter else (None, None)
 if not presenter:
+    st.title("Compare cells")
     st.caption("The same windows, seed and settings for every cell: only the recurrence differs. On a "
                "long-memory task (the adding problem, the delayed echo) the plain RNN's gradient fades "
                "before it reaches the inputs that matter, and its loss stays at the constant guess.")
 
-box = st.expander("Settings", expanded=False) if presenter else st.sidebar
-if not presenter:
+if presenter:
+    top = st.container()            # buttons, status and the chosen chart, above the folded settings
+    box = st.expander("Settings", expanded=False, icon=":material/tune:")
+else:
+    top, box = st.container(), st.sidebar
     box.header("Race settings")
 settings = race_settings(box)
 
@@ -43,16 +48,19 @@ elif action == "stop":
 elif action == "reset":
     reset_race()
 running = race_running()
-c1, c2, c3, _ = st.columns([1.3, 1, 1, 4])
-c1.button("Start race", type="primary", icon=":material/flag:", disabled=running, width="stretch",
-          on_click=request, args=("start",), help="Train every chosen cell at once, each on its own thread.")
-c2.button("Stop", icon=":material/stop:", disabled=not running, width="stretch", on_click=request,
-          args=("stop",))
-c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=request, args=("reset",))
-error = st.session_state.get("cmp.error")
-if error:
-    st.error(md(error))
-race_area(presenter)
+with top:
+    c1, c2, c3, _ = st.columns([1.3, 1, 1, 4])
+    c1.button("Start race", type="primary", icon=":material/flag:", disabled=running, width="stretch",
+              on_click=request, args=("start",), help="Train every chosen cell at once, each on its own thread.")
+    c2.button("Stop", icon=":material/stop:", disabled=not running, width="stretch", on_click=request,
+              args=("stop",))
+    c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=request, args=("reset",))
+    error = st.session_state.get("cmp.error")
+    if error:
+        st.error(md(error))
+    race_area(presenter, chart)
+if presenter:                       # the lecture screen shows the race's chosen chart only
+    st.stop()
 
 st.header("Timesteps sweep")
 if not presenter:

@@ -1,13 +1,21 @@
 """Data: browse every dataset, fetch a Yahoo Finance ticker, upload a CSV, and preview the windowing.
 
 Thin: the pieces live in `ui/data_views.py`; loading and validation in `rnn_core/datasets.py`.
+Presenter mode (`ui.presenter`): one dataset and one chart of it, full width.
 """
 
 import streamlit as st
 
-from ui.data_views import csv_panel, dataset_browser, preview_section, yahoo_panel
+from ui.data_views import DATA_CHARTS, csv_panel, dataset_browser, presenter_view, preview_section, yahoo_panel
+from ui.presenter import presenter_bar, presenter_mode
 
 P = "data"
+
+presenter = presenter_mode()
+if presenter:
+    chart, bar = presenter_bar("data", DATA_CHARTS, "series")
+    presenter_view(P, bar, chart)
+    st.stop()
 
 st.title("Data")
 st.caption("Every series and task the Playground can train on. Look at the data, then see how it is cut "

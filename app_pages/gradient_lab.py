@@ -26,29 +26,36 @@ from ui.lab import (
     cached_phase,
     cached_profile,
     cached_singular_values,
+    current_preset,
     lab_controls,
     load_lab_state,
     sync_lab_url,
 )
-from ui.presenter import chart_height, presenter_mode
+from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
 from ui.text import md
+
+CHARTS = {"gradient": "Gradient through time", "overlay": "All cells compared", "phase": "Phase diagram",
+          "singular": "Singular values of W_hh", "jacobian": "Jacobian product"}
 
 presenter = presenter_mode()
 note = load_lab_state()
-st.title("Gradient Lab")
-if not presenter:
+chart, bar = presenter_bar("lab", CHARTS, "gradient") if presenter else (None, None)
+if presenter:
+    area = st.container()           # the status line and the chosen chart, drawn once the settings are read
+    box = st.expander("Settings", expanded=False, icon=":material/tune:")
+else:
+    st.title("Gradient Lab")
     st.caption("How much of the loss's gradient reaches each earlier timestep of a freshly initialised "
                "network — no training needed. Every chart is exact (float64 autograd through the "
                "written-out cell equations) and averaged over a few random networks.")
-box = st.expander("Settings", expanded=False) if presenter else st.sidebar
-if not presenter:
+    area, box = st.container(), st.sidebar
     box.header("Gradient Lab settings")
-cfg = lab_controls(box)
+cfg = lab_controls(box, preset_box=bar)
 sync_lab_url(cfg)
 if note:
-    st.warning(md(note))
+    area.warning(md(note))
 shown = st.session_state.pop("lab.note", None)
-if shown in LAB_PRESETS:
+if shown in LAB_PRESETS and not presenter:
     st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
 
 try:
@@ -58,9 +65,6 @@ try:
         normalise = st.session_state.get("lab.normalise", False)
         stats = cached_profile(c, normalise)
         curves = cached_overlay(c)
-        phase = cached_phase(c)
-        spectra = cached_singular_values(c)
-        jac = cached_jacobians(c)
 except ConfigError as exc:
     st.error(md(exc))
     st.stop()
@@ -72,20 +76,11 @@ first = stats["grad_h"][0]
 ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
 gated = cfg.cell not in BOUND_CELLS
 top = " (top layer)" if cfg.num_layers > 1 else ""
-m1, m2, m3, m4 = st.columns(4)
-m1.metric(f"σ_max{top}", f"{sigma:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
-          "mean over seeds.")
-m2.metric("σ_max·γ", f"{rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
-          "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
-          "and GRU it forces nothing.")
-m3.metric("Reaching t = 0",
-          ("≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}") if ratio > 0
-          else "0 (underflow)",
-          help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
-               "that reaches the first input, geometric mean over seeds.")
+reach = (("≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}") if ratio > 0
+         else "0 (underflow)")
 if gated:
-    verdict, why = "gated", "The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it " \
-        "does not cover, so read the measured line."
+    verdict, why = "gates decide", "The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add " \
+        "paths it does not cover, so read the measured line."
 elif abs(rate - 1) < 0.01:
     verdict, why = "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
 elif rate < 1:
@@ -94,19 +89,55 @@ elif rate < 1:
 else:
     verdict, why = "may grow", "σ_max·γ > 1 allows growth, it does not force it: saturation and a spectral " \
         "radius below 1 usually still shrink the gradient."
+
+
+def _figure(name: str, height: int):
+    """One of the Lab's charts (its data computed, and cached, only when it is drawn)."""
+    if name == "gradient":
+        return lab_gradient_figure(stats, height=height)
+    if name == "overlay":
+        return overlay_figure(curves, height=height)
+    if name == "phase":
+        return phase_figure(cached_phase(c), height=height)
+    if name == "singular":
+        return singular_values_figure(cached_singular_values(c), height=height)
+    return jacobian_figure(cached_jacobians(c), height=height)
+
+
+if presenter:                       # one line of numbers and the chosen chart, nothing else
+    preset = current_preset(cfg)
+    lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
+    with area:
+        status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{rate:.2f}** · reaching "
+                    f"t = 0: **{reach}** · **{verdict}**")
+        with st.spinner("Probing fresh networks…"):
+            show_chart(_figure(chart, 400), f"lab_{chart}")
+        if preset:
+            st.caption(LAB_PRESETS[preset]["note"])
+    st.stop()
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(f"σ_max{top}", f"{sigma:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
+          "mean over seeds.")
+m2.metric("σ_max·γ", f"{rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
+          "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
+          "and GRU it forces nothing.")
+m3.metric("Reaching t = 0", reach,
+          help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
+               "that reaches the first input, geometric mean over seeds.")
 m4.metric("Verdict", verdict, help=why)
 
 # ---- one cell, and all cells
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(lab_gradient_figure(stats, height=chart_height(400)), width="stretch",
+    st.plotly_chart(_figure("gradient", 400), width="stretch",
                     key="lab_gradient")
     if not presenter:
         st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key="lab.normalise")
         st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
                    "min–max band. " + reference_note(cfg.cell))
 with right:
-    st.plotly_chart(overlay_figure(curves, height=chart_height(400)), width="stretch",
+    st.plotly_chart(_figure("overlay", 400), width="stretch",
                     key="lab_overlay")
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
@@ -114,7 +145,7 @@ with right:
                    + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
-st.plotly_chart(phase_figure(phase, height=chart_height(420)), width="stretch", key="lab_phase")
+st.plotly_chart(_figure("phase", 420), width="stretch", key="lab_phase")
 if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{CELLS[cfg.cell]}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
@@ -126,7 +157,7 @@ if not presenter:
 # ---- W_hh and the Jacobian product
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(singular_values_figure(spectra, height=chart_height(330)), width="stretch",
+    st.plotly_chart(_figure("singular", 330), width="stretch",
                     key="lab_singular")
     if not presenter:
         st.caption(f"All singular values of {SPECTRUM_OF[cfg.cell]} for seed 0"
@@ -134,7 +165,7 @@ with left:
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
-    st.plotly_chart(jacobian_figure(jac, height=chart_height(330)), width="stretch",
+    st.plotly_chart(_figure("jacobian", 330), width="stretch",
                     key="lab_jacobian")
     if not presenter:
         st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "

@@ -8,7 +8,7 @@ link to one; presenter mode (`ui.presenter`) hides the step list and enlarges ev
 import streamlit as st
 
 from ui.learn import STEPS, draw_step
-from ui.presenter import presenter_mode
+from ui.presenter import presenter_bar, presenter_mode
 
 KEYS = [s.key for s in STEPS]
 TITLES = {s.key: s.title for s in STEPS}
@@ -29,7 +29,12 @@ def _picked() -> None:
     st.session_state["learn.current"] = st.session_state["learn.step_radio"]
 
 
-if not presenter:
+if presenter:                    # the step picker sits in the presenter bar (the sidebar is hidden)
+    _, bar = presenter_bar("learn", {})
+    st.session_state["learn.step_pick"] = st.session_state["learn.current"]
+    bar.selectbox("Step", KEYS, format_func=TITLES.get, key="learn.step_pick", label_visibility="collapsed",
+                  on_change=lambda: st.session_state.update({"learn.current": st.session_state["learn.step_pick"]}))
+else:
     st.title("Learn: why recurrent networks forget")
     st.caption("Eight short steps from the Elman equation to an honest stock forecast. Each one opens "
                "the Playground or the Gradient Lab set up to show it.")

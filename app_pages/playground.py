@@ -7,24 +7,27 @@ windows and offers the downloads and the upload of a saved run.
 
 import streamlit as st
 
+from rnn_core.config import CELLS
 from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
 from ui.controls import sidebar_controls
-from ui.live import get_context, live_area, run_bar
-from ui.presenter import presenter_mode
+from ui.live import get_context, ghost_bar, live_area, run_bar
+from ui.presenter import presenter_bar, presenter_mode
 from ui.text import md
-from ui.views import draw_run
+from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
 
 SLOT = "pg"
 
-presenter = presenter_mode()          # lecture screen: controls folded away, larger text
+presenter = presenter_mode()          # lecture screen: one chosen chart, large text, no sidebar
 url_note = state.load_url_once(SLOT)
 state.restore_widgets(SLOT)
+chart, bar = presenter_bar("playground", CHARTS, "loss") if presenter else (None, None)
 
-st.title("RNN Playground")
-st.caption("Pick a recurrent cell, the window length and a dataset, press **Train**, and watch the loss, "
-           "the gradient flowing back through time, and the predictions — live.")
+if not presenter:
+    st.title("RNN Playground")
+    st.caption("Pick a recurrent cell, the window length and a dataset, press **Train**, and watch the loss, "
+               "the gradient flowing back through time, and the predictions — live.")
 if url_note:
     st.warning(md(url_note), icon=":material/link_off:")
 
@@ -35,12 +38,13 @@ def _apply_preset() -> None:
         state.apply_preset(SLOT, choice)
 
 
-c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+c1, c2 = (bar, None) if presenter else st.columns([3, 2], vertical_alignment="bottom")
 c1.selectbox("Preset", [None, *PRESETS], key=f"{SLOT}.preset_choice",
              format_func=lambda k: "Choose a preset…" if k is None else PRESETS[k].title,
-             on_change=_apply_preset, help="Sets several controls at once; you can change any of them after.")
+             on_change=_apply_preset, label_visibility="collapsed" if presenter else "visible",
+             help="Sets several controls at once; you can change any of them after.")
 preset = st.session_state.get(f"{SLOT}.preset")
-if preset in PRESETS:
+if preset in PRESETS and not presenter:
     c2.caption(f"**{PRESETS[preset].title}** — {PRESETS[preset].description}")
     note = preset_note(preset)
     if note:
@@ -51,13 +55,24 @@ state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(model_cfg, data.config, train_cfg)
 for sentence in data.notes:
     st.sidebar.caption(md(sentence))
-if data.error:
+if data.hint:
+    st.sidebar.info(md(data.hint), icon=":material/upload_file:")
+elif data.error:
     st.sidebar.error(md(data.error), icon=":material/error:")
 
-run_bar(SLOT, lambda: run_files.make_context(model_cfg, data, train_cfg))
+
+def make_context():
+    return run_files.make_context(model_cfg, data, train_cfg)
+
+
+run_bar(SLOT, make_context)
+if presenter:
+    live_area(SLOT, draw_presented(SLOT, chart), watch=(ghost_slot(SLOT),))
+    st.stop()
 if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
-live_area(SLOT, draw_run(SLOT))
+ghost_bar(SLOT, make_context, CELLS)
+live_area(SLOT, draw_run(SLOT), watch=(ghost_slot(SLOT),))
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

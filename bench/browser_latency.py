@@ -19,6 +19,7 @@ Leaves to others: the app (app.py, app_pages/, ui/); the server helpers (tests/c
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import tempfile
@@ -115,7 +116,12 @@ def one_session(browser, url: str, epochs: int, window: float, timeout: float) -
         done = "completed" in status_text(page)
         events = page.evaluate("() => window.__bench.events.filter(e => e.t >= window.__bench.click)")
         if not done:      # stop it, so the next session does not share the server's CPU with it
-            page.get_by_role("button", name="Stop", exact=True).click()
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            stop = page.get_by_role("button", name="Stop", exact=True)
+            # the run may end (and Stop turn disabled) between the status read and the click
+            with contextlib.suppress(PlaywrightTimeout):
+                stop.click(timeout=10_000)
             page.wait_for_selector(IDLE)
     finally:
         context.close()

@@ -9,6 +9,9 @@ No Streamlit here; the pages draw these with `st.plotly_chart` (see `ui/views.py
 Builders: `loss_figure`, `gradient_time_figure`, `gradient_heatmap_figure`, `grad_norm_figure`,
 `param_norms_figure`, `spectra_figure`, `predictions_figure`, `gates_figure`, `series_figure`,
 `window_figure`; and `metrics_frame` (the metrics table as a DataFrame).
+Overlays on those: `add_profile` (another probe's ‖∂L/∂hₜ‖: epoch 0, a ghost run), `add_ghost_loss`
+(another run's loss per epoch); `param_label` ("rnn.weight_hh_l0" → "W_hh, layer 1"); `present(fig)`
+(a copy for a lecture screen: text ≥ 18 px, legend at the right).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +36,7 @@ HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
 COLORS = {
     "train": "#3b5bdb", "val": "#f08c00", "test": "#2b8a3e", "pred": "#d6336c", "baseline": "#868e96",
-    "closed": "#7048e8", "theory": "#495057", "clip": "#e03131", "actual": "#1f2330",
+    "closed": "#7048e8", "theory": "#495057", "clip": "#e03131", "actual": "#1f2330", "ghost": "#ae3ec9",
 }
 LAYER_COLORS = ["#3b5bdb", "#d6336c", "#2b8a3e", "#f08c00"]
 GATE_COLORS = {"input": "#3b5bdb", "forget": "#d6336c", "cell": "#2b8a3e", "output": "#f08c00",
@@ -351,7 +355,8 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
 
 
 def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: int = 12) -> go.Figure:
-    """Per-parameter gradient norm over epochs (one line per tensor, e.g. rnn.weight_hh_l0)."""
+    """Per-parameter gradient norm over epochs (one line per tensor, e.g. rnn.weight_hh_l0, labelled
+    "W_hh, layer 1")."""
     title = "Gradient norm per parameter"
     ep = [r for r in epochs if r.get("param_grad_norms")]
     if not ep:
@@ -362,7 +367,7 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
     for i, name in enumerate(names):
         fig.add_trace(go.Scatter(
             x=np.array([r["epoch"] for r in ep]), y=clean([r["param_grad_norms"].get(name) for r in ep]),
-            mode="lines+markers", name=name, marker={"size": 4},
+            mode="lines+markers", name=param_label(name), marker={"size": 4},
             line={"width": 2 if "hh" in name else 1.3, "dash": "solid" if "hh" in name else "dot"},
             legendrank=i))
     fig = _layout(fig, title, "epoch", "‖∂L/∂W‖", log_y)
@@ -635,3 +640,105 @@ def window_figure(X_window: np.ndarray, y_target: np.ndarray, feature_names: Seq
     fig.add_vline(x=T - 0.5, line={"color": COLORS["baseline"], "dash": "dot"})
     return _layout(fig, title, f"timestep t (window of T = {T}; target at t = {T})", "scaled value",
                    height=300)
+
+
+# ------------------------------------------------------------------------- overlays, labels, lecture style
+_PARAM_PART = re.compile(r"^(?:rnn\.)?(weight|bias)_(ih|hh|hy)_l(\d+)$")
+_PARAM_SYMBOL = {"ih": "xh", "hh": "hh", "hy": "hy"}    # h_t = φ(W_xh·x_t + W_hh·h_{t−1} + b)
+
+
+def param_label(name: str) -> str:
+    """A parameter's name as the equations write it: "rnn.weight_hh_l0" → "W_hh, layer 1",
+    "rnn.bias_ih_l1" → "b_xh, layer 2", "head.weight" → "W_out (output layer)"."""
+    m = _PARAM_PART.match(name)
+    if m:
+        kind, part, layer = m.groups()
+        return f"{'W' if kind == 'weight' else 'b'}_{_PARAM_SYMBOL[part]}, layer {int(layer) + 1}"
+    if name.startswith("head."):
+        return "W_out (output layer)" if name.endswith("weight") else "b_out (output layer)"
+    return name
+
+
+def first_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
+    """(epoch, probe) of the first epoch record that has a probe (epoch 0: the initialisation)."""
+    for rec in epochs:
+        if rec.get("probe"):
+            return int(rec.get("epoch", 0)), rec["probe"]
+    return None
+
+
+def _drawn(fig: go.Figure) -> bool:
+    """Whether a figure shows data (the `_empty` placeholders hide their axes)."""
+    return fig.layout.xaxis.visible is not False and len(fig.data) > 0
+
+
+def _legend_names(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data if t.name and t.showlegend is not False]
+
+
+def _legend_below_if_long(fig: go.Figure, entries_before: int) -> None:
+    """After overlay traces: a legend that got long goes under the plot, as `_layout` does it, so it
+    never covers the title."""
+    names = _legend_names(fig)
+    if not (len(names) > 4 or (len(names) > 2 and sum(map(len, names)) > 50)):
+        return
+    moved = fig.layout.legend.y == -0.3
+    base = (fig.layout.height or 330) - (22 * math.ceil(entries_before / 2) if moved else 0)
+    rows = math.ceil(len(names) / 2)
+    fig.update_layout(height=base + 22 * rows, margin={"b": 45 + 22 * rows},
+                      legend={"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0})
+
+
+def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = True, color: str | None = None,
+                dash: str = "dot", opacity: float = 0.55) -> go.Figure:
+    """Draw another probe's ‖∂L/∂hₜ‖ (one line per layer) on a `gradient_time_figure`: the epoch-0
+    profile next to the latest one, or a ghost run's. Nothing happens on an empty figure."""
+    if not _drawn(fig) or not probe or not probe.get("grad_h"):
+        return fig
+    clean = _positive if log_y else _clean
+    n_layers, before = len(probe["grad_h"]), len(_legend_names(fig))
+    for l, g in enumerate(probe["grad_h"]):
+        t, y = _thin(np.arange(len(g)), clean(g))
+        fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=label if n_layers == 1 else f"{label}, layer {l + 1}",
+                                 line={"color": color or LAYER_COLORS[l % len(LAYER_COLORS)], "width": 2,
+                                       "dash": dash}, opacity=opacity))
+    _legend_below_if_long(fig, before)
+    return relog(fig) if log_y else fig
+
+
+def add_ghost_loss(fig: go.Figure, epochs: Sequence[dict], label: str, log_y: bool = True) -> go.Figure:
+    """Draw another run's loss per epoch (validation, else training) on a `loss_figure`, dashed, at the
+    step each epoch closed: the same setup with another cell, without leaving the page."""
+    pts = [(r["step"], r.get("val_loss") if r.get("val_loss") is not None else r.get("train_loss"))
+           for r in epochs if r.get("step") is not None]
+    pts = [(s, v) for s, v in pts if v is not None]
+    if not _drawn(fig) or not pts:
+        return fig
+    clean = _positive if log_y else _clean
+    before = len(_legend_names(fig))
+    fig.add_trace(go.Scatter(x=np.array([s for s, _ in pts]), y=clean([v for _, v in pts]), mode="lines+markers",
+                             name=label, line={"color": COLORS["ghost"], "width": 2.5, "dash": "dash"},
+                             marker={"size": 5}))
+    _legend_below_if_long(fig, before)
+    return relog(fig) if log_y else fig
+
+
+PRESENTER_FONT = 18        # px: the smallest text a lecture screen shows
+
+
+def present(fig: go.Figure, height: int = 430) -> go.Figure:
+    """A copy of `fig` for a lecture screen: every text ≥ `PRESENTER_FONT` px, a larger title, the
+    legend at the right of the plot (never over the title), and `height`."""
+    fig = go.Figure(fig)
+    size = PRESENTER_FONT
+    fig.update_layout(font={"size": size}, title_font_size=size + 6, height=height, legend_font_size=size,
+                      legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"},
+                      margin={"l": 95, "r": 20, "t": 60, "b": 75}, hoverlabel_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size + 2)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size + 2)
+    for a in fig.layout.annotations:
+        a.font.size = max(a.font.size or 0, size)
+    if fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None:
+        decade_ticks(fig)        # Plotly labels 2…9 between decades at ¾ size: decades only
+    fig.update_traces(colorbar_tickfont_size=size, colorbar_title_font_size=size, selector={"type": "heatmap"})
+    return fig

@@ -83,3 +83,27 @@ def test_a_good_csv_is_charted_and_windowed(at):
     at.multiselect(key="data.d.csv_values").set_value(["close", "volume"]).run()
     shapes = [d.value for d in at.dataframe if "shape of X" in d.value.columns]
     assert any(s.loc["train", "features"] == 2 for s in shapes)
+
+
+def test_an_upload_trains_in_the_playground(at):
+    """The Data page's upload is not a dead end: its button opens the Playground with that file and
+    its column choices as the data (the Playground's own uploader stays empty)."""
+    rows = "\n".join(f"2021-{1 + i // 28:02d}-{1 + i % 28:02d},{100 + (i % 9)},{i}" for i in range(200))
+    at.file_uploader(key="data.d.csv_file").set_value(("prices.csv", f"date,close,volume\n{rows}".encode(),
+                                                        "text/csv")).run()
+    at.multiselect(key="data.d.csv_values").set_value(["volume"]).run()
+    at.button(key="data.csv.train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["pg.d.dataset"] == "csv"
+    assert at.session_state["pg.d.csv_values"] == ["volume"]
+    assert any("prices.csv" in c.value and "Data page" in c.value for c in at.sidebar.caption)
+    assert not [e.value for e in at.sidebar.error], [e.value for e in at.sidebar.error]
+    assert at.button(key="pg.btn.train")                     # on the Playground now
+
+
+def test_choosing_upload_in_the_playground_is_an_instruction_not_an_error():
+    """Also what a shared link with d.dataset=csv opens to: nobody has uploaded anything yet."""
+    app = open_page("app_pages/playground.py", {"d.dataset": "csv"})
+    assert app.session_state["pg.d.dataset"] == "csv"
+    assert not [e.value for e in app.sidebar.error], [e.value for e in app.sidebar.error]
+    assert any("Upload a CSV file" in i.value for i in app.sidebar.info)

@@ -188,7 +188,7 @@ def test_spectra_has_sigma_radius_and_one_over_gamma_line():
 def test_param_norms_one_line_per_parameter():
     _, epochs = _records()
     fig = F.param_norms_figure(epochs)
-    assert set(_names(fig)) == {"rnn.weight_hh_l0", "rnn.weight_ih_l0", "head.weight"}
+    assert set(_names(fig)) == {"W_hh, layer 1", "W_xh, layer 1", "W_out (output layer)"}
     assert fig.layout.yaxis.type == "log"
 
 

@@ -113,3 +113,27 @@ def test_sidebar_preset_menu_applies_a_preset():
     assert at.session_state["lab.timesteps"] == 60
     assert at.selectbox(key="lab.preset_pick").value is None
     assert _qp(at) == {"preset": "exploding"}
+
+
+def test_preset_menu_applies_every_pick_after_a_deep_link():
+    """A stale ?preset= in the address bar must not put the old preset back over a new pick."""
+    at = _lab_app(query={"preset": "vanishing"})
+    assert at.session_state["lab.gain"] == 0.8
+    for pick, gain, timesteps in (("exploding", 1.5, 60), ("edge", 1.0, 200), ("vanishing", 0.8, 100)):
+        at.selectbox(key="lab.preset_pick").set_value(pick).run()
+        assert not at.exception, [e.value for e in at.exception]
+        at.run()                                     # and it stays applied on the next rerun
+        assert (at.session_state["lab.gain"], at.session_state["lab.timesteps"]) == (gain, timesteps), pick
+        assert _qp(at).get("preset") == pick
+
+
+def test_presenter_view_draws_only_the_chosen_chart():
+    at = _lab_app(query={"preset": "vanishing", "presenter": "1", "chart": "overlay"},
+                  state={"presenter_mode": True})      # (the browser test opens it from the URL alone)
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert "All cells" in spec["layout"]["title"]["text"]
+    assert spec["layout"]["xaxis"]["tickfont"]["size"] >= 18
+    assert _qp(at)["chart"] == "overlay" and _qp(at)["presenter"] == "1"
+    assert any("**must vanish**" in m.value for m in at.markdown)

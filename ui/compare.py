@@ -32,7 +32,7 @@ from ui.live import (
     session_watcher,
     set_run,
 )
-from ui.presenter import chart_height
+from ui.presenter import chart_height, show_chart, status_line
 from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
@@ -168,8 +168,21 @@ def race_running() -> bool:
     return any(run.status not in FINISHED for run in race_runs().values())
 
 
-def race_area(presenter: bool = False) -> None:
-    """One fragment that redraws every run's progress, the loss and gradient charts and the table."""
+PRESENTER_CHARTS = {"loss": "Loss race", "gradient": "Gradient through time"}
+
+
+def _presented(snaps: dict, data: dict, baseline: float | None, label: str, chart: str) -> None:
+    """Presenter view of the race: one status line for all cells, and only the chosen chart."""
+    status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{CELLS[cell]}** {snap.epoch}/{snap.total_epochs}"
+                           for cell, snap in snaps.items()))
+    fig = (compare_loss_figure(data, baseline=baseline, baseline_label=label) if chart == "loss"
+           else compare_gradient_figure(data))
+    show_chart(fig, f"cmp_present_{chart}")
+
+
+def race_area(presenter: bool = False, chart: str | None = None) -> None:
+    """One fragment that redraws every run's progress, the loss and gradient charts and the table
+    (presenter mode with a `chart`: one status line and only that chart)."""
     running = race_running()
 
     @st.fragment(run_every=POLL_SECONDS if running else None)
@@ -180,6 +193,15 @@ def race_area(presenter: bool = False) -> None:
             st.info("Press **Start race** to train the chosen cells side by side on the same windows.")
             return
         snaps = {cell: run.snapshot() for cell, run in runs.items()}
+        data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
+                for cell, snap in snaps.items()}
+        baseline = race.get("baseline")
+        label = TASKS[race.get("task", "forecast")].baseline_label
+        if chart is not None:
+            _presented(snaps, data, baseline, label, chart)
+            if running and not race_running():
+                st.rerun()
+            return
         cols = st.columns(len(snaps))
         for col, (cell, snap) in zip(cols, snaps.items()):
             total = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
@@ -190,10 +212,6 @@ def race_area(presenter: bool = False) -> None:
                 col.caption(describe_wait(snap.ahead, snap.wait))
             if snap.status == "diverged" and snap.end:
                 col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
-        data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
-                for cell, snap in snaps.items()}
-        baseline = race.get("baseline")
-        label = TASKS[race.get("task", "forecast")].baseline_label
         h = chart_height(380)
         left, right = st.columns(2)
         left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label),

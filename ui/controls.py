@@ -13,6 +13,7 @@
     param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
     csv_controls(box, prefix) -> (frame | None, notes, error | None) upload + value/date columns + gaps
     text_controls(box, prefix) -> (frame | None, notes, error | None) upload or paste a text (validated)
+    hand_over_csv(prefix, name, data, columns)                      another page's upload for this panel
 
 `box` is any Streamlit container (st.sidebar, a column, an expander). Widget keys follow `ui/state.py`
 ("<prefix>.m.cell", "<prefix>.dp.<dataset>.<param>"…), so the URL sync and presets work for any page
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -44,6 +46,8 @@ from rnn_core.config import (
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
 from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
+
+UPLOAD_HINT = "Upload a CSV file (in the sidebar's Data section) to train on your own series."
 
 HELP = {
     "cell": "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) at "
@@ -98,6 +102,8 @@ class DataChoice:
     frame: pd.DataFrame | None = None                   # the loaded series (forecast sets) or the upload
     notes: list[str] = field(default_factory=list)     # sentences to show (what the reader changed)
     error: str | None = None                             # a sentence: why the data cannot be used now
+    hint: str | None = None                              # the error is only "do this first": show it as
+                                                         # an instruction, not as an error box
 
 
 def _init(k: str, value: Any) -> None:
@@ -203,13 +209,30 @@ def _dataset_label(name: str) -> str:
     return f"{ds.group} · {ds.title}"
 
 
+def hand_over_csv(prefix: str, name: str, data: bytes, columns: dict[str, Any]) -> None:
+    """Give an uploaded CSV (its bytes and column choices) to the control panel `prefix`, e.g. the Data
+    page's upload to the Playground: its uploader stays empty, so the panel reads this one instead."""
+    st.session_state[f"{prefix}.csv_handover"] = {"name": name, "data": data, "columns": dict(columns),
+                                                  "applied": False}
+
+
 def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
-    """Upload + column choice for the CSV dataset → (frame or None, notes, error sentence or None)."""
+    """Upload + column choice for the CSV dataset → (frame or None, notes, error sentence or None).
+    Without an upload, a CSV handed over by another page (`hand_over_csv`) is used."""
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
                                     "date column. At most 5 MB.")
+    handed = st.session_state.get(f"{prefix}.csv_handover")
+    if upload is None and handed is None:
+        return None, [], UPLOAD_HINT
     if upload is None:
-        return None, [], "Upload a CSV file to train on your own series."
+        box.caption(f"Using **{handed['name']}** from the Data page (upload another file to replace it).")
+        if not handed.get("applied"):          # the Data page's column choices, once
+            handed["applied"] = True
+            for k, v in handed["columns"].items():
+                if v is not None:
+                    st.session_state[f"{prefix}.d.{k}"] = v
+        upload = SimpleNamespace(name=handed["name"], getvalue=lambda: handed["data"])
     data = upload.getvalue()
     try:
         info = inspect_csv_upload(data)
@@ -316,7 +339,7 @@ def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> D
     cfg = DataConfig(dataset=dataset, timesteps=int(timesteps), params=params, features=list(features),
                      target=target, train_frac=round(float(train_frac), 4), val_frac=round(float(val_frac), 4),
                      scaler=scaler)
-    return DataChoice(cfg, frame, notes, error)
+    return DataChoice(cfg, frame, notes, error, hint=error if error == UPLOAD_HINT else None)
 
 
 # ------------------------------------------------------------------------------------------- train
@@ -327,22 +350,22 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     k = lambda name: key(prefix, "t", name)  # noqa: E731
     _valid_choice(k("optimizer"), list(OPTIMIZERS), d.optimizer)
     _valid_choice(k("clip"), list(CLIPPING), d.clip)
+    # the optimiser gets the whole row: in a two-column sidebar row "SGD (momentum)" was cut to "SGD (m"
+    optimizer = box.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key=k("optimizer"),
+                              help=HELP["optimizer"])
     c1, c2 = box.columns(2)
-    optimizer = c1.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key=k("optimizer"),
-                             help=HELP["optimizer"])
-    lr = c2.number_input("Learning rate", *LIMITS["lr"], step=0.0005, format="%g", key=k("lr"), help=HELP["lr"])
-    c1, c2 = box.columns(2)
-    batch = c1.number_input("Batch size", *LIMITS["batch_size"], step=1, key=k("batch_size"),
+    lr = c1.number_input("Learning rate", *LIMITS["lr"], step=0.0005, format="%g", key=k("lr"), help=HELP["lr"])
+    batch = c2.number_input("Batch size", *LIMITS["batch_size"], step=1, key=k("batch_size"),
                             help=HELP["batch_size"])
-    epochs = c2.number_input("Epochs", *LIMITS["epochs"], step=1, key=k("epochs"), help=HELP["epochs"])
     c1, c2 = box.columns(2)
-    clip = c1.selectbox("Clipping", list(CLIPPING), format_func=CLIPPING.get, key=k("clip"), help=HELP["clip"])
-    clip_value = c2.number_input("Threshold", *LIMITS["clip_value"], step=0.5, format="%g", key=k("clip_value"),
-                                 help=HELP["clip_value"], disabled=clip == "off")
-    c1, c2 = box.columns(2)
-    bptt = c1.number_input("Truncated BPTT k", *LIMITS["bptt_truncate"], step=1, key=k("bptt_truncate"),
-                           help=HELP["bptt_truncate"])
+    epochs = c1.number_input("Epochs", *LIMITS["epochs"], step=1, key=k("epochs"), help=HELP["epochs"])
     seed = c2.number_input("Seed", *LIMITS["seed"], step=1, key=k("seed"), help=HELP["seed"])
+    clip = box.selectbox("Clipping", list(CLIPPING), format_func=CLIPPING.get, key=k("clip"), help=HELP["clip"])
+    c1, c2 = box.columns(2)
+    clip_value = c1.number_input("Threshold", *LIMITS["clip_value"], step=0.5, format="%g", key=k("clip_value"),
+                                 help=HELP["clip_value"], disabled=clip == "off")
+    bptt = c2.number_input("Truncated BPTT k", *LIMITS["bptt_truncate"], step=1, key=k("bptt_truncate"),
+                           help=HELP["bptt_truncate"])
     probe_every = box.number_input("Probe every N epochs", *LIMITS["probe_every"], step=1, key=k("probe_every"),
                                    help=HELP["probe_every"])
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),

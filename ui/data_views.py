@@ -7,6 +7,8 @@
     csv_panel(prefix) -> (DataConfig, frame) | None   upload, choose columns, validation sentences
     windowing_preview(data_cfg, frame, key)           (samples, timesteps, features) per split + one window
     preview_section(data_cfg, frame, key, what)       the same under a subheader
+    presenter_view(prefix, box, chart)                presenter mode: a dataset (picked in `box`) and ONE
+                                                      chart of DATA_CHARTS, full width
 Every failure is shown as one `st.error` sentence (DataError's message), never a traceback.
 Leaves to others: loading and validating (`rnn_core/datasets.py`), windowing (`rnn_core/windows.py`).
 """
@@ -20,7 +22,7 @@ import streamlit as st
 from rnn_core import figures as F
 from rnn_core.config import ConfigError, DataConfig, replace
 from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
-from ui.controls import csv_controls, load_frame, param_widget
+from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.text import md
 
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -149,7 +151,30 @@ def csv_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
             st.caption(md(error))
         return None
     show_series(frame, f"{prefix}.csv", "Your upload")
+    if st.button("Train on this in the Playground", key=f"{prefix}.csv.train", type="primary",
+                 icon=":material/play_arrow:",
+                 help="Opens the Playground with this file and these columns as its data; press Train there."):
+        _train_upload(prefix)
     return DataConfig(dataset="csv"), frame
+
+
+def _train_upload(prefix: str, target: str = "pg") -> None:
+    """Hand this page's upload to the Playground's data panel and open the Playground."""
+    from rnn_core.config import ModelConfig, TrainConfig
+    from ui.presenter import presenter_query
+    from ui.state import request_seed
+
+    upload = st.session_state.get(f"{prefix}.d.csv_file")
+    if upload is None:
+        return
+    columns = {name: st.session_state.get(f"{prefix}.d.{name}") for name in ("csv_values", "csv_date", "csv_fill")}
+    hand_over_csv(target, upload.name, upload.getvalue(), columns)
+    saved = st.session_state.get(f"{target}.configs")
+    model, data, train = ((ModelConfig(**saved[0]), DataConfig(**saved[1]), TrainConfig(**saved[2])) if saved
+                          else (ModelConfig(), DataConfig(), TrainConfig()))
+    request_seed(target, model, replace(data, dataset="csv", params={}, features=[], target=""), train)
+    st.session_state.pop(f"{target}.preset", None)
+    st.switch_page("app_pages/playground.py", query_params=presenter_query())
 
 
 def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str) -> None:
@@ -205,3 +230,44 @@ def preview_section(data_cfg: DataConfig | None, frame: pd.DataFrame | None, key
     st.subheader(f"Windowing preview — {what}", divider="gray")
     windowing_preview(data_cfg, frame, key)
 
+
+
+DATA_CHARTS = {"series": "The series", "window": "One window, as the network sees it"}
+
+
+def _data_figure(chart: str, name: str, params: dict, T: int):
+    """The presenter's chart of one registry dataset (raises DataError / ConfigError / ValueError)."""
+    from rnn_core.windows import prepare
+
+    ds = DATASETS[name]
+    if ds.task == "sequence":
+        X, y = ds.generate(50, **params)
+        return F.window_figure(X[0], y[0], list(ds.features), ds.target,
+                               title=f"{ds.title}: one sample, inputs and target")
+    frame = load_frame(name, tuple(sorted(params.items())))
+    if chart == "series":
+        return F.series_figure(frame, title=ds.title)
+    w = prepare(DataConfig(dataset=name, params=params, timesteps=T), frame)
+    return F.window_figure(w.X_train[0], w.y_train[0], w.feature_names, w.target_name,
+                           title=f"{ds.title}: training window 1 (T = {T}, scaled)")
+
+
+def presenter_view(prefix: str, box, chart: str) -> None:
+    """Presenter mode: the dataset picker in `box` (the presenter bar), one line about it, the chosen
+    chart full width, and the dataset's parameters folded away below."""
+    from ui.presenter import show_chart, status_line
+
+    names = [n for g in GROUPS for n, d in DATASETS.items() if d.group == g and n not in ("yahoo", "csv")]
+    name = box.selectbox("Dataset", names, key=f"{prefix}.dataset", label_visibility="collapsed",
+                         format_func=lambda n: f"{DATASETS[n].group} · {DATASETS[n].title}")
+    ds = DATASETS[name]
+    top = st.container()
+    with st.expander("Dataset settings", icon=":material/tune:"):
+        params = {p.name: param_widget(st, prefix, name, p) for p in ds.params}
+        T = int(st.number_input("Timesteps T", 1, 1000, value=50, key=f"{prefix}.present.T"))
+    with top:
+        status_line(f"**{ds.title}** · {ds.group} · {ds.source}")
+        try:
+            show_chart(_data_figure(chart, name, params, T), f"{prefix}.present.{chart}")
+        except (DataError, ConfigError, ValueError) as e:
+            st.error(str(e), icon=":material/error:")

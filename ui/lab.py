@@ -18,6 +18,7 @@ import streamlit as st
 from rnn_core import lab
 from rnn_core.config import CELLS, INITS, ConfigError
 from rnn_core.lab import LAB_PRESETS, LabConfig
+from ui.presenter import url_params
 
 LAB_PRESET_APPLIED = "lab.preset_applied"   # the ?preset= value already applied in this session
 _SAVED = "lab.saved"                        # the last LabConfig as a dict (survives page switches)
@@ -56,6 +57,10 @@ def _apply_pick() -> None:
     pick = st.session_state.get(_PICK)
     if pick in LAB_PRESETS:
         _seed_widgets(LAB_PRESETS[pick]["config"])
+        # The address bar still names the preset applied before (a deep link's, or the last pick's)
+        # until this run rewrites it: name the pick there now, so `load_lab_state` does not take the
+        # stale one for a newly followed link and put it back.
+        st.query_params["preset"] = pick
         st.session_state[LAB_PRESET_APPLIED] = pick
         st.session_state["lab.note"] = pick
     st.session_state[_PICK] = None
@@ -84,11 +89,14 @@ def load_lab_state() -> str | None:
     return None
 
 
-def lab_controls(box) -> LabConfig:
-    """Draw the Lab's controls into `box` (the sidebar, or an expander in presenter mode)."""
-    box.selectbox("Preset", list(LAB_PRESETS), index=None, key=_PICK, on_change=_apply_pick,
-                  format_func=lambda k: LAB_PRESETS[k]["title"], placeholder="Choose a preset…",
-                  help="Sets several controls at once to show one effect.")
+def lab_controls(box, preset_box=None) -> LabConfig:
+    """Draw the Lab's controls into `box` (the sidebar, or an expander in presenter mode); the preset
+    menu into `preset_box` when given (presenter mode puts it in the presenter bar)."""
+    (preset_box or box).selectbox(
+        "Preset", list(LAB_PRESETS), index=None, key=_PICK, on_change=_apply_pick,
+        format_func=lambda k: LAB_PRESETS[k]["title"], placeholder="Choose a preset…",
+        label_visibility="collapsed" if preset_box is not None else "visible",
+        help="Sets several controls at once to show one effect.")
     box.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=key("cell"),
                   help="Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway.")
     box.slider("Timesteps T", **_range("timesteps"), key=key("timesteps"),
@@ -134,8 +142,7 @@ def sync_lab_url(cfg: LabConfig) -> None:
     """Write the settings into the address bar (see the module docstring)."""
     preset = current_preset(cfg)
     wanted = {"preset": preset} if preset else cfg.to_query()
-    if st.query_params.get("presenter") == "1":
-        wanted["presenter"] = "1"
+    wanted.update(url_params())
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

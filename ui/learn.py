@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from ui.lab import LAB_PRESET_APPLIED
-from ui.presenter import chart_height, presenter_query
+from ui.presenter import is_on, presenter_query, show_chart
 
 PLAYGROUND = "app_pages/playground.py"
 LAB = "app_pages/gradient_lab.py"
@@ -210,10 +210,10 @@ def open_preset(link: Link) -> None:
 
 
 def draw_links(step: Step) -> None:
-    """One button per link, side by side."""
+    """One button per link, side by side (in presenter mode one per row: large labels are never cut)."""
     if not step.links:
         return
-    cols = st.columns(len(step.links))
+    cols = [st.container() for _ in step.links] if is_on() else st.columns(len(step.links))
     for col, link in zip(cols, step.links):
         where = PAGE_TITLES[link.page]
         if col.button(f"{link.label} → {where}", key=f"learn_{step.key}_{link.page}_{link.preset}",
@@ -250,8 +250,10 @@ def scratch_demo(key: str = "learn_truncate") -> None:
     verdict = "they match" if report["match"] else "they DIFFER"
     st.caption(f"Largest absolute difference over all parameters: {report['max_abs_diff']:.1e} — "
                f"{verdict}. A NumPy Elman RNN (tanh), {T} steps, hidden size {lab.SCRATCH_HIDDEN}, float64.")
-    st.plotly_chart(truncation_figure(report, height=chart_height(320)), width="stretch",
-                    key=f"{key}_chart")
+    if is_on():
+        show_chart(truncation_figure(report), f"{key}_chart")
+    else:
+        st.plotly_chart(truncation_figure(report, height=320), width="stretch", key=f"{key}_chart")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

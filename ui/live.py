@@ -12,9 +12,12 @@ Public:
     run_bar(slot, make_context, container=None) -> None
         draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
         the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
-    live_area(slot, draw, interval=0.5) -> None
-        a fragment that redraws `draw(snapshot, ctx)` every `interval` s while the run is running and
-        not at all otherwise (a full rerun switches polling on/off when the status changes)
+    live_area(slot, draw, interval=0.5, watch=()) -> None
+        a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
+        not at all otherwise (a full rerun switches polling on/off when the status changes); the
+        interval follows the redraw's cost (`poll_interval(redraw_seconds)`)
+    ghost_bar(slot, make_context, cells)     # train another cell on the same setup (slot "<slot>.ghost")
+    ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
     progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
@@ -50,7 +53,9 @@ STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":materia
                "queued": ":material/hourglass_top:",
                "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
-POLL_SECONDS = 0.5       # redraw interval while a run trains
+POLL_SECONDS = 0.5       # shortest redraw interval while a run trains
+MAX_POLL_SECONDS = 5.0   # longest: a slow laptop still sees the run move
+REDRAW_SHARE = 0.4       # a redraw may take at most this share of the interval (the rest is for the user)
 
 
 @dataclass
@@ -221,23 +226,100 @@ def progress(snap: Snapshot | None) -> None:
                 icon=":material/hourglass_top:")
 
 
+def poll_interval(redraw_seconds: float, floor: float = POLL_SECONDS) -> float:
+    """The redraw interval for a redraw that costs `redraw_seconds`: at least `floor`, long enough that
+    redrawing takes at most `REDRAW_SHARE` of the time, at most `MAX_POLL_SECONDS`."""
+    return round(min(MAX_POLL_SECONDS, max(floor, redraw_seconds / REDRAW_SHARE)), 2)
+
+
+def _status(slot: str) -> str | None:
+    return getattr(get_run(slot), "status", None)
+
+
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
-              interval: float = POLL_SECONDS) -> None:
-    """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws every `interval` s
-    while the run is running, and never when there is nothing to wait for."""
-    run = get_run(slot)
-    status = getattr(run, "status", None)
-    every = interval if status in ACTIVE else None
+              interval: float = POLL_SECONDS, watch: tuple[str, ...] = ()) -> None:
+    """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws while the run (or a run
+    of the `watch` slots, e.g. a ghost run) is running, and never when there is nothing to wait for.
+
+    The interval follows what a redraw costs (`poll_interval`): the time the script spends drawing, or
+    the time the browser took beyond the interval before asking again (its timer fires late while it is
+    still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
+    slots = (slot, *watch)
+    statuses = tuple(_status(s) for s in slots)
+    cost_key, at_key = f"{slot}.redraw_s", f"{slot}.redraw_at"
+    st.session_state.pop(at_key, None)       # a full rerun: the gap since the last redraw says nothing
+    every = poll_interval(st.session_state.get(cost_key, 0.0), interval) if any(s in ACTIVE for s in statuses) else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
+        start = time.monotonic()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
         draw(snap, get_context(slot))
-        if every is not None and getattr(current, "status", None) != status:
-            st.rerun()    # paused, resumed or ended: one full rerun sets the polling and the buttons
+        if every is None:
+            return
+        last = st.session_state.get(at_key)
+        late = start - last - every if last is not None else 0.0
+        cost = max(time.monotonic() - start, late)
+        smooth = 0.7 * st.session_state.get(cost_key, cost) + 0.3 * cost
+        st.session_state[cost_key], st.session_state[at_key] = smooth, start
+        wanted = poll_interval(smooth, interval)
+        if tuple(_status(s) for s in slots) != statuses or not every / 2 <= wanted <= every * 1.5:
+            # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
+            # the redraw cost moved the interval far from the one this fragment was started with
+            st.rerun()
 
     _area()
+
+
+def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
+    """The slot's ghost run and its context, while the run it copied is still the one shown."""
+    ghost = f"{slot}.ghost"
+    run, ctx, shown = get_run(ghost), get_context(ghost), get_context(slot)
+    if run is None or ctx is None or shown is None or st.session_state.get(f"{ghost}.base") != id(shown):
+        return None
+    return run, ctx
+
+
+def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str, str]) -> None:
+    """The ghost run of a slot (slot `<slot>.ghost`): the same setup as the run shown — same windows,
+    seed and training settings — with another cell, trained beside it and overlaid on its charts
+    (only while that run is the one shown: after Reset or a new Train it is no longer its ghost)."""
+    from rnn_core.config import replace
+
+    ghost = f"{slot}.ghost"
+    action = st.session_state.pop(f"{ghost}.action", None)
+    if action == "train":
+        try:
+            base = get_context(slot) or make_context()
+            st.session_state[f"{ghost}.base"] = id(base)      # the run it is the ghost of
+            cell = st.session_state.get(f"{ghost}.cell") or "lstm"
+            ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
+            run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+        except (ConfigError, ValueError) as e:
+            st.session_state[f"{ghost}.error"] = str(e)
+        else:
+            set_run(ghost, run, ctx)
+            run.start()
+    elif action == "clear":
+        clear_run(ghost)
+    shown = get_context(slot)
+    options = [c for c in cells if shown is None or c != shown.model_cfg.cell]
+    _valid = st.session_state.get(f"{ghost}.cell")
+    if _valid not in options:
+        st.session_state[f"{ghost}.cell"] = "lstm" if "lstm" in options else options[0]
+    c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
+    c1.selectbox("Ghost run: the same setup with", options, format_func=cells.get, key=f"{ghost}.cell",
+                 help="Trains another cell on the same windows, seed and settings, and draws its loss and "
+                      "gradient through time (purple, dashed) over this run's, without leaving the page.")
+    c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
+              on_click=_request, args=(ghost, "train"), disabled=shown is None or _status(ghost) in ACTIVE,
+              help="Train a run first: the ghost copies its setup.")
+    c3.button("Clear ghost", key=f"{ghost}.btn.clear", icon=":material/clear:", width="stretch",
+              on_click=_request, args=(ghost, "clear"), disabled=get_run(ghost) is None)
+    error = st.session_state.pop(f"{ghost}.error", None)
+    if error:
+        st.error(error, icon=":material/error:")
 
 
 def session_watcher() -> Callable[[], bool] | None:

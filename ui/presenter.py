@@ -1,26 +1,51 @@
-"""Presenter mode: a sidebar toggle (kept in session state and in the URL as `?presenter=1`) that
-hides a page's controls and enlarges text and charts for a lecture screen.
+"""Presenter mode: the lecture-screen view of every page, kept in session state and in the URL
+(`?presenter=1&chart=<key>`), so a lecture's links open straight into it.
 
-Holds `presenter_mode()` (draws the toggle, injects the large-screen CSS, returns whether it is on),
-`chart_height(normal)` and `presenter_query()` (the query params that carry the mode across a
-`st.switch_page`). Pages decide themselves what "hide the controls" means for them.
+With presenter mode on (1280×720 is the projector to plan for) a page shows, above the fold:
+    the presenter bar   [page's own picker (preset, step, dataset…)] [Chart: …] [Exit presenter view]
+    its run buttons and a one-line status (where it has a run),
+    ONE chart, the one the presenter chose, full width, text ≥ 18 px (`rnn_core.figures.present`).
+The sidebar and Streamlit's header are hidden (their widgets still run, so the settings stay);
+**Exit presenter view** brings them back. Only the chosen chart is drawn, which is also the cheapest
+redraw of a live run.
+
+Public:
+    presenter_mode() -> bool          sidebar toggle (off) / nothing (on), URL sync, the lecture CSS
+    is_on() -> bool
+    presenter_bar(page, charts, default=None) -> (chart_key, first_column)
+                                      in presenter mode only: the bar above; returns the chosen chart
+    show_chart(fig, key, config=None) the chosen chart, full width, lecture style
+    status_line(text)                 one line of status, large
+    chart_height(normal) -> int       a chart's height outside the chosen one (larger in presenter mode)
+    presenter_query() -> dict         the params that keep the view across `st.switch_page`
+    url_params() -> dict              this view's params in the address bar (for the pages' URL syncers)
+Leaves to others: what each page offers as charts and what sits in the bar's first column.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
+
+from rnn_core.figures import present
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
 _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
+_CHART = "presenter.chart"      # {page: chosen chart key}, survives page switches
+PARAMS = ("presenter", "chart")  # the URL params this module owns
+CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
 
 _CSS = """
 <style>
+  [data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
-  [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.6; }
+  [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5; }
   [data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
-  [data-testid="stMain"] h1 { font-size: 3rem; }
-  [data-testid="stMain"] h2 { font-size: 2.2rem; }
-  [data-testid="stMainBlockContainer"] { padding-top: 2rem; max-width: 100%; }
+  [data-testid="stMain"] h1 { font-size: 2.4rem; }
+  [data-testid="stMain"] h2 { font-size: 2rem; }
+  [data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 2rem; max-width: 100%; }
+  [data-testid="stMain"] .stButton button p { font-size: 1.1rem; }
   .katex-display > .katex { font-size: 1.45em !important; }
 </style>
 """
@@ -37,19 +62,67 @@ def _sync() -> None:
     st.session_state[_STATE] = bool(st.session_state[_WIDGET])
 
 
+def _exit() -> None:
+    st.session_state[_STATE] = False
+
+
 def presenter_mode() -> bool:
-    """Draw the sidebar toggle, mirror it in the URL, apply the large-screen style; return it."""
+    """Draw the sidebar toggle, mirror the mode in the URL, apply the lecture style; return it."""
     on = is_on()
     st.session_state[_WIDGET] = on
     st.sidebar.toggle("Presenter mode", key=_WIDGET, on_change=_sync,
-                      help="Hides the controls and enlarges text and charts for a lecture screen.")
+                      help="One chart you choose, full width, large text, no sidebar: for a lecture screen. "
+                           "'Exit presenter view' (top right) brings the controls back.")
     on = bool(st.session_state[_STATE])
     if on:
         st.query_params["presenter"] = "1"
         st.markdown(_CSS, unsafe_allow_html=True)
-    elif "presenter" in st.query_params:
-        del st.query_params["presenter"]
+    else:
+        for name in PARAMS:
+            if name in st.query_params:
+                del st.query_params[name]
     return on
+
+
+def _picked(page: str, widget: str) -> None:
+    st.session_state.setdefault(_CHART, {})[page] = st.session_state[widget]
+
+
+def presenter_bar(page: str, charts: dict[str, str], default: str | None = None) -> tuple[str | None, Any]:
+    """In presenter mode: a row with a free first column (returned, for the page's own picker), the chart
+    picker and the exit button. Returns (chosen chart key, first column). The choice comes from
+    `?chart=` on arrival, then from the picker; it is kept per page and written into the URL."""
+    if not charts:                       # a page of text (Learn): its own picker and the exit button
+        first, _, leave = st.columns([3, 3, 1.6], vertical_alignment="center")
+        leave.button("Exit presenter view", icon=":material/close_fullscreen:", on_click=_exit, width="stretch")
+        return None, first
+    chosen = st.session_state.setdefault(_CHART, {})
+    wanted = st.query_params.get("chart")
+    if page not in chosen:
+        chosen[page] = wanted if wanted in charts else (default or next(iter(charts)))
+    if chosen[page] not in charts:
+        chosen[page] = default or next(iter(charts))
+    widget = f"_presenter_chart.{page}"
+    st.session_state[widget] = chosen[page]
+    first, pick, leave = st.columns([3, 3, 1.6], vertical_alignment="center")
+    pick.selectbox("Chart", list(charts), key=widget, format_func=lambda k: f"Chart: {charts[k]}",
+                   label_visibility="collapsed", on_change=_picked, args=(page, widget),
+                   help="The one chart the lecture screen shows.")
+    leave.button("Exit presenter view", icon=":material/close_fullscreen:", on_click=_exit, width="stretch")
+    if st.query_params.get("chart") != chosen[page]:
+        st.query_params["chart"] = chosen[page]
+    return chosen[page], first
+
+
+def show_chart(fig: Any, key: str, config: dict | None = None, height: int = CHART_HEIGHT) -> None:
+    """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot."""
+    st.plotly_chart(present(fig, height=height), key=key, width="stretch",
+                    config={"displaylogo": False, **(config or {})})
+
+
+def status_line(text: str) -> None:
+    """One line of status in presenter mode (the lecture CSS makes it large)."""
+    st.markdown(text)
 
 
 def chart_height(normal: int) -> int:
@@ -60,3 +133,9 @@ def chart_height(normal: int) -> int:
 def presenter_query() -> dict[str, str]:
     """Query params that keep presenter mode on across `st.switch_page(..., query_params=...)`."""
     return {"presenter": "1"} if is_on() else {}
+
+
+def url_params() -> dict[str, str]:
+    """The presenter params now in the address bar, for a page that rewrites the URL from its settings."""
+    current = st.query_params.to_dict()
+    return {k: current[k] for k in PARAMS if k in current}

@@ -238,7 +238,8 @@ def sync_url(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     params = {k: v for k, v in (data.params or {}).items() if k not in defaults or v != defaults[k]}
     wanted = {**model_q, **to_query(replace(data, params=params)), **to_query(train)}
     current = st.query_params.to_dict()
-    if "presenter" in current:            # presenter mode's own flag (ui/presenter.py) stays
-        wanted["presenter"] = current["presenter"]
+    from ui.presenter import url_params
+
+    wanted.update(url_params())           # presenter mode's own params (ui/presenter.py) stay
     if current != wanted:
         st.query_params.from_dict(wanted)

@@ -9,6 +9,11 @@
                                                  (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
+    CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
+    verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.verdict)
+    get_ghost(slot) -> Ghost | None              another cell's run on the same setup (slot "<slot>.ghost"),
+                                                 overlaid on the loss and gradient-through-time charts
     baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
 
 Every chart gets a stable key (`<slot>.chart.<name>`), so a fragment redraw updates it in place.
@@ -24,12 +29,25 @@ from typing import Any
 import streamlit as st
 
 from rnn_core import figures as F
+from rnn_core.config import CELLS
 from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from rnn_core.tasks import task_of
+from rnn_core.verdict import Verdict, run_verdict
 from rnn_core.windows import naive_loss
-from ui.live import FINISHED, RunContext, Snapshot, evaluation_for, get_run, progress
+from ui.live import (
+    FINISHED,
+    STATUS_ICON,
+    RunContext,
+    Snapshot,
+    evaluation_for,
+    get_context,
+    get_run,
+    ghost_of,
+    progress,
+)
+from ui.presenter import show_chart, status_line
 from ui.text import md
 from ui.text_views import text_section
 
@@ -51,8 +69,11 @@ class ChartOptions:
 
 
 def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
-    """A row of chart toggles (inside the fragment: changing one redraws only the charts)."""
-    with st.expander("Chart options", expanded=False, icon=":material/tune:"):
+    """A row of chart toggles (inside the fragment: changing one redraws only the charts). The expander
+    has a key, so it stays open or closed across the full reruns a status change (Pause, Stop, the
+    end of a run) brings; without one it was a new element, collapsed, whenever the layout above shifted."""
+    with st.expander("Chart options", expanded=False, icon=":material/tune:", key=f"{slot}.opt.open",
+                     on_change="rerun"):
         c = st.columns(5)
         log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss")
         log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad")
@@ -60,6 +81,14 @@ def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
         closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed")
         layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer")
     return ChartOptions(log_loss, log_grad, theory, int(layer) - 1, closed)
+
+
+def options_from_state(slot: str) -> ChartOptions:
+    """The chart options as last set (presenter mode draws no toggles but keeps their values)."""
+    ss = st.session_state
+    return ChartOptions(bool(ss.get(f"{slot}.opt.log_loss", True)), bool(ss.get(f"{slot}.opt.log_grad", True)),
+                        bool(ss.get(f"{slot}.opt.theory", True)), int(ss.get(f"{slot}.opt.layer", 1)) - 1,
+                        bool(ss.get(f"{slot}.opt.closed", True)))
 
 
 def _chart(fig: Any, slot: str, name: str) -> None:
@@ -103,8 +132,51 @@ def divergence_banner(snap: Snapshot | None) -> None:
         st.warning(md(end["reason"]), icon=":material/warning:")
 
 
+# ---------------------------------------------------------------------------------- ghost and verdict
+@dataclass
+class Ghost:
+    """Another cell's run on the same setup, overlaid on the loss and gradient charts."""
+    snap: Snapshot
+    label: str                    # the cell's name, e.g. "LSTM"
+
+
+def ghost_slot(slot: str) -> str:
+    return f"{slot}.ghost"
+
+
+def get_ghost(slot: str) -> Ghost | None:
+    found = ghost_of(slot)
+    if found is None:
+        return None
+    run, ctx = found
+    return Ghost(run.snapshot(), CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell))
+
+
+def verdict_for(snap: Snapshot | None, ctx: RunContext | None) -> Verdict | None:
+    if snap is None or ctx is None:
+        return None
+    w = ctx.windows
+    if w is None:                            # a run opened from a zip whose data is not here
+        return None
+    return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip)
+
+
+_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
+
+
+def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "") -> None:
+    """One big line: the run's verdict in words and numbers (nothing before the first epoch)."""
+    v = verdict_for(snap, ctx)
+    if v is None:
+        return
+    cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
+    so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
+    st.markdown(f"#### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+
+
 # --------------------------------------------------------------------------------------------- 1
-def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
+def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+             ghost: Ghost | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
     label = task.baseline_label
@@ -114,9 +186,17 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
         fig = F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)
         if steps or epochs:
             fig.update_yaxes(title_text=task.loss_label)
+        if ghost is not None:
+            F.add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
         return fig
 
-    _chart(_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss), build), slot, "loss")
+    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version), build)
+
+
+def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                 ghost: Ghost | None = None) -> None:
+    label = task_of(ctx.windows if ctx else None).baseline_label
+    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
     st.caption("The thin line is each batch's loss; the thick ones are the mean batch loss of each epoch "
                "(training) and the whole validation set after each epoch. "
                f"Below the dashed {label} the network has learned more than the obvious "
@@ -124,27 +204,47 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
 
 
 # --------------------------------------------------------------------------------------------- 2
-def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                          slot: str) -> None:
+def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                      ghost: Ghost | None = None) -> Any:
+    """The latest ‖∂L/∂hₜ‖ profile with the epoch-0 one (grey, dotted) beside it, so the class sees what
+    training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
         probe = F.latest_probe(snap.epochs) if snap else None
         fig = F.gradient_time_figure(probe, opts.log_grad, opts.theory)
         if probe:
             epoch = next(r["epoch"] for r in reversed(snap.epochs) if r.get("probe"))
-            fig.update_layout(title_text=f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})")
+            first = F.first_probe(snap.epochs)
+            title = f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})"
+            if first is not None and first[0] != epoch:
+                F.add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
+                              color=F.COLORS["baseline"], dash="dot", opacity=0.9)
+                title = f"Gradient through time ‖∂L/∂hₜ‖: epoch {epoch}, dotted epoch {first[0]}"
+            fig.update_layout(title_text=title)
+        if ghost is not None:
+            F.add_profile(fig, F.latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
+                          color=F.COLORS["ghost"], dash="dash", opacity=0.85)
         return fig
 
-    _chart(_memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory), build),
-           slot, "grad_time")
+    ghost_key = len(ghost.snap.epochs) if ghost else None
+    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key), build)
+
+
+def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
+                          slot: str, ghost: Ghost | None = None) -> None:
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
     st.caption("How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
-               "early inputs barely get any gradient (vanishing). "
+               "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
+               "at initialisation (epoch 0), so you see what training did to it. "
                + reference_note(ctx.model_cfg.cell if ctx else "rnn") + " " + probe_note(ctx))
 
 
+def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
+                 lambda: F.gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer))
+
+
 def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
-    _chart(_memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
-                 lambda: F.gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer)),
-           slot, "heatmap")
+    _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
                "changes that. " + probe_note(ctx))
@@ -163,52 +263,72 @@ def probe_note(ctx: RunContext | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- 3
-def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                           slot: str) -> None:
+def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
     tc = ctx.train_cfg if ctx else None
     steps = snap.steps if snap else []
-    epochs = snap.epochs if snap else []
-    _chart(_memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
+    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
                  lambda: F.grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
-                                            opts.log_grad)), slot, "grad_norm")
+                                            opts.log_grad))
+
+
+def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+    epochs = snap.epochs if snap else []
+    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
+                 lambda: F.param_norms_figure(epochs, opts.log_grad))
+
+
+def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+    epochs = snap.epochs if snap else []
+    gamma = (F.latest_probe(epochs) or {}).get("gamma", 1.0)
+    cell = ctx.model_cfg.cell if ctx else "rnn"
+    return _memo(slot, "spectra", _epoch_key(snap, ctx),
+                 lambda: F.spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS))
+
+
+def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
+                           slot: str) -> None:
+    _chart(grad_norm_fig(snap, ctx, opts, slot), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
     c1, c2 = st.columns(2)
     with c1:
-        _chart(_memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
-                     lambda: F.param_norms_figure(epochs, opts.log_grad)), slot, "param_norms")
+        _chart(param_norms_fig(snap, ctx, opts, slot), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
-                   "(weight_hh, solid) carry the gradient through time.")
+                   "(W_hh, solid) carry the gradient through time.")
     with c2:
-        gamma = (F.latest_probe(epochs) or {}).get("gamma", 1.0)
+        _chart(spectra_fig(snap, ctx, slot), slot, "spectra")
         cell = ctx.model_cfg.cell if ctx else "rnn"
-        bounded = cell in BOUND_CELLS
-        _chart(_memo(slot, "spectra", _epoch_key(snap, ctx),
-                     lambda: F.spectra_figure(epochs, gamma, SPECTRUM_OF[cell], bounded)), slot, "spectra")
         st.caption(f"σ_max is the most {SPECTRUM_OF[cell]} can stretch a vector. " + (
             "Below the red line (σ_max·γ < 1) each step back through the recurrence can only shrink the "
             "gradient, so the top layer's gradient through time must vanish; above it the gradient may grow "
-            "but need not (the spectral radius and tanh′ < 1 usually still shrink it)." if bounded else
-            "For LSTM and GRU this is the cell candidate's block only: no line is drawn, because below 1 "
+            "but need not (the spectral radius and tanh′ < 1 usually still shrink it)." if cell in BOUND_CELLS
+            else "For LSTM and GRU this is the cell candidate's block only: no line is drawn, because below 1 "
             "the gradient need not vanish — an open forget gate (or update gate) carries it past."))
 
 
 # --------------------------------------------------------------------------------------------- 4
-def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                        snap: Snapshot | None = None) -> None:
+def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
     if ctx is None or result is None:
-        _chart(F.predictions_figure({}, None), slot, "predictions")
-        st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
-        return
+        return F.predictions_figure({}, None)
     w = ctx.windows
     evaluation = result["evaluation"] or {}
     # a run opened from a zip whose data is not here (an uploaded CSV): what was saved with it
     task = w.task if w is not None else evaluation.get("task", "forecast")
     target = w.target_name if w is not None else str(evaluation.get("target") or "value")
     closed = result["closed"] if opts.closed_loop else None
-    fig = _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
-                lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
-    _chart(fig, slot, "predictions")
+    return _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
+                 lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
+
+
+def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                        snap: Snapshot | None = None) -> None:
+    _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
+    if ctx is None or result is None:
+        st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
+        return
+    w = ctx.windows
+    evaluation = result["evaluation"] or {}
+    task = w.task if w is not None else evaluation.get("task", "forecast")
     if w is None:
         st.caption("This run's data is not on the server (it was uploaded or fetched when the run was "
                    "made), so these are the predictions and metrics saved with the run, not recomputed.")
@@ -232,32 +352,96 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 
 
 # --------------------------------------------------------------------------------------------- 5
+def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+    cell = ctx.model_cfg.cell if ctx else "rnn"
+    if cell not in ("lstm", "gru"):
+        return F.gates_figure(None, cell)
+    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
+                 lambda: F.gates_figure(F.latest_probe(snap.epochs) if snap else None, cell))
+
+
 def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if cell not in ("lstm", "gru"):
         return
-    _chart(_memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
-                 lambda: F.gates_figure(F.latest_probe(snap.epochs) if snap else None, cell)), slot, "gates")
+    _chart(gates_fig(snap, ctx, slot), slot, "gates")
     st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
                "keeps the old state) lets the state — and its gradient — pass through time almost unchanged.")
 
 
 # ------------------------------------------------------------------------------------------ layout
+# The charts a presenter can put on the lecture screen, one at a time (`?chart=<key>`).
+CHARTS = {"loss": "Loss", "gradient": "Gradient through time", "heatmap": "Gradient over training (heatmap)",
+          "norms": "Gradient norm per step", "params": "Gradient norm per parameter",
+          "spectra": "σ_max of W_hh", "predictions": "Predicted vs actual", "gates": "Gates (LSTM / GRU)"}
+
+
+def chart_figure(name: str, slot: str, snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
+                 ghost: Ghost | None = None) -> Any:
+    """One chart of `CHARTS`, built (only it) for the presenter view."""
+    if name == "loss":
+        return loss_fig(snap, ctx, opts, slot, ghost)
+    if name == "gradient":
+        return gradient_time_fig(snap, ctx, opts, slot, ghost)
+    if name == "heatmap":
+        return heatmap_fig(snap, ctx, opts, slot)
+    if name == "norms":
+        return grad_norm_fig(snap, ctx, opts, slot)
+    if name == "params":
+        return param_norms_fig(snap, ctx, opts, slot)
+    if name == "spectra":
+        return spectra_fig(snap, ctx, slot)
+    if name == "predictions":
+        return predictions_fig(evaluation_for(slot) if snap is not None else None, ctx, opts, slot)
+    return gates_fig(snap, ctx, slot)
+
+
+def status_text(snap: Snapshot | None) -> str:
+    """The run's status in one short line (presenter view)."""
+    if snap is None:
+        return "No run yet: press **Train**."
+    total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
+    return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
+            f"step {snap.step}/{total_steps} · {snap.elapsed:.0f} s")
+
+
+def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
+    """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
+
+    def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        ghost = get_ghost(slot)
+        v = verdict_for(snap, ctx)
+        line = status_text(snap)
+        if v is not None:
+            line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
+        status_line(line)
+        opts = options_from_state(slot)
+        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}")
+
+    return draw
+
+
 def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
-        progress(snap)
-        divergence_banner(snap)
-        if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-            st.caption(md(snap.end['reason']))
+        status = st.container()           # a fixed slot: what it holds never shifts the elements below
+        with status:
+            progress(snap)
+            divergence_banner(snap)
+            if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
+                st.caption(md(snap.end['reason']))
+            ghost = get_ghost(slot)
+            verdict_line(snap, ctx)
+            if ghost is not None:
+                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
         st.subheader("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
-            loss_section(snap, ctx, opts, slot)
+            loss_section(snap, ctx, opts, slot, ghost)
         with c2:
-            gradient_time_section(snap, ctx, opts, slot)
+            gradient_time_section(snap, ctx, opts, slot, ghost)
         st.subheader("2 · Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
@@ -289,6 +473,7 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
                    "the gates at work.")
 
 
-__all__ = ["FINISHED", "ChartOptions", "baseline_mse", "chart_options", "divergence_banner", "draw_run",
-           "gates_section", "gradient_norms_section", "gradient_time_section", "heatmap_section",
-           "loss_section", "predictions_section"]
+__all__ = ["CHARTS", "FINISHED", "ChartOptions", "Ghost", "baseline_mse", "chart_figure", "chart_options",
+           "divergence_banner", "draw_presented", "draw_run", "gates_section", "get_ghost", "ghost_slot",
+           "gradient_norms_section", "gradient_time_section", "heatmap_section", "loss_section",
+           "predictions_section", "verdict_line"]

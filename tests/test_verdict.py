@@ -1,0 +1,46 @@
+"""The one-line verdict of a run (rnn_core.verdict): words and numbers from plain records."""
+
+from rnn_core.verdict import run_verdict
+
+
+def _epochs(*val_losses):
+    return [{"kind": "epoch", "epoch": i, "train_loss": v * 1.1, "val_loss": v} for i, v in enumerate(val_losses)]
+
+
+def test_nothing_to_judge_before_the_first_epoch():
+    assert run_verdict([], None, 0.045, "sequence") is None
+    assert run_verdict(_epochs(0.05), None, None, "sequence") is None
+
+
+def test_at_the_constant_guess():
+    v = run_verdict(_epochs(0.09, 0.045), None, 0.045, "sequence")
+    assert v.kind == "at_baseline"
+    assert v.text == "at the constant guess (loss 0.045 = baseline 0.045)"
+    assert run_verdict(_epochs(0.048), None, 0.045, "sequence").text.startswith("at the constant guess (loss 0.048 ≈")
+
+
+def test_worse_than_tomorrow_equals_today():
+    v = run_verdict(_epochs(0.0612), None, 0.045, "forecast")
+    assert v.kind == "worse"
+    assert v.text.startswith("36% worse than tomorrow = today (loss 0.0612")
+    assert run_verdict(_epochs(0.189), None, 0.045, "forecast").text.startswith("4.2× worse than tomorrow")
+
+
+def test_beats_the_baseline_in_percent():
+    v = run_verdict(_epochs(0.02, 0.009), None, 0.045, "sequence")
+    assert v.kind == "beats"
+    assert "80% below the baseline 0.045" in v.text
+    assert abs(v.ratio - 0.2) < 1e-9
+
+
+def test_training_loss_when_there_is_no_validation_part():
+    epochs = [{"kind": "epoch", "epoch": 1, "train_loss": 0.0225, "val_loss": None}]
+    assert run_verdict(epochs, None, 0.045, "forecast").text.startswith("beats tomorrow = today: loss 0.0225 is 50%")
+
+
+def test_diverged_says_the_step_and_what_to_try():
+    end = {"kind": "end", "status": "diverged", "step": 15, "epoch": 1, "reason": "NaN loss"}
+    assert run_verdict(_epochs(0.05), end, 0.045, "forecast").text == \
+        "diverged at step 15: lower the learning rate or clip"
+    assert run_verdict([], end, 0.045, "forecast", clip="norm").text == \
+        "diverged at step 15: lower the learning rate"
