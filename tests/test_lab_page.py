@@ -46,7 +46,7 @@ def test_lab_renders_for_every_cell():
         assert CELLS[cell] in titles
         assert [m.label for m in at.metric][:2] == ["σ_max", "σ_max·γ"]
         gated = cell in ("lstm", "gru")
-        assert at.metric[3].value == ("gated" if gated else at.metric[3].value)
+        assert at.metric[3].value == ("gates decide" if gated else at.metric[3].value)   # words, not "gated"
         captions = " ".join(c.value for c in at.caption)
         assert ("no σ_max bound" in captions) == gated and ("upper bound" in captions) == (not gated)
 
