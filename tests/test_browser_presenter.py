@@ -107,6 +107,7 @@ def _screenshot(page, name: str) -> None:
         page.screenshot(path=str(ROOT / "docs" / f"presenter-{name}.png"))
 
 
+@pytest.mark.slow
 def test_playground_presenter_view_projects(streamlit_server, screen):
     page = screen
     page.goto(streamlit_server + PAGES["playground"])
@@ -187,6 +188,7 @@ def test_lab_preset_menu_applies_every_pick_after_a_deep_link(streamlit_server, 
         context.close()
 
 
+@pytest.mark.slow
 def test_chart_options_stay_open_and_a_ghost_run_overlays_the_playground(streamlit_server, page):
     """Outside presenter mode: "Chart options", opened during a run, is still open after the run
     finished (a status change used to collapse it); a ghost LSTM on the same setup then draws its loss
