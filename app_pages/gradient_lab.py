@@ -10,6 +10,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from rnn_core.config import CELLS, ConfigError
+from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lab import LAB_PRESETS, overlay_left_out
 from rnn_core.lab_figures import (
     jacobian_figure,
@@ -31,6 +32,7 @@ from ui.lab import (
     load_lab_state,
     sync_lab_url,
 )
+from ui.live import script_interrupt
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
 from ui.text import md
 
@@ -61,12 +63,15 @@ if shown in LAB_PRESETS and not presenter:
 try:
     cfg.validate()
     c = asdict(cfg)
-    with st.spinner("Probing fresh networks…"):
+    # a closed tab or a changed slider ends these computations within a chunk (not minutes later)
+    with st.spinner("Probing fresh networks…"), interruptible(script_interrupt()):
         normalise = st.session_state.get("lab.normalise", False)
         stats = cached_profile(c, normalise)
         curves = cached_overlay(c)
 except ConfigError as exc:
     st.error(md(exc))
+    st.stop()
+except Interrupted:
     st.stop()
 
 # ---- headline numbers (σ_max of the top layer: the one the bound speaks about)

@@ -81,3 +81,44 @@ def test_ctrl_c_stops_the_cli_promptly(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "Interrupted (Ctrl-C)" in err and len(err.strip().splitlines()) == 1, err
     assert (out / "weights.safetensors").is_file() and (out / "config.json").is_file()   # kept what finished
+
+
+def test_lab_computations_end_at_the_first_checkpoint():
+    """The Gradient Lab's probes and Jacobian products stop as soon as their thread's check fires."""
+    from rnn_core import lab
+    from rnn_core.interrupt import Interrupted, interruptible
+
+    cfg = lab.LabConfig(cell="lstm", timesteps=400, hidden_size=64, seeds=3)
+    calls = []
+
+    def check() -> bool:
+        calls.append(1)
+        return len(calls) > 5                   # a few chunks in, the tab is closed
+    for compute in (lambda: lab.profile_stats(cfg), lambda: lab.jacobian_stats(cfg.replace(cell="rnn"))):
+        calls.clear()
+        with pytest.raises(Interrupted), interruptible(check):
+            compute()
+        assert len(calls) == 6
+
+
+def test_one_tab_trains_one_thing_at_a_time():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui.live import one_at_a_time
+
+        class Running:
+            status = "running"
+
+        st.session_state["pg.run"] = Running()
+        st.text(one_at_a_time("cmp") or "free")
+        st.text(one_at_a_time("pg") or "free")
+
+    at = AppTest.from_function(script)
+    at.run()
+    assert not at.exception
+    refused, own = (t.value for t in at.text)
+    assert "already training a Playground run" in refused and "one thing at a time" in refused
+    assert own == "free"

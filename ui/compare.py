@@ -29,6 +29,7 @@ from ui.live import (
     clear_run,
     get_context,
     get_run,
+    one_at_a_time,
     session_watcher,
     set_run,
 )
@@ -130,6 +131,10 @@ def start_race(s: RaceSettings) -> None:
     from rnn_core.windows import prepare
     from ui.views import baseline_mse
 
+    refused = one_at_a_time("cmp")
+    if refused:
+        st.session_state["cmp.error"] = refused
+        return
     reset_race()
     if s.error:
         st.session_state["cmp.error"] = s.error

@@ -39,6 +39,7 @@ import streamlit as st
 
 from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.live import LiveRun, Snapshot
 from rnn_core.train import warm_up
 from ui.text import md
@@ -126,6 +127,10 @@ def _request(slot: str, action: str) -> None:
 
 
 def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | None:
+    refused = one_at_a_time("pg" if slot == "pg" else "cmp")
+    if refused:
+        st.session_state[f"{slot}.error"] = refused
+        return None
     try:
         ctx = make_context()
         run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
@@ -343,6 +348,63 @@ def session_watcher() -> Callable[[], bool] | None:
     return lambda: is_active(session_id)
 
 
+def script_interrupt() -> Callable[[], bool]:
+    """For `rnn_core.interrupt.interruptible` around heavy work in a page's own script run (the Lab's
+    probes, an evaluation): True once the tab is closed or Streamlit asked this script run to stop or
+    rerun (the user changed a control), so the work ends within a chunk instead of running on unseen.
+    Asks at most every 0.2 s."""
+    watcher = session_watcher()
+    requests, go_on = None, None
+    try:           # runtime internals: should a Streamlit release move them, only the tab check is left
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        requests, go_on = (ctx.script_requests if ctx else None), ScriptRequestType.CONTINUE
+    except (ImportError, AttributeError):
+        pass
+    last = {"asked": 0.0, "answer": False}
+
+    def check() -> bool:
+        now = time.monotonic()
+        if last["answer"] or now - last["asked"] < 0.2:
+            return last["answer"]
+        last["asked"] = now
+        asked_to_stop = requests is not None and getattr(requests, "_state", go_on) != go_on
+        last["answer"] = asked_to_stop or (watcher is not None and not watcher())
+        return last["answer"]
+
+    return check
+
+
+# Bound per tab (browser session): one training activity at a time — a Playground run, a Compare race
+# (up to its 5 cells) or a sweep — so one tab cannot occupy the shared server with several at once.
+ACTIVITIES = {"pg": "a Playground run", "cmp": "a Compare race", "sweep": "a sweep"}
+
+
+def busy_with(other_than: str) -> str | None:
+    """What this tab is training besides activity `other_than` ("pg", "cmp" or "sweep"), as a phrase
+    from ACTIVITIES, or None."""
+    for k, v in list(st.session_state.items()):
+        kind = "pg" if k == "pg.run" else "cmp" if str(k).startswith("cmp.") and str(k).endswith(".run") else None
+        if str(k) == "cmp.sweep":
+            kind = "sweep"
+        if kind is None or kind == other_than:
+            continue
+        if getattr(v, "status", None) in ACTIVE and not isinstance(v, StaticRun):
+            return ACTIVITIES[kind]
+    return None
+
+
+def one_at_a_time(activity: str) -> str | None:
+    """The sentence refusing to start `activity` while another one of this tab trains, or None."""
+    other = busy_with(activity)
+    if other is None:
+        return None
+    return (f"This tab is already training {other}; one tab trains one thing at a time (a Playground run, "
+            f"a Compare race or a sweep) so a shared server stays fast for everyone — stop it first.")
+
+
 # ------------------------------------------------------------------------------------- evaluation
 def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | None:
     """{"evaluation", "closed", "closed_note", "version", "step"} for the slot's model, recomputed only
@@ -361,17 +423,20 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     if snap.step == 0 and isinstance(run, LiveRun) and snap.status == "idle":
         return cached
     w = ctx.windows
-    with run.lock:
-        evaluation = evaluate(run.model, w)
-        closed, note = None, None
-        if w.task == "forecast":
-            n_test = len(w.X_test)
-            n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
-            try:
-                closed = closed_loop(run.model, w, n, start="test" if n_test else "val")
-                note = closed.get("stopped")
-            except EvaluationError as e:
-                note = str(e)
+    try:
+        with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
+            evaluation = evaluate(run.model, w)
+            closed, note = None, None
+            if w.task == "forecast":
+                n_test = len(w.X_test)
+                n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
+                try:
+                    closed = closed_loop(run.model, w, n, start="test" if n_test else "val")
+                    note = closed.get("stopped")
+                except EvaluationError as e:
+                    note = str(e)
+    except Interrupted:
+        return cached
     result = {"evaluation": evaluation, "closed": closed, "closed_note": note, "version": snap.version,
               "step": snap.step}
     st.session_state[f"{slot}.eval"] = result
