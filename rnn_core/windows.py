@@ -27,9 +27,13 @@ import numpy as np
 import pandas as pd
 
 from .config import LIMITS, SCALERS, ConfigError, DataConfig
-from .datasets import DataError, Dataset, get_dataset
+from .datasets import MAX_SEQUENCE_VALUES, DataError, Dataset, get_dataset
 
 MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / validation / test
+# Windows × timesteps × features a forecast may cut (X is float32: 80 MB; the training copy as much
+# again): the byte limit of an upload does not bound this — 1 M short rows at T = 600 are 2.4 GB.
+# The same bound as the values a sequence task may generate.
+MAX_WINDOW_VALUES = MAX_SEQUENCE_VALUES
 
 
 # ----------------------------------------------------------------------------- scaler
@@ -167,6 +171,7 @@ def make_windows(frame: pd.DataFrame, timesteps: int, features, target: str, tra
         advice = f"lower the timesteps to at most {most}" if most >= 1 else "use a longer series"
         raise DataError(f"The series has {n} rows; with {T} timesteps only {max(n_windows, 0)} windows remain "
                         f"— fewer than the {MIN_WINDOWS} needed to train, validate and test; {advice}.")
+    check_window_memory(n_windows, T, len(features))
     n_train, n_val, _ = split_sizes(n_windows, train_frac, val_frac)
 
     columns = _scaler_columns(features, target)
@@ -188,6 +193,17 @@ def make_windows(frame: pd.DataFrame, timesteps: int, features, target: str, tra
                    frame=values.copy(), feature_names=features, target_name=target, scaler=sc,
                    task="forecast", target_in_features=features.index(target) if target in features else None,
                    baseline_mse=None)
+
+
+def check_window_memory(n_windows: int, timesteps: int, n_features: int) -> None:
+    """DataError (one sentence) when N × T × F exceeds MAX_WINDOW_VALUES, saying what would fit."""
+    values = n_windows * timesteps * n_features
+    if values <= MAX_WINDOW_VALUES:
+        return
+    rows = MAX_WINDOW_VALUES // (timesteps * n_features) + timesteps
+    raise DataError(f"{n_windows:,} windows × {timesteps} timesteps × {n_features} feature(s) are "
+                    f"{values:,} values, above the {MAX_WINDOW_VALUES:,} one run may hold in memory; use at "
+                    f"most {rows:,} rows at these settings, or fewer timesteps or columns.")
 
 
 def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> None:
