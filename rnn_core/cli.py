@@ -55,7 +55,7 @@ from rnn_core.config import (
     TrainConfig,
 )
 from rnn_core.config import replace as cfg_replace
-from rnn_core.datasets import DATASETS, DataError
+from rnn_core.datasets import DATASETS, MAX_UPLOAD_BYTES, DataError
 from rnn_core.interrupt import interruptible
 from rnn_core.presets import PRESETS, preset_configs, preset_note
 
@@ -324,7 +324,8 @@ def _load_windows(args, data_cfg: DataConfig):
         return prepare(data_cfg)
     path = Path(args.csv).expanduser()
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:       # at most one byte past the limit: /dev/zero or a pipe never ends
+            raw = f.read(MAX_UPLOAD_BYTES + 1)
     except OSError as e:
         raise CliError(f"Cannot read the CSV file '{args.csv}': {e.strerror or e}; check the path.") from None
     frame = read_csv_upload(raw, value_columns=data_cfg.features or None, date_column=args.date_column)

@@ -359,13 +359,22 @@ def glob_escape(text: str) -> str:
 def _write_cache(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    frame.to_csv(tmp, index_label="Date")
-    os.replace(tmp, path)     # atomic: a concurrent reader never sees half a file
+    try:
+        frame.to_csv(tmp, index_label="Date")
+        os.replace(tmp, path)     # atomic: a concurrent reader never sees half a file
+    except BaseException:
+        tmp.unlink(missing_ok=True)   # a full disk leaves no half-written .tmp behind
+        raise
 
 
 def _read_cache(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, index_col=0, parse_dates=[0])
+    """A cached download; ValueError when the file is damaged (dates that do not parse, non-numbers)."""
+    frame = pd.read_csv(path, index_col=0, parse_dates=[0], date_format="ISO8601")
     frame.index = pd.DatetimeIndex(frame.index, name="Date")
+    if frame.index.isna().any() or not frame.index.is_monotonic_increasing:
+        raise ValueError(f"{path.name} has dates that do not parse or are out of order.")
+    if not all(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns):
+        raise ValueError(f"{path.name} holds cells that are not numbers.")
     return frame
 
 
@@ -401,7 +410,7 @@ def fetch_yahoo(ticker: str, start: str, end: str, columns: Any = ("Close",),
             continue
         if len(cached) and all(c in cached.columns for c in cols):
             saved = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-            return cached[cols], (f"{why.capitalize()}; showing cached {ticker} data from {saved:%Y-%m-%d} "
+            return cached[cols], (f"{why[:1].upper() + why[1:]}; showing cached {ticker} data from {saved:%Y-%m-%d} "
                                   f"({cached.index[0]:%Y-%m-%d} to {cached.index[-1]:%Y-%m-%d}).")
     raise DataError(f"Yahoo Finance returned no data for '{ticker}' ({why}) and there is no cached copy; "
                     f"{OFFLINE_HINT}.")

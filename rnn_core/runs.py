@@ -279,8 +279,35 @@ def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
         records = _parse_history(members[HISTORY])
     else:
         records = []
+    _check_records(records, RECORDS if RECORDS in members else HISTORY)
     metrics = _parse_json(members[METRICS], METRICS, dict) if METRICS in members else {}
     return LoadedRun(model, model_cfg, data_cfg, train_cfg, records, metrics)
+
+
+# The fields every record of a kind has (what the charts read), and the end statuses a run writes.
+RECORD_FIELDS = {"step": ("epoch", "step", "loss", "grad_norm"), "epoch": ("epoch", "step", "train_loss"),
+                 "end": ("epoch", "step", "status")}
+END_STATUSES = ("completed", "stopped", "diverged")
+
+
+def _check_records(records: list[dict], name: str) -> None:
+    """Refuse records the app could not draw (a missing field, a wrong type) with one sentence,
+    instead of a page that fails on every redraw."""
+    def number(v) -> bool:
+        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+
+    for i, rec in enumerate(records, start=1):
+        kind = rec.get("kind")
+        fields_ok = kind in RECORD_FIELDS and all(f in rec for f in RECORD_FIELDS[kind])
+        ok = fields_ok and isinstance(rec["epoch"], int) and isinstance(rec["step"], int) and all(
+            number(rec.get(f)) for f in ("loss", "grad_norm", "train_loss", "val_loss", "seconds"))
+        if ok and kind == "end":
+            ok = rec["status"] in END_STATUSES and isinstance(rec.get("reason", ""), str)
+        if ok and kind == "epoch":
+            ok = rec.get("probe") is None or isinstance(rec["probe"], dict)
+        if not ok:
+            raise RunFileError(f"{name} holds a record the app cannot read (record {i:,}: missing or "
+                               "wrong fields); download the run again.")
 
 
 def _parse_json(data: bytes, name: str, kind: type):

@@ -104,7 +104,7 @@ def test_saving_keeps_a_long_run_within_what_a_load_accepts():
     steps = [{"kind": "step", "epoch": 1, "step": i, "loss": 0.1, "grad_norm": 1.0, "clipped": False}
              for i in range(1, 40_001)]
     probe = {"timesteps": 1000, "grad_h": [[1e-3] * 1000] * 4, "ratio": [[1.0] * 1000] * 4}
-    epochs = [{"kind": "epoch", "epoch": e, "step": e, "probe": probe} for e in range(200)]
+    epochs = [{"kind": "epoch", "epoch": e, "step": e, "train_loss": 0.1, "probe": probe} for e in range(200)]
     cfg = ModelConfig(cell="gru", hidden_size=4)
     data = run_zip_bytes(build_model(cfg, seed=0), cfg, DataConfig(), TrainConfig(epochs=1), steps + epochs, {})
     loaded = load_run_zip(data)
@@ -163,3 +163,16 @@ def test_memory_of_a_hostile_records_zip_stays_bounded():
     lines = dict(line.split(" ", 1) for line in out.stdout.strip().splitlines())
     assert "REFUSED" in lines and "saved run keeps" in lines["REFUSED"]
     assert float(lines["DELTA"]) < 80 and float(lines["PEAK"]) < 80, out.stdout
+
+
+@pytest.mark.parametrize("records", [
+    [{"kind": "step", "epoch": 1}],                                   # no step, loss, grad_norm
+    [{"kind": "epoch", "epoch": "one", "step": 0, "train_loss": 0.1}],
+    [{"kind": "end", "epoch": 0, "step": 0, "status": "exploded"}],
+    [{"kind": "telemetry"}],
+])
+def test_records_the_app_cannot_draw_are_refused_with_a_sentence(records):
+    """A bad records.json used to make the page poll forever with KeyErrors."""
+    data = _zip({**_good(), "records.json": json.dumps(records).encode()})
+    with pytest.raises(RunFileError, match="record 1: missing or wrong fields"):
+        load_run_zip(data)

@@ -1,0 +1,61 @@
+"""The smaller faults of the shared-server review: each one sentence, nothing left behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from rnn_core import datasets
+from rnn_core.datasets import DataError, fetch_yahoo
+from tests.test_yahoo import recorded_frame, use
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_PLAYGROUND_CACHE", str(tmp_path))
+    return tmp_path / "yahoo"
+
+
+def test_a_corrupt_yahoo_cache_file_is_skipped_with_the_offline_sentence(monkeypatch, cache):
+    cache.mkdir(parents=True)
+    (cache / "DEMO_2024-01-01_2024-05-01.csv").write_text("Date,Close\nnot a date,1\n2024-01-03,2\n")
+    use(monkeypatch, ConnectionError("no route"))
+    with pytest.raises(DataError, match="no cached copy"):
+        fetch_yahoo("DEMO", "2024-01-01", "2024-05-01")
+
+
+def test_the_offline_note_keeps_the_words_as_written(monkeypatch, cache):
+    use(monkeypatch, recorded_frame())
+    fetch_yahoo("DEMO", "2024-01-01", "2024-05-01")
+    use(monkeypatch, ConnectionError("no route"))
+    _, note = fetch_yahoo("DEMO", "2024-01-01", "2024-05-01")
+    assert "Yahoo" in note and "ConnectionError" in note and "yahoo" not in note, note
+
+
+def test_a_full_disk_leaves_no_tmp_file(monkeypatch, tmp_path):
+    def full(self, path, *a, **k):
+        open(path, "w").write("Date,Close\n2024")        # half written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    with pytest.raises(OSError):
+        datasets._write_cache(recorded_frame(), tmp_path / "DEMO.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rnn_core", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args,says", [
+    (("train", "--csv", "/dev/zero"), "MB limit"),
+    (("train", "--seed", "99999999999999999999999", "--epochs", "1"), "Seed"),
+])
+def test_cli_bad_input_is_one_sentence_and_exit_2(args, says):
+    out = _cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert says in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
