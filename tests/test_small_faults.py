@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -37,7 +38,7 @@ def test_the_offline_note_keeps_the_words_as_written(monkeypatch, cache):
 
 def test_a_full_disk_leaves_no_tmp_file(monkeypatch, tmp_path):
     def full(self, path, *a, **k):
-        open(path, "w").write("Date,Close\n2024")        # half written, then the disk is full
+        Path(path).write_text("Date,Close\n2024")        # half written, then the disk is full
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
