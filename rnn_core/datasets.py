@@ -543,6 +543,12 @@ def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None
         raise DataError(f"The file's rows do not split into the same columns ({detail}); check the "
                         "delimiter and that every row has as many fields as the header.") from None
     table.columns = [str(c).strip() for c in table.columns]
+    header = next((row for row in csv.reader(io.StringIO(text[:65536]), delimiter=delim or ",")
+                   if any(cell.strip() for cell in row)), [])
+    names = [cell.strip() for cell in header]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:            # pandas would rename the second one 'Close.1' without a word
+        raise DataError(f"The header names the column '{twice}' twice; give every column its own name.")
     if all(re.fullmatch(r"-?\d+([.,]\d+)?", c) for c in table.columns):
         raise DataError(f"The first row holds numbers ({', '.join(table.columns[:3])}), not column names; "
                         "add a header row that names the columns (e.g. date,value) and upload again.")
@@ -699,10 +705,17 @@ def _value_frame(table: pd.DataFrame, cells: dict[str, _Cells], value_columns: A
     return frame
 
 
+# 1,234.5 · 1.234,5 · 1 234,5 · 12,345 — digits grouped by three with a separator
+_GROUPED = "-?\\d{1,3}([,. '\u00a0]\\d{3})+([.,]\\d+)?"
+
+
 def _numeric_column(cells: _Cells, name: str) -> pd.Series:
     text, numbers = cells.text, cells.numbers
     if cells.present == 0 or len(text) == cells.present:
         example = f" (e.g. '{text.iloc[0]}')" if len(text) else ""
+        if len(text) and text.astype(str).str.strip().str.fullmatch(_GROUPED).mean() > 0.5:
+            raise DataError(f"Column '{name}' holds numbers with thousands separators{example}, which are "
+                            "not read; save the file with plain numbers (1234.5, not 1,234.5 or 1.234,5).")
         raise DataError(f"Column '{name}' holds no numbers{example}; pick a numeric column.")
     if len(text):
         examples = ", ".join(f"'{v}'" for v in list(dict.fromkeys(text))[:3])

@@ -34,6 +34,7 @@ MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / 
 # again): the byte limit of an upload does not bound this — 1 M short rows at T = 600 are 2.4 GB.
 # The same bound as the values a sequence task may generate.
 MAX_WINDOW_VALUES = MAX_SEQUENCE_VALUES
+MAX_ABS_VALUE = 1e150   # larger values overflow float64 in (max − min) and in squared errors (1e308 limit)
 
 
 # ----------------------------------------------------------------------------- scaler
@@ -229,6 +230,10 @@ def _check_values(values: pd.DataFrame) -> None:
                             "them before training (the CSV upload can interpolate them).")
         if np.isinf(col).any():
             raise DataError(f"Column '{name}' holds infinite values; replace them with real numbers.")
+        if len(col) and np.abs(col).max() > MAX_ABS_VALUE:
+            raise DataError(f"Column '{name}' holds values as large as {np.abs(col).max():.3g}; beyond "
+                            f"±{MAX_ABS_VALUE:g} the scaling and the squared errors overflow — divide the column "
+                            "by a power of ten and upload again.")
 
 
 # ----------------------------------------------------------------------------- sequence tasks

@@ -60,3 +60,29 @@ def test_cli_bad_input_is_one_sentence_and_exit_2(args, says):
     assert out.returncode == 2, out.stderr
     assert says in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
+
+
+@pytest.mark.parametrize("row", ['{i},"{i},234.5"', "{i};{i}.234,5"])
+def test_thousands_separators_get_a_hint(row):
+    sep = ";" if ";" in row else ","
+    text = f"n{sep}v\n" + "".join(row.format(i=i) + "\n" for i in range(1, 30))
+    with pytest.raises(DataError, match="thousands separators"):
+        datasets.read_csv_upload(text.encode(), value_columns="v", date_column="")
+
+
+def test_duplicate_column_names_are_refused_not_renamed():
+    text = "Date,Close,Close\n" + "".join(f"2024-01-{d:02d},{d},{d * 2}\n" for d in range(1, 20))
+    with pytest.raises(DataError, match="names the column 'Close' twice"):
+        datasets.inspect_csv_upload(text.encode())
+
+
+def test_values_near_the_float_limit_are_one_sentence_without_warnings():
+    import warnings
+
+    from rnn_core.windows import make_windows
+
+    frame = pd.DataFrame({"v": [1e308 if i % 2 else -1e308 for i in range(100)]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no RuntimeWarning printed on the way
+        with pytest.raises(DataError, match="divide the column"):
+            make_windows(frame, 5, ["v"], "v")
