@@ -99,6 +99,8 @@ class JordanRNN(nn.Module):
             h_t = torch.tanh(xw[:, t] + y_t @ self.weight_yh_l0.T + self.bias_yh_l0)   # (B, H)
             # ŷ_t = W_out h_t + b_out   (the head)
             y_t = head(h_t)                                              # (B, O)
+            if t % CHUNK_STEPS == 0:
+                interrupt.hook(h_t)                                      # …and its backward pass here
             hs.append(h_t)
             ys.append(y_t)
         return torch.stack(hs, dim=1), torch.stack(ys, dim=1)            # (B, T, H), (B, T, O)

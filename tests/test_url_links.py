@@ -3,6 +3,8 @@ control's range are moved into it and the sentence says what was changed."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import PAGE_DIR, open_page
@@ -11,7 +13,8 @@ PAGE = f"{PAGE_DIR}/playground.py"
 
 
 def _note(at) -> str:
-    return " ".join(w.value for w in at.warning)
+    """The warnings as a reader sees them (the Markdown escapes of user text removed)."""
+    return re.sub(r"\\(.)", r"\1", " ".join(w.value for w in at.warning))
 
 
 @pytest.mark.parametrize("query,says,key,expected", [
