@@ -46,8 +46,10 @@ def test_link_values_are_shown_as_typed(page, query):
 def test_md_escapes_every_directive():
     for text in (LINK, IMAGE, "$x^2$", ":red[alert]", ":material/home:", "**bold**", "<b>x</b>", "www.evil.example"):
         escaped = md(text)
-        assert re.sub(r"\\(.)", r"\1", escaped) == text                     # shows exactly what was typed
-        assert not re.search(r"(?<!\\)[\[\]$:*<.]", escaped), escaped        # every active character escaped
+        shown = re.sub(r"\\(.)", r"\1", escaped).replace("\u200b", "")
+        assert shown == text                                                  # shows exactly what was typed
+        assert not re.search(r"(?<!\\)[\[\]$*<.]|(?<!\\):(?!\u200b|//\u200b)", escaped), escaped  # all escaped
+        assert "://evil" not in escaped and "www." not in escaped            # no bare URL left to autolink
 
 
 def test_plotly_labels_do_not_follow_tags():
