@@ -451,7 +451,8 @@ def predictions_figure(evaluation: dict, closed: dict | None = None, task: str =
     for n, split in enumerate(splits):
         d = _split_dict(evaluation, split)
         x_all = _axis_values(d["index"])
-        idx = decimate_indices(len(x_all), max_points // len(splits))
+        # each bucket keeps the actual series' min and max, so a spike survives the decimation
+        idx = decimate_indices(len(x_all), max_points // len(splits), _first_column(d["y_true"]))
         x = x_all[idx]
 
         def pick(vals: np.ndarray, idx: np.ndarray = idx) -> np.ndarray:
@@ -606,7 +607,10 @@ def series_figure(frame: pd.DataFrame, columns: Sequence[str] | None = None, tit
     cols = [c for c in cols if pd.api.types.is_numeric_dtype(frame[c])][:6]
     if frame.empty or not cols:
         return _empty(title or "Series", "Nothing numeric to draw.")
-    idx = decimate_indices(len(frame), max_points)
+    # per shown column, each bucket keeps its min and max (a spike survives the decimation)
+    shown = cols[:2]
+    idx = np.unique(np.concatenate([decimate_indices(len(frame), max_points // len(shown),
+                                                     frame[c].to_numpy(dtype=float)) for c in shown]))
     x = frame.index[idx].to_numpy()
     fig = go.Figure()
     for i, c in enumerate(cols):

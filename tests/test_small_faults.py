@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -86,3 +87,15 @@ def test_values_near_the_float_limit_are_one_sentence_without_warnings():
         warnings.simplefilter("error")                   # no RuntimeWarning printed on the way
         with pytest.raises(DataError, match="divide the column"):
             make_windows(frame, 5, ["v"], "v")
+
+
+def test_decimated_series_and_predictions_keep_a_spike():
+    from rnn_core import figures as F
+
+    values = np.sin(np.arange(200_000) / 30.0)
+    values[123_457] = 999_999.0
+    fig = F.series_figure(pd.DataFrame({"v": values}))
+    assert len(fig.data[0].y) <= F.MAX_POINTS + 2 and max(fig.data[0].y) == 999_999.0
+    d = {"index": list(range(200_000)), "y_true": values.tolist(), "y_pred": values.tolist()}
+    pred = F.predictions_figure({"task": "forecast", "test": d})
+    assert max(pred.data[0].y) == 999_999.0
