@@ -99,3 +99,25 @@ def test_decimated_series_and_predictions_keep_a_spike():
     d = {"index": list(range(200_000)), "y_true": values.tolist(), "y_pred": values.tolist()}
     pred = F.predictions_figure({"task": "forecast", "test": d})
     assert max(pred.data[0].y) == 999_999.0
+
+
+def test_the_divergence_banner_and_the_progress_line_agree_on_the_step():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        from rnn_core.live import Snapshot
+        from ui.live import progress
+        from ui.views import divergence_banner
+
+        end = {"kind": "end", "status": "diverged", "epoch": 3, "step": 42, "reason": "The loss became inf.",
+               "seconds": 1.0}
+        snap = Snapshot(status="diverged", steps=[], epochs=[], end=end, epoch=3, step=41, total_epochs=5,
+                        steps_per_epoch=20, elapsed=1.0, version=50)
+        progress(snap)
+        divergence_banner(snap)
+
+    at = AppTest.from_function(script)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    banner = at.error[0].value
+    assert "diverged at step 42" in banner and "stop at step 41" in banner

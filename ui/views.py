@@ -126,8 +126,13 @@ def divergence_banner(snap: Snapshot | None) -> None:
         return
     end = snap.end
     if end["status"] == "diverged":
+        # the diverging step's update is refused: the weights, the charts and the progress line stop at
+        # the step before it (the progress bar shows that one), so say both numbers
+        refused = end["step"] > snap.step
+        kept = (f"That step's update was refused, so the weights and the charts stop at step {snap.step}, the "
+                "last one applied." if refused else "The charts keep everything up to that step.")
         st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(end['reason'])} "
-                 "The charts keep everything up to that step.", icon=":material/warning:")
+                 f"{kept}", icon=":material/warning:")
     elif end["status"] == "stopped" and "error" in end.get("reason", ""):
         st.warning(md(end["reason"]), icon=":material/warning:")
 
