@@ -543,15 +543,15 @@ def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None
         raise DataError(f"The file's rows do not split into the same columns ({detail}); check the "
                         "delimiter and that every row has as many fields as the header.") from None
     table.columns = [str(c).strip() for c in table.columns]
+    if all(re.fullmatch(r"-?\d+([.,]\d+)?", c) for c in table.columns):
+        raise DataError(f"The first row holds numbers ({', '.join(table.columns[:3])}), not column names; "
+                        "add a header row that names the columns (e.g. date,value) and upload again.")
     header = next((row for row in csv.reader(io.StringIO(text[:65536]), delimiter=delim or ",")
                    if any(cell.strip() for cell in row)), [])
     names = [cell.strip() for cell in header]
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:            # pandas would rename the second one 'Close.1' without a word
         raise DataError(f"The header names the column '{twice}' twice; give every column its own name.")
-    if all(re.fullmatch(r"-?\d+([.,]\d+)?", c) for c in table.columns):
-        raise DataError(f"The first row holds numbers ({', '.join(table.columns[:3])}), not column names; "
-                        "add a header row that names the columns (e.g. date,value) and upload again.")
     if _uses_decimal_comma(text, delim):
         table = table.apply(lambda col: col.str.replace(",", ".", regex=False))
     if table.columns.duplicated().any():
