@@ -15,7 +15,7 @@ import pytest
 from safetensors.torch import save as save_safetensors
 
 from rnn_core import runs
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.models import build_model
 from rnn_core.runs import RunFileError, load_run_zip, run_zip_bytes
 
@@ -42,7 +42,7 @@ def _with_model(good: dict[str, bytes], **model) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("field,value", [("output_size", 2_000_000), ("input_size", 10**12),
-                                         ("output_size", 65), ("input_size", "1e400")])
+                                         ("output_size", LIMITS["output_size"][1] + 1), ("input_size", "1e400")])
 def test_huge_sizes_in_config_are_refused_before_any_model_is_built(monkeypatch, field, value):
     import rnn_core.models as models
 
@@ -59,11 +59,12 @@ def test_huge_sizes_in_config_are_refused_before_any_model_is_built(monkeypatch,
 
 def test_model_config_bounds_every_size():
     for field in ("input_size", "output_size"):
+        most = LIMITS[field][1]
         with pytest.raises(ConfigError, match=field):
-            ModelConfig(**{field: 65}).validate()
+            ModelConfig(**{field: most + 1}).validate()
         with pytest.raises(ConfigError, match=field):
             ModelConfig(**{field: 0}).validate()
-    ModelConfig(input_size=64, output_size=64).validate()
+        ModelConfig(**{field: most}).validate()
 
 
 def test_weights_that_do_not_fit_are_refused_from_the_header_alone(monkeypatch):

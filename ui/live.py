@@ -382,23 +382,29 @@ def script_interrupt() -> Callable[[], bool]:
 ACTIVITIES = {"pg": "a Playground run", "cmp": "a Compare race", "sweep": "a sweep"}
 
 
-def busy_with(other_than: str) -> str | None:
-    """What this tab is training besides activity `other_than` ("pg", "cmp" or "sweep"), as a phrase
-    from ACTIVITIES, or None."""
+def busy_with(other_than: str, besides: str = "") -> str | None:
+    """What this tab is training besides activity `other_than` ("pg", "cmp" or "sweep") — or, for a
+    sweep, besides the one under session key `besides` — as a phrase from ACTIVITIES, or None."""
     for k, v in list(st.session_state.items()):
-        kind = "pg" if k == "pg.run" else "cmp" if str(k).startswith("cmp.") and str(k).endswith(".run") else None
-        if str(k) == "cmp.sweep":
-            kind = "sweep"
-        if kind is None or kind == other_than:
+        k = str(k)
+        if k in ("cmp.sweep", "cmp.map"):
+            kind = "sweep" if k != besides else None
+        elif k == "pg.run":
+            kind = "pg"
+        elif k.startswith("cmp.") and k.endswith(".run"):
+            kind = "cmp"
+        else:
+            kind = None
+        if kind is None or (kind == other_than and kind != "sweep"):
             continue
         if getattr(v, "status", None) in ACTIVE and not isinstance(v, StaticRun):
             return ACTIVITIES[kind]
     return None
 
 
-def one_at_a_time(activity: str) -> str | None:
+def one_at_a_time(activity: str, besides: str = "") -> str | None:
     """The sentence refusing to start `activity` while another one of this tab trains, or None."""
-    other = busy_with(activity)
+    other = busy_with(activity, besides)
     if other is None:
         return None
     return (f"This tab is already training {other}; one tab trains one thing at a time (a Playground run, "

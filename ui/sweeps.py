@@ -21,7 +21,7 @@ from rnn_core.config import CELLS, ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from rnn_core.sweep_figures import sweep_figure, trainability_figure
-from ui.live import ACTIVE, session_watcher
+from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
 from ui.text import md
 
@@ -57,6 +57,10 @@ def _start(key: str, settings, timesteps: list[int], gains: list[float], seeds: 
     setting out of range becomes `<key>.error` (one sentence)."""
     cancel(key)
     st.session_state.pop(f"{key}.error", None)
+    refused = one_at_a_time("sweep", besides=key)
+    if refused:
+        st.session_state[f"{key}.error"] = refused
+        return
     if settings.error:
         st.session_state[f"{key}.error"] = settings.error
         return
