@@ -133,9 +133,9 @@ async def toggle_latency(page, timeout: float) -> float | None:
         await open_chart_options(page)
     before = (await loss_state(page) or {}).get("axis")
     t0 = time.monotonic()
-    # force: while a run is live the fragment redraws twice a second, so the page never holds still
-    # long enough for Playwright's "stable" check; the click still lands on the toggle
-    await label.click(force=True)
+    # a DOM click on the label: while a run is live the fragment redraws twice a second and the page
+    # never holds still long enough for a pointer click at fixed coordinates
+    await label.dispatch_event("click")
     while time.monotonic() - t0 < timeout:
         now = (await loss_state(page) or {}).get("axis")
         if now and now != before:
@@ -158,6 +158,23 @@ async def switch_latency(page, timeout: float) -> float | None:
     return took
 
 
+async def watch(page, out: dict, t_click: float, limit: float) -> None:
+    """Every 0.1 s: the run's status (queued → running: the queue wait) and its first loss point."""
+    while time.monotonic() - t_click < limit:
+        state, status = await loss_state(page), await status_of(page)
+        now = time.monotonic() - t_click
+        if status == "queued":
+            out["was_queued"] = True
+        if status in ("running", "completed") and "queue_wait" not in out:
+            out["queue_wait"] = now if "was_queued" in out else 0.0
+        if state and state["points"] > 0 and "first_point" not in out:
+            out["first_point"] = now
+        if status in ("completed", "stopped", "diverged"):
+            out["status"] = status
+            return
+        await asyncio.sleep(0.1)
+
+
 async def student(browser, url: str, delay: float, args, out: dict, train: bool = True) -> None:
     await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
@@ -175,19 +192,10 @@ async def student(browser, url: str, delay: float, args, out: dict, train: bool 
         await open_chart_options(page)
         t_click = time.monotonic()
         await page.locator("button:visible", has_text="Train").first.click()
+        watcher = asyncio.create_task(watch(page, out, t_click, args.limit))
         clicks_left, switched = args.clicks, False
-        while time.monotonic() - t_click < args.limit:
-            state, status = await loss_state(page), await status_of(page)
-            now = time.monotonic() - t_click
-            if status in ("running", "completed") and "queue_wait" not in out:
-                out["queue_wait"] = now if "was_queued" in out else 0.0
-            if status == "queued":
-                out["was_queued"] = True
-            if state and state["points"] > 0 and "first_point" not in out:
-                out["first_point"] = now
-            if status in ("completed", "stopped", "diverged"):
-                out["status"] = status
-                break
+        while time.monotonic() - t_click < args.limit and "status" not in out:
+            state = await loss_state(page)
             drawn = bool(state and state["points"] > 0)      # the empty chart ignores the axis option
             if clicks_left and drawn:
                 lat = await toggle_latency(page, args.limit / 4)
@@ -197,6 +205,7 @@ async def student(browser, url: str, delay: float, args, out: dict, train: bool 
                 out["switch"] = await switch_latency(page, args.limit / 4)
                 switched = True
             await asyncio.sleep(random.uniform(0.2, 0.6))
+        await watcher
         out["done_at"] = time.monotonic() - t_click
     except Exception as exc:          # a student that broke is reported, not fatal
         out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
