@@ -133,9 +133,9 @@ async def toggle_latency(page, timeout: float) -> float | None:
         await open_chart_options(page)
     before = (await loss_state(page) or {}).get("axis")
     t0 = time.monotonic()
-    # a DOM click on the label: while a run is live the fragment redraws twice a second and the page
-    # never holds still long enough for a pointer click at fixed coordinates
-    await label.dispatch_event("click")
+    # a DOM click on the toggle's input: while a run is live the fragment redraws twice a second and the
+    # page never holds still long enough for a pointer click (a click on the label's text is ignored)
+    await page.get_by_label("Log loss axis").dispatch_event("click")
     while time.monotonic() - t0 < timeout:
         now = (await loss_state(page) or {}).get("axis")
         if now and now != before:
