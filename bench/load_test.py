@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, table
+from rnn_core.admission import cpus
 
 sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason, start_server, stop_server
@@ -229,7 +230,8 @@ async def classroom(k: int, args) -> dict:
     from playwright.async_api import async_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="rnn-load-"))
-    env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots)} if args.slots else {}
+    # explicit: importing tests.conftest sets a generous default for the test suite's own servers
+    env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus())}
     proc, url = start_server(folder, env)
     results = [{} for _ in range(k)]
     try:
