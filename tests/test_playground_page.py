@@ -117,6 +117,42 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     assert ("test", "model") in table.index and ("test", "persistence") in table.index
 
 
+def test_closed_loop_forecast_arrives_after_the_one_step_predictions(monkeypatch):
+    """The page does not wait for the closed-loop forecast (a whole window per generated step): the
+    one-step predictions and metrics show at once, the forecast joins the chart when its thread is done."""
+    import threading
+
+    import ui.live as live
+
+    gate = threading.Event()
+    real = live._closed_loop
+
+    def held(*args):
+        gate.wait(60)
+        return real(*args)
+
+    monkeypatch.setattr(live, "_closed_loop", held)
+    at = _open()
+    _tiny(at)
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "completed"
+
+    def names() -> list[str]:
+        return [t.get("name") or "" for t in _figure(at, "chart.predictions")["data"]]
+
+    assert "one-step prediction" in names() and not any("closed-loop" in n for n in names())
+    assert "RMSE" in at.dataframe[0].value.columns                      # the metrics did not wait
+    assert any("computed in the background" in c.value for c in at.caption)
+    gate.set()
+    for _ in range(100):
+        at.run()
+        if any("closed-loop" in n for n in names()):
+            break
+        time.sleep(0.1)
+    assert any("closed-loop" in n for n in names())
+    assert not any("computed in the background" in c.value for c in at.caption)
+
+
 def test_pause_step_stop_and_reset():
     at = _open()
     _tiny(at, epochs=400)

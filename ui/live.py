@@ -29,9 +29,11 @@ Leaves to others: the trainer and its thread (`rnn_core/live.py`), charts (`ui/v
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,9 +253,11 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
     slots = (slot, *watch)
     statuses = tuple(_status(s) for s in slots)
+    pending = closed_loop_pending(slot)      # the closed-loop forecast, computed in the background
     cost_key, at_key = f"{slot}.redraw_s", f"{slot}.redraw_at"
     st.session_state.pop(at_key, None)       # a full rerun: the gap since the last redraw says nothing
-    every = poll_interval(st.session_state.get(cost_key, 0.0), interval) if any(s in ACTIVE for s in statuses) else None
+    waiting = any(s in ACTIVE for s in statuses) or pending
+    every = poll_interval(st.session_state.get(cost_key, 0.0), interval) if waiting else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
@@ -269,7 +273,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         smooth = 0.7 * st.session_state.get(cost_key, cost) + 0.3 * cost
         st.session_state[cost_key], st.session_state[at_key] = smooth, start
         wanted = poll_interval(smooth, interval)
-        if tuple(_status(s) for s in slots) != statuses or not every / 2 <= wanted <= every * 1.5:
+        if (tuple(_status(s) for s in slots) != statuses or closed_loop_pending(slot) != pending
+                or not every / 2 <= wanted <= every * 1.5):
             # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
             # the redraw cost moved the interval far from the one this fragment was started with
             st.rerun()
@@ -412,15 +417,25 @@ def one_at_a_time(activity: str, besides: str = "") -> str | None:
 
 
 # ------------------------------------------------------------------------------------- evaluation
+# The closed-loop forecast re-runs a full window per generated step (a few seconds for ~2,000 steps):
+# it runs here, on a copy of the model, while the page already shows the one-step predictions.
+_CLOSED_LOOPS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="closed-loop")
+
+
 def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | None:
-    """{"evaluation", "closed", "closed_note", "version", "step"} for the slot's model, recomputed only
-    when the run is not running and its snapshot version changed; while it runs, the last result."""
-    from rnn_core.evaluate import EvaluationError, closed_loop, evaluate
+    """{"evaluation", "closed", "closed_note", "closed_job", "version", "step"} for the slot's model,
+    recomputed only when the run is not running and its snapshot version changed; while it runs, the
+    last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
+    background thread: "closed" stays None and "closed_job" holds it until it is done
+    (`closed_loop_pending`)."""
+    from rnn_core.evaluate import evaluate
 
     run, ctx = get_run(slot), get_context(slot)
     if run is None or ctx is None:
         return None
     cached = st.session_state.get(f"{slot}.eval")
+    if cached:
+        _collect_closed_loop(cached)
     if run.status in ACTIVE:
         return cached
     snap = run.snapshot(max_points=10)
@@ -432,18 +447,45 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
             evaluation = evaluate(run.model, w)
-            closed, note = None, None
-            if w.task == "forecast":
-                n_test = len(w.X_test)
-                n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
-                try:
-                    closed = closed_loop(run.model, w, n, start="test" if n_test else "val")
-                    note = closed.get("stopped")
-                except EvaluationError as e:
-                    note = str(e)
+            frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
         return cached
-    result = {"evaluation": evaluation, "closed": closed, "closed_note": note, "version": snap.version,
-              "step": snap.step}
+    job = None
+    if frozen is not None:
+        n_test = len(w.X_test)
+        n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
+        job = _CLOSED_LOOPS.submit(_closed_loop, frozen, w, n, "test" if n_test else "val")
+    result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
+              "version": snap.version, "step": snap.step}
     st.session_state[f"{slot}.eval"] = result
     return result
+
+
+def _closed_loop(model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+    """(closed-loop result, note) on a background thread; a failure is a note, never a traceback."""
+    from rnn_core.evaluate import EvaluationError, closed_loop
+
+    try:
+        closed = closed_loop(model, windows, n_steps, start=start)
+        return closed, closed.get("stopped")
+    except EvaluationError as e:
+        return None, str(e)
+    except Exception as e:
+        return None, f"The closed-loop forecast could not be computed: {e}"
+
+
+def _collect_closed_loop(result: dict) -> None:
+    """Move a finished background closed loop into `result`."""
+    job = result.get("closed_job")
+    if job is not None and job.done():
+        result["closed"], result["closed_note"] = job.result()
+        result["closed_job"] = None
+
+
+def closed_loop_pending(slot: str) -> bool:
+    """Whether the slot's closed-loop forecast is still being computed in the background."""
+    result = st.session_state.get(f"{slot}.eval")
+    if not result:
+        return False
+    _collect_closed_loop(result)
+    return result.get("closed_job") is not None

@@ -321,7 +321,7 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
     task = w.task if w is not None else evaluation.get("task", "forecast")
     target = w.target_name if w is not None else str(evaluation.get("target") or "value")
     closed = result["closed"] if opts.closed_loop else None
-    return _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop),
+    return _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop, closed is not None),
                  lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
 
 
@@ -347,6 +347,9 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
                    "predictions from the start of the test part, so its errors add up. Click "
                    "'persistence' in the legend to compare with 'tomorrow = today'.")
+    if result.get("closed_job") is not None and opts.closed_loop:
+        st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
+                   "per generated step); it appears on the chart when it is ready.")
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
     frame = F.metrics_frame(evaluation)
