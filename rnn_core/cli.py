@@ -46,6 +46,7 @@ import numpy as np
 
 from rnn_core.config import (
     CELLS,
+    FIELDS,
     INITS,
     OPTIMIZERS,
     SCALERS,
@@ -53,6 +54,7 @@ from rnn_core.config import (
     DataConfig,
     ModelConfig,
     TrainConfig,
+    validate_run,
 )
 from rnn_core.config import replace as cfg_replace
 from rnn_core.datasets import DATASETS, MAX_UPLOAD_BYTES, DataError
@@ -77,6 +79,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- the parser
+def _range(name: str) -> str:
+    """'lo to hi' of a setting, from the one settings table (config.FIELDS) that validate() enforces."""
+    f = FIELDS[name]
+    return f"{f.lo:g} to {f.hi:g}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="RNN Playground from the command line: list the datasets, "
                      "train a recurrent network, or probe its gradients through time at initialisation.")
@@ -99,12 +107,15 @@ def _model_flags(p: argparse.ArgumentParser, m: ModelConfig, defaults: bool = Tr
     """The model flags; with defaults=False each flag not given stays None (so a preset can fill it)."""
     d = (lambda v: v) if defaults else (lambda v: None)
     p.add_argument("--cell", choices=list(CELLS), default=d(m.cell), help=f"recurrent cell (default {m.cell})")
-    p.add_argument("--hidden", type=int, default=d(m.hidden_size), help=f"hidden units per layer ({m.hidden_size})")
-    p.add_argument("--layers", type=int, default=d(m.num_layers), help=f"stacked layers ({m.num_layers})")
+    p.add_argument("--hidden", type=int, default=d(m.hidden_size),
+                   help=f"hidden units per layer ({m.hidden_size}; {_range('hidden_size')})")
+    p.add_argument("--layers", type=int, default=d(m.num_layers),
+                   help=f"stacked layers ({m.num_layers}; {_range('num_layers')})")
     p.add_argument("--init", choices=list(INITS), default=d(m.init), help=f"W_hh init scheme ({m.init})")
-    p.add_argument("--gain", type=float, default=d(m.gain), help=f"gain of the W_hh init ({m.gain:g})")
+    p.add_argument("--gain", type=float, default=d(m.gain),
+                   help=f"gain of the W_hh init ({m.gain:g}; {_range('gain')})")
     p.add_argument("--forget-bias", type=float, default=d(m.forget_bias),
-                   help=f"added to the LSTM forget-gate bias ({m.forget_bias:g})")
+                   help=f"added to the LSTM forget-gate bias ({m.forget_bias:g}; {_range('forget_bias')})")
 
 
 def _train_parser(p: argparse.ArgumentParser) -> None:
@@ -129,19 +140,21 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
                       "automatically)")
     data.add_argument("--param", action="append", metavar="KEY=VALUE",
                       help="a dataset parameter, e.g. length=2000 or noise=0.1 (repeat for several)")
-    data.add_argument("--timesteps", type=int, help=f"window length T ({d.timesteps})")
+    data.add_argument("--timesteps", type=int, help=f"window length T ({d.timesteps}; {_range('timesteps')})")
     data.add_argument("--split", type=float,
-                      help=f"fraction of the windows that train, chronologically first ({d.train_frac})")
-    data.add_argument("--val-split", type=float, help=f"fraction that validates, the rest tests ({d.val_frac})")
+                      help=f"fraction of the windows that train, chronologically first ({d.train_frac}; "
+                      f"{_range('train_frac')})")
+    data.add_argument("--val-split", type=float,
+                      help=f"fraction that validates, the rest tests ({d.val_frac}; {_range('val_frac')})")
     data.add_argument("--scaler", choices=list(SCALERS), help=f"({d.scaler})")
 
     model = p.add_argument_group("model")
     _model_flags(model, m, defaults=False)
 
     opt = p.add_argument_group("training")
-    opt.add_argument("--epochs", type=int, help=f"({t.epochs})")
-    opt.add_argument("--batch-size", type=int, help=f"({t.batch_size})")
-    opt.add_argument("--lr", type=float, help=f"learning rate ({t.lr:g})")
+    opt.add_argument("--epochs", type=int, help=f"({t.epochs}; {_range('epochs')})")
+    opt.add_argument("--batch-size", type=int, help=f"({t.batch_size}; {_range('batch_size')})")
+    opt.add_argument("--lr", type=float, help=f"learning rate ({t.lr:g}; {_range('lr')})")
     opt.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"({t.optimizer})")
     opt.add_argument("--momentum", type=float, help=f"SGD momentum ({t.momentum:g})")
     clip = opt.add_mutually_exclusive_group()
@@ -150,7 +163,8 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     clip.add_argument("--clip-value", type=float, metavar="C", help="clip every gradient entry to ±C")
     clip.add_argument("--no-clip", action="store_true", default=None, help="no gradient clipping")
     opt.add_argument("--bptt-truncate", type=int, metavar="K",
-                     help=f"gradient flows back at most K steps; 0 = the whole window ({t.bptt_truncate})")
+                     help=f"gradient flows back at most K steps, at most T; 0 = the whole window "
+                     f"({t.bptt_truncate})")
     opt.add_argument("--seed", type=int, help=f"({t.seed})")
     opt.add_argument("--probe-every", type=int, metavar="N",
                      help=f"probe the gradient through time every N epochs ({t.probe_every})")
@@ -274,9 +288,7 @@ def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
         data_cfg = cfg_replace(data_cfg, features=columns, target="")
     if args.target or (args.csv and columns):
         data_cfg = cfg_replace(data_cfg, target=args.target or columns[0])
-    if not math.isfinite(model_cfg.forget_bias):
-        raise CliError("--forget-bias must be a finite number.")
-    return model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
+    return validate_run(model_cfg, data_cfg, train_cfg)     # the checks every front end makes
 
 
 def _params(pairs: list[str]) -> dict[str, Any]:
@@ -608,8 +620,6 @@ def cmd_gradients(args) -> int:
         raise CliError(f"--batch must be between 1 and 1024, got {args.batch}.")
     model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
                             gain=args.gain, forget_bias=args.forget_bias).validate()
-    if not math.isfinite(model_cfg.forget_bias):
-        raise CliError("--forget-bias must be a finite number.")
 
     from rnn_core.models import SPECTRUM_OF, build_model
     from rnn_core.probe import probe

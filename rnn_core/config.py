@@ -1,9 +1,15 @@
-"""Configuration dataclasses: what a run is made of.
+"""Configuration dataclasses: what a run is made of, and the one table of their settings.
 
 `ModelConfig` (the network), `DataConfig` (the series and its windows) and `TrainConfig`
 (the optimisation) are built once from widgets, CLI flags or a URL, and passed down as they are.
 Each round-trips through a plain dict (`asdict` / `from_dict`) and through URL query parameters
 (`to_query` / `from_query`), so a run record's JSON and a shared link both restore the setup.
+
+`FIELDS` holds, per setting, its label, help tooltip, range and widget step: the widgets, `validate()`,
+the CLI's help and checks and the URL clamping all read it (`LIMITS` and `LABELS` are views of it).
+`validate_run(model, data, train)` adds the checks that span two configs (truncated BPTT within the
+window); every front end (CLI, Playground, Compare, a loaded run) calls it before a run starts.
+Leaves to others: the cells' own facts (`cells.CELL_SPECS`), the datasets' parameters (`datasets.Param`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ CELLS: dict[str, str] = {
 # Cells with a fixed number of layers. A Jordan network feeds the network's own output ŷ_{t−1} back
 # into its hidden layer, so it has exactly one hidden layer (the one the head reads).
 MAX_LAYERS: dict[str, int] = {"jordan": 1}
+
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {
     "default": "PyTorch default (uniform ±1/√H)",
@@ -35,38 +42,91 @@ OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop"
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
 
-# Limits the UI states and the CLI enforces.
-LIMITS = {
-    "timesteps": (1, 1000),
-    "hidden_size": (1, 512),
-    "num_layers": (1, 4),
-    "epochs": (1, 500),
-    "batch_size": (1, 4096),
-    "lr": (1e-6, 10.0),
-    "gain": (0.0, 5.0),
-    "input_size": (1, 128),      # features per timestep a run may read (CSV columns, tickers…; text: the
-                                 # characters of its vocabulary, one-hot)
-    "output_size": (1, 128),     # values predicted per window (text: one logit per character)
-    "seed": (0, 2**31 - 1),
-    "train_frac": (0.1, 0.95),
-    "val_frac": (0.0, 0.5),
-    # ranges of the app's widgets (a shared link is clamped to them; the CLI accepts any finite value)
-    "forget_bias": (-3.0, 5.0),
-    "clip_value": (1e-4, 1e6),
-    "bptt_truncate": (0, 1000),
-    "probe_every": (1, 100),
+
+@dataclass(frozen=True)
+class Field:
+    """One setting as every front end shows and checks it."""
+
+    label: str                   # in sentences ("Hidden size 600 is outside 1–512")
+    help: str = ""               # the widget's tooltip: what the setting does to the gradients
+    lo: float | None = None      # range: validate() refuses values outside it (when `enforced`),
+    hi: float | None = None      # a shared link is clamped into it, widgets and --help state it
+    step: float | None = None    # the widget's step
+    widget: str = ""             # the widget's label, when it differs from `label`
+    enforced: bool = True        # False: the range of the app's widget only (the CLI may go beyond it)
+
+    @property
+    def widget_label(self) -> str:
+        return self.widget or self.label
+
+
+FIELDS: dict[str, Field] = {
+    # --- model
+    "cell": Field("Cell", "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) "
+                  "at every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
+                  "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
+                  "network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden state, so "
+                  "it has one hidden layer."),
+    "hidden_size": Field("Hidden size", "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ "
+                         "1.1 but spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
+                         "(19–24 decades over 100 steps at H = 32).", 1, 512, 1),
+    "num_layers": Field("Layers", "Stacked recurrent layers. The gradient also flows down through the stack, adding "
+                        "one more product of Jacobians per layer. A Jordan network has one.", 1, 4, 1),
+    "init": Field("Recurrent init", "How W_hh starts (Jordan: its output loop W_yh·W_out). Orthogonal × gain sets "
+                  "every singular value to the gain: below 1 a plain RNN's gradient must vanish, above 1 it may grow "
+                  "(saturation usually stops it). Identity × gain (IRNN) with ReLU keeps it nearly flat at gain 1: "
+                  "units that switch off drop their share, 1–2 decades over 200 steps."),
+    "gain": Field("Gain", "Multiplies the orthogonal / identity / Gaussian W_hh. (σ_max·γ)^k is an upper bound on the "
+                  "gradient through time, not its size: over 100 steps a tanh RNN at gain 0.9 loses about 5 decades "
+                  "(the bound forces 4.5), at 1.0 about 1, and at 1.5 grows about 3 where the bound allows 17.4. For "
+                  "LSTM / GRU it scales every gate block and bounds nothing.", 0.0, 5.0, 0.05),
+    "forget_bias": Field("Forget-gate bias", "LSTM only: added to the forget-gate bias, so fₜ starts near σ(bias): "
+                         "0.73 at 1, 0.95 at 3. Measured at initialisation over 300 steps: bias 1 still loses 19–24 "
+                         "decades of gradient, bias 3 under 4 (bias 0 loses about 40 over 200).", -3.0, 6.0, 0.5),
+    # features per timestep a run may read (CSV columns, tickers…; text: the characters of its vocabulary, one-hot)
+    "input_size": Field("Input features", lo=1, hi=128),
+    "output_size": Field("Outputs", lo=1, hi=128),     # values predicted per window (text: one logit per character)
+    # --- data
+    "dataset": Field("Dataset", "What the network learns. Long-memory tasks (adding, echo) need the gradient to "
+                     "reach far back; series forecasts need only the last few steps."),
+    "timesteps": Field("Timesteps", "Window length T: how many steps the network reads, and how far back BPTT must "
+                       "carry the gradient. Longer windows make vanishing worse for plain RNNs.", 1, 1000, 1,
+                       widget="Timesteps T"),
+    "train_frac": Field("Train part", "Chronological split: the first part trains, the next validates, the rest "
+                        "tests.", 0.1, 0.95, 0.05),
+    "val_frac": Field("Validation part", "Share of windows for validation (0 for the tutorial's 80/20 train/test "
+                      "split).", 0.0, 0.5, 0.05),
+    "scaler": Field("Scaling", "Fitted on the training part only, so nothing leaks from the future."),
+    # --- training
+    "optimizer": Field("Optimiser", "Adam rescales each parameter's step by its gradient history, so it copes with "
+                       "small gradients better than SGD — but it cannot bring back a gradient that vanished."),
+    "lr": Field("Learning rate", "Step size. Too large and an exploding gradient throws the weights far off (the run "
+                "diverges).", 1e-6, 10.0, 0.0005),
+    "batch_size": Field("Batch size", "Windows per optimiser step; larger batches give smoother gradient norms.",
+                        1, 4096, 1),
+    "epochs": Field("Epochs", "Passes over the training windows.", 1, 500, 1),
+    "clip": Field("Clipping", "Gradient clipping. By norm (Pascanu et al.) rescales g when ‖g‖ exceeds the threshold: "
+                  "the direction is kept, explosions are cut. By value clamps each component. Clipping never helps "
+                  "vanishing."),
+    "clip_value": Field("Clipping threshold", "The threshold: the largest ‖g‖ (by norm) or |gᵢ| (by value) allowed.",
+                        1e-4, 1e6, 0.5, widget="Threshold"),
+    "bptt_truncate": Field("Truncated BPTT k", "Truncated BPTT: the gradient flows back at most k steps (0 = the "
+                           "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
+                           0, 1000, 1),
+    "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
+    # the CLI also takes 0 (never probe) and any larger N
+    "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
+                         "epochs.", 1, 100, 1, enforced=False),
 }
+
+# Views of FIELDS, for the callers that want only one fact.
+LIMITS: dict[str, tuple[float, float]] = {n: (f.lo, f.hi) for n, f in FIELDS.items() if f.lo is not None}
+LABELS: dict[str, str] = {n: f.label for n, f in FIELDS.items()}
+HELP: dict[str, str] = {n: f.help for n, f in FIELDS.items() if f.help}
 
 
 class ConfigError(ValueError):
     """A setting out of range or unknown; its message is one sentence a user can act on."""
-
-
-LABELS = {"timesteps": "Timesteps", "hidden_size": "Hidden size", "num_layers": "Layers", "epochs": "Epochs",
-          "batch_size": "Batch size", "lr": "Learning rate", "gain": "Gain", "input_size": "Input features",
-          "output_size": "Outputs", "seed": "Seed", "train_frac": "Train part", "val_frac": "Validation part",
-          "forget_bias": "Forget-gate bias", "clip_value": "Clipping threshold",
-          "bptt_truncate": "Truncated BPTT k", "probe_every": "Probe every N epochs"}
 
 
 def _check_range(name: str, value: float) -> None:
@@ -108,12 +168,8 @@ class ModelConfig:
             raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
         if self.init not in INITS:
             raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
-        _check_range("hidden_size", self.hidden_size)
-        _check_range("num_layers", self.num_layers)
+        check_ranges(self)
         check_layers(self.cell, self.num_layers)
-        _check_range("gain", self.gain)
-        _check_range("input_size", self.input_size)
-        _check_range("output_size", self.output_size)
         return self
 
 
@@ -129,9 +185,8 @@ class DataConfig:
     scaler: str = "minmax"       # one of SCALERS, fitted on the training part only
 
     def validate(self) -> DataConfig:
-        _check_range("timesteps", self.timesteps)
-        _check_range("train_frac", self.train_frac)
-        if not (0.0 <= self.val_frac <= 0.5) or self.train_frac + self.val_frac >= 1.0:
+        check_ranges(self)
+        if self.train_frac + self.val_frac >= 1.0:
             raise ConfigError("val_frac must be between 0 and 0.5 and leave room for a test part.")
         if self.scaler not in SCALERS:
             raise ConfigError(f"Unknown scaler '{self.scaler}': choose one of {', '.join(SCALERS)}.")
@@ -158,15 +213,40 @@ class TrainConfig:
             raise ConfigError(f"Unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}.")
         if self.clip not in CLIPPING:
             raise ConfigError(f"Unknown clipping '{self.clip}': choose one of {', '.join(CLIPPING)}.")
-        _check_range("lr", self.lr)
-        _check_range("epochs", self.epochs)
-        _check_range("batch_size", self.batch_size)
-        _check_range("seed", self.seed)
         if self.clip != "off" and not self.clip_value > 0:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
+
+
+def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
+    """Raise ConfigError for the first field of `cfg` outside its enforced FIELDS range."""
+    for f in fields(cfg):
+        spec = FIELDS.get(f.name)
+        if spec is not None and spec.lo is not None and spec.enforced and f.name not in skip:
+            _check_range(f.name, getattr(cfg, f.name))
+
+
+def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
+    """The sentence refusing a truncation longer than the window, or None when it fits."""
+    if train_cfg.bptt_truncate <= data_cfg.timesteps:
+        return None
+    return (f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window (T = {data_cfg.timesteps}); "
+            "use k ≤ T or 0 for the whole window.")
+
+
+def validate_run(model_cfg: ModelConfig, data_cfg: DataConfig,
+                 train_cfg: TrainConfig) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """Every check a run's settings must pass before it starts: each config's own ranges and choices,
+    then the checks that span two of them. Returns the three configs; raises ConfigError (one sentence).
+    The CLI, the Playground, Compare and a loaded run all call this, so they refuse the same runs."""
+    model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
+    for message in (bptt_error(train_cfg, data_cfg),):
+        if message:
+            raise ConfigError(message)
+    return model_cfg, data_cfg, train_cfg
 
 
 def clamp_to_limits(cfg) -> tuple[Any, list[str]]:
@@ -193,29 +273,27 @@ def _short(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"
 
 
+def cast_like(default: Any, value: Any) -> Any:
+    """`value` cast to the type of `default` (bool, int, float, list of str, dict or str); raises
+    TypeError / ValueError when it cannot be. Configs (`from_dict`) and dataset parameters
+    (`datasets.Param.coerce`) both read their values through this."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
+    if isinstance(default, int):
+        return int(float(value))
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list):
+        return [str(v) for v in value] if isinstance(value, list | tuple) else [v for v in str(value).split(",") if v]
+    if isinstance(default, dict):
+        return dict(value)
+    return ",".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+
+
 def from_dict(cls: type, data: dict[str, Any]):
     """Build a config dataclass from a dict, ignoring unknown keys and casting to the field's type."""
-    kwargs = {}
     defaults = cls()
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        value, default = data[f.name], getattr(defaults, f.name)
-        if isinstance(default, bool):
-            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-        elif isinstance(default, int):
-            value = int(float(value))
-        elif isinstance(default, float):
-            value = float(value)
-        elif isinstance(default, list):
-            value = [str(v) for v in value] if isinstance(value, list | tuple) else [
-                v for v in str(value).split(",") if v]
-        elif isinstance(default, dict):
-            value = dict(value)
-        else:
-            value = str(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
+    return cls(**{f.name: cast_like(getattr(defaults, f.name), data[f.name]) for f in fields(cls) if f.name in data})
 
 
 # URL query parameters: short prefixes keep the three configs apart in one flat query string.

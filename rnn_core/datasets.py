@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnn_core.config import cast_like
+
 
 class DataError(ValueError):
     """Data that cannot be used; the message says what is wrong and what to do, in one sentence."""
@@ -59,15 +61,8 @@ class Param:
     def coerce(self, value: Any) -> Any:
         """Cast `value` to the default's type and check the range; DataError with a sentence if not."""
         try:
-            if isinstance(self.default, bool):
-                value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-            elif isinstance(self.default, int):
-                value = int(float(value))
-            elif isinstance(self.default, float):
-                value = float(value)
-            else:
-                value = ",".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
-        except (TypeError, ValueError):
+            value = cast_like(self.default, value)
+        except (TypeError, ValueError, OverflowError):
             raise DataError(f"{self.label} must be a number, got '{value}'.") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise DataError(f"{self.label} must be a finite number, got {value}.")

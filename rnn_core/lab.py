@@ -29,9 +29,11 @@ import numpy as np
 
 from rnn_core.config import (
     CELLS,
+    FIELDS,
     INITS,
     ConfigError,
     DataConfig,
+    Field,
     ModelConfig,
     TrainConfig,
     check_layers,
@@ -41,8 +43,26 @@ from rnn_core.config import (
 from rnn_core.config import replace as cfg_replace
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
-LAB_LIMITS = {"timesteps": (2, 500), "hidden_size": (1, 256), "num_layers": (1, 4), "seeds": (1, 10),
-              "gain": (0.0, 5.0), "forget_bias": (-5.0, 10.0), "input_scale": (0.0, 5.0)}
+# The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
+# outside them, a link's values are clamped into them (`clamp_lab`), and the Lab's sliders read them.
+LAB_SETTINGS: dict[str, Field] = {
+    "cell": Field("Cell", "Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway."),
+    "timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
+    "hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
+    "num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
+    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
+                  "its output loop W_yh·W_out)."),
+    "gain": Field("Gain", "Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
+                  "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and forces "
+                  "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
+    "forget_bias": Field("Forget-gate bias (LSTM)", "Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its "
+                         "gradient, alive.", FIELDS["forget_bias"].lo, FIELDS["forget_bias"].hi, 0.25),
+    "input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
+                         "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
+    "seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
+                   1, 10, 1),
+}
+LAB_LIMITS = {n: (f.lo, f.hi) for n, f in LAB_SETTINGS.items() if f.lo is not None}   # a view of LAB_SETTINGS
 # Phase-diagram gains: 0.3 → 1 in steps of 0.1, then 1 → 3 in steps of 0.25 (1.0 is on the grid).
 PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.arange(1.25, 3.0001, 0.25)])
 
@@ -87,7 +107,7 @@ class LabConfig:
         """Inverse of `to_query`; unknown keys are ignored, bad numbers raise ConfigError."""
         data = {k[4:]: v for k, v in query.items() if k.startswith("lab.")}
         try:
-            return from_dict(cls, data)
+            return clamp_lab(from_dict(cls, data))
         except ValueError as exc:
             raise ConfigError(f"A Gradient Lab setting in the link is not a number ({exc}).") from None
 
@@ -96,6 +116,17 @@ class LabConfig:
 
 
 LAB_FIELDS = tuple(f.name for f in fields(LabConfig))
+
+
+def clamp_lab(cfg: LabConfig) -> LabConfig:
+    """`cfg` with every number moved into its LAB_SETTINGS range (a NaN takes the default)."""
+    changes, default = {}, LabConfig()
+    for name, (lo, hi) in LAB_LIMITS.items():
+        value = getattr(cfg, name)
+        new = getattr(default, name) if isinstance(value, float) and math.isnan(value) else min(max(value, lo), hi)
+        if new != value:
+            changes[name] = type(getattr(default, name))(new)
+    return cfg.replace(**changes) if changes else cfg
 
 # Lab presets: a title, one sentence of what it shows (measured over the default 3 seeds; tests/test_lab.py
 # recomputes each number), and the settings.

@@ -32,7 +32,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -336,9 +336,9 @@ def _parse_config(data: bytes) -> tuple[ModelConfig, DataConfig, TrainConfig]:
         raise RunFileError(f"{CONFIG} is not an RNN Playground run configuration (it needs model, data "
                            "and train sections).")
     try:
-        model_cfg = from_dict(ModelConfig, config["model"]).validate()
-        data_cfg = from_dict(DataConfig, config["data"]).validate()
-        train_cfg = from_dict(TrainConfig, config["train"]).validate()
+        configs = (from_dict(ModelConfig, config["model"]), from_dict(DataConfig, config["data"]),
+                   from_dict(TrainConfig, config["train"]))
+        model_cfg, data_cfg, train_cfg = validate_run(*configs)
     except ConfigError as e:
         raise RunFileError(f"{CONFIG} holds a setting out of range: {e}") from None
     except (TypeError, ValueError, OverflowError):

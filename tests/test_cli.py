@@ -286,3 +286,33 @@ def test_gradients_says_the_bound_only_where_it_is_one(capsys):
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layer")]
     assert "W_hg (candidate block of W_hh): σ_max 0.500" in line
     assert "no σ_max bound for a gated cell: along the cell state alone" in line and "the bound" not in line
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--timesteps", "10", "--bptt-truncate", "100"], "longer than the window"),
+    (["train", "--forget-bias", "40"], "forget_bias must be between"),
+    (["train", "--forget-bias", "nan"], "forget_bias must be between"),
+    (["train", "--cell", "jordan", "--layers", "2"], "exactly 1 layer"),
+    (["gradients", "--forget-bias", "40"], "forget_bias must be between"),
+])
+def test_cli_refuses_what_the_ui_refuses(argv, words, capsys):
+    """The CLI calls the same `validate_run` as the Playground: exit 2, one sentence, nothing trained."""
+    assert _main(argv) == 2
+    captured = capsys.readouterr()
+    _one_line_error(captured.err)
+    assert words in captured.err and "Epoch" not in captured.out
+
+
+def test_cli_help_states_the_limits_of_the_settings_table(capsys):
+    from rnn_core.config import FIELDS
+
+    assert _main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    f = FIELDS["forget_bias"]
+    assert f"{f.lo:g} to {f.hi:g}" in out and f"1 to {FIELDS['timesteps'].hi:g}" in out
+
+
+def test_timesteps_and_bptt_in_a_real_process_exit_2():
+    proc = _run("train", "--timesteps", "10", "--bptt-truncate", "100")
+    assert proc.returncode == 2
+    _one_line_error(proc.stderr)

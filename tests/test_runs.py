@@ -202,3 +202,11 @@ def test_a_jordan_run_saved_before_output_feedback_gets_one_sentence(tmp_path):
     (tmp_path / "run" / "weights.safetensors").write_bytes(save_safetensors(old))
     with pytest.raises(RunFileError, match=r"^This Jordan run was saved before .* train it again\.$"):
         load_run(tmp_path / "run")
+
+
+def test_a_saved_run_the_playground_would_refuse_is_refused_on_load():
+    """runs.load calls the same validate_run as every front end: truncation longer than the window."""
+    model, model_cfg, data_cfg, _, _ = _setup("gru")
+    data = run_zip_bytes(model, model_cfg, data_cfg, TrainConfig(epochs=1, bptt_truncate=50), RECORDS, METRICS)
+    with pytest.raises(RunFileError, match=r"longer than the window \(T = 7\)"):
+        load_run_zip(data)

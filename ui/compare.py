@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn_core.admission import describe_wait
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table
 from rnn_core.live import LiveRun
@@ -146,6 +146,7 @@ def start_race(s: RaceSettings) -> None:
         for cell in s.cells:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
                                output_size=windows.y_train.shape[1])
+            validate_run(mcfg, s.data, s.train)
             runs[cell] = (LiveRun(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         st.session_state["cmp.error"] = str(exc)

@@ -34,6 +34,7 @@ import streamlit as st
 from rnn_core.config import (
     CELLS,
     CLIPPING,
+    FIELDS,
     INITS,
     LIMITS,
     OPTIMIZERS,
@@ -43,55 +44,33 @@ from rnn_core.config import (
     TrainConfig,
     layers_error,
 )
+from rnn_core.config import HELP as CONFIG_HELP
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
 from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
 
 UPLOAD_HINT = "Upload a CSV file (in the sidebar's Data section) to train on your own series."
 
-HELP = {
-    "cell": "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) at "
-            "every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
-            "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
-            "network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden state, so "
-            "it has one hidden layer.",
-    "hidden_size": "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ 1.1 but "
-                   "spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
-                   "(19–24 decades over 100 steps at H = 32).",
-    "num_layers": "Stacked recurrent layers. The gradient also flows down through the stack, adding one "
-                  "more product of Jacobians per layer. A Jordan network has one.",
-    "init": "How W_hh starts (Jordan: its output loop W_yh·W_out). Orthogonal × gain sets every singular "
-            "value to the gain: below 1 a plain RNN's gradient must vanish, above 1 it may grow (saturation "
-            "usually stops it). Identity × gain (IRNN) with ReLU keeps it nearly flat at gain 1: units that "
-            "switch off drop their share, 1–2 decades over 200 steps.",
-    "gain": "Multiplies the orthogonal / identity / Gaussian W_hh. (σ_max·γ)^k is an upper bound on the "
-            "gradient through time, not its size: over 100 steps a tanh RNN at gain 0.9 loses about 5 "
-            "decades (the bound forces 4.5), at 1.0 about 1, and at 1.5 grows about 3 where the bound "
-            "allows 17.4. For LSTM / GRU it scales every gate block and bounds nothing.",
-    "forget_bias": "LSTM only: added to the forget-gate bias, so fₜ starts near σ(bias): 0.73 at 1, 0.95 at "
-                   "3. Measured at initialisation over 300 steps: bias 1 still loses 19–24 decades of "
-                   "gradient, bias 3 under 4 (bias 0 loses about 40 over 200).",
-    "dataset": "What the network learns. Long-memory tasks (adding, echo) need the gradient to reach far "
-               "back; series forecasts need only the last few steps.",
-    "timesteps": "Window length T: how many steps the network reads, and how far back BPTT must carry the "
-                 "gradient. Longer windows make vanishing worse for plain RNNs.",
-    "train_frac": "Chronological split: the first part trains, the next validates, the rest tests.",
-    "val_frac": "Share of windows for validation (0 for the tutorial's 80/20 train/test split).",
-    "scaler": "Fitted on the training part only, so nothing leaks from the future.",
-    "optimizer": "Adam rescales each parameter's step by its gradient history, so it copes with small "
-                 "gradients better than SGD — but it cannot bring back a gradient that vanished.",
-    "lr": "Step size. Too large and an exploding gradient throws the weights far off (the run diverges).",
-    "batch_size": "Windows per optimiser step; larger batches give smoother gradient norms.",
-    "epochs": "Passes over the training windows.",
-    "clip": "Gradient clipping. By norm (Pascanu et al.) rescales g when ‖g‖ exceeds the threshold: the "
-            "direction is kept, explosions are cut. By value clamps each component. Clipping never helps "
-            "vanishing.",
-    "clip_value": "The threshold: the largest ‖g‖ (by norm) or |gᵢ| (by value) allowed.",
-    "bptt_truncate": "Truncated BPTT: the gradient flows back at most k steps (0 = the whole window). "
-                     "Cheaper and stabler, but nothing older than k steps can be learned.",
-    "seed": "Same settings + seed → the same numbers, every time.",
-    "probe_every": "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N epochs.",
-}
+
+# Each setting's label, tooltip, range and step: the one table in rnn_core.config (HELP is its tooltips).
+HELP = {**CONFIG_HELP}
+
+
+def _number(box: Any, k: str, name: str, **kwargs) -> Any:
+    """A number input for config field `name` with its FIELDS label, range, step and tooltip."""
+    f = FIELDS[name]
+    return box.number_input(f.widget_label, f.lo, f.hi, step=f.step, key=k, help=f.help, **kwargs)
+
+
+def _slider(box: Any, k: str, name: str, **kwargs) -> Any:
+    """A slider for config field `name` with its FIELDS label, range, step and tooltip."""
+    f = FIELDS[name]
+    return box.slider(f.widget_label, float(f.lo), float(f.hi), step=f.step, key=k, help=f.help, **kwargs)
+
+
+def _select(box: Any, k: str, name: str, options: dict[str, str]) -> Any:
+    f = FIELDS[name]
+    return box.selectbox(f.widget_label, list(options), format_func=options.get, key=k, help=f.help)
 
 
 @dataclass
@@ -125,19 +104,15 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
     k = lambda name: key(prefix, "m", name)  # noqa: E731
     _valid_choice(k("cell"), list(cells), next(iter(cells)))
     _valid_choice(k("init"), list(INITS), d.init)
-    cell = box.selectbox("Cell", list(cells), format_func=cells.get, key=k("cell"), help=HELP["cell"])
+    cell = _select(box, k("cell"), "cell", cells)
     c1, c2 = box.columns(2)
-    hidden = c1.number_input("Hidden size", *LIMITS["hidden_size"], step=1, key=k("hidden_size"),
-                             help=HELP["hidden_size"])
-    layers = c2.number_input("Layers", *LIMITS["num_layers"], step=1, key=k("num_layers"),
-                             help=HELP["num_layers"])
+    hidden = _number(c1, k("hidden_size"), "hidden_size")
+    layers = _number(c2, k("num_layers"), "num_layers")
     if message := layers_error(cell, int(layers)):
         box.warning(message)
-    init = box.selectbox("Recurrent init", list(INITS), format_func=INITS.get, key=k("init"), help=HELP["init"])
-    gain = box.slider("Gain", *map(float, LIMITS["gain"]), step=0.05, key=k("gain"), help=HELP["gain"],
-                      disabled=init == "default")
-    forget = box.slider("Forget-gate bias", *map(float, LIMITS["forget_bias"]), step=0.5, key=k("forget_bias"),
-                        help=HELP["forget_bias"], disabled=cell != "lstm")
+    init = _select(box, k("init"), "init", INITS)
+    gain = _slider(box, k("gain"), "gain", disabled=init == "default")
+    forget = _slider(box, k("forget_bias"), "forget_bias", disabled=cell != "lstm")
     return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
                        gain=float(gain), forget_bias=float(forget))
 
@@ -287,7 +262,7 @@ def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> D
     seed_widgets(prefix, ModelConfig(), d, TrainConfig())
     k = lambda name: key(prefix, "d", name)  # noqa: E731
     _valid_choice(k("dataset"), names, d.dataset if d.dataset in names else names[0])
-    dataset = box.selectbox("Dataset", names, format_func=_dataset_label, key=k("dataset"),
+    dataset = box.selectbox(FIELDS["dataset"].widget_label, names, format_func=_dataset_label, key=k("dataset"),
                             help=HELP["dataset"])
     ds = DATASETS[dataset]
     box.caption(ds.description)
@@ -325,15 +300,12 @@ def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> D
         target = box.selectbox("Target column", columns, key=kt, help="The value predicted one step ahead.")
         if not features:
             error = error or "Choose at least one input column."
-    lo, hi = LIMITS["timesteps"]
-    timesteps = box.number_input("Timesteps T", lo, hi, step=1, key=k("timesteps"), help=HELP["timesteps"])
+    timesteps = _number(box, k("timesteps"), "timesteps")
     c1, c2 = box.columns(2)
-    train_frac = c1.slider("Train part", *LIMITS["train_frac"], step=0.05, key=k("train_frac"),
-                           help=HELP["train_frac"])
-    val_frac = c2.slider("Validation part", *LIMITS["val_frac"], step=0.05, key=k("val_frac"), help=HELP["val_frac"])
+    train_frac = _slider(c1, k("train_frac"), "train_frac")
+    val_frac = _slider(c2, k("val_frac"), "val_frac")
     _valid_choice(k("scaler"), list(SCALERS), d.scaler)
-    scaler = box.selectbox("Scaling", list(SCALERS), format_func=SCALERS.get, key=k("scaler"),
-                           help=HELP["scaler"])
+    scaler = _select(box, k("scaler"), "scaler", SCALERS)
     if train_frac + val_frac >= 1.0:
         error = error or "Train and validation parts must leave room for a test part; lower one of them."
     cfg = DataConfig(dataset=dataset, timesteps=int(timesteps), params=params, features=list(features),
@@ -351,23 +323,18 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     _valid_choice(k("optimizer"), list(OPTIMIZERS), d.optimizer)
     _valid_choice(k("clip"), list(CLIPPING), d.clip)
     # the optimiser gets the whole row: in a two-column sidebar row "SGD (momentum)" was cut to "SGD (m"
-    optimizer = box.selectbox("Optimiser", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key=k("optimizer"),
-                              help=HELP["optimizer"])
+    optimizer = _select(box, k("optimizer"), "optimizer", OPTIMIZERS)
     c1, c2 = box.columns(2)
-    lr = c1.number_input("Learning rate", *LIMITS["lr"], step=0.0005, format="%g", key=k("lr"), help=HELP["lr"])
-    batch = c2.number_input("Batch size", *LIMITS["batch_size"], step=1, key=k("batch_size"),
-                            help=HELP["batch_size"])
+    lr = _number(c1, k("lr"), "lr", format="%g")
+    batch = _number(c2, k("batch_size"), "batch_size")
     c1, c2 = box.columns(2)
-    epochs = c1.number_input("Epochs", *LIMITS["epochs"], step=1, key=k("epochs"), help=HELP["epochs"])
-    seed = c2.number_input("Seed", *LIMITS["seed"], step=1, key=k("seed"), help=HELP["seed"])
-    clip = box.selectbox("Clipping", list(CLIPPING), format_func=CLIPPING.get, key=k("clip"), help=HELP["clip"])
+    epochs = _number(c1, k("epochs"), "epochs")
+    seed = _number(c2, k("seed"), "seed")
+    clip = _select(box, k("clip"), "clip", CLIPPING)
     c1, c2 = box.columns(2)
-    clip_value = c1.number_input("Threshold", *LIMITS["clip_value"], step=0.5, format="%g", key=k("clip_value"),
-                                 help=HELP["clip_value"], disabled=clip == "off")
-    bptt = c2.number_input("Truncated BPTT k", *LIMITS["bptt_truncate"], step=1, key=k("bptt_truncate"),
-                           help=HELP["bptt_truncate"])
-    probe_every = box.number_input("Probe every N epochs", *LIMITS["probe_every"], step=1, key=k("probe_every"),
-                                   help=HELP["probe_every"])
+    clip_value = _number(c1, k("clip_value"), "clip_value", format="%g", disabled=clip == "off")
+    bptt = _number(c2, k("bptt_truncate"), "bptt_truncate")
+    probe_every = _number(box, k("probe_every"), "probe_every")
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
                        epochs=int(epochs), clip=clip, clip_value=float(clip_value), bptt_truncate=int(bptt),
                        seed=int(seed), probe_every=int(probe_every), probe_batch=d.probe_batch)

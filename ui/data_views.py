@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core import figures as F
-from rnn_core.config import ConfigError, DataConfig, replace
+from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
 from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.text import md
@@ -183,10 +183,14 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
 
     c = st.columns(4)
     start_T = min(50, max(1, len(frame) // 4)) if frame is not None else 50
-    T = c[0].number_input("Timesteps T", 1, 1000, value=start_T, key=f"{key}.T",
+    d, f = DataConfig(), FIELDS          # ranges, steps and labels of the one settings table
+    T = c[0].number_input(f["timesteps"].widget_label, f["timesteps"].lo, f["timesteps"].hi, value=start_T,
+                          step=f["timesteps"].step, key=f"{key}.T",
                           help="Window length: how many consecutive steps one sample holds.")
-    train = c[1].slider("Train part", 0.1, 0.95, 0.7, 0.05, key=f"{key}.train")
-    val = c[2].slider("Validation part", 0.0, 0.5, 0.15, 0.05, key=f"{key}.val")
+    train = c[1].slider(f["train_frac"].widget_label, f["train_frac"].lo, f["train_frac"].hi, d.train_frac,
+                        f["train_frac"].step, key=f"{key}.train")
+    val = c[2].slider(f["val_frac"].widget_label, f["val_frac"].lo, f["val_frac"].hi, d.val_frac,
+                      f["val_frac"].step, key=f"{key}.val")
     cfg = replace(data_cfg, timesteps=int(T), train_frac=float(train), val_frac=float(val))
     if frame is not None and len(frame.columns) > 1 and not DATASETS[data_cfg.dataset].features:
         cfg = replace(cfg, features=[str(x) for x in frame.columns], target=str(frame.columns[0]))

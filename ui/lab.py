@@ -17,39 +17,33 @@ import streamlit as st
 
 from rnn_core import lab
 from rnn_core.config import CELLS, INITS, ConfigError
-from rnn_core.lab import LAB_PRESETS, LabConfig
+from rnn_core.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
 from ui.presenter import url_params
 
 LAB_PRESET_APPLIED = "lab.preset_applied"   # the ?preset= value already applied in this session
 _SAVED = "lab.saved"                        # the last LabConfig as a dict (survives page switches)
 _PICK = "lab.preset_pick"                   # the sidebar preset menu
-# (min, max, step) of each slider; values from a URL are clamped into them.
-RANGES = {"timesteps": (2, 500, 1), "hidden_size": (1, 256, 1), "num_layers": (1, 4, 1),
-          "gain": (0.0, 3.0, 0.05), "forget_bias": (-2.0, 6.0, 0.25), "input_scale": (0.0, 2.0, 0.05),
-          "seeds": (1, 10, 1)}
 
 
-def _range(name: str) -> dict:
-    lo, hi, step = RANGES[name]
-    return {"min_value": lo, "max_value": hi, "step": step}
+def _slider(box, name: str, **kwargs) -> None:
+    """The slider of one Lab setting, with the label, tooltip, range and step of `LAB_SETTINGS`."""
+    f = LAB_SETTINGS[name]
+    box.slider(f.widget_label, min_value=f.lo, max_value=f.hi, step=f.step, key=key(name), help=f.help, **kwargs)
+
+
+def _select(box, name: str, options: dict[str, str]) -> None:
+    f = LAB_SETTINGS[name]
+    box.selectbox(f.widget_label, list(options), format_func=options.get, key=key(name), help=f.help)
 
 
 def key(name: str) -> str:
     return f"lab.{name}"
 
 
-def _clamp(name: str, value):
-    if name not in RANGES:
-        return value
-    lo, hi, step = RANGES[name]
-    value = min(max(value, lo), hi)
-    return int(value) if isinstance(step, int) else float(value)
-
-
 def _seed_widgets(cfg: LabConfig, overwrite: bool = True) -> None:
-    for name, value in asdict(cfg).items():
+    for name, value in asdict(clamp_lab(cfg)).items():
         if overwrite or key(name) not in st.session_state:
-            st.session_state[key(name)] = _clamp(name, value)
+            st.session_state[key(name)] = value
 
 
 def _apply_pick() -> None:
@@ -97,30 +91,16 @@ def lab_controls(box, preset_box=None) -> LabConfig:
         format_func=lambda k: LAB_PRESETS[k]["title"], placeholder="Choose a preset…",
         label_visibility="collapsed" if preset_box is not None else "visible",
         help="Sets several controls at once to show one effect.")
-    box.selectbox("Cell", list(CELLS), format_func=CELLS.get, key=key("cell"),
-                  help="Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway.")
-    box.slider("Timesteps T", **_range("timesteps"), key=key("timesteps"),
-               help="Sequence length: how far back the gradient has to travel.")
+    _select(box, "cell", CELLS)
+    _slider(box, "timesteps")
     c1, c2 = box.columns(2)
-    c1.slider("Hidden size H", **_range("hidden_size"), key=key("hidden_size"),
-              help="Units per layer: the size of W_hh (H × H).")
-    c2.slider("Layers", **_range("num_layers"), key=key("num_layers"),
-              help="Stacked recurrent layers (a Jordan network has one).")
-    box.selectbox("W_hh init", list(INITS), format_func=INITS.get, key=key("init"),
-                  help="Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
-                       "its output loop W_yh·W_out).")
-    box.slider("Gain", **_range("gain"), key=key("gain"),
-               disabled=st.session_state.get(key("init")) == "default",
-               help="Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
-                    "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and "
-                    "forces nothing. No effect with the PyTorch default init.")
-    box.slider("Forget-gate bias (LSTM)", **_range("forget_bias"), key=key("forget_bias"),
-               help="Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its gradient, alive.")
-    box.slider("Input scale", **_range("input_scale"), key=key("input_scale"),
-               help="Standard deviation of the random inputs x_t. Small inputs keep tanh in its "
-                    "linear part, where the upper bound (σ_max·γ)^k is tight.")
-    box.slider("Seeds", **_range("seeds"), key=key("seeds"),
-               help="Networks drawn with different seeds; lines are their geometric mean, bands min–max.")
+    _slider(c1, "hidden_size")
+    _slider(c2, "num_layers")
+    _select(box, "init", INITS)
+    _slider(box, "gain", disabled=st.session_state.get(key("init")) == "default")
+    _slider(box, "forget_bias")
+    _slider(box, "input_scale")
+    _slider(box, "seeds")
     ss = st.session_state
     cfg = LabConfig(cell=ss[key("cell")], timesteps=int(ss[key("timesteps")]),
                     hidden_size=int(ss[key("hidden_size")]), num_layers=int(ss[key("num_layers")]),

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
 from rnn_core.datasets import DataError
 from rnn_core.runs import RunFileError, history_csv, json_safe, load_run_zip, run_zip_bytes
 from rnn_core.windows import Windows, prepare
@@ -64,11 +64,7 @@ def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfi
         raise DataError(data.error)
     windows = prepare_windows(data.config, data.frame)
     model_cfg = replace(model_cfg, input_size=windows.n_features, output_size=int(windows.y_train.shape[1]))
-    model_cfg.validate()
-    train_cfg.validate()
-    if train_cfg.bptt_truncate > data.config.timesteps:
-        raise ConfigError(f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window "
-                          f"(T = {data.config.timesteps}); use k ≤ T or 0 for the whole window.")
+    validate_run(model_cfg, data.config, train_cfg)
     return RunContext(model_cfg, data.config, train_cfg, windows)
 
 
