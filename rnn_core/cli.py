@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from rnn_core.config import (
+    CELL_SPECS,
     CELLS,
     FIELDS,
     INITS,
@@ -621,7 +622,7 @@ def cmd_gradients(args) -> int:
     model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
                             gain=args.gain, forget_bias=args.forget_bias).validate()
 
-    from rnn_core.models import SPECTRUM_OF, build_model
+    from rnn_core.models import build_model
     from rnn_core.probe import probe
 
     model = build_model(model_cfg, seed=args.seed)
@@ -632,7 +633,7 @@ def cmd_gradients(args) -> int:
          f"{model_cfg.init} (gain {model_cfg.gain:g}), {T} timesteps, {args.batch} {args.data} sequences; "
          f"loss {result['loss']:.4g}")
     decades, theory = [], []
-    matrix = SPECTRUM_OF[model_cfg.cell]
+    matrix = CELL_SPECS[model_cfg.cell].spectrum_of
     for l, g in enumerate(result["grad_h"]):
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
@@ -688,20 +689,18 @@ def _theory_decades(result: dict, l: int, T: int) -> float | None:
 
 def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
     """What bounds or governs layer l's gradient, as the end of its line."""
-    from rnn_core.probe import BOUND_CELLS
-
     if theory is not None and abs(theory) < 0.05:
         return "; the bound (σ_max·γ)^(T−1) ≈ 1 forces no loss and allows no growth"
     if theory is not None:
         return (f"; the bound (σ_max·γ)^(T−1) says at least {theory:.1f} decades are lost" if theory >= 0
                 else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {-theory:.1f} decades (not forces it)")
-    if cell in BOUND_CELLS:
+    if CELL_SPECS[cell].bounded:
         return "; no σ_max bound for a lower layer: gradient enters it from the layer above at every step"
     path = (result.get("gate_path") or [[]] * (l + 1))[l]
     if not path:
         return "; no σ_max bound for a gated cell (the gates add paths it does not cover)"
     d = _decades(path[-1], path[0])
-    along = ("the cell state alone (the product of forget gates)" if cell == "lstm"
+    along = ("the cell state alone (the product of forget gates)" if CELL_SPECS[cell].cell_state
              else "the update gate's copy alone (the product of update gates)")
     lost = "more than 300" if d is None else f"{d:.1f}"
     return f"; no σ_max bound for a gated cell: along {along} {lost} decades are lost"

@@ -19,17 +19,47 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-# Cell types, in the order the app lists them.
-CELLS: dict[str, str] = {
-    "rnn": "Elman RNN (tanh)",
-    "rnn_relu": "Elman RNN (ReLU)",
-    "jordan": "Jordan network",
-    "lstm": "LSTM",
-    "gru": "GRU",
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What the app knows about one recurrent cell: the one place a cell's facts are kept.
+    The equations and their Jacobians are in `cells.py` (`step` names its entry in `cells.STEPS`),
+    the trainable module in `models.py`; everything else (probe, figures, Lab, CLI, pages) reads this."""
+
+    label: str                      # as the select boxes and charts name it
+    step: str                       # its step in cells.STEPS (one signature for all)
+    activation: str                 # φ of the hidden update: "tanh" or "relu"
+    gamma: float                    # sup |φ′| (tanh′ ≤ 1, ReLU′ ≤ 1): the γ of the bound (σ_max·γ)^k
+    blocks: int = 1                 # row blocks stacked in W_ih / W_hh (LSTM i, f, g, o: 4; GRU r, z, n: 3)
+    gates: tuple[str, ...] = ()     # gate names, as the probe reports them, in row-block order
+    candidate: int = 0              # the row block of W_hh whose singular values are reported
+    spectrum_of: str = "W_hh"       # which matrix those singular values are of
+    bounded: bool = False           # step Jacobian diag(φ′)·M, so ‖∏J‖ ≤ (σ_max(M)·γ)^k is a bound for it
+    gate_path: tuple[str, str] | None = None   # gated cells: (gate, state) of the additive path
+    cell_state: bool = False        # carries c_t besides h_t (LSTM)
+    output_feedback: bool = False   # feeds the network's output ŷ_{t−1} back (Jordan): its own unrolled module
+    max_layers: int | None = None   # a fixed number of layers (Jordan: the output it feeds back is one)
+    torch_module: str = ""          # the fused torch.nn module ("RNN", "LSTM", "GRU"); "" = unrolled in Python
+    color: str = "#1f2330"          # its line colour in every chart
+
+
+# The cells, in the order the app lists them.
+CELL_SPECS: dict[str, CellSpec] = {
+    "rnn": CellSpec("Elman RNN (tanh)", "elman", "tanh", 1.0, bounded=True, torch_module="RNN", color="#3b5bdb"),
+    "rnn_relu": CellSpec("Elman RNN (ReLU)", "elman", "relu", 1.0, bounded=True, torch_module="RNN",
+                         color="#1098ad"),
+    "jordan": CellSpec("Jordan network", "jordan", "tanh", 1.0, spectrum_of="W_yh·W_out (output fed back)",
+                       bounded=True, output_feedback=True, max_layers=1, color="#7048e8"),
+    "lstm": CellSpec("LSTM", "lstm", "tanh", 1.0, blocks=4, gates=("input", "forget", "cell", "output"),
+                     candidate=2, spectrum_of="W_hg (candidate block of W_hh)", gate_path=("forget", "c"),
+                     cell_state=True, torch_module="LSTM", color="#d6336c"),
+    "gru": CellSpec("GRU", "gru", "tanh", 1.0, blocks=3, gates=("reset", "update"), candidate=2,
+                    spectrum_of="W_hn (candidate block of W_hh)", gate_path=("update", "h"), torch_module="GRU",
+                    color="#2b8a3e"),
 }
-# Cells with a fixed number of layers. A Jordan network feeds the network's own output ŷ_{t−1} back
-# into its hidden layer, so it has exactly one hidden layer (the one the head reads).
-MAX_LAYERS: dict[str, int] = {"jordan": 1}
+# Views of CELL_SPECS for the callers that want one fact.
+CELLS: dict[str, str] = {name: spec.label for name, spec in CELL_SPECS.items()}
+MAX_LAYERS: dict[str, int] = {name: s.max_layers for name, s in CELL_SPECS.items() if s.max_layers is not None}
 
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {

@@ -28,6 +28,7 @@ import pandas as pd
 import plotly.colors as pc
 import plotly.graph_objects as go
 
+from rnn_core.config import CELL_SPECS
 from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
 
 MAX_POINTS = 2000          # points per trace, at most
@@ -578,7 +579,7 @@ def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
     title = "Mean gate activations over time"
     gates = (probe or {}).get("gates") or []
     if not any(gates):
-        return _empty(title, "Only LSTM and GRU cells have gates." if cell not in ("lstm", "gru")
+        return _empty(title, "Only LSTM and GRU cells have gates." if not CELL_SPECS[cell].gates
                       else "Gate activations appear with the first probe.")
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]

@@ -28,6 +28,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from rnn_core.config import (
+    CELL_SPECS,
     CELLS,
     FIELDS,
     INITS,
@@ -333,24 +334,25 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     seeds), else [].
     """
     from rnn_core.models import build_model, spectra
-    from rnn_core.probe import BOUND_CELLS, GAMMA, GATE_PATH, gate_path_norms, jacobian_product_norms
+    from rnn_core.probe import gate_path_norms, jacobian_product_norms
 
     cfg.validate()
+    spec = CELL_SPECS[cfg.cell]
     rows, paths, sigmas = [], [], []
     for seed in range(cfg.seeds):
         with one_thread():
             model = build_model(cfg.model_config(), seed=seed)
             X, _ = lab_batch(cfg, seed)
             rows.append(np.asarray(jacobian_product_norms(model, X, layer=layer), dtype=float))
-            if cfg.cell in GATE_PATH:
+            if spec.gate_path:
                 paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
             sigmas.append(spectra(model)[layer]["sigma_max"])
     n = min(len(r) for r in rows)
     mean, lo, hi = _log_stats(np.array([r[:n] for r in rows]))
-    gamma = GAMMA[cfg.cell]
+    gamma = spec.gamma
     k = list(range(1, n + 1))
     sg = float(np.mean(sigmas)) * gamma
-    theory = [sg**kk for kk in k] if cfg.cell in BOUND_CELLS else []
+    theory = [sg**kk for kk in k] if spec.bounded else []
     gate_path = _log_stats(np.array([p[:n] for p in paths]))[0] if paths else []
     return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": theory, "gate_path": gate_path,
             "sigma_max": float(np.mean(sigmas)), "gamma": gamma}

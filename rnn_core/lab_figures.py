@@ -17,16 +17,23 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from rnn_core.config import CELLS
+from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.figures import decade_ticks, decimate_indices, gradient_time_figure, latest_probe, relog
 
-CELL_COLORS = {"rnn": "#3b5bdb", "rnn_relu": "#1098ad", "jordan": "#7048e8", "lstm": "#d6336c",
-               "gru": "#2b8a3e"}
 GREY, RED, DARK = "#868e96", "#e03131", "#1f2330"
 # The title sits at the very top and the legend on its own rows between the title and the plot, so
 # that neither covers the other in a half-width column.
 LEGEND_TOP = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0}
 MARGIN = {"l": 60, "r": 20, "t": 96, "b": 45}
+
+
+# Line colours by cell: a view of config.CELL_SPECS (sweep_figures reads it).
+CELL_COLORS: dict[str, str] = {name: spec.color for name, spec in CELL_SPECS.items()}
+
+
+def _color(cell: str) -> str:
+    """A cell's line colour (config.CELL_SPECS), dark grey for anything else."""
+    return CELL_SPECS[cell].color if cell in CELL_SPECS else DARK
 
 
 def _title(text: str) -> dict:
@@ -107,7 +114,7 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
         return _empty(title, "No cells to draw.", height)
     fig = go.Figure()
     for cell, c in curves.items():
-        color = CELL_COLORS.get(cell, DARK)
+        color = _color(cell)
         _band(fig, c["t"], c["lo"], c["hi"], color, CELLS.get(cell, cell), cell)
         fig.add_trace(go.Scatter(x=c["t"], y=_pos(c["mean"]), mode="lines", name=CELLS.get(cell, cell),
                                  legendgroup=cell, line={"color": color, "width": 2.5}))
@@ -212,7 +219,7 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
     fig = go.Figure()
     clean = _pos if log_y else _finite
     for cell, r in runs.items():
-        color = CELL_COLORS.get(cell, DARK)
+        color = _color(cell)
         ep = [e for e in r.get("epochs", []) if e.get("train_loss") is not None]
         fig.add_trace(go.Scatter(x=[e["epoch"] for e in ep], y=clean([e["train_loss"] for e in ep]),
                                  mode="lines", name=f"{CELLS.get(cell, cell)} train", legendgroup=cell,
@@ -238,7 +245,7 @@ def compare_gradient_figure(runs: dict[str, dict], height: int = 380) -> go.Figu
         g = np.asarray(p["grad_h"][0], dtype=float)
         g = g / g[-1] if g[-1] > 0 else g
         fig.add_trace(go.Scatter(x=list(range(len(g))), y=_pos(g.tolist()), mode="lines",
-                                 name=CELLS.get(cell, cell), line={"color": CELL_COLORS.get(cell, DARK),
+                                 name=CELLS.get(cell, cell), line={"color": _color(cell),
                                                                    "width": 2.5}))
     if not fig.data:
         return _empty(title, "The gradient profiles appear with the first probe.", height)

@@ -46,15 +46,11 @@ import torch
 from torch import Tensor, nn
 
 from rnn_core import interrupt
-from rnn_core.config import ModelConfig
+from rnn_core.config import CELL_SPECS, ModelConfig
 from rnn_core.interrupt import CHUNK_STEPS, checkpoint
 
-# How many row blocks each cell stacks in W_ih / W_hh (LSTM: i, f, g, o; GRU: r, z, n).
-GATE_BLOCKS: dict[str, int] = {"rnn": 1, "rnn_relu": 1, "jordan": 1, "lstm": 4, "gru": 3}
-# The row block of W_hh used for spectra (the cell candidate for LSTM / GRU), and its label.
-CANDIDATE_BLOCK: dict[str, int] = {"rnn": 0, "rnn_relu": 0, "jordan": 0, "lstm": 2, "gru": 2}
-SPECTRUM_OF: dict[str, str] = {"rnn": "W_hh", "rnn_relu": "W_hh", "jordan": "W_yh·W_out (output fed back)",
-                               "lstm": "W_hg (candidate block of W_hh)", "gru": "W_hn (candidate block of W_hh)"}
+# Which matrix each cell's spectrum is of (a view of config.CELL_SPECS, kept for the pages that read it).
+SPECTRUM_OF: dict[str, str] = {name: spec.spectrum_of for name, spec in CELL_SPECS.items()}
 
 
 class JordanRNN(nn.Module):
@@ -113,22 +109,20 @@ class RNNModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         F, H, L = cfg.input_size, cfg.hidden_size, cfg.num_layers
-        if cfg.cell in ("rnn", "rnn_relu"):
-            act = "tanh" if cfg.cell == "rnn" else "relu"
-            self.rnn = nn.RNN(F, H, num_layers=L, nonlinearity=act, batch_first=True)
-        elif cfg.cell == "lstm":
-            self.rnn = nn.LSTM(F, H, num_layers=L, batch_first=True)
-        elif cfg.cell == "gru":
-            self.rnn = nn.GRU(F, H, num_layers=L, batch_first=True)
-        else:
+        spec = CELL_SPECS[cfg.cell]
+        if spec.output_feedback:
             self.rnn = JordanRNN(F, H, cfg.output_size)
+        elif spec.torch_module == "RNN":
+            self.rnn = nn.RNN(F, H, num_layers=L, nonlinearity=spec.activation, batch_first=True)
+        else:
+            self.rnn = getattr(nn, spec.torch_module)(F, H, num_layers=L, batch_first=True)   # nn.LSTM, nn.GRU
         self.head = nn.Linear(H, cfg.output_size)
 
     def forward(self, x: Tensor, bptt_truncate: int = 0) -> Tensor:
         """x (B, T, F) → ŷ (B, O). With 0 < k < T the first T−k steps run without grad."""
         x = x.to(self.head.weight.dtype)
         T = x.shape[1]
-        if self.cfg.cell == "jordan":
+        if CELL_SPECS[self.cfg.cell].output_feedback:
             return self._jordan_forward(x, bptt_truncate)
         state = None
         if 0 < bptt_truncate < T:
@@ -171,7 +165,7 @@ class RNNModel(nn.Module):
     def recurrent_weights(self) -> list[Tensor]:
         """The weights each layer's recurrence goes through, in torch layout: W_hh (H, H), LSTM (4H, H),
         GRU (3H, H); Jordan its feedback W_yh (H, O) (the loop also passes the head's W_out)."""
-        if self.cfg.cell == "jordan":
+        if CELL_SPECS[self.cfg.cell].output_feedback:
             return [self.rnn.weight_yh_l0]
         return [getattr(self.rnn, f"weight_hh_l{k}") for k in range(self.cfg.num_layers)]
 
@@ -208,11 +202,11 @@ def parameter_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
 
 @torch.no_grad()
 def _init_recurrent(model: RNNModel) -> None:
-    cfg = model.cfg
-    if cfg.cell == "jordan":
+    cfg, spec = model.cfg, CELL_SPECS[model.cfg.cell]
+    if spec.output_feedback:
         _init_jordan(model)
         return
-    H, n_blocks = cfg.hidden_size, GATE_BLOCKS[cfg.cell]
+    H, n_blocks = cfg.hidden_size, spec.blocks
     for k in range(cfg.num_layers):
         W_hh = getattr(model.rnn, f"weight_hh_l{k}")
         if cfg.init != "default":
@@ -220,9 +214,10 @@ def _init_recurrent(model: RNNModel) -> None:
                 _init_square(W_hh[b * H:(b + 1) * H], cfg.init, cfg.gain)
             getattr(model.rnn, f"bias_ih_l{k}").zero_()
             getattr(model.rnn, f"bias_hh_l{k}").zero_()
-        if cfg.cell == "lstm" and cfg.forget_bias:
-            # b_f += forget_bias  (rows H:2H of b_hh)
-            getattr(model.rnn, f"bias_hh_l{k}")[H:2 * H] += cfg.forget_bias
+        if "forget" in spec.gates and cfg.forget_bias:
+            # b_f += forget_bias  (LSTM: rows H:2H of b_hh, the forget gate's block)
+            f = spec.gates.index("forget")
+            getattr(model.rnn, f"bias_hh_l{k}")[f * H:(f + 1) * H] += cfg.forget_bias
 
 
 def _init_jordan(model: RNNModel) -> None:
@@ -259,13 +254,13 @@ def _init_square(W: Tensor, scheme: str, gain: float) -> None:
 def recurrent_matrix(model: RNNModel, layer: int, dtype: torch.dtype | None = None) -> Tensor:
     """The square (H, H) matrix mapping h_{t-1} into layer `layer`'s pre-activation (see module doc),
     optionally cast to `dtype` (before the Jordan product, so float64 is exact)."""
-    cell, H = model.cfg.cell, model.cfg.hidden_size
+    spec, H = CELL_SPECS[model.cfg.cell], model.cfg.hidden_size
     dtype = dtype or model.head.weight.dtype
-    if cell == "jordan":
+    if spec.output_feedback:
         # h_{t-1} → ŷ_{t-1} = W_out h_{t-1} + b_out → W_yh ŷ_{t-1}
         return model.rnn.weight_yh_l0.to(dtype) @ model.head.weight.to(dtype)
     W_hh = getattr(model.rnn, f"weight_hh_l{layer}").to(dtype)
-    b = CANDIDATE_BLOCK[cell]
+    b = spec.candidate
     return W_hh[b * H:(b + 1) * H]
 
 
@@ -277,9 +272,9 @@ def spectra(model: RNNModel) -> list[dict]:
     for k in range(model.cfg.num_layers):
         W = recurrent_matrix(model, k, torch.float64).detach().cpu()
         s = torch.linalg.svdvals(W)
-        if model.cfg.cell == "jordan":
+        if CELL_SPECS[model.cfg.cell].output_feedback:
             s = s[:model.cfg.output_size]                                # W_yh·W_out has rank ≤ O
         rho = torch.linalg.eigvals(W).abs().max()
         out.append({"sigma_max": float(s[0]), "spectral_radius": float(rho),
-                    "singular_values": [float(v) for v in s], "matrix": SPECTRUM_OF[model.cfg.cell]})
+                    "singular_values": [float(v) for v in s], "matrix": CELL_SPECS[model.cfg.cell].spectrum_of})
     return out

@@ -34,17 +34,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnn_core.cells import unrolled_forward
+from rnn_core.cells import step_jacobians, unrolled_forward
+from rnn_core.config import CELL_SPECS
 from rnn_core.interrupt import checkpoint
 from rnn_core.models import spectra
 from rnn_core.tasks import bits
 
-GAMMA = {"rnn": 1.0, "rnn_relu": 1.0, "jordan": 1.0, "lstm": 1.0, "gru": 1.0}
 THEORY_CAP = 1e300
-# Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them.
-BOUND_CELLS = ("rnn", "rnn_relu", "jordan")
-# Gated cells: the gate whose product carries the gradient along the additive path, and that path's state.
-GATE_PATH = {"lstm": ("forget", "c"), "gru": ("update", "h")}
+# Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them
+# (a view of CellSpec.bounded, kept for the pages that read it).
+BOUND_CELLS = tuple(name for name, spec in CELL_SPECS.items() if spec.bounded)
 
 
 # What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
@@ -63,12 +62,12 @@ REFERENCE_NOTE = {
 
 def reference_note(cell: str) -> str:
     """The sentence explaining a cell's reference line (bound or gate path)."""
-    return REFERENCE_NOTE["bound" if cell in BOUND_CELLS else "gated"]
+    return REFERENCE_NOTE["bound" if CELL_SPECS[cell].bounded else "gated"]
 
 
 def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
     """Is ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) true for this layer? (See the module doc.)"""
-    return cell in BOUND_CELLS and layer == num_layers - 1
+    return CELL_SPECS[cell].bounded and layer == num_layers - 1
 
 
 def _as_float64(a) -> Tensor:
@@ -144,14 +143,14 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
                         for name, p in u.params.items()}
     spec = spectra(model)
     sigma_max = [s["sigma_max"] for s in spec]
-    gamma = GAMMA[cell]
+    gamma = CELL_SPECS[cell].gamma
     n = len(grad_h)
     theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, n) else []
               for l, (g_l, s) in enumerate(zip(grad_h, sigma_max))]
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0
     gate_path = [[] for _ in range(n)]
-    if cell in GATE_PATH:
-        gate, state = GATE_PATH[cell]
+    if CELL_SPECS[cell].gate_path:
+        gate, state = CELL_SPECS[cell].gate_path
         gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if state == "c" else u.h)[-1], cut)
     return {"timesteps": int(T), "loss": float(L.detach()),
             "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
@@ -180,68 +179,6 @@ def connectivity(model, x, y, loss: str = "bits") -> dict:
     return {"loss": float(L.detach()), "grad_x": grad_x, "grad_h": [_norms(h_l) for h_l in u.h]}
 
 
-def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,
-                   b_y: Tensor | None = None) -> Tensor:
-    """J_t = ∂s_t/∂s_{t−1} of one layer for every t at once, from the written-out derivatives.
-
-    inputs (T, F) the layer's inputs x_t; s_prev (T, S) the state before each step: h_{t−1} (S = H) or,
-    for LSTM, [h_{t−1}; c_{t−1}] (S = 2H). For Jordan the state is h and the output fed back is
-    ŷ_{t−1} = W_out h_{t−1} + b_y[t] (b_y[t] = b_out, but 0 at t = 0 where ŷ_0 = 0).
-    Returns (T, S, S). Rows of the batch are timesteps.
-    """
-    cell, H = model.cfg.cell, model.cfg.hidden_size
-    W_ih, b_ih = params[f"rnn.weight_ih_l{layer}"], params[f"rnn.bias_ih_l{layer}"]
-    h_prev = s_prev[:, :H]                                               # (T, H)
-    gi = inputs @ W_ih.T + b_ih                                          # (T, G·H)
-
-    def diag_times(v: Tensor, W: Tensor) -> Tensor:
-        # diag(v_t) W for every t
-        return v[:, :, None] * W                                         # (T, H, H)
-
-    if cell == "jordan":
-        W_yh, W_out = params["rnn.weight_yh_l0"], params["head.weight"]   # (H, O), (O, H)
-        # a_t = W_ih x_t + b_ih + W_yh (W_out h_{t−1} + b_y) + b_yh
-        a = gi + (h_prev @ W_out.T + b_y) @ W_yh.T + params["rnn.bias_yh_l0"]   # (T, H)
-        # ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_yh W_out
-        return diag_times(1 - torch.tanh(a) ** 2, W_yh @ W_out)
-    W_hh, b_hh = params[f"rnn.weight_hh_l{layer}"], params[f"rnn.bias_hh_l{layer}"]
-    if cell in ("rnn", "rnn_relu"):
-        # a_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh
-        a = gi + h_prev @ W_hh.T + b_hh                                  # (T, H)
-        # ∂h_t/∂h_{t−1} = diag(φ'(a_t)) W_hh,  tanh' = 1 − tanh², ReLU' = 1[a > 0]
-        d = 1 - torch.tanh(a) ** 2 if cell == "rnn" else (a > 0).to(a.dtype)
-        return diag_times(d, W_hh)
-    gh = h_prev @ W_hh.T + b_hh                                          # (T, G·H)
-    if cell == "gru":
-        W_hr, W_hz, W_hn = W_hh.chunk(3, dim=0)                          # 3 × (H, H)
-        (gi_r, gi_z, gi_n), (gh_r, gh_z, gh_n) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
-        r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)    # (T, H)
-        n = torch.tanh(gi_n + r * gh_n)                                  # (T, H)
-        # ∂r/∂h = diag(r(1−r)) W_hr,  ∂z/∂h = diag(z(1−z)) W_hz
-        dr, dz = diag_times(r * (1 - r), W_hr), diag_times(z * (1 - z), W_hz)
-        # ∂n/∂h = diag(1 − n²) (diag(r) W_hn + diag(W_hn h_{t−1} + b_hn) ∂r/∂h)
-        dn = (1 - n**2)[:, :, None] * (diag_times(r, W_hn) + gh_n[:, :, None] * dr)
-        # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}  ⇒  ∂h_t/∂h_{t−1} = diag(z) + diag(1 − z) ∂n/∂h + diag(h_{t−1} − n) ∂z/∂h
-        return torch.diag_embed(z) + (1 - z)[:, :, None] * dn + (h_prev - n)[:, :, None] * dz
-    # LSTM, state [h; c]
-    c_prev = s_prev[:, H:]                                               # (T, H)
-    W_hi, W_hf, W_hg, W_ho = W_hh.chunk(4, dim=0)                        # 4 × (H, H)
-    a_i, a_f, a_g, a_o = (gi + gh).chunk(4, dim=1)
-    i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-    # c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
-    tc = torch.tanh(f * c_prev + i * g)                                  # (T, H)
-    # ∂c_t/∂h_{t−1} = diag(c_{t−1} f(1−f)) W_hf + diag(g i(1−i)) W_hi + diag(i (1−g²)) W_hg
-    dc_dh = diag_times(c_prev * f * (1 - f), W_hf) + diag_times(g * i * (1 - i), W_hi) \
-        + diag_times(i * (1 - g**2), W_hg)
-    # ∂c_t/∂c_{t−1} = diag(f)
-    dc_dc = torch.diag_embed(f)
-    # ∂h_t/∂h_{t−1} = diag(tanh(c_t) o(1−o)) W_ho + diag(o (1 − tanh² c_t)) ∂c_t/∂h_{t−1}
-    dh_dh = diag_times(tc * o * (1 - o), W_ho) + (o * (1 - tc**2))[:, :, None] * dc_dh
-    # ∂h_t/∂c_{t−1} = diag(o (1 − tanh² c_t) f)
-    dh_dc = torch.diag_embed(o * (1 - tc**2) * f)
-    return torch.cat([torch.cat([dh_dh, dh_dc], dim=2), torch.cat([dc_dh, dc_dc], dim=2)], dim=1)
-
-
 def layer_trajectory(model, X, layer: int, sample: int = 0):
     """(inputs (T, F), s_prev (T, S), b_y (T, O) or None, params) of one layer along sample `sample` of X."""
     X = _as_float64(X)
@@ -260,7 +197,7 @@ def layer_trajectory(model, X, layer: int, sample: int = 0):
         states = torch.cat([states, torch.cat(u.c[layer])], dim=1)       # (T, 2H)
     s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])      # s_{t−1}, s_{−1} = 0
     b_y = None
-    if cfg.cell == "jordan":
+    if CELL_SPECS[cfg.cell].output_feedback:
         b_y = u.params["head.bias"].expand(T, -1).clone()                # (T, O)
         b_y[0] = 0.0                                                     # ŷ_0 = 0
     return inputs, s_prev, b_y, u.params
@@ -308,12 +245,12 @@ def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
     the Jacobian product of the additive path alone (c_t = f_t ⊙ c_{t−1} + …, h_t = z_t ⊙ h_{t−1} + …),
     the part of `jacobian_product_norms` that the gates govern. Computed in log space (no underflow)."""
     cell = model.cfg.cell
-    if cell not in GATE_PATH:
+    if not CELL_SPECS[cell].gate_path:
         raise ValueError(f"gate_path_norms needs an LSTM or GRU, got '{cell}'.")
     X = _as_float64(X)
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
-    G = torch.stack(u.gates[layer][GATE_PATH[cell][0]])[:, 0]          # (T, H)
+    G = torch.stack(u.gates[layer][CELL_SPECS[cell].gate_path[0]])[:, 0]          # (T, H)
     # log ∏_{j=T−k..T−1} g_j for every k: a reversed cumulative sum of logs
     logs = torch.cumsum(torch.flip(torch.log(G), [0]), dim=0)            # (T, H), row k−1
     return [min(THEORY_CAP, math.exp(v)) for v in logs.max(dim=1).values.tolist()]

@@ -32,7 +32,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.config import CELL_SPECS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -370,7 +370,7 @@ def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
     # names and shapes first, from the header and the config alone: nothing is allocated for a
     # file whose weights do not fit its (bounded) config
     expected, found = parameter_shapes(model_cfg), _safetensors_shapes(weights)
-    if model_cfg.cell == "jordan" and "rnn.weight_hh_l0" in found:
+    if CELL_SPECS[model_cfg.cell].output_feedback and "rnn.weight_hh_l0" in found:
         raise RunFileError("This Jordan run was saved before the Jordan network fed back its own output "
                            "(it fed back a hidden projection, an Elman network in disguise); its weights do "
                            "not fit today's Jordan network: train it again.")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.cells import LSTM_GATES, copy_params, elman_step, gru_step, lstm_step, unrolled_forward
-from rnn_core.config import CELLS, MAX_LAYERS, ModelConfig
+from rnn_core.cells import copy_params, elman_step, gru_step, lstm_step, unrolled_forward
+from rnn_core.config import CELL_SPECS, CELLS, MAX_LAYERS, ModelConfig
 from rnn_core.models import build_model
 
 F, H, O, T, B = 3, 5, 2, 8, 4
@@ -97,7 +97,7 @@ def test_step_functions_against_single_step_torch_cells():
             h_t, c_t, gates = lstm_step(x_t, h, c, *W)
             h_ref, c_ref = ref(x_t, (h, c))
             assert torch.allclose(h_t, h_ref, **TIGHT) and torch.allclose(c_t, c_ref, **TIGHT)
-            assert tuple(gates) == LSTM_GATES
+            assert tuple(gates) == CELL_SPECS["lstm"].gates
         else:
             h_t, gates = gru_step(x_t, h, *W)
             assert torch.allclose(h_t, ref(x_t, h), **TIGHT)
@@ -112,7 +112,7 @@ def test_gates_are_reported_per_layer_and_step_in_range(cell):
     u = unrolled_forward(make(cell, 2), batch())
     assert len(u.gates) == 2
     for g_l in u.gates:
-        assert set(g_l) == (set(LSTM_GATES) if cell == "lstm" else {"reset", "update"})
+        assert set(g_l) == set(CELL_SPECS[cell].gates)
         for name, acts in g_l.items():
             assert len(acts) == T
             lo = -1.0 if name == "cell" else 0.0

@@ -32,6 +32,7 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core.config import (
+    CELL_SPECS,
     CELLS,
     CLIPPING,
     FIELDS,
@@ -112,7 +113,7 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
         box.warning(message)
     init = _select(box, k("init"), "init", INITS)
     gain = _slider(box, k("gain"), "gain", disabled=init == "default")
-    forget = _slider(box, k("forget_bias"), "forget_bias", disabled=cell != "lstm")
+    forget = _slider(box, k("forget_bias"), "forget_bias", disabled="forget" not in CELL_SPECS[cell].gates)
     return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
                        gain=float(gain), forget_bias=float(forget))
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from rnn_core import lab
-from rnn_core.config import CELLS, INITS, ConfigError
+from rnn_core.config import CELL_SPECS, CELLS, INITS, ConfigError
 from rnn_core.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
 from ui.presenter import url_params
 
@@ -142,7 +142,7 @@ def cached_overlay(cfg: dict) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_phase(cfg: dict) -> dict:
-    pinned = {"gain": 1.0} if cfg["cell"] == "lstm" else {"gain": 1.0, "forget_bias": 0.0}
+    pinned = {"gain": 1.0} if "forget" in CELL_SPECS[cfg["cell"]].gates else {"gain": 1.0, "forget_bias": 0.0}
     return lab.phase_diagram(LabConfig(**{**cfg, **pinned}))
 
 
