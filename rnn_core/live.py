@@ -236,6 +236,27 @@ class LiveRun:
 
     # --- reading --------------------------------------------------------------------------------
 
+    def wait_parked(self, timeout: float | None = None) -> bool:
+        """Wait until the thread waits before its next step (paused, or after a single step); True when it does."""
+        return self._parked.wait(timeout)
+
+    @property
+    def parked(self) -> bool:
+        """Whether the thread is waiting before its next step now."""
+        return self._parked.is_set()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the training thread is running now (False before start and after it ended)."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def kept_steps(self) -> tuple[list[dict], int]:
+        """The step records held in memory (steps 1, 1+stride, 1+2·stride…, before a snapshot thins
+        them further) and that stride. Reading them does not count as watching the run."""
+        with self._cond:
+            return list(self._steps), self._stride
+
     @property
     def status(self) -> str:
         with self._cond:

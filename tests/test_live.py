@@ -61,7 +61,7 @@ def test_start_pause_step_resume_stop(runs):
     assert snap.total_epochs == 500 and snap.steps_per_epoch == 5
 
     run.pause()
-    assert run._parked.wait(WAIT)                   # the thread is waiting before its next step
+    assert run.wait_parked(WAIT)                   # the thread is waiting before its next step
     paused_at = run.snapshot().step
     time.sleep(0.2)
     assert run.snapshot().step == paused_at and run.status == "paused"
@@ -70,7 +70,7 @@ def test_start_pause_step_resume_stop(runs):
     assert run.elapsed == elapsed                   # paused time is not counted
 
     assert run.step()
-    assert wait_for(lambda: run.snapshot().step == paused_at + 1 and run._parked.is_set())
+    assert wait_for(lambda: run.snapshot().step == paused_at + 1 and run.parked)
     time.sleep(0.2)
     snap = run.snapshot()
     assert snap.step == paused_at + 1 and snap.status == "paused"
@@ -85,7 +85,7 @@ def test_start_pause_step_resume_stop(runs):
     snap = run.snapshot()
     assert snap.status == "stopped" and snap.end["status"] == "stopped"
     assert "by the user" in snap.end["reason"]
-    assert not run._thread.is_alive()
+    assert not run.alive
     records = snap.steps + snap.epochs + [snap.end]
     json.loads(json.dumps(records))
     # version counts every record received
@@ -99,7 +99,7 @@ def test_step_from_idle_starts_paused_and_takes_one_step(runs):
     run = long_run()
     runs.append(run)
     assert run.step()
-    assert wait_for(lambda: run.snapshot().step == 1 and run._parked.is_set())
+    assert wait_for(lambda: run.snapshot().step == 1 and run.parked)
     assert run.status == "paused" and run.snapshot().step == 1
     run.stop()                                      # a paused run stops too
     assert run.join(WAIT)
@@ -127,9 +127,10 @@ def test_run_completes_and_history_is_bounded(runs):
     assert snap.status == "completed" and snap.end["status"] == "completed"
     assert snap.step == 240 and snap.epoch == 3 and snap.version == 240 + 4 + 1
     # stored: every 8th step once 32 were exceeded, plus the latest
-    assert len(run._steps) <= 32
-    kept = [r["step"] for r in run._steps]
-    assert kept == list(range(1, 241, run._stride)) and run._stride == 8
+    kept_records, stride = run.kept_steps()
+    assert len(kept_records) <= 32
+    kept = [r["step"] for r in kept_records]
+    assert kept == list(range(1, 241, stride)) and stride == 8
     # the snapshot: at most max_points, evenly spread, first and latest included
     steps = [r["step"] for r in snap.steps]
     assert len(steps) <= 32 + 1 and steps[0] == 1 and steps[-1] == 240

@@ -410,7 +410,7 @@ def test_a_long_live_run_keeps_bounded_history_and_snapshots():
         deadline = time.monotonic() + WAIT
         while run.snapshot(max_points=50).step < 1500 and time.monotonic() < deadline:
             snap = run.snapshot(max_points=50)
-            sizes.append((snap.step, len(snap.steps), len(run._steps)))
+            sizes.append((snap.step, len(snap.steps), len(run.kept_steps()[0])))
             time.sleep(0.01)
     finally:
         run.stop()
@@ -419,7 +419,7 @@ def test_a_long_live_run_keeps_bounded_history_and_snapshots():
     assert snap.step >= 1000, f"only {snap.step} steps in {WAIT} s"
     assert max(kept for _, _, kept in sizes) <= 65                  # cap + the one that triggers halving
     assert max(shown for _, shown, _ in sizes) <= 50
-    assert len(run._steps) <= 65 and len(snap.steps) <= 50
+    assert len(run.kept_steps()[0]) <= 65 and len(snap.steps) <= 50
     assert snap.steps[-1]["step"] == snap.step                      # the latest step is always there
     steps = [r["step"] for r in snap.steps]
     assert steps == sorted(steps) and steps[0] == 1
@@ -474,7 +474,7 @@ def test_an_abandoned_run_stops_itself_and_its_thread_ends(monkeypatch):
     assert run.join(WAIT)
     assert run.status == "stopped"
     assert "nobody had looked at the run for 0.5 s" in run.snapshot().end["reason"]
-    assert not run._thread.is_alive()
+    assert not run.alive
 
 
 # ----------------------------------------------------------------------------- safety
