@@ -86,18 +86,6 @@ def windows_subset(windows: Any, n_train: int, n_val: int | None = None) -> Any:
                    y_val=windows.y_val[:n_val], idx_val=windows.idx_val[:n_val])
 
 
-def persistence_mse(windows: Any) -> float | None:
-    """The loss chart's dashed baseline, as the app computes it (ui.views.baseline_mse, without Streamlit)."""
-    if windows.task == "sequence":
-        return windows.baseline_mse
-    col = windows.target_in_features
-    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
-    if col is None or len(X) == 0:
-        return None
-    # persistence: ŷ = x_{T−1}[target]
-    return float(((X[:, -1, col].astype("float64") - y[:, 0].astype("float64")) ** 2).mean())
-
-
 def redraw_builders(snap: Any, cell: str, clip: str, clip_value: float, baseline: float | None) -> dict:
     """The figures the Playground rebuilds on every redraw while a run trains (ui/views.draw_run), by
     name, as zero-argument builders: loss, grad_time, heatmap, gates, grad_norm, param_norms, spectra.

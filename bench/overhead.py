@@ -39,7 +39,6 @@ from bench.common import (
     fmt_s,
     median,
     parser,
-    persistence_mse,
     redraw_figures,
     setup_threads,
     table,
@@ -50,7 +49,7 @@ from rnn_core.live import LiveRun
 from rnn_core.models import JordanRNN, build_model, spectra
 from rnn_core.probe import probe
 from rnn_core.train import steps_per_epoch, train
-from rnn_core.windows import prepare
+from rnn_core.windows import naive_loss, prepare
 
 CELLS = ("rnn", "lstm", "gru", "jordan")
 VARIANTS = ("plain", "train", "live")
@@ -113,7 +112,7 @@ def trainer_run(model_cfg: ModelConfig, windows: Any, cfg: TrainConfig) -> int:
 def live_run(model_cfg: ModelConfig, windows: Any, cfg: TrainConfig, poll: float = 0.5) -> int:
     """LiveRun with the app's polling: every `poll` s a snapshot and the figures of one redraw."""
     run = LiveRun(model_cfg, cfg, windows, idle_timeout=None)
-    baseline = persistence_mse(windows)
+    baseline = naive_loss(windows)              # the loss chart's dashed line, as the app draws it
     run.start()
     redraws = 0
     while not run.join(timeout=poll):

@@ -25,7 +25,6 @@ from bench.common import (
     figure_bytes,
     fmt_s,
     parser,
-    persistence_mse,
     redraw_builders,
     redraw_figures,
     setup_threads,
@@ -36,7 +35,7 @@ from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.evaluate import closed_loop, evaluate
 from rnn_core.figures import predictions_figure
 from rnn_core.live import LiveRun
-from rnn_core.windows import prepare
+from rnn_core.windows import naive_loss, prepare
 
 REDRAW_BUDGET = 1 << 20  # bytes: one live redraw at the largest run (500 epochs) stays under 1 MiB
 
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     if snap.status != "completed":
         print(f"the run did not complete: {snap.status} — {(snap.end or {}).get('reason')}")
         return 1
-    baseline = persistence_mse(windows)
+    baseline = naive_loss(windows)              # the loss chart's dashed line, as the app draws it
     with run.lock:
         ev = evaluate(run.model, windows)
         closed = closed_loop(run.model, windows, 20, start="test")

@@ -271,6 +271,18 @@ def _moving_average(windows, rows, shape) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- closed loop
+CLOSED_LOOP_MAX = 5000      # steps generated at most
+
+
+def closed_loop_plan(windows) -> tuple[int, str]:
+    """(n_steps, start split) of the closed loop the Playground draws: from the test part (else the
+    validation part) over its length plus a fifth of it (at least 10) beyond the data, so the run-off
+    past the end shows; at least 20 steps, at most CLOSED_LOOP_MAX."""
+    n_test = len(windows.X_test)
+    n = min(CLOSED_LOOP_MAX, max(20, n_test + max(10, n_test // 5)))
+    return n, "test" if n_test else "val"
+
+
 @torch.no_grad()
 def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") -> dict:
     """Generate `n_steps` values by feeding the model its own predictions back as inputs.

@@ -428,7 +428,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
     background thread: "closed" stays None and "closed_job" holds it until it is done
     (`closed_loop_pending`)."""
-    from rnn_core.evaluate import evaluate
+    from rnn_core.evaluate import closed_loop_plan, evaluate
 
     run, ctx = get_run(slot), get_context(slot)
     if run is None or ctx is None:
@@ -452,9 +452,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
         return cached
     job = None
     if frozen is not None:
-        n_test = len(w.X_test)
-        n = closed_loop_steps or min(5000, max(20, n_test + max(10, n_test // 5)))
-        job = _CLOSED_LOOPS.submit(_closed_loop, frozen, w, n, "test" if n_test else "val")
+        n, start = closed_loop_plan(w)
+        job = _CLOSED_LOOPS.submit(_closed_loop, frozen, w, closed_loop_steps or n, start)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     st.session_state[f"{slot}.eval"] = result
