@@ -55,7 +55,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import CELLS, LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
 
 BACKENDS = ("inline", "local", "ray")
 BACKEND_ENV = "RNN_PLAYGROUND_SWEEP_BACKEND"     # the app's backend: local (default), ray or inline
@@ -127,7 +127,7 @@ def grid(cells: Sequence[str], timesteps: Sequence[int], gains: Sequence[float] 
         d = replace(data, timesteps=T)
         t = replace(train, seed=seed)
         try:
-            m.validate(), d.validate(), t.validate()
+            validate_run(m, d, t)                   # the checks every front end makes before a run
         except ConfigError as exc:
             raise SweepError(str(exc)) from None
         trials.append(Trial(m, d, t))

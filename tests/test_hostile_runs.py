@@ -58,6 +58,8 @@ def test_huge_sizes_in_config_are_refused_before_any_model_is_built(monkeypatch,
 
 
 def test_model_config_bounds_every_size():
+    from rnn_core.config import LIMITS
+
     for field in ("input_size", "output_size"):
         most = LIMITS[field][1]
         with pytest.raises(ConfigError, match=field):
