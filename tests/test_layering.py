@@ -12,7 +12,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "rnn_core"
-PLOTTING = {"figures", "lab_figures", "text_figures"}      # the Plotly builders; the engine never imports them
+# the Plotly builders; the engine never imports them
+PLOTTING = {"figures", "lab_figures", "text_figures", "sweep_figures"}
 MODULES = sorted(p.stem for p in CORE.glob("*.py") if p.stem != "__main__")
 
 
