@@ -36,6 +36,7 @@ from rnn_core.config import (
     CELLS,
     CLIPPING,
     FIELDS,
+    HELP,
     INITS,
     LIMITS,
     OPTIMIZERS,
@@ -45,16 +46,14 @@ from rnn_core.config import (
     TrainConfig,
     layers_error,
 )
-from rnn_core.config import HELP as CONFIG_HELP
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
 from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
 
 UPLOAD_HINT = "Upload a CSV file (in the sidebar's Data section) to train on your own series."
 
-
-# Each setting's label, tooltip, range and step: the one table in rnn_core.config (HELP is its tooltips).
-HELP = {**CONFIG_HELP}
+# Each setting's label, tooltip, range and step come from the one table, rnn_core.config.FIELDS
+# (HELP, its tooltips, is imported here for the pages and tests that read them from ui.controls).
 
 
 def _number(box: Any, k: str, name: str, **kwargs) -> Any:
