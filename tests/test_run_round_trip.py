@@ -57,3 +57,20 @@ def test_a_csv_run_opens_again_from_its_zip():
     assert "uploaded CSV, which the server does not keep" in texts       # and the panel says why
     assert len(at.dataframe) >= 1                                        # the saved metrics table
     assert at.session_state["pg.eval"]["evaluation"]["task"] == "forecast"
+
+
+def test_a_loaded_run_is_thinned_like_a_live_one():
+    """StaticRun (a saved run) reuses the engine's downsampling: at most max_points, first and last kept."""
+    from types import SimpleNamespace
+
+    from rnn_core.config import TrainConfig
+    from rnn_core.live import downsample
+    from ui.live import StaticRun
+
+    steps = [{"kind": "step", "epoch": 1 + i // 100, "step": i + 1, "loss": 1.0} for i in range(5000)]
+    end = {"kind": "end", "status": "completed", "epoch": 50, "step": 5000, "seconds": 2.0}
+    run = StaticRun(SimpleNamespace(model=None, records=[*steps, end], train_cfg=TrainConfig(epochs=50)))
+    snap = run.snapshot(max_points=300)
+    assert snap.steps == downsample(steps, 300)
+    assert len(snap.steps) == 300 and snap.steps[0]["step"] == 1 and snap.steps[-1]["step"] == 5000
+    assert snap.status == "completed" and snap.step == 5000 and snap.steps_per_epoch == 100

@@ -42,7 +42,7 @@ import streamlit as st
 from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
-from rnn_core.live import LiveRun, Snapshot
+from rnn_core.live import LiveRun, Snapshot, downsample
 from rnn_core.train import warm_up
 from ui.text import md
 
@@ -84,9 +84,7 @@ class StaticRun:
         steps = [r for r in self.records if r.get("kind") == "step"]
         epochs = [r for r in self.records if r.get("kind") == "epoch"]
         end = next((r for r in reversed(self.records) if r.get("kind") == "end"), None)
-        if len(steps) > max_points:
-            stride = -(-len(steps) // max_points)
-            steps = steps[::stride] + ([steps[-1]] if (len(steps) - 1) % stride else [])
+        steps = downsample(steps, max_points)           # as a LiveRun's snapshot thins them
         last = self.records[-1] if self.records else {}
         per_epoch = max((sum(1 for r in self.records if r.get("kind") == "step" and r.get("epoch") == 1), 1))
         return Snapshot(status=self.status, steps=steps, epochs=epochs, end=end,
