@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import CELL_SPECS, CELLS, ConfigError
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lab import LAB_PRESETS, overlay_left_out
 from rnn_core.lab_figures import (
@@ -166,7 +166,7 @@ with left:
                     key="lab_singular")
     if not presenter:
         st.caption(f"All singular values of {SPECTRUM_OF[cfg.cell]} for seed 0"
-                   + (" (rank = output size: one)" if cfg.cell == "jordan" else "")
+                   + (" (rank = output size: one)" if CELL_SPECS[cfg.cell].output_feedback else "")
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:

@@ -29,7 +29,7 @@ from typing import Any
 import streamlit as st
 
 from rnn_core import figures as F
-from rnn_core.config import CELLS
+from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
@@ -362,7 +362,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 # --------------------------------------------------------------------------------------------- 5
 def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
     cell = ctx.model_cfg.cell if ctx else "rnn"
-    if cell not in ("lstm", "gru"):
+    if not CELL_SPECS[cell].gates:
         return F.gates_figure(None, cell)
     return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
                  lambda: F.gates_figure(F.latest_probe(snap.epochs) if snap else None, cell))
@@ -370,7 +370,7 @@ def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
 
 def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
     cell = ctx.model_cfg.cell if ctx else "rnn"
-    if cell not in ("lstm", "gru"):
+    if not CELL_SPECS[cell].gates:
         return
     _chart(gates_fig(snap, ctx, slot), slot, "gates")
     st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
@@ -472,7 +472,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
 def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
     """Gates for LSTM / GRU; for plain cells, what the gates would show."""
     cell = ctx.model_cfg.cell if ctx else "rnn"
-    if cell in ("lstm", "gru"):
+    if CELL_SPECS[cell].gates:
         gates_section(snap, ctx, slot)
     else:
         _chart(F.gates_figure(None, cell), slot, "gates")
