@@ -480,7 +480,35 @@ def predictions_figure(evaluation: dict, closed: dict | None = None, task: str =
                                  mode="lines", name="closed-loop forecast (own predictions fed back)",
                                  line={"color": COLORS["closed"], "width": 2, "dash": "dot"}))
     is_date = np.issubdtype(np.asarray(fig.data[0].x).dtype, np.datetime64)
-    return _layout(fig, title, "date" if is_date else "step", target_name, height=400)
+    fig = _layout(fig, title, "date" if is_date else "step", target_name, height=400)
+    _keep_actual_readable(fig)
+    return fig
+
+
+def _keep_actual_readable(fig: go.Figure) -> None:
+    """Predictions of a broken model (e.g. −4e20 after a divergence) must not flatten the actual series
+    into a line: the y axis keeps the actual values with one span of margin on either side, and a note
+    says how far the predictions went."""
+    def values(names: tuple[str, ...], keep: bool) -> np.ndarray:
+        ys = [np.asarray(t.y, dtype=float) for t in fig.data
+              if ((t.name or "").startswith(names)) == keep and t.y is not None]
+        ys = np.concatenate(ys) if ys else np.zeros(0)
+        return ys[np.isfinite(ys)]
+
+    actual, predicted = values(("actual",), True), values(("actual",), False)
+    if actual.size == 0 or predicted.size == 0:
+        return
+    lo, hi = float(actual.min()), float(actual.max())
+    span = max(hi - lo, abs(hi) * 1e-6, 1e-12)
+    # shown: [min(actual) − span, max(actual) + span]
+    bottom, top = lo - span, hi + span
+    if predicted.min() >= bottom and predicted.max() <= top:
+        return
+    fig.update_yaxes(range=[bottom, top])
+    fig.add_annotation(text=f"Some predictions lie off the chart (from {predicted.min():.3g} to "
+                            f"{predicted.max():.3g}): the axis keeps the actual series readable.",
+                       xref="paper", yref="paper", x=0.5, y=0.02, showarrow=False,
+                       font={"size": 12, "color": "#c92a2a"}, bgcolor="rgba(255,255,255,0.8)")
 
 
 def _sequence_scatter(evaluation: dict, target_name: str) -> go.Figure:

@@ -226,6 +226,17 @@ def test_predictions_shade_three_splits_and_draw_closed_loop():
     assert fig.layout.xaxis.title.text == "date" and len(fig.layout.shapes) == 3
 
 
+def test_predictions_of_a_broken_model_do_not_flatten_the_actual_series():
+    ev = _evaluation()
+    assert F.predictions_figure(ev).layout.yaxis.range is None             # sane predictions: autorange
+    ev["test"]["y_pred"] = [-4e20] * len(ev["test"]["y_pred"])             # after a divergence
+    fig = F.predictions_figure(ev)
+    lo, hi = fig.layout.yaxis.range
+    assert 70 <= lo < 90 and 110 < hi <= 130                               # the sine of 90…110 stays readable
+    note = " ".join(a.text for a in fig.layout.annotations)
+    assert "off the chart" in note and "-4e+20" in note
+
+
 def test_predictions_figure_decimates_long_series():
     fig = F.predictions_figure(_evaluation(n=30_000), target_name="Close")
     assert sum(len(t.x) for t in fig.data) <= 3 * F.MAX_POINTS
