@@ -57,7 +57,8 @@ def fmt_s(seconds: float) -> str:
     """Seconds with 3 significant digits, as ms below 1 s."""
     if seconds != seconds:      # NaN
         return "—"
-    return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+    ms = float(f"{seconds * 1000:.3g}")       # 999.7 ms rounds to 1000: say "1 s", not "1e+03 ms"
+    return f"{ms:g} ms" if ms < 1000 else f"{seconds:.3g} s"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

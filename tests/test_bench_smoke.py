@@ -126,3 +126,11 @@ def test_browser_latency_quick(capsys):
     assert re.fullmatch(r"[\d.]+ m?s", cells[2]), cells          # Train → first loss point
     assert int(cells[3]) >= 1                                     # at least one redraw with points
     assert summary[0].startswith("Browser (Chromium")
+
+
+def test_fmt_s_never_prints_exponents_at_the_unit_boundary():
+    from bench.common import fmt_s
+
+    assert fmt_s(0.9995) == "1 s"                 # 999.5 ms rounds to 1000 ms: a second, not "1e+03 ms"
+    assert fmt_s(0.0123) == "12.3 ms" and fmt_s(1.5) == "1.5 s"
+    assert all(re.fullmatch(r"[\d.]+ m?s", fmt_s(x)) for x in (0.0004, 0.25, 0.9994, 0.99951, 3.0, 99.4))
