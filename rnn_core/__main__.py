@@ -3,9 +3,11 @@
 A `train` pays torch's one-off start-up (importing torch, then torch._dynamo, which the first optimiser
 imports: about 1.5 s) on a background thread that starts before the CLI imports pandas and reads its
 data, so the two overlap instead of adding up. The numbers do not change: the thread builds a throwaway
-optimiser and touches no model, data or random state.
+optimiser and touches no model, data or random state. A finished `train` leaves with `os._exit`: its
+files are closed, and the interpreter's teardown of torch would only add most of a second.
 """
 
+import os
 import sys
 import threading
 
@@ -17,8 +19,16 @@ def _warm_up() -> None:
 
 
 if __name__ == "__main__":      # sweep worker processes import this module again: they must not run it
-    if len(sys.argv) > 1 and sys.argv[1] == "train":
+    training = len(sys.argv) > 1 and sys.argv[1] == "train"
+    if training:
         threading.Thread(target=_warm_up, name="torch-warm-up", daemon=True).start()
     from rnn_core.cli import main
 
-    raise SystemExit(main())
+    code = main()
+    if training:
+        # Everything `train` writes is closed by now (the JSON and the run folder use `with`); the
+        # interpreter's own teardown of torch's modules would add almost a second to every run.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
