@@ -12,7 +12,7 @@ from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
 from ui.controls import sidebar_controls
-from ui.live import get_context, ghost_bar, live_area, run_bar
+from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
 from ui.presenter import presenter_bar, presenter_mode
 from ui.text import md
 from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
@@ -52,7 +52,7 @@ if preset in PRESETS and not presenter:
 
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
-state.sync_url(model_cfg, data.config, train_cfg)
+state.sync_url(model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:
     st.sidebar.caption(md(sentence))
 if data.hint:

@@ -293,3 +293,21 @@ def test_stacked_jordan_is_refused_in_one_sentence_by_the_widgets_and_train():
     assert not at.exception
     assert any(sentence in e.value.replace("\\", "") for e in at.error)    # shown Markdown-escaped
     assert _status(at) is None                      # nothing started
+
+
+def test_a_run_gone_after_a_reload_gets_a_sentence_and_its_settings_back():
+    """The address bar carries run=1 while the page shows a run; a new session (a reload, a server
+    restart) opening it has no run: it says what happened and restores the settings."""
+    at = _open()
+    _tiny(at)
+    at.button(key="pg.btn.train").click().run()
+    _wait(at)
+    assert at.query_params.get("run") in ("1", ["1"])
+    query = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    reloaded = _open(query)                                  # a new session with the same address
+    warnings = " ".join(w.value for w in reloaded.warning)
+    assert "The run this page showed is gone" in warnings and "press Train" in warnings
+    assert reloaded.session_state["pg.m.hidden_size"] == at.session_state["pg.m.hidden_size"]
+    assert _status(reloaded) is None
+    fresh = _open({k: v for k, v in query.items() if k != "run"})   # the same setup, never run here
+    assert not any("is gone" in w.value for w in fresh.warning)

@@ -173,8 +173,14 @@ def load_url_once(prefix: str) -> str | None:
         return st.session_state.get(f"{prefix}.url_note")
     st.session_state[flag] = True
     st.session_state.pop(f"{prefix}.url_note", None)
+    from ui.live import get_run
+
+    if RUN_PARAM in query and get_run(prefix) is None:
+        # the page showed a run (`sync_url` marks it) and this new session has none: a reload, a server
+        # restart, or a link copied from a page with a run
+        st.session_state[f"{prefix}.url_note"] = RUN_GONE
     if not any(k == "preset" or k[:2] in ("m.", "d.", "t.") for k in query):
-        return None
+        return st.session_state.get(f"{prefix}.url_note")
     try:
         model, data, train, preset = configs_from_query(query)
         from rnn_core.datasets import DATASETS
@@ -195,7 +201,9 @@ def load_url_once(prefix: str) -> str | None:
         st.session_state[f"{prefix}.preset_choice"] = preset
     notes = [*m_notes, *d_notes, *t_notes, *p_notes]
     if notes:
-        st.session_state[f"{prefix}.url_note"] = "The link held values outside the controls' range: " + " ".join(notes)
+        gone = st.session_state.get(f"{prefix}.url_note")
+        st.session_state[f"{prefix}.url_note"] = " ".join(
+            [*([gone] if gone else []), "The link held values outside the controls' range:", *notes])
     return st.session_state.get(f"{prefix}.url_note")
 
 
@@ -228,8 +236,15 @@ def clamp_params(data: DataConfig) -> tuple[DataConfig, list[str]]:
     return (replace(data, params=params) if notes else data), notes
 
 
-def sync_url(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
-    """Write the configs into the address bar (only the values that differ from the defaults)."""
+RUN_PARAM = "run"      # in the address bar while the page shows a run: a new session can tell it is gone
+RUN_GONE = ("The run this page showed is gone: runs live only as long as their browser session, so a "
+            "reload or a server restart ends them (and a copied link never carries one). Its settings are "
+            "restored below: press Train to run it again, or open its zip if you downloaded it.")
+
+
+def sync_url(model: ModelConfig, data: DataConfig, train: TrainConfig, has_run: bool = False) -> None:
+    """Write the configs into the address bar (only the values that differ from the defaults), and
+    `run=1` while the page shows a run."""
     from rnn_core.datasets import DATASETS
 
     model_q = {k: v for k, v in to_query(model).items() if k not in ("m.input_size", "m.output_size")}
@@ -241,5 +256,7 @@ def sync_url(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     from ui.presenter import url_params
 
     wanted.update(url_params())           # presenter mode's own params (ui/presenter.py) stay
+    if has_run:
+        wanted[RUN_PARAM] = "1"
     if current != wanted:
         st.query_params.from_dict(wanted)
