@@ -55,7 +55,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import (
+    CELLS,
+    LIMITS,
+    ConfigError,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    from_dict,
+    validate_run,
+)
 
 BACKENDS = ("inline", "local", "ray")
 BACKEND_ENV = "RNN_PLAYGROUND_SWEEP_BACKEND"     # the app's backend: local (default), ray or inline
@@ -94,6 +103,15 @@ class Trial:
         text = json.dumps({"model": asdict(self.model), "data": asdict(self.data), "train": asdict(self.train)},
                           sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        """Plain data (what a worker process is sent)."""
+        return {"model": asdict(self.model), "data": asdict(self.data), "train": asdict(self.train)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Trial:
+        return cls(from_dict(ModelConfig, d["model"]), from_dict(DataConfig, d["data"]),
+                   from_dict(TrainConfig, d["train"]))
 
     @property
     def setting(self) -> str:
@@ -275,11 +293,15 @@ def _run_local(tasks: list[list[Trial]], workers: int, stop: Callable[[], bool])
                               stdout=subprocess.PIPE, env=env, bufsize=0)
              for _ in range(min(workers, len(tasks)))]
     todo = list(enumerate(tasks))[::-1]                # popped from the end: first task first
+
+    def send(proc, item: tuple[int, list[Trial]]) -> None:
+        write_message(proc.stdin, (item[0], [t.to_dict() for t in item[1]]))
+
     sel = selectors.DefaultSelector()
     try:
         for proc in procs:
             sel.register(proc.stdout, selectors.EVENT_READ, proc)
-            write_message(proc.stdin, todo.pop())
+            send(proc, todo.pop())
         busy = len(procs)
         while busy:
             if stop():
@@ -294,7 +316,7 @@ def _run_local(tasks: list[list[Trial]], workers: int, stop: Callable[[], bool])
                 if error:
                     raise RuntimeError(f"A sweep run failed in a worker process: {error}")
                 if todo:
-                    write_message(proc.stdin, todo.pop())
+                    send(proc, todo.pop())
                 else:
                     busy -= 1
                 yield from records

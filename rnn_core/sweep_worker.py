@@ -1,20 +1,21 @@
 """A sweep worker process: `python -m rnn_core.sweep_worker` reads tasks from stdin and writes their
-records to stdout, one length-prefixed pickle per message, until stdin closes.
+records to stdout, one length-prefixed JSON message each, until stdin closes.
 
-    in:  (task_id, [Trial, …])          out: (task_id, [record, …], None) or (task_id, None, "why")
+    in:  [task_id, [trial as a dict, …]]     out: [task_id, [record, …], null] or [task_id, null, "why"]
 
 Why a plain subprocess and not `multiprocessing`: multiprocessing's spawn and forkserver start
 methods import the parent's `__main__` again in every child, and inside a Streamlit server that is
 the page script being run — so each worker would run the app. A child started as its own module
 imports only what it needs. `sweep.run_sweep(backend="local")` starts, feeds and ends these workers.
 Ctrl-C is left to the parent (which keeps what finished and ends the workers); torch runs on one
-thread here. Only trusted input: the parent that started it writes the pickles.
+thread here. Messages are plain JSON (configs and records are plain data), so nothing in them can
+run code; Python's JSON writes floats exactly, so records equal those of the other backends.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import signal
 import struct
 import sys
@@ -24,7 +25,7 @@ HEADER = struct.Struct("!Q")         # message length, 8 bytes, network order
 
 
 def write_message(stream: BinaryIO, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    data = json.dumps(obj).encode("utf-8")
     stream.write(HEADER.pack(len(data)) + data)
     stream.flush()
 
@@ -32,7 +33,7 @@ def write_message(stream: BinaryIO, obj: Any) -> None:
 def read_message(stream: BinaryIO) -> Any:
     """The next message, or raises EOFError when the other side has closed the pipe."""
     head = _read_exactly(stream, HEADER.size)
-    return pickle.loads(_read_exactly(stream, HEADER.unpack(head)[0]))
+    return json.loads(_read_exactly(stream, HEADER.unpack(head)[0]).decode("utf-8"))
 
 
 def _read_exactly(stream: BinaryIO, n: int) -> bytes:
@@ -49,7 +50,7 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes:
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
     import torch
 
-    from rnn_core.sweep import run_task
+    from rnn_core.sweep import Trial, run_task
     from rnn_core.train import warm_up
 
     torch.set_num_threads(1)
@@ -60,7 +61,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         except EOFError:
             return
         try:
-            write_message(out, (task_id, run_task(trials), None))
+            write_message(out, (task_id, run_task([Trial.from_dict(t) for t in trials]), None))
         except Exception as exc:       # a bug: the parent raises it with this sentence
             write_message(out, (task_id, None, f"{type(exc).__name__}: {exc}"))
 
