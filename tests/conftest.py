@@ -164,3 +164,12 @@ def open_page(page: str, query: dict | None = None, timeout: float = 90):
 def wait_idle(pg, timeout: float = 60_000) -> None:
     """Wait until the Streamlit script has finished its run after an interaction."""
     pg.wait_for_selector(IDLE, timeout=timeout)
+
+
+def wait_closed_loop(pg, timeout: float = 120_000) -> None:
+    """After a forecast run ends, its closed-loop forecast is computed in the background and the page
+    reruns once when it is ready (ui/live.py): wait for that before clicking a download, so the click
+    does not land on a page that is being replaced."""
+    pg.wait_for_function("() => !document.body.innerText.includes('computed in the background')",
+                         timeout=timeout)
+    wait_idle(pg, timeout)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def _train_and_download(page, url: str, csv: bytes, name: str) -> dict:
     if "completed" not in _status(page):
         page.screenshot(path="/tmp/iso18.png", full_page=True)
     assert "completed" in _status(page), _status(page)
-    wait_idle(page, timeout=120_000)
+    wait_closed_loop(page)
     page.get_by_text("Share, download and upload").click()
     with page.expect_download(timeout=120_000) as download:
         page.get_by_role("button", name=re.compile("Run with weights")).click()
