@@ -31,7 +31,7 @@ Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rn
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -52,6 +52,19 @@ SECTIONS = {"m": ModelConfig, "d": DataConfig, "t": TrainConfig}
 EARLIEST_DATE = dt.date(1970, 1, 1)     # the date pickers' range: 1970-01-01 … today
 # Fields not shown as widgets (set from the data, or dicts handled separately).
 _NOT_WIDGETS = {"m": {"input_size", "output_size"}, "d": {"params", "features"}, "t": {"device"}}
+
+
+def memo(slot: str, name: str, key: tuple, build: Callable[[], Any], store: str = "figs") -> Any:
+    """`build()`'s value, rebuilt only when `key` changed since the last call for (slot, name), kept in
+    this session (a Plotly figure or a text table costs ~0.1 s; most change once per epoch, not on
+    every redraw)."""
+    kept = st.session_state.setdefault(f"{slot}.{store}", {})
+    hit = kept.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = build()
+    kept[name] = (key, value)
+    return value
 
 
 def key(prefix: str, section: str, name: str) -> str:

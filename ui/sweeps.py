@@ -159,13 +159,7 @@ def sweep_panel(settings) -> None:
         start_sweep(settings, timesteps, int(epochs), int(n_samples), int(seeds))
     elif action == "cancel":
         cancel(SWEEP)
-    s5, s6, _ = st.columns([1.2, 1, 4])
-    s5.button("Run sweep", icon=":material/query_stats:", width="stretch", on_click=request,
-              args=(SWEEP, "run"), disabled=running(SWEEP))
-    s6.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.sweep.cancel", on_click=request,
-              args=(SWEEP, "cancel"), disabled=not running(SWEEP))
-    if st.session_state.get("cmp.sweep.error"):
-        st.error(md(st.session_state["cmp.sweep.error"]))
+    _run_cancel(SWEEP, "Run sweep", ":material/query_stats:")
 
 
 def map_panel(settings) -> None:
@@ -181,13 +175,18 @@ def map_panel(settings) -> None:
         start_map(settings, gains, map_steps, int(map_epochs), int(map_samples), int(map_seeds))
     elif action == "cancel":
         cancel(MAP)
-    m6, m7, _ = st.columns([1.2, 1, 4])
-    m6.button("Run map", icon=":material/grid_on:", width="stretch", on_click=request,
-              args=(MAP, "run"), disabled=running(MAP))
-    m7.button("Cancel", icon=":material/cancel:", width="stretch", key="cmp.map.cancel", on_click=request,
-              args=(MAP, "cancel"), disabled=not running(MAP))
-    if st.session_state.get("cmp.map.error"):
-        st.error(md(st.session_state["cmp.map.error"]))
+    _run_cancel(MAP, "Run map", ":material/grid_on:")
+
+
+def _run_cancel(kind: str, label: str, icon: str) -> None:
+    """The Run / Cancel buttons of a sweep (`kind`: SWEEP or MAP) and its last error."""
+    run_col, cancel_col, _ = st.columns([1.2, 1, 4])
+    run_col.button(label, icon=icon, width="stretch", on_click=request, args=(kind, "run"),
+                   disabled=running(kind))
+    cancel_col.button("Cancel", icon=":material/cancel:", width="stretch", key=f"{kind}.cancel",
+                      on_click=request, args=(kind, "cancel"), disabled=not running(kind))
+    if st.session_state.get(f"{kind}.error"):
+        st.error(md(st.session_state[f"{kind}.error"]))
 
 
 def sweep_area() -> None:

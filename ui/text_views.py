@@ -26,6 +26,7 @@ from rnn_core import text_figures as TF
 from rnn_core.text import TextInfo
 from rnn_core.text_eval import epoch_prompt, heldout_lines, next_char_table, sample, text_connectivity
 from ui.live import RunContext, Snapshot
+from ui.state import memo
 
 TOP_K = 3
 SHOWN_SAMPLES = 8
@@ -39,13 +40,8 @@ def samples_table(epochs: list[dict]) -> pd.DataFrame:
 
 
 def _memo(slot: str, name: str, key: tuple, build) -> Any:
-    store = st.session_state.setdefault(f"{slot}.text_memo", {})
-    hit = store.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    value = build()
-    store[name] = (key, value)
-    return value
+    """A text view rebuilt only when what it shows changed (`ui.state.memo`, its own store)."""
+    return memo(slot, name, key, build, store="text_memo")
 
 
 def _default_position(line: str, info: TextInfo) -> int:

@@ -48,6 +48,7 @@ from ui.live import (
     progress,
 )
 from ui.presenter import show_chart, status_line
+from ui.state import memo
 from ui.text import md
 from ui.text_views import text_section
 
@@ -96,15 +97,8 @@ def _chart(fig: Any, slot: str, name: str) -> None:
 
 
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
-    """Rebuild a figure only when what it shows changed (building a Plotly figure costs ~0.1 s, and
-    epoch-level charts change once per epoch, not on every 0.5 s redraw)."""
-    store = st.session_state.setdefault(f"{slot}.figs", {})
-    hit = store.get(name)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    fig = build()
-    store[name] = (key, fig)
-    return fig
+    """Rebuild a figure only when what it shows changed (`ui.state.memo`)."""
+    return memo(slot, name, key, build)
 
 
 def _epoch_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
