@@ -264,6 +264,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         snap = current.snapshot() if current is not None else None
         draw(snap, get_context(slot))
         if every is None:
+            if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
+                st.rerun()
             return
         last = st.session_state.get(at_key)
         late = start - last - every if last is not None else 0.0
