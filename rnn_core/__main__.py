@@ -1,9 +1,10 @@
 """`python -m rnn_core …`: the command line of `rnn_core.cli` (datasets, train, gradients, sweep).
 
-A `train` pays torch's one-off start-up (importing torch, then torch._dynamo, which the first optimiser
-imports: about 1.5 s) on a background thread that starts before the CLI imports pandas and reads its
-data, so the two overlap instead of adding up. The numbers do not change: the thread builds a throwaway
-optimiser and touches no model, data or random state. A finished `train` leaves with `os._exit`: its
+A `train` pays torch's one-off start-up (importing torch, about 1 s, and its first autograd pass) on a
+background thread that starts before the CLI imports pandas and reads its data, so the two overlap
+instead of adding up. The numbers do not change: the thread touches no model, data or random state.
+(The optimisers are `rnn_core.optim`'s, not torch.optim's: the first torch.optim optimiser a process
+builds imports torch._dynamo, another 1–1.5 s.) A finished `train` leaves with `os._exit`: its
 files are closed, and the interpreter's teardown of torch would only add most of a second.
 """
 

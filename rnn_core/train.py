@@ -61,6 +61,7 @@ from torch import nn
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, checkpoint
 from rnn_core.models import build_model, spectra
+from rnn_core.optim import make_optimizer
 from rnn_core.probe import probe
 from rnn_core.tasks import Task, task_of
 
@@ -117,9 +118,7 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
         return
     yield from clock.emit(record)
 
-    # built after epoch 0: a process's first optimiser imports torch._dynamo (≈1.5 s), which a warm-up
-    # thread (the CLI's, the app's) can then finish while epoch 0 computes; it draws no random numbers
-    optimizer = _optimizer(cfg, params)
+    optimizer = make_optimizer(cfg.optimizer, params, lr=cfg.lr, momentum=cfg.momentum)   # no random numbers
     step = 0
     n_train = data.X_train.shape[0]
     for epoch in range(1, cfg.epochs + 1):
@@ -219,11 +218,16 @@ def _reason_at_init(train_loss: float) -> str:
 
 
 def warm_up() -> None:
-    """Pay torch's one-off start-up costs now: the first optimiser a process builds imports
-    torch._dynamo (several seconds). Call it once at app start (e.g. on a background thread) so the
-    first run's epoch 0 is not delayed; later calls cost microseconds."""
-    w = torch.zeros(1, requires_grad=True)
-    torch.optim.Adam([w], lr=0.0, foreach=True)
+    """Pay torch's one-off start-up costs now (its import, the first autograd pass and the first
+    multi-tensor kernels: ≈1 s, nearly all the import) so that a run's epoch 0 does not. Call it once
+    at app start, e.g. on a background thread; later calls cost about a millisecond. It touches no
+    model, data or random state of anyone's run."""
+    w_hh = torch.zeros(2, 2, requires_grad=True)
+    h_t = torch.tanh(torch.ones(1, 2) @ w_hh)
+    h_t.sum().backward()
+    optimizer = make_optimizer("adam", [w_hh], lr=0.0)
+    torch.linalg.vector_norm(w_hh.grad, dtype=torch.float64).tolist()
+    optimizer.step()
 
 
 # --- one optimiser step ---------------------------------------------------------------------------
@@ -264,15 +268,6 @@ def _step(model, optimizer, params, x, y, cfg: TrainConfig,
             torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
     optimizer.step()
     return loss_v, norm_v, clipped, norms
-
-
-def _optimizer(cfg: TrainConfig, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-    """foreach=True: one multi-tensor kernel per update; on CPU about 1.5× faster than the default loop."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, foreach=True)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, foreach=True)
-    return torch.optim.Adam(params, lr=cfg.lr, foreach=True)
 
 
 # --- per-epoch measurements -----------------------------------------------------------------------
