@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import Any, Literal
 
 import plotly.colors as pc
 import plotly.graph_objects as go
@@ -91,7 +91,7 @@ def chart_title(text: str, top: bool = False) -> dict:
 
 
 def layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool = False,
-           height: int = HEIGHT, legend: str = "right") -> go.Figure:
+           height: int = HEIGHT, legend: Literal["right", "above"] = "right") -> go.Figure:
     """Title, axis titles, height, legend placement ("right" or "above"), a unified hover; a log y axis
     labelled at powers of ten (`axes.decade_ticks`)."""
     above = legend == "above"
