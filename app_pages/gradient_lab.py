@@ -1,7 +1,7 @@
 """Gradient Lab: see vanishing and exploding gradients instantly, at initialisation, no training.
 
 Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached) and draws the
-`rnn_core.lab_figures` charts. `?preset=<key>` and the `lab.*` URL params set the controls.
+`plots.lab` charts. `?preset=<key>` and the `lab.*` URL params set the controls.
 """
 
 import math
@@ -9,16 +9,16 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from rnn_core.config import CELL_SPECS, CELLS, ConfigError
-from rnn_core.interrupt import Interrupted, interruptible
-from rnn_core.lab import LAB_PRESETS, overlay_left_out
-from rnn_core.lab_figures import (
+from plots.lab import (
     jacobian_figure,
     lab_gradient_figure,
     overlay_figure,
     phase_figure,
     singular_values_figure,
 )
+from rnn_core.config import CELL_SPECS, CELLS, ConfigError
+from rnn_core.interrupt import Interrupted, interruptible
+from rnn_core.lab import LAB_PRESETS, overlay_left_out
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from ui.lab import (

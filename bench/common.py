@@ -92,18 +92,19 @@ def redraw_builders(snap: Any, cell: str, clip: str, clip_value: float, baseline
     name, as zero-argument builders: loss, grad_time, heatmap, gates, grad_norm, param_norms, spectra.
     (The predictions figure is computed only when a run is paused or finished, so it is not part of
     a live redraw.)"""
-    from rnn_core import figures as F
+    from plots import gradients as G
+    from plots import series as S
     from rnn_core.config import CELL_SPECS
 
-    probe = F.latest_probe(snap.epochs)
+    probe = G.latest_probe(snap.epochs)
     return {
-        "loss": lambda: F.loss_figure(snap.steps, snap.epochs, baseline, True),
-        "grad_time": lambda: F.gradient_time_figure(probe, True, True),
-        "heatmap": lambda: F.gradient_heatmap_figure(snap.epochs, layer=0),
-        "gates": lambda: F.gates_figure(probe if CELL_SPECS[cell].gates else None, cell),
-        "grad_norm": lambda: F.grad_norm_figure(snap.steps, clip, clip_value, True),
-        "param_norms": lambda: F.param_norms_figure(snap.epochs, True),
-        "spectra": lambda: F.spectra_figure(snap.epochs, (probe or {}).get("gamma", 1.0)),
+        "loss": lambda: S.loss_figure(snap.steps, snap.epochs, baseline, True),
+        "grad_time": lambda: G.gradient_time_figure(probe, True, True),
+        "heatmap": lambda: G.gradient_heatmap_figure(snap.epochs, layer=0),
+        "gates": lambda: G.gates_figure(probe if CELL_SPECS[cell].gates else None, cell),
+        "grad_norm": lambda: S.grad_norm_figure(snap.steps, clip, clip_value, True),
+        "param_norms": lambda: S.param_norms_figure(snap.epochs, True),
+        "spectra": lambda: S.spectra_figure(snap.epochs, (probe or {}).get("gamma", 1.0)),
     }
 
 

@@ -3,7 +3,7 @@
 1. A real LiveRun at timesteps 1000 and hidden 512 (few windows, 1 epoch): from its final snapshot,
    the figures the Playground rebuilds on each redraw while training (ui/views.draw_run: loss,
    gradient through time, heatmap, gates, gradient norm, per-parameter norms, spectra; built with
-   rnn_core.figures), and the predictions figure (rebuilt only when paused or finished); for each the
+   plots/), and the predictions figure (rebuilt only when paused or finished); for each the
    bytes of its JSON as st.plotly_chart sends it, and the time to build and serialise them all.
 2. The run grown long: its real records (a T = 1000 probe in every epoch record) are fed into a
    fresh LiveRun's history the way the trainer thread feeds it (`LiveRun._record`), up to 500 epochs
@@ -14,7 +14,7 @@
    stays under REDRAW_BUDGET (1 MiB).
 
     .venv/bin/python -m bench.payload                   # Elman tanh; --cell lstm for the gated view
-Leaves to others: the figures and their downsampling (rnn_core/figures.py), the history (rnn_core/live.py).
+Leaves to others: the figures and their downsampling (plots/), the history (rnn_core/live.py).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from bench.common import (
     table,
     windows_subset,
 )
+from plots.predictions import predictions_figure
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.evaluate import closed_loop, evaluate
-from rnn_core.figures import predictions_figure
 from rnn_core.live import LiveRun
 from rnn_core.windows import naive_loss, prepare
 

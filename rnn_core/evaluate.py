@@ -6,7 +6,7 @@ persistence and moving-average baselines, or the constant guess for sequence tas
 `closed_loop` (the model fed its own predictions). Everything returned is plain lists, floats,
 ints, strings and None, so it serialises to JSON as it is (NaN/Inf become None).
 Leaves to others: building windows and scaling (`windows.py`), the model (`models.py`),
-figures (`figures.py`).
+figures and the metrics table (`plots/`).
 
 The honesty point: every forecast is scored against a naive one by the skill score
     skill_score = 1 − RMSE_model / RMSE_baseline

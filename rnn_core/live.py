@@ -2,7 +2,7 @@
 
 Holds `LiveRun` (the run and its thread-safe, bounded history) and `Snapshot` (a copy of that history
 for one redraw). The thread never touches Streamlit; the page polls `snapshot()` from a fragment.
-Leaves to others: the training loop and its records (`train.py`), drawing (`figures.py`, `ui/`).
+Leaves to others: the training loop and its records (`train.py`), drawing (`plots/`, `ui/`).
 
 Life of a run: status "idle" → start() → "queued" ⇄ "running" ⇄ "paused" (pause()/resume(); step() takes
 one optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in

@@ -6,7 +6,7 @@ Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architec
 and run them through the written-out equations of `cells.py` (fused kernels hide h_t), so they never
 touch the model's weights or .grad, work whatever device the model lives on, and do not underflow
 where float32 would (~1e-38).
-Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`figures.py`).
+Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`plots/gradients.py`).
 
 Conventions:
 - ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head (Jordan: also

@@ -36,7 +36,7 @@ The record (one per run, flat, JSON- and CSV-ready; floats may be None):
     sigma_gamma                          σ_max·γ of the top layer's recurrent matrix at initialisation
     seconds, note                        wall time of the run; why it was skipped
 Leaves to others: training (`train.py`), the probe (`probe.py`), metrics (`evaluate.py`), data
-(`datasets.py`, `windows.py`), figures (`lab_figures.py`), argument parsing (`cli.py`).
+(`datasets.py`, `windows.py`), figures (`plots/sweeps.py`), argument parsing (`cli.py`).
 """
 
 from __future__ import annotations

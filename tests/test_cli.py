@@ -69,8 +69,8 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     assert again["rmse"] == pytest.approx(record["metrics"]["rmse"], rel=1e-5)
     assert [r["kind"] for r in loaded.records][-1] == "end"
     # …and the Playground's metrics table, built from the saved evaluation, shows the JSON's number
+    from plots.tables import metrics_display, metrics_frame
     from rnn_core.evaluate import SKILL_FORMULA
-    from rnn_core.figures import metrics_display, metrics_frame
 
     frame = metrics_frame(loaded.metrics)
     assert frame.loc[("test", "model"), SKILL_FORMULA] == skill

@@ -1,14 +1,11 @@
-"""Gradient Lab computations (`rnn_core.lab`) and their figures (`rnn_core.lab_figures`)."""
+"""Gradient Lab computations (`rnn_core.lab`) and their figures (`plots.lab`)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from rnn_core import lab
-from rnn_core.config import CELLS, ConfigError
-from rnn_core.lab import LAB_PRESETS, LabConfig
-from rnn_core.lab_figures import (
+from plots.lab import (
     jacobian_figure,
     lab_gradient_figure,
     overlay_figure,
@@ -16,6 +13,9 @@ from rnn_core.lab_figures import (
     singular_values_figure,
     truncation_figure,
 )
+from rnn_core import lab
+from rnn_core.config import CELLS, ConfigError
+from rnn_core.lab import LAB_PRESETS, LabConfig
 
 SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
 # Small inputs keep tanh in its linear part, where ‖∂h_t/∂h_{t−1}‖ ≈ σ_max·γ = gain.
@@ -131,7 +131,7 @@ def test_figures_draw_what_they_are_given():
 
 
 def test_lab_log_axes_show_decades_only():
-    from rnn_core.lab_figures import compare_loss_figure
+    from plots.lab import compare_loss_figure
 
     epochs = [{"epoch": e, "train_loss": 0.3 - 0.01 * e, "val_loss": 0.35 - 0.01 * e} for e in range(6)]
     figs = [compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=0.4),              # < 1 decade

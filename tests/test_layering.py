@@ -1,6 +1,7 @@
-"""The layers the README promises: app.py → app_pages/ → ui/ → rnn_core/, and rnn_core never imports
-streamlit; only its plotting modules import plotly. Checked two ways: by importing every rnn_core
-module in a fresh interpreter, and by reading every import statement (lazy ones inside functions too)."""
+"""The layers the README promises: app.py → app_pages/ → ui/ → plots/ → rnn_core/. rnn_core (the engine)
+imports neither streamlit nor plotly nor the plotting package; only `plots/` imports plotly, and it
+never imports streamlit or the UI. Checked two ways: by importing every rnn_core module in a fresh
+interpreter, and by reading every import statement (lazy ones inside functions too)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "rnn_core"
-# the Plotly builders; the engine never imports them
-PLOTTING = {"figures", "lab_figures", "text_figures", "sweep_figures"}
+PLOTS = ROOT / "plots"
 MODULES = sorted(p.stem for p in CORE.glob("*.py") if p.stem != "__main__")
+# what the engine must never load: the app's layers, the plotting package and the chart library
+NOT_IN_ENGINE = {"streamlit", "ui", "app_pages", "app", "plots", "plotly"}
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -28,33 +30,35 @@ def _imported_roots(path: Path) -> set[str]:
     return roots
 
 
-def test_importing_every_engine_module_loads_no_streamlit():
+def _app_files() -> list[Path]:
+    """Every Python file of the app: the entry point and its four packages."""
+    return [ROOT / "app.py", *(p for d in ("app_pages", "ui", "plots", "rnn_core") for p in (ROOT / d).glob("*.py"))]
+
+
+def test_importing_every_engine_module_loads_no_streamlit_and_no_plotly():
+    """Training from the CLI or a sweep worker never needs the UI or the chart library."""
     code = ("import importlib, json, sys\n"
             f"for name in {MODULES!r}:\n"
             "    importlib.import_module('rnn_core.' + name)\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'ui', 'app_pages'))))")
+            f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(NOT_IN_ENGINE)!r})))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.splitlines()[-1]) == []
 
 
-def test_no_engine_module_names_streamlit_or_the_ui_layers():
+def test_no_engine_module_names_streamlit_plotly_or_the_layers_above():
     for path in CORE.glob("*.py"):
+        assert not _imported_roots(path) & NOT_IN_ENGINE, path.name
+
+
+def test_only_the_plotting_package_imports_plotly():
+    importers = {path.relative_to(ROOT).as_posix() for path in _app_files() if "plotly" in _imported_roots(path)}
+    assert importers and all(p.startswith("plots/") for p in importers), importers
+
+
+def test_the_plotting_package_never_imports_streamlit_or_the_ui():
+    for path in PLOTS.glob("*.py"):
         assert not _imported_roots(path) & {"streamlit", "ui", "app_pages", "app"}, path.name
-
-
-def test_only_the_plotting_modules_import_plotly():
-    importers = {path.stem for path in CORE.glob("*.py") if "plotly" in _imported_roots(path)}
-    assert importers <= PLOTTING and importers, importers
-
-
-def test_the_training_engine_loads_without_plotly():
-    """Training from the CLI or a worker never needs the chart library."""
-    code = ("import sys\nimport rnn_core.train, rnn_core.live, rnn_core.probe, rnn_core.evaluate, rnn_core.cli\n"
-            "print('plotly' in sys.modules)")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split()[-1] == "False"
 
 
 def test_ui_never_imports_a_page():

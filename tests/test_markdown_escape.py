@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core import figures as F
+from plots.predictions import series_figure
 from tests.conftest import PAGE_DIR, ROOT, open_page
 from ui.text import md
 
@@ -55,6 +55,6 @@ def test_md_escapes_every_directive():
 def test_plotly_labels_do_not_follow_tags():
     name = '<a href="https://evil.example">Close</a>'
     frame = pd.DataFrame({name: [1.0, 2.0, 3.0]})
-    fig = F.series_figure(frame, title="<img src=x>")
+    fig = series_figure(frame, title="<img src=x>")
     assert "<a" not in fig.data[0].name and "&lt;a href" in fig.data[0].name
     assert "<img" not in fig.layout.title.text

@@ -590,7 +590,7 @@ URL_READERS = {"ui/state.py", "ui/lab.py", "ui/presenter.py", "ui/learn.py", "ap
 
 def test_every_reader_of_the_url_is_known_and_uses_no_path():
     readers = set()
-    for folder in ("ui", "pages", "app_pages", "rnn_core"):
+    for folder in ("ui", "pages", "app_pages", "plots", "rnn_core"):
         for path in sorted((ROOT / folder).glob("*.py")) if (ROOT / folder).is_dir() else []:
             text = path.read_text()
             if "query_params" in text:

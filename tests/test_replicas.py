@@ -117,6 +117,21 @@ def test_the_image_installs_cpu_torch_and_checks_health():
     assert "HEALTHCHECK" in docker and "/_stcore/health" in docker and "USER " in docker
 
 
+def test_the_image_copies_every_folder_the_app_runs_from():
+    """app.py's pages and every local package they import (at any depth) are in the image."""
+    docker = (DEPLOY / "Dockerfile").read_text()
+    local = {d.name for d in ROOT.iterdir() if d.is_dir() and any(d.glob("*.py"))}
+    needed, todo = {"app_pages"}, ["app_pages"]
+    while todo:
+        for path in (ROOT / todo.pop()).glob("*.py"):
+            for root in set(re.findall(r"^\s*(?:from|import) (\w+)", path.read_text(), re.M)) & local - needed:
+                needed.add(root)
+                todo.append(root)
+    assert {"app_pages", "ui", "plots", "rnn_core"} <= needed
+    for folder in sorted(needed):
+        assert f"COPY {folder}/ {folder}/" in docker, folder
+
+
 def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
     yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: the YAML files were not parsed")
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())

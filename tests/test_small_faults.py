@@ -90,14 +90,15 @@ def test_values_near_the_float_limit_are_one_sentence_without_warnings():
 
 
 def test_decimated_series_and_predictions_keep_a_spike():
-    from rnn_core import figures as F
+    from plots.points import MAX_POINTS
+    from plots.predictions import predictions_figure, series_figure
 
     values = np.sin(np.arange(200_000) / 30.0)
     values[123_457] = 999_999.0
-    fig = F.series_figure(pd.DataFrame({"v": values}))
-    assert len(fig.data[0].y) <= F.MAX_POINTS + 2 and max(fig.data[0].y) == 999_999.0
+    fig = series_figure(pd.DataFrame({"v": values}))
+    assert len(fig.data[0].y) <= MAX_POINTS + 2 and max(fig.data[0].y) == 999_999.0
     d = {"index": list(range(200_000)), "y_true": values.tolist(), "y_pred": values.tolist()}
-    pred = F.predictions_figure({"task": "forecast", "test": d})
+    pred = predictions_figure({"task": "forecast", "test": d})
     assert max(pred.data[0].y) == 999_999.0
 
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from plots.sweeps import sweep_figure, trainability_figure
 from rnn_core import cli
 from rnn_core.config import CELLS, DataConfig, ModelConfig, TrainConfig
 from rnn_core.sweep import (
@@ -21,7 +22,6 @@ from rnn_core.sweep import (
     records_csv,
     run_sweep,
 )
-from rnn_core.sweep_figures import sweep_figure, trainability_figure
 
 TINY = dict(model=ModelConfig(hidden_size=4, init="orthogonal"),
             data=DataConfig(dataset="adding", params={"n_samples": 120}),

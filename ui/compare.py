@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from plots.lab import compare_gradient_figure, compare_loss_figure
+from plots.tables import compare_table
 from rnn_core.admission import describe_wait
 from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error, validate_run
 from rnn_core.config import replace as cfg_replace
-from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table
 from rnn_core.live import LiveRun
 from rnn_core.tasks import TASKS
 from ui.controls import data_controls, train_controls

@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from rnn_core import figures as F
+from plots.predictions import series_figure, window_figure
+from plots.style import CHART_CONFIG
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
 from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.text import md
-
-PLOTLY_CONFIG = {"displaylogo": False}
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -47,7 +46,7 @@ def _span(frame: pd.DataFrame) -> str:
 
 
 def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
-    st.plotly_chart(F.series_figure(frame, title=title), key=f"{key}.chart", config=PLOTLY_CONFIG,
+    st.plotly_chart(series_figure(frame, title=title), key=f"{key}.chart", config=CHART_CONFIG,
                     width="stretch")
     st.caption(md(_span(frame)))
     st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
@@ -77,9 +76,9 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
             except DataError as e:
                 st.error(md(e), icon=":material/error:")
                 return cfg, None
-            st.plotly_chart(F.window_figure(X[0], y[0], list(ds.features), ds.target,
-                                            title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})"),
-                            key=f"{prefix}.sample", config=PLOTLY_CONFIG, width="stretch")
+            st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target,
+                                          title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})"),
+                            key=f"{prefix}.sample", config=CHART_CONFIG, width="stretch")
             st.caption(f"{len(X):,} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
                        "as a star after the last input (here in raw units).")
             return cfg, None
@@ -217,9 +216,9 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
                    "the next character, one-hot too. The last part of the text is held out for testing.")
         st.code(f"next character: {chars[int(w.y_train[i].argmax())]!r}", language=None)
         return
-    st.plotly_chart(F.window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
-                                    title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
-                    key=f"{key}.window", config=PLOTLY_CONFIG, width="stretch")
+    st.plotly_chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
+                                  title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
+                    key=f"{key}.window", config=CHART_CONFIG, width="stretch")
     scaler = "min-max to [0, 1]" if w.scaler.kind == "minmax" else "z-score"
     st.caption(f"Each window holds T = {w.timesteps} consecutive steps of {w.n_features} feature(s); its "
                f"target ({w.target_name}) is the next value. Values are scaled ({scaler}) with statistics "
@@ -246,14 +245,14 @@ def _data_figure(chart: str, name: str, params: dict, T: int):
     ds = DATASETS[name]
     if ds.task == "sequence":
         X, y = ds.generate(50, **params)
-        return F.window_figure(X[0], y[0], list(ds.features), ds.target,
-                               title=f"{ds.title}: one sample, inputs and target")
+        return window_figure(X[0], y[0], list(ds.features), ds.target,
+                             title=f"{ds.title}: one sample, inputs and target")
     frame = load_frame(name, tuple(sorted(params.items())))
     if chart == "series":
-        return F.series_figure(frame, title=ds.title)
+        return series_figure(frame, title=ds.title)
     w = prepare(DataConfig(dataset=name, params=params, timesteps=T), frame)
-    return F.window_figure(w.X_train[0], w.y_train[0], w.feature_names, w.target_name,
-                           title=f"{ds.title}: training window 1 (T = {T}, scaled)")
+    return window_figure(w.X_train[0], w.y_train[0], w.feature_names, w.target_name,
+                         title=f"{ds.title}: training window 1 (T = {T}, scaled)")
 
 
 def presenter_view(prefix: str, box, chart: str) -> None:

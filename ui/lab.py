@@ -6,7 +6,7 @@ a new `?preset=<key>` in the URL (`rnn_core.lab.LAB_PRESETS`), the settings this
 defaults. The URL is rewritten to `?preset=<key>` while the settings equal that preset, else to the
 `lab.*` values that differ from the defaults (plus `presenter=1` when presenter mode is on).
 Holds `load_lab_state()`, `lab_controls(container)`, `sync_lab_url(cfg)` and the `cached_*` functions.
-Leaves to others: the computations (`rnn_core.lab`), the figures (`rnn_core.lab_figures`).
+Leaves to others: the computations (`rnn_core.lab`), the figures (`plots.lab`).
 """
 
 from __future__ import annotations

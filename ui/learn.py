@@ -5,7 +5,7 @@ Holds `STEPS`, `draw_step(step)`, `open_preset(page, key)`, `scratch_demo()` (th
 NumPy RNN's hand-written BPTT next to autograd, with a truncation slider) and `article_demo()` (the
 from-scratch tutorial's own update next to the true gradient, `rnn_core.scratch_article`).
 Leaves to others: the preset contents (`rnn_core.presets` for the Playground, `rnn_core.lab.LAB_PRESETS`
-for the Lab), the NumPy RNN itself (`rnn_core.scratch`), the figures (`rnn_core.lab_figures`).
+for the Lab), the NumPy RNN itself (`rnn_core.scratch`), the figures (`plots.lab`).
 """
 
 from __future__ import annotations
@@ -238,8 +238,8 @@ def draw_step(step: Step) -> None:
 
 def scratch_demo(key: str = "learn_truncate") -> None:
     """Hand-written BPTT next to autograd on the same weights, and what truncation cuts."""
+    from plots.lab import truncation_figure
     from rnn_core import lab
-    from rnn_core.lab_figures import truncation_figure
 
     T = lab.SCRATCH_TIMESTEPS
     k = st.slider("Truncate BPTT after k steps (0 = the full backward pass)", 0, T, value=0, key=key,

@@ -4,7 +4,7 @@
 With presenter mode on (1280×720 is the projector to plan for) a page shows, above the fold:
     the presenter bar   [page's own picker (preset, step, dataset…)] [Chart: …] [Exit presenter view]
     its run buttons and a one-line status (where it has a run),
-    ONE chart, the one the presenter chose, full width, text ≥ 18 px (`rnn_core.figures.present`).
+    ONE chart, the one the presenter chose, full width, text ≥ 18 px (`plots.style.present`).
 The sidebar and Streamlit's header are hidden (their widgets still run, so the settings stay);
 **Exit presenter view** brings them back. Only the chosen chart is drawn, which is also the cheapest
 redraw of a live run.
@@ -28,7 +28,7 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.figures import present
+from plots.style import CHART_CONFIG, present
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
 _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
@@ -117,7 +117,7 @@ def presenter_bar(page: str, charts: dict[str, str], default: str | None = None)
 def show_chart(fig: Any, key: str, config: dict | None = None, height: int = CHART_HEIGHT) -> None:
     """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot."""
     st.plotly_chart(present(fig, height=height), key=key, width="stretch",
-                    config={"displaylogo": False, **(config or {})})
+                    config={**CHART_CONFIG, **(config or {})})
 
 
 def status_line(text: str) -> None:

@@ -9,18 +9,18 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the runs and files (`rnn_core.sweep`),
-the figures (`rnn_core.sweep_figures`).
+the figures (`plots.sweeps`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from plots.sweeps import sweep_figure, trainability_figure
 from rnn_core.admission import describe_wait
 from rnn_core.config import CELLS, ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
-from rnn_core.sweep_figures import sweep_figure, trainability_figure
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
 from ui.text import md

@@ -6,7 +6,7 @@
                         as the characters typed: no link, no remote image, no LaTeX ($…$), no
                         ":red[…]" colours or ":material/…:" icons
 Use it for any sentence that may hold user text before st.error / st.warning / st.info / st.caption /
-st.markdown. Plotly labels have their own: `rnn_core.figures.plain_text`.
+st.markdown. Plotly labels have their own: `plots.style.plain_text`.
 Leaves to others: what the sentences say.
 """
 

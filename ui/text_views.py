@@ -9,10 +9,10 @@
                                             their overlay chart (the Compare page: tanh RNN vs LSTM)
     samples_table(epochs) -> DataFrame      epoch, validation bits/char, sample (plain cells)
     fresh_sample(run, info, slot, version)  a sample from the current model at a temperature chosen now
-Every character goes through `rnn_core.text_figures` (HTML-escaped) into `st.html`, or into
+Every character goes through `plots.text` (HTML-escaped) into `st.html`, or into
 `st.dataframe` / `st.code` cells; no text of the user's is ever passed to markdown.
 Results that need the model are computed under the run's lock once per epoch and position (memoised).
-Leaves to others: the computations (`rnn_core/text_eval.py`), the pictures (`rnn_core/text_figures.py`).
+Leaves to others: the computations (`rnn_core/text_eval.py`), the pictures (`plots/text.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core import text_figures as TF
+from plots import text as TF
 from rnn_core.text import TextInfo
 from rnn_core.text_eval import epoch_prompt, heldout_lines, next_char_table, sample, text_connectivity
 from ui.live import RunContext, Snapshot

@@ -17,7 +17,7 @@
     baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
 
 Every chart gets a stable key (`<slot>.chart.<name>`), so a fragment redraw updates it in place.
-Leaves to others: the figures themselves (`rnn_core/figures.py`), polling (`ui/live.py`).
+Leaves to others: the figures themselves (`plots/`), polling (`ui/live.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,18 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core import figures as F
+from plots.gradients import (
+    add_profile,
+    first_probe,
+    gates_figure,
+    gradient_heatmap_figure,
+    gradient_time_figure,
+    latest_probe,
+)
+from plots.predictions import predictions_figure
+from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
+from plots.style import CHART_CONFIG, COLORS
+from plots.tables import metrics_display, metrics_frame
 from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
@@ -52,7 +63,6 @@ from ui.state import memo
 from ui.text import md
 from ui.text_views import text_section
 
-PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
               "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
               "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
@@ -93,7 +103,7 @@ def options_from_state(slot: str) -> ChartOptions:
 
 
 def _chart(fig: Any, slot: str, name: str) -> None:
-    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=PLOTLY_CONFIG, width="stretch")
+    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=CHART_CONFIG, width="stretch")
 
 
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
@@ -182,11 +192,11 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
 
     def build() -> Any:
-        fig = F.loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)
+        fig = loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)
         if steps or epochs:
             fig.update_yaxes(title_text=task.loss_label)
         if ghost is not None:
-            F.add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
+            add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
         return fig
 
     return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version), build)
@@ -208,20 +218,20 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
     """The latest ‖∂L/∂hₜ‖ profile with the epoch-0 one (grey, dotted) beside it, so the class sees what
     training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
-        probe = F.latest_probe(snap.epochs) if snap else None
-        fig = F.gradient_time_figure(probe, opts.log_grad, opts.theory)
+        probe = latest_probe(snap.epochs) if snap else None
+        fig = gradient_time_figure(probe, opts.log_grad, opts.theory)
         if probe:
             epoch = next(r["epoch"] for r in reversed(snap.epochs) if r.get("probe"))
-            first = F.first_probe(snap.epochs)
+            first = first_probe(snap.epochs)
             title = f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})"
             if first is not None and first[0] != epoch:
-                F.add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
-                              color=F.COLORS["baseline"], dash="dot", opacity=0.9)
+                add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
+                            color=COLORS["baseline"], dash="dot", opacity=0.9)
                 title = f"Gradient through time ‖∂L/∂hₜ‖: epoch {epoch}, dotted epoch {first[0]}"
             fig.update_layout(title_text=title)
         if ghost is not None:
-            F.add_profile(fig, F.latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
-                          color=F.COLORS["ghost"], dash="dash", opacity=0.85)
+            add_profile(fig, latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
+                        color=COLORS["ghost"], dash="dash", opacity=0.85)
         return fig
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
@@ -239,7 +249,7 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
 
 def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
     return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
-                 lambda: F.gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer))
+                 lambda: gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer))
 
 
 def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
@@ -266,22 +276,22 @@ def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOpti
     tc = ctx.train_cfg if ctx else None
     steps = snap.steps if snap else []
     return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
-                 lambda: F.grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
-                                            opts.log_grad))
+                 lambda: grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
+                                          opts.log_grad))
 
 
 def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
     epochs = snap.epochs if snap else []
     return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
-                 lambda: F.param_norms_figure(epochs, opts.log_grad))
+                 lambda: param_norms_figure(epochs, opts.log_grad))
 
 
 def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
     epochs = snap.epochs if snap else []
-    gamma = (F.latest_probe(epochs) or {}).get("gamma", 1.0)
+    gamma = (latest_probe(epochs) or {}).get("gamma", 1.0)
     cell = ctx.model_cfg.cell if ctx else "rnn"
     return _memo(slot, "spectra", _epoch_key(snap, ctx),
-                 lambda: F.spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS))
+                 lambda: spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS))
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
@@ -308,7 +318,7 @@ def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: 
 # --------------------------------------------------------------------------------------------- 4
 def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
     if ctx is None or result is None:
-        return F.predictions_figure({}, None)
+        return predictions_figure({}, None)
     w = ctx.windows
     evaluation = result["evaluation"] or {}
     # a run opened from a zip whose data is not here (an uploaded CSV): what was saved with it
@@ -316,7 +326,7 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
     target = w.target_name if w is not None else str(evaluation.get("target") or "value")
     closed = result["closed"] if opts.closed_loop else None
     return _memo(slot, "predictions", (id(ctx), result["version"], opts.closed_loop, closed is not None),
-                 lambda: F.predictions_figure(evaluation, closed, task=task, target_name=target))
+                 lambda: predictions_figure(evaluation, closed, task=task, target_name=target))
 
 
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
@@ -346,9 +356,9 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "per generated step); it appears on the chart when it is ready.")
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
-    frame = F.metrics_frame(evaluation)
+    frame = metrics_frame(evaluation)
     if not frame.empty:
-        table, notes = F.metrics_display(frame)
+        table, notes = metrics_display(frame)
         st.dataframe(table, width="stretch", key=f"{slot}.metrics")
         st.caption(" ".join([SKILL_NOTE, *notes]))
 
@@ -357,9 +367,9 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if not CELL_SPECS[cell].gates:
-        return F.gates_figure(None, cell)
+        return gates_figure(None, cell)
     return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
-                 lambda: F.gates_figure(F.latest_probe(snap.epochs) if snap else None, cell))
+                 lambda: gates_figure(latest_probe(snap.epochs) if snap else None, cell))
 
 
 def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
@@ -469,7 +479,7 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
     if CELL_SPECS[cell].gates:
         gates_section(snap, ctx, slot)
     else:
-        _chart(F.gates_figure(None, cell), slot, "gates")
+        _chart(gates_figure(None, cell), slot, "gates")
         st.caption("Plain RNN and Jordan cells have no gates: nothing decides what to keep, so the "
                    "gradient is multiplied by W_hh·diag(f′) at every step back. Pick LSTM or GRU to see "
                    "the gates at work.")

@@ -8,7 +8,7 @@
                                                                 per cell, the known memory span marked
 Every character goes through `html.escape` and visible stand-ins for blanks (␣ ↵ →): whatever the
 text holds, it is shown as characters, never read as HTML or markdown.
-Leaves to others: the numbers (`text_eval.py`), placing them on a page (`ui/text_views.py`).
+Leaves to others: the numbers (`rnn_core/text_eval.py`), placing them on a page (`ui/text_views.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from rnn_core.figures import LAYER_COLORS, _empty, _layout
+from plots.style import BLUE, COLORS, LAYER_COLORS, empty, layout
 
 DECADES = 4.0                   # the colour scale spans the strongest gradient down to 10⁻⁴ of it
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "→"}
@@ -52,7 +52,7 @@ def connectivity_html(chars: Sequence[str], grads: Sequence[float], target: str,
         tip = html.escape(f"{n - t} back: ‖∂ log p/∂x‖ = {g:.2e}", quote=True)
         spans.append(f'<span title="{tip}" style="background:rgba(230,90,0,{s:.3f});'
                      f'color:{"#fff" if s > 0.6 else "#111"};padding:0 1px">{shown(ch)}</span>')
-    box = (f'<span title="predicted next" style="outline:2px solid #3b5bdb;padding:0 2px;margin-left:2px">'
+    box = (f'<span title="predicted next" style="outline:2px solid {BLUE};padding:0 2px;margin-left:2px">'
            f'{shown(target)}</span>')
     return (f'<div style="{_BOX}">{"".join(spans)}{box}</div>'
             f'<div style="font-size:0.8rem;color:#666">p(<code>{shown(target)}</code>) = {p_target:.3f} · '
@@ -76,7 +76,7 @@ def connectivity_figure(results: dict[str, dict], span: int | None = None, heigh
     """‖∂ log₂ p(next)/∂x_t‖ against k = steps back (1 = the last character read), one line per label."""
     title = "Which earlier characters the prediction feels"
     if not results:
-        return _empty(title, "Train: the connectivity appears here.", height)
+        return empty(title, "Train: the connectivity appears here.", height)
     fig = go.Figure()
     for i, (label, c) in enumerate(results.items()):
         g = c["grad_x"]
@@ -86,9 +86,9 @@ def connectivity_figure(results: dict[str, dict], span: int | None = None, heigh
         fig.add_trace(go.Scatter(x=ks, y=ys, mode="lines+markers", name=label,
                                  line={"color": LAYER_COLORS[i % len(LAYER_COLORS)], "width": 2}))
     if span:
-        fig.add_vline(x=span + 1, line={"color": "#888", "dash": "dot"},
+        fig.add_vline(x=span + 1, line={"color": COLORS["baseline"], "dash": "dot"},
                       annotation_text=f"the opener: {span + 1} back", annotation_position="top")
-    fig = _layout(fig, title, "characters back (1 = the last one read)", "‖∂ log₂ p(next)/∂xₜ‖", log_y=True,
+    fig = layout(fig, title, "characters back (1 = the last one read)", "‖∂ log₂ p(next)/∂xₜ‖", log_y=True,
                   height=height)
     fig.update_xaxes(autorange="reversed")
     return fig

@@ -1,4 +1,4 @@
-"""Plotly figures of a sweep's records (`rnn_core.sweep`): records in, `go.Figure` out. No Streamlit.
+"""Figures of a sweep's records (`rnn_core.sweep`): records in, `go.Figure` out.
 
 Holds `sweep_figure` (final validation loss against timesteps per cell, mean over seeds with the
 min–max spread as error bars, the naive guess dashed) and `trainability_figure` (the trainability
@@ -6,7 +6,7 @@ map: log10 of the final validation loss over the task's baseline, mean over seed
 timesteps heatmap per cell, with the gain where σ_max·γ = 1 drawn for the cells where that is the
 Pascanu bound's border — Elman and Jordan; for LSTM and GRU the gates add paths it does not bound,
 so no line), and `trainability_table` (the map's numbers, to read back or show).
-Leaves to others: the runs (`sweep.py`), the Lab's phase diagram at initialisation (`lab_figures.py`).
+Leaves to others: the runs (`rnn_core/sweep.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from plots.points import positive_list
+from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.config import CELLS
-from rnn_core.lab_figures import CELL_COLORS, DARK, GREY, _empty, _pos, _style
 from rnn_core.probe import BOUND_CELLS
 from rnn_core.sweep import summarise
 
@@ -36,7 +37,7 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
     title = "Final validation loss against timesteps"
     rows = summarise(records, "val_loss", ("cell", "gain", "timesteps"))
     if not any(r["mean"] is not None for r in rows):
-        return _empty(title, "Run the sweep; each finished run adds a point.", height)
+        return empty(title, "Run the sweep; each finished run adds a point.", height)
     fig = go.Figure()
     gains = sorted({r["gain"] for r in rows if r.get("gain") is not None})
     dashes = ["solid", "dot", "dash", "longdash", "dashdot"]
@@ -47,21 +48,22 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
             seeds = max((r["n"] for r in pts), default=1)
             name = CELLS[cell] + (f", gain {gain:g}" if len(gains) > 1 else "")
             fig.add_trace(go.Scatter(
-                x=[r["timesteps"] for r in pts], y=_pos([r["mean"] for r in pts]), mode="lines+markers",
+                x=[r["timesteps"] for r in pts], y=positive_list([r["mean"] for r in pts]), mode="lines+markers",
                 name=name + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
-                line={"color": CELL_COLORS[cell], "width": 2.5, "dash": dashes[k % len(dashes)]},
+                line={"color": cell_color(cell), "width": 2.5, "dash": dashes[k % len(dashes)]},
                 marker={"size": 8},
                 error_y={"type": "data", "symmetric": False, "array": [r["hi"] - r["mean"] for r in pts],
                          "arrayminus": [r["mean"] - r["lo"] for r in pts], "visible": seeds > 1,
-                         "color": CELL_COLORS[cell]},
+                         "color": cell_color(cell)},
                 customdata=[[r["lo"], r["hi"], r["n"]] for r in pts],
                 hovertemplate="T = %{x}: %{y:.4g} (seeds: %{customdata[0]:.4g} … %{customdata[1]:.4g}, "
                               "n = %{customdata[2]})<extra></extra>"))
     base = sorted({(r["timesteps"], r["baseline_mse"]) for r in rows if r.get("baseline_mse")})
     if base:
         fig.add_trace(go.Scatter(x=[b[0] for b in base], y=[b[1] for b in base], mode="lines",
-                                 name="naive guess", line={"color": GREY, "dash": "dash", "width": 2}))
-    fig = _style(fig, title, "timesteps T (window length)", "validation MSE", log_y=True, height=height)
+                                 name="naive guess", line={"color": COLORS["baseline"], "dash": "dash", "width": 2}))
+    fig = layout(fig, title, "timesteps T (window length)", "validation MSE", log_y=True, height=height,
+                 legend="above")
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -112,7 +114,7 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
     table = trainability_table(records)
     cells = _cells(records)
     if not cells or not any(r["z"] is not None for r in table):
-        return _empty(title, "Run the map (or upload a sweep's CSV); each finished run fills a square.", height)
+        return empty(title, "Run the map (or upload a sweep's CSV); each finished run fills a square.", height)
     gains = sorted({r["gain"] for r in table})
     steps = sorted({r["timesteps"] for r in table})
     fig = make_subplots(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.04,
@@ -123,20 +125,19 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
         custom = [[_hover(at.get((g, T))) for T in steps] for g in gains]
         fig.add_trace(go.Heatmap(
             z=[[None if v is None else max(-RATIO_SPAN, min(RATIO_SPAN, v)) for v in row] for row in z],
-            x=[str(T) for T in steps], y=gains, name=CELLS[cell], colorscale="RdBu_r", zmid=0.0,
+            x=[str(T) for T in steps], y=gains, name=CELLS[cell], colorscale=DIVERGING, zmid=0.0,
             zmin=-RATIO_SPAN, zmax=RATIO_SPAN, showscale=i == 1, customdata=custom,
             colorbar={"title": {"text": "log₁₀ ÷ naive"}, "tickvals": [-2, -1, 0, 1, 2],
                       "ticktext": ["0.01", "0.1", "1", "10", "100"]},
             hovertemplate=f"{CELLS[cell]}, gain %{{y}}, T = %{{x}}: %{{customdata}}<extra></extra>"), row=1, col=i)
         border = border_gain(table, cell)
         if border is not None:
-            fig.add_hline(y=border, line={"color": DARK, "dash": "dash", "width": 2}, row=1, col=i,
+            fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2}, row=1, col=i,
                           annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
-                          annotation_font={"color": DARK, "size": 11})
+                          annotation_font={"color": COLORS["border"], "size": 11})
         fig.update_xaxes(title_text="timesteps T", type="category", row=1, col=i)
     fig.update_yaxes(title_text="gain of W_hh", row=1, col=1)
-    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-                      height=height, margin={"l": 60, "r": 20, "t": 80, "b": 45}, template="plotly_white",
+    fig.update_layout(title=chart_title(title, top=True), height=height, margin={**MARGIN, "t": 80},
                       hovermode="closest")
     return fig
 

@@ -1,0 +1,174 @@
+"""The gradient through time, from the probe dicts of `rnn_core.probe` (format: docs/architecture.md).
+
+    gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
+                                dotted), the σ_max·γ bound dashed (Elman / Jordan) or the gate path
+                                dash-dotted (LSTM / GRU)
+    gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
+                                                             thinned to ≤ `HEATMAP_CELLS`
+    gates_figure(probe, cell)                                mean gate activation at each timestep
+    add_profile(fig, probe, label, …)                        another probe drawn over the first (epoch 0,
+                                                             a ghost run)
+    latest_probe(epochs), first_probe(epochs)                the probe to draw from a run's epoch records
+Leaves to others: the numbers (`rnn_core/probe.py`), the look (`plots/style.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from plots.axes import keep_measured_readable, nice_step, power_of_ten, relog
+from plots.points import clean, decimate_indices, positive, thin
+from plots.style import (
+    GATE_COLORS,
+    LAYER_COLORS,
+    MAGMA,
+    SLATE,
+    drawn,
+    empty,
+    layout,
+    legend_below_if_long,
+    legend_names,
+    rgba,
+)
+from rnn_core.config import CELL_SPECS
+
+HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
+
+
+def latest_probe(epochs: Sequence[dict]) -> dict | None:
+    """The probe of the last epoch record that has one."""
+    for rec in reversed(epochs):
+        if rec.get("probe"):
+            return rec["probe"]
+    return None
+
+
+def first_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
+    """(epoch, probe) of the first epoch record that has a probe (epoch 0: the initialisation)."""
+    for rec in epochs:
+        if rec.get("probe"):
+            return int(rec.get("epoch", 0)), rec["probe"]
+    return None
+
+
+def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bool = True,
+                         title: str = "Gradient through time ‖∂L/∂hₜ‖") -> go.Figure:
+    """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM); where the probe
+    has a bound (Elman / Jordan, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
+    region it allows shaded beneath it; for LSTM / GRU the gate path (what the additive path alone
+    carries back, `probe.py`) dash-dotted."""
+    if not probe or not probe.get("grad_h"):
+        return empty(title, "The gradient probe appears here.")
+    fig = go.Figure()
+    values = positive if log_y else clean
+    n_layers = len(probe["grad_h"])
+    for l, g in enumerate(probe["grad_h"]):
+        color = LAYER_COLORS[l % len(LAYER_COLORS)]
+        theory = probe.get("theory") or []
+        if show_theory and l < len(theory) and theory[l]:
+            t, y = thin(np.arange(len(theory[l])), values(theory[l]))
+            sm = (probe.get("sigma_max") or [None] * n_layers)[l]
+            rate = "(σ_max·γ)" if sm is None else f"{sm * probe.get('gamma', 1.0):.2f}"
+            fig.add_trace(go.Scatter(
+                x=t, y=y, mode="lines", fill="tozeroy", fillcolor=rgba(color, 0.07),
+                name=f"theory: upper bound ∝ {rate}^(T−1−t), layer {l + 1} (shaded: allowed)",
+                line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.8))
+        t, y = thin(np.arange(len(g)), values(g))
+        fig.add_trace(go.Scatter(x=t, y=y, mode="lines+markers" if len(g) <= 60 else "lines",
+                                 name=f"layer {l + 1} ‖∂L/∂hₜ‖", line={"color": color, "width": 2.5},
+                                 marker={"size": 4}))
+        if probe.get("grad_c") and l < len(probe["grad_c"]) and probe["grad_c"][l] is not None:
+            gc = probe["grad_c"][l]
+            t, y = thin(np.arange(len(gc)), values(gc))
+            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"layer {l + 1} ‖∂L/∂cₜ‖",
+                                     line={"color": color, "width": 2, "dash": "dot"}))
+        paths = probe.get("gate_path") or []
+        if show_theory and l < len(paths) and paths[l]:
+            gate = "f" if probe.get("grad_c") else "z"
+            t, y = thin(np.arange(len(paths[l])), values(paths[l]))
+            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
+                                     line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
+    T = probe.get("timesteps") or len(probe["grad_h"][0])
+    fig = layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y)
+    if log_y:
+        keep_measured_readable(fig)
+    return fig
+
+
+def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: int = HEATMAP_CELLS,
+                            title: str = "‖∂L/∂hₜ‖ over training (log₁₀ colour)") -> go.Figure:
+    """Epoch × timestep heatmap of log10 ‖∂L/∂h_t‖ for one layer, rows and columns thinned so that
+    rows × columns ≤ `max_cells`."""
+    rows = [(r["epoch"], r["probe"]["grad_h"][layer]) for r in epochs
+            if r.get("probe") and r["probe"].get("grad_h") and layer < len(r["probe"]["grad_h"])]
+    if not rows:
+        return empty(title, "Fills in epoch by epoch.")
+    z = np.array([[v if v is not None else np.nan for v in g] for _, g in rows], dtype=float)  # (E, T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where((z > 0) & np.isfinite(z), np.log10(np.where(z > 0, z, 1.0)), np.nan)
+    n_e, n_t = z.shape
+    col_budget = max(2, min(n_t, max_cells // max(1, min(n_e, 400))))
+    ci = decimate_indices(n_t, col_budget)
+    ri = decimate_indices(n_e, max(2, max_cells // len(ci)))
+    z = np.round(z[np.ix_(ri, ci)], 4)                                                       # (E', T')
+    finite = z[np.isfinite(z)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+    step = max(1, math.ceil((hi - lo) / 6))                                  # at most ~7 labels
+    ticks = list(range(step * math.floor(lo / step), math.ceil(hi) + 1, step))
+    epochs_shown = np.array([rows[i][0] for i in ri])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=ci.astype(int), y=epochs_shown, colorscale=MAGMA,
+        colorbar={"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks, "ticktext": [power_of_ten(k) for k in ticks]},
+        hovertemplate="epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"))
+    fig = layout(fig, title, "timestep t (0 = oldest input)", "epoch")
+    fig.update_layout(hovermode="closest")
+    # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
+    # with exactly the epochs that were probed (every 2nd by default), not the ones in between
+    fig.update_xaxes(tick0=0, dtick=nice_step(n_t - 1))
+    if len(epochs_shown) <= 12:
+        fig.update_yaxes(tickmode="array", tickvals=epochs_shown.tolist())
+    else:
+        fig.update_yaxes(tick0=0, dtick=nice_step(float(np.ptp(epochs_shown))))
+    return fig
+
+
+def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
+    """Mean gate activation at each timestep for the latest probe; one colour per gate, one dash
+    per layer. A forget gate near 1 lets c_t carry the gradient back unchanged."""
+    title = "Mean gate activations over time"
+    gates = (probe or {}).get("gates") or []
+    if not any(gates):
+        return empty(title, "Only LSTM and GRU cells have gates." if not CELL_SPECS[cell].gates
+                     else "Gate activations appear with the first probe.")
+    fig = go.Figure()
+    dashes = ["solid", "dash", "dot", "dashdot"]
+    for l, layer_gates in enumerate(gates):
+        for name, values in layer_gates.items():
+            t, y = thin(np.arange(len(values)), clean(values))
+            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"{name} (layer {l + 1})",
+                                     line={"color": GATE_COLORS.get(name, SLATE), "width": 2,
+                                           "dash": dashes[l % len(dashes)]}))
+    fig = layout(fig, title, "timestep t", "mean activation")
+    fig.update_yaxes(range=[-1.05, 1.05] if any("cell" in g for g in gates) else [0, 1.02])
+    return fig
+
+
+def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = True, color: str | None = None,
+                dash: str = "dot", opacity: float = 0.55) -> go.Figure:
+    """Draw another probe's ‖∂L/∂hₜ‖ (one line per layer) on a `gradient_time_figure`: the epoch-0
+    profile next to the latest one, or a ghost run's. Nothing happens on an empty figure."""
+    if not drawn(fig) or not probe or not probe.get("grad_h"):
+        return fig
+    values = positive if log_y else clean
+    n_layers, before = len(probe["grad_h"]), len(legend_names(fig))
+    for l, g in enumerate(probe["grad_h"]):
+        t, y = thin(np.arange(len(g)), values(g))
+        fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=label if n_layers == 1 else f"{label}, layer {l + 1}",
+                                 line={"color": color or LAYER_COLORS[l % len(LAYER_COLORS)], "width": 2,
+                                       "dash": dash}, opacity=opacity))
+    legend_below_if_long(fig, before)
+    return relog(fig) if log_y else fig

@@ -1,0 +1,204 @@
+"""Figures of the Gradient Lab, Compare and Learn pages: `rnn_core.lab` dicts in, `go.Figure` out.
+
+    lab_gradient_figure(stats)         one cell's ‖∂L/∂hₜ‖ over seeds: mean, min–max band, theory line
+                                       (`gradients.gradient_time_figure` on the mean, bands beneath)
+    overlay_figure(curves)             every cell on one log chart
+    phase_figure(phase)                gain × timestep heatmap with the σ_max·γ = 1 border
+    singular_values_figure(spectra)    the recurrent matrix's singular values against 1/γ
+    jacobian_figure(jac)               ‖∏ ∂hⱼ/∂hⱼ₋₁‖₂ over k steps against its bound or gate path
+    truncation_figure(report)          what truncated BPTT cuts (the Learn page)
+    compare_loss_figure(runs), compare_gradient_figure(runs)   Compare's race
+These charts sit in half-width columns: legend "above" (`style.layout`). Cell colours:
+`style.cell_color` (from `config.CELL_SPECS`). A sweep's figures: `plots/sweeps.py`; Compare's table:
+`plots/tables.py`. Leaves to others: the numbers (`rnn_core/lab.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from plots.axes import relog
+from plots.gradients import gradient_time_figure, latest_probe
+from plots.points import decimate_indices, finite_list, positive_list
+from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
+from rnn_core.config import CELLS
+
+
+def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
+          group: str) -> None:
+    """A shaded min–max band between `lo` and `hi` (drawn below the line of the same group)."""
+    fig.add_trace(go.Scatter(x=x, y=positive_list(hi), mode="lines", line={"width": 0}, showlegend=False,
+                             legendgroup=group, hoverinfo="skip", name=f"{name} max"))
+    fig.add_trace(go.Scatter(x=x, y=positive_list(lo), mode="lines", line={"width": 0}, fill="tonexty",
+                             fillcolor=rgba(color, 0.16), showlegend=False, legendgroup=group,
+                             hoverinfo="skip", name=f"{name} min"))
+
+
+# ---------------------------------------------------------------------------------------- Gradient Lab
+def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
+    """‖∂L/∂h_t‖ at initialisation: geometric mean over seeds per layer, the min–max band, the theory
+    (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure` on the mean, plus the bands underneath."""
+    what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if stats.get("normalised") else "‖∂L/∂hₜ‖"
+    title = f"{CELLS[stats['cell']]}: {what} at initialisation"
+    fig = gradient_time_figure(stats, log_y=True, show_theory=True, title=title)
+    n_before = len(fig.data)
+    t = list(range(stats["timesteps"]))
+    for l, (lo, hi) in enumerate(zip(stats["grad_h_lo"], stats["grad_h_hi"])):
+        if stats["seeds"] > 1:
+            _band(fig, t, lo, hi, LAYER_COLORS[l % len(LAYER_COLORS)], f"layer {l + 1}", f"band{l}")
+    # bands first so the lines are drawn on top
+    fig.data = fig.data[n_before:] + fig.data[:n_before]
+    fig.update_layout(height=height)
+    legend_above(fig, title)
+    fig.update_yaxes(title_text=what)
+    return relog(fig)                                  # the bands widen the range: label it again
+
+
+def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int = 380) -> go.Figure:
+    """Every cell's ‖∂L/∂h_t‖ (first layer) on one log chart: geometric mean line, min–max band."""
+    what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if normalised else "‖∂L/∂hₜ‖"
+    title = "All cells, same settings: how much gradient reaches timestep t"
+    if not curves:
+        return empty(title, "No cells to draw.", height)
+    fig = go.Figure()
+    for cell, c in curves.items():
+        color = cell_color(cell)
+        _band(fig, c["t"], c["lo"], c["hi"], color, CELLS.get(cell, cell), cell)
+        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=CELLS.get(cell, cell),
+                                 legendgroup=cell, line={"color": color, "width": 2.5}))
+    T = len(next(iter(curves.values()))["t"])
+    return layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
+                  height=height, legend="above")
+
+
+def phase_figure(phase: dict, height: int = 400) -> go.Figure:
+    """Gain × timestep heatmap of log10(‖∂L/∂h_t‖ / ‖∂L/∂h_T‖), blue = vanished, red = grown, with
+    the gain where σ_max·γ = 1 marked."""
+    title = f"Phase diagram: {CELLS[phase['cell']]}, {phase['init']} × gain"
+    z = np.array([[np.nan if v is None else v for v in row] for row in phase["z"]], dtype=float)
+    t = phase["t"]
+    cols = decimate_indices(len(t), 250)
+    z = z[:, cols]
+    finite = z[np.isfinite(z)]
+    span = float(np.clip(np.max(np.abs(finite)) if finite.size else 1.0, 1.0, 30.0))
+    fig = go.Figure(go.Heatmap(
+        z=np.where(np.isfinite(z), np.clip(z, -span, span), None).tolist(), x=[t[i] for i in cols],
+        y=phase["gains"], colorscale=DIVERGING, zmid=0.0, zmin=-span, zmax=span,
+        colorbar={"title": {"text": "log₁₀ ratio"}},
+        customdata=[[sg] * len(cols) for sg in phase["sigma_gamma"]],
+        hovertemplate="gain %{y}, t = %{x}: 10^%{z:.2f} of the last step's gradient"
+                      "<br>σ_max·γ = %{customdata:.2f}<extra></extra>"))
+    border = phase.get("border_gain")
+    if border is not None:
+        fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2},
+                      annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
+                      annotation_font={"color": COLORS["border"]})
+    fig = layout(fig, title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int = 320) -> go.Figure:
+    """The singular values of each layer's recurrent matrix, largest first, with the line 1/γ."""
+    matrix = spectra[0].get("matrix", "W_hh").split(" ")[0] if spectra else "W_hh"
+    title = f"Singular values of {matrix} (largest first)"
+    if not spectra:
+        return empty(title, "No recurrent weights.", height)
+    fig = go.Figure()
+    for l, s in enumerate(spectra):
+        sv = s["singular_values"]
+        fig.add_trace(go.Bar(x=list(range(1, len(sv) + 1)), y=finite_list(sv), name=f"layer {l + 1}",
+                             marker={"color": LAYER_COLORS[l % len(LAYER_COLORS)]}, opacity=0.85,
+                             hovertemplate="σ_%{x} = %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
+                  annotation_text=f"1/γ = {1.0 / gamma:g}", annotation_position="top right")
+    fig = layout(fig, title, "index i", "σᵢ", height=height, legend="above")
+    fig.update_layout(barmode="group", bargap=0.1, hovermode="closest")
+    return fig
+
+
+def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
+    """‖∏ ∂h_j/∂h_{j−1}‖₂ over k steps (mean and min–max over seeds) against its bound (σ_max·γ)^k where
+    it is one (Elman, Jordan) or, for LSTM / GRU, the product of the additive path's gates (not a bound)."""
+    title = "Norm of the product of Jacobians over k steps"
+    if not jac.get("k"):
+        return empty(title, "Needs at least two timesteps.", height)
+    fig = go.Figure()
+    color = LAYER_COLORS[0]
+    _band(fig, jac["k"], jac["lo"], jac["hi"], color, "seeds", "jac")
+    fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["mean"]), mode="lines", name="‖∏ ∂hⱼ/∂hⱼ₋₁‖₂",
+                             line={"color": color, "width": 2.5}, legendgroup="jac"))
+    sg = jac["sigma_max"] * jac["gamma"]
+    if jac.get("theory"):
+        fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["theory"]), mode="lines",
+                                 name=f"upper bound (σ_max·γ)^k = {sg:.2f}^k",
+                                 line={"color": COLORS["reference"], "dash": "dash"}))
+    if jac.get("gate_path"):
+        fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["gate_path"]), mode="lines",
+                                 name="gate path alone ‖∏ diag(gⱼ)‖₂ (not a bound)",
+                                 line={"color": COLORS["reference"], "dash": "dashdot"}))
+    return layout(fig, title, "k (steps back)", "spectral norm", log_y=True, height=height, legend="above")
+
+
+def truncation_figure(report: dict, height: int = 320) -> go.Figure:
+    """Per-timestep contribution ‖δ_t h_{t−1}ᵀ‖ to ∂L/∂W_hh; bars truncation throws away are grey."""
+    k, T = report["truncate"], report["timesteps"]
+    title = (f"What truncated BPTT keeps: the last {k} of {T} contributions to ∂L/∂W_hh" if k
+             else f"Full BPTT: all {T} per-timestep contributions to ∂L/∂W_hh")
+    colors = [LAYER_COLORS[0] if keep else COLORS["left_out"] for keep in report["kept"]]
+    fig = go.Figure(go.Bar(x=report["t"], y=positive_list(report["contrib"]), marker={"color": colors},
+                           name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:.2e}<extra></extra>"))
+    if k:
+        fig.add_vline(x=T - k - 0.5, line={"color": COLORS["clip"], "dash": "dash"},
+                      annotation_text=f"cut: {k} steps back", annotation_position="top left")
+    fig = layout(fig, title, "timestep t", "‖δₜ hₜ₋₁ᵀ‖_F", log_y=True, height=height, legend="above")
+    fig.update_layout(hovermode="closest", showlegend=False)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------- Compare
+def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, log_y: bool = True,
+                        height: int = 380, baseline_label: str = "constant guess") -> go.Figure:
+    """Validation loss per epoch (solid) and training loss per epoch (dotted) for each cell, with the
+    constant-guess baseline dashed. `runs`: {cell: {"epochs": [epoch records]}}."""
+    title = "Loss per epoch (solid: validation, dotted: training)"
+    if not any(r.get("epochs") for r in runs.values()):
+        return empty(title, "Press Start race; the loss curves appear here.", height)
+    fig = go.Figure()
+    values = positive_list if log_y else finite_list
+    for cell, r in runs.items():
+        color = cell_color(cell)
+        ep = [e for e in r.get("epochs", []) if e.get("train_loss") is not None]
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in ep], y=values([e["train_loss"] for e in ep]),
+                                 mode="lines", name=f"{CELLS.get(cell, cell)} train", legendgroup=cell,
+                                 showlegend=False, line={"color": color, "width": 1.5, "dash": "dot"}))
+        ev = [e for e in r.get("epochs", []) if e.get("val_loss") is not None]
+        fig.add_trace(go.Scatter(x=[e["epoch"] for e in ev], y=values([e["val_loss"] for e in ev]),
+                                 mode="lines+markers", name=CELLS.get(cell, cell), legendgroup=cell,
+                                 line={"color": color, "width": 2.5}, marker={"size": 5}))
+    if baseline is not None and math.isfinite(baseline) and baseline > 0:
+        fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash"},
+                      annotation_text=f"{baseline_label} = {baseline:.3g}", annotation_position="bottom left")
+    return layout(fig, title, "epoch", "MSE", log_y=log_y, height=height, legend="above")
+
+
+def compare_gradient_figure(runs: dict[str, dict], height: int = 380) -> go.Figure:
+    """The latest probe's ‖∂L/∂h_t‖ (first layer) for each cell, normalised to its last step."""
+    title = "Gradient through time (latest probe)"
+    fig = go.Figure()
+    for cell, r in runs.items():
+        p = latest_probe(r.get("epochs", []))
+        if not p or not p.get("grad_h"):
+            continue
+        g = np.asarray(p["grad_h"][0], dtype=float)
+        g = g / g[-1] if g[-1] > 0 else g
+        fig.add_trace(go.Scatter(x=list(range(len(g))), y=positive_list(g.tolist()), mode="lines",
+                                 name=CELLS.get(cell, cell), line={"color": cell_color(cell), "width": 2.5}))
+    if not fig.data:
+        return empty(title, "The gradient profiles appear with the first probe.", height)
+    return layout(fig, title, "timestep t (0 = oldest input)", "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖",
+                  log_y=True, height=height, legend="above")

@@ -1,0 +1,175 @@
+"""The one look of every chart: colours, fonts, title and legend placement, the empty figure and the
+lecture-screen copy. Every builder in `plots/` takes its style from here; nothing here draws data.
+
+    COLORS, LAYER_COLORS, GATE_COLORS    named colours (a cell's own colour: `cell_color`, from
+                                         `rnn_core.config.CELL_SPECS`, never written here)
+    MAGMA, DIVERGING                     the colour scales (sequential, and blue–white–red around 0)
+    rgba(hex, alpha)                     a colour made transparent
+    SPLIT_FILL, SPLIT_LABEL              the train / validation / test shading and names
+    chart_title(text, top=False) -> dict the title, left-aligned, `TITLE_SIZE` px
+    layout(fig, title, x_title, y_title, log_y=False, height=HEIGHT, legend="right") -> fig
+                                         legend "right": above the plot at the right, moved under the
+                                         plot when long (full-width charts); "above": on its own rows
+                                         between the title and the plot (half-width columns)
+    legend_above(fig, title)             the "above" placement for a figure built with "right"
+    legend_below_if_long(fig, entries_before)   after overlay traces: a long legend goes under the plot
+    legend_names(fig) -> list[str]       the names the legend shows
+    empty(title, message, height=HEIGHT) -> fig  the placeholder before there is data
+    drawn(fig) -> bool                   whether a figure shows data (not an `empty` one)
+    plain_text(text) -> str              user text (a column name, a ticker) made safe for a label
+    present(fig, height) -> fig          a copy for a lecture screen: text ≥ `PRESENTER_FONT` px
+    CHART_CONFIG                         the Plotly config the pages pass to `st.plotly_chart`
+No builder sets a template: in the app every chart takes Streamlit's chart theme (the light theme of
+`.streamlit/config.toml`), the same on every page.
+Leaves to others: the traces (`series`, `gradients`, `predictions`, `lab`, `sweeps`, `text`), log
+axes (`axes.py`), the number of points (`points.py`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Literal
+
+import plotly.colors as pc
+import plotly.graph_objects as go
+
+from plots.axes import decade_ticks
+from rnn_core.config import CELL_SPECS
+
+BLUE, PINK, GREEN, ORANGE, VIOLET, TEAL = "#3b5bdb", "#d6336c", "#2b8a3e", "#f08c00", "#7048e8", "#1098ad"
+INK, GREY, SLATE, RED = "#1f2330", "#868e96", "#495057", "#e03131"
+COLORS = {
+    "train": BLUE, "val": ORANGE, "test": GREEN, "pred": PINK, "closed": VIOLET, "ghost": "#ae3ec9",
+    "actual": INK, "baseline": GREY, "reference": GREY, "border": INK, "clip": RED,
+    "left_out": "#ced4da", "warning": "#c92a2a",
+}   # border: the σ_max·γ = 1 line on a heatmap; reference: a line that is not measured (bound, gate path)
+LAYER_COLORS = [BLUE, PINK, GREEN, ORANGE]
+GATE_COLORS = {"input": BLUE, "forget": PINK, "cell": GREEN, "output": ORANGE, "reset": VIOLET, "update": TEAL}
+# Magma, written out as rgb(): Streamlit's chart theme treats the hex colours "#000001" … "#000040" as
+# placeholders for its own palette, so Plotly's "Magma" (which starts at "#000004") would lose its black.
+MAGMA = [[i / (len(pc.sequential.Magma) - 1), "rgb({}, {}, {})".format(*pc.hex_to_rgb(c))]
+         for i, c in enumerate(pc.sequential.Magma)]
+DIVERGING = "RdBu_r"        # blue below 0, white at 0, red above
+
+TITLE_SIZE = 15            # px of a chart's title
+MESSAGE_SIZE = 14          # px of an empty chart's message
+HEIGHT = 330               # px of a chart (and of its placeholder) unless the caller says otherwise
+PRESENTER_FONT = 18        # px: the smallest text a lecture screen shows
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+# "right": the legend above the plot at the right; a long one goes under the plot, one row per two
+# entries. "above": the title at the very top and the legend on its own rows between the title and
+# the plot, so that neither covers the other in a half-width column.
+LEGEND_RIGHT = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0}
+LEGEND_BELOW = {"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0}
+MARGIN = {"l": 60, "r": 20, "t": 60, "b": 45}
+MARGIN_ABOVE = {**MARGIN, "t": 96}
+LEGEND_ROW = 22            # px per row of a legend under the plot
+
+
+def cell_color(cell: str) -> str:
+    """A cell's line colour (`config.CELL_SPECS`), the ink colour for anything else."""
+    return CELL_SPECS[cell].color if cell in CELL_SPECS else INK
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    """"#3b5bdb", 0.06 → "rgba(59,91,219,0.06)"."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+SPLIT_FILL = {split: rgba(COLORS[split], alpha) for split, alpha in (("train", 0.06), ("val", 0.10), ("test", 0.10))}
+SPLIT_LABEL = {"train": "train", "val": "validation", "test": "test"}
+
+
+def chart_title(text: str, top: bool = False) -> dict:
+    """A chart's title, left-aligned; `top`: pinned to the very top (the "above" legend sits under it)."""
+    pinned = {"y": 0.985, "yanchor": "top"} if top else {}
+    return {"text": text, "x": 0.0, "xanchor": "left", **pinned, "font": {"size": TITLE_SIZE}}
+
+
+def layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool = False,
+           height: int = HEIGHT, legend: Literal["right", "above"] = "right") -> go.Figure:
+    """Title, axis titles, height, legend placement ("right" or "above"), a unified hover; a log y axis
+    labelled at powers of ten (`axes.decade_ticks`)."""
+    above = legend == "above"
+    fig.update_layout(title=chart_title(title, top=above), height=height, margin=MARGIN_ABOVE if above else MARGIN,
+                      legend=LEGEND_ABOVE if above else LEGEND_RIGHT, hovermode="x unified")
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear", exponentformat="power")
+    if not above:
+        legend_below_if_long(fig, 0)
+    if log_y:
+        decade_ticks(fig)
+    return fig
+
+
+def legend_above(fig: go.Figure, title: str) -> go.Figure:
+    """The "above" placement (title at the top, legend under it) for a figure laid out "right"."""
+    fig.update_layout(legend=LEGEND_ABOVE, margin=MARGIN_ABOVE, title=chart_title(title, top=True))
+    return fig
+
+
+def legend_names(fig: go.Figure) -> list[str]:
+    """The names the legend shows."""
+    return [t.name for t in fig.data if t.name and t.showlegend is not False]
+
+
+def _long(names: list[str]) -> bool:
+    """A legend too long for one row above the plot (it would cover the title)."""
+    return len(names) > 4 or (len(names) > 2 and sum(map(len, names)) > 50)
+
+
+def legend_below_if_long(fig: go.Figure, entries_before: int) -> None:
+    """A legend that is (or, after overlay traces, got) long goes under the plot, never over the title;
+    the chart grows by one row per two entries (`entries_before`: the entries before the overlay)."""
+    names = legend_names(fig)
+    if not _long(names):
+        return
+    moved = fig.layout.legend.y == LEGEND_BELOW["y"]
+    base = (fig.layout.height or HEIGHT) - (LEGEND_ROW * math.ceil(entries_before / 2) if moved else 0)
+    rows = math.ceil(len(names) / 2)
+    fig.update_layout(height=base + LEGEND_ROW * rows, margin={"b": MARGIN["b"] + LEGEND_ROW * rows},
+                      legend=LEGEND_BELOW)
+
+
+def empty(title: str, message: str, height: int = HEIGHT) -> go.Figure:
+    """A chart before there is data: its title and one grey sentence where the plot will be."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": MESSAGE_SIZE, "color": COLORS["baseline"]})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=chart_title(title), height=height, margin={"l": 20, "r": 20, "t": 60, "b": 20})
+    return fig
+
+
+def drawn(fig: go.Figure) -> bool:
+    """Whether a figure shows data (the `empty` placeholders hide their axes)."""
+    return fig.layout.xaxis.visible is not False and len(fig.data) > 0
+
+
+def plain_text(text: Any) -> str:
+    """User text (a CSV column name, a ticker) for a Plotly label or title: Plotly reads <a href>, <img>-
+    like tags in labels, so `<`, `>` and `&` are written as entities and show as typed; nothing links."""
+    return html.escape(str(text), quote=False)
+
+
+def present(fig: go.Figure, height: int = 430) -> go.Figure:
+    """A copy of `fig` for a lecture screen: every text ≥ `PRESENTER_FONT` px, a larger title, the
+    legend at the right of the plot (never over the title), and `height`."""
+    fig = go.Figure(fig)
+    size = PRESENTER_FONT
+    fig.update_layout(font={"size": size}, title_font_size=size + 6, height=height, legend_font_size=size,
+                      legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"},
+                      margin={"l": 95, "r": 20, "t": 60, "b": 75}, hoverlabel_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size + 2)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size + 2)
+    for a in fig.layout.annotations:
+        a.font.size = max(a.font.size or 0, size)
+    if fig.layout.yaxis.type == "log" and fig.layout.yaxis.dtick is None:
+        decade_ticks(fig)        # Plotly labels 2…9 between decades at ¾ size: decades only
+    fig.update_traces(colorbar_tickfont_size=size, colorbar_title_font_size=size, selector={"type": "heatmap"})
+    return fig
