@@ -21,7 +21,9 @@ import streamlit as st
 
 from rnn_core import figures as F
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
-from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS, GROUPS
+from rnn_core.yahoo import fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.text import md
 
