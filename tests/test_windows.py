@@ -205,8 +205,8 @@ def test_naive_losses_agree_with_the_baselines_the_charts_draw():
 
 
 def test_closed_loop_plan_runs_past_the_test_part():
-    from rnn_core.evaluate import CLOSED_LOOP_MAX, closed_loop_plan
+    from rnn_core.evaluate import MAX_CLOSED_LOOP, closed_loop_plan
 
     w = prepare(DataConfig(dataset="sine", timesteps=8, params={"length": 300}))
     n, start = closed_loop_plan(w)
-    assert start == "test" and n == max(20, len(w.X_test) + max(10, len(w.X_test) // 5)) <= CLOSED_LOOP_MAX
+    assert start == "test" and n == max(20, len(w.X_test) + max(10, len(w.X_test) // 5)) <= MAX_CLOSED_LOOP
