@@ -10,7 +10,8 @@
     presenter_view(prefix, box, chart)                presenter mode: a dataset (picked in `box`) and ONE
                                                       chart of DATA_CHARTS, full width
 Every failure is shown as one `st.error` sentence (DataError's message), never a traceback.
-Leaves to others: loading and validating (`rnn_core/datasets.py`), windowing (`rnn_core/windows.py`).
+Leaves to others: loading and validating (`rnn_core/datasets.py` and its loaders: `csv_upload.py`,
+`yahoo.py`, …), windowing (`rnn_core/windows.py`).
 """
 
 from __future__ import annotations
