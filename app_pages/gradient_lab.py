@@ -1,7 +1,8 @@
 """Gradient Lab: see vanishing and exploding gradients instantly, at initialisation, no training.
 
 Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached; `lab_verdict` reads the
-headline numbers) and draws the `rnn_core.lab_figures` charts. `?preset=<key>` and the `lab.*` URL params set the controls.
+headline numbers) and draws the `rnn_core.lab_figures` charts. `?preset=<key>` and the `lab.*` URL
+params set the controls.
 """
 
 from dataclasses import asdict
