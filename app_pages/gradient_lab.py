@@ -1,10 +1,10 @@
 """Gradient Lab: see vanishing and exploding gradients instantly, at initialisation, no training.
 
-Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached) and draws the
-`plots.lab` charts. `?preset=<key>` and the `lab.*` URL params set the controls.
+Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached; `lab_verdict` reads the
+headline numbers) and draws the `plots.lab` charts. `?preset=<key>` and the `lab.*` URL params set
+the controls.
 """
 
-import math
 from dataclasses import asdict
 
 import streamlit as st
@@ -18,9 +18,9 @@ from plots.lab import (
 )
 from rnn_core.config import CELL_SPECS, CELLS, ConfigError
 from rnn_core.interrupt import Interrupted, interruptible
-from rnn_core.lab import LAB_PRESETS, overlay_left_out
+from rnn_core.lab import LAB_PRESETS, lab_verdict, overlay_left_out
 from rnn_core.models import SPECTRUM_OF
-from rnn_core.probe import BOUND_CELLS, reference_note
+from rnn_core.probe import reference_note
 from ui.lab import (
     cached_jacobians,
     cached_overlay,
@@ -74,26 +74,10 @@ except ConfigError as exc:
 except Interrupted:
     st.stop()
 
-# ---- headline numbers (σ_max of the top layer: the one the bound speaks about)
-sigma = stats["sigma_max"][-1]
-rate = sigma * stats["gamma"]
-first = stats["grad_h"][0]
-ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
-gated = cfg.cell not in BOUND_CELLS
+# ---- headline numbers and what they say
+v = lab_verdict(stats)
+gated = not v.bounded
 top = " (top layer)" if cfg.num_layers > 1 else ""
-reach = (("≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}") if ratio > 0
-         else "0 (underflow)")
-if gated:
-    verdict, why = "gates decide", "The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add " \
-        "paths it does not cover, so read the measured line."
-elif abs(rate - 1) < 0.01:
-    verdict, why = "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
-elif rate < 1:
-    verdict, why = "must vanish", "σ_max·γ < 1 guarantees a geometric decay of the top layer's gradient " \
-        "(Pascanu et al., 2013)."
-else:
-    verdict, why = "may grow", "σ_max·γ > 1 allows growth, it does not force it: saturation and a spectral " \
-        "radius below 1 usually still shrink the gradient."
 
 
 def _figure(name: str, height: int):
@@ -113,8 +97,8 @@ if presenter:                       # one line of numbers and the chosen chart, 
     preset = current_preset(cfg)
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
     with area:
-        status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{rate:.2f}** · reaching "
-                    f"t = 0: **{reach}** · **{verdict}**")
+        status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{v.rate:.2f}** · reaching "
+                    f"t = 0: **{v.reach}** · **{v.verdict}**")
         with st.spinner("Probing fresh networks…"):
             show_chart(_figure(chart, 400), f"lab_{chart}")
         if preset:
@@ -122,15 +106,15 @@ if presenter:                       # one line of numbers and the chosen chart, 
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(f"σ_max{top}", f"{sigma:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
+m1.metric(f"σ_max{top}", f"{v.sigma_max:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
           "mean over seeds.")
-m2.metric("σ_max·γ", f"{rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
+m2.metric("σ_max·γ", f"{v.rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
           "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
           "and GRU it forces nothing.")
-m3.metric("Reaching t = 0", reach,
+m3.metric("Reaching t = 0", v.reach,
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
-m4.metric("Verdict", verdict, help=why)
+m4.metric("Verdict", v.verdict, help=v.why)
 
 # ---- one cell, and all cells
 left, right = st.columns(2)

@@ -58,7 +58,9 @@ from rnn_core.config import (
     validate_run,
 )
 from rnn_core.config import replace as cfg_replace
-from rnn_core.datasets import DATASETS, MAX_UPLOAD_BYTES, DataError
+from rnn_core.csv_upload import MAX_UPLOAD_BYTES
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS
 from rnn_core.interrupt import interruptible
 from rnn_core.presets import PRESETS, preset_configs, preset_note
 
@@ -315,7 +317,8 @@ def _check_output_paths(args) -> None:
 
 
 def _load_windows(args, data_cfg: DataConfig):
-    from rnn_core.datasets import get_dataset, read_csv_upload
+    from rnn_core.csv_upload import read_csv_upload
+    from rnn_core.datasets import get_dataset
     from rnn_core.windows import prepare
 
     if args.text:

@@ -18,6 +18,7 @@ predictions correlating best with the truth shifted by one step (best_lag ≈ 1)
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -271,15 +272,12 @@ def _moving_average(windows, rows, shape) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- closed loop
-CLOSED_LOOP_MAX = 5000      # steps generated at most
-
-
 def closed_loop_plan(windows) -> tuple[int, str]:
     """(n_steps, start split) of the closed loop the Playground draws: from the test part (else the
     validation part) over its length plus a fifth of it (at least 10) beyond the data, so the run-off
-    past the end shows; at least 20 steps, at most CLOSED_LOOP_MAX."""
+    past the end shows; at least 20 steps, at most MAX_CLOSED_LOOP."""
     n_test = len(windows.X_test)
-    n = min(CLOSED_LOOP_MAX, max(20, n_test + max(10, n_test // 5)))
+    n = min(MAX_CLOSED_LOOP, max(20, n_test + max(10, n_test // 5)))
     return n, "test" if n_test else "val"
 
 
@@ -300,11 +298,22 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") ->
              target values], "metrics": metrics of the known part, "stopped": None | sentence},
     values in real units.
     """
+    X, rows, n_steps = _closed_loop_start(windows, n_steps, start)
+    r0 = int(rows[0])                                            # the row of the first generated value
+    n_rows = len(windows.frame) if windows.frame is not None else int(rows.max()) + 1
+    feats = _scaled_rows(windows, n_rows) if X.shape[2] > 1 else None   # (n_rows, F) scaled, NaN where unknown
+    with _eval_mode(model):
+        preds, stopped = _generate(model, X[:1], feats, windows.target_in_features, r0, n_steps)
+    return _closed_loop_result(windows, start, preds, stopped, r0, n_rows, T=X.shape[1])
+
+
+def _closed_loop_start(windows, n_steps, start: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the `start` split's windows X (N, T, F), their target rows, n_steps as an int); EvaluationError
+    (one sentence) when the closed loop cannot run on them."""
     if windows.task != "forecast":
         raise EvaluationError("Closed-loop generation needs a forecast dataset (a series); "
                               "sequence tasks like the adding problem have independent samples.")
-    col = windows.target_in_features
-    if col is None:
+    if windows.target_in_features is None:
         raise EvaluationError("Closed-loop generation needs the target among the input features; "
                               "add the target column to the features.")
     if start not in SPLITS:
@@ -315,43 +324,61 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") ->
     X, _, rows = _split(windows, start)
     if len(X) == 0:
         raise EvaluationError(f"The {start} part has no windows; choose another part or more data.")
+    return X, rows, n_steps
 
-    frame, series = windows.frame, _target_series(windows)
-    n_rows = len(frame) if frame is not None else int(rows.max()) + 1
-    F = X.shape[2]
-    feats = _scaled_rows(windows, n_rows) if F > 1 else None   # (n_rows, F) scaled, NaN where unknown
-    param = next(model.parameters())
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """The model in eval mode inside the block, back in the mode it was in afterwards."""
     was_training = model.training
     model.eval()
-    r0 = int(rows[0])                                            # the row of the first generated value
-    x = torch.as_tensor(np.asarray(X[:1]), dtype=torch.float32, device=param.device)  # (1, T, F)
-    preds, stopped = [], None
     try:
-        for k in range(n_steps):
-            y_hat = float(model(x)[0, 0])                        # scaled ŷ for row r0 + k
-            preds.append(y_hat)
-            if k == n_steps - 1:
-                break
-            # the next input step: row r0 + k, with the prediction in the target column
-            x_new = np.zeros(F) if feats is None else _row_or_none(feats, r0 + k)
-            if x_new is None:
-                stopped = (f"Stopped after {k + 1} steps: the other input features are unknown beyond "
-                           "the data, and only the target is generated.")
-                break
-            x_new = torch.as_tensor(x_new, dtype=torch.float32)
-            x_new[col] = y_hat
-            x = torch.cat([x[:, 1:], x_new.view(1, 1, F).to(param.device)], dim=1)  # (1, T, F)
+        yield
     finally:
         model.train(was_training)
 
+
+def _generate(model: nn.Module, x0, feats: np.ndarray | None, col: int, r0: int,
+              n_steps: int) -> tuple[list[float], str | None]:
+    """ŷ for rows r0, r0 + 1, …: each prediction becomes the target column of the next input step.
+    Returns (scaled predictions, None | the sentence saying why it stopped early)."""
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(x0), dtype=torch.float32, device=device)   # (1, T, F)
+    preds = []
+    for k in range(n_steps - 1):
+        preds.append(float(model(x)[0, 0]))                      # scaled ŷ for row r0 + k
+        step = _next_step(feats, r0 + k, x.shape[2], col, preds[-1])
+        if step is None:
+            return preds, (f"Stopped after {k + 1} steps: the other input features are unknown beyond "
+                           "the data, and only the target is generated.")
+        x = torch.cat([x[:, 1:], step.to(device)], dim=1)         # (1, T, F): oldest step out, new one in
+    preds.append(float(model(x)[0, 0]))
+    return preds, None
+
+
+def _next_step(feats: np.ndarray | None, r: int, F: int, col: int, y_hat: float) -> torch.Tensor | None:
+    """The input step of row r, (1, 1, F): its known features (zeros when the target is the only one)
+    with ŷ in the target column; None where the features of row r are unknown."""
+    known = np.zeros(F) if feats is None else _row_or_none(feats, r)
+    if known is None:
+        return None
+    step = torch.as_tensor(known, dtype=torch.float32)
+    step[col] = y_hat
+    return step.view(1, 1, F)
+
+
+def _closed_loop_result(windows, start: str, preds: list[float], stopped: str | None, r0: int, n_rows: int,
+                        T: int) -> dict:
+    """The generated values in real units next to the truth where the data has it (see `closed_loop`)."""
+    series = _target_series(windows)
     n = len(preds)
     y_pred = _real(windows, np.asarray(preds)[:, None])[:, 0]
     gen_rows = np.arange(r0, r0 + n)
-    known = gen_rows[gen_rows < n_rows]
+    known = gen_rows[gen_rows < n_rows]                          # generated rows the data has
+    ctx_rows = np.arange(max(r0 - T, 0), r0)                     # the start window's rows
     y_true = [None] * n
     if series is not None:
         y_true[: len(known)] = _list(series[known])
-    ctx_rows = np.arange(max(r0 - X.shape[1], 0), r0)
     return {
         "start": start,
         "index": _index_of(windows, known) + _future_index(windows, n - len(known)),

@@ -1,15 +1,14 @@
-"""Gradient Lab and Compare computations: what the gradient does at initialisation, no training.
+"""Gradient Lab computations: what the gradient does at initialisation, no training.
 
-Holds `LabConfig` (the Lab's settings, to/from URL query params) and `LAB_PRESETS`; the inputs the
-Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation averaged over seeds with the
-spread (`profile_stats`) and for all five cells at once (`overlay`); the gain × timestep phase
-diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh (`singular_values`); the
-norm of the product of Jacobians over k steps (`jacobian_stats`); the from-scratch NumPy RNN's
-hand-written BPTT against autograd with truncation (`scratch_report`); and `run_one`, one short
-training run through the sweep engine (`sweep.py`, which also runs the Compare page's sweeps).
-Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the NumPy RNN
-(`scratch.py`), data (`datasets.py`, `windows.py`), training (`train.py`) and the figures
-(`lab_figures.py`). Never imports streamlit.
+Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges) and
+`LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
+averaged over seeds with the spread (`profile_stats`) and for all five cells at once (`overlay`); the
+gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
+(`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
+headline numbers say (`lab_verdict`).
+Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the thread
+limit (`threads.py`), the from-scratch BPTT report (`scratch.py`), the Compare page's runs
+(`compare.py`) and the figures (`plots/lab.py`). Never imports streamlit.
 
 Averages over seeds are taken in log space (a geometric mean), because the norms span many decades;
 the band is the min–max over seeds. "Normalised" profiles divide each seed's ‖∂L/∂h_t‖ by its value
@@ -18,12 +17,9 @@ at the last step t = T−1: the fraction of the last step's gradient that reache
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 import warnings
 from dataclasses import asdict, dataclass, fields
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -33,15 +29,14 @@ from rnn_core.config import (
     FIELDS,
     INITS,
     ConfigError,
-    DataConfig,
     Field,
     ModelConfig,
-    TrainConfig,
     check_layers,
     from_dict,
     layers_error,
 )
 from rnn_core.config import replace as cfg_replace
+from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
 # The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
@@ -164,6 +159,55 @@ LAB_PRESETS: dict[str, dict] = {
 }
 
 
+# ------------------------------------------------------------------------------------------ verdict
+EDGE = 0.01        # |σ_max·γ − 1| below this is "on the edge"
+
+
+@dataclass(frozen=True)
+class LabVerdict:
+    """What the Lab's headline numbers say about one `profile_stats` result."""
+
+    sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
+    rate: float          # σ_max·γ
+    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "10^-9.8", "0 (underflow)"
+    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (Elman, Jordan)
+    verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
+    why: str             # one sentence
+
+
+def lab_verdict(stats: dict) -> LabVerdict:
+    """Read `profile_stats(cfg)`: σ_max·γ of the top layer against 1, and how much of the last step's
+    gradient reaches t = 0 (a geometric mean over seeds, first layer)."""
+    sigma = stats["sigma_max"][-1]
+    rate = sigma * stats["gamma"]
+    first = stats["grad_h"][0]
+    ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
+    bounded = CELL_SPECS[stats["cell"]].bounded
+    verdict, why = _verdict(rate, bounded)
+    return LabVerdict(sigma, rate, _reach(ratio), bounded, verdict, why)
+
+
+def _reach(ratio: float) -> str:
+    """‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in words; a ratio that is not positive underflowed."""
+    if not ratio > 0:
+        return "0 (underflow)"
+    return "≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}"
+
+
+def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
+    """(verdict, why) of σ_max·γ = `rate` (Pascanu et al., 2013); gated cells: the measured line decides."""
+    if not bounded:
+        return "gates decide", ("The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it "
+                                "does not cover, so read the measured line.")
+    if abs(rate - 1) < EDGE:
+        return "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
+    if rate < 1:
+        return "must vanish", ("σ_max·γ < 1 guarantees a geometric decay of the top layer's gradient "
+                               "(Pascanu et al., 2013).")
+    return "may grow", ("σ_max·γ > 1 allows growth, it does not force it: saturation and a spectral radius below 1 "
+                        "usually still shrink the gradient.")
+
+
 # ------------------------------------------------------------------------------------------ inputs
 def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The random batch a fresh network is probed on: x_t ~ N(0, input_scale²), targets ~ N(0, 1).
@@ -174,24 +218,6 @@ def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
     y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
     return X, y
-
-
-_THREADS_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run torch on one intra-op thread: the Lab's many tiny (B, H) ops are 10–20× slower when two
-    threads contend for two busy cores. The previous setting is restored afterwards."""
-    import torch
-
-    with _THREADS_LOCK:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
 
 
 def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
@@ -356,54 +382,3 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     gate_path = _log_stats(np.array([p[:n] for p in paths]))[0] if paths else []
     return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": theory, "gate_path": gate_path,
             "sigma_max": float(np.mean(sigmas)), "gamma": gamma}
-
-
-# -------------------------------------------------------------------------------- from-scratch BPTT
-SCRATCH_TIMESTEPS = 20
-SCRATCH_HIDDEN = 16
-SCRATCH_LABELS = {"U": "U = W_xh (input → hidden)", "W": "W = W_hh (hidden → hidden)",
-                  "V": "V = W_hy (hidden → output)", "b": "b (hidden bias)", "c": "c (output bias)"}
-
-
-def scratch_report(timesteps: int = SCRATCH_TIMESTEPS, truncate: int = 0, hidden: int = SCRATCH_HIDDEN,
-                   seed: int = 0) -> dict:
-    """The NumPy RNN's hand-written BPTT next to autograd on the same weights, and what truncation cuts.
-
-    {"table": [{"parameter", "hand ‖∂L/∂W‖", "autograd ‖∂L/∂W‖", "max |difference|"}], "max_abs_diff",
-     "match", "t": [0…T−1], "contrib": ‖δ_t h_{t−1}ᵀ‖_F per timestep (full BPTT), "kept": [bool per t],
-     "truncate", "timesteps"}.
-    """
-    from rnn_core import scratch
-
-    net = scratch.ScratchRNN.init(input_size=1, hidden_size=hidden, output_size=1, seed=seed)
-    rng = np.random.default_rng(seed)
-    # A sine window, as in the from-scratch tutorial: predict the next value.
-    phase = rng.uniform(0, 2 * np.pi)
-    s = np.sin(phase + 0.2 * np.arange(timesteps + 1))
-    x, y = s[:timesteps, None], s[timesteps:timesteps + 1]                      # (T, 1), (1,)
-    hand = net.bptt(x, y, truncate=truncate)
-    auto = scratch.autograd_gradients(net, x, y, truncate=truncate)
-    rows, worst = [], 0.0
-    for name in hand.grads:
-        g_hand, g_auto = np.asarray(hand.grads[name]), np.asarray(auto[name])
-        diff = float(np.max(np.abs(g_hand - g_auto)))
-        worst = max(worst, diff)
-        rows.append({"parameter": SCRATCH_LABELS.get(name, name), "hand ‖∂L/∂W‖": float(np.linalg.norm(g_hand)),
-                     "autograd ‖∂L/∂W‖": float(np.linalg.norm(g_auto)), "max |difference|": diff})
-    full = net.bptt(x, y, truncate=0)
-    contrib = [float(v) for v in full.contrib_W_hh]
-    T = timesteps
-    kept = [truncate == 0 or t >= T - truncate for t in range(T)]
-    return {"table": rows, "max_abs_diff": worst, "match": worst < 1e-9, "t": list(range(T)),
-            "contrib": contrib, "kept": kept, "truncate": truncate, "timesteps": T}
-
-
-# ------------------------------------------------------------------------------ one short run
-def run_one(cell: str, timesteps: int, data_cfg: DataConfig, model_cfg: ModelConfig,
-            train_cfg: TrainConfig) -> SimpleNamespace:
-    """Train one cell on windows of length `timesteps` to the end through the sweep engine
-    (`sweep.run_trial`); the record's fields (status, val_loss, baseline_mse, …) as attributes."""
-    from rnn_core.sweep import Trial, run_trial
-
-    trial = Trial(cfg_replace(model_cfg, cell=cell), cfg_replace(data_cfg, timesteps=timesteps), train_cfg)
-    return SimpleNamespace(**run_trial(trial))

@@ -139,7 +139,8 @@ _YAHOO_RECHECK_S = 600.0
 
 def offline_djia_error() -> str | None:
     """Why the offline DJIA series (the NFLX fallback) cannot be read, or None when it can."""
-    from rnn_core.datasets import DATASETS, DataError
+    from rnn_core.data_error import DataError
+    from rnn_core.datasets import DATASETS
 
     try:
         DATASETS["djia"].load()
@@ -150,7 +151,8 @@ def offline_djia_error() -> str | None:
 
 def nflx_available() -> bool:
     """Whether Yahoo (or its disk cache) gives NFLX prices now; remembered for 10 minutes."""
-    from rnn_core.datasets import DataError, fetch_yahoo
+    from rnn_core.data_error import DataError
+    from rnn_core.yahoo import fetch_yahoo
 
     now = time.monotonic()
     hit = _yahoo_checked.get("NFLX")

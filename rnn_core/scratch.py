@@ -2,8 +2,10 @@
 
 What "BPTT" actually computes, written out for the Learn page and the Gradient Lab: `ScratchRNN`
 (weights U, W, V, b, c), its `forward`, its `bptt` (optionally truncated), `autograd_gradients` (the
-same gradients from torch autograd, for comparison) and `train_scratch`, a tiny SGD loop with
-clipping by value. Leaves to others: the trainable torch models (`models.py`), the probe (`probe.py`).
+same gradients from torch autograd, for comparison), `train_scratch`, a tiny SGD loop with
+clipping by value, and `scratch_report`, the two backward passes side by side with what truncation
+cuts (the Learn page's table). Leaves to others: the trainable torch models (`models.py`), the probe
+(`probe.py`).
 
 The network, for one window x_1..x_T (rows are samples; weights act on column vectors):
     h_0 = 0
@@ -194,3 +196,41 @@ def train_scratch(X, y, hidden_size: int = 16, lr: float = 0.05, epochs: int = 5
             setattr(net, name, getattr(net, name) - lr * g)
         hist.clipped.append(n_clipped / n_total)
     return hist
+
+
+# ------------------------------------------------------------------- hand BPTT against autograd
+SCRATCH_TIMESTEPS = 20
+SCRATCH_HIDDEN = 16
+SCRATCH_LABELS = {"U": "U = W_xh (input → hidden)", "W": "W = W_hh (hidden → hidden)",
+                  "V": "V = W_hy (hidden → output)", "b": "b (hidden bias)", "c": "c (output bias)"}
+
+
+def scratch_report(timesteps: int = SCRATCH_TIMESTEPS, truncate: int = 0, hidden: int = SCRATCH_HIDDEN,
+                   seed: int = 0) -> dict:
+    """The NumPy RNN's hand-written BPTT next to autograd on the same weights, and what truncation cuts.
+
+    {"table": [{"parameter", "hand ‖∂L/∂W‖", "autograd ‖∂L/∂W‖", "max |difference|"}], "max_abs_diff",
+     "match", "t": [0…T−1], "contrib": ‖δ_t h_{t−1}ᵀ‖_F per timestep (full BPTT), "kept": [bool per t],
+     "truncate", "timesteps"}.
+    """
+    net = ScratchRNN.init(input_size=1, hidden_size=hidden, output_size=1, seed=seed)
+    rng = np.random.default_rng(seed)
+    # A sine window, as in the from-scratch tutorial: predict the next value.
+    phase = rng.uniform(0, 2 * np.pi)
+    s = np.sin(phase + 0.2 * np.arange(timesteps + 1))
+    x, y = s[:timesteps, None], s[timesteps:timesteps + 1]                      # (T, 1), (1,)
+    hand = net.bptt(x, y, truncate=truncate)
+    auto = autograd_gradients(net, x, y, truncate=truncate)
+    rows, worst = [], 0.0
+    for name in hand.grads:
+        g_hand, g_auto = np.asarray(hand.grads[name]), np.asarray(auto[name])
+        diff = float(np.max(np.abs(g_hand - g_auto)))
+        worst = max(worst, diff)
+        rows.append({"parameter": SCRATCH_LABELS.get(name, name), "hand ‖∂L/∂W‖": float(np.linalg.norm(g_hand)),
+                     "autograd ‖∂L/∂W‖": float(np.linalg.norm(g_auto)), "max |difference|": diff})
+    full = net.bptt(x, y, truncate=0)
+    contrib = [float(v) for v in full.contrib_W_hh]
+    T = timesteps
+    kept = [truncate == 0 or t >= T - truncate for t in range(T)]
+    return {"table": rows, "max_abs_diff": worst, "match": worst < 1e-9, "t": list(range(T)),
+            "contrib": contrib, "kept": kept, "truncate": truncate, "timesteps": T}

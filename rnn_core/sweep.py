@@ -158,7 +158,7 @@ def run_trial(trial: Trial) -> dict:
 
     A setting the data cannot serve (an echo lag longer than the window, too few samples) gives a
     "skipped" record with the sentence in `note`; anything else that fails is a bug and raises."""
-    from rnn_core.lab import one_thread
+    from rnn_core.threads import one_thread
     from rnn_core.train import warm_up
 
     warm_up()                                   # torch's one-off import cost is not this run's time

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.config import LIMITS
-from rnn_core.datasets import DataError
+from rnn_core.data_error import DataError
 from rnn_core.windows import MIN_WINDOWS, Scaler, Windows
 
 MAX_TEXT_BYTES = 1_000_000      # pasted / uploaded text

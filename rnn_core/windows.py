@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from .config import LIMITS, SCALERS, ConfigError, DataConfig
-from .datasets import MAX_SEQUENCE_VALUES, DataError, Dataset, get_dataset
+from .data_error import DataError
+from .datasets import Dataset, get_dataset
+from .long_memory import MAX_SEQUENCE_VALUES
 
 MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / validation / test
 # Windows × timesteps × features a forecast may cut (X is float32: 80 MB; the training copy as much

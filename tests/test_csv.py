@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from rnn_core.config import DataConfig
-from rnn_core.datasets import DataError, inspect_csv_upload, read_csv_upload
+from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
+from rnn_core.data_error import DataError
 from rnn_core.windows import prepare
 
 

@@ -9,15 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_core.datasets import (
-    DATASETS,
-    GROUPS,
-    DataError,
-    Param,
-    adding_problem,
-    delayed_echo,
-    get_dataset,
-)
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS, GROUPS, Param, get_dataset
+from rnn_core.long_memory import adding_problem, delayed_echo
 
 SERIES = [n for n, d in DATASETS.items() if d.task == "forecast" and n not in ("yahoo", "csv")]
 SYNTHETIC = [n for n, d in DATASETS.items() if d.group == "Synthetic"]

@@ -16,6 +16,7 @@ from plots.lab import (
 from rnn_core import lab
 from rnn_core.config import CELLS, ConfigError
 from rnn_core.lab import LAB_PRESETS, LabConfig
+from rnn_core.scratch import scratch_report
 
 SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
 # Small inputs keep tanh in its linear part, where ‖∂h_t/∂h_{t−1}‖ ≈ σ_max·γ = gain.
@@ -103,10 +104,10 @@ def test_every_preset_is_valid_and_says_what_to_look_for():
 
 
 def test_scratch_report_hand_bptt_equals_autograd_and_truncation_keeps_the_last_k():
-    full = lab.scratch_report(timesteps=12, truncate=0)
+    full = scratch_report(timesteps=12, truncate=0)
     assert full["match"] and full["max_abs_diff"] < 1e-12
     assert len(full["table"]) == 5 and all(r["max |difference|"] < 1e-12 for r in full["table"])
-    cut = lab.scratch_report(timesteps=12, truncate=4)
+    cut = scratch_report(timesteps=12, truncate=4)
     assert cut["match"]
     assert cut["kept"] == [False] * 8 + [True] * 4
     # truncation changes ∂L/∂W_hh: the dropped contributions are missing
@@ -126,7 +127,7 @@ def test_figures_draw_what_they_are_given():
     assert pf.data[0].type == "heatmap" and len(pf.data[0].y) == 3
     assert len(singular_values_figure(lab.singular_values(SMALL)).data) == 1
     assert len(jacobian_figure(lab.jacobian_stats(SMALL)).data) == 4
-    tf = truncation_figure(lab.scratch_report(timesteps=10, truncate=3))
+    tf = truncation_figure(scratch_report(timesteps=10, truncate=3))
     assert tf.data[0].marker.color.count("#3b5bdb") == 3
 
 
@@ -137,7 +138,7 @@ def test_lab_log_axes_show_decades_only():
     figs = [compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=0.4),              # < 1 decade
             jacobian_figure(lab.jacobian_stats(SMALL)), overlay_figure(lab.overlay(SMALL, cells=("lstm",))),
             lab_gradient_figure(lab.profile_stats(SMALL.replace(cell="lstm"))),
-            truncation_figure(lab.scratch_report(timesteps=10, truncate=3))]
+            truncation_figure(scratch_report(timesteps=10, truncate=3))]
     for fig in figs:
         axis = fig.layout.yaxis
         assert axis.type == "log" and isinstance(axis.dtick, int) and axis.dtick >= 1 and axis.tick0 == 0
@@ -263,3 +264,20 @@ def test_gain_and_forget_bias_tooltips_and_learn_say_what_the_lab_measures():
     assert 35 <= np.mean(_decades_lost(irnn.replace(cell="rnn", init="default"))) <= 45
     assert "about 40 over 200" in HELP["forget_bias"]
     assert 35 <= np.mean(_decades_lost(lstm.replace(forget_bias=0.0, timesteps=200))) <= 45
+
+
+def test_lab_verdict_reads_sigma_gamma_against_one_and_how_much_reaches_t0():
+    """The Lab's headline: σ_max·γ of the top layer decides the verdict for Elman cells; the reach is the
+    first layer's ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in decades."""
+    for gain, says in ((0.5, "must vanish"), (1.0, "on the edge"), (1.5, "may grow")):
+        v = lab.lab_verdict(lab.profile_stats(LINEAR.replace(gain=gain)))
+        assert v.verdict == says and v.bounded and v.rate == pytest.approx(gain, abs=1e-5)   # float32 weights
+    stats = lab.profile_stats(LINEAR.replace(gain=0.5))
+    first = stats["grad_h"][0]
+    reach = lab.lab_verdict(stats).reach
+    assert reach.startswith("10^-") and float(reach[3:]) == pytest.approx(math.log10(first[0] / first[-1]), abs=0.05)
+    assert float(reach[3:]) < -5                                       # 0.5^29: about 8.7 decades lost
+    assert lab.lab_verdict({**stats, "grad_h": [[0.0, 1.0]]}).reach == "0 (underflow)"
+    assert lab.lab_verdict({**stats, "grad_h": [[1.0, 1.0]]}).reach == "≈ 1"
+    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell="lstm")))
+    assert gated.verdict == "gates decide" and not gated.bounded

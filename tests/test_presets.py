@@ -182,19 +182,12 @@ def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
     """The Compare sweep's caption: the plain RNN reaches the constant guess first, the gated cells at
     longer windows. With the page's defaults: the RNN learns at the shortest T and sits on the constant
     guess at T = 25, where the LSTM and the GRU still learn."""
-    from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-    from rnn_core.lab import run_one
-    from ui.compare import DEFAULTS as RACE
-    from ui.sweeps import DEFAULTS as SWEEP
+    from rnn_core.compare import RACE_DATA, RACE_MODEL, RACE_TRAIN, SWEEP_DEFAULTS, run_one
+    from rnn_core.config import replace as cfg_replace
 
-    DEFAULTS = {**RACE, **SWEEP}
-
-    data = DataConfig(dataset=DEFAULTS["cmp.d.dataset"], params={"n_samples": DEFAULTS["cmp.sweep.n_samples"]})
-    model = ModelConfig(hidden_size=DEFAULTS["cmp.m.hidden_size"], forget_bias=DEFAULTS["cmp.m.forget_bias"])
-    train_cfg = TrainConfig(lr=DEFAULTS["cmp.t.lr"], batch_size=DEFAULTS["cmp.t.batch_size"],
-                            epochs=DEFAULTS["cmp.sweep.epochs"], clip=DEFAULTS["cmp.t.clip"],
-                            clip_value=DEFAULTS["cmp.t.clip_value"])
-    sweep = DEFAULTS["cmp.sweep.timesteps"]
+    data = cfg_replace(RACE_DATA, params={"n_samples": SWEEP_DEFAULTS.n_samples})
+    model, train_cfg = RACE_MODEL, cfg_replace(RACE_TRAIN, epochs=SWEEP_DEFAULTS.epochs)
+    sweep = SWEEP_DEFAULTS.timesteps
 
     def ratio(cell: str, T: int) -> float:
         row = run_one(cell, T, data, model, train_cfg)

@@ -42,17 +42,13 @@ import torch
 
 from rnn_core import cli
 from rnn_core.config import LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
-from rnn_core.datasets import (
-    MAX_UPLOAD_BYTES,
-    DataError,
-    fetch_yahoo,
-    inspect_csv_upload,
-    read_csv_upload,
-)
+from rnn_core.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
+from rnn_core.data_error import DataError
 from rnn_core.live import IDLE_TIMEOUT_ENV, THREAD_NAME, LiveRun, default_idle_timeout
 from rnn_core.models import build_model
 from rnn_core.train import train
 from rnn_core.windows import prepare
+from rnn_core.yahoo import fetch_yahoo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable

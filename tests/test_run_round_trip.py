@@ -8,7 +8,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig, replace
-from rnn_core.datasets import read_csv_upload
+from rnn_core.csv_upload import read_csv_upload
 from rnn_core.evaluate import evaluate
 from rnn_core.runs import json_safe, run_zip_bytes
 from rnn_core.train import run_to_end

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_core import datasets
-from rnn_core.datasets import DataError, fetch_yahoo
+from rnn_core import csv_upload, yahoo
+from rnn_core.data_error import DataError
+from rnn_core.yahoo import fetch_yahoo
 from tests.test_yahoo import recorded_frame, use
 
 
@@ -44,7 +45,7 @@ def test_a_full_disk_leaves_no_tmp_file(monkeypatch, tmp_path):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
     with pytest.raises(OSError):
-        datasets._write_cache(recorded_frame(), tmp_path / "DEMO.csv")
+        yahoo._write_cache(recorded_frame(), tmp_path / "DEMO.csv")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -68,13 +69,13 @@ def test_thousands_separators_get_a_hint(row):
     sep = ";" if ";" in row else ","
     text = f"n{sep}v\n" + "".join(row.format(i=i) + "\n" for i in range(1, 30))
     with pytest.raises(DataError, match="thousands separators"):
-        datasets.read_csv_upload(text.encode(), value_columns="v", date_column="")
+        csv_upload.read_csv_upload(text.encode(), value_columns="v", date_column="")
 
 
 def test_duplicate_column_names_are_refused_not_renamed():
     text = "Date,Close,Close\n" + "".join(f"2024-01-{d:02d},{d},{d * 2}\n" for d in range(1, 20))
     with pytest.raises(DataError, match="names the column 'Close' twice"):
-        datasets.inspect_csv_upload(text.encode())
+        csv_upload.inspect_csv_upload(text.encode())
 
 
 def test_values_near_the_float_limit_are_one_sentence_without_warnings():
@@ -138,6 +139,6 @@ def test_dates_after_2262_are_kept():
     from rnn_core.windows import make_windows
 
     text = "Date,v\n" + "".join(f"{2250 + i}-01-01,{(i * 37) % 11}\n" for i in range(60))
-    frame = datasets.read_csv_upload(text.encode())
+    frame = csv_upload.read_csv_upload(text.encode())
     assert len(frame) == 60 and frame.index[-1].year == 2309
     assert len(make_windows(frame, 5, ["v"], "v").idx_test) > 0

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.datasets import DATASETS, DataError
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS
 from rnn_core.models import build_model
 from rnn_core.probe import connectivity, probe
 from rnn_core.tasks import LN2

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnn_core.datasets import DataError
+from rnn_core.data_error import DataError
 from rnn_core.windows import MAX_WINDOW_VALUES, make_windows
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rnn_core.config import DataConfig
-from rnn_core.datasets import DataError
+from rnn_core.data_error import DataError
 from rnn_core.windows import MIN_WINDOWS, Scaler, Windows, make_windows, prepare
 
 
@@ -161,7 +161,7 @@ def test_adding_problem_windows_and_baseline_in_scaled_units():
     np.testing.assert_allclose(raw_y, w.frame["sum"].to_numpy(), atol=1e-5)
     np.testing.assert_array_equal(w.idx_test, np.arange(2550, 3000))
     # the scaler saw only the training samples
-    from rnn_core.datasets import adding_problem
+    from rnn_core.long_memory import adding_problem
     X_raw, y_raw = adding_problem(20, 3000, 2)
     assert w.scaler.offset[-1] == y_raw[:2100].min() and w.scaler.offset[0] == X_raw[:2100, :, 0].min()
     std = prepare(DataConfig(dataset="adding", timesteps=20, scaler="standard",
@@ -205,8 +205,8 @@ def test_naive_losses_agree_with_the_baselines_the_charts_draw():
 
 
 def test_closed_loop_plan_runs_past_the_test_part():
-    from rnn_core.evaluate import CLOSED_LOOP_MAX, closed_loop_plan
+    from rnn_core.evaluate import MAX_CLOSED_LOOP, closed_loop_plan
 
     w = prepare(DataConfig(dataset="sine", timesteps=8, params={"length": 300}))
     n, start = closed_loop_plan(w)
-    assert start == "test" and n == max(20, len(w.X_test) + max(10, len(w.X_test) // 5)) <= CLOSED_LOOP_MAX
+    assert start == "test" and n == max(20, len(w.X_test) + max(10, len(w.X_test) // 5)) <= MAX_CLOSED_LOOP

@@ -17,8 +17,10 @@ import yfinance
 from yfinance.exceptions import YFRateLimitError
 
 from rnn_core.config import DataConfig
-from rnn_core.datasets import DATASETS, DataError, default_cache_dir, fetch_yahoo
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS
 from rnn_core.windows import prepare
+from rnn_core.yahoo import default_cache_dir, fetch_yahoo
 
 RECORDED = Path(__file__).parent / "data" / "yf_download_DEMO.csv"
 

@@ -6,7 +6,8 @@ Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
 and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
 Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
-training panels (`ui.controls`), the run slots (`ui.live`), the computations and figures (`rnn_core`).
+training panels (`ui.controls`), the run slots (`ui.live`), the race's defaults, ranges and check
+(`rnn_core.compare`), the computations and figures (`rnn_core`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,21 @@ import streamlit as st
 from plots.lab import compare_gradient_figure, compare_loss_figure
 from plots.tables import compare_table
 from rnn_core.admission import describe_wait
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, layers_error, validate_run
+from rnn_core.compare import (
+    MAX_RACE_CELLS,
+    MIN_RACE_CELLS,
+    RACE_CELLS,
+    RACE_DATA,
+    RACE_DATASETS,
+    RACE_MODEL,
+    RACE_PARAMS,
+    RACE_RANGES,
+    RACE_TRAIN,
+    RACE_TRAIN_FIELDS,
+    TEXT_RACE_CELLS,
+    race_error,
+)
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.live import LiveRun
 from rnn_core.tasks import TASKS
@@ -40,17 +55,13 @@ from ui.text_views import connectivity_row
 PREFIX = "cmp"
 RACE = "cmp.race"
 POLL_SECONDS = 0.7
-DATASETS = ["adding", "echo", "sine", "mackey_glass", "sines", "brackets", "pydoc"]
-# Compare's own defaults: the adding problem over 25 steps, where in 10 epochs the GRU and the LSTM get
-# far below the constant guess and the tanh RNN stays on it. The sweep's defaults (T = 5…50, 10 epochs,
-# 2000 samples, lr 0.01, forget bias 1) show the order its caption states, measured on seed 0: the RNN
-# learns at T = 5 and stays on the constant guess from T = 25, the LSTM learns to T = 25 and not at 50,
-# the GRU learns at every T of the sweep (tests/test_presets.py holds the first part).
-DEFAULTS = {"cmp.m.cells": ["rnn", "lstm", "gru"], "cmp.m.hidden_size": 32, "cmp.m.num_layers": 1,
-            "cmp.m.forget_bias": 1.0, "cmp.d.dataset": "adding", "cmp.d.timesteps": 25,
-            "cmp.dp.adding.n_samples": 2000, "cmp.dp.echo.n_samples": 2000, "cmp.dp.echo.lag": 10,
-            "cmp.t.epochs": 10, "cmp.t.lr": 0.01, "cmp.t.batch_size": 32, "cmp.t.clip": "norm",
-            "cmp.t.clip_value": 1.0}
+# The race's defaults as widget keys; the runs themselves are `rnn_core.compare`'s.
+DEFAULTS = {"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": RACE_MODEL.hidden_size,
+            "cmp.m.num_layers": RACE_MODEL.num_layers, "cmp.m.forget_bias": RACE_MODEL.forget_bias,
+            "cmp.d.dataset": RACE_DATA.dataset, "cmp.d.timesteps": RACE_DATA.timesteps,
+            **{f"cmp.dp.{dataset}.{name}": value for dataset, params in RACE_PARAMS.items()
+               for name, value in params.items()},
+            **{f"cmp.t.{name}": getattr(RACE_TRAIN, name) for name in RACE_TRAIN_FIELDS}}
 
 
 @dataclass
@@ -71,46 +82,45 @@ def _defaults() -> None:
 def race_settings(box) -> RaceSettings:
     """The Compare controls in `box`: cells, a small model panel, and the shared data / training panels."""
     _defaults()
-    cells = box.multiselect("Cells to race (2–5)", list(CELLS), format_func=CELLS.get, key="cmp.m.cells",
-                            max_selections=5, help="Each trains its own network on the same windows with "
-                            "the same seed and settings.")
+    cells = box.multiselect(f"Cells to race ({MIN_RACE_CELLS}–{MAX_RACE_CELLS})", list(CELLS), format_func=CELLS.get,
+                            key="cmp.m.cells", max_selections=MAX_RACE_CELLS,
+                            help="Each trains its own network on the same windows with the same seed and settings.")
     with box.expander("Model", icon=":material/neurology:", expanded=False):
         c1, c2 = st.columns(2)
-        hidden = c1.number_input("Hidden size", 1, 256, step=1, key="cmp.m.hidden_size")
-        layers = c2.number_input("Layers", 1, 4, step=1, key="cmp.m.num_layers")
-        forget = st.slider("LSTM forget-gate bias", -3.0, 5.0, step=0.5, key="cmp.m.forget_bias",
+        hidden = c1.number_input("Hidden size", **_range("hidden_size"), key="cmp.m.hidden_size")
+        layers = c2.number_input("Layers", **_range("num_layers"), key="cmp.m.num_layers")
+        forget = st.slider("LSTM forget-gate bias", **_range("forget_bias"), key="cmp.m.forget_bias",
                            help="Added to the LSTM's forget-gate bias; the other cells ignore it.")
     with box.expander("Data", icon=":material/show_chart:", expanded=True):
-        data = data_controls(st, PREFIX, datasets=DATASETS)
+        data = data_controls(st, PREFIX, datasets=list(RACE_DATASETS))
     with box.expander("Training", icon=":material/tune:", expanded=False):
         train = train_controls(st, PREFIX)
     model = ModelConfig(hidden_size=int(hidden), num_layers=int(layers), forget_bias=float(forget))
-    error = data.error
-    if len(cells) < 2:
-        error = error or "Pick at least two cells to race."
-    # a cell that cannot have this many layers (Jordan has one): say so before the race starts
-    error = error or next((m for m in (layers_error(c, int(layers)) for c in cells) if m), None)
+    error = data.error or race_error(list(cells), int(layers))
     return RaceSettings(list(cells), model, data.config, train, error)
 
 
+def _range(name: str) -> dict:
+    """The min, max and step of one race setting's widget, from `rnn_core.compare.RACE_RANGES`."""
+    lo, hi, step = RACE_RANGES[name]
+    return {"min_value": lo, "max_value": hi, "step": step}
+
+
 # ------------------------------------------------------------------- from the Playground (text tasks)
-RACE_CELLS = ["rnn", "lstm"]
-
-
 def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     """For a text dataset Compare can race: a button that opens Compare with the same data, model size and
     training, the cells tanh RNN and LSTM, and starts the race (connectivity side by side)."""
     from rnn_core.datasets import DATASETS as REGISTRY
     from ui.state import seed_widgets
 
-    if REGISTRY[data.dataset].task != "text" or data.dataset not in DATASETS:
+    if REGISTRY[data.dataset].task != "text" or data.dataset not in RACE_DATASETS:
         return
     if not st.button("Race tanh RNN vs LSTM side by side", icon=":material/compare_arrows:",
                      key="pg.race_text", help="Opens Compare with these settings and trains both cells at once: "
                      "their samples and connectivity appear next to each other."):
         return
     seed_widgets(PREFIX, ModelConfig(), data, train, overwrite=True)
-    st.session_state.update({"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": model.hidden_size,
+    st.session_state.update({"cmp.m.cells": list(TEXT_RACE_CELLS), "cmp.m.hidden_size": model.hidden_size,
                              "cmp.m.num_layers": model.num_layers, "cmp.m.forget_bias": model.forget_bias,
                              "cmp.action": "start"})
     st.switch_page("app_pages/compare.py")

@@ -46,7 +46,9 @@ from rnn_core.config import (
     TrainConfig,
     layers_error,
 )
-from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
+from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS, GROUPS, Param
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
 from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
 

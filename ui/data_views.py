@@ -10,7 +10,8 @@
     presenter_view(prefix, box, chart)                presenter mode: a dataset (picked in `box`) and ONE
                                                       chart of DATA_CHARTS, full width
 Every failure is shown as one `st.error` sentence (DataError's message), never a traceback.
-Leaves to others: loading and validating (`rnn_core/datasets.py`), windowing (`rnn_core/windows.py`).
+Leaves to others: loading and validating (`rnn_core/datasets.py` and its loaders: `csv_upload.py`,
+`yahoo.py`, …), windowing (`rnn_core/windows.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import streamlit as st
 from plots.predictions import series_figure, window_figure
 from plots.style import CHART_CONFIG
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
-from rnn_core.datasets import DATASETS, GROUPS, DataError, fetch_yahoo
+from rnn_core.data_error import DataError
+from rnn_core.datasets import DATASETS, GROUPS
+from rnn_core.yahoo import fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.text import md
 

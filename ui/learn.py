@@ -239,9 +239,9 @@ def draw_step(step: Step) -> None:
 def scratch_demo(key: str = "learn_truncate") -> None:
     """Hand-written BPTT next to autograd on the same weights, and what truncation cuts."""
     from plots.lab import truncation_figure
-    from rnn_core import lab
+    from rnn_core.scratch import SCRATCH_HIDDEN, SCRATCH_TIMESTEPS
 
-    T = lab.SCRATCH_TIMESTEPS
+    T = SCRATCH_TIMESTEPS
     k = st.slider("Truncate BPTT after k steps (0 = the full backward pass)", 0, T, value=0, key=key,
                   help="The hand-written backward pass stops k steps before the end of the sequence; "
                        "autograd is told to truncate at the same k.")
@@ -249,7 +249,7 @@ def scratch_demo(key: str = "learn_truncate") -> None:
     st.dataframe(report["table"], hide_index=True, width="stretch")
     verdict = "they match" if report["match"] else "they DIFFER"
     st.caption(f"Largest absolute difference over all parameters: {report['max_abs_diff']:.1e} — "
-               f"{verdict}. A NumPy Elman RNN (tanh), {T} steps, hidden size {lab.SCRATCH_HIDDEN}, float64.")
+               f"{verdict}. A NumPy Elman RNN (tanh), {T} steps, hidden size {SCRATCH_HIDDEN}, float64.")
     if is_on():
         show_chart(truncation_figure(report), f"{key}_chart")
     else:
@@ -258,9 +258,9 @@ def scratch_demo(key: str = "learn_truncate") -> None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_scratch_report(T: int, k: int) -> dict:
-    from rnn_core import lab
+    from rnn_core.scratch import scratch_report
 
-    return lab.scratch_report(timesteps=T, truncate=k)
+    return scratch_report(timesteps=T, truncate=k)
 
 
 def article_demo() -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
-from rnn_core.datasets import DataError
+from rnn_core.data_error import DataError
 from rnn_core.runs import RunFileError, history_csv, json_safe, load_run_zip, run_zip_bytes
 from rnn_core.windows import Windows, prepare
 from ui.controls import DataChoice

@@ -8,8 +8,8 @@ default, at most two of them per sweep), holding as many of the server's admissi
 workers (queued behind live runs when the server is busy). A fragment polls it while it runs.
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
-Leaves to others: the race and its settings (`ui.compare`), the runs and files (`rnn_core.sweep`),
-the figures (`plots.sweeps`).
+Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
+(`rnn_core.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ import streamlit as st
 
 from plots.sweeps import sweep_figure, trainability_figure
 from rnn_core.admission import describe_wait
+from rnn_core.compare import (
+    MAP_DEFAULTS,
+    MAP_GAINS,
+    MAX_APP_RUNS,
+    SWEEP_DEFAULTS,
+    SWEEP_RANGES,
+    SWEEP_TIMESTEPS,
+    SweepDefaults,
+)
 from rnn_core.config import CELLS, ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
@@ -28,12 +37,23 @@ from ui.text import md
 SWEEP, MAP = "cmp.sweep", "cmp.map"
 UPLOADED = "cmp.map.uploaded"
 POLL_SECONDS = 0.7
-MAX_APP_RUNS = 240                 # one sweep from the app: bounded so that a shared server stays shared
-SWEEP_TIMESTEPS = [5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 100, 150, 200]
-MAP_GAINS = [0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0]
-DEFAULTS = {"cmp.sweep.timesteps": [5, 10, 25, 50], "cmp.sweep.epochs": 10, "cmp.sweep.n_samples": 2000,
-            "cmp.sweep.seeds": 1, "cmp.map.gains": [0.5, 0.9, 1.1, 1.5], "cmp.map.timesteps": [10, 25, 50],
-            "cmp.map.epochs": 3, "cmp.map.n_samples": 600, "cmp.map.seeds": 1}
+
+
+def _widget_values(d: SweepDefaults) -> dict:
+    """A sweep's defaults as its widgets hold them (lists, and gains only where the sweep has them)."""
+    values = {"timesteps": list(d.timesteps), "epochs": d.epochs, "n_samples": d.n_samples, "seeds": d.seeds}
+    return {"gains": list(d.gains), **values} if d.gains else values
+
+
+def _range(name: str) -> dict:
+    """The min, max and step of one sweep setting's widget, from `rnn_core.compare.SWEEP_RANGES`."""
+    lo, hi, step = SWEEP_RANGES[name]
+    return {"min_value": lo, "max_value": hi, "step": step}
+
+
+# The sweeps' defaults as widget keys; the values are `rnn_core.compare`'s.
+DEFAULTS = {**{f"cmp.sweep.{name}": value for name, value in _widget_values(SWEEP_DEFAULTS).items()},
+            **{f"cmp.map.{name}": value for name, value in _widget_values(MAP_DEFAULTS).items()}}
 
 
 def defaults() -> None:
@@ -148,11 +168,11 @@ def sweep_panel(settings) -> None:
     """The timesteps sweep's widgets and buttons; carries out Run / Cancel on the race's settings."""
     defaults()
     s1, s2, s3, s4 = st.columns([3, 1, 1, 1])
-    timesteps = s1.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.sweep.timesteps")
-    epochs = s2.number_input("Epochs per run", 1, 50, step=1, key="cmp.sweep.epochs")
-    n_samples = s3.number_input("Samples", 100, 20_000, step=100, key="cmp.sweep.n_samples",
+    timesteps = s1.multiselect("Window lengths T", list(SWEEP_TIMESTEPS), key="cmp.sweep.timesteps")
+    epochs = s2.number_input("Epochs per run", **_range("epochs"), key="cmp.sweep.epochs")
+    n_samples = s3.number_input("Samples", **_range("n_samples"), key="cmp.sweep.n_samples",
                                 help="Sequences generated per run (adding / echo); fewer is faster.")
-    seeds = s4.number_input("Seeds", 1, 5, step=1, key="cmp.sweep.seeds",
+    seeds = s4.number_input("Seeds", **_range("seeds"), key="cmp.sweep.seeds",
                             help="Runs per cell and length, seeds 0 … n−1: the chart shows their mean and spread.")
     action = take_action(SWEEP)       # before the buttons: they show the state the action leaves
     if action == "run":
@@ -165,11 +185,11 @@ def sweep_panel(settings) -> None:
 def map_panel(settings) -> None:
     """The trainability map's widgets and buttons; carries out Run / Cancel on the race's settings."""
     m1, m2, m3, m4, m5 = st.columns([2, 2, 1, 1, 1])
-    gains = m1.multiselect("Gains", MAP_GAINS, key="cmp.map.gains")
-    map_steps = m2.multiselect("Window lengths T", SWEEP_TIMESTEPS, key="cmp.map.timesteps")
-    map_epochs = m3.number_input("Epochs per run", 1, 50, step=1, key="cmp.map.epochs")
-    map_samples = m4.number_input("Samples", 100, 20_000, step=100, key="cmp.map.n_samples")
-    map_seeds = m5.number_input("Seeds", 1, 5, step=1, key="cmp.map.seeds")
+    gains = m1.multiselect("Gains", list(MAP_GAINS), key="cmp.map.gains")
+    map_steps = m2.multiselect("Window lengths T", list(SWEEP_TIMESTEPS), key="cmp.map.timesteps")
+    map_epochs = m3.number_input("Epochs per run", **_range("epochs"), key="cmp.map.epochs")
+    map_samples = m4.number_input("Samples", **_range("n_samples"), key="cmp.map.n_samples")
+    map_seeds = m5.number_input("Seeds", **_range("seeds"), key="cmp.map.seeds")
     action = take_action(MAP)         # before the buttons: they show the state the action leaves
     if action == "run":
         start_map(settings, gains, map_steps, int(map_epochs), int(map_samples), int(map_seeds))
