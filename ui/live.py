@@ -43,12 +43,7 @@ from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.live import LiveRun, Snapshot, downsample
-from rnn_core.train import warm_up
 from ui.text import md
-
-# The first optimiser a process builds imports torch._dynamo (5–10 s): pay it on a background thread
-# when the app first loads, not when the first user presses Train.
-threading.Thread(target=warm_up, name="torch-warm-up", daemon=True).start()
 
 FINISHED = ("completed", "stopped", "diverged")
 ACTIVE = ("running", "queued")          # the run wants to compute (queued: waiting for a slot): poll it
