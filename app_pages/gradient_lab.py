@@ -31,6 +31,7 @@ from ui.lab import (
     lab_controls,
     load_lab_state,
     sync_lab_url,
+    take_preset_note,
 )
 from ui.live import script_interrupt
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
@@ -56,7 +57,7 @@ cfg = lab_controls(box, preset_box=bar)
 sync_lab_url(cfg)
 if note:
     area.warning(md(note))
-shown = st.session_state.pop("lab.note", None)
+shown = take_preset_note()
 if shown in LAB_PRESETS and not presenter:
     st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
 

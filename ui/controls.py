@@ -48,7 +48,8 @@ from rnn_core.config import (
 )
 from rnn_core.datasets import DATASETS, GROUPS, DataError, Param, inspect_csv_upload, read_csv_upload
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
-from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
+from ui.links import EARLIEST_DATE
+from ui.state import key, param_key, seed_widgets, slot
 
 UPLOAD_HINT = "Upload a CSV file (in the sidebar's Data section) to train on your own series."
 
@@ -187,8 +188,7 @@ def _dataset_label(name: str) -> str:
 def hand_over_csv(prefix: str, name: str, data: bytes, columns: dict[str, Any]) -> None:
     """Give an uploaded CSV (its bytes and column choices) to the control panel `prefix`, e.g. the Data
     page's upload to the Playground: its uploader stays empty, so the panel reads this one instead."""
-    st.session_state[f"{prefix}.csv_handover"] = {"name": name, "data": data, "columns": dict(columns),
-                                                  "applied": False}
+    slot(prefix).handover = {"name": name, "data": data, "columns": dict(columns), "applied": False}
 
 
 def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
@@ -197,7 +197,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
                                     "date column. At most 5 MB.")
-    handed = st.session_state.get(f"{prefix}.csv_handover")
+    handed = slot(prefix).handover
     if upload is None and handed is None:
         return None, [], UPLOAD_HINT
     if upload is None:
