@@ -1,8 +1,8 @@
 """Playground: pick a cell, timesteps, hidden size and data, train live, watch gradients vanish or explode.
 
-Thin: the sidebar panels (`ui/controls.py`) build the configs, `ui/state.py` keeps them in the URL,
-`ui/live.py` runs and polls the `LiveRun`, `ui/views.py` draws it, `ui/run_files.py` builds the run's
-windows and offers the downloads and the upload of a saved run.
+Thin: the sidebar panels (`ui/controls.py`) build the configs, `ui/state.py` keeps them in the session
+and the URL (by `ui/links.py`'s rule), `ui/live.py` runs and polls the `LiveRun`, `ui/views.py` draws
+it, `ui/run_files.py` builds the run's windows and offers the downloads and the upload of a saved run.
 """
 
 import streamlit as st
