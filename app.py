@@ -1,4 +1,4 @@
-"""RNN Playground entry point: page config and navigation over `app_pages/`, nothing else.
+"""RNN Playground entry point: page config, navigation over `app_pages/`, and the torch warm-up.
 
 (`app_pages/`, not `pages/`: Streamlit runs a `pages/` folder beside the entry point as a legacy
 multipage app until `st.navigation` has been called once, which breaks a first visit to a deep link.)
@@ -6,7 +6,10 @@ multipage app until `st.navigation` has been called once, which breaks a first v
 
 import streamlit as st
 
+from rnn_core.warm_up import start_warm_up
+
 st.set_page_config(page_title="RNN Playground", page_icon=":material/all_inclusive:", layout="wide")
+start_warm_up()      # once per process, on a background thread: the first Train does not pay torch's start-up
 
 PAGES = [
     st.Page("app_pages/playground.py", title="Playground", icon=":material/science:", default=True),

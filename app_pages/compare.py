@@ -16,8 +16,10 @@ from ui.compare import (
     race_settings,
     request,
     reset_race,
+    start_error,
     start_race,
     stop_race,
+    take_action,
 )
 from ui.presenter import presenter_bar, presenter_mode
 from ui.text import md
@@ -40,7 +42,7 @@ settings = race_settings(box)
 
 # Buttons only record the request (callbacks run even if a quick second click interrupts this run);
 # the request is carried out here, once the settings are known.
-action = st.session_state.pop("cmp.action", None)
+action = take_action()
 if action == "start":
     start_race(settings)
 elif action == "stop":
@@ -55,7 +57,7 @@ with top:
     c2.button("Stop", icon=":material/stop:", disabled=not running, width="stretch", on_click=request,
               args=("stop",))
     c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=request, args=("reset",))
-    error = st.session_state.get("cmp.error")
+    error = start_error()
     if error:
         st.error(md(error))
     race_area(presenter, chart)

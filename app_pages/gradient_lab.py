@@ -28,9 +28,11 @@ from ui.lab import (
     cached_profile,
     cached_singular_values,
     current_preset,
+    key,
     lab_controls,
     load_lab_state,
     sync_lab_url,
+    take_preset_note,
 )
 from ui.live import script_interrupt
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
@@ -56,7 +58,7 @@ cfg = lab_controls(box, preset_box=bar)
 sync_lab_url(cfg)
 if note:
     area.warning(md(note))
-shown = st.session_state.pop("lab.note", None)
+shown = take_preset_note()
 if shown in LAB_PRESETS and not presenter:
     st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
 
@@ -65,7 +67,7 @@ try:
     c = asdict(cfg)
     # a closed tab or a changed slider ends these computations within a chunk (not minutes later)
     with st.spinner("Probing fresh networks…"), interruptible(script_interrupt()):
-        normalise = st.session_state.get("lab.normalise", False)
+        normalise = st.session_state.get(key("normalise"), False)
         stats = cached_profile(c, normalise)
         curves = cached_overlay(c)
 except ConfigError as exc:
@@ -122,7 +124,7 @@ with left:
     st.plotly_chart(_figure("gradient", 400), width="stretch",
                     key="lab_gradient")
     if not presenter:
-        st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key="lab.normalise")
+        st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key=key("normalise"))
         st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
                    "min–max band. " + reference_note(cfg.cell))
 with right:

@@ -8,6 +8,7 @@ link to one; presenter mode (`ui.presenter`) hides the step list and enlarges ev
 import streamlit as st
 
 from ui.learn import STEPS, draw_step
+from ui.links import write_address
 from ui.presenter import presenter_bar, presenter_mode
 
 KEYS = [s.key for s in STEPS]
@@ -42,8 +43,7 @@ else:
     st.sidebar.radio("Steps", KEYS, format_func=TITLES.get, key="learn.step_radio", on_change=_picked)
 
 step = STEPS[KEYS.index(st.session_state["learn.current"])]
-if st.query_params.get("step") != step.key:
-    st.query_params["step"] = step.key
+write_address({"step": step.key})      # `ui.links`: the step, and the presenter view's params
 
 i = KEYS.index(step.key)
 st.progress((i + 1) / len(KEYS), text=f"Step {i + 1} of {len(KEYS)}")

@@ -1,8 +1,8 @@
 """Playground: pick a cell, timesteps, hidden size and data, train live, watch gradients vanish or explode.
 
-Thin: the sidebar panels (`ui/controls.py`) build the configs, `ui/state.py` keeps them in the URL,
-`ui/live.py` runs and polls the `LiveRun`, `ui/views.py` draws it, `ui/run_files.py` builds the run's
-windows and offers the downloads and the upload of a saved run.
+Thin: the sidebar panels (`ui/controls.py`) build the configs, `ui/state.py` keeps them in the session
+and the URL (by `ui/links.py`'s rule), `ui/live.py` runs and polls the `LiveRun`, `ui/views.py` draws
+it, `ui/run_files.py` builds the run's windows and offers the downloads and the upload of a saved run.
 """
 
 import streamlit as st
@@ -32,18 +32,21 @@ if url_note:
     st.warning(md(url_note), icon=":material/link_off:")
 
 
+PRESET_CHOICE = state.widget_key(SLOT, "preset_choice")
+
+
 def _apply_preset() -> None:
-    choice = st.session_state.get(f"{SLOT}.preset_choice")
+    choice = st.session_state.get(PRESET_CHOICE)
     if choice in PRESETS:
         state.apply_preset(SLOT, choice)
 
 
 c1, c2 = (bar, None) if presenter else st.columns([3, 2], vertical_alignment="bottom")
-c1.selectbox("Preset", [None, *PRESETS], key=f"{SLOT}.preset_choice",
+c1.selectbox("Preset", [None, *PRESETS], key=PRESET_CHOICE,
              format_func=lambda k: "Choose a preset…" if k is None else PRESETS[k].title,
              on_change=_apply_preset, label_visibility="collapsed" if presenter else "visible",
              help="Sets several controls at once; you can change any of them after.")
-preset = st.session_state.get(f"{SLOT}.preset")
+preset = state.slot(SLOT).preset
 if preset in PRESETS and not presenter:
     c2.caption(f"**{PRESETS[preset].title}** — {PRESETS[preset].description}")
     note = preset_note(preset)
@@ -52,7 +55,7 @@ if preset in PRESETS and not presenter:
 
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
-state.sync_url(model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
+state.sync_url(SLOT, model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:
     st.sidebar.caption(md(sentence))
 if data.hint:

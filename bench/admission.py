@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.seconds, args.runs, args.epochs = 1.0, 2, 1
     windows = _windows()
-    warm_up()                   # torch's one-off optimiser import, not part of any variant
+    warm_up()                   # torch's one-off start-up costs, not part of any variant
     n = cpus()
     print(f"{n} CPU(s) available to this process\n")
     rows = []

@@ -10,19 +10,13 @@ files are closed, and the interpreter's teardown of torch would only add most of
 
 import os
 import sys
-import threading
-
-
-def _warm_up() -> None:
-    from rnn_core.train import warm_up
-
-    warm_up()
-
 
 if __name__ == "__main__":      # sweep worker processes import this module again: they must not run it
     training = len(sys.argv) > 1 and sys.argv[1] == "train"
     if training:
-        threading.Thread(target=_warm_up, name="torch-warm-up", daemon=True).start()
+        from rnn_core.warm_up import start_warm_up
+
+        start_warm_up()
     from rnn_core.cli import main
 
     code = main()

@@ -173,3 +173,17 @@ def wait_closed_loop(pg, timeout: float = 120_000) -> None:
     pg.wait_for_function("() => !document.body.innerText.includes('computed in the background')",
                          timeout=timeout)
     wait_idle(pg, timeout)
+
+
+def slot_of(at, name: str = "pg"):
+    """The `ui.state.SlotState` of slot `name` in an AppTest's session, or None while it has none."""
+    from ui.state import SLOTS
+
+    slots = at.session_state[SLOTS] if SLOTS in at.session_state else {}  # noqa: SIM401 (no .get there)
+    return slots.get(name)
+
+
+def run_of(at, name: str = "pg"):
+    """The run in slot `name` of an AppTest's session (a LiveRun, StaticRun or SweepRun), or None."""
+    state = slot_of(at, name)
+    return None if state is None else state.run

@@ -16,7 +16,7 @@ import pytest
 from rnn_core.admission import Admission, default_slots, describe_wait, shared_admission, threads_per_run
 from rnn_core.config import ModelConfig, TrainConfig
 from rnn_core.live import LiveRun
-from tests.conftest import open_page
+from tests.conftest import open_page, run_of
 
 WAIT = 30.0
 
@@ -174,14 +174,14 @@ def test_the_playground_says_a_queued_run_waits_and_stop_works_while_it_does():
             at.number_input(key=key).set_value(value)
         at.run()
         at.button(key="pg.btn.train").click().run()
-        assert at.session_state["pg.run"].status == "queued"
+        assert run_of(at).status == "queued"
         notes = [i.value for i in at.info]
         assert any("Waiting for a free slot" in n and "1 run ahead of yours" in n for n in notes), notes
         at.button(key="pg.btn.stop").click().run()
-        assert at.session_state["pg.run"].status == "stopped"
+        assert run_of(at).status == "stopped"
         at.button(key="pg.btn.reset").click().run()
         at.button(key="pg.btn.train").click().run()              # queued again, behind `earlier`
-        run = at.session_state["pg.run"]
+        run = run_of(at)
         assert run.status == "queued"
         for ticket in holders:
             adm.release(ticket)
@@ -191,7 +191,7 @@ def test_the_playground_says_a_queued_run_waits_and_stop_works_while_it_does():
     finally:
         for ticket in [*holders, earlier]:
             adm.release(ticket)
-        run = at.session_state["pg.run"] if "pg.run" in at.session_state else None  # noqa: SIM401
+        run = run_of(at)
         if run is not None:
             run.stop()
             run.join(WAIT)

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.sweep import records_csv
-from tests.conftest import APP
+from tests.conftest import APP, run_of
 
 TINY = {"cmp.m.cells": ["rnn", "lstm"], "cmp.m.hidden_size": 8, "cmp.d.timesteps": 8,
         "cmp.dp.adding.n_samples": 200, "cmp.t.epochs": 2, "cmp.t.batch_size": 32,
@@ -98,7 +98,7 @@ def _chart(at: AppTest, key: str) -> dict:
 def test_tiny_sweep_adds_one_row_per_cell_and_length():
     at = _compare_app()
     _button(at, "Run sweep").click().run()
-    sweep = at.session_state["cmp.sweep"]
+    sweep = run_of(at, "cmp.sweep")
     _wait(at, lambda a: sweep.status not in ("running", "queued"))
     at.run()                                            # draw what the finished sweep holds
     snap = sweep.snapshot()
@@ -114,7 +114,7 @@ def test_tiny_sweep_adds_one_row_per_cell_and_length():
 def test_tiny_trainability_map_draws_a_heatmap_per_cell_and_redraws_from_its_csv():
     at = _compare_app()
     _button(at, "Run map").click().run()
-    run = at.session_state["cmp.map"]
+    run = run_of(at, "cmp.map")
     _wait(at, lambda a: run.status not in ("running", "queued"))
     at.run()
     snap = run.snapshot()
@@ -162,7 +162,7 @@ def test_cancel_stops_the_sweep_and_keeps_what_finished():
     at.multiselect(key="cmp.sweep.timesteps").set_value([60, 75, 100])
     at.number_input(key="cmp.sweep.epochs").set_value(50).run()
     _button(at, "Run sweep").click().run()
-    sweep = at.session_state["cmp.sweep"]
+    sweep = run_of(at, "cmp.sweep")
     assert sweep.status == "running"
     cancel = next(b for b in at.button if b.key == "cmp.sweep.cancel")
     assert cancel.disabled is False                      # clickable while the sweep runs

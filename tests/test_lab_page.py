@@ -96,9 +96,9 @@ def test_settings_in_the_url_set_the_controls():
     assert _qp(at)["lab.cell"] == "gru"
 
 
-@pytest.mark.parametrize("query, words", [
-    ({"preset": "nonsense"}, "Unknown Gradient Lab preset"),
-    ({"lab.timesteps": "many"}, "not a number"),
+@pytest.mark.parametrize("query, words", [                      # the Playground's sentences (ui.links)
+    ({"preset": "nonsense"}, "Unknown preset"),
+    ({"lab.timesteps": "many"}, "does not parse"),
 ])
 def test_a_bad_link_is_one_sentence_not_a_traceback(query, words):
     at = _lab_app(query=query, state={"lab.hidden_size": 4, "lab.seeds": 1, "lab.timesteps": 10})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, open_page
+from tests.conftest import APP, open_page, run_of, slot_of
 
 PAGE = "app_pages/playground.py"
 FINISHED = ("completed", "stopped", "diverged")
@@ -27,9 +27,8 @@ def _tiny(at: AppTest, epochs: int = 2) -> None:
 
 
 def _status(at: AppTest) -> str | None:
-    if "pg.run" not in at.session_state:
-        return None
-    return at.session_state["pg.run"].status
+    run = run_of(at)
+    return None if run is None else run.status
 
 
 def _wait(at: AppTest, until=FINISHED, limit: float = 60.0) -> str:
@@ -160,13 +159,13 @@ def test_pause_step_stop_and_reset():
     assert _status(at) == "running"
     at.button(key="pg.btn.pause").click().run()
     assert _wait(at, until=("paused",)) == "paused"
-    before = at.session_state["pg.run"].snapshot().step
+    before = run_of(at).snapshot().step
     at.button(key="pg.btn.step").click().run()
-    assert at.session_state["pg.run"].snapshot().step == before + 1
+    assert run_of(at).snapshot().step == before + 1
     assert _status(at) == "paused"
     at.button(key="pg.btn.stop").click().run()
     assert _status(at) == "stopped"
-    assert "Stopped by the user" in at.session_state["pg.run"].snapshot().end["reason"]
+    assert "Stopped by the user" in run_of(at).snapshot().end["reason"]
     at.button(key="pg.btn.reset").click().run()
     assert _status(at) is None
     assert not at.exception
@@ -178,7 +177,7 @@ def test_changing_a_chart_option_does_not_stop_the_run():
     _tiny(at, epochs=400)
     at.button(key="pg.btn.train").click().run()
     deadline = time.monotonic() + 60             # let the run draw a few points first (a busy machine is slow)
-    while at.session_state["pg.run"].snapshot().step < 3 and time.monotonic() < deadline:
+    while run_of(at).snapshot().step < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     at.toggle(key="pg.opt.log_loss").set_value(False).run()
     assert _status(at) == "running"
@@ -237,7 +236,7 @@ def test_a_saved_run_zip_uploads_back_into_the_page():
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
     _wait(at)
-    run, ctx = at.session_state["pg.run"], at.session_state["pg.ctx"]
+    run, ctx = run_of(at), slot_of(at).ctx
     data = run_zip_bytes(run.model, ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, run_records(run), {})
     at.button(key="pg.btn.reset").click().run()
     at.file_uploader(key="pg.run_upload").set_value(("run.zip", data, "application/zip")).run()

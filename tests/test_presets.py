@@ -164,12 +164,12 @@ def test_sine_scratch_truncates_at_five_steps_and_beats_persistence():
 
 def test_readme_echo_link_is_the_gru_echo_preset():
     """The README's example link opens settings that learn: exactly the GRU-echo preset's, tested above."""
-    from ui.state import configs_from_query
+    from ui.links import PLAYGROUND, read_link
 
     readme = (ROOT / "README.md").read_text()
     link = re.search(r"`/\?(m\.cell=[^`]*d\.dataset=echo[^`]*)`", readme).group(1)
     query = dict(pair.split("=", 1) for pair in link.split("&"))
-    model, data, train_cfg = configs_from_query(query)[:3]
+    model, data, train_cfg = read_link(PLAYGROUND, query).settings
     p_model, p_data, p_train = preset_configs("gru_echo")
     assert (model, train_cfg) == (p_model, p_train)
     defaults = {p.name: p.default for p in get_dataset("echo").params}     # what the link leaves out
@@ -204,18 +204,18 @@ def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
     so in its banner, with the step and the cause."""
     import time
 
-    from tests.conftest import open_page
+    from tests.conftest import open_page, run_of
 
     at = open_page("app_pages/playground.py", {"preset": "exploding"})
     assert at.selectbox(key="pg.t.clip").value == "off"
     at.button(key="pg.btn.train").click().run()
     deadline = time.monotonic() + 120
-    while at.session_state["pg.run"].status not in ("completed", "stopped", "diverged"):
-        assert time.monotonic() < deadline, at.session_state["pg.run"].status
+    while run_of(at).status not in ("completed", "stopped", "diverged"):
+        assert time.monotonic() < deadline, run_of(at).status
         time.sleep(0.2)
         at.run()
     at.run()
-    assert at.session_state["pg.run"].status == "diverged"
+    assert run_of(at).status == "diverged"
     banner = " ".join(e.value for e in at.error)
     assert "The run diverged at step" in banner and "turn on gradient clipping" in banner, banner
     assert not at.exception

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_page
+from tests.conftest import open_page, run_of
 from tests.test_reliability import BAD_CSVS, GOOD_CSV, NO_NETWORK, FakeDownload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,9 +63,8 @@ def no_exception(at: AppTest, where: str = "") -> None:
 
 
 def status(at: AppTest) -> str | None:
-    if "pg.run" not in at.session_state:
-        return None
-    return at.session_state["pg.run"].status
+    run = run_of(at)
+    return None if run is None else run.status
 
 
 def wait_finished(at: AppTest, limit: float = 90.0) -> str:
@@ -186,8 +185,8 @@ def test_extreme_settings_train_or_say_why(case, numbers, choices, expected):
     assert not [e for e in errors(at) if "The run diverged" not in e], errors(at)   # it started
     end = wait_finished(at)
     no_exception(at, case)
-    assert end == expected, at.session_state["pg.run"].snapshot().end
-    run = at.session_state["pg.run"]
+    assert end == expected, run_of(at).snapshot().end
+    run = run_of(at)
     snap = run.snapshot()
     if end == "diverged":
         assert any("The run diverged at step" in e for e in errors(at)), errors(at)

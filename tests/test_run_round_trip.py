@@ -13,6 +13,7 @@ from rnn_core.evaluate import evaluate
 from rnn_core.runs import json_safe, run_zip_bytes
 from rnn_core.train import run_to_end
 from rnn_core.windows import prepare
+from tests.conftest import slot_of
 
 
 def _csv_run_zip() -> bytes:
@@ -56,7 +57,7 @@ def test_a_csv_run_opens_again_from_its_zip():
     assert "not on the server" in texts                                  # the chart says what it shows
     assert "uploaded CSV, which the server does not keep" in texts       # and the panel says why
     assert len(at.dataframe) >= 1                                        # the saved metrics table
-    assert at.session_state["pg.eval"]["evaluation"]["task"] == "forecast"
+    assert slot_of(at).evaluation["evaluation"]["task"] == "forecast"
 
 
 def test_a_loaded_run_is_thinned_like_a_live_one():

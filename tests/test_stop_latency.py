@@ -108,11 +108,12 @@ def test_one_tab_trains_one_thing_at_a_time():
         import streamlit as st
 
         from ui.live import one_at_a_time
+        from ui.state import slot
 
         class Running:
             status = "running"
 
-        st.session_state["pg.run"] = Running()
+        slot("pg").run = Running()
         st.text(one_at_a_time("cmp") or "free")
         st.text(one_at_a_time("pg") or "free")
 

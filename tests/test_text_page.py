@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import PAGE_DIR, open_page
+from tests.conftest import PAGE_DIR, open_page, run_of
 from tests.test_playground_page import _wait
 
 PAGE = f"{PAGE_DIR}/playground.py"
@@ -77,7 +77,7 @@ def test_race_button_puts_tanh_rnn_and_lstm_side_by_side_on_compare():
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         at.run()
-        runs = [at.session_state[f"cmp.{c}.run"] for c in ("rnn", "lstm") if f"cmp.{c}.run" in at.session_state]
+        runs = [r for c in ("rnn", "lstm") if (r := run_of(at, f"cmp.{c}")) is not None]
         if len(runs) == 2 and all(r.status in ("completed", "stopped", "diverged") for r in runs):
             break
         time.sleep(0.3)

@@ -1,8 +1,9 @@
 """Streamlit glue of the Compare page: the race (one `LiveRun` per cell, same data, seed and settings).
 
-Each cell's run lives in the `ui.live` slot `cmp.<cell>`; the race's shared facts (cells, baseline)
-under `cmp.race`. One fragment polls every run at once.
-Holds `race_settings()`, `request` (the buttons' callback), `start_race`, `stop_race`, `reset_race`,
+Each cell's run lives in the slot `cmp.<cell>`; the race's shared facts (cells, baseline), its
+button request and its error in the slot `cmp` (`ui.state.slot`). One fragment polls every run at once.
+Holds `race_settings()`, `request` (the buttons' callback), `take_action()`, `start_error()`,
+`start_race`, `stop_race`, `reset_race`,
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
 and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
 Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
@@ -50,10 +51,10 @@ from ui.live import (
     set_run,
 )
 from ui.presenter import chart_height, show_chart, status_line
+from ui.state import slot
 from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
-RACE = "cmp.race"
 POLL_SECONDS = 0.7
 # The race's defaults as widget keys; the runs themselves are `rnn_core.compare`'s.
 DEFAULTS = {"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": RACE_MODEL.hidden_size,
@@ -121,34 +122,46 @@ def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> Non
         return
     seed_widgets(PREFIX, ModelConfig(), data, train, overwrite=True)
     st.session_state.update({"cmp.m.cells": list(TEXT_RACE_CELLS), "cmp.m.hidden_size": model.hidden_size,
-                             "cmp.m.num_layers": model.num_layers, "cmp.m.forget_bias": model.forget_bias,
-                             "cmp.action": "start"})
+                             "cmp.m.num_layers": model.num_layers, "cmp.m.forget_bias": model.forget_bias})
+    request("start")
     st.switch_page("app_pages/compare.py")
 
 
 # ------------------------------------------------------------------------------------------ the race
 def request(action: str) -> None:
     """Button callback: remember what was asked ("start", "stop" or "reset") for the page."""
-    st.session_state["cmp.action"] = action
+    slot(PREFIX).action = action
+
+
+def take_action() -> str | None:
+    """The button request to carry out now (once)."""
+    state = slot(PREFIX)
+    action, state.action = state.action, None
+    return action
+
+
+def start_error() -> str | None:
+    """Why the last start failed (a sentence), until the race is reset."""
+    return slot(PREFIX).error
 
 
 def race_runs() -> dict[str, LiveRun]:
-    race = st.session_state.get(RACE) or {}
+    race = slot(PREFIX).race or {}
     return {cell: run for cell in race.get("cells", []) if (run := get_run(f"{PREFIX}.{cell}")) is not None}
 
 
 def start_race(s: RaceSettings) -> None:
-    """Build the windows once and start one LiveRun per cell; a failure becomes `cmp.error`."""
+    """Build the windows once and start one LiveRun per cell; a failure becomes the race's error."""
     from rnn_core.windows import prepare
     from ui.views import baseline_mse
 
     refused = one_at_a_time("cmp")
     if refused:
-        st.session_state["cmp.error"] = refused
+        slot(PREFIX).error = refused
         return
     reset_race()
     if s.error:
-        st.session_state["cmp.error"] = s.error
+        slot(PREFIX).error = s.error
         return
     watcher = session_watcher()
     try:
@@ -160,9 +173,9 @@ def start_race(s: RaceSettings) -> None:
             validate_run(mcfg, s.data, s.train)
             runs[cell] = (LiveRun(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
-        st.session_state["cmp.error"] = str(exc)
+        slot(PREFIX).error = str(exc)
         return
-    st.session_state[RACE] = {"cells": list(runs), "baseline": baseline_mse(windows),
+    slot(PREFIX).race = {"cells": list(runs), "baseline": baseline_mse(windows),
                               "task": windows.task, "timesteps": s.data.timesteps, "dataset": s.data.dataset}
     for cell, (run, ctx) in runs.items():
         set_run(f"{PREFIX}.{cell}", run, ctx)
@@ -175,10 +188,11 @@ def stop_race() -> None:
 
 
 def reset_race() -> None:
-    race = st.session_state.pop(RACE, None) or {}
-    for cell in race.get("cells", []):
+    state = slot(PREFIX)
+    for cell in (state.race or {}).get("cells", []):
         clear_run(f"{PREFIX}.{cell}")
-    st.session_state.pop("cmp.error", None)
+    state.clear_run()
+    state.error = None
 
 
 def race_running() -> bool:
@@ -204,7 +218,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if running else None)
     def _area() -> None:
-        race = st.session_state.get(RACE) or {}
+        race = slot(PREFIX).race or {}
         runs = race_runs()
         if not runs:
             st.info("Press **Start race** to train the chosen cells side by side on the same windows.")

@@ -50,7 +50,8 @@ from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS, GROUPS, Param
 from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
-from ui.state import EARLIEST_DATE, key, param_key, seed_widgets
+from ui.links import EARLIEST_DATE
+from ui.state import key, param_key, seed_widgets, slot
 
 UPLOAD_HINT = "Upload a CSV file (in the sidebar's Data section) to train on your own series."
 
@@ -189,8 +190,7 @@ def _dataset_label(name: str) -> str:
 def hand_over_csv(prefix: str, name: str, data: bytes, columns: dict[str, Any]) -> None:
     """Give an uploaded CSV (its bytes and column choices) to the control panel `prefix`, e.g. the Data
     page's upload to the Playground: its uploader stays empty, so the panel reads this one instead."""
-    st.session_state[f"{prefix}.csv_handover"] = {"name": name, "data": data, "columns": dict(columns),
-                                                  "applied": False}
+    slot(prefix).handover = {"name": name, "data": data, "columns": dict(columns), "applied": False}
 
 
 def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
@@ -199,7 +199,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
                                     "date column. At most 5 MB.")
-    handed = st.session_state.get(f"{prefix}.csv_handover")
+    handed = slot(prefix).handover
     if upload is None and handed is None:
         return None, [], UPLOAD_HINT
     if upload is None:
@@ -259,61 +259,88 @@ def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str]
 
 def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> DataChoice:
     """Dataset and its parameters, columns, timesteps, split and scaler → DataChoice."""
-    names = datasets or [n for g in GROUPS for n, d in DATASETS.items() if d.group == g]
-    d = DataConfig()
-    seed_widgets(prefix, ModelConfig(), d, TrainConfig())
-    k = lambda name: key(prefix, "d", name)  # noqa: E731
-    _valid_choice(k("dataset"), names, d.dataset if d.dataset in names else names[0])
-    dataset = box.selectbox(FIELDS["dataset"].widget_label, names, format_func=_dataset_label, key=k("dataset"),
-                            help=HELP["dataset"])
-    ds = DATASETS[dataset]
-    box.caption(ds.description)
-    params = {p.name: param_widget(box, prefix, dataset, p) for p in ds.params}
+    dataset = _dataset_picker(box, prefix, datasets)
+    params = {p.name: param_widget(box, prefix, dataset, p) for p in DATASETS[dataset].params}
+    frame, notes, data_error = _series(box, prefix, dataset, params)
+    features, target, column_error = _column_controls(box, prefix, dataset, _columns(dataset, frame))
+    timesteps, train_frac, val_frac, scaler = _window_controls(box, prefix)
+    error = data_error or column_error or _split_error(train_frac, val_frac)
+    cfg = DataConfig(dataset=dataset, timesteps=timesteps, params=params, features=features, target=target,
+                     train_frac=train_frac, val_frac=val_frac, scaler=scaler)
+    return DataChoice(cfg, frame, notes, error, hint=error if error == UPLOAD_HINT else None)
 
-    frame, notes, error = None, [], None
+
+def _dataset_picker(box: Any, prefix: str, datasets: list[str] | None) -> str:
+    """The dataset select box (registry order by group unless `datasets` is given) and its description."""
+    names = datasets or [n for g in GROUPS for n, d in DATASETS.items() if d.group == g]
+    seed_widgets(prefix, ModelConfig(), DataConfig(), TrainConfig())
+    k = key(prefix, "d", "dataset")
+    default = DataConfig().dataset
+    _valid_choice(k, names, default if default in names else names[0])
+    dataset = box.selectbox(FIELDS["dataset"].widget_label, names, format_func=_dataset_label, key=k,
+                            help=HELP["dataset"])
+    box.caption(DATASETS[dataset].description)
+    return dataset
+
+
+def _series(box: Any, prefix: str, dataset: str, params: dict[str, Any]
+            ) -> tuple[pd.DataFrame | None, list[str], str | None]:
+    """(frame, notes, error): an upload's (CSV, text), a forecast dataset's series loaded (and cached
+    for the windowing), or nothing for the datasets that generate their windows."""
     if dataset == "csv":
-        frame, notes, error = csv_controls(box, prefix)
-    elif dataset == "text":
-        frame, notes, error = text_controls(box, prefix)
-    features: list[str] = []
-    target = ""
-    columns: list[str] = []
-    if ds.task == "forecast":
-        if frame is not None:
-            columns = [str(c) for c in frame.columns]
-        elif dataset != "csv":
-            try:
-                frame = load_frame(dataset, tuple(sorted(params.items())))   # reused by windowing
-                columns = [str(c) for c in frame.columns]
-                note = frame.attrs.get("note")
-                if note:
-                    notes.append(note)
-            except DataError as e:
-                error = str(e)
-    if len(columns) > 1:
-        kf, kt = k("features"), k("target")
-        default_feats = [c for c in ds.features if c in columns] or columns
-        if not set(st.session_state.get(kf) or []) <= set(columns) or not st.session_state.get(kf):
-            st.session_state[kf] = default_feats
-        features = box.multiselect("Input columns", columns, key=kf,
-                                   help="Features per timestep (F). The target is also an input unless you "
-                                        "leave it out (then there is no persistence baseline).")
-        _valid_choice(kt, columns, ds.target if ds.target in columns else columns[0])
-        target = box.selectbox("Target column", columns, key=kt, help="The value predicted one step ahead.")
-        if not features:
-            error = error or "Choose at least one input column."
+        return csv_controls(box, prefix)
+    if dataset == "text":
+        return text_controls(box, prefix)
+    if DATASETS[dataset].task != "forecast":
+        return None, [], None
+    try:
+        frame = load_frame(dataset, tuple(sorted(params.items())))
+    except DataError as e:
+        return None, [], str(e)
+    note = frame.attrs.get("note")
+    return frame, [note] if note else [], None
+
+
+def _columns(dataset: str, frame: pd.DataFrame | None) -> list[str]:
+    """The columns a forecast can read (none for other tasks, or while there is no series)."""
+    if DATASETS[dataset].task != "forecast" or frame is None:
+        return []
+    return [str(c) for c in frame.columns]
+
+
+def _column_controls(box: Any, prefix: str, dataset: str, columns: list[str]) -> tuple[list[str], str, str | None]:
+    """(input columns, target column, error): the two pickers, shown when there is a choice."""
+    if len(columns) <= 1:
+        return [], "", None
+    ds = DATASETS[dataset]
+    kf, kt = key(prefix, "d", "features"), key(prefix, "d", "target")
+    chosen = st.session_state.get(kf)
+    if not chosen or not set(chosen) <= set(columns):
+        st.session_state[kf] = [c for c in ds.features if c in columns] or columns
+    features = box.multiselect("Input columns", columns, key=kf,
+                               help="Features per timestep (F). The target is also an input unless you "
+                                    "leave it out (then there is no persistence baseline).")
+    _valid_choice(kt, columns, ds.target if ds.target in columns else columns[0])
+    target = box.selectbox("Target column", columns, key=kt, help="The value predicted one step ahead.")
+    return list(features), target, None if features else "Choose at least one input column."
+
+
+def _window_controls(box: Any, prefix: str) -> tuple[int, float, float, str]:
+    """(timesteps, train fraction, validation fraction, scaler)."""
+    k = lambda name: key(prefix, "d", name)  # noqa: E731
     timesteps = _number(box, k("timesteps"), "timesteps")
     c1, c2 = box.columns(2)
     train_frac = _slider(c1, k("train_frac"), "train_frac")
     val_frac = _slider(c2, k("val_frac"), "val_frac")
-    _valid_choice(k("scaler"), list(SCALERS), d.scaler)
+    _valid_choice(k("scaler"), list(SCALERS), DataConfig().scaler)
     scaler = _select(box, k("scaler"), "scaler", SCALERS)
+    return int(timesteps), round(float(train_frac), 4), round(float(val_frac), 4), scaler
+
+
+def _split_error(train_frac: float, val_frac: float) -> str | None:
     if train_frac + val_frac >= 1.0:
-        error = error or "Train and validation parts must leave room for a test part; lower one of them."
-    cfg = DataConfig(dataset=dataset, timesteps=int(timesteps), params=params, features=list(features),
-                     target=target, train_frac=round(float(train_frac), 4), val_frac=round(float(val_frac), 4),
-                     scaler=scaler)
-    return DataChoice(cfg, frame, notes, error, hint=error if error == UPLOAD_HINT else None)
+        return "Train and validation parts must leave room for a test part; lower one of them."
+    return None
 
 
 # ------------------------------------------------------------------------------------------- train

@@ -27,6 +27,7 @@ from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS, GROUPS
 from rnn_core.yahoo import fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
+from ui.state import key, slot
 from ui.text import md
 
 
@@ -126,10 +127,10 @@ def yahoo_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
             with st.spinner("Asking Yahoo Finance…"):
                 frame, note = fetch_yahoo(params["ticker"], params["start"], params["end"],
                                           params["columns"] or "Close")
-            st.session_state[f"{prefix}.fetched"] = (dict(params), frame, note, None)
+            slot(prefix).fetched = (dict(params), frame, note, None)
         except DataError as e:
-            st.session_state[f"{prefix}.fetched"] = (dict(params), None, None, str(e))
-    fetched = st.session_state.get(f"{prefix}.fetched")
+            slot(prefix).fetched = (dict(params), None, None, str(e))
+    fetched = slot(prefix).fetched
     if not fetched:
         return None
     wanted, frame, note, error = fetched
@@ -147,7 +148,7 @@ def csv_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
     for note in notes:
         st.info(md(note), icon=":material/info:")
     if frame is None:
-        if error and st.session_state.get(f"{prefix}.d.csv_file") is not None:
+        if error and st.session_state.get(key(prefix, "d", "csv_file")) is not None:
             st.error(md(error), icon=":material/error:")
         elif error:
             st.caption(md(error))
@@ -164,18 +165,16 @@ def _train_upload(prefix: str, target: str = "pg") -> None:
     """Hand this page's upload to the Playground's data panel and open the Playground."""
     from rnn_core.config import ModelConfig, TrainConfig
     from ui.presenter import presenter_query
-    from ui.state import request_seed
+    from ui.state import request_seed, saved_configs
 
-    upload = st.session_state.get(f"{prefix}.d.csv_file")
+    upload = st.session_state.get(key(prefix, "d", "csv_file"))
     if upload is None:
         return
-    columns = {name: st.session_state.get(f"{prefix}.d.{name}") for name in ("csv_values", "csv_date", "csv_fill")}
+    columns = {name: st.session_state.get(key(prefix, "d", name)) for name in ("csv_values", "csv_date", "csv_fill")}
     hand_over_csv(target, upload.name, upload.getvalue(), columns)
-    saved = st.session_state.get(f"{target}.configs")
-    model, data, train = ((ModelConfig(**saved[0]), DataConfig(**saved[1]), TrainConfig(**saved[2])) if saved
-                          else (ModelConfig(), DataConfig(), TrainConfig()))
+    model, data, train = saved_configs(target) or (ModelConfig(), DataConfig(), TrainConfig())
     request_seed(target, model, replace(data, dataset="csv", params={}, features=[], target=""), train)
-    st.session_state.pop(f"{target}.preset", None)
+    slot(target).preset = None
     st.switch_page("app_pages/playground.py", query_params=presenter_query())
 
 

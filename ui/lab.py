@@ -1,11 +1,14 @@
 """Streamlit glue of the Gradient Lab: its controls, presets and URL sync, and cached computations.
 
-Widget keys are `lab.<LabConfig field>`. Where the settings come from, first match wins:
-a new `?preset=<key>` in the URL (`rnn_core.lab.LAB_PRESETS`), the settings this session last used
-(kept outside the widget keys, which Streamlit drops on a page switch), the `lab.*` URL params, the
-defaults. The URL is rewritten to `?preset=<key>` while the settings equal that preset, else to the
-`lab.*` values that differ from the defaults (plus `presenter=1` when presenter mode is on).
-Holds `load_lab_state()`, `lab_controls(container)`, `sync_lab_url(cfg)` and the `cached_*` functions.
+Widget keys are `lab.<LabConfig field>`. The link rule is the Playground's (`ui.links`, codec `LAB`):
+`?preset=<key>` with `lab.*` params over it, values outside a slider's range moved into it with one
+sentence, followed on the session's first visit and whenever the address names a preset this session
+did not write; otherwise the settings this session last used (kept in the slot "lab", outside the
+widget keys, which Streamlit drops on a page switch), else the defaults. The URL is rewritten to
+`?preset=<key>` while the settings equal the preset last applied, else to the `lab.*` values that
+differ from the defaults (plus `presenter=1&chart=…` in presenter mode).
+Holds `load_lab_state()`, `lab_controls(container)`, `take_preset_note()`, `sync_lab_url(cfg)`,
+`current_preset(cfg)` and the `cached_*` functions.
 Leaves to others: the computations (`rnn_core.lab`), the figures (`plots.lab`).
 """
 
@@ -16,13 +19,13 @@ from dataclasses import asdict
 import streamlit as st
 
 from rnn_core import lab
-from rnn_core.config import CELL_SPECS, CELLS, INITS, ConfigError
+from rnn_core.config import CELL_SPECS, CELLS, INITS
 from rnn_core.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
-from ui.presenter import url_params
+from ui.links import LAB, follow, link_params, write_address
+from ui.state import slot, widget_key
 
-LAB_PRESET_APPLIED = "lab.preset_applied"   # the ?preset= value already applied in this session
-_SAVED = "lab.saved"                        # the last LabConfig as a dict (survives page switches)
-_PICK = "lab.preset_pick"                   # the sidebar preset menu
+SLOT = "lab"                            # the Lab's SlotState: settings, preset, link markers, note
+_PICK = widget_key(SLOT, "preset_pick")    # the sidebar preset menu
 
 
 def _slider(box, name: str, **kwargs) -> None:
@@ -37,7 +40,7 @@ def _select(box, name: str, options: dict[str, str]) -> None:
 
 
 def key(name: str) -> str:
-    return f"lab.{name}"
+    return widget_key(SLOT, name)
 
 
 def _seed_widgets(cfg: LabConfig, overwrite: bool = True) -> None:
@@ -46,41 +49,41 @@ def _seed_widgets(cfg: LabConfig, overwrite: bool = True) -> None:
             st.session_state[key(name)] = value
 
 
+def _apply(preset: str, cfg: LabConfig) -> None:
+    """Settings from a preset (or a link naming one): into the widgets, remembered for the URL and
+    the page's one-line note."""
+    _seed_widgets(cfg)
+    state = slot(SLOT)
+    state.preset = state.note = preset
+
+
 def _apply_pick() -> None:
     """Sidebar preset menu callback: apply the preset, then reset the menu."""
     pick = st.session_state.get(_PICK)
     if pick in LAB_PRESETS:
-        _seed_widgets(LAB_PRESETS[pick]["config"])
-        # The address bar still names the preset applied before (a deep link's, or the last pick's)
-        # until this run rewrites it: name the pick there now, so `load_lab_state` does not take the
-        # stale one for a newly followed link and put it back.
-        st.query_params["preset"] = pick
-        st.session_state[LAB_PRESET_APPLIED] = pick
-        st.session_state["lab.note"] = pick
+        _apply(pick, LAB_PRESETS[pick]["config"])
     st.session_state[_PICK] = None
 
 
 def load_lab_state() -> str | None:
     """Fill the widget keys before the controls are drawn. Returns a sentence to show, or None."""
-    query = st.query_params.to_dict()
-    preset = query.get("preset")
-    if preset and preset != st.session_state.get(LAB_PRESET_APPLIED):
-        st.session_state[LAB_PRESET_APPLIED] = preset
-        if preset not in LAB_PRESETS:
-            return f"Unknown Gradient Lab preset '{preset}': choose one of {', '.join(LAB_PRESETS)}."
-        _seed_widgets(LAB_PRESETS[preset]["config"])
-        st.session_state["lab.note"] = preset
-        return None
-    if _SAVED in st.session_state:
-        _seed_widgets(LabConfig(**st.session_state[_SAVED]), overwrite=False)
-        return None
-    try:
-        cfg = LabConfig.from_query(query).validate()
-    except ConfigError as exc:
-        _seed_widgets(LabConfig(), overwrite=False)
-        return f"{exc} The defaults are shown instead."
-    _seed_widgets(cfg, overwrite=False)
-    return None
+    state = slot(SLOT)
+    link = follow(LAB, state, st.query_params.to_dict())
+    if link is not None:
+        state.url_note = link.note
+        if link.settings is not None:
+            _apply(link.preset, link.settings)
+            return state.url_note
+    saved = LabConfig(**state.configs) if state.configs else LabConfig()
+    _seed_widgets(saved, overwrite=False)
+    return state.url_note
+
+
+def take_preset_note() -> str | None:
+    """The preset just applied (to say what it shows, once), or None."""
+    state = slot(SLOT)
+    note, state.note = state.note, None
+    return note
 
 
 def lab_controls(box, preset_box=None) -> LabConfig:
@@ -106,7 +109,7 @@ def lab_controls(box, preset_box=None) -> LabConfig:
                     hidden_size=int(ss[key("hidden_size")]), num_layers=int(ss[key("num_layers")]),
                     init=ss[key("init")], gain=float(ss[key("gain")]), forget_bias=float(ss[key("forget_bias")]),
                     seeds=int(ss[key("seeds")]), input_scale=float(ss[key("input_scale")]))
-    ss[_SAVED] = asdict(cfg)
+    slot(SLOT).configs = asdict(cfg)
     return cfg
 
 
@@ -119,12 +122,9 @@ def current_preset(cfg: LabConfig) -> str | None:
 
 
 def sync_lab_url(cfg: LabConfig) -> None:
-    """Write the settings into the address bar (see the module docstring)."""
-    preset = current_preset(cfg)
-    wanted = {"preset": preset} if preset else cfg.to_query()
-    wanted.update(url_params())
-    if st.query_params.to_dict() != wanted:
-        st.query_params.from_dict(wanted)
+    """Write the settings into the address bar (`ui.links`: the same rule as the Playground's)."""
+    state = slot(SLOT)
+    write_address(link_params(LAB, cfg, state.preset), state)
 
 
 # ------------------------------------------------------------------------ cached computations

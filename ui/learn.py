@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from ui.lab import LAB_PRESET_APPLIED
-from ui.presenter import is_on, presenter_query, show_chart
+from ui.links import preset_page_params
+from ui.presenter import is_on, show_chart
+from ui.state import slot
 
 PLAYGROUND = "app_pages/playground.py"
 LAB = "app_pages/gradient_lab.py"
@@ -201,12 +202,10 @@ STEPS: tuple[Step, ...] = (
 def open_preset(link: Link) -> None:
     """Switch to the link's page with `?preset=<key>` (and keep presenter mode on if it is).
 
-    Both pages apply a `?preset=` they find in the URL: the Lab whenever the preset changes (its flag
-    is cleared so the same preset applies again), the Playground whenever one is there
-    (`ui.state.load_url_once`; its own URL sync never writes one)."""
-    if link.page == LAB:
-        st.session_state.pop(LAB_PRESET_APPLIED, None)
-    st.switch_page(link.page, query_params={"preset": link.preset, **presenter_query()})
+    Both pages follow a `?preset=` this session did not write itself (`ui.links.follow`): the page's
+    marker is cleared, so the same preset applies again even when the page wrote it last."""
+    slot("lab" if link.page == LAB else "pg").link_preset = None
+    st.switch_page(link.page, query_params=preset_page_params(link.preset))
 
 
 def draw_links(step: Step) -> None:

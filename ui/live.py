@@ -1,9 +1,9 @@
 """The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
 
-A *slot* names one run in `st.session_state` ("pg" for the Playground; Compare can use "cmp.lstm",
-"cmp.gru", …). The run object (a `rnn_core.live.LiveRun`, or a `StaticRun` for an uploaded saved
-run) lives under `<slot>.run` with the `RunContext` it was started with under `<slot>.ctx`, so the
-training thread outlives reruns and a chart option change never stops it. The thread never calls `st.*`.
+A *slot* names one run ("pg" for the Playground; Compare can use "cmp.lstm", "cmp.gru", …). The run
+object (a `rnn_core.live.LiveRun`, or a `StaticRun` for an uploaded saved run) lives in the slot's
+`ui.state.SlotState` with the `RunContext` it was started with, so the training thread outlives reruns
+and a chart option change never stops it. The thread never calls `st.*`.
 
 Public:
     RunContext(model_cfg, data_cfg, train_cfg, windows)    # what a run was started with
@@ -43,12 +43,9 @@ from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.live import LiveRun, Snapshot, downsample
-from rnn_core.train import warm_up
+from ui.state import slot as slot_state
+from ui.state import slots, widget_key
 from ui.text import md
-
-# The first optimiser a process builds imports torch._dynamo (5–10 s): pay it on a background thread
-# when the app first loads, not when the first user presses Train.
-threading.Thread(target=warm_up, name="torch-warm-up", daemon=True).start()
 
 FINISHED = ("completed", "stopped", "diverged")
 ACTIVE = ("running", "queued")          # the run wants to compute (queued: waiting for a slot): poll it
@@ -98,44 +95,40 @@ class StaticRun:
 
 # ------------------------------------------------------------------------------------------- state
 def get_run(slot: str) -> LiveRun | StaticRun | None:
-    return st.session_state.get(f"{slot}.run")
+    return slot_state(slot).run
 
 
 def get_context(slot: str) -> RunContext | None:
-    return st.session_state.get(f"{slot}.ctx")
+    return slot_state(slot).ctx
 
 
 def set_run(slot: str, run: LiveRun | StaticRun, ctx: RunContext) -> None:
     """Install a run in the slot, stopping the one it replaces."""
-    clear_run(slot)
-    st.session_state[f"{slot}.run"] = run
-    st.session_state[f"{slot}.ctx"] = ctx
+    state = slot_state(slot)
+    state.clear_run()
+    state.run, state.ctx = run, ctx
 
 
 def clear_run(slot: str) -> None:
-    """Stop and forget the slot's run and its cached evaluation."""
-    run = st.session_state.pop(f"{slot}.run", None)
-    if run is not None and getattr(run, "status", None) not in FINISHED:
-        run.stop()
-    for suffix in ("ctx", "eval", "figs"):
-        st.session_state.pop(f"{slot}.{suffix}", None)
+    """Stop and forget the slot's run and everything that belongs to it (`SlotState.clear_run`)."""
+    slot_state(slot).clear_run()
 
 
 # ------------------------------------------------------------------------------------------ buttons
 def _request(slot: str, action: str) -> None:
-    st.session_state[f"{slot}.action"] = action
+    slot_state(slot).action = action
 
 
 def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | None:
     refused = one_at_a_time("pg" if slot == "pg" else "cmp")
     if refused:
-        st.session_state[f"{slot}.error"] = refused
+        slot_state(slot).error = refused
         return None
     try:
         ctx = make_context()
         run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
     except (ConfigError, ValueError) as e:        # DataError is a ValueError
-        st.session_state[f"{slot}.error"] = str(e)
+        slot_state(slot).error = str(e)
         return None
     set_run(slot, run, ctx)
     return run
@@ -183,9 +176,10 @@ def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
 
 def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
     """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them."""
-    action = st.session_state.pop(f"{slot}.action", None)
+    state = slot_state(slot)
+    action, state.action = state.action, None
     if action:
-        st.session_state.pop(f"{slot}.error", None)
+        state.error = None
         _do(slot, action, make_context)
     box = container if container is not None else st.container()
     run = get_run(slot)
@@ -210,7 +204,7 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     cols[4].button("Reset", key=f"{slot}.btn.reset", icon=":material/restart_alt:", on_click=_request,
                    args=(slot, "reset"), disabled=run is None,
                    help="Stop and forget the run, clearing the charts.", width="stretch")
-    error = st.session_state.pop(f"{slot}.error", None)     # shown once; the next rerun clears it
+    error, state.error = state.error, None     # shown once; the next rerun clears it
     if error:
         box.error(md(error), icon=":material/error:")
 
@@ -252,10 +246,10 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     slots = (slot, *watch)
     statuses = tuple(_status(s) for s in slots)
     pending = closed_loop_pending(slot)      # the closed-loop forecast, computed in the background
-    cost_key, at_key = f"{slot}.redraw_s", f"{slot}.redraw_at"
-    st.session_state.pop(at_key, None)       # a full rerun: the gap since the last redraw says nothing
+    state = slot_state(slot)
+    state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
     waiting = any(s in ACTIVE for s in statuses) or pending
-    every = poll_interval(st.session_state.get(cost_key, 0.0), interval) if waiting else None
+    every = poll_interval(state.redraw_cost or 0.0, interval) if waiting else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
@@ -267,11 +261,11 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
                 st.rerun()
             return
-        last = st.session_state.get(at_key)
+        last = state.redraw_at
         late = start - last - every if last is not None else 0.0
         cost = max(time.monotonic() - start, late)
-        smooth = 0.7 * st.session_state.get(cost_key, cost) + 0.3 * cost
-        st.session_state[cost_key], st.session_state[at_key] = smooth, start
+        smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
+        state.redraw_cost, state.redraw_at = smooth, start
         wanted = poll_interval(smooth, interval)
         if (tuple(_status(s) for s in slots) != statuses or closed_loop_pending(slot) != pending
                 or not every / 2 <= wanted <= every * 1.5):
@@ -286,7 +280,7 @@ def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
     """The slot's ghost run and its context, while the run it copied is still the one shown."""
     ghost = f"{slot}.ghost"
     run, ctx, shown = get_run(ghost), get_context(ghost), get_context(slot)
-    if run is None or ctx is None or shown is None or st.session_state.get(f"{ghost}.base") != id(shown):
+    if run is None or ctx is None or shown is None or slot_state(ghost).base != id(shown):
         return None
     return run, ctx
 
@@ -298,28 +292,28 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
     from rnn_core.config import replace
 
     ghost = f"{slot}.ghost"
-    action = st.session_state.pop(f"{ghost}.action", None)
+    state, cell_key = slot_state(ghost), widget_key(ghost, "cell")
+    action, state.action = state.action, None
     if action == "train":
         try:
             base = get_context(slot) or make_context()
-            st.session_state[f"{ghost}.base"] = id(base)      # the run it is the ghost of
-            cell = st.session_state.get(f"{ghost}.cell") or "lstm"
+            cell = st.session_state.get(cell_key) or "lstm"
             ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
             run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
         except (ConfigError, ValueError) as e:
-            st.session_state[f"{ghost}.error"] = str(e)
+            state.error = str(e)
         else:
             set_run(ghost, run, ctx)
+            state.base = id(base)      # the run it is the ghost of
             run.start()
     elif action == "clear":
         clear_run(ghost)
     shown = get_context(slot)
     options = [c for c in cells if shown is None or c != shown.model_cfg.cell]
-    _valid = st.session_state.get(f"{ghost}.cell")
-    if _valid not in options:
-        st.session_state[f"{ghost}.cell"] = "lstm" if "lstm" in options else options[0]
+    if st.session_state.get(cell_key) not in options:
+        st.session_state[cell_key] = "lstm" if "lstm" in options else options[0]
     c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
-    c1.selectbox("Ghost run: the same setup with", options, format_func=cells.get, key=f"{ghost}.cell",
+    c1.selectbox("Ghost run: the same setup with", options, format_func=cells.get, key=cell_key,
                  help="Trains another cell on the same windows, seed and settings, and draws its loss and "
                       "gradient through time (purple, dashed) over this run's, without leaving the page.")
     c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
@@ -327,7 +321,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
               help="Train a run first: the ghost copies its setup.")
     c3.button("Clear ghost", key=f"{ghost}.btn.clear", icon=":material/clear:", width="stretch",
               on_click=_request, args=(ghost, "clear"), disabled=get_run(ghost) is None)
-    error = st.session_state.pop(f"{ghost}.error", None)
+    error, state.error = state.error, None
     if error:
         st.error(error, icon=":material/error:")
 
@@ -390,13 +384,13 @@ ACTIVITIES = {"pg": "a Playground run", "cmp": "a Compare race", "sweep": "a swe
 def busy_with(other_than: str, besides: str = "") -> str | None:
     """What this tab is training besides activity `other_than` ("pg", "cmp" or "sweep") — or, for a
     sweep, besides the one under session key `besides` — as a phrase from ACTIVITIES, or None."""
-    for k, v in list(st.session_state.items()):
-        k = str(k)
+    for k, state in list(slots().items()):
+        v = state.run
         if k in ("cmp.sweep", "cmp.map"):
             kind = "sweep" if k != besides else None
-        elif k == "pg.run":
+        elif k == "pg":
             kind = "pg"
-        elif k.startswith("cmp.") and k.endswith(".run"):
+        elif k.startswith("cmp."):
             kind = "cmp"
         else:
             kind = None
@@ -433,7 +427,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     run, ctx = get_run(slot), get_context(slot)
     if run is None or ctx is None:
         return None
-    cached = st.session_state.get(f"{slot}.eval")
+    cached = slot_state(slot).evaluation
     if cached:
         _collect_closed_loop(cached)
     if run.status in ACTIVE:
@@ -456,7 +450,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
         job = _CLOSED_LOOPS.submit(_closed_loop, frozen, w, closed_loop_steps or n, start)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
-    st.session_state[f"{slot}.eval"] = result
+    slot_state(slot).evaluation = result
     return result
 
 
@@ -483,7 +477,7 @@ def _collect_closed_loop(result: dict) -> None:
 
 def closed_loop_pending(slot: str) -> bool:
     """Whether the slot's closed-loop forecast is still being computed in the background."""
-    result = st.session_state.get(f"{slot}.eval")
+    result = slot_state(slot).evaluation
     if not result:
         return False
     _collect_closed_loop(result)

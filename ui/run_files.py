@@ -30,6 +30,7 @@ from rnn_core.windows import Windows, prepare
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
 from ui.state import request_seed
+from ui.state import slot as slot_state
 from ui.text import md
 
 
@@ -103,17 +104,16 @@ def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
 
 def _load_upload(slot: str, upload: Any) -> None:
     """Read a saved run zip once per file and install it in the slot as a StaticRun."""
-    marker = f"{slot}.uploaded_run"
-    if st.session_state.get(marker) == upload.file_id:
+    state = slot_state(slot)
+    if state.upload_id == upload.file_id:
         return
-    st.session_state[marker] = upload.file_id
+    state.upload_id = upload.file_id
     try:
         loaded = load_run_zip(upload.getvalue())
     except RunFileError as e:
-        st.session_state[f"{slot}.upload_error"] = str(e)
+        state.upload_error = str(e)
         return
-    st.session_state.pop(f"{slot}.upload_error", None)
-    st.session_state.pop(f"{slot}.upload_note", None)
+    state.upload_error = note = None
     try:
         windows = prepare_windows(loaded.data_cfg)
     except (DataError, ConfigError, ValueError) as e:
@@ -121,15 +121,16 @@ def _load_upload(slot: str, upload: Any) -> None:
         saved = "predictions and metrics saved with it" if loaded.metrics.get("task") else "its saved history"
         why = ("it was trained on an uploaded CSV, which the server does not keep"
                if loaded.data_cfg.dataset == "csv" else _first_sentence(e))
-        st.session_state[f"{slot}.upload_note"] = (
+        note = (
             f"The run loaded, but its data could not be rebuilt here ({why}); the charts show "
             f"{saved}, and the weights cannot be re-evaluated or trained on until that data is loaded again.")
         windows = None
     run = StaticRun(loaded)
     set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
+    state.upload_note = note
     if windows is None:
         evaluation = loaded.metrics if loaded.metrics.get("task") in ("forecast", "sequence") else {}
-        st.session_state[f"{slot}.eval"] = {"evaluation": evaluation, "closed": None, "closed_note": None,
+        state.evaluation = {"evaluation": evaluation, "closed": None, "closed_note": None,
                                             "version": run.snapshot().version, "step": run.snapshot().step}
     request_seed(slot, loaded.model_cfg, loaded.data_cfg, loaded.train_cfg)
     st.rerun()
@@ -157,7 +158,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
             c2.download_button("History (CSV)", history_csv(records), file_name="rnn-playground-history.csv",
                                mime="text/csv", key=f"{slot}.dl.history", on_click="ignore",
                                icon=":material/table:", help="One row per step and per epoch.")
-            cached = st.session_state.get(f"{slot}.eval") or {}
+            cached = slot_state(slot).evaluation or {}
             c3.download_button("Run with weights (zip)", _zip_maker(run, ctx, cached.get("evaluation")),
                                file_name="rnn-playground-run.zip", mime="application/zip",
                                key=f"{slot}.dl.zip", on_click="ignore", icon=":material/folder_zip:",
@@ -169,9 +170,9 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
                                   help="A zip downloaded from this page. Weights are read with safetensors only.")
         if upload is not None:
             _load_upload(slot, upload)
-        err = st.session_state.get(f"{slot}.upload_error")
+        err = slot_state(slot).upload_error
         if err:
             st.error(md(err), icon=":material/error:")
-        note = st.session_state.get(f"{slot}.upload_note")
+        note = slot_state(slot).upload_note
         if note and ctx is not None and ctx.windows is None:
             st.info(md(note), icon=":material/info:")

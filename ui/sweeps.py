@@ -2,7 +2,8 @@
 the timesteps sweep (each cell at several window lengths, mean ± spread over seeds) and the
 trainability map (each cell over gain × timesteps, final loss ÷ the naive guess as a heatmap).
 
-Each sweep is a `SweepRun` in session state (`cmp.sweep`, `cmp.map`), on the backend the server is
+Each sweep is a `SweepRun` in its slot (`ui.state.slot("cmp.sweep")`, `"cmp.map"`: the run, the button
+request, the error; the map's uploaded CSV too), on the backend the server is
 configured with (`sweep.app_backend()`: RNN_PLAYGROUND_SWEEP_BACKEND, local worker processes by
 default, at most two of them per sweep), holding as many of the server's admission slots as it has
 workers (queued behind live runs when the server is busy). A fragment polls it while it runs.
@@ -32,10 +33,11 @@ from rnn_core.config import replace as cfg_replace
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
+from ui.state import slot, widget_key
 from ui.text import md
 
-SWEEP, MAP = "cmp.sweep", "cmp.map"
-UPLOADED = "cmp.map.uploaded"
+SWEEP, MAP = "cmp.sweep", "cmp.map"      # their slots; their widgets' keys start with the same names
+UPLOAD_KEY = widget_key(MAP, "upload")   # the map's CSV uploader
 POLL_SECONDS = 0.7
 
 
@@ -64,25 +66,28 @@ def defaults() -> None:
 
 def request(key: str, action: str) -> None:
     """Button callback: remember what was asked ("run" / "cancel") for the page to carry out."""
-    st.session_state[f"{key}.action"] = action
+    slot(key).action = action
 
 
 def take_action(key: str) -> str | None:
-    return st.session_state.pop(f"{key}.action", None)
+    state = slot(key)
+    action, state.action = state.action, None
+    return action
 
 
 def _start(key: str, settings, timesteps: list[int], gains: list[float], seeds: int, epochs: int,
            n_samples: int, init: str | None = None) -> None:
     """Build the grid from the race's settings and start a SweepRun under `key`; a bad grid or a
-    setting out of range becomes `<key>.error` (one sentence)."""
+    setting out of range becomes the slot's error (one sentence)."""
     cancel(key)
-    st.session_state.pop(f"{key}.error", None)
+    state = slot(key)
+    state.error = None
     refused = one_at_a_time("sweep", besides=key)
     if refused:
-        st.session_state[f"{key}.error"] = refused
+        state.error = refused
         return
     if settings.error:
-        st.session_state[f"{key}.error"] = settings.error
+        state.error = settings.error
         return
     params = dict(settings.data.params)
     if "n_samples" in params:
@@ -98,9 +103,9 @@ def _start(key: str, settings, timesteps: list[int], gains: list[float], seeds: 
         backend, workers = app_backend()
         run = SweepRun(trials, backend, workers, watcher=session_watcher())
     except (SweepError, ConfigError) as exc:
-        st.session_state[f"{key}.error"] = str(exc)
+        state.error = str(exc)
         return
-    st.session_state[key] = run.start()
+    state.run = run.start()
 
 
 def start_sweep(settings, timesteps: list[int], epochs: int, n_samples: int, seeds: int) -> None:
@@ -111,19 +116,19 @@ def start_sweep(settings, timesteps: list[int], epochs: int, n_samples: int, see
 def start_map(settings, gains: list[float], timesteps: list[int], epochs: int, n_samples: int, seeds: int) -> None:
     """The trainability map: the race's cells over gain × timesteps, W_hh orthogonal × gain (the
     default init ignores the gain)."""
-    st.session_state.pop(UPLOADED, None)
+    slot(MAP).uploaded = None
     _start(MAP, settings, sorted(timesteps), sorted(gains), seeds, epochs, n_samples, init="orthogonal")
 
 
 def cancel(key: str) -> None:
-    run: SweepRun | None = st.session_state.get(key)
+    run: SweepRun | None = slot(key).run
     if run is not None:
         run.stop()
 
 
 def running(key: str) -> bool:
     """The sweep under `key` still wants to compute (running, or queued for a slot)."""
-    run: SweepRun | None = st.session_state.get(key)
+    run: SweepRun | None = slot(key).run
     return run is not None and run.status in ACTIVE
 
 
@@ -156,7 +161,7 @@ def _polled(key: str, draw) -> None:
 
     @st.fragment(run_every=POLL_SECONDS if was_running else None)
     def _area() -> None:
-        run: SweepRun | None = st.session_state.get(key)
+        run: SweepRun | None = slot(key).run
         draw(None if run is None else run.snapshot())
         if was_running and not running(key):
             st.rerun()          # finished: one full rerun turns polling off and updates the buttons
@@ -205,8 +210,9 @@ def _run_cancel(kind: str, label: str, icon: str) -> None:
                    disabled=running(kind))
     cancel_col.button("Cancel", icon=":material/cancel:", width="stretch", key=f"{kind}.cancel",
                       on_click=request, args=(kind, "cancel"), disabled=not running(kind))
-    if st.session_state.get(f"{kind}.error"):
-        st.error(md(st.session_state[f"{kind}.error"]))
+    error = slot(kind).error
+    if error:
+        st.error(md(error))
 
 
 def sweep_area() -> None:
@@ -225,7 +231,7 @@ def sweep_area() -> None:
 def map_area() -> None:
     """The trainability map: the running (or last) map's records, or an uploaded sweep's."""
     def draw(snap: dict | None) -> None:
-        uploaded = st.session_state.get(UPLOADED)
+        uploaded = slot(MAP).uploaded
         if uploaded is not None:
             records = uploaded["records"]
             st.caption(md(f"Drawn from the uploaded file {uploaded['name']} ({len(records)} runs)."))
@@ -243,23 +249,24 @@ def map_area() -> None:
 
 def _read_upload() -> None:
     """file_uploader callback: parse and check the file once; a bad file is one sentence, nothing lost."""
-    st.session_state.pop("cmp.map.upload_error", None)
-    file = st.session_state.get("cmp.map.upload")
+    state = slot(MAP)
+    state.upload_error = None
+    file = st.session_state.get(UPLOAD_KEY)
     if file is None:
         return
     try:
         records = parse_records_csv(file.getvalue())
     except SweepError as exc:
-        st.session_state["cmp.map.upload_error"] = f"{file.name}: {exc}"
+        state.upload_error = f"{file.name}: {exc}"
         return
     cancel(MAP)
-    st.session_state[UPLOADED] = {"name": file.name, "records": records}
+    state.uploaded = {"name": file.name, "records": records}
 
 
 def map_upload() -> None:
     """Upload a sweep's CSV (from here or from `python -m rnn_core sweep`) to draw its map again."""
-    st.file_uploader("Draw a sweep's CSV again", type=["csv"], key="cmp.map.upload", on_change=_read_upload,
+    st.file_uploader("Draw a sweep's CSV again", type=["csv"], key=UPLOAD_KEY, on_change=_read_upload,
                      help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most 5 MB.")
-    error = st.session_state.get("cmp.map.upload_error")
+    error = slot(MAP).upload_error
     if error:
         st.error(md(error))
