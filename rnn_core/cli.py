@@ -322,7 +322,7 @@ def _load_windows(args, data_cfg: DataConfig):
     from rnn_core.windows import prepare
 
     if args.text:
-        from rnn_core.text import read_text_upload
+        from rnn_core.text_sources import read_text_upload
 
         try:
             raw = Path(args.text).expanduser().read_bytes()

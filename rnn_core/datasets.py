@@ -14,7 +14,7 @@ The loaders live by concern:
   `goog`, `msft`, `eu_stocks`, `sunspots`, `airpassengers`.
 - Live (`yahoo.py`): `yahoo` through `fetch_yahoo` (yfinance with an on-disk CSV cache).
 - Text (task "text", next character; `text.py`): `pydoc` (the Python docs shipped with Python),
-  `brackets` (a grammar with a known memory span) and `text` (pasted or uploaded, `text.read_text_upload`).
+  `brackets` (a grammar with a known memory span) and `text` (pasted or uploaded, `text_sources.read_text_upload`).
 - Upload (`csv_upload.py`): `csv` through `read_csv_upload` (validated; `inspect_csv_upload` lists
   the column choices).
 
@@ -120,13 +120,13 @@ class Dataset:
 # ------------------------------------------------------------------ entries without a module of their own
 # text.py imports windows.py, which imports this registry: its loaders are imported when called
 def pydoc_docs(length: int, start: int, **_sampling) -> pd.DataFrame:
-    from rnn_core.text import pydoc_frame
+    from rnn_core.text_sources import pydoc_frame
 
     return pydoc_frame(length, start)
 
 
 def brackets(length: int, span: int, seed: int, **_sampling) -> pd.DataFrame:
-    from rnn_core.text import brackets_frame
+    from rnn_core.text_sources import brackets_frame
 
     return brackets_frame(length, span, seed)
 

@@ -37,8 +37,8 @@ from torch import Tensor
 from rnn_core.cells import step_jacobians, unrolled_forward
 from rnn_core.config import CELL_SPECS
 from rnn_core.interrupt import checkpoint
+from rnn_core.losses import bits
 from rnn_core.models import spectra
-from rnn_core.tasks import bits
 
 THEORY_CAP = 1e300
 # Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them

@@ -9,12 +9,11 @@ the probe, the evaluation, the CLI and the charts (so no front end asks `if task
 Text targets are one-hot rows y (B, V), so `cross_entropy` with probability targets equals the usual
 −log p(next character); dividing by ln 2 turns nats into bits per character.
 Leaves to others: the data of each task (`windows.py`, `text.py`), the per-epoch text extras
-(`text_eval.py`), the loop (`train.py`).
+(`text_eval.py`), the loop (`train.py`), the loss functions (`losses.py`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,22 +21,7 @@ from typing import Any
 from torch import Tensor
 from torch.nn import functional as F
 
-LN2 = math.log(2.0)
-
-
-def _mse_sum(y_hat: Tensor, y: Tensor) -> Tensor:
-    # Σ (ŷ − y)² in float64
-    return ((y_hat.double() - y.double()) ** 2).sum()
-
-
-def bits(y_hat: Tensor, y: Tensor) -> Tensor:
-    """Mean −log₂ p(next character): logits ŷ (B, V), one-hot targets y (B, V)."""
-    # L = −(1/B) Σ_b log softmax(ŷ_b)[y_b] / ln 2
-    return F.cross_entropy(y_hat, y.to(y_hat.dtype)) / LN2
-
-
-def _bits_sum(y_hat: Tensor, y: Tensor) -> Tensor:
-    return F.cross_entropy(y_hat.double(), y.double(), reduction="sum") / LN2
+from rnn_core.losses import bits, bits_sum, mse_sum
 
 
 def _text_evaluate(model: Any, windows: Any) -> dict:
@@ -66,9 +50,9 @@ class Task:
 
 
 TASKS: dict[str, Task] = {
-    "forecast": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline"),
-    "sequence": Task(F.mse_loss, _mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess"),
-    "text": Task(bits, _bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
+    "forecast": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline"),
+    "sequence": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess"),
+    "text": Task(bits, bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
                  epoch_extra=_text_extra, evaluate=_text_evaluate),
 }
 

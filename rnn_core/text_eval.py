@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnn_core.losses import LN2
 from rnn_core.probe import connectivity
-from rnn_core.tasks import LN2
 from rnn_core.text import TextInfo
 
 SPLITS = ("train", "val", "test")

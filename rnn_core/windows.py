@@ -294,8 +294,9 @@ def prepare(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
 
 
 def _text_task(ds: Dataset, data_cfg: DataConfig, frame: pd.DataFrame | None) -> Windows:
-    """Next-character windows of a text dataset (`frame`: pasted text from `text.read_text_upload`)."""
-    from rnn_core.text import frame_text, memory_of, text_windows
+    """Next-character windows of a text dataset (`frame`: pasted text from `text_sources.read_text_upload`)."""
+    from rnn_core.text import memory_of, text_windows
+    from rnn_core.text_sources import frame_text
 
     params = ds.resolve(data_cfg.params)
     if frame is None:

@@ -12,21 +12,12 @@ import torch
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS
+from rnn_core.losses import LN2
 from rnn_core.models import build_model
 from rnn_core.probe import connectivity, probe
-from rnn_core.tasks import LN2
-from rnn_core.text import (
-    CLOSERS,
-    MAX_TEXT_BYTES,
-    OPENERS,
-    Vocab,
-    brackets_text,
-    frame_text,
-    read_text_upload,
-    text_windows,
-    unigram_bits,
-)
+from rnn_core.text import Vocab, text_windows, unigram_bits
 from rnn_core.text_eval import evaluate_text, next_char_table, sample, text_connectivity
+from rnn_core.text_sources import CLOSERS, MAX_TEXT_BYTES, OPENERS, brackets_text, frame_text, read_text_upload
 from rnn_core.train import train
 from rnn_core.windows import prepare
 

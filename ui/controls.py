@@ -49,7 +49,7 @@ from rnn_core.config import (
 from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS, GROUPS, Param
-from rnn_core.text import MAX_TEXT_BYTES, read_text_upload
+from rnn_core.text_sources import MAX_TEXT_BYTES, read_text_upload
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
 

@@ -97,7 +97,8 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
 
 def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
     """A text dataset: its size, vocabulary and unigram baseline, and its opening characters (literal)."""
-    from rnn_core.text import Vocab, frame_text, unigram_bits
+    from rnn_core.text import Vocab, unigram_bits
+    from rnn_core.text_sources import frame_text
 
     try:
         frame = load_frame(name, tuple(sorted(params.items())))
