@@ -580,7 +580,7 @@ def test_runs_module_never_unpickles():
 
 
 # Every module that reads st.query_params (checked below, so a new reader gets looked at).
-URL_READERS = {"ui/state.py", "ui/lab.py", "ui/presenter.py", "ui/learn.py", "app_pages/learn.py",
+URL_READERS = {"ui/links.py", "ui/state.py", "ui/lab.py", "ui/presenter.py", "ui/learn.py", "app_pages/learn.py",
                "ui/data_views.py"}   # data_views: hands an upload to the Playground with switch_page(query_params=…)
 
 
