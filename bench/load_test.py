@@ -49,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.common import ROOT, table
@@ -256,7 +257,8 @@ async def ws_student(url: str, delay: float, args, out: dict) -> None:
             if await s.open(f"{SETUP}&t.epochs={args.epochs}", args.limit) is None:
                 raise TimeoutError(f"the page's first script run did not finish within {args.limit:.0f} s")
             if s.loss is None:
-                raise RuntimeError("the page's first script run drew no loss chart")
+                raise RuntimeError("the page's first script run drew no loss chart"
+                                   + "".join(f"; it shows {e}" for e in s.exceptions()[:1]))
             t_click = await s.click("Train")
             s.listen(lambda s, at: note(out, s.status(), (s.loss or {}).get("points", 0), at - t_click))
             clicks_left, switched = args.clicks, False
@@ -335,8 +337,22 @@ async def classroom(k: int, args) -> dict:
         stop_server(proc)
     row = summarise(k, results, before, sampler.samples, after)
     row["client cpu"] = (cpu, wall) if args.clients == "ws" else None    # Chromium's own CPU is not ours
-    row["log"] = folder / "streamlit.log"
+    row["server errors"] = server_errors((folder / "streamlit.log").read_text(errors="replace"))
     return row
+
+
+def server_errors(log: str) -> list[str]:
+    """The last line of each traceback in a server log (e.g. a page script that raised: its students
+    then wait in vain for the page's charts — what an edit to the page files mid-run looks like, since
+    Streamlit reads them again on every run)."""
+    errors, last = [], ""
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            last = "…"
+        elif last and line and not line.startswith((" ", "\t")):
+            errors.append(line.strip())
+            last = ""
+    return errors
 
 
 def summarise(k: int, results: list[dict], before, during, after) -> dict:
@@ -380,6 +396,8 @@ def print_classroom(rows: list[dict]) -> None:
                   f"({100 * cpu / max(wall, 1e-9):.0f} % of one core)")
         for e in r["errors"]:
             print(f"K = {r['K']}: a student failed: {e}")
+        for e, n in Counter(r.get("server errors", [])).items():
+            print(f"K = {r['K']}: the server logged {n} × {e}")
     ok = [r["K"] for r in rows if r["click p95"] == r["click p95"] and r["click p95"] < 1.0]
     print(f"\nLargest K with p95 click→effect under 1 s: {max(ok) if ok else 'none of those measured'}")
 

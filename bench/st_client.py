@@ -264,6 +264,11 @@ class Session:
         self.query = ""
         return await self._rerun(page_hash=self.pages[name])
 
+    def exceptions(self) -> list[str]:
+        """The exceptions the page shows (a script that raised), as "Type: message"."""
+        return [f"{e.exception.type}: {e.exception.message}" for e in self.elements.values()
+                if e.WhichOneof("type") == "exception"]
+
     def heading(self, text: str) -> bool:
         """Whether a heading on the page starts with `text`."""
         return any(e.WhichOneof("type") == "heading" and e.heading.body.startswith(text)

@@ -50,6 +50,14 @@ def test_load_test_summary_and_verdict(capsys):
     assert "Largest K with p95 click→effect under 1 s: 1" in out
 
 
+def test_server_errors_names_each_traceback():
+    log = ("2026-11-30 13:36:36 Uvicorn server started\n2026-11-30 13:36:52 Uncaught app execution\n"
+           "Traceback (most recent call last):\n  File \"app.py\", line 21, in <module>\n    page.run()\n"
+           "    ^^^^\nNameError: name 'get_run' is not defined\n  Stopping...\n")
+    assert load_test.server_errors(log) == ["NameError: name 'get_run' is not defined"]
+    assert load_test.server_errors("Uvicorn server started\n  Stopping...\n") == []
+
+
 @pytest.mark.slow
 def test_ws_classroom_trains_to_the_end(tmp_path):
     """Two websocket students against a fresh server with one slot: the protocol flow of the load test
@@ -57,7 +65,7 @@ def test_ws_classroom_trains_to_the_end(tmp_path):
     args = load_test.parse_args(["--students", "2", "--slots", "1", "--epochs", "2", "--clicks", "1",
                                  "--arrival", "0.5", "--warm", "0", "--settle", "0", "--limit", "120"])
     row = asyncio.run(load_test.classroom(2, args))
-    assert row["errors"] == []
+    assert row["errors"] == [] and row["server errors"] == []
     assert row["completed"] == 2                       # both saw "completed" in the status bar
     assert row["first point max"] == row["first point max"]      # each saw a loss point (not NaN)
     assert row["status p95"] == row["status p95"]      # and its status bar before that
