@@ -1,29 +1,39 @@
-"""A classroom against one server: K students open the app in real Chromium, train a small run, leave.
+"""A classroom against one server: K students open the app, train a small run, click meanwhile, leave.
 
 Not a test (nothing asserts a time): it prints what K students felt and what the server did.
 
-    .venv/bin/python -m bench.load_test --students 1,4,8          # one server per K, ≤ --limit s each
+    .venv/bin/python -m bench.load_test --students 1,4,8,16         # websocket students (default)
+    .venv/bin/python -m bench.load_test --students 1,4 --clients browser     # Chromium students
     .venv/bin/python -m bench.load_test --students 4 --mode workers --background 2
 
 Classroom mode (default). For each K a fresh `streamlit run app.py` on loopback (tests/conftest.py's
-`start_server`, admission slots from --slots, default: the CPUs) and one headless Chromium (Debian's,
-through Playwright's async API; each student its own browser context = its own Streamlit session).
-Students arrive spread over --arrival seconds; each opens a Playground link with a small setup
-(sine, T = 20, H = 16, --epochs epochs), presses **Train**, and while the run is queued or training
-clicks the "Log loss axis" toggle --clicks times and switches to Learn and back once, then waits for
-"completed" and closes its tab. Measured in the page: click → the loss chart's y axis changed type
-(the toggle's effect), click → Learn's title on screen (a page switch), Train → first loss point
-(queue wait included), Train → status "running" (the queue wait). Runs completed = tabs that saw
+`start_server`, admission slots from --slots, default: the CPUs), one warm-up visit, then K students
+arriving spread over --arrival seconds. Each opens a Playground link with a small setup (sine, T = 20,
+H = 16, --epochs epochs), presses **Train**, and while the run is queued or training clicks the "Log loss
+axis" toggle --clicks times and switches to Learn and back once, then waits for "completed" and leaves.
+Measured: click → the loss chart's y axis changed type (the toggle's effect), click → Learn's title (a
+page switch), Train → the status bar shows the run (queued or running), Train → first loss point (queue
+wait included), Train → status "running" (the queue wait). Runs completed = students that saw
 "completed" within --limit s. The server's RSS and thread count come from /proc/<pid>/status before the
 students come, during (max), and --settle s after the last has left.
+
+--clients ws (default): each student is a `bench.st_client.Session`, Streamlit's own websocket protocol
+spoken from this process (BackMsg / ForwardMsg protobufs; fragment timers as the frontend runs them);
+times are taken when the delta arrives, before any browser would draw it, and the clients cost the
+machine almost nothing (their CPU is printed). --clients browser: each student is a context of one
+headless Chromium (Debian's, through Playwright), times taken when the page shows the change; on a
+small machine the K browsers compete with the server for the cores, so their figures are mostly the
+browsers' own cost.
 
 Workers mode (threads inside the Streamlit process or separate processes?): one observer tab
 measures page switches and toggles while --background runs train (a) as LiveRun threads inside the
 server (--background other tabs pressed Train), (b) as separate OS processes (`python -m rnn_core
 train`, the same setup; the other tabs stay open and idle), and (c) with nothing training. (b) stands
-for a worker-process design; it lacks the redraw traffic of (a), so it is its best case.
+for a worker-process design; it lacks the redraw traffic of (a), so it is its best case. This mode
+always drives Chromium.
 
-Leaves to others: the app; the server helpers (tests/conftest.py); the Chromium flags (conftest).
+Leaves to others: the app; the server helpers and Chromium flags (tests/conftest.py); the protocol
+(bench/st_client.py).
 """
 
 from __future__ import annotations
@@ -39,16 +49,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.common import ROOT, table
+from bench.st_client import FINISHED, STATUS, Session
 from rnn_core.admission import cpus
 
 sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason, start_server, stop_server
 
 SETUP = "d.dataset=sine&d.timesteps=20&m.hidden_size=16&d.params.length=800&t.batch_size=32&t.probe_every=2"
-STATUS = re.compile(r"\b(idle|queued|running|paused|completed|stopped|diverged)\b")
 
 # In the page: the loss chart's y axis type and its number of per-step points (None: not drawn yet).
 LOSS_STATE = """() => {
@@ -159,20 +170,26 @@ async def switch_latency(page, timeout: float) -> float | None:
     return took
 
 
+def note(out: dict, status: str, points: int, now: float) -> None:
+    """What one look at a student's page says about the run, `now` s after Train: the status bar shown
+    (the click took effect), queued → running (the queue wait), the first loss point, the end."""
+    if status and "status_shown" not in out:
+        out["status_shown"] = now
+    if status == "queued":
+        out["was_queued"] = True
+    if status in ("running", "completed") and "queue_wait" not in out:
+        out["queue_wait"] = now if "was_queued" in out else 0.0
+    if points > 0 and "first_point" not in out:
+        out["first_point"] = now
+    if status in FINISHED:
+        out["status"] = status
+
+
 async def watch(page, out: dict, t_click: float, limit: float) -> None:
-    """Every 0.1 s: the run's status (queued → running: the queue wait) and its first loss point."""
-    while time.monotonic() - t_click < limit:
+    """Every 0.1 s: `note` what the page shows."""
+    while time.monotonic() - t_click < limit and "status" not in out:
         state, status = await loss_state(page), await status_of(page)
-        now = time.monotonic() - t_click
-        if status == "queued":
-            out["was_queued"] = True
-        if status in ("running", "completed") and "queue_wait" not in out:
-            out["queue_wait"] = now if "was_queued" in out else 0.0
-        if state and state["points"] > 0 and "first_point" not in out:
-            out["first_point"] = now
-        if status in ("completed", "stopped", "diverged"):
-            out["status"] = status
-            return
+        note(out, status, (state or {}).get("points", 0), time.monotonic() - t_click)
         await asyncio.sleep(0.1)
 
 
@@ -214,8 +231,54 @@ async def student(browser, url: str, delay: float, args, out: dict, train: bool 
         await context.close()
 
 
+# ------------------------------------------------------------------------- one student, no browser
+async def ws_toggle(s: Session, timeout: float) -> float | None:
+    """Flip "Log loss axis"; seconds until a loss chart delta with the other y axis type arrived."""
+    before = s.loss["axis"]
+    t0 = await s.set_bool("Log loss axis", before != "log")
+    at = await s.until(lambda s: s.loss is not None and s.loss["axis"] != before, timeout)
+    return None if at is None else at - t0
+
+
+async def ws_switch(s: Session, timeout: float) -> float | None:
+    """Open Learn; seconds until its title arrived; then back to the Playground (until its status bar)."""
+    t0 = await s.switch_page("Learn")
+    at = await s.until(lambda s: s.heading("Learn"), timeout)
+    await s.switch_page("Playground")
+    await s.until(lambda s: s.status() != "", timeout)
+    return None if at is None else at - t0
+
+
+async def ws_student(url: str, delay: float, args, out: dict) -> None:
+    """The browser student's visit (`student`) over the websocket (`bench.st_client.Session`)."""
+    await asyncio.sleep(delay)
+    try:
+        async with Session(url) as s:
+            if await s.open(f"{SETUP}&t.epochs={args.epochs}", args.limit) is None:
+                raise TimeoutError(f"the page's first script run did not finish within {args.limit:.0f} s")
+            if s.loss is None:
+                raise RuntimeError("the page's first script run drew no loss chart"
+                                   + "".join(f"; it shows {e}" for e in s.exceptions()[:1]))
+            t_click = await s.click("Train")
+            s.listen(lambda s, at: note(out, s.status(), (s.loss or {}).get("points", 0), at - t_click))
+            clicks_left, switched = args.clicks, False
+            while time.monotonic() - t_click < args.limit and "status" not in out and not s.closed.is_set():
+                drawn = bool(s.loss and s.loss["points"] > 0)      # the empty chart ignores the axis option
+                if clicks_left and drawn:
+                    out.setdefault("toggles", []).append(await ws_toggle(s, args.limit / 4))
+                    clicks_left -= 1
+                elif drawn and not switched:
+                    out["switch"] = await ws_switch(s, args.limit / 4)
+                    switched = True
+                await asyncio.sleep(random.uniform(0.2, 0.6))
+            await s.until(lambda s: not s.running, args.limit / 4)   # the rest of the run that said "completed"
+            out["done_at"] = time.monotonic() - t_click
+    except Exception as exc:          # a student that broke is reported, not fatal
+        out["error"] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:120]}"
+
+
 # ------------------------------------------------------------------------------------- classroom
-async def warm_up(browser, url: str) -> None:
+async def warm_up(browser, url: str, pause: float = 8) -> None:
     """One visit before measuring: the server's first page load imports the app and warms torch up
     (a one-off cost of a fresh process that a classroom meets only if it arrives with the server)."""
     context = await browser.new_context()
@@ -223,32 +286,73 @@ async def warm_up(browser, url: str) -> None:
     await page.goto(url)
     await wait_idle(page)
     await context.close()
-    await asyncio.sleep(8)
+    await asyncio.sleep(pause)
+
+
+def arrivals(k: int, args) -> list[float]:
+    return sorted(random.uniform(0, args.arrival) for _ in range(k))
+
+
+async def browser_room(url: str, k: int, args, results: list[dict], sampler: ProcSampler) -> tuple:
+    """K Chromium students (one browser, a context each) after one warm-up visit; the server's
+    (RSS, threads) before they came."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        await warm_up(browser, url, args.warm)
+        before = sampler.read()
+        with sampler:
+            await asyncio.gather(*(student(browser, url, d, args, r) for d, r in zip(arrivals(k, args), results)))
+        await browser.close()
+    return before
+
+
+async def ws_room(url: str, k: int, args, results: list[dict], sampler: ProcSampler) -> tuple:
+    """K websocket students after one warm-up visit (as `warm_up`); the server's (RSS, threads) before."""
+    async with Session(url) as s:
+        await s.open("", args.limit)
+    await asyncio.sleep(args.warm)
+    before = sampler.read()
+    with sampler:
+        await asyncio.gather(*(ws_student(url, d, args, r) for d, r in zip(arrivals(k, args), results)))
+    return before
 
 
 async def classroom(k: int, args) -> dict:
-    from playwright.async_api import async_playwright
-
     folder = Path(tempfile.mkdtemp(prefix="rnn-load-"))
     # explicit: importing tests.conftest sets a generous default for the test suite's own servers
     env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus())}
     proc, url = start_server(folder, env)
     results = [{} for _ in range(k)]
+    room = ws_room if args.clients == "ws" else browser_room
     try:
         sampler = ProcSampler(proc.pid)
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            await warm_up(browser, url)
-            before = sampler.read()
-            with sampler:
-                delays = sorted(random.uniform(0, args.arrival) for _ in range(k))
-                await asyncio.gather(*(student(browser, url, d, args, r) for d, r in zip(delays, results)))
-            await browser.close()
+        wall, cpu = time.monotonic(), time.process_time()
+        before = await room(url, k, args, results, sampler)
+        wall, cpu = time.monotonic() - wall, time.process_time() - cpu
         await asyncio.sleep(args.settle)
         after = sampler.read()
     finally:
         stop_server(proc)
-    return summarise(k, results, before, sampler.samples, after)
+    row = summarise(k, results, before, sampler.samples, after)
+    row["client cpu"] = (cpu, wall) if args.clients == "ws" else None    # Chromium's own CPU is not ours
+    row["server errors"] = server_errors((folder / "streamlit.log").read_text(errors="replace"))
+    return row
+
+
+def server_errors(log: str) -> list[str]:
+    """The last line of each traceback in a server log (e.g. a page script that raised: its students
+    then wait in vain for the page's charts — what an edit to the page files mid-run looks like, since
+    Streamlit reads them again on every run)."""
+    errors, last = [], ""
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            last = "…"
+        elif last and line and not line.startswith((" ", "\t")):
+            errors.append(line.strip())
+            last = ""
+    return errors
 
 
 def summarise(k: int, results: list[dict], before, during, after) -> dict:
@@ -256,13 +360,15 @@ def summarise(k: int, results: list[dict], before, during, after) -> dict:
     lost = sum(1 for r in results for x in r.get("toggles", []) if x is None)
     switches = [r["switch"] for r in results if r.get("switch") is not None]
     firsts = [r["first_point"] for r in results if "first_point" in r]
+    shown = [r["status_shown"] for r in results if "status_shown" in r]
     waits = [r["queue_wait"] for r in results if "queue_wait" in r]
     errors = [r["error"] for r in results if "error" in r]
     rss = [s[0] for s in during] or [float("nan")]
     threads = [s[1] for s in during] or [0]
     return {"K": k, "click p50": percentile(clicks, 50), "click p95": percentile(clicks, 95),
             "clicks": len(clicks), "clicks lost": lost, "switch p50": percentile(switches, 50),
-            "switch p95": percentile(switches, 95), "first point p50": percentile(firsts, 50),
+            "switch p95": percentile(switches, 95), "status p50": percentile(shown, 50),
+            "status p95": percentile(shown, 95), "first point p50": percentile(firsts, 50),
             "first point max": max(firsts, default=float("nan")),
             "completed": sum(r.get("status") == "completed" for r in results),
             "queued": sum(bool(r.get("was_queued")) for r in results),
@@ -272,18 +378,26 @@ def summarise(k: int, results: list[dict], before, during, after) -> dict:
 
 
 def print_classroom(rows: list[dict]) -> None:
-    print(table(["K", "click→effect p50 / p95", "page switch p50 / p95", "Train→first point p50 / max",
+    print(table(["K", "click→effect p50 / p95", "page switch p50 / p95", "Train→status p50 / p95",
+                 "Train→first point p50 / max",
                  "completed", "queued (mean / max wait)", "RSS MB before/max/after", "threads b/max/a"],
                 [[r["K"], f"{fmt(r['click p50'])} / {fmt(r['click p95'])} ({r['clicks']} clicks"
                   + (f", {r['clicks lost']} no effect)" if r["clicks lost"] else ")"),
                   f"{fmt(r['switch p50'])} / {fmt(r['switch p95'])}",
+                  f"{fmt(r['status p50'])} / {fmt(r['status p95'])}",
                   f"{fmt(r['first point p50'])} / {fmt(r['first point max'])}", f"{r['completed']}/{r['K']}",
                   f"{r['queued']} ({fmt(r['wait mean'])} / {fmt(r['wait max'])})",
                   "/".join(f"{x:.0f}" for x in r["rss"]), "/".join(str(x) for x in r["threads"])]
                  for r in rows]))
     for r in rows:
+        if r.get("client cpu"):
+            cpu, wall = r["client cpu"]
+            print(f"K = {r['K']}: the websocket clients used {cpu:.1f} s CPU in {wall:.0f} s "
+                  f"({100 * cpu / max(wall, 1e-9):.0f} % of one core)")
         for e in r["errors"]:
             print(f"K = {r['K']}: a student failed: {e}")
+        for e, n in Counter(r.get("server errors", [])).items():
+            print(f"K = {r['K']}: the server logged {n} × {e}")
     ok = [r["K"] for r in rows if r["click p95"] == r["click p95"] and r["click p95"] < 1.0]
     print(f"\nLargest K with p95 click→effect under 1 s: {max(ok) if ok else 'none of those measured'}")
 
@@ -355,9 +469,11 @@ async def workers(args) -> None:
     print(table([f"while {n} runs train", "toggle→effect p50 / p95", "page switch p50 / p95", "samples"], rows))
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", default="1,4,8", help="comma-separated K values (one server each)")
+    p.add_argument("--clients", choices=("ws", "browser"), default="ws",
+                   help="ws: Streamlit's websocket protocol from this process; browser: Chromium contexts")
     p.add_argument("--mode", choices=("classroom", "workers"), default="classroom")
     p.add_argument("--background", type=int, default=2, help="workers mode: runs training meanwhile")
     p.add_argument("--slots", type=int, default=0, help="admission slots (default: the server's, = CPUs)")
@@ -365,10 +481,15 @@ def main() -> None:
     p.add_argument("--clicks", type=int, default=3, help="toggle clicks per student while training")
     p.add_argument("--arrival", type=float, default=5.0, help="students arrive over this many seconds")
     p.add_argument("--limit", type=float, default=180.0, help="seconds a student waits at most")
+    p.add_argument("--warm", type=float, default=8.0, help="seconds after the warm-up visit (torch's imports)")
     p.add_argument("--settle", type=float, default=5.0, help="seconds after the last student left")
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    reason = browser_missing_reason()
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    reason = browser_missing_reason() if args.clients == "browser" or args.mode == "workers" else None
     if reason:
         print(f"load test skipped: {reason}")
         return
@@ -381,6 +502,7 @@ def main() -> None:
         t0 = time.monotonic()
         rows.append(asyncio.run(classroom(k, args)))
         print(f"K = {k}: {time.monotonic() - t0:.0f} s", flush=True)
+    print(f"{args.clients} clients, {args.slots or cpus()} admission slots, {args.epochs} epochs a run")
     print_classroom(rows)
 
 

@@ -1,13 +1,17 @@
 """Smoke tests of the classroom benchmarks: bench/admission.py runs on --quick and prints both tables;
-bench/load_test.py's summary (percentiles, the largest K under 1 s) is checked on made-up results.
-The load test itself drives Chromium for minutes: it is a benchmark, not run here."""
+bench/load_test.py's summary (percentiles, the largest K under 1 s) is checked on made-up results; its
+websocket students (bench/st_client.py) run a tiny classroom end to end, and one session clicks a
+fragment's toggle and switches pages. No timing is asserted; the Chromium students are not run here."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 import torch
 
 from bench import admission, load_test
+from bench.st_client import Session
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +48,50 @@ def test_load_test_summary_and_verdict(capsys):
     out = capsys.readouterr().out
     assert "a student failed: TimeoutError" in out
     assert "Largest K with p95 click→effect under 1 s: 1" in out
+
+
+def test_server_errors_names_each_traceback():
+    log = ("2026-11-30 13:36:36 Uvicorn server started\n2026-11-30 13:36:52 Uncaught app execution\n"
+           "Traceback (most recent call last):\n  File \"app.py\", line 21, in <module>\n    page.run()\n"
+           "    ^^^^\nNameError: name 'get_run' is not defined\n  Stopping...\n")
+    assert load_test.server_errors(log) == ["NameError: name 'get_run' is not defined"]
+    assert load_test.server_errors("Uvicorn server started\n  Stopping...\n") == []
+
+
+@pytest.mark.slow
+def test_ws_classroom_trains_to_the_end(tmp_path):
+    """Two websocket students against a fresh server with one slot: the protocol flow of the load test
+    (open the page, find Train, press it, follow the run's deltas to "completed", leave) works."""
+    args = load_test.parse_args(["--students", "2", "--slots", "1", "--epochs", "2", "--clicks", "1",
+                                 "--arrival", "0.5", "--warm", "0", "--settle", "0", "--limit", "120"])
+    row = asyncio.run(load_test.classroom(2, args))
+    assert row["errors"] == [] and row["server errors"] == []
+    assert row["completed"] == 2                       # both saw "completed" in the status bar
+    assert row["first point max"] == row["first point max"]      # each saw a loss point (not NaN)
+    assert row["status p95"] == row["status p95"]      # and its status bar before that
+    assert row["threads"][1] >= row["threads"][0]
+
+
+@pytest.mark.slow
+def test_ws_session_toggles_the_axis_and_switches_pages(streamlit_server):
+    """A fragment widget reruns its fragment (the loss chart comes back with the other axis type), and a
+    page switch shows the other page's title, then the Playground with its finished run again."""
+
+    async def visit():
+        async with Session(streamlit_server) as s:
+            assert await s.open(f"{load_test.SETUP}&t.epochs=1", timeout=120) is not None
+            assert s.loss is not None and s.loss["points"] == 0          # the empty loss chart
+            assert {"Playground", "Learn"} <= set(s.pages)
+            await s.click("Train")
+            assert await s.until(lambda s: s.status() == "completed" and not s.running, timeout=120) is not None
+            assert s.loss["points"] > 0                                  # that script run's loss chart
+            before = s.loss["axis"]
+            await s.set_bool("Log loss axis", before != "log")
+            assert await s.until(lambda s: s.loss["axis"] != before, timeout=60) is not None
+            await s.switch_page("Learn")
+            assert await s.until(lambda s: s.heading("Learn"), timeout=60) is not None
+            assert s.loss is None and not s.heading("RNN Playground")
+            await s.switch_page("Playground")
+            assert await s.until(lambda s: s.status() == "completed", timeout=60) is not None
+
+    asyncio.run(visit())
