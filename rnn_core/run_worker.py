@@ -1,0 +1,175 @@
+"""A run worker process: `python -m rnn_core.run_worker` trains one live run (or computes one closed-loop
+forecast) for the server, so the heavy numbers run outside the Streamlit process and its GIL.
+
+The worker imports torch and pays its one-off costs (`train.warm_up`) first, says "ready", then waits for
+one job on stdin, does it, and exits; `rnn_core.workers` keeps warm spares so a run does not wait for
+that start-up. Messages are length-prefixed JSON (`sweep_worker.write_message` / `read_message`); bytes
+travel base64-encoded: the windows as a pickle (numpy arrays, a fitted scaler, a DataFrame: the parent
+that started this process sends them over its own pipe, nothing else can write there) and weights as
+safetensors (a state dict, never code).
+
+    → {"op": "ready", "pid"}                                  once torch is imported
+    ← {"op": "train", "model", "train", "threads", "windows", "weights"?}
+    → {"op": "control"}   ← {"op": "go", "go": bool}          before every optimiser step (train's hook)
+    → {"op": "record", "record"}                              every record train() yields, in order
+    ← {"op": "weights"}   → {"op": "weights", "data"}         the weights now (between two steps)
+    ← {"op": "interrupt"}                                     Stop / closed tab inside a long computation
+    → {"op": "weights", "data", "final": true}, then exit     after the end record
+    ← {"op": "closed_loop", "model", "weights", "windows", "steps", "start"}
+    → {"op": "closed_loop", "result" (a pickle: its index may hold dates), "note"}, then exit
+
+The same `train()` runs here as in an in-process `LiveRun`, on the same model built from the same seed,
+so a worker's records equal the in-process run's (Python's JSON writes floats exactly). The worker
+ignores Ctrl-C (the server's terminal sends it to the whole process group) and exits when its stdin
+closes: when the server ends, however it ends, its workers end with it.
+Leaves to others: the run's state machine, queue and idle timeout (`live.py`, `workers.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+from typing import Any, BinaryIO
+
+from rnn_core.sweep_worker import read_message, write_message
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"))
+
+
+def weights_bytes(model: Any) -> bytes:
+    """The model's state dict as safetensors bytes (detached CPU copies: safetensors refuses shared storage)."""
+    from safetensors.torch import save
+
+    return save({k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()})
+
+
+def load_weights(model: Any, data: bytes) -> Any:
+    from safetensors.torch import load
+
+    model.load_state_dict(load(data))
+    return model
+
+
+def windows_bytes(windows: Any) -> bytes:
+    return pickle.dumps(windows, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class Channel:
+    """Both pipes of the worker: writes from any thread, one reader thread that sorts what comes in."""
+
+    def __init__(self, inp: BinaryIO, out: BinaryIO):
+        self.inp, self.out = inp, out
+        self._write = threading.Lock()
+        self.replies: queue.Queue = queue.Queue()     # answers to "control"
+        self.interrupted = threading.Event()
+        self.model: Any = None                        # set once built: "weights" requests read it
+        self.lock = threading.RLock()                 # train() holds it while it changes the model
+
+    def send(self, message: dict) -> None:
+        with self._write:
+            write_message(self.out, message)
+
+    def listen(self) -> None:
+        """The reader thread: answers, interrupts and weight requests until stdin closes (then exit)."""
+        while True:
+            try:
+                message = read_message(self.inp)
+            except (EOFError, OSError, ValueError):
+                os._exit(0)                           # the server is gone: so is this run
+            op = message.get("op")
+            if op == "go":
+                self.replies.put(bool(message["go"]))
+            elif op == "interrupt":
+                self.interrupted.set()
+            elif op == "weights" and self.model is not None:
+                with self.lock:
+                    data = weights_bytes(self.model)
+                self.send({"op": "weights", "data": encode(data)})
+
+    def control(self) -> bool:
+        """train()'s hook before every step: the server says go (True) or stop (False)."""
+        self.send({"op": "control"})
+        return self.replies.get()
+
+
+def train_job(channel: Channel, job: dict) -> None:
+    import torch
+
+    from rnn_core.config import ModelConfig, TrainConfig, from_dict
+    from rnn_core.interrupt import interruptible
+    from rnn_core.models import build_model
+    from rnn_core.train import train
+
+    torch.set_num_threads(int(job["threads"]))
+    model_cfg, train_cfg = from_dict(ModelConfig, job["model"]), from_dict(TrainConfig, job["train"])
+    windows = pickle.loads(decode(job["windows"]))
+    model = build_model(model_cfg, seed=train_cfg.seed)
+    if job.get("weights"):
+        load_weights(model, decode(job["weights"]))
+    channel.model = model
+    with interruptible(channel.interrupted.is_set):
+        for record in train(model, windows, train_cfg, control=channel.control, lock=channel.lock):
+            channel.send({"op": "record", "record": record})
+    with channel.lock:
+        channel.send({"op": "weights", "data": encode(weights_bytes(model)), "final": True})
+
+
+def closed_loop_job(channel: Channel, job: dict) -> None:
+    from rnn_core.config import ModelConfig, from_dict
+    from rnn_core.evaluate import EvaluationError, closed_loop
+    from rnn_core.models import build_model
+
+    model = load_weights(build_model(from_dict(ModelConfig, job["model"])), decode(job["weights"]))
+    windows = pickle.loads(decode(job["windows"]))
+    try:
+        result = closed_loop(model, windows, int(job["steps"]), start=job["start"])
+        note = result.get("stopped")
+    except EvaluationError as e:
+        result, note = None, str(e)
+    channel.send({"op": "closed_loop", "result": encode(pickle.dumps(result)), "note": note})   # dates: pickle
+
+
+JOBS = {"train": train_job, "closed_loop": closed_loop_job}
+
+
+def serve(inp: BinaryIO, out: BinaryIO) -> None:
+    import torch  # noqa: F401  (the import is the start-up this process exists to pay in advance)
+
+    from rnn_core.train import warm_up
+
+    warm_up()
+    channel = Channel(inp, out)
+    channel.send({"op": "ready", "pid": os.getpid()})
+    try:
+        job = read_message(inp)
+    except EOFError:
+        return
+    threading.Thread(target=channel.listen, name="run-worker-pipe", daemon=True).start()
+    try:
+        JOBS[job["op"]](channel, job)
+    except Exception as exc:       # the server turns it into a sentence; the history stays
+        channel.send({"op": "error", "message": str(exc).strip().splitlines()[0] if str(exc).strip()
+                      else type(exc).__name__})
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")     # the messages' own pipe …
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())      # … and any stray print goes to stderr
+    serve(sys.stdin.buffer, out)
+    out.flush()
+    os._exit(0)        # not a normal exit: the reader thread is blocked in a read of stdin
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Live runs whose training runs in a worker process: `WorkerRun`, a pool of warm workers, and `new_run`.
+
+Why: a Streamlit server runs every session's script reruns in one process. With training on threads in
+that process, N computing runs compete with everyone's clicks for the GIL; measured on the 2-core
+machine, an observer's click took effect about 2× faster with training in worker processes (README,
+"A classroom on one server"). So a run trains in `python -m rnn_core.run_worker` and the server keeps
+only its state machine and history.
+
+    new_run(model_cfg, train_cfg, windows, **LiveRun options) -> LiveRun     WorkerRun, or an in-process
+                                              LiveRun when RNN_PLAYGROUND_WORKERS=0 (the fallback)
+    WorkerRun                                 a LiveRun whose `_train` drives a worker over its pipes
+    run_closed_loop(model_cfg, model, windows, n_steps, start) -> (result, note)   in a worker too
+    shared_pool() -> WorkerPool               warm spares (RNN_PLAYGROUND_SPARE_WORKERS, default 1)
+
+How a WorkerRun splits the work: everything a LiveRun decides stays in the server, unchanged — the queue
+(`admission`), pause / step / stop, the idle timeout and its watcher, the bounded history, snapshots.
+Only `train()` moves: the worker calls it with a `control` hook that asks the server before every
+optimiser step ("go?"), and the server answers from `LiveRun._control()` exactly as an in-process run
+would. Records come back in order and go through `LiveRun._record`. So the same config and seed give
+the same records, bitwise (a test holds them equal). Stop, or a closed tab, while the worker is inside a
+long computation sends "interrupt", which the worker's `rnn_core.interrupt` check sees within a chunk.
+
+The model the page reads (`run.model` under `run.lock`: evaluation, predictions, downloads, text
+views) is a copy in the server. It is refreshed on demand: reading `model` when records arrived since
+the last copy asks the worker for its weights (safetensors bytes, taken between two steps) and puts a
+new copy in place; after the end record the worker sends its final weights once and exits.
+
+Processes: a worker serves one job and exits. The pool keeps `spares` started workers (torch imported,
+`train.warm_up` paid, ~1–3 s on a quiet machine, more on a loaded one) so Train does not wait for that.
+A queued run holds no process: it takes one only once admitted. A worker exits when its stdin closes, so
+Stop, a closed tab (after the idle timeout), Reset, and the server's end — Ctrl-C, a kill, a crash — end
+it with the server (no orphans; tests/test_workers.py kills a server to check). A worker that dies
+mid-run ends the run as "stopped" with a sentence; the history up to there stays.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rnn_core.live import QUEUE_POLL, LiveRun, run_threads
+from rnn_core.run_worker import decode, encode, load_weights, weights_bytes, windows_bytes
+from rnn_core.sweep_worker import read_message, write_message
+
+WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the server process
+SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
+START_TIMEOUT = 120.0     # seconds a worker may take to import torch on a loaded machine
+WEIGHTS_TIMEOUT = 10.0    # seconds to wait for a worker's weights (one step must finish first)
+END_TIMEOUT = 5.0         # seconds a worker may take to exit after its job before it is killed
+
+
+def workers_enabled() -> bool:
+    """False when RNN_PLAYGROUND_WORKERS is 0 / false / no / off: runs train on in-process threads."""
+    return os.environ.get(WORKERS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def new_run(model_cfg: Any, train_cfg: Any, windows: Any, **options: Any) -> LiveRun:
+    """A live run: in a worker process (default), or on a thread here when workers are switched off."""
+    kind = WorkerRun if workers_enabled() else LiveRun
+    return kind(model_cfg, train_cfg, windows, **options)
+
+
+# ----------------------------------------------------------------------------------------- processes
+class Worker:
+    """One `python -m rnn_core.run_worker` process and its two pipes."""
+
+    def __init__(self):
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "rnn_core.run_worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env, bufsize=0)
+        self.pid = self.proc.pid
+        self._write = threading.Lock()
+        self._ready = False
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
+        """Wait for its "ready" (torch imported); False when it did not come in time or the process died."""
+        if self._ready:
+            return True
+        readable, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        try:
+            self._ready = bool(readable) and self.read().get("op") == "ready"
+        except (EOFError, OSError, ValueError):
+            self._ready = False
+        return self._ready
+
+    def send(self, message: dict) -> bool:
+        """Send a message; False when the process is gone (its end shows on the reading side)."""
+        try:
+            with self._write:
+                write_message(self.proc.stdin, message)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def read(self) -> dict:
+        """The next message; EOFError once the process has closed its end."""
+        return read_message(self.proc.stdout)
+
+    def end(self, timeout: float = END_TIMEOUT) -> int | None:
+        """Close its stdin (a worker exits on that), wait, kill it if it does not; its exit code."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+
+class WorkerPool:
+    """Started workers waiting for a job, so a run does not wait for torch's import."""
+
+    def __init__(self, spares: int = 1):
+        self.spares = spares
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Worker:
+        """A ready worker (a spare if one is there, else a new one); a new spare is started at once."""
+        with self._lock:
+            worker = self._idle.pop(0) if self._idle else None
+        if worker is None or worker.proc.poll() is not None:
+            worker = Worker()
+        self.refill()
+        if not worker.wait_ready():
+            worker.end(timeout=0.1)
+            raise RuntimeError("The training process did not start; try again in a moment.")
+        return worker
+
+    def refill(self) -> None:
+        """Start workers until `spares` wait (each imports torch in its own process, in the background)."""
+        with self._lock:
+            self._idle = [w for w in self._idle if w.proc.poll() is None]
+            while len(self._idle) < self.spares:
+                self._idle.append(Worker())
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.end(timeout=1.0)
+
+
+_POOL: WorkerPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def shared_pool() -> WorkerPool:
+    """The process's pool (made on first use; its spares end with the process)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            try:
+                spares = max(0, int(os.environ.get(SPARES_ENV, "1")))
+            except ValueError:
+                spares = 1
+            _POOL = WorkerPool(spares)
+            atexit.register(_POOL.close)
+        return _POOL
+
+
+# ---------------------------------------------------------------------------------------------- runs
+class WorkerRun(LiveRun):
+    """A LiveRun whose `train()` runs in a worker process (see the module docstring)."""
+
+    def __init__(self, *args: Any, pool: WorkerPool | None = None, **kwargs: Any):
+        self._given = kwargs.get("model")              # a model to continue: its weights go to the worker
+        super().__init__(*args, **kwargs)
+        self.pool = pool if pool is not None else shared_pool()
+        self.worker: Worker | None = None
+        self._controls: queue.Queue = queue.Queue()    # "go?" from the worker; None: its pipe closed
+        self._replies: queue.Queue = queue.Queue()     # weights asked for
+        self._fetch = threading.Lock()                 # one weights request at a time
+        self._copy_version = 0                         # records seen when the model copy was taken
+        self._settled = threading.Event()              # final weights in (or the worker gone)
+
+    @property
+    def model(self) -> Any:
+        """The server's copy of the worker's model, refreshed when records came since the last copy."""
+        self._refresh()
+        return self._model
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        self._model = value
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process's id while the run has one (for tests and monitoring)."""
+        worker = self.worker
+        return worker.pid if worker is not None else None
+
+    # --- the server side of train() ---------------------------------------------------------
+    def _train(self) -> None:
+        worker = self.worker = self.pool.take()
+        job = {"op": "train", "model": asdict(self.model_cfg), "train": asdict(self.train_cfg),
+               "threads": run_threads(self.admission.slots), "windows": encode(windows_bytes(self.windows))}
+        if self._given is not None:
+            job["weights"] = encode(weights_bytes(self._given))
+        worker.send(job)
+        listener = threading.Thread(target=self._listen, args=(worker,), name="rnn-run-pipe", daemon=True)
+        listener.start()
+        self._answer(worker)
+        listener.join()
+        code = worker.end()
+        with self._cond:
+            if self._end is None:
+                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
+                              "seconds": self._clock.seconds(), "reason":
+                              f"The training process ended unexpectedly (exit code {code}) at step {self._step} "
+                              f"(epoch {self._epoch}); the history up to there is kept."})
+
+    def _answer(self, worker: Worker) -> None:
+        """Answer the worker's "go?" before each step from LiveRun's gate; between two questions, pass on
+        a Stop (or a closed tab) as an interrupt of the computation in flight."""
+        interrupted = False
+        while True:
+            try:
+                asked = self._controls.get(timeout=QUEUE_POLL)
+            except queue.Empty:
+                if not interrupted and self._stop_asked():
+                    interrupted = worker.send({"op": "interrupt"})
+                continue
+            if asked is None:                        # the worker's pipe closed: the run is over
+                return
+            worker.send({"op": "go", "go": self._control()})
+
+    def _listen(self, worker: Worker) -> None:
+        """Read the worker's messages in order until its pipe closes."""
+        try:
+            while True:
+                message = worker.read()
+                op = message.get("op")
+                if op == "record":
+                    self._record(message["record"])
+                elif op == "control":
+                    self._controls.put(True)
+                elif op == "weights" and message.get("final"):
+                    self._take_weights(decode(message["data"]), version=None)
+                    self._settled.set()
+                elif op == "weights":
+                    self._replies.put(decode(message["data"]))
+                elif op == "error":
+                    self._failed(message.get("message", "the training process failed"))
+        except (EOFError, OSError, ValueError):
+            pass
+        finally:
+            self._settled.set()
+            self._controls.put(None)
+
+    # --- the model copy ----------------------------------------------------------------------
+    def _refresh(self) -> None:
+        with self._cond:
+            version, worker, finished = self._version, self.worker, self._end is not None
+        if worker is None or version == self._copy_version:
+            return
+        if finished:                                  # the final weights follow the end record
+            self._settled.wait(WEIGHTS_TIMEOUT)
+            return
+        with self._fetch:
+            while not self._replies.empty():          # an answer that came too late for an earlier ask
+                self._replies.get_nowait()
+            if not worker.send({"op": "weights"}):
+                return
+            try:
+                data = self._replies.get(timeout=WEIGHTS_TIMEOUT)
+            except queue.Empty:
+                return
+            self._take_weights(data, version)
+
+    def _take_weights(self, data: bytes, version: int | None) -> None:
+        """A new copy from the worker's weights; `version` None: the final weights (never asked again).
+        A new object, not a load into the old one: whoever still reads the old copy reads it whole."""
+        from rnn_core.models import build_model
+
+        self._model = load_weights(build_model(self.model_cfg), data)
+        self._copy_version = version if version is not None else -1
+
+
+def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, start: str,
+                    pool: WorkerPool | None = None) -> tuple[dict | None, str | None]:
+    """`evaluate.closed_loop` in a worker process: (result, note); a failure is a note, never a traceback."""
+    import pickle
+
+    worker = (pool or shared_pool()).take()
+    try:
+        worker.send({"op": "closed_loop", "model": asdict(model_cfg), "weights": encode(weights_bytes(model)),
+                     "windows": encode(windows_bytes(windows)), "steps": int(n_steps), "start": start})
+        reply = worker.read()
+    except (EOFError, OSError, ValueError):
+        return None, "The closed-loop forecast could not be computed: its process ended unexpectedly."
+    finally:
+        worker.end()
+    if reply.get("op") == "error":
+        return None, f"The closed-loop forecast could not be computed: {reply.get('message')}"
+    return pickle.loads(decode(reply["result"])), reply.get("note")
