@@ -147,6 +147,11 @@ class WorkerPool:
             while len(self._idle) < self.spares:
                 self._idle.append(Worker())
 
+    def pids(self) -> list[int]:
+        """Process ids of the workers waiting for a job."""
+        with self._lock:
+            return [w.pid for w in self._idle]
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
