@@ -21,6 +21,7 @@ from rnn_core.config import replace as cfg_replace
 from rnn_core.lab_figures import compare_gradient_figure, compare_loss_figure, compare_table
 from rnn_core.live import LiveRun
 from rnn_core.tasks import TASKS
+from rnn_core.workers import new_run
 from ui.controls import data_controls, train_controls
 from ui.live import (
     FINISHED,
@@ -147,7 +148,7 @@ def start_race(s: RaceSettings) -> None:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
-            runs[cell] = (LiveRun(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
+            runs[cell] = (new_run(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         st.session_state["cmp.error"] = str(exc)
         return
