@@ -147,6 +147,12 @@ class WorkerPool:
             while len(self._idle) < self.spares:
                 self._idle.append(Worker())
 
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
+        """Wait until every spare has imported torch (benchmarks start timing after that)."""
+        with self._lock:
+            idle = list(self._idle)
+        return all(w.wait_ready(timeout) for w in idle)
+
     def pids(self) -> list[int]:
         """Process ids of the workers waiting for a job."""
         with self._lock:
