@@ -1,7 +1,7 @@
 """Several runs on one server: how many torch threads per run, and what the admission queue buys.
 
 Part 1, threads: C runs train at once in this process (LiveRun threads, as in the Streamlit server),
-each with t torch intra-op threads, for --seconds each; the table gives the optimiser steps per second
+each with t torch intra-op threads, for --seconds each from the moment every run has taken a step; the table gives the optimiser steps per second
 of all runs together and the process's CPU seconds per step. The best t for C runs is the one with
 the most steps per second; with C ≥ the CPUs it is 1 (more threads only oversubscribe the cores).
 
@@ -61,11 +61,13 @@ def threads_row(concurrent: int, threads: int, seconds: float, windows, workers:
         pool.refill()
         pool.wait_ready()
     runs = _runs(concurrent, Admission(slots=concurrent), 500, windows, pool)
-    cpu0 = time.process_time()
     for r in runs:
         r.start()
+    while any(r.snapshot(max_points=2).step == 0 for r in runs):     # start-up is not part of the rate
+        time.sleep(0.01)
+    cpu0, steps0 = time.process_time(), sum(r.snapshot(max_points=2).step for r in runs)
     time.sleep(seconds)
-    steps = sum(r.snapshot(max_points=2).step for r in runs)
+    steps = sum(r.snapshot(max_points=2).step for r in runs) - steps0
     cpu = time.process_time() - cpu0
     for r in runs:
         r.stop()
