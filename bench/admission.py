@@ -1,8 +1,9 @@
 """Several runs on one server: how many torch threads per run, and what the admission queue buys.
 
 Part 1, threads: C runs train at once in this process (LiveRun threads, as in the Streamlit server),
-each with t torch intra-op threads, for --seconds each from the moment every run has taken a step; the table gives the optimiser steps per second
-of all runs together and the process's CPU seconds per step. The best t for C runs is the one with
+each with t torch intra-op threads, for --seconds each from the moment every run has taken a step;
+the table gives the optimiser steps per second of all runs together and the process's CPU seconds
+per step. The best t for C runs is the one with
 the most steps per second; with C ≥ the CPUs it is 1 (more threads only oversubscribe the cores).
 
 Part 2, the queue: the same M runs of a fixed length (the "small preset": sine, T = 20, H = 16, Elman

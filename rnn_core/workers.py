@@ -43,6 +43,8 @@ import select
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -88,10 +90,11 @@ class Worker:
         if self._ready:
             return True
         readable, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        try:
-            self._ready = bool(readable) and self.read().get("op") == "ready"
-        except (EOFError, OSError, ValueError):
-            self._ready = False
+        if readable:
+            try:
+                self._ready = self.read().get("op") == "ready"
+            except (EOFError, OSError, ValueError):
+                self._ready = False
         return self._ready
 
     def send(self, message: dict) -> bool:
@@ -128,16 +131,23 @@ class WorkerPool:
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
 
-    def take(self) -> Worker:
-        """A ready worker (a spare if one is there, else a new one); a new spare is started at once."""
+    def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
+        """A ready worker (a spare if one is there, else a new one); a new spare is started at once.
+        None when `cancel()` said so while the worker was still starting (it goes back to the pool)."""
         with self._lock:
             worker = self._idle.pop(0) if self._idle else None
         if worker is None or worker.proc.poll() is not None:
             worker = Worker()
         self.refill()
-        if not worker.wait_ready():
-            worker.end(timeout=0.1)
-            raise RuntimeError("The training process did not start; try again in a moment.")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not worker.wait_ready(min(QUEUE_POLL, max(0.0, deadline - time.monotonic()))):
+            if worker.proc.poll() is not None or time.monotonic() >= deadline:
+                worker.end(timeout=0.1)
+                raise RuntimeError("The training process did not start; try again in a moment.")
+            if cancel is not None and cancel():
+                with self._lock:
+                    self._idle.append(worker)
+                return None
         return worker
 
     def refill(self) -> None:
@@ -216,7 +226,13 @@ class WorkerRun(LiveRun):
 
     # --- the server side of train() ---------------------------------------------------------
     def _train(self) -> None:
-        worker = self.worker = self.pool.take()
+        worker = self.pool.take(cancel=self._stop_asked)
+        if worker is None:                               # stopped (or abandoned) while its worker started
+            with self._cond:
+                self._finish({"kind": "end", "status": "stopped", "epoch": 0, "step": 0, "seconds": 0.0,
+                              "reason": (self._stop_reason or "Stopped.").format(step=0, epoch=0)})
+            return
+        self.worker = worker
         job = {"op": "train", "model": asdict(self.model_cfg), "train": asdict(self.train_cfg),
                "threads": run_threads(self.admission.slots), "windows": encode(windows_bytes(self.windows))}
         if self._given is not None:

@@ -196,3 +196,16 @@ def test_a_killed_server_leaves_no_worker_behind(how):
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_stop_while_the_worker_starts_ends_the_run_at_step_0():
+    pool = WorkerPool(spares=0)                         # no warm worker: the run must start one
+    try:
+        run = long_worker_run(pool)
+        run.start()
+        run.stop()
+        assert run.join(WAIT)
+        end = run.snapshot().end
+        assert run.status == "stopped" and end["step"] == 0 and "by the user at step 0" in end["reason"]
+    finally:
+        pool.close()
