@@ -1,22 +1,27 @@
-"""A run worker process: `python -m rnn_core.run_worker` trains one live run (or computes one closed-loop
-forecast) for the server, so the heavy numbers run outside the Streamlit process and its GIL.
+"""A run worker process: `python -m rnn_core.run_worker` trains live runs (and computes closed-loop
+forecasts) for the server, one job at a time, so the heavy numbers run outside the Streamlit process and its GIL.
 
-The worker imports torch and pays its one-off costs (`train.warm_up`) first, says "ready", then waits for
-one job on stdin, does it, and exits; `rnn_core.workers` keeps warm spares so a run does not wait for
-that start-up. Messages are length-prefixed JSON (`sweep_worker.write_message` / `read_message`); bytes
-travel base64-encoded: the windows as a pickle (numpy arrays, a fitted scaler, a DataFrame: the parent
-that started this process sends them over its own pipe, nothing else can write there) and weights as
+The worker imports torch and pays its one-off costs (`train.warm_up`) first, says "ready", then does
+the jobs that come on stdin one after the other, each answered by "done"; `rnn_core.workers` keeps
+warm workers in a pool and hands a worker back to it after a job, so a run does not wait for that
+start-up. The same seeded code gives the same numbers in a fresh or a reused worker (every job builds
+its model from its seed, and `train()` seeds its own shuffling), as it does for runs sharing one server.
+Messages are length-prefixed JSON (`sweep_worker.write_message` / `read_message`); bytes travel
+base64-encoded: the windows as a pickle (numpy arrays, a fitted scaler, a DataFrame: the parent that
+started this process sends them over its own pipe, nothing else can write there) and weights as
 safetensors (a state dict, never code).
 
     → {"op": "ready", "pid"}                                  once torch is imported
     ← {"op": "train", "model", "train", "threads", "windows", "weights"?}
     → {"op": "control"}   ← {"op": "go", "go": bool}          before every optimiser step (train's hook)
     → {"op": "record", "record"}                              every record train() yields, in order
-    ← {"op": "weights"}   → {"op": "weights", "data"}         the weights now (between two steps)
+    ← {"op": "weights", "id"}   → {"op": "weights", "id", "data"}   the weights now (between two steps)
     ← {"op": "interrupt"}                                     Stop / closed tab inside a long computation
-    → {"op": "weights", "data", "final": true}, then exit     after the end record
+    → {"op": "weights", "data", "final": true}                after the end record
     ← {"op": "closed_loop", "model", "weights", "windows", "steps", "start"}
-    → {"op": "closed_loop", "result" (a pickle: its index may hold dates), "note"}, then exit
+    → {"op": "closed_loop", "result" (a pickle: its index may hold dates), "note"}
+    → {"op": "error", "message"}                              a job failed (a bug): one sentence
+    → {"op": "done"}                                          after every job: ready for the next
 
 The same `train()` runs here as in an in-process `LiveRun`, on the same model built from the same seed,
 so a worker's records equal the in-process run's (Python's JSON writes floats exactly). The worker
@@ -71,9 +76,10 @@ class Channel:
     def __init__(self, inp: BinaryIO, out: BinaryIO):
         self.inp, self.out = inp, out
         self._write = threading.Lock()
+        self.jobs: queue.Queue = queue.Queue()        # jobs for the main thread, in order
         self.replies: queue.Queue = queue.Queue()     # answers to "control"
         self.interrupted = threading.Event()
-        self.model: Any = None                        # set once built: "weights" requests read it
+        self.model: Any = None                        # the job's model: "weights" requests read it
         self.lock = threading.RLock()                 # train() holds it while it changes the model
 
     def send(self, message: dict) -> None:
@@ -81,21 +87,26 @@ class Channel:
             write_message(self.out, message)
 
     def listen(self) -> None:
-        """The reader thread: answers, interrupts and weight requests until stdin closes (then exit)."""
+        """The reader thread: jobs, answers, interrupts and weight requests until stdin closes (then exit)."""
         while True:
             try:
                 message = read_message(self.inp)
             except (EOFError, OSError, ValueError):
-                os._exit(0)                           # the server is gone: so is this run
+                os._exit(0)                           # the server is gone: so is this worker
             op = message.get("op")
-            if op == "go":
+            if op in JOBS:
+                self.jobs.put(message)
+            elif op == "go":
                 self.replies.put(bool(message["go"]))
             elif op == "interrupt":
                 self.interrupted.set()
-            elif op == "weights" and self.model is not None:
-                with self.lock:
-                    data = weights_bytes(self.model)
-                self.send({"op": "weights", "data": encode(data)})
+            elif op == "weights":
+                self.send({"op": "weights", "id": message.get("id"), "data": self._weights()})
+
+    def _weights(self) -> str | None:
+        with self.lock:
+            model = self.model
+            return encode(weights_bytes(model)) if model is not None else None
 
     def control(self) -> bool:
         """train()'s hook before every step: the server says go (True) or stop (False)."""
@@ -150,26 +161,25 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
 
     warm_up()
     channel = Channel(inp, out)
-    channel.send({"op": "ready", "pid": os.getpid()})
-    try:
-        job = read_message(inp)
-    except EOFError:
-        return
     threading.Thread(target=channel.listen, name="run-worker-pipe", daemon=True).start()
-    try:
-        JOBS[job["op"]](channel, job)
-    except Exception as exc:       # the server turns it into a sentence; the history stays
-        channel.send({"op": "error", "message": str(exc).strip().splitlines()[0] if str(exc).strip()
-                      else type(exc).__name__})
+    channel.send({"op": "ready", "pid": os.getpid()})
+    while True:
+        job = channel.jobs.get()
+        channel.interrupted.clear()              # an interrupt meant for the last job came before this one
+        try:
+            JOBS[job["op"]](channel, job)
+        except Exception as exc:       # the server turns it into a sentence; the history stays
+            channel.send({"op": "error", "message": str(exc).strip().splitlines()[0] if str(exc).strip()
+                          else type(exc).__name__})
+        channel.model = None
+        channel.send({"op": "done"})
 
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")     # the messages' own pipe …
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())      # … and any stray print goes to stderr
-    serve(sys.stdin.buffer, out)
-    out.flush()
-    os._exit(0)        # not a normal exit: the reader thread is blocked in a read of stdin
+    serve(sys.stdin.buffer, out)            # returns never: the reader thread exits when stdin closes
 
 if __name__ == "__main__":
     main()

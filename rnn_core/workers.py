@@ -23,13 +23,16 @@ long computation sends "interrupt", which the worker's `rnn_core.interrupt` chec
 The model the page reads (`run.model` under `run.lock`: evaluation, predictions, downloads, text
 views) is a copy in the server. It is refreshed on demand: reading `model` when records arrived since
 the last copy asks the worker for its weights (safetensors bytes, taken between two steps) and puts a
-new copy in place; after the end record the worker sends its final weights once and exits.
+new copy in place; after the end record the worker sends its final weights once, then "done".
 
-Processes: a worker serves one job and exits. The pool keeps `spares` started workers (torch imported,
-`train.warm_up` paid, ~1–3 s on a quiet machine, more on a loaded one) so Train does not wait for that.
-A queued run holds no process: it takes one only once admitted. A worker exits when its stdin closes, so
-Stop, a closed tab (after the idle timeout), Reset, and the server's end — Ctrl-C, a kill, a crash — end
-it with the server (no orphans; tests/test_workers.py kills a server to check). A worker that dies
+Processes: the pool keeps `spares` started workers (torch imported, `train.warm_up` paid: seconds on a
+quiet machine, 15–25 s on a loaded 2-core one) so Train does not wait for that, and takes a worker
+back once its job is done (at most `keep` wait, by default spares + admission slots; more are ended),
+so a classroom's runs reuse a few processes instead of starting one per Train. A queued run holds no
+process: it takes one only once admitted. Stop, a closed tab (after the idle timeout) and Reset end
+the run, and its worker goes back to the pool. A worker exits when its stdin closes, so the server's
+end — Ctrl-C, SIGTERM, a kill, a crash — ends every worker with it (no orphans; tests/test_workers.py
+kills a server to check). A worker that dies
 mid-run ends the run as "stopped" with a sentence; the history up to there stays.
 """
 
@@ -49,6 +52,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rnn_core.admission import default_slots
 from rnn_core.live import QUEUE_POLL, LiveRun, run_threads
 from rnn_core.run_worker import decode, encode, load_weights, weights_bytes, windows_bytes
 from rnn_core.sweep_worker import read_message, write_message
@@ -124,18 +128,23 @@ class Worker:
 
 
 class WorkerPool:
-    """Started workers waiting for a job, so a run does not wait for torch's import."""
+    """Started workers waiting for a job, so a run does not wait for torch's import: `spares` are started
+    ahead, and a worker whose job is done comes back (up to `keep` wait; more are ended)."""
 
-    def __init__(self, spares: int = 1):
+    def __init__(self, spares: int = 1, keep: int | None = None):
         self.spares = spares
+        self.keep = keep if keep is not None else spares + default_slots()
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
 
     def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
         """A ready worker (a spare if one is there, else a new one); a new spare is started at once.
         None when `cancel()` said so while the worker was still starting (it goes back to the pool)."""
-        with self._lock:
-            worker = self._idle.pop(0) if self._idle else None
+        with self._lock:         # the last one back that is ready (its caches warm), else the oldest
+            ready = [w for w in self._idle if w.wait_ready(0)]
+            worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
+            if worker is not None:
+                self._idle.remove(worker)
         if worker is None or worker.proc.poll() is not None:
             worker = Worker()
         self.refill()
@@ -149,6 +158,14 @@ class WorkerPool:
                     self._idle.append(worker)
                 return None
         return worker
+
+    def give_back(self, worker: Worker) -> None:
+        """A worker whose job is done: it waits for the next one, or ends when `keep` already wait."""
+        with self._lock:
+            if worker.proc.poll() is None and len(self._idle) < self.keep:
+                self._idle.append(worker)
+                return
+        worker.end()
 
     def refill(self) -> None:
         """Start workers until `spares` wait (each imports torch in its own process, in the background)."""
@@ -205,6 +222,8 @@ class WorkerRun(LiveRun):
         self._controls: queue.Queue = queue.Queue()    # "go?" from the worker; None: its pipe closed
         self._replies: queue.Queue = queue.Queue()     # weights asked for
         self._fetch = threading.Lock()                 # one weights request at a time
+        self._asked = 0                                # id of the last weights request
+        self._done = False                             # the worker said "done": it can serve again
         self._copy_version = 0                         # records seen when the model copy was taken
         self._settled = threading.Event()              # final weights in (or the worker gone)
 
@@ -242,6 +261,9 @@ class WorkerRun(LiveRun):
         listener.start()
         self._answer(worker)
         listener.join()
+        if self._done:
+            self.pool.give_back(worker)
+            return
         code = worker.end()
         with self._cond:
             if self._end is None:
@@ -266,7 +288,7 @@ class WorkerRun(LiveRun):
             worker.send({"op": "go", "go": self._control()})
 
     def _listen(self, worker: Worker) -> None:
-        """Read the worker's messages in order until its pipe closes."""
+        """Read the worker's messages in order until it says "done" or its pipe closes."""
         try:
             while True:
                 message = worker.read()
@@ -279,9 +301,12 @@ class WorkerRun(LiveRun):
                     self._take_weights(decode(message["data"]), version=None)
                     self._settled.set()
                 elif op == "weights":
-                    self._replies.put(decode(message["data"]))
+                    self._replies.put((message.get("id"), message.get("data")))
                 elif op == "error":
                     self._failed(message.get("message", "the training process failed"))
+                elif op == "done":
+                    self._done = True
+                    return
         except (EOFError, OSError, ValueError):
             pass
         finally:
@@ -298,15 +323,19 @@ class WorkerRun(LiveRun):
             self._settled.wait(WEIGHTS_TIMEOUT)
             return
         with self._fetch:
-            while not self._replies.empty():          # an answer that came too late for an earlier ask
-                self._replies.get_nowait()
-            if not worker.send({"op": "weights"}):
+            self._asked += 1
+            if not worker.send({"op": "weights", "id": self._asked}):
                 return
-            try:
-                data = self._replies.get(timeout=WEIGHTS_TIMEOUT)
-            except queue.Empty:
-                return
-            self._take_weights(data, version)
+            deadline = time.monotonic() + WEIGHTS_TIMEOUT
+            while True:                               # an answer that came too late for an earlier ask is skipped
+                try:
+                    asked, data = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    return
+                if asked == self._asked:
+                    break
+            if data is not None:
+                self._take_weights(decode(data), version)
 
     def _take_weights(self, data: bytes, version: int | None) -> None:
         """A new copy from the worker's weights; `version` None: the final weights (never asked again).
@@ -322,15 +351,18 @@ def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, star
     """`evaluate.closed_loop` in a worker process: (result, note); a failure is a note, never a traceback."""
     import pickle
 
-    worker = (pool or shared_pool()).take()
+    pool = pool or shared_pool()
+    worker = pool.take()
     try:
         worker.send({"op": "closed_loop", "model": asdict(model_cfg), "weights": encode(weights_bytes(model)),
                      "windows": encode(windows_bytes(windows)), "steps": int(n_steps), "start": start})
         reply = worker.read()
+        if worker.read().get("op") != "done":
+            raise ValueError("out of step")
     except (EOFError, OSError, ValueError):
-        return None, "The closed-loop forecast could not be computed: its process ended unexpectedly."
-    finally:
         worker.end()
+        return None, "The closed-loop forecast could not be computed: its process ended unexpectedly."
+    pool.give_back(worker)
     if reply.get("op") == "error":
         return None, f"The closed-loop forecast could not be computed: {reply.get('message')}"
     return pickle.loads(decode(reply["result"])), reply.get("note")

@@ -1,5 +1,6 @@
-"""Live runs in worker processes (`rnn_core.workers`): the same records as in-process, the same controls,
-the queue, and no process left behind — after Stop, after a closed tab, after the server is killed.
+"""Live runs in worker processes (`rnn_core.workers`): the same records as in-process (in a fresh and in a
+reused worker), the same controls, the queue; a finished or stopped run's worker goes back to the pool,
+a crashed one is a sentence, and no process is left behind when the server is killed.
 
 Each test starts real `python -m rnn_core.run_worker` processes (torch import included), so waits are
 generous; none asserts a duration.
@@ -57,20 +58,29 @@ def long_worker_run(pool, idle_timeout: float | None = None, **options) -> Worke
 def test_a_worker_run_gives_exactly_the_in_process_records_and_weights(pool):
     cfg = TrainConfig(epochs=3, batch_size=16, probe_every=1, probe_batch=4, seed=7)
     here = LiveRun(ModelConfig(cell="lstm", hidden_size=4), cfg, sine_windows(), idle_timeout=None)
-    there = WorkerRun(ModelConfig(cell="lstm", hidden_size=4), cfg, sine_windows(), idle_timeout=None, pool=pool)
-    for run in (here, there):
-        run.start()
-        assert run.join(WAIT)
-    a, b = here.snapshot(), there.snapshot()
-    assert b.status == "completed" and b.step == a.step == 15
-    assert without_seconds(b.steps) == without_seconds(a.steps)           # losses, norms: bitwise equal
-    assert without_seconds(b.epochs) == without_seconds(a.epochs)         # probes and spectra too
-    assert b.epochs[1]["probe"] is not None
-    assert without_seconds([b.end]) == without_seconds([a.end])
-    with here.lock, there.lock:
-        for (name, p), (_, q) in zip(here.model.state_dict().items(), there.model.state_dict().items()):
-            assert torch.equal(p, q), name
-    assert gone(there.worker_pid)
+    here.start()
+    assert here.join(WAIT)
+    a = here.snapshot()
+    pids = []
+    for _ in range(2):                                  # a fresh worker, then the same one again
+        there = WorkerRun(ModelConfig(cell="lstm", hidden_size=4), cfg, sine_windows(), idle_timeout=None,
+                          pool=pool)
+        there.start()
+        assert there.join(WAIT)
+        b = there.snapshot()
+        assert b.status == "completed" and b.step == a.step == 15
+        assert without_seconds(b.steps) == without_seconds(a.steps)       # losses, norms: bitwise equal
+        assert without_seconds(b.epochs) == without_seconds(a.epochs)     # probes and spectra too
+        assert b.epochs[1]["probe"] is not None
+        assert without_seconds([b.end]) == without_seconds([a.end])
+        with here.lock, there.lock:
+            for (name, p), (_, q) in zip(here.model.state_dict().items(), there.model.state_dict().items()):
+                assert torch.equal(p, q), name
+        pids.append(there.worker_pid)
+        assert there.worker_pid in pool.pids()          # done: the worker waits for the next run
+        pool.spares = 0                                 # so the next run takes this one back
+    assert pids[0] == pids[1]
+    pool.spares = 2
 
 
 def test_pause_step_resume_and_stop_drive_the_worker(pool):
@@ -97,17 +107,17 @@ def test_pause_step_resume_and_stop_drive_the_worker(pool):
         assert run.join(WAIT)
     snap = run.snapshot()
     assert snap.status == "stopped" and "by the user" in snap.end["reason"]
-    assert gone(pid)                                    # Stop ends the worker process
+    assert pid in pool.pids() and not gone(pid)         # Stop ends the run; the worker waits for the next
 
 
-def test_a_closed_tab_ends_the_worker(pool):
+def test_a_closed_tab_ends_the_run_and_frees_its_worker(pool):
     run = long_worker_run(pool, idle_timeout=1.0, watcher=lambda: False)
     run.start()
     assert wait_for(lambda: run.worker_pid is not None, WAIT)
     pid = run.worker_pid
     assert run.join(WAIT)
     assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]
-    assert gone(pid)
+    assert pid in pool.pids()
 
 
 def test_a_crashed_worker_is_a_sentence_and_the_history_stays(pool):
@@ -119,6 +129,7 @@ def test_a_crashed_worker_is_a_sentence_and_the_history_stays(pool):
     snap = run.snapshot()
     assert snap.status == "stopped" and snap.step >= 3 and len(snap.steps) >= 3
     assert "training process ended unexpectedly" in snap.end["reason"] and "history" in snap.end["reason"]
+    assert run.worker_pid not in pool.pids()            # a dead worker is not handed out again
     with run.lock:                                      # the last copy of the model is still there
         assert torch.isfinite(next(run.model.parameters())).all()
 
