@@ -4,10 +4,10 @@ Not a test (nothing asserts a time). For each condition a fresh `streamlit run a
 (tests/conftest.py's `start_server`) and one headless Chromium (Debian's, through Playwright):
 --background tabs open a Playground link with a long small run (sine, T = 20, H = 16, 500 epochs) and
 press **Train**; then an observer tab trains a 2-epoch run of its own (so its loss chart has an axis)
-and clicks the "Log loss axis" toggle --clicks times, measuring click → the loss chart's y axis changed
-type, in the page. Conditions: nothing training; the runs on threads inside the server
-(RNN_PLAYGROUND_WORKERS=0); the runs in worker processes (the default, `rnn_core.workers`). Admission
-slots are --background + 1, so every run computes at once.
+and, --settle s later, clicks the "Log loss axis" toggle --clicks times, measuring click → the loss
+chart's y axis changed type, in the page. Conditions: nothing training; the runs on threads inside the
+server (RNN_PLAYGROUND_WORKERS=0); the runs in worker processes (the default, `rnn_core.workers`).
+Admission slots are --background + 1, so every run computes at once.
 
     .venv/bin/python -m bench.workers                      # 2 runs in the background, 6 clicks
     .venv/bin/python -m bench.workers --background 4 --clicks 10
@@ -83,7 +83,7 @@ async def condition(workers: str | None, args) -> list[float | None]:
             await observer.locator("summary", has_text="Chart options").first.click()
             await train(observer)
             await observer.locator("[data-testid='stProgress']", has_text="completed").first.wait_for()
-            await asyncio.sleep(3)                      # the background runs are well under way
+            await asyncio.sleep(args.settle)            # the runs under way, spare workers started
             out = []
             for _ in range(args.clicks):
                 out.append(await toggle_latency(observer, args.limit / 4))
@@ -99,6 +99,8 @@ def main() -> None:
     p.add_argument("--background", type=int, default=2, help="runs training in other tabs")
     p.add_argument("--clicks", type=int, default=6, help="observer clicks per condition")
     p.add_argument("--limit", type=float, default=120.0, help="seconds a wait may take at most")
+    p.add_argument("--settle", type=float, default=20.0,
+                   help="seconds between the observer's own run and its clicks (workers' start-up is over)")
     args = p.parse_args()
     reason = browser_missing_reason()
     if reason:

@@ -24,15 +24,18 @@ safetensors (a state dict, never code).
     → {"op": "done"}                                          after every job: ready for the next
 
 The same `train()` runs here as in an in-process `LiveRun`, on the same model built from the same seed,
-so a worker's records equal the in-process run's (Python's JSON writes floats exactly). The worker
-ignores Ctrl-C (the server's terminal sends it to the whole process group) and exits when its stdin
-closes: when the server ends, however it ends, its workers end with it.
+so a worker's records equal the in-process run's (Python's JSON writes floats exactly). The worker runs
+at a lower priority (niceness +5, RNN_PLAYGROUND_WORKER_NICE), so that on busy cores the server's script
+reruns go first — an advantage over threads, which share the server's priority. It ignores Ctrl-C (the
+server's terminal sends it to the whole process group) and exits when its stdin closes: when the server
+ends, however it ends, its workers end with it.
 Leaves to others: the run's state machine, queue and idle timeout (`live.py`, `workers.py`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import pickle
 import queue
@@ -175,8 +178,19 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
         channel.send({"op": "done"})
 
 
+NICE_ENV = "RNN_PLAYGROUND_WORKER_NICE"    # niceness added to a worker (default 5; 0 keeps the server's)
+
+
+def lower_priority() -> None:
+    """Let the server's own work (everyone's clicks and redraws) go first when the cores are busy:
+    training takes what the CPU has left, which is most of it."""
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        os.nice(max(0, int(os.environ.get(NICE_ENV, "5"))))
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lower_priority()
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")     # the messages' own pipe …
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())      # … and any stray print goes to stderr
     serve(sys.stdin.buffer, out)            # returns never: the reader thread exits when stdin closes

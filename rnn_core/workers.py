@@ -27,7 +27,7 @@ new copy in place; after the end record the worker sends its final weights once,
 
 Processes: the pool keeps `spares` started workers (torch imported, `train.warm_up` paid: seconds on a
 quiet machine, 15–25 s on a loaded 2-core one) so Train does not wait for that, and takes a worker
-back once its job is done (at most `keep` wait, by default spares + admission slots; more are ended),
+back once its job is done (unless `keep` are alive, by default spares + admission slots: then it ends),
 so a classroom's runs reuse a few processes instead of starting one per Train. A queued run holds no
 process: it takes one only once admitted. Stop, a closed tab (after the idle timeout) and Reset end
 the run, and its worker goes back to the pool. A worker exits when its stdin closes, so the server's
@@ -129,12 +129,14 @@ class Worker:
 
 class WorkerPool:
     """Started workers waiting for a job, so a run does not wait for torch's import: `spares` are started
-    ahead, and a worker whose job is done comes back (up to `keep` wait; more are ended)."""
+    ahead, and a worker whose job is done comes back unless `keep` workers (busy and waiting) are alive
+    already; then it is ended. So the processes stay at most about slots + spares (RSS ≈ 300 MB each)."""
 
     def __init__(self, spares: int = 1, keep: int | None = None):
         self.spares = spares
         self.keep = keep if keep is not None else spares + default_slots()
         self._idle: list[Worker] = []
+        self._busy = 0                     # workers handed out and not back yet
         self._lock = threading.Lock()
 
     def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
@@ -145,27 +147,36 @@ class WorkerPool:
             worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
             if worker is not None:
                 self._idle.remove(worker)
+            self._busy += 1
         if worker is None or worker.proc.poll() is not None:
             worker = Worker()
         self.refill()
         deadline = time.monotonic() + START_TIMEOUT
         while not worker.wait_ready(min(QUEUE_POLL, max(0.0, deadline - time.monotonic()))):
             if worker.proc.poll() is not None or time.monotonic() >= deadline:
-                worker.end(timeout=0.1)
+                self.drop(worker, timeout=0.1)
                 raise RuntimeError("The training process did not start; try again in a moment.")
             if cancel is not None and cancel():
                 with self._lock:
+                    self._busy -= 1
                     self._idle.append(worker)
                 return None
         return worker
 
     def give_back(self, worker: Worker) -> None:
-        """A worker whose job is done: it waits for the next one, or ends when `keep` already wait."""
+        """A worker whose job is done: it waits for the next one, or ends when `keep` are alive anyway."""
         with self._lock:
-            if worker.proc.poll() is None and len(self._idle) < self.keep:
+            self._busy -= 1
+            if worker.proc.poll() is None and len(self._idle) + self._busy < self.keep:
                 self._idle.append(worker)
                 return
         worker.end()
+
+    def drop(self, worker: Worker, timeout: float = END_TIMEOUT) -> int | None:
+        """A worker handed out that must not serve again (it died, or failed to start): end it; its exit code."""
+        with self._lock:
+            self._busy -= 1
+        return worker.end(timeout)
 
     def refill(self) -> None:
         """Start workers until `spares` wait (each imports torch in its own process, in the background)."""
@@ -264,7 +275,7 @@ class WorkerRun(LiveRun):
         if self._done:
             self.pool.give_back(worker)
             return
-        code = worker.end()
+        code = self.pool.drop(worker)
         with self._cond:
             if self._end is None:
                 self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
@@ -360,7 +371,7 @@ def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, star
         if worker.read().get("op") != "done":
             raise ValueError("out of step")
     except (EOFError, OSError, ValueError):
-        worker.end()
+        pool.drop(worker)
         return None, "The closed-loop forecast could not be computed: its process ended unexpectedly."
     pool.give_back(worker)
     if reply.get("op") == "error":
