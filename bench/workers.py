@@ -5,7 +5,8 @@ Not a test (nothing asserts a time). For each condition a fresh `streamlit run a
 --background tabs open a Playground link with a long small run (sine, T = 20, H = 16, 500 epochs) and
 press **Train**; then an observer tab trains a 2-epoch run of its own (so its loss chart has an axis)
 and, --settle s later, clicks the "Log loss axis" toggle --clicks times, measuring click → the loss
-chart's y axis changed type, in the page. Conditions: nothing training; the runs on threads inside the
+chart's y axis changed type, in the page, and the background runs' steps per second meanwhile (from their
+progress bars). Conditions: nothing training; the runs on threads inside the
 server (RNN_PLAYGROUND_WORKERS=0); the runs in worker processes (the default, `rnn_core.workers`).
 Admission slots are --background + 1, so every run computes at once.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import sys
 import tempfile
 import time
@@ -32,6 +34,7 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason
 
 SETUP = "d.dataset=sine&d.timesteps=20&m.hidden_size=16&d.params.length=800&t.batch_size=32&t.probe_every=2"
 CONDITIONS = {"nothing training": None, "threads in the server": "0", "worker processes": "1"}
+STEP = re.compile(r"step (\d+)/")
 AXIS = """() => {
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     const title = (gd.layout && gd.layout.title && gd.layout.title.text) || '';
@@ -67,8 +70,18 @@ async def toggle_latency(page, timeout: float) -> float | None:
     return None
 
 
-async def condition(workers: str | None, args) -> list[float | None]:
-    """The observer's click latencies while --background runs train (none when `workers` is None)."""
+async def steps(pages) -> int:
+    """Optimiser steps the background tabs' runs have taken, from their progress bars."""
+    total = 0
+    for page in pages:
+        m = STEP.search(await page.locator("[data-testid='stProgress']").first.inner_text())
+        total += int(m.group(1)) if m else 0
+    return total
+
+
+async def condition(workers: str | None, args) -> tuple[list[float | None], float]:
+    """The observer's click latencies while --background runs train (none when `workers` is None), and
+    the background runs' steps per second meanwhile."""
     from playwright.async_api import async_playwright
 
     env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.background + 1), "RNN_PLAYGROUND_WORKERS": workers or "1"}
@@ -84,14 +97,16 @@ async def condition(workers: str | None, args) -> list[float | None]:
             await train(observer)
             await observer.locator("[data-testid='stProgress']", has_text="completed").first.wait_for()
             await asyncio.sleep(args.settle)            # the runs under way, spare workers started
-            out = []
+            out, pages = [], [page for _, page in tabs]
+            t0, s0 = time.monotonic(), await steps(pages)
             for _ in range(args.clicks):
                 out.append(await toggle_latency(observer, args.limit / 4))
                 await asyncio.sleep(random.uniform(0.3, 0.8))
+            rate = (await steps(pages) - s0) / (time.monotonic() - t0)
             await browser.close()
     finally:
         stop_server(proc)
-    return out
+    return out, rate
 
 
 def main() -> None:
@@ -109,11 +124,12 @@ def main() -> None:
     random.seed(0)
     rows = []
     for name, workers in CONDITIONS.items():
-        got = asyncio.run(condition(workers, args))
+        got, rate = asyncio.run(condition(workers, args))
         ok = sorted(x for x in got if x is not None)
         rows.append([name, f"{median(ok):.2f} s" if ok else "—", f"{ok[-1]:.2f} s" if ok else "—",
-                     f"{len(ok)} / {len(got)}"])
-    print(table([f"while {args.background} runs train", "click → effect median", "max", "took effect"], rows))
+                     f"{len(ok)} / {len(got)}", f"{rate:.0f}" if workers else "—"])
+    print(table([f"while {args.background} runs train", "click → effect median", "max", "took effect",
+                 "their steps/s"], rows))
 
 
 if __name__ == "__main__":
