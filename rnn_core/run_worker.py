@@ -13,8 +13,9 @@ safetensors (a state dict, never code).
 
     → {"op": "ready", "pid"}                                  once torch is imported
     ← {"op": "train", "model", "train", "threads", "windows", "weights"?}
-    → {"op": "control"}   ← {"op": "go", "go": bool}          before every optimiser step (train's hook)
-    → {"op": "record", "record"}                              every record train() yields, in order
+    → {"op": "control"}   ← {"op": "go", "go": bool, "free": bool}   before a step (train's hook)
+    ← {"op": "hold"}                                          Pause / Stop: ask again before the next step
+    → {"op": "records", "records"}                            what train() yields, in order, in batches
     ← {"op": "weights", "id"}   → {"op": "weights", "id", "data"}   the weights now (between two steps)
     ← {"op": "interrupt"}                                     Stop / closed tab inside a long computation
     → {"op": "weights", "data", "final": true}                after the end record
@@ -22,6 +23,11 @@ safetensors (a state dict, never code).
     → {"op": "closed_loop", "result" (a pickle: its index may hold dates), "note"}
     → {"op": "error", "message"}                              a job failed (a bug): one sentence
     → {"op": "done"}                                          after every job: ready for the next
+
+Asking before every step would wake the server's threads a few hundred times a second, and every wake
+takes the GIL from whoever is rerunning a page script. So the server answers "go" with "free" while the
+run is running with its slot: the worker then steps without asking until a "hold" (Pause, Stop) comes,
+and sends its records every FLUSH_EVERY s (and before every question, so a single Step shows at once).
 
 The same `train()` runs here as in an in-process `LiveRun`, on the same model built from the same seed,
 so a worker's records equal the in-process run's (Python's JSON writes floats exactly). The worker runs
@@ -42,9 +48,12 @@ import queue
 import signal
 import sys
 import threading
+import time
 from typing import Any, BinaryIO
 
 from rnn_core.sweep_worker import read_message, write_message
+
+FLUSH_EVERY = 0.05     # seconds between two batches of records (the page redraws every 0.5 s at most)
 
 
 def encode(data: bytes) -> str:
@@ -80,7 +89,10 @@ class Channel:
         self.inp, self.out = inp, out
         self._write = threading.Lock()
         self.jobs: queue.Queue = queue.Queue()        # jobs for the main thread, in order
-        self.replies: queue.Queue = queue.Queue()     # answers to "control"
+        self.replies: queue.Queue = queue.Queue()     # answers to "control": (go, free)
+        self.free = threading.Event()                 # set: take steps without asking, until "hold"
+        self.pending: list[dict] = []                 # records not sent yet
+        self.sent_at = 0.0
         self.interrupted = threading.Event()
         self.model: Any = None                        # the job's model: "weights" requests read it
         self.lock = threading.RLock()                 # train() holds it while it changes the model
@@ -100,7 +112,9 @@ class Channel:
             if op in JOBS:
                 self.jobs.put(message)
             elif op == "go":
-                self.replies.put(bool(message["go"]))
+                self.replies.put((bool(message["go"]), bool(message.get("free"))))
+            elif op == "hold":
+                self.free.clear()
             elif op == "interrupt":
                 self.interrupted.set()
             elif op == "weights":
@@ -112,9 +126,28 @@ class Channel:
             return encode(weights_bytes(model)) if model is not None else None
 
     def control(self) -> bool:
-        """train()'s hook before every step: the server says go (True) or stop (False)."""
+        """train()'s hook before every step: go on while the server let the run go free (running, with a
+        slot); else send what is pending and ask: the server says go (True) or stop (False)."""
+        if self.free.is_set():
+            return True
+        self.flush()
         self.send({"op": "control"})
-        return self.replies.get()
+        go, free = self.replies.get()
+        if free:
+            self.free.set()
+        return go
+
+    def record(self, record: dict) -> None:
+        """Send records in batches, at most FLUSH_EVERY s apart (and always before asking "go?")."""
+        self.pending.append(record)
+        if record["kind"] == "end" or time.monotonic() - self.sent_at >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.send({"op": "records", "records": self.pending})
+            self.pending = []
+        self.sent_at = time.monotonic()
 
 
 def train_job(channel: Channel, job: dict) -> None:
@@ -132,9 +165,11 @@ def train_job(channel: Channel, job: dict) -> None:
     if job.get("weights"):
         load_weights(model, decode(job["weights"]))
     channel.model = model
+    channel.free.clear()
     with interruptible(channel.interrupted.is_set):
         for record in train(model, windows, train_cfg, control=channel.control, lock=channel.lock):
-            channel.send({"op": "record", "record": record})
+            channel.record(record)
+    channel.flush()
     with channel.lock:
         channel.send({"op": "weights", "data": encode(weights_bytes(model)), "final": True})
 

@@ -14,11 +14,14 @@ only its state machine and history.
 
 How a WorkerRun splits the work: everything a LiveRun decides stays in the server, unchanged — the queue
 (`admission`), pause / step / stop, the idle timeout and its watcher, the bounded history, snapshots.
-Only `train()` moves: the worker calls it with a `control` hook that asks the server before every
-optimiser step ("go?"), and the server answers from `LiveRun._control()` exactly as an in-process run
-would. Records come back in order and go through `LiveRun._record`. So the same config and seed give
-the same records, bitwise (a test holds them equal). Stop, or a closed tab, while the worker is inside a
-long computation sends "interrupt", which the worker's `rnn_core.interrupt` check sees within a chunk.
+Only `train()` moves: the worker calls it with a `control` hook that asks the server "go?", and the
+server answers from `LiveRun._control()` exactly as an in-process run would — with "free" when the run
+is running with its slot, so the worker steps on without asking until Pause or Stop sends "hold" (asking
+before every step woke the server's threads hundreds of times a second, each wake taking the GIL from
+page scripts). Records come back in order, in batches every 50 ms, through `LiveRun._record`. So the
+same config and seed give the same records, bitwise (a test holds them equal). Stop, or a closed tab,
+while the worker is inside a long computation sends "interrupt", which the worker's `rnn_core.interrupt`
+check sees within a chunk.
 
 The model the page reads (`run.model` under `run.lock`: evaluation, predictions, downloads, text
 views) is a copy in the server. It is refreshed on demand: reading `model` when records arrived since
@@ -235,6 +238,7 @@ class WorkerRun(LiveRun):
         self._fetch = threading.Lock()                 # one weights request at a time
         self._asked = 0                                # id of the last weights request
         self._done = False                             # the worker said "done": it can serve again
+        self._order = threading.Lock()                 # a "go" and a "hold" reach the worker in order
         self._copy_version = 0                         # records seen when the model copy was taken
         self._settled = threading.Event()              # final weights in (or the worker gone)
 
@@ -296,7 +300,26 @@ class WorkerRun(LiveRun):
                 continue
             if asked is None:                        # the worker's pipe closed: the run is over
                 return
-            worker.send({"op": "go", "go": self._control()})
+            go = self._control()
+            with self._order:                        # a "hold" sent after this reads the status after it
+                free = go and self.status == "running"
+                worker.send({"op": "go", "go": go, "free": free})
+
+    def pause(self) -> None:
+        with self._order:
+            super().pause()
+            self._hold()
+
+    def stop(self) -> None:
+        with self._order:
+            super().stop()
+            self._hold()
+
+    def _hold(self) -> None:
+        """Tell the worker to ask before its next step (it was free to go on while running)."""
+        worker = self.worker
+        if worker is not None:
+            worker.send({"op": "hold"})
 
     def _listen(self, worker: Worker) -> None:
         """Read the worker's messages in order until it says "done" or its pipe closes."""
@@ -304,8 +327,9 @@ class WorkerRun(LiveRun):
             while True:
                 message = worker.read()
                 op = message.get("op")
-                if op == "record":
-                    self._record(message["record"])
+                if op == "records":
+                    for record in message["records"]:
+                        self._record(record)
                 elif op == "control":
                     self._controls.put(True)
                 elif op == "weights" and message.get("final"):
