@@ -95,7 +95,7 @@ def default_idle_timeout() -> float:
     return seconds if 0 < seconds < float("inf") else DEFAULT_IDLE_TIMEOUT
 
 
-def _name_os_thread(name: str) -> None:
+def name_os_thread(name: str) -> None:
     """Best effort: give the calling thread `name` at the OS level too (Linux prctl PR_SET_NAME)."""
     if not sys.platform.startswith("linux"):
         return
@@ -294,7 +294,7 @@ class LiveRun:
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        _name_os_thread(THREAD_NAME)
+        name_os_thread(THREAD_NAME)
         try:
             if not self._gate(consume_step=False):    # stopped (or abandoned) while queued
                 with self._cond:

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from rnn_core.admission import default_slots
-from rnn_core.live import QUEUE_POLL, LiveRun, run_threads
+from rnn_core.live import QUEUE_POLL, LiveRun, name_os_thread, run_threads
 from rnn_core.run_worker import decode, encode, load_weights, weights_bytes, windows_bytes
 from rnn_core.sweep_worker import read_message, write_message
 
@@ -64,6 +64,7 @@ WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the
 SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
 START_TIMEOUT = 120.0     # seconds a worker may take to import torch on a loaded machine
 WEIGHTS_TIMEOUT = 10.0    # seconds to wait for a worker's weights (one step must finish first)
+PIPE_THREAD = "rnn-run-pipe"     # the server thread that reads a worker's messages
 END_TIMEOUT = 5.0         # seconds a worker may take to exit after its job before it is killed
 
 
@@ -272,7 +273,7 @@ class WorkerRun(LiveRun):
         if self._given is not None:
             job["weights"] = encode(weights_bytes(self._given))
         worker.send(job)
-        listener = threading.Thread(target=self._listen, args=(worker,), name="rnn-run-pipe", daemon=True)
+        listener = threading.Thread(target=self._listen, args=(worker,), name=PIPE_THREAD, daemon=True)
         listener.start()
         self._answer(worker)
         listener.join()
@@ -323,6 +324,7 @@ class WorkerRun(LiveRun):
 
     def _listen(self, worker: Worker) -> None:
         """Read the worker's messages in order until it says "done" or its pipe closes."""
+        name_os_thread(PIPE_THREAD)          # else it inherits the run thread's OS name, which counts runs
         try:
             while True:
                 message = worker.read()
