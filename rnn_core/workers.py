@@ -317,9 +317,10 @@ class WorkerRun(LiveRun):
             self._hold()
 
     def _hold(self) -> None:
-        """Tell the worker to ask before its next step (it was free to go on while running)."""
+        """Tell the worker to ask before its next step (it was free to go on while running); not once it
+        said "done" (it may serve another run by now)."""
         worker = self.worker
-        if worker is not None:
+        if worker is not None and not self._done:
             worker.send({"op": "hold"})
 
     def _listen(self, worker: Worker) -> None:
