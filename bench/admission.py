@@ -1,8 +1,9 @@
 """Several runs on one server: how many torch threads per run, and what the admission queue buys.
 
 Part 1, threads: C runs train at once in this process (LiveRun threads, as in the Streamlit server),
-each with t torch intra-op threads, for --seconds each; the table gives the optimiser steps per second
-of all runs together and the process's CPU seconds per step. The best t for C runs is the one with
+each with t torch intra-op threads, for --seconds each from the moment every run has taken a step;
+the table gives the optimiser steps per second of all runs together and the process's CPU seconds
+per step. The best t for C runs is the one with
 the most steps per second; with C ≥ the CPUs it is 1 (more threads only oversubscribe the cores).
 
 Part 2, the queue: the same M runs of a fixed length (the "small preset": sine, T = 20, H = 16, Elman
@@ -10,6 +11,11 @@ tanh) started together with `slots` = 1, 2, … M admission slots (one torch thr
 makespan (all done), the mean completion time per run (what a student waits for their own result),
 the mean queue wait, and the mean wait for the first step. With fewer slots than runs the early runs
 finish much sooner and the makespan stays about the same, because the cores were full anyway.
+
+Part 3, threads or worker processes: C runs as LiveRun threads here and as WorkerRuns
+(`rnn_core.workers`, warm workers, started before the clock), steps per second of all runs and the CPU
+this process — the Streamlit server's role — spends per step: what the GIL is left for everyone's
+script reruns.
 
     .venv/bin/python -m bench.admission                 # ≈ 2 min on an idle 2-core machine
     .venv/bin/python -m bench.admission --quick
@@ -27,6 +33,7 @@ from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.live import LiveRun
 from rnn_core.train import warm_up
 from rnn_core.windows import prepare
+from rnn_core.workers import WorkerPool, WorkerRun
 
 DATA = DataConfig(dataset="sine", timesteps=20, params={"length": 1000})
 MODEL = ModelConfig(cell="rnn", hidden_size=16)
@@ -36,26 +43,39 @@ def _windows():
     return prepare(DATA.validate())
 
 
-def _runs(n: int, admission: Admission, epochs: int, windows) -> list[LiveRun]:
+def _runs(n: int, admission: Admission, epochs: int, windows, pool: WorkerPool | None = None) -> list[LiveRun]:
+    """n runs (seeds 0…n-1): LiveRun threads here, or WorkerRuns in `pool`'s processes."""
     cfg = TrainConfig(epochs=epochs, batch_size=16, probe_every=0)
-    return [LiveRun(MODEL, TrainConfig(**{**cfg.__dict__, "seed": i}), windows, idle_timeout=None,
-                    admission=admission) for i in range(n)]
+    extra = {"pool": pool} if pool is not None else {}
+    kind = WorkerRun if pool is not None else LiveRun
+    return [kind(MODEL, TrainConfig(**{**cfg.__dict__, "seed": i}), windows, idle_timeout=None,
+                 admission=admission, **extra) for i in range(n)]
 
 
-def threads_row(concurrent: int, threads: int, seconds: float, windows) -> list:
-    """Steps per second of `concurrent` runs with `threads` torch threads each, over `seconds`."""
+def threads_row(concurrent: int, threads: int, seconds: float, windows, workers: bool = False) -> list:
+    """Steps per second of `concurrent` runs with `threads` torch threads each, over `seconds`; with
+    `workers` the runs train in warm worker processes and the CPU column is this (the server's) process."""
     os.environ[TORCH_THREADS_ENV] = str(threads)
-    runs = _runs(concurrent, Admission(slots=concurrent), 500, windows)
-    cpu0 = time.process_time()
+    pool = None
+    if workers:
+        pool = WorkerPool(spares=concurrent)
+        pool.refill()
+        pool.wait_ready()
+    runs = _runs(concurrent, Admission(slots=concurrent), 500, windows, pool)
     for r in runs:
         r.start()
+    while any(r.snapshot(max_points=2).step == 0 for r in runs):     # start-up is not part of the rate
+        time.sleep(0.01)
+    cpu0, steps0 = time.process_time(), sum(r.snapshot(max_points=2).step for r in runs)
     time.sleep(seconds)
-    steps = sum(r.snapshot(max_points=2).step for r in runs)
+    steps = sum(r.snapshot(max_points=2).step for r in runs) - steps0
     cpu = time.process_time() - cpu0
     for r in runs:
         r.stop()
     for r in runs:
         r.join(30)
+    if pool is not None:
+        pool.close()
     return [concurrent, threads, f"{steps / seconds:.0f}", f"{cpu / max(steps, 1) * 1000:.2f}"]
 
 
@@ -103,6 +123,11 @@ def main(argv: list[str] | None = None) -> None:
              for slots in sorted({1, min(n, args.runs), args.runs})]
     print(f"\nPart 2: {args.runs} runs of {args.epochs} epochs started together, 1 torch thread each")
     print(table(["runs", "slots", "all done", "mean done", "mean queue wait", "median first step"], qrows))
+    wrows = [[kind, *threads_row(concurrent, 1, args.seconds, windows, workers=kind == "worker processes")]
+             for concurrent in sorted({1, n} if not args.quick else {1})
+             for kind in ("threads here", "worker processes")]
+    print("\nPart 3: C runs on threads in this process (the server) or in worker processes, 1 torch thread each")
+    print(table(["runs on", "C runs", "t threads", "steps/s (all runs)", "this process's CPU ms / step"], wrows))
 
 
 if __name__ == "__main__":

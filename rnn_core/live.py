@@ -95,7 +95,7 @@ def default_idle_timeout() -> float:
     return seconds if 0 < seconds < float("inf") else DEFAULT_IDLE_TIMEOUT
 
 
-def _name_os_thread(name: str) -> None:
+def name_os_thread(name: str) -> None:
     """Best effort: give the calling thread `name` at the OS level too (Linux prctl PR_SET_NAME)."""
     if not sys.platform.startswith("linux"):
         return
@@ -107,10 +107,16 @@ def _name_os_thread(name: str) -> None:
         pass
 
 
+def run_threads(slots: int | None = None) -> int:
+    """Torch intra-op threads for one run: `threads_per_run(slots)`, at most 4 unless the env var
+    RNN_PLAYGROUND_TORCH_THREADS says otherwise."""
+    return threads_per_run(slots) if os.environ.get(TORCH_THREADS_ENV) else min(4, threads_per_run(slots))
+
+
 def limit_torch_threads(slots: int | None = None) -> int:
-    """Set the calling thread's torch intra-op threads to `threads_per_run(slots)` (at most 4; the env
-    var RNN_PLAYGROUND_TORCH_THREADS overrides); returns the number in force. Called by each run's thread."""
-    wanted = threads_per_run(slots) if os.environ.get(TORCH_THREADS_ENV) else min(4, threads_per_run(slots))
+    """Set the calling thread's torch intra-op threads to `run_threads(slots)`; returns the number in
+    force. Called by each run's thread."""
+    wanted = run_threads(slots)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
     return torch.get_num_threads()
@@ -288,8 +294,7 @@ class LiveRun:
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        _name_os_thread(THREAD_NAME)
-        limit_torch_threads(self.admission.slots)
+        name_os_thread(THREAD_NAME)
         try:
             if not self._gate(consume_step=False):    # stopped (or abandoned) while queued
                 with self._cond:
@@ -297,26 +302,39 @@ class LiveRun:
                     self._finish({"kind": "end", "status": "stopped", "epoch": 0, "step": 0,
                                   "reason": reason.format(step=0, epoch=0), "seconds": 0.0})
                 return
-            # Stop / a closed tab also ends the computation in flight (a step, an evaluation, a probe)
-            with interruptible(self._stop_asked):
-                for record in train(self.model, self.windows, self.train_cfg, control=self._control,
-                                    lock=self.lock):
-                    self._record(record)
+            self._train()
         except Exception as exc:  # any failure ends the run with a sentence, never a traceback
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            with self._cond:
+            self._failed(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        finally:
+            self._wrap_up()
+
+    def _train(self) -> None:
+        """The training itself, once the run holds a slot: here, on this thread (workers.WorkerRun: in a
+        worker process)."""
+        limit_torch_threads(self.admission.slots)
+        # Stop / a closed tab also ends the computation in flight (a step, an evaluation, a probe)
+        with interruptible(self._stop_asked):
+            for record in train(self.model, self.windows, self.train_cfg, control=self._control, lock=self.lock):
+                self._record(record)
+
+    def _failed(self, message: str) -> None:
+        """End the run on an error, with a sentence."""
+        with self._cond:
+            if self._end is None:
                 self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
                               "reason": f"Training stopped on an error: {message}",
                               "seconds": self._clock.seconds()})
-        finally:
-            with self._cond:
-                if self._end is None:        # the generator was closed without an end record
-                    self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
-                                  "step": self._step, "reason": "Training ended unexpectedly.",
-                                  "seconds": self._clock.seconds()})
-                ticket, self._ticket = self._ticket, None
-            if ticket is not None:
-                self.admission.release(ticket, finished=True)
+
+    def _wrap_up(self) -> None:
+        """The thread's last act: an end record if none came, and the slot back to the queue."""
+        with self._cond:
+            if self._end is None:        # the generator was closed without an end record
+                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
+                              "step": self._step, "reason": "Training ended unexpectedly.",
+                              "seconds": self._clock.seconds()})
+            ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            self.admission.release(ticket, finished=True)
 
     def _stop_asked(self) -> bool:
         """Non-blocking, for checkpoints inside long computations: stop was asked, or nobody watches."""

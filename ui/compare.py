@@ -38,6 +38,7 @@ from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainCo
 from rnn_core.config import replace as cfg_replace
 from rnn_core.live import LiveRun
 from rnn_core.tasks import TASKS
+from rnn_core.workers import new_run
 from ui.controls import data_controls, train_controls
 from ui.live import (
     FINISHED,
@@ -171,7 +172,7 @@ def start_race(s: RaceSettings) -> None:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
-            runs[cell] = (LiveRun(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
+            runs[cell] = (new_run(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         slot(PREFIX).error = str(exc)
         return

@@ -1,9 +1,10 @@
 """The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
 
 A *slot* names one run ("pg" for the Playground; Compare can use "cmp.lstm", "cmp.gru", …). The run
-object (a `rnn_core.live.LiveRun`, or a `StaticRun` for an uploaded saved run) lives in the slot's
-`ui.state.SlotState` with the `RunContext` it was started with, so the training thread outlives reruns
-and a chart option change never stops it. The thread never calls `st.*`.
+object (a `rnn_core.live.LiveRun` — by default a `rnn_core.workers.WorkerRun`, which trains in a worker
+process; `new_run` picks — or a `StaticRun` for an uploaded saved run) lives in the slot's
+`ui.state.SlotState` with the `RunContext` it was started with, so the training outlives reruns and a
+chart option change never stops it. The training never calls `st.*`.
 
 Public:
     RunContext(model_cfg, data_cfg, train_cfg, windows)    # what a run was started with
@@ -43,6 +44,7 @@ from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.live import LiveRun, Snapshot, downsample
+from rnn_core.workers import new_run, run_closed_loop, workers_enabled
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 from ui.text import md
@@ -126,7 +128,7 @@ def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | Non
         return None
     try:
         ctx = make_context()
-        run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+        run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
     except (ConfigError, ValueError) as e:        # DataError is a ValueError
         slot_state(slot).error = str(e)
         return None
@@ -134,44 +136,78 @@ def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | Non
     return run
 
 
-def _wait_for_step(run: LiveRun, before: int, timeout: float = 3.0) -> None:
-    """After Step: wait (briefly) until the step shows in the snapshot, so this rerun draws it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_for_step(run: LiveRun, before: int, timeout: float = 3.0, starting: float = 30.0) -> None:
+    """After Step: wait (briefly) until the step shows in the snapshot, so this rerun draws it. While the
+    trainer has sent nothing yet (a worker process starting, epoch 0 being evaluated) wait up to
+    `starting` seconds instead."""
+    begun = time.monotonic()
+    while True:
         snap = run.snapshot()
         if snap.step > before or snap.status in FINISHED:
+            return
+        waited = time.monotonic() - begun
+        if waited > (starting if snap.version == 0 else timeout):
             return
         time.sleep(0.02)
 
 
-def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
+def _replaceable(run: LiveRun | StaticRun | None) -> bool:
+    """Train or Step on this slot starts a new run: there is none, it has ended, or it was uploaded."""
+    return run is None or isinstance(run, StaticRun) or run.status in FINISHED
+
+
+def _train(slot: str, make_context: Callable[[], RunContext]) -> None:
+    """Train: a new run, or the slot's paused / idle one goes on."""
     run = get_run(slot)
-    status = getattr(run, "status", None)
-    if action == "train":
-        if run is None or status in FINISHED or isinstance(run, StaticRun):
-            run = _new_run(slot, make_context)
-            if run is not None:
-                run.start()
-        elif status == "paused":
-            run.resume()
-        elif status == "idle":
+    if _replaceable(run):
+        run = _new_run(slot, make_context)
+        if run is not None:
             run.start()
-    elif action == "pause" and status in ACTIVE:
+    elif run.status == "paused":
+        run.resume()
+    elif run.status == "idle":
+        run.start()
+
+
+def _pause(slot: str, make_context: Callable[[], RunContext]) -> None:
+    run = get_run(slot)
+    if run is not None and run.status in ACTIVE:
         run.pause()
-    elif action == "step":
-        if run is None or status in FINISHED or isinstance(run, StaticRun):
-            run = _new_run(slot, make_context)
-            if run is None:
-                return
-        before = run.snapshot().step
-        run.step()
-        _wait_for_step(run, before)
-    elif action == "stop" and run is not None:
-        run.stop()
-        if isinstance(run, LiveRun):
-            run.join(timeout=5)
-    elif action == "reset":
-        clear_run(slot)
+
+
+def _step(slot: str, make_context: Callable[[], RunContext]) -> None:
+    """Step: one optimiser step (on a new, paused run when there is none to step), drawn by this rerun."""
+    run = get_run(slot)
+    if _replaceable(run):
+        run = _new_run(slot, make_context)
+        if run is None:
+            return
+    before = run.snapshot().step
+    run.step()
+    _wait_for_step(run, before)
+
+
+def _stop(slot: str, make_context: Callable[[], RunContext]) -> None:
+    run = get_run(slot)
+    if run is None:
+        return
+    run.stop()
+    if isinstance(run, LiveRun):
+        run.join(timeout=5)
+
+
+def _reset(slot: str, make_context: Callable[[], RunContext]) -> None:
+    clear_run(slot)
+
+
+ACTIONS = {"train": _train, "pause": _pause, "step": _step, "stop": _stop, "reset": _reset}
+
+
+def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
+    """Carry out a button's action (requested by its on_click) at the top of the next rerun."""
+    handler = ACTIONS.get(action)
+    if handler is not None:
+        handler(slot, make_context)
 
 
 def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
@@ -299,7 +335,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
             base = get_context(slot) or make_context()
             cell = st.session_state.get(cell_key) or "lstm"
             ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
-            run = LiveRun(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+            run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
         except (ConfigError, ValueError) as e:
             state.error = str(e)
         else:
@@ -412,7 +448,8 @@ def one_at_a_time(activity: str, besides: str = "") -> str | None:
 
 # ------------------------------------------------------------------------------------- evaluation
 # The closed-loop forecast re-runs a full window per generated step (a few seconds for ~2,000 steps):
-# it runs here, on a copy of the model, while the page already shows the one-step predictions.
+# it runs in the background — in a worker process, or on this thread pool with workers switched off —
+# on a copy of the model, while the page already shows the one-step predictions.
 _CLOSED_LOOPS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="closed-loop")
 
 
@@ -447,18 +484,21 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(_closed_loop, frozen, w, closed_loop_steps or n, start)
+        job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
 
 
-def _closed_loop(model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
-    """(closed-loop result, note) on a background thread; a failure is a note, never a traceback."""
+def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+    """(closed-loop result, note) on a background thread, computed in a worker process unless workers
+    are switched off; a failure is a note, never a traceback."""
     from rnn_core.evaluate import EvaluationError, closed_loop
 
     try:
+        if workers_enabled():
+            return run_closed_loop(model_cfg, model, windows, n_steps, start)
         closed = closed_loop(model, windows, n_steps, start=start)
         return closed, closed.get("stopped")
     except EvaluationError as e:
