@@ -6,7 +6,7 @@ the jobs that come on stdin one after the other, each answered by "done"; `rnn_c
 warm workers in a pool and hands a worker back to it after a job, so a run does not wait for that
 start-up. The same seeded code gives the same numbers in a fresh or a reused worker (every job builds
 its model from its seed, and `train()` seeds its own shuffling), as it does for runs sharing one server.
-Messages are length-prefixed JSON (`sweep_worker.write_message` / `read_message`); bytes travel
+Messages are length-prefixed JSON (`pipes.write_message` / `read_message`); bytes travel
 base64-encoded: the windows as a pickle (numpy arrays, a fitted scaler, a DataFrame: the parent that
 started this process sends them over its own pipe, nothing else can write there) and weights as
 safetensors (a state dict, never code).
@@ -51,7 +51,7 @@ import threading
 import time
 from typing import Any, BinaryIO
 
-from rnn_core.sweep_worker import read_message, write_message
+from rnn_core.pipes import message_stdout, read_message, write_message
 
 FLUSH_EVERY = 0.05     # seconds between two batches of records (the page redraws every 0.5 s at most)
 
@@ -226,9 +226,7 @@ def lower_priority() -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lower_priority()
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")     # the messages' own pipe …
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())      # … and any stray print goes to stderr
-    serve(sys.stdin.buffer, out)            # returns never: the reader thread exits when stdin closes
+    serve(sys.stdin.buffer, message_stdout())            # returns never: the reader thread exits when stdin closes
 
 if __name__ == "__main__":
     main()

@@ -284,7 +284,7 @@ def _run_local(tasks: list[list[Trial]], workers: int, stop: Callable[[], bool])
     import subprocess
     import sys
 
-    from rnn_core.sweep_worker import read_message, write_message
+    from rnn_core.pipes import read_message, write_message
 
     package_root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "OMP_NUM_THREADS": "1",

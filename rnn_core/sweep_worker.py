@@ -1,5 +1,5 @@
 """A sweep worker process: `python -m rnn_core.sweep_worker` reads tasks from stdin and writes their
-records to stdout, one length-prefixed JSON message each, until stdin closes.
+records to stdout, one length-prefixed JSON message each (`pipes.py`), until stdin closes.
 
     in:  [task_id, [trial as a dict, …]]     out: [task_id, [record, …], null] or [task_id, null, "why"]
 
@@ -14,37 +14,11 @@ run code; Python's JSON writes floats exactly, so records equal those of the oth
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import struct
 import sys
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-HEADER = struct.Struct("!Q")         # message length, 8 bytes, network order
-
-
-def write_message(stream: BinaryIO, obj: Any) -> None:
-    data = json.dumps(obj).encode("utf-8")
-    stream.write(HEADER.pack(len(data)) + data)
-    stream.flush()
-
-
-def read_message(stream: BinaryIO) -> Any:
-    """The next message, or raises EOFError when the other side has closed the pipe."""
-    head = _read_exactly(stream, HEADER.size)
-    return json.loads(_read_exactly(stream, HEADER.unpack(head)[0]).decode("utf-8"))
-
-
-def _read_exactly(stream: BinaryIO, n: int) -> bytes:
-    chunks, left = [], n
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+from rnn_core.pipes import message_stdout, read_message, write_message
 
 
 def serve(inp: BinaryIO, out: BinaryIO) -> None:
@@ -68,9 +42,7 @@ def serve(inp: BinaryIO, out: BinaryIO) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")     # the messages' own pipe …
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())      # … and any stray print goes to stderr
-    serve(sys.stdin.buffer, out)
+    serve(sys.stdin.buffer, message_stdout())
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ from typing import Any
 
 from rnn_core.admission import default_slots
 from rnn_core.live import QUEUE_POLL, LiveRun, name_os_thread, run_threads
+from rnn_core.pipes import read_message, write_message
 from rnn_core.run_worker import decode, encode, load_weights, weights_bytes, windows_bytes
-from rnn_core.sweep_worker import read_message, write_message
 
 WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the server process
 SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
