@@ -38,18 +38,14 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
         x, y = thin([r["step"] for r in steps], ys)
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="train (per step)",
                                  line={"color": COLORS["train"], "width": 1}, opacity=0.45))
-    ep = [r for r in epochs if r.get("train_loss") is not None]
-    if ep:
-        fig.add_trace(go.Scatter(
-            x=np.array([r["step"] for r in ep]), y=values([r["train_loss"] for r in ep]), mode="lines+markers",
-            name="train (epoch)", line={"color": COLORS["train"], "width": 2.5},
-            customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
-    ev = [r for r in epochs if r.get("val_loss") is not None]
-    if ev:
-        fig.add_trace(go.Scatter(
-            x=np.array([r["step"] for r in ev]), y=values([r["val_loss"] for r in ev]), mode="lines+markers",
-            name="validation (epoch)", line={"color": COLORS["val"], "width": 2.5},
-            customdata=[r["epoch"] for r in ev], hovertemplate="epoch %{customdata}: %{y:.4g}"))
+    for field, name, color in (("train_loss", "train (epoch)", COLORS["train"]),
+                               ("val_loss", "validation (epoch)", COLORS["val"])):
+        ep = [r for r in epochs if r.get(field) is not None]
+        if ep:
+            fig.add_trace(go.Scatter(
+                x=np.array([r["step"] for r in ep]), y=values([r[field] for r in ep]), mode="lines+markers",
+                name=name, line={"color": color, "width": 2.5},
+                customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
     if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
         fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash", "width": 2},
                       annotation_text=f"{baseline_label} {baseline:.3g}", annotation_position="top left")
