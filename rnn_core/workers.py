@@ -5,8 +5,7 @@ that process, N computing runs compete with everyone's reruns for the GIL: measu
 machine with eight websocket students, none of eight 40-epoch runs finished in three minutes on
 threads, all eight within 15 s of their first point in workers; an observer's click was 2× faster in
 the first, busy measurement and the same in a quiet one (README, "A classroom on one server"). So a
-run trains in `python -m rnn_core.run_worker` and the server keeps
-only its state machine and history.
+run trains in `python -m rnn_core.run_worker` and the server keeps only its state machine and history.
 
     new_run(model_cfg, train_cfg, windows, **LiveRun options) -> LiveRun     WorkerRun, or an in-process
                                               LiveRun when RNN_PLAYGROUND_WORKERS=0 (the fallback)
