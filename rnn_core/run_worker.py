@@ -7,9 +7,9 @@ warm workers in a pool and hands a worker back to it after a job, so a run does 
 start-up. The same seeded code gives the same numbers in a fresh or a reused worker (every job builds
 its model from its seed, and `train()` seeds its own shuffling), as it does for runs sharing one server.
 Messages are length-prefixed JSON (`pipes.write_message` / `read_message`); bytes travel
-base64-encoded: the windows as a pickle (numpy arrays, a fitted scaler, a DataFrame: the parent that
-started this process sends them over its own pipe, nothing else can write there) and weights as
-safetensors (a state dict, never code).
+base64-encoded: the windows as `windows_codec` bytes (an .npz read with allow_pickle=False, the frame as
+Parquet, the rest JSON) and weights as safetensors (a state dict); nothing a worker reads is a pickle,
+so nothing in a message can run code.
 
     → {"op": "ready", "pid"}                                  once torch is imported
     ← {"op": "train", "model", "train", "threads", "windows", "weights"?}
@@ -20,7 +20,7 @@ safetensors (a state dict, never code).
     ← {"op": "interrupt"}                                     Stop / closed tab inside a long computation
     → {"op": "weights", "data", "final": true}                after the end record
     ← {"op": "closed_loop", "model", "weights", "windows", "steps", "start"}
-    → {"op": "closed_loop", "result" (a pickle: its index may hold dates), "note"}
+    → {"op": "closed_loop", "result" (plain data: date labels are strings), "note"}
     → {"op": "error", "message"}                              a job failed (a bug): one sentence
     → {"op": "done"}                                          after every job: ready for the next
 
@@ -43,7 +43,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import pickle
 import queue
 import signal
 import sys
@@ -52,6 +51,7 @@ import time
 from typing import Any, BinaryIO
 
 from rnn_core.pipes import message_stdout, read_message, write_message
+from rnn_core.windows_codec import windows_from_bytes
 
 FLUSH_EVERY = 0.05     # seconds between two batches of records (the page redraws every 0.5 s at most)
 
@@ -76,10 +76,6 @@ def load_weights(model: Any, data: bytes) -> Any:
 
     model.load_state_dict(load(data))
     return model
-
-
-def windows_bytes(windows: Any) -> bytes:
-    return pickle.dumps(windows, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class Channel:
@@ -160,7 +156,7 @@ def train_job(channel: Channel, job: dict) -> None:
 
     torch.set_num_threads(int(job["threads"]))
     model_cfg, train_cfg = from_dict(ModelConfig, job["model"]), from_dict(TrainConfig, job["train"])
-    windows = pickle.loads(decode(job["windows"]))
+    windows = windows_from_bytes(decode(job["windows"]))
     model = build_model(model_cfg, seed=train_cfg.seed)
     if job.get("weights"):
         load_weights(model, decode(job["weights"]))
@@ -180,13 +176,13 @@ def closed_loop_job(channel: Channel, job: dict) -> None:
     from rnn_core.models import build_model
 
     model = load_weights(build_model(from_dict(ModelConfig, job["model"])), decode(job["weights"]))
-    windows = pickle.loads(decode(job["windows"]))
+    windows = windows_from_bytes(decode(job["windows"]))
     try:
         result = closed_loop(model, windows, int(job["steps"]), start=job["start"])
         note = result.get("stopped")
     except EvaluationError as e:
         result, note = None, str(e)
-    channel.send({"op": "closed_loop", "result": encode(pickle.dumps(result)), "note": note})   # dates: pickle
+    channel.send({"op": "closed_loop", "result": result, "note": note})    # plain data: labels, floats
 
 
 JOBS = {"train": train_job, "closed_loop": closed_loop_job}

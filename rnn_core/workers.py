@@ -60,7 +60,8 @@ from typing import Any
 from rnn_core.admission import default_slots
 from rnn_core.live import QUEUE_POLL, LiveRun, name_os_thread, run_threads
 from rnn_core.pipes import read_message, write_message
-from rnn_core.run_worker import decode, encode, load_weights, weights_bytes, windows_bytes
+from rnn_core.run_worker import decode, encode, load_weights, weights_bytes
+from rnn_core.windows_codec import windows_to_bytes
 
 WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the server process
 SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
@@ -278,7 +279,7 @@ class WorkerRun(LiveRun):
             return
         self.worker = worker
         job = {"op": "train", "model": asdict(self.model_cfg), "train": asdict(self.train_cfg),
-               "threads": run_threads(self.admission.slots), "windows": encode(windows_bytes(self.windows))}
+               "threads": run_threads(self.admission.slots), "windows": encode(windows_to_bytes(self.windows))}
         if self._given is not None:
             job["weights"] = encode(weights_bytes(self._given))
         worker.send(job)
@@ -396,13 +397,11 @@ class WorkerRun(LiveRun):
 def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, start: str,
                     pool: WorkerPool | None = None) -> tuple[dict | None, str | None]:
     """`evaluate.closed_loop` in a worker process: (result, note); a failure is a note, never a traceback."""
-    import pickle
-
     pool = pool or shared_pool()
     worker = pool.take()
     try:
         worker.send({"op": "closed_loop", "model": asdict(model_cfg), "weights": encode(weights_bytes(model)),
-                     "windows": encode(windows_bytes(windows)), "steps": int(n_steps), "start": start})
+                     "windows": encode(windows_to_bytes(windows)), "steps": int(n_steps), "start": start})
         reply = worker.read()
         if worker.read().get("op") != "done":
             raise ValueError("out of step")
@@ -412,4 +411,4 @@ def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, star
     pool.give_back(worker)
     if reply.get("op") == "error":
         return None, f"The closed-loop forecast could not be computed: {reply.get('message')}"
-    return pickle.loads(decode(reply["result"])), reply.get("note")
+    return reply["result"], reply.get("note")

@@ -15,14 +15,17 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from rnn_core.admission import Admission
 from rnn_core.config import ModelConfig, TrainConfig
 from rnn_core.live import LiveRun
+from rnn_core.windows import Windows, make_windows
 from rnn_core.workers import WORKERS_ENV, WorkerPool, WorkerRun, new_run, run_closed_loop
-from tests.test_live import sine_windows, wait_for
+from tests.test_live import wait_for
 
 WAIT = 60.0          # a worker imports torch first; the machine is shared
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +46,12 @@ def gone(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return True
     return state in ("Z", "X")
+
+
+def sine_windows(n: int = 130, T: int = 10) -> Windows:
+    """Real windows (what the app sends a worker) of sin(0.3 t): the next value from the last T."""
+    frame = pd.DataFrame({"x": np.sin(0.3 * np.arange(n))}, index=pd.RangeIndex(n, name="step"))
+    return make_windows(frame, T, ["x"], "x", train_frac=0.7, val_frac=0.15)
 
 
 def without_seconds(records: list[dict]) -> list[dict]:
@@ -68,7 +77,7 @@ def test_a_worker_run_gives_exactly_the_in_process_records_and_weights(pool):
         there.start()
         assert there.join(WAIT)
         b = there.snapshot()
-        assert b.status == "completed" and b.step == a.step == 15
+        assert b.status == "completed" and b.step == a.step == 18
         assert without_seconds(b.steps) == without_seconds(a.steps)       # losses, norms: bitwise equal
         assert without_seconds(b.epochs) == without_seconds(a.epochs)     # probes and spectra too
         assert b.epochs[1]["probe"] is not None
@@ -176,7 +185,7 @@ def test_new_run_follows_the_env_var(monkeypatch):
 SERVER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
-    from test_live import sine_windows
+    from test_workers import sine_windows
     from rnn_core.config import ModelConfig, TrainConfig
     from rnn_core.workers import WorkerRun, shared_pool
     run = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=500, batch_size=16, probe_every=0),
