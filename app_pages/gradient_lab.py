@@ -34,6 +34,7 @@ from ui.lab import (
     sync_lab_url,
     take_preset_note,
 )
+from ui.links import LAB, changed_preset_sentence, holds_preset
 from ui.live import script_interrupt
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
 from ui.text import md
@@ -59,8 +60,10 @@ sync_lab_url(cfg)
 if note:
     area.warning(md(note))
 shown = take_preset_note()
-if shown in LAB_PRESETS and not presenter:
-    st.info(f"**{LAB_PRESETS[shown]['title']}** — {LAB_PRESETS[shown]['note']}")
+if shown in LAB_PRESETS and not presenter:     # its sentence only while the settings are the preset's
+    title = LAB_PRESETS[shown]["title"]
+    st.info(f"**{title}** — {LAB_PRESETS[shown]['note']}" if holds_preset(LAB, cfg, shown)
+            else changed_preset_sentence(title))
 
 try:
     cfg.validate()

@@ -12,6 +12,7 @@ from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
 from ui.controls import sidebar_controls
+from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
 from ui.presenter import presenter_bar, presenter_mode
 from ui.text import md
@@ -48,12 +49,16 @@ c1.selectbox("Preset", [None, *PRESETS], key=PRESET_CHOICE,
              help="Sets several controls at once; you can change any of them after.")
 preset = state.slot(SLOT).preset
 if preset in PRESETS and not presenter:
-    c2.caption(f"**{PRESETS[preset].title}** — {PRESETS[preset].description}")
     note = preset_note(preset)
     if note:
         st.info(note, icon=":material/wifi_off:")
 
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
+if preset in PRESETS and not presenter:     # its sentence only while the settings are the preset's
+    title = PRESETS[preset].title
+    c2.caption(f"**{title}** — {PRESETS[preset].description}"
+               if holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
+               else changed_preset_sentence(title))
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(SLOT, model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:

@@ -118,3 +118,23 @@ def test_a_link_is_followed_on_the_first_visit_and_when_it_names_a_new_preset():
     state.link_preset = None                                                 # the page wrote no preset
     assert follow(LAB, state, {"preset": "edge"}).preset == "edge"           # (a Learn button again)
     assert follow(LAB, SimpleNamespace(url_loaded=False, link_preset=None), {"presenter": "1"}) is None
+
+
+def test_a_preset_sentence_shows_only_while_the_settings_are_the_preset():
+    """A preset's sentence describes its own settings: a link that changes one of them (or a changed
+    control) gets a sentence saying the setup started from it, on both pages."""
+    from rnn_core.presets import PRESETS
+    from ui.links import changed_preset_sentence
+
+    said = PRESETS["lstm_remembers"].description
+    pg = open_page(PAGE, {"preset": "lstm_remembers"})
+    assert any(said in c.value for c in pg.caption)
+    pg = open_page(PAGE, {"preset": "lstm_remembers", "m.hidden_size": "7"})
+    captions = " ".join(c.value for c in pg.caption)
+    assert said not in captions and changed_preset_sentence(PRESETS["lstm_remembers"].title) in captions
+    lab_said = LAB_PRESETS["exploding"]["note"]
+    lab = open_page(LAB_PAGE, {"preset": "exploding"})
+    assert any(lab_said in i.value for i in lab.info)
+    lab = _open_lab({"preset": "exploding", "lab.timesteps": "80"})
+    infos = " ".join(i.value for i in lab.info)
+    assert lab_said not in infos and changed_preset_sentence(LAB_PRESETS["exploding"]["title"]) in infos

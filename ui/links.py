@@ -118,13 +118,23 @@ def follow(codec: Codec, state: Any, query: Mapping[str, Any]) -> Link | None:
     return None
 
 
+def holds_preset(codec: Codec, settings: Any, preset: str | None) -> bool:
+    """Whether `settings` are exactly preset `preset`'s (so its sentence describes them)."""
+    return bool(preset) and preset in codec.presets() and codec.preset_params(preset) == codec.encode(settings)
+
+
+def changed_preset_sentence(title: str) -> str:
+    """What a page says instead of a preset's sentence once its settings have been changed."""
+    return (f"Started from **{title}**; the settings have changed since, so its sentence no longer "
+            "describes this setup.")
+
+
 def link_params(codec: Codec, settings: Any, preset: str | None = None) -> dict[str, str]:
     """`{"preset": key}` while `settings` equal preset `preset`, else the values that differ from the
     defaults."""
-    params = codec.encode(settings)
-    if preset and preset in codec.presets() and codec.preset_params(preset) == params:
+    if holds_preset(codec, settings, preset):
         return {"preset": preset}
-    return params
+    return codec.encode(settings)
 
 
 def write_address(params: Mapping[str, str], state: Any = None) -> None:
