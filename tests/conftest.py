@@ -44,6 +44,16 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def keep_torch_threads():
+    """For tests of scripts that set torch's thread count: the rest of the session gets its own back."""
+    import torch
+
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -8,17 +8,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import torch
 
 from bench import admission, load_test
 from bench.st_client import Session
 
-
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 @pytest.mark.slow

@@ -11,19 +11,13 @@ import os
 import re
 
 import pytest
-import torch
 
 from bench import browser_latency, common, overhead, payload, run_all, scaling, stock_setup
 
 RATIO = r"\d+\.\d\d×"
 
 
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    """The scripts set torch's thread count; give the rest of the session its own back."""
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 def test_overhead_quick_prints_a_ratio_per_cell(capsys):

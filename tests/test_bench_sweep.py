@@ -4,16 +4,10 @@ the same records everywhere. No timing is asserted."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from bench import sweep_throughput
 
-
-@pytest.fixture(autouse=True)
-def _keep_torch_threads():
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")
 
 
 @pytest.mark.slow
