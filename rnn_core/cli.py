@@ -170,7 +170,8 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
                      f"({t.bptt_truncate})")
     opt.add_argument("--seed", type=int, help=f"({t.seed})")
     opt.add_argument("--probe-every", type=int, metavar="N",
-                     help=f"probe the gradient through time every N epochs ({t.probe_every})")
+                     help=f"probe the gradient through time every N epochs ({t.probe_every} when the run is "
+                     "written with --json or --save; otherwise 0, since no printed line reads it)")
     opt.add_argument("--device", choices=["cpu", "cuda"], help=f"({t.device})")
 
     out = p.add_argument_group("output")
@@ -352,6 +353,8 @@ def _load_windows(args, data_cfg: DataConfig):
 
 def cmd_train(args) -> int:
     model_cfg, data_cfg, train_cfg = _configs(args)
+    if args.probe_every is None and not (args.json or args.save):
+        train_cfg = cfg_replace(train_cfg, probe_every=0)      # only a written record keeps the probe
     _check_output_paths(args)
     if args.preset and not (args.dataset or args.csv) and (note := preset_note(args.preset)):
         print(f"note: {note}")

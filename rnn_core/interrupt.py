@@ -8,12 +8,14 @@ session's work, and without a check `checkpoint()` costs one attribute lookup.
 
     interruptible(check)        context manager: `check()` → True means "stop now" (must be cheap)
     checkpoint()                raise Interrupted if this thread's check says stop
-    active() -> bool            whether a check is installed (models then run long windows in chunks)
+    active() -> bool            whether a check is installed (models then hook their chunk boundaries)
     hook(tensor)                make a backward pass through `tensor` call checkpoint() too
-Where the checkpoints are: every CHUNK_STEPS timesteps of a model's forward and backward
-(`models.RNNModel.forward`), every timestep of the Jordan unroll and of the float64 probe's unrolled
-forward and backward (`cells.py`, `probe.py`), every chunk of windows of a split's loss (`train.py`),
-every seed / gain / timestep of the Gradient Lab (`lab.py`, `probe.jacobian_product_norms`).
+Where the checkpoints are: before every chunk of a fused model's forward and at each chunk boundary of
+its backward (`models.chunk_steps`: the chunks depend on the sizes only, so the numbers do not depend
+on whether a check is installed), every CHUNK_STEPS timesteps of the Jordan unroll, every timestep of
+the float64 probe's unrolled forward and backward (`cells.py`, `probe.py`), every chunk of windows of
+a split's loss (`train.py`), every seed / gain / timestep of the Gradient Lab (`lab.py`,
+`probe.jacobian_product_norms`).
 Leaves to others: deciding when to stop (`live.py`, `cli.py`, `ui/lab.py`), what a stop records.
 """
 
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-CHUNK_STEPS = 8           # timesteps a model runs between two checkpoints while a check is installed
+CHUNK_STEPS = 8           # timesteps the Jordan unroll runs between two checkpoints
 
 _local = threading.local()
 

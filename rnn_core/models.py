@@ -147,18 +147,24 @@ class RNNModel(nn.Module):
         return y_hat[:, -1]                                              # ŷ_T (B, O)
 
     def _run(self, x: Tensor, state=None):
-        """self.rnn over x (B, T, F). While an interrupt check is installed (`rnn_core.interrupt`), in
-        chunks of CHUNK_STEPS timesteps with the state carried over (the same numbers), checking before
-        each chunk and, in the backward pass, at each chunk's boundary state."""
-        T = x.shape[1]
-        if not interrupt.active() or T <= CHUNK_STEPS:
+        """self.rnn over x (B, T, F), in chunks of `chunk_steps` timesteps with the state carried over.
+        The chunks depend on the sizes only, never on who runs the model, so the CLI, a live run, a
+        worker and `run_to_end` compute the same numbers; while an interrupt check is installed
+        (`rnn_core.interrupt`) each chunk is checked before it runs and, in the backward pass, at its
+        boundary state."""
+        B, T, _ = x.shape
+        size = chunk_steps(self.cfg, B)
+        if size >= T:
+            interrupt.checkpoint()
             return self.rnn(x, state)
         outs = []
-        for start in range(0, T, CHUNK_STEPS):
+        watched = interrupt.active()
+        for start in range(0, T, size):
             checkpoint()
-            out, state = self.rnn(x[:, start:start + CHUNK_STEPS], state)   # (B, ≤CHUNK_STEPS, H)
-            for s in state if isinstance(state, tuple) else (state,):
-                interrupt.hook(s)
+            out, state = self.rnn(x[:, start:start + size], state)      # (B, ≤size, H)
+            if watched:
+                for s in state if isinstance(state, tuple) else (state,):
+                    interrupt.hook(s)
             outs.append(out)
         return torch.cat(outs, dim=1), state                             # (B, T, H)
 
@@ -168,6 +174,20 @@ class RNNModel(nn.Module):
         if CELL_SPECS[self.cfg.cell].output_feedback:
             return [self.rnn.weight_yh_l0]
         return [getattr(self.rnn, f"weight_hh_l{k}") for k in range(self.cfg.num_layers)]
+
+
+# Multiply-adds one chunk of a fused forward may hold: a Stop waits for at most one chunk (a few ms
+# forward, a few more backward), and a window that fits (seed-004: B 32, T 100, 3 × 20) runs as one
+# fused call, the same computation as a plain nn.RNN loop.
+CHUNK_MACS = 2 ** 24
+
+
+def chunk_steps(cfg: ModelConfig, batch: int) -> int:
+    """Timesteps per fused call for a batch of `batch` windows: as many as fit CHUNK_MACS, at least 1.
+    Per timestep and window each layer costs blocks · H · (F_in + H) multiply-adds."""
+    blocks, H = CELL_SPECS[cfg.cell].blocks, cfg.hidden_size
+    per_step = sum(blocks * H * ((cfg.input_size if layer == 0 else H) + H) for layer in range(cfg.num_layers))
+    return max(1, CHUNK_MACS // max(1, batch * per_step))
 
 
 def _detach(state):

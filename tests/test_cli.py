@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,33 @@ def test_timesteps_and_bptt_in_a_real_process_exit_2():
     proc = _run("train", "--timesteps", "10", "--bptt-truncate", "100")
     assert proc.returncode == 2
     _one_line_error(proc.stderr)
+
+
+def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypatch):
+    """No printed line reads the gradient probe, so a run that is not written does not pay for it; the
+    losses and metrics it prints are the same either way."""
+    import rnn_core.train
+
+    calls = []
+    real_probe = rnn_core.train.probe
+    monkeypatch.setattr(rnn_core.train, "probe", lambda *a, **k: calls.append(1) or real_probe(*a, **k))
+    argv = ["train", "--dataset", "sine", "--param", "length=300", "--timesteps", "20", "--hidden", "8",
+            "--epochs", "2"]
+    assert _main(argv) == 0
+    printed = capsys.readouterr().out
+    assert calls == []
+
+    out_json = tmp_path / "run.json"
+    assert _main([*argv, "--json", str(out_json)]) == 0
+    written = capsys.readouterr().out
+    assert len(calls) == 2                                  # epoch 0 and epoch 2 (probe_every 2, the last)
+    assert [bool(e["probe"]) for e in json.loads(out_json.read_text())["epochs"]] == [True, False, True]
+    assert _without_times(written.replace(f"Wrote the run record to {out_json}\n", "")) == _without_times(printed)
+
+    assert _main([*argv, "--probe-every", "1"]) == 0        # asked for: computed although not written
+    capsys.readouterr()
+    assert len(calls) == 2 + 3
+
+
+def _without_times(out: str) -> str:
+    return re.sub(r"\d+\.\ds\b|\d+\.\d s of training", "…", out)

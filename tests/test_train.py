@@ -223,3 +223,28 @@ def test_probe_runs_at_the_first_and_last_epoch_and_every_probe_every():
     _, records = run_to_end(tiny(), cfg, sine_windows())
     probed = [r["epoch"] for r in records if r["kind"] == "epoch" and r["probe"] is not None]
     assert probed == [0, 2, 4, 5]
+
+
+@pytest.mark.parametrize("chunk_macs", [None, 16 * 72 * 3])      # the whole window; chunks of 3 steps
+def test_the_numbers_do_not_depend_on_an_interrupt_check(chunk_macs, monkeypatch):
+    """The CLI (Ctrl-C), a live run and a worker (Stop) train under an interrupt check, run_to_end and
+    the benchmarks without one: all of them compute the same numbers, bit for bit."""
+    from rnn_core import models
+    from rnn_core.interrupt import interruptible
+
+    if chunk_macs is not None:
+        monkeypatch.setattr(models, "CHUNK_MACS", chunk_macs)     # hidden 8: 72 MACs per window and step
+    assert models.chunk_steps(tiny(), 16) == (3 if chunk_macs else 14563)
+    w = sine_windows()
+    cfg = TrainConfig(epochs=2, batch_size=16, probe_batch=4, clip="off", seed=5)
+    plain = without_seconds(run_to_end(tiny(), cfg, w)[1])
+    with interruptible(lambda: False):
+        checked = without_seconds(run_to_end(tiny(), cfg, w)[1])
+    assert json.dumps(checked) == json.dumps(plain)
+
+
+def test_the_seed_004_window_is_one_fused_call():
+    """3 × 20 Elman, T = 100, batch 32 (the seed article's stock setup): one nn.RNN call per forward."""
+    from rnn_core.models import chunk_steps
+
+    assert chunk_steps(ModelConfig(cell="rnn", hidden_size=20, num_layers=3), 32) >= 100
