@@ -18,7 +18,7 @@ from tests.conftest import start_server, stop_server, wait_idle
 pytestmark = pytest.mark.browser
 
 IDLE_TIMEOUT_S = 20
-LINK = "/?m.hidden_size=8&d.timesteps=20&d.params.length=600&t.epochs=500&t.batch_size=8"
+LINK = "/?m.hidden_size=8&d.timesteps=20&d.params.length=2400&t.epochs=500&t.batch_size=8"
 
 
 def _status(page) -> str:

@@ -41,7 +41,7 @@ PROGRESS = re.compile(r"(running|paused|completed|stopped|diverged)\W+epoch (\d+
 def link(dataset: str, seed: int, epochs: int) -> str:
     """A shared Playground link. The Playground is the app's default page, so its URL is the root: the
     default page of st.navigation always has url_path "" (/playground answers "Page not found")."""
-    return (f"/?d.dataset={dataset}&d.params.length=1000&t.probe_every=50&d.timesteps=10&m.hidden_size=4"
+    return (f"/?d.dataset={dataset}&d.params.length=4000&t.probe_every=50&d.timesteps=10&m.hidden_size=4"
             f"&t.epochs={epochs}&t.seed={seed}&t.batch_size=8")
 
 
