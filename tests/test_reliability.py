@@ -485,6 +485,17 @@ def test_upload_limits_agree():
         inspect_csv_upload(GOOD_CSV, max_bytes=len(GOOD_CSV) - 1)
 
 
+def test_the_server_does_not_collect_garbage_after_every_script_run():
+    """Streamlit's default gc.collect(2) after each script run (every fragment redraw) holds the GIL
+    for ~0.1 s in this app's process; with a room of students it was the server's largest cost
+    (README, load test). The option must exist under that name and be off in the server's config."""
+    from streamlit import config as st_config
+
+    assert "runner.postScriptGC" in st_config._config_options_template
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+
+
 def test_formula_like_and_code_like_cells_stay_data(tmp_path, monkeypatch):
     """Nothing in a cell is evaluated: spreadsheet formulas and Python stay strings (or are refused)."""
     marker = tmp_path / "pwned"
