@@ -1,7 +1,8 @@
 """The trainable networks: stacked recurrent layers plus a linear head, and their init schemes.
 
 Holds `RNNModel`, `build_model(cfg, seed)`, `parameter_shapes(cfg)`, `JordanRNN` (the one cell without a fused kernel),
-`recurrent_matrix(model, layer)` and `spectra(model)`.
+`recurrent_matrix(model, layer)`, `spectra(model)` and `chunk_steps(cfg, batch)` (how many timesteps one
+fused call runs: a long window runs in chunks, so Stop and Ctrl-C take effect between them).
 Leaves to others: the written-out equations used for exact gradients (`cells.py`), the gradient
 probe (`probe.py`) and the training loop (`train.py`).
 
@@ -155,7 +156,7 @@ class RNNModel(nn.Module):
         B, T, _ = x.shape
         size = chunk_steps(self.cfg, B)
         if size >= T:
-            interrupt.checkpoint()
+            checkpoint()
             return self.rnn(x, state)
         outs = []
         watched = interrupt.active()
