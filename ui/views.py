@@ -367,7 +367,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if not CELL_SPECS[cell].gates:
-        return gates_figure(None, cell)
+        return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell))
     return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
                  lambda: gates_figure(latest_probe(snap.epochs) if snap else None, cell))
 
@@ -479,7 +479,7 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
     if CELL_SPECS[cell].gates:
         gates_section(snap, ctx, slot)
     else:
-        _chart(gates_figure(None, cell), slot, "gates")
+        _chart(gates_fig(snap, ctx, slot), slot, "gates")     # the no-gates placeholder, built once
         st.caption("Plain RNN and Jordan cells have no gates: nothing decides what to keep, so the "
                    "gradient is multiplied by W_hh·diag(f′) at every step back. Pick LSTM or GRU to see "
                    "the gates at work.")
