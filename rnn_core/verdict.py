@@ -9,6 +9,7 @@ MSE in the loss's units (`ui.views.baseline_mse`): the constant guess for sequen
     "at the constant guess (loss 0.045 = baseline)"
     "36% worse than tomorrow = today (loss 0.061, baseline 0.045)", "4.2× worse than …" past double
     "beats the constant guess: loss 0.0061 is 86% below the baseline 0.045"
+    "beats the constant guess: loss 0.000202 is 222× smaller than the baseline 0.0448"   (below a tenth)
     "diverged at step 15: lower the learning rate or clip"
 
 Leaves to others: measuring the baseline (`ui.views` / `rnn_core.windows`), drawing it (`ui.views`).
@@ -58,5 +59,6 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     if ratio > 1.0:
         how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{ratio:.3g}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} (loss {loss:.3g}, baseline {baseline:.3g})", ratio)
-    return Verdict("beats", f"beats {name}: loss {loss:.3g} is {(1 - ratio) * 100:.0f}% below the baseline "
-                            f"{baseline:.3g}", ratio)
+    # "86% below"; from ten times smaller on, "222× smaller" (a percentage would read "100% below": zero)
+    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{1 / ratio:.3g}× smaller than"
+    return Verdict("beats", f"beats {name}: loss {loss:.3g} is {how} the baseline {baseline:.3g}", ratio)

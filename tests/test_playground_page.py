@@ -75,6 +75,16 @@ def test_preset_sets_several_controls_at_once():
     assert not at.exception
 
 
+def test_before_a_run_the_loss_caption_names_no_particular_guess():
+    """The adding problem's obvious guess is the constant one, a forecast's is persistence: before a
+    run the page does not know which, so the caption under the empty loss chart names neither."""
+    at = _open({"preset": "vanishing"})
+    captions = " ".join(c.value for c in at.caption)
+    assert "Below the dashed baseline the network has learned" in captions
+    assert "persistence" not in captions
+    assert not at.exception
+
+
 def test_stock_preset_works_offline_with_a_clear_note():
     at = _open()
     at.selectbox(key="pg.preset_choice").set_value("stock_nflx").run()

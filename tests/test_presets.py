@@ -65,6 +65,15 @@ def test_vanishing_gradient_fades_and_the_loss_sits_at_the_constant_guess():
     assert _val(run) > 0.8, _val(run)
 
 
+def test_the_vanishing_runs_ghost_lstm_is_lstm_remembers():
+    """A lecturer's first move on "Vanishing" is the ghost run with an LSTM (the same setup, another
+    cell, `ui.live.ghost_bar`): that must be the "LSTM remembers" setup, which learns (tested below),
+    not an LSTM that fails beside the RNN for reasons of its own (forget bias, learning rate)."""
+    m, d, t = preset_configs("vanishing")
+    lm, ld, lt = preset_configs("lstm_remembers")
+    assert (cfg_replace(m, cell="lstm"), d, t) == (lm, ld, lt)
+
+
 @pytest.mark.slow
 def test_lstm_remembers_sits_at_the_constant_guess_then_drops_far_below_it():
     # "the cell state carries the gradient back, and after a few epochs at the constant guess the loss

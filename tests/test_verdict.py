@@ -33,6 +33,12 @@ def test_beats_the_baseline_in_percent():
     assert abs(v.ratio - 0.2) < 1e-9
 
 
+def test_far_below_the_baseline_in_times_never_100_percent():
+    v = run_verdict(_epochs(0.000202), None, 0.0448, "sequence")
+    assert v.text == "beats the constant guess: loss 0.000202 is 222× smaller than the baseline 0.0448"
+    assert "%" not in v.text
+
+
 def test_training_loss_when_there_is_no_validation_part():
     epochs = [{"kind": "epoch", "epoch": 1, "train_loss": 0.0225, "val_loss": None}]
     assert run_verdict(epochs, None, 0.045, "forecast").text.startswith("beats tomorrow = today: loss 0.0225 is 50%")

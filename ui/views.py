@@ -204,7 +204,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                  ghost: Ghost | None = None) -> None:
-    label = task_of(ctx.windows if ctx else None).baseline_label
+    # before a run the task is not known here: name no particular guess
+    label = task_of(ctx.windows).baseline_label if ctx else "baseline"
     _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
     st.caption("The thin line is each batch's loss; the thick ones are the mean batch loss of each epoch "
                "(training) and the whole validation set after each epoch. "
