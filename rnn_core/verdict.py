@@ -1,6 +1,10 @@
 """A run's verdict in one line of words and numbers, for the back row of a lecture hall.
 
     run_verdict(epochs, end, baseline, task, clip="off") -> Verdict | None
+    gradient_story(first, latest, end, activation) -> str
+        what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
+        loses from the last timestep back to the first at initialisation and now, and which weights
+        the solid line was measured at when the run diverged
 
 Pure function of the plain records `train.py` yields (epoch records, the end record) and the baseline
 MSE in the loss's units (`ui.views.baseline_mse`): the constant guess for sequence tasks, persistence
@@ -62,3 +66,38 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     # "86% below"; from ten times smaller on, "222× smaller" (a percentage would read "100% below": zero)
     how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{1 / ratio:.3g}× smaller than"
     return Verdict("beats", f"beats {name}: loss {loss:.3g} is {how} the baseline {baseline:.3g}", ratio)
+
+
+def _decades(grad_h: Sequence[Sequence[float]]) -> float | None:
+    """log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) of the top layer: > 0 grows back through time, < 0 fades."""
+    g = grad_h[-1] if grad_h else []
+    if len(g) < 2 or not (math.isfinite(g[0]) and math.isfinite(g[-1])) or g[-1] <= 0:
+        return None
+    return math.log10(max(g[0], 1e-300)) - math.log10(g[-1])
+
+
+def _change(decades: float) -> str:
+    return f"gains {decades:.1f} decades" if decades >= 0 else f"loses {-decades:.1f} decades"
+
+
+def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | None, end: dict | None) -> str:
+    """One or two sentences under the gradient-through-time chart (empty when there is no profile):
+    (epoch, probe) of the first profile (initialisation) and of the latest one, the run's end record."""
+    if latest is None:
+        return ""
+    epoch, probe = latest
+    now = _decades(probe.get("grad_h") or [])
+    if now is None:
+        return ""
+    when = "at initialisation" if epoch == 0 else f"at epoch {epoch}"
+    which = " of the top layer" if len(probe["grad_h"]) > 1 else ""
+    text = f"From the last timestep back to the first, ‖∂L/∂hₜ‖{which} {_change(now)} {when}"
+    start = _decades(first[1].get("grad_h") or []) if first is not None and first[0] != epoch else None
+    text += f" (at initialisation it {_change(start)})." if start is not None else "."
+    if end is not None and end.get("status") == "diverged":
+        text += (f" The run diverged at step {end.get('step', '?')}: the solid line is the last profile "
+                 "before that, at the weights the runaway steps left.")
+        sigma = (probe.get("sigma_max") or [None])[-1]
+        if sigma is not None and math.isfinite(sigma):
+            text += f" There σ_max·γ = {sigma * probe.get('gamma', 1.0):.3g}."
+    return text

@@ -106,6 +106,15 @@ def test_exploding_diverges_and_clipping_rescues_the_same_run():
     assert "infinite" in run.end["reason"] or "NaN" in run.end["reason"]
     norms = [s["grad_norm"] for s in run.steps]
     assert max(norms[-10:]) > 1e6 * np.median(norms[:10]), norms       # the steps ran away
+    # what the page says under the gradient chart: the growth at initialisation, and that the solid
+    # (latest) line was measured at the weights the runaway steps left
+    from plots.gradients import first_probe
+    from rnn_core.verdict import gradient_story
+
+    latest = next((e["epoch"], e["probe"]) for e in reversed(run.epochs) if e["probe"])
+    story = gradient_story(first_probe(run.epochs), latest, run.end)
+    assert re.search(r"at initialisation it gains [2-9]\.\d decades", story), story
+    assert f"The run diverged at step {run.end['step']}" in story
 
     # Clipping rescues it: "the spikes far above the median are cut (red crosses), no step runs away,
     # and the loss ends far below persistence instead of overflowing"
@@ -227,6 +236,9 @@ def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
     assert run_of(at).status == "diverged"
     banner = " ".join(e.value for e in at.error)
     assert "The run diverged at step" in banner and "turn on gradient clipping" in banner, banner
+    captions = " ".join(c.value for c in at.caption)            # under the gradient-through-time chart
+    assert "the solid line is the last profile before that" in captions, captions
+    assert re.search(r"at initialisation it gains [2-9]\.\d decades", captions), captions
     assert not at.exception
 
 

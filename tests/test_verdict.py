@@ -50,3 +50,28 @@ def test_diverged_says_the_step_and_what_to_try():
         "diverged at step 15: lower the learning rate or clip"
     assert run_verdict([], end, 0.045, "forecast", clip="norm").text == \
         "diverged at step 15: lower the learning rate"
+
+
+def _probe(first: float, last: float, sigma: float = 1.2) -> dict:
+    return {"grad_h": [[first, (first * last) ** 0.5, last]], "sigma_max": [sigma], "gamma": 1.0}
+
+
+def test_gradient_story_counts_decades_at_initialisation_and_now():
+    from rnn_core.verdict import gradient_story
+
+    assert gradient_story(None, None, None) == ""
+    assert gradient_story((0, _probe(1e2, 1.0)), (0, _probe(1e2, 1.0)), None) == \
+        "From the last timestep back to the first, ‖∂L/∂hₜ‖ gains 2.0 decades at initialisation."
+    text = gradient_story((0, _probe(1e-20, 1.0)), (4, _probe(1e-5, 1.0)), {"status": "completed"})
+    assert text == ("From the last timestep back to the first, ‖∂L/∂hₜ‖ loses 5.0 decades at epoch 4 "
+                    "(at initialisation it loses 20.0 decades).")
+
+
+def test_gradient_story_says_where_a_diverged_run_was_measured():
+    from rnn_core.verdict import gradient_story
+
+    end = {"kind": "end", "status": "diverged", "step": 56}
+    text = gradient_story((0, _probe(1e2, 1.0)), (2, _probe(1e-150, 1e24, sigma=40.0)), end)
+    assert "loses 174.0 decades at epoch 2 (at initialisation it gains 2.0 decades)" in text
+    assert "The run diverged at step 56: the solid line is the last profile before that" in text
+    assert text.endswith("There σ_max·γ = 40.")

@@ -45,7 +45,7 @@ from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from rnn_core.tasks import task_of
-from rnn_core.verdict import Verdict, run_verdict
+from rnn_core.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.windows import naive_loss
 from ui.live import (
     FINISHED,
@@ -242,7 +242,11 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                           slot: str, ghost: Ghost | None = None) -> None:
     _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
-    st.caption("How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
+    epochs = snap.epochs if snap else []
+    latest = next(((int(r["epoch"]), r["probe"]) for r in reversed(epochs) if r.get("probe")), None)
+    story = gradient_story(first_probe(epochs), latest, snap.end if snap else None)
+    st.caption((f"**{story}** " if story else "") +
+               "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
                "at initialisation (epoch 0), so you see what training did to it. "
                + reference_note(ctx.model_cfg.cell if ctx else "rnn") + " " + probe_note(ctx))
