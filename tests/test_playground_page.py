@@ -123,7 +123,27 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     assert table.loc[("test", "persistence"), "direction right"] == "—"     # it predicts no change
     assert table.loc[("test", "model"), "MAPE %"] == "—"                    # a sine crosses zero
     assert "crosses zero" in " ".join(c.value for c in at.caption)
+    assert "with the training, validation and test parts shaded" in " ".join(c.value for c in at.caption)
+    # a forecast is judged against persistence; the constant guess's loss is on the page too
+    w = slot_of(at, "pg").ctx.windows
+    constant = w.naive_losses("val")["constant"]
+    assert f"The constant guess (ŷ = the training mean) scores {constant:.3g} on the validation windows" \
+        in " ".join(c.value for c in at.caption)
     assert ("test", "model") in table.index and ("test", "persistence") in table.index
+
+
+def test_without_a_validation_part_the_captions_say_so():
+    """The NFLX-style split (80 % train, 20 % test): no "validation" shading is promised, and the
+    constant guess is measured on the training windows."""
+    at = _open()
+    at.slider(key="pg.d.val_frac").set_value(0.0)
+    _tiny(at)
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "completed"
+    captions = " ".join(c.value for c in at.caption)
+    assert "with the training and test parts shaded" in captions
+    assert "scores" in captions and "on the training windows; this run's loss is" in captions
+    assert not at.exception
 
 
 def test_closed_loop_forecast_arrives_after_the_one_step_predictions(monkeypatch):

@@ -181,6 +181,15 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "") -
     cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
     st.markdown(f"#### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    if ctx.windows.task == "forecast" and v.kind != "diverged":
+        # a forecast is judged against persistence; the constant guess is the other obvious one
+        split = "val" if len(ctx.windows.X_val) else "train"
+        constant = ctx.windows.naive_losses(split)["constant"]
+        against = run_verdict(snap.epochs, snap.end, constant, "sequence")
+        if against is not None and against.ratio is not None:
+            st.caption(f"The constant guess (ŷ = the training mean) scores {constant:.3g} on the "
+                       f"{'validation' if split == 'val' else 'training'} windows; this run's loss is "
+                       f"{against.ratio:.3g}× that.")
 
 
 # --------------------------------------------------------------------------------------------- 1
@@ -352,7 +361,8 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
         st.caption("Each dot is one test sequence: on the dashed diagonal the answer is exact; a cloud "
                    "flattened around the constant guess means the network did not remember.")
     else:
-        st.caption("The series in real units with the training, validation and test parts shaded. The "
+        parts = "training and test" if w is not None and not len(w.X_val) else "training, validation and test"
+        st.caption(f"The series in real units with the {parts} parts shaded. The "
                    "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
                    "predictions from the start of the test part, so its errors add up. Click "
                    "'persistence' in the legend to compare with 'tomorrow = today'.")
