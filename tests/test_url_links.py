@@ -25,6 +25,8 @@ def _note(at) -> str:
 
 @pytest.mark.parametrize("query,says,key,expected", [
     ({"d.timesteps": "1e400"}, "does not parse", None, None),
+    ({"t.epochs": "abc"}, "The link's value 'abc' for Epochs (t.epochs) does not parse: it takes a whole number",
+     None, None),
     ({"m.forget_bias": "100"}, "Forget-gate bias 100", "pg.m.forget_bias", 6.0),
     ({"m.cell": "lstm", "m.forget_bias": "-10"}, "Forget-gate bias -10", "pg.m.forget_bias", -3.0),
     ({"d.dataset": "djia", "d.params.start": "2099-01-01"}, "2099-01-01", None, None),

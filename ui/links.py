@@ -39,6 +39,7 @@ from typing import Any
 import streamlit as st
 
 from rnn_core.config import (
+    FIELDS,
     ConfigError,
     DataConfig,
     ModelConfig,
@@ -100,8 +101,26 @@ def read_link(codec: Codec, query: Mapping[str, Any]) -> Link:
     except ConfigError as e:
         return Link(None, preset, f"{e} {DEFAULTS_SHOWN}")
     except (TypeError, ValueError, OverflowError) as e:
-        return Link(None, preset, f"The link holds a setting that does not parse ({e}). {DEFAULTS_SHOWN}")
+        return Link(None, preset, f"{_what_does_not_parse(codec, merged, e)} {DEFAULTS_SHOWN}")
     return Link(settings, preset, " ".join([OUT_OF_RANGE, *notes]) if notes else None)
+
+
+def _what_does_not_parse(codec: Codec, merged: dict[str, str], error: Exception) -> str:
+    """The sentence for a link value that is not a value at all ("t.epochs=abc"): which setting, what it
+    holds and what it takes. The culprit is the setting without which the link decodes."""
+    for key, value in merged.items():
+        try:
+            codec.decode({k: v for k, v in merged.items() if k != key})
+        except (TypeError, ValueError, OverflowError):
+            continue
+        except Exception:        # without this key it fails otherwise: this key is the one
+            pass
+        field = FIELDS.get(key.rsplit(".", 1)[-1])
+        if field is not None and field.lo is not None:
+            kind = "a whole number" if isinstance(field.step, int) else "a finite number"
+            return f"The link's value '{value}' for {field.label} ({key}) does not parse: it takes {kind}."
+        return f"The link's value '{value}' for {key} does not parse."
+    return f"The link holds a setting that does not parse ({error})."
 
 
 def follow(codec: Codec, state: Any, query: Mapping[str, Any]) -> Link | None:
