@@ -58,8 +58,24 @@ MEASURE = """() => {
       if (el.scrollWidth > el.clientWidth + 1) { cut.push(b.innerText); break; }
     }
   }
+  // every visible text outside the chart (icons and formulas aside): the projector's 18 px
+  const small = [];
+  const walker = document.createTreeWalker(document.querySelector('[data-testid="stMain"]'), NodeFilter.SHOW_TEXT);
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    const el = t.parentElement;
+    if (!t.textContent.trim() || el.closest('.js-plotly-plot, .katex, [data-testid="stIconMaterial"], ' +
+                                            '[data-testid="stExpanderIcon"]')) continue;
+    const r = el.getBoundingClientRect();
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (r.width > 0 && r.height > 0 && size < 18) small.push(size + 'px: ' + t.textContent.trim().slice(0, 40));
+  }
+  for (const el of document.querySelectorAll('[data-testid="stMain"] :is([data-testid="stSelectbox"], ' +
+                                             '[data-testid="stMultiSelect"]) input')) {
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (el.getBoundingClientRect().width > 0 && size < 18) small.push(size + 'px: a select box');
+  }
   return {n: plots.length, chart: box(gd.getBoundingClientRect()), title: titleBox,
-          titleText: title ? title.textContent : '', ticks, overlaps, cut,
+          titleText: title ? title.textContent : '', ticks, overlaps, cut, small,
           sidebar: !!document.querySelector('[data-testid="stSidebar"]') &&
                    document.querySelector('[data-testid="stSidebar"]').getBoundingClientRect().width > 0};
 }"""
@@ -95,6 +111,7 @@ def _check_projectable(m: dict) -> None:
     assert min(m["ticks"]) >= 18, m["ticks"]
     assert m["overlaps"] == [], m["overlaps"]
     assert m["cut"] == [], m["cut"]
+    assert m["small"] == [], m["small"]                        # no text under 18 px on the page
 
 
 def _visible(page, locator) -> None:

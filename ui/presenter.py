@@ -45,7 +45,11 @@ _CSS = """
   [data-testid="stMain"] h1 { font-size: 2.4rem; }
   [data-testid="stMain"] h2 { font-size: 2rem; }
   [data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 2rem; max-width: 100%; }
-  [data-testid="stMain"] .stButton button p { font-size: 1.1rem; }
+  [data-testid="stMain"] .stButton button p { font-size: 1.15rem; }
+  [data-testid="stMain"] [data-testid="stCaptionContainer"],
+  [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
+  [data-testid="stMain"] [data-testid="stSelectbox"] :is(input, span, div),
+  [data-testid="stMain"] [data-testid="stMultiSelect"] :is(input, span, div) { font-size: 1.15rem !important; }
   .katex-display > .katex { font-size: 1.45em !important; }
 </style>
 """
