@@ -111,7 +111,7 @@ def test_sidebar_preset_menu_applies_a_preset():
     assert not at.exception
     assert at.session_state["lab.gain"] == 1.5 and at.session_state["lab.input_scale"] == 0.1
     assert at.session_state["lab.timesteps"] == 60
-    assert at.selectbox(key="lab.preset_pick").value is None
+    assert at.selectbox(key="lab.preset_pick").value == "exploding"    # the menu shows what was applied
     assert _qp(at) == {"preset": "exploding"}
 
 
@@ -119,6 +119,7 @@ def test_preset_menu_applies_every_pick_after_a_deep_link():
     """A stale ?preset= in the address bar must not put the old preset back over a new pick."""
     at = _lab_app(query={"preset": "vanishing"})
     assert at.session_state["lab.gain"] == 0.8
+    assert at.selectbox(key="lab.preset_pick").value == "vanishing"      # the link's preset, shown
     for pick, gain, timesteps in (("exploding", 1.5, 60), ("edge", 1.0, 200), ("vanishing", 0.8, 100)):
         at.selectbox(key="lab.preset_pick").set_value(pick).run()
         assert not at.exception, [e.value for e in at.exception]

@@ -58,11 +58,10 @@ def _apply(preset: str, cfg: LabConfig) -> None:
 
 
 def _apply_pick() -> None:
-    """Sidebar preset menu callback: apply the preset, then reset the menu."""
+    """Preset menu callback: apply the preset (the menu keeps showing it, as the Playground's does)."""
     pick = st.session_state.get(_PICK)
     if pick in LAB_PRESETS:
         _apply(pick, LAB_PRESETS[pick]["config"])
-    st.session_state[_PICK] = None
 
 
 def load_lab_state() -> str | None:
@@ -89,6 +88,7 @@ def take_preset_note() -> str | None:
 def lab_controls(box, preset_box=None) -> LabConfig:
     """Draw the Lab's controls into `box` (the sidebar, or an expander in presenter mode); the preset
     menu into `preset_box` when given (presenter mode puts it in the presenter bar)."""
+    st.session_state[_PICK] = slot(SLOT).preset      # the preset the settings came from (a link, the menu)
     (preset_box or box).selectbox(
         "Preset", list(LAB_PRESETS), index=None, key=_PICK, on_change=_apply_pick,
         format_func=lambda k: LAB_PRESETS[k]["title"], placeholder="Choose a preset…",
