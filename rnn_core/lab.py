@@ -169,7 +169,7 @@ class LabVerdict:
 
     sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
     rate: float          # σ_max·γ
-    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "10^-9.8", "0 (underflow)"
+    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (underflow)"
     bounded: bool        # the bound (σ_max·γ)^k holds for this cell (Elman, Jordan)
     verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
     why: str             # one sentence
@@ -191,7 +191,13 @@ def _reach(ratio: float) -> str:
     """‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in words; a ratio that is not positive underflowed."""
     if not ratio > 0:
         return "0 (underflow)"
-    return "≈ 1" if abs(math.log10(ratio)) < 0.05 else f"10^{math.log10(ratio):.1f}"
+    if abs(math.log10(ratio)) < 0.05:
+        return "≈ 1"
+    mantissa, exponent = f"{ratio:.1e}".split("e")                    # "1.6e-10"
+    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"   # "1.6 × 10⁻¹⁰"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
