@@ -69,14 +69,17 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
 
 
 def _decades(grad_h: Sequence[Sequence[float]]) -> float | None:
-    """log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) of the top layer: > 0 grows back through time, < 0 fades."""
+    """log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) of the top layer: > 0 grows back through time, < 0 fades,
+    −inf when it underflowed to 0 on the way."""
     g = grad_h[-1] if grad_h else []
-    if len(g) < 2 or not (math.isfinite(g[0]) and math.isfinite(g[-1])) or g[-1] <= 0:
+    if len(g) < 2 or not (math.isfinite(g[0]) and math.isfinite(g[-1])) or g[-1] <= 0 or g[0] < 0:
         return None
-    return math.log10(max(g[0], 1e-300)) - math.log10(g[-1])
+    return -math.inf if g[0] == 0 else math.log10(g[0]) - math.log10(g[-1])
 
 
 def _change(decades: float) -> str:
+    if decades == -math.inf:
+        return "falls all the way to 0 (below what float64 holds)"
     return f"gains {decades:.1f} decades" if decades >= 0 else f"loses {-decades:.1f} decades"
 
 
@@ -99,5 +102,6 @@ def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | No
                  "before that, at the weights the runaway steps left.")
         sigma = (probe.get("sigma_max") or [None])[-1]
         if sigma is not None and math.isfinite(sigma):
-            text += f" There σ_max·γ = {sigma * probe.get('gamma', 1.0):.3g}."
+            rate = sigma * probe.get("gamma", 1.0)
+            text += f" There σ_max·γ = {rate:,.0f}." if rate >= 1000 else f" There σ_max·γ = {rate:.3g}."
     return text

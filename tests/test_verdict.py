@@ -75,3 +75,6 @@ def test_gradient_story_says_where_a_diverged_run_was_measured():
     assert "loses 174.0 decades at epoch 2 (at initialisation it gains 2.0 decades)" in text
     assert "The run diverged at step 56: the solid line is the last profile before that" in text
     assert text.endswith("There σ_max·γ = 40.")
+    gone = gradient_story(None, (2, _probe(0.0, 1e24, sigma=503_000.0)), end)
+    assert "‖∂L/∂hₜ‖ falls all the way to 0 (below what float64 holds) at epoch 2." in gone
+    assert gone.endswith("There σ_max·γ = 503,000.")
