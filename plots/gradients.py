@@ -8,7 +8,7 @@
     gates_figure(probe, cell)                                mean gate activation at each timestep
     add_profile(fig, probe, label, …)                        another probe drawn over the first (epoch 0,
                                                              a ghost run)
-    latest_probe(epochs), first_probe(epochs)                the probe to draw from a run's epoch records
+    latest_probe(epochs), first_probe(epochs), last_probe(epochs)   the probe to draw from a run's epoch records
 Leaves to others: the numbers (`rnn_core/probe.py`), the look (`plots/style.py`).
 """
 
@@ -44,6 +44,14 @@ def latest_probe(epochs: Sequence[dict]) -> dict | None:
     for rec in reversed(epochs):
         if rec.get("probe"):
             return rec["probe"]
+    return None
+
+
+def last_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
+    """(epoch, probe) of the last epoch record that has a probe."""
+    for rec in reversed(epochs):
+        if rec.get("probe"):
+            return int(rec.get("epoch", 0)), rec["probe"]
     return None
 
 

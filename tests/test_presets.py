@@ -108,11 +108,10 @@ def test_exploding_diverges_and_clipping_rescues_the_same_run():
     assert max(norms[-10:]) > 1e6 * np.median(norms[:10]), norms       # the steps ran away
     # what the page says under the gradient chart: the growth at initialisation, and that the solid
     # (latest) line was measured at the weights the runaway steps left
-    from plots.gradients import first_probe
+    from plots.gradients import first_probe, last_probe
     from rnn_core.verdict import gradient_story
 
-    latest = next((e["epoch"], e["probe"]) for e in reversed(run.epochs) if e["probe"])
-    story = gradient_story(first_probe(run.epochs), latest, run.end)
+    story = gradient_story(first_probe(run.epochs), last_probe(run.epochs), run.end)
     assert re.search(r"at initialisation it gains [2-9]\.\d decades", story), story
     assert f"The run diverged at step {run.end['step']}" in story
 

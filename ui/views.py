@@ -34,6 +34,7 @@ from plots.gradients import (
     gates_figure,
     gradient_heatmap_figure,
     gradient_time_figure,
+    last_probe,
     latest_probe,
 )
 from plots.predictions import predictions_figure
@@ -228,10 +229,9 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
     """The latest ‖∂L/∂hₜ‖ profile with the epoch-0 one (grey, dotted) beside it, so the class sees what
     training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
-        probe = latest_probe(snap.epochs) if snap else None
+        epoch, probe = last_probe(snap.epochs if snap else []) or (None, None)
         fig = gradient_time_figure(probe, opts.log_grad, opts.theory)
         if probe:
-            epoch = next(r["epoch"] for r in reversed(snap.epochs) if r.get("probe"))
             first = first_probe(snap.epochs)
             title = f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})"
             if first is not None and first[0] != epoch:
@@ -252,8 +252,7 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
                           slot: str, ghost: Ghost | None = None) -> None:
     _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
     epochs = snap.epochs if snap else []
-    latest = next(((int(r["epoch"]), r["probe"]) for r in reversed(epochs) if r.get("probe")), None)
-    story = gradient_story(first_probe(epochs), latest, snap.end if snap else None)
+    story = gradient_story(first_probe(epochs), last_probe(epochs), snap.end if snap else None)
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
