@@ -1,7 +1,7 @@
 """A run's verdict in one line of words and numbers, for the back row of a lecture hall.
 
     run_verdict(epochs, end, baseline, task, clip="off") -> Verdict | None
-    gradient_story(first, latest, end, activation) -> str
+    gradient_story(first, latest, end) -> str
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
         loses from the last timestep back to the first at initialisation and now, and which weights
         the solid line was measured at when the run diverged
