@@ -162,8 +162,10 @@ def test_every_page_projects_its_chosen_chart(streamlit_server, screen, name):
     m = _ready(page)
     _check_projectable(m)
     if name == "compare":
-        _visible(page, page.get_by_role("button", name="Stop"))
-        page.get_by_role("button", name="Stop").click()
+        stop = page.get_by_role("button", name="Stop")
+        _visible(page, stop)
+        if stop.is_enabled():                  # a fast machine may have finished the race already
+            stop.click()
     if name == "lab":
         _visible(page, page.get_by_text("must vanish", exact=False).first)
     _screenshot(page, name)

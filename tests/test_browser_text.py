@@ -10,7 +10,7 @@ from tests.conftest import wait_idle
 pytestmark = pytest.mark.browser
 
 LINK = ("/?m.cell=lstm&m.hidden_size=16&d.dataset=brackets&d.timesteps=8&d.params.span=4"
-        "&d.params.length=9000&d.params.windows=3000&t.epochs=12&t.batch_size=8&t.lr=0.01")  # ~260 steps an epoch
+        "&d.params.length=9000&d.params.windows=3000&t.epochs=24&t.batch_size=8&t.lr=0.01")  # ~260 steps an epoch
 HEADING = re.compile(r"Sample after epoch (\d+)")
 
 
