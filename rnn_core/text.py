@@ -23,7 +23,7 @@ import pandas as pd
 from rnn_core.config import LIMITS
 from rnn_core.data_error import DataError
 from rnn_core.text_sources import CLOSERS, MIN_TEXT_CHARS, OPENERS, text_frame
-from rnn_core.windows import MIN_WINDOWS, Scaler, Windows
+from rnn_core.window_types import MIN_WINDOWS, Scaler, Windows
 
 MAX_VOCAB = LIMITS["input_size"][1]   # distinct characters kept (the network's input size); rarer → UNKNOWN
 UNKNOWN = "\ufffd"

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.text import TextInfo, Vocab
-from rnn_core.windows import Scaler, Windows
+from rnn_core.window_types import Scaler, Windows
 
 ARRAYS = tuple(f"{a}_{split}" for a in ("X", "y", "idx") for split in ("train", "val", "test"))
 
