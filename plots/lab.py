@@ -181,8 +181,10 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
                                  mode="lines+markers", name=CELLS.get(cell, cell), legendgroup=cell,
                                  line={"color": color, "width": 2.5}, marker={"size": 5}))
     if baseline is not None and math.isfinite(baseline) and baseline > 0:
-        fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash"},
-                      annotation_text=f"{baseline_label} = {baseline:.3g}", annotation_position="bottom left")
+        # named in the legend, not on the line: the curves start at the constant guess and covered a label
+        fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash"})
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{baseline_label} = {baseline:.3g}",
+                                 line={"color": COLORS["baseline"], "dash": "dash"}))
     return layout(fig, title, "epoch", "MSE", log_y=log_y, height=height, legend="above")
 
 

@@ -87,8 +87,10 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
         fig.add_trace(go.Scatter(x=cx, y=cy, mode="markers", name=f"clipped ({len(clipped)} steps)",
                                  marker={"color": COLORS["clip"], "symbol": "x", "size": 6}))
     if clip == "norm" and clip_value:
-        fig.add_hline(y=clip_value, line={"color": COLORS["clip"], "dash": "dash"},
-                      annotation_text=f"clip at ‖g‖ = {clip_value:g}", annotation_position="top left")
+        # named in the legend, not on the line, where the clipped steps' crosses covered a label
+        fig.add_hline(y=clip_value, line={"color": COLORS["clip"], "dash": "dash"})
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clip at ‖g‖ = {clip_value:g}",
+                                 line={"color": COLORS["clip"], "dash": "dash"}))
     return layout(fig, title, "optimiser step", "‖∂L/∂θ‖", log_y)
 
 

@@ -85,6 +85,8 @@ def test_grad_norm_marks_clipped_steps_and_threshold():
     clipped = next(t for t in fig.data if t.name.startswith("clipped"))
     assert len(clipped.x) == sum(r["clipped"] for r in steps)
     assert any(s.y0 == 2.5 for s in fig.layout.shapes)
+    # the threshold is named in the legend, not by a label on the line that the crosses would cover
+    assert "clip at ‖g‖ = 2.5" in [t.name for t in fig.data] and not fig.layout.annotations
     assert fig.layout.yaxis.type == "log"
     # no threshold line when clipping is off
     assert not grad_norm_figure(steps, clip="off", clip_value=2.5).layout.shapes

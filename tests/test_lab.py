@@ -146,6 +146,8 @@ def test_lab_log_axes_show_decades_only():
         if axis.range is not None:                                     # widened: two powers of ten in view
             assert math.floor(axis.range[1]) - math.ceil(axis.range[0]) >= 1
     assert figs[0].layout.yaxis.range == pytest.approx((-1.05, 0.05))
+    # the constant guess is named in the legend, not on its line, where the curves start and covered it
+    assert "constant guess = 0.4" in [t.name for t in figs[0].data] and not figs[0].layout.annotations
 
 
 # ---------------------------------------------------------------------- every Lab preset keeps its word
