@@ -171,6 +171,29 @@ def test_every_page_projects_its_chosen_chart(streamlit_server, screen, name):
     _screenshot(page, name)
 
 
+def test_the_chosen_chart_fills_a_taller_screen(streamlit_server, chromium):
+    """On a 1080-line projector the chart grows to what the screen leaves (800 px, not 720p's 440), and
+    what sits around it still fits: the whole page without scrolling, the Lab's caption in view."""
+    from ui.presenter import AROUND_CHART, CHART_HEIGHT
+
+    tall = 1080
+    context = chromium.new_context(viewport={"width": 1920, "height": tall})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(streamlit_server + PAGES["lab"])
+        m = _ready(page)
+        c = m["chart"]
+        assert c["height"] >= tall - AROUND_CHART - 2 > CHART_HEIGHT, c
+        assert c["top"] >= 0 and c["bottom"] <= tall, c
+        assert m["overlaps"] == [] and m["small"] == [], m
+        caption = page.get_by_text("decades lost over", exact=False).first     # the caption under the chart
+        box = caption.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= tall, box
+    finally:
+        context.close()
+
+
 def test_learn_presenter_buttons_are_not_cut(streamlit_server, screen):
     page = screen
     page.goto(streamlit_server + "/learn?step=pascanu&presenter=1")

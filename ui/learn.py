@@ -250,7 +250,7 @@ def scratch_demo(key: str = "learn_truncate") -> None:
     st.caption(f"Largest absolute difference over all parameters: {report['max_abs_diff']:.1e} — "
                f"{verdict}. A NumPy Elman RNN (tanh), {T} steps, hidden size {SCRATCH_HIDDEN}, float64.")
     if is_on():
-        show_chart(truncation_figure(report), f"{key}_chart")
+        show_chart(truncation_figure(report), f"{key}_chart", fill=False)      # a chart amid text
     else:
         st.plotly_chart(truncation_figure(report, height=320), width="stretch", key=f"{key}_chart")
 

@@ -14,7 +14,8 @@ Public:
     is_on() -> bool
     presenter_bar(page, charts, default=None) -> (chart_key, first_column)
                                       in presenter mode only: the bar above; returns the chosen chart
-    show_chart(fig, key, config=None) the chosen chart, full width, lecture style
+    show_chart(fig, key, config=None, fill=True)
+                                      the chosen chart, full width, lecture style, as tall as the screen allows
     status_line(text)                 one line of status, large
     chart_height(normal) -> int       a chart's height outside the chosen one (larger in presenter mode)
     presenter_query() -> dict         the params that keep the view across `st.switch_page`
@@ -35,6 +36,8 @@ _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
 _CHART = "presenter.chart"      # {page: chosen chart key}, survives page switches
 PARAMS = ("presenter", "chart")  # the URL params this module owns
 CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
+AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
+_FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
 
 _CSS = """
 <style>
@@ -51,8 +54,11 @@ _CSS = """
   [data-testid="stMain"] [data-testid="stSelectbox"] :is(input, span, div),
   [data-testid="stMain"] [data-testid="stMultiSelect"] :is(input, span, div) { font-size: 1.15rem !important; }
   .katex-display > .katex { font-size: 1.45em !important; }
+  /* the chosen chart fills the screen's height: 440 px on a 720-line projector, 800 px on a 1080-line one */
+  [data-testid="stVerticalBlock"][class*="st-key-FILL"] {
+    flex: 0 0 auto !important; height: max(MINpx, calc(100vh - AROUNDpx)) !important; }
 </style>
-"""
+""".replace("FILL", _FILL).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART))
 
 
 def is_on() -> bool:
@@ -118,10 +124,18 @@ def presenter_bar(page: str, charts: dict[str, str], default: str | None = None)
     return chosen[page], first
 
 
-def show_chart(fig: Any, key: str, config: dict | None = None, height: int = CHART_HEIGHT) -> None:
-    """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot."""
-    st.plotly_chart(present(fig, height=height), key=key, width="stretch",
-                    config={**CHART_CONFIG, **(config or {})})
+def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True) -> None:
+    """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot. `fill`: as tall as
+    the screen leaves room for (`CHART_HEIGHT` at 720 lines, more on a taller screen); else
+    `CHART_HEIGHT` (a chart amid text, as on Learn)."""
+    config = {**CHART_CONFIG, **(config or {})}
+    if not fill:
+        st.plotly_chart(present(fig, height=CHART_HEIGHT), key=key, width="stretch", config=config)
+        return
+    fig = present(fig, height=CHART_HEIGHT)
+    fig.layout.height = None                 # the container's height, which the lecture CSS sets
+    with st.container(key=f"{_FILL}-{key}"):
+        st.plotly_chart(fig, key=key, width="stretch", height="stretch", config=config)
 
 
 def status_line(text: str) -> None:
