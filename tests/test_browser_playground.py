@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +96,9 @@ def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page, tmp_p
     assert len(live) >= 2, live                  # the chart gained points while the run was live
     assert page.locator("[data-testid='stException']").count() == 0
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 7", timeout=60_000)
-    # a finished run is not polled: the page stays idle (no fragment reruns every 0.5 s)
+    # a finished run is not polled: once its closed-loop forecast is in (one rerun, when it is ready),
+    # the page stays idle (no fragment reruns every 0.5 s)
+    wait_closed_loop(page)
     states = [page.get_attribute("[data-testid='stApp']", "data-test-script-state") for _ in range(15)
               if page.wait_for_timeout(200) is None]
     assert set(states) == {"notRunning"}, states
