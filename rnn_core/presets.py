@@ -49,7 +49,7 @@ PRESETS: dict[str, Preset] = {
     "vanishing": Preset(
         "Vanishing: tanh RNN, 100 steps",
         "A plain tanh RNN must remember across 100 steps of the adding problem: ‖∂L/∂hₜ‖ fades by many "
-        "orders of magnitude toward early timesteps and the loss sits at the constant guess.",
+        "orders of magnitude toward early timesteps and the loss never gets below the constant guess.",
         # forget_bias does nothing to a tanh RNN; it is here so that the ghost run with an LSTM (the same
         # setup, another cell) is exactly "LSTM remembers"
         model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "default", "gain": 1.0,

@@ -416,6 +416,7 @@ class SweepRun:
         self._ask_every = min(WATCH_EVERY, self.idle_timeout / 3)
         self._last_watched = self._last_asked = time.monotonic()
         self.started = time.monotonic()
+        self.ended: float | None = None        # when it completed, stopped or failed: the clock stops
 
     @property
     def done(self) -> int:
@@ -431,7 +432,7 @@ class SweepRun:
         wait = self.admission.wait_estimate(first) if queued else None
         with self._lock:
             records = [dict(r) for r in self._records]
-        seconds = time.monotonic() - self.started
+        seconds = (self.ended or time.monotonic()) - self.started
         return {"status": self.status, "error": self.error, "done": len(records), "total": self.total,
                 "seconds": seconds, "eta": eta(len(records), self.total, seconds), "records": records,
                 "ahead": ahead, "wait": wait}
@@ -489,6 +490,7 @@ class SweepRun:
         except Exception as exc:       # one sentence on the page, never a traceback
             self.error, self.status = _sentence(exc), "failed"
         finally:
+            self.ended = time.monotonic()
             for t in self._tickets:
                 self.admission.release(t, finished=True)
 

@@ -55,14 +55,24 @@ def test_every_description_is_one_sentence():
         assert not re.search(r"[.!?]\s+[A-Z]", text), (key, text)      # no second sentence
 
 
-def test_vanishing_gradient_fades_and_the_loss_sits_at_the_constant_guess():
-    # "‖∂L/∂hₜ‖ fades by many orders of magnitude toward early timesteps and the loss sits at the
-    # constant guess"
-    run = _run("vanishing")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vanishing_gradient_fades_and_the_loss_never_gets_below_the_constant_guess(threads):
+    """"‖∂L/∂hₜ‖ fades by many orders of magnitude toward early timesteps and the loss never gets below
+    the constant guess", with one torch thread (the app's worker) and two (the CLI here): late in the run
+    Adam's steps grow W_hh and the loss may rise above the guess (1.4× with one thread, 1.02× with two),
+    so "sits at" was not true of every run, while "never below" is."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        run = _run("vanishing")
+    finally:
+        torch.set_num_threads(before)
     assert run.end["status"] == "completed"
     g = _profile(run)
     assert g[-1] > 0 and g[0] < 1e-5 * g[-1], (g[0], g[-1])          # five decades or more
-    assert _val(run) > 0.8, _val(run)
+    assert min(_val(run, e) for e in range(1, len(run.epochs))) > 0.95, [_val(run, e) for e in range(len(run.epochs))]
 
 
 def test_the_vanishing_runs_ghost_lstm_is_lstm_remembers():

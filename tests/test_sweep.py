@@ -150,6 +150,18 @@ def test_a_sweep_run_stops_when_asked_and_keeps_what_finished():
     snap = run.snapshot()
     assert snap["status"] == "stopped" and snap["done"] < snap["total"] == 8
     assert all(r["status"] == "completed" for r in snap["records"])
+    time.sleep(0.3)
+    assert run.snapshot()["seconds"] == snap["seconds"]      # a stopped sweep's clock has stopped
+
+
+def test_a_finished_sweep_says_how_long_it_took_not_how_long_ago_it_started():
+    """The page reads "completed in N s" from a finished sweep for as long as it shows it."""
+    run = SweepRun(_tiny_trials(), backend="inline").start()
+    run.join(timeout=120)
+    snap = run.snapshot()
+    assert snap["status"] == "completed"
+    time.sleep(0.3)
+    assert run.snapshot()["seconds"] == snap["seconds"] > 0
 
 
 def test_a_sweep_run_stops_once_its_watcher_says_nobody_watches():
