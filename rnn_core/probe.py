@@ -123,7 +123,9 @@ def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list[float]
 def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
     """Exact gradient-through-time profile of `model` on the batch X (B, T, F), y (B, O); JSON-ready.
 
-    `bptt_truncate` = k > 0 measures the gradient training with truncation k gets (zero before T−k).
+    `bptt_truncate` = k > 0 measures the gradient training with truncation k gets (zero before T−k);
+    "cut" is that first timestep that gets a gradient (0: full BPTT), so a reader tells a gradient cut off
+    from one that vanished.
     """
     X, y = _as_float64(X), _as_float64(y)
     if y.ndim == 1:
@@ -156,7 +158,7 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
             "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
             "param_grad_norms": param_grad_norms,
             "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
-            "gamma": gamma, "theory": theory}
+            "gamma": gamma, "theory": theory, "cut": int(cut)}
 
 
 def connectivity(model, x, y, loss: str = "bits") -> dict:

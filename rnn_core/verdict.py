@@ -68,10 +68,10 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     return Verdict("beats", f"beats {name}: loss {loss:.3g} is {how} the baseline {baseline:.3g}", ratio)
 
 
-def _decades(grad_h: Sequence[Sequence[float]]) -> float | None:
-    """log10(‖∂L/∂h_1‖ / ‖∂L/∂h_T‖) of the top layer: > 0 grows back through time, < 0 fades,
-    −inf when it underflowed to 0 on the way."""
-    g = grad_h[-1] if grad_h else []
+def _decades(grad_h: Sequence[Sequence[float]], start: int = 0) -> float | None:
+    """log10(‖∂L/∂h_start‖ / ‖∂L/∂h_T‖) of the top layer: > 0 grows back through time, < 0 fades,
+    −inf when it underflowed to 0 on the way. `start`: the first timestep truncated BPTT reaches."""
+    g = grad_h[-1][start:] if grad_h else []
     if len(g) < 2 or not (math.isfinite(g[0]) and math.isfinite(g[-1])) or g[-1] <= 0 or g[0] < 0:
         return None
     return -math.inf if g[0] == 0 else math.log10(g[0]) - math.log10(g[-1])
@@ -89,13 +89,20 @@ def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | No
     if latest is None:
         return ""
     epoch, probe = latest
-    now = _decades(probe.get("grad_h") or [])
+    cut = int(probe.get("cut") or 0)              # truncated BPTT: no gradient before t = cut, by design
+    now = _decades(probe.get("grad_h") or [], cut)
     if now is None:
         return ""
     when = "at initialisation" if epoch == 0 else f"at epoch {epoch}"
     which = " of the top layer" if len(probe["grad_h"]) > 1 else ""
-    text = f"From the last timestep back to the first, ‖∂L/∂hₜ‖{which} {_change(now)} {when}"
-    start = _decades(first[1].get("grad_h") or []) if first is not None and first[0] != epoch else None
+    if cut > 0:
+        kept = len(probe["grad_h"][-1]) - cut
+        text = (f"Truncated BPTT: only the last {kept} timesteps get a gradient (before t = {cut} it is "
+                f"exactly 0: cut off, not vanished). Over those {kept}, ‖∂L/∂hₜ‖{which} {_change(now)} {when}")
+    else:
+        text = f"From the last timestep back to the first, ‖∂L/∂hₜ‖{which} {_change(now)} {when}"
+    start = _decades(first[1].get("grad_h") or [], int(first[1].get("cut") or 0)) \
+        if first is not None and first[0] != epoch else None
     text += f" (at initialisation it {_change(start)})." if start is not None else "."
     if end is not None and end.get("status") == "diverged":
         text += (f" The run diverged at step {end.get('step', '?')}: the solid line is the last profile "

@@ -187,6 +187,13 @@ def test_sine_scratch_truncates_at_five_steps_and_beats_persistence():
     g = _profile(run)
     assert all(x > 0 for x in g[-5:]) and all(x == 0 for x in g[:-5]), g
     assert run.epochs[-1]["val_loss"] < 0.1 * run.naive["persistence"], (run.epochs[-1], run.naive)
+    # the caption under the chart says those zeros are the cut, not an underflow
+    from plots.gradients import first_probe, last_probe
+    from rnn_core.verdict import gradient_story
+
+    story = gradient_story(first_probe(run.epochs), last_probe(run.epochs), run.end)
+    assert story.startswith("Truncated BPTT: only the last 5 timesteps get a gradient (before t = 45"), story
+    assert "float64" not in story
 
 
 def test_readme_echo_link_is_the_gru_echo_preset():

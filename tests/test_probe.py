@@ -226,6 +226,8 @@ def test_probe_with_truncation_has_no_gradient_beyond_k():
     d = probe(build_model(ModelConfig(cell="gru", hidden_size=5), seed=0), X, y, bptt_truncate=4)
     assert d["grad_h"][0][:8] == [0.0] * 8
     assert all(v > 0 for v in d["grad_h"][0][8:])
+    assert d["cut"] == 8                                           # the first timestep that gets one
+    assert probe(build_model(ModelConfig(cell="gru", hidden_size=5), seed=0), X, y)["cut"] == 0
 
 
 def test_theory_line_is_capped_not_infinite():

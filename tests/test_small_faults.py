@@ -142,3 +142,18 @@ def test_dates_after_2262_are_kept():
     frame = csv_upload.read_csv_upload(text.encode())
     assert len(frame) == 60 and frame.index[-1].year == 2309
     assert len(make_windows(frame, 5, ["v"], "v").idx_test) > 0
+
+
+def test_the_probe_note_says_why_truncated_timesteps_are_blank():
+    """Under the gradient chart and the heatmap: with truncated BPTT the early timesteps are blank because
+    no gradient reaches them by design, which the note says (and does not say for full BPTT)."""
+    from types import SimpleNamespace
+
+    from rnn_core.config import TrainConfig
+    from ui.views import probe_note
+
+    def ctx(k: int) -> SimpleNamespace:
+        return SimpleNamespace(train_cfg=TrainConfig(bptt_truncate=k), windows=SimpleNamespace(timesteps=50))
+
+    assert "Truncated BPTT (k = 5): timesteps before the last 5 get no gradient at all" in probe_note(ctx(5))
+    assert "Truncated" not in probe_note(ctx(0)) and "Truncated" not in probe_note(None)

@@ -78,3 +78,19 @@ def test_gradient_story_says_where_a_diverged_run_was_measured():
     gone = gradient_story(None, (2, _probe(0.0, 1e24, sigma=503_000.0)), end)
     assert "‖∂L/∂hₜ‖ falls all the way to 0 (below what float64 holds) at epoch 2." in gone
     assert gone.endswith("There σ_max·γ = 503,000.")
+
+
+def test_gradient_story_tells_a_truncated_gradient_from_a_vanished_one():
+    """Truncated BPTT (k = 2 of T = 5) zeroes ‖∂L/∂hₜ‖ before t = 3 by design: the story measures the
+    kept steps and never calls those zeros an underflow."""
+    from rnn_core.verdict import gradient_story
+
+    def cut(first: float, last: float) -> dict:
+        return {"grad_h": [[0.0, 0.0, 0.0, first, last]], "sigma_max": [1.0], "gamma": 1.0, "cut": 3}
+
+    text = gradient_story((0, cut(0.5, 1.0)), (25, cut(1e-2, 1.0)), {"status": "completed"})
+    assert text == ("Truncated BPTT: only the last 2 timesteps get a gradient (before t = 3 it is exactly 0: "
+                    "cut off, not vanished). Over those 2, ‖∂L/∂hₜ‖ loses 2.0 decades at epoch 25 "
+                    "(at initialisation it loses 0.3 decades).")
+    assert "float64" not in text
+    assert "falls all the way to 0" in gradient_story(None, (25, {**cut(0.0, 1.0), "cut": 0}), None)

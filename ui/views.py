@@ -280,8 +280,13 @@ def probe_note(ctx: RunContext | None) -> str:
     if tc.probe_every < 1:
         return "The probe is off for this run (probe every 0 epochs)."
     every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
-    return (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
+    note = (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
             f"{tc.probe_batch} training windows, not on the whole data.")
+    T = ctx.windows.timesteps if ctx else None
+    if tc.bptt_truncate and T and tc.bptt_truncate < T:
+        note += (f" Truncated BPTT (k = {tc.bptt_truncate}): timesteps before the last {tc.bptt_truncate} "
+                 "get no gradient at all, so they stay blank here.")
+    return note
 
 
 # --------------------------------------------------------------------------------------------- 3
