@@ -162,9 +162,11 @@ def truncation_figure(report: dict, height: int = 320) -> go.Figure:
 
 # --------------------------------------------------------------------------------------------- Compare
 def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, log_y: bool = True,
-                        height: int = 380, baseline_label: str = "constant guess") -> go.Figure:
+                        height: int = 380, baseline_label: str = "constant guess",
+                        loss_label: str = "MSE") -> go.Figure:
     """Validation loss per epoch (solid) and training loss per epoch (dotted) for each cell, with the
-    constant-guess baseline dashed. `runs`: {cell: {"epochs": [epoch records]}}."""
+    constant-guess baseline dashed. `runs`: {cell: {"epochs": [epoch records]}}; `loss_label`: the
+    y axis (the task's loss: MSE, or bits per character for text)."""
     title = "Loss per epoch (solid: validation, dotted: training)"
     if not any(r.get("epochs") for r in runs.values()):
         return empty(title, "Press Start race; the loss curves appear here.", height)
@@ -185,7 +187,7 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
         fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash"})
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{baseline_label} = {baseline:.3g}",
                                  line={"color": COLORS["baseline"], "dash": "dash"}))
-    return layout(fig, title, "epoch", "MSE", log_y=log_y, height=height, legend="above")
+    return layout(fig, title, "epoch", loss_label, log_y=log_y, height=height, legend="above")
 
 
 def compare_gradient_figure(runs: dict[str, dict], height: int = 380) -> go.Figure:

@@ -77,6 +77,11 @@ def test_tiny_race_runs_to_the_end_and_fills_the_table():
     assert table["÷ constant guess"].notna().all()
     charts = [c for c in at.get("plotly_chart")]
     assert len(charts) >= 2
+    # the loss chart's axis names the race task's loss (a text race reads "bits per character")
+    from rnn_core.tasks import TASKS
+
+    titles = [json.loads(c.proto.spec)["layout"]["yaxis"].get("title", {}).get("text") for c in charts]
+    assert TASKS["sequence"].loss_label in titles, titles
     # Reset forgets the runs
     _button(at, "Reset").click().run()
     assert _race_table(at) is None

@@ -148,6 +148,10 @@ def test_lab_log_axes_show_decades_only():
     assert figs[0].layout.yaxis.range == pytest.approx((-1.05, 0.05))
     # the constant guess is named in the legend, not on its line, where the curves start and covered it
     assert "constant guess = 0.4" in [t.name for t in figs[0].data] and not figs[0].layout.annotations
+    assert figs[0].layout.yaxis.title.text == "MSE"
+    text = compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=2.16, baseline_label="unigram baseline",
+                               loss_label="bits per character")           # a text race
+    assert text.layout.yaxis.title.text == "bits per character"
 
 
 # ---------------------------------------------------------------------- every Lab preset keeps its word

@@ -37,7 +37,7 @@ from rnn_core.compare import (
 from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.live import LiveRun
-from rnn_core.tasks import TASKS
+from rnn_core.tasks import TASKS, Task
 from rnn_core.workers import new_run
 from ui.controls import data_controls, train_controls
 from ui.live import (
@@ -203,11 +203,12 @@ def race_running() -> bool:
 PRESENTER_CHARTS = {"loss": "Loss race", "gradient": "Gradient through time"}
 
 
-def _presented(snaps: dict, data: dict, baseline: float | None, label: str, chart: str) -> None:
+def _presented(snaps: dict, data: dict, baseline: float | None, task: Task, chart: str) -> None:
     """Presenter view of the race: one status line for all cells, and only the chosen chart."""
     status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{CELLS[cell]}** {snap.epoch}/{snap.total_epochs}"
                            for cell, snap in snaps.items()))
-    fig = (compare_loss_figure(data, baseline=baseline, baseline_label=label) if chart == "loss"
+    fig = (compare_loss_figure(data, baseline=baseline, baseline_label=task.baseline_label,
+                               loss_label=task.loss_label) if chart == "loss"
            else compare_gradient_figure(data))
     show_chart(fig, f"cmp_present_{chart}")
 
@@ -228,9 +229,10 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         data = {cell: {"epochs": snap.epochs, "status": snap.status, "elapsed": snap.elapsed}
                 for cell, snap in snaps.items()}
         baseline = race.get("baseline")
-        label = TASKS[race.get("task", "forecast")].baseline_label
+        task = TASKS[race.get("task", "forecast")]
+        label = task.baseline_label
         if chart is not None:
-            _presented(snaps, data, baseline, label, chart)
+            _presented(snaps, data, baseline, task, chart)
             if running and not race_running():
                 st.rerun()
             return
@@ -246,12 +248,13 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
                 col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
         h = chart_height(380)
         left, right = st.columns(2)
-        left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label),
+        left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label,
+                                              loss_label=task.loss_label),
                           width="stretch", key="cmp_loss")
         right.plotly_chart(compare_gradient_figure(data, height=h), width="stretch", key="cmp_grad")
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
-                         f"÷ {label}", help=f"Final validation loss divided by the {label} baseline's MSE: "
+                         f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
                                             "below 1 the cell learned something.", format="%.3f")})
         if race.get("task") == "text":
             text_race(runs, snaps)
