@@ -177,8 +177,10 @@ def series_figure(frame: pd.DataFrame, columns: Sequence[str] | None = None, tit
 
 
 def window_figure(X_window: np.ndarray, y_target: np.ndarray, feature_names: Sequence[str],
-                  target_name: str, title: str = "One training window, as the network sees it") -> go.Figure:
-    """One window X (T, F) in scaled units over t = 0…T−1 and its target drawn at t = T."""
+                  target_name: str, title: str = "One training window, as the network sees it",
+                  units: str = "scaled value") -> go.Figure:
+    """One window X (T, F) over t = 0…T−1 and its target drawn at t = T; `units` labels the y axis
+    (a window the network reads is scaled; a freshly generated sample is in raw units)."""
     X_window = np.asarray(X_window, dtype=float)
     if X_window.ndim == 1:
         X_window = X_window[:, None]
@@ -194,5 +196,4 @@ def window_figure(X_window: np.ndarray, y_target: np.ndarray, feature_names: Seq
                              name=f"target: {plain_text(target_name)}",
                              marker={"color": COLORS["pred"], "size": 13, "symbol": "star"}))
     fig.add_vline(x=T - 0.5, line={"color": COLORS["baseline"], "dash": "dot"})
-    return layout(fig, title, f"timestep t (window of T = {T}; target at t = {T})", "scaled value",
-                  height=300)
+    return layout(fig, title, f"timestep t (window of T = {T}; target at t = {T})", units, height=300)

@@ -157,3 +157,16 @@ def test_the_probe_note_says_why_truncated_timesteps_are_blank():
 
     assert "Truncated BPTT (k = 5): timesteps before the last 5 get no gradient at all" in probe_note(ctx(5))
     assert "Truncated" not in probe_note(ctx(0)) and "Truncated" not in probe_note(None)
+
+
+def test_the_data_pages_window_caption_tells_a_sequence_sample_from_a_forecast_window():
+    """The adding problem's target is the sum of two marked values, not "the next value"; a sine's is."""
+    from rnn_core.config import DataConfig
+    from rnn_core.windows import prepare
+    from ui.data_views import window_caption
+
+    adding = window_caption(prepare(DataConfig(dataset="adding", timesteps=50, params={"n_samples": 200})))
+    assert "computed from the whole sample, not the next value" in adding and "leaks" not in adding
+    assert "(value, marker); its target (sum)" in adding
+    sine = window_caption(prepare(DataConfig(dataset="sine", timesteps=20, params={"length": 300})))
+    assert "is the next value" in sine and "nothing leaks from the future" in sine

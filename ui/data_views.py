@@ -16,6 +16,8 @@ Leaves to others: loading and validating (`rnn_core/datasets.py` and its loaders
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -81,7 +83,8 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
                 st.error(md(e), icon=":material/error:")
                 return cfg, None
             st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target,
-                                          title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})"),
+                                          title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})",
+                                          units="value (raw units)"),
                             key=f"{prefix}.sample", config=CHART_CONFIG, width="stretch")
             st.caption(f"{len(X):,} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
                        "as a star after the last input (here in raw units).")
@@ -222,10 +225,22 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
     st.plotly_chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
                                   title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
                     key=f"{key}.window", config=CHART_CONFIG, width="stretch")
+    st.caption(window_caption(w))
+
+
+def window_caption(w: Any) -> str:
+    """What one window of `w` holds and how it was scaled: a forecast's target is the next value of the
+    series; a sequence task's sample is a sequence of its own, its target computed from the whole of it."""
     scaler = "min-max to [0, 1]" if w.scaler.kind == "minmax" else "z-score"
-    st.caption(f"Each window holds T = {w.timesteps} consecutive steps of {w.n_features} feature(s); its "
-               f"target ({w.target_name}) is the next value. Values are scaled ({scaler}) with statistics "
-               "of the training part only, so nothing leaks from the future.")
+    features = ", ".join(w.feature_names)
+    if w.task == "sequence":
+        return (f"Each sample holds T = {w.timesteps} steps of {w.n_features} feature(s) ({features}); its target "
+                f"({w.target_name}) is computed from the whole sample, not the next value of a series: "
+                "samples are generated independently and split by count. Values are scaled "
+                f"({scaler}) with statistics of the training samples only.")
+    return (f"Each window holds T = {w.timesteps} consecutive steps of {w.n_features} feature(s); its "
+            f"target ({w.target_name}) is the next value. Values are scaled ({scaler}) with statistics "
+            "of the training part only, so nothing leaks from the future.")
 
 
 def preview_section(data_cfg: DataConfig | None, frame: pd.DataFrame | None, key: str,
@@ -249,7 +264,7 @@ def _data_figure(chart: str, name: str, params: dict, T: int):
     if ds.task == "sequence":
         X, y = ds.generate(50, **params)
         return window_figure(X[0], y[0], list(ds.features), ds.target,
-                             title=f"{ds.title}: one sample, inputs and target")
+                             title=f"{ds.title}: one sample, inputs and target", units="value (raw units)")
     frame = load_frame(name, tuple(sorted(params.items())))
     if chart == "series":
         return series_figure(frame, title=ds.title)
