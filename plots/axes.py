@@ -4,7 +4,7 @@ flattening the measured ones.
     decade_ticks(fig)              label a log y axis at 10ⁿ only (1, 2, 5, 10, … decades apart)
     relog(fig)                     label it again after traces were added (bands, another probe)
     keep_measured_readable(fig)    the y axis shows the measured lines and ≤ 4 decades more
-    nice_step(span), power_of_ten(k)
+    nice_step(span)
 Leaves to others: the look (`plots/style.py`), the traces (the builders).
 """
 
@@ -85,7 +85,3 @@ def nice_step(span: float, max_labels: int = 8) -> int:
                 return m * 10**k
     raise AssertionError("unreachable")
 
-
-def power_of_ten(k: int) -> str:
-    """10 to the power k, written as on the log axes: 10⁻³."""
-    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))

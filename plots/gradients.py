@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from plots.axes import keep_measured_readable, nice_step, power_of_ten, relog
+from plots.axes import keep_measured_readable, nice_step, relog
 from plots.points import clean, decimate_indices, positive, thin
 from plots.style import (
     GATE_COLORS,
@@ -35,6 +35,7 @@ from plots.style import (
     rgba,
 )
 from rnn_core.config import CELL_SPECS
+from rnn_core.readable import power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
@@ -80,7 +81,7 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
         if show_theory and l < len(theory) and theory[l]:
             t, y = thin(np.arange(len(theory[l])), values(theory[l]))
             sm = (probe.get("sigma_max") or [None] * n_layers)[l]
-            rate = "(σ_max·γ)" if sm is None else f"{sm * probe.get('gamma', 1.0):.2f}"
+            rate = "(σ_max·γ)" if sm is None else _rate(sm * probe.get("gamma", 1.0))
             fig.add_trace(go.Scatter(
                 x=t, y=y, mode="lines", fill="tozeroy", fillcolor=rgba(color, 0.07),
                 name=f"theory: upper bound ∝ {rate}^(T−1−t), layer {l + 1} (shaded: allowed)",
@@ -180,3 +181,9 @@ def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = Tr
                                        "dash": dash}, opacity=opacity))
     legend_below_if_long(fig, before)
     return relog(fig) if log_y else fig
+
+
+def _rate(rate: float) -> str:
+    """σ_max·γ in the theory line's legend: "0.80", "1.36" (the side of 1 is the lesson); a runaway one
+    short enough for the legend, "503,000" or "2.1 × 10⁸", not "502785.63"."""
+    return f"{rate:.2f}" if abs(rate) < 100 else readable(rate)

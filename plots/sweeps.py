@@ -21,6 +21,7 @@ from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.config import CELLS
 from rnn_core.probe import BOUND_CELLS
+from rnn_core.readable import readable
 from rnn_core.sweep import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
@@ -147,9 +148,9 @@ def _hover(r: dict | None) -> str:
         return "not run"
     if r["z"] is None:
         return f"no finite loss ({r['diverged']} of {r['runs']} runs diverged)"
-    text = f"{10 ** r['z']:.3g}× the naive guess"
+    text = f"{readable(10 ** r['z'])}× the naive guess"
     if r["runs"] > 1:
-        text += f" (seeds {10 ** r['z_lo']:.3g} … {10 ** r['z_hi']:.3g})"
+        text += f" (seeds {readable(10 ** r['z_lo'])} … {readable(10 ** r['z_hi'])})"
     if r["sigma_gamma"] is not None:
         text += f"<br>σ_max·γ at init = {r['sigma_gamma']:.2f}"
     return text

@@ -19,6 +19,7 @@ import pandas as pd
 from plots.style import SPLIT_LABEL
 from rnn_core.config import CELLS
 from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.readable import PLAIN_BELOW, PLAIN_FROM, readable
 
 METRIC_LABELS = {
     "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "directional_accuracy": "direction right",
@@ -80,6 +81,8 @@ def _cell(value: Any, fmt: str) -> str:
         return "—"
     if fmt.endswith("d}"):
         value = int(value)
+    elif not fmt.endswith("%}") and not PLAIN_FROM <= abs(value) < PLAIN_BELOW and value != 0:
+        return readable(value)          # a diverged run's −1.81 × 10¹⁸, not −1809553615734506708.000
     return fmt.format(value).replace("-", "−")
 
 

@@ -36,6 +36,7 @@ from rnn_core.config import (
     layers_error,
 )
 from rnn_core.config import replace as cfg_replace
+from rnn_core.readable import times_ten
 from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
@@ -193,11 +194,7 @@ def _reach(ratio: float) -> str:
         return "0 (underflow)"
     if abs(math.log10(ratio)) < 0.05:
         return "≈ 1"
-    mantissa, exponent = f"{ratio:.1e}".split("e")                    # "1.6e-10"
-    return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"   # "1.6 × 10⁻¹⁰"
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return times_ten(ratio)                                           # "1.6 × 10⁻¹⁰"
 
 
 def _verdict(rate: float, bounded: bool) -> tuple[str, str]:

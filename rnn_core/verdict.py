@@ -25,6 +25,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnn_core.readable import readable
+
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
 BASELINE_NAME = {"sequence": "the constant guess", "forecast": "tomorrow = today"}
 
@@ -59,13 +61,17 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     ratio = loss / baseline
     if abs(ratio - 1.0) <= AT_BASELINE:
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
-        return Verdict("at_baseline", f"at {name} (loss {loss:.3g} {sign} baseline {baseline:.3g})", ratio)
+        return Verdict("at_baseline", f"at {name} (loss {readable(loss)} {sign} baseline {readable(baseline)})",
+                       ratio)
     if ratio > 1.0:
-        how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{ratio:.3g}×"     # "36% worse", "4.2× worse"
-        return Verdict("worse", f"{how} worse than {name} (loss {loss:.3g}, baseline {baseline:.3g})", ratio)
-    # "86% below"; from ten times smaller on, "222× smaller" (a percentage would read "100% below": zero)
-    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{1 / ratio:.3g}× smaller than"
-    return Verdict("beats", f"beats {name}: loss {loss:.3g} is {how} the baseline {baseline:.3g}", ratio)
+        how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
+        return Verdict("worse", f"{how} worse than {name} (loss {readable(loss)}, baseline {readable(baseline)})",
+                       ratio)
+    # "86% below"; from ten times smaller on, "222× smaller", "1,060× smaller" (a percentage would read
+    # "100% below": zero)
+    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
+    return Verdict("beats", f"beats {name}: loss {readable(loss)} is {how} the baseline {readable(baseline)}",
+                   ratio)
 
 
 def _decades(grad_h: Sequence[Sequence[float]], start: int = 0) -> float | None:

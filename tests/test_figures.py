@@ -348,3 +348,15 @@ def test_spectra_line_only_for_cells_it_bounds():
     assert not gated.layout.shapes and "W_hg" in gated.layout.title.text
     elman = spectra_figure(epochs, matrix="W_hh", bounded=True)
     assert elman.layout.shapes and "can only shrink" in elman.layout.annotations[0].text
+
+
+def test_the_theory_legend_writes_a_runaway_rate_short():
+    """A diverged Exploding run's σ_max·γ is 502,785.63: the legend says "503,000", which leaves the plot
+    its width on a lecture screen, and keeps two decimals where the side of 1 is the lesson."""
+    from plots.gradients import gradient_time_figure
+
+    probe = {"grad_h": [[1e-3, 1e-2, 1.0]], "theory": [[1e4, 1e2, 1.0]], "sigma_max": [502_785.63], "gamma": 1.0}
+    names = [t.name for t in gradient_time_figure(probe).data]
+    assert "theory: upper bound ∝ 503,000^(T−1−t), layer 1 (shaded: allowed)" in names, names
+    probe["sigma_max"] = [0.8]
+    assert any("∝ 0.80^(T−1−t)" in n for n in [t.name for t in gradient_time_figure(probe).data])

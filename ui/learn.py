@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from rnn_core.readable import times_ten
 from ui.links import preset_page_params
 from ui.presenter import is_on, show_chart
 from ui.state import slot
@@ -296,10 +297,7 @@ def _times_ten(x: float) -> str:
     """3.6e+23 → "3.6 × 10²³" (plain for numbers below 1000)."""
     if not x < float("inf"):
         return "infinitely many"
-    if x < 1000:
-        return f"{x:.3g}"
-    mantissa, e = f"{x:.1e}".split("e")
-    return f"{float(mantissa):g} × 10" + str(int(e)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{x:.3g}" if x < 1000 else times_ten(x)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -45,6 +45,7 @@ from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.evaluate import SKILL_FORMULA
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
+from rnn_core.readable import readable
 from rnn_core.tasks import task_of
 from rnn_core.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.windows import naive_loss
@@ -188,9 +189,9 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "") -
         constant = ctx.windows.naive_losses(split)["constant"]
         against = run_verdict(snap.epochs, snap.end, constant, "sequence")
         if against is not None and against.ratio is not None:
-            st.caption(f"The constant guess (ŷ = the training mean) scores {constant:.3g} on the "
+            st.caption(f"The constant guess (ŷ = the training mean) scores {readable(constant)} on the "
                        f"{'validation' if split == 'val' else 'training'} windows; this run's loss is "
-                       f"{against.ratio:.3g}× that.")
+                       f"{readable(against.ratio)}× that.")
 
 
 # --------------------------------------------------------------------------------------------- 1
