@@ -204,6 +204,20 @@ def evaluate(model: nn.Module, windows) -> dict:
     return out
 
 
+def scaled_loss(evaluation: dict, windows, split: str) -> float | None:
+    """The model's MSE on `split`, in the scaled units the trainer's losses are in, from `evaluate`'s
+    RMSE in real units: (RMSE / the target's scale)². None for text, or a split without its metrics.
+    A run without validation windows is judged on this at its final weights (the epoch record's
+    train_loss is a mean over the epoch's steps, while the weights were still moving)."""
+    if not evaluation or evaluation.get("task") not in ("forecast", "sequence"):
+        return None
+    model = (((evaluation.get(split) or {}).get("metrics") or {}).get("model")) or {}
+    rmse = model.get("rmse")
+    if rmse is None or not math.isfinite(rmse):
+        return None
+    return float((rmse / windows.scaler.scale[-1]) ** 2)
+
+
 def _seq_metrics(y_true, y_pred, const) -> dict:
     """metrics() against the constant guess: naive_rmse / skill_score use it; no order in time."""
     m = metrics(y_true, y_pred)

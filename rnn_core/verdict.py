@@ -36,6 +36,7 @@ class Verdict:
     kind: str             # "diverged" | "at_baseline" | "worse" | "beats"
     text: str             # one line, words and numbers
     ratio: float | None   # loss ÷ baseline (None when diverged)
+    loss: float | None = None   # the loss judged (None when diverged)
 
 
 def _latest_loss(epochs: Sequence[dict]) -> float | None:
@@ -49,12 +50,14 @@ def _latest_loss(epochs: Sequence[dict]) -> float | None:
 
 
 def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None, task: str = "forecast",
-                clip: str = "off") -> Verdict | None:
-    """The verdict of a run so far (None when there is nothing to judge yet)."""
+                clip: str = "off", loss: float | None = None) -> Verdict | None:
+    """The verdict of a run so far (None when there is nothing to judge yet). `loss`: the loss to judge
+    when it is known better than the records say (a finished run without validation windows: its
+    training loss at the final weights); else the last epoch's validation loss, or its training loss."""
     if end is not None and end.get("status") == "diverged":
         fix = "lower the learning rate or clip" if clip == "off" else "lower the learning rate"
         return Verdict("diverged", f"diverged at step {end.get('step', '?')}: {fix}", None)
-    loss = _latest_loss(epochs)
+    loss = _latest_loss(epochs) if loss is None or not math.isfinite(loss) else loss
     if loss is None or baseline is None or not math.isfinite(baseline) or baseline <= 0:
         return None
     name = BASELINE_NAME.get(task, "the baseline")
@@ -62,16 +65,16 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     if abs(ratio - 1.0) <= AT_BASELINE:
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
         return Verdict("at_baseline", f"at {name} (loss {readable(loss)} {sign} baseline {readable(baseline)})",
-                       ratio)
+                       ratio, loss)
     if ratio > 1.0:
         how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} (loss {readable(loss)}, baseline {readable(baseline)})",
-                       ratio)
+                       ratio, loss)
     # "86% below"; from ten times smaller on, "222× smaller", "1,060× smaller" (a percentage would read
     # "100% below": zero)
     how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
     return Verdict("beats", f"beats {name}: loss {readable(loss)} is {how} the baseline {readable(baseline)}",
-                   ratio)
+                   ratio, loss)
 
 
 def _decades(grad_h: Sequence[Sequence[float]], start: int = 0) -> float | None:

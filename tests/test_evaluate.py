@@ -331,3 +331,31 @@ def test_closed_loop_on_several_real_features_runs_to_the_end_of_the_data():
     np.testing.assert_allclose(out["y_pred"], w.inverse_target(smi[r0 - 1:]), rtol=1e-5)
     assert out["index"][-2] == w.frame.index[-1].strftime("%Y-%m-%d")
     assert out["index"][-1] > out["index"][-2]
+
+
+@pytest.mark.parametrize("dataset", ["sine", "adding"])
+def test_scaled_loss_is_the_trainers_mse_at_the_final_weights(dataset):
+    """What a run without validation windows is judged on: the MSE of the model's one-step predictions
+    in the scaled units of the trainer's losses, equal to F.mse_loss on the scaled training windows."""
+    from rnn_core.config import DataConfig
+    from rnn_core.evaluate import scaled_loss
+    from rnn_core.windows import prepare
+
+    params = {"length": 300} if dataset == "sine" else {"n_samples": 200}
+    w = prepare(DataConfig(dataset=dataset, timesteps=10, params=params, val_frac=0.0, train_frac=0.8))
+    model = build_model(ModelConfig(input_size=w.n_features, hidden_size=6), seed=0).double()
+    with torch.no_grad():
+        exact = torch.nn.functional.mse_loss(model(torch.as_tensor(w.X_train, dtype=torch.float64)),
+                                             torch.as_tensor(w.y_train, dtype=torch.float64)).item()
+    result = evaluate(model, w)
+    assert scaled_loss(result, w, "train") == pytest.approx(exact, rel=1e-4)
+    assert scaled_loss(result, w, "val") is None and scaled_loss({"task": "text"}, w, "train") is None
+
+
+def test_the_verdict_judges_the_loss_it_is_given():
+    from rnn_core.verdict import run_verdict
+
+    epochs = [{"epoch": 3, "train_loss": 0.000489, "val_loss": None}]          # a mean over the steps
+    assert "87% worse" in run_verdict(epochs, None, 0.000262, "forecast").text
+    exact = run_verdict(epochs, None, 0.000262, "forecast", loss=0.000432)      # at the final weights
+    assert exact.text.startswith("65% worse than tomorrow = today (loss 0.000432") and exact.loss == 0.000432

@@ -143,6 +143,16 @@ def test_without_a_validation_part_the_captions_say_so():
     captions = " ".join(c.value for c in at.caption)
     assert "with the training and test parts shaded" in captions
     assert "scores" in captions and "on the training windows; this run's loss is" in captions
+    # the verdict judges the training loss at the final weights, the one the metrics table's rows come
+    # from, not the mean over the last epoch's steps (which it would otherwise contradict)
+    from rnn_core.evaluate import scaled_loss
+    from rnn_core.readable import readable
+
+    state = slot_of(at, "pg")
+    exact = scaled_loss(state.evaluation["evaluation"], state.ctx.windows, "train")
+    verdict = " ".join(m.value for m in at.markdown if m.value.startswith("####"))
+    assert f"loss {readable(exact)}" in verdict, (verdict, exact)
+    assert f"{readable(run_of(at).snapshot().epochs[-1]['train_loss'])}" not in verdict
     assert not at.exception
 
 

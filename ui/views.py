@@ -42,7 +42,7 @@ from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_no
 from plots.style import CHART_CONFIG, COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.config import CELL_SPECS, CELLS
-from rnn_core.evaluate import SKILL_FORMULA
+from rnn_core.evaluate import SKILL_FORMULA, scaled_loss
 from rnn_core.models import SPECTRUM_OF
 from rnn_core.probe import BOUND_CELLS, reference_note
 from rnn_core.readable import readable
@@ -163,21 +163,28 @@ def get_ghost(slot: str) -> Ghost | None:
     return Ghost(run.snapshot(), CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell))
 
 
-def verdict_for(snap: Snapshot | None, ctx: RunContext | None) -> Verdict | None:
+def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None = None) -> Verdict | None:
+    """The run's verdict. With `slot` (the page's own run, not a ghost): a finished run without
+    validation windows is judged on its training loss at the final weights, from the one-step
+    evaluation the metrics table shows, so the two agree."""
     if snap is None or ctx is None:
         return None
     w = ctx.windows
     if w is None:                            # a run opened from a zip whose data is not here
         return None
-    return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip)
+    loss = None
+    if slot is not None and snap.status in FINISHED and snap.status != "diverged" and not len(w.X_val):
+        result = evaluation_for(slot)
+        loss = scaled_loss(result["evaluation"], w, "train") if result else None
+    return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
 _VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
 
 
-def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "") -> None:
+def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
     """One big line: the run's verdict in words and numbers (nothing before the first epoch)."""
-    v = verdict_for(snap, ctx)
+    v = verdict_for(snap, ctx, slot)
     if v is None:
         return
     cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
@@ -187,7 +194,7 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "") -
         # a forecast is judged against persistence; the constant guess is the other obvious one
         split = "val" if len(ctx.windows.X_val) else "train"
         constant = ctx.windows.naive_losses(split)["constant"]
-        against = run_verdict(snap.epochs, snap.end, constant, "sequence")
+        against = run_verdict(snap.epochs, snap.end, constant, "sequence", loss=v.loss)
         if against is not None and against.ratio is not None:
             st.caption(f"The constant guess (ŷ = the training mean) scores {readable(constant)} on the "
                        f"{'validation' if split == 'val' else 'training'} windows; this run's loss is "
@@ -442,7 +449,7 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
         ghost = get_ghost(slot)
-        v = verdict_for(snap, ctx)
+        v = verdict_for(snap, ctx, slot)
         line = status_text(snap)
         if v is not None:
             line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
@@ -464,7 +471,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
                 st.caption(md(snap.end['reason']))
             ghost = get_ghost(slot)
-            verdict_line(snap, ctx)
+            verdict_line(snap, ctx, slot=slot)
             if ghost is not None:
                 verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
