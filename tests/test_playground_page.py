@@ -142,6 +142,7 @@ def test_without_a_validation_part_the_captions_say_so():
     assert _wait(at) == "completed"
     captions = " ".join(c.value for c in at.caption)
     assert "with the training and test parts shaded" in captions
+    assert "this run has no validation part" in captions and "whole validation set" not in captions
     assert "scores" in captions and "on the training windows; this run's loss is" in captions
     # the verdict judges the training loss at the final weights, the one the metrics table's rows come
     # from, not the mean over the last epoch's steps (which it would otherwise contradict)

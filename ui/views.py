@@ -225,8 +225,10 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
     _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
-    st.caption("The thin line is each batch's loss; the thick ones are the mean batch loss of each epoch "
-               "(training) and the whole validation set after each epoch. "
+    has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
+    thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
+             if has_val else "the mean batch loss of each epoch (this run has no validation part)")
+    st.caption(f"The thin line is each batch's loss; the thick ones are {thick}. "
                f"Below the dashed {label} the network has learned more than the obvious "
                "guess; hovering on it means it has learned nothing useful.")
 
