@@ -292,7 +292,7 @@ def probe_note(ctx: RunContext | None) -> str:
     every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
     note = (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
             f"{tc.probe_batch} training windows, not on the whole data.")
-    T = ctx.windows.timesteps if ctx else None
+    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
     if tc.bptt_truncate and T and tc.bptt_truncate < T:
         note += (f" Truncated BPTT (k = {tc.bptt_truncate}): timesteps before the last {tc.bptt_truncate} "
                  "get no gradient at all, so they stay blank here.")
