@@ -164,6 +164,7 @@ def test_training_on_text_reports_bits_and_a_sample_every_epoch():
 
 # ----------------------------------------------------------------------------- the brackets preset
 def _closer_accuracy(cell: str, data: DataConfig, model_cfg: ModelConfig, train_cfg: TrainConfig) -> dict:
+    """The trained model's test metrics, and its connectivity at the first held-out closers."""
     from rnn_core.config import replace
     from rnn_core.train import run_to_end
 
@@ -171,7 +172,10 @@ def _closer_accuracy(cell: str, data: DataConfig, model_cfg: ModelConfig, train_
     cfg = replace(model_cfg, cell=cell, input_size=w.n_features, output_size=w.y_train.shape[1])
     model, records = run_to_end(cfg, train_cfg, w)
     assert records[-1]["status"] == "completed"
-    return evaluate_text(model, w)["test"]["metrics"]["model"]
+    closers = w.text.memory["closers"]
+    positions = [p for p, c in enumerate(w.text.heldout) if c in closers and p > w.text.timesteps][:8]
+    return {**evaluate_text(model, w)["test"]["metrics"]["model"],
+            "connectivity": [text_connectivity(model, w.text, p) for p in positions]}
 
 
 @pytest.mark.slow
@@ -191,6 +195,13 @@ def test_the_brackets_preset_is_learned_by_an_lstm_and_not_by_a_tanh_rnn():
     assert tanh["memory_accuracy"] < 0.6, tanh
     assert "at most about half its closers right" in PRESETS["char_brackets"].description
     assert lstm["bits"] < 0.92 < tanh["bits"], (lstm, tanh)
+    # the connectivity captions: the LSTM, sure and right at each held-out closer, is fainter everywhere
+    # than the tanh RNN, unsure and often wrong (so the colour is not "reaching the opener = right")
+    opener = data.timesteps - (span + 1)                        # the opener's place in the window
+    for t, l in zip(tanh["connectivity"], lstm["connectivity"], strict=True):
+        assert t["chars"][opener] in "([{" and t["target"] in ")]}", t["chars"]
+        assert l["p_target"] > 0.9 and max(l["grad_x"]) < max(t["grad_x"]), (l["grad_x"], t["grad_x"])
+    assert np.mean([t["p_target"] for t in tanh["connectivity"]]) < 0.6
 
 
 def test_cli_prints_bits_per_character_and_a_sample_every_epoch(capsys, tmp_path):

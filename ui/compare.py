@@ -280,5 +280,7 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     version = tuple(len(s.epochs) for s in snaps.values())
     connectivity_row({CELLS[c]: run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖ of the boxed prediction for each earlier character (exact, log "
-               "scale), recomputed every epoch. On the brackets the closer needs the opener: the cell whose "
-               "colour still reaches it can get the closer right.")
+               "scale), recomputed every epoch. It says how much the prediction would move if that character "
+               "changed, not whether it is right: on the brackets the LSTM, sure and right (p ≈ 1, loss ≈ 0), "
+               "is fainter everywhere than the tanh RNN, which is unsure and often wrong. Read the "
+               "probability under each.")

@@ -155,8 +155,10 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
             st.caption(f"The model's top {TOP_K} guesses for the boxed character, and the probability it "
                        "gave the character that actually came.")
     span = info.memory.get("span")
-    note = (f" In this grammar the closer's type was decided {span + 1} characters earlier, by its opener: "
-            "a cell that remembers lights up that far back; a plain tanh RNN's colour fades long before."
+    note = (f" In this grammar the closer's type was decided {span + 1} characters earlier, by its opener. The "
+            "colour says how much the prediction would move if a character changed, not whether it is right: "
+            "an LSTM that is sure and right (p ≈ 1, loss ≈ 0) is fainter everywhere than a tanh RNN that "
+            "is unsure and often wrong."
             if span else "")
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖, the exact gradient (float64, written-out equations) of the "
                "boxed prediction with respect to each character read, on a log scale; recomputed every "
