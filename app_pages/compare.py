@@ -79,7 +79,10 @@ if not presenter:
                "each chosen cell over gain × window length (W_hh orthogonal × gain), coloured by the final "
                "validation loss ÷ the naive guess — blue learned, white no better than the guess. The dashed "
                "line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the Elman and Jordan cells "
-               "only: the gates of the LSTM and GRU open paths that bound does not cover.")
+               "only: the gates of the LSTM and GRU open paths that bound does not cover. With the defaults "
+               "on the adding problem: the plain RNN learns at T = 5 at every gain, at T = 10 only near "
+               "gain 1 and not from T = 25; the LSTM holds to T = 25 and at T = 50 learns only near gain 1; "
+               "the GRU learns across the map.")
 sweeps.map_panel(settings)
 sweeps.map_area()
 if not presenter:

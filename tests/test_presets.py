@@ -233,6 +233,31 @@ def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
     assert ratio("gru", 25) < 0.2
 
 
+@pytest.mark.slow
+def test_compare_default_map_shows_trainability_narrowing_to_gain_one():
+    """The trainability map's caption, with the page's defaults (W_hh orthogonal × gain, the adding
+    problem): the plain RNN learns at T = 5 at every gain, at T = 10 only near gain 1 and not from
+    T = 25; the LSTM learns to T = 25 and at T = 50 only near gain 1; the GRU learns across the map."""
+    from rnn_core.compare import MAP_DEFAULTS, RACE_DATA, RACE_MODEL, RACE_TRAIN, run_one
+    from rnn_core.config import replace as cfg_replace
+
+    data = cfg_replace(RACE_DATA, params={"n_samples": MAP_DEFAULTS.n_samples})
+    train_cfg = cfg_replace(RACE_TRAIN, epochs=MAP_DEFAULTS.epochs)
+    assert MAP_DEFAULTS.gains == (0.5, 0.9, 1.1, 1.5) and MAP_DEFAULTS.timesteps == (5, 10, 25, 50)
+
+    def ratio(cell: str, T: int, gain: float) -> float:
+        row = run_one(cell, T, data, cfg_replace(RACE_MODEL, init="orthogonal", gain=gain), train_cfg)
+        return row.val_loss / row.baseline_mse
+
+    assert max(ratio("rnn", 5, g) for g in (0.5, 1.5)) < 0.5                  # short: every gain
+    near, far = [ratio("rnn", 10, g) for g in (0.9, 1.1)], [ratio("rnn", 10, g) for g in (0.5, 1.5)]
+    assert max(near) < 0.4 < 0.6 < min(far), (near, far)                       # T = 10: only near 1
+    assert ratio("rnn", 25, 1.1) > 0.8 and ratio("lstm", 25, 1.5) < 0.2
+    near, far = [ratio("lstm", 50, g) for g in (0.9, 1.1)], [ratio("lstm", 50, g) for g in (0.5, 1.5)]
+    assert max(near) < 0.4 and min(far) > 0.8, (near, far)                     # LSTM, T = 50: only near 1
+    assert max(ratio("gru", 50, g) for g in (0.5, 1.5)) < 0.2
+
+
 def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
     """What a lecturer sees after ?preset=exploding and Train: the run ends 'diverged' and the page says
     so in its banner, with the step and the cause."""
