@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from rnn_core.readable import readable
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
-BASELINE_NAME = {"sequence": "the constant guess", "forecast": "tomorrow = today"}
+BASELINE_NAME = {"sequence": "the constant guess", "forecast": "tomorrow = today", "text": "the unigram baseline"}
 
 
 @dataclass(frozen=True)

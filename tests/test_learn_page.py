@@ -56,6 +56,7 @@ def test_hand_bptt_matches_autograd_and_truncation_cuts():
     assert len(table) == 5
     assert (table["max |difference|"] < 1e-9).all()
     assert any("they match" in c.value for c in at.caption)
+    assert "%.1e" in at.dataframe[0].proto.columns                   # written 2.2e-16, not 0.000…0002
     at.slider(key="learn_truncate").set_value(5).run()
     assert not at.exception
     table = at.dataframe[0].value

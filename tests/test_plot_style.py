@@ -57,3 +57,22 @@ def test_no_builder_pins_a_template():
                 sweeps.trainability_figure([{"cell": "rnn", "gain": 1.0, "timesteps": 5, "val_loss": 0.5,
                                              "baseline_mse": 1.0}])]
     assert all(fig.layout.template == default for fig in figures)
+
+
+def test_a_linear_axis_writes_thousands_not_powers():
+    """A stock's 8,000 reads "8,000" on a linear axis (Plotly's "power" format wrote 0.8×10⁴); a log axis
+    keeps 10ⁿ."""
+    from plots.series import loss_figure
+    from plots.style import layout
+
+    fig = layout(go.Figure(go.Scatter(x=[0, 1], y=[8000.0, 14000.0])), "DJIA", "day", "points", log_y=False)
+    assert fig.layout.yaxis.exponentformat == "none" and fig.layout.yaxis.separatethousands
+    steps = [{"step": 1, "loss": 0.5}, {"step": 2, "loss": 0.1}]
+    assert loss_figure(steps, [], None, log_y=True).layout.yaxis.exponentformat == "power"
+
+
+def test_a_text_verdict_names_its_baseline():
+    from rnn_core.verdict import run_verdict
+
+    v = run_verdict([{"epoch": 3, "train_loss": 1.2, "val_loss": 1.5}], None, 2.16, "text")
+    assert v.text.startswith("beats the unigram baseline: loss 1.5")

@@ -246,7 +246,8 @@ def scratch_demo(key: str = "learn_truncate") -> None:
                   help="The hand-written backward pass stops k steps before the end of the sequence; "
                        "autograd is told to truncate at the same k.")
     report = _cached_scratch_report(T, k)
-    st.dataframe(report["table"], hide_index=True, width="stretch")
+    st.dataframe(report["table"], hide_index=True, width="stretch",      # 2.2e-16, not 0.0000000000000002
+                 column_config={"max |difference|": st.column_config.NumberColumn(format="%.1e")})
     verdict = "they match" if report["match"] else "they DIFFER"
     st.caption(f"Largest absolute difference over all parameters: {report['max_abs_diff']:.1e} — "
                f"{verdict}. A NumPy Elman RNN (tanh), {T} steps, hidden size {SCRATCH_HIDDEN}, float64.")

@@ -279,7 +279,8 @@ def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: R
     _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
-               "changes that. " + probe_note(ctx))
+               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, or "
+               "smaller than float64 holds. " + probe_note(ctx))
 
 
 def probe_note(ctx: RunContext | None) -> str:
