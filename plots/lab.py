@@ -149,6 +149,8 @@ def truncation_figure(report: dict, height: int = 320) -> go.Figure:
     k, T = report["truncate"], report["timesteps"]
     title = (f"What truncated BPTT keeps: the last {k} of {T} contributions to ∂L/∂W_hh" if k
              else f"Full BPTT: all {T} per-timestep contributions to ∂L/∂W_hh")
+    if not k and report["contrib"] and report["contrib"][0] == 0:   # h₋₁ = 0: t = 0 adds nothing to ∂L/∂W_hh
+        title += " (t = 0 adds 0: h₋₁ = 0)"
     colors = [LAYER_COLORS[0] if keep else COLORS["left_out"] for keep in report["kept"]]
     fig = go.Figure(go.Bar(x=report["t"], y=positive_list(report["contrib"]), marker={"color": colors},
                            name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:.2e}<extra></extra>"))

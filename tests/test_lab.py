@@ -290,3 +290,12 @@ def test_lab_verdict_reads_sigma_gamma_against_one_and_how_much_reaches_t0():
     assert lab.lab_verdict({**stats, "grad_h": [[1.0, 1.0]]}).reach == "≈ 1"
     gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell="lstm")))
     assert gated.verdict == "gates decide" and not gated.bounded
+
+
+def test_the_full_bptt_chart_says_why_it_draws_one_bar_fewer():
+    """h₋₁ = 0, so t = 0 contributes exactly 0 to ∂L/∂W_hh: "all 20 contributions" over 19 bars on a log
+    axis says why."""
+    full = scratch_report(timesteps=20, truncate=0)
+    assert full["contrib"][0] == 0 and all(c > 0 for c in full["contrib"][1:])
+    assert truncation_figure(full).layout.title.text.endswith("(t = 0 adds 0: h₋₁ = 0)")
+    assert "h₋₁" not in truncation_figure(scratch_report(timesteps=20, truncate=5)).layout.title.text
