@@ -30,7 +30,7 @@ if not presenter:
     st.title("Compare cells")
     st.caption("The same windows, seed and settings for every cell: only the recurrence differs. On a "
                "long-memory task (the adding problem, the delayed echo) the plain RNN's gradient fades "
-               "before it reaches the inputs that matter, and its loss stays at the constant guess.")
+               "before it reaches the inputs that matter, and its loss gets no lower than the constant guess.")
 
 if presenter:
     top = st.container()            # buttons, status and the chosen chart, above the folded settings

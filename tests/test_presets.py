@@ -228,7 +228,7 @@ def test_compare_default_sweep_shows_the_plain_rnn_failing_first():
         return row.val_loss / row.baseline_mse
 
     assert ratio("rnn", min(sweep)) < 0.5
-    assert ratio("rnn", 25) > 0.8
+    assert ratio("rnn", 25) > 0.95             # also the default race's: "gets no lower than the constant guess"
     assert ratio("lstm", 25) < 0.2
     assert ratio("gru", 25) < 0.2
 
