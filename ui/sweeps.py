@@ -189,7 +189,8 @@ def sweep_panel(settings) -> None:
 
 def map_panel(settings) -> None:
     """The trainability map's widgets and buttons; carries out Run / Cancel on the race's settings."""
-    m1, m2, m3, m4, m5 = st.columns([2, 2, 1, 1, 1])
+    m1, m2 = st.columns(2)                    # the chips get half the width each: none is cut off
+    m3, m4, m5, _ = st.columns([1, 1, 1, 2])
     gains = m1.multiselect("Gains", list(MAP_GAINS), key="cmp.map.gains")
     map_steps = m2.multiselect("Window lengths T", list(SWEEP_TIMESTEPS), key="cmp.map.timesteps")
     map_epochs = m3.number_input("Epochs per run", **_range("epochs"), key="cmp.map.epochs")
