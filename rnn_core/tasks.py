@@ -47,13 +47,16 @@ class Task:
     epoch_extra: Callable[[Any, Any], dict] | None = None   # (model, windows) → more fields per epoch record
     evaluate: Callable[[Any, Any], dict] | None = None      # (model, windows) → its own evaluation dict;
                                                             # None: `evaluate.evaluate`'s regression metrics
+    verdict_name: str = "the baseline"                      # the baseline in the verdict's sentence
 
 
 TASKS: dict[str, Task] = {
-    "forecast": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline"),
-    "sequence": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess"),
+    "forecast": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "persistence baseline",
+                     verdict_name="tomorrow = today"),
+    "sequence": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess",
+                     verdict_name="the constant guess"),
     "text": Task(bits, bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
-                 epoch_extra=_text_extra, evaluate=_text_evaluate),
+                 epoch_extra=_text_extra, evaluate=_text_evaluate, verdict_name="the unigram baseline"),
 }
 
 

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rnn_core.readable import readable
+from rnn_core.tasks import TASKS
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
-BASELINE_NAME = {"sequence": "the constant guess", "forecast": "tomorrow = today", "text": "the unigram baseline"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     loss = _latest_loss(epochs) if loss is None or not math.isfinite(loss) else loss
     if loss is None or baseline is None or not math.isfinite(baseline) or baseline <= 0:
         return None
-    name = BASELINE_NAME.get(task, "the baseline")
+    name = TASKS[task].verdict_name if task in TASKS else "the baseline"
     ratio = loss / baseline
     if abs(ratio - 1.0) <= AT_BASELINE:
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
