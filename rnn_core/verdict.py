@@ -56,7 +56,8 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     training loss at the final weights); else the last epoch's validation loss, or its training loss."""
     if end is not None and end.get("status") == "diverged":
         fix = "lower the learning rate or clip" if clip == "off" else "lower the learning rate"
-        return Verdict("diverged", f"diverged at step {end.get('step', '?')}: {fix}", None)
+        # "refused": the progress line beside it stops one step earlier, at the last update applied
+        return Verdict("diverged", f"diverged at step {end.get('step', '?')} (its update refused): {fix}", None)
     loss = _latest_loss(epochs) if loss is None or not math.isfinite(loss) else loss
     if loss is None or baseline is None or not math.isfinite(baseline) or baseline <= 0:
         return None

@@ -47,9 +47,9 @@ def test_training_loss_when_there_is_no_validation_part():
 def test_diverged_says_the_step_and_what_to_try():
     end = {"kind": "end", "status": "diverged", "step": 15, "epoch": 1, "reason": "NaN loss"}
     assert run_verdict(_epochs(0.05), end, 0.045, "forecast").text == \
-        "diverged at step 15: lower the learning rate or clip"
+        "diverged at step 15 (its update refused): lower the learning rate or clip"
     assert run_verdict([], end, 0.045, "forecast", clip="norm").text == \
-        "diverged at step 15: lower the learning rate"
+        "diverged at step 15 (its update refused): lower the learning rate"
 
 
 def _probe(first: float, last: float, sigma: float = 1.2) -> dict:
