@@ -63,6 +63,7 @@ from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS
 from rnn_core.interrupt import interruptible
 from rnn_core.presets import PRESETS, preset_configs, preset_note
+from rnn_core.readable import PLAIN_BELOW, readable
 
 # torch and the modules that need it are imported inside the commands, after the input is checked:
 # `datasets` and a bad flag answer in a second instead of waiting for torch to load.
@@ -173,6 +174,10 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
                      help=f"probe the gradient through time every N epochs ({t.probe_every} when the run is "
                      "written with --json or --save; otherwise 0, since no printed line reads it)")
     opt.add_argument("--device", choices=["cpu", "cuda"], help=f"({t.device})")
+    opt.add_argument("--threads", type=_threads, default=1, metavar="N",
+                     help="torch CPU threads (1, as each run in the app and the tests: the same preset and "
+                          "seed give the same numbers everywhere; more can be faster for large nets, and "
+                          "the numbers then differ in their last digits, or more on the edge of divergence)")
 
     out = p.add_argument_group("output")
     out.add_argument("--json", metavar="PATH", help="write the whole run record as JSON")
@@ -351,6 +356,19 @@ def _load_windows(args, data_cfg: DataConfig):
     return prepare(data_cfg, frame)
 
 
+def _threads(text: str) -> int:
+    """--threads: a whole number from 1 to the CPUs this machine has."""
+    from rnn_core.admission import cpus
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--threads takes a whole number, not '{text}'") from None
+    if not 1 <= n <= cpus():
+        raise argparse.ArgumentTypeError(f"--threads must be between 1 and {cpus()} (the CPUs here), got {n}")
+    return n
+
+
 def cmd_train(args) -> int:
     model_cfg, data_cfg, train_cfg = _configs(args)
     if args.probe_every is None and not (args.json or args.save):
@@ -369,6 +387,7 @@ def cmd_train(args) -> int:
 
     if train_cfg.device == "cuda" and not torch.cuda.is_available():
         raise CliError("A GPU (cuda) was requested but none is available; use --device cpu.")
+    torch.set_num_threads(args.threads)          # the app trains each run on one thread: the same numbers
     if not data_cfg.features:
         data_cfg.features = list(windows.feature_names)
     data_cfg.target = windows.target_name
@@ -497,7 +516,12 @@ def _epoch_summary(rec: dict, steps: list[dict]) -> dict:
 
 
 def _fmt(x: float | None, spec: str = ".4g") -> str:
-    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+    """x by `spec`; a float beyond 10⁶ (a diverged run's) as 1.82 × 10¹⁹, as the app writes it."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if isinstance(x, float) and abs(x) >= PLAIN_BELOW:
+        return readable(x)
+    return format(x, spec)
 
 
 def _epoch_line(e: dict, total: int) -> str:
@@ -568,7 +592,7 @@ def _metrics_line(summary: dict, baseline: str) -> str:
     verdict = ""
     if m["skill_score"] is not None:
         ratio = 1.0 - m["skill_score"]                      # RMSE / baseline RMSE
-        verdict = (f", {SKILL_FORMULA} = {m['skill_score']:.3f}: " +
+        verdict = (f", {SKILL_FORMULA} = {_fmt(m['skill_score'], '.3f')}: " +
                    ("beats " if ratio < BEATS_BELOW else "is no better than " if ratio <= 1 / BEATS_BELOW
                     else "is worse than ") + against)
     extra = ""

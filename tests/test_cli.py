@@ -347,3 +347,44 @@ def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypat
 
 def _without_times(out: str) -> str:
     return re.sub(r"\d+\.\ds\b|\d+\.\d s of training", "…", out)
+
+
+def test_the_cli_trains_on_one_thread_like_the_app_so_a_preset_gives_the_apps_numbers(tmp_path, keep_torch_threads):
+    """`clipping_rescue` sits near the edge of divergence: on two torch threads its validation loss ends
+    3.5× higher than on one. The app trains each run on one thread (and so do the tests); the CLI now does
+    too, whatever the process had, unless --threads says otherwise."""
+    import json
+
+    import torch
+
+    from rnn_core.cli import main
+    from tests.test_presets import _run
+
+    torch.set_num_threads(2)                                   # what torch starts with on this machine
+    assert main(["train", "--preset", "clipping_rescue", "--quiet", "--json", str(tmp_path / "r.json")]) == 0
+    assert torch.get_num_threads() == 1
+    cli = json.loads((tmp_path / "r.json").read_text())["epochs"][-1]["val_loss"]
+    assert cli == _run("clipping_rescue").epochs[-1]["val_loss"]               # bitwise the app's
+
+
+def test_threads_must_be_a_whole_number_within_the_cpus(capsys):
+    from rnn_core.admission import cpus
+    from rnn_core.cli import main
+
+    for bad in ("0", "many", str(cpus() + 1)):
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", "--threads", bad])
+        assert exit_.value.code == 2
+        assert "--threads" in capsys.readouterr().err
+
+
+def test_a_diverged_runs_metrics_are_written_as_the_app_writes_them(capsys):
+    """The Exploding preset's test skill score is about −1.8 × 10¹⁹: not twenty digits and ".000"."""
+    import re
+
+    from rnn_core.cli import main
+
+    assert main(["train", "--preset", "exploding", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"skill score = 1 − RMSE / baseline RMSE = −\d(\.\d+)? × 10[¹²³⁴⁵⁶⁷⁸⁹⁰]+", out), out
+    assert not re.search(r"\d{10}", out), out
