@@ -18,7 +18,6 @@ at the last step t = T−1: the fraction of the last step's gradient that reache
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -235,13 +234,13 @@ def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None)
 
 # ------------------------------------------------------------------------------ statistics over seeds
 def _log_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
-    """rows (S, N) positive numbers → geometric mean, min, max over S (zeros stay 0)."""
+    """rows (S, N) non-negative numbers → geometric mean, min, max over S. A column where one seed is 0
+    (its gradient underflowed) has geometric mean 0: leaving that seed out made the mean jump up to the
+    seeds that survived, a line that seemed to grow back through time while it was vanishing."""
     rows = np.asarray(rows, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)       # a column of exact zeros: mean of nothing
-        logs = np.log(np.where(rows > 0, rows, np.nan))
-        mean = np.exp(np.nanmean(logs, axis=0))
-    mean = np.where(np.isnan(mean), 0.0, mean)
+    with np.errstate(divide="ignore"):
+        # (Π_s x_s)^(1/S) = exp(mean log x_s); log 0 = −inf, so one zero makes it 0
+        mean = np.exp(np.log(np.where(rows > 0, rows, 0.0)).mean(axis=0))
     return [float(v) for v in mean], [float(v) for v in rows.min(axis=0)], [float(v) for v in rows.max(axis=0)]
 
 

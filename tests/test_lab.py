@@ -299,3 +299,19 @@ def test_the_full_bptt_chart_says_why_it_draws_one_bar_fewer():
     assert full["contrib"][0] == 0 and all(c > 0 for c in full["contrib"][1:])
     assert truncation_figure(full).layout.title.text.endswith("(t = 0 adds 0: h₋₁ = 0)")
     assert "h₋₁" not in truncation_figure(scratch_report(timesteps=20, truncate=5)).layout.title.text
+
+
+def test_the_geometric_mean_over_seeds_is_zero_where_one_seed_underflowed():
+    """Leaving an underflowed seed out made the mean jump up to the survivors (a Jordan profile seemed
+    to grow back through time at t ≈ 10 and 20 while it vanished); with it, the mean is 0 there."""
+    from rnn_core.lab import _log_stats
+
+    mean, lo, hi = _log_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
+    assert mean[0] == pytest.approx(1e-2) and mean[1] == pytest.approx(1e-101) and mean[2] == 0.0
+    assert lo == [1e-3, 1e-200, 0.0] and hi == [1e-1, 1e-2, 1e-150]
+    # so a profile never rises back through time past a seed's underflow
+    jordan = lab.profile_stats(lab.LAB_PRESETS["default_init"]["config"].replace(cell="jordan"))
+    g = jordan["grad_h"][0]
+    last_zero = max(t for t in range(len(g)) if g[t] == 0)            # some seed underflows by t ≈ 20
+    assert 0 < last_zero < len(g) - 1 and all(v == 0 for v in g[: last_zero + 1])
+    assert all(a <= b for a, b in zip(g[last_zero + 1:], g[last_zero + 2:])), "it only fades back in time"
