@@ -857,8 +857,9 @@ def cmd_sweep(args) -> int:
     done = finished_keys(out) & {t.key for t in trials}
     todo = len(trials) - len(done)
     where = os.environ.get("RAY_ADDRESS") or "this machine" if args.backend == "ray" else "this machine"
+    workers = 1 if args.backend == "inline" else args.workers          # inline: one loop in this process
     _say(f"{len(trials)} runs in the grid, {len(done)} already in {args.out}, {todo} to train "
-         f"({args.backend}, {args.workers} worker{'s' * (args.workers != 1)} on {where}).")
+         f"({args.backend}, {workers} worker{'s' * (workers != 1)} on {where}).")
     t0, n = time.monotonic(), 0
     tty = sys.stderr.isatty()
     try:

@@ -10,6 +10,7 @@ A ticker is checked before it becomes part of a file name. Registry entry: `data
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import warnings
@@ -140,6 +141,8 @@ def _download(ticker: str, start: str, end: str) -> tuple[pd.DataFrame | None, s
         from yfinance.exceptions import YFRateLimitError
     except ImportError:
         return None, "the yfinance package is not installed"
+    quiet = logging.getLogger("yfinance")   # its DNS and "Failed download" lines: the caller says it once
+    was_disabled, quiet.disabled = quiet.disabled, True
     try:
         with warnings.catch_warnings():    # yfinance's own pandas deprecation warnings
             warnings.simplefilter("ignore")
@@ -149,6 +152,8 @@ def _download(ticker: str, start: str, end: str) -> tuple[pd.DataFrame | None, s
         return None, "Yahoo is rate-limiting requests; wait a minute and try again"
     except Exception as exc:   # no route, DNS failure, timeouts, JSON errors: all mean "no data now"
         return None, f"no network or Yahoo unreachable: {type(exc).__name__}"
+    finally:
+        quiet.disabled = was_disabled
     if raw is None or raw.empty:
         return None, "no network, or an unknown ticker"
     if isinstance(raw.columns, pd.MultiIndex):          # an older yfinance ignoring multi_level_index

@@ -133,3 +133,19 @@ def test_registry_entry_and_prepare_use_the_fetched_columns(monkeypatch, cache):
     w = prepare(cfg)
     assert w.feature_names == ["Close", "Volume"] and w.target_name == "Close" and w.target_in_features == 0
     assert len(w.X_train) + len(w.X_val) + len(w.X_test) == 70
+
+
+def test_yfinances_own_error_lines_are_not_printed_beside_our_sentence(monkeypatch, cache, caplog):
+    """Offline, yfinance logs "Failed download … DNSError" around the app's and the CLI's one sentence;
+    its logger is quiet while it downloads, and as it was afterwards."""
+    import logging
+
+    def noisy(*args, **kwargs):
+        logging.getLogger("yfinance").error("1 Failed download: DNSError")
+        return pd.DataFrame()
+
+    monkeypatch.setattr(yfinance, "download", noisy)
+    with caplog.at_level(logging.DEBUG), pytest.raises(DataError, match="no network"):
+        fetch_yahoo("NFLX", "2020-01-01", "2020-02-01", cache_dir=cache)
+    assert not [r for r in caplog.records if r.name.startswith("yfinance")], caplog.records
+    assert logging.getLogger("yfinance").disabled is False
