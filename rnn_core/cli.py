@@ -160,7 +160,7 @@ def _train_parser(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--batch-size", type=int, help=f"({t.batch_size}; {_range('batch_size')})")
     opt.add_argument("--lr", type=float, help=f"learning rate ({t.lr:g}; {_range('lr')})")
     opt.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"({t.optimizer})")
-    opt.add_argument("--momentum", type=float, help=f"SGD momentum ({t.momentum:g})")
+    opt.add_argument("--momentum", type=float, help=f"SGD momentum ({t.momentum:g}; {_range('momentum')})")
     clip = opt.add_mutually_exclusive_group()
     clip.add_argument("--clip-norm", type=float, metavar="C",
                       help=f"clip the gradient norm at C (the default, C = {t.clip_value:g})")

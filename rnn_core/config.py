@@ -132,6 +132,8 @@ FIELDS: dict[str, Field] = {
                        "small gradients better than SGD — but it cannot bring back a gradient that vanished."),
     "lr": Field("Learning rate", "Step size. Too large and an exploding gradient throws the weights far off (the run "
                 "diverges).", 1e-6, 10.0, 0.0005),
+    "momentum": Field("Momentum", "SGD only: each step adds β times the previous step (0: plain SGD; 1 and above "
+                      "never forgets a step and runs away).", 0.0, 0.999, 0.05),
     "batch_size": Field("Batch size", "Windows per optimiser step; larger batches give smoother gradient norms.",
                         1, 4096, 1),
     "epochs": Field("Epochs", "Passes over the training windows.", 1, 500, 1),

@@ -388,3 +388,15 @@ def test_a_diverged_runs_metrics_are_written_as_the_app_writes_them(capsys):
     out = capsys.readouterr().out
     assert re.search(r"skill score = 1 − RMSE / baseline RMSE = −\d(\.\d+)? × 10[¹²³⁴⁵⁶⁷⁸⁹⁰]+", out), out
     assert not re.search(r"\d{10}", out), out
+
+
+def test_momentum_has_its_range_in_the_cli_and_in_a_link(capsys):
+    """SGD momentum ≥ 1 never forgets a step: the CLI refused nothing (1.5 trained) and a link's −3 was
+    dropped without a word; both now read the one range in config.FIELDS."""
+    from rnn_core.cli import main
+    from ui.links import PLAYGROUND, read_link
+
+    assert main(["train", "--optimizer", "sgd", "--momentum", "1.5", "--epochs", "1"]) == 2
+    assert "Momentum: momentum must be between 0.0 and 0.999, got 1.5" in capsys.readouterr().err
+    link = read_link(PLAYGROUND, {"t.momentum": "-3", "t.optimizer": "sgd"})
+    assert link.settings[2].momentum == 0.0 and "Momentum -3 is outside 0–0.999; set to 0." in link.note
