@@ -289,7 +289,7 @@ def _configs(args) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     dataset = "csv" if args.csv else "text" if args.text else (args.dataset or data_cfg.dataset)
     # the preset's dataset parameters hold for its own dataset only; --param adds to / overrides them
     params = dict(data_cfg.params) if dataset == base_dataset else {}
-    params.update(_params(args.param or []))
+    params.update(_dataset_params(dataset, _params(args.param or [])))
     columns = list(args.column or [])
     data_cfg = cfg_replace(data_cfg, dataset=dataset, params=params,
                            **{f: given[k] for k, f in _DATA_FLAGS.items() if k in given})
@@ -308,6 +308,23 @@ def _params(pairs: list[str]) -> dict[str, Any]:
             raise CliError(f"--param takes KEY=VALUE (e.g. length=2000), got '{pair}'.")
         params[key.strip()] = value.strip()
     return params
+
+
+def _dataset_params(dataset: str, given: dict[str, Any]) -> dict[str, Any]:
+    """--param values checked against the dataset's own parameters and cast to their types (a run record
+    holds n_samples 500, not "500"); an unknown name is one sentence, as in the app."""
+    ds = DATASETS.get(dataset)
+    if ds is None:
+        return given
+    known = {p.name: p for p in ds.params}
+    unknown = [k for k in given if k not in known]
+    if unknown:
+        takes = ", ".join(known) or "no parameters"
+        raise CliError(f"The dataset '{dataset}' has no parameter '{unknown[0]}'; it takes: {takes}.")
+    try:
+        return {k: known[k].coerce(v) for k, v in given.items()}
+    except DataError as e:
+        raise CliError(f"--param {e}") from None
 
 
 def _check_output_paths(args) -> None:
@@ -821,7 +838,7 @@ def sweep_trials(args) -> list:
     if not math.isfinite(args.forget_bias):
         raise CliError("--forget-bias must be a finite number.")
     model = ModelConfig(init=args.init, num_layers=args.layers, forget_bias=args.forget_bias)
-    data = DataConfig(dataset=ds.name, params=_params(args.param))
+    data = DataConfig(dataset=ds.name, params=_dataset_params(ds.name, _params(args.param)))
     clip = "norm" if args.clip_norm > 0 else "off"
     train = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                         clip=clip, clip_value=args.clip_norm if args.clip_norm > 0 else 1.0)

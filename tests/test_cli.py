@@ -141,7 +141,7 @@ def test_train_preset_with_explicit_flags_over_it(tmp_path, capsys):
     assert cfg["model"]["hidden_size"] == 4 and cfg["train"]["epochs"] == 1   # the flags win
     assert cfg["train"]["lr"] == train_cfg.lr and cfg["train"]["batch_size"] == train_cfg.batch_size
     assert cfg["data"]["timesteps"] == data.timesteps
-    assert cfg["data"]["params"] == {**data.params, "n_samples": "300"}       # --param adds to the preset's
+    assert cfg["data"]["params"] == {**data.params, "n_samples": 300}         # --param adds to the preset's
     assert captured.out.startswith("preset 'gru_echo': GRU")
 
 
@@ -400,3 +400,21 @@ def test_momentum_has_its_range_in_the_cli_and_in_a_link(capsys):
     assert "Momentum: momentum must be between 0.0 and 0.999, got 1.5" in capsys.readouterr().err
     link = read_link(PLAYGROUND, {"t.momentum": "-3", "t.optimizer": "sgd"})
     assert link.settings[2].momentum == 0.0 and "Momentum -3 is outside 0–0.999; set to 0." in link.note
+
+
+def test_a_dataset_parameter_is_checked_and_kept_as_its_type(tmp_path, capsys):
+    """--param foo=1 trained silently and --param n_samples=500 was written as "500"; now an unknown name
+    or a bad value is one sentence, and the run record holds the number."""
+    import json
+
+    from rnn_core.cli import main
+
+    assert main(["train", "--dataset", "sine", "--param", "foo=1", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "The dataset 'sine' has no parameter 'foo'; it takes: length, period, noise, seed." in err
+    assert main(["train", "--dataset", "sine", "--param", "length=abc", "--epochs", "1"]) == 2
+    assert "must be a number, got 'abc'" in capsys.readouterr().err
+    path = tmp_path / "r.json"
+    assert main(["train", "--preset", "gru_echo", "--param", "n_samples=500", "--epochs", "1", "--quiet",
+                 "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["config"]["data"]["params"]["n_samples"] == 500
