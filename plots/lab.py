@@ -26,6 +26,7 @@ from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
 from rnn_core.config import CELLS
+from rnn_core.readable import readable
 
 
 def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
@@ -187,7 +188,7 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
     if baseline is not None and math.isfinite(baseline) and baseline > 0:
         # named in the legend, not on the line: the curves start at the constant guess and covered a label
         fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash"})
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{baseline_label} = {baseline:.3g}",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{baseline_label} = {readable(baseline)}",
                                  line={"color": COLORS["baseline"], "dash": "dash"}))
     return layout(fig, title, "epoch", loss_label, log_y=log_y, height=height, legend="above")
 
