@@ -24,6 +24,7 @@ from torch import Tensor
 
 from rnn_core.config import CELL_SPECS
 from rnn_core.interrupt import checkpoint, hook
+from rnn_core.models import as_input
 
 
 def elman_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
@@ -126,15 +127,15 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                      bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
-    x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
+    x (B, T, F) or character ids (B, T) (read one-hot, `models.as_input`), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
     keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
     as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
     backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
     """
     spec, L = CELL_SPECS[model.cfg.cell], model.cfg.num_layers
     P = copy_params(model, dtype, device, requires_grad=retain_grad)
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
-    x = x.detach().to(device=device, dtype=dtype).requires_grad_(input_grad)   # (B, T, F)
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).detach().to(device)
+    x = as_input(x, model.cfg.input_size, dtype).requires_grad_(input_grad)    # (B, T, F)
     B, T, _ = x.shape
     H = model.cfg.hidden_size
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad

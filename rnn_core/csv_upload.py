@@ -1,8 +1,9 @@
 """An uploaded CSV, validated: `inspect_csv_upload` lists its columns, `read_csv_upload` reads it.
 
 Decodes the bytes (refusing empty, oversized, binary and Excel files), sniffs the delimiter and a
-decimal comma, reads the numeric columns and a date column, fills or refuses gaps, and says what it
-changed in `frame.attrs["notes"]`. Every problem is a `DataError` sentence naming the rows.
+decimal comma, asks the memory budget for the cells it is about to parse (`budget.py`), reads the
+numeric columns and a date column, fills or refuses gaps, and says what it changed in
+`frame.attrs["notes"]`. Every problem is a `DataError` sentence naming the rows.
 Registry entry ("csv"): `datasets.py`; the upload widget: `ui/controls.py`.
 """
 
@@ -17,9 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnn_core.budget import ask
 from rnn_core.data_error import DataError
 
 MAX_UPLOAD_BYTES = 5_000_000
+CSV_CELL_BYTES, CSV_COLUMN_BYTES = 40, 2_000     # what one parsed cell and one column hold (the budget's `each`)
 MIN_CSV_ROWS = 10
 DELIMITERS = (",", ";", "\t", "|")
 FILL_MODES = ("refuse", "interpolate", "drop")
@@ -99,8 +102,24 @@ def _uses_decimal_comma(text: str, delim: str | None) -> bool:
     return commas and not dots
 
 
+def _header(text: str, delim: str | None) -> list[str]:
+    """The names in the first non-blank row, however long (read lazily: the rows below are not split)."""
+    try:
+        row = next((row for row in csv.reader(io.StringIO(text), delimiter=delim or ",")
+                    if any(cell.strip() for cell in row)), [])
+    except csv.Error:
+        raise DataError("The file's header row cannot be read (a quote is never closed, or a name is longer "
+                        f"than {csv.field_size_limit():,} characters); write one short name per column.") from None
+    return [cell.strip() for cell in row]
+
+
 def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None]:
     delim = _sniff_delimiter(text)
+    names = _header(text, delim)
+    rows = text.count("\n") + 1
+    # parsed as strings, then floats: ~40 bytes a cell and ~2 KB a column (measured: tests/…/test_budget.py)
+    ask("csv", len(names), CSV_COLUMN_BYTES + CSV_CELL_BYTES * rows, "columns",
+        fits=lambda most: f"upload at most {most:,} columns at {rows:,} rows, or fewer rows")
     try:
         table = pd.read_csv(io.StringIO(text), sep=delim or ",", dtype=str,
                             skipinitialspace=True, engine="c")
@@ -114,9 +133,6 @@ def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None
     if all(re.fullmatch(r"-?\d+([.,]\d+)?", c) for c in table.columns):
         raise DataError(f"The first row holds numbers ({', '.join(table.columns[:3])}), not column names; "
                         "add a header row that names the columns (e.g. date,value) and upload again.")
-    header = next((row for row in csv.reader(io.StringIO(text[:65536]), delimiter=delim or ",")
-                   if any(cell.strip() for cell in row)), [])
-    names = [cell.strip() for cell in header]
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:            # pandas would rename the second one 'Close.1' without a word
         raise DataError(f"The header names the column '{twice}' twice; give every column its own name.")

@@ -103,6 +103,15 @@ class JordanRNN(nn.Module):
         return torch.stack(hs, dim=1), torch.stack(ys, dim=1)            # (B, T, H), (B, T, O)
 
 
+def as_input(x: Tensor, size: int, dtype: torch.dtype) -> Tensor:
+    """x as the network reads it, in `dtype`: features (B, T, F) as they are; integer character ids
+    (B, T) as one-hot vectors (B, T, size), exactly the numbers a materialised one-hot window holds."""
+    if x.is_floating_point():
+        return x.to(dtype)
+    # x_t = one-hot(id_t) ∈ {0, 1}^V, written straight into `dtype` (no int64 one-hot in between)
+    return torch.zeros(*x.shape, size, dtype=dtype, device=x.device).scatter_(-1, x.long().unsqueeze(-1), 1.0)
+
+
 class RNNModel(nn.Module):
     """Stacked recurrent layers (`self.rnn`) and a linear head on the top layer's last output."""
 
@@ -120,8 +129,9 @@ class RNNModel(nn.Module):
         self.head = nn.Linear(H, cfg.output_size)
 
     def forward(self, x: Tensor, bptt_truncate: int = 0) -> Tensor:
-        """x (B, T, F) → ŷ (B, O). With 0 < k < T the first T−k steps run without grad."""
-        x = x.to(self.head.weight.dtype)
+        """x (B, T, F), or character ids (B, T) → ŷ (B, O). With 0 < k < T the first T−k steps run
+        without grad."""
+        x = as_input(x, self.cfg.input_size, self.head.weight.dtype)      # (B, T, F)
         T = x.shape[1]
         if CELL_SPECS[self.cfg.cell].output_feedback:
             return self._jordan_forward(x, bptt_truncate)

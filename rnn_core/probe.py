@@ -38,7 +38,7 @@ from rnn_core.cells import step_jacobians, unrolled_forward
 from rnn_core.config import CELL_SPECS
 from rnn_core.interrupt import checkpoint
 from rnn_core.losses import bits
-from rnn_core.models import spectra
+from rnn_core.models import as_input, spectra
 
 THEORY_CAP = 1e300
 # Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them
@@ -73,6 +73,12 @@ def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
 def _as_float64(a) -> Tensor:
     a = a.detach().cpu() if isinstance(a, Tensor) else torch.as_tensor(np.asarray(a))
     return a.to(torch.float64)
+
+
+def _inputs(model, X) -> Tensor:
+    """The inputs in float64 as the network reads them: (B, T, F), or character ids (B, T) one-hot."""
+    X = X.detach().cpu() if isinstance(X, Tensor) else torch.as_tensor(np.asarray(X))
+    return as_input(X, model.cfg.input_size, torch.float64)
 
 
 def _norms(hs: list[Tensor]) -> list[float]:
@@ -127,7 +133,7 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
     "cut" is that first timestep that gets a gradient (0: full BPTT), so a reader tells a gradient cut off
     from one that vanished.
     """
-    X, y = _as_float64(X), _as_float64(y)
+    X, y = _inputs(model, X), _as_float64(y)
     if y.ndim == 1:
         y = y[:, None]                                                   # (B,) → (B, 1)
     if X.ndim != 3 or y.ndim != 2 or X.shape[0] != y.shape[0]:
@@ -168,7 +174,7 @@ def connectivity(model, x, y, loss: str = "bits") -> dict:
     "grad_x"[t] = ‖∂L/∂x_t‖ and "grad_h"[l][t] = ‖∂L/∂h_t‖ of layer l, with L the loss of this one window
     (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
     """
-    x, y = _as_float64(x), _as_float64(y)
+    x, y = _inputs(model, x), _as_float64(y)
     if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
         raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
                          f"{tuple(y.shape)}.")
@@ -183,7 +189,7 @@ def connectivity(model, x, y, loss: str = "bits") -> dict:
 
 def layer_trajectory(model, X, layer: int, sample: int = 0):
     """(inputs (T, F), s_prev (T, S), b_y (T, O) or None, params) of one layer along sample `sample` of X."""
-    X = _as_float64(X)
+    X = _inputs(model, X)
     cfg = model.cfg
     if not 0 <= layer < cfg.num_layers:
         raise ValueError(f"layer must be between 0 and {cfg.num_layers - 1}, got {layer}.")
@@ -249,7 +255,7 @@ def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
     cell = model.cfg.cell
     if not CELL_SPECS[cell].gate_path:
         raise ValueError(f"gate_path_norms needs an LSTM or GRU, got '{cell}'.")
-    X = _as_float64(X)
+    X = _inputs(model, X)
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
     G = torch.stack(u.gates[layer][CELL_SPECS[cell].gate_path[0]])[:, 0]          # (T, H)

@@ -144,6 +144,12 @@ def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- evaluation
+def _batch(X: np.ndarray) -> np.ndarray:
+    """Windows as the model takes them: character ids (b, T) as they are, one-hot (b, T, V) in float32."""
+    X = np.ascontiguousarray(X)
+    return X if X.dtype.kind in "iu" else X.astype(np.float32, copy=False)
+
+
 @torch.no_grad()
 def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo,
                   batch: int = 512) -> dict:
@@ -152,8 +158,10 @@ def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo
         return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
     nll, hits, mem_hits, mem_n = 0.0, 0, 0, 0
     closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
+    # at most 16 M one-hot inputs at once (a long window's batch of ids becomes (b, T, V) in the model)
+    batch = max(1, min(batch, 16_000_000 // max(1, X.shape[1] * info.vocab.size)))
     for s in range(0, len(X), batch):
-        logits = _logits(model, np.asarray(X[s:s + batch], dtype=np.float32))      # (b, V)
+        logits = _logits(model, _batch(X[s:s + batch]))                            # (b, V)
         target = torch.from_numpy(np.asarray(y[s:s + batch]).argmax(axis=1))        # (b,)
         # −log₂ p(target)
         nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum")) / LN2

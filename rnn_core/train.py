@@ -66,8 +66,10 @@ from rnn_core.probe import probe
 from rnn_core.tasks import Task, task_of
 
 # Windows evaluated together when computing a split's loss: bounded by the size of the fused
-# module's output (B, T, H) so a long window never allocates gigabytes.
+# module's output (B, T, H) so a long window never allocates gigabytes, and by the one-hot inputs
+# (B, T, V) a text split's ids become inside the model.
 _EVAL_ELEMENTS = 4_000_000
+_EVAL_INPUTS = 16_000_000
 
 
 def steps_per_epoch(n_windows: int, batch_size: int) -> int:
@@ -303,7 +305,8 @@ def _split_loss(model, X: torch.Tensor, y: torch.Tensor, task: Task | None = Non
     T = X.shape[1]
     cfg = getattr(model, "cfg", None)
     H = (cfg.hidden_size * cfg.num_layers) if cfg is not None else 64
-    chunk = max(1, _EVAL_ELEMENTS // max(1, T * H))
+    F = X.shape[2] if X.ndim == 3 else (cfg.input_size if cfg is not None else 1)
+    chunk = max(1, min(_EVAL_ELEMENTS // max(1, T * H), _EVAL_INPUTS // max(1, T * F)))
     task = task or task_of(None)
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, X.shape[0], chunk):
@@ -356,12 +359,14 @@ def _device(name: str) -> torch.device:
 
 
 def _tensor(a: Any, device: torch.device) -> torch.Tensor:
-    """numpy (or torch) float32 array on `device`; a missing split becomes an empty tensor."""
+    """numpy (or torch) array on `device`: float32, or as it is for integer ids (text windows, made
+    one-hot per batch by the model); a missing split becomes an empty tensor."""
     if a is None:
         return torch.zeros((0, 1, 1), device=device)
-    if isinstance(a, torch.Tensor):
-        return a.to(device=device, dtype=torch.float32)
-    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
+    if not isinstance(a, torch.Tensor):
+        a = np.ascontiguousarray(a)
+        a = torch.as_tensor(a if a.dtype.kind in "iu" else a.astype(np.float32, copy=False))
+    return a.to(device=device, dtype=None if not a.is_floating_point() else torch.float32)
 
 
 class Stopwatch:

@@ -68,7 +68,7 @@ class Scaler:
 # ----------------------------------------------------------------------------- windows
 @dataclass
 class Windows:
-    X_train: np.ndarray          # (N, T, F) float32, scaled
+    X_train: np.ndarray          # (N, T, F) float32, scaled; text: (N, T) uint8 character ids
     y_train: np.ndarray          # (N, 1) float32, scaled
     X_val: np.ndarray
     y_val: np.ndarray
@@ -97,7 +97,8 @@ class Windows:
 
     @property
     def n_features(self) -> int:
-        return int(self.X_train.shape[2])
+        """F, the features the network reads per timestep (text: V, the one-hot of each id)."""
+        return int(self.X_train.shape[2]) if self.X_train.ndim == 3 else len(self.feature_names)
 
     def sizes(self) -> dict[str, int]:
         """{"train": N_train, "val": N_val, "test": N_test}."""

@@ -26,17 +26,13 @@ import pandas as pd
 from .config import LIMITS, ConfigError, DataConfig
 from .data_error import DataError
 from .datasets import Dataset, get_dataset
-from .long_memory import MAX_SEQUENCE_VALUES
+from .budget import ask
 from .text import memory_of, text_windows
 from .text_sources import frame_text
 from .window_types import MIN_WINDOWS, Scaler, Windows
 
 __all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "prepare", "split_sizes"]
 
-# Windows × timesteps × features a forecast may cut (X is float32: 80 MB; the training copy as much
-# again): the byte limit of an upload does not bound this — 1 M short rows at T = 600 are 2.4 GB.
-# The same bound as the values a sequence task may generate.
-MAX_WINDOW_VALUES = MAX_SEQUENCE_VALUES
 MAX_ABS_VALUE = 1e150   # larger values overflow float64 in (max − min) and in squared errors (1e308 limit)
 
 
@@ -98,14 +94,11 @@ def make_windows(frame: pd.DataFrame, timesteps: int, features, target: str, tra
 
 
 def check_window_memory(n_windows: int, timesteps: int, n_features: int) -> None:
-    """DataError (one sentence) when N × T × F exceeds MAX_WINDOW_VALUES, saying what would fit."""
-    values = n_windows * timesteps * n_features
-    if values <= MAX_WINDOW_VALUES:
-        return
-    rows = MAX_WINDOW_VALUES // (timesteps * n_features) + timesteps
-    raise DataError(f"{n_windows:,} windows × {timesteps} timesteps × {n_features} feature(s) are "
-                    f"{values:,} values, above the {MAX_WINDOW_VALUES:,} one run may hold in memory; use at "
-                    f"most {rows:,} rows at these settings, or fewer timesteps or columns.")
+    """Ask the memory budget for N forecast windows of T × F float32 values (and their targets and rows);
+    the refusal says how many rows fit at these settings."""
+    ask("windows", n_windows, timesteps * n_features * 4 + 4 + 8, "windows",
+        fits=lambda most: f"use at most {most + timesteps:,} rows at T = {timesteps}, or fewer timesteps or "
+                          "columns")
 
 
 def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> None:

@@ -169,7 +169,7 @@ def start_race(s: RaceSettings) -> None:
         windows = prepare(s.data)
         runs = {}
         for cell in s.cells:
-            mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
+            mcfg = cfg_replace(s.model, cell=cell, input_size=windows.n_features,
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
             runs[cell] = (new_run(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
