@@ -127,10 +127,11 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                      bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
-    x (B, T, F) or character ids (B, T) (read one-hot, `models.as_input`), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
-    keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
-    as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
-    backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
+    x (B, T, F), or character ids (B, T) read one-hot (`models.as_input`), numpy or torch. With
+    `retain_grad` the weight copies require grad and every h_t / c_t keeps its .grad after a backward
+    pass. `bptt_truncate` = k > 0 detaches the state after step T−k, as `RNNModel.forward` does. With
+    `input_grad` the input copy `Unrolled.x` requires grad, so a backward pass gives ∂L/∂x_t (the
+    connectivity of text tasks). The model itself is never modified.
     """
     spec, L = CELL_SPECS[model.cfg.cell], model.cfg.num_layers
     P = copy_params(model, dtype, device, requires_grad=retain_grad)

@@ -7,8 +7,9 @@ window holds the ids of its T characters, X (N, T) uint8, and its target is the 
 one-hot, y (N, V). The network reads x_t = one-hot(id_t) (`models.as_input`, per batch), so its input
 size and output size are both V and the cells, the probe and the trainer see the same one-hot numbers
 as if X were materialised, while the windows hold N·T bytes, not N·T·V floats. Windows are spread
-evenly over each part (at most `n_windows` in all) and ask the memory budget (`budget.py`) first. `Windows.text` (a `TextInfo`) keeps the vocabulary, the parts of the text,
-the unigram entropy of the training text (the baseline, in bits per character) and the sampling settings.
+evenly over each part (at most `n_windows` in all) and ask the memory budget (`budget.py`) first.
+`Windows.text` (a `TextInfo`) keeps the vocabulary, the parts of the text, the unigram entropy of the
+training text (the baseline, in bits per character) and the sampling settings.
 Leaves to others: sampling, next-character tables and connectivity (`text_eval.py`); the loss (`tasks.py`).
 """
 
@@ -30,7 +31,7 @@ from rnn_core.window_types import MIN_WINDOWS, Scaler, Windows
 MAX_VOCAB = LIMITS["input_size"][1]   # distinct characters kept (the network's input size); rarer → UNKNOWN
 UNKNOWN = "\ufffd"
 ID_DTYPE = np.uint8                   # a window's character ids: V ≤ MAX_VOCAB ≤ 256
-assert MAX_VOCAB <= np.iinfo(ID_DTYPE).max + 1
+assert np.iinfo(ID_DTYPE).max + 1 >= MAX_VOCAB
 
 
 # ----------------------------------------------------------------------------- vocabulary

@@ -23,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .budget import ask
 from .config import LIMITS, ConfigError, DataConfig
 from .data_error import DataError
 from .datasets import Dataset, get_dataset
-from .budget import ask
 from .text import memory_of, text_windows
 from .text_sources import frame_text
 from .window_types import MIN_WINDOWS, Scaler, Windows

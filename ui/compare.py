@@ -53,6 +53,7 @@ from ui.live import (
 )
 from ui.presenter import chart_height, show_chart, status_line
 from ui.state import slot
+from ui.text import md
 from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
@@ -245,7 +246,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
             if snap.status == "queued":
                 col.caption(describe_wait(snap.ahead, snap.wait))
             if snap.status == "diverged" and snap.end:
-                col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
+                col.error(f"Diverged at step {snap.step}: {md(snap.end.get('reason', ''))}")
         h = chart_height(380)
         left, right = st.columns(2)
         left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label,
