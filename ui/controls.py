@@ -12,6 +12,7 @@
     load_frame(dataset, params) -> DataFrame                        cached dataset load (DataError raises)
     param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
     csv_controls(box, prefix) -> (frame | None, notes, error | None) upload + value/date columns + gaps
+    parse_once(prefix, what, key, parse) -> (value, error | None)   an upload read once per file and choice
     text_controls(box, prefix) -> (frame | None, notes, error | None) upload or paste a text (validated)
     hand_over_csv(prefix, name, data, columns)                      another page's upload for this panel
 
@@ -24,6 +25,8 @@ Leaves to others: what a page does with the configs; windowing (`rnn_core/window
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -211,10 +214,10 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
                     st.session_state[f"{prefix}.d.{k}"] = v
         upload = SimpleNamespace(name=handed["name"], getvalue=lambda: handed["data"])
     data = upload.getvalue()
-    try:
-        info = inspect_csv_upload(data)
-    except DataError as e:
-        return None, [], str(e)
+    upload_key = getattr(upload, "file_id", None) or hashlib.sha256(data).hexdigest()
+    info, error = parse_once(prefix, "csv.columns", (upload_key,), lambda: inspect_csv_upload(data))
+    if error:
+        return None, [], error
     if not info.numeric_columns:
         return None, [], (f"No column of '{upload.name}' holds numbers (columns: {', '.join(info.columns)}); "
                           "upload a file with at least one numeric column.")
@@ -232,11 +235,26 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
                               "linearly, or drop those rows.")
     if not values:
         return None, [], "Choose at least one value column of the CSV."
-    try:
-        frame = read_csv_upload(data, values, "" if date_col == "(none)" else date_col, fill=fill)
-    except DataError as e:
-        return None, [], str(e)
+    date = "" if date_col == "(none)" else date_col
+    frame, error = parse_once(prefix, "csv.frame", (upload_key, tuple(values), date, fill),
+                              lambda: read_csv_upload(data, values, date, fill=fill))
+    if error:
+        return None, [], error
     return frame, list(frame.attrs.get("notes", [])), None
+
+
+def parse_once(prefix: str, what: str, key: tuple, parse: Callable[[], Any]) -> tuple[Any, str | None]:
+    """(`parse()`'s value, None) or (None, its DataError sentence), computed once per upload and choice
+    and kept in the slot: a rerun (a Seed change, a chart option) never reads the file again."""
+    kept = slot(prefix).parsed
+    hit = kept.get(what)
+    if hit is None or hit[0] != key:
+        try:
+            hit = (key, parse(), None)
+        except DataError as e:
+            hit = (key, None, str(e))
+        kept[what] = hit
+    return hit[1], hit[2]
 
 
 def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
@@ -249,10 +267,11 @@ def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str]
     data = upload.getvalue() if upload is not None else pasted
     if not data:
         return None, [], "Paste some text or upload a plain-text file to train on it."
-    try:
-        frame = read_text_upload(data)
-    except DataError as e:
-        return None, [], str(e)
+    text_key = (upload.file_id if upload is not None
+                else hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest())
+    frame, error = parse_once(prefix, "text", (text_key,), lambda: read_text_upload(data))
+    if error:
+        return None, [], error
     n_chars = int(frame["text"].str.len().sum()) + len(frame) - 1
     return frame, [f"Your text: {n_chars:,} characters in {len(frame):,} lines."], None
 

@@ -69,6 +69,7 @@ class SlotState:
     uploaded: dict | None = None        # Compare's map: a sweep CSV drawn again {"name", "records"}
     handover: dict | None = None        # a CSV another page gave this slot's data panel (`hand_over_csv`)
     fetched: tuple | None = None        # the Data page's last Yahoo fetch: (params, frame, note, error)
+    parsed: dict = field(default_factory=dict)   # an upload read once: {what: (key, value, error)}
     # requests and messages
     action: str | None = None           # a button's request, carried out on the next script run
     error: str | None = None            # a sentence about the last request
