@@ -33,7 +33,8 @@ from rnn_core.data.windows import prepare
 from rnn_core.nn.train import warm_up
 from rnn_core.serve.admission import TORCH_THREADS_ENV, Admission, cpus
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.workers import WorkerPool, WorkerRun
+from rnn_core.serve.worker_pool import WorkerPool
+from rnn_core.serve.workers import WorkerRun
 
 DATA = DataConfig(dataset="sine", timesteps=20, params={"length": 1000})
 MODEL = ModelConfig(cell="rnn", hidden_size=16)

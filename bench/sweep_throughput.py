@@ -1,4 +1,4 @@
-"""Sweep throughput: runs per second of one fixed grid on each backend of `rnn_core.sweep.trials`, and the
+"""Sweep throughput: runs per second of one fixed grid on each backend of `rnn_core.sweep`, and the
 overhead per run against the same trials in one plain loop in this process.
 
 Variants: "one loop" (`run_trial` called in a loop here: the work itself), local worker processes
@@ -23,7 +23,8 @@ import time
 
 from bench.common import parser, table
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.sweep.trials import grid, ray_available, run_sweep, run_trial
+from rnn_core.sweep.backends import ray_available, run_sweep
+from rnn_core.sweep.trials import grid, run_trial
 
 
 def trials(quick: bool):

@@ -1,4 +1,4 @@
-"""Figures of a sweep's records (`rnn_core.sweep.trials`): records in, `go.Figure` out.
+"""Figures of a sweep's records (`rnn_core.sweep`): records in, `go.Figure` out.
 
 Holds `sweep_figure` (final validation loss against timesteps per cell, mean over seeds with the
 min–max spread as error bars, the naive guess dashed) and `trainability_figure` (the trainability
@@ -22,7 +22,7 @@ from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empt
 from rnn_core.config import CELLS
 from rnn_core.measure.readable import readable
 from rnn_core.nn.probe import BOUND_CELLS
-from rnn_core.sweep.trials import summarise
+from rnn_core.sweep.records import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from plots.style import SPLIT_LABEL
 from rnn_core.config import CELLS
-from rnn_core.measure.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.measure.metrics import MAPE_UNDEFINED, SKILL_FORMULA
 from rnn_core.measure.readable import PLAIN_BELOW, PLAIN_FROM, readable
 
 METRIC_LABELS = {

@@ -43,8 +43,10 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.serve.admission import describe_wait
-from rnn_core.serve.live import LiveRun, Snapshot, downsample
-from rnn_core.serve.workers import new_run, run_closed_loop, workers_enabled
+from rnn_core.serve.history import Snapshot, downsample
+from rnn_core.serve.live import LiveRun
+from rnn_core.serve.worker_pool import workers_enabled
+from rnn_core.serve.workers import new_run, run_closed_loop
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 from ui.text import md
@@ -459,7 +461,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
     background thread: "closed" stays None and "closed_job" holds it until it is done
     (`closed_loop_pending`)."""
-    from rnn_core.measure.evaluate import closed_loop_plan, evaluate
+    from rnn_core.measure.closed_loop import closed_loop_plan
+    from rnn_core.measure.evaluate import evaluate
 
     run, ctx = get_run(slot), get_context(slot)
     if run is None or ctx is None:
@@ -494,7 +497,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
 def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
-    from rnn_core.measure.evaluate import EvaluationError, closed_loop
+    from rnn_core.measure.closed_loop import closed_loop
+    from rnn_core.measure.evaluate import EvaluationError
 
     try:
         if workers_enabled():

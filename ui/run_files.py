@@ -26,7 +26,8 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
-from rnn_core.serve.runs import RunFileError, history_csv, json_safe, load_run_zip, run_zip_bytes
+from rnn_core.serve.run_format import RunFileError, load_run_zip
+from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
 from ui.state import request_seed

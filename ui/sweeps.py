@@ -1,4 +1,4 @@
-"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep.trials`):
+"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep`):
 the timesteps sweep (each cell at several window lengths, mean ± spread over seeds) and the
 trainability map (each cell over gain × timesteps, final loss ÷ the naive guess as a heatmap).
 
@@ -10,7 +10,7 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
-(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep.trials`), the figures (`plots.sweeps`).
+(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from rnn_core.lessons.compare import (
     SweepDefaults,
 )
 from rnn_core.serve.admission import describe_wait
-from rnn_core.sweep.trials import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from rnn_core.sweep.backends import app_backend
+from rnn_core.sweep.background import SweepRun
+from rnn_core.sweep.records import SweepError, parse_records_csv, records_csv
+from rnn_core.sweep.trials import grid
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
 from ui.state import slot, widget_key

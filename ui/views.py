@@ -43,7 +43,8 @@ from plots.style import CHART_CONFIG, COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.data.windows import naive_loss
-from rnn_core.measure.evaluate import SKILL_FORMULA, scaled_loss
+from rnn_core.measure.evaluate import scaled_loss
+from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.readable import readable
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.nn.models import SPECTRUM_OF

@@ -206,3 +206,20 @@ def shared_admission() -> Admission:
         if _shared is None:
             _shared = Admission()
         return _shared
+
+
+def run_threads(slots: int | None = None) -> int:
+    """Torch intra-op threads for one run: `threads_per_run(slots)`, at most 4 unless the env var
+    RNN_PLAYGROUND_TORCH_THREADS says otherwise."""
+    return threads_per_run(slots) if os.environ.get(TORCH_THREADS_ENV) else min(4, threads_per_run(slots))
+
+
+def limit_torch_threads(slots: int | None = None) -> int:
+    """Set the calling thread's torch intra-op threads to `run_threads(slots)`; returns the number in
+    force. Called by each run's thread."""
+    import torch
+
+    wanted = run_threads(slots)
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+    return torch.get_num_threads()

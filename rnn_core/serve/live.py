@@ -1,30 +1,26 @@
 """A live training run: `train.py` on a background thread, with play / pause / step / stop and a history.
 
-Holds `LiveRun` (the run and its thread-safe, bounded history) and `Snapshot` (a copy of that history
-for one redraw). The thread never touches Streamlit; the page polls `snapshot()` from a fragment.
-Leaves to others: the training loop and its records (`train.py`), drawing (`plots/`, `ui/`).
+Holds `LiveRun`: the run's state machine and its thread. The thread never touches Streamlit; the page
+polls `snapshot()` from a fragment.
+Leaves to others: the training loop and its records (`nn/train.py`), the bounded history and its
+`Snapshot` (`history.py`), whether anybody still watches (`idle.py`), the queue (`admission.py`),
+drawing (`plots/`, `ui/`).
 
 Life of a run: status "idle" → start() → "queued" ⇄ "running" ⇄ "paused" (pause()/resume(); step() takes
 one optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
 flight, or at once while it waits in the queue. A run whose snapshot() nobody has called for
 `idle_timeout` seconds, and whose `watcher` (if any) has not said "watched" in that time either, stops
-itself, so abandoned runs do not burn the server's CPU. The app passes a watcher that asks Streamlit
-whether the browser tab's connection is still open, so a run trains on while its tab reads another page
-or sits in the background, and stops about `idle_timeout` s after the tab was closed (a short network
-drop that Streamlit reconnects does not end it). The default timeout is DEFAULT_IDLE_TIMEOUT (30 s); the
-env var RNN_PLAYGROUND_IDLE_TIMEOUT (seconds) overrides it for every run built without an explicit
-`idle_timeout` (tests use a short one). The thread is named "rnn-live-run", also at the OS level on Linux
-(/proc/<pid>/task/<tid>/comm, `top -H`), so live runs can be counted from outside the process.
+itself, so abandoned runs do not burn the server's CPU (`idle.py`: the app's watcher asks Streamlit
+whether the browser tab is still connected; RNN_PLAYGROUND_IDLE_TIMEOUT sets the timeout of every run
+built without an explicit `idle_timeout`, and tests use a short one). The thread is named
+"rnn-live-run", also at the OS level on Linux (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs
+can be counted from outside the process.
 
 How pausing works: `train()` calls `LiveRun._control()` before every optimiser step; while paused
 that call waits on a condition variable (without holding the model lock), so `with run.lock:` lets
 the UI evaluate `run.model` whenever the thread is between steps, paused or finished.
 
-History, bounded: every step record is kept until there are `max_step_records` of them; then every
-other one is dropped and from then on only every 2nd (4th, 8th…) step is kept, so memory stays flat
-whatever the run length; the latest step record is always kept. Epoch records are all kept; when their
-probe profiles would exceed PROBE_FLOAT_BUDGET floats, every other probe (never epoch 0's nor the
-latest) is replaced by None. Stored records are never mutated, so snapshots share them: read-only.
+The history is bounded whatever the run's length (`history.History`).
 
 Admission ("queued"): a run computes only while it holds one of the process's slots
 (`rnn_core.serve.admission`, N = RNN_PLAYGROUND_MAX_RUNS, default the number of CPUs). start() and resume()
@@ -40,86 +36,24 @@ oversubscribing them (bench/admission.py measured it: README, "A classroom on on
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-
-import torch
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
 from rnn_core.interrupt import interruptible
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import Stopwatch, steps_per_epoch, train
-from rnn_core.serve.admission import TORCH_THREADS_ENV, Admission, Ticket, shared_admission, threads_per_run
+from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission
+from rnn_core.serve.history import History, Snapshot
+from rnn_core.serve.idle import IdleWatch, default_idle_timeout
+from rnn_core.threads import name_os_thread
 
-MAX_STEP_RECORDS = 8192          # step records kept before decimating by 2
-PROBE_FLOAT_BUDGET = 500_000     # floats of probe profiles kept per run (≈ 16 MB as Python lists)
-DEFAULT_IDLE_TIMEOUT = 30.0      # seconds with no snapshot() and no "watched" before a run stops itself
-IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
-WATCH_EVERY = 1.0                # seconds between two questions to a run's watcher
 THREAD_NAME = "rnn-live-run"     # ≤ 15 bytes: the OS keeps at most that much of a thread's name
 _FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT or the env var
 _FINISHED = ("completed", "stopped", "diverged")
 _WANTS_SLOT = ("running", "queued")
 QUEUE_POLL = 0.25                # seconds between two looks at the queue while queued (a wake comes sooner)
-
-
-@dataclass
-class Snapshot:
-    """A copy of a run's history for one redraw (the lists are new; the records in them are shared)."""
-
-    status: str                  # idle | queued | running | paused | completed | stopped | diverged
-    steps: list[dict]            # step records, evenly downsampled, always ending with the latest
-    epochs: list[dict]           # every epoch record (epoch 0 = at initialisation)
-    end: dict | None             # the end record once the run has finished
-    epoch: int                   # epoch of the latest record
-    step: int                    # optimiser steps taken
-    total_epochs: int
-    steps_per_epoch: int
-    elapsed: float               # seconds spent training, paused time not counted
-    version: int                 # records received so far: redraw only when it changes
-    ahead: int | None = None     # while queued: runs ahead of this one in the queue (0: next in line)
-    wait: float | None = None    # while queued: seconds until a slot is likely free (None: no estimate)
-
-
-def default_idle_timeout() -> float:
-    """$RNN_PLAYGROUND_IDLE_TIMEOUT seconds when it is a positive number, else DEFAULT_IDLE_TIMEOUT."""
-    try:
-        seconds = float(os.environ.get(IDLE_TIMEOUT_ENV, ""))
-    except ValueError:
-        return DEFAULT_IDLE_TIMEOUT
-    return seconds if 0 < seconds < float("inf") else DEFAULT_IDLE_TIMEOUT
-
-
-def name_os_thread(name: str) -> None:
-    """Best effort: give the calling thread `name` at the OS level too (Linux prctl PR_SET_NAME)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)     # 15 = PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
-
-
-def run_threads(slots: int | None = None) -> int:
-    """Torch intra-op threads for one run: `threads_per_run(slots)`, at most 4 unless the env var
-    RNN_PLAYGROUND_TORCH_THREADS says otherwise."""
-    return threads_per_run(slots) if os.environ.get(TORCH_THREADS_ENV) else min(4, threads_per_run(slots))
-
-
-def limit_torch_threads(slots: int | None = None) -> int:
-    """Set the calling thread's torch intra-op threads to `run_threads(slots)`; returns the number in
-    force. Called by each run's thread."""
-    wanted = run_threads(slots)
-    if torch.get_num_threads() != wanted:
-        torch.set_num_threads(wanted)
-    return torch.get_num_threads()
 
 
 class LiveRun:
@@ -151,29 +85,17 @@ class LiveRun:
         self.windows = windows
         self.model = model if model is not None else build_model(model_cfg, seed=train_cfg.seed)
         self.lock = threading.RLock()            # guards self.model
-        self.idle_timeout = idle_timeout
-        self.watcher = watcher
+        self.idle = IdleWatch(idle_timeout, watcher)
         self.admission = admission if admission is not None else shared_admission()
-        self.max_step_records = MAX_STEP_RECORDS
+        self.history = History()
         self.total_epochs = train_cfg.epochs
         self.steps_per_epoch = steps_per_epoch(n_train, train_cfg.batch_size)
 
         self._cond = threading.Condition()       # guards everything below
         self._status = "idle"
-        self._steps: list[dict] = []             # kept step records: steps 1, 1+stride, 1+2·stride…
-        self._stride = 1
-        self._last_step: dict | None = None
-        self._epochs: list[dict] = []
-        self._probed: list[int] = []             # indices into _epochs whose probe is kept
-        self._end: dict | None = None
-        self._version = 0
-        self._epoch = 0
-        self._step = 0
         self._stop_reason: str | None = None     # why stop was asked, formatted with step and epoch
         self._step_tokens = 0                    # single steps granted while paused
         self._parked = threading.Event()         # set while the thread waits in _control
-        self._last_poll = time.monotonic()       # last time someone was seen watching
-        self._last_asked = 0.0                   # last time the watcher was asked
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
         self._thread: threading.Thread | None = None
         self._ticket: Ticket | None = None         # this run's place in the queue or its slot
@@ -188,7 +110,7 @@ class LiveRun:
             self._status = "paused" if paused else "running"
             if not paused:
                 self._has_slot()                     # "running" with a free slot, else "queued"
-            self._last_poll = time.monotonic()
+            self.idle.seen()
             self._clock.start()
             self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
@@ -257,11 +179,23 @@ class LiveRun:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
+    @property
+    def idle_timeout(self) -> float | None:
+        return self.idle.idle_timeout
+
+    @property
+    def max_step_records(self) -> int:
+        return self.history.max_step_records
+
+    @max_step_records.setter
+    def max_step_records(self, n: int) -> None:
+        self.history.max_step_records = n
+
     def kept_steps(self) -> tuple[list[dict], int]:
         """The step records held in memory (steps 1, 1+stride, 1+2·stride…, before a snapshot thins
         them further) and that stride. Reading them does not count as watching the run."""
         with self._cond:
-            return list(self._steps), self._stride
+            return list(self.history.steps), self.history.stride
 
     @property
     def status(self) -> str:
@@ -278,18 +212,15 @@ class LiveRun:
         """A copy of the history with at most `max_points` step records; also tells the run someone
         is watching (see idle_timeout). While queued, `ahead` and `wait` say where it stands."""
         with self._cond:
-            self._last_poll = time.monotonic()
-            steps = list(self._steps)
-            if self._last_step is not None and (not steps or steps[-1] is not self._last_step):
-                steps.append(self._last_step)
+            self.idle.seen()
+            h = self.history
             ahead = wait = None
             if self._status == "queued" and self._ticket is not None:
                 ahead, wait = self.admission.ahead(self._ticket), self.admission.wait_estimate(self._ticket)
-            return Snapshot(status=self._status, steps=downsample(steps, max_points),
-                            epochs=list(self._epochs), end=self._end, epoch=self._epoch,
-                            step=self._step, total_epochs=self.total_epochs,
+            return Snapshot(status=self._status, steps=h.recent_steps(max_points), epochs=list(h.epochs),
+                            end=h.end, epoch=h.epoch, step=h.step, total_epochs=self.total_epochs,
                             steps_per_epoch=self.steps_per_epoch, elapsed=self._clock.seconds(),
-                            version=self._version, ahead=ahead, wait=wait)
+                            version=h.version, ahead=ahead, wait=wait)
 
     # --- the thread -----------------------------------------------------------------------------
 
@@ -320,17 +251,17 @@ class LiveRun:
     def _failed(self, message: str) -> None:
         """End the run on an error, with a sentence."""
         with self._cond:
-            if self._end is None:
-                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
-                              "reason": f"Training stopped on an error: {message}",
+            if self.history.end is None:
+                self._finish({"kind": "end", "status": "stopped", "epoch": self.history.epoch,
+                              "step": self.history.step, "reason": f"Training stopped on an error: {message}",
                               "seconds": self._clock.seconds()})
 
     def _wrap_up(self) -> None:
         """The thread's last act: an end record if none came, and the slot back to the queue."""
         with self._cond:
-            if self._end is None:        # the generator was closed without an end record
-                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch,
-                              "step": self._step, "reason": "Training ended unexpectedly.",
+            if self.history.end is None:        # the generator was closed without an end record
+                self._finish({"kind": "end", "status": "stopped", "epoch": self.history.epoch,
+                              "step": self.history.step, "reason": "Training ended unexpectedly.",
                               "seconds": self._clock.seconds()})
             ticket, self._ticket = self._ticket, None
         if ticket is not None:
@@ -339,11 +270,15 @@ class LiveRun:
     def _stop_asked(self) -> bool:
         """Non-blocking, for checkpoints inside long computations: stop was asked, or nobody watches."""
         with self._cond:
-            if self._stop_reason is None and self._idle_too_long():
-                self._stop_reason = (
-                    "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
-                    f"for {self.idle_timeout:g} s (the browser tab was closed).")
+            self._note_idle()
             return self._stop_reason is not None
+
+    def _note_idle(self) -> None:
+        """Nobody watches any more: the run is asked to stop, saying why (lock held)."""
+        if self._stop_reason is None and self.idle.too_long():
+            self._stop_reason = (
+                "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
+                f"for {self.idle_timeout:g} s (the browser tab was closed).")
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused
@@ -355,10 +290,7 @@ class LiveRun:
         False when it must stop instead. A paused run waits without a slot or a place in the queue."""
         with self._cond:
             while True:
-                if self._stop_reason is None and self._idle_too_long():
-                    self._stop_reason = (
-                        "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
-                        f"for {self.idle_timeout:g} s (the browser tab was closed).")
+                self._note_idle()
                 if self._stop_reason is not None:
                     return False
                 wants = self._status in _WANTS_SLOT or self._step_tokens > 0
@@ -368,7 +300,7 @@ class LiveRun:
                     self._give_back()
                 self._clock.stop()
                 self._parked.set()
-                self._cond.wait(timeout=QUEUE_POLL if wants else self._wait_seconds())
+                self._cond.wait(timeout=QUEUE_POLL if wants else self.idle.wait_seconds())
             if self._status == "paused" and consume_step:
                 self._step_tokens -= 1
             self._parked.clear()
@@ -406,7 +338,7 @@ class LiveRun:
     def _seconds_left(self) -> float | None:
         """Training seconds this run still needs, from its speed so far (read without the lock: the
         admission asks while holding its own)."""
-        step, total = self._step, self.total_epochs * self.steps_per_epoch
+        step, total = self.history.step, self.total_epochs * self.steps_per_epoch
         return self._clock.seconds() * (total - step) / step if step > 0 else None
 
     def _record(self, record: dict) -> None:
@@ -418,84 +350,12 @@ class LiveRun:
                     record = {**record, "reason": reason}
                 self._finish(record)
                 return
-            self._version += 1
-            self._epoch, self._step = record["epoch"], record["step"]
-            if kind == "step":
-                self._keep_step(record)
-            else:
-                self._keep_epoch(record)
+            self.history.add(record)
 
     def _finish(self, end: dict) -> None:
         """Store the end record and the final status (lock held)."""
         self._clock.stop()
-        self._version += 1
-        self._end = end
+        self.history.finish(end)
         self._status = end["status"]
         self._parked.clear()
         self._cond.notify_all()
-
-    def _keep_step(self, record: dict) -> None:
-        self._last_step = record
-        if (record["step"] - 1) % self._stride:
-            return
-        self._steps.append(record)
-        if len(self._steps) > self.max_step_records:
-            del self._steps[1::2]            # keep steps 1, 1+2·stride, 1+4·stride…
-            self._stride *= 2
-
-    def _keep_epoch(self, record: dict) -> None:
-        self._epochs.append(record)
-        probe = record.get("probe")
-        if probe is None:
-            return
-        self._probed.append(len(self._epochs) - 1)
-        keep_at_most = max(16, PROBE_FLOAT_BUDGET // probe_floats(probe))
-        if len(self._probed) > keep_at_most:
-            dropped = set(self._probed[1:-1:2])        # every other, never the first nor the latest
-            for i in dropped:
-                self._epochs[i] = {**self._epochs[i], "probe": None}
-            self._probed = [i for i in self._probed if i not in dropped]
-
-    def _idle_too_long(self) -> bool:
-        """Nobody has been seen for idle_timeout s: no snapshot, and the watcher (asked every WATCH_EVERY
-        s, or a third of the timeout if that is shorter) has not said "watched" either (lock held)."""
-        if not (self.idle_timeout and self.idle_timeout > 0):
-            return False
-        now = time.monotonic()
-        if self.watcher is not None and now - self._last_asked >= min(WATCH_EVERY, self.idle_timeout / 3):
-            self._last_asked = now
-            if self._watched():
-                self._last_poll = now
-        return now - self._last_poll > self.idle_timeout
-
-    def _watched(self) -> bool:
-        if self.watcher is None:
-            return False
-        try:
-            return bool(self.watcher())
-        except Exception:          # a failing watcher must not kill the run; the timer decides
-            return False
-
-    def _wait_seconds(self) -> float:
-        """How long a paused thread sleeps before re-checking the idle timeout."""
-        if not (self.idle_timeout and self.idle_timeout > 0):
-            return 1.0
-        left = self.idle_timeout - (time.monotonic() - self._last_poll)
-        return min(1.0, max(0.01, left + 0.01))
-
-
-def downsample(records: list[dict], max_points: int) -> list[dict]:
-    """At most `max_points` records, evenly spaced, always the first and the latest."""
-    n = len(records)
-    if n <= max_points:
-        return list(records)
-    if max_points <= 1:
-        return records[-1:] if max_points == 1 else []
-    return [records[i * (n - 1) // (max_points - 1)] for i in range(max_points)]
-
-
-def probe_floats(probe: dict) -> int:
-    """Roughly how many floats one probe dict holds (its per-timestep lists dominate)."""
-    T, layers = int(probe.get("timesteps", 1)), len(probe.get("grad_h") or [[]])
-    per_layer = 2 + (1 if probe.get("grad_c") else 0) + len((probe.get("gates") or [{}])[0])
-    return max(1, T * layers * per_layer)

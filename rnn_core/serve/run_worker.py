@@ -172,7 +172,8 @@ def train_job(channel: Channel, job: dict) -> None:
 
 def closed_loop_job(channel: Channel, job: dict) -> None:
     from rnn_core.config import ModelConfig, from_dict
-    from rnn_core.measure.evaluate import EvaluationError, closed_loop
+    from rnn_core.measure.closed_loop import closed_loop
+    from rnn_core.measure.evaluate import EvaluationError
     from rnn_core.nn.models import build_model
 
     model = load_weights(build_model(from_dict(ModelConfig, job["model"])), decode(job["weights"]))

@@ -11,8 +11,7 @@ run trains in `python -m rnn_core.serve.run_worker` and the server keeps only it
                                               LiveRun when RNN_PLAYGROUND_WORKERS=0 (the fallback)
     WorkerRun                                 a LiveRun whose `_train` drives a worker over its pipes
     run_closed_loop(model_cfg, model, windows, n_steps, start) -> (result, note)   in a worker too
-    shared_pool() -> WorkerPool               warm spares (RNN_PLAYGROUND_SPARE_WORKERS, default 1)
-    start_spare_workers()                     start them (app.py, at load; nothing starts on import)
+The processes themselves and their pool of warm spares are `worker_pool.py`.
 
 How a WorkerRun splits the work: everything a LiveRun decides stays in the server, unchanged — the queue
 (`admission`), pause / step / stop, the idle timeout and its watcher, the bounded history, snapshots.
@@ -30,8 +29,8 @@ views) is a copy in the server. It is refreshed on demand: reading `model` when 
 the last copy asks the worker for its weights (safetensors bytes, taken between two steps) and puts a
 new copy in place; after the end record the worker sends its final weights once, then "done".
 
-Processes: the pool keeps `spares` started workers (torch imported, `train.warm_up` paid: seconds on a
-quiet machine, 15–25 s on a loaded 2-core one) so Train does not wait for that, and takes a worker
+Processes (`worker_pool.py`): the pool keeps `spares` started workers (torch imported, `train.warm_up`
+paid: seconds on a quiet machine, 15–25 s on a loaded 2-core one) so Train does not wait for that, and takes a worker
 back once its job is done (unless `keep` are alive, by default spares + admission slots: then it ends),
 so a classroom's runs reuse a few processes instead of starting one per Train. A queued run holds no
 process: it takes one only once admitted. Stop, a closed tab (after the idle timeout) and Reset end
@@ -43,37 +42,21 @@ mid-run ends the run as "stopped" with a sentence; the history up to there stays
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
 import queue
-import select
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from rnn_core.data.windows_codec import windows_to_bytes
-from rnn_core.serve.admission import default_slots
-from rnn_core.serve.live import QUEUE_POLL, LiveRun, name_os_thread, run_threads
-from rnn_core.serve.pipes import read_message, write_message
+from rnn_core.serve.admission import run_threads
+from rnn_core.serve.live import QUEUE_POLL, LiveRun
 from rnn_core.serve.run_worker import decode, encode, load_weights, weights_bytes
+from rnn_core.serve.worker_pool import Worker, WorkerPool, shared_pool, workers_enabled
+from rnn_core.threads import name_os_thread
 
-WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the server process
-SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
-START_TIMEOUT = 120.0     # seconds a worker may take to import torch on a loaded machine
 WEIGHTS_TIMEOUT = 10.0    # seconds to wait for a worker's weights (one step must finish first)
 PIPE_THREAD = "rnn-run-pipe"     # the server thread that reads a worker's messages
-END_TIMEOUT = 5.0         # seconds a worker may take to exit after its job before it is killed
-
-
-def workers_enabled() -> bool:
-    """False when RNN_PLAYGROUND_WORKERS is 0 / false / no / off: runs train on in-process threads."""
-    return os.environ.get(WORKERS_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def new_run(model_cfg: Any, train_cfg: Any, windows: Any, **options: Any) -> LiveRun:
@@ -82,160 +65,6 @@ def new_run(model_cfg: Any, train_cfg: Any, windows: Any, **options: Any) -> Liv
     return kind(model_cfg, train_cfg, windows, **options)
 
 
-# ----------------------------------------------------------------------------------------- processes
-class Worker:
-    """One `python -m rnn_core.serve.run_worker` process and its two pipes."""
-
-    def __init__(self):
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "rnn_core.serve.run_worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, env=env, bufsize=0)
-        self.pid = self.proc.pid
-        self._write = threading.Lock()
-        self._ready = False
-
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
-        """Wait for its "ready" (torch imported); False when it did not come in time or the process died."""
-        if self._ready:
-            return True
-        readable, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if readable:
-            try:
-                self._ready = self.read().get("op") == "ready"
-            except (EOFError, OSError, ValueError):
-                self._ready = False
-        return self._ready
-
-    def send(self, message: dict) -> bool:
-        """Send a message; False when the process is gone (its end shows on the reading side)."""
-        try:
-            with self._write:
-                write_message(self.proc.stdin, message)
-            return True
-        except (OSError, ValueError):
-            return False
-
-    def read(self) -> dict:
-        """The next message; EOFError once the process has closed its end."""
-        return read_message(self.proc.stdout)
-
-    def end(self, timeout: float = END_TIMEOUT) -> int | None:
-        """Close its stdin (a worker exits on that), wait, kill it if it does not; its exit code."""
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        return self.proc.returncode
-
-
-class WorkerPool:
-    """Started workers waiting for a job, so a run does not wait for torch's import: `spares` are started
-    ahead, and a worker whose job is done comes back unless `keep` workers (busy and waiting) are alive
-    already; then it is ended. So the processes stay at most about slots + spares (RSS ≈ 300 MB each)."""
-
-    def __init__(self, spares: int = 1, keep: int | None = None):
-        self.spares = spares
-        self.keep = keep if keep is not None else spares + default_slots()
-        self._idle: list[Worker] = []
-        self._busy = 0                     # workers handed out and not back yet
-        self._lock = threading.Lock()
-
-    def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
-        """A ready worker (a spare if one is there, else a new one); a new spare is started at once.
-        None when `cancel()` said so while the worker was still starting (it goes back to the pool)."""
-        with self._lock:         # the last one back that is ready (its caches warm), else the oldest
-            ready = [w for w in self._idle if w.wait_ready(0)]
-            worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
-            if worker is not None:
-                self._idle.remove(worker)
-            self._busy += 1
-        if worker is None or worker.proc.poll() is not None:
-            worker = Worker()
-        self.refill()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not worker.wait_ready(min(QUEUE_POLL, max(0.0, deadline - time.monotonic()))):
-            if worker.proc.poll() is not None or time.monotonic() >= deadline:
-                self.drop(worker, timeout=0.1)
-                raise RuntimeError("The training process did not start; try again in a moment.")
-            if cancel is not None and cancel():
-                with self._lock:
-                    self._busy -= 1
-                    self._idle.append(worker)
-                return None
-        return worker
-
-    def give_back(self, worker: Worker) -> None:
-        """A worker whose job is done: it waits for the next one, or ends when `keep` are alive anyway."""
-        with self._lock:
-            self._busy -= 1
-            if worker.proc.poll() is None and len(self._idle) + self._busy < self.keep:
-                self._idle.append(worker)
-                return
-        worker.end()
-
-    def drop(self, worker: Worker, timeout: float = END_TIMEOUT) -> int | None:
-        """A worker handed out that must not serve again (it died, or failed to start): end it; its exit code."""
-        with self._lock:
-            self._busy -= 1
-        return worker.end(timeout)
-
-    def refill(self) -> None:
-        """Start workers until `spares` wait (each imports torch in its own process, in the background)."""
-        with self._lock:
-            self._idle = [w for w in self._idle if w.proc.poll() is None]
-            while len(self._idle) < self.spares:
-                self._idle.append(Worker())
-
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> bool:
-        """Wait until every spare has imported torch (benchmarks start timing after that)."""
-        with self._lock:
-            idle = list(self._idle)
-        return all(w.wait_ready(timeout) for w in idle)
-
-    def pids(self) -> list[int]:
-        """Process ids of the workers waiting for a job."""
-        with self._lock:
-            return [w.pid for w in self._idle]
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.end(timeout=1.0)
-
-
-_POOL: WorkerPool | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def shared_pool() -> WorkerPool:
-    """The process's pool (made on first use; its spares end with the process)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            try:
-                spares = max(0, int(os.environ.get(SPARES_ENV, "1")))
-            except ValueError:
-                spares = 1
-            _POOL = WorkerPool(spares)
-            atexit.register(_POOL.close)
-        return _POOL
-
-
-def start_spare_workers() -> None:
-    """Start the pool's warm spares now (the app calls this at load, so the first Train does not wait
-    for a worker to import torch); nothing when workers are switched off. Cheap to call again."""
-    if workers_enabled():
-        shared_pool().refill()
-
-
-# ---------------------------------------------------------------------------------------------- runs
 class WorkerRun(LiveRun):
     """A LiveRun whose `train()` runs in a worker process (see the module docstring)."""
 
@@ -292,11 +121,12 @@ class WorkerRun(LiveRun):
             return
         code = self.pool.drop(worker)
         with self._cond:
-            if self._end is None:
-                self._finish({"kind": "end", "status": "stopped", "epoch": self._epoch, "step": self._step,
+            if self.history.end is None:
+                h = self.history
+                self._finish({"kind": "end", "status": "stopped", "epoch": h.epoch, "step": h.step,
                               "seconds": self._clock.seconds(), "reason":
-                              f"The training process ended unexpectedly (exit code {code}) at step {self._step} "
-                              f"(epoch {self._epoch}); the history up to there is kept."})
+                              f"The training process ended unexpectedly (exit code {code}) at step {h.step} "
+                              f"(epoch {h.epoch}); the history up to there is kept."})
 
     def _answer(self, worker: Worker) -> None:
         """Answer the worker's "go?" before each step from LiveRun's gate; between two questions, pass on
@@ -364,7 +194,7 @@ class WorkerRun(LiveRun):
     # --- the model copy ----------------------------------------------------------------------
     def _refresh(self) -> None:
         with self._cond:
-            version, worker, finished = self._version, self.worker, self._end is not None
+            version, worker, finished = self.history.version, self.worker, self.history.end is not None
         if worker is None or version == self._copy_version:
             return
         if finished:                                  # the final weights follow the end record

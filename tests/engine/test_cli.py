@@ -62,7 +62,7 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
     from rnn_core.measure.evaluate import evaluate
-    from rnn_core.serve.runs import load_run
+    from rnn_core.serve.run_format import load_run
 
     loaded = load_run(run_dir)
     assert loaded.data_cfg == DataConfig(**record["config"]["data"])
@@ -71,7 +71,7 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     assert [r["kind"] for r in loaded.records][-1] == "end"
     # …and the Playground's metrics table, built from the saved evaluation, shows the JSON's number
     from plots.tables import metrics_display, metrics_frame
-    from rnn_core.measure.evaluate import SKILL_FORMULA
+    from rnn_core.measure.metrics import SKILL_FORMULA
 
     frame = metrics_frame(loaded.metrics)
     assert frame.loc[("test", "model"), SKILL_FORMULA] == skill
@@ -157,7 +157,7 @@ def test_unknown_preset_lists_the_choices(capsys):
 def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, capsys):
     """The header gives the constant guess's (and persistence's) loss in the epoch lines' units; the
     verdict says 'beats' only clearly below them."""
-    from rnn_core.cli.main import _versus
+    from rnn_core.cli.report import versus as _versus
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
 

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from rnn_core.config import ModelConfig
-from rnn_core.measure.evaluate import EvaluationError, best_lag, closed_loop, evaluate, metrics, predict
+from rnn_core.measure.closed_loop import closed_loop
+from rnn_core.measure.evaluate import EvaluationError, evaluate, predict
+from rnn_core.measure.metrics import best_lag, metrics
 from rnn_core.nn.models import build_model
 
 

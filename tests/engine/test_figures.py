@@ -13,7 +13,7 @@ from plots.predictions import predictions_figure, series_figure, window_figure
 from plots.series import grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import SPLIT_FILL, SPLIT_LABEL
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.measure.evaluate import MAPE_UNDEFINED
+from rnn_core.measure.metrics import MAPE_UNDEFINED
 
 
 def _probe(T=20, layers=2, cell="rnn", decay=0.7):
@@ -313,7 +313,8 @@ def test_predictions_and_metrics_skip_a_split_without_windows():
     """The stock preset splits 80/20 with no validation part: the charts must draw train and test."""
     from rnn_core.config import DataConfig, ModelConfig
     from rnn_core.data.windows import prepare
-    from rnn_core.measure.evaluate import closed_loop, evaluate
+    from rnn_core.measure.closed_loop import closed_loop
+    from rnn_core.measure.evaluate import evaluate
     from rnn_core.nn.models import build_model
 
     w = prepare(DataConfig(dataset="sine", timesteps=10, train_frac=0.8, val_frac=0.0, params={"length": 300}))

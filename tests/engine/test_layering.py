@@ -173,3 +173,9 @@ def test_the_engine_packages_import_only_earlier_packages():
     assert _backward(graph) == []
     planted = {**graph, "rnn_core.data.windows": graph["rnn_core.data.windows"] | {"rnn_core.nn.models"}}
     assert _backward(planted) == [("rnn_core.data.windows", "rnn_core.nn.models")]   # …and finds one
+
+
+def test_no_engine_module_is_longer_than_400_lines():
+    """A module is a screen or two on one concern; past 400 lines it is split by concern (STYLE.md)."""
+    long = {str(p.relative_to(ROOT)): n for p in _py_files(CORE) if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

@@ -12,7 +12,9 @@ import pytest
 import torch
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
-from rnn_core.serve.live import LiveRun, downsample, limit_torch_threads
+from rnn_core.serve.admission import limit_torch_threads
+from rnn_core.serve.history import downsample
+from rnn_core.serve.live import LiveRun
 
 WAIT = 20.0          # generous: the machine is shared; every wait ends as soon as its condition holds
 
@@ -229,9 +231,9 @@ def test_stop_before_start_and_thread_limit():
 
 
 def test_probe_profiles_are_thinned_to_the_budget(runs, monkeypatch):
-    import rnn_core.serve.live as live
+    import rnn_core.serve.history as history
 
-    monkeypatch.setattr(live, "PROBE_FLOAT_BUDGET", 1)      # keep the minimum: 16 probe profiles
+    monkeypatch.setattr(history, "PROBE_FLOAT_BUDGET", 1)      # keep the minimum: 16 probe profiles
     cfg = TrainConfig(epochs=20, batch_size=80, probe_every=1, probe_batch=2)   # one step per epoch
     run = LiveRun(ModelConfig(hidden_size=4), cfg, sine_windows(), idle_timeout=None)
     runs.append(run)

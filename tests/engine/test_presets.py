@@ -159,7 +159,7 @@ def test_stock_preset_falls_below_the_constant_guess_but_not_below_persistence(m
     # "its loss falls far below the constant guess, yet it does not beat copying the last price"
     # (offline, as here and in a lecture hall without Wi-Fi, the preset trains on the DJIA series)
     import rnn_core.lessons.presets
-    from rnn_core.cli.main import BEATS_BELOW
+    from rnn_core.cli.report import BEATS_BELOW
     from rnn_core.measure.evaluate import evaluate
 
     monkeypatch.setattr(rnn_core.lessons.presets, "nflx_available", lambda: False)

@@ -20,7 +20,7 @@ def test_powers_of_ten_and_the_labs_reach():
 
 def test_a_diverged_runs_metrics_table_is_readable():
     from plots.tables import metrics_display
-    from rnn_core.measure.evaluate import SKILL_FORMULA
+    from rnn_core.measure.metrics import SKILL_FORMULA
 
     frame = pd.DataFrame({"RMSE": [1.234e19, 0.0123], SKILL_FORMULA: [-1.8095536e18, 0.2866]})
     shown, _ = metrics_display(frame)

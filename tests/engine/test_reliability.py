@@ -40,7 +40,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rnn_core.cli.main import main as cli
+from rnn_core.cli import main as cli
 from rnn_core.config import LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
@@ -48,7 +48,8 @@ from rnn_core.data.windows import prepare
 from rnn_core.data.yahoo import fetch_yahoo
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
-from rnn_core.serve.live import IDLE_TIMEOUT_ENV, THREAD_NAME, LiveRun, default_idle_timeout
+from rnn_core.serve.idle import IDLE_TIMEOUT_ENV, default_idle_timeout
+from rnn_core.serve.live import THREAD_NAME, LiveRun
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -422,9 +423,9 @@ def test_a_long_live_run_keeps_bounded_history_and_snapshots():
 
 
 def test_probe_profiles_are_thinned_to_a_budget(monkeypatch):
-    import rnn_core.serve.live as live
+    import rnn_core.serve.history as history
 
-    monkeypatch.setattr(live, "PROBE_FLOAT_BUDGET", 1)             # keep_at_most falls to its floor, 16
+    monkeypatch.setattr(history, "PROBE_FLOAT_BUDGET", 1)             # keep_at_most falls to its floor, 16
     cfg = TrainConfig(epochs=60, batch_size=64, probe_every=1, probe_batch=4)
     run = LiveRun(ModelConfig(hidden_size=2), cfg, _tiny_windows(), idle_timeout=None)
     run.start()
@@ -540,7 +541,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 
 def test_saved_runs_load_only_safetensors_and_never_unpickle(tmp_path):
-    from rnn_core.serve.runs import RunFileError, load_run, load_run_zip
+    from rnn_core.serve.run_format import RunFileError, load_run, load_run_zip
 
     good = _saved_run_zip()
     loaded = load_run_zip(good)                                        # the real thing loads
@@ -576,13 +577,15 @@ def test_saved_runs_load_only_safetensors_and_never_unpickle(tmp_path):
     assert not marker.exists()
 
 
-def test_runs_module_never_unpickles():
-    """No call that can unpickle or run code anywhere in runs.py (its docstring may name them)."""
-    tree = ast.parse((ROOT / "rnn_core" / "runs.py").read_text())
-    calls = {ast.unparse(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    imports = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
-               for alias in node.names} | {node.module for node in ast.walk(tree)
-                                           if isinstance(node, ast.ImportFrom)}
+def test_the_engine_never_unpickles():
+    """No call that can unpickle or run code anywhere in rnn_core/ (a docstring may name them); saved
+    runs read their weights with safetensors."""
+    trees = {p: ast.parse(p.read_text()) for p in (ROOT / "rnn_core").rglob("*.py")}
+    calls = {ast.unparse(node.func) for tree in trees.values() for node in ast.walk(tree)
+             if isinstance(node, ast.Call)}
+    imports = {alias.name for tree in trees.values() for node in ast.walk(tree)
+               if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
+    imports |= {node.module for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "load_safetensors" in calls
     forbidden = {"pickle.load", "pickle.loads", "torch.load", "np.load", "numpy.load", "eval", "exec",
                  "torch.jit.load", "pickle.Unpickler"}

@@ -16,8 +16,9 @@ from safetensors.torch import save as save_safetensors
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.measure.evaluate import predict
 from rnn_core.nn.models import build_model
-from rnn_core.serve import runs
-from rnn_core.serve.runs import RunFileError, load_run, load_run_zip, run_zip_bytes, save_run
+from rnn_core.serve import run_format as runs
+from rnn_core.serve.run_format import RunFileError, load_run, load_run_zip
+from rnn_core.serve.runs import run_zip_bytes, save_run
 
 RECORDS = [
     {"kind": "epoch", "epoch": 0, "step": 0, "train_loss": 0.5, "val_loss": 0.6, "probe": None,

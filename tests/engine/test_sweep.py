@@ -1,4 +1,4 @@
-"""The sweep engine (`rnn_core.sweep.trials`), its CLI and its figures: the same grid gives the same records on
+"""The sweep engine (`rnn_core.sweep`), its CLI and its figures: the same grid gives the same records on
 every backend; a finished run is never re-run; a bad grid or a bad file is one sentence."""
 
 from __future__ import annotations
@@ -8,20 +8,12 @@ import time
 import pytest
 
 from plots.sweeps import sweep_figure, trainability_figure
-from rnn_core.cli.main import main as cli
+from rnn_core.cli import main as cli
 from rnn_core.config import CELLS, DataConfig, ModelConfig, TrainConfig
-from rnn_core.sweep.trials import (
-    COLUMNS,
-    SweepError,
-    SweepRun,
-    finished_keys,
-    grid,
-    parse_records_csv,
-    ray_available,
-    read_records,
-    records_csv,
-    run_sweep,
-)
+from rnn_core.sweep.backends import ray_available, run_sweep
+from rnn_core.sweep.background import SweepRun
+from rnn_core.sweep.records import COLUMNS, SweepError, finished_keys, parse_records_csv, read_records, records_csv
+from rnn_core.sweep.trials import grid
 
 TINY = dict(model=ModelConfig(hidden_size=4, init="orthogonal"),
             data=DataConfig(dataset="adding", params={"n_samples": 120}),

@@ -205,7 +205,7 @@ def test_naive_losses_agree_with_the_baselines_the_charts_draw():
 
 
 def test_closed_loop_plan_runs_past_the_test_part():
-    from rnn_core.measure.evaluate import MAX_CLOSED_LOOP, closed_loop_plan
+    from rnn_core.measure.closed_loop import MAX_CLOSED_LOOP, closed_loop_plan
 
     w = prepare(DataConfig(dataset="sine", timesteps=8, params={"length": 300}))
     n, start = closed_loop_plan(w)

@@ -24,7 +24,8 @@ from rnn_core.config import ModelConfig, TrainConfig
 from rnn_core.data.windows import Windows, make_windows
 from rnn_core.serve.admission import Admission
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.workers import WORKERS_ENV, WorkerPool, WorkerRun, new_run, run_closed_loop
+from rnn_core.serve.worker_pool import WORKERS_ENV, WorkerPool
+from rnn_core.serve.workers import WorkerRun, new_run, run_closed_loop
 from tests.engine.test_live import wait_for
 
 WAIT = 60.0          # a worker imports torch first; the machine is shared
@@ -165,7 +166,7 @@ def test_a_queued_worker_run_holds_no_process_and_can_be_stopped(pool):
 def test_the_closed_loop_in_a_worker_equals_the_in_process_one(pool):
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
-    from rnn_core.measure.evaluate import closed_loop
+    from rnn_core.measure.closed_loop import closed_loop
     from rnn_core.nn.models import build_model
 
     windows = prepare(DataConfig(dataset="sine", timesteps=8))

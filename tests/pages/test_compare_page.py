@@ -9,7 +9,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core.sweep.trials import records_csv
+from rnn_core.sweep.records import records_csv
 from tests.conftest import APP, run_of
 
 TINY = {"cmp.m.cells": ["rnn", "lstm"], "cmp.m.hidden_size": 8, "cmp.d.timesteps": 8,

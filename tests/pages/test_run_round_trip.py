@@ -65,7 +65,7 @@ def test_a_loaded_run_is_thinned_like_a_live_one():
     from types import SimpleNamespace
 
     from rnn_core.config import TrainConfig
-    from rnn_core.serve.live import downsample
+    from rnn_core.serve.history import downsample
     from ui.live import StaticRun
 
     steps = [{"kind": "step", "epoch": 1 + i // 100, "step": i + 1, "loss": 1.0} for i in range(5000)]

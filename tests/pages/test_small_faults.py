@@ -107,7 +107,7 @@ def test_the_divergence_banner_and_the_progress_line_agree_on_the_step():
     from streamlit.testing.v1 import AppTest
 
     def script():
-        from rnn_core.serve.live import Snapshot
+        from rnn_core.serve.history import Snapshot
         from ui.live import progress
         from ui.views import divergence_banner
 
