@@ -71,7 +71,7 @@ def test_model_config_bounds_every_size():
 
 
 def test_weights_that_do_not_fit_are_refused_from_the_header_alone(monkeypatch):
-    import rnn_core.serve.runs as runs_mod
+    import rnn_core.serve.run_format as runs_mod
 
     def never(*_a, **_k):
         raise AssertionError("tensors were loaded before the header was checked")
@@ -121,7 +121,7 @@ def test_saving_keeps_a_long_run_within_what_a_load_accepts():
 
 HOSTILE = textwrap.dedent("""
     import io, json, sys, zipfile, gc
-    from rnn_core.serve.runs import RunFileError, load_run_zip
+    from rnn_core.serve.run_format import RunFileError, load_run_zip
 
     def rss_mb(field="VmRSS:"):
         for line in open("/proc/self/status"):
