@@ -1,0 +1,71 @@
+"""Text windows hold character ids, and every number is bitwise what materialised one-hot windows give:
+the records of training (losses, gradient norms, probes, samples), the evaluation, the connectivity
+(∂log p/∂x_t needs a one-hot x: it differentiates one), and a run in a worker process."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.data.windows import prepare
+from rnn_core.measure.text_eval import evaluate_text, text_connectivity
+from rnn_core.nn.inputs import as_input
+from rnn_core.nn.train import run_to_end
+from rnn_core.serve.worker_pool import WorkerPool
+from rnn_core.serve.workers import WorkerRun
+from tests.engine.test_workers import WAIT, without_seconds
+
+BRACKETS = DataConfig(dataset="brackets", timesteps=16,
+                      params={"span": 6, "length": 6000, "windows": 600, "temperature": 0.5})
+
+
+def one_hot(w):
+    """The same windows with X materialised one-hot (N, T, V) float32, as text windows used to be."""
+    eye = np.eye(w.n_features, dtype=np.float32)
+    return dataclasses.replace(w, X_train=eye[w.X_train], X_val=eye[w.X_val], X_test=eye[w.X_test])
+
+
+def test_text_windows_are_ids_the_network_reads_one_hot():
+    w = prepare(BRACKETS)
+    assert w.X_train.dtype == np.uint8 and w.X_train.ndim == 2 and w.n_features == len(w.text.vocab.chars)
+    ids = torch.as_tensor(w.X_train[:5])
+    x = as_input(ids, w.n_features, torch.float32)                       # (5, T, V)
+    assert torch.equal(x, torch.as_tensor(one_hot(w).X_train[:5]))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "jordan"])
+def test_a_text_run_is_bitwise_the_one_hot_run(cell):
+    w = prepare(BRACKETS)
+    model_cfg = ModelConfig(cell=cell, hidden_size=8, input_size=w.n_features, output_size=w.n_features)
+    train_cfg = TrainConfig(epochs=2, batch_size=32, probe_every=1, bptt_truncate=6 if cell == "gru" else 0)
+    model_a, a = run_to_end(model_cfg, train_cfg, w)
+    model_b, b = run_to_end(model_cfg, train_cfg, one_hot(w))
+    assert without_seconds(a) == without_seconds(b)          # steps, epochs, probes and samples
+    epochs = [r for r in a if r["kind"] == "epoch"]
+    assert a[-1]["status"] == "completed" and epochs[-1]["probe"] is not None and "text" in epochs[-1]
+    assert evaluate_text(model_a, w) == evaluate_text(model_b, one_hot(w))
+    position = len(w.text.train_text) // 2
+    assert text_connectivity(model_a, w.text, position) == text_connectivity(model_b, w.text, position)
+
+
+def test_a_text_run_in_a_worker_gives_the_in_process_records():
+    w = prepare(BRACKETS)
+    model_cfg = ModelConfig(cell="lstm", hidden_size=8, input_size=w.n_features, output_size=w.n_features)
+    train_cfg = TrainConfig(epochs=2, batch_size=32, probe_every=1)
+    _, here = run_to_end(model_cfg, train_cfg, one_hot(w))
+    pool = WorkerPool(spares=1)
+    try:
+        run = WorkerRun(model_cfg, train_cfg, w, idle_timeout=None, pool=pool)   # the ids cross the pipe
+        run.start()
+        assert run.join(WAIT)
+        snap = run.snapshot()
+    finally:
+        pool.close()
+    there = [*snap.steps, *snap.epochs]
+    there.sort(key=lambda r: (r["step"], r["kind"] == "epoch"))
+    assert snap.status == "completed"
+    assert without_seconds(there) == without_seconds([r for r in here if r["kind"] != "end"])
