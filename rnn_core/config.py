@@ -71,6 +71,7 @@ INITS: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop": "RMSprop"}
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
+DEVICES: tuple[str, ...] = ("cpu", "cuda")     # where a run trains (the CLI's --device; the app trains on cpu)
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ FIELDS: dict[str, Field] = {
                            "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
                            0, 1000, 1),
     "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
+    # the exact probe's batch: float64 and every h_t kept, so its memory grows with it
+    "probe_batch": Field("Probe batch", "Training windows in the fixed batch the exact probe measures ‖∂L/∂hₜ‖ on "
+                         "(float64, written-out equations, every hₜ kept).", 1, 256, 1),
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
                          "epochs.", 1, 100, 1, enforced=False),
@@ -249,6 +253,8 @@ class TrainConfig:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"Unknown device '{self.device}': choose one of {', '.join(DEVICES)}.")
         check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
 

@@ -26,6 +26,8 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
+from rnn_core.nn.train import device_problem
+from rnn_core.serve.run_checks import data_problem
 from rnn_core.serve.run_format import RunFileError, load_run_zip
 from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
 from ui.controls import DataChoice
@@ -114,7 +116,12 @@ def _load_upload(slot: str, upload: Any) -> None:
     except RunFileError as e:
         state.upload_error = str(e)
         return
-    state.upload_error = note = None
+    state.upload_error = None
+    notes = []
+    if device_problem(loaded.train_cfg.device):        # viewed and trained here on the cpu
+        notes.append(f"It was trained on {loaded.train_cfg.device}, which this server does not have: here it "
+                     "is shown, and trained further, on the cpu.")
+        loaded.train_cfg = replace(loaded.train_cfg, device="cpu")
     try:
         windows = prepare_windows(loaded.data_cfg)
     except (DataError, ConfigError, ValueError) as e:
@@ -122,10 +129,15 @@ def _load_upload(slot: str, upload: Any) -> None:
         saved = "predictions and metrics saved with it" if loaded.metrics.get("task") else "its saved history"
         why = ("it was trained on an uploaded CSV, which the server does not keep"
                if loaded.data_cfg.dataset == "csv" else _first_sentence(e))
-        note = (
+        notes.append(
             f"The run loaded, but its data could not be rebuilt here ({why}); the charts show "
             f"{saved}, and the weights cannot be re-evaluated or trained on until that data is loaded again.")
         windows = None
+    problem = data_problem(loaded.model_cfg, windows) if windows is not None else None
+    if problem:                                        # a hand-edited config: the weights cannot read the data
+        state.upload_error = f"The run cannot be opened: {problem}; keep the files of one run together."
+        return
+    note = " ".join(notes) or None
     run = StaticRun(loaded)
     set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
     state.upload_note = note
@@ -175,5 +187,5 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
         if err:
             st.error(md(err), icon=":material/error:")
         note = slot_state(slot).upload_note
-        if note and ctx is not None and ctx.windows is None:
+        if note and ctx is not None:
             st.info(md(note), icon=":material/info:")

@@ -39,7 +39,7 @@ NaN/Inf in the loss or the gradient norm ends the run as "diverged" and the upda
 applied, so the model keeps the last finite weights and every record yielded before stays valid.
 
 Also here: `run_to_end(model_cfg, train_cfg, windows) -> (model, records)` for the CLI and benchmarks,
-`steps_per_epoch(n, batch_size)`, and `warm_up()` (torch's one-off import cost, for app start).
+`steps_per_epoch(n, batch_size)`, `device_problem(name)`, `warm_up()` (torch's import cost, at app start).
 
 Leaves to others: the network (`models.py`), the gradient probe (`probe.py`), the data windows
 (`windows.py`), threads and history (`live.py`).
@@ -65,9 +65,8 @@ from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.probe import probe
 from rnn_core.nn.tasks import Task, task_of
 
-# Windows evaluated together when computing a split's loss: bounded by the size of the fused
-# module's output (B, T, H) so a long window never allocates gigabytes, and by the one-hot inputs
-# (B, T, V) a text split's ids become inside the model.
+# Windows evaluated together when computing a split's loss: bounded by the size of the fused module's
+# output (B, T, H) and of the one-hot inputs (B, T, V) a text split's ids become, so nothing takes GBs.
 _EVAL_ELEMENTS = 4_000_000
 _EVAL_INPUTS = 16_000_000
 
@@ -350,23 +349,24 @@ def _what(x: float) -> str:
     return "NaN" if math.isnan(x) else "infinite"
 
 
+def device_problem(name: str) -> str | None:
+    """The sentence refusing cuda on a machine without a GPU (an unknown name: `TrainConfig.validate`)."""
+    cuda_missing = name == "cuda" and not torch.cuda.is_available()
+    return "A GPU (cuda) was requested but none is available: choose the cpu device." if cuda_missing else None
+
+
 def _device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("A GPU (cuda) was requested but none is available: choose the cpu device.")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"Unknown device '{name}': choose cpu or cuda.")
+    if problem := device_problem(name):
+        raise ConfigError(problem)
     return torch.device(name)
 
 
 def _tensor(a: Any, device: torch.device) -> torch.Tensor:
-    """numpy (or torch) array on `device`: float32, or as it is for integer ids (text windows, made
-    one-hot per batch by the model); a missing split becomes an empty tensor."""
+    """numpy (or torch) array on `device`: float32, integer ids (text) as they are; None → empty."""
     if a is None:
         return torch.zeros((0, 1, 1), device=device)
-    if not isinstance(a, torch.Tensor):
-        a = np.ascontiguousarray(a)
-        a = torch.as_tensor(a if a.dtype.kind in "iu" else a.astype(np.float32, copy=False))
-    return a.to(device=device, dtype=None if not a.is_floating_point() else torch.float32)
+    a = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(a))
+    return a.to(device=device, dtype=torch.float32 if a.is_floating_point() else None)
 
 
 class Stopwatch:

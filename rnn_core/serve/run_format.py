@@ -10,7 +10,9 @@ A run folder holds
     weights.safetensors  the model's state dict (torch.nn layout names)
 Weights are read only through safetensors: nothing here ever unpickles (no pickle, no torch.load).
 Uploaded zips are checked before anything is read: size caps, only the member names above, no folders
-or paths, counts of JSON values and rows while they are unpacked.
+or paths, counts of JSON values and rows while they are unpacked; then every field of the config
+(`config.validate_run`, as the CLI and the widgets check it), of every record and of the evaluation
+(`run_checks.py`) before anything is drawn. Each problem is one sentence.
 Leaves to others: writing runs (`runs.py`), building the model (`nn/models.build_model`).
 """
 
@@ -28,6 +30,7 @@ from safetensors.torch import load as load_safetensors
 from torch import nn
 
 from rnn_core.config import CELL_SPECS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.serve.run_checks import metrics_problem, record_problem
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -190,33 +193,25 @@ def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
         records = []
     _check_records(records, RECORDS if RECORDS in members else HISTORY)
     metrics = _parse_json(members[METRICS], METRICS, dict) if METRICS in members else {}
+    _check_metrics(metrics)
     return LoadedRun(model, model_cfg, data_cfg, train_cfg, records, metrics)
 
 
-# The fields every record of a kind has (what the charts read), and the end statuses a run writes.
-RECORD_FIELDS = {"step": ("epoch", "step", "loss", "grad_norm"), "epoch": ("epoch", "step", "train_loss"),
-                 "end": ("epoch", "step", "status")}
-END_STATUSES = ("completed", "stopped", "diverged")
-
-
 def _check_records(records: list[dict], name: str) -> None:
-    """Refuse records the app could not draw (a missing field, a wrong type) with one sentence,
-    instead of a page that fails on every redraw."""
-    def number(v) -> bool:
-        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
-
+    """Refuse records the app could not draw (a missing field, a wrong type or length) with one sentence
+    naming the first such field, instead of a page that fails on every redraw."""
     for i, rec in enumerate(records, start=1):
-        kind = rec.get("kind")
-        fields_ok = kind in RECORD_FIELDS and all(f in rec for f in RECORD_FIELDS[kind])
-        ok = fields_ok and isinstance(rec["epoch"], int) and isinstance(rec["step"], int) and all(
-            number(rec.get(f)) for f in ("loss", "grad_norm", "train_loss", "val_loss", "seconds"))
-        if ok and kind == "end":
-            ok = rec["status"] in END_STATUSES and isinstance(rec.get("reason", ""), str)
-        if ok and kind == "epoch":
-            ok = rec.get("probe") is None or isinstance(rec["probe"], dict)
-        if not ok:
-            raise RunFileError(f"{name} holds a record the app cannot read (record {i:,}: missing or "
-                               "wrong fields); download the run again.")
+        problem = record_problem(rec)
+        if problem:
+            raise RunFileError(f"{name} holds a record the app cannot draw (record {i:,}: {problem}); "
+                               "download the run again.")
+
+
+def _check_metrics(metrics: dict) -> None:
+    problem = metrics_problem(metrics)
+    if problem:
+        raise RunFileError(f"{METRICS} holds an evaluation the app cannot draw ({problem}); download the run "
+                           "again.")
 
 
 def _parse_json(data: bytes, name: str, kind: type):

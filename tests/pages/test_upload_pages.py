@@ -3,11 +3,21 @@ it again), and a run zip that is hostile in any one field gives one sentence, ne
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import zipfile
+
 import numpy as np
 import pandas as pd
+import pytest
 
 import ui.controls as controls
-from tests.conftest import PAGE_DIR, open_page
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.nn.models import build_model
+from rnn_core.nn.train import device_problem
+from rnn_core.serve.runs import run_zip_bytes
+from tests.conftest import PAGE_DIR, open_page, run_of
 
 PLAYGROUND = f"{PAGE_DIR}/playground.py"
 
@@ -54,3 +64,66 @@ def test_a_pasted_text_is_read_once(monkeypatch):
     for seed in (1, 2):
         at.number_input(key="pg.t.seed").set_value(seed).run()
     assert not at.exception and calls == {"read_text_upload": 1}
+
+
+# ----------------------------------------------------------------------------- hostile run zips
+def _run_zip(model: dict | None = None, data: dict | None = None, train: dict | None = None,
+             metrics: dict | None = None, records: list | None = None) -> bytes:
+    """A run zip as the app writes it, then one member edited by hand as an attacker would."""
+    model_cfg = ModelConfig(hidden_size=4, **{k: v for k, v in (model or {}).items() if k in ("input_size",)})
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(run_zip_bytes(build_model(model_cfg, seed=0), model_cfg,
+                                                  DataConfig(timesteps=10), TrainConfig(epochs=1), [], {}))) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    for section, changes in (("model", model), ("data", data), ("train", train)):
+        config[section].update(changes or {})
+    members["config.json"] = json.dumps(config).encode()
+    if metrics is not None:
+        members["metrics.json"] = json.dumps(metrics).encode()
+    if records is not None:
+        members["records.json"] = json.dumps(records).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, blob in members.items():
+            zf.writestr(name, blob)
+    return buf.getvalue()
+
+
+def _upload_run(data: bytes):
+    at = open_page(PLAYGROUND)
+    at.file_uploader(key="pg.run_upload").set_value(("run.zip", data, "application/zip")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+SEQUENCE = {"dataset": "csv"}            # data the server cannot rebuild: the page draws the saved metrics
+
+
+@pytest.mark.parametrize("zip_kwargs, says", [
+    ({"data": SEQUENCE, "metrics": {"task": "forecast", "val": 7}}, "its val part is not an object"),
+    ({"data": SEQUENCE, "metrics": {"task": "sequence", "test": {
+        "index": [0, 1, 2, 3, 4], "y_true": [1, 2, 3, 4, 5], "y_pred": [1, 2, 3, 4]}}},
+     "test.y_pred has 4 values for 5 targets"),
+    ({"model": {"input_size": 1}, "data": {"dataset": "pydoc", "params": {"length": 5000}}},
+     "its network reads 1 input feature(s)"),
+    ({"train": {"probe_batch": 1e9}}, "Probe batch: probe_batch must be between 1 and 256"),
+    ({"train": {"device": "tpu"}}, "Unknown device 'tpu'"),
+    ({"records": [{"kind": "epoch", "epoch": 0, "step": 0, "train_loss": 1.0,
+                   "probe": {"timesteps": 10, "grad_h": [[1.0] * 7]}}]}, "probe.grad_h has 7 values for 10"),
+])
+def test_a_hostile_run_zip_is_one_sentence_never_a_crash_page(zip_kwargs, says):
+    at = _upload_run(_run_zip(**zip_kwargs))
+    errors = [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]        # the sentences as shown
+    assert any(says in e for e in errors), errors
+    assert run_of(at) is None                                   # nothing half-loaded
+
+
+def test_a_run_trained_on_a_gpu_opens_on_the_cpu_with_a_sentence():
+    at = _upload_run(_run_zip(train={"device": "cuda"}))
+    infos = [re.sub(r"\\(.)", r"\1", i.value) for i in at.info]
+    if device_problem("cuda") is None:                          # this machine has a GPU: nothing to say
+        assert not any("cuda" in i for i in infos)
+        return
+    assert any("trained on cuda, which this server does not have" in i for i in infos), infos
+    assert run_of(at) is not None and not at.error
