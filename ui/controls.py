@@ -49,7 +49,7 @@ from rnn_core.config import (
     TrainConfig,
     layers_error,
 )
-from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
+from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS, Param
 from rnn_core.data.text_sources import MAX_TEXT_BYTES, read_text_upload
@@ -201,7 +201,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     Without an upload, a CSV handed over by another page (`hand_over_csv`) is used."""
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
-                                    "date column. At most 5 MB.")
+                                    f"date column. At most {MAX_UPLOAD_BYTES / 1e6:g} MB.")
     handed = slot(prefix).handover
     if upload is None and handed is None:
         return None, [], UPLOAD_HINT

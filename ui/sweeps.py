@@ -32,7 +32,7 @@ from rnn_core.lessons.compare import (
 from rnn_core.serve.admission import describe_wait
 from rnn_core.sweep.backends import app_backend
 from rnn_core.sweep.background import SweepRun
-from rnn_core.sweep.records import SweepError, parse_records_csv, records_csv
+from rnn_core.sweep.records import MAX_UPLOAD_BYTES, SweepError, parse_records_csv, records_csv
 from rnn_core.sweep.trials import grid
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
@@ -270,7 +270,8 @@ def _read_upload() -> None:
 def map_upload() -> None:
     """Upload a sweep's CSV (from here or from `python -m rnn_core sweep`) to draw its map again."""
     st.file_uploader("Draw a sweep's CSV again", type=["csv"], key=UPLOAD_KEY, on_change=_read_upload,
-                     help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most 5 MB.")
+                     help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most "
+                          f"{MAX_UPLOAD_BYTES / 1e6:g} MB.")
     error = slot(MAP).upload_error
     if error:
         st.error(md(error))

@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from rnn_core.data.errors import DataError
 
 MB = 1_000_000
+# The most one uploaded file may hold (a CSV, a sweep CSV, a run zip): the readers refuse more with a
+# sentence, and `.streamlit/config.toml`'s server.maxUploadSize (in MiB) is this number, so Streamlit
+# lets every file through that a reader then explains (tests/engine/test_reliability.py holds them equal).
+UPLOAD_BYTES = 5 * MB
 
 
 @dataclass(frozen=True)

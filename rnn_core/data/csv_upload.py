@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnn_core.data.budget import ask
+from rnn_core.data.budget import UPLOAD_BYTES, ask
 from rnn_core.data.errors import DataError
 
-MAX_UPLOAD_BYTES = 5_000_000
+MAX_UPLOAD_BYTES = UPLOAD_BYTES
 CSV_CELL_BYTES, CSV_COLUMN_BYTES = 40, 2_000     # what one parsed cell and one column hold (the budget's `each`)
 MIN_CSV_ROWS = 10
 DELIMITERS = (",", ";", "\t", "|")

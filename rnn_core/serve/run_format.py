@@ -30,6 +30,7 @@ from safetensors.torch import load as load_safetensors
 from torch import nn
 
 from rnn_core.config import CELL_SPECS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.data.budget import ask
 from rnn_core.serve.run_checks import metrics_problem, record_problem
 
 FORMAT, VERSION = "rnn-playground-run", 1
@@ -44,8 +45,6 @@ MEMBER_CAPS = {
     WEIGHTS: 64 << 20,          # 4 LSTM layers of 512 units are ~34 MB in float32
 }
 REQUIRED = (CONFIG, WEIGHTS)
-MAX_ZIP_BYTES = 100 << 20       # an upload larger than this is refused before it is opened
-MAX_TOTAL_BYTES = 160 << 20     # all members together, uncompressed
 # Bytes do not bound memory: 64 MiB of "{}," are 21 M Python dicts (≈ 1.6 GB). So the JSON members
 # and history.csv are also capped by count, checked while they are unpacked, before anything is parsed:
 MAX_RECORDS = 20_000            # records / history rows (a saved run keeps ≤ MAX_SAVED_STEPS steps + epochs)
@@ -53,7 +52,8 @@ MAX_JSON_VALUES = 2_000_000     # values in one JSON member, counted as its "," 
 MAX_SAVED_STEPS = 16_384        # step records a saved run keeps (evenly thinned, like a live run's history)
 MAX_SAVED_PROBE_FLOATS = 1_000_000   # probe-profile floats a saved run keeps (every other probe dropped)
 # With these caps a loaded run's records and metrics are at most ≈ 2 × 2 M values (≈ 150 MB as Python
-# objects, far less in practice) and the unpacked bytes at most MAX_TOTAL_BYTES, whatever the zip.
+# objects, far less in practice) and the unpacked bytes within the memory budget's "run_zip", whatever
+# the zip (the zip itself is at most the server's upload limit, `data.budget.UPLOAD_BYTES`).
 HISTORY_COLUMNS = ("kind", "epoch", "step", "loss", "grad_norm", "clipped", "train_loss", "val_loss",
                    "seconds")
 
@@ -100,9 +100,6 @@ def load_run_zip(data: bytes) -> LoadedRun:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise RunFileError("The upload is not a file's bytes; upload the .zip downloaded from a run.")
     data = bytes(data)
-    if len(data) > MAX_ZIP_BYTES:
-        raise RunFileError(f"The file is larger than {MAX_ZIP_BYTES >> 20} MiB; upload the .zip "
-                           "downloaded from a run.")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError):
@@ -122,9 +119,8 @@ def _read_zip_members(zf: zipfile.ZipFile) -> dict[str, bytes]:
                            f"{', '.join(MEMBER_CAPS)} at its top level.")
     if len(set(names)) != len(names):
         raise RunFileError("The zip holds the same file twice; upload the .zip downloaded from a run.")
-    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-        raise RunFileError(f"The zip unpacks to more than {MAX_TOTAL_BYTES >> 20} MiB; this is not a run "
-                           "saved by RNN Playground.")
+    ask("run_zip", sum(i.file_size for i in infos), 1, "bytes unpacked", error=RunFileError,
+        fits=lambda most: "a run saved by RNN Playground unpacks to far less")
     members = {}
     for info in infos:
         cap = MEMBER_CAPS[info.filename]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from rnn_core.config import CELLS, LIMITS
-from rnn_core.data.budget import ask
+from rnn_core.data.budget import UPLOAD_BYTES, ask
 
-MAX_UPLOAD_BYTES = 5_000_000                     # a sweep CSV uploaded to the app
+MAX_UPLOAD_BYTES = UPLOAD_BYTES                  # a sweep CSV uploaded to the app
 MAX_RECORDS = 100_000                            # rows of one sweep file
 RECORD_BYTES = 1_600                             # one parsed record (22 typed values in a dict): the budget's `each`
 
