@@ -8,11 +8,11 @@ drawing (`plots/`, `ui/`).
 
 Life of a run: status "idle" → start() → "queued" ⇄ "running" ⇄ "paused" (pause()/resume(); step() takes
 one optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
-flight, or at once while it waits in the queue. A run whose snapshot() nobody has called for
-`idle_timeout` seconds, and whose `watcher` (if any) has not said "watched" in that time either, stops
-itself, so abandoned runs do not burn the server's CPU (`idle.py`: the app's watcher asks Streamlit
-whether the browser tab is still connected; RNN_PLAYGROUND_IDLE_TIMEOUT sets the timeout of every run
-built without an explicit `idle_timeout`, and tests use a short one). The thread is named
+flight, or at once while it waits in the queue. A run whose `watcher` says its browser tab was closed
+stops about a second later, and one whose snapshot() nobody has called for `idle_timeout` seconds while
+no watcher said "watched" stops too, so abandoned runs do not burn the server's CPU (`idle.py`: the
+app's watcher asks Streamlit whether the browser tab is still connected; RNN_PLAYGROUND_IDLE_TIMEOUT
+sets the timeout of every run built without an explicit `idle_timeout`, and tests use a short one). The thread is named
 "rnn-live-run", also at the OS level on Linux (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs
 can be counted from outside the process.
 
@@ -54,6 +54,7 @@ _FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT 
 _FINISHED = ("completed", "stopped", "diverged")
 _WANTS_SLOT = ("running", "queued")
 QUEUE_POLL = 0.25                # seconds between two looks at the queue while queued (a wake comes sooner)
+PACE_STEPS = 10                  # steps after the first evaluation before a run estimates the time it needs
 
 
 class LiveRun:
@@ -97,6 +98,7 @@ class LiveRun:
         self._step_tokens = 0                    # single steps granted while paused
         self._parked = threading.Event()         # set while the thread waits in _control
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
+        self._first_eval: float | None = None    # the clock when the evaluation at initialisation arrived
         self._thread: threading.Thread | None = None
         self._ticket: Ticket | None = None         # this run's place in the queue or its slot
 
@@ -276,9 +278,7 @@ class LiveRun:
     def _note_idle(self) -> None:
         """Nobody watches any more: the run is asked to stop, saying why (lock held)."""
         if self._stop_reason is None and self.idle.too_long():
-            self._stop_reason = (
-                "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
-                f"for {self.idle_timeout:g} s (the browser tab was closed).")
+            self._stop_reason = "Stopped at step {step} (epoch {epoch}) " + self.idle.reason() + "."
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused
@@ -336,10 +336,15 @@ class LiveRun:
                 self._cond.release()
 
     def _seconds_left(self) -> float | None:
-        """Training seconds this run still needs, from its speed so far (read without the lock: the
-        admission asks while holding its own)."""
-        step, total = self.history.step, self.total_epochs * self.steps_per_epoch
-        return self._clock.seconds() * (total - step) / step if step > 0 else None
+        """Training seconds this run still needs, from its own pace (read without the lock: the admission
+        asks while holding its own); None until it has taken PACE_STEPS steps after its first evaluation.
+        t_left = t_step · (steps left) + t_eval · (epochs left), t_eval the evaluation at initialisation
+        (start-up included), t_step the seconds per step since."""
+        step, total, first_eval = self.history.step, self.total_epochs * self.steps_per_epoch, self._first_eval
+        if first_eval is None or step < min(PACE_STEPS, total):
+            return None
+        per_step = (self._clock.seconds() - first_eval) / step
+        return per_step * (total - step) + first_eval * (self.total_epochs - self.history.epoch)
 
     def _record(self, record: dict) -> None:
         with self._cond:
@@ -350,6 +355,8 @@ class LiveRun:
                     record = {**record, "reason": reason}
                 self._finish(record)
                 return
+            if kind == "epoch" and self._first_eval is None:
+                self._first_eval = self._clock.seconds()
             self.history.add(record)
 
     def _finish(self, end: dict) -> None:

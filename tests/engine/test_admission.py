@@ -15,7 +15,7 @@ import pytest
 
 from rnn_core.config import ModelConfig, TrainConfig
 from rnn_core.serve.admission import Admission, default_slots, describe_wait, shared_admission, threads_per_run
-from rnn_core.serve.live import LiveRun
+from rnn_core.serve.live import PACE_STEPS, LiveRun
 from tests.conftest import open_page, run_of
 
 WAIT = 30.0
@@ -136,6 +136,22 @@ def test_with_one_slot_the_second_run_waits_says_where_and_stops_while_queued():
         second.stop()
         first.join(WAIT)
     assert adm.counts()["active"] == 0
+
+
+def test_a_queued_run_hears_the_wait_only_once_the_run_ahead_knows_its_pace():
+    adm = Admission(slots=1)
+    first, second = long_run(adm), long_run(adm, seed=1)
+    try:
+        first.start()
+        second.start()
+        assert second.snapshot().wait is None or first.snapshot().step >= PACE_STEPS   # nothing to go on yet
+        assert wait_for(lambda: first.snapshot().step >= PACE_STEPS + 1)
+        wait = second.snapshot().wait
+        assert wait is not None and wait > 0            # its own pace: steps and evaluations still to come
+    finally:
+        first.stop()
+        second.stop()
+        first.join(WAIT)
 
 
 def test_runs_get_the_slot_in_the_order_they_asked_and_a_pause_gives_it_back():
