@@ -24,7 +24,7 @@ from rnn_core.config import ModelConfig, TrainConfig
 from rnn_core.data.windows import Windows, make_windows
 from rnn_core.serve.admission import Admission
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.worker_pool import WORKERS_ENV, WorkerPool
+from rnn_core.serve.worker_pool import MAX_MB_ENV, WORKERS_ENV, WorkerPool
 from rnn_core.serve.workers import WorkerRun, new_run, run_closed_loop
 from tests.engine.test_live import wait_for
 
@@ -230,5 +230,30 @@ def test_stop_while_the_worker_starts_ends_the_run_at_step_0():
         assert run.join(WAIT)
         end = run.snapshot().end
         assert run.status == "stopped" and end["step"] == 0 and "by the user at step 0" in end["reason"]
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_grew_past_the_bound_is_replaced_by_a_fresh_spare(monkeypatch):
+    """An idle worker never keeps the memory of its largest job: above RNN_PLAYGROUND_WORKER_MAX_MB it is
+    ended when its job is done and a fresh spare takes its place (here the bound is below any worker)."""
+    pool = WorkerPool(spares=1)
+    monkeypatch.setenv(MAX_MB_ENV, "1")
+    try:
+        run = long_worker_run(pool)
+        run.start()
+        assert wait_for(lambda: run.snapshot().step > 0, WAIT)
+        pid = run.worker_pid
+        run.stop()
+        assert run.join(WAIT) and run.status == "stopped"
+        assert wait_for(lambda: gone(pid), WAIT)                 # ended, not kept idle
+        assert pool.pids() and pid not in pool.pids()           # a fresh spare waits instead
+        monkeypatch.setenv(MAX_MB_ENV, "100000")
+        again = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=1, batch_size=16), sine_windows(),
+                          idle_timeout=None, pool=pool)
+        again.start()
+        assert wait_for(lambda: again.worker_pid is not None, WAIT)
+        kept = again.worker_pid
+        assert again.join(WAIT) and kept in pool.pids()          # within the bound: it serves again
     finally:
         pool.close()
