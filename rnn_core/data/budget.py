@@ -70,7 +70,9 @@ def ask(item: str, count: int, each: float, unit: str, *,
 
 
 def _size(n: float) -> str:
-    """Bytes for a sentence: 80 MB, 2.4 GB."""
+    """Bytes for a sentence: 80 MB, 2.4 GB, 1.0 TB."""
+    if n >= 1e12:
+        return f"{n / 1e12:,.1f} TB"
     if n >= 1e9:
         return f"{n / 1e9:.1f} GB"
     return f"{max(n / MB, 0.1):.3g} MB" if n < 10 * MB else f"{round(n / MB):,} MB"

@@ -11,11 +11,9 @@ the text); before the budget each case took from 0.5 to several GB."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -69,8 +67,8 @@ def test_ask_refuses_above_the_limit_and_says_what_fits():
     with pytest.raises(BudgetError) as err:
         ask("windows", 10**9, each, "windows")
     most = LIMITS["windows"].bytes // each
-    assert str(err.value) == (f"1,000,000,000 windows need 1.0 TB of memory, above the 80 MB one run's windows "
-                              f"may use; use at most {most:,} windows.") or f"at most {most:,} windows" in str(err.value)
+    assert str(err.value) == (f"1,000,000,000 windows need 1.0 TB of memory, above the 80 MB one run's "
+                              f"windows may use; use at most {most:,} windows.")
     assert isinstance(err.value, DataError) and "\n" not in str(err.value)
 
 

@@ -204,16 +204,16 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**30, 10**30) | s
                     max_leaves=12)
 
 
-def _mutate(data: st.DataObject, node):
+def mutate(data: st.DataObject, node):
     """`node` with one value somewhere inside replaced by random JSON (or a key dropped)."""
     if isinstance(node, dict) and node and data.draw(st.integers(0, 3)):
         key = data.draw(st.sampled_from(sorted(node)))
         if data.draw(st.integers(0, 5)) == 0:
             return {k: v for k, v in node.items() if k != key}
-        return {**node, key: _mutate(data, node[key])}
+        return {**node, key: mutate(data, node[key])}
     if isinstance(node, list) and node and data.draw(st.integers(0, 3)):
         i = data.draw(st.integers(0, len(node) - 1))
-        return [*node[:i], _mutate(data, node[i]), *node[i + 1:]]
+        return [*node[:i], mutate(data, node[i]), *node[i + 1:]]
     return data.draw(JSON)
 
 
@@ -228,7 +228,7 @@ def test_any_run_zip_loads_or_is_one_sentence(data):
         elif how == "bytes" or not name.endswith(".json"):
             members[name] = data.draw(st.binary(max_size=300))
         else:
-            members[name] = json.dumps(_mutate(data, json.loads(members[name]))).encode()
+            members[name] = json.dumps(mutate(data, json.loads(members[name]))).encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, blob in members.items():

@@ -11,6 +11,8 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ui.controls as controls
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
@@ -18,6 +20,7 @@ from rnn_core.nn.models import build_model
 from rnn_core.nn.train import device_problem
 from rnn_core.serve.runs import run_zip_bytes
 from tests.conftest import PAGE_DIR, open_page, run_of
+from tests.engine.test_fuzz_readers import FUZZ, GOOD, mutate
 
 PLAYGROUND = f"{PAGE_DIR}/playground.py"
 
@@ -127,3 +130,24 @@ def test_a_run_trained_on_a_gpu_opens_on_the_cpu_with_a_sentence():
         return
     assert any("trained on cuda, which this server does not have" in i for i in infos), infos
     assert run_of(at) is not None and not at.error
+
+
+# ----------------------------------------------------------------------------- fuzzed run zips on the page
+@settings(FUZZ, max_examples=12)
+@given(st.data())
+def test_a_fuzzed_run_zip_is_drawn_or_one_sentence_never_a_crash_page(data):
+    """The reader's checks are the page's: whatever a mutated records.json or metrics.json holds, the
+    page either draws the run or shows one sentence (here the data is a CSV the server does not keep, so
+    the saved metrics are drawn too)."""
+    members = {name: blob for name, blob in GOOD.items()}
+    config = json.loads(members["config.json"])
+    config["data"]["dataset"] = "csv"
+    members["config.json"] = json.dumps(config).encode()
+    name = data.draw(st.sampled_from(["records.json", "metrics.json"]))
+    members[name] = json.dumps(mutate(data, json.loads(members[name]))).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for member, blob in members.items():
+            zf.writestr(member, blob)
+    at = _upload_run(buf.getvalue())                         # asserts no exception on the page
+    assert run_of(at) is not None or at.error
