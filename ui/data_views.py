@@ -106,7 +106,7 @@ def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
     try:
         frame = load_frame(name, tuple(sorted(params.items())))
     except DataError as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(md(e), icon=":material/error:")
         return None
     text = frame_text(frame)
     vocab = Vocab.of(text)
@@ -293,4 +293,4 @@ def presenter_view(prefix: str, box, chart: str) -> None:
         try:
             show_chart(_data_figure(chart, name, params, T), f"{prefix}.present.{chart}")
         except (DataError, ConfigError, ValueError) as e:
-            st.error(str(e), icon=":material/error:")
+            st.error(md(e), icon=":material/error:")
