@@ -48,6 +48,8 @@ from rnn_core.config import (
     ModelConfig,
     TrainConfig,
     layers_error,
+    listed,
+    quoted,
 )
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
@@ -219,7 +221,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     if error:
         return None, [], error
     if not info.numeric_columns:
-        return None, [], (f"No column of '{upload.name}' holds numbers (columns: {', '.join(info.columns)}); "
+        return None, [], (f"No column of {quoted(upload.name)} holds numbers (columns: {listed(info.columns)}); "
                           "upload a file with at least one numeric column.")
     box.caption(f"{info.n_rows} rows · {info.delimiter}-separated · {info.encoding}")
     kv, kd, kf = f"{prefix}.d.csv_values", f"{prefix}.d.csv_date", f"{prefix}.d.csv_fill"

@@ -47,6 +47,7 @@ from rnn_core.config import (
     clamp_to_limits,
     from_dict,
     from_query,
+    quoted,
     replace,
     to_query,
 )
@@ -93,7 +94,7 @@ def read_link(codec: Codec, query: Mapping[str, Any]) -> Link:
     query = _plain(query)
     preset = query.get("preset") or None
     if preset is not None and preset not in codec.presets():
-        return Link(None, None, f"Unknown preset '{preset}' in the link: choose one of "
+        return Link(None, None, f"Unknown preset {quoted(preset)} in the link: choose one of "
                                 f"{', '.join(codec.presets())}. {DEFAULTS_SHOWN}")
     merged = {**(codec.preset_params(preset) if preset else {}), **_own(codec, query)}
     try:
@@ -118,8 +119,8 @@ def _what_does_not_parse(codec: Codec, merged: dict[str, str], error: Exception)
         field = FIELDS.get(key.rsplit(".", 1)[-1])
         if field is not None and field.lo is not None:
             kind = "a whole number" if isinstance(field.step, int) else "a finite number"
-            return f"The link's value '{value}' for {field.label} ({key}) does not parse: it takes {kind}."
-        return f"The link's value '{value}' for {key} does not parse."
+            return f"The link's value {quoted(value)} for {field.label} ({key}) does not parse: it takes {kind}."
+        return f"The link's value {quoted(value)} for {key} does not parse."
     return f"The link holds a setting that does not parse ({error})."
 
 
@@ -218,7 +219,7 @@ def _decode_playground(params: dict[str, str]) -> tuple[tuple[ModelConfig, DataC
 
     model, data, train = (from_query(cls, params) for cls in (ModelConfig, DataConfig, TrainConfig))
     if data.dataset not in DATASETS:
-        raise ConfigError(f"Unknown dataset '{data.dataset}' in the link: choose one of {', '.join(DATASETS)}.")
+        raise ConfigError(f"Unknown dataset {quoted(data.dataset)} in the link: choose one of {', '.join(DATASETS)}.")
     (model, m_notes), (data, d_notes), (train, t_notes) = map(clamp_to_limits, (model, data, train))
     data, p_notes = clamp_params(data)
     model.validate(), data.validate(), train.validate()

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import SCALERS
+from rnn_core.config import SCALERS, quoted
 from rnn_core.data.errors import DataError
 
 MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / validation / test
@@ -37,7 +37,7 @@ class Scaler:
     def fit(cls, kind: str, values: np.ndarray, columns: list[str]) -> Scaler:
         """values (N, C) in real units, one column per name."""
         if kind not in SCALERS:
-            raise DataError(f"Unknown scaler '{kind}'; choose one of {', '.join(SCALERS)}.")
+            raise DataError(f"Unknown scaler {quoted(kind)}; choose one of {', '.join(SCALERS)}.")
         values = np.asarray(values, dtype=np.float64)
         if kind == "minmax":
             offset, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import LIMITS, ConfigError, DataConfig
+from rnn_core.config import LIMITS, ConfigError, DataConfig, listed, quoted
 from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import Dataset, get_dataset
@@ -110,22 +110,22 @@ def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> Non
                         "— pick fewer columns as inputs.")
     for name in [*features, target]:
         if name not in frame.columns:
-            raise DataError(f"There is no column '{name}' in the data (columns: "
-                            f"{', '.join(map(str, frame.columns))}); pick one of those.")
+            raise DataError(f"There is no column {quoted(name)} in the data (columns: "
+                            f"{listed(frame.columns)}); pick one of those.")
         if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
-            raise DataError(f"Column '{name}' is not numeric; pick a column of numbers.")
+            raise DataError(f"Column {quoted(name)} is not numeric; pick a column of numbers.")
 
 
 def _check_values(values: pd.DataFrame) -> None:
     for name in values.columns:
         col = values[name].to_numpy()
         if np.isnan(col).any():
-            raise DataError(f"Column '{name}' has {int(np.isnan(col).sum())} missing values; fill or drop "
+            raise DataError(f"Column {quoted(name)} has {int(np.isnan(col).sum())} missing values; fill or drop "
                             "them before training (the CSV upload can interpolate them).")
         if np.isinf(col).any():
-            raise DataError(f"Column '{name}' holds infinite values; replace them with real numbers.")
+            raise DataError(f"Column {quoted(name)} holds infinite values; replace them with real numbers.")
         if len(col) and np.abs(col).max() > MAX_ABS_VALUE:
-            raise DataError(f"Column '{name}' holds values as large as {np.abs(col).max():.3g}; beyond "
+            raise DataError(f"Column {quoted(name)} holds values as large as {np.abs(col).max():.3g}; beyond "
                             f"±{MAX_ABS_VALUE:g} the scaling and the squared errors overflow — divide the column "
                             "by a power of ten and upload again.")
 

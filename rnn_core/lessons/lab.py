@@ -33,6 +33,7 @@ from rnn_core.config import (
     check_layers,
     from_dict,
     layers_error,
+    quoted,
 )
 from rnn_core.config import replace as cfg_replace
 from rnn_core.measure.readable import times_ten
@@ -77,9 +78,9 @@ class LabConfig:
 
     def validate(self) -> LabConfig:
         if self.cell not in CELLS:
-            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+            raise ConfigError(f"Unknown cell {quoted(self.cell)}: choose one of {', '.join(CELLS)}.")
         if self.init not in INITS:
-            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
+            raise ConfigError(f"Unknown init {quoted(self.init)}: choose one of {', '.join(INITS)}.")
         for name, (lo, hi) in LAB_LIMITS.items():
             value = getattr(self, name)
             if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnn_core.config import LIMITS
+from rnn_core.config import LIMITS, quoted
 
 # ----------------------------------------------------------------------------- a small schema language
 NUM, INT, STR, BOOL = "a number", "a whole number", "text", "true or false"
@@ -143,7 +143,7 @@ def metrics_problem(metrics: Any) -> str | None:
     if task is None:
         return None
     if task not in ("forecast", "sequence", "text"):
-        return f"its task '{task}' is not forecast, sequence or text"
+        return f"its task {quoted(task)} is not forecast, sequence or text"
     if "target" in metrics and not isinstance(metrics["target"], str):
         return "its target is not text"
     for split in SPLITS:

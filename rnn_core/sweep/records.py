@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, LIMITS
+from rnn_core.config import CELLS, LIMITS, quoted
 from rnn_core.data.budget import UPLOAD_BYTES, ask
 
 MAX_UPLOAD_BYTES = UPLOAD_BYTES                  # a sweep CSV uploaded to the app
@@ -137,9 +137,9 @@ def _record(line: int, row: dict[str, str | None], types: dict[str, type]) -> di
         try:
             rec[name] = _parse(value, types[name])
         except ValueError:
-            raise SweepError(f"Line {line}: {name} '{value}' is not a valid {types[name].__name__}.") from None
+            raise SweepError(f"Line {line}: {name} {quoted(value)} is not a valid {types[name].__name__}.") from None
     if rec["cell"] not in CELLS:
-        raise SweepError(f"Line {line}: unknown cell '{rec['cell']}'; a sweep file names one of "
+        raise SweepError(f"Line {line}: unknown cell {quoted(rec['cell'])}; a sweep file names one of "
                          f"{', '.join(CELLS)}.")
     lo, hi = LIMITS["timesteps"]
     if rec["timesteps"] is None or not lo <= rec["timesteps"] <= hi:

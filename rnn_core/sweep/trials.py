@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, quoted, validate_run
 from rnn_core.sweep.records import COLUMNS, SweepError
 
 
@@ -104,7 +104,7 @@ def grid(cells: Sequence[str], timesteps: Sequence[int], gains: Sequence[float] 
             raise SweepError(f"The grid has no {name}: give at least one.")
     unknown = [c for c in axes["cell"] if c not in CELLS]
     if unknown:
-        raise SweepError(f"Unknown cell '{unknown[0]}': choose from {', '.join(CELLS)}.")
+        raise SweepError(f"Unknown cell {quoted(unknown[0])}: choose from {', '.join(CELLS)}.")
     trials = []
     for cell, T, gain, H, seed in itertools.product(*axes.values()):
         m = replace(model, cell=cell, gain=gain, hidden_size=H)

@@ -58,7 +58,7 @@ VALUES = st.one_of(st.integers(-10**12, 10**12).map(str), st.floats(allow_nan=Tr
 BUILDABLE = [name for name, d in DATASETS.items() if name not in ("yahoo", "csv", "text")]
 
 
-@settings(FUZZ, max_examples=250)
+@settings(FUZZ, max_examples=120)
 @given(st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=12)), VALUES, max_size=8))
 def test_any_link_reads_or_is_said_in_sentences(query):
     for codec in (PLAYGROUND, LAB):
@@ -72,7 +72,7 @@ def test_any_link_reads_or_is_said_in_sentences(query):
             assert one_sentence(str(e)), str(e)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=30)
 @given(dataset=st.sampled_from(BUILDABLE), timesteps=st.integers(1, 1000),
        length=st.integers(1, 10**7), windows=st.integers(1, 10**6), n_samples=st.integers(1, 10**6),
        start=st.integers(0, 10**6))
@@ -114,7 +114,7 @@ def csv_files(draw) -> bytes:
     return text.encode(encoding, errors="replace")
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(st.one_of(csv_files(), st.binary(max_size=3000)), st.sampled_from(["refuse", "interpolate", "drop"]))
 def test_any_csv_loads_or_is_one_sentence(data, fill):
     try:
@@ -128,7 +128,7 @@ def test_any_csv_loads_or_is_one_sentence(data, fill):
 
 
 # ----------------------------------------------------------------------------- text uploads
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=80)
 @given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000),
                  st.text(alphabet=st.characters(codec="utf-8"), min_size=150, max_size=2000).map(lambda t: t * 3)),
        st.integers(1, 400))
@@ -167,7 +167,7 @@ def sweep_files(draw) -> bytes:
     return "\n".join(",".join(row) for row in rows).encode()
 
 
-@settings(FUZZ, max_examples=200)
+@settings(FUZZ, max_examples=120)
 @given(st.one_of(sweep_files(), st.binary(max_size=2000)))
 def test_any_sweep_file_loads_or_is_one_sentence(data):
     try:
@@ -217,7 +217,7 @@ def mutate(data: st.DataObject, node):
     return data.draw(JSON)
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=150)
 @given(st.data())
 def test_any_run_zip_loads_or_is_one_sentence(data):
     members = dict(GOOD)
