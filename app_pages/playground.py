@@ -7,7 +7,6 @@ it, `ui/run_files.py` builds the run's windows and offers the downloads and the 
 
 import streamlit as st
 
-from rnn_core.config import CELLS
 from rnn_core.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
@@ -81,6 +80,6 @@ if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_c
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
-ghost_bar(SLOT, make_context, CELLS)
+ghost_bar(SLOT, make_context)
 live_area(SLOT, draw_run(SLOT), watch=(ghost_slot(SLOT),))
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

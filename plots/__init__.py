@@ -2,7 +2,7 @@
 them) out. The app's only package that imports plotly; `rnn_core` never imports it, and this package
 never imports streamlit or `ui` (tests/test_layering.py).
 
-    style.py        the one look: colours (a cell's from `config.CELL_SPECS`), fonts, title and legend
+    style.py        the one look: colours (a cell's from its registry entry), fonts, title and legend
                     placement, the empty figure, the lecture-screen copy (`present`)
     axes.py         log axes labelled at powers of ten; loose reference lines kept off the measured ones
     points.py       at most `MAX_POINTS` per trace (bucket min/max), gaps for missing values

@@ -34,7 +34,7 @@ from plots.style import (
     legend_names,
     rgba,
 )
-from rnn_core.config import CELL_SPECS
+from rnn_core.nn.cells import cell_of, labels_where
 from rnn_core.readable import power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
@@ -151,7 +151,7 @@ def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
     title = "Mean gate activations over time"
     gates = (probe or {}).get("gates") or []
     if not any(gates):
-        return empty(title, "Only LSTM and GRU cells have gates." if not CELL_SPECS[cell].gates
+        return empty(title, f"Only {labels_where(lambda c: c.gates)} have gates." if not cell_of(cell).gates
                      else "Gate activations appear with the first probe.")
     fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]

@@ -9,7 +9,7 @@
     truncation_figure(report)          what truncated BPTT cuts (the Learn page)
     compare_loss_figure(runs), compare_gradient_figure(runs)   Compare's race
 These charts sit in half-width columns: legend "above" (`style.layout`). Cell colours:
-`style.cell_color` (from `config.CELL_SPECS`). A sweep's figures: `plots/sweeps.py`; Compare's table:
+`style.cell_color` (from the cell registry). A sweep's figures: `plots/sweeps.py`; Compare's table:
 `plots/tables.py`. Leaves to others: the numbers (`rnn_core/lab.py`).
 """
 
@@ -25,7 +25,7 @@ from plots.axes import relog
 from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
-from rnn_core.config import CELLS
+from rnn_core.nn.cells import label_of
 from rnn_core.readable import readable
 
 
@@ -44,7 +44,7 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     """‖∂L/∂h_t‖ at initialisation: geometric mean over seeds per layer, the min–max band, the theory
     (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure` on the mean, plus the bands underneath."""
     what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if stats.get("normalised") else "‖∂L/∂hₜ‖"
-    title = f"{CELLS[stats['cell']]}: {what} at initialisation"
+    title = f"{label_of(stats['cell'])}: {what} at initialisation"
     fig = gradient_time_figure(stats, log_y=True, show_theory=True, title=title)
     n_before = len(fig.data)
     t = list(range(stats["timesteps"]))
@@ -68,8 +68,8 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
     fig = go.Figure()
     for cell, c in curves.items():
         color = cell_color(cell)
-        _band(fig, c["t"], c["lo"], c["hi"], color, CELLS.get(cell, cell), cell)
-        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=CELLS.get(cell, cell),
+        _band(fig, c["t"], c["lo"], c["hi"], color, label_of(cell), cell)
+        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=label_of(cell),
                                  legendgroup=cell, line={"color": color, "width": 2.5}))
     T = len(next(iter(curves.values()))["t"])
     return layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
@@ -79,7 +79,7 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
 def phase_figure(phase: dict, height: int = 400) -> go.Figure:
     """Gain × timestep heatmap of log10(‖∂L/∂h_t‖ / ‖∂L/∂h_T‖), blue = vanished, red = grown, with
     the gain where σ_max·γ = 1 marked."""
-    title = f"Phase diagram: {CELLS[phase['cell']]}, {phase['init']} × gain"
+    title = f"Phase diagram: {label_of(phase['cell'])}, {phase['init']} × gain"
     z = np.array([[np.nan if v is None else v for v in row] for row in phase["z"]], dtype=float)
     t = phase["t"]
     cols = decimate_indices(len(t), 250)
@@ -179,11 +179,11 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
         color = cell_color(cell)
         ep = [e for e in r.get("epochs", []) if e.get("train_loss") is not None]
         fig.add_trace(go.Scatter(x=[e["epoch"] for e in ep], y=values([e["train_loss"] for e in ep]),
-                                 mode="lines", name=f"{CELLS.get(cell, cell)} train", legendgroup=cell,
+                                 mode="lines", name=f"{label_of(cell)} train", legendgroup=cell,
                                  showlegend=False, line={"color": color, "width": 1.5, "dash": "dot"}))
         ev = [e for e in r.get("epochs", []) if e.get("val_loss") is not None]
         fig.add_trace(go.Scatter(x=[e["epoch"] for e in ev], y=values([e["val_loss"] for e in ev]),
-                                 mode="lines+markers", name=CELLS.get(cell, cell), legendgroup=cell,
+                                 mode="lines+markers", name=label_of(cell), legendgroup=cell,
                                  line={"color": color, "width": 2.5}, marker={"size": 5}))
     if baseline is not None and math.isfinite(baseline) and baseline > 0:
         # named in the legend, not on the line: the curves start at the constant guess and covered a label
@@ -204,7 +204,7 @@ def compare_gradient_figure(runs: dict[str, dict], height: int = 380) -> go.Figu
         g = np.asarray(p["grad_h"][0], dtype=float)
         g = g / g[-1] if g[-1] > 0 else g
         fig.add_trace(go.Scatter(x=list(range(len(g))), y=positive_list(g.tolist()), mode="lines",
-                                 name=CELLS.get(cell, cell), line={"color": cell_color(cell), "width": 2.5}))
+                                 name=label_of(cell), line={"color": cell_color(cell), "width": 2.5}))
     if not fig.data:
         return empty(title, "The gradient profiles appear with the first probe.", height)
     return layout(fig, title, "timestep t (0 = oldest input)", "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖",

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from plots.style import SPLIT_LABEL
-from rnn_core.config import CELLS
 from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.nn.cells import label_of
 from rnn_core.readable import PLAIN_BELOW, PLAIN_FROM, readable
 
 METRIC_LABELS = {
@@ -96,7 +96,7 @@ def compare_table(runs: dict[str, dict], baseline: float | None = None) -> pd.Da
         last = ep[-1] if ep else {}
         final_val = last.get("val_loss")
         rows.append({
-            "cell": CELLS.get(cell, cell), "status": r.get("status", ""), "epochs": last.get("epoch", 0),
+            "cell": label_of(cell), "status": r.get("status", ""), "epochs": last.get("epoch", 0),
             "train loss": last.get("train_loss"), "validation loss": final_val,
             "best validation": min(val) if val else None,
             "÷ constant guess": (final_val / baseline) if final_val is not None and baseline else None,

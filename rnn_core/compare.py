@@ -1,7 +1,7 @@
 """What the Compare page races and sweeps: its default runs, the ranges of its own settings, the check a
 race must pass, and one short run through the sweep engine.
 
-The race trains two to five cells on the same windows, seed and settings: `RACE_MODEL`, `RACE_DATA`
+The race trains two cells or more (every cell at most) on the same windows, seed and settings: `RACE_MODEL`, `RACE_DATA`
 (with `RACE_PARAMS` per dataset) and `RACE_TRAIN` are its defaults, `RACE_DATASETS` what it offers,
 `race_error(cells, num_layers)` the sentence refusing a race that cannot start. The timesteps sweep
 and the trainability map start from `SWEEP_DEFAULTS` and `MAP_DEFAULTS`, choose from `SWEEP_TIMESTEPS`
@@ -22,14 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig, layers_error
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.config import replace as cfg_replace
+from rnn_core.nn.cells import CELLS, layers_error
 
 # ------------------------------------------------------------------------------------------ the race
 RACE_DATASETS = ("adding", "echo", "sine", "mackey_glass", "sines", "brackets", "pydoc")
 RACE_CELLS = ("rnn", "lstm", "gru")          # raced by default
 TEXT_RACE_CELLS = ("rnn", "lstm")            # the Playground's "tanh RNN vs LSTM" on a text dataset
-MIN_RACE_CELLS, MAX_RACE_CELLS = 2, 5
+MIN_RACE_CELLS, MAX_RACE_CELLS = 2, len(CELLS)   # every cell may race
 RACE_MODEL = ModelConfig(hidden_size=32, num_layers=1, forget_bias=1.0)
 RACE_DATA = DataConfig(dataset="adding", timesteps=25)
 RACE_PARAMS = {"adding": {"n_samples": 2000}, "echo": {"n_samples": 2000, "lag": 10}}

@@ -9,7 +9,8 @@ Each round-trips through a plain dict (`asdict` / `from_dict`) and through URL q
 the CLI's help and checks and the URL clamping all read it (`LIMITS` and `LABELS` are views of it).
 `validate_run(model, data, train)` adds the checks that span two configs (truncated BPTT within the
 window); every front end (CLI, Playground, Compare, a loaded run) calls it before a run starts.
-Leaves to others: the cells' own facts (`cells.CELL_SPECS`), the datasets' parameters (`datasets.Param`).
+Leaves to others: the cells' own facts (the registry, `rnn_core.nn.cells.CELLS`), the datasets'
+parameters (`datasets.Param`).
 """
 
 from __future__ import annotations
@@ -18,48 +19,6 @@ import dataclasses
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What the app knows about one recurrent cell: the one place a cell's facts are kept.
-    The equations and their Jacobians are in `cells.py` (`step` names its entry in `cells.STEPS`),
-    the trainable module in `models.py`; everything else (probe, figures, Lab, CLI, pages) reads this."""
-
-    label: str                      # as the select boxes and charts name it
-    step: str                       # its step in cells.STEPS (one signature for all)
-    activation: str                 # φ of the hidden update: "tanh" or "relu"
-    gamma: float                    # sup |φ′| (tanh′ ≤ 1, ReLU′ ≤ 1): the γ of the bound (σ_max·γ)^k
-    blocks: int = 1                 # row blocks stacked in W_ih / W_hh (LSTM i, f, g, o: 4; GRU r, z, n: 3)
-    gates: tuple[str, ...] = ()     # gate names, as the probe reports them, in row-block order
-    candidate: int = 0              # the row block of W_hh whose singular values are reported
-    spectrum_of: str = "W_hh"       # which matrix those singular values are of
-    bounded: bool = False           # step Jacobian diag(φ′)·M, so ‖∏J‖ ≤ (σ_max(M)·γ)^k is a bound for it
-    gate_path: tuple[str, str] | None = None   # gated cells: (gate, state) of the additive path
-    cell_state: bool = False        # carries c_t besides h_t (LSTM)
-    output_feedback: bool = False   # feeds the network's output ŷ_{t−1} back (Jordan): its own unrolled module
-    max_layers: int | None = None   # a fixed number of layers (Jordan: the output it feeds back is one)
-    torch_module: str = ""          # the fused torch.nn module ("RNN", "LSTM", "GRU"); "" = unrolled in Python
-    color: str = "#1f2330"          # its line colour in every chart
-
-
-# The cells, in the order the app lists them.
-CELL_SPECS: dict[str, CellSpec] = {
-    "rnn": CellSpec("Elman RNN (tanh)", "elman", "tanh", 1.0, bounded=True, torch_module="RNN", color="#3b5bdb"),
-    "rnn_relu": CellSpec("Elman RNN (ReLU)", "elman", "relu", 1.0, bounded=True, torch_module="RNN",
-                         color="#1098ad"),
-    "jordan": CellSpec("Jordan network", "jordan", "tanh", 1.0, spectrum_of="W_yh·W_out (output fed back)",
-                       bounded=True, output_feedback=True, max_layers=1, color="#7048e8"),
-    "lstm": CellSpec("LSTM", "lstm", "tanh", 1.0, blocks=4, gates=("input", "forget", "cell", "output"),
-                     candidate=2, spectrum_of="W_hg (candidate block of W_hh)", gate_path=("forget", "c"),
-                     cell_state=True, torch_module="LSTM", color="#d6336c"),
-    "gru": CellSpec("GRU", "gru", "tanh", 1.0, blocks=3, gates=("reset", "update"), candidate=2,
-                    spectrum_of="W_hn (candidate block of W_hh)", gate_path=("update", "h"), torch_module="GRU",
-                    color="#2b8a3e"),
-}
-# Views of CELL_SPECS for the callers that want one fact.
-CELLS: dict[str, str] = {name: spec.label for name, spec in CELL_SPECS.items()}
-MAX_LAYERS: dict[str, int] = {name: s.max_layers for name, s in CELL_SPECS.items() if s.max_layers is not None}
 
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {
@@ -92,11 +51,9 @@ class Field:
 
 FIELDS: dict[str, Field] = {
     # --- model
-    "cell": Field("Cell", "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) "
-                  "at every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
-                  "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
-                  "network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden state, so "
-                  "it has one hidden layer."),
+    # the widgets and --help add each cell's own sentence (rnn_core.nn.cells.cell_help)
+    "cell": Field("Cell", "What carries hₜ₋₁ into hₜ, and so what the gradient is multiplied by at every step "
+                  "back."),
     "hidden_size": Field("Hidden size", "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ "
                          "1.1 but spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
                          "(19–24 decades over 100 steps at H = 32).", 1, 512, 1),
@@ -168,25 +125,9 @@ def _check_range(name: str, value: float) -> None:
                           "choose a value in that range.")
 
 
-def layers_error(cell: str, num_layers: int) -> str | None:
-    """The sentence refusing `num_layers` for `cell`, or None when the pair is allowed."""
-    most = MAX_LAYERS.get(cell)
-    if most is None or num_layers <= most:
-        return None
-    return (f"A {CELLS[cell]} feeds its own output back into its one hidden layer, so it has exactly "
-            f"{most} layer: set layers to {most}, got {num_layers}.")
-
-
-def check_layers(cell: str, num_layers: int) -> None:
-    """Raise ConfigError with `layers_error`'s sentence when `cell` cannot have `num_layers` layers."""
-    message = layers_error(cell, num_layers)
-    if message:
-        raise ConfigError(message)
-
-
 @dataclass
 class ModelConfig:
-    cell: str = "rnn"            # one of CELLS
+    cell: str = "rnn"            # a key of rnn_core.nn.cells.CELLS
     hidden_size: int = 32        # units per recurrent layer (H)
     num_layers: int = 1          # stacked recurrent layers (1–4)
     input_size: int = 1          # features per timestep (F); set from the data
@@ -196,12 +137,15 @@ class ModelConfig:
     forget_bias: float = 0.0     # added to the LSTM forget-gate bias (1.0 is the classic choice)
 
     def validate(self) -> ModelConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+        # only the cell registry knows the cells: imported here, not at the top, so that importing config
+        # (the root every package reads, the torch-free data layer included) never loads torch
+        from rnn_core.nn.cells import cell_of, check_cell
+
+        cell_of(self.cell)
         if self.init not in INITS:
             raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
         check_ranges(self)
-        check_layers(self.cell, self.num_layers)
+        check_cell(self.cell, self.num_layers)
         return self
 
 

@@ -2,7 +2,7 @@
 
 Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges) and
 `LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
-averaged over seeds with the spread (`profile_stats`) and for all five cells at once (`overlay`); the
+averaged over seeds with the spread (`profile_stats`) and for every cell at once (`overlay`); the
 gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
 (`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
 headline numbers say (`lab_verdict`).
@@ -23,18 +23,15 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from rnn_core.config import (
-    CELL_SPECS,
-    CELLS,
     FIELDS,
     INITS,
     ConfigError,
     Field,
     ModelConfig,
-    check_layers,
     from_dict,
-    layers_error,
 )
 from rnn_core.config import replace as cfg_replace
+from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.readable import times_ten
 from rnn_core.threads import one_thread
 
@@ -42,14 +39,14 @@ LAB_BATCH = 8                      # sequences in the Lab's random probe batch
 # The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
 # outside them, a link's values are clamped into them (`clamp_lab`), and the Lab's sliders read them.
 LAB_SETTINGS: dict[str, Field] = {
-    "cell": Field("Cell", "Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway."),
+    "cell": Field("Cell", "The cell whose gradient the charts measure; the overlay chart shows every cell anyway."),
     "timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
     "hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
     "num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
-    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
-                  "its output loop W_yh·W_out)."),
-    "gain": Field("Gain", "Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
-                  "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and forces "
+    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max = gain exactly, of the recurrent "
+                  "matrix the singular-value chart names for each cell (Jordan: its output loop W_yh·W_out)."),
+    "gain": Field("Gain", "Scales W_hh. Where the bound is drawn, σ_max·γ < 1 forces the gradient to vanish and "
+                  "> 1 allows it to grow (it need not); for a gated cell it scales every gate block and forces "
                   "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
     "forget_bias": Field("Forget-gate bias (LSTM)", "Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its "
                          "gradient, alive.", FIELDS["forget_bias"].lo, FIELDS["forget_bias"].hi, 0.25),
@@ -65,7 +62,7 @@ PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.aran
 
 @dataclass
 class LabConfig:
-    cell: str = "rnn"            # one of CELLS
+    cell: str = "rnn"            # a key of rnn_core.nn.cells.CELLS
     timesteps: int = 100         # T
     hidden_size: int = 32        # H
     num_layers: int = 1          # stacked layers
@@ -76,15 +73,14 @@ class LabConfig:
     input_scale: float = 0.5     # std of the random inputs x_t (small → the linear regime of tanh)
 
     def validate(self) -> LabConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+        cell_of(self.cell)
         if self.init not in INITS:
             raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
         for name, (lo, hi) in LAB_LIMITS.items():
             value = getattr(self, name)
             if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
                 raise ConfigError(f"{name} must be between {lo} and {hi} in the Gradient Lab, got {value}.")
-        check_layers(self.cell, self.num_layers)
+        check_cell(self.cell, self.num_layers)
         return self
 
     def model_config(self, cell: str | None = None, gain: float | None = None) -> ModelConfig:
@@ -170,7 +166,7 @@ class LabVerdict:
     sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
     rate: float          # σ_max·γ
     reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (underflow)"
-    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (Elman, Jordan)
+    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (`Cell.bounded`)
     verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
     why: str             # one sentence
 
@@ -182,7 +178,7 @@ def lab_verdict(stats: dict) -> LabVerdict:
     rate = sigma * stats["gamma"]
     first = stats["grad_h"][0]
     ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
-    bounded = CELL_SPECS[stats["cell"]].bounded
+    bounded = cell_of(stats["cell"]).bounded
     verdict, why = _verdict(rate, bounded)
     return LabVerdict(sigma, rate, _reach(ratio), bounded, verdict, why)
 
@@ -199,8 +195,8 @@ def _reach(ratio: float) -> str:
 def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
     """(verdict, why) of σ_max·γ = `rate` (Pascanu et al., 2013); gated cells: the measured line decides."""
     if not bounded:
-        return "gates decide", ("The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it "
-                                "does not cover, so read the measured line.")
+        return "gates decide", ("The bound (σ_max·γ)^k holds only where the step Jacobian is diag(φ′)·M; gates add "
+                                "paths it does not cover, so read the measured line.")
     if abs(rate - 1) < EDGE:
         return "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
     if rate < 1:
@@ -357,15 +353,15 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     """‖∏ ∂h_j/∂h_{j−1}‖₂ over k = 1…T steps (first layer), over seeds, with what governs it.
 
     {"k": [...], "mean", "lo", "hi", "theory", "gate_path", "sigma_max", "gamma"}: "theory" is the bound
-    (σ_max·γ)^k for cells whose step Jacobian is diag(φ′)·M (Elman, Jordan), else []; "gate_path" is, for
-    LSTM / GRU, ‖∏ diag(g_j)‖₂ of the additive path's gate (`probe.gate_path_norms`, geometric mean over
-    seeds), else [].
+    (σ_max·γ)^k for cells whose step Jacobian is diag(φ′)·M (`Cell.bounded`), else []; "gate_path" is,
+    for a cell with a gate path (LSTM / GRU), ‖∏ diag(g_j)‖₂ of the additive path's gate
+    (`probe.gate_path_norms`, geometric mean over seeds), else [].
     """
     from rnn_core.models import build_model, spectra
     from rnn_core.probe import gate_path_norms, jacobian_product_norms
 
     cfg.validate()
-    spec = CELL_SPECS[cfg.cell]
+    spec = cell_of(cfg.cell)
     rows, paths, sigmas = [], [], []
     for seed in range(cfg.seeds):
         with one_thread():

@@ -34,9 +34,10 @@ from rnn_core.compare import (
     TEXT_RACE_CELLS,
     race_error,
 )
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.live import LiveRun
+from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.tasks import TASKS, Task
 from rnn_core.workers import new_run
 from ui.controls import data_controls, train_controls
@@ -84,7 +85,7 @@ def _defaults() -> None:
 def race_settings(box) -> RaceSettings:
     """The Compare controls in `box`: cells, a small model panel, and the shared data / training panels."""
     _defaults()
-    cells = box.multiselect(f"Cells to race ({MIN_RACE_CELLS}–{MAX_RACE_CELLS})", list(CELLS), format_func=CELLS.get,
+    cells = box.multiselect(f"Cells to race ({MIN_RACE_CELLS}–{MAX_RACE_CELLS})", list(CELLS), format_func=label_of,
                             key="cmp.m.cells", max_selections=MAX_RACE_CELLS,
                             help="Each trains its own network on the same windows with the same seed and settings.")
     with box.expander("Model", icon=":material/neurology:", expanded=False):
@@ -205,7 +206,7 @@ PRESENTER_CHARTS = {"loss": "Loss race", "gradient": "Gradient through time"}
 
 def _presented(snaps: dict, data: dict, baseline: float | None, task: Task, chart: str) -> None:
     """Presenter view of the race: one status line for all cells, and only the chosen chart."""
-    status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{CELLS[cell]}** {snap.epoch}/{snap.total_epochs}"
+    status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{label_of(cell)}** {snap.epoch}/{snap.total_epochs}"
                            for cell, snap in snaps.items()))
     fig = (compare_loss_figure(data, baseline=baseline, baseline_label=task.baseline_label,
                                loss_label=task.loss_label) if chart == "loss"
@@ -240,7 +241,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         for col, (cell, snap) in zip(cols, snaps.items()):
             total = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
             col.progress(min(1.0, snap.step / total),
-                         text=f"{STATUS_ICON.get(snap.status, '')} {CELLS[cell]} · epoch {snap.epoch}/"
+                         text=f"{STATUS_ICON.get(snap.status, '')} {label_of(cell)} · epoch {snap.epoch}/"
                               f"{snap.total_epochs}")
             if snap.status == "queued":
                 col.caption(describe_wait(snap.ahead, snap.wait))
@@ -275,10 +276,10 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     for col, (cell, snap) in zip(cols, snaps.items()):
         with col:
             latest = next((r for r in reversed(snap.epochs) if r.get("text")), None)
-            st.markdown(f"**{CELLS[cell]}**" + (f" · epoch {latest['epoch']}" if latest else ""))
+            st.markdown(f"**{label_of(cell)}**" + (f" · epoch {latest['epoch']}" if latest else ""))
             st.code(latest["text"]["sample"] if latest else "(no sample yet)", language=None, wrap_lines=True)
     version = tuple(len(s.epochs) for s in snaps.values())
-    connectivity_row({CELLS[c]: run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
+    connectivity_row({label_of(c): run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖ of the boxed prediction for each earlier character (exact, log "
                "scale), recomputed every epoch. It says how much the prediction would move if that character "
                "changed, not whether it is right: on the brackets the LSTM, sure and right (p ≈ 1, loss ≈ 0), "

@@ -1,7 +1,9 @@
 """Control panels: widgets in, config dataclasses out. Reusable by every page (prefix keeps them apart).
 
-    model_controls(box, prefix, cells=None) -> ModelConfig         cell, hidden size, layers, init, gain,
+    model_controls(box, prefix) -> ModelConfig                      cell, hidden size, layers, init, gain,
                                                                     forget-gate bias
+    cell_select(box, key, field=None) -> cell                       every cell of the registry, with
+                                                                    every cell's sentence as its tooltip
     data_controls(box, prefix, datasets=None) -> DataChoice         dataset + its own parameters (ticker
                                                                     and dates for yahoo, upload + columns
                                                                     for csv, lag for echo, noise…),
@@ -32,8 +34,6 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core.config import (
-    CELL_SPECS,
-    CELLS,
     CLIPPING,
     FIELDS,
     HELP,
@@ -42,13 +42,14 @@ from rnn_core.config import (
     OPTIMIZERS,
     SCALERS,
     DataConfig,
+    Field,
     ModelConfig,
     TrainConfig,
-    layers_error,
 )
 from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS, GROUPS, Param
+from rnn_core.nn.cells import CELLS, cell_help, cell_of, layers_error
 from rnn_core.text_sources import MAX_TEXT_BYTES, read_text_upload
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
@@ -69,6 +70,14 @@ def _slider(box: Any, k: str, name: str, **kwargs) -> Any:
     """A slider for config field `name` with its FIELDS label, range, step and tooltip."""
     f = FIELDS[name]
     return box.slider(f.widget_label, float(f.lo), float(f.hi), step=f.step, key=k, help=f.help, **kwargs)
+
+
+def cell_select(box: Any, k: str, f: Field | None = None) -> str:
+    """The cell select box: every cell of the registry; its tooltip the setting's help (`f`, by default
+    FIELDS["cell"]) and every cell's sentence."""
+    f = f or FIELDS["cell"]
+    return box.selectbox(f.widget_label, list(CELLS), format_func=lambda c: CELLS[c].label, key=k,
+                         help=cell_help(f.help))
 
 
 def _select(box: Any, k: str, name: str, options: dict[str, str]) -> Any:
@@ -99,15 +108,14 @@ def _valid_choice(k: str, options: list, default: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------- model
-def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -> ModelConfig:
+def model_controls(box: Any, prefix: str) -> ModelConfig:
     """Cell, hidden size, layers, recurrent init, gain and forget-gate bias → ModelConfig."""
-    cells = cells or CELLS
     d = ModelConfig()
     seed_widgets(prefix, d, DataConfig(), TrainConfig())
     k = lambda name: key(prefix, "m", name)  # noqa: E731
-    _valid_choice(k("cell"), list(cells), next(iter(cells)))
+    _valid_choice(k("cell"), list(CELLS), d.cell)
     _valid_choice(k("init"), list(INITS), d.init)
-    cell = _select(box, k("cell"), "cell", cells)
+    cell = cell_select(box, k("cell"))
     c1, c2 = box.columns(2)
     hidden = _number(c1, k("hidden_size"), "hidden_size")
     layers = _number(c2, k("num_layers"), "num_layers")
@@ -115,7 +123,7 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
         box.warning(message)
     init = _select(box, k("init"), "init", INITS)
     gain = _slider(box, k("gain"), "gain", disabled=init == "default")
-    forget = _slider(box, k("forget_bias"), "forget_bias", disabled="forget" not in CELL_SPECS[cell].gates)
+    forget = _slider(box, k("forget_bias"), "forget_bias", disabled="forget" not in cell_of(cell).gates)
     return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
                        gain=float(gain), forget_bias=float(forget))
 

@@ -28,8 +28,9 @@ from rnn_core.compare import (
     SWEEP_TIMESTEPS,
     SweepDefaults,
 )
-from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import ConfigError
 from rnn_core.config import replace as cfg_replace
+from rnn_core.nn.cells import label_of
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
@@ -145,7 +146,7 @@ def _progress(snap: dict) -> None:
         st.error(md(f"The sweep stopped: {snap['error']}"))
     skipped = [r for r in snap["records"] if r["status"] == "skipped"]
     for r in skipped[:5]:
-        st.caption(md(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {r['note']}"))
+        st.caption(md(f"{label_of(r['cell'])}, T = {r['timesteps']} skipped: {r['note']}"))
 
 
 def _download(records: list[dict], name: str, key: str) -> None:
