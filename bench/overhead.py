@@ -78,6 +78,11 @@ def plain_net(model_cfg: ModelConfig, seed: int) -> PlainNet:
     return PlainNet(copy.deepcopy(model.rnn), copy.deepcopy(model.head), cell_of(model_cfg.cell).output_feedback)
 
 
+def own_loop(cell: str) -> bool:
+    """Does the cell's module unroll in Python (no fused torch kernel)?"""
+    return not isinstance(cell_of(cell).module(ModelConfig(cell=cell)), nn.RNNBase)
+
+
 def plain_loop(net: nn.Module, windows: Any, cfg: TrainConfig) -> None:
     """The loop one writes by hand: same data order (seeded randperm per epoch), optimiser and clipping."""
     device = torch.device(cfg.device)
@@ -225,8 +230,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     rows, ratios = [], {}
     for cell in cells:
         plain, plain_cpu = med(cell, "plain", WALL), med(cell, "plain", CPU)
-        own = not isinstance(plain_net(ModelConfig(cell=cell), 0).rnn, nn.RNNBase)   # no fused torch kernel
-        row = [cell + (" (own unrolled loop)" if own else ""), f"{fmt_s(plain)} / {fmt_s(plain_cpu)}"]
+        row = [cell + (" (own unrolled loop)" if own_loop(cell) else ""), f"{fmt_s(plain)} / {fmt_s(plain_cpu)}"]
         for v in variants[1:]:
             t, c = med(cell, v, WALL), med(cell, v, CPU)
             ratios[cell, v] = c / plain_cpu

@@ -197,3 +197,23 @@ def run_of(at, name: str = "pg"):
     """The run in slot `name` of an AppTest's session (a LiveRun, StaticRun or SweepRun), or None."""
     state = slot_of(at, name)
     return None if state is None else state.run
+
+
+# ---------------------------------------------------------------------------- cells of the registry
+def cell_model(cell: str, layers: int = 2, init: str = "default", *, hidden_size: int = 5, input_size: int = 3,
+               output_size: int = 2, gain: float = 0.9, forget_bias: float = 1.0, seed: int = 11):
+    """A small model of `cell` from the registry: `layers` layers, or the most the cell can have."""
+    from rnn_core.config import ModelConfig
+    from rnn_core.models import build_model
+    from rnn_core.nn.cells import cell_of
+
+    cfg = ModelConfig(cell=cell, hidden_size=hidden_size, num_layers=min(layers, cell_of(cell).max_layers or layers),
+                      input_size=input_size, output_size=output_size, init=init, gain=gain, forget_bias=forget_bias)
+    return build_model(cfg, seed=seed)
+
+
+def float64_batch(seed: int = 0, T: int = 8, F: int = 3, B: int = 4):
+    """x (B, T, F) float64 from N(0, 1), the same for the same seed."""
+    import torch
+
+    return torch.randn(B, T, F, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))

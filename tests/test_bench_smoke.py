@@ -27,7 +27,7 @@ def test_overhead_quick_prints_a_ratio_per_cell(capsys):
     for cell in ("rnn", "jordan"):
         row = next(line for line in out.splitlines() if line.startswith(f"| {cell} ") and "×" in line)
         assert len(re.findall(RATIO, row)) == 4, row          # train() and LiveRun, wall and CPU
-    assert "jordan (own unrolled loop)" in out
+    assert all((f"| {cell} (own unrolled loop)" in out) == overhead.own_loop(cell) for cell in ("rnn", "jordan"))
     assert "split losses" in out and "probe" in out         # the breakdown table
     assert re.search(r"target train\(\)/plain ≤ 1\.15", out)
     assert summary[0].startswith("Overhead (cpu") and "rnn " in summary[0]

@@ -5,6 +5,7 @@ from rnn_core.compare import (
     MAP_DEFAULTS,
     MAP_GAINS,
     MAX_APP_RUNS,
+    MAX_RACE_CELLS,
     RACE_CELLS,
     RACE_DATA,
     RACE_DATASETS,
@@ -18,14 +19,20 @@ from rnn_core.compare import (
     TEXT_RACE_CELLS,
     race_error,
 )
-from rnn_core.config import CELLS, replace, validate_run
+from rnn_core.config import replace, validate_run
 from rnn_core.datasets import DATASETS
+from rnn_core.nn.cells import CELLS, layers_error
 
 
-def test_race_error_refuses_one_cell_and_a_jordan_stack():
-    assert race_error(["rnn"], 1) == "Pick at least two cells to race."
-    assert race_error(["rnn", "jordan"], 2).startswith("A Jordan network feeds its own output back")
-    assert race_error(["rnn", "jordan"], 1) is None and race_error(["lstm", "gru"], 4) is None
+def test_race_error_refuses_one_cell_and_a_stack_of_a_cell_that_cannot_stack():
+    cells = list(CELLS)
+    assert race_error(cells[:1], 1) == "Pick at least two cells to race."
+    assert race_error(cells, 1) is None and len(CELLS) == MAX_RACE_CELLS      # every cell may race at once
+    for name, c in CELLS.items():
+        if c.max_layers is not None:
+            assert race_error(cells, c.max_layers + 1) == layers_error(name, c.max_layers + 1)
+    stackable = [name for name, c in CELLS.items() if c.max_layers is None]
+    assert race_error(stackable, 4) is None
 
 
 def test_the_default_race_passes_every_run_check():

@@ -15,8 +15,9 @@ from plots.lab import (
     truncation_figure,
 )
 from rnn_core import lab
-from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import ConfigError
 from rnn_core.lab import LAB_PRESETS, LabConfig
+from rnn_core.nn.cells import CELLS, layers_error
 from rnn_core.scratch import scratch_report
 
 SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
@@ -44,7 +45,7 @@ def test_profile_stats_is_reproducible_and_bounded_by_the_theory_for_elman():
     # Pascanu: ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖ (σ_max γ)^(T−1−t) for a tanh RNN
     assert np.all(measured <= theory * (1 + 1e-9))
     assert a["grad_c"] is None
-    assert lab.profile_stats(SMALL, "lstm")["grad_c"] is not None
+    assert all(lab.profile_stats(SMALL.replace(seeds=1), name)["grad_c"] for name, c in CELLS.items() if c.cell_state)
 
 
 def test_phase_diagram_vanishes_at_low_gain_and_grows_at_high_gain():
@@ -226,24 +227,26 @@ def test_preset_default_init_forgets_with_sigma_max_above_one():
     assert all(18.5 <= d <= 24.5 for d in _decades_lost(cfg))
 
 
-def test_jacobian_chart_bound_only_for_elman_and_jordan_gate_path_for_gated():
-    for cell in ("rnn", "jordan"):
-        jac = lab.jacobian_stats(SMALL.replace(cell=cell))
-        assert len(jac["theory"]) == len(jac["k"]) and jac["gate_path"] == []
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_jacobian_chart_has_the_bound_where_it_holds_and_the_gate_path_where_there_is_one(cell):
+    jac = lab.jacobian_stats(SMALL.replace(cell=cell, forget_bias=3.0, init="orthogonal", gain=0.5, seeds=1))
+    assert len(jac["theory"]) == (len(jac["k"]) if CELLS[cell].bounded else 0)
+    assert len(jac["gate_path"]) == (len(jac["k"]) if CELLS[cell].gate_path else 0)
+    if CELLS[cell].bounded:
         assert np.all(np.array(jac["mean"]) <= np.array(jac["theory"]) * (1 + 1e-9))
-    lstm = lab.jacobian_stats(SMALL.replace(cell="lstm", forget_bias=3.0, init="orthogonal", gain=0.5))
-    assert lstm["theory"] == [] and len(lstm["gate_path"]) == len(lstm["k"])
-    names = [t.name for t in jacobian_figure(lstm).data]
-    assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
+    else:
+        names = [t.name for t in jacobian_figure(jac).data]
+        assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
 
 
-def test_overlay_leaves_jordan_out_of_a_stack_and_says_why():
+def test_overlay_leaves_a_cell_that_cannot_stack_out_of_a_stack_and_says_why():
     cfg = SMALL.replace(num_layers=2, seeds=1, timesteps=8)
-    assert "jordan" not in lab.overlay(cfg)
-    (sentence,) = lab.overlay_left_out(cfg)
-    assert sentence.startswith("A Jordan network feeds its own output back")
-    with pytest.raises(ConfigError, match="set layers to 1"):
-        cfg.replace(cell="jordan").validate()
+    one_layer = [name for name, c in CELLS.items() if c.max_layers == 1]
+    assert one_layer and list(lab.overlay(cfg)) == [name for name in CELLS if name not in one_layer]
+    assert lab.overlay_left_out(cfg) == [layers_error(name, 2) for name in one_layer]
+    for name in one_layer:
+        with pytest.raises(ConfigError, match="set layers to 1"):
+            cfg.replace(cell=name).validate()
 
 
 @pytest.mark.slow
@@ -288,7 +291,7 @@ def test_lab_verdict_reads_sigma_gamma_against_one_and_how_much_reaches_t0():
     assert value < 1e-5                                                # 0.5^29: about 8.7 decades lost
     assert lab.lab_verdict({**stats, "grad_h": [[0.0, 1.0]]}).reach == "0 (underflow)"
     assert lab.lab_verdict({**stats, "grad_h": [[1.0, 1.0]]}).reach == "≈ 1"
-    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell="lstm")))
+    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell=next(n for n, c in CELLS.items() if not c.bounded))))
     assert gated.verdict == "gates decide" and not gated.bounded
 
 

@@ -1,11 +1,11 @@
 """One look for every chart (`plots/style.py`): each builder's placeholder is the same empty figure, a cell
-is drawn in its `CELL_SPECS` colour on every page's charts, and no builder pins a template of its own."""
+is drawn in its registry colour on every page's charts, and no builder pins a template of its own."""
 
 import plotly.graph_objects as go
 import pytest
 
 from plots import gradients, lab, predictions, series, style, sweeps, text
-from rnn_core.config import CELL_SPECS
+from rnn_core.nn.cells import CELLS
 
 EMPTIES = {
     "loss": lambda: series.loss_figure([], []),
@@ -37,7 +37,7 @@ def test_every_placeholder_is_the_one_empty_figure(name):
 
 
 def test_a_cell_has_its_table_colour_on_every_page():
-    cells = list(CELL_SPECS)
+    cells = list(CELLS)
     curves = {c: {"t": [0, 1], "mean": [0.5, 1.0], "lo": [0.4, 1.0], "hi": [0.6, 1.0]} for c in cells}
     epochs = [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}]
     records = [{"cell": c, "gain": 1.0, "timesteps": T, "seed": 0, "val_loss": 0.5, "baseline_mse": 1.0}
@@ -45,8 +45,8 @@ def test_a_cell_has_its_table_colour_on_every_page():
     for fig in (lab.overlay_figure(curves), lab.compare_loss_figure({c: {"epochs": epochs} for c in cells}),
                 sweeps.sweep_figure(records)):
         drawn = {t.legendgroup or t.name: t.line.color for t in fig.data if t.showlegend is not False}
-        colors = [drawn.get(c, drawn.get(CELL_SPECS[c].label)) for c in cells]
-        assert colors == [CELL_SPECS[c].color for c in cells], fig.layout.title.text
+        colors = [drawn.get(c, drawn.get(CELLS[c].label)) for c in cells]
+        assert colors == [CELLS[c].color for c in cells], fig.layout.title.text
 
 
 def test_no_builder_pins_a_template():

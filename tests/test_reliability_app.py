@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.nn.cells import CELLS
 from tests.conftest import open_page, run_of
 from tests.test_reliability import BAD_CSVS, GOOD_CSV, NO_NETWORK, FakeDownload
 
@@ -302,7 +303,7 @@ def test_junk_query_params_are_refused_with_a_sentence_or_ignored(query, words, 
     shown = errors(at) + [plain(w.value) for w in at.warning]
     if words:
         assert any(words in s for s in shown), shown
-    assert at.selectbox(key="pg.m.cell").value in ("rnn", "rnn_relu", "jordan", "lstm", "gru")
+    assert at.selectbox(key="pg.m.cell").value in CELLS
     assert all("/" not in str(c) for c in fake.calls), fake.calls          # no path reached yfinance
     assert not {p for p in isolated.rglob("*")} - before - {isolated / "cache", isolated / "cache" / "yahoo"}
     at.selectbox(key="pg.d.dataset").set_value("sine").run()          # the controls still work

@@ -9,7 +9,8 @@ import pytest
 
 from plots.sweeps import sweep_figure, trainability_figure
 from rnn_core import cli
-from rnn_core.config import CELLS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.nn.cells import label_of
 from rnn_core.sweep import (
     COLUMNS,
     SweepError,
@@ -194,7 +195,7 @@ def test_the_trainability_map_draws_the_bound_only_where_it_is_one():
                for s, ratio in ((0, 0.1), (1, 1.0))]
     fig = trainability_figure(records)
     heat = [t for t in fig.data if t.type == "heatmap"]
-    assert [t.name for t in heat] == [CELLS["rnn"], CELLS["lstm"]]
+    assert [t.name for t in heat] == [label_of("rnn"), label_of("lstm")]
     assert list(heat[0].y) == [0.5, 1.5] and list(heat[0].x) == ["10", "50"]
     # mean over seeds in log space: log10(0.1) and log10(1) → −0.5
     assert heat[0].z[0][0] == pytest.approx(-0.5)
@@ -237,7 +238,8 @@ def test_the_sweep_chart_keeps_gains_apart():
     records = [{"cell": "rnn", "timesteps": 10, "gain": g, "seed": 0, "val_loss": v, "baseline_mse": 0.16}
                for g, v in ((0.5, 0.2), (1.5, 0.05))]
     fig = sweep_figure(records)
-    assert [t.name for t in fig.data] == [f"{CELLS['rnn']}, gain 0.5", f"{CELLS['rnn']}, gain 1.5", "naive guess"]
+    assert [t.name for t in fig.data] == [f"{label_of('rnn')}, gain 0.5", f"{label_of('rnn')}, gain 1.5",
+                                         "naive guess"]
     assert [list(t.y) for t in fig.data[:2]] == [[0.2], [0.05]]
 
 

@@ -152,9 +152,9 @@ def _recurrent_matrix(P: dict[str, Tensor], layer: int) -> Tensor:
 
 
 CELL = Cell("jordan", "Jordan network",
-            "Feeds back the network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden "
-            "state, so it has one hidden layer; the gradient goes back through the loop W_yh·W_out, and "
-            "σ_max of that loop bounds it as W_hh bounds an Elman RNN's.",
+            "hₜ = tanh(W_ih xₜ + W_yh ŷₜ₋₁ + b), ŷₜ = W_out hₜ + b_out: fed the network's own previous prediction "
+            "(one number per output) instead of its hidden state, so it has one hidden layer; the gradient goes "
+            "back through the loop W_yh·W_out, whose σ_max bounds it as W_hh bounds an Elman RNN's.",
             "#7048e8", module=_module, init=_init, step=None, jacobian=_jacobian,
             recurrent_matrix=_recurrent_matrix, spectrum_of="W_yh·W_out (output fed back)", bounded=True,
             weights=WEIGHTS, max_layers=1, layers_why="feeds its own output back into its one hidden layer",
