@@ -106,7 +106,43 @@ FIELDS: dict[str, Field] = {
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
                          "epochs.", 1, 100, 1, enforced=False),
+    "probe_batch": Field("Probe batch", "Windows in the fixed batch the probe measures ‖∂L/∂hₜ‖ on (the gradients "
+                         "command: sequences).", 1, 1024, 1),
+
+    # --- the Gradient Lab, `lab.<setting>` (rnn_core.lab.LabConfig): one network at initialisation, redrawn
+    # at every change, so its own smaller ranges; the `gradients` command measures the same and takes them too
+    "lab.cell": Field("Cell", "The cell whose gradient the charts measure; the overlay chart shows every cell anyway."),
+    "lab.timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
+    "lab.hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
+    "lab.num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
+    "lab.init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max = gain exactly, of the recurrent "
+                      "matrix the singular-value chart names for each cell (Jordan: its output loop W_yh·W_out)."),
+    "lab.gain": Field("Gain", "Scales W_hh. Where the bound is drawn, σ_max·γ < 1 forces the gradient to vanish and "
+                      "> 1 allows it to grow (it need not); for a gated cell it scales every gate block and forces "
+                      "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
+    "lab.input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
+                             "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
+    "lab.seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
+                       1, 10, 1),
+
+    # --- Compare: the race's model (`race.<setting>`; its layers and forget bias are the Playground's) and
+    # the sweeps' own settings (`sweep.<setting>`), smaller so that a shared server stays shared
+    "race.hidden_size": Field("Hidden size", "Units per layer of every cell in the race.", 1, 256, 1),
+    "sweep.epochs": Field("Epochs per run", "Passes over the training windows in each run of the sweep.", 1, 50, 1),
+    "sweep.n_samples": Field("Samples", "Sequences the task draws for each run.", 100, 20_000, 100),
+    "sweep.seeds": Field("Seeds", "Runs per setting, seeds 0 … N−1: the spread says how much is luck.", 1, 5, 1),
 }
+
+# the Lab's forget bias: the Playground's range, a finer step
+FIELDS["lab.forget_bias"] = dataclasses.replace(
+    FIELDS["forget_bias"], label="Forget-gate bias (LSTM)", step=0.25,
+    help="Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its gradient, alive.")
+
+
+def fields_of(prefix: str) -> dict[str, Field]:
+    """The settings of one place with its own ranges ("lab.", "race.", "sweep."), by their names there."""
+    return {name[len(prefix):]: f for name, f in FIELDS.items() if name.startswith(prefix)}
+
 
 # Views of FIELDS, for the callers that want only one fact.
 LIMITS: dict[str, tuple[float, float]] = {n: (f.lo, f.hi) for n, f in FIELDS.items() if f.lo is not None}

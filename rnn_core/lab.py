@@ -1,7 +1,7 @@
 """Gradient Lab computations: what the gradient does at initialisation, no training.
 
-Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges) and
-`LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
+Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges, a view of
+`config.FIELDS`) and `LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
 averaged over seeds with the spread (`profile_stats`) and for every cell at once (`overlay`); the
 gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
 (`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
@@ -22,39 +22,17 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from rnn_core.config import (
-    FIELDS,
-    INITS,
-    ConfigError,
-    Field,
-    ModelConfig,
-    from_dict,
-)
+from rnn_core.config import INITS, ConfigError, Field, ModelConfig, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.readable import times_ten
 from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
-# The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
-# outside them, a link's values are clamped into them (`clamp_lab`), and the Lab's sliders read them.
-LAB_SETTINGS: dict[str, Field] = {
-    "cell": Field("Cell", "The cell whose gradient the charts measure; the overlay chart shows every cell anyway."),
-    "timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
-    "hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
-    "num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
-    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max = gain exactly, of the recurrent "
-                  "matrix the singular-value chart names for each cell (Jordan: its output loop W_yh·W_out)."),
-    "gain": Field("Gain", "Scales W_hh. Where the bound is drawn, σ_max·γ < 1 forces the gradient to vanish and "
-                  "> 1 allows it to grow (it need not); for a gated cell it scales every gate block and forces "
-                  "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
-    "forget_bias": Field("Forget-gate bias (LSTM)", "Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its "
-                         "gradient, alive.", FIELDS["forget_bias"].lo, FIELDS["forget_bias"].hi, 0.25),
-    "input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
-                         "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
-    "seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
-                   1, 10, 1),
-}
+# The Lab's settings: label, tooltip, the slider's range and step, from the one table (`config.FIELDS`,
+# "lab.<setting>"). LabConfig.validate() refuses values outside them, a link's values are clamped into them
+# (`clamp_lab`), and the Lab's sliders and the `gradients` command read them.
+LAB_SETTINGS: dict[str, Field] = fields_of("lab.")
 LAB_LIMITS = {n: (f.lo, f.hi) for n, f in LAB_SETTINGS.items() if f.lo is not None}   # a view of LAB_SETTINGS
 # Phase-diagram gains: 0.3 → 1 in steps of 0.1, then 1 → 3 in steps of 0.25 (1.0 is on the grid).
 PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.arange(1.25, 3.0001, 0.25)])

@@ -1,5 +1,6 @@
 """A run's verdict in one line of words and numbers, for the back row of a lecture hall.
 
+    judge(ratio) -> "beats" | "at_baseline" | "worse"      the one rule: error ÷ baseline error, ±AT_BASELINE
     run_verdict(epochs, end, baseline, task, clip="off") -> Verdict | None
     gradient_story(first, latest, end) -> str
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
@@ -29,6 +30,14 @@ from rnn_core.readable import readable
 from rnn_core.tasks import TASKS
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
+
+
+def judge(ratio: float) -> str:
+    """The one rule every front end judges an error against a baseline by (error ÷ the baseline's error):
+    "beats" below 1 − AT_BASELINE, "worse" above 1 + AT_BASELINE, "at_baseline" in between."""
+    if abs(ratio - 1.0) <= AT_BASELINE:
+        return "at_baseline"
+    return "worse" if ratio > 1.0 else "beats"
 
 
 @dataclass(frozen=True)
@@ -63,11 +72,12 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
         return None
     name = TASKS[task].verdict_name if task in TASKS else "the baseline"
     ratio = loss / baseline
-    if abs(ratio - 1.0) <= AT_BASELINE:
+    kind = judge(ratio)
+    if kind == "at_baseline":
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
         return Verdict("at_baseline", f"at {name} (loss {readable(loss)} {sign} baseline {readable(baseline)})",
                        ratio, loss)
-    if ratio > 1.0:
+    if kind == "worse":
         how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} (loss {readable(loss)}, baseline {readable(baseline)})",
                        ratio, loss)

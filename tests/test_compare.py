@@ -9,12 +9,12 @@ from rnn_core.compare import (
     RACE_CELLS,
     RACE_DATA,
     RACE_DATASETS,
+    RACE_FIELDS,
     RACE_MODEL,
     RACE_PARAMS,
-    RACE_RANGES,
     RACE_TRAIN,
     SWEEP_DEFAULTS,
-    SWEEP_RANGES,
+    SWEEP_FIELDS,
     SWEEP_TIMESTEPS,
     TEXT_RACE_CELLS,
     race_error,
@@ -47,11 +47,11 @@ def test_the_default_race_passes_every_run_check():
 
 
 def test_the_defaults_sit_inside_the_widgets_ranges_and_choices():
-    for name, (lo, hi, _step) in RACE_RANGES.items():
-        assert lo <= getattr(RACE_MODEL, name) <= hi, name
+    for name, f in RACE_FIELDS.items():
+        assert f.lo <= getattr(RACE_MODEL, name) <= f.hi and f.step, name
     for d in (SWEEP_DEFAULTS, MAP_DEFAULTS):
         assert set(d.timesteps) <= set(SWEEP_TIMESTEPS) and set(d.gains) <= set(MAP_GAINS)
-        for name, (lo, hi, _step) in SWEEP_RANGES.items():
-            assert lo <= getattr(d, name) <= hi, name
+        for name, f in SWEEP_FIELDS.items():
+            assert f.lo <= getattr(d, name) <= f.hi and f.step, name
         runs = len(RACE_CELLS) * len(d.timesteps) * max(1, len(d.gains)) * d.seeds
         assert runs <= MAX_APP_RUNS

@@ -1,7 +1,7 @@
 """Config dataclasses: validation sentences, dict and URL round-trips."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import pytest
 
@@ -108,9 +108,29 @@ def test_every_limit_is_a_view_of_the_one_fields_table():
     for name, f in FIELDS.items():
         if f.lo is not None:
             assert f.lo < f.hi, name
-    fields_of = {f for cls in (ModelConfig, DataConfig, TrainConfig) for f in asdict(cls())}
-    assert set(FIELDS) <= fields_of                              # every row is a real config field
+    from rnn_core.compare import SweepDefaults
+    from rnn_core.lab import LabConfig
+
+    # every row is a real setting: of a run's configs, or of a place with its own ranges ("lab.", …)
+    places = {"": (ModelConfig, DataConfig, TrainConfig), "lab.": (LabConfig,), "race.": (ModelConfig,),
+              "sweep.": (SweepDefaults,)}
+    for name in FIELDS:
+        prefix = name[:name.index(".") + 1] if "." in name else ""
+        assert name[len(prefix):] in {f.name for cls in places[prefix] for f in fields(cls)}, name
     assert {"cell", "hidden_size", "forget_bias", "timesteps", "lr", "bptt_truncate"} <= set(HELP)
+
+
+def test_every_range_a_widget_reads_is_a_row_of_the_table():
+    """The Lab, Compare's race and its sweeps take their ranges from config.FIELDS (no second table): the race
+    offers the Playground's forget-bias range, the Lab its own smaller ones, under "lab.<setting>"."""
+    from rnn_core.compare import RACE_FIELDS, SWEEP_FIELDS
+    from rnn_core.config import FIELDS, fields_of
+    from rnn_core.lab import LAB_LIMITS, LAB_SETTINGS
+
+    assert fields_of("lab.") == LAB_SETTINGS and fields_of("sweep.") == SWEEP_FIELDS
+    assert all(any(f is row for row in FIELDS.values()) for f in RACE_FIELDS.values())
+    assert RACE_FIELDS["forget_bias"] is FIELDS["forget_bias"]
+    assert LAB_LIMITS["timesteps"] == (FIELDS["lab.timesteps"].lo, FIELDS["lab.timesteps"].hi)
 
 
 def test_the_lab_forget_bias_range_is_the_models():

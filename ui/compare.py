@@ -26,9 +26,9 @@ from rnn_core.compare import (
     RACE_CELLS,
     RACE_DATA,
     RACE_DATASETS,
+    RACE_FIELDS,
     RACE_MODEL,
     RACE_PARAMS,
-    RACE_RANGES,
     RACE_TRAIN,
     RACE_TRAIN_FIELDS,
     TEXT_RACE_CELLS,
@@ -40,7 +40,7 @@ from rnn_core.live import LiveRun
 from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.tasks import TASKS, Task
 from rnn_core.workers import new_run
-from ui.controls import data_controls, train_controls
+from ui.controls import data_controls, field_range, train_controls
 from ui.live import (
     FINISHED,
     STATUS_ICON,
@@ -90,9 +90,9 @@ def race_settings(box) -> RaceSettings:
                             help="Each trains its own network on the same windows with the same seed and settings.")
     with box.expander("Model", icon=":material/neurology:", expanded=False):
         c1, c2 = st.columns(2)
-        hidden = c1.number_input("Hidden size", **_range("hidden_size"), key="cmp.m.hidden_size")
-        layers = c2.number_input("Layers", **_range("num_layers"), key="cmp.m.num_layers")
-        forget = st.slider("LSTM forget-gate bias", **_range("forget_bias"), key="cmp.m.forget_bias",
+        hidden = c1.number_input("Hidden size", **field_range(RACE_FIELDS["hidden_size"]), key="cmp.m.hidden_size")
+        layers = c2.number_input("Layers", **field_range(RACE_FIELDS["num_layers"]), key="cmp.m.num_layers")
+        forget = st.slider("LSTM forget-gate bias", **field_range(RACE_FIELDS["forget_bias"]), key="cmp.m.forget_bias",
                            help="Added to the LSTM's forget-gate bias; the other cells ignore it.")
     with box.expander("Data", icon=":material/show_chart:", expanded=True):
         data = data_controls(st, PREFIX, datasets=list(RACE_DATASETS))
@@ -101,12 +101,6 @@ def race_settings(box) -> RaceSettings:
     model = ModelConfig(hidden_size=int(hidden), num_layers=int(layers), forget_bias=float(forget))
     error = data.error or race_error(list(cells), int(layers))
     return RaceSettings(list(cells), model, data.config, train, error)
-
-
-def _range(name: str) -> dict:
-    """The min, max and step of one race setting's widget, from `rnn_core.compare.RACE_RANGES`."""
-    lo, hi, step = RACE_RANGES[name]
-    return {"min_value": lo, "max_value": hi, "step": step}
 
 
 # ------------------------------------------------------------------- from the Playground (text tasks)

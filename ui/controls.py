@@ -2,6 +2,7 @@
 
     model_controls(box, prefix) -> ModelConfig                      cell, hidden size, layers, init, gain,
                                                                     forget-gate bias
+    field_range(field) -> {min_value, max_value, step}              a widget's range from config.FIELDS
     cell_select(box, key, field=None) -> cell                       every cell of the registry, with
                                                                     every cell's sentence as its tooltip
     data_controls(box, prefix, datasets=None) -> DataChoice         dataset + its own parameters (ticker
@@ -70,6 +71,11 @@ def _slider(box: Any, k: str, name: str, **kwargs) -> Any:
     """A slider for config field `name` with its FIELDS label, range, step and tooltip."""
     f = FIELDS[name]
     return box.slider(f.widget_label, float(f.lo), float(f.hi), step=f.step, key=k, help=f.help, **kwargs)
+
+
+def field_range(f: Field) -> dict:
+    """A number widget's min, max and step from one row of config.FIELDS."""
+    return {"min_value": f.lo, "max_value": f.hi, "step": f.step}
 
 
 def cell_select(box: Any, k: str, f: Field | None = None) -> str:

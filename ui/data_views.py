@@ -285,7 +285,8 @@ def presenter_view(prefix: str, box, chart: str) -> None:
     top = st.container()
     with st.expander("Dataset settings", icon=":material/tune:"):
         params = {p.name: param_widget(st, prefix, name, p) for p in ds.params}
-        T = int(st.number_input("Timesteps T", 1, 1000, value=50, key=f"{prefix}.present.T"))
+        T = int(st.number_input(FIELDS["timesteps"].widget_label, FIELDS["timesteps"].lo, FIELDS["timesteps"].hi,
+                                value=DataConfig().timesteps, key=f"{prefix}.present.T"))
     with top:
         status_line(f"**{ds.title}** · {ds.group} · {ds.source}")
         try:

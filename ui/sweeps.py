@@ -24,7 +24,7 @@ from rnn_core.compare import (
     MAP_GAINS,
     MAX_APP_RUNS,
     SWEEP_DEFAULTS,
-    SWEEP_RANGES,
+    SWEEP_FIELDS,
     SWEEP_TIMESTEPS,
     SweepDefaults,
 )
@@ -32,6 +32,7 @@ from rnn_core.config import ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.nn.cells import label_of
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
 from ui.state import slot, widget_key
@@ -49,9 +50,8 @@ def _widget_values(d: SweepDefaults) -> dict:
 
 
 def _range(name: str) -> dict:
-    """The min, max and step of one sweep setting's widget, from `rnn_core.compare.SWEEP_RANGES`."""
-    lo, hi, step = SWEEP_RANGES[name]
-    return {"min_value": lo, "max_value": hi, "step": step}
+    """The min, max and step of one sweep setting's widget (`rnn_core.compare.SWEEP_FIELDS`)."""
+    return field_range(SWEEP_FIELDS[name])
 
 
 # The sweeps' defaults as widget keys; the values are `rnn_core.compare`'s.
