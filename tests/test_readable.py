@@ -24,5 +24,5 @@ def test_a_diverged_runs_metrics_table_is_readable():
 
     frame = pd.DataFrame({"RMSE": [1.234e19, 0.0123], SKILL_FORMULA: [-1.8095536e18, 0.2866]})
     shown, _ = metrics_display(frame)
-    assert list(shown["RMSE"]) == ["1.23 × 10¹⁹", "0.0123"]
+    assert list(shown["RMSE"]) == ["1.234 × 10¹⁹", "0.0123"]          # 4 significant digits, as every RMSE
     assert list(shown[SKILL_FORMULA]) == ["−1.81 × 10¹⁸", "+0.287"]
