@@ -35,7 +35,7 @@ from plots.style import (
     rgba,
 )
 from rnn_core.nn.cells import cell_of, labels_where
-from rnn_core.readable import power_of_ten, readable
+from rnn_core.readable import D3, fixed, power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
@@ -132,7 +132,7 @@ def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: i
     fig = go.Figure(go.Heatmap(
         z=z, x=ci.astype(int), y=epochs_shown, colorscale=MAGMA,
         colorbar={"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks, "ticktext": [power_of_ten(k) for k in ticks]},
-        hovertemplate="epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"))
+        hovertemplate="epoch %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "}<extra></extra>"))
     fig = layout(fig, title, "timestep t (0 = oldest input)", "epoch")
     fig.update_layout(hovermode="closest")
     # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
@@ -186,4 +186,4 @@ def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = Tr
 def _rate(rate: float) -> str:
     """σ_max·γ in the theory line's legend: "0.80", "1.36" (the side of 1 is the lesson); a runaway one
     short enough for the legend, "503,000" or "2.1 × 10⁸", not "502785.63"."""
-    return f"{rate:.2f}" if abs(rate) < 100 else readable(rate)
+    return fixed(rate, 2) if abs(rate) < 100 else readable(rate)

@@ -26,7 +26,7 @@ from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
 from rnn_core.nn.cells import label_of
-from rnn_core.readable import readable
+from rnn_core.readable import D3, fixed, readable
 
 
 def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
@@ -91,12 +91,12 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
         y=phase["gains"], colorscale=DIVERGING, zmid=0.0, zmin=-span, zmax=span,
         colorbar={"title": {"text": "log₁₀ ratio"}},
         customdata=[[sg] * len(cols) for sg in phase["sigma_gamma"]],
-        hovertemplate="gain %{y}, t = %{x}: 10^%{z:.2f} of the last step's gradient"
-                      "<br>σ_max·γ = %{customdata:.2f}<extra></extra>"))
+        hovertemplate="gain %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "} of the last step's gradient"
+                      "<br>σ_max·γ = %{customdata:" + D3["ratio"] + "}<extra></extra>"))
     border = phase.get("border_gain")
     if border is not None:
         fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2},
-                      annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
+                      annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
                       annotation_font={"color": COLORS["border"]})
     fig = layout(fig, title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above")
     fig.update_layout(hovermode="closest")
@@ -114,9 +114,9 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
         sv = s["singular_values"]
         fig.add_trace(go.Bar(x=list(range(1, len(sv) + 1)), y=finite_list(sv), name=f"layer {l + 1}",
                              marker={"color": LAYER_COLORS[l % len(LAYER_COLORS)]}, opacity=0.85,
-                             hovertemplate="σ_%{x} = %{y:.3f}<extra></extra>"))
+                             hovertemplate="σ_%{x} = %{y:" + D3["value"] + "}<extra></extra>"))
     fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
-                  annotation_text=f"1/γ = {1.0 / gamma:g}", annotation_position="top right")
+                  annotation_text=f"1/γ = {readable(1.0 / gamma)}", annotation_position="top right")
     fig = layout(fig, title, "index i", "σᵢ", height=height, legend="above")
     fig.update_layout(barmode="group", bargap=0.1, hovermode="closest")
     return fig
@@ -136,7 +136,7 @@ def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     sg = jac["sigma_max"] * jac["gamma"]
     if jac.get("theory"):
         fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["theory"]), mode="lines",
-                                 name=f"upper bound (σ_max·γ)^k = {sg:.2f}^k",
+                                 name=f"upper bound (σ_max·γ)^k = {fixed(sg, 2)}^k",
                                  line={"color": COLORS["reference"], "dash": "dash"}))
     if jac.get("gate_path"):
         fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["gate_path"]), mode="lines",
@@ -154,7 +154,7 @@ def truncation_figure(report: dict, height: int = 320) -> go.Figure:
         title += " (t = 0 adds 0: h₋₁ = 0)"
     colors = [LAYER_COLORS[0] if keep else COLORS["left_out"] for keep in report["kept"]]
     fig = go.Figure(go.Bar(x=report["t"], y=positive_list(report["contrib"]), marker={"color": colors},
-                           name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:.2e}<extra></extra>"))
+                           name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:" + D3["tiny"] + "}<extra></extra>"))
     if k:
         fig.add_vline(x=T - k - 0.5, line={"color": COLORS["clip"], "dash": "dash"},
                       annotation_text=f"cut: {k} steps back", annotation_position="top left")

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from plots.axes import relog
 from plots.points import clean, positive, thin
 from plots.style import COLORS, LAYER_COLORS, drawn, empty, layout, legend_below_if_long, legend_names
+from rnn_core.readable import D3, readable
 
 
 def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float | None = None,
@@ -45,10 +46,10 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
             fig.add_trace(go.Scatter(
                 x=np.array([r["step"] for r in ep]), y=values([r[field] for r in ep]), mode="lines+markers",
                 name=name, line={"color": color, "width": 2.5},
-                customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
+                customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:" + D3["value"] + "}"))
     if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
         fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash", "width": 2},
-                      annotation_text=f"{baseline_label} {baseline:.3g}", annotation_position="top left")
+                      annotation_text=f"{baseline_label} {readable(baseline)}", annotation_position="top left")
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=baseline_label,
                                  line={"color": COLORS["baseline"], "dash": "dash"}))
     return layout(fig, title, "optimiser step", "MSE (scaled units)", log_y)
@@ -89,7 +90,7 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
     if clip == "norm" and clip_value:
         # named in the legend, not on the line, where the clipped steps' crosses covered a label
         fig.add_hline(y=clip_value, line={"color": COLORS["clip"], "dash": "dash"})
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clip at ‖g‖ = {clip_value:g}",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clip at ‖g‖ = {readable(clip_value)}",
                                  line={"color": COLORS["clip"], "dash": "dash"}))
     return layout(fig, title, "optimiser step", "‖∂L/∂θ‖", log_y)
 

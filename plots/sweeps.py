@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.nn.cells import CELLS, cell_of, label_of
-from rnn_core.readable import readable
+from rnn_core.readable import D3, fixed, readable
 from rnn_core.sweep import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
@@ -41,12 +41,13 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
     fig = go.Figure()
     gains = sorted({r["gain"] for r in rows if r.get("gain") is not None})
     dashes = ["solid", "dot", "dash", "longdash", "dashdot"]
+    value = D3["value"]
     for cell in _cells(records):
         for k, gain in enumerate(g for g in gains or [None] if any(r["cell"] == cell and r["gain"] == g for r in rows)):
             pts = sorted((r for r in rows if r["cell"] == cell and r["gain"] == gain and r["mean"] is not None),
                          key=lambda r: r["timesteps"])
             seeds = max((r["n"] for r in pts), default=1)
-            name = label_of(cell) + (f", gain {gain:g}" if len(gains) > 1 else "")
+            name = label_of(cell) + (f", gain {readable(gain)}" if len(gains) > 1 else "")
             fig.add_trace(go.Scatter(
                 x=[r["timesteps"] for r in pts], y=positive_list([r["mean"] for r in pts]), mode="lines+markers",
                 name=name + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
@@ -56,8 +57,8 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
                          "arrayminus": [r["mean"] - r["lo"] for r in pts], "visible": seeds > 1,
                          "color": cell_color(cell)},
                 customdata=[[r["lo"], r["hi"], r["n"]] for r in pts],
-                hovertemplate="T = %{x}: %{y:.4g} (seeds: %{customdata[0]:.4g} … %{customdata[1]:.4g}, "
-                              "n = %{customdata[2]})<extra></extra>"))
+                hovertemplate=f"T = %{{x}}: %{{y:{value}}} (seeds: %{{customdata[0]:{value}}} … "
+                              f"%{{customdata[1]:{value}}}, n = %{{customdata[2]}})<extra></extra>"))
     base = sorted({(r["timesteps"], r["baseline_mse"]) for r in rows if r.get("baseline_mse")})
     if base:
         fig.add_trace(go.Scatter(x=[b[0] for b in base], y=[b[1] for b in base], mode="lines",
@@ -133,7 +134,7 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
         border = border_gain(table, cell)
         if border is not None:
             fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2}, row=1, col=i,
-                          annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
+                          annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
                           annotation_font={"color": COLORS["border"], "size": 11})
         fig.update_xaxes(title_text="timesteps T", type="category", row=1, col=i)
     fig.update_yaxes(title_text="gain of W_hh", row=1, col=1)
@@ -151,5 +152,5 @@ def _hover(r: dict | None) -> str:
     if r["runs"] > 1:
         text += f" (seeds {readable(10 ** r['z_lo'])} … {readable(10 ** r['z_hi'])})"
     if r["sigma_gamma"] is not None:
-        text += f"<br>σ_max·γ at init = {r['sigma_gamma']:.2f}"
+        text += f"<br>σ_max·γ at init = {fixed(r['sigma_gamma'], 2)}"
     return text

@@ -20,6 +20,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from rnn_core.readable import count, readable
+
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {
     "default": "PyTorch default (uniform ±1/√H)",
@@ -282,7 +284,7 @@ def clamp_to_limits(cfg) -> tuple[Any, list[str]]:
 
 
 def _short(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"
+    return count(value) if isinstance(value, int) and not isinstance(value, bool) else readable(value)
 
 
 def cast_like(default: Any, value: Any) -> Any:

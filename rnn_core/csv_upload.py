@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.data_error import DataError
+from rnn_core.readable import readable
 
 MAX_UPLOAD_BYTES = 5_000_000
 MIN_CSV_ROWS = 10
@@ -261,13 +262,13 @@ def _value_frame(table: pd.DataFrame, cells: dict[str, _Cells], value_columns: A
     constant = [c for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
     if constant and value_columns:
         c = constant[0]
-        raise DataError(f"Column '{c}' is constant (every value is {frame[c].dropna().iloc[0]:g}); "
+        raise DataError(f"Column '{c}' is constant (every value is {readable(float(frame[c].dropna().iloc[0]))}); "
                         "a network cannot learn anything from it — choose another column.")
     if constant:
         if len(constant) == len(frame.columns):
             c = constant[0]
             raise DataError(f"Every numeric column is constant (e.g. '{c}' is always "
-                            f"{frame[c].dropna().iloc[0]:g}); upload a series that changes over time.")
+                            f"{readable(float(frame[c].dropna().iloc[0]))}); upload a series that changes over time.")
         notes.append(f"Left out constant column(s) {', '.join(constant)}: they carry no information.")
         frame = frame.drop(columns=constant)
     return frame

@@ -32,8 +32,8 @@ D3 = {"value": ".4~g",      # a loss, a norm: 4 significant digits, no trailing 
       "ratio": ".2f",       # σ_max·γ, an exponent of ten: 2 decimals
       "tiny": ".2e"}        # a gradient that spans many decades
 COLUMN = {"fixed": "%.3f",  # bits per character, a loss ratio: 3 decimals, read side by side
-          "value": "%.4g",  # a dataset's values
-          "tiny": "%.1e"}   # a difference of 10⁻¹⁵
+          "value": "%.4g",  # a dataset's values, a parameter typed in
+          "input": "%g"}    # a learning rate or a threshold typed in: as many digits as it has
 
 
 def power_of_ten(k: int) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from rnn_core.config import LIMITS
 from rnn_core.data_error import DataError
+from rnn_core.readable import fixed
 from rnn_core.text_sources import CLOSERS, MIN_TEXT_CHARS, OPENERS, text_frame
 from rnn_core.window_types import MIN_WINDOWS, Scaler, Windows
 
@@ -145,4 +146,4 @@ def memory_of(dataset: str, params: dict) -> dict:
 
 
 def bits_text(bits_per_char: float | None) -> str:
-    return "—" if bits_per_char is None or not math.isfinite(bits_per_char) else f"{bits_per_char:.3f}"
+    return "—" if bits_per_char is None or not math.isfinite(bits_per_char) else fixed(bits_per_char)

@@ -26,7 +26,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnn_core.readable import readable
+from rnn_core.readable import fixed, percent, readable
 from rnn_core.tasks import TASKS
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
@@ -78,12 +78,12 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
         return Verdict("at_baseline", f"at {name} (loss {readable(loss)} {sign} baseline {readable(baseline)})",
                        ratio, loss)
     if kind == "worse":
-        how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
+        how = percent(ratio - 1) if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} (loss {readable(loss)}, baseline {readable(baseline)})",
                        ratio, loss)
     # "86% below"; from ten times smaller on, "222× smaller", "1,060× smaller" (a percentage would read
     # "100% below": zero)
-    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
+    how = f"{percent(1 - ratio)} below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
     return Verdict("beats", f"beats {name}: loss {readable(loss)} is {how} the baseline {readable(baseline)}",
                    ratio, loss)
 
@@ -100,7 +100,7 @@ def _decades(grad_h: Sequence[Sequence[float]], start: int = 0) -> float | None:
 def _change(decades: float) -> str:
     if decades == -math.inf:
         return "falls all the way to 0 (below what float64 holds)"
-    return f"gains {decades:.1f} decades" if decades >= 0 else f"loses {-decades:.1f} decades"
+    return f"gains {fixed(decades, 1)} decades" if decades >= 0 else f"loses {fixed(-decades, 1)} decades"
 
 
 def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | None, end: dict | None) -> str:
@@ -130,5 +130,5 @@ def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | No
         sigma = (probe.get("sigma_max") or [None])[-1]
         if sigma is not None and math.isfinite(sigma):
             rate = sigma * probe.get("gamma", 1.0)
-            text += f" There σ_max·γ = {rate:,.0f}." if rate >= 1000 else f" There σ_max·γ = {rate:.3g}."
+            text += f" There σ_max·γ = {readable(rate)}."
     return text

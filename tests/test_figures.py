@@ -241,7 +241,7 @@ def test_predictions_of_a_broken_model_do_not_flatten_the_actual_series():
     lo, hi = fig.layout.yaxis.range
     assert 70 <= lo < 90 and 110 < hi <= 130                               # the sine of 90…110 stays readable
     note = " ".join(a.text for a in fig.layout.annotations)
-    assert "off the chart" in note and "-4e+20" in note
+    assert "off the chart" in note and "−4 × 10²⁰" in note                    # written by rnn_core.readable
 
 
 def test_predictions_figure_decimates_long_series():

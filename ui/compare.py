@@ -38,6 +38,7 @@ from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, v
 from rnn_core.config import replace as cfg_replace
 from rnn_core.live import LiveRun
 from rnn_core.nn.cells import CELLS, label_of
+from rnn_core.readable import COLUMN
 from rnn_core.tasks import TASKS, Task
 from rnn_core.workers import new_run
 from ui.controls import data_controls, field_range, train_controls
@@ -250,7 +251,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
                          f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
-                                            "below 1 the cell learned something.", format="%.3f")})
+                                            "below 1 the cell learned something.", format=COLUMN["fixed"])})
         if race.get("task") == "text":
             text_race(runs, snaps)
         if running and not race_running():

@@ -51,6 +51,7 @@ from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data_error import DataError
 from rnn_core.datasets import DATASETS, GROUPS, Param
 from rnn_core.nn.cells import CELLS, cell_help, cell_of, layers_error
+from rnn_core.readable import COLUMN, count, readable
 from rnn_core.text_sources import MAX_TEXT_BYTES, read_text_upload
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
@@ -192,7 +193,7 @@ def param_widget(box: Any, prefix: str, dataset: str, p: Param) -> Any:
         st.session_state[k] = float(value)
         return float(box.number_input(p.label, min_value=None if p.min is None else float(p.min),
                                       max_value=None if p.max is None else float(p.max), step=0.05,
-                                      format="%.4g", key=k, help=p.help))
+                                      format=COLUMN["value"], key=k, help=p.help))
     return box.text_input(p.label, key=k, help=p.help).strip()
 
 
@@ -268,7 +269,7 @@ def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str]
     except DataError as e:
         return None, [], str(e)
     n_chars = int(frame["text"].str.len().sum()) + len(frame) - 1
-    return frame, [f"Your text: {n_chars:,} characters in {len(frame):,} lines."], None
+    return frame, [f"Your text: {count(n_chars)} characters in {count(len(frame))} lines."], None
 
 
 def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> DataChoice:
@@ -368,14 +369,14 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     # the optimiser gets the whole row: in a two-column sidebar row "SGD (momentum)" was cut to "SGD (m"
     optimizer = _select(box, k("optimizer"), "optimizer", OPTIMIZERS)
     c1, c2 = box.columns(2)
-    lr = _number(c1, k("lr"), "lr", format="%g")
+    lr = _number(c1, k("lr"), "lr", format=COLUMN["input"])
     batch = _number(c2, k("batch_size"), "batch_size")
     c1, c2 = box.columns(2)
     epochs = _number(c1, k("epochs"), "epochs")
     seed = _number(c2, k("seed"), "seed")
     clip = _select(box, k("clip"), "clip", CLIPPING)
     c1, c2 = box.columns(2)
-    clip_value = _number(c1, k("clip_value"), "clip_value", format="%g", disabled=clip == "off")
+    clip_value = _number(c1, k("clip_value"), "clip_value", format=COLUMN["input"], disabled=clip == "off")
     bptt = _number(c2, k("bptt_truncate"), "bptt_truncate")
     probe_every = _number(box, k("probe_every"), "probe_every")
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
@@ -395,5 +396,5 @@ def sidebar_controls(prefix: str, expanded: bool = True) -> tuple[ModelConfig, D
         train = train_controls(st, prefix)
     sb.caption(f"Limits: timesteps {LIMITS['timesteps'][0]}–{LIMITS['timesteps'][1]}, hidden "
                f"{LIMITS['hidden_size'][0]}–{LIMITS['hidden_size'][1]}, layers up to {LIMITS['num_layers'][1]}, "
-               f"epochs up to {LIMITS['epochs'][1]}, learning rate up to {LIMITS['lr'][1]:g}.")
+               f"epochs up to {count(LIMITS['epochs'][1])}, learning rate up to {readable(LIMITS['lr'][1])}.")
     return model, data, train

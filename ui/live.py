@@ -45,6 +45,7 @@ from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.live import LiveRun, Snapshot, downsample
 from rnn_core.nn.cells import CELLS, label_of
+from rnn_core.readable import seconds
 from rnn_core.workers import new_run, run_closed_loop, workers_enabled
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
@@ -256,7 +257,7 @@ def progress(snap: Snapshot | None) -> None:
     frac = min(1.0, snap.step / total_steps)
     st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
                             f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
-                            f"{snap.elapsed:.1f} s elapsed"))
+                            f"{seconds(snap.elapsed)} elapsed"))
     if snap.status == "queued":
         st.info(describe_wait(snap.ahead, snap.wait) + " Pause, Stop and Reset work while you wait.",
                 icon=":material/hourglass_top:")

@@ -31,6 +31,7 @@ from rnn_core.compare import (
 from rnn_core.config import ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.nn.cells import label_of
+from rnn_core.readable import seconds
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
@@ -138,9 +139,9 @@ def _progress(snap: dict) -> None:
     if snap["status"] == "queued":
         text += " · " + describe_wait(snap["ahead"], snap["wait"])
     elif snap["status"] == "running":
-        text += " · " + ("starting the workers…" if snap["eta"] is None else f"about {snap['eta']:.0f} s left")
+        text += " · " + ("starting the workers…" if snap["eta"] is None else f"about {seconds(snap['eta'])} left")
     elif snap["status"] in ("completed", "stopped"):
-        text += f" · {snap['status']} in {snap['seconds']:.0f} s"
+        text += f" · {snap['status']} in {seconds(snap['seconds'])}"
     st.progress(snap["done"] / max(1, snap["total"]), text=text)
     if snap["error"]:
         st.error(md(f"The sweep stopped: {snap['error']}"))

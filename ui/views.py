@@ -45,7 +45,7 @@ from rnn_core.config import ModelConfig
 from rnn_core.evaluate import SKILL_FORMULA, scaled_loss
 from rnn_core.nn.cells import cell_of, label_of
 from rnn_core.probe import reference_note
-from rnn_core.readable import readable
+from rnn_core.readable import readable, seconds
 from rnn_core.tasks import task_of
 from rnn_core.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.windows import naive_loss
@@ -449,7 +449,7 @@ def status_text(snap: Snapshot | None) -> str:
         return "No run yet: press **Train**."
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
     return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
-            f"step {snap.step}/{total_steps} · {snap.elapsed:.0f} s")
+            f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)}")
 
 
 def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
