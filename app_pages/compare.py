@@ -2,13 +2,13 @@
 
 Reads the Compare controls (`ui.compare`), starts one `LiveRun` per cell, and lets one fragment
 redraw the overlaid loss curves, the gradient-through-time profiles and the final-metrics table.
-Two sweeps on the sweep engine (`ui.sweeps`) train each cell briefly at several window lengths, and
+Two sweeps on the sweep engine (`ui.sweep`) train each cell briefly at several window lengths, and
 over gain × window length for the trainability map.
 """
 
 import streamlit as st
 
-from ui import sweeps
+from ui import sweep
 from ui.compare import (
     PRESENTER_CHARTS,
     race_area,
@@ -21,8 +21,8 @@ from ui.compare import (
     stop_race,
     take_action,
 )
+from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode
-from ui.text import md
 
 presenter = presenter_mode()
 chart, bar = presenter_bar("compare", PRESENTER_CHARTS, "loss") if presenter else (None, None)
@@ -70,8 +70,8 @@ if not presenter:
                "validation loss against T, the mean over seeds with bars from the lowest to the highest. "
                "A cell climbs to the naive guess once T outgrows the distance its gradient can carry the "
                "signal: the plain RNN first, the gated cells at longer windows or not within the sweep.")
-sweeps.sweep_panel(settings)
-sweeps.sweep_area()
+sweep.sweep_panel(settings)
+sweep.sweep_area()
 
 st.header("Trainability map")
 if not presenter:
@@ -83,7 +83,7 @@ if not presenter:
                "on the adding problem: the plain RNN learns at T = 5 at every gain, at T = 10 only near "
                "gain 1 and not from T = 25; the LSTM holds to T = 25 and at T = 50 learns only near gain 1; "
                "the GRU learns across the map.")
-sweeps.map_panel(settings)
-sweeps.map_area()
+sweep.map_panel(settings)
+sweep.map_area()
 if not presenter:
-    sweeps.map_upload()
+    sweep.map_upload()

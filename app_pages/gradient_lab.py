@@ -37,8 +37,8 @@ from ui.lab import (
 )
 from ui.links import LAB, changed_preset_sentence, holds_preset
 from ui.live import script_interrupt
+from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
-from ui.text import md
 
 CHARTS = {"gradient": "Gradient through time", "overlay": "All cells compared", "phase": "Phase diagram",
           "singular": "Singular values of W_hh", "jacobian": "Jacobian product"}

@@ -13,8 +13,8 @@ from ui.compare import race_button
 from ui.controls import sidebar_controls
 from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
+from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode
-from ui.text import md
 from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
 
 SLOT = "pg"

@@ -11,6 +11,6 @@ never imports streamlit or `ui` (tests/test_layering.py).
     predictions.py  predicted vs actual, a dataset's series, one window
     tables.py       the metrics table and Compare's race table (pandas)
     lab.py          the Gradient Lab, Compare and Learn charts
-    sweeps.py       a sweep's loss against timesteps and the trainability map
+    sweep.py        a sweep's loss against timesteps and the trainability map
     text.py         a character model: connectivity and probabilities as escaped HTML, and as a chart
 """

@@ -9,7 +9,7 @@
     truncation_figure(report)          what truncated BPTT cuts (the Learn page)
     compare_loss_figure(runs), compare_gradient_figure(runs)   Compare's race
 These charts sit in half-width columns: legend "above" (`style.layout`). Cell colours:
-`style.cell_color` (from the cell registry). A sweep's figures: `plots/sweeps.py`; Compare's table:
+`style.cell_color` (from the cell registry). A sweep's figures: `plots/sweep.py`; Compare's table:
 `plots/tables.py`. Leaves to others: the numbers (`rnn_core/lab.py`).
 """
 

@@ -10,7 +10,7 @@ and `MAP_GAINS`, take their other settings' ranges from `SWEEP_FIELDS`, and run 
 `MAX_APP_RUNS` trials from the app. `run_one` trains one cell to the
 end, as a sweep's trial does.
 Leaves to others: the sweep engine (`sweep.py`), the live runs (`live.py`), the widgets (`ui/compare.py`,
-`ui/sweeps.py`). Never imports streamlit.
+`ui/sweep.py`). Never imports streamlit.
 
 Measured facts behind the defaults (tests/test_presets.py holds the first part): the adding problem over
 25 steps, where in 10 epochs the GRU and the LSTM get far below the constant guess and the tanh RNN stays

@@ -51,7 +51,7 @@ def isolated(tmp_path, monkeypatch):
 
 
 def plain(text: str) -> str:
-    """A sentence as the reader sees it: user text in it is Markdown-escaped (ui/text.md)."""
+    """A sentence as the reader sees it: user text in it is Markdown-escaped (ui.markdown.md)."""
     return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
 
 

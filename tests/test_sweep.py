@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from plots.sweeps import sweep_figure, trainability_figure
+from plots.sweep import sweep_figure, trainability_figure
 from rnn_core import cli
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
 from rnn_core.nn.cells import label_of

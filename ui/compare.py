@@ -6,7 +6,7 @@ Holds `race_settings()`, `request` (the buttons' callback), `take_action()`, `st
 `start_race`, `stop_race`, `reset_race`,
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
 and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
-Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
+Leaves to others: the sweeps on the race's settings (`ui.sweep`), the widgets of the data and
 training panels (`ui.controls`), the run slots (`ui.live`), the race's defaults, ranges and check
 (`rnn_core.compare`), the computations and figures (`rnn_core`).
 """

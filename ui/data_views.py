@@ -30,8 +30,8 @@ from rnn_core.datasets import DATASETS, GROUPS
 from rnn_core.readable import COLUMN, count, fixed, readable
 from rnn_core.yahoo import fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
+from ui.markdown import md
 from ui.state import key, slot
-from ui.text import md
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:

@@ -47,9 +47,9 @@ from rnn_core.live import LiveRun, Snapshot, downsample
 from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.readable import seconds
 from rnn_core.workers import new_run, run_closed_loop, workers_enabled
+from ui.markdown import md
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
-from ui.text import md
 
 FINISHED = ("completed", "stopped", "diverged")
 ACTIVE = ("running", "queued")          # the run wants to compute (queued: waiting for a slot): poll it

@@ -29,9 +29,9 @@ from rnn_core.runs import RunFileError, history_csv, json_safe, load_run_zip, ru
 from rnn_core.windows import Windows, prepare
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
+from ui.markdown import md
 from ui.state import request_seed
 from ui.state import slot as slot_state
-from ui.text import md
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")

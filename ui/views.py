@@ -60,9 +60,9 @@ from ui.live import (
     ghost_of,
     progress,
 )
+from ui.markdown import md
 from ui.presenter import show_chart, status_line
 from ui.state import memo
-from ui.text import md
 from ui.text_views import text_section
 
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "

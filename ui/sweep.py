@@ -10,14 +10,14 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
-(`rnn_core.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
+(`rnn_core.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweep`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from plots.sweeps import sweep_figure, trainability_figure
+from plots.sweep import sweep_figure, trainability_figure
 from rnn_core.admission import describe_wait
 from rnn_core.compare import (
     MAP_DEFAULTS,
@@ -35,9 +35,9 @@ from rnn_core.readable import seconds
 from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
+from ui.markdown import md
 from ui.presenter import chart_height
 from ui.state import slot, widget_key
-from ui.text import md
 
 SWEEP, MAP = "cmp.sweep", "cmp.map"      # their slots; their widgets' keys start with the same names
 UPLOAD_KEY = widget_key(MAP, "upload")   # the map's CSV uploader
