@@ -196,7 +196,9 @@ def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+def probe_at_init(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+    """The probe of one freshly initialised network of `cell` (seed `seed`, gain `gain` or the config's) on
+    its `lab_batch`: what every Lab chart averages over seeds."""
     from rnn_core.models import build_model
     from rnn_core.probe import probe
 
@@ -207,10 +209,11 @@ def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None)
 
 
 # ------------------------------------------------------------------------------ statistics over seeds
-def _log_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
-    """rows (S, N) non-negative numbers → geometric mean, min, max over S. A column where one seed is 0
-    (its gradient underflowed) has geometric mean 0: leaving that seed out made the mean jump up to the
-    seeds that survived, a line that seemed to grow back through time while it was vanishing."""
+def seed_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """How the Lab averages over seeds: rows (S, N) non-negative numbers → geometric mean, min, max over S.
+    A column where one seed is 0 (its gradient underflowed) has geometric mean 0: leaving that seed out made
+    the mean jump up to the seeds that survived, a line that seemed to grow back through time while it was
+    vanishing."""
     rows = np.asarray(rows, dtype=float)
     with np.errstate(divide="ignore"):
         # (Π_s x_s)^(1/S) = exp(mean log x_s); log 0 = −inf, so one zero makes it 0
@@ -236,7 +239,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
     """
     cfg.validate()
     cell = cell or cfg.cell
-    probes = [_probe_seed(cfg, cell, seed) for seed in range(cfg.seeds)]
+    probes = [probe_at_init(cfg, cell, seed) for seed in range(cfg.seeds)]
     L = len(probes[0]["grad_h"])
     prep = _normalise if normalise else (lambda p: p)
     out: dict = {"cell": cell, "timesteps": cfg.timesteps, "seeds": cfg.seeds, "normalised": normalise,
@@ -245,7 +248,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
                  "loss": float(np.mean([p["loss"] for p in probes]))}
     for l in range(L):
         grads = np.array([prep(np.asarray(p["grad_h"][l], dtype=float)) for p in probes])   # (S, T)
-        mean, lo, hi = _log_stats(grads)
+        mean, lo, hi = seed_stats(grads)
         out["grad_h"].append(mean)
         out["grad_h_lo"].append(lo)
         out["grad_h_hi"].append(hi)
@@ -253,7 +256,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
         out["gate_path"].append(_seed_mean(probes, "gate_path", l, prep))
         out["sigma_max"].append(float(np.mean([p["sigma_max"][l] for p in probes])))
     if probes[0].get("grad_c"):
-        out["grad_c"] = [_log_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
+        out["grad_c"] = [seed_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
                                               for p in probes]))[0] for l in range(L)]
     return out
 
@@ -263,7 +266,7 @@ def _seed_mean(probes: list[dict], name: str, l: int, prep) -> list[float]:
     probe has none (no bound there, or not a gated cell)."""
     if not all(p.get(name) and p[name][l] for p in probes):
         return []
-    return _log_stats(np.array([prep(np.asarray(p[name][l], dtype=float)) for p in probes]))[0]
+    return seed_stats(np.array([prep(np.asarray(p[name][l], dtype=float)) for p in probes]))[0]
 
 
 def overlay(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS), normalise: bool = True,
@@ -299,10 +302,10 @@ def phase_diagram(cfg: LabConfig, gains: tuple[float, ...] = PHASE_GAINS, seeds:
     for g in gains:
         rows, sg = [], []
         for seed in range(seeds):
-            p = _probe_seed(cfg, cfg.cell, seed, gain=g)
+            p = probe_at_init(cfg, cfg.cell, seed, gain=g)
             rows.append(_normalise(np.asarray(p["grad_h"][0], dtype=float)))
             sg.append(p["sigma_max"][0] * p["gamma"])
-        mean = np.array(_log_stats(np.array(rows))[0])
+        mean = np.array(seed_stats(np.array(rows))[0])
         with np.errstate(divide="ignore"):
             z.append([float(v) if np.isfinite(v) else None for v in np.log10(mean)])
         sigma_gamma.append(float(np.mean(sg)))
@@ -350,11 +353,11 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
                 paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
             sigmas.append(spectra(model)[layer]["sigma_max"])
     n = min(len(r) for r in rows)
-    mean, lo, hi = _log_stats(np.array([r[:n] for r in rows]))
+    mean, lo, hi = seed_stats(np.array([r[:n] for r in rows]))
     gamma = spec.gamma
     k = list(range(1, n + 1))
     sg = float(np.mean(sigmas)) * gamma
     theory = [sg**kk for kk in k] if spec.bounded else []
-    gate_path = _log_stats(np.array([p[:n] for p in paths]))[0] if paths else []
+    gate_path = seed_stats(np.array([p[:n] for p in paths]))[0] if paths else []
     return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": theory, "gate_path": gate_path,
             "sigma_max": float(np.mean(sigmas)), "gamma": gamma}

@@ -358,13 +358,13 @@ def test_the_cli_trains_on_one_thread_like_the_app_so_a_preset_gives_the_apps_nu
     import torch
 
     from rnn_core.cli import main
-    from tests.test_presets import _run
+    from tests.conftest import train_preset
 
     torch.set_num_threads(2)                                   # what torch starts with on this machine
     assert main(["train", "--preset", "clipping_rescue", "--quiet", "--json", str(tmp_path / "r.json")]) == 0
     assert torch.get_num_threads() == 1
     cli = json.loads((tmp_path / "r.json").read_text())["epochs"][-1]["val_loss"]
-    assert cli == _run("clipping_rescue").epochs[-1]["val_loss"]               # bitwise the app's
+    assert cli == train_preset("clipping_rescue").epochs[-1]["val_loss"]               # bitwise the app's
 
 
 def test_threads_must_be_a_whole_number_within_the_cpus(capsys):

@@ -160,14 +160,14 @@ def _decades_lost(cfg: LabConfig, cell: str | None = None, key: str = "grad_h") 
     """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_0‖) (first layer) per seed: > 0 vanished, < 0 grew."""
     out = []
     for seed in range(cfg.seeds):
-        g = lab._probe_seed(cfg, cell or cfg.cell, seed)[key][0]
+        g = lab.probe_at_init(cfg, cell or cfg.cell, seed)[key][0]
         out.append(math.log10(g[-1] / g[0]))
     return out
 
 
 def _bound_decades(cfg: LabConfig) -> float:
     """Decades the bound forces lost (< 0: allows to grow) over the preset's T, from the probe's σ_max."""
-    sigma = lab._probe_seed(cfg, cfg.cell, 0)["sigma_max"][0]
+    sigma = lab.probe_at_init(cfg, cfg.cell, 0)["sigma_max"][0]
     return -(cfg.timesteps - 1) * math.log10(sigma * 1.0)
 
 
@@ -222,7 +222,7 @@ def test_preset_default_init_forgets_with_sigma_max_above_one():
     note = LAB_PRESETS["default_init"]["note"]
     assert "σ_max ≈ 1.1" in note and "spectral radius is only ≈ 0.6" in note and "19–24 decades" in note
     for seed in range(cfg.seeds):
-        p = lab._probe_seed(cfg, cfg.cell, seed)
+        p = lab.probe_at_init(cfg, cfg.cell, seed)
         assert 1.0 < p["sigma_max"][0] < 1.2 and 0.5 < p["spectral_radius"][0] < 0.7
     assert all(18.5 <= d <= 24.5 for d in _decades_lost(cfg))
 
@@ -307,9 +307,9 @@ def test_the_full_bptt_chart_says_why_it_draws_one_bar_fewer():
 def test_the_geometric_mean_over_seeds_is_zero_where_one_seed_underflowed():
     """Leaving an underflowed seed out made the mean jump up to the survivors (a Jordan profile seemed
     to grow back through time at t ≈ 10 and 20 while it vanished); with it, the mean is 0 there."""
-    from rnn_core.lab import _log_stats
+    from rnn_core.lab import seed_stats
 
-    mean, lo, hi = _log_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
+    mean, lo, hi = seed_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
     assert mean[0] == pytest.approx(1e-2) and mean[1] == pytest.approx(1e-101) and mean[2] == 0.0
     assert lo == [1e-3, 1e-200, 0.0] and hi == [1e-1, 1e-2, 1e-150]
     # so a profile never rises back through time past a seed's underflow

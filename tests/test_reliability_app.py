@@ -46,8 +46,9 @@ def isolated(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RNN_PLAYGROUND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(yfinance, "download", FakeDownload(pd.DataFrame()))
-    monkeypatch.setattr(rnn_core.presets, "_yahoo_checked", {})
-    return tmp_path
+    rnn_core.presets.forget_yahoo_check()        # each test asks an unreachable Yahoo afresh
+    yield tmp_path
+    rnn_core.presets.forget_yahoo_check()
 
 
 def plain(text: str) -> str:

@@ -43,7 +43,7 @@ def _open_zip_script():
         def getvalue(self) -> bytes:
             return st.session_state["zip_bytes"]
 
-    run_files._load_upload("pg", Upload())
+    run_files.load_upload("pg", Upload())
     live_area("pg", draw_run("pg"))
     run_files.export_panel("pg", ModelConfig(), DataConfig(), TrainConfig())
 

@@ -489,14 +489,16 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
+        job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
 
 
-def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+    """The closed-loop forecast, as the page's background thread runs it: (result, None) or (None, a
+    sentence)."""
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
     from rnn_core.evaluate import EvaluationError, closed_loop
