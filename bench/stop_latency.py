@@ -19,11 +19,12 @@ import sys
 import time
 
 from bench.common import fmt_s, parser, setup_threads, table
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.live import LiveRun
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.data.windows import prepare
 from rnn_core.nn.cells import CELLS, cell_of
-from rnn_core.train import warm_up
-from rnn_core.windows import prepare
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.train import warm_up
+from rnn_core.serve.live import LiveRun
 
 TARGET_S = 5.0
 HEAVY = {"timesteps": 1000, "hidden": 512, "layers": 4, "length": 1200, "after_s": 1.5}

@@ -1,4 +1,4 @@
-"""Figures of a sweep's records (`rnn_core.sweep`): records in, `go.Figure` out.
+"""Figures of a sweep's records (`rnn_core.sweep.trials`): records in, `go.Figure` out.
 
 Holds `sweep_figure` (final validation loss against timesteps per cell, mean over seeds with the
 min–max spread as error bars, the naive guess dashed) and `trainability_figure` (the trainability
@@ -6,7 +6,7 @@ map: log10 of the final validation loss over the task's baseline, mean over seed
 timesteps heatmap per cell, with the gain where σ_max·γ = 1 drawn for the cells where that is the
 Pascanu bound's border (`Cell.bounded`); for a gated cell the gates add paths it does not bound,
 so no line), and `trainability_table` (the map's numbers, to read back or show).
-Leaves to others: the runs (`rnn_core/sweep.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
+Leaves to others: the runs (`rnn_core/sweep/trials.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.nn.cells import CELLS, cell_of, label_of
 from rnn_core.readable import D3, fixed, readable
-from rnn_core.sweep import summarise
+from rnn_core.sweep.trials import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
 

@@ -5,7 +5,7 @@
     metrics_display(frame) -> (DataFrame, notes)       formatted for reading, "—" where undefined, and
                                                        one footnote per kind of "—"
     compare_table(runs, baseline) -> DataFrame         Compare's race: one row per cell
-Leaves to others: the numbers (`rnn_core/evaluate.py`, `rnn_core/live.py`'s records).
+Leaves to others: the numbers (`rnn_core/measure/evaluate.py`, `rnn_core/serve/live.py`'s records).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from plots.style import SPLIT_LABEL
-from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.measure.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
 from rnn_core.nn.cells import label_of
 from rnn_core.readable import count, fixed, percent, readable, signed
 

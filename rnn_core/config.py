@@ -1,7 +1,8 @@
 """Configuration dataclasses: what a run is made of, and the one table of their settings.
 
-`ModelConfig` (the network), `DataConfig` (the series and its windows) and `TrainConfig`
-(the optimisation) are built once from widgets, CLI flags or a URL, and passed down as they are.
+`DataConfig` (the series and its windows) and `TrainConfig` (the optimisation), with `ModelConfig`
+(the network; `rnn_core/nn/model_config.py`, beside the cell registry it names a cell of), are built
+once from widgets, CLI flags or a URL, and passed down as they are.
 Each round-trips through a plain dict (`asdict` / `from_dict`) and through URL query parameters
 (`to_query` / `from_query`), so a run record's JSON and a shared link both restore the setup.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from rnn_core.readable import count, readable
 
@@ -111,7 +112,7 @@ FIELDS: dict[str, Field] = {
     "probe_batch": Field("Probe batch", "Windows in the fixed batch the probe measures ‖∂L/∂hₜ‖ on (the gradients "
                          "command: sequences).", 1, 1024, 1),
 
-    # --- the Gradient Lab, `lab.<setting>` (rnn_core.lab.LabConfig): one network at initialisation, redrawn
+    # --- the Gradient Lab, `lab.<setting>` (rnn_core.lessons.lab.LabConfig): one network at initialisation, redrawn
     # at every change, so its own smaller ranges; the `gradients` command measures the same and takes them too
     "lab.cell": Field("Cell", "The cell whose gradient the charts measure; the overlay chart shows every cell anyway."),
     "lab.timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
@@ -164,32 +165,9 @@ def _check_range(name: str, value: float) -> None:
 
 
 @dataclass
-class ModelConfig:
-    cell: str = "rnn"            # a key of rnn_core.nn.cells.CELLS
-    hidden_size: int = 32        # units per recurrent layer (H)
-    num_layers: int = 1          # stacked recurrent layers (1–4)
-    input_size: int = 1          # features per timestep (F); set from the data
-    output_size: int = 1         # values predicted per window; set from the data
-    init: str = "default"        # recurrent-weight init, one of INITS
-    gain: float = 1.0            # multiplies the orthogonal / identity / gaussian W_hh
-    forget_bias: float = 0.0     # added to the LSTM forget-gate bias (1.0 is the classic choice)
-
-    def validate(self) -> ModelConfig:
-        # only the cell registry knows the cells: imported here, not at the top, so that importing config
-        # (the root every package reads, the torch-free data layer included) never loads torch
-        from rnn_core.nn.cells import cell_of, check_cell
-
-        cell_of(self.cell)
-        if self.init not in INITS:
-            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
-        check_ranges(self)
-        check_cell(self.cell, self.num_layers)
-        return self
-
-
-@dataclass
 class DataConfig:
-    dataset: str = "sine"        # a key of rnn_core.datasets.DATASETS
+    QUERY_PREFIX: ClassVar[str] = "d."   # its settings in a URL: d.<name>
+    dataset: str = "sine"        # a key of rnn_core.data.registry.DATASETS
     timesteps: int = 50          # window length T fed to the network
     params: dict[str, Any] = field(default_factory=dict)  # the dataset's own parameters (length, noise, ticker…)
     features: list[str] = field(default_factory=list)      # input columns; empty = the dataset's default
@@ -209,6 +187,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    QUERY_PREFIX: ClassVar[str] = "t."   # its settings in a URL: t.<name>
     optimizer: str = "adam"      # one of OPTIMIZERS
     lr: float = 0.01             # learning rate
     momentum: float = 0.9        # SGD momentum
@@ -251,10 +230,10 @@ def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
             "use k ≤ T or 0 for the whole window.")
 
 
-def validate_run(model_cfg: ModelConfig, data_cfg: DataConfig,
-                 train_cfg: TrainConfig) -> tuple[ModelConfig, DataConfig, TrainConfig]:
-    """Every check a run's settings must pass before it starts: each config's own ranges and choices,
-    then the checks that span two of them. Returns the three configs; raises ConfigError (one sentence).
+def validate_run(model_cfg: Any, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[Any, DataConfig, TrainConfig]:
+    """Every check a run's settings must pass before it starts: each config's own ranges and choices (the
+    model's, `rnn_core.nn.model_config.ModelConfig.validate`, includes its cell's), then the checks that
+    span two of them. Returns the three configs; raises ConfigError (one sentence).
     The CLI, the Playground, Compare and a loaded run all call this, so they refuse the same runs."""
     model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
     for message in (bptt_error(train_cfg, data_cfg),):
@@ -310,15 +289,15 @@ def from_dict(cls: type, data: dict[str, Any]):
     return cls(**{f.name: cast_like(getattr(defaults, f.name), data[f.name]) for f in fields(cls) if f.name in data})
 
 
-# URL query parameters: short prefixes keep the three configs apart in one flat query string.
-_PREFIX = {ModelConfig: "m.", DataConfig: "d.", TrainConfig: "t."}
+# URL query parameters: a short prefix per config class (`QUERY_PREFIX`: "m.", "d.", "t.") keeps the three
+# configs apart in one flat query string.
 
 
 def to_query(*configs) -> dict[str, str]:
     """Flatten configs into string query params, keeping only values that differ from the defaults."""
     query: dict[str, str] = {}
     for cfg in configs:
-        prefix, default = _PREFIX[type(cfg)], type(cfg)()
+        prefix, default = type(cfg).QUERY_PREFIX, type(cfg)()
         for name, value in asdict(cfg).items():
             if value == getattr(default, name):
                 continue
@@ -334,7 +313,7 @@ def to_query(*configs) -> dict[str, str]:
 
 def from_query(cls: type, query: dict[str, str]):
     """Inverse of `to_query` for one config class. Values are only ever parsed, never used as paths."""
-    prefix = _PREFIX[cls]
+    prefix = cls.QUERY_PREFIX
     flat: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
     for key, value in query.items():

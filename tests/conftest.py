@@ -29,7 +29,8 @@ if str(ROOT) not in sys.path:
 
 # Runs a test leaves behind (stopped by their idle timeout later) must not queue the next test's runs:
 # the test process and the servers it starts get generous admission slots unless a test says otherwise.
-# tests/test_admission.py checks the queue with its own slots; tests/test_replicas.py runs servers with one.
+# tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py runs
+# servers with one.
 os.environ.setdefault("RNN_PLAYGROUND_MAX_RUNS", "16")
 
 
@@ -221,9 +222,9 @@ def run_of(at, name: str = "pg"):
 def cell_model(cell: str, layers: int = 2, init: str = "default", *, hidden_size: int = 5, input_size: int = 3,
                output_size: int = 2, gain: float = 0.9, forget_bias: float = 1.0, seed: int = 11):
     """A small model of `cell` from the registry: `layers` layers, or the most the cell can have."""
-    from rnn_core.config import ModelConfig
-    from rnn_core.models import build_model
     from rnn_core.nn.cells import cell_of
+    from rnn_core.nn.model_config import ModelConfig
+    from rnn_core.nn.models import build_model
 
     cfg = ModelConfig(cell=cell, hidden_size=hidden_size, num_layers=min(layers, cell_of(cell).max_layers or layers),
                       input_size=input_size, output_size=output_size, init=init, gain=gain, forget_bias=forget_bias)
@@ -243,10 +244,10 @@ def train_preset(key: str, model: dict | None = None, train_changes: dict | None
     from types import SimpleNamespace
 
     from rnn_core.config import replace
-    from rnn_core.models import build_model
-    from rnn_core.presets import preset_configs
-    from rnn_core.train import train
-    from rnn_core.windows import prepare
+    from rnn_core.data.windows import prepare
+    from rnn_core.lessons.presets import preset_configs
+    from rnn_core.nn.models import build_model
+    from rnn_core.nn.train import train
 
     m, d, t = preset_configs(key)
     windows = prepare(d)

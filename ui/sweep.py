@@ -1,4 +1,4 @@
-"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep`):
+"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep.trials`):
 the timesteps sweep (each cell at several window lengths, mean ± spread over seeds) and the
 trainability map (each cell over gain × timesteps, final loss ÷ the naive guess as a heatmap).
 
@@ -10,7 +10,7 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
-(`rnn_core.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweep`).
+(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep.trials`), the figures (`plots.sweep`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import streamlit as st
 
 from plots.sweep import sweep_figure, trainability_figure
-from rnn_core.admission import describe_wait
-from rnn_core.compare import (
+from rnn_core.config import ConfigError
+from rnn_core.config import replace as cfg_replace
+from rnn_core.lessons.compare import (
     MAP_DEFAULTS,
     MAP_GAINS,
     MAX_APP_RUNS,
@@ -28,11 +29,10 @@ from rnn_core.compare import (
     SWEEP_TIMESTEPS,
     SweepDefaults,
 )
-from rnn_core.config import ConfigError
-from rnn_core.config import replace as cfg_replace
 from rnn_core.nn.cells import label_of
 from rnn_core.readable import seconds
-from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from rnn_core.serve.admission import describe_wait
+from rnn_core.sweep.trials import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
 from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.markdown import md
@@ -51,11 +51,11 @@ def _widget_values(d: SweepDefaults) -> dict:
 
 
 def _range(name: str) -> dict:
-    """The min, max and step of one sweep setting's widget (`rnn_core.compare.SWEEP_FIELDS`)."""
+    """The min, max and step of one sweep setting's widget (`rnn_core.lessons.compare.SWEEP_FIELDS`)."""
     return field_range(SWEEP_FIELDS[name])
 
 
-# The sweeps' defaults as widget keys; the values are `rnn_core.compare`'s.
+# The sweeps' defaults as widget keys; the values are `rnn_core.lessons.compare`'s.
 DEFAULTS = {**{f"cmp.sweep.{name}": value for name, value in _widget_values(SWEEP_DEFAULTS).items()},
             **{f"cmp.map.{name}": value for name, value in _widget_values(MAP_DEFAULTS).items()}}
 
