@@ -21,7 +21,7 @@ from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.nn.cells import CELLS, cell_of, label_of
 from rnn_core.readable import D3, fixed, readable
-from rnn_core.sweep.trials import summarise
+from rnn_core.sweep.records import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from plots.style import SPLIT_LABEL
-from rnn_core.measure.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.measure.metrics import MAPE_UNDEFINED, SKILL_FORMULA
 from rnn_core.nn.cells import label_of
 from rnn_core.readable import count, fixed, percent, readable, signed
 

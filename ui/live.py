@@ -46,7 +46,8 @@ from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
-from rnn_core.serve.live import LiveRun, Snapshot, downsample
+from rnn_core.serve.history import downsample
+from rnn_core.serve.live import LiveRun, Snapshot
 from rnn_core.serve.workers import new_run, run_closed_loop, workers_enabled
 from ui.markdown import md
 from ui.state import slot as slot_state

@@ -32,7 +32,10 @@ from rnn_core.lessons.compare import (
 from rnn_core.nn.cells import label_of
 from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
-from rnn_core.sweep.trials import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from rnn_core.sweep.backends import app_backend
+from rnn_core.sweep.background import SweepRun
+from rnn_core.sweep.records import parse_records_csv, records_csv
+from rnn_core.sweep.trials import SweepError, grid
 from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.markdown import md

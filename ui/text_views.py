@@ -24,9 +24,11 @@ import streamlit as st
 
 from plots import text as TF
 from rnn_core.data.text_windows import TextInfo
-from rnn_core.measure.text_eval import epoch_prompt, heldout_lines, next_char_table, sample, text_connectivity
+from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
+from rnn_core.nn.sampling import epoch_prompt, sample
 from rnn_core.readable import COLUMN, fixed
-from ui.live import RunContext, Snapshot
+from rnn_core.serve.history import Snapshot
+from ui.live import RunContext
 from ui.state import memo
 
 TOP_K = 3

@@ -42,24 +42,16 @@ from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_no
 from plots.style import CHART_CONFIG, COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.data.windows import naive_loss
-from rnn_core.measure.evaluate import SKILL_FORMULA, scaled_loss
+from rnn_core.measure.evaluate import scaled_loss
+from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.nn.cells import cell_of, label_of
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.probe import reference_note
 from rnn_core.nn.tasks import task_of
 from rnn_core.readable import readable, seconds
-from ui.live import (
-    FINISHED,
-    STATUS_ICON,
-    RunContext,
-    Snapshot,
-    evaluation_for,
-    get_context,
-    get_run,
-    ghost_of,
-    progress,
-)
+from rnn_core.serve.history import Snapshot
+from ui.live import FINISHED, STATUS_ICON, RunContext, evaluation_for, get_context, get_run, ghost_of, progress
 from ui.markdown import md
 from ui.presenter import show_chart, status_line
 from ui.state import memo

@@ -157,8 +157,7 @@ def test_unknown_preset_lists_the_choices(capsys):
 def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, capsys):
     """The header gives the constant guess's (and persistence's) loss in the epoch lines' units; the
     verdict says 'beats' only clearly below them."""
-    from rnn_core.cli.main.report import versus as _versus
-
+    from rnn_core.cli.report import versus as _versus
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
 

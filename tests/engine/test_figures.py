@@ -13,7 +13,7 @@ from plots.predictions import predictions_figure, series_figure, window_figure
 from plots.series import grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import SPLIT_FILL, SPLIT_LABEL
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.measure.evaluate import MAPE_UNDEFINED
+from rnn_core.measure.metrics import MAPE_UNDEFINED
 from rnn_core.nn.cells import CELLS, cell_of, labels_where
 
 

@@ -142,9 +142,8 @@ def test_gru_echo_holds_the_value_after_some_epochs_at_the_constant_guess():
 def test_stock_preset_falls_below_the_constant_guess_but_not_below_persistence(monkeypatch):
     # "its loss falls far below the constant guess, yet it does not beat copying the last price"
     # (offline, as here and in a lecture hall without Wi-Fi, the preset trains on the DJIA series)
-    from rnn_core.cli.main.report import BEATS_BELOW
-
     import rnn_core.lessons.presets
+    from rnn_core.cli.report import BEATS_BELOW
     from rnn_core.measure.evaluate import evaluate
 
     monkeypatch.setattr(rnn_core.lessons.presets, "nflx_available", lambda: False)

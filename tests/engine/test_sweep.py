@@ -12,18 +12,10 @@ from rnn_core.cli.main import main as cli
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.nn.cells import label_of
 from rnn_core.nn.model_config import ModelConfig
-from rnn_core.sweep.trials import (
-    COLUMNS,
-    SweepError,
-    SweepRun,
-    finished_keys,
-    grid,
-    parse_records_csv,
-    ray_available,
-    read_records,
-    records_csv,
-    run_sweep,
-)
+from rnn_core.sweep.backends import ray_available, run_sweep
+from rnn_core.sweep.background import SweepRun
+from rnn_core.sweep.records import finished_keys, parse_records_csv, read_records, records_csv
+from rnn_core.sweep.trials import COLUMNS, SweepError, grid
 
 TINY = dict(model=ModelConfig(hidden_size=4, init="orthogonal"),
             data=DataConfig(dataset="adding", params={"n_samples": 120}),
