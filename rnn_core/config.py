@@ -157,10 +157,12 @@ class ConfigError(ValueError):
     """A setting out of range or unknown; its message is one sentence a user can act on."""
 
 
-def _check_range(name: str, value: float) -> None:
+def check_range(name: str, value: float) -> None:
+    """Raise ConfigError (one sentence) when `value` is outside setting `name`'s FIELDS range."""
     lo, hi = LIMITS[name]
     if not (lo <= value <= hi) or (isinstance(value, float) and math.isnan(value)):
-        raise ConfigError(f"{LABELS[name]}: {name} must be between {lo} and {hi}, got {value}; "
+        raise ConfigError(f"{LABELS[name]}: {name} must be between {readable(lo)} and {readable(hi)}, got "
+                          f"{readable(value) if isinstance(value, int | float) else value}; "
                           "choose a value in that range.")
 
 
@@ -219,7 +221,7 @@ def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
     for f in fields(cfg):
         spec = FIELDS.get(f.name)
         if spec is not None and spec.lo is not None and spec.enforced and f.name not in skip:
-            _check_range(f.name, getattr(cfg, f.name))
+            check_range(f.name, getattr(cfg, f.name))
 
 
 def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:

@@ -22,6 +22,7 @@ are here too: `D3` (Plotly's hovertemplate, d3-format) and `COLUMN` (Streamlit's
 from __future__ import annotations
 
 import math
+import numbers
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 PLAIN_BELOW = 1e6        # from here on, powers of ten: 1,234,567 is harder to read than 1.2 × 10⁶
@@ -53,7 +54,10 @@ def times_ten(x: float, digits: int = 2) -> str:
 
 def readable(x: float, digits: int = 3) -> str:
     """x with `digits` significant digits, plain where plain reads well (10⁻⁴ ≤ |x| < 10⁶, thousands
-    separated: "1,060", "0.0448"), else in powers of ten ("9.3 × 10⁻⁶", "1.2 × 10⁸")."""
+    separated: "1,060", "0.0448"), else in powers of ten ("9.3 × 10⁻⁶", "1.2 × 10⁸"). A whole number
+    (an int) below 10⁶ is written exactly: a range's 1,024 is not 1,020."""
+    if isinstance(x, numbers.Integral) and not isinstance(x, bool) and abs(x) < PLAIN_BELOW:
+        return count(x)
     if x == 0 or not math.isfinite(x):
         return _minus(f"{x:g}")
     size = abs(x)

@@ -40,6 +40,7 @@ from rnn_core.data.offline import airpassengers, djia, eu_stocks, sunspots, tech
 from rnn_core.data.synthetic import mackey_glass, sawtooth, sine, sines, square
 from rnn_core.data.text_sources import brackets_frame, pydoc_frame
 from rnn_core.data.yahoo import YAHOO_COLUMNS, yahoo
+from rnn_core.readable import readable
 
 
 # ----------------------------------------------------------------------------- registry types
@@ -66,7 +67,9 @@ class Param:
         lo, hi = self.min, self.max
         if isinstance(value, int | float) and not isinstance(value, bool) and (
                 (lo is not None and value < lo) or (hi is not None and value > hi)):
-            raise DataError(f"{self.label} must be between {lo} and {hi}, got {value}.")
+            bound = (f"at least {readable(lo)}" if hi is None else f"at most {readable(hi)}" if lo is None
+                     else f"between {readable(lo)} and {readable(hi)}")
+            raise DataError(f"{self.label} must be {bound}, got {readable(value)}.")
         return value
 
 

@@ -26,7 +26,7 @@ from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.nn.model_config import ModelConfig
-from rnn_core.readable import times_ten
+from rnn_core.readable import readable, times_ten
 from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
@@ -58,7 +58,8 @@ class LabConfig:
         for name, (lo, hi) in LAB_LIMITS.items():
             value = getattr(self, name)
             if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
-                raise ConfigError(f"{name} must be between {lo} and {hi} in the Gradient Lab, got {value}.")
+                raise ConfigError(f"{name} must be between {readable(lo)} and {readable(hi)} in the Gradient Lab "
+                                  f"(and the gradients command), got {readable(value)}.")
         check_cell(self.cell, self.num_layers)
         return self
 

@@ -34,8 +34,9 @@ AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: not
 
 def judge(ratio: float) -> str:
     """The one rule every front end judges an error against a baseline by (error ÷ the baseline's error):
-    "beats" below 1 − AT_BASELINE, "worse" above 1 + AT_BASELINE, "at_baseline" in between."""
-    if abs(ratio - 1.0) <= AT_BASELINE:
+    "beats" below 1 − AT_BASELINE, "worse" above 1 + AT_BASELINE, "at_baseline" in between, edges included
+    (1.1 is at the baseline, though 1.1 − 1 is 0.10000000000000009 in floating point)."""
+    if round(abs(ratio - 1.0), 12) <= AT_BASELINE:
         return "at_baseline"
     return "worse" if ratio > 1.0 else "beats"
 

@@ -160,6 +160,7 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     from rnn_core.cli.report import versus as _versus
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
+    from rnn_core.readable import readable
 
     out_json = tmp_path / "sine.json"
     argv = ["train", "--dataset", "sine", "--timesteps", "10", "--hidden", "16", "--epochs", "4", "--lr", "0.02",
@@ -168,8 +169,8 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     out = capsys.readouterr().out
     naive = prepare(DataConfig(dataset="sine", timesteps=10, params={"length": 400})).naive_losses("val")
     header = out.splitlines()[1]
-    assert f"constant guess (training mean) scores {naive['constant']:.4g}" in header
-    assert f"persistence (ŷ = last value) {naive['persistence']:.4g}" in header
+    assert f"constant guess (training mean) scores {readable(naive['constant'], 4)}" in header
+    assert f"persistence (ŷ = last value) {readable(naive['persistence'], 4)}" in header
     assert header.index("scores") < out.index("epoch 0/4")
     record = json.loads(out_json.read_text())
     assert record["naive_losses"]["constant"] == pytest.approx(naive["constant"])
@@ -177,7 +178,7 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     assert final < 0.5 * naive["constant"]                     # this run learns the sine …
     assert "the constant guess: beats it" in out               # … and says so
 
-    # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse
+    # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse (the app's rule: tests/engine/test_verdict.py)
     assert _versus(0.998, 1.0, "the constant guess").endswith("no better")
     assert _versus(0.5, 1.0, "the constant guess").endswith("beats it")
     assert _versus(1.5, 1.0, "the constant guess").endswith("worse")
@@ -397,7 +398,7 @@ def test_momentum_has_its_range_in_the_cli_and_in_a_link(capsys):
     from ui.links import PLAYGROUND, read_link
 
     assert main(["train", "--optimizer", "sgd", "--momentum", "1.5", "--epochs", "1"]) == 2
-    assert "Momentum: momentum must be between 0.0 and 0.999, got 1.5" in capsys.readouterr().err
+    assert "Momentum: momentum must be between 0 and 0.999, got 1.5" in capsys.readouterr().err
     link = read_link(PLAYGROUND, {"t.momentum": "-3", "t.optimizer": "sgd"})
     assert link.settings[2].momentum == 0.0 and "Momentum -3 is outside 0–0.999; set to 0." in link.note
 

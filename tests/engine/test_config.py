@@ -22,7 +22,7 @@ def test_defaults_validate():
         (lambda: ModelConfig(hidden_size=0), "hidden_size must be between 1 and 512"),
         (lambda: ModelConfig(hidden_size=513), "hidden_size"),
         (lambda: ModelConfig(num_layers=5), "num_layers"),
-        (lambda: DataConfig(timesteps=1001), "timesteps must be between 1 and 1000"),
+        (lambda: DataConfig(timesteps=1001), "timesteps must be between 1 and 1,000"),
         (lambda: DataConfig(train_frac=0.9, val_frac=0.1), "leave room for a test part"),
         (lambda: TrainConfig(lr=float("nan")), "lr must be between"),
         (lambda: TrainConfig(lr=11.0), "lr must be between"),

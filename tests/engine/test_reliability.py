@@ -40,7 +40,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rnn_core.cli.main import main as cli
+from rnn_core.cli import main as cli
 from rnn_core.config import LIMITS, ConfigError, DataConfig, TrainConfig
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
@@ -255,8 +255,8 @@ def test_long_windows_on_a_short_series_are_refused_with_advice():
 
 
 @pytest.mark.parametrize(("build", "words"), [
-    (lambda: DataConfig(timesteps=LIMITS["timesteps"][1] + 1), "timesteps must be between 1 and 1000"),
-    (lambda: DataConfig(timesteps=0), "timesteps must be between 1 and 1000"),
+    (lambda: DataConfig(timesteps=LIMITS["timesteps"][1] + 1), "timesteps must be between 1 and 1,000"),
+    (lambda: DataConfig(timesteps=0), "timesteps must be between 1 and 1,000"),
     (lambda: ModelConfig(hidden_size=LIMITS["hidden_size"][1] + 1), "hidden_size must be between 1 and 512"),
     (lambda: ModelConfig(hidden_size=0), "hidden_size must be between"),
     (lambda: TrainConfig(lr=10.5), "lr must be between"),
@@ -271,7 +271,7 @@ def test_one_step_past_a_limit_is_refused_with_a_sentence(build, words):
 
 
 @pytest.mark.parametrize(("flags", "words"), [
-    (["--timesteps", "1001"], "timesteps must be between 1 and 1000"),
+    (["--timesteps", "1001"], "timesteps must be between 1 and 1,000"),
     (["--hidden", "513"], "hidden_size must be between 1 and 512"),
     (["--lr", "11"], "lr must be between"),
     (["--gain", "5.01"], "gain must be between"),

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from plots.sweep import sweep_figure, trainability_figure
-from rnn_core.cli.main import main as cli
+from rnn_core.cli import main as cli
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.nn.cells import label_of
 from rnn_core.nn.model_config import ModelConfig
@@ -72,7 +72,7 @@ def test_ray_gives_the_same_records_as_one_loop(inline_records, monkeypatch):
 @pytest.mark.parametrize("kwargs, words", [
     ({"cells": []}, "no cell"),
     ({"cells": ["rnn", "transformer"]}, "Unknown cell 'transformer'"),
-    ({"timesteps": [10, 5000]}, "between 1 and 1000"),
+    ({"timesteps": [10, 5000]}, "between 1 and 1,000"),
     ({"gains": []}, "no gain"),
     ({"seeds": 0}, "no seed"),
 ])
@@ -86,7 +86,7 @@ def test_a_bad_grid_is_one_sentence(kwargs, words):
 @pytest.mark.parametrize("flags, words", [
     (["--cell", "rnn,foo"], "Unknown cell 'foo'"),
     (["--cell", ","], "no cell"),
-    (["--timesteps", "10,5000"], "between 1 and 1000"),
+    (["--timesteps", "10,5000"], "between 1 and 1,000"),
     (["--timesteps", "0:10:0"], "START:STOP:COUNT"),
     (["--gain", "a,b"], "--gain takes numbers"),
 ])
