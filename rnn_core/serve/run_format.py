@@ -30,6 +30,7 @@ from torch import nn
 from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, validate_run
 from rnn_core.nn.cells import cell_of
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import count
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -170,10 +171,10 @@ def _count_items(name: str, data: bytes) -> int:
 
 def _check_count(name: str, count: int) -> None:
     if name == HISTORY and count > MAX_RECORDS + 1:
-        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+        raise RunFileError(f"{HISTORY} has more than {count(MAX_RECORDS)} rows; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
     if name in (RECORDS, METRICS) and count > MAX_JSON_VALUES:
-        raise RunFileError(f"{name} holds more than {MAX_JSON_VALUES:,} values; a saved run keeps fewer — "
+        raise RunFileError(f"{name} holds more than {count(MAX_JSON_VALUES)} values; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
 
 
@@ -217,7 +218,7 @@ def _check_records(records: list[dict], name: str) -> None:
         if ok and kind == "epoch":
             ok = rec.get("probe") is None or isinstance(rec["probe"], dict)
         if not ok:
-            raise RunFileError(f"{name} holds a record the app cannot read (record {i:,}: missing or "
+            raise RunFileError(f"{name} holds a record the app cannot read (record {count(i)}: missing or "
                                "wrong fields); download the run again.")
 
 
@@ -233,7 +234,7 @@ def _parse_json(data: bytes, name: str, kind: type):
         raise RunFileError(f"{name} does not hold a JSON {'object' if kind is dict else 'list'}; "
                            "download the run again.")
     if kind is list and len(obj) > MAX_RECORDS:
-        raise RunFileError(f"{name} holds {len(obj):,} records, more than the {MAX_RECORDS:,} a saved run "
+        raise RunFileError(f"{name} holds {count(len(obj))} records, more than the {count(MAX_RECORDS)} a saved run "
                            "keeps; this is not a run saved by RNN Playground.")
     if kind is list and not all(isinstance(r, dict) for r in obj):
         raise RunFileError(f"{name} holds entries that are not records; download the run again.")
@@ -312,7 +313,7 @@ def _parse_history(data: bytes) -> list[dict]:
     except (UnicodeDecodeError, csv.Error):
         raise RunFileError(f"{HISTORY} is not a readable CSV file; download the run again.") from None
     if len(rows) > MAX_RECORDS:
-        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+        raise RunFileError(f"{HISTORY} has more than {count(MAX_RECORDS)} rows; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
     records = []
     for row in rows:
