@@ -148,14 +148,14 @@ _CHUNK = 1 << 20
 
 def _read_counted(f, name: str, cap: int) -> bytes:
     """Read one member in chunks, refusing it as soon as it passes its byte cap or its count cap."""
-    chunks, size, count = [], 0, 0
+    chunks, size, items = [], 0, 0
     while chunk := f.read(_CHUNK):
         size += len(chunk)
         if size > cap:
             raise RunFileError(f"'{name}' in the zip is larger than {cap >> 20} MiB; this is not "
                                "a run saved by RNN Playground.")
-        count += _count_items(name, chunk)
-        _check_count(name, count)
+        items += _count_items(name, chunk)
+        _check_count(name, items)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -169,11 +169,11 @@ def _count_items(name: str, data: bytes) -> int:
     return 0
 
 
-def _check_count(name: str, count: int) -> None:
-    if name == HISTORY and count > MAX_RECORDS + 1:
+def _check_count(name: str, items: int) -> None:
+    if name == HISTORY and items > MAX_RECORDS + 1:
         raise RunFileError(f"{HISTORY} has more than {count(MAX_RECORDS)} rows; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
-    if name in (RECORDS, METRICS) and count > MAX_JSON_VALUES:
+    if name in (RECORDS, METRICS) and items > MAX_JSON_VALUES:
         raise RunFileError(f"{name} holds more than {count(MAX_JSON_VALUES)} values; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
 

@@ -16,6 +16,7 @@ import pytest
 
 from rnn_core.cli.main import main
 from rnn_core.data.registry import DATASETS
+from rnn_core.readable import readable, signed
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "1", "--timesteps", "10", "--hidden", "4", "--param", "length=200"]
@@ -50,7 +51,7 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     assert record["metrics"]["rmse"] > 0 and skill == pytest.approx(
         1 - record["metrics"]["rmse"] / record["metrics"]["naive_rmse"])
     # the test line prints the same number with its formula
-    assert f"skill score = 1 − RMSE / baseline RMSE = {skill:.3f}: " in proc.stdout
+    assert f"skill score = 1 − RMSE / baseline RMSE = {signed(skill)}: " in proc.stdout   # as the app's table
     assert ("beats tomorrow = today" in proc.stdout) == (skill > 0)
     assert record["metrics"]["mape"] is None and "MAPE — (undefined" in proc.stdout    # a sine crosses zero
     assert [e["epoch"] for e in record["epochs"]] == [0, 1]
@@ -287,7 +288,8 @@ def test_gradients_says_the_bound_only_where_it_is_one(capsys):
                   "--gain", "0.5", "--forget-bias", "3"]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layer")]
     assert "W_hg (candidate block of W_hh): σ_max 0.500" in line
-    assert "no σ_max bound for a gated cell: along the cell state alone" in line and "the bound" not in line
+    assert "no σ_max bound for a gated cell: along the cell state's additive path alone" in line
+    assert "the bound" not in line
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -311,7 +313,7 @@ def test_cli_help_states_the_limits_of_the_settings_table(capsys):
     assert _main(["train", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     f = FIELDS["forget_bias"]
-    assert f"{f.lo:g} to {f.hi:g}" in out and f"1 to {FIELDS['timesteps'].hi:g}" in out
+    assert f"{readable(f.lo)} to {readable(f.hi)}" in out and f"1 to {readable(FIELDS['timesteps'].hi)}" in out
 
 
 def test_timesteps_and_bptt_in_a_real_process_exit_2():
@@ -400,7 +402,7 @@ def test_momentum_has_its_range_in_the_cli_and_in_a_link(capsys):
     assert main(["train", "--optimizer", "sgd", "--momentum", "1.5", "--epochs", "1"]) == 2
     assert "Momentum: momentum must be between 0 and 0.999, got 1.5" in capsys.readouterr().err
     link = read_link(PLAYGROUND, {"t.momentum": "-3", "t.optimizer": "sgd"})
-    assert link.settings[2].momentum == 0.0 and "Momentum -3 is outside 0–0.999; set to 0." in link.note
+    assert link.settings[2].momentum == 0.0 and "Momentum −3 is outside 0–0.999; set to 0." in link.note
 
 
 def test_a_dataset_parameter_is_checked_and_kept_as_its_type(tmp_path, capsys):

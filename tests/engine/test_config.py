@@ -78,7 +78,7 @@ def test_validate_run_refuses_a_truncation_longer_than_the_window():
 
 @pytest.mark.parametrize("configs, words", [
     ((ModelConfig(cell="jordan", num_layers=2), DataConfig(), TrainConfig()), "exactly 1 layer"),
-    ((ModelConfig(forget_bias=40.0), DataConfig(), TrainConfig()), "forget_bias must be between -3.0 and 6.0"),
+    ((ModelConfig(forget_bias=40.0), DataConfig(), TrainConfig()), "forget_bias must be between −3 and 6"),
     ((ModelConfig(), DataConfig(train_frac=0.9, val_frac=0.1), TrainConfig()), "room for a test part"),
     ((ModelConfig(), DataConfig(), TrainConfig(clip="value", clip_value=1e9)), "clip_value must be between"),
 ])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.readable import readable
 from tests.conftest import APP, open_page, run_of, slot_of, wait_for_run
 
 PAGE = "app_pages/playground.py"
@@ -115,7 +116,7 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     # a forecast is judged against persistence; the constant guess's loss is on the page too
     w = slot_of(at, "pg").ctx.windows
     constant = w.naive_losses("val")["constant"]
-    assert f"The constant guess (ŷ = the training mean) scores {constant:.3g} on the validation windows" \
+    assert f"The constant guess (ŷ = the training mean) scores {readable(constant)} on the validation windows" \
         in " ".join(c.value for c in at.caption)
     assert ("test", "model") in table.index and ("test", "persistence") in table.index
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from rnn_core.lessons.lab import LAB_PRESETS, LAB_SETTINGS
+from rnn_core.readable import readable
 from tests.conftest import PAGE_DIR, open_page
 from ui.links import LAB, PLAYGROUND, follow, link_params, read_link
 
@@ -89,7 +90,8 @@ def test_a_lab_value_outside_its_slider_is_moved_in_with_a_sentence():
     hi = LAB_SETTINGS["gain"].hi
     at = _open_lab({"lab.gain": "100"})
     assert "The link held values outside the controls' range:" in _note(at)
-    assert f"Gain 100 is outside {LAB_SETTINGS['gain'].lo:g}–{hi:g}; set to {hi:g}." in _note(at), _note(at)
+    assert f"Gain 100 is outside {readable(LAB_SETTINGS['gain'].lo)}–{readable(hi)}; set to {readable(hi)}." in \
+        _note(at), _note(at)
     assert at.session_state["lab.gain"] == hi
 
 
