@@ -1,4 +1,4 @@
-"""Compare: race two to five cells on the same data, seed and settings, and sweep the window length.
+"""Compare: race two cells or more on the same data, seed and settings, and sweep the window length.
 
 Reads the Compare controls (`ui.compare`), starts one `LiveRun` per cell, and lets one fragment
 redraw the overlaid loss curves, the gradient-through-time profiles and the final-metrics table.
@@ -8,6 +8,7 @@ over gain × window length for the trainability map.
 
 import streamlit as st
 
+from rnn_core.nn.cells import labels_where
 from ui import sweep
 from ui.compare import (
     PRESENTER_CHARTS,
@@ -24,6 +25,7 @@ from ui.compare import (
 from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode
 
+BOUNDED, GATED = labels_where(lambda c: c.bounded), labels_where(lambda c: c.gate_path)
 presenter = presenter_mode()
 chart, bar = presenter_bar("compare", PRESENTER_CHARTS, "loss") if presenter else (None, None)
 if not presenter:
@@ -78,8 +80,8 @@ if not presenter:
     st.caption("What the Gradient Lab's phase diagram predicts at initialisation, measured after training: "
                "each chosen cell over gain × window length (W_hh orthogonal × gain), coloured by the final "
                "validation loss ÷ the naive guess — blue learned, white no better than the guess. The dashed "
-               "line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the Elman and Jordan cells "
-               "only: the gates of the LSTM and GRU open paths that bound does not cover. With the defaults "
+               f"line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the {BOUNDED} only: the gates of "
+               f"the {GATED} open paths that bound does not cover. With the defaults "
                "on the adding problem: the plain RNN learns at T = 5 at every gain, at T = 10 only near "
                "gain 1 and not from T = 25; the LSTM holds to T = 25 and at T = 50 learns only near gain 1; "
                "the GRU learns across the map.")

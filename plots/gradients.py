@@ -1,7 +1,7 @@
 """The gradient through time, from the probe dicts of `rnn_core.nn.probe` (format: docs/architecture.md).
 
     gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
-                                dotted), the σ_max·γ bound dashed (Elman / Jordan) or the gate path
+                                dotted), the σ_max·γ bound dashed (where it is one) or the gate path
                                 dash-dotted (LSTM / GRU)
     gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
                                                              thinned to ≤ `HEATMAP_CELLS`
@@ -67,7 +67,7 @@ def first_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
 def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bool = True,
                          title: str = "Gradient through time ‖∂L/∂hₜ‖") -> go.Figure:
     """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM); where the probe
-    has a bound (Elman / Jordan, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
+    has a bound (`Cell.bounded`, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
     region it allows shaded beneath it; for LSTM / GRU the gate path (what the additive path alone
     carries back, `probe.py`) dash-dotted."""
     if not probe or not probe.get("grad_h"):

@@ -124,7 +124,7 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
 
 def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     """‖∏ ∂h_j/∂h_{j−1}‖₂ over k steps (mean and min–max over seeds) against its bound (σ_max·γ)^k where
-    it is one (Elman, Jordan) or, for LSTM / GRU, the product of the additive path's gates (not a bound)."""
+    it is one (`Cell.bounded`) or, for a gated cell, the product of the additive path's gates (not a bound)."""
     title = "Norm of the product of Jacobians over k steps"
     if not jac.get("k"):
         return empty(title, "Needs at least two timesteps.", height)

@@ -133,7 +133,7 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
 def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_hh",
                    bounded: bool = True) -> go.Figure:
     """σ_max and spectral radius of each layer's recurrent matrix (`matrix`, e.g. "W_hh") over epochs.
-    With `bounded` (Elman / Jordan: the step Jacobian is diag(φ′)·matrix) the line σ_max = 1/γ, below
+    With `bounded` (`Cell.bounded`: the step Jacobian is diag(φ′)·matrix) the line σ_max = 1/γ, below
     which the recurrence can only shrink the gradient (Pascanu et al., 2013); for gated cells no line:
     their gates add paths that σ_max does not bound."""
     # the matrix's short name (the caption under the chart says which block it is): a half-width

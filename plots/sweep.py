@@ -110,7 +110,7 @@ def border_gain(table: Sequence[dict], cell: str) -> float | None:
 def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure:
     """One heatmap per cell: gain (rows) × timesteps (columns), colour = log10(final validation loss ÷
     the naive guess's), mean over seeds. Blue learned (below the baseline), white = the baseline, red
-    worse; a cell with no finished value is blank. The dashed line: σ_max·γ = 1 (Elman / Jordan)."""
+    worse; a cell with no finished value is blank. The dashed line: σ_max·γ = 1 (the cells it bounds)."""
     title = "Trainability map: final validation loss ÷ naive guess"
     table = trainability_table(records)
     cells = _cells(records)
