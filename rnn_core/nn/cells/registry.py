@@ -11,7 +11,7 @@ sentence, for a tooltip or --help).
 from __future__ import annotations
 
 from rnn_core.config import FIELDS, ConfigError
-from rnn_core.nn.cells import elman, gru, jordan, lstm
+from rnn_core.nn.cells import elman, gru, indrnn, jordan, lstm
 from rnn_core.nn.cells.cell import Cell
 
 CELLS: dict[str, Cell] = {c.name: c for c in (
@@ -20,6 +20,7 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
     jordan.CELL,
     lstm.CELL,
     gru.CELL,
+    indrnn.CELL,
 )}
 
 
