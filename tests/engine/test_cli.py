@@ -158,7 +158,7 @@ def test_unknown_preset_lists_the_choices(capsys):
 def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, capsys):
     """The header gives the constant guess's (and persistence's) loss in the epoch lines' units; the
     verdict says 'beats' only clearly below them."""
-    from rnn_core.cli.report import versus as _versus
+    from rnn_core.cli.report import versus
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
     from rnn_core.readable import readable
@@ -180,9 +180,9 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     assert "the constant guess: beats it" in out               # … and says so
 
     # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse (the app's rule: tests/engine/test_verdict.py)
-    assert _versus(0.998, 1.0, "the constant guess").endswith("no better")
-    assert _versus(0.5, 1.0, "the constant guess").endswith("beats it")
-    assert _versus(1.5, 1.0, "the constant guess").endswith("worse")
+    assert versus(0.998, 1.0, "the constant guess").endswith("no better")
+    assert versus(0.5, 1.0, "the constant guess").endswith("beats it")
+    assert versus(1.5, 1.0, "the constant guess").endswith("worse")
 
 
 def test_a_run_at_the_constant_guess_is_not_said_to_beat_it(capsys):
@@ -244,6 +244,9 @@ def test_csv_with_two_columns_and_dates(tmp_path, prices_csv, capsys):
     ["gradients", "--timesteps", "0"],
     ["gradients", "--hidden", "600"],
     ["gradients", "--batch", "0"],
+    ["gradients", "--batch", "1025"],                  # FIELDS["probe_batch"]
+    ["gradients", "--timesteps", "501"],               # the Lab's range (FIELDS["lab.timesteps"]), not training's
+    ["gradients", "--gain", "3.5"],                    # the Lab's 0–3, not the Playground's 0–5
     ["gradients", "--init", "zeros"],
     ["gradients", "--json", "{tmp}/no/such/folder/g.json"],
     [],
@@ -349,7 +352,7 @@ def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypat
 
 
 def _without_times(out: str) -> str:
-    return re.sub(r"\d+\.\ds\b|\d+\.\d s of training", "…", out)
+    return re.sub(r"\d[\d,]*(?:\.\d)? s\b", "…", out)          # "0.4 s", "12 s" (rnn_core.readable.seconds)
 
 
 def test_the_cli_trains_on_one_thread_like_the_app_so_a_preset_gives_the_apps_numbers(tmp_path, keep_torch_threads):
@@ -421,3 +424,17 @@ def test_a_dataset_parameter_is_checked_and_kept_as_its_type(tmp_path, capsys):
     assert main(["train", "--preset", "gru_echo", "--param", "n_samples=500", "--epochs", "1", "--quiet",
                  "--json", str(path)]) == 0
     assert json.loads(path.read_text())["config"]["data"]["params"]["n_samples"] == 500
+
+
+def test_the_gradients_command_takes_the_labs_ranges(capsys):
+    """It measures what the Gradient Lab measures, so it refuses what the Lab's sliders cannot reach, in the
+    Lab's words, and its --help states the Lab's ranges (config.FIELDS["lab.*"])."""
+    from rnn_core.config import FIELDS
+
+    assert _main(["gradients", "--timesteps", "501"]) == 2
+    assert "timesteps must be between 2 and 500 in the Gradient Lab (and the gradients command)" in \
+        capsys.readouterr().err
+    assert _main(["gradients", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    lab_t, lab_h = FIELDS["lab.timesteps"], FIELDS["lab.hidden_size"]
+    assert f"T (50; {lab_t.lo} to {lab_t.hi})" in out and f"hidden units per layer (32; 1 to {lab_h.hi})" in out
