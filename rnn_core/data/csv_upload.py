@@ -21,6 +21,7 @@ import pandas as pd
 from rnn_core.config import listed, quoted
 from rnn_core.data.budget import UPLOAD_BYTES, ask
 from rnn_core.data.errors import DataError
+from rnn_core.readable import megabytes, readable
 
 MAX_UPLOAD_BYTES = UPLOAD_BYTES
 CSV_CELL_BYTES, CSV_COLUMN_BYTES = 40, 2_000     # what one parsed cell and one column hold (the budget's `each`)
@@ -52,7 +53,7 @@ def _decode(data: bytes, max_bytes: int) -> tuple[str, str]:
     if len(data) == 0:
         raise DataError("The file is empty; upload a CSV with a header row and at least one numeric column.")
     if len(data) > max_bytes:
-        raise DataError(f"The file is {len(data) / 1e6:.1f} MB, above the {max_bytes / 1e6:g} MB limit; "
+        raise DataError(f"The file is {megabytes(len(data))}, above the {megabytes(max_bytes)} limit; "
                         "upload a shorter series (fewer rows or columns).")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
         raise DataError("This looks like an Excel workbook, not a CSV; save it as CSV "
@@ -278,13 +279,14 @@ def _value_frame(table: pd.DataFrame, cells: dict[str, _Cells], value_columns: A
     constant = [c for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
     if constant and value_columns:
         c = constant[0]
-        raise DataError(f"Column {quoted(c)} is constant (every value is {frame[c].dropna().iloc[0]:g}); "
-                        "a network cannot learn anything from it — choose another column.")
+        raise DataError(f"Column {quoted(c)} is constant (every value is "
+                        f"{readable(float(frame[c].dropna().iloc[0]))}); a network cannot learn anything from it — "
+                        "choose another column.")
     if constant:
         if len(constant) == len(frame.columns):
             c = constant[0]
             raise DataError(f"Every numeric column is constant (e.g. {quoted(c)} is always "
-                            f"{frame[c].dropna().iloc[0]:g}); upload a series that changes over time.")
+                            f"{readable(float(frame[c].dropna().iloc[0]))}); upload a series that changes over time.")
         notes.append(f"Left out constant column(s) {', '.join(constant)}: they carry no information.")
         frame = frame.drop(columns=constant)
     return frame

@@ -19,6 +19,7 @@ import pandas as pd
 
 from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
+from rnn_core.readable import count, megabytes
 
 MAX_TEXT_BYTES = 1_000_000      # pasted / uploaded text
 TEXT_CHAR_BYTES = 64            # what one character of a read text may hold (lines, ids): the budget's `each`
@@ -47,8 +48,8 @@ def pydoc_frame(length: int, start: int) -> pd.DataFrame:
     text = "\n\n".join(topics[k].strip() for k in sorted(topics))
     part = text[start:start + length]
     if len(part) < MIN_TEXT_CHARS:
-        raise DataError(f"The Python docs hold {len(text):,} characters; start at most "
-                        f"{len(text) - MIN_TEXT_CHARS:,} to keep {MIN_TEXT_CHARS} of them.")
+        raise DataError(f"The Python docs hold {count(len(text))} characters; start at most "
+                        f"{count(len(text) - MIN_TEXT_CHARS)} to keep {MIN_TEXT_CHARS} of them.")
     return text_frame(part)
 
 
@@ -77,7 +78,7 @@ def read_text_upload(data: bytes | str, max_bytes: int = MAX_TEXT_BYTES) -> pd.D
     if not raw.strip():
         raise DataError(f"The text is empty; paste or upload at least {MIN_TEXT_CHARS} characters of text.")
     if len(raw) > max_bytes:
-        raise DataError(f"The text is {len(raw) / 1e6:.1f} MB, above the {max_bytes / 1e6:g} MB limit; "
+        raise DataError(f"The text is {megabytes(len(raw))}, above the {megabytes(max_bytes)} limit; "
                         "paste or upload a shorter text.")
     if b"\x00" in raw[:65536] and raw[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         raise DataError("The file is binary, not text; upload a plain-text file (.txt, UTF-8).")

@@ -30,6 +30,7 @@ from rnn_core.data.registry import Dataset, get_dataset
 from rnn_core.data.text_sources import frame_text
 from rnn_core.data.text_windows import memory_of, text_windows
 from rnn_core.data.window_types import MIN_WINDOWS, Scaler, Windows
+from rnn_core.readable import count, readable
 
 __all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "prepare", "split_sizes"]
 
@@ -97,7 +98,7 @@ def check_window_memory(n_windows: int, timesteps: int, n_features: int) -> None
     """Ask the memory budget for N forecast windows of T × F float32 values (and their targets and rows);
     the refusal says how many rows fit at these settings."""
     ask("windows", n_windows, timesteps * n_features * 4 + 4 + 8, "windows",
-        fits=lambda most: f"use at most {most + timesteps:,} rows at T = {timesteps}, or fewer timesteps or "
+        fits=lambda most: f"use at most {count(most + timesteps)} rows at T = {timesteps}, or fewer timesteps or "
                           "columns")
 
 
@@ -125,9 +126,9 @@ def _check_values(values: pd.DataFrame) -> None:
         if np.isinf(col).any():
             raise DataError(f"Column {quoted(name)} holds infinite values; replace them with real numbers.")
         if len(col) and np.abs(col).max() > MAX_ABS_VALUE:
-            raise DataError(f"Column {quoted(name)} holds values as large as {np.abs(col).max():.3g}; beyond "
-                            f"±{MAX_ABS_VALUE:g} the scaling and the squared errors overflow — divide the column "
-                            "by a power of ten and upload again.")
+            raise DataError(f"Column {quoted(name)} holds values as large as {readable(float(np.abs(col).max()))}; "
+                            f"beyond ±{readable(MAX_ABS_VALUE)} the scaling and the squared errors overflow — divide "
+                            "the column by a power of ten and upload again.")
 
 
 # ----------------------------------------------------------------------------- sequence tasks

@@ -17,6 +17,8 @@ import os
 import time
 from collections.abc import Callable
 
+from rnn_core.readable import seconds
+
 DEFAULT_IDLE_TIMEOUT = 30.0      # seconds with no poll and no "watched" before a run stops itself
 IDLE_TIMEOUT_ENV = "RNN_PLAYGROUND_IDLE_TIMEOUT"
 WATCH_EVERY = 0.25               # seconds between two questions to a run's watcher (a dict lookup)
@@ -74,7 +76,7 @@ class IdleWatch:
         """Why `too_long()` said so, to end a sentence: "because its browser tab was closed"."""
         if self.closed():
             return "because its browser tab was closed"
-        return f"because nobody had looked at the run for {self.idle_timeout:g} s (the browser tab was closed)"
+        return f"because nobody had looked at the run for {seconds(self.idle_timeout)} (the browser tab was closed)"
 
     def wait_seconds(self) -> float:
         """How long a waiting thread may sleep before it should ask `too_long()` again (at most 1 s)."""

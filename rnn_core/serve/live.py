@@ -40,8 +40,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.interrupt import interruptible
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import Stopwatch, steps_per_epoch, train
 from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission

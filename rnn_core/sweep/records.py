@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, LIMITS, quoted
+from rnn_core.config import LIMITS, quoted
 from rnn_core.data.budget import UPLOAD_BYTES, ask
+from rnn_core.nn.cells import CELLS
+from rnn_core.readable import count, megabytes
 
 MAX_UPLOAD_BYTES = UPLOAD_BYTES                  # a sweep CSV uploaded to the app
 MAX_RECORDS = 100_000                            # rows of one sweep file
@@ -97,8 +99,7 @@ def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list
     thousands of extra header columns never becomes thousands of dicts of thousands of strings; an upload
     (`limit` given) first asks the memory budget for the records its lines can make."""
     if limit is not None and len(data) > limit:
-        raise SweepError(f"The file is {len(data) / 1e6:.1f} MB; a sweep file may be at most "
-                         f"{limit / 1e6:.0f} MB.")
+        raise SweepError(f"The file is {megabytes(len(data))}; a sweep file may be at most {megabytes(limit)}.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -106,7 +107,7 @@ def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list
     if limit is not None:
         lines = text.count("\n") + 1
         ask("sweep_csv", min(lines, MAX_RECORDS + 1), RECORD_BYTES, "runs", error=SweepError,
-            fits=lambda most: f"upload a file of at most {most:,} runs")
+            fits=lambda most: f"upload a file of at most {count(most)} runs")
     rows = csv.reader(io.StringIO(text))
     try:
         header = next(rows, [])
@@ -120,8 +121,8 @@ def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list
             if not row:
                 continue                                   # a blank line
             if len(out) == MAX_RECORDS:
-                raise SweepError(f"The file has more than {MAX_RECORDS:,} runs; at most {MAX_RECORDS:,} can be "
-                                 "drawn.")
+                raise SweepError(f"The file has more than {count(MAX_RECORDS)} runs; at most {count(MAX_RECORDS)} "
+                                 "can be drawn.")
             out.append(_record(i, {name: row[j] if j < len(row) else None for name, j in kept.items()}, types))
     except csv.Error as exc:
         raise SweepError(f"The file is not a readable CSV ({exc}).") from None

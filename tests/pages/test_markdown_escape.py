@@ -12,11 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from plots.predictions import series_figure
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.serve.runs import run_zip_bytes
 from tests.conftest import PAGE_DIR, ROOT, open_page, wait_idle
-from ui.text import md
+from ui.markdown import md
 
 LINK = "[Click here to re-login](https://evil.example/login)"
 IMAGE = "![t](https://evil.example/track.png)"
