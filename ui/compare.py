@@ -54,9 +54,9 @@ from ui.live import (
     session_watcher,
     set_run,
 )
+from ui.markdown import md
 from ui.presenter import chart_height, show_chart, status_line
 from ui.state import slot
-from ui.text import md
 from ui.text_views import connectivity_row
 
 PREFIX = "cmp"

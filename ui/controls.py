@@ -57,7 +57,7 @@ from rnn_core.data.registry import DATASETS, GROUPS, Param
 from rnn_core.data.text_sources import MAX_TEXT_BYTES, read_text_upload
 from rnn_core.nn.cells import CELLS, cell_help, cell_of, layers_error
 from rnn_core.nn.model_config import ModelConfig
-from rnn_core.readable import COLUMN, count, readable
+from rnn_core.readable import COLUMN, count, megabytes, readable
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
 
@@ -218,7 +218,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     Without an upload, a CSV handed over by another page (`hand_over_csv`) is used."""
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
-                                    f"date column. At most {MAX_UPLOAD_BYTES / 1e6:g} MB.")
+                                    f"date column. At most {megabytes(MAX_UPLOAD_BYTES)}.")
     handed = slot(prefix).handover
     if upload is None and handed is None:
         return None, [], UPLOAD_HINT

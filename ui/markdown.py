@@ -22,7 +22,7 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|$~:&\"'=^])")
 # and a zero-width space after "://" only moves into the link's host (browsers drop it there, so
 # "http://\u200b2130706433/x" still went to 127.0.0.1). A zero-width space *before* "://" breaks the
 # scheme the autolinker looks for, one after it breaks the host; after "www" and around "@" likewise.
-# Checked in Chromium by tests/test_markdown_escape.py. The space shows nothing.
+# Checked in Chromium by tests/pages/test_markdown_escape.py. The space shows nothing.
 _AUTOLINK = re.compile(r"(\\?:/\\?/|(?i:www)(?=\\?\.)|\\?@)")
 _ZWSP = "\u200b"
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rnn_core.data.errors import DataError
+from rnn_core.readable import count as readable_count
+from rnn_core.readable import megabytes
 
 MB = 1_000_000
 # The most one uploaded file may hold (a CSV, a sweep CSV, a run zip): the readers refuse more with a
@@ -64,15 +66,6 @@ def ask(item: str, count: int, each: float, unit: str, *,
     if need <= limit.bytes:
         return
     most = int(limit.bytes // each) if each > 0 else count
-    advice = fits(most) if fits is not None else f"use at most {most:,} {unit}"
-    raise error(f"{count:,} {unit} need {_size(need)} of memory, above the {_size(limit.bytes)} "
+    advice = fits(most) if fits is not None else f"use at most {readable_count(most)} {unit}"
+    raise error(f"{readable_count(count)} {unit} need {megabytes(need)} of memory, above the {megabytes(limit.bytes)} "
                 f"{limit.what} may use; {advice}.")
-
-
-def _size(n: float) -> str:
-    """Bytes for a sentence: 80 MB, 2.4 GB, 1.0 TB."""
-    if n >= 1e12:
-        return f"{n / 1e12:,.1f} TB"
-    if n >= 1e9:
-        return f"{n / 1e9:.1f} GB"
-    return f"{max(n / MB, 0.1):.3g} MB" if n < 10 * MB else f"{round(n / MB):,} MB"

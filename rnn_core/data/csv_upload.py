@@ -21,7 +21,7 @@ import pandas as pd
 from rnn_core.config import listed, quoted
 from rnn_core.data.budget import UPLOAD_BYTES, ask
 from rnn_core.data.errors import DataError
-from rnn_core.readable import megabytes, readable
+from rnn_core.readable import count, megabytes, readable
 
 MAX_UPLOAD_BYTES = UPLOAD_BYTES
 CSV_CELL_BYTES, CSV_COLUMN_BYTES = 40, 2_000     # what one parsed cell and one column hold (the budget's `each`)
@@ -111,7 +111,7 @@ def _header(text: str, delim: str | None) -> list[str]:
                     if any(cell.strip() for cell in row)), [])
     except csv.Error:
         raise DataError("The file's header row cannot be read (a quote is never closed, or a name is longer "
-                        f"than {csv.field_size_limit():,} characters); write one short name per column.") from None
+                        f"than {count(csv.field_size_limit())} characters); write one short name per column.") from None
     return [cell.strip() for cell in row]
 
 
@@ -121,7 +121,7 @@ def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None
     rows = text.count("\n") + 1
     # parsed as strings, then floats: ~40 bytes a cell and ~2 KB a column (measured: tests/…/test_budget.py)
     ask("csv", len(names), CSV_COLUMN_BYTES + CSV_CELL_BYTES * rows, "columns",
-        fits=lambda most: f"upload at most {most:,} columns at {rows:,} rows, or fewer rows")
+        fits=lambda most: f"upload at most {count(most)} columns at {count(rows)} rows, or fewer rows")
     try:
         table = pd.read_csv(io.StringIO(text), sep=delim or ",", dtype=str,
                             skipinitialspace=True, engine="c")

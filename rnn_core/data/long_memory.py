@@ -11,12 +11,13 @@ import numpy as np
 
 from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
+from rnn_core.readable import count
 
 
 def _check_size(n_samples: int, timesteps: int, n_features: int) -> None:
     """Ask the budget for the windows N samples become: T × F float32 values, a target and a row each."""
     ask("windows", n_samples, timesteps * n_features * 4 + 4 + 8, "samples",
-        fits=lambda most: f"use at most {most:,} samples at T = {timesteps}, or fewer timesteps")
+        fits=lambda most: f"use at most {count(most)} samples at T = {timesteps}, or fewer timesteps")
 
 
 def adding_problem(timesteps: int, n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -96,5 +96,5 @@ def read_text_upload(data: bytes | str, max_bytes: int = MAX_TEXT_BYTES) -> pd.D
                         "so that there is something to train, validate and test on.")
     # one row per line: a short line's string object costs ~20 bytes a character (measured: ~45 MB for
     # 1 MB of "ab" lines), ids and vocabulary a few more
-    ask("text", len(text), TEXT_CHAR_BYTES, "characters", fits=lambda most: f"use at most {most:,} characters")
+    ask("text", len(text), TEXT_CHAR_BYTES, "characters", fits=lambda most: f"use at most {count(most)} characters")
     return text_frame(text)

@@ -129,7 +129,7 @@ def text_windows(text: str, timesteps: int, n_windows: int, train_frac: float, v
     n_all = sum(len(tg) for tg in targets.values())
     # per window: T ids (1 byte each), the one-hot target (V float32) and its position (int64)
     ask("windows", n_all, T + 4 * V + 8, "text windows",
-        fits=lambda most: f"use at most {most:,} windows at T = {T}, or fewer timesteps")
+        fits=lambda most: f"use at most {count(most)} windows at T = {T}, or fewer timesteps")
     eye = np.eye(V, dtype=np.float32)
     id_windows = np.lib.stride_tricks.sliding_window_view(ids.astype(ID_DTYPE), T)   # (n−T+1, T), a view
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnn_core.config import LIMITS, quoted
+from rnn_core.readable import count
 
 # ----------------------------------------------------------------------------- a small schema language
 NUM, INT, STR, BOOL = "a number", "a whole number", "text", "true or false"
@@ -172,7 +173,7 @@ def _split_problem(d: Any, split: str, task: str) -> str | None:
             continue
         if not isinstance(values, list) or len(values) != len(index):
             n = len(values) if isinstance(values, list) else 0
-            return f"{split}.{name} has {n:,} values for {len(index):,} targets"
+            return f"{split}.{name} has {count(n)} values for {count(len(index))} targets"
         w = _width(values)
         if w is None or (width is not None and w != width):
             return f"{split}.{name} is not a column of numbers as wide as y_true"

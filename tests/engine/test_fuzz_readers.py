@@ -15,13 +15,15 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnn_core.config import CELLS, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import DataConfig, TrainConfig, validate_run
 from rnn_core.data.budget import LIMITS
 from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS
 from rnn_core.data.text_sources import read_text_upload
 from rnn_core.data.windows import prepare
+from rnn_core.nn.cells import CELLS
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.serve.run_format import RunFileError, load_run_zip
 from rnn_core.serve.runs import run_zip_bytes

@@ -161,7 +161,7 @@ def test_oversized_uploads_and_zip_bombs_are_refused(monkeypatch):
     with pytest.raises(RunFileError, match="larger than"):
         load_run_zip(bomb)
     monkeypatch.setitem(LIMITS, "run_zip", Limit(1000, "reading one run zip"))     # the budget decides
-    with pytest.raises(RunFileError, match=r"above the 0\.1 MB reading one run zip may use"):
+    with pytest.raises(RunFileError, match=r"above the 0\.001 MB reading one run zip may use"):
         load_run_zip(_zip(good))
 
 

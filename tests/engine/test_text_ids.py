@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
 from rnn_core.measure.text_eval import evaluate_text, text_connectivity
 from rnn_core.nn.inputs import as_input
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
 from rnn_core.serve.worker_pool import WorkerPool
 from rnn_core.serve.workers import WorkerRun

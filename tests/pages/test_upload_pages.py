@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ui.controls as controls
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import device_problem
 from rnn_core.serve.runs import run_zip_bytes
@@ -110,7 +111,7 @@ SEQUENCE = {"dataset": "csv"}            # data the server cannot rebuild: the p
      "test.y_pred has 4 values for 5 targets"),
     ({"model": {"input_size": 1}, "data": {"dataset": "pydoc", "params": {"length": 5000}}},
      "its network reads 1 input feature(s)"),
-    ({"train": {"probe_batch": 1e9}}, "Probe batch: probe_batch must be between 1 and 256"),
+    ({"train": {"probe_batch": 1e9}}, "Probe batch: probe_batch must be between 1 and 1,024"),
     ({"train": {"device": "tpu"}}, "Unknown device 'tpu'"),
     ({"records": [{"kind": "epoch", "epoch": 0, "step": 0, "train_loss": 1.0,
                    "probe": {"timesteps": 10, "grad_h": [[1.0] * 7]}}]}, "probe.grad_h has 7 values for 10"),
