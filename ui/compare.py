@@ -270,7 +270,7 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     ctx = get_context(f"{PREFIX}.{next(iter(runs))}")
     if ctx is None or getattr(ctx.windows, "text", None) is None:
         return
-    st.subheader("Samples and connectivity, side by side")
+    st.header("Samples and connectivity, side by side")
     cols = st.columns(len(snaps))
     for col, (cell, snap) in zip(cols, snaps.items()):
         with col:

@@ -55,7 +55,7 @@ def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
     st.plotly_chart(series_figure(frame, title=title), key=f"{key}.chart", config=CHART_CONFIG,
                     width="stretch")
     st.caption(md(_span(frame)))
-    st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
+    st.dataframe(summary(frame).rename_axis("column"), width="stretch", key=f"{key}.summary",
                  column_config={c: st.column_config.NumberColumn(c, format="%.4g")
                                 for c in ("mean", "std", "min", "max", "first", "last")})
 
@@ -209,7 +209,7 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
         "timesteps": [w.timesteps] * 3, "features": [w.n_features] * 3,
         "shape of X": [str(tuple(x.shape)) for x in (w.X_train, w.X_val, w.X_test)],
         "shape of y": [str(tuple(y.shape)) for y in (w.y_train, w.y_val, w.y_test)],
-    }, index=["train", "validation", "test"])
+    }, index=pd.Index(["train", "validation", "test"], name="split"))
     st.dataframe(shapes, width="stretch", key=f"{key}.shapes")
     n = len(w.X_train)
     i = int(c[3].number_input("Window to draw", 1, max(1, n), value=1, key=f"{key}.i")) - 1
@@ -248,7 +248,7 @@ def preview_section(data_cfg: DataConfig | None, frame: pd.DataFrame | None, key
     """A subheader and the windowing preview for one data source (nothing when there is no data)."""
     if data_cfg is None:
         return
-    st.subheader(f"Windowing preview — {what}", divider="gray")
+    st.header(f"Windowing preview — {what}", divider="gray")
     windowing_preview(data_cfg, frame, key)
 
 

@@ -41,12 +41,13 @@ _FILL = "presenter-chart"       # key prefix of the container that sizes the cho
 
 _CSS = """
 <style>
+  :root { --rnn-presenter: 1; }     /* ui/keys.py: the remote's keys act in presenter view only */
   [data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
   [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5; }
   [data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
   [data-testid="stMain"] h1 { font-size: 2.4rem; }
-  [data-testid="stMain"] h2 { font-size: 2rem; }
+  [data-testid="stMain"] h2 { font-size: 2rem !important; }
   [data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 2rem; max-width: 100%; }
   [data-testid="stMain"] .stButton button p { font-size: 1.15rem; }
   [data-testid="stMain"] [data-testid="stCaptionContainer"],

@@ -179,6 +179,7 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
     return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
+VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.py draws it large)
 _VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
 
 
@@ -189,7 +190,8 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
         return
     cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
-    st.markdown(f"#### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    with st.container(key=f"{VERDICT_KEY}-{slot or 'ghost'}-{'ghost' if who else 'run'}"):   # large, not a heading
+        st.markdown(f"**{who}{cell}{so_far}:** :{_VERDICT_COLOR[v.kind]}[**{v.text}**]")
     if ctx.windows.task == "forecast" and v.kind != "diverged":
         # a forecast is judged against persistence; the constant guess is the other obvious one
         split = "val" if len(ctx.windows.X_val) else "train"
@@ -478,26 +480,26 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             if ghost is not None:
                 verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.subheader("1 · Loss", divider="gray")
+        st.header("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             loss_section(snap, ctx, opts, slot, ghost)
         with c2:
             gradient_time_section(snap, ctx, opts, slot, ghost)
-        st.subheader("2 · Gradient through time, over training", divider="gray")
+        st.header("2 · Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             heatmap_section(snap, opts, slot, ctx)
         with c2:
             gates_or_note(snap, ctx, slot)
-        st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
+        st.header("3 · Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot)
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.subheader("4 · Samples, guesses and connectivity", divider="gray")
+            st.header("4 · Samples, guesses and connectivity", divider="gray")
             text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
-        st.subheader("4 · Predicted vs actual", divider="gray")
+        st.header("4 · Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap)
 
     return draw

@@ -1,0 +1,55 @@
+"""What every page needs to be usable without a mouse, a steady hand or perfect eyes: text contrast of at
+least 4.5:1 (WCAG AA) where Streamlit's theme draws lighter, a focus ring that shows where the keyboard
+is, text for screen readers only, and the phone layout (a narrow screen: the run buttons in one row).
+
+    page_style()          once per script run (app.py): the CSS below, sent where it takes no room
+    screen_reader(text)   a sentence only a screen reader reads (a chart's text alternative)
+
+Colours are checked by axe-core in a real browser (tests: every page, presenter view, after a run).
+Leaves to others: the presenter view's own CSS (`ui/presenter.py`), the remote's keys (`ui/keys.py`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from ui.keys import HIDE_CSS
+
+FADED = "#5c606b"          # captions, disabled labels: 5.9:1 on white, 5.4:1 on the sidebar's #f4f6fa
+FOCUS = "#1c4fd8"          # the focus ring: 6.9:1 on white, against the pink primary and the greys alike
+SR_ONLY = "rnn-sr-only"    # the class of a text only screen readers read
+PHONE = 640                # px: Streamlit stacks columns below this width; the phone layout starts here
+
+_CSS = f"""
+<style>
+  /* captions and the labels of disabled controls: Streamlit's faded greys are 4.2:1 and 2.4:1 */
+  [data-testid="stCaptionContainer"] {{ opacity: 1; }}      /* Streamlit fades captions to 60 %: 2.6:1 */
+  [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+  [data-testid="stWidgetLabel"][disabled] p {{ color: {FADED}; }}
+  /* where the keyboard is: every control, links and the expanders' headers */
+  :is(button, a, input, textarea, select, summary, [role="button"], [role="slider"], [role="option"],
+      [tabindex]):focus-visible {{ outline: 3px solid {FOCUS} !important; outline-offset: 2px !important; }}
+  [data-baseweb="select"]:focus-within > div {{ outline: 3px solid {FOCUS}; outline-offset: 2px; }}
+  /* section headings are h2 under the page's h1 (a screen reader's outline), at a section's size */
+  [data-testid="stMain"] h2 {{ font-size: 1.6rem; }}
+  /* the verdict line under a run: large, and a paragraph (not a heading out of the outline's order) */
+  [class*="st-key-verdict-"] p {{ font-size: 1.3rem; line-height: 1.45; }}
+  {HIDE_CSS}
+  .{SR_ONLY} {{ position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
+               overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }}
+  [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] .{SR_ONLY}) {{
+    position: absolute !important; width: 1px; height: 1px; overflow: hidden; }}
+</style>
+"""
+
+
+def page_style() -> None:
+    """The CSS every page shares (style only: Streamlit sends it where it takes no room on the page)."""
+    st.html(_CSS)
+
+
+def screen_reader(text: str, where: object = None) -> None:
+    """`text` for screen readers only (no room on screen), escaped: never read as HTML or Markdown."""
+    (where or st).markdown(f'<p class="{SR_ONLY}">{html.escape(text)}</p>', unsafe_allow_html=True)
