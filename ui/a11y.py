@@ -21,6 +21,7 @@ FADED = "#5c606b"          # captions, disabled labels: 5.9:1 on white, 5.4:1 on
 FOCUS = "#1c4fd8"          # the focus ring: 6.9:1 on white, against the pink primary and the greys alike
 SR_ONLY = "rnn-sr-only"    # the class of a text only screen readers read
 PHONE = 640                # px: Streamlit stacks columns below this width; the phone layout starts here
+MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'   # the page's own elements
 
 _CSS = f"""
 <style>
@@ -41,6 +42,29 @@ _CSS = f"""
                overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }}
   [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] .{SR_ONLY}) {{
     position: absolute !important; width: 1px; height: 1px; overflow: hidden; }}
+  @media (max-width: {PHONE}px) {{
+    /* a phone: the title, the preset, the run buttons in ONE row, then the status and the first chart;
+       the page's other parts (the tagline, the ghost run, downloads) follow; the settings stay folded
+       in the sidebar */
+    {MAIN} > * {{ order: 2; }}
+    {MAIN} > :is(:has(h1), :has(> [data-testid="stAlert"]), :has([class*="preset_choice"]),
+                 :has(.st-key-pg-runbar), :has(.st-key-pg-live)) {{ order: 0; }}
+    [data-testid="stMain"] h1 {{ font-size: 1.8rem; padding-top: 0; }}
+    [data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem; }}
+    /* Plotly's toolbar: on a touch screen it stays over the chart's title; pinch zooms anyway */
+    .js-plotly-plot .modebar-container {{ display: none; }}
+    {MAIN} > :has([class*="preset_choice"]) [data-testid="stCaptionContainer"] p {{
+      display: -webkit-box; -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }}
+    [class*="-runbar"] [data-testid="stHorizontalBlock"] {{ flex-wrap: nowrap !important; gap: 0.35rem; }}
+    [class*="-runbar"] [data-testid="stColumn"] {{ min-width: 0 !important; width: auto !important;
+                                                  flex: 1 1 0 !important; }}
+    [class*="-runbar"] [data-testid="stColumn"]:not(:has(button)) {{ display: none; }}
+    [class*="-runbar"] button {{ padding: 0.4rem 0; min-height: 2.75rem; }}
+    /* the buttons show their icons; the words stay for screen readers (and in the tooltips) */
+    [class*="-runbar"] button [data-testid="stMarkdownContainer"] {{
+      position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); }}
+    [class*="-runbar"] button [data-testid="stIconMaterial"] {{ font-size: 1.5rem; margin: 0; }}
+  }}
 </style>
 """
 

@@ -58,8 +58,9 @@ _JS = """
     if (!classes || editing(e.target)) return;
     if (e.key === ' ' && e.target.closest && e.target.closest('button, a, summary, [role="button"]')) return;
     for (const cls of classes) {
-      const button = document.querySelector('.' + cls + ' button');
-      if (shown(button)) { e.preventDefault(); button.click(); return; }
+      for (const button of document.querySelectorAll('.' + cls + ' button')) {    // (one may be a hidden copy)
+        if (shown(button)) { e.preventDefault(); button.click(); return; }
+      }
     }
   }, true);
   // what a keyboard could not reach: a formula that scrolls, the uploaders' drop zone

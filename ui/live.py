@@ -217,7 +217,7 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     if action:
         state.error = None
         _do(slot, action, make_context)
-    box = container if container is not None else st.container()
+    box = container if container is not None else st.container(key=f"{slot}-runbar")   # one row on a phone
     run = get_run(slot)
     status = getattr(run, "status", None)
     live = isinstance(run, LiveRun)
@@ -292,7 +292,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         start = time.monotonic()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
-        draw(snap, get_context(slot))
+        with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
+            draw(snap, get_context(slot))
         if every is None:
             if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
                 st.rerun()
