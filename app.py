@@ -6,8 +6,8 @@ multipage app until `st.navigation` has been called once, which breaks a first v
 
 import streamlit as st
 
-from rnn_core.warm_up import start_warm_up
-from rnn_core.workers import start_spare_workers
+from rnn_core.serve.warm_up import start_warm_up
+from rnn_core.serve.worker_pool import start_spare_workers
 from ui.a11y import page_style
 from ui.keys import key_script
 
