@@ -19,8 +19,10 @@ from plots.lab import (
 from rnn_core.config import CELL_SPECS, CELLS, ConfigError
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
+from rnn_core.measure.readable import readable
 from rnn_core.nn.models import SPECTRUM_OF
 from rnn_core.nn.probe import reference_note
+from ui import charts
 from ui.lab import (
     cached_jacobians,
     cached_overlay,
@@ -98,6 +100,10 @@ def _figure(name: str, height: int):
     return jacobian_figure(cached_jacobians(c), height=height)
 
 
+# the Lab's verdict in one sentence: the gradient chart's text alternative begins with it
+lab_sentence = (f"{CELLS[cfg.cell]}, T = {cfg.timesteps}: σ_max·γ = {readable(v.rate)}, reaching t = 0: {v.reach}, "
+                f"{v.verdict}.")
+
 if presenter:                       # one line of numbers and the chosen chart, nothing else
     preset = current_preset(cfg)
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
@@ -105,7 +111,8 @@ if presenter:                       # one line of numbers and the chosen chart, 
         status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{v.rate:.2f}** · reaching "
                     f"t = 0: **{v.reach}** · **{v.verdict}**")
         with st.spinner("Probing fresh networks…"):
-            show_chart(_figure(chart, 400), f"lab_{chart}")
+            show_chart(_figure(chart, 400), f"lab_{chart}",
+                       summary=lab_sentence if chart == "gradient" else "")
         if preset:
             st.caption(LAB_PRESETS[preset]["note"])
     st.stop()
@@ -124,22 +131,20 @@ m4.metric("Verdict", v.verdict, help=v.why)
 # ---- one cell, and all cells
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(_figure("gradient", 400), width="stretch",
-                    key="lab_gradient")
+    charts.chart(_figure("gradient", 400), "lab_gradient", lab_sentence)
     if not presenter:
         st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key=key("normalise"))
         st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
                    "min–max band. " + reference_note(cfg.cell))
 with right:
-    st.plotly_chart(_figure("overlay", 400), width="stretch",
-                    key="lab_overlay")
+    charts.chart(_figure("overlay", 400), "lab_overlay")
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
                    "LSTM and GRU keep more of it when their gates are open (try the forget bias). "
                    + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
-st.plotly_chart(_figure("phase", 420), width="stretch", key="lab_phase")
+charts.chart(_figure("phase", 420), "lab_phase")
 if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{CELLS[cfg.cell]}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
@@ -151,16 +156,14 @@ if not presenter:
 # ---- W_hh and the Jacobian product
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(_figure("singular", 330), width="stretch",
-                    key="lab_singular")
+    charts.chart(_figure("singular", 330), "lab_singular")
     if not presenter:
         st.caption(f"All singular values of {SPECTRUM_OF[cfg.cell]} for seed 0"
                    + (" (rank = output size: one)" if CELL_SPECS[cfg.cell].output_feedback else "")
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
-    st.plotly_chart(_figure("jacobian", 330), width="stretch",
-                    key="lab_jacobian")
+    charts.chart(_figure("jacobian", 330), "lab_jacobian")
     if not presenter:
         st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
                    "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "

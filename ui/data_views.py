@@ -23,11 +23,11 @@ import pandas as pd
 import streamlit as st
 
 from plots.predictions import series_figure, window_figure
-from plots.style import CHART_CONFIG
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS
 from rnn_core.data.yahoo import fetch_yahoo
+from ui import charts
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.state import key, slot
 from ui.text import md
@@ -52,8 +52,7 @@ def _span(frame: pd.DataFrame) -> str:
 
 
 def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
-    st.plotly_chart(series_figure(frame, title=title), key=f"{key}.chart", config=CHART_CONFIG,
-                    width="stretch")
+    charts.chart(series_figure(frame, title=title), f"{key}.chart")
     st.caption(md(_span(frame)))
     st.dataframe(summary(frame).rename_axis("column"), width="stretch", key=f"{key}.summary",
                  column_config={c: st.column_config.NumberColumn(c, format="%.4g")
@@ -82,10 +81,9 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
             except DataError as e:
                 st.error(md(e), icon=":material/error:")
                 return cfg, None
-            st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target,
-                                          title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})",
-                                          units="value (raw units)"),
-                            key=f"{prefix}.sample", config=CHART_CONFIG, width="stretch")
+            charts.chart(window_figure(X[0], y[0], list(ds.features), ds.target,
+                                       title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})",
+                                       units="value (raw units)"), f"{prefix}.sample")
             st.caption(f"{len(X):,} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
                        "as a star after the last input (here in raw units).")
             return cfg, None
@@ -222,9 +220,9 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
                    "the next character, one-hot too. The last part of the text is held out for testing.")
         st.code(f"next character: {chars[int(w.y_train[i].argmax())]!r}", language=None)
         return
-    st.plotly_chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
-                                  title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
-                    key=f"{key}.window", config=CHART_CONFIG, width="stretch")
+    charts.chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
+                               title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
+                 f"{key}.window")
     st.caption(window_caption(w))
 
 

@@ -26,6 +26,7 @@ from plots import text as TF
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
 from rnn_core.nn.sampling import epoch_prompt, sample
+from ui import charts
 from ui.live import RunContext, Snapshot
 from ui.state import memo
 
@@ -141,8 +142,8 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     st.html(TF.connectivity_html(conn["chars"], conn["grad_x"], conn["target"], conn["p_target"]))
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.plotly_chart(TF.connectivity_figure({ctx.model_cfg.cell: conn}, info.memory.get("span")),
-                        key=f"{slot}.chart.connectivity", width="stretch")
+        charts.chart(TF.connectivity_figure({ctx.model_cfg.cell: conn}, info.memory.get("span")),
+                     f"{slot}.chart.connectivity")
     with c2:
         r = rows[pos] if pos < len(rows) else None
         if r is not None:
@@ -194,5 +195,4 @@ def connectivity_row(models: dict[str, Any], info: TextInfo, slot: str, version:
         with col:
             st.markdown(f"**{label}**")
             st.html(TF.connectivity_html(c["chars"], c["grad_x"], c["target"], c["p_target"]))
-    st.plotly_chart(TF.connectivity_figure(results, info.memory.get("span")), key=f"{slot}.chart.connectivity",
-                    width="stretch")
+    charts.chart(TF.connectivity_figure(results, info.memory.get("span")), f"{slot}.chart.connectivity")

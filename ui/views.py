@@ -39,7 +39,7 @@ from plots.gradients import (
 )
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
-from plots.style import CHART_CONFIG, COLORS
+from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.data.windows import naive_loss
@@ -50,6 +50,7 @@ from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
 from rnn_core.nn.models import SPECTRUM_OF
 from rnn_core.nn.probe import BOUND_CELLS, reference_note
 from rnn_core.nn.tasks import task_of
+from ui import charts
 from ui.live import (
     FINISHED,
     STATUS_ICON,
@@ -105,8 +106,9 @@ def options_from_state(slot: str) -> ChartOptions:
                         bool(ss.get(f"{slot}.opt.closed", True)))
 
 
-def _chart(fig: Any, slot: str, name: str) -> None:
-    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=CHART_CONFIG, width="stretch")
+def _chart(fig: Any, slot: str, name: str, summary: str = "") -> None:
+    """A chart of the run with its text alternative and its data one click away (`ui.charts`)."""
+    charts.chart(fig, f"{slot}.chart.{name}", summary)
 
 
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
@@ -227,7 +229,8 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
                  ghost: Ghost | None = None) -> None:
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
-    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
+    v = verdict_for(snap, ctx, slot)
+    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss", f"The run {v.text}." if v else "")
     has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
     thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
              if has_val else "the mean batch loss of each epoch (this run has no validation part)")
@@ -263,9 +266,9 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                           slot: str, ghost: Ghost | None = None) -> None:
-    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
     epochs = snap.epochs if snap else []
     story = gradient_story(first_probe(epochs), last_probe(epochs), snap.end if snap else None)
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time", story or "")
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
@@ -450,6 +453,15 @@ def status_text(snap: Snapshot | None) -> str:
             f"step {snap.step}/{total_steps} · {snap.elapsed:.0f} s")
 
 
+def presented_summary(chart: str, snap: Snapshot | None, v: Verdict | None) -> str:
+    """The page's own sentence about the presenter's chart, for its text alternative."""
+    if chart == "loss" and v is not None:
+        return f"The run {v.text}."
+    if chart == "gradient" and snap is not None:
+        return gradient_story(first_probe(snap.epochs), last_probe(snap.epochs), snap.end) or ""
+    return ""
+
+
 def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
 
@@ -461,7 +473,8 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
             line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
         status_line(line)
         opts = options_from_state(slot)
-        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}")
+        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}",
+                   summary=presented_summary(chart, snap, v))
 
     return draw
 
