@@ -26,9 +26,9 @@ MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]' 
 _CSS = f"""
 <style>
   /* captions and the labels of disabled controls: Streamlit's faded greys are 4.2:1 and 2.4:1 */
-  [data-testid="stCaptionContainer"] {{ opacity: 1; }}      /* Streamlit fades captions to 60 %: 2.6:1 */
+  [data-testid="stCaptionContainer"], [class*="-chartdata"] summary {{ opacity: 1; }}   /* faded to 60 %: 2.6:1 */
   [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
-  [data-testid="stWidgetLabel"][disabled] p {{ color: {FADED}; }}
+  [data-testid="stWidgetLabel"][disabled] p, [class*="-chartdata"] summary p {{ color: {FADED}; }}
   /* where the keyboard is: every control, links and the expanders' headers */
   :is(button, a, input, textarea, select, summary, [role="button"], [role="slider"], [role="option"],
       [tabindex]):focus-visible {{ outline: 3px solid {FOCUS} !important; outline-offset: 2px !important; }}

@@ -24,6 +24,7 @@ from ui.a11y import screen_reader
 from ui.text import md
 
 DATA_LABEL = "Data: {title} (as a table)"      # the expander under every chart
+DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py styles it)
 
 
 def text_alternative(fig: Any, summary: str = "") -> str:
@@ -49,7 +50,7 @@ def data_table(fig: Any, key: str, text: str, where: Any = None) -> None:
     The table is built only while the expander is open (a live chart redraws twice a second)."""
     where = where if where is not None else st
     label = DATA_LABEL.format(title=title_of(fig) or "this chart")
-    box = where.expander(md(label), type="compact", key=f"{key}.data", on_change="rerun")
+    box = where.expander(md(label), type="compact", key=f"{key}.{DATA_KEY}", on_change="rerun")
     if box.open:
         box.caption(md(text.removeprefix("Chart: ")))
         box.dataframe(figure_table(fig), hide_index=True, width="stretch", height=260)
