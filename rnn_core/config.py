@@ -40,22 +40,23 @@ class CellSpec:
     output_feedback: bool = False   # feeds the network's output ŷ_{t−1} back (Jordan): its own unrolled module
     max_layers: int | None = None   # a fixed number of layers (Jordan: the output it feeds back is one)
     torch_module: str = ""          # the fused torch.nn module ("RNN", "LSTM", "GRU"); "" = unrolled in Python
-    color: str = "#1f2330"          # its line colour in every chart
+    color: str = "#1f2330"          # its line colour in every chart; the cells' colours stay apart for the
+                                    # colour-blind (tests/engine/test_palette.py), and lines also differ in dash
 
 
 # The cells, in the order the app lists them.
 CELL_SPECS: dict[str, CellSpec] = {
     "rnn": CellSpec("Elman RNN (tanh)", "elman", "tanh", 1.0, bounded=True, torch_module="RNN", color="#3b5bdb"),
     "rnn_relu": CellSpec("Elman RNN (ReLU)", "elman", "relu", 1.0, bounded=True, torch_module="RNN",
-                         color="#1098ad"),
+                         color="#189bdc"),
     "jordan": CellSpec("Jordan network", "jordan", "tanh", 1.0, spectrum_of="W_yh·W_out (output fed back)",
-                       bounded=True, output_feedback=True, max_layers=1, color="#7048e8"),
+                       bounded=True, output_feedback=True, max_layers=1, color="#522183"),
     "lstm": CellSpec("LSTM", "lstm", "tanh", 1.0, blocks=4, gates=("input", "forget", "cell", "output"),
                      candidate=2, spectrum_of="W_hg (candidate block of W_hh)", gate_path=("forget", "c"),
                      cell_state=True, torch_module="LSTM", color="#d6336c"),
     "gru": CellSpec("GRU", "gru", "tanh", 1.0, blocks=3, gates=("reset", "update"), candidate=2,
                     spectrum_of="W_hn (candidate block of W_hh)", gate_path=("update", "h"), torch_module="GRU",
-                    color="#2b8a3e"),
+                    color="#a36d00"),
 }
 # Views of CELL_SPECS for the callers that want one fact.
 CELLS: dict[str, str] = {name: spec.label for name, spec in CELL_SPECS.items()}

@@ -49,7 +49,10 @@ _CSS = f"""
     {MAIN} > * {{ order: 2; }}
     {MAIN} > :is(:has(h1), :has(> [data-testid="stAlert"]), :has([class*="preset_choice"]),
                  :has(.st-key-pg-runbar), :has(.st-key-pg-live)) {{ order: 0; }}
-    [data-testid="stMain"] h1 {{ font-size: 1.8rem; padding-top: 0; }}
+    [data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0 0 0.25rem; }}
+    [data-testid="stMain"] h2 {{ font-size: 1.25rem; }}
+    [class*="st-key-verdict-"] p {{ font-size: 1.05rem; }}
+    {MAIN}, [class*="-live"] {{ gap: 0.6rem; }}
     [data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem; }}
     /* Plotly's toolbar: on a touch screen it stays over the chart's title; pinch zooms anyway */
     .js-plotly-plot .modebar-container {{ display: none; }}

@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from plots.describe import describe, figure_table, title_of
-from plots.style import CHART_CONFIG, drawn
+from plots.style import CHART_CONFIG, drawn, tell_apart
 from ui.a11y import screen_reader
 from ui.text import md
 
@@ -37,6 +37,7 @@ def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict
     """`fig` with its text alternative before it and its data one click away under it. `summary`: the
     page's sentence about this chart (the verdict, the gradient's story), if it has one."""
     where = where if where is not None else st
+    fig = tell_apart(fig)
     text = text_alternative(fig, summary)
     screen_reader(text, where)
     plotly_kwargs.setdefault("width", "stretch")

@@ -29,7 +29,7 @@ from typing import Any
 
 import streamlit as st
 
-from plots.style import CHART_CONFIG, drawn, present
+from plots.style import CHART_CONFIG, drawn, present, tell_apart
 from ui.a11y import screen_reader
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
@@ -136,7 +136,7 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
     if not fill:
         chart(present(fig, height=CHART_HEIGHT), key, summary, config=config)
         return
-    fig = present(fig, height=CHART_HEIGHT)
+    fig = tell_apart(present(fig, height=CHART_HEIGHT))
     fig.layout.height = None                 # the container's height, which the lecture CSS sets
     text = text_alternative(fig, summary)
     screen_reader(text)

@@ -134,8 +134,8 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     start, line, pos = line_picker(info, slot)
     rows = _memo(slot, "topk", (*version, start, len(line)),
                  lambda: _locked(run, lambda: next_char_table(run.model, info, start, len(line), TOP_K)))
-    st.markdown("**Predicted vs actual, character by character** (green: the model expected it; red: it "
-                "did not; hover for the top guesses)")
+    st.markdown("**Predicted vs actual, character by character** (blue: the model expected it; orange, "
+                "underlined below p = 0.1: it did not; hover for the top guesses)")
     st.html(TF.probability_html(rows))
     conn = _memo(slot, "conn", (*version, start + pos), lambda: _connectivity(run, info, start + pos))
     st.markdown(f"**Which earlier characters does this prediction still feel?** (epoch {snap.epoch})")
