@@ -10,7 +10,8 @@ from tests.conftest import wait_idle
 pytestmark = pytest.mark.browser
 
 PAGES = ["/", "/gradient-lab", "/compare", "/learn", "/data"]
-FORECAST = "m.hidden_size=16&d.timesteps=30&d.params.length=600&d.params.noise=0.05&t.epochs=3&t.lr=0.01&t.batch_size=16"
+FORECAST = ("m.hidden_size=16&d.timesteps=30&d.params.length=600&d.params.noise=0.05&t.epochs=3&t.lr=0.01"
+            "&t.batch_size=16")
 TEXT = "d.dataset=brackets&d.params.windows=200&d.params.length=3000&d.timesteps=12&m.hidden_size=8&t.epochs=1"
 
 

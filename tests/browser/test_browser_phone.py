@@ -55,7 +55,7 @@ def _check_first_screen(page) -> dict:
     run = s["run"]
     assert all(run), run                                           # every run button is there…
     assert max(b["t"] for b in run) - min(b["t"] for b in run) < 2, run     # …in one row
-    assert all(0 <= b["l"] and b["r"] <= W and b["b"] <= H for b in run), run
+    assert all(b["l"] >= 0 and b["r"] <= W and b["b"] <= H for b in run), run
     assert all(b["b"] - b["t"] >= 40 and b["r"] - b["l"] >= 40 for b in run), run   # a thumb's target
     assert not any(_hit(a, b) for i, a in enumerate(run) for b in run[i + 1:]), run
     assert s["status"] is not None and s["status"]["b"] <= H, s["status"]          # the status, on screen

@@ -13,7 +13,7 @@ from colorspacious import cspace_convert
 
 from plots.style import COLORS, DIVERGING, MAGMA, cell_color
 from plots.text import probability_background
-from rnn_core.config import CELL_SPECS as REGISTRY       # the cell registry: every cell, in the app's order
+from rnn_core.config import CELL_SPECS as REGISTRY  # the cell registry: every cell, in the app's order
 
 VISIONS = {"normal": None, "deuteranopia": "deuteranomaly", "protanopia": "protanomaly", "tritanopia": "tritanomaly"}
 CLEARLY = 15.0           # ΔE′ between two cells' lines: clearly visible, for every vision
@@ -70,7 +70,7 @@ def test_a_tell_tale_pair_fails_the_check():
 def test_the_heatmap_scale_reads_dark_to_light_for_every_vision(vision):
     """Magma: lightness J′ rises at every stop, and its ends are far apart, whatever the colour vision."""
     J = [seen(color, vision)[0] for _, color in MAGMA]
-    assert all(b > a for a, b in zip(J, J[1:])), (vision, np.round(J, 1))
+    assert all(b > a for a, b in itertools.pairwise(J)), (vision, np.round(J, 1))
     assert apart(MAGMA[0][1], MAGMA[-1][1], vision) > 60
 
 
