@@ -47,6 +47,10 @@ def _value(v: Any) -> str:
 
 def _numbers(values: Any) -> np.ndarray:
     """The values as floats, NaN where one is missing or not a number."""
+    try:
+        return np.asarray(values, dtype=float)        # the usual case, at numpy's speed (None → NaN)
+    except (TypeError, ValueError):
+        pass
     out = np.full(len(values), np.nan)
     for i, v in enumerate(values):
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):

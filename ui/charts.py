@@ -27,9 +27,25 @@ DATA_LABEL = "Data: {title} (as a table)"      # the expander under every chart
 DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py styles it)
 
 
+_SPOKEN: dict[int, tuple[Any, str]] = {}     # id(figure) → (figure, its description): a live page redraws
+SPOKEN_KEEP = 256                            # the same (memoised) figures twice a second
+
+
+def _described(fig: Any) -> str:
+    """`describe(fig)`, once per figure object (the pages keep a figure until what it shows changes)."""
+    kept = _SPOKEN.get(id(fig))
+    if kept is not None and kept[0] is fig:
+        return kept[1]
+    text = describe(fig)
+    if len(_SPOKEN) >= SPOKEN_KEEP:
+        _SPOKEN.clear()
+    _SPOKEN[id(fig)] = (fig, text)
+    return text
+
+
 def text_alternative(fig: Any, summary: str = "") -> str:
     """What a screen reader says for the chart: "Chart: <summary> <what it shows, in numbers>"."""
-    return " ".join(part for part in ("Chart:", summary.strip(), describe(fig)) if part)
+    return " ".join(part for part in ("Chart:", summary.strip(), _described(fig)) if part)
 
 
 def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict | None = None,
