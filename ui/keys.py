@@ -2,7 +2,8 @@
 presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
-    PageDown   the next key moment of a finished run, the next step (Learn), else one optimiser Step
+    PageDown   the next key moment of a run that shows them (its scrubber, `ui/scrub.py`), the next
+               step (Learn), else one optimiser Step
     PageUp     the previous key moment, the previous step (Learn)
 
 Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
@@ -26,10 +27,12 @@ import re
 import streamlit as st
 
 # {key (KeyboardEvent.key): widget keys, in order}: the first one shown and enabled is pressed.
+# A key prefixed "!" owns the key while its button is shown, even disabled: at the last key moment
+# PageDown does nothing rather than start a new step.
 KEYMAP: dict[str, tuple[str, ...]] = {
     " ": ("pg.btn.train", "pg.btn.pause", "cmp.btn.race"),
-    "PageDown": ("pg.moment.next", "learn.next", "pg.btn.step"),
-    "PageUp": ("pg.moment.prev", "learn.prev"),
+    "PageDown": ("!pg.scrub.next", "learn.next", "pg.btn.step"),
+    "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
 PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
 _HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
@@ -48,7 +51,6 @@ _JS = """
   window.__rnnKeys = true;
   const KEYMAP = %(keymap)s;
   const presenter = () => getComputedStyle(document.documentElement).getPropertyValue('%(flag)s').trim() === '1';
-  const shown = el => el && el.getClientRects().length > 0 && !el.disabled;
   const EDITS = 'input, textarea, select, [contenteditable="true"], [role="combobox"], [role="listbox"], ' +
                 '[role="slider"], [role="spinbutton"]';
   const editing = t => t && t.closest && t.closest(EDITS);
@@ -57,9 +59,16 @@ _JS = """
     const classes = KEYMAP[e.key];
     if (!classes || editing(e.target)) return;
     if (e.key === ' ' && e.target.closest && e.target.closest('button, a, summary, [role="button"]')) return;
-    for (const cls of classes) {
-      for (const button of document.querySelectorAll('.' + cls + ' button')) {    // (one may be a hidden copy)
-        if (shown(button)) { e.preventDefault(); button.click(); return; }
+    for (const entry of classes) {
+      const owns = entry.startsWith('!');
+      for (const button of document.querySelectorAll('.' + entry.replace('!', '') + ' button')) {
+        if (button.getClientRects().length === 0) continue;                 // a hidden copy
+        if (!button.disabled) {
+          e.preventDefault(); button.click();
+          document.documentElement.dataset.rnnRemote = e.key + ' → ' + entry.replace('!', '');   // what it pressed
+          return;
+        }
+        if (owns) { e.preventDefault(); return; }
       }
     }
   }, true);
@@ -83,7 +92,8 @@ _JS = """
 
 def key_script() -> None:
     """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
-    keymap = {key: [css_class(k) for k in widgets] for key, widgets in KEYMAP.items()}
+    keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
+              for key, widgets in KEYMAP.items()}
     with st.container(key=_HIDE):
         st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG}, unsafe_allow_javascript=True)
 
