@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnn_core.measure.readable import readable
+from rnn_core.readable import readable
 
 _TAG = re.compile(r"<[^>]+>")
 MAX_SERIES = 12            # a sentence names at most this many traces; the table holds all of them

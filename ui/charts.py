@@ -21,7 +21,7 @@ import streamlit as st
 from plots.describe import describe, figure_table, title_of
 from plots.style import CHART_CONFIG, drawn, tell_apart
 from ui.a11y import screen_reader
-from ui.text import md
+from ui.markdown import md
 
 DATA_LABEL = "Data: {title} (as a table)"      # the expander under every chart
 DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py styles it)

@@ -15,8 +15,8 @@ from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, loss_figure, param_norms_figure, spectra_figure
 from plots.style import empty, legend_names, tell_apart
 from plots.text import connectivity_figure
-from rnn_core.config import CELL_SPECS
-from rnn_core.measure.readable import readable
+from rnn_core.nn.cells import CELLS
+from rnn_core.readable import readable
 from tests.engine.test_figures import _probe, _records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def _multi_line_figures():
     """Every figure that draws several lines, with the most lines it draws."""
     steps, epochs = _records(cell="lstm")
     probe = _probe(T=20, layers=2, cell="lstm")
-    cells = list(CELL_SPECS)
+    cells = list(CELLS)
     runs = {c: {"epochs": epochs} for c in cells}
     curves = {c: {"t": list(range(20)), "mean": [0.9 ** (19 - t) for t in range(20)],
                   "lo": [0.8 ** (19 - t) for t in range(20)], "hi": [1.0] * 20} for c in cells}

@@ -13,7 +13,7 @@ from colorspacious import cspace_convert
 
 from plots.style import COLORS, DIVERGING, MAGMA, cell_color
 from plots.text import probability_background
-from rnn_core.config import CELL_SPECS as REGISTRY  # the cell registry: every cell, in the app's order
+from rnn_core.nn.cells import CELLS as REGISTRY  # the cell registry: every cell, in the app's order
 
 VISIONS = {"normal": None, "deuteranopia": "deuteranomaly", "protanopia": "protanomaly", "tritanopia": "tritanomaly"}
 CLEARLY = 15.0           # ΔE′ between two cells' lines: clearly visible, for every vision
