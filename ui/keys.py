@@ -2,8 +2,8 @@
 presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
-    PageDown   the next key moment of a run that shows them (its scrubber, `ui/scrub.py`), the next
-               step (Learn), else one optimiser Step
+    PageDown   the next key moment where a run's scrubber shows a "later moment" button (widget key
+               `pg.scrub.next`), the next step (Learn), else one optimiser Step
     PageUp     the previous key moment, the previous step (Learn)
 
 Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
