@@ -9,8 +9,9 @@ presenter view they drive the page:
 Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
 enabled, exactly as a click would; a key typed into a text box, a select box or a slider, or Space on a
 focused button (which presses that button), is left alone. Outside presenter view the keys scroll the page
-as usual. The same script makes the last two kinds of element that a keyboard could not reach reachable:
-a display formula wider than its column (it scrolls) and the file uploaders' drop zone.
+as usual. The same script makes the last two kinds of element that a keyboard could not reach reachable
+(a display formula wider than its column, which scrolls, and the file uploaders' drop zone) and puts the
+portal where Streamlit opens tooltips and menus into a named landmark.
 
     key_script()          once per script run (app.py): installs the listener once per browser tab
     KEYMAP                {key: widget keys, first match wins}
@@ -82,6 +83,11 @@ _JS = """
     }
     for (const el of document.querySelectorAll('[data-testid="stFileUploaderDropzone"][role="presentation"]'))
       el.setAttribute('role', 'group');
+    // Streamlit's tooltips and menus open in a portal outside the page's landmarks: name it one
+    const portal = document.getElementById('stFloatingOverlayPortal');
+    if (portal && !portal.hasAttribute('role')) {
+      portal.setAttribute('role', 'region'); portal.setAttribute('aria-label', 'tooltips and menus');
+    }
   };
   new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
   reach();

@@ -151,8 +151,10 @@ def test_keys_typed_into_a_control_stay_in_it(streamlit_server, screen):
 def test_page_down_and_up_walk_the_learn_steps(streamlit_server, screen):
     page = screen
     _open(page, f"{streamlit_server}/learn?presenter=1")
+    page.get_by_role("button", name="Next →").wait_for()
     first = page.locator("[data-testid='stMain'] h2").first.inner_text()
     page.keyboard.press("PageDown")
+    assert page.evaluate("() => document.documentElement.dataset.rnnRemote") == "PageDown → st-key-learn-next"
     page.wait_for_function("() => location.search.includes('step=bptt')", timeout=60_000)
     wait_idle(page)
     assert page.locator("[data-testid='stMain'] h2").first.inner_text() != first
