@@ -107,13 +107,14 @@ STEPS: dict[str, Step] = {"elman": _elman, "lstm": _lstm, "gru": _gru}
 @dataclass
 class Unrolled:
     """What `unrolled_forward` returns. Lists are per layer, then per timestep (index 0 = first step)."""
-    y_hat: Tensor                          # (B, O)
+    y_hat: Tensor                          # (B, O): ŷ_T
     h: list[list[Tensor]]                  # h[l][t] (B, H)
     c: list[list[Tensor]] | None           # LSTM cell states c[l][t] (B, H), else None
     y: list[list[Tensor]] | None           # Jordan: the outputs fed back, y[0][t] = ŷ_t (B, O); else None
     gates: list[dict[str, list[Tensor]]]   # gates[l][name][t] (B, H); [] entries for Elman / Jordan
     params: dict[str, Tensor]              # the weight copies used, by the model's parameter names
     x: Tensor | None = None                # the input copy (B, T, F), a leaf with .grad when input_grad
+    y_steps: Tensor | None = None          # ŷ_t at every step (B, T, O): many-to-many (stateful) targets
 
 
 def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -> dict[str, Tensor]:
@@ -122,14 +123,25 @@ def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -
             for name, p in model.named_parameters()}
 
 
+def initial_state(model, state, dtype=torch.float64, device="cpu") -> tuple[Tensor | None, Tensor | None]:
+    """A carried state as the written-out forward starts from it: (h (L, B, H), c (L, B, H) or None) for
+    the stacked cells, (ŷ (B, O), None) for Jordan; (None, None) for a zero state. Detached copies."""
+    if state is None:
+        return None, None
+    h, c = state if isinstance(state, tuple) else (state, None)
+    return tuple(None if s is None else s.detach().to(device=device, dtype=dtype).clone() for s in (h, c))
+
+
 def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
-                     bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
+                     bptt_truncate: int = 0, input_grad: bool = False, state=None) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
     x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
     keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
     as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
-    backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
+    backward pass gives ∂L/∂x_t (the connectivity of text tasks). `state` is a carried state in the
+    fused module's form (`models.RNNModel.forward_steps`; None = zeros): the unroll starts from it, and
+    nothing flows back into it. The model itself is never modified.
     """
     spec, L = CELL_SPECS[model.cfg.cell], model.cfg.num_layers
     P = copy_params(model, dtype, device, requires_grad=retain_grad)
@@ -138,16 +150,17 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
     B, T, _ = x.shape
     H = model.cfg.hidden_size
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
+    h0, c0 = initial_state(model, state, dtype, device)
     if spec.output_feedback:
-        return _jordan_unrolled(P, x, retain_grad, cut)
+        return _jordan_unrolled(P, x, retain_grad, cut, h0)
     step = STEPS[spec.step]
     hs, cs, gates = [], [] if spec.cell_state else None, []
     layer_in = [x[:, t] for t in range(T)]                               # T × (B, F)
     with torch.enable_grad():
         for l in range(L):
             W = tuple(P[f"rnn.{name}_l{l}"] for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-            h_t = x.new_zeros(B, H)                  # h_0 = 0
-            c_t = x.new_zeros(B, H)                  # c_0 = 0 (LSTM)
+            h_t = x.new_zeros(B, H) if h0 is None else h0[l]      # h_0 = 0, or the carried state
+            c_t = x.new_zeros(B, H) if c0 is None else c0[l]      # c_0 = 0 (LSTM), or carried
             h_l, c_l = [], []
             g_l: dict[str, list[Tensor]] = {}
             for t in range(T):
@@ -173,14 +186,17 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                 cs.append(c_l)
         # ŷ = W_out h_T + b_out
         y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
-    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x)
+        # ŷ_t = W_out h_t + b_out   at every step
+        y_steps = torch.stack(layer_in, dim=1) @ P["head.weight"].T + P["head.bias"]   # (B, T, O)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x, y_steps=y_steps)
 
 
-def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int) -> Unrolled:
+def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int,
+                     y_0: Tensor | None = None) -> Unrolled:
     """The Jordan network step by step: the head runs at every t and its ŷ_t is fed back."""
     B, T, _ = x.shape
     W_out, b_out = P["head.weight"], P["head.bias"]                      # (O, H), (O,)
-    y_t = x.new_zeros(B, W_out.shape[0])                                 # ŷ_0 = 0 (B, O)
+    y_t = x.new_zeros(B, W_out.shape[0]) if y_0 is None else y_0         # ŷ_0 = 0, or the carried output
     h_l, y_l = [], []
     with torch.enable_grad():
         for t in range(T):
@@ -196,7 +212,8 @@ def _jordan_unrolled(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: in
             h_l.append(h_t)
             y_l.append(y_t)
     # ŷ = ŷ_T, the last step's output
-    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x)
+    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x,
+                    y_steps=torch.stack(y_l, dim=1))
 
 
 def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,

@@ -71,6 +71,7 @@ INITS: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop": "RMSprop"}
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
+STATE_RESETS: dict[str, str] = {"epoch": "Each epoch", "never": "Never", "steps": "Every N updates"}
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,20 @@ FIELDS: dict[str, Field] = {
     "bptt_truncate": Field("Truncated BPTT k", "Truncated BPTT: the gradient flows back at most k steps (0 = the "
                            "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
                            0, 1000, 1),
+    "stateful": Field("Stateful", "Read the data in order as parallel streams and carry the state from one update "
+                      "to the next (detached, never reset but where you choose): the state flows forward for ever, "
+                      "the gradient only k steps back (truncated BPTT k). Every step is a target (the next value "
+                      "or character), and held-out data is read as one stream. The timesteps T are then the "
+                      "history the probe and the warm-up read."),
+    "stateful_streams": Field("Streams", "Stateful: the data is cut into this many parallel streams, each read in "
+                              "order (the batch of every update).", 1, 512, 1),
+    "stateful_step": Field("New steps per update", "Stateful: how many new steps k₁ each update reads from the "
+                           "carried state (0 = k, the truncation). The gradient goes k ≥ k₁ steps back.",
+                           0, 1000, 1, widget="New steps k₁"),
+    "state_reset": Field("State reset", "Stateful: when the carried state is set back to zero — at the start of each "
+                         "epoch, never, or every N updates."),
+    "state_reset_every": Field("Reset every N updates", "Stateful, reset every N updates: N.", 1, 1_000_000, 1,
+                               widget="Reset every N"),
     "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
@@ -236,6 +251,11 @@ class TrainConfig:
     clip_value: float = 1.0      # threshold: max ‖g‖ (norm) or max |g_i| (value)
     bptt_truncate: int = 0       # gradient flows back at most k steps; 0 = the whole window
     seed: int = 0                # same config + seed → same numbers
+    stateful: bool = False       # read the data as streams in order, the state carried between updates
+    stateful_streams: int = 8    # stateful: B parallel streams (the batch of every update)
+    stateful_step: int = 0       # stateful: k1 new steps per update; 0 = bptt_truncate (k2)
+    state_reset: str = "epoch"   # stateful: one of STATE_RESETS
+    state_reset_every: int = 100  # stateful: N updates between resets when state_reset == "steps"
     probe_every: int = 2         # run the gradient probe every N epochs (and at the first and last)
     probe_batch: int = 16        # windows in the fixed probe batch
     device: str = "cpu"          # "cpu" or "cuda"
@@ -249,6 +269,8 @@ class TrainConfig:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        if self.state_reset not in STATE_RESETS:
+            raise ConfigError(f"Unknown state reset '{self.state_reset}': choose one of {', '.join(STATE_RESETS)}.")
         check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
 
@@ -269,13 +291,24 @@ def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
             "use k ≤ T or 0 for the whole window.")
 
 
+def stateful_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
+    """The sentence refusing a stateful setup whose new steps k₁ exceed its truncation k, or None."""
+    if not train_cfg.stateful:
+        return None
+    k2 = train_cfg.bptt_truncate or data_cfg.timesteps
+    if train_cfg.stateful_step > k2:
+        return (f"New steps per update k₁ = {train_cfg.stateful_step} exceed the truncation k = {k2}: the "
+                f"gradient must reach every new step; use k₁ ≤ k.")
+    return None
+
+
 def validate_run(model_cfg: ModelConfig, data_cfg: DataConfig,
                  train_cfg: TrainConfig) -> tuple[ModelConfig, DataConfig, TrainConfig]:
     """Every check a run's settings must pass before it starts: each config's own ranges and choices,
     then the checks that span two of them. Returns the three configs; raises ConfigError (one sentence).
     The CLI, the Playground, Compare and a loaded run all call this, so they refuse the same runs."""
     model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
-    for message in (bptt_error(train_cfg, data_cfg),):
+    for message in (bptt_error(train_cfg, data_cfg), stateful_error(train_cfg, data_cfg)):
         if message:
             raise ConfigError(message)
     return model_cfg, data_cfg, train_cfg

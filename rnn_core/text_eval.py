@@ -23,6 +23,7 @@ from torch import nn
 
 from rnn_core.losses import LN2
 from rnn_core.probe import connectivity
+from rnn_core.stateful import stream_chunks
 from rnn_core.text import TextInfo
 
 SPLITS = ("train", "val", "test")
@@ -85,6 +86,40 @@ def epoch_sample(model: nn.Module, info: TextInfo) -> dict:
             "sample": sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
 
 
+@torch.no_grad()
+def stream_sample(model: nn.Module, info: TextInfo, n_chars: int = 200, temperature: float = 0.8,
+                  seed: int = 0, prompt: str = "") -> str:
+    """As `sample`, but read as one stream (stateful runs): the prompt warms the state from zero, then each
+    drawn character is read once and the state carried on, with no window of T characters."""
+    n_chars = max(0, min(int(n_chars), MAX_SAMPLE_CHARS))
+    tau = max(float(temperature), 1e-3)
+    gen = torch.Generator().manual_seed(int(seed))
+    eye = torch.eye(info.vocab.size, device=_device(model))
+    ids = [int(i) for i in info.vocab.encode(prompt)]
+    x = eye[ids][None] if ids else torch.zeros(1, 1, info.vocab.size, device=_device(model))   # (1, n, V)
+    out, state = [], None
+    was = model.training
+    model.eval()
+    try:
+        for _ in range(n_chars):
+            logits, state = model.forward_steps(x, state)                                # (1, n, V)
+            # p = softmax(logits / τ) of the last character read
+            p = torch.softmax(logits[0, -1].double().cpu() / tau, dim=0)
+            nxt = int(torch.multinomial(p, 1, generator=gen))
+            out.append(info.vocab.chars[nxt])
+            x = eye[nxt].view(1, 1, -1)
+    finally:
+        model.train(was)
+    return "".join(out)
+
+
+def epoch_stream_sample(model: nn.Module, info: TextInfo) -> dict:
+    """`epoch_sample` for a stateful run: the same prompt and seed, the state carried (`stream_sample`)."""
+    prompt = epoch_prompt(info)
+    return {"prompt": prompt, "temperature": info.temperature, "stateful": True,
+            "sample": stream_sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
+
+
 def heldout_lines(info: TextInfo, n: int = 20, min_len: int = 8, max_len: int = MAX_LINE) -> list[tuple[int, str]]:
     """Up to `n` non-blank lines of the held-out text as (start offset in it, line), in order; a line
     longer than `max_len` (the brackets grammar has no line breaks) comes in pieces of `max_len`."""
@@ -144,20 +179,24 @@ def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
 
 
 # ----------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo,
-                  batch: int = 512) -> dict:
-    """bits/char, top-1 accuracy and, for a grammar with known memory, the memory accuracy."""
-    if len(X) == 0:
-        return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
-    nll, hits, mem_hits, mem_n = 0.0, 0, 0, 0
-    closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
+def _window_batches(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512):
+    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch."""
     for s in range(0, len(X), batch):
-        logits = _logits(model, np.asarray(X[s:s + batch], dtype=np.float32))      # (b, V)
-        target = torch.from_numpy(np.asarray(y[s:s + batch]).argmax(axis=1))        # (b,)
+        yield _logits(model, np.asarray(X[s:s + batch], dtype=np.float32)), torch.from_numpy(np.asarray(y[s:s + batch]))
+
+
+def _scores(batches, info: TextInfo) -> dict:
+    """bits/char, top-1 accuracy and, for a grammar with known memory, the memory accuracy, over
+    (logits, one-hot targets) batches."""
+    nll, hits, mem_hits, mem_n, n = 0.0, 0, 0, 0, 0
+    closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
+    for logits, y in batches:
+        logits = logits.double().cpu()                                              # (b, V)
+        target = y.argmax(dim=1).cpu()                                              # (b,)
         # −log₂ p(target)
         nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum")) / LN2
         hits += int((logits.argmax(dim=1) == target).sum())
+        n += len(target)
         if closers:
             at_closer = torch.isin(target, torch.tensor(closers))
             if at_closer.any():
@@ -165,21 +204,32 @@ def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo
                 pick = logits[at_closer][:, closers].argmax(dim=1)
                 mem_hits += int((torch.tensor(closers)[pick] == target[at_closer]).sum())
                 mem_n += int(at_closer.sum())
-    n = len(X)
+    if n == 0:
+        return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
     return {"bits": nll / n, "accuracy": hits / n, "memory_accuracy": mem_hits / mem_n if mem_n else None,
             "n": n}
 
 
-def evaluate_text(model: nn.Module, windows) -> dict:
+STREAM_READING = ("Stateful: each part of the text is read as one stream, every character predicted from the "
+                  "state carried since the part began (warmed on the T characters before it).")
+
+
+def evaluate_text(model: nn.Module, windows, streams=None) -> dict:
     """{"task": "text", "target", "baseline": "unigram", "unigram_bits", "span", and per split
     {"metrics": {"model": {"bits", "accuracy", "memory_accuracy", "n"}, "unigram": {"bits": H}}}}.
     memory_accuracy (brackets): at each closer, whether the matching closer is the likeliest of the
-    closers: 1/3 without memory of the opener, 1 with it."""
+    closers: 1/3 without memory of the opener, 1 with it.
+    With `streams` (a stateful run's `streams.Streams`) every character of each part is scored, read as
+    one stream with the state carried, and "reading" says so; otherwise each window from a zero state."""
     info: TextInfo = windows.text
     out = {"task": "text", "target": windows.target_name, "baseline": "unigram",
            "unigram_bits": info.unigram_bits, "span": info.memory.get("span")}
+    if streams is not None:
+        out["reading"] = STREAM_READING
     for split in SPLITS:
-        scores = _split_scores(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"), info)
-        out[split] = {"metrics": {"model": scores, "unigram": {"bits": info.unigram_bits}}}
+        if streams is not None:
+            batches = stream_chunks(model, streams.part(split))
+        else:
+            batches = _window_batches(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"))
+        out[split] = {"metrics": {"model": _scores(batches, info), "unigram": {"bits": info.unigram_bits}}}
     return out
-
