@@ -1,4 +1,4 @@
-"""The gradient through time, from the probe dicts of `rnn_core.probe` (format: docs/architecture.md).
+"""The gradient through time, from the probe dicts of `rnn_core.nn.probe` (format: docs/architecture.md).
 
     gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
                                 dotted), the σ_max·γ bound dashed (Elman / Jordan) or the gate path
@@ -9,7 +9,7 @@
     add_profile(fig, probe, label, …)                        another probe drawn over the first (epoch 0,
                                                              a ghost run)
     latest_probe(epochs), first_probe(epochs), last_probe(epochs)   the probe to draw from a run's epoch records
-Leaves to others: the numbers (`rnn_core/probe.py`), the look (`plots/style.py`).
+Leaves to others: the numbers (`rnn_core/nn/probe.py`), the look (`plots/style.py`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from plots.style import (
     rgba,
 )
 from rnn_core.config import CELL_SPECS
-from rnn_core.readable import power_of_ten, readable
+from rnn_core.measure.readable import power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 

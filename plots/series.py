@@ -1,4 +1,4 @@
-"""Training curves, from the step and epoch records of `rnn_core.train` (format: docs/architecture.md).
+"""Training curves, from the step and epoch records of `rnn_core.nn.train` (format: docs/architecture.md).
 
     loss_figure(steps, epochs, baseline, log_y, baseline_label)   loss per step (thin) and per epoch
     add_ghost_loss(fig, epochs, label, log_y)                     another run's loss per epoch, dashed

@@ -146,20 +146,16 @@ FIELDS: dict[str, Field] = {
     "bptt_truncate": Field("Truncated BPTT k", "Truncated BPTT: the gradient flows back at most k steps (0 = the "
                            "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
                            0, 1000, 1),
-    "stateful": Field("Stateful", "Read the data in order as parallel streams and carry the state from one update "
-                      "to the next (detached, never reset but where you choose): the state flows forward for ever, "
-                      "the gradient only k steps back (truncated BPTT k). Every step is a target (the next value "
-                      "or character), and held-out data is read as one stream. The timesteps T are then the "
-                      "history the probe and the warm-up read."),
-    "stateful_streams": Field("Streams", "Stateful: the data is cut into this many parallel streams, each read in "
-                              "order (the batch of every update).", 1, 512, 1),
-    "stateful_step": Field("New steps per update", "Stateful: how many new steps k₁ each update reads from the "
-                           "carried state (0 = k, the truncation). The gradient goes k ≥ k₁ steps back.",
-                           0, 1000, 1, widget="New steps k₁"),
-    "state_reset": Field("State reset", "Stateful: when the carried state is set back to zero — at the start of each "
-                         "epoch, never, or every N updates."),
-    "state_reset_every": Field("Reset every N updates", "Stateful, reset every N updates: N.", 1, 1_000_000, 1,
-                               widget="Reset every N"),
+    "stateful": Field("Stateful", "Read the data in order as parallel streams, the state carried from update to "
+                      "update (detached; reset only where you choose): it flows forward for ever, the gradient only "
+                      "k steps back. Every step is a target; held-out data is read as one stream; T is the history "
+                      "the probe and the warm-up read."),
+    "stateful_streams": Field("Streams", "Stateful: parallel streams, each read in order (every update's batch).",
+                              1, 512, 1),
+    "stateful_step": Field("New steps per update", "Stateful: new steps k₁ per update (0 = k); the gradient goes "
+                           "k ≥ k₁ steps back.", 0, 1000, 1, widget="New steps k₁"),
+    "state_reset": Field("State reset", "Stateful: when the carried state is set to zero."),
+    "state_reset_every": Field("Reset every N updates", "Stateful: N.", 1, 1_000_000, 1, widget="Reset every N"),
     "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
@@ -222,7 +218,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = "sine"        # a key of rnn_core.datasets.DATASETS
+    dataset: str = "sine"        # a key of rnn_core.data.registry.DATASETS
     timesteps: int = 50          # window length T fed to the network
     params: dict[str, Any] = field(default_factory=dict)  # the dataset's own parameters (length, noise, ticker…)
     features: list[str] = field(default_factory=list)      # input columns; empty = the dataset's default
@@ -284,21 +280,14 @@ def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
 
 
 def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
-    """The sentence refusing a truncation longer than the window, or None when it fits."""
-    if train_cfg.bptt_truncate <= data_cfg.timesteps:
-        return None
-    return (f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window (T = {data_cfg.timesteps}); "
-            "use k ≤ T or 0 for the whole window.")
-
-
-def stateful_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
-    """The sentence refusing a stateful setup whose new steps k₁ exceed its truncation k, or None."""
-    if not train_cfg.stateful:
-        return None
-    k2 = train_cfg.bptt_truncate or data_cfg.timesteps
-    if train_cfg.stateful_step > k2:
-        return (f"New steps per update k₁ = {train_cfg.stateful_step} exceed the truncation k = {k2}: the "
-                f"gradient must reach every new step; use k₁ ≤ k.")
+    """The sentence refusing a truncation longer than the window (stateful: new steps k₁ beyond the
+    truncation k), or None when it fits."""
+    k, k1 = train_cfg.bptt_truncate, train_cfg.stateful_step
+    if k > data_cfg.timesteps:
+        return (f"Truncated BPTT k = {k} is longer than the window (T = {data_cfg.timesteps}); "
+                "use k ≤ T or 0 for the whole window.")
+    if train_cfg.stateful and k1 > (k or data_cfg.timesteps):
+        return f"New steps per update k₁ = {k1} exceed the truncation k = {k or data_cfg.timesteps}; use k₁ ≤ k."
     return None
 
 
@@ -308,7 +297,7 @@ def validate_run(model_cfg: ModelConfig, data_cfg: DataConfig,
     then the checks that span two of them. Returns the three configs; raises ConfigError (one sentence).
     The CLI, the Playground, Compare and a loaded run all call this, so they refuse the same runs."""
     model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
-    for message in (bptt_error(train_cfg, data_cfg), stateful_error(train_cfg, data_cfg)):
+    for message in (bptt_error(train_cfg, data_cfg),):
         if message:
             raise ConfigError(message)
     return model_cfg, data_cfg, train_cfg
