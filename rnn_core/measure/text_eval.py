@@ -122,7 +122,8 @@ def _scores(batches, info: TextInfo) -> dict:
 
 
 STREAM_READING = ("Stateful: each part of the text is read as one stream, every character predicted from the "
-                  "state carried since the part began (warmed on the T characters before it).")
+                  "state carried since the part began (warmed on the T characters before it), not from a "
+                  "window of T characters and a zero state.")
 
 
 def evaluate_text(model: nn.Module, windows, streams=None) -> dict:

@@ -132,6 +132,15 @@ def initial_state(model, state, dtype=torch.float64, device="cpu") -> tuple[Tens
     return tuple(None if s is None else s.detach().to(device=device, dtype=dtype).clone() for s in (h, c))
 
 
+def final_state(u: Unrolled):
+    """The state after the last step of `u`, in the fused module's form (`initial_state` reads it back):
+    h (L, B, H), or (h, c) for the LSTM; Jordan's ŷ_T (B, O)."""
+    if u.y is not None:
+        return u.y[0][-1]
+    h = torch.stack([h_l[-1] for h_l in u.h])                            # (L, B, H)
+    return h if u.c is None else (h, torch.stack([c_l[-1] for c_l in u.c]))
+
+
 def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
                      bptt_truncate: int = 0, input_grad: bool = False, state=None) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.

@@ -30,9 +30,11 @@ import torch
 from torch import Tensor
 
 from rnn_core.config import TrainConfig
+from rnn_core.data.errors import DataError
 from rnn_core.data.streams import Stream, Streams, streams_of
 from rnn_core.interrupt import checkpoint
 from rnn_core.nn.batches import Batch
+from rnn_core.nn.cells import final_state, unrolled_forward
 from rnn_core.nn.probe import probe
 from rnn_core.nn.tasks import Task, task_of
 
@@ -87,6 +89,15 @@ def _detach(state):
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
+def _cast(state, device, dtype=torch.float32):
+    """A carried state (None, a tensor or a tuple of them) on `device` as `dtype`."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.to(device=device, dtype=dtype) for s in state)
+    return state.to(device=device, dtype=dtype)
+
+
 def _tensors(stream: Stream, rows: np.ndarray, device) -> tuple[Tensor, Tensor, Tensor]:
     x, y, w = stream.read(rows)
     return (torch.as_tensor(x, device=device), torch.as_tensor(y, device=device),
@@ -125,8 +136,15 @@ class StreamData:
         self.rows = self.streams.train.segments(cfg.stateful_streams)          # (B, m)
         self.n_updates = 0
         self.state = None
+        B, m, T = *self.rows.shape, self.streams.timesteps
         if not self.streams.train.w.any():
-            raise ValueError("The training part has no target to learn from; use more data.")
+            raise DataError("The training part has no target to learn from; use more data.")
+        if m < T:
+            raise DataError(f"Each of the {B} streams holds {m} steps, fewer than the {T} timesteps the probe "
+                            "reads; use fewer streams or fewer timesteps.")
+        # the probe's fixed place: the first P streams, at the first update that ends at or after 2T
+        self.probe_rows = self.rows[: max(1, min(cfg.probe_batch, B))]
+        self.probe_update = next(u for u in updates(m, self.k1, self.k2) if u.end >= min(2 * T, m))
 
     @property
     def has_val(self) -> bool:
@@ -168,39 +186,39 @@ class StreamData:
 
     def probe_batch(self, model) -> dict:
         """The probe's inputs: P streams' last T steps before a fixed update end e, the state they carry
-        into that history (run from the stream's start at the current weights), and the update's
-        targets (its k1 new steps); plus the truncation k2 and the update's end `e`."""
-        T, rows = self.streams.timesteps, self.rows[: max(1, min(self.cfg.probe_batch, self.rows.shape[0]))]
-        m = rows.shape[1]
-        if m < T:
-            raise ValueError(f"Each of the {self.rows.shape[0]} streams holds {m} steps, fewer than the "
-                             f"{T} timesteps the probe reads; use fewer streams or fewer timesteps.")
-        u = next(u for u in updates(m, self.k1, self.k2) if u.end >= min(2 * T, m))
+        into that history (run from the stream's start at the current weights, float64, the written-out
+        equations: exact like the probe), and the update's
+        targets (its k1 new steps); plus the truncation k2, the update's end `e` and where its new steps
+        begin in the window (`new_from`)."""
+        T, rows, u = self.streams.timesteps, self.probe_rows, self.probe_update
         e = u.end                                                 # the probed update: new steps [u.new, e)
         state = None
         if e > T:
-            x0, _, _ = _tensors(self.streams.train, rows[:, : e - T], self.device)
+            x0, _, _ = self.streams.train.read(rows[:, : e - T])
             with torch.no_grad():
-                _, state = model.forward_steps(x0, None)
+                state = final_state(unrolled_forward(model, x0))  # float64: the state carried into the window
         x, y, w = self.streams.train.read(rows[:, e - T:e])
         w = w.copy()
         w[:, : u.new - (e - T)] = 0.0                             # only the update's new steps are targets
-        return {"X": x, "y": y, "weights": w, "state": _detach(state), "bptt_truncate": self.k2, "end": e}
-
+        return {"X": x, "y": y, "weights": w, "state": _detach(state), "bptt_truncate": self.k2, "end": e,
+                "new_from": u.new - (e - T)}
 
     def probe(self, model) -> dict:
         """The exact probe of the update at the probed point (see `probe_batch`): ‖∂L/∂h_t‖ cut k2 steps
-        back, and "carry" ‖∂h_T/∂x_t‖, how far back the carried state still holds the input."""
+        back, and "carry" ‖∂h_T/∂x_t‖, how far back the carried state still holds the input; "new_from"
+        is where the update's new steps (its targets) begin in the window."""
         b = self.probe_batch(model)
-        return probe(model, b["X"], b["y"], loss=self.task.probe_loss, bptt_truncate=b["bptt_truncate"],
-                     state=b["state"], weights=b["weights"], carry=True)
+        record = probe(model, b["X"], b["y"], loss=self.task.probe_loss, bptt_truncate=b["bptt_truncate"],
+                       state=b["state"], weights=b["weights"], carry=True)
+        record["new_from"] = b["new_from"]
+        return record
 
     def probe_loss(self, model) -> Tensor:
         """The probed update's loss through the trained model (its forward, truncation included)."""
         b = self.probe_batch(model)
         x, y, w = (torch.as_tensor(a, device=self.device) for a in (b["X"], b["y"], b["weights"]))
         cut = x.shape[1] - b["bptt_truncate"]
-        state = b["state"]
+        state = _cast(b["state"], self.device)
         if cut > 0:
             with torch.no_grad():
                 _, state = model.forward_steps(x[:, :cut], state)
@@ -232,6 +250,12 @@ def stream_chunks(model, stream: Stream, streams: int = 1, device=None) -> Itera
                     yield y_hat.reshape(-1, y_hat.shape[-1])[keep], y.reshape(-1, y.shape[-1])[keep]
     finally:
         model.train(was)
+
+
+def scored_outputs(model, stream: Stream) -> np.ndarray:
+    """ŷ at every scored step of `stream`, in order, (n, O) float64: the stream read as one, state carried."""
+    outs = [y_hat.double().cpu().numpy() for y_hat, _ in stream_chunks(model, stream)]
+    return np.concatenate(outs) if outs else np.zeros((0, model.cfg.output_size))
 
 
 def stream_loss(model, stream: Stream, task: Task, streams: int = 1, device=None) -> float:
