@@ -480,21 +480,23 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     w = ctx.windows
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
-            evaluation = evaluate(run.model, w)
+            evaluation = evaluate(run.model, w, stateful=ctx.train_cfg.stateful)
             frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
         return cached
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
+        job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start,
+                                   ctx.train_cfg.stateful)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
 
 
-def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+def _closed_loop(model_cfg, model, windows, n_steps: int, start: str,
+                 stateful: bool = False) -> tuple[dict | None, str | None]:
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
     from rnn_core.measure.closed_loop import closed_loop
@@ -502,8 +504,8 @@ def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[d
 
     try:
         if workers_enabled():
-            return run_closed_loop(model_cfg, model, windows, n_steps, start)
-        closed = closed_loop(model, windows, n_steps, start=start)
+            return run_closed_loop(model_cfg, model, windows, n_steps, start, stateful=stateful)
+        closed = closed_loop(model, windows, n_steps, start=start, stateful=stateful)
         return closed, closed.get("stopped")
     except EvaluationError as e:
         return None, str(e)

@@ -70,6 +70,26 @@ class Streams:
         return getattr(self, name)
 
 
+def train_steps(windows) -> int:
+    """Steps of the training stream (`streams_of(windows).train`), from the sizes alone."""
+    if windows.text is not None:
+        return len(windows.text.train_text) - 1
+    if windows.task == "sequence":
+        return len(windows.X_train) * windows.timesteps
+    return int(windows.idx_train[-1]) if len(windows.idx_train) else 0
+
+
+def check_streams(windows, streams: int, timesteps: int) -> None:
+    """DataError (one sentence) unless the training part fills `streams` streams of at least T steps each
+    (the probe reads T steps of a stream)."""
+    n = train_steps(windows)
+    if n // streams < timesteps:
+        most = max(1, n // timesteps)
+        raise DataError(f"The training part has {n:,} steps: {streams} streams would hold {n // streams:,} each, "
+                        f"fewer than the {timesteps} timesteps the probe reads; use at most {most} streams, "
+                        "fewer timesteps or more data.")
+
+
 def streams_of(windows) -> Streams:
     """The train / validation / test streams of prepared windows (see the module docstring)."""
     T = windows.timesteps

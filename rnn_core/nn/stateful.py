@@ -31,7 +31,7 @@ from torch import Tensor
 
 from rnn_core.config import TrainConfig
 from rnn_core.data.errors import DataError
-from rnn_core.data.streams import Stream, Streams, streams_of
+from rnn_core.data.streams import Stream, Streams, check_streams, streams_of
 from rnn_core.interrupt import checkpoint
 from rnn_core.nn.batches import Batch
 from rnn_core.nn.cells import final_state, unrolled_forward
@@ -133,15 +133,13 @@ class StreamData:
         self.task = task_of(windows)
         self.streams: Streams = streams_of(windows)
         self.k1, self.k2 = chunk_lengths(cfg, self.streams.timesteps)
+        check_streams(windows, cfg.stateful_streams, self.streams.timesteps)
         self.rows = self.streams.train.segments(cfg.stateful_streams)          # (B, m)
         self.n_updates = 0
         self.state = None
         B, m, T = *self.rows.shape, self.streams.timesteps
         if not self.streams.train.w.any():
             raise DataError("The training part has no target to learn from; use more data.")
-        if m < T:
-            raise DataError(f"Each of the {B} streams holds {m} steps, fewer than the {T} timesteps the probe "
-                            "reads; use fewer streams or fewer timesteps.")
         # the probe's fixed place: the first P streams, at the first update that ends at or after 2T
         self.probe_rows = self.rows[: max(1, min(cfg.probe_batch, B))]
         self.probe_update = next(u for u in updates(m, self.k1, self.k2) if u.end >= min(2 * T, m))

@@ -57,16 +57,26 @@ import torch
 from torch import nn
 
 from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.data.streams import train_steps
 from rnn_core.interrupt import Interrupted
 from rnn_core.nn.batches import WindowData
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
-from rnn_core.nn.stateful import StreamData
+from rnn_core.nn.stateful import StreamData, chunk_lengths
 
 
 def steps_per_epoch(n_windows: int, batch_size: int) -> int:
     """Optimiser steps in one epoch: ⌈N / B⌉ (the last batch may be smaller)."""
     return math.ceil(n_windows / batch_size)
+
+
+def epoch_steps(windows: Any, cfg: TrainConfig) -> int:
+    """Optimiser steps in one epoch of a run on `windows`: ⌈N / batch⌉, or (stateful) ⌈m / k1⌉ updates of
+    streams of m steps (at most: a sequence task's updates without a target take no step)."""
+    if not cfg.stateful:
+        return steps_per_epoch(len(windows.X_train), cfg.batch_size)
+    k1, _ = chunk_lengths(cfg, windows.timesteps)
+    return math.ceil(train_steps(windows) // cfg.stateful_streams / k1)
 
 
 def train(model: nn.Module, windows: Any, cfg: TrainConfig,
