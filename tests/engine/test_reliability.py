@@ -587,6 +587,14 @@ def test_the_engine_never_unpickles():
                if isinstance(node, ast.Import | ast.ImportFrom) for alias in node.names}
     imports |= {node.module for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "load_safetensors" in calls
+    # np.load reads an .npz without pickles only when told so: every call must say allow_pickle=False
+    np_loads = [node for tree in trees.values() for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and ast.unparse(node.func) in ("np.load", "numpy.load")]
+    assert np_loads, "windows_codec reads .npz bytes with np.load"
+    for node in np_loads:
+        assert any(k.arg == "allow_pickle" and isinstance(k.value, ast.Constant) and k.value.value is False
+                   for k in node.keywords), ast.unparse(node)
+    calls -= {"np.load"}
     forbidden = {"pickle.load", "pickle.loads", "torch.load", "np.load", "numpy.load", "eval", "exec",
                  "torch.jit.load", "pickle.Unpickler"}
     assert not calls & forbidden, calls & forbidden

@@ -203,7 +203,7 @@ SERVER = textwrap.dedent("""
 def test_a_killed_server_leaves_no_worker_behind(how):
     """A 'server' process with a training worker and a warm spare is killed (SIGKILL: no clean-up at
     all; SIGINT: Ctrl-C sent to the whole process group, as a terminal does): every worker exits."""
-    code = SERVER.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    code = SERVER.format(root=str(ROOT), tests=str(ROOT / "tests" / "engine"))
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                               start_new_session=True)
     try:
