@@ -23,6 +23,7 @@ from torch import nn
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.nn.losses import LN2
 from rnn_core.nn.probe import connectivity
+from rnn_core.nn.sampling import device_of
 from rnn_core.nn.sampling import logits as _logits
 from rnn_core.nn.sampling import one_hot_window as _window
 from rnn_core.nn.stateful import stream_chunks
@@ -48,17 +49,29 @@ def heldout_lines(info: TextInfo, n: int = 20, min_len: int = 8, max_len: int = 
     return out
 
 
-def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k: int = 3) -> list[dict]:
+def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k: int = 3,
+                    stateful: bool = False) -> list[dict]:
     """For each position start … start+length−1 of the held-out text: the actual character, the model's
-    top-k guesses with probabilities, and p(actual). Each guess reads the T characters before it."""
+    top-k guesses with probabilities, and p(actual). Each guess reads the T characters before it
+    (`stateful`: the held-out text from its start, read as one stream with the state carried)."""
     text, T = info.heldout, info.timesteps
-    ids = [int(i) for i in info.vocab.encode(text[max(0, start - T):start + length])]
-    offset = start - max(0, start - T)
-    positions = list(range(offset, min(len(ids), offset + length)))
-    if not positions:
-        return []
-    X = np.concatenate([_window(info, ids[:p], T) for p in positions])     # (n, T, V)
-    probs = torch.softmax(_logits(model, X), dim=1)                                 # (n, V)
+    if stateful:
+        ids = [int(i) for i in info.vocab.encode(text[:start + length])]
+        positions = list(range(max(1, start), len(ids)))
+        if not positions:
+            return []
+        x = torch.eye(info.vocab.size)[ids[:-1]][None]                             # (1, n, V)
+        with torch.no_grad():
+            z = model.forward_steps(x.to(device_of(model)), None)[0][0].double().cpu()   # (n, V): z[p−1] → p
+        probs = torch.softmax(z[[p - 1 for p in positions]], dim=1)
+    else:
+        ids = [int(i) for i in info.vocab.encode(text[max(0, start - T):start + length])]
+        offset = start - max(0, start - T)
+        positions = list(range(offset, min(len(ids), offset + length)))
+        if not positions:
+            return []
+        X = np.concatenate([_window(info, ids[:p], T) for p in positions])     # (n, T, V)
+        probs = torch.softmax(_logits(model, X), dim=1)                                 # (n, V)
     k = max(1, min(int(k), info.vocab.size))
     top_p, top_i = probs.topk(k, dim=1)
     rows = []
@@ -69,11 +82,13 @@ def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k
     return rows
 
 
-def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
+def text_connectivity(model: nn.Module, info: TextInfo, position: int, stateful: bool = False) -> dict:
     """How much the prediction of held-out character `position` depends on each of the T before it.
 
     {"chars": the T characters read (oldest first; "" where the history is shorter), "target",
-     "p_target", "grad_x": ‖∂ log₂ p(target)/∂x_t‖, "grad_h": ‖∂ log₂ p/∂h_t‖ per layer, "bits"}.
+     "p_target", "grad_x": ‖∂ log₂ p(target)/∂x_t‖, "grad_h": ‖∂ log₂ p/∂h_t‖ per layer, "bits", "stateful"}.
+    `stateful`: the state carried into those T characters from the held-out text's start (read as one
+    stream), as a stateful run predicts; otherwise a zero state, as a window.
     """
     text, timesteps = info.heldout, info.timesteps
     position = max(1, min(int(position), len(text) - 1))
@@ -83,10 +98,15 @@ def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
     target = int(info.vocab.encode(text[position])[0])
     y = np.zeros((1, info.vocab.size))
     y[0, target] = 1.0
-    c = connectivity(model, x, y, loss="bits")
+    state = None
+    if stateful and position > timesteps:
+        before = [int(i) for i in info.vocab.encode(text[:position - timesteps])]
+        with torch.no_grad():
+            state = model.forward_steps(torch.eye(info.vocab.size)[before][None].to(device_of(model)), None)[1]
+    c = connectivity(model, x, y, loss="bits", state=state)
     chars = [""] * (timesteps - len(history)) + list(history)
     return {"chars": chars, "target": text[position], "position": position, "bits": c["loss"],
-            "p_target": 2.0 ** -c["loss"], "grad_x": c["grad_x"], "grad_h": c["grad_h"]}
+            "p_target": 2.0 ** -c["loss"], "grad_x": c["grad_x"], "grad_h": c["grad_h"], "stateful": stateful}
 
 
 # ----------------------------------------------------------------------------- evaluation

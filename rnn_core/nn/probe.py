@@ -195,19 +195,20 @@ def state_carry(model, X, state=None) -> list[float]:
     return torch.linalg.vector_norm(J.transpose(0, 2).flatten(1), dim=1).tolist()   # (T,)
 
 
-def connectivity(model, x, y, loss: str = "bits") -> dict:
+def connectivity(model, x, y, loss: str = "bits", state=None) -> dict:
     """How much one prediction still feels each earlier input: one window x (1, T, F), its target y (1, O).
 
     Exact, like `probe` (the written-out equations, float64, the model's current weights):
     "grad_x"[t] = ‖∂L/∂x_t‖ and "grad_h"[l][t] = ‖∂L/∂h_t‖ of layer l, with L the loss of this one window
     (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
+    `state`: the state carried into the window (a stateful run's; None = zeros).
     """
     x, y = _as_float64(x), _as_float64(y)
     if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
         raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
                          f"{tuple(y.shape)}.")
     with torch.enable_grad():
-        u = unrolled_forward(model, x, retain_grad=True, input_grad=True)
+        u = unrolled_forward(model, x, retain_grad=True, input_grad=True, state=state)
         L = _loss(u.y_hat, y, loss)
         L.backward()
     # ‖∂L/∂x_t‖ over the features of step t
