@@ -8,8 +8,9 @@ parts of a prepared `Windows`, with the same held-out targets as its windows:
     text       x_t = character t,             y_t = character t + 1 (ids here, one-hot when read)
     sequence   the samples one after another; only each sample's last step has a target (its own)
 
-Each held-out part (validation, test) starts with the T steps before it as warm-up (weight 0), so it is
-read as one stream whose state has seen the history a window would have. `Stream.read(rows)` gathers any
+Each held-out part (validation, test) starts at the data's first step, everything before the part at
+weight 0: it is read as one stream whose state has seen all the data before it, as a stateful model
+that kept reading would have. `Stream.read(rows)` gathers any
 rows (e.g. (B, k) for B parallel streams) as float32 arrays.
 Leaves to others: windows (`windows.py`, `text.py`), the stateful trainer and its evaluation.
 """
@@ -64,7 +65,7 @@ class Streams:
     train: Stream
     val: Stream
     test: Stream
-    timesteps: int           # T: the warm-up of the held-out parts, the probe's history
+    timesteps: int           # T: the history the probe reads
 
     def part(self, name: str) -> Stream:
         return getattr(self, name)
@@ -101,10 +102,10 @@ def streams_of(windows) -> Streams:
 
 
 def _parts(x, y, w, bounds: dict[str, tuple[int, int]], T: int, vocab: int = 0, first_row: int = 0) -> Streams:
-    """Cut the whole stream into its parts; a held-out part keeps the T steps before it at weight 0."""
+    """Cut the whole stream into its parts; a held-out part keeps every step before it, at weight 0."""
     out = {}
     for name, (lo, hi) in bounds.items():
-        start = lo if name == "train" else max(0, lo - T)
+        start = lo if name == "train" else 0
         ww = w[start:hi].copy()
         ww[: lo - start] = 0.0                                   # warm-up: read, never scored
         out[name] = Stream(x[start:hi], y[start:hi], ww, vocab, first_row + start)

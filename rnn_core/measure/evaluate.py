@@ -40,8 +40,9 @@ from rnn_core.measure.text_eval import evaluate_text
 from rnn_core.nn.stateful import scored_outputs
 
 MA_WINDOW = 5           # moving-average baseline: mean of the target's last 5 values
-STREAM_READING = ("Stateful: each part is read as one stream, every prediction made from the state carried "
-                  "since the part began (warmed on the T steps before it), not from a window and a zero state.")
+STREAM_READING = ("Stateful: the data is read as one stream from its first step, every prediction of each part "
+                  "made from the state carried through all the data before it, not from a window and a zero "
+                  "state.")
 
 
 # tasks that score themselves instead of by the regression metrics below: task name → (model, windows) → dict

@@ -141,8 +141,8 @@ def _scores(batches, info: TextInfo) -> dict:
             "n": n}
 
 
-STREAM_READING = ("Stateful: each part of the text is read as one stream, every character predicted from the "
-                  "state carried since the part began (warmed on the T characters before it), not from a "
+STREAM_READING = ("Stateful: the text is read as one stream from its first character, every character of "
+                  "each part predicted from the state carried through all the text before it, not from a "
                   "window of T characters and a zero state.")
 
 

@@ -46,7 +46,7 @@ def test_forecast_stream_predicts_the_next_row_and_holds_the_windows_targets():
     assert np.allclose(s.train.y[:, 0], scaled[1:, -1][: len(s.train)], atol=1e-6)       # next value
     for split in ("val", "test"):
         part = s.part(split)
-        assert part.warm == 10                                   # T steps of warm-up, not scored
+        assert part.first == 0 and part.warm == getattr(w, f"idx_{split}")[0] - 1   # all before it, unscored
         rows = part.first + 1 + np.flatnonzero(part.w)           # the data row each scored step predicts
         assert np.array_equal(rows, getattr(w, f"idx_{split}"))  # exactly the windows' targets
 
@@ -194,11 +194,16 @@ def test_stateful_training_records_and_an_evaluation_that_reads_one_stream():
     assert len(steps) == 2 * -(-m // 5)                           # ⌈m / k1⌉ updates per epoch
     last = [r for r in records if r["kind"] == "epoch"][-1]
     assert last["probe"]["cut"] == 5 and "carry" in last["probe"]
-    # the validation loss is the validation part read as one stream (warmed on T steps)
-    want = stream_loss(model, streams_of(w).val, task_of(w))
-    assert last["val_loss"] == pytest.approx(want, rel=1e-9)
+    # the validation loss: the whole series read as one stream from its first step, scored on the validation rows
+    sc = w.scaler
+    rows = torch.tensor(sc.transform(w.frame[sc.columns].to_numpy()), dtype=torch.float32)   # (n, 2)
+    with torch.no_grad():
+        y_hat, _ = model.forward_steps(rows[None, :-1, :1], None)                             # ŷ for rows 1 … n−1
+    val = torch.as_tensor(w.idx_val)
+    want = float(torch.mean((y_hat[0, val - 1, 0].double() - rows[val, 1].double()) ** 2))
+    assert last["val_loss"] == pytest.approx(want, rel=1e-5)
     ev = evaluate(model, w, stateful=True)
-    assert "one stream" in ev["reading"]
+    assert "read as one stream from its first step" in ev["reading"]
     assert ev["val"]["metrics"]["model"]["rmse"] == pytest.approx(np.sqrt(want) * w.scaler.scale[-1], rel=1e-5)
     assert "reading" not in evaluate(model, w)                   # a window evaluation says nothing of streams
 
@@ -211,4 +216,4 @@ def test_text_evaluation_in_stateful_mode_scores_every_held_out_character():
     assert ev["test"]["metrics"]["model"]["n"] == len(w.text.test_text)
     assert ev["test"]["metrics"]["model"]["bits"] == pytest.approx(
         stream_loss(model, streams_of(w).test, task_of(w)), rel=1e-9)
-    assert "one stream" in ev["reading"]
+    assert "read as one stream from its first character" in ev["reading"]
