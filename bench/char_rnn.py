@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     p.add_argument("--streams", type=int, default=32, help="the app's parallel streams B (32)")
     args = p.parse_args(argv)
     if args.quick:
-        args.seconds, args.length = 2.0, 5_000
+        args.seconds, args.length = 1.0, 5_000
     setup_threads(1)
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare

@@ -134,19 +134,27 @@ PRESETS: dict[str, Preset] = {
                "clip_value": 1.0}),
     "stateful_sine": Preset(
         "Stateful LSTM generates a sine (gradient 1 step back)",
-        "SENTENCE",
+        "Seed 002's stateful LSTM: 16 units read sin t one value per update from the state they carry (one "
+        "stream, reset each epoch), the gradient cut 1 step back (red line) while the state still holds inputs "
+        "20 steps back (teal line); its training loss ends more than 100× below persistence and, fed its own "
+        "predictions, it generates the wave within 0.15 of the true sine.",
         model={"cell": "lstm", "hidden_size": 16, "num_layers": 1},
         data=dict(STATEFUL_SINE_DATA),
         train={**STATEFUL_SINE_TRAIN, "bptt_truncate": 1}),
     "stateful_sine_k20": Preset(
         "The same stateful LSTM, gradient 20 steps back",
-        "SENTENCE",
+        "The same stateful LSTM and the same one-value updates with the gradient 20 steps back instead of 1: on "
+        "every seed its training loss ends below the 1-step run's, which is what truncation at 1 step costs, "
+        "and it generates the wave within 0.15 of the true sine.",
         model={"cell": "lstm", "hidden_size": 16, "num_layers": 1},
         data=dict(STATEFUL_SINE_DATA),
         train={**STATEFUL_SINE_TRAIN, "bptt_truncate": 20}),
     "stateful_brackets": Preset(
         "The state carries it, the gradient never sees it (brackets, k = 4)",
-        "SENTENCE",
+        "A tanh RNN reads the brackets as 16 streams with its state carried and its gradient cut 4 steps back: "
+        "the teal line shows its last state still depends on the opener 11 characters back, yet it gets the "
+        "closer right no more often than a guess (about a third), while the same run with k = 16 gets nearly "
+        "every one.",
         model={"cell": "rnn", "hidden_size": 32, "num_layers": 1},
         data={"dataset": "brackets", "timesteps": 24,
               "params": {"span": 10, "length": 30000, "windows": 200, "temperature": 0.5, "seed": 0},
