@@ -10,11 +10,14 @@ user chose (`state_reset`: each epoch, never, or every N updates).
     StreamData(windows, cfg, device)            what the trainer reads in stateful mode: batches (one per
                                                 update, with its loss closure), a part's loss read as one
                                                 stream, and the fixed probe batch with its carried state
+    stream_chunks(model, stream, streams)       (ŷ, y) of a stream's scored steps, read in order
     stream_loss(model, stream, task, streams)   a part's loss, read in order with the state carried
+    scored_outputs(model, stream)               ŷ at every scored step of one stream
 
-The forward of an update runs in two pieces, [start, keep) and [keep, end), so the state at `keep`
-(where the next update begins back-propagating) is exact without a second pass. A step's weight
-w_t = 0 (warm-up, or a sequence sample's steps before its end) reads but does not score.
+An update's loss is the task's mean over its new steps, L = (1/|new|) Σ_{t ∈ [new, end)} ℓ(ŷ_t, y_t), and
+its forward runs in two pieces, [start, keep) and [keep, end), so the state at `keep` (where the next
+update begins back-propagating) is exact without a second pass. A step of weight w_t = 0 (the data before
+a held-out part, or a sequence sample's steps before its end) is read but not scored.
 Leaves to others: the streams (`streams.py`), the loop and its records (`train.py`), the probe (`probe.py`).
 """
 
@@ -169,8 +172,9 @@ class StreamData:
 
     def _loss_of(self, model, x: Tensor, y: Tensor, w: Tensor, keep: int) -> Callable[[], Tensor]:
         def loss() -> Tensor:
-            y_hat, at_keep, _ = _steps(model, x, self.state, keep)
+            y_hat, at_keep, _ = _steps(model, x, self.state, keep)          # (B, end − start, O)
             self.state = _detach(at_keep)                         # carried on, never back-propagated into
+            # L = (1/|new|) Σ_{t ∈ new steps} ℓ(ŷ_t, y_t)   (the steps before `new` have w = 0)
             return scored_loss(self.task, y_hat, y, w)[0]
         return loss
 

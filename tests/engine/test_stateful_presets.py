@@ -69,15 +69,15 @@ def _sine_frame(key: str, seed: int, k: int) -> SimpleNamespace:
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stateful_sine_learns_one_step_at_a_time_and_generates_the_wave(seed):
-    """Seed 002's setup: "… its loss ends more than 100× below persistence, and from its own predictions
-    it generates the wave within 0.15 of the true sine (RMSE over the test part)"."""
+    """Seed 002's setup: "… its training loss ends more than 50× below persistence and, fed its own
+    predictions, it generates the wave within 0.2 of the true sine (RMSE, amplitude 1)"."""
     run = _sine_frame("stateful_sine", seed, k=1)
     # the loss chart: the training loss (there is no validation part) far below the dashed persistence
-    assert run.epochs[-1]["train_loss"] < run.baseline / 100
+    assert run.epochs[-1]["train_loss"] < run.baseline / 50
     assert run.verdict.kind == "beats" and run.verdict.ratio < 0.1
     # the predictions chart: the closed loop, warmed on the data before the test part, then on its own
     assert run.closed["n_known"] == len(run.windows.X_test) and run.closed["stopped"] is None
-    assert run.closed["metrics"]["rmse"] < 0.15
+    assert run.closed["metrics"]["rmse"] < 0.2
     assert "one stream" in run.evaluation["reading"]
 
 
@@ -87,21 +87,22 @@ def test_the_same_network_with_the_gradient_20_steps_back_ends_lower(seed):
     run = _sine_frame("stateful_sine_k20", seed, k=20)
     one_step = last_frame("stateful_sine", seed)
     assert run.epochs[-1]["train_loss"] < one_step.epochs[-1]["train_loss"]
-    assert run.closed["metrics"]["rmse"] < 0.15
+    assert run.closed["metrics"]["rmse"] < 0.2
     assert math.isfinite(run.verdict.ratio) and run.verdict.kind == "beats"
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_state_carries_the_opener_the_gradient_never_sees_it(seed):
-    """"… the last state still depends on the characters 11 back (teal line), yet the closer is right no more
-    often than a guess (about a third); with k = 16 the same run gets nearly every closer"."""
+    """"… its last state still depends on the opener 11 characters back (teal line: at least 1/100 as much as
+    on the last character read, here), yet it gets the closer right no more often than a guess (about a
+    third), while the same run with k = 16 gets nearly every one"."""
     run = last_frame("stateful_brackets", seed)
     assert run.end["status"] == "completed"
     T, span = run.probe["timesteps"], run.windows.text.memory["span"]
     for probe in run.probes:
         g, carry = probe["grad_h"][0], probe["carry"]
         assert probe["cut"] == T - 4 and all(v == 0.0 for v in g[:T - 4])     # the gradient: 4 steps back
-        assert carry[T - 1 - (span + 1)] > 0                                 # the state: the opener's step
+        assert carry[T - 1 - span] > carry[-1] / 100                         # the state: the opener's step
     test = run.evaluation["test"]["metrics"]["model"]
     assert test["memory_accuracy"] < 0.4                                     # a guess: a third
     assert test["bits"] < run.windows.text.unigram_bits                      # it did learn the letters
