@@ -42,6 +42,7 @@ import streamlit as st
 
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
+from rnn_core.nn.stateful import streams_read
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.history import Snapshot, downsample
 from rnn_core.serve.live import LiveRun
@@ -480,7 +481,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     w = ctx.windows
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
-            evaluation = evaluate(run.model, w, stateful=ctx.train_cfg.stateful)
+            evaluation = evaluate(run.model, w, stateful_streams=streams_read(ctx.train_cfg))
             frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
         return cached
@@ -488,7 +489,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     if frozen is not None:
         n, start = closed_loop_plan(w)
         job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start,
-                                   ctx.train_cfg.stateful)
+                                   streams_read(ctx.train_cfg))
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
@@ -496,7 +497,7 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
 
 
 def _closed_loop(model_cfg, model, windows, n_steps: int, start: str,
-                 stateful: bool = False) -> tuple[dict | None, str | None]:
+                 stateful_streams: int = 0) -> tuple[dict | None, str | None]:
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
     from rnn_core.measure.closed_loop import closed_loop
@@ -504,8 +505,8 @@ def _closed_loop(model_cfg, model, windows, n_steps: int, start: str,
 
     try:
         if workers_enabled():
-            return run_closed_loop(model_cfg, model, windows, n_steps, start, stateful=stateful)
-        closed = closed_loop(model, windows, n_steps, start=start, stateful=stateful)
+            return run_closed_loop(model_cfg, model, windows, n_steps, start, stateful_streams=stateful_streams)
+        closed = closed_loop(model, windows, n_steps, start=start, stateful_streams=stateful_streams)
         return closed, closed.get("stopped")
     except EvaluationError as e:
         return None, str(e)

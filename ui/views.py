@@ -393,8 +393,9 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     else:
         parts = "training and test" if w is not None and not len(w.X_val) else "training, validation and test"
         stateful = ctx.train_cfg.stateful
-        loop = ("is warmed on every value before the test part, then fed its own predictions with the state "
-                "carried" if stateful else "is fed its own predictions from the start of the test part")
+        loop = ("reads the series as the last training stream did, on up to the test part, then is fed its own "
+                "predictions with the state carried" if stateful else
+                "is fed its own predictions from the start of the test part")
         st.caption(f"The series in real units with the {parts} parts shaded. The "
                    f"one-step prediction sees the true past each day; the closed-loop forecast {loop}, so its "
                    "errors add up. Click 'persistence' in the legend to compare with 'tomorrow = today'.")

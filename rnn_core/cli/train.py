@@ -261,6 +261,7 @@ def cmd_train(args) -> int:
 
     from rnn_core.measure.evaluate import evaluate
     from rnn_core.nn.models import build_model
+    from rnn_core.nn.stateful import streams_read
     from rnn_core.nn.train import train, warm_up
     from rnn_core.serve.runs import save_run
 
@@ -309,7 +310,7 @@ def cmd_train(args) -> int:
     if ctrl_c.pressed.is_set():
         return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
-    evaluation = evaluate(model, windows, stateful=train_cfg.stateful)
+    evaluation = evaluate(model, windows, stateful_streams=streams_read(train_cfg))
     text_task = evaluation["task"] == "text"
     summary = text_summary(evaluation) if text_task else metrics_summary(evaluation)
     say(end_line(end))

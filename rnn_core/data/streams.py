@@ -8,9 +8,10 @@ parts of a prepared `Windows`, with the same held-out targets as its windows:
     text       x_t = character t,             y_t = character t + 1 (ids here, one-hot when read)
     sequence   the samples one after another; only each sample's last step has a target (its own)
 
-Each held-out part (validation, test) starts at the data's first step, everything before the part at
-weight 0: it is read as one stream whose state has seen all the data before it, as a stateful model
-that kept reading would have. `Stream.read(rows)` gathers any
+A held-out part (validation, test) is read as one stream continuing the last of the B training streams:
+it starts where that stream starts (the last B-th of the training part; with one stream, the data's first
+step), everything before the part at weight 0, so its state has read what a stateful model that kept
+reading would have. `held_out_start(windows, B)` is that step. `Stream.read(rows)` gathers any
 rows (e.g. (B, k) for B parallel streams) as float32 arrays.
 Leaves to others: windows (`windows.py`, `text.py`), the stateful trainer and its evaluation.
 """
@@ -91,28 +92,36 @@ def check_streams(windows, streams: int, timesteps: int) -> None:
                         "fewer timesteps or more data.")
 
 
-def streams_of(windows) -> Streams:
-    """The train / validation / test streams of prepared windows (see the module docstring)."""
-    T = windows.timesteps
+def held_out_start(windows, streams: int = 1) -> int:
+    """The step where the last of `streams` training streams starts: a held-out part is read from there."""
+    n = train_steps(windows)
+    return (streams - 1) * (n // streams)
+
+
+def streams_of(windows, streams: int = 1) -> Streams:
+    """The train / validation / test streams of prepared windows, for a run that reads the training part
+    as `streams` parallel streams (see the module docstring)."""
+    T, start = windows.timesteps, held_out_start(windows, streams)
     if windows.text is not None:
-        return _text_streams(windows, T)
+        return _text_streams(windows, T, start)
     if windows.task == "sequence":
-        return _sequence_streams(windows, T)
-    return _forecast_streams(windows, T)
+        return _sequence_streams(windows, T, start)
+    return _forecast_streams(windows, T, start)
 
 
-def _parts(x, y, w, bounds: dict[str, tuple[int, int]], T: int, vocab: int = 0, first_row: int = 0) -> Streams:
-    """Cut the whole stream into its parts; a held-out part keeps every step before it, at weight 0."""
+def _parts(x, y, w, bounds: dict[str, tuple[int, int]], T: int, held_out_from: int, vocab: int = 0) -> Streams:
+    """Cut the whole stream into its parts; a held-out part starts at `held_out_from`, the steps before it
+    at weight 0."""
     out = {}
     for name, (lo, hi) in bounds.items():
-        start = lo if name == "train" else 0
+        start = lo if name == "train" else held_out_from
         ww = w[start:hi].copy()
         ww[: lo - start] = 0.0                                   # warm-up: read, never scored
-        out[name] = Stream(x[start:hi], y[start:hi], ww, vocab, first_row + start)
+        out[name] = Stream(x[start:hi], y[start:hi], ww, vocab, start)
     return Streams(out["train"], out["val"], out["test"], T)
 
 
-def _forecast_streams(windows, T: int) -> Streams:
+def _forecast_streams(windows, T: int, held_out_from: int) -> Streams:
     """x_t = scaled inputs of row t, y_t = scaled target of row t + 1; parts by the windows' target rows."""
     sc = windows.scaler
     scaled = sc.transform(windows.frame[sc.columns].to_numpy(dtype=np.float64)).astype(np.float32)  # (n, F+1)
@@ -123,10 +132,10 @@ def _forecast_streams(windows, T: int) -> Streams:
     ends = [int(r[-1]) if len(r) else None for r in (windows.idx_train, windows.idx_val, windows.idx_test)]
     a = ends[0]                                                   # training targets rows 1 … a
     b = ends[1] if ends[1] is not None else a
-    return _parts(x, y, w, {"train": (0, a), "val": (a, b), "test": (b, len(x))}, T)
+    return _parts(x, y, w, {"train": (0, a), "val": (a, b), "test": (b, len(x))}, T, held_out_from)
 
 
-def _text_streams(windows, T: int) -> Streams:
+def _text_streams(windows, T: int, held_out_from: int) -> Streams:
     """Character ids of the whole text: x_t = character t, y_t = character t + 1."""
     info = windows.text
     ids = info.vocab.encode(info.train_text + info.val_text + info.test_text)
@@ -134,10 +143,11 @@ def _text_streams(windows, T: int) -> Streams:
     w = np.ones(len(x), dtype=np.float32)
     a = len(info.train_text) - 1                                  # step t predicts character t + 1
     b = a + len(info.val_text)
-    return _parts(x, y, w, {"train": (0, a), "val": (a, b), "test": (b, len(x))}, T, vocab=info.vocab.size)
+    return _parts(x, y, w, {"train": (0, a), "val": (a, b), "test": (b, len(x))}, T, held_out_from,
+                  vocab=info.vocab.size)
 
 
-def _sequence_streams(windows, T: int) -> Streams:
+def _sequence_streams(windows, T: int, held_out_from: int) -> Streams:
     """The samples one after another; the target at each sample's last step only."""
     Xs = [windows.X_train, windows.X_val, windows.X_test]
     ys = [windows.y_train, windows.y_val, windows.y_test]
@@ -150,4 +160,4 @@ def _sequence_streams(windows, T: int) -> Streams:
     at = np.arange(1, len(last) + 1) * T - 1                      # each sample's last step
     y[at], w[at] = last, 1.0
     bounds = {"train": (0, int(ends[0])), "val": (int(ends[0]), int(ends[1])), "test": (int(ends[1]), int(ends[2]))}
-    return _parts(x, y, w, bounds, T)
+    return _parts(x, y, w, bounds, T, held_out_from)

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from rnn_core.data.streams import held_out_start
 from rnn_core.measure.arrays import SPLITS, as_list, index_of, labels, real_units, split_arrays, target_series
 from rnn_core.measure.evaluate import EvaluationError
 from rnn_core.measure.metrics import metrics
@@ -29,7 +30,7 @@ def closed_loop_plan(windows) -> tuple[int, str]:
 
 
 @torch.no_grad()
-def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test", stateful: bool = False) -> dict:
+def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test", stateful_streams: int = 0) -> dict:
     """Generate `n_steps` values by feeding the model its own predictions back as inputs.
 
     Starts from the first window of the `start` split (its T real inputs end just before that split's
@@ -39,9 +40,10 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test", st
     only the target column is generated; generation stops where those features are unknown (the end of
     the data), and `stopped` says so. With the target as the only feature it runs past the end of the
     data, the index continuing by the frame's date frequency (or step size).
-    `stateful` (a stateful run, as seed 002 generates its sine): no window slides; the state is warmed on
-    every row before the start, read as one stream from a zero state, then carried from each generated
-    step to the next.
+    `stateful_streams` = B ≥ 1 (a stateful run that read its training part as B streams; seed 002 generates
+    its sine so): no window slides; the state is warmed on the rows from where the last training stream
+    starts (with one stream, the first row) up to the start, from a zero state, then carried from each
+    generated step to the next.
 
     Returns {"start": split, "index": [...], "y_pred": [...], "y_true": [value or None beyond the data],
              "n_known": steps with a true value, "context_index": [...], "context": [the start window's
@@ -53,8 +55,10 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test", st
     n_rows = len(windows.frame) if windows.frame is not None else int(rows.max()) + 1
     feats = _scaled_rows(windows, n_rows) if X.shape[2] > 1 else None   # (n_rows, F) scaled, NaN where unknown
     with _eval_mode(model):
-        # stateful: warmed on every row before the start (r0, F); else the start window slides
-        read = _carried_reader(model, _scaled_rows(windows, n_rows)[:r0]) if stateful else _window_reader(model, X[:1])
+        if stateful_streams:           # warmed on the rows from the last training stream's start to r0 (…, F)
+            read = _carried_reader(model, _scaled_rows(windows, n_rows)[held_out_start(windows, stateful_streams):r0])
+        else:                          # the start window slides
+            read = _window_reader(model, X[:1])
         preds, stopped = _generate(read, feats, X.shape[2], windows.target_in_features, r0, n_steps)
     return _closed_loop_result(windows, start, preds, stopped, r0, n_rows, T=X.shape[1])
 

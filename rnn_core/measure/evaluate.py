@@ -40,9 +40,10 @@ from rnn_core.measure.text_eval import evaluate_text
 from rnn_core.nn.stateful import scored_outputs
 
 MA_WINDOW = 5           # moving-average baseline: mean of the target's last 5 values
-STREAM_READING = ("Stateful: the data is read as one stream from its first step, every prediction of each part "
-                  "made from the state carried through all the data before it, not from a window and a zero "
-                  "state.")
+STREAM_READING = ("Stateful: the data is read as one stream, not as windows from a zero state: the training part "
+                  "from its first step, each held-out part continuing the last training stream (from where "
+                  "that stream starts; with one stream, the first step), every prediction made from the state "
+                  "carried so far.")
 
 
 # tasks that score themselves instead of by the regression metrics below: task name → (model, windows) → dict
@@ -74,7 +75,7 @@ def predict(model: nn.Module, X, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(out).astype(np.float64)
 
 
-def evaluate(model: nn.Module, windows, stateful: bool = False) -> dict:
+def evaluate(model: nn.Module, windows, stateful_streams: int = 0) -> dict:
     """One-step predictions on train / val / test in real units, next to baselines, with metrics.
 
     Returns {"task", "target", "baseline", "ma_window", "train": S, "val": S, "test": S} where each S is
@@ -88,10 +89,12 @@ def evaluate(model: nn.Module, windows, stateful: bool = False) -> dict:
     "the training mean"; naive_rmse and skill_score are against it, and directional accuracy and best_lag
     are None (samples have no order in time). A task with its own evaluation (`OWN_EVALUATION`: text)
     returns that instead.
-    `stateful` (a stateful run): the same targets, each predicted from the state carried along its part
-    read as one stream (`STREAM_READING`, also in the dict as "reading"), not from a window and a zero state.
+    `stateful_streams` = B ≥ 1 (a stateful run that read its training part as B streams,
+    `stateful.streams_read(cfg)`): the same targets, each predicted from the state carried along its part
+    read as one stream continuing the last training stream (`STREAM_READING`, also in the dict as
+    "reading"), not from a window and a zero state.
     """
-    streams = streams_of(windows) if stateful else None
+    streams = streams_of(windows, stateful_streams) if stateful_streams else None
     own = OWN_EVALUATION.get(getattr(windows, "task", "forecast"))
     if own is not None:                       # text: bits per character (`text_eval.evaluate_text`)
         return own(model, windows, streams)

@@ -141,9 +141,10 @@ def _scores(batches, info: TextInfo) -> dict:
             "n": n}
 
 
-STREAM_READING = ("Stateful: the text is read as one stream from its first character, every character of "
-                  "each part predicted from the state carried through all the text before it, not from a "
-                  "window of T characters and a zero state.")
+STREAM_READING = ("Stateful: the text is read as one stream, not as windows of T characters from a zero state: "
+                  "the training part from its first character, each held-out part continuing the last "
+                  "training stream (from where that stream starts; with one stream, the first character), "
+                  "every character predicted from the state carried so far.")
 
 
 def evaluate_text(model: nn.Module, windows, streams=None) -> dict:

@@ -54,6 +54,11 @@ class Update:
     reset: bool              # the state is set to zero before this update
 
 
+def streams_read(cfg: TrainConfig) -> int:
+    """How many parallel streams a run read its training part as: 0 for a run on windows."""
+    return cfg.stateful_streams if cfg.stateful else 0
+
+
 def chunk_lengths(cfg: TrainConfig, timesteps: int) -> tuple[int, int]:
     """(k1, k2): new steps per update and steps back-propagated (0 means T for k2, k2 for k1)."""
     k2 = cfg.bptt_truncate or timesteps
@@ -134,7 +139,7 @@ class StreamData:
     def __init__(self, windows: Any, cfg: TrainConfig, device: torch.device):
         self.windows, self.cfg, self.device = windows, cfg, device
         self.task = task_of(windows)
-        self.streams: Streams = streams_of(windows)
+        self.streams: Streams = streams_of(windows, cfg.stateful_streams)
         self.k1, self.k2 = chunk_lengths(cfg, self.streams.timesteps)
         check_streams(windows, cfg.stateful_streams, self.streams.timesteps)
         self.rows = self.streams.train.segments(cfg.stateful_streams)          # (B, m)

@@ -180,7 +180,7 @@ def closed_loop_job(channel: Channel, job: dict) -> None:
     windows = windows_from_bytes(decode(job["windows"]))
     try:
         result = closed_loop(model, windows, int(job["steps"]), start=job["start"],
-                             stateful=bool(job.get("stateful", False)))
+                             stateful_streams=int(job.get("stateful_streams", 0)))
         note = result.get("stopped")
     except EvaluationError as e:
         result, note = None, str(e)

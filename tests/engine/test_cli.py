@@ -322,7 +322,7 @@ def test_timesteps_and_bptt_in_a_real_process_exit_2():
 def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypatch):
     """No printed line reads the gradient probe, so a run that is not written does not pay for it; the
     losses and metrics it prints are the same either way."""
-    import rnn_core.nn.batches        # where the trainer's window batches call the probe
+    import rnn_core.nn.batches  # where the trainer's window batches call the probe
 
     calls = []
     real_probe = rnn_core.nn.batches.probe

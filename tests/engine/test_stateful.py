@@ -47,6 +47,8 @@ def test_forecast_stream_predicts_the_next_row_and_holds_the_windows_targets():
     for split in ("val", "test"):
         part = s.part(split)
         assert part.first == 0 and part.warm == getattr(w, f"idx_{split}")[0] - 1   # all before it, unscored
+        four = streams_of(w, 4).part(split)                      # four training streams: from the last one's start
+        assert four.first == 3 * (len(s.train) // 4) and np.array_equal(four.w[four.warm:], part.w[part.warm:])
         rows = part.first + 1 + np.flatnonzero(part.w)           # the data row each scored step predicts
         assert np.array_equal(rows, getattr(w, f"idx_{split}"))  # exactly the windows' targets
 
@@ -194,16 +196,17 @@ def test_stateful_training_records_and_an_evaluation_that_reads_one_stream():
     assert len(steps) == 2 * -(-m // 5)                           # ⌈m / k1⌉ updates per epoch
     last = [r for r in records if r["kind"] == "epoch"][-1]
     assert last["probe"]["cut"] == 5 and "carry" in last["probe"]
-    # the validation loss: the whole series read as one stream from its first step, scored on the validation rows
+    # the validation loss: the series read as one stream from where the last of the 4 training streams starts
+    start = 3 * (len(streams_of(w).train) // 4)
     sc = w.scaler
     rows = torch.tensor(sc.transform(w.frame[sc.columns].to_numpy()), dtype=torch.float32)   # (n, 2)
     with torch.no_grad():
-        y_hat, _ = model.forward_steps(rows[None, :-1, :1], None)                             # ŷ for rows 1 … n−1
+        y_hat, _ = model.forward_steps(rows[None, start:-1, :1], None)                       # ŷ for rows start + 1 …
     val = torch.as_tensor(w.idx_val)
-    want = float(torch.mean((y_hat[0, val - 1, 0].double() - rows[val, 1].double()) ** 2))
+    want = float(torch.mean((y_hat[0, val - 1 - start, 0].double() - rows[val, 1].double()) ** 2))
     assert last["val_loss"] == pytest.approx(want, rel=1e-5)
-    ev = evaluate(model, w, stateful=True)
-    assert "read as one stream from its first step" in ev["reading"]
+    ev = evaluate(model, w, stateful_streams=4)
+    assert "the data is read as one stream" in ev["reading"]
     assert ev["val"]["metrics"]["model"]["rmse"] == pytest.approx(np.sqrt(want) * w.scaler.scale[-1], rel=1e-5)
     assert "reading" not in evaluate(model, w)                   # a window evaluation says nothing of streams
 
@@ -212,8 +215,8 @@ def test_text_evaluation_in_stateful_mode_scores_every_held_out_character():
     w = prepare(DataConfig(dataset="brackets", timesteps=12, params={"span": 3, "length": 3000, "windows": 200}))
     model = build_model(ModelConfig(cell="lstm", hidden_size=8, input_size=w.n_features,
                                     output_size=w.n_features), seed=0)
-    ev = evaluate(model, w, stateful=True)
+    ev = evaluate(model, w, stateful_streams=1)
     assert ev["test"]["metrics"]["model"]["n"] == len(w.text.test_text)
     assert ev["test"]["metrics"]["model"]["bits"] == pytest.approx(
         stream_loss(model, streams_of(w).test, task_of(w)), rel=1e-9)
-    assert "read as one stream from its first character" in ev["reading"]
+    assert "the text is read as one stream" in ev["reading"]

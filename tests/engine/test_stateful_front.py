@@ -33,7 +33,7 @@ def test_cli_trains_stateful_and_says_how_it_reads_the_data(tmp_path, capsys):
     assert code == 0, captured.err
     assert ("Stateful: 2 stream(s) read in order; each update reads 3 new step(s) from the carried state and "
             "back-propagates 5; the state is reset never.") in captured.out
-    assert "the data is read as one stream from its first step" in captured.out   # the evaluation says so
+    assert "the data is read as one stream, not as windows" in captured.out   # the evaluation says so
     record = json.loads(out.read_text())
     t = record["config"]["train"]
     assert (t["stateful"], t["stateful_streams"], t["bptt_truncate"], t["stateful_step"], t["state_reset"]) == \

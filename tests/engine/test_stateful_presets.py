@@ -33,11 +33,11 @@ def last_frame(key: str, seed: int, bptt_truncate: int | None = None) -> SimpleN
     model = build_model(m.validate(), seed=seed)
     records = list(train(model, windows, t))
     epochs = [r for r in records if r["kind"] == "epoch"]
-    evaluation = evaluate(model, windows, stateful=True)
+    evaluation = evaluate(model, windows, stateful_streams=t.stateful_streams)
     closed = None
     if windows.task == "forecast":
         n, start = closed_loop_plan(windows)
-        closed = closed_loop(model, windows, n, start, stateful=True)
+        closed = closed_loop(model, windows, n, start, stateful_streams=t.stateful_streams)
     baseline = naive_loss(windows)
     judged = None if windows.X_val.shape[0] else scaled_loss(evaluation, windows, "train")
     verdict = run_verdict(epochs, records[-1], baseline, windows.task, t.clip, loss=judged)
@@ -93,16 +93,16 @@ def test_the_same_network_with_the_gradient_20_steps_back_ends_lower(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_state_carries_the_opener_the_gradient_never_sees_it(seed):
-    """"… its last state still depends on the opener 11 characters back (teal line: at least 1/100 as much as
-    on the last character read, here), yet it gets the closer right no more often than a guess (about a
-    third), while the same run with k = 16 gets nearly every one"."""
+    """"… the teal line shows its last state still depends on the opener 11 characters back (at the last
+    probe, at least 1/100 as much as on the last character read), yet it gets the closer right no more
+    often than a guess (about a third), while the same run with k = 16 gets nearly every one"."""
     run = last_frame("stateful_brackets", seed)
     assert run.end["status"] == "completed"
     T, span = run.probe["timesteps"], run.windows.text.memory["span"]
-    for probe in run.probes:
-        g, carry = probe["grad_h"][0], probe["carry"]
-        assert probe["cut"] == T - 4 and all(v == 0.0 for v in g[:T - 4])     # the gradient: 4 steps back
-        assert carry[T - 1 - span] > carry[-1] / 100                         # the state: the opener's step
+    for probe in run.probes:                                                 # the gradient: 4 steps back
+        assert probe["cut"] == T - 4 and all(v == 0.0 for v in probe["grad_h"][0][:T - 4])
+    carry = run.probe["carry"]                                               # the state: the opener's step
+    assert carry[T - 1 - span] > carry[-1] / 100
     test = run.evaluation["test"]["metrics"]["model"]
     assert test["memory_accuracy"] < 0.4                                     # a guess: a third
     assert test["bits"] < run.windows.text.unigram_bits                      # it did learn the letters

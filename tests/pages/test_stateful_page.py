@@ -59,5 +59,5 @@ def test_a_tiny_stateful_run_shows_where_the_gradient_is_cut_and_how_far_the_sta
     captions = " ".join(c.value for c in at.caption)
     assert "its gradient is cut 4 steps back" in captions and "the state carries what the gradient never sees" \
         in captions
-    assert "the data is read as one stream from its first step" in captions   # how the metrics were read
-    assert "warmed on every value before the test part" in captions       # and so does the closed loop
+    assert "the data is read as one stream, not as windows" in captions   # how the metrics were read
+    assert "then is fed its own predictions with the state carried" in captions       # and so does the closed loop
