@@ -1,8 +1,9 @@
 """The trainer: a training loop that streams plain records, one per optimiser step and one per epoch.
 
 `train(model, windows, cfg)` trains `model` in place with its task's loss (`tasks.py`: MSE; for text,
-cross-entropy in bits per character) and yields JSON-ready dicts
-(see docs/architecture.md):
+cross-entropy in bits per character) and yields JSON-ready dicts (see docs/architecture.md). Its batches
+are shuffled windows (`batches.WindowData`), or with `cfg.stateful` updates of the data read in order as
+parallel streams, the state carried from one to the next (`stateful.StreamData`; every step a target):
 
     {"kind": "step",  "epoch", "step", "loss", "grad_norm", "clipped"}
     {"kind": "epoch", "epoch", "step", "train_loss", "val_loss", "probe", "spectra",
@@ -25,6 +26,9 @@ What the numbers mean:
   With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
 - text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
   model wrote at that epoch (`sampling.epoch_sample`); losses are in bits per character.
+- stateful: `train_loss` is the mean over the epoch's updates weighted by their targets, `val_loss` the
+  validation part read as one stream, and the probe takes one update from its carried state (its record
+  adds "carry" ‖∂h_T/∂xₜ‖ and "new_from"; `stateful.py`).
 - `seconds`: time spent training so far, not counting time paused in `control` nor time the consumer
   held the generator suspended.
 - end `step`: the last applied step; for "diverged", the step whose update was refused.
@@ -39,7 +43,8 @@ NaN/Inf in the loss or the gradient norm ends the run as "diverged" and the upda
 applied, so the model keeps the last finite weights and every record yielded before stays valid.
 
 Also here: `run_to_end(model_cfg, train_cfg, windows) -> (model, records)` for the CLI and benchmarks,
-`steps_per_epoch(n, batch_size)`, and `warm_up()` (torch's one-off import cost, for app start).
+`steps_per_epoch(n, batch_size)`, `epoch_steps(windows, cfg)` (stateful runs too), and `warm_up()`
+(torch's one-off import cost, for app start).
 
 Leaves to others: the network (`models.py`), the gradient probe (`probe.py`), the data windows
 (`windows.py`), threads and history (`live.py`).
