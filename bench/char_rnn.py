@@ -115,8 +115,9 @@ class MinCharRNN:
 # ----------------------------------------------------------------------------- the app's runs
 def app_run(cell: str, windows, cpu_seconds: float, streams: int, lr: float) -> dict:
     """The app's stateful trainer on the same text until `cpu_seconds` of CPU time, then its held-out score."""
-    from rnn_core.config import ModelConfig, TrainConfig
+    from rnn_core.config import TrainConfig
     from rnn_core.data.streams import streams_of
+    from rnn_core.nn.model_config import ModelConfig
     from rnn_core.nn.models import build_model
     from rnn_core.nn.stateful import stream_loss
     from rnn_core.nn.tasks import task_of

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_core.data.errors import DataError
+from rnn_core.readable import count
 
 PARTS = ("train", "val", "test")
 
@@ -56,8 +57,8 @@ class Stream:
         m = ⌊n / B⌋ (the last n − B·m rows are left out)."""
         m = len(self) // streams
         if m < 1:
-            raise DataError(f"The training part has {len(self):,} steps, fewer than the {streams} streams "
-                            "asked for; use fewer streams or more data.")
+            raise DataError(f"The training part has {count(len(self))} steps, fewer than the {count(streams)} "
+                            "streams asked for; use fewer streams or more data.")
         return np.arange(streams * m).reshape(streams, m)
 
 
@@ -87,9 +88,9 @@ def check_streams(windows, streams: int, timesteps: int) -> None:
     n = train_steps(windows)
     if n // streams < timesteps:
         most = max(1, n // timesteps)
-        raise DataError(f"The training part has {n:,} steps: {streams} streams would hold {n // streams:,} each, "
-                        f"fewer than the {timesteps} timesteps the probe reads; use at most {most} streams, "
-                        "fewer timesteps or more data.")
+        raise DataError(f"The training part has {count(n)} steps: {count(streams)} streams would hold "
+                        f"{count(n // streams)} each, fewer than the {count(timesteps)} timesteps the probe reads; "
+                        f"use at most {count(most)} streams, fewer timesteps or more data.")
 
 
 def held_out_start(windows, streams: int = 1) -> int:

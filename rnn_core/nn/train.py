@@ -61,10 +61,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.data.streams import train_steps
 from rnn_core.interrupt import Interrupted
 from rnn_core.nn.batches import WindowData
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.stateful import StreamData, chunk_lengths

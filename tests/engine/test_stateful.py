@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from rnn_core.config import CELL_SPECS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, validate_run
 from rnn_core.data.streams import streams_of
 from rnn_core.data.windows import prepare
 from rnn_core.measure.evaluate import evaluate
+from rnn_core.nn.cells import CELLS
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.stateful import StreamData, stream_loss, updates
 from rnn_core.nn.tasks import task_of
@@ -81,12 +84,20 @@ def leaves(model) -> dict[str, torch.Tensor]:
     return {n: p.detach().double().clone().requires_grad_(True) for n, p in model.named_parameters()}
 
 
+def indrnn_kernel(x_t, h, W_ih, u, b_ih, b_hh):
+    # IndRNN (Li et al. 2018), written here: h_t = ReLU(W_ih x_t + b_ih + u ⊙ h_{t−1} + b_hh)
+    return torch.relu(x_t @ W_ih.T + b_ih + u * h + b_hh)
+
+
 def torch_step(model, P: dict[str, torch.Tensor], layer: int):
-    """torch's own one-step cell kernel (as nn.RNNCell / LSTMCell / GRUCell use) with layer `layer`'s weights."""
-    spec = CELL_SPECS[model.cfg.cell]
+    """One step of layer `layer` with its weights: torch's own one-step cell kernels (as nn.RNNCell /
+    LSTMCell / GRUCell use) for the cells that train on a fused kernel, the equation written here else."""
     W = [P[f"rnn.{n}_l{layer}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-    kernel = {"RNN": torch.rnn_tanh_cell if spec.activation == "tanh" else torch.rnn_relu_cell,
-              "LSTM": torch.lstm_cell, "GRU": torch.gru_cell}[spec.torch_module]
+    module = model.rnn
+    if isinstance(module, nn.RNN):
+        kernel = torch.rnn_tanh_cell if module.nonlinearity == "tanh" else torch.rnn_relu_cell
+    else:
+        kernel = {nn.LSTM: torch.lstm_cell, nn.GRU: torch.gru_cell}.get(type(module), indrnn_kernel)
     return lambda x_t, s: kernel(x_t, s, *W)
 
 
@@ -94,7 +105,7 @@ def reference(model, P: dict[str, torch.Tensor], x: torch.Tensor, cut: int | Non
     """From a zero state at step 0 of x (B, e, F), one step at a time in float64 with torch's cell kernels
     (Jordan: its equations written here), the weights P, the state detached before step `cut`.
     Returns (ŷ (B, e, O), h[l][t] each retaining its gradient)."""
-    spec = CELL_SPECS[model.cfg.cell]
+    spec = CELLS[model.cfg.cell]
     B, e, _ = x.shape
     H, L = model.cfg.hidden_size, model.cfg.num_layers
     steps = None if spec.output_feedback else [torch_step(model, P, layer) for layer in range(L)]
@@ -127,8 +138,7 @@ def reference(model, P: dict[str, torch.Tensor], x: torch.Tensor, cut: int | Non
     return torch.stack(ys, dim=1), hs
 
 
-STATEFUL_CASES = [(cell, layers) for cell in CELL_SPECS for layers in (1, 2)
-                  if layers <= (CELL_SPECS[cell].max_layers or 2)]
+STATEFUL_CASES = [(cell, layers) for cell in CELLS for layers in (1, 2) if layers <= (CELLS[cell].max_layers or 2)]
 
 
 @pytest.mark.parametrize(("cell", "layers"), STATEFUL_CASES)
@@ -162,7 +172,7 @@ def test_stateful_probe_is_exact_over_carried_chunks(cell, layers):
     assert min(got["carry"][:3]) > 0                             # beyond the cut, the state still holds it
 
 
-@pytest.mark.parametrize("cell", list(CELL_SPECS))
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_a_stateful_update_takes_the_gradient_of_its_own_chunk_from_the_carried_state(cell):
     """The third update's gradient (the state carried through two earlier updates, detached) equals the
     reference's: from step 0, detached k2 steps before the update's end, loss over its k1 new steps."""

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from rnn_core.cli.main import main
-from rnn_core.config import FIELDS, DataConfig, ModelConfig, TrainConfig, from_query, to_query
+from rnn_core.config import FIELDS, DataConfig, TrainConfig, from_query, to_query
 from rnn_core.data.windows import prepare
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
 from rnn_core.serve.run_format import load_run_zip
