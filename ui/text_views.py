@@ -29,8 +29,8 @@ from rnn_core.nn.sampling import epoch_prompt, sample, stream_sample
 from rnn_core.readable import COLUMN, fixed
 from rnn_core.serve.history import Snapshot
 from ui.live import RunContext
+from ui.markdown import md
 from ui.state import memo
-from ui.text import md
 
 TOP_K = 3
 SHOWN_SAMPLES = 8
