@@ -1,7 +1,7 @@
 """A character model on the Python docs, three ways, for the same CPU time: Karpathy's min-char-rnn written
 out in NumPy from its published equations, the app's stateful many-to-many tanh RNN, and its LSTM.
 
-    python -m bench.char_rnn --seconds 120          # each model trains for 120 s of CPU time
+    python -m bench.char_rnn --seconds 120          # each model trains for 120 s of CPU time on all the docs
     python -m bench.char_rnn --quick                # seconds (smoke test)
 
 min-char-rnn (Karpathy 2015, `min-char-rnn.py`): H = 100, one stream read in chunks of 25 characters,
@@ -138,7 +138,7 @@ def app_run(cell: str, windows, cpu_seconds: float, streams: int, lr: float) -> 
 def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=120.0, help="CPU seconds of training per model (120)")
-    p.add_argument("--length", type=int, default=100_000, help="characters of the Python docs (100,000)")
+    p.add_argument("--length", type=int, default=500_000, help="characters of the Python docs (500,000: all of them)")
     p.add_argument("--streams", type=int, default=32, help="the app's parallel streams B (32)")
     args = p.parse_args(argv)
     if args.quick:
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     for cell, lr in (("rnn", 0.002), ("lstm", 0.005)):
         done = app_run(cell, windows, args.seconds, args.streams, lr)
         rows.append((f"app: stateful {cell}, {args.streams} streams, k = {CHUNK}, Adam {lr:g}", done, done["bits"]))
-    print(f"The Python docs: {args.length:,} characters ({len(info.test_text):,} held out), "
+    print(f"The Python docs: {len(ids):,} characters ({len(info.test_text):,} held out), "
           f"{info.vocab.size} distinct; unigram entropy {info.unigram_bits:.3f} bits/char; "
           f"{args.seconds:g} s of CPU time per model (one thread).")
     print(table(["model", "CPU s", "updates", "characters read", "held-out bits/char"],
