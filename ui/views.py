@@ -293,13 +293,27 @@ def probe_note(ctx: RunContext | None) -> str:
     if tc.probe_every < 1:
         return "The probe is off for this run (probe every 0 epochs)."
     every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
+    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
+    if tc.stateful and T:
+        return stateful_probe_note(tc, T, every)
     note = (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
             f"{tc.probe_batch} training windows, not on the whole data.")
-    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
     if tc.bptt_truncate and T and tc.bptt_truncate < T:
         note += (f" Truncated BPTT (k = {tc.bptt_truncate}): timesteps before the last {tc.bptt_truncate} "
                  "get no gradient at all, so they stay blank here.")
     return note
+
+
+def stateful_probe_note(tc, T: int, every: str) -> str:
+    """What the probe of a stateful run measures: one update, from the state carried into its window."""
+    k2 = tc.bptt_truncate or T
+    k1 = tc.stateful_step or k2
+    streams = min(tc.probe_batch, tc.stateful_streams)
+    return (f"Stateful: measured {every} on one update of {streams} stream(s), the last {T} steps before its "
+            f"end with the state carried into them from the stream's start; its {k1} new step(s) are the "
+            f"targets and its gradient is cut {k2} steps back (blank before the red line), while the teal "
+            "line, ‖∂h_T/∂xₜ‖ computed exactly with no truncation, shows how far back the last state still "
+            "depends on each input: the state carries what the gradient never sees.")
 
 
 # --------------------------------------------------------------------------------------------- 3
@@ -379,10 +393,15 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "flattened around the constant guess means the network did not remember.")
     else:
         parts = "training and test" if w is not None and not len(w.X_val) else "training, validation and test"
+        stateful = ctx.train_cfg.stateful
+        loop = ("reads the series as the last training stream did, on up to the test part, then is fed its own "
+                "predictions with the state carried" if stateful else
+                "is fed its own predictions from the start of the test part")
         st.caption(f"The series in real units with the {parts} parts shaded. The "
-                   "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
-                   "predictions from the start of the test part, so its errors add up. Click "
-                   "'persistence' in the legend to compare with 'tomorrow = today'.")
+                   f"one-step prediction sees the true past each day; the closed-loop forecast {loop}, so its "
+                   "errors add up. Click 'persistence' in the legend to compare with 'tomorrow = today'.")
+    if evaluation.get("reading"):
+        st.caption(md(evaluation["reading"]))
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
