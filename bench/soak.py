@@ -48,8 +48,9 @@ from bench.common import ROOT
 from bench.st_client import FINISHED, Session
 
 sys.path.insert(0, str(ROOT))
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.lessons.presets import PRESETS
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.serve.runs import run_zip_bytes
 from tests.conftest import start_server, stop_server

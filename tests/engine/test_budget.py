@@ -5,7 +5,9 @@ path runs and read (VmHWM) just after, so a number here is what that path alone 
 The cases: a text link with the largest windows (windows = 20,000, length = 500,000; T = 30, 300, 1000:
 the server's windowing and the worker's first evaluation and steps), a 5.5 KB run zip whose config names
 pydoc with such windows (loaded as the upload does: read, then its windows rebuilt), sweep CSVs with 500 and
-1,500 header columns, a CSV whose header has 400,000 columns, and the Data page's windowing preview.
+1,500 header columns, a CSV whose header has 400,000 columns, the Data page's windowing preview, and a
+stateful run on that text (its streams, the worker's first updates, the text views reading the held-out
+text as one stream); a stateful run whose streams would pass the budget is refused before it starts.
 Each bound is the budget's limit plus what the process itself needs for that path (torch's activations,
 the text); before the budget each case took from 0.5 to several GB."""
 
@@ -21,9 +23,11 @@ import pytest
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.budget import LIMITS, BudgetError, ask
 from rnn_core.data.errors import DataError
+from rnn_core.data.windows import prepare
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.readable import count, megabytes
+from rnn_core.serve.live import LiveRun
 from rnn_core.serve.runs import run_zip_bytes
 from rnn_core.sweep.records import records_csv
 from tests.engine.test_fuzz_readers import GOOD_SWEEP
@@ -178,3 +182,44 @@ said += [e.value for e in at.exception]
 """
     mb, said = growth(setup, path)
     assert said and said[0].endswith(", 1000)") and mb < LIMITS["windows"].bytes / MB + 60, (mb, said)
+
+
+# ----------------------------------------------------------------------------- stateful streams
+def test_a_stateful_run_asks_the_budget_for_its_streams_before_it_starts():
+    # 24 MB of windows fit, but as a stream every sample's steps hold its inputs twice, a target and two weights
+    w = prepare(DataConfig(dataset="adding", timesteps=100, params={"n_samples": 30_000}))
+    model_cfg = ModelConfig(input_size=w.n_features, output_size=1)
+    LiveRun(model_cfg, TrainConfig(epochs=1), w, idle_timeout=None)              # on windows: fine
+    with pytest.raises(BudgetError) as err:
+        LiveRun(model_cfg, TrainConfig(epochs=1, stateful=True), w, idle_timeout=None)
+    said = str(err.value)
+    assert said.startswith("3,000,000 stream steps need") and "one run's windows may use" in said
+    assert "or train on windows." in said and "\n" not in said
+
+
+@pytest.mark.parametrize("view", [False, True])
+def test_a_stateful_text_link_with_the_largest_text_stays_within_the_budget(view):
+    """The worker's first records of a stateful run at T = 1000 on the largest pydoc text, and the text
+    views (guesses, connectivity) reading its held-out text as one stream up to its last characters."""
+    setup = f"""
+import itertools
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.data.windows import prepare
+from rnn_core.measure.text_eval import next_char_table, text_connectivity
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.models import build_model
+from rnn_core.nn.train import train
+w = prepare(DataConfig(**{json.dumps(DataConfig(timesteps=1000, **BIG_TEXT).__dict__)}))
+model = build_model(ModelConfig(input_size=w.n_features, output_size=w.n_features), seed=0)
+"""
+    worker = 'said = [r["kind"] for r in itertools.islice(train(model, w, TrainConfig(epochs=1, stateful=True)), 4)]'
+    views = """
+end = len(w.text.heldout) - 20
+said = [len(next_char_table(model, w.text, end, 10, stateful=True)),
+        text_connectivity(model, w.text, end, stateful=True)["stateful"]]
+"""
+    mb, said = growth(setup, views if view else worker)
+    if view:
+        assert said == [10, True] and mb < 40, mb
+    else:
+        assert said == ["epoch", "step", "step", "step"] and mb < 300, mb
