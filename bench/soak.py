@@ -11,7 +11,7 @@ open a page with one action's link, do the action, stay a random few seconds, cl
 websocket closes; the run, if any, must end about a second later). The actions, drawn at random:
 - preset: `?preset=<any preset>`, Train, watch, close (often mid-run);
 - link: a Playground link with random settings, the issue's largest text windows among them
-  (pydoc, windows 20,000, length 500,000, T up to 1,000), Train, close;
+  (pydoc, windows 20,000, length 500,000, T up to 1,000; a third of them stateful, read as streams), Train, close;
 - hostile link: garbage keys and values, a URL in the preset name; the page must answer;
 - CSV: `?d.dataset=csv`, upload a CSV (a price series of 0.1–4 MB, or one with a 400,000-column header),
   Train when it reads, close;
@@ -135,8 +135,9 @@ def run_zips() -> dict[str, bytes]:
 # ----------------------------------------------------------------------------- one student
 def random_link(rng: random.Random) -> str:
     if rng.random() < 0.3:                      # the link: the largest text windows
+        stateful = "&t.stateful=1&t.bptt_truncate=30" if rng.random() < 0.3 else ""   # as streams too
         return (f"d.dataset=pydoc&d.timesteps={rng.choice([30, 300, 1000])}&d.params.windows=20000"
-                f"&d.params.length=500000&m.hidden_size={rng.choice([8, 32])}&t.epochs=2")
+                f"&d.params.length=500000&m.hidden_size={rng.choice([8, 32])}&t.epochs=2{stateful}")
     dataset = rng.choice(["sine", "sines", "mackey_glass", "adding", "echo", "brackets", "djia", "sunspots"])
     return (f"d.dataset={dataset}&d.timesteps={rng.choice([5, 20, 50, 200])}&m.cell="
             f"{rng.choice(['rnn', 'lstm', 'gru', 'jordan', 'rnn_relu'])}&m.hidden_size={rng.choice([4, 16, 64])}"

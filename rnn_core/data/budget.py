@@ -4,8 +4,9 @@ Every path a visitor controls sizes what it is about to allocate from its inputs
 the bytes each costs) and calls `ask(item, count, each, unit)` first: the windows of a run (forecast,
 sequence and text, for the Playground, Compare, the Data page's preview, the CLI and a run zip whose
 config rebuilds them), an uploaded CSV, an uploaded or pasted text, a sweep CSV, the members of a run
-zip. A request above its item's limit is refused with one sentence that names the limit and what would
-fit, before anything was allocated:
+zip, a stateful run's streams, and what a run's training step and probe hold (`nn/step_memory.py`). A
+request above its item's limit is refused with one sentence that names the limit and what would fit,
+before anything was allocated:
 
     "999,400 windows need 2.4 GB of memory, above the 80 MB one run's windows may use; use at most
      33,333 windows (33,933 rows) at T = 600, or fewer timesteps or columns."
@@ -49,6 +50,8 @@ LIMITS: dict[str, Limit] = {
     "sweep_csv": Limit(100 * MB, "reading one sweep file"),
     # the unpacked members of an uploaded run zip (its windows ask "windows" when they are rebuilt)
     "run_zip": Limit(160 * MB, "reading one run zip"),
+    # one training step's batch and the probe's (activations kept for the backward pass: nn/step_memory.py)
+    "step": Limit(500 * MB, "one training step or probe"),
 }
 
 

@@ -69,6 +69,7 @@ from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.stateful import StreamData, chunk_lengths
+from rnn_core.nn.step_memory import check_run_memory
 
 
 def steps_per_epoch(n_windows: int, batch_size: int) -> int:
@@ -109,6 +110,8 @@ def train(model: nn.Module, windows: Any, cfg: TrainConfig,
 def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[], bool] | None,
            lock: Any, state: dict) -> Iterator[dict]:
     cfg.validate()
+    if isinstance(getattr(model, "cfg", None), ModelConfig):       # asked before any batch is allocated
+        check_run_memory(model.cfg, cfg, windows.X_train.shape[1], len(windows.X_train))
     device = _device(cfg.device)
     guard = lock if lock is not None else contextlib.nullcontext()
     clock = state["clock"] = Stopwatch()

@@ -45,6 +45,7 @@ from rnn_core.data.streams import check_streams
 from rnn_core.interrupt import interruptible
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
+from rnn_core.nn.step_memory import check_run_memory
 from rnn_core.nn.train import Stopwatch, epoch_steps, train
 from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission
 from rnn_core.serve.history import History, Snapshot
@@ -92,7 +93,9 @@ class LiveRun:
         self.admission = admission if admission is not None else shared_admission()
         self.history = History()
         self.total_epochs = train_cfg.epochs
-        if train_cfg.stateful:                   # refused here, in one sentence, not in the training thread
+        # refused here, in one sentence, not in the training thread
+        check_run_memory(model_cfg, train_cfg, windows.X_train.shape[1], n_train)
+        if train_cfg.stateful:
             check_streams(windows, train_cfg.stateful_streams, windows.timesteps)
         self.steps_per_epoch = epoch_steps(windows, train_cfg)
 

@@ -7,7 +7,8 @@ the server's windowing and the worker's first evaluation and steps), a 5.5 KB ru
 pydoc with such windows (loaded as the upload does: read, then its windows rebuilt), sweep CSVs with 500 and
 1,500 header columns, a CSV whose header has 400,000 columns, the Data page's windowing preview, and a
 stateful run on that text (its streams, the worker's first updates, the text views reading the held-out
-text as one stream); a stateful run whose streams would pass the budget is refused before it starts.
+text as one stream); a stateful run whose streams would pass the budget is refused before it starts; and
+a training step and a probe at the largest batch the budget allows (every link beyond is refused).
 Each bound is the budget's limit plus what the process itself needs for that path (torch's activations,
 the text); before the budget each case took from 0.5 to several GB."""
 
@@ -26,6 +27,7 @@ from rnn_core.data.errors import DataError
 from rnn_core.data.windows import prepare
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
+from rnn_core.nn.step_memory import PROBE_BYTES, STEP_BYTES, window_floats
 from rnn_core.readable import count, megabytes
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.runs import run_zip_bytes
@@ -88,6 +90,7 @@ from rnn_core.data.windows import prepare
 from rnn_core.data.windows_codec import windows_to_bytes
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
+from rnn_core.nn.step_memory import PROBE_BYTES, STEP_BYTES, window_floats
 from rnn_core.readable import count, megabytes
 from rnn_core.nn.train import train
 cfg = DataConfig(**{json.dumps(data.__dict__)})
@@ -223,3 +226,38 @@ said = [len(next_char_table(model, w.text, end, 10, stateful=True)),
         assert said == [10, True] and mb < 40, mb
     else:
         assert said == ["epoch", "step", "step", "step"] and mb < 300, mb
+
+
+# ----------------------------------------------------------------------------- a training step and the probe
+def test_a_link_whose_step_would_take_gigabytes_is_refused_before_the_run_starts():
+    w = prepare(DataConfig(dataset="sine", timesteps=1000, params={"length": 1200}))
+    heavy = ModelConfig(cell="lstm", hidden_size=512, num_layers=4)
+    with pytest.raises(BudgetError) as err:
+        LiveRun(heavy, TrainConfig(batch_size=64), w, idle_timeout=None)
+    step = STEP_BYTES * window_floats(heavy, 1000)                      # 123 MB a window
+    assert str(err.value) == (f"64 windows in one step need {megabytes(64 * step)} of memory, above the 500 MB one "
+                              "training step or probe may use; set Batch size and Probe batch to at most "
+                              f"{count(int(LIMITS['step'].bytes // step))}, or use fewer timesteps, hidden units "
+                              "or layers.")
+    with pytest.raises(BudgetError, match=r"^1 probe windows need .*; use fewer timesteps, hidden units or layers\.$"):
+        LiveRun(heavy, TrainConfig(batch_size=1, probe_batch=1), w, idle_timeout=None)
+    LiveRun(heavy, TrainConfig(batch_size=1, probe_batch=1, probe_every=0), w, idle_timeout=None)   # no probe: fits
+
+
+@pytest.mark.parametrize("cell, probed", [("lstm", False), ("rnn", False), ("lstm", True), ("rnn", True)])
+def test_the_largest_step_and_probe_the_budget_allows_stay_within_its_limit(cell, probed):
+    """At T = 200, H = 256: the batch (or probe batch) the budget allows at most, run for real."""
+    model_cfg = ModelConfig(cell=cell, hidden_size=256, input_size=1, output_size=1)
+    each = (PROBE_BYTES if probed else STEP_BYTES) * window_floats(model_cfg, 200)
+    most = int(LIMITS["step"].bytes // each)
+    setup = f"""
+import torch
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.models import build_model
+from rnn_core.nn.probe import probe
+model = build_model(ModelConfig(cell={cell!r}, hidden_size=256, input_size=1, output_size=1), seed=0)
+x, y = torch.randn({most}, 200, 1), torch.randn({most}, 1)
+"""
+    step = "loss = torch.nn.functional.mse_loss(model(x), y); loss.backward(); said = float(loss)"
+    mb, _ = growth(setup, "said = probe(model, x, y)['loss']" if probed else step)
+    assert most >= 1 and mb < LIMITS["step"].bytes / MB, (most, mb)
