@@ -131,12 +131,13 @@ def run_page(slot: str) -> RunPage | None:
                    preset=state.preset, verdict_loss=loss, target_name=str(w.target_name))
 
 
-def _page_maker(slot: str):
+def _page_maker(page: RunPage, base: str | None):
+    """The page's bytes, built when the button is clicked: on a thread of Streamlit's own, outside the
+    script run, so everything it needs is in hand (no session state is read there)."""
     def make() -> bytes:
         from plots.report import report_html
 
-        page = run_page(slot)
-        return b"" if page is None else report_html(page, st.context.url or None).encode("utf-8")
+        return report_html(page, base).encode("utf-8")
     return make
 
 
@@ -204,9 +205,10 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
                                     "Upload it here later to inspect the run again.")
         else:
             c2.caption("History and weights can be downloaded once a run is paused or finished.")
-        if run_page(slot) is not None:
-            st.download_button("Download as a page (HTML)", _page_maker(slot), file_name="rnn-playground-run.html",
-                               mime="text/html", key=f"{slot}.dl.page", on_click="ignore", icon=":material/web:",
+        if (page := run_page(slot)) is not None:
+            st.download_button("Download as a page (HTML)", _page_maker(page, st.context.url or None),
+                               file_name="rnn-playground-run.html", mime="text/html", key=f"{slot}.dl.page",
+                               on_click="ignore", icon=":material/web:",
                                help="The run as one self-contained web page: its charts with a scrubber over "
                                     "every step and its key moments, the verdict, the metrics and the settings "
                                     "with a link that reopens them here. It opens without a server or a network "
