@@ -39,6 +39,10 @@ CONTROLS = """() => {
   return [...out];
 }"""
 
+# the last step the presenter's loss chart draws (its per-step trace)
+LAST_STEP = """() => Math.max(...Array.from(document.querySelector('[data-testid="stMain"] .js-plotly-plot')
+                                         ._fullData[0].x))"""
+
 
 @pytest.fixture
 def screen(chromium):
@@ -55,6 +59,9 @@ def _open(page, url: str) -> None:
     page.bring_to_front()                  # the tab a remote's keys go to (several tests share one browser)
     wait_idle(page, timeout=120_000)
     page.wait_for_function("() => window.__rnnKeys === true", timeout=60_000)
+    if "presenter=1" in url:                # the keys act once the presenter view's style is on the page
+        page.wait_for_function("() => getComputedStyle(document.documentElement)"
+                               ".getPropertyValue('--rnn-presenter').trim() === '1'", timeout=60_000)
 
 
 def _status(page) -> tuple[str, int]:
@@ -107,22 +114,24 @@ def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     page = screen
     _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
     assert "No run yet" in page.locator("[data-testid='stMain']").inner_text()
+    page.get_by_role("button", name="Train", exact=True).wait_for()
     page.keyboard.press("Space")                         # Train
     pressed = page.evaluate("() => document.documentElement.dataset.rnnRemote")
     assert pressed == "  → st-key-pg-btn-train", pressed
     page.wait_for_function("() => /running[^\\n]*step [1-9]/.test(document.querySelector('[data-testid=stMain]')"
                            ".innerText)", timeout=240_000)
-    page.keyboard.press("Space")                         # Pause
-    _until(page, "paused")
-    page.keyboard.press("PageDown")                      # one optimiser step (the page then shows where
-    page.wait_for_timeout(3000)                          # the paused run is: steps in flight at Pause land)
-    wait_idle(page)
+    page.keyboard.press("Space")                         # Pause: the page shows every step taken, those
+    _until(page, "paused")                               # in flight at the key included…
     status, step = _status(page)
     assert status == "paused" and step > 0
-    page.keyboard.press("PageDown")                      # and exactly one more
-    page.wait_for_function(f"() => /step {step + 1}\\//.test(document.querySelector('[data-testid=stMain]')"
-                           ".innerText)", timeout=60_000)
-    assert _status(page) == ("paused", step + 1)
+    assert page.evaluate(LAST_STEP) == step              # …the status and the loss chart alike
+    for n in (1, 2):                                     # PageDown: exactly one optimiser step, each time
+        page.keyboard.press("PageDown")
+        page.wait_for_function(f"() => !/step {step + n - 1}\\//"
+                               ".test(document.querySelector('[data-testid=stMain]').innerText)", timeout=60_000)
+        wait_idle(page)
+        assert _status(page) == ("paused", step + n)
+        assert page.evaluate(LAST_STEP) == step + n
     page.keyboard.press("Space")                         # resume
     _until(page, "completed", 240_000)
     assert page.url.count("presenter=1") == 1            # still the lecture screen
