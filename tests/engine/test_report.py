@@ -20,7 +20,7 @@ from rnn_core.lessons.presets import PRESETS, preset_configs
 from rnn_core.lessons.run_page import RunPage, page_facts
 from rnn_core.lessons.share import playground_link
 from rnn_core.measure.evaluate import evaluate
-from rnn_core.measure.moments import key_moments, timeline
+from rnn_core.measure.moments import frame_at, key_moments, timeline
 from rnn_core.measure.verdict import run_verdict
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
@@ -74,6 +74,18 @@ def test_the_scrubber_holds_every_recorded_step(written):
         assert f"‖g‖ {readable(r['grad_norm'])}" in by_step[r["step"]]["text"]
     assert data["stops"][0]["probe"] == 0 and data["stops"][-1]["probe"] == 3
     assert data["stops"][-1]["x_epoch"] == 3
+
+
+def test_each_stop_shows_what_frame_at_says_the_charts_show_there(written):
+    """The stops are found in one pass; at every step they name the records `moments.frame_at` names."""
+    page, _, data = written
+    probes = [r for r in page.records if isinstance(r.get("probe"), dict)]
+    epochs = [r for r in page.records if r["kind"] == "epoch"]
+    for stop in data["stops"]:
+        frame = frame_at(page.records, stop["step"])
+        assert stop["epoch"] == frame.epoch
+        assert probes[stop["probe"]] is frame.probe_record and epochs[stop["epoch_index"]] is frame.epoch_record
+        assert stop["x_epoch"] == frame.epoch_record["epoch"]
 
 
 def test_the_key_moments_are_buttons_to_their_steps(written):
