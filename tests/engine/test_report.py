@@ -131,3 +131,14 @@ def test_a_presets_page_says_its_sentence_and_links_to_it(written):
     assert facts["link"] == playground_link({"preset": "exploding"}, BASE) == BASE + "?preset=exploding"
     changed = page_facts(replace(page, train=replace(train, epochs=2)), BASE)
     assert "the settings have changed since" in changed["sentence"] and "preset=" not in changed["link"]
+
+
+def test_a_run_stopped_before_its_first_epoch_still_gives_a_page(written):
+    run, _, _ = written
+    stopped = {"kind": "end", "status": "stopped", "epoch": 0, "step": 0, "reason": "Interrupted (Ctrl-C).",
+               "seconds": 0.1}
+    text = report_html(RunPage(run.model, run.data, run.train, [stopped], {}, run.baseline, run.task), BASE)
+    data = json.loads(re.search(r"id='run-data'>(.*?)</script>", text, re.S).group(1))
+    assert [s["step"] for s in data["stops"]] == [0] and data["profiles"] == [] and data["figures"] == {}
+    assert "Run stopped.</strong> Interrupted (Ctrl-C)." in text
+    assert "The final weights were not evaluated" in text and "no finished epoch" in text
