@@ -57,5 +57,5 @@
   buttons.forEach(function (b) {
     b.addEventListener("click", function () { slider.value = b.dataset.stop; show(+b.dataset.stop); });
   });
-  show(run.stops.length - 1);
+  if (run.stops.length) { show(run.stops.length - 1); }   // a run stopped before its first record has none
 })();

@@ -57,6 +57,8 @@ def report_run(args, settings: tuple, records: list[dict], evaluation: dict, win
     its columns), so that a preset's page links to `?preset=<key>`."""
     if not getattr(args, "report", None):
         return None
+    if not records:
+        return f"Nothing was recorded before the run ended, so no page was written to {args.report}"
     from rnn_core.data.windows import naive_loss
 
     page = RunPage(*settings, records, evaluation or {}, naive_loss(windows), windows.task,

@@ -305,7 +305,8 @@ def cmd_train(args) -> int:
             else:
                 end = rec
     if ctrl_c.pressed.is_set():
-        report_run(args, (model_cfg, asked_data, train_cfg), records, {}, windows)     # what finished, not evaluated
+        if line := report_run(args, (model_cfg, asked_data, train_cfg), records, {}, windows):   # not evaluated
+            say(line)
         return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
     evaluation = evaluate(model, windows, stateful_streams=streams_read(train_cfg))

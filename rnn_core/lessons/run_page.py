@@ -92,7 +92,9 @@ def _story(page: RunPage, query: dict[str, str]) -> tuple[str, str]:
 def stops(records: list[dict]) -> list[dict]:
     """One stop per step of the run's timeline: the step, its epoch, which probe record and which epoch
     record the charts show there (indices among the records holding a probe / the epoch records, or
-    None), and one sentence saying what the loss and the gradient were."""
+    None), and one sentence saying what the loss and the gradient were. The records are those
+    `moments.frame_at` names at each step (tests/engine/test_report.py holds it at every step), found in
+    one pass: `frame_at` reads all the records per call, and a long run has thousands of steps."""
     probes = [r["step"] for r in records if isinstance(r.get("probe"), dict)]
     epochs = [r["step"] for r in epochs_of(records)]
     by_step = {r["step"]: r for r in steps_of(records)}

@@ -20,7 +20,7 @@ from rnn_core.lessons.presets import PRESETS, preset_configs
 from rnn_core.lessons.run_page import RunPage, page_facts
 from rnn_core.lessons.share import playground_link
 from rnn_core.measure.evaluate import evaluate
-from rnn_core.measure.moments import key_moments, timeline
+from rnn_core.measure.moments import frame_at, key_moments, timeline
 from rnn_core.measure.verdict import run_verdict
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
@@ -76,6 +76,18 @@ def test_the_scrubber_holds_every_recorded_step(written):
     assert data["stops"][-1]["x_epoch"] == 3
 
 
+def test_each_stop_shows_what_frame_at_says_the_charts_show_there(written):
+    """The stops are found in one pass; at every step they name the records `moments.frame_at` names."""
+    page, _, data = written
+    probes = [r for r in page.records if isinstance(r.get("probe"), dict)]
+    epochs = [r for r in page.records if r["kind"] == "epoch"]
+    for stop in data["stops"]:
+        frame = frame_at(page.records, stop["step"])
+        assert stop["epoch"] == frame.epoch
+        assert probes[stop["probe"]] is frame.probe_record and epochs[stop["epoch_index"]] is frame.epoch_record
+        assert stop["x_epoch"] == frame.epoch_record["epoch"]
+
+
 def test_the_key_moments_are_buttons_to_their_steps(written):
     page, text, data = written
     moments = key_moments(page.records, page.baseline, page.task)
@@ -119,3 +131,14 @@ def test_a_presets_page_says_its_sentence_and_links_to_it(written):
     assert facts["link"] == playground_link({"preset": "exploding"}, BASE) == BASE + "?preset=exploding"
     changed = page_facts(replace(page, train=replace(train, epochs=2)), BASE)
     assert "the settings have changed since" in changed["sentence"] and "preset=" not in changed["link"]
+
+
+def test_a_run_stopped_before_its_first_epoch_still_gives_a_page(written):
+    run, _, _ = written
+    stopped = {"kind": "end", "status": "stopped", "epoch": 0, "step": 0, "reason": "Interrupted (Ctrl-C).",
+               "seconds": 0.1}
+    text = report_html(RunPage(run.model, run.data, run.train, [stopped], {}, run.baseline, run.task), BASE)
+    data = json.loads(re.search(r"id='run-data'>(.*?)</script>", text, re.S).group(1))
+    assert [s["step"] for s in data["stops"]] == [0] and data["profiles"] == [] and data["figures"] == {}
+    assert "Run stopped.</strong> Interrupted (Ctrl-C)." in text
+    assert "The final weights were not evaluated" in text and "no finished epoch" in text
