@@ -25,7 +25,7 @@ import numpy as np
 
 from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
-from rnn_core.lessons.lab_probes import lab_batch, lab_probes
+from rnn_core.lessons.lab_probes import lab_batch, lab_jacobians, lab_probes
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import readable, times_ten
@@ -328,7 +328,8 @@ def singular_values(cfg: LabConfig, seed: int = 0) -> list[dict]:
     """`models.spectra` of one network: per layer {"sigma_max", "spectral_radius", "singular_values"}."""
     from rnn_core.nn.models import build_model, spectra
 
-    return spectra(build_model(cfg.validate().model_config(), seed=seed))
+    with one_thread():                       # the orthogonal init's QR on many threads cost 15× more
+        return spectra(build_model(cfg.validate().model_config(), seed=seed))
 
 
 def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
@@ -339,20 +340,12 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     for a cell with a gate path (LSTM / GRU), ‖∏ diag(g_j)‖₂ of the additive path's gate
     (`probe.gate_path_norms`, geometric mean over seeds), else [].
     """
-    from rnn_core.nn.models import build_model, spectra
-    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
-
     cfg.validate()
     spec = cell_of(cfg.cell)
-    rows, paths, sigmas = [], [], []
-    for seed in range(cfg.seeds):
-        with one_thread():
-            model = build_model(cfg.model_config(), seed=seed)
-            X, _ = lab_batch(cfg, seed)
-            rows.append(np.asarray(jacobian_product_norms(model, X, layer=layer), dtype=float))
-            if spec.gate_path:
-                paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
-            sigmas.append(spectra(model)[layer]["sigma_max"])
+    seeds = lab_jacobians(cfg, range(cfg.seeds), layer)                  # kept per seed
+    rows = [np.asarray(s["norms"], dtype=float) for s in seeds]
+    paths = [np.asarray(s["gate_path"], dtype=float) for s in seeds if spec.gate_path]
+    sigmas = [s["sigma_max"] for s in seeds]
     n = min(len(r) for r in rows)
     mean, lo, hi = seed_stats(np.array([r[:n] for r in rows]))
     gamma = spec.gamma
