@@ -1,8 +1,9 @@
 """The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
 
 A *slot* names one run ("pg" for the Playground; Compare can use "cmp.lstm", "cmp.gru", …). The run
-object (a `rnn_core.serve.live.LiveRun` — by default a `rnn_core.serve.workers.WorkerRun`, which trains in a worker
-process; `new_run` picks — or a `StaticRun` for an uploaded saved run) lives in the slot's
+object (a `rnn_core.serve.replay.ReplayRun` from `begin_run`: the stored run of its settings replayed, or
+the one computation of them that every session pressing the same Train shares, in a worker process —
+`rnn_core.serve.shared`; or a `StaticRun` for an uploaded saved run) lives in the slot's
 `ui.state.SlotState` with the `RunContext` it was started with, so the training outlives reruns and a
 chart option change never stops it. The training never calls `st.*`.
 
@@ -19,7 +20,11 @@ Public:
         interval follows the redraw's cost (`poll_interval(redraw_seconds)`)
     ghost_bar(slot, make_context, cells)     # train another cell on the same setup (slot "<slot>.ghost")
     ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
-    progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
+    begin_run(slot, ctx) -> LiveRun          # the run a Train starts (a replay, or a shared computation)
+    progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time,
+                                             # and "replay of a stored run" where it is one
+    pace_control(slot, snap)                 # a replay's pace: as computed, 2×, 4×, at once
+    weights_pending(slot) -> bool            # a paused replay's weights are being computed again
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
     session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
@@ -31,6 +36,7 @@ Leaves to others: the trainer and its thread (`rnn_core/serve/live.py`), charts 
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -45,8 +51,9 @@ from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.history import Snapshot, downsample
 from rnn_core.serve.live import LiveRun
+from rnn_core.serve.shared import start_run
 from rnn_core.serve.worker_pool import workers_enabled
-from rnn_core.serve.workers import new_run, run_closed_loop
+from rnn_core.serve.workers import run_closed_loop
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 from ui.text import md
@@ -130,11 +137,20 @@ def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | Non
         return None
     try:
         ctx = make_context()
-        run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+        run = begin_run(slot, ctx)
     except (ConfigError, ValueError) as e:        # DataError is a ValueError
         slot_state(slot).error = str(e)
         return None
     set_run(slot, run, ctx)
+    return run
+
+
+def begin_run(slot: str, ctx: RunContext) -> LiveRun:
+    """The run a Train starts for `ctx` (not started yet): a replay of the stored run of its settings, or
+    of the one computation of them every session shares (`rnn_core.serve.shared.start_run`); at the pace
+    this tab chose for replays."""
+    run = start_run(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+    run.set_speed(PACES.get(st.session_state.get(pace_key(slot)), 1.0))
     return run
 
 
@@ -249,18 +265,48 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
 
 # ------------------------------------------------------------------------------------------ poller
 def progress(snap: Snapshot | None) -> None:
-    """Status, epoch/step progress bar and elapsed time of a snapshot."""
+    """Status, epoch/step progress bar and elapsed time of a snapshot (and, for a replay, what it is)."""
     if snap is None:
         st.caption("No run yet — press **Train** (or **Step** to go one optimiser step at a time).")
         return
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
     frac = min(1.0, snap.step / total_steps)
+    replay = f" · {snap.replay}" if snap.replay else ""
     st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
                             f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
-                            f"{snap.elapsed:.1f} s elapsed"))
+                            f"{snap.elapsed:.1f} s elapsed{replay}"))
     if snap.status == "queued":
         st.info(describe_wait(snap.ahead, snap.wait) + " Pause, Stop and Reset work while you wait.",
                 icon=":material/hourglass_top:")
+
+
+# A replay's pace: as computed, faster, or every record at once (`ReplayRun.set_speed`).
+PACES = {"as computed": 1.0, "2×": 2.0, "4×": 4.0, "at once": math.inf}
+
+
+def pace_key(slot: str) -> str:
+    return f"{slot}.replay.pace"
+
+
+def pace_control(slot: str, snap: Snapshot | None) -> None:
+    """For a replay that has not ended: how fast it shows its records (this tab's choice, kept for the
+    next replay too)."""
+    run = get_run(slot)
+    if snap is None or not snap.replay or snap.end is not None or not hasattr(run, "set_speed"):
+        return
+    key = pace_key(slot)
+    st.segmented_control("Replay pace", list(PACES), key=key, default="as computed", label_visibility="collapsed",
+                         help="This run was computed once and is replayed, its records exactly as computed: "
+                              "show them at the pace they were computed, faster, or all at once.")
+    run.set_speed(PACES.get(st.session_state.get(key), 1.0))
+
+
+def weights_pending(slot: str) -> bool:
+    """Whether a paused replay's weights at the step it shows are still being computed (exactly, by
+    training a private run to that step): the page polls until they are there."""
+    run = get_run(slot)
+    ready = getattr(run, "model_ready", None)
+    return ready is not None and run.status not in ACTIVE and not ready()
 
 
 def poll_interval(redraw_seconds: float, floor: float = POLL_SECONDS) -> float:
@@ -283,7 +329,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
     slots = (slot, *watch)
     statuses = tuple(_status(s) for s in slots)
-    pending = closed_loop_pending(slot)      # the closed-loop forecast, computed in the background
+    pending = closed_loop_pending(slot) or weights_pending(slot)   # computed in the background
     state = slot_state(slot)
     state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
     waiting = any(s in ACTIVE for s in statuses) or pending
@@ -296,7 +342,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         snap = current.snapshot() if current is not None else None
         draw(snap, get_context(slot))
         if every is None:
-            if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
+            if closed_loop_pending(slot) or weights_pending(slot):   # started by this draw: a full rerun polls
                 st.rerun()
             return
         last = state.redraw_at
@@ -305,7 +351,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
         state.redraw_cost, state.redraw_at = smooth, start
         wanted = poll_interval(smooth, interval)
-        if (tuple(_status(s) for s in slots) != statuses or closed_loop_pending(slot) != pending
+        now_pending = closed_loop_pending(slot) or weights_pending(slot)
+        if (tuple(_status(s) for s in slots) != statuses or now_pending != pending
                 or not every / 2 <= wanted <= every * 1.5):
             # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
             # the redraw cost moved the interval far from the one this fragment was started with
@@ -337,7 +384,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
             base = get_context(slot) or make_context()
             cell = st.session_state.get(cell_key) or "lstm"
             ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
-            run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+            run = begin_run(ghost, ctx)
         except (ConfigError, ValueError) as e:
             state.error = str(e)
         else:
@@ -476,6 +523,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     if cached and cached["version"] == snap.version:
         return cached
     if snap.step == 0 and isinstance(run, LiveRun) and snap.status == "idle":
+        return cached
+    if not getattr(run, "model_ready", lambda: True)():     # a replay's weights, still being computed
         return cached
     w = ctx.windows
     try:

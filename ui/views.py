@@ -59,13 +59,17 @@ from ui.live import (
     get_context,
     get_run,
     ghost_of,
+    pace_control,
     progress,
+    weights_pending,
 )
 from ui.presenter import show_chart, status_line
 from ui.state import memo
 from ui.text import md
 from ui.text_views import text_section
 
+WEIGHTS_NOTE = ("This replay's weights at step {step} are being computed again, exactly (by training to that "
+                "step); the predictions follow as soon as they are there.")
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
               "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
               "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
@@ -362,6 +366,8 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                         snap: Snapshot | None = None) -> None:
     _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
+    if snap is not None and weights_pending(slot):
+        st.caption(WEIGHTS_NOTE.format(step=snap.step))
     if ctx is None or result is None:
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
@@ -471,6 +477,7 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
         status = st.container()           # a fixed slot: what it holds never shifts the elements below
         with status:
             progress(snap)
+            pace_control(slot, snap)
             divergence_banner(snap)
             if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
                 st.caption(md(snap.end['reason']))
@@ -496,7 +503,10 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
             st.subheader("4 · Samples, guesses and connectivity", divider="gray")
-            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
+            run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
+            text_section(snap, ctx, slot, run, result["evaluation"] if result else None)
+            if run is None and snap is not None:
+                st.caption(WEIGHTS_NOTE.format(step=snap.step))
             return
         st.subheader("4 · Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap)
