@@ -77,7 +77,8 @@ log = logging.getLogger(__name__)
 @functools.cache
 def code_version() -> str:
     """SHA-256 of every engine source file (rnn_core/**/*.py), with the torch and numpy versions and the
-    CPU the numbers are computed on (its architecture and torch's vector instructions)."""
+    CPU the numbers are computed on (architecture, model, torch's vector instructions: BLAS and torch's own
+    kernels pick their code by CPU, and their sums can round differently on another one)."""
     import numpy as np
     import torch
 
@@ -86,9 +87,18 @@ def code_version() -> str:
     for path in sorted(root.rglob("*.py")):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
-    cpu = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
-    h.update(f"torch {torch.__version__} numpy {np.__version__} {platform.machine()} {cpu}".encode())
+    vector = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    h.update(f"torch {torch.__version__} numpy {np.__version__} {platform.machine()} {_cpu_model()} {vector}".encode())
     return h.hexdigest()
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what `platform` says."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
 def run_key(model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any, threads: int) -> str:
