@@ -14,10 +14,11 @@ Public:
     run_bar(slot, make_context, container=None) -> None
         draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
         the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
-    live_area(slot, draw, interval=0.5, watch=()) -> None
+    live_area(slot, draw, interval=0.5, watch=(), slow=None) -> None
         a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
         not at all otherwise (a full rerun switches polling on/off when the status changes); the
-        interval follows the redraw's cost (`poll_interval(redraw_seconds)`)
+        interval follows the redraw's cost (`poll_interval(redraw_seconds)`); `slow` draws the
+        epoch-level part in its own fragment, redrawn at most every SLOW_SECONDS
     ghost_bar(slot, make_context, cells)     # train another cell on the same setup (slot "<slot>.ghost")
     ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
     begin_run(slot, ctx) -> LiveRun          # the run a Train starts (a replay, or a shared computation)
@@ -65,6 +66,7 @@ STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":materia
                "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
 POLL_SECONDS = 0.5       # shortest redraw interval while a run trains
+SLOW_SECONDS = 2.0       # shortest redraw interval of what changes once an epoch (`live_area(slow=…)`)
 MAX_POLL_SECONDS = 5.0   # longest: a slow laptop still sees the run move
 REDRAW_SHARE = 0.4       # a redraw may take at most this share of the interval (the rest is for the user)
 
@@ -320,9 +322,13 @@ def _status(slot: str) -> str | None:
 
 
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
-              interval: float = POLL_SECONDS, watch: tuple[str, ...] = ()) -> None:
+              interval: float = POLL_SECONDS, watch: tuple[str, ...] = (),
+              slow: Callable[[Snapshot | None, RunContext | None], None] | None = None) -> None:
     """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws while the run (or a run
     of the `watch` slots, e.g. a ghost run) is running, and never when there is nothing to wait for.
+    `slow` (optional) draws what changes once an epoch in a second fragment that redraws at most every
+    SLOW_SECONDS while the run runs: only the part of the page that changed is built and sent again (a
+    status change or a finished computation still redraws the whole page once).
 
     The interval follows what a redraw costs (`poll_interval`): the time the script spends drawing, or
     the time the browser took beyond the interval before asking again (its timer fires late while it is
@@ -358,7 +364,14 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             # the redraw cost moved the interval far from the one this fragment was started with
             st.rerun()
 
+    @st.fragment(run_every=None if every is None or slow is None else max(SLOW_SECONDS, every))
+    def _slow_area() -> None:
+        current = get_run(slot)
+        slow(current.snapshot() if current is not None else None, get_context(slot))
+
     _area()
+    if slow is not None:
+        _slow_area()
 
 
 def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:

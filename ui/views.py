@@ -9,6 +9,9 @@
                                                  (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    run_parts(slot, ctx) -> (each_step, each_epoch)   the same layout, drawn in two parts that redraw apart:
+                                                 the step-level charts at every poll, the epoch-level ones
+                                                 at most every `ui.live.SLOW_SECONDS`
     draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
     CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
     verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.measure.verdict)
@@ -330,10 +333,20 @@ def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                            slot: str) -> None:
+    grad_norm_section(snap, ctx, opts, slot)
+    c1, c2 = st.columns(2)
+    weights_section(snap, ctx, opts, slot, c1, c2)
+
+
+def grad_norm_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
     _chart(grad_norm_fig(snap, ctx, opts, slot), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
-    c1, c2 = st.columns(2)
+
+
+def weights_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    c1: Any, c2: Any) -> None:
+    """Per-parameter gradient norms (into column c1) and the recurrent matrix's σ_max (c2)."""
     with c1:
         _chart(param_norms_fig(snap, ctx, opts, slot), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
@@ -470,22 +483,28 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     return draw
 
 
+def status_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+    """Progress (and a replay's pace), a divergence or the end's reason, the verdict lines."""
+    progress(snap)
+    pace_control(slot, snap)
+    divergence_banner(snap)
+    if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
+        st.caption(md(snap.end['reason']))
+    ghost = get_ghost(slot)
+    verdict_line(snap, ctx, slot=slot)
+    if ghost is not None:
+        verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
+
+
 def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
-    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
+    """The Playground's whole live view, as one `draw(snapshot, ctx)` for `ui.live.live_area`."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
         status = st.container()           # a fixed slot: what it holds never shifts the elements below
         with status:
-            progress(snap)
-            pace_control(slot, snap)
-            divergence_banner(snap)
-            if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-                st.caption(md(snap.end['reason']))
-            ghost = get_ghost(slot)
-            verdict_line(snap, ctx, slot=slot)
-            if ghost is not None:
-                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
+            status_section(snap, ctx, slot)
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        ghost = get_ghost(slot)
         st.subheader("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
@@ -500,18 +519,65 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             gates_or_note(snap, ctx, slot)
         st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot)
-        result = evaluation_for(slot) if snap is not None else None
-        if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.subheader("4 · Samples, guesses and connectivity", divider="gray")
-            run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
-            text_section(snap, ctx, slot, run, result["evaluation"] if result else None)
-            if run is None and snap is not None:
-                st.caption(WEIGHTS_NOTE.format(step=snap.step))
-            return
-        st.subheader("4 · Predicted vs actual", divider="gray")
-        predictions_section(result, ctx, opts, slot, snap)
+        end_section(snap, ctx, opts, slot)
 
     return draw
+
+
+def end_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
+    """4: predicted vs actual and the metrics, or a text run's samples, guesses and connectivity."""
+    result = evaluation_for(slot) if snap is not None else None
+    if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
+        st.subheader("4 · Samples, guesses and connectivity", divider="gray")
+        run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
+        text_section(snap, ctx, slot, run, result["evaluation"] if result else None)
+        if run is None and snap is not None:
+            st.caption(WEIGHTS_NOTE.format(step=snap.step))
+        return
+    st.subheader("4 · Predicted vs actual", divider="gray")
+    predictions_section(result, ctx, opts, slot, snap)
+
+
+Draw = Callable[[Snapshot | None, RunContext | None], None]
+
+
+def run_parts(slot: str, ctx: RunContext | None) -> tuple[Draw, Draw]:
+    """The Playground's live view laid out once (in the page's full run) and drawn in two parts that
+    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status, the loss, the
+    gradient norm per step — and what changes once an epoch — the gradient through time, the heatmap,
+    the gates, the per-parameter norms and σ_max, the predictions or a text run's views. The chart
+    options sit between them, in the page itself: changing one redraws the whole page."""
+    status = st.container()               # a fixed slot: what it holds never shifts the elements below
+    opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+    st.subheader("1 · Loss", divider="gray")
+    loss_box, time_box = st.columns(2)
+    st.subheader("2 · Gradient through time, over training", divider="gray")
+    heat_box, gates_box = st.columns(2)
+    st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
+    norm_box = st.container()
+    params_box, spectra_box = st.columns(2)
+    end_box = st.container()
+
+    def each_step(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        with status:
+            status_section(snap, ctx, slot)
+        with loss_box:
+            loss_section(snap, ctx, opts, slot, get_ghost(slot))
+        with norm_box:
+            grad_norm_section(snap, ctx, opts, slot)
+
+    def each_epoch(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        with time_box:
+            gradient_time_section(snap, ctx, opts, slot, get_ghost(slot))
+        with heat_box:
+            heatmap_section(snap, opts, slot, ctx)
+        with gates_box:
+            gates_or_note(snap, ctx, slot)
+        weights_section(snap, ctx, opts, slot, params_box, spectra_box)
+        with end_box:
+            end_section(snap, ctx, opts, slot)
+
+    return each_step, each_epoch
 
 
 def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
@@ -529,4 +595,4 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
 __all__ = ["CHARTS", "FINISHED", "ChartOptions", "Ghost", "baseline_mse", "chart_figure", "chart_options",
            "divergence_banner", "draw_presented", "draw_run", "gates_section", "get_ghost", "ghost_slot",
            "gradient_norms_section", "gradient_time_section", "heatmap_section", "loss_section",
-           "predictions_section", "verdict_line"]
+           "predictions_section", "run_parts", "verdict_line"]
