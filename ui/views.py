@@ -543,12 +543,12 @@ Draw = Callable[[Snapshot | None, RunContext | None], None]
 
 def run_parts(slot: str, ctx: RunContext | None) -> tuple[Draw, Draw]:
     """The Playground's live view laid out once (in the page's full run) and drawn in two parts that
-    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status, the loss, the
-    gradient norm per step — and what changes once an epoch — the gradient through time, the heatmap,
-    the gates, the per-parameter norms and σ_max, the predictions or a text run's views. The chart
-    options sit between them, in the page itself: changing one redraws the whole page."""
-    status = st.container()               # a fixed slot: what it holds never shifts the elements below
-    opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status, the chart
+    options, the loss, the gradient norm per step — and what changes once an epoch — the gradient through
+    time, the heatmap, the gates, the per-parameter norms and σ_max, the predictions or a text run's
+    views. A chart option redraws the step-level part at once and the rest at its next redraw; while
+    nothing polls (the run paused or ended) it redraws the whole page."""
+    status, options = st.container(), st.container()     # fixed slots: what they hold never shifts the rest
     st.subheader("1 · Loss", divider="gray")
     loss_box, time_box = st.columns(2)
     st.subheader("2 · Gradient through time, over training", divider="gray")
@@ -557,16 +557,22 @@ def run_parts(slot: str, ctx: RunContext | None) -> tuple[Draw, Draw]:
     norm_box = st.container()
     params_box, spectra_box = st.columns(2)
     end_box = st.container()
+    drawn: dict[str, ChartOptions] = {}                  # the options the epoch-level part last drew with
 
     def each_step(snap: Snapshot | None, ctx: RunContext | None) -> None:
         with status:
             status_section(snap, ctx, slot)
+        with options:
+            opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
         with loss_box:
             loss_section(snap, ctx, opts, slot, get_ghost(slot))
         with norm_box:
             grad_norm_section(snap, ctx, opts, slot)
+        if drawn.get("opts", opts) != opts and getattr(snap, "status", None) not in ("running", "queued"):
+            st.rerun()                                   # nothing polls: redraw the epoch-level part now
 
     def each_epoch(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        opts = drawn["opts"] = options_from_state(slot)
         with time_box:
             gradient_time_section(snap, ctx, opts, slot, get_ghost(slot))
         with heat_box:
