@@ -368,6 +368,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     def _slow_area() -> None:
         current = get_run(slot)
         slow(current.snapshot() if current is not None else None, get_context(slot))
+        if every is None and (closed_loop_pending(slot) or weights_pending(slot)):
+            st.rerun()                       # this draw started the closed loop: a full rerun polls for it
 
     _area()
     if slow is not None:
