@@ -73,6 +73,7 @@ class Session:
         self.held: dict[str, object] = {}   # widget id → WidgetState sent with every rerun
         self.loss: dict | None = None       # loss_view() of the last loss chart delta
         self.last_status = ""               # STATUS word of the last progress bar delta
+        self.last_progress = ""             # the whole text of the last progress bar delta
         self.script_runs = 0                # script_finished messages seen
         self.runs_by_fragment: dict[tuple, int] = {}   # script runs begun, by the fragments they rerun (() = full)
         self.running = False
@@ -176,6 +177,7 @@ class Session:
         if kind == "progress":
             m = STATUS.search(inner.text)
             self.last_status = m.group(1) if m else self.last_status
+            self.last_progress = inner.text
         elif kind == "plotly_chart":
             self._chart(inner)
 
