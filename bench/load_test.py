@@ -7,6 +7,7 @@ Not a test (nothing asserts a time): it prints what K students felt and what the
     .venv/bin/python -m bench.load_test --students 4 --mode workers --background 2
     .venv/bin/python -m bench.load_test --students 32 --distinct     # 32 different runs (one seed each)
     .venv/bin/python -m bench.load_test --students 64 --preset vanishing   # 64 students, one preset
+    .venv/bin/python -m bench.load_test --mode switch --background 4 --preset vanishing --clicks 10
 
 Classroom mode (default). For each K a fresh `streamlit run app.py` on loopback (tests/conftest.py's
 `start_server`, admission slots from --slots, default: the CPUs; its own empty run store), one warm-up
@@ -200,11 +201,17 @@ def note(out: dict, status: str, points: int, now: float, progress: str = "") ->
         out["replayed"] = True
 
 
+async def progress_text(page) -> str:
+    bars = page.locator("[data-testid='stProgress']")
+    return await bars.first.inner_text() if await bars.count() else ""
+
+
 async def watch(page, out: dict, t_click: float, limit: float) -> None:
     """Every 0.1 s: `note` what the page shows."""
     while time.monotonic() - t_click < limit and "status" not in out:
-        state, status = await loss_state(page), await status_of(page)
-        note(out, status, (state or {}).get("points", 0), time.monotonic() - t_click)
+        state, text = await loss_state(page), await progress_text(page)
+        m = STATUS.search(text)
+        note(out, m.group(1) if m else "", (state or {}).get("points", 0), time.monotonic() - t_click, text)
         await asyncio.sleep(0.1)
 
 
@@ -489,12 +496,55 @@ async def workers(args) -> None:
     print(table([f"while {n} runs train", "toggle→effect p50 / p95", "page switch p50 / p95", "samples"], rows))
 
 
+async def switch_room(args) -> None:
+    """--mode switch: --background Chromium students train (the --preset, or the small setup with
+    --distinct seeds) while an observer tab in the same browser switches to Learn and back --clicks
+    times; its page switch p50 / max, and how many runs the room computed."""
+    from playwright.async_api import async_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="rnn-switch-"))
+    proc, url = start_server(folder, {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus()),
+                                      "RNN_PLAYGROUND_RUN_STORE": str(folder / "runs")})
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            await warm_up(browser, url, args.warm)
+            room = [{} for _ in range(args.background)]
+            long = argparse.Namespace(**{**vars(args), "clicks": 0})
+            tasks = [asyncio.create_task(student(browser, url, 0.5 * i, long, r, i=i)) for i, r in enumerate(room)]
+            await asyncio.sleep(3 + 0.5 * args.background)
+            context = await browser.new_context(viewport={"width": 1300, "height": 900})
+            page = await context.new_page()
+            await page.goto(f"{url}/?{SETUP}&t.epochs=2")
+            await wait_idle(page, args.limit)
+            running = [r for r in room if "status" not in r]
+            switches = []
+            for _ in range(args.clicks):
+                switches.append(await switch_latency(page, args.limit / 4))
+                await asyncio.sleep(random.uniform(0.3, 0.8))
+            still = sum("status" not in r for r in room)
+            await context.close()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await browser.close()
+    finally:
+        stop_server(proc)
+    s = [x for x in switches if x is not None]
+    computed = sum(1 for r in room if "status_shown" in r and not r.get("replayed"))
+    print(table([f"{args.background} Chromium students train {args.preset or 'the small setup'}",
+                 "observer's page switch p50 / max", "switches", "room's runs computed / replayed"],
+                [["", f"{fmt(percentile(s, 50))} / {fmt(max(s, default=float('nan')))}", len(s),
+                  f"{computed} / {args.background - computed}"]]))
+    print(f"{len(running)} of the room's runs were training when the observer began, {still} when it ended")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", default="1,4,8", help="comma-separated K values (one server each)")
     p.add_argument("--clients", choices=("ws", "browser"), default="ws",
                    help="ws: Streamlit's websocket protocol from this process; browser: Chromium contexts")
-    p.add_argument("--mode", choices=("classroom", "workers"), default="classroom")
+    p.add_argument("--mode", choices=("classroom", "workers", "switch"), default="classroom")
     p.add_argument("--background", type=int, default=2, help="workers mode: runs training meanwhile")
     p.add_argument("--slots", type=int, default=0, help="admission slots (default: the server's, = CPUs)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of each student's run")
@@ -511,13 +561,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    reason = browser_missing_reason() if args.clients == "browser" or args.mode == "workers" else None
+    reason = browser_missing_reason() if args.clients == "browser" or args.mode != "classroom" else None
     if reason:
         print(f"load test skipped: {reason}")
         return
     random.seed(args.seed)
     if args.mode == "workers":
         asyncio.run(workers(args))
+        return
+    if args.mode == "switch":
+        asyncio.run(switch_room(args))
         return
     rows = []
     for k in [int(x) for x in args.students.split(",") if x.strip()]:
