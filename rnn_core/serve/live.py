@@ -62,6 +62,8 @@ QUEUE_POLL = 0.25                # seconds between two looks at the queue while 
 class LiveRun:
     """One training run on a daemon thread. Every public method is thread-safe and returns at once."""
 
+    thread_name = THREAD_NAME        # what its thread is called (a replay's is REPLAY_THREAD: it computes nothing)
+
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
                  idle_timeout: float | None = _FROM_ENV, *, model: Any = None,
                  watcher: Callable[[], bool] | None = None, admission: Admission | None = None):
@@ -118,7 +120,7 @@ class LiveRun:
                 self._has_slot()                     # "running" with a free slot, else "queued"
             self.idle.seen()
             self._clock.start()
-            self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
             self._thread.start()
 
     def pause(self) -> None:
@@ -231,7 +233,7 @@ class LiveRun:
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        name_os_thread(THREAD_NAME)
+        name_os_thread(self.thread_name)
         try:
             if not self._gate(consume_step=False):    # stopped (or abandoned) while queued
                 with self._cond:

@@ -37,6 +37,8 @@ from rnn_core.serve.live import _FROM_ENV, LiveRun
 from rnn_core.serve.run_worker import load_weights
 
 WAIT = 0.25            # seconds between two looks at the source while waiting (a new record wakes sooner)
+REPLAY_THREAD = "rnn-replay"   # a replay's thread: "rnn-live-run" threads are the runs that compute
+WEIGHTS_WAIT = 15.0    # seconds a replay waits for a computation's weights to follow a record
 _ACTIVE = ("running", "queued")
 
 
@@ -73,6 +75,8 @@ class StoredSource:
 
 class ReplayRun(LiveRun):
     """A LiveRun whose records come from a source (see the module docstring)."""
+
+    thread_name = REPLAY_THREAD
 
     def __init__(self, model_cfg: Any, train_cfg: Any, windows: Any, source: Any, *, speed: float = 1.0,
                  idle_timeout: Any = _FROM_ENV, watcher: Any = None, phrase: str | None = None):
@@ -184,6 +188,7 @@ class ReplayRun(LiveRun):
                 self._stopped_before(record["epoch"], record["step"] - 1)
                 return
             self._pace(source.times[i])
+            self._await_weights(record)
             self._record(record)
             with self._cond:
                 self._delivered = i + 1
@@ -211,6 +216,18 @@ class ReplayRun(LiveRun):
         last_was_epoch = bool(h.epochs) and h.epochs[-1]["step"] == h.step and h.epochs[-1]["epoch"] == h.epoch
         self._stopped_before(h.epoch + 1 if last_was_epoch else max(1, h.epoch), h.step)
         return False
+
+    def _await_weights(self, record: dict) -> None:
+        """A computation sends an epoch's weights just after its record, and the final weights just after
+        the end record: show the record once its weights are there too, so that the page reading the
+        model at that moment reads the model of that moment (at most WEIGHTS_WAIT s; a stop ends it)."""
+        kind = record["kind"]
+        if kind not in ("epoch", "end") or not getattr(self.source, "live_weights", False):
+            return
+        weights = (self.source.final_weights if kind == "end" else (lambda: self.source.checkpoint(record["epoch"])))
+        deadline = time.monotonic() + WEIGHTS_WAIT
+        while weights() is None and time.monotonic() < deadline and not self._stop_asked():
+            self.source.wait_for(len(self.source.records), WAIT / 5)
 
     def _may_step(self) -> bool:
         """train()'s control before a step, as a live run's gate (`LiveRun._gate`): go on while running,

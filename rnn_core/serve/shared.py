@@ -90,9 +90,11 @@ class Computation:
             _forget(self)
 
     # --- what a replay reads ----------------------------------------------------------------------
+    live_weights = True                         # an epoch's (and the final) weights follow its record
+
     def wait_for(self, i: int, timeout: float) -> bool:
         with self._cond:
-            if i >= len(self.records) and self.live:
+            if i >= len(self.records) and (self.live or self._final is None):
                 self._cond.wait(timeout)
             return i < len(self.records)
 
