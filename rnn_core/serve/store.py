@@ -47,8 +47,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig, from_dict
+from rnn_core.config import DataConfig, TrainConfig, from_dict
 from rnn_core.data.windows_codec import windows_digest
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.run_format import (
     CONFIG,
     FORMAT,

@@ -18,8 +18,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.replay import ReplayRun
