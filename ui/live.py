@@ -343,6 +343,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     waiting = any(s in ACTIVE for s in statuses) or pending
     every = poll_interval(state.redraw_cost or 0.0, interval) if waiting else None
 
+
     @st.fragment(run_every=every)
     def _area() -> None:
         start = time.monotonic()
@@ -350,8 +351,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         snap = current.snapshot() if current is not None else None
         draw(snap, get_context(slot))
         if every is None:
-            if closed_loop_pending(slot) or weights_pending(slot):   # started by this draw: a full rerun polls
-                st.rerun()
+            if closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again:
+                st.rerun()                   # started (or cut short) by this draw: a full rerun polls for it
             return
         last = state.redraw_at
         late = start - last - every if last is not None else 0.0
@@ -370,8 +371,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     def _slow_area() -> None:
         current = get_run(slot)
         slow(current.snapshot() if current is not None else None, get_context(slot))
-        if every is None and (closed_loop_pending(slot) or weights_pending(slot)):
-            st.rerun()                       # this draw started the closed loop: a full rerun polls for it
+        if every is None and (closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again):
+            st.rerun()                       # started (or cut short) by this draw: a full rerun polls for it
 
     _area()
     if slow is not None:
@@ -552,7 +553,9 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
             evaluation = evaluate(run.model, w)
             frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
+        slot_state(slot).evaluate_again = True     # a rerun asked for meanwhile: `live_area` tries again
         return cached
+    slot_state(slot).evaluate_again = False
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
