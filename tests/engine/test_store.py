@@ -1,11 +1,11 @@
 """The run store and replays (`rnn_core.serve.store`, `replay`, `shared`): a run computed once is replayed
-bitwise; two Trains of the same run at once compute it once; the store keeps within its bound (least
-recently used first); a corrupt or truncated entry is logged, removed and computed again; two writers of
-one key leave one whole entry; Pause / Step / Stop act on a replay as on a live run, its model exact at
-the step it shows. Runs train on threads here (RNN_PLAYGROUND_WORKERS=0); tests/engine/test_workers.py
-holds worker processes to the same records. No duration is asserted.
+bitwise (a stateful one too, evaluated as one stream as the page evaluates it); two Trains of the same
+run at once compute it once; the store keeps within its bound (least recently used first); a corrupt or
+truncated entry is logged, removed and computed again; two writers of one key leave one whole entry;
+Pause / Step / Stop act on a replay as on a live run, its model exact at the step it shows. Runs train on
+threads here (RNN_PLAYGROUND_WORKERS=0); tests/engine/test_workers.py holds worker processes to the same
+records. No duration is asserted.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +20,9 @@ import torch
 
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
+from rnn_core.measure.evaluate import evaluate
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.stateful import streams_read
 from rnn_core.nn.train import run_to_end
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.replay import ReplayRun
@@ -32,6 +34,7 @@ from tests.engine.test_live import wait_for
 WAIT = 60.0
 DATA = DataConfig(dataset="sine", timesteps=10, params={"length": 300})
 TRAIN = TrainConfig(epochs=3, batch_size=16)
+STATEFUL = {"stateful": True, "stateful_streams": 2, "bptt_truncate": 5, "stateful_step": 5}
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +104,24 @@ def test_a_replay_is_bitwise_the_run_it_replays(tmp_path, windows):
     assert records_of(replay) == records_of(computed) == computed.source.records       # seconds too
     assert replay.snapshot().replay == STORED_PHRASE                                    # what the page says
     assert same_weights(weights(replay.model), weights(computed.model))
+
+
+def test_a_stateful_replay_is_bitwise_its_run_and_evaluates_as_it(tmp_path, windows):
+    stateful = replace(TRAIN, **STATEFUL)
+    store = RunStore(tmp_path)
+    computed = computed_and_stored(store, windows, **STATEFUL)
+    model, trained = run_to_end(model_cfg(windows), stateful, windows)
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in records_of(computed)] == \
+        [{k: v for k, v in r.items() if k != "seconds"} for r in trained]
+    replay = start_run(model_cfg(windows), DATA, stateful, windows, store=store, idle_timeout=None)
+    assert replay.phrase == STORED_PHRASE
+    replay.set_speed(math.inf)
+    finish(replay)
+    assert same_weights(weights(replay.model), weights(model))
+    streams = streams_read(stateful)
+    shown = evaluate(replay.model, windows, stateful_streams=streams)     # as the page evaluates a replay
+    assert shown["test"] == evaluate(model, windows, stateful_streams=streams)["test"]
+    assert shown["test"] != evaluate(model, windows)["test"]             # read as one stream, not as windows
 
 
 def test_two_trains_at_once_compute_once(tmp_path, windows):
@@ -189,6 +210,14 @@ def test_a_key_changes_with_anything_that_decides_the_numbers(windows):
                 run_key(model_cfg(windows), replace(TRAIN, seed=1), windows, 1),
                 run_key(model_cfg(windows), TRAIN, windows, threads=2),
                 run_key(model_cfg(windows), TRAIN, other_windows, 1)}) == 5
+    # a stateful run: each of its settings decides its numbers
+    stateful = replace(TRAIN, **STATEFUL)
+    variants = [stateful, replace(stateful, stateful_streams=3), replace(stateful, bptt_truncate=4),
+                replace(stateful, stateful_step=4), replace(stateful, state_reset="never"),
+                replace(stateful, state_reset="steps", state_reset_every=7),
+                replace(stateful, state_reset="steps", state_reset_every=8)]
+    keys = {run_key(model_cfg(windows), t, windows, 1) for t in variants}
+    assert len(keys) == len(variants) and base not in keys
 
 
 def test_pause_step_and_stop_act_on_a_replay_as_on_a_live_run(tmp_path, windows):

@@ -49,11 +49,12 @@ def test_train_replays_the_stored_preset_and_says_so(store_dir, capsys):
     stored = default_store().get(default_store().entries()[0][0])
     at = open_page(PAGE, {"preset": "exploding"})
     assert not [b for b in at.button_group if b.key == "pg.replay.pace"]     # no replay yet: no pace to choose
-    at.button(key="pg.btn.train").click().run()
+    at.button(key="pg.btn.step").click().run()     # paused after one step: the replay is not over yet
     run = run_of(at)
-    assert run.phrase == STORED_PHRASE
+    assert run.phrase == STORED_PHRASE and run.status == "paused"
     at.button_group(key="pg.replay.pace").set_value("at once").run()
     assert run.speed == math.inf
+    at.button(key="pg.btn.train").click().run()    # on to the end
     deadline = time.monotonic() + 60
     while run.status not in FINISHED and time.monotonic() < deadline:
         time.sleep(0.1)
