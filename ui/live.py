@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from rnn_core.config import ConfigError, DataConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
@@ -350,7 +351,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
         with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
-            draw(snap, get_context(slot))
+            in_layout(draw, snap, get_context(slot))
         if every is None:
             if closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again:
                 st.rerun()                   # started (or cut short) by this draw: a full rerun polls for it
@@ -371,13 +372,24 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     @st.fragment(run_every=None if every is None or slow is None else max(SLOW_SECONDS, every))
     def _slow_area() -> None:
         current = get_run(slot)
-        slow(current.snapshot() if current is not None else None, get_context(slot))
+        in_layout(slow, current.snapshot() if current is not None else None, get_context(slot))
         if every is None and (closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again):
             st.rerun()                       # started (or cut short) by this draw: a full rerun polls for it
 
     _area()
     if slow is not None:
         _slow_area()
+
+
+def in_layout(draw: Callable[[Snapshot | None, RunContext | None], None], snap: Snapshot | None,
+              ctx: RunContext | None) -> None:
+    """`draw(snap, ctx)` in a fragment whose parts sit in containers laid out by the page's full run
+    (`ui.views.run_parts`). A full run cut short (a click, a closed tab) before the fragment drew leaves
+    Streamlit no place for them: the page is then drawn again in full, never a traceback."""
+    try:
+        draw(snap, ctx)
+    except StreamlitInvalidLayoutContextError:
+        st.rerun(scope="app")
 
 
 def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:

@@ -1,5 +1,6 @@
 """`ui.live.session_watcher()`: the LiveRun watcher that asks Streamlit whether a browser tab is still
-connected (the real-server case is `test_browser_keepalive.py`; here the runtime is stood in for)."""
+connected (the real-server case is `test_browser_keepalive.py`; here the runtime is stood in for); and
+`ui.live.in_layout`: a part of the live view whose containers are gone redraws the whole page."""
 
 import types
 
@@ -40,3 +41,27 @@ def test_the_watcher_follows_the_session(monkeypatch):
 def test_a_runtime_without_the_api_gives_no_watcher(monkeypatch):
     _serve(monkeypatch, object())             # a Streamlit release that moved is_active_session
     assert session_watcher() is None
+
+
+def _lost_layout_page():
+    import streamlit as st
+    from streamlit.errors import StreamlitInvalidLayoutContextError
+
+    from ui.live import in_layout
+
+    st.session_state.runs = st.session_state.get("runs", 0) + 1
+
+    def draw(snap, ctx):
+        if st.session_state.runs == 1:    # the first time, its containers are gone (a full run cut short)
+            raise StreamlitInvalidLayoutContextError("no stable position")
+        st.write("drawn")
+
+    in_layout(draw, None, None)
+
+
+def test_a_part_whose_layout_is_gone_redraws_the_whole_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_lost_layout_page).run()
+    assert not at.exception
+    assert at.session_state.runs == 2 and [m.value for m in at.markdown] == ["drawn"]
