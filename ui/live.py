@@ -353,8 +353,10 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
             in_layout(draw, snap, get_context(slot))
         if every is None:
-            if closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again:
-                st.rerun()                   # started (or cut short) by this draw: a full rerun polls for it
+            # started (or cut short) by this draw: a full rerun polls for it (with `slow`, the evaluation
+            # is that part's: asked here, the rerun would come before it could try again, for ever)
+            if closed_loop_pending(slot) or weights_pending(slot) or (state.evaluate_again and slow is None):
+                st.rerun()
             return
         last = state.redraw_at
         late = start - last - every if last is not None else 0.0
@@ -537,7 +539,8 @@ _CLOSED_LOOPS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="closed-loo
 
 
 def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | None:
-    """{"evaluation", "closed", "closed_note", "closed_job", "version", "step"} for the slot's model,
+    """{"evaluation", "closed", "closed_note", "closed_job", "version", "step"} for the slot's model
+    ("shown_pending" too once a page said the closed loop is being computed),
     recomputed only when the run is not running and its snapshot version changed; while it runs, the
     last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
     background thread: "closed" stays None and "closed_job" holds it until it is done
@@ -609,9 +612,13 @@ def _collect_closed_loop(result: dict) -> None:
 
 
 def closed_loop_pending(slot: str) -> bool:
-    """Whether the slot's closed-loop forecast is still being computed in the background."""
+    """Whether the slot's closed-loop forecast is still being computed in the background, or was when
+    the page last said so (`result["shown_pending"]`) and is ready now: True once more then, so that the
+    page draws it (it may finish between the draw and this question)."""
     result = slot_state(slot).evaluation
     if not result:
         return False
     _collect_closed_loop(result)
-    return result.get("closed_job") is not None
+    if result.get("closed_job") is None:
+        return bool(result.pop("shown_pending", False))
+    return True

@@ -433,6 +433,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
+        result["shown_pending"] = True           # `closed_loop_pending` asks for a redraw once it is ready
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
     frame = metrics_frame(evaluation)
