@@ -208,9 +208,12 @@ class ReplayRun(LiveRun):
                     self._draining = False           # the computation stopped where this replay stands
                 if self._status == "paused" and not self._draining:
                     self._clock.stop()
+                    self._parked.set()               # paused with every record in: as a live run's gate
                 else:
+                    self._parked.clear()
                     self._clock.start()
         else:
+            self._parked.clear()
             return True
         h = self.history
         last_was_epoch = bool(h.epochs) and h.epochs[-1]["step"] == h.step and h.epochs[-1]["epoch"] == h.epoch

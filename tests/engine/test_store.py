@@ -247,6 +247,7 @@ def test_a_lone_replay_pauses_its_computation_with_it(tmp_path, windows):
     run.pause()
     engine = run.source.engine
     assert wait_for(lambda: engine.parked and run.source.parked_at(run.snapshot().step), WAIT)
+    assert wait_for(lambda: run.parked, WAIT)        # the replay waits, every record in (the page's Pause waits for it)
     step = run.snapshot().step
     assert engine.snapshot().step == step                       # nothing computed that the page does not show
     assert run.model_ready() and same_weights(weights(run.model), weights(engine.model))
