@@ -103,7 +103,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
     with area:
         status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{v.rate:.2f}** · reaching "
-                    f"t = 0: **{v.reach}** · **{v.verdict}**")
+                    f"t = 0: **{v.reach}** · it **{v.outcome}** (the bound: {v.verdict})")
         with st.spinner("Probing fresh networks…"):
             show_chart(_figure(chart, 400), f"lab_{chart}")
         if preset:
@@ -113,13 +113,17 @@ if presenter:                       # one line of numbers and the chosen chart, 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(f"σ_max{top}", f"{v.sigma_max:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
           "mean over seeds.")
-m2.metric("σ_max·γ", f"{v.rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
-          "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
-          "and GRU it forces nothing.")
+m2.metric("σ_max·γ", f"{v.rate:.3f}", delta=f"the bound: {v.verdict}", delta_color="off",
+          delta_arrow="off",
+          help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an Elman or Jordan network's top layer "
+               f"must vanish geometrically (Pascanu et al., 2013); for LSTM and GRU it forces nothing. {v.why}")
 m3.metric("Reaching t = 0", v.reach,
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
-m4.metric("Verdict", v.verdict, help=v.why)
+m4.metric("What happened", v.outcome,
+          help=f"From the last timestep (t = {cfg.timesteps - 1}) back to t = 0, first layer, geometric mean over "
+               "seeds: what the measured gradient did. An exact 0 is 'blocked' (a switched-off ReLU or a saturated "
+               "tanh on every path) or an underflow below float64 — the bound beside it says what it allows.")
 
 # ---- one cell, and all cells
 left, right = st.columns(2)
