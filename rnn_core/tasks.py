@@ -31,9 +31,15 @@ def _text_evaluate(model: Any, windows: Any) -> dict:
 
 
 def _text_extra(model: Any, windows: Any) -> dict:
-    from rnn_core.text_eval import epoch_sample  # torch-heavy text helpers, only for text runs
+    """The epoch's sample; for a text with known memory (brackets) also the task's own score, the
+    closers right on the validation windows, which the verdict judges by."""
+    from rnn_core.text_eval import epoch_sample, memory_score  # torch-heavy text helpers, only for text runs
 
-    return {"text": epoch_sample(model, windows.text)}
+    extra = epoch_sample(model, windows.text)
+    score = memory_score(model, windows)
+    if score is not None:
+        extra["memory_accuracy"] = score
+    return {"text": extra}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
     next_char_table(model, info, start, length, k) -> list[dict]        top-k guesses with probabilities
     text_connectivity(model, info, position) -> dict                    ‖∂ log p(next)/∂x_t‖ per earlier character
     evaluate_text(model, windows) -> dict                               bits/char, accuracy, memory accuracy per split
+    memory_score(model, windows) -> float | None                        closers right on validation (brackets)
 
 Every prediction reads the T characters before it from a zero state, exactly like a training window
 (a shorter history is padded with zero vectors, i.e. "no character"), so what is shown is what was trained.
@@ -168,6 +169,17 @@ def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo
     n = len(X)
     return {"bits": nll / n, "accuracy": hits / n, "memory_accuracy": mem_hits / mem_n if mem_n else None,
             "n": n}
+
+
+def memory_score(model: nn.Module, windows) -> float | None:
+    """The task's own score of a text with known memory (brackets): the fraction of closers where the
+    matching one is the likeliest of the closers, on the validation windows (else the training ones);
+    None for a text without known memory. 1/3 without memory of the opener, 1 with it."""
+    info: TextInfo = windows.text
+    if not info.memory.get("closers"):
+        return None
+    split = "val" if len(windows.X_val) else "train"
+    return _split_scores(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"), info)["memory_accuracy"]
 
 
 def evaluate_text(model: nn.Module, windows) -> dict:

@@ -24,7 +24,8 @@ What the numbers mean:
   `cfg.probe_every` epochs (and at epoch 0 and the last epoch; probe_every 0 = never), else None.
   With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
 - text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
-  model wrote at that epoch (`text_eval.epoch_sample`); losses are in bits per character.
+  model wrote at that epoch (`text_eval.epoch_sample`), and for a text with known memory (brackets)
+  "memory_accuracy", the closers right on the validation windows; losses are in bits per character.
 - `seconds`: time spent training so far, not counting time paused in `control` nor time the consumer
   held the generator suspended.
 - end `step`: the last applied step; for "diverged", the step whose update was refused.

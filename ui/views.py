@@ -179,7 +179,7 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
     return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
-_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
+_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
 def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
