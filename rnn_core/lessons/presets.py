@@ -104,12 +104,12 @@ PRESETS: dict[str, Preset] = {
                "clip_value": 10.0, "bptt_truncate": 5}),
     "gru_echo": Preset(
         "GRU on the delayed echo (lag 20)",
-        "A GRU must output the input it saw 20 steps before the end: for about ten epochs the loss sits "
-        "at the constant guess, then the update gate learns to hold the value and the loss falls far "
-        "below it.",
+        "A GRU must output the input it saw 20 steps before the end: for 8 to 22 epochs (it depends on the "
+        "seed) the loss sits at the constant guess, then the update gate learns to hold the value and by "
+        "epoch 30 the loss is under 1% of the guess's.",
         model={"cell": "gru", "hidden_size": 32, "num_layers": 1},
         data={"dataset": "echo", "timesteps": 30, "params": {"lag": 20, "n_samples": 4000, "seed": 0}},
-        train={"optimizer": "adam", "lr": 0.01, "batch_size": 64, "epochs": 20, "clip": "norm",
+        train={"optimizer": "adam", "lr": 0.01, "batch_size": 64, "epochs": 30, "clip": "norm",
                "clip_value": 1.0}),
     "clipping_rescue": Preset(
         "Clipping rescues the exploding RNN",

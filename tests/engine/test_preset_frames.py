@@ -230,3 +230,23 @@ def test_sine_scratch_cuts_the_gradient_five_steps_back_and_beats_persistence_by
     assert run.verdict.kind == "beats" and "× smaller than the baseline" in run.verdict.text
     test = run.table.loc["test"]
     assert test.loc["model", SKILL_FORMULA] > 0.9
+
+
+# ------------------------------------------------------------------------------------ GRU echo
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gru_echo_sits_at_the_guess_then_holds_the_value(seed):
+    """"for 8 to 22 epochs (it depends on the seed) the loss sits at the constant guess, then the update
+    gate learns to hold the value and by epoch 30 the loss is under 1% of the guess's"."""
+    assert "for 8 to 22 epochs" in PRESETS["gru_echo"].description
+    run = frame("gru_echo", seed)
+    assert run.end["status"] == "completed" and run.epochs[-1]["epoch"] == 30
+    ratios = [run.against("constant", e) for e in range(len(run.epochs))]
+    left = next(e for e, r in enumerate(ratios) if r < 0.9)              # the first epoch off the guess
+    assert 9 <= left <= 23 and in_range(ratios[1:left], 0.9, 1.1), ratios
+    assert ratios[-1] < 0.01
+    assert run.verdict.kind == "beats" and "× smaller than the baseline" in run.verdict.text
+    # clipping at ‖g‖ = 1 is on: a few steps are clipped (red crosses), none of them a runaway
+    assert in_range([run.clipped()], 1, 15)
+    test = run.table.loc["test"]
+    assert test.loc["model", SKILL_FORMULA] > 0.9
