@@ -134,7 +134,7 @@ PRESETS: dict[str, Preset] = {
         "Learn to write Python docs",
         "An LSTM reads 32 characters of Python's own documentation at a time and writes a sample every "
         "epoch: watch it go from noise to spaces and short words (the, as, is) while its bits per "
-        "character fall about one bit below the unigram baseline.",
+        "character fall 0.8–0.9 below the unigram baseline on the validation text (0.7 on the test text).",
         model={"cell": "lstm", "hidden_size": 64, "num_layers": 1, "init": "default", "forget_bias": 1.0},
         data={"dataset": "pydoc", "timesteps": 32,
               "params": {"length": 100_000, "start": 0, "windows": 4000, "temperature": 0.7},
