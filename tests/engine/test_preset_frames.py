@@ -287,17 +287,17 @@ def test_char_pydoc_goes_from_noise_to_short_words_below_the_unigram_baseline(se
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
-def test_char_brackets_tanh_rnn_guesses_its_closers_and_the_lstm_gets_them_all(seed):
-    """"a tanh RNN gets 29–59% of its closers right (a guess gets a third), while an LSTM … gets them all
+def test_char_brackets_tanh_rnn_gets_some_closers_right_and_the_lstm_all(seed):
+    """"a tanh RNN gets 25–75% of its closers right on validation (a guess gets a third), while an LSTM … gets them all
     right": the verdict judges by that score (orange for the tanh RNN, green for the LSTM), not by bits
     against the unigram, which both beat."""
-    assert "a tanh RNN gets 29–59% of its closers right (a guess gets a third)" in PRESETS["char_brackets"].description
+    assert "a tanh RNN gets 25–75% of its closers right on validation" in PRESETS["char_brackets"].description
     rnn, lstm = frame("char_brackets", seed), frame("char_brackets", seed, cell="lstm")
     for run in (rnn, lstm):
         assert run.end["status"] == "completed"
         assert run.val() < naive_loss(run.windows)                      # both beat the unigram in bits
     rnn_score = rnn.epochs[-1]["text"]["memory_accuracy"]
-    assert in_range([rnn_score], 0.29, 0.59)
+    assert in_range([rnn_score], 0.25, 0.75)
     assert rnn.table.loc["validation", "closer right"] == pytest.approx(rnn_score)
     assert rnn.verdict.kind == "partial" and rnn.verdict.text.startswith("remembers the opener only ")
     assert lstm.epochs[-1]["text"]["memory_accuracy"] == 1.0

@@ -194,7 +194,7 @@ def test_the_brackets_preset_is_learned_by_an_lstm_and_not_by_a_tanh_rnn():
     tanh = _closer_accuracy("rnn", data, model_cfg, train_cfg)
     assert lstm["memory_accuracy"] > 0.9, lstm
     assert tanh["memory_accuracy"] < 0.6, tanh
-    assert "a tanh RNN gets 29–59% of its closers right" in PRESETS["char_brackets"].description
+    assert "a tanh RNN gets 25–75% of its closers right" in PRESETS["char_brackets"].description
     assert lstm["bits"] < 0.92 < tanh["bits"], (lstm, tanh)
     # the connectivity captions: the LSTM, sure and right at each held-out closer, is fainter everywhere
     # than the tanh RNN, unsure and often wrong (so the colour is not "reaching the opener = right")
