@@ -24,7 +24,7 @@ from rnn_core.config import replace as cfg_replace
 from rnn_core.data.windows import naive_loss, prepare
 from rnn_core.lessons import presets
 from rnn_core.lessons.presets import PRESETS, preset_configs
-from rnn_core.measure.evaluate import evaluate
+from rnn_core.measure.evaluate import evaluate, scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.reach import Reach, reach
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
@@ -65,13 +65,23 @@ class Frame:
 
     @cached_property
     def verdict(self) -> Verdict:
-        return run_verdict(self.epochs, self.end, naive_loss(self.windows), self.windows.task, self.train_cfg.clip)
+        """The verdict line as the Playground writes it (`ui.views.verdict_for`): a finished run without
+        validation windows is judged on its training loss at the final weights."""
+        loss = None
+        if self.end["status"] == "completed" and not len(self.windows.X_val):
+            loss = scaled_loss(self.evaluation, self.windows, "train")
+        return run_verdict(self.epochs, self.end, naive_loss(self.windows), self.windows.task, self.train_cfg.clip,
+                           loss=loss)
 
     # --- the metrics table (the model's rows next to its baselines)
     @cached_property
+    def evaluation(self) -> dict:
+        return evaluate(self.model, self.windows)
+
+    @cached_property
     def table(self):
         """The table under the predictions: the metrics table, or a text run's scores per split."""
-        evaluation = evaluate(self.model, self.windows)
+        evaluation = self.evaluation
         if self.windows.task == "text":
             return text_scores_table(evaluation).set_index("split")
         return metrics_frame(evaluation)
