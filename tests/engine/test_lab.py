@@ -351,3 +351,19 @@ def test_overlay_tells_coinciding_cells_apart_and_phase_colour_bar_says_of_what(
     phase = phase_figure(lab.phase_diagram(SMALL, gains=(0.5, 1.0, 1.5)))
     bar = phase.data[0].colorbar
     assert bar.title.text == "log₁₀(‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_T‖)" and "10⁰" in bar.ticktext
+
+
+def test_the_gate_path_is_not_a_bound_the_other_paths_may_partly_cancel_it():
+    """"the other paths add to it or partly cancel it": on the Lab's LSTM preset (seeds 0–4) the total
+    ‖∂L/∂c_t‖ lies below what the forget gates' product alone carries at some timesteps, above it at others."""
+    from rnn_core.nn.probe import REFERENCE_NOTE
+
+    assert "add to it or partly cancel it" in REFERENCE_NOTE["gated"]
+    cfg = LAB_PRESETS["lstm_keeps"]["config"]
+    below = above = 0
+    for seed in FIVE_SEEDS:
+        p = lab._probe_seed(cfg, "lstm", seed)
+        c, path = np.array(p["grad_c"][0]), np.array(p["gate_path"][0])
+        below += int((c < path * (1 - 1e-9)).sum())
+        above += int((c > path * (1 + 1e-9)).sum())
+    assert below > 0 and above > 0, (below, above)

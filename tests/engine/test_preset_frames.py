@@ -313,3 +313,94 @@ def test_char_brackets_tanh_rnn_gets_some_closers_right_and_the_lstm_all(seed):
     assert lstm.epochs[-1]["text"]["memory_accuracy"] == 1.0
     assert lstm.table.loc["test (held out)", "closer right"] == 1.0
     assert lstm.verdict.kind == "beats" and lstm.verdict.text.startswith("remembers the opener: 100% of the closers")
+
+
+# ------------------------------------------------------------------------------------ Stock forecast
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_stock_nflx_falls_below_the_constant_guess_but_not_below_persistence(seed, offline):
+    """"its loss falls far below the constant guess, yet it does not beat copying the last price
+    (offline, on the DJIA series: a training loss of 1–2% of the constant guess's, and a skill score of
+    −0.3 to −0.6 on the test days)" — offline as in a lecture hall without Wi-Fi."""
+    from rnn_core.cli.report import BEATS_BELOW
+
+    assert "a training loss of 1–2% of the constant guess's, and a skill score of −0.3 to −0.6" in \
+        PRESETS["stock_nflx"].description
+    m, d, _ = preset_configs("stock_nflx")
+    assert (m.cell, m.num_layers, m.hidden_size, d.timesteps, d.dataset) == ("rnn", 3, 20, 100, "djia")
+    run = frame("stock_nflx", seed)
+    assert run.end["status"] == "completed" and run.clipped() == 0 and run.spikes() == []
+    # no validation part: the loss is the training loss, against the guesses on the training windows
+    constant = run.windows.naive_losses("train")["constant"]
+    assert in_range([run.epochs[-1]["train_loss"] / constant], 0.01, 0.02)
+    # the verdict: worse than tomorrow = today, judged on the training loss at the final weights
+    assert run.verdict.kind == "worse" and "worse than tomorrow = today (training loss" in run.verdict.text
+    # the metrics table: on the test days the model's RMSE is above persistence's (negative skill)
+    test = run.table.loc["test"]
+    assert in_range([test.loc["model", SKILL_FORMULA]], -0.6, -0.3)
+    assert test.loc["model", "RMSE"] >= BEATS_BELOW * test.loc["persistence", "RMSE"]
+    # the gradient chart's top layer fades toward the oldest day, and its caption counts it
+    assert run.reach.zeros is None and run.reach.decades < -10
+    assert f"{-run.reach.decades:.1f} decades" in run.story
+
+
+# ------------------------------------------------------------------------- Exploding and its rescue
+def axis_decades(fig) -> tuple[float, float]:
+    """(bottom, top) of a log y axis in decades: its set range, else the range of what it draws."""
+    if fig.layout.yaxis.range is not None:
+        return tuple(fig.layout.yaxis.range)
+    ys = [v for t in fig.data if t.y is not None for v in t.y if v is not None and v > 0]
+    return math.log10(min(ys)), math.log10(max(ys))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_exploding_ends_on_the_profile_that_exploded(seed):
+    """"at initialisation ‖∂L/∂hₜ‖ grows GROWTH× from the last timestep back to the first, and without
+    clipping SGD's steps then grow step after step until the loss overflows and the run diverges, in
+    epoch 2 before its next probe (steps STEPS)": the last frame's gradient chart is that rising profile,
+    on an axis where the rise is plainly visible."""
+    assert EXPLODING_SAYS in PRESETS["exploding"].description
+    run = frame("exploding", seed)
+    assert run.end["status"] == "diverged" and run.end["epoch"] == 2
+    assert in_range([run.end["step"]], *DIVERGES_AT)
+    assert "infinite" in run.end["reason"] or "NaN" in run.end["reason"]
+    # the gradient chart: its solid line is the epoch-0 profile — the weights the first steps' exploding
+    # gradient was computed at — rising toward t = 0, and nothing later to stretch the axis
+    assert last_probe(run.epochs)[0] == 0
+    assert run.reach.zeros is None and in_range([run.reach.decades], *RISE_DECADES)
+    line = run.main_line
+    assert line[0] > 100 * line[-1]
+    bottom, top = axis_decades(run.gradient_chart)
+    assert top - bottom < 8 and run.reach.decades > 0.25 * (top - bottom), (bottom, top)
+    assert run.story.startswith(f"At initialisation, ‖∂L/∂hₜ‖ gains {run.reach.decades:.1f} decades")
+    assert f"The run diverged at step {run.end['step']}, before its next probe" in run.story
+    # the gradient-norm chart: nothing clipped, and the steps ran away
+    norms = [s["grad_norm"] for s in run.steps]
+    assert run.clipped() == 0 and max(norms[-10:]) > 1e6 * np.median(norms[:10]), norms
+    # the verdict
+    assert run.verdict.kind == "diverged"
+    assert run.verdict.text == f"diverged at step {run.end['step']} (its update refused): lower the learning rate or clip"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_clipping_rescue_cuts_the_spikes_and_ends_far_below_persistence(seed):
+    """"the spikes far above the median are cut (red crosses), no step runs away, and the loss ends
+    far below persistence instead of overflowing"."""
+    run = frame("clipping_rescue", seed)
+    assert run.end["status"] == "completed"
+    norms = np.array([s["grad_norm"] for s in run.steps])
+    clipped = [s["clipped"] for s in run.steps]
+    assert norms.max() > 20 * np.median(norms) and clipped[int(norms.argmax())]
+    assert in_range([run.clipped()], *RESCUE_CLIPPED)
+    assert all(math.isfinite(e["val_loss"]) for e in run.epochs)
+    assert in_range([run.against("persistence")], 0, RESCUE_BELOW)
+    assert run.verdict.kind == "beats" and run.verdict.text.startswith("beats tomorrow = today: validation loss")
+    assert run.table.loc["test"].loc["model", SKILL_FORMULA] > 0.9
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_exploding_settings_train_calmly_at_gain_one(seed):
+    """"(at gain 1.0 the same settings train calmly)": no divergence, no spike, far below persistence."""
+    run = frame("exploding", seed, gain=1.0)
+    assert run.end["status"] == "completed" and run.clipped() == 0
+    assert in_range([run.against("persistence")], 0, RESCUE_BELOW)
