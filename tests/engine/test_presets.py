@@ -123,8 +123,9 @@ def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
     banner = " ".join(e.value for e in at.error)
     assert "The run diverged at step" in banner and "turn on gradient clipping" in banner, banner
     captions = " ".join(c.value for c in at.caption)            # under the gradient-through-time chart
-    assert "the solid line is the last profile before that" in captions, captions
-    assert re.search(r"at initialisation it gains [2-9]\.\d decades", captions), captions
+    assert "before its next probe: the solid line is the profile at initialisation" in captions, captions
+    assert re.search(r"At initialisation, ‖∂L/∂hₜ‖ gains [23]\.\d decades from the last timestep back", captions), \
+        captions
     assert not at.exception
 
 
