@@ -43,7 +43,8 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from ui.links import PLAYGROUND, RUN_GONE, RUN_PARAM, follow, link_params, write_address
 
 SECTIONS = {"m": ModelConfig, "d": DataConfig, "t": TrainConfig}

@@ -23,6 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnn_core.readable import fixed
+
 # Float64's smallest normal number is 2.2 × 10⁻³⁰⁸ (subnormals reach 4.9 × 10⁻³²⁴). A gradient that fades
 # into 0 passes through values near it; one whose last value before the zeros is above this was blocked.
 UNDERFLOW_BELOW = 1e-290
@@ -50,7 +52,7 @@ class Reach:
         if self.decades is None:
             return "has no gradient at the last timestep"
         d = self.decades
-        return f"gains {d:.1f} decades" if d >= 0 else f"loses {-d:.1f} decades"
+        return f"gains {fixed(d, 1)} decades" if d >= 0 else f"loses {fixed(-d, 1)} decades"
 
     def span(self) -> str:
         """The change and the stretch it is measured over: "loses 19.7 decades from the last timestep back

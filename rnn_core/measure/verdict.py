@@ -1,5 +1,6 @@
 """A run's verdict in one line of words and numbers, for the back row of a lecture hall.
 
+    judge(ratio) -> "beats" | "at_baseline" | "worse"      the one rule: error ÷ baseline error, ±AT_BASELINE
     run_verdict(epochs, end, baseline, task, clip="off") -> Verdict | None
     gradient_story(first, latest, end) -> str
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
@@ -27,12 +28,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rnn_core.measure.reach import Reach, reach
-from rnn_core.measure.readable import readable
 from rnn_core.nn.tasks import TASKS
+from rnn_core.readable import percent, readable
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
 REMEMBERS = 0.90          # a memory task (brackets) is remembered from 90 % of its closers right on
 
+
+def judge(ratio: float) -> str:
+    """The one rule every front end judges an error against a baseline by (error ÷ the baseline's error):
+    "beats" below 1 − AT_BASELINE, "worse" above 1 + AT_BASELINE, "at_baseline" in between, edges included
+    (1.1 is at the baseline, though 1.1 − 1 is 0.10000000000000009 in floating point)."""
+    if round(abs(ratio - 1.0), 12) <= AT_BASELINE:
+        return "at_baseline"
+    return "worse" if ratio > 1.0 else "beats"
 
 
 @dataclass(frozen=True)
@@ -75,15 +84,16 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
     name = TASKS[task].verdict_name if task in TASKS else "the baseline"
     ratio = loss / baseline
     what = f"{split} loss {readable(loss)}"
-    if abs(ratio - 1.0) <= AT_BASELINE:
+    kind = judge(ratio)
+    if kind == "at_baseline":
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
         return Verdict("at_baseline", f"at {name} ({what} {sign} baseline {readable(baseline)})", ratio, loss)
-    if ratio > 1.0:
-        how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
+    if kind == "worse":
+        how = percent(ratio - 1) if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} ({what}, baseline {readable(baseline)})", ratio, loss)
     # "86% below"; from ten times smaller on, "222× smaller", "1,060× smaller" (a percentage would read
     # "100% below": zero)
-    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
+    how = f"{percent(1 - ratio)} below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
     return Verdict("beats", f"beats {name}: {what} is {how} the baseline {readable(baseline)}", ratio, loss)
 
 
@@ -97,11 +107,11 @@ def _memory_verdict(epochs: Sequence[dict]) -> Verdict | None:
     score = float(last["text"]["memory_accuracy"])
     guess = 1.0 / 3.0                                         # one of the three closers ) ] }
     ratio = (1.0 - score) / (1.0 - guess)                     # errors ÷ a guess's errors
-    if score >= REMEMBERS:
-        return Verdict("beats", f"remembers the opener: {score:.0%} of the closers right on validation "
-                                f"(a guess gets {guess:.0%})", ratio, score)
-    return Verdict("partial", f"remembers the opener only {score:.0%} of the time (closers right on validation; "
-                              f"a guess gets {guess:.0%}, memory 100%)", ratio, score)
+    if score >= REMEMBERS:          # the one rule above judges errors against a baseline; this one a score
+        return Verdict("beats", f"remembers the opener: {percent(score)} of the closers right on validation "
+                                f"(a guess gets {percent(guess)})", ratio, score)
+    return Verdict("partial", f"remembers the opener only {percent(score)} of the time (closers right on "
+                              f"validation; a guess gets {percent(guess)}, memory 100%)", ratio, score)
 
 
 def _reach(probe: dict) -> Reach | None:
@@ -151,5 +161,5 @@ def _diverged_note(epoch: int, probe: dict, end: dict) -> str:
     sigma = (probe.get("sigma_max") or [None])[-1]
     if sigma is not None and math.isfinite(sigma):
         rate = sigma * probe.get("gamma", 1.0)
-        text += f" There σ_max·γ = {rate:,.0f}." if rate >= 1000 else f" There σ_max·γ = {rate:.3g}."
+        text += f" There σ_max·γ = {readable(rate)}."
     return text

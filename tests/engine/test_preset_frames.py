@@ -27,7 +27,7 @@ from rnn_core.lessons.presets import PRESETS, preset_configs
 from rnn_core.measure.evaluate import evaluate, scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.reach import Reach, reach
-from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
+from rnn_core.measure.verdict import Verdict, gradient_story, judge, run_verdict
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
 from rnn_core.threads import one_thread
@@ -322,8 +322,6 @@ def test_stock_nflx_falls_below_the_constant_guess_but_not_below_persistence(see
     """"its loss falls far below the constant guess, yet it does not beat copying the last price
     (offline, on the DJIA series: a training loss of 1–2% of the constant guess's, and a skill score of
     −0.3 to −0.6 on the test days)" — offline as in a lecture hall without Wi-Fi."""
-    from rnn_core.cli.report import BEATS_BELOW
-
     assert "a training loss of 1–2% of the constant guess's, and a skill score of −0.3 to −0.6" in \
         PRESETS["stock_nflx"].description
     m, d, _ = preset_configs("stock_nflx")
@@ -338,7 +336,7 @@ def test_stock_nflx_falls_below_the_constant_guess_but_not_below_persistence(see
     # the metrics table: on the test days the model's RMSE is above persistence's (negative skill)
     test = run.table.loc["test"]
     assert in_range([test.loc["model", SKILL_FORMULA]], -0.6, -0.3)
-    assert test.loc["model", "RMSE"] >= BEATS_BELOW * test.loc["persistence", "RMSE"]
+    assert judge(test.loc["model", "RMSE"] / test.loc["persistence", "RMSE"]) == "worse"     # the one rule
     # the gradient chart's top layer fades toward the oldest day, and its caption counts it
     assert run.reach.zeros is None and run.reach.decades < -10
     assert f"{-run.reach.decades:.1f} decades" in run.story

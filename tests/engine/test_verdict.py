@@ -131,3 +131,16 @@ def test_a_memory_task_is_judged_by_the_closers_it_gets_right_not_by_bits():
     # a text without known memory (Python docs) is judged in bits against the unigram, as before
     plain = [{"kind": "epoch", "epoch": 3, "train_loss": 2.0, "val_loss": 2.2, "text": {"sample": "the"}}]
     assert run_verdict(plain, None, 3.3, "text").text.startswith("beats the unigram baseline: validation loss 2.2")
+
+
+def test_the_app_and_the_cli_judge_a_loss_by_one_rule():
+    """A loss ratio of 1.105 was "10% worse" in the app and "no better" in the CLI (0.9× / 1/0.9×): both now
+    read `judge`, the app's ±10 % around the baseline, on either side of each edge."""
+    from rnn_core.cli.report import JUDGED, versus
+    from rnn_core.measure.verdict import AT_BASELINE, judge
+
+    for ratio in (0.5, 1 - AT_BASELINE - 0.005, 0.9, 0.95, 1.0, 1.05, 1.1, 1.105, 1 + AT_BASELINE + 0.005, 1.5):
+        app = run_verdict(_epochs(ratio * 0.04), None, 0.04, "sequence")
+        assert app.kind == judge(ratio), ratio
+        assert versus(ratio * 0.04, 0.04, "the constant guess").endswith(JUDGED[app.kind]), ratio
+    assert [judge(r) for r in (0.89, 0.9, 1.1, 1.11)] == ["beats", "at_baseline", "at_baseline", "worse"]
