@@ -39,7 +39,7 @@ STOCK_FALLBACK_PARAMS = {"start": "2000-01-01", "end": "2012-12-31"}   # ≈ 3,2
 
 # The exploding run and its rescue share everything but clipping. Measured on seeds 0–7 (one torch thread):
 # SGD at lr 0.07 (momentum 0.9) on a sine of 20 steps per cycle diverges at gain 1.6 every time, at step
-# 52–58, and at gain 1.0 never; 2,000 points give 43 steps an epoch, so it diverges in epoch 2, before the
+# 54–58, and at gain 1.0 never; 2,000 points give 43 steps an epoch, so it diverges in epoch 2, before the
 # epoch-2 probe, and the last profile is the one rising toward t = 0 (gain 1.5 did not diverge on seed 4;
 # lr 0.075 or 0.08 also diverged at gain 1.0; gain 1.75 or 2.0 left more rescues above persistence).
 # "Vanishing" and "LSTM remembers" are one setup but for the cell: the same adding problem, the same
@@ -58,7 +58,7 @@ PRESETS: dict[str, Preset] = {
     "vanishing": Preset(
         "Vanishing: tanh RNN, 100 steps",
         "A plain tanh RNN must remember across 100 steps of the adding problem: at every probe ‖∂L/∂hₜ‖ fades "
-        "by 12–26 orders of magnitude toward early timesteps, no step spikes, and from the first epoch to the "
+        "by 12–27 orders of magnitude toward early timesteps, no step spikes, and from the first epoch to the "
         "last the loss stays at the constant guess.",
         # forget_bias does nothing to a tanh RNN; it is here so that the ghost run with an LSTM (the same
         # setup, another cell) is exactly "LSTM remembers"
@@ -69,7 +69,7 @@ PRESETS: dict[str, Preset] = {
     "exploding": Preset(
         "Exploding: RNN, gain 1.6, no clipping",
         "Orthogonal W_hh × 1.6 puts a tanh RNN past σ_max·γ = 1: at initialisation ‖∂L/∂hₜ‖ grows "
-        "400–2,100× from the last timestep back to the first, and without clipping SGD's steps then grow "
+        "390–2,200× from the last timestep back to the first, and without clipping SGD's steps then grow "
         "step after step until the loss overflows and the run diverges at step 54–57, before its epoch-2 "
         "probe, so the chart keeps that rising profile (at gain 1.0 the same settings never diverge and end "
         "3,000–25,000× below persistence).",
@@ -123,7 +123,7 @@ PRESETS: dict[str, Preset] = {
         "Clipping rescues the exploding RNN",
         "The exploding run again — same seed, same settings — with the gradient norm clipped at 1: the "
         "spikes far above the median are cut (red crosses on 230–580 of its 860 steps), no step runs away, "
-        "and the loss ends 130–5,500× below persistence instead of overflowing (seeds 0–4; on seeds 5 and 7 "
+        "and the loss ends 120–5,700× below persistence instead of overflowing (seeds 0–4; on seeds 5 and 7 "
         "the clipped run still ends above persistence).",
         model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "orthogonal", "gain": 1.6},
         data=dict(EXPLODING_DATA),
