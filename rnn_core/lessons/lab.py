@@ -137,7 +137,7 @@ LAB_PRESETS: dict[str, dict] = {
                       "note": "Unit i's gradient is multiplied by its own u_i at every step back, so the layer's "
                               "bound is (|u|_max·γ)^k; torch's default init draws u in ±1/√H (|u|_max ≈ 0.17 "
                               "here), the bound forces about 75 decades lost over 100 steps, and the gradient "
-                              "loses 77–88: nearly the bound, where a tanh RNN's σ_max ≈ 1.1 allows growth.",
+                              "loses 75–104: nearly the bound, where a tanh RNN's σ_max ≈ 1.1 allows growth.",
                       "config": LabConfig(cell="indrnn", timesteps=100, init="default")},
 }
 
