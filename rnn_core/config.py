@@ -33,6 +33,7 @@ INITS: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop": "RMSprop"}
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
+STATE_RESETS: dict[str, str] = {"epoch": "Each epoch", "never": "Never", "steps": "Every N updates"}
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,16 @@ FIELDS: dict[str, Field] = {
     "bptt_truncate": Field("Truncated BPTT k", "Truncated BPTT: the gradient flows back at most k steps (0 = the "
                            "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
                            0, 1000, 1),
+    "stateful": Field("Stateful", "Read the data in order as parallel streams, the state carried from update to "
+                      "update (detached; reset only where you choose): it flows forward for ever, the gradient only "
+                      "k steps back. Every step is a target; held-out data is read as one stream; T is the history "
+                      "the probe and the warm-up read."),
+    "stateful_streams": Field("Streams", "Stateful: parallel streams, each read in order (every update's batch).",
+                              1, 512, 1),
+    "stateful_step": Field("New steps per update", "Stateful: new steps k₁ per update (0 = k); the gradient goes "
+                           "k ≥ k₁ steps back.", 0, 1000, 1, widget="New steps k₁"),
+    "state_reset": Field("State reset", "Stateful: when the carried state is set to zero."),
+    "state_reset_every": Field("Reset every N updates", "Stateful: N.", 1, 1_000_000, 1, widget="Reset every N"),
     "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
@@ -201,6 +212,11 @@ class TrainConfig:
     clip_value: float = 1.0      # threshold: max ‖g‖ (norm) or max |g_i| (value)
     bptt_truncate: int = 0       # gradient flows back at most k steps; 0 = the whole window
     seed: int = 0                # same config + seed → same numbers
+    stateful: bool = False       # read the data as streams in order, the state carried between updates
+    stateful_streams: int = 8    # stateful: B parallel streams (the batch of every update)
+    stateful_step: int = 0       # stateful: k1 new steps per update; 0 = bptt_truncate (k2)
+    state_reset: str = "epoch"   # stateful: one of STATE_RESETS
+    state_reset_every: int = 100  # stateful: N updates between resets when state_reset == "steps"
     probe_every: int = 2         # run the gradient probe every N epochs (and at the first and last)
     probe_batch: int = 16        # windows in the fixed probe batch
     device: str = "cpu"          # "cpu" or "cuda"
@@ -214,6 +230,8 @@ class TrainConfig:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        if self.state_reset not in STATE_RESETS:
+            raise ConfigError(f"Unknown state reset '{self.state_reset}': choose one of {', '.join(STATE_RESETS)}.")
         check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
 
@@ -227,11 +245,15 @@ def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
 
 
 def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
-    """The sentence refusing a truncation longer than the window, or None when it fits."""
-    if train_cfg.bptt_truncate <= data_cfg.timesteps:
-        return None
-    return (f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window (T = {data_cfg.timesteps}); "
-            "use k ≤ T or 0 for the whole window.")
+    """The sentence refusing a truncation longer than the window (stateful: new steps k₁ beyond the
+    truncation k), or None when it fits."""
+    k, k1 = train_cfg.bptt_truncate, train_cfg.stateful_step
+    if k > data_cfg.timesteps:
+        return (f"Truncated BPTT k = {k} is longer than the window (T = {data_cfg.timesteps}); "
+                "use k ≤ T or 0 for the whole window.")
+    if train_cfg.stateful and k1 > (k or data_cfg.timesteps):
+        return f"New steps per update k₁ = {k1} exceed the truncation k = {k or data_cfg.timesteps}; use k₁ ≤ k."
+    return None
 
 
 def validate_run(model_cfg: Any, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[Any, DataConfig, TrainConfig]:

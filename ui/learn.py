@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from rnn_core.readable import fixed, percent, readable, times_ten
+from ui import charts
 from ui.links import preset_page_params
 from ui.presenter import is_on, show_chart
 from ui.state import slot
@@ -262,7 +263,7 @@ def scratch_demo(key: str = "learn_truncate") -> None:
     if is_on():
         show_chart(truncation_figure(report), f"{key}_chart", fill=False)      # a chart amid text
     else:
-        st.plotly_chart(truncation_figure(report, height=320), width="stretch", key=f"{key}_chart")
+        charts.chart(truncation_figure(report, height=320), f"{key}_chart")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

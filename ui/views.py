@@ -39,7 +39,7 @@ from plots.gradients import (
 )
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
-from plots.style import CHART_CONFIG, COLORS
+from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.data.windows import naive_loss, naive_split
 from rnn_core.measure.evaluate import scaled_loss
@@ -51,6 +51,7 @@ from rnn_core.nn.probe import reference_note
 from rnn_core.nn.tasks import task_of
 from rnn_core.readable import readable, seconds
 from rnn_core.serve.history import Snapshot
+from ui import charts
 from ui.live import FINISHED, STATUS_ICON, RunContext, evaluation_for, get_context, get_run, ghost_of, progress
 from ui.markdown import md
 from ui.presenter import show_chart, status_line
@@ -96,8 +97,9 @@ def options_from_state(slot: str) -> ChartOptions:
                         bool(ss.get(f"{slot}.opt.closed", True)))
 
 
-def _chart(fig: Any, slot: str, name: str) -> None:
-    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=CHART_CONFIG, width="stretch")
+def _chart(fig: Any, slot: str, name: str, summary: str = "") -> None:
+    """A chart of the run with its text alternative and its data one click away (`ui.charts`)."""
+    charts.chart(fig, f"{slot}.chart.{name}", summary)
 
 
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
@@ -177,6 +179,7 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
 
 
 SPLIT_NAMES = {"train": "training", "val": "validation"}
+VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.py draws it large)
 _VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
@@ -187,7 +190,8 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
         return
     cell = label_of(ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
-    st.markdown(f"#### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    with st.container(key=f"{VERDICT_KEY}-{slot or 'ghost'}-{'ghost' if who else 'run'}"):   # large, not a heading
+        st.markdown(f"**{who}{cell}{so_far}:** :{_VERDICT_COLOR[v.kind]}[**{v.text}**]")
     if ctx.windows.task == "forecast" and v.kind != "diverged":
         # a forecast is judged against persistence; the constant guess is the other obvious one
         split = "val" if len(ctx.windows.X_val) else "train"
@@ -223,7 +227,8 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
                  ghost: Ghost | None = None) -> None:
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
-    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
+    v = verdict_for(snap, ctx, slot)
+    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss", f"The run {v.text}." if v else "")
     has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
     thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
              if has_val else "the mean batch loss of each epoch (this run has no validation part)")
@@ -259,9 +264,9 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                           slot: str, ghost: Ghost | None = None) -> None:
-    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
     epochs = snap.epochs if snap else []
     story = gradient_story(first_probe(epochs), last_probe(epochs), snap.end if snap else None)
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time", story or "")
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
@@ -291,13 +296,27 @@ def probe_note(ctx: RunContext | None) -> str:
     if tc.probe_every < 1:
         return "The probe is off for this run (probe every 0 epochs)."
     every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
+    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
+    if tc.stateful and T:
+        return stateful_probe_note(tc, T, every)
     note = (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
             f"{tc.probe_batch} training windows, not on the whole data.")
-    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
     if tc.bptt_truncate and T and tc.bptt_truncate < T:
         note += (f" Truncated BPTT (k = {tc.bptt_truncate}): timesteps before the last {tc.bptt_truncate} "
                  "get no gradient at all, so they stay blank here.")
     return note
+
+
+def stateful_probe_note(tc, T: int, every: str) -> str:
+    """What the probe of a stateful run measures: one update, from the state carried into its window."""
+    k2 = tc.bptt_truncate or T
+    k1 = tc.stateful_step or k2
+    streams = min(tc.probe_batch, tc.stateful_streams)
+    return (f"Stateful: measured {every} on one update of {streams} stream(s), the last {T} steps before its "
+            f"end with the state carried into them from the stream's start; its {k1} new step(s) are the "
+            f"targets and its gradient is cut {k2} steps back (blank before the red line), while the teal "
+            "line, ‖∂h_T/∂xₜ‖ computed exactly with no truncation, shows how far back the last state still "
+            "depends on each input: the state carries what the gradient never sees.")
 
 
 # --------------------------------------------------------------------------------------------- 3
@@ -377,10 +396,15 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "flattened around the constant guess means the network did not remember.")
     else:
         parts = "training and test" if w is not None and not len(w.X_val) else "training, validation and test"
+        stateful = ctx.train_cfg.stateful
+        loop = ("reads the series as the last training stream did, on up to the test part, then is fed its own "
+                "predictions with the state carried" if stateful else
+                "is fed its own predictions from the start of the test part")
         st.caption(f"The series in real units with the {parts} parts shaded. The "
-                   "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
-                   "predictions from the start of the test part, so its errors add up. Click "
-                   "'persistence' in the legend to compare with 'tomorrow = today'.")
+                   f"one-step prediction sees the true past each day; the closed-loop forecast {loop}, so its "
+                   "errors add up. Click 'persistence' in the legend to compare with 'tomorrow = today'.")
+    if evaluation.get("reading"):
+        st.caption(md(evaluation["reading"]))
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
@@ -447,6 +471,15 @@ def status_text(snap: Snapshot | None) -> str:
             f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)}")
 
 
+def presented_summary(chart: str, snap: Snapshot | None, v: Verdict | None) -> str:
+    """The page's own sentence about the presenter's chart, for its text alternative."""
+    if chart == "loss" and v is not None:
+        return f"The run {v.text}."
+    if chart == "gradient" and snap is not None:
+        return gradient_story(first_probe(snap.epochs), last_probe(snap.epochs), snap.end) or ""
+    return ""
+
+
 def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
 
@@ -458,7 +491,8 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
             line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
         status_line(line)
         opts = options_from_state(slot)
-        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}")
+        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}",
+                   summary=presented_summary(chart, snap, v))
 
     return draw
 
@@ -478,26 +512,26 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             if ghost is not None:
                 verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.subheader("1 · Loss", divider="gray")
+        st.header("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             loss_section(snap, ctx, opts, slot, ghost)
         with c2:
             gradient_time_section(snap, ctx, opts, slot, ghost)
-        st.subheader("2 · Gradient through time, over training", divider="gray")
+        st.header("2 · Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             heatmap_section(snap, opts, slot, ctx)
         with c2:
             gates_or_note(snap, ctx, slot)
-        st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
+        st.header("3 · Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot)
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.subheader("4 · Samples, guesses and connectivity", divider="gray")
+            st.header("4 · Samples, guesses and connectivity", divider="gray")
             text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
-        st.subheader("4 · Predicted vs actual", divider="gray")
+        st.header("4 · Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap)
 
     return draw

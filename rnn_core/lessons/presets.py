@@ -54,6 +54,14 @@ ADDING_TRAIN = {"optimizer": "adam", "lr": 0.005, "batch_size": 32, "epochs": 12
 EXPLODING_DATA = {"dataset": "sine", "timesteps": 50, "params": {"length": 2000, "period": 20.0, "noise": 0.0}}
 EXPLODING_TRAIN = {"optimizer": "sgd", "lr": 0.07, "momentum": 0.9, "batch_size": 32, "epochs": 20}
 
+# Seed 002's stateful Keras LSTM (16 units, batch_input_shape (1, 1, 1), stateful, reset_states() each epoch,
+# Adam, MSE) on sin(t) for t = 0 … 35, then generating the wave from its own predictions: here 37 training
+# steps of sin t, one stream, one new step per update. Its pair differs only in how far the gradient goes back.
+STATEFUL_SINE_DATA = {"dataset": "sine", "timesteps": 20, "params": {"length": 80, "noise": 0.0},
+                      "train_frac": 0.3, "val_frac": 0.0}
+STATEFUL_SINE_TRAIN = {"optimizer": "adam", "lr": 0.001, "epochs": 150, "clip": "off", "stateful": True,
+                       "stateful_streams": 1, "stateful_step": 1, "state_reset": "epoch", "probe_every": 10}
+
 PRESETS: dict[str, Preset] = {
     "vanishing": Preset(
         "Vanishing: tanh RNN, 100 steps",
@@ -139,6 +147,35 @@ PRESETS: dict[str, Preset] = {
               "train_frac": 0.7, "val_frac": 0.15},
         train={"optimizer": "adam", "lr": 0.02, "batch_size": 32, "epochs": 8, "clip": "norm",
                "clip_value": 1.0}),
+    "stateful_sine": Preset(
+        "Stateful LSTM generates a sine (gradient 1 step back)",
+        "Seed 002's stateful LSTM: 16 units read sin t one value per update from the state they carry (one "
+        "stream, reset each epoch), the gradient cut 1 step back (red line) while the state still holds inputs "
+        "20 steps back (teal line); its training loss ends more than 50× below persistence and, fed its own "
+        "predictions, it generates the wave within 0.2 of the true sine (RMSE, amplitude 1).",
+        model={"cell": "lstm", "hidden_size": 16, "num_layers": 1},
+        data=dict(STATEFUL_SINE_DATA),
+        train={**STATEFUL_SINE_TRAIN, "bptt_truncate": 1}),
+    "stateful_sine_k20": Preset(
+        "The same stateful LSTM, gradient 20 steps back",
+        "The same stateful LSTM and the same one-value updates with the gradient 20 steps back instead of 1: on "
+        "every seed its training loss ends below the 1-step run's, which is what truncation at 1 step costs, "
+        "and it generates the wave within 0.2 of the true sine.",
+        model={"cell": "lstm", "hidden_size": 16, "num_layers": 1},
+        data=dict(STATEFUL_SINE_DATA),
+        train={**STATEFUL_SINE_TRAIN, "bptt_truncate": 20}),
+    "stateful_brackets": Preset(
+        "The state carries it, the gradient never sees it (brackets, k = 4)",
+        "A tanh RNN reads the brackets as 16 streams with its state carried and its gradient cut 4 steps back: "
+        "the teal line shows its last state still depends on the opener 11 characters back, yet it gets the "
+        "closer right no more often than a guess (about a third), while the same run with k = 16 gets nearly "
+        "every one.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1},
+        data={"dataset": "brackets", "timesteps": 24,
+              "params": {"span": 10, "length": 30000, "windows": 200, "temperature": 0.5, "seed": 0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "adam", "lr": 0.005, "epochs": 6, "clip": "norm", "clip_value": 1.0, "stateful": True,
+               "stateful_streams": 16, "bptt_truncate": 4, "stateful_step": 4, "probe_every": 1}),
     "char_pydoc": Preset(
         "Learn to write Python docs",
         "An LSTM reads 32 characters of Python's own documentation at a time and writes a sample every "

@@ -5,6 +5,7 @@ from them (the trainer records one every epoch).
     logits(model, x) -> (B, V)                      the model's next-character logits, float64, in eval mode
     sample(model, info, n_chars, temperature, seed, prompt) -> str     the model writes, one character at a time
     epoch_sample(model, info) -> {"prompt", "sample", "temperature"}    the trainer's per-epoch sample
+    stream_sample, epoch_stream_sample                                  the same with the state carried (stateful)
     closer_hits(logits, target, info) -> (hits, n)  a text with known memory (brackets): closers right
     memory_score(model, windows) -> float | None    that fraction on the validation windows (the trainer
                                                     records it each epoch; the verdict judges by it)
@@ -79,6 +80,40 @@ def epoch_sample(model: nn.Module, info: TextInfo) -> dict:
     prompt = epoch_prompt(info)
     return {"prompt": prompt, "temperature": info.temperature,
             "sample": sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
+
+
+@torch.no_grad()
+def stream_sample(model: nn.Module, info: TextInfo, n_chars: int = 200, temperature: float = 0.8,
+                  seed: int = 0, prompt: str = "") -> str:
+    """As `sample`, but read as one stream (stateful runs): the prompt warms the state from zero, then each
+    drawn character is read once and the state carried on, with no window of T characters."""
+    n_chars = max(0, min(int(n_chars), MAX_SAMPLE_CHARS))
+    tau = max(float(temperature), 1e-3)
+    gen = torch.Generator().manual_seed(int(seed))
+    eye = torch.eye(info.vocab.size, device=device_of(model))
+    ids = [int(i) for i in info.vocab.encode(prompt)]
+    x = eye[ids][None] if ids else torch.zeros(1, 1, info.vocab.size, device=device_of(model))   # (1, n, V)
+    out, state = [], None
+    was = model.training
+    model.eval()
+    try:
+        for _ in range(n_chars):
+            z, state = model.forward_steps(x, state)                                     # (1, n, V)
+            # p = softmax(z / τ) of the last character read
+            p = torch.softmax(z[0, -1].double().cpu() / tau, dim=0)
+            nxt = int(torch.multinomial(p, 1, generator=gen))
+            out.append(info.vocab.chars[nxt])
+            x = eye[nxt].view(1, 1, -1)
+    finally:
+        model.train(was)
+    return "".join(out)
+
+
+def epoch_stream_sample(model: nn.Module, info: TextInfo) -> dict:
+    """`epoch_sample` for a stateful run: the same prompt and seed, the state carried (`stream_sample`)."""
+    prompt = epoch_prompt(info)
+    return {"prompt": prompt, "temperature": info.temperature, "stateful": True,
+            "sample": stream_sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
 
 
 # --------------------------------------------------------------------------- the task's own score

@@ -339,11 +339,11 @@ def test_timesteps_and_bptt_in_a_real_process_exit_2():
 def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypatch):
     """No printed line reads the gradient probe, so a run that is not written does not pay for it; the
     losses and metrics it prints are the same either way."""
-    import rnn_core.nn.train
+    import rnn_core.nn.batches  # where the trainer's window batches call the probe
 
     calls = []
-    real_probe = rnn_core.nn.train.probe
-    monkeypatch.setattr(rnn_core.nn.train, "probe", lambda *a, **k: calls.append(1) or real_probe(*a, **k))
+    real_probe = rnn_core.nn.batches.probe
+    monkeypatch.setattr(rnn_core.nn.batches, "probe", lambda *a, **k: calls.append(1) or real_probe(*a, **k))
     argv = ["train", "--dataset", "sine", "--param", "length=300", "--timesteps", "20", "--hidden", "8",
             "--epochs", "2"]
     assert _main(argv) == 0

@@ -130,7 +130,13 @@ def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
 
 
 def test_every_playground_preset_has_a_last_frame_test():
-    """Each preset's sentence is checked against its last frame, on five seeds, in test_preset_frames.py."""
-    frames = (Path(__file__).parent / "test_preset_frames.py").read_text()
+    """Each preset's sentence is checked against its last frame, on five seeds, in test_preset_frames.py
+    (the stateful presets in test_stateful_presets.py, over seeds as well)."""
+    here = Path(__file__).parent
+    frames = (here / "test_preset_frames.py").read_text()
+    stateful = (here / "test_stateful_presets.py").read_text()
     for key in PRESETS:
-        assert re.search(rf"def test_{key}_\w+\(seed", frames), key
+        if key.startswith("stateful"):
+            assert f'"{key}"' in stateful and '@pytest.mark.parametrize("seed", SEEDS)' in stateful, key
+        else:
+            assert re.search(rf"def test_{key}_\w+\(seed", frames), key

@@ -140,7 +140,8 @@ def test_without_a_validation_part_the_captions_say_so():
 
     state = slot_of(at, "pg")
     exact = scaled_loss(state.evaluation["evaluation"], state.ctx.windows, "train")
-    verdict = " ".join(m.value for m in at.markdown if m.value.startswith("####"))
+    # the verdict line: "**<cell>:** :<colour>[**<verdict>**]" (a large paragraph, not a heading)
+    verdict = " ".join(m.value for m in at.markdown if m.value.startswith("**") and "[**" in m.value)
     assert f"loss {readable(exact)}" in verdict, (verdict, exact)
     assert f"{readable(run_of(at).snapshot().epochs[-1]['train_loss'])}" not in verdict
     assert not at.exception
