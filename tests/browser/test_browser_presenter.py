@@ -3,8 +3,8 @@ the first viewport and spans most of its width, its tick labels are ≥ 18 px, n
 title, no button label is cut off, and the run buttons and the status line are visible without
 scrolling. Also: the Lab's preset menu applies every pick after a deep link.
 
-With RNN_PLAYGROUND_SCREENSHOTS set, the presenter views are saved as docs/presenter-<page>.png (the
-README shows them); otherwise nothing under docs/ is written."""
+With RNN_PLAYGROUND_SCREENSHOTS set, the presenter views are saved as docs/presenter-<page>.png
+(docs/lecturers.md, "Presenter view", shows them); otherwise nothing under docs/ is written."""
 
 import os
 from pathlib import Path
