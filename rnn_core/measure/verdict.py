@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnn_core.measure.reach import Reach, reach
+from rnn_core.measure.reach import Reach, change_words, reach
 from rnn_core.nn.tasks import TASKS
 from rnn_core.readable import percent, readable
 
@@ -126,14 +126,13 @@ def profile_decades(probe: dict | None) -> float | None:
     """How many decades ‖∂L/∂hₜ‖ of the top layer gains (> 0) or loses (< 0) from the last timestep back
     to the first one that gets a gradient (`probe["cut"]`): the number `gradient_story` tells; None
     where it cannot be told (no profile, a zero or non-finite last value)."""
-    if not probe:
-        return None
-    return _decades(probe.get("grad_h") or [], int(probe.get("cut") or 0))
+    r = _reach(probe) if probe else None
+    return r.decades if r is not None else None
 
 
 def decades_phrase(decades: float) -> str:
     """`profile_decades` in the words `gradient_story` uses: "gains 2.2 decades", "loses 19.7 decades"."""
-    return _change(decades)
+    return change_words(decades)
 
 
 def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | None, end: dict | None) -> str:
