@@ -175,9 +175,21 @@ def _train(slot: str, make_context: Callable[[], RunContext]) -> None:
 
 
 def _pause(slot: str, make_context: Callable[[], RunContext]) -> None:
+    """Pause: the run stops before its next step; this rerun waits (briefly) until it has, so the page
+    draws every step taken, those in flight included (a worker sends its records in batches), and the
+    status line, the charts and the next Step all count from the same step."""
     run = get_run(slot)
     if run is not None and run.status in ACTIVE:
         run.pause()
+        _wait_parked(run)
+
+
+def _wait_parked(run: LiveRun, timeout: float = 5.0) -> None:
+    """Wait until the paused run's trainer waits before its next step (its records all in), it ended, or
+    `timeout` seconds (a worker still starting has no step in flight)."""
+    begun = time.monotonic()
+    while not (run.parked or run.status in FINISHED or not run.alive) and time.monotonic() - begun < timeout:
+        run.wait_parked(0.05)
 
 
 def _step(slot: str, make_context: Callable[[], RunContext]) -> None:

@@ -31,7 +31,7 @@ queue) back, so a paused tab never blocks the room; resume() queues it again at 
 Threads: a Streamlit server runs every session's runs in one process. Each run's thread sets its own
 torch intra-op threads to `admission.threads_per_run()` (CPUs ÷ slots, at least 1; the env var
 RNN_PLAYGROUND_TORCH_THREADS overrides), so N runs computing at once fill the cores without
-oversubscribing them (bench/admission.py measured it: README, "A classroom on one server").
+oversubscribing them (bench/admission.py measured it: docs/benchmarks.md, "A classroom on one server").
 """
 
 from __future__ import annotations

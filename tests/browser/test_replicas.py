@@ -9,7 +9,7 @@ session (without affinity they break). The log must show every request of a brow
 and each replica serving one of them. A first visit without the cookie must get one from nginx.
 
 Also here, without a browser: the deploy files parse (YAML where PyYAML is installed; nginx -t for
-the proxy) and say what the README promises (CPU torch index, health checks, affinity, limits).
+the proxy) and say what docs/classroom.md promises (CPU torch index, health checks, affinity, limits).
 """
 
 from __future__ import annotations
