@@ -1,7 +1,8 @@
 // The scrubber of a run's HTML page (plots/report.py): the data embedded as JSON, Plotly inlined above.
 // A range input picks any recorded step; a key moment's button jumps to its step. At each step the loss and
 // gradient-norm charts mark the step, the per-parameter and sigma_max charts the epoch closed before it,
-// and the gradient-through-time chart (and a text run's sample) shows the last one recorded at or before it.
+// and the gradient-through-time and gates charts (and a text run's sample) show the last ones recorded at
+// or before it.
 (function () {
   "use strict";
   var run = JSON.parse(document.getElementById("run-data").textContent);
@@ -31,6 +32,10 @@
     var fig = run.profiles[i];
     Plotly.react("chart-gradient", fig.data, fig.layout, config);
     document.getElementById("alt-gradient").textContent = "Chart: " + fig.alt;
+    if (fig.gates) {
+      Plotly.react("chart-gates", fig.gates.data, fig.gates.layout, config);
+      document.getElementById("alt-gates").textContent = "Chart: " + fig.gates.alt;
+    }
     shownProbe = i;
   }
 

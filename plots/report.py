@@ -13,7 +13,8 @@ more than colour), a scrubber over every recorded step with the run's key moment
 with a link that reopens them in the app. The scrubber is `report.js` (plain JavaScript over the data
 embedded as JSON, no framework): a range input (arrow keys, Home / End, Page Up / Down) and one button per
 key moment; it marks the step on the loss and gradient-norm charts, the epoch on the per-parameter and
-σ_max charts, and draws the gradient profile and text sample recorded at or before it. Its look:
+σ_max charts, and draws the gradient profile (and gates, for LSTM / GRU) and text sample recorded at or
+before it. Its look:
 `report.css`. Every chart is preceded by its text alternative (`describe.describe`).
 Leaves to others: the facts (`rnn_core/lessons/run_page.py`), the figures' look (`style.py`).
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from plots.describe import describe
-from plots.gradients import add_profile, gradient_heatmap_figure, gradient_time_figure
+from plots.gradients import add_profile, gates_figure, gradient_heatmap_figure, gradient_time_figure
 from plots.predictions import predictions_figure
 from plots.series import grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import COLORS, drawn, tell_apart
@@ -68,8 +69,11 @@ def _figures(page: RunPage) -> dict[str, Any]:
     return {k: tell_apart(f) for k, f in figs.items() if drawn(f)}
 
 
-def _profiles(records: list[dict]) -> list[dict]:
-    """One gradient-through-time figure per probe record, in order (the first one dotted beside the rest)."""
+def _profiles(records: list[dict], cell: str) -> list[dict]:
+    """One gradient-through-time figure per probe record, in order (the first one dotted beside the rest),
+    with its gates figure ("gates") for a cell that has gates."""
+    from rnn_core.nn.cells import cell_of
+
     probes = [r for r in records if isinstance(r.get("probe"), dict)]
     out = []
     for r in probes:
@@ -83,6 +87,10 @@ def _profiles(records: list[dict]) -> list[dict]:
         fig.update_layout(title_text=title)
         fig = tell_apart(fig)
         out.append({**_fig_json(fig), "alt": describe(fig)})
+        if cell_of(cell).gates and drawn(gates := gates_figure(r["probe"], cell)):
+            gates.update_layout(title_text=f"Mean gate activations over time ({when})")
+            gates = tell_apart(gates)
+            out[-1]["gates"] = {**_fig_json(gates), "alt": describe(gates)}
     return out
 
 
@@ -152,13 +160,15 @@ def report_html(page: RunPage, base: str | None = None) -> str:
 
     facts = page_facts(page, base)
     figs = _figures(page)
-    profiles = _profiles(page.records)
+    profiles = _profiles(page.records, page.model.cell)
     data = {"figures": {k: _fig_json(f) for k, f in figs.items()}, "profiles": profiles, "stops": facts["stops"],
             "moments": facts["moments"], "samples": _samples(page.records), "mark": MARK_COLOR}
     end = end_of(page.records)
     verdict = facts["verdict"]
     esc = html.escape
     charts = [_chart_html(k, figs.get(k), profiles) for k in CHARTS if k in figs or (k == "gradient" and profiles)]
+    if profiles and "gates" in profiles[-1]:                  # after the gradient profile, as on the Playground
+        charts.insert(2, _chart_html("gates", None, [p["gates"] for p in profiles if "gates" in p]))
     sample = ("<h3 id='sample-h'>Text sample at this step</h3><pre id='sample' aria-labelledby='sample-h'></pre>"
               if any(_samples(page.records)) else "")
     last = len(facts["stops"]) - 1

@@ -498,7 +498,8 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
-        status = st.container()           # a fixed slot: what it holds never shifts the elements below
+        status = st.container(key=f"{slot}-status")   # a fixed slot: what it holds never shifts the elements
+                                                      # below (a phone shows its first line, then the first chart)
         with status:
             progress(snap)
             divergence_banner(snap)

@@ -21,17 +21,23 @@ FOCUSED = """() => {
   return {tag: a.tagName, label: (a.getAttribute('aria-label') || a.innerText || '').trim().slice(0, 40),
           ring: cs.outlineStyle !== 'none' ? parseFloat(cs.outlineWidth) : 0, id: a.dataset.rnnProbe || ''};
 }"""
-# every control a mouse could use on the page, one id per widget (a select box's input and its "Open"
-# chevron are one control), tagged on each of its focusable parts so that the walk can tick it off
+# every control a mouse could use on the page (the page and its sidebar; not those inside a folded
+# expander, nor Streamlit's own hidden-until-hovered buttons), one id per widget (a select box's input
+# and its "Open" chevron are one control), tagged on each of its focusable parts so that the walk can
+# tick it off
 CONTROLS = """() => {
   const out = new Set();
   const widgets = new Map();
-  document.querySelectorAll('[data-testid="stMain"] :is(button, input, [role="combobox"], summary, a[href])')
+  const seen = el => el.checkVisibility({opacityProperty: true, visibilityProperty: true});
+  document.querySelectorAll(':is([data-testid="stMain"], [data-testid="stSidebar"]) :is(button, input, textarea, ' +
+                            '[role="combobox"], [role="slider"], [role="switch"], summary, a[href], [tabindex="0"])')
     .forEach(el => {
-      if (el.disabled || el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]')) return;
-      const r = el.getBoundingClientRect();
-      if (r.width < 2 || r.height < 2) return;
+      if (el.disabled || el.closest('[aria-hidden="true"]')) return;
+      if (el.closest('details:not([open])') && !el.closest('summary')) return;   // folded (its summary counts)
       const widget = el.closest('summary') || el.closest('[data-testid="stElementContainer"]') || el;
+      if (!seen(widget)) return;
+      const r = widget.getBoundingClientRect();
+      if (r.width < 2 || r.height < 2) return;
       if (!widgets.has(widget)) widgets.set(widget, 'w' + widgets.size);
       el.dataset.rnnProbe = widgets.get(widget);
       out.add(widgets.get(widget));
@@ -107,6 +113,19 @@ def test_tab_reaches_every_control_with_a_visible_focus_ring(streamlit_server, s
     labels = " ".join(label for label, _ in tab_walk(page))
     for control in ("Preset", "Chart", "Exit presenter view", "Train", "Step"):
         assert control in labels, labels
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/", "/gradient-lab", "/compare", "/data", "/learn"])
+def test_every_page_and_its_sidebar_is_reachable_by_tab_with_a_focus_ring(streamlit_server, screen, path):
+    """Outside presenter view too: Tab reaches every control of the page and of its sidebar (sliders,
+    toggles, select boxes, number inputs, expanders, links, a formula that scrolls), each with a ring."""
+    page = screen
+    _open(page, streamlit_server + path)
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    rings = tab_walk(page)
+    assert len(rings) >= 10, rings
 
 
 @pytest.mark.slow

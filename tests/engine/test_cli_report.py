@@ -44,6 +44,7 @@ def test_a_preset_run_keeps_the_presets_title_and_links_its_settings(tmp_path, c
     out = tmp_path / "exploding.html"
     assert main(["train", "--preset", "exploding", "--epochs", "1", "--quiet", "--report", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
+    assert out.stat().st_size < MAX_BYTES
     assert f"<h1>{PRESETS['exploding'].title}</h1>" in html
     assert "the settings have changed since" in html            # one epoch is not the preset's ten
     query = dict(parse_qsl(urlsplit(_link(html)).query))

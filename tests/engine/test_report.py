@@ -57,10 +57,11 @@ def test_the_page_inlines_plotly_and_loads_nothing(written):
 def test_every_chart_is_there_with_its_text_alternative(written):
     page, text, data = written
     assert set(data["figures"]) == {"loss", "grad_norm", "param_norms", "spectra", "heatmap", "predictions"}
-    for key in [*data["figures"], "gradient"]:
+    for key in [*data["figures"], "gradient", "gates"]:
         assert f"id='chart-{key}'" in text and f"id='alt-{key}'" in text
     probes = [r for r in page.records if isinstance(r.get("probe"), dict)]
     assert len(data["profiles"]) == len(probes) == 4          # initialisation and each of the 3 epochs
+    assert all(p["gates"]["layout"]["title"]["text"].startswith("Mean gate activations") for p in data["profiles"])
     assert [p["layout"]["title"]["text"].split(":")[-1] for p in data["profiles"]][-1].strip().startswith("epoch 3")
 
 
