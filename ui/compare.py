@@ -251,8 +251,9 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         charts.chart(compare_gradient_figure(data, height=h), "cmp_grad", where=right)
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
-                         f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
-                                            "below 1 the cell learned something.", format=COLUMN["fixed"])})
+                         f"÷ {label} (validation)", help=f"Final validation loss divided by the {label}'s loss on "
+                                                         "the same validation windows: below 1 the cell learned "
+                                                         "something.", format=COLUMN["fixed"])})
         if race.get("task") == "text":
             text_race(runs, snaps)
         if running and not race_running():

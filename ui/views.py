@@ -41,7 +41,7 @@ from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.data.windows import naive_loss
+from rnn_core.data.windows import naive_loss, naive_split
 from rnn_core.measure.evaluate import scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
@@ -178,8 +178,9 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
     return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
+SPLIT_NAMES = {"train": "training", "val": "validation"}
 VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.py draws it large)
-_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
+_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
 def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
@@ -207,7 +208,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
              ghost: Ghost | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
-    label = task.baseline_label
+    # the dashed line is the guess on the split the verdict compares with (validation when there is one)
+    label = task.baseline_label if w is None else f"{task.baseline_label} ({SPLIT_NAMES[naive_split(w)]})"
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
 
     def build() -> Any:
@@ -281,8 +283,9 @@ def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: R
     _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
-               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, or "
-               "smaller than float64 holds. " + probe_note(ctx))
+               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, blocked "
+               "(every path back passes a switched-off ReLU or a tanh saturated at ±1), or an underflow below "
+               "what float64 holds. " + probe_note(ctx))
 
 
 def probe_note(ctx: RunContext | None) -> str:
