@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_browser_a11y import violations
 from tests.conftest import wait_closed_loop, wait_idle
@@ -37,10 +38,15 @@ def _block(route) -> None:
     route.abort()
 
 
-def _shape_x(page, chart: str):
-    """Where the scrubber's dotted line stands on a chart (the last shape's x0)."""
-    return page.evaluate("(id) => { const s = document.getElementById(id).layout.shapes; return s[s.length - 1].x0; }",
-                         f"chart-{chart}")
+def _marked_at(page, chart: str, x) -> None:
+    """Wait until the scrubber's dotted line (the chart's last shape) stands at x (Plotly draws asynchronously)."""
+    page.wait_for_function("([id, x]) => { const s = (document.getElementById(id).layout || {}).shapes || [];"
+                           " return s.length > 0 && s[s.length - 1].x0 === x; }", arg=[f"chart-{chart}", x],
+                           timeout=30_000)
+
+
+def _at_step(page, step: int) -> None:
+    expect(page.locator("body")).to_have_attribute("data-step", str(step))
 
 
 def test_the_downloaded_page_works_offline(streamlit_server, chromium, page, tmp_path):
@@ -61,23 +67,24 @@ def test_the_downloaded_page_works_offline(streamlit_server, chromium, page, tmp
         steps = offline.evaluate("JSON.parse(document.getElementById('run-data').textContent).stops"
                                  ".map(s => s.step)")
         last = steps[-1]
-        assert offline.evaluate("document.body.dataset.step") == str(last) and _shape_x(offline, "loss") == last
-        title = offline.locator("#chart-gradient .gtitle").text_content()
-        assert "epoch 2" in title
+        _at_step(offline, last)
+        _marked_at(offline, "loss", last)
+        expect(offline.locator("#chart-gradient .gtitle")).to_contain_text("epoch 2")
 
         offline.locator("#scrub").focus()                        # the keyboard moves it
         offline.keyboard.press("Home")
-        assert offline.evaluate("document.body.dataset.step") == "0"
-        assert _shape_x(offline, "loss") == 0 and _shape_x(offline, "grad_norm") == 0
-        assert "epoch 0" in offline.locator("#chart-gradient .gtitle").text_content()
+        _at_step(offline, 0)
+        _marked_at(offline, "loss", 0)
+        _marked_at(offline, "grad_norm", 0)
+        expect(offline.locator("#chart-gradient .gtitle")).to_contain_text("epoch 0")
         assert offline.locator("#readout").inner_text().startswith("Step 0")
         offline.keyboard.press("ArrowRight")
-        assert offline.evaluate("document.body.dataset.step") == str(steps[1])
+        _at_step(offline, steps[1])
 
         moment = offline.locator("button.moment[data-kind='end']")   # a key moment's button
         moment.click()
-        assert offline.evaluate("document.body.dataset.step") == str(last)
-        assert moment.get_attribute("aria-pressed") == "true"
+        _at_step(offline, last)
+        expect(moment).to_have_attribute("aria-pressed", "true")
         assert offline.get_by_label(re.compile("Step of the run")).count() == 1           # labelled
         assert violations(offline) == []
         assert errors == [] and attempted == []
