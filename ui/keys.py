@@ -39,6 +39,7 @@ KEYMAP: dict[str, tuple[str, ...]] = {
     "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
 BLANK = "rnn-blank"                    # the id of the black screen B puts over the page
+LEGEND_FLAG = "--rnn-legend-under"     # a CSS property the presenter view's phone style sets on its chart
 PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
 _HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
 
@@ -119,10 +120,10 @@ _JS = """
     }
     // a phone in presenter view: the chosen chart's legend goes under the plot (beside it, at lecture
     // size, it left the plot a sliver of the screen's width)
-    if (presenter() && innerWidth <= %(phone)d && window.Plotly)
-      for (const gd of document.querySelectorAll('[class*="st-key-%(fill)s"] .js-plotly-plot')) {
+    if (window.Plotly && presenter())
+      for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
         const legend = gd._fullLayout && gd._fullLayout.legend;
-        if (legend && legend.orientation !== 'h')
+        if (legend && legend.orientation !== 'h' && getComputedStyle(gd).getPropertyValue('%(legend)s').trim() === '1')
           window.Plotly.relayout(gd, {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left',
                                       'legend.y': -0.3, 'legend.yanchor': 'top', 'margin.l': 70, 'margin.r': 10,
                                       'title.font.size': 18});
@@ -137,14 +138,10 @@ _JS = """
 
 def key_script() -> None:
     """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
-    from ui.a11y import PHONE  # (imported here: both of them import this module)
-    from ui.presenter import FILL_KEY
-
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "phone": PHONE,
-                       "fill": FILL_KEY},
+        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG},
                 unsafe_allow_javascript=True)
 
 

@@ -39,7 +39,7 @@ PARAMS = ("presenter", "chart")  # the URL params this module owns
 CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
 AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
 AROUND_ON_PHONE = 440           # px above and below the chosen chart on a phone (pickers and buttons stacked)
-FILL_KEY = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
+_FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
 
 _CSS = """
 <style>
@@ -63,10 +63,11 @@ _CSS = """
   @media (max-width: PHONEpx) {
     /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
     [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
-    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important; }
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important;
+      --rnn-legend-under: 1; }      /* ui/keys.py moves this chart's legend under the plot */
   }
 </style>
-""".replace("FILL", FILL_KEY).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART)).replace(
+""".replace("FILL", _FILL).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART)).replace(
     "ON_PHONE", str(AROUND_ON_PHONE)).replace("PHONE", str(PHONE))
 
 
@@ -147,7 +148,7 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
     fig.layout.height = None                 # the container's height, which the lecture CSS sets
     text = text_alternative(fig, summary)
     screen_reader(text)
-    with st.container(key=f"{FILL_KEY}-{key}"):
+    with st.container(key=f"{_FILL}-{key}"):
         st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={**CHART_CONFIG, **(config or {})})
     if drawn(fig):
         data_table(fig, key, text)
