@@ -111,7 +111,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
     with area:
         status_line(f"{lead}{cell.label}, T = {cfg.timesteps} · σ_max·γ = **{readable(v.rate)}** · reaching "
-                    f"t = 0: **{v.reach}** · **{v.verdict}**")
+                    f"t = 0: **{v.reach}** · it **{v.outcome}** (the bound: {v.verdict})")
         with st.spinner("Probing fresh networks…"):
             show_chart(_figure(chart, 400), f"lab_{chart}",
                        summary=lab_sentence if chart == "gradient" else "")
@@ -122,13 +122,16 @@ if presenter:                       # one line of numbers and the chosen chart, 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(f"σ_max{top}", readable(v.sigma_max), help=f"Largest singular value of {cell.spectrum_of}, "
           "mean over seeds.")
-m2.metric("σ_max·γ", readable(v.rate), help=f"γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of the top "
-          f"layer of a {bounded_cells} must vanish geometrically (Pascanu et al., 2013); for a gated cell "
-          "it forces nothing.")
+m2.metric("σ_max·γ", readable(v.rate), delta=f"the bound: {v.verdict}", delta_color="off", delta_arrow="off",
+          help=f"γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of the top layer of a {bounded_cells} must "
+               f"vanish geometrically (Pascanu et al., 2013); for a gated cell it forces nothing. {v.why}")
 m3.metric("Reaching t = 0", v.reach,
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
-m4.metric("Verdict", v.verdict, help=v.why)
+m4.metric("What happened", v.outcome,
+          help=f"From the last timestep (t = {cfg.timesteps - 1}) back to t = 0, first layer, geometric mean over "
+               "seeds: what the measured gradient did. An exact 0 is 'blocked' (a switched-off ReLU or a saturated "
+               "tanh on every path) or an underflow below float64 — the bound beside it says what it allows.")
 
 # ---- one cell, and all cells
 left, right = st.columns(2)

@@ -15,7 +15,7 @@ from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
 from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode
-from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
+from ui.views import CHARTS, draw_presented, ghost_slot, run_parts
 
 SLOT = "pg"
 
@@ -81,5 +81,6 @@ if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_c
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
 ghost_bar(SLOT, make_context)
-live_area(SLOT, draw_run(SLOT), watch=(ghost_slot(SLOT),))
+each_step, each_epoch = run_parts(SLOT, get_context(SLOT))     # laid out here, redrawn in two parts
+live_area(SLOT, each_step, watch=(ghost_slot(SLOT),), slow=each_epoch)
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

@@ -61,20 +61,22 @@ FIELDS: dict[str, Field] = {
                   "back."),
     "hidden_size": Field("Hidden size", "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ "
                          "1.1 but spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
-                         "(19–24 decades over 100 steps at H = 32).", 1, 512, 1),
+                         "(19–27 decades over 100 steps at H = 32, five seeds).", 1, 512, 1),
     "num_layers": Field("Layers", "Stacked recurrent layers. The gradient also flows down through the stack, adding "
                         "one more product of Jacobians per layer. A Jordan network has one.", 1, 4, 1),
     "init": Field("Recurrent init", "How W_hh starts (Jordan: its output loop W_yh·W_out). Orthogonal × gain sets "
                   "every singular value to the gain: below 1 a plain RNN's gradient must vanish, above 1 it may grow "
                   "(saturation usually stops it). Identity × gain (IRNN) with ReLU keeps it nearly flat at gain 1: "
-                  "units that switch off drop their share, 1–2 decades over 200 steps."),
+                  "units that switch off drop their share, 0.6–2.1 decades over 200 steps (five seeds)."),
     "gain": Field("Gain", "Multiplies the orthogonal / identity / Gaussian W_hh. (σ_max·γ)^k is an upper bound on the "
-                  "gradient through time, not its size: over 100 steps a tanh RNN at gain 0.9 loses about 5 decades "
-                  "(the bound forces 4.5), at 1.0 about 1, and at 1.5 grows about 3 where the bound allows 17.4. For "
+                  "gradient through time, not its size: over 100 steps (five seeds, Gradient Lab inputs) a tanh RNN at "
+                  "gain 0.9 loses 4.8–5.1 decades (the bound forces 4.5), at 1.0 loses 1.0–1.4, and at 1.5 grows "
+                  "2.8–4.1 where the bound allows 17.4. For "
                   "LSTM / GRU it scales every gate block and bounds nothing.", 0.0, 5.0, 0.05),
     "forget_bias": Field("Forget-gate bias", "LSTM only: added to the forget-gate bias, so fₜ starts near σ(bias): "
-                         "0.73 at 1, 0.95 at 3. Measured at initialisation over 300 steps: bias 1 still loses 19–24 "
-                         "decades of gradient, bias 3 under 4 (bias 0 loses about 40 over 200).", -3.0, 6.0, 0.5),
+                         "0.73 at 1, 0.95 at 3. Measured at initialisation over 300 steps (five seeds): bias 1 "
+                         "still loses 17–24 decades of gradient, bias 3 under 4 (bias 0 loses 36–42 over 200).",
+                         -3.0, 6.0, 0.5),
     # features per timestep a run may read (CSV columns, tickers…; text: the characters of its vocabulary, one-hot)
     "input_size": Field("Input features", lo=1, hi=128),
     "output_size": Field("Outputs", lo=1, hi=128),     # values predicted per window (text: one logit per character)

@@ -41,7 +41,7 @@ from rnn_core.nn.tasks import TASKS, Task
 from rnn_core.readable import COLUMN
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.workers import new_run
+from rnn_core.serve.shared import start_run
 from ui import charts
 from ui.controls import data_controls, field_range, train_controls
 from ui.live import (
@@ -171,7 +171,8 @@ def start_race(s: RaceSettings) -> None:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.n_features,
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
-            runs[cell] = (new_run(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
+            runs[cell] = (start_run(mcfg, s.data, s.train, windows, watcher=watcher),
+                          RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         slot(PREFIX).error = str(exc)
         return
@@ -252,8 +253,9 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         charts.chart(compare_gradient_figure(data, height=h), "cmp_grad", where=right)
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
-                         f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
-                                            "below 1 the cell learned something.", format=COLUMN["fixed"])})
+                         f"÷ {label} (validation)", help=f"Final validation loss divided by the {label}'s loss on "
+                                                         "the same validation windows: below 1 the cell learned "
+                                                         "something.", format=COLUMN["fixed"])})
         if race.get("task") == "text":
             text_race(runs, snaps)
         if running and not race_running():

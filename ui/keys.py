@@ -1,17 +1,20 @@
-"""A lecturer's presentation remote and the keyboard. A remote sends PageDown, PageUp and Space; in
+"""A lecturer's presentation remote and the keyboard. A remote sends PageDown, PageUp, Space and B; in
 presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
     PageDown   the next key moment where a run's scrubber shows a "later moment" button (widget key
                `pg.scrub.next`), the next step (Learn), else one optimiser Step
     PageUp     the previous key moment, the previous step (Learn)
+    B          a black screen (the element `#rnn-blank`); B again, Escape or a click brings the page back,
+               the focus where it was; while black, Space / PageDown / PageUp do nothing
 
 Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
 enabled, exactly as a click would; a key typed into a text box, a select box or a slider, or Space on a
 focused button (which presses that button), is left alone. Outside presenter view the keys scroll the page
 as usual. The same script makes the last two kinds of element that a keyboard could not reach reachable
-(a display formula wider than its column, which scrolls, and the file uploaders' drop zone) and puts the
-portal where Streamlit opens tooltips and menus into a named landmark.
+(a display formula wider than its column, which scrolls, and the file uploaders' drop zone), puts the
+portal where Streamlit opens tooltips and menus into a named landmark, and on a phone in presenter view
+moves the chosen chart's legend under its plot (beside it, at lecture size, it squeezed the plot).
 
     key_script()          once per script run (app.py): installs the listener once per browser tab
     KEYMAP                {key: widget keys, first match wins}
@@ -35,6 +38,8 @@ KEYMAP: dict[str, tuple[str, ...]] = {
     "PageDown": ("!pg.scrub.next", "learn.next", "pg.btn.step"),
     "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
+BLANK = "rnn-blank"                    # the id of the black screen B puts over the page
+LEGEND_FLAG = "--rnn-legend-under"     # a CSS property the presenter view's phone style sets on its chart
 PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
 _HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
 
@@ -55,8 +60,33 @@ _JS = """
   const EDITS = 'input, textarea, select, [contenteditable="true"], [role="combobox"], [role="listbox"], ' +
                 '[role="slider"], [role="spinbutton"]';
   const editing = t => t && t.closest && t.closest(EDITS);
+  // B: a black screen over the page (the audience looks at the lecturer); B, Escape or a click brings
+  // the page back as it was, the focus where it was. While black, the remote's keys change nothing unseen.
+  const blanked = () => document.getElementById('%(blank)s') !== null;
+  const blank = on => {
+    const shown = document.getElementById('%(blank)s');
+    if (on && !shown) {
+      const el = document.createElement('div');
+      el.id = '%(blank)s'; el.setAttribute('aria-hidden', 'true');
+      el.style.cssText = 'position: fixed; inset: 0; background: #000; z-index: 2147483647; cursor: none;';
+      el.addEventListener('click', () => blank(false));
+      document.body.appendChild(el);
+    } else if (!on && shown) shown.remove();
+    document.documentElement.dataset.rnnBlank = on ? '1' : '0';
+  };
   document.addEventListener('keydown', e => {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !presenter()) return;
+    const isB = e.key === 'b' || e.key === 'B';
+    if (blanked()) {
+      if (isB || e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); blank(false); }
+      else if (KEYMAP[e.key]) e.preventDefault();
+      return;
+    }
+    if (isB && !editing(e.target)) {
+      e.preventDefault(); blank(true);
+      document.documentElement.dataset.rnnRemote = 'b → blank';
+      return;
+    }
     const classes = KEYMAP[e.key];
     if (!classes || editing(e.target)) return;
     if (e.key === ' ' && e.target.closest && e.target.closest('button, a, summary, [role="button"]')) return;
@@ -88,6 +118,16 @@ _JS = """
     if (portal && !portal.hasAttribute('role')) {
       portal.setAttribute('role', 'region'); portal.setAttribute('aria-label', 'tooltips and menus');
     }
+    // a phone in presenter view: the chosen chart's legend goes under the plot (beside it, at lecture
+    // size, it left the plot a sliver of the screen's width)
+    if (window.Plotly && presenter())
+      for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+        const legend = gd._fullLayout && gd._fullLayout.legend;
+        if (legend && legend.orientation !== 'h' && getComputedStyle(gd).getPropertyValue('%(legend)s').trim() === '1')
+          window.Plotly.relayout(gd, {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left',
+                                      'legend.y': -0.3, 'legend.yanchor': 'top', 'margin.l': 70, 'margin.r': 10,
+                                      'title.font.size': 18});
+      }
   };
   new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
   reach();
@@ -101,7 +141,8 @@ def key_script() -> None:
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG}, unsafe_allow_javascript=True)
+        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG},
+                unsafe_allow_javascript=True)
 
 
 HIDE_CSS = f".st-key-{_HIDE} {{ display: none !important; }}"

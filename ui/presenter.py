@@ -30,7 +30,7 @@ from typing import Any
 import streamlit as st
 
 from plots.style import CHART_CONFIG, drawn, present, tell_apart
-from ui.a11y import screen_reader
+from ui.a11y import PHONE, screen_reader
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
 _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
@@ -38,6 +38,7 @@ _CHART = "presenter.chart"      # {page: chosen chart key}, survives page switch
 PARAMS = ("presenter", "chart")  # the URL params this module owns
 CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
 AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
+AROUND_ON_PHONE = 440           # px above and below the chosen chart on a phone (pickers and buttons stacked)
 _FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
 
 _CSS = """
@@ -59,8 +60,15 @@ _CSS = """
   /* the chosen chart fills the screen's height: 440 px on a 720-line projector, 800 px on a 1080-line one */
   [data-testid="stVerticalBlock"][class*="st-key-FILL"] {
     flex: 0 0 auto !important; height: max(MINpx, calc(100vh - AROUNDpx)) !important; }
+  @media (max-width: PHONEpx) {
+    /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
+    [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important;
+      --rnn-legend-under: 1; }      /* ui/keys.py moves this chart's legend under the plot */
+  }
 </style>
-""".replace("FILL", _FILL).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART))
+""".replace("FILL", _FILL).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART)).replace(
+    "ON_PHONE", str(AROUND_ON_PHONE)).replace("PHONE", str(PHONE))
 
 
 def is_on() -> bool:

@@ -79,6 +79,7 @@ class SlotState:
     upload_error: str | None = None     # why that upload could not be read
     redraw_cost: float | None = None    # the live area's smoothed redraw cost (s)
     redraw_at: float | None = None      # when its last timed redraw started (time.monotonic)
+    evaluate_again: bool = False        # its evaluation was cut short (a click, a timer): the page tries again
     # the settings and the address bar
     configs: Any = None                 # the settings last used (plain dicts: survives page switches)
     pending: tuple | None = None        # configs for the widgets at the start of the next run

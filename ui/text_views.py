@@ -23,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from plots import text as TF
+from plots.tables import text_scores_table
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
 from rnn_core.nn.sampling import epoch_prompt, sample, stream_sample
@@ -101,22 +102,6 @@ def samples_view(snap: Snapshot | None, slot: str) -> None:
                                 "sample": st.column_config.TextColumn(width="large")})
 
 
-def scores_table(evaluation: dict | None) -> pd.DataFrame:
-    """bits/char, accuracy (and memory accuracy) per split next to the unigram baseline."""
-    if not evaluation or evaluation.get("task") != "text":
-        return pd.DataFrame()
-    rows = []
-    for split, label in (("train", "train"), ("val", "validation"), ("test", "test (held out)")):
-        m = evaluation[split]["metrics"]["model"]
-        if m["n"]:
-            row = {"split": label, "bits/char": m["bits"], "unigram bits/char": evaluation["unigram_bits"],
-                   "next char right": m["accuracy"]}
-            if m["memory_accuracy"] is not None:
-                row["closer right"] = m["memory_accuracy"]
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: Any = None,
                  evaluation: dict | None = None) -> None:
     """Samples per epoch, top-k guesses on a held-out line, and the connectivity of one prediction."""
@@ -127,7 +112,7 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     st.caption(f"The loss is in bits per character; the unigram baseline ({fixed(info.unigram_bits)} bits) is "
                "what a model with no memory at all scores — it only knows how often each character occurs.")
     samples_view(snap, slot)
-    scores = scores_table(evaluation)
+    scores = text_scores_table(evaluation)
     if not scores.empty:
         st.dataframe(scores, hide_index=True, width="stretch", key=f"{slot}.text.scores",
                      column_config={c: st.column_config.NumberColumn(format=COLUMN["fixed"]) for c in scores.columns

@@ -9,6 +9,9 @@
                                                  (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    run_parts(slot, ctx) -> (each_step, each_epoch)   the same layout, drawn in two parts that redraw apart:
+                                                 the step-level charts at every poll, the epoch-level ones
+                                                 at most every `ui.live.SLOW_SECONDS`
     draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
     CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
     verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.measure.verdict)
@@ -41,7 +44,7 @@ from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.data.windows import naive_loss
+from rnn_core.data.windows import naive_loss, naive_split
 from rnn_core.measure.evaluate import scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
@@ -52,12 +55,25 @@ from rnn_core.nn.tasks import task_of
 from rnn_core.readable import readable, seconds
 from rnn_core.serve.history import Snapshot
 from ui import charts
-from ui.live import FINISHED, STATUS_ICON, RunContext, evaluation_for, get_context, get_run, ghost_of, progress
+from ui.live import (
+    FINISHED,
+    STATUS_ICON,
+    RunContext,
+    evaluation_for,
+    get_context,
+    get_run,
+    ghost_of,
+    pace_control,
+    progress,
+    weights_pending,
+)
 from ui.markdown import md
 from ui.presenter import show_chart, status_line
 from ui.state import memo
 from ui.text_views import text_section
 
+WEIGHTS_NOTE = ("This replay's weights at step {step} are being computed again, exactly (by training to that "
+                "step); the predictions follow as soon as they are there.")
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
               "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
               "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
@@ -178,8 +194,9 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
     return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
+SPLIT_NAMES = {"train": "training", "val": "validation"}
 VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.py draws it large)
-_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
+_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
 def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
@@ -207,7 +224,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
              ghost: Ghost | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
-    label = task.baseline_label
+    # the dashed line is the guess on the split the verdict compares with (validation when there is one)
+    label = task.baseline_label if w is None else f"{task.baseline_label} ({SPLIT_NAMES[naive_split(w)]})"
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
 
     def build() -> Any:
@@ -281,8 +299,9 @@ def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: R
     _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
-               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, or "
-               "smaller than float64 holds. " + probe_note(ctx))
+               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, blocked "
+               "(every path back passes a switched-off ReLU or a tanh saturated at ±1), or an underflow below "
+               "what float64 holds. " + probe_note(ctx))
 
 
 def probe_note(ctx: RunContext | None) -> str:
@@ -341,10 +360,20 @@ def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                            slot: str) -> None:
+    grad_norm_section(snap, ctx, opts, slot)
+    c1, c2 = st.columns(2)
+    weights_section(snap, ctx, opts, slot, c1, c2)
+
+
+def grad_norm_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
     _chart(grad_norm_fig(snap, ctx, opts, slot), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
-    c1, c2 = st.columns(2)
+
+
+def weights_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    c1: Any, c2: Any) -> None:
+    """Per-parameter gradient norms (into column c1) and the recurrent matrix's σ_max (c2)."""
     with c1:
         _chart(param_norms_fig(snap, ctx, opts, slot), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
@@ -377,6 +406,8 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                         snap: Snapshot | None = None) -> None:
     _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
+    if snap is not None and weights_pending(slot):
+        st.caption(WEIGHTS_NOTE.format(step=snap.step))
     if ctx is None or result is None:
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
@@ -405,6 +436,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
+        result["shown_pending"] = True           # `closed_loop_pending` asks for a redraw once it is ready
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
     frame = metrics_frame(evaluation)
@@ -494,21 +526,29 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     return draw
 
 
+def status_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+    """Progress (and a replay's pace), a divergence or the end's reason, the verdict lines."""
+    progress(snap)
+    pace_control(slot, snap)
+    divergence_banner(snap)
+    if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
+        st.caption(md(snap.end['reason']))
+    ghost = get_ghost(slot)
+    verdict_line(snap, ctx, slot=slot)
+    if ghost is not None:
+        verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
+
+
 def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
-    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
+    """The Playground's whole live view, as one `draw(snapshot, ctx)` for `ui.live.live_area`."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
-        status = st.container()           # a fixed slot: what it holds never shifts the elements below
+        status = st.container(key=f"{slot}-status")   # a fixed slot: what it holds never shifts the elements
+                                                      # below (a phone shows its first line, then the first chart)
         with status:
-            progress(snap)
-            divergence_banner(snap)
-            if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-                st.caption(md(snap.end['reason']))
-            ghost = get_ghost(slot)
-            verdict_line(snap, ctx, slot=slot)
-            if ghost is not None:
-                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
+            status_section(snap, ctx, slot)
         opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        ghost = get_ghost(slot)
         st.header("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
@@ -523,15 +563,71 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             gates_or_note(snap, ctx, slot)
         st.header("3 · Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot)
-        result = evaluation_for(slot) if snap is not None else None
-        if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.header("4 · Samples, guesses and connectivity", divider="gray")
-            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
-            return
-        st.header("4 · Predicted vs actual", divider="gray")
-        predictions_section(result, ctx, opts, slot, snap)
+        end_section(snap, ctx, opts, slot)
 
     return draw
+
+
+def end_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> None:
+    """4: predicted vs actual and the metrics, or a text run's samples, guesses and connectivity."""
+    result = evaluation_for(slot) if snap is not None else None
+    if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
+        st.header("4 · Samples, guesses and connectivity", divider="gray")
+        run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
+        text_section(snap, ctx, slot, run, result["evaluation"] if result else None)
+        if run is None and snap is not None:
+            st.caption(WEIGHTS_NOTE.format(step=snap.step))
+        return
+    st.header("4 · Predicted vs actual", divider="gray")
+    predictions_section(result, ctx, opts, slot, snap)
+
+
+Draw = Callable[[Snapshot | None, RunContext | None], None]
+
+
+def run_parts(slot: str, ctx: RunContext | None) -> tuple[Draw, Draw]:
+    """The Playground's live view laid out once (in the page's full run) and drawn in two parts that
+    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status, the chart
+    options, the loss, the gradient norm per step — and what changes once an epoch — the gradient through
+    time, the heatmap, the gates, the per-parameter norms and σ_max, the predictions or a text run's
+    views. A chart option redraws the step-level part at once and the rest at its next redraw; while
+    nothing polls (the run paused or ended) it redraws the whole page."""
+    status, options = st.container(), st.container()     # fixed slots: what they hold never shifts the rest
+    st.header("1 · Loss", divider="gray")
+    loss_box, time_box = st.columns(2)
+    st.header("2 · Gradient through time, over training", divider="gray")
+    heat_box, gates_box = st.columns(2)
+    st.header("3 · Gradient norms and the recurrent weights", divider="gray")
+    norm_box = st.container()
+    params_box, spectra_box = st.columns(2)
+    end_box = st.container()
+    drawn: dict[str, ChartOptions] = {}                  # the options the epoch-level part last drew with
+
+    def each_step(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        with status:
+            status_section(snap, ctx, slot)
+        with options:
+            opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        with loss_box:
+            loss_section(snap, ctx, opts, slot, get_ghost(slot))
+        with norm_box:
+            grad_norm_section(snap, ctx, opts, slot)
+        if drawn.get("opts", opts) != opts and getattr(snap, "status", None) not in ("running", "queued"):
+            st.rerun()                                   # nothing polls: redraw the epoch-level part now
+
+    def each_epoch(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        opts = drawn["opts"] = options_from_state(slot)
+        with time_box:
+            gradient_time_section(snap, ctx, opts, slot, get_ghost(slot))
+        with heat_box:
+            heatmap_section(snap, opts, slot, ctx)
+        with gates_box:
+            gates_or_note(snap, ctx, slot)
+        weights_section(snap, ctx, opts, slot, params_box, spectra_box)
+        with end_box:
+            end_section(snap, ctx, opts, slot)
+
+    return each_step, each_epoch
 
 
 def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
@@ -549,4 +645,4 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
 __all__ = ["CHARTS", "FINISHED", "ChartOptions", "Ghost", "baseline_mse", "chart_figure", "chart_options",
            "divergence_banner", "draw_presented", "draw_run", "gates_section", "get_ghost", "ghost_slot",
            "gradient_norms_section", "gradient_time_section", "heatmap_section", "loss_section",
-           "predictions_section", "verdict_line"]
+           "predictions_section", "run_parts", "verdict_line"]

@@ -2,8 +2,9 @@
 may be asked for again.
 
 Holds `lab_batch` (the inputs the Lab feeds a fresh network), `lab_probes(cfg, cell, seeds, gains)` (the probe
-of the network of `cell` drawn with each seed, at each gain, on its `lab_batch`), `probe_key` (the settings
-that decide one such probe) and `forget_probes`.
+of the network of `cell` drawn with each seed, at each gain, on its `lab_batch`), `lab_jacobians(cfg, seeds)`
+(its Jacobian products, per seed), `what_matters` and `probe_key` (the settings that decide one such
+network) and `forget_probes`.
 Every Lab chart averages these over seeds (`lab.py`).
 
 Why: a slider step of the Lab used to probe about twenty networks one at a time (the three seeds of every
@@ -12,7 +13,7 @@ their count, not their size. Here the networks a chart needs are unrolled side b
 one pass for the seeds of a cell, one for the gains of the phase diagram), giving each network exactly the
 numbers `probe` gives it alone, and a probe is kept under the settings that decide it (`probe_key`): a change
 of the forget bias reprobes the LSTM only, a gain under the default init (which ignores it) nothing, one
-more seed that seed only. Kept: the last `KEEP` probes, least recently used first out.
+more seed that seed only. Kept: the last `KEEP` probes (and Jacobian products), least recently used first out.
 Leaves to others: the probe (`rnn_core.nn.probe`), the models (`models.py`), what is drawn (`lab.py`).
 """
 
@@ -42,15 +43,26 @@ def lab_batch(cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def what_matters(cfg, cells: tuple[str, ...]):
+    """`cfg` (a `lab.LabConfig`) with the settings that change no fresh network of `cells` set to their
+    defaults: the gain under the default init (which ignores it), the forget bias where no cell has a
+    forget gate. Two settings that give the same `what_matters` give the same networks, probes and charts."""
+    default = type(cfg)()
+    changes = {}
+    if cfg.init == "default":
+        changes["gain"] = default.gain
+    if not any("forget" in cell_of(c).gates for c in cells):
+        changes["forget_bias"] = default.forget_bias
+    return cfg.replace(**changes) if changes else cfg
+
+
 def probe_key(cfg, cell: str, seed: int, gain: float | None = None) -> tuple:
     """What decides the probe of one fresh network: the cell, its sizes, the init with the gain where the init
-    uses it (the default init ignores it), the forget bias where the cell has a forget gate, the input scale
-    and the seed (which draws the weights and the batch). `cfg` a `lab.LabConfig`."""
-    gain = cfg.gain if gain is None else gain
-    return (cell, cfg.timesteps, cfg.hidden_size, cfg.num_layers, cfg.init,
-            None if cfg.init == "default" else float(gain),
-            float(cfg.forget_bias) if "forget" in cell_of(cell).gates else None,
-            float(cfg.input_scale), int(seed))
+    uses it, the forget bias where the cell has a forget gate (`what_matters`), the input scale and the seed
+    (which draws the weights and the batch). `cfg` a `lab.LabConfig`."""
+    c = what_matters(cfg if gain is None else cfg.replace(gain=gain), (cell,))
+    return (cell, c.timesteps, c.hidden_size, c.num_layers, c.init, float(c.gain), float(c.forget_bias),
+            float(c.input_scale), int(seed))
 
 
 _kept: OrderedDict[tuple, dict] = OrderedDict()
@@ -86,10 +98,7 @@ def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | Non
             y = np.stack([b[1] for b in batches])                           # (N, B, 1)
             probes = probe_lines(models, X, y)
         found.update(zip(part, probes))
-        with _lock:
-            _kept.update(zip(part, probes))
-            while len(_kept) > KEEP:
-                _kept.popitem(last=False)
+        _keep(dict(zip(part, probes)))
     return [found[k] for k in keys]
 
 
@@ -98,3 +107,36 @@ def _passes(cfg, cell: str, keys: list[tuple]) -> list[list[tuple]]:
     per_network = LAB_BATCH * cfg.timesteps * cfg.hidden_size * cfg.num_layers * cell_of(cell).blocks
     size = max(1, STACK_FLOATS // per_network)
     return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+
+def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
+    """Per seed, of the network of `cfg.cell` drawn with it, along the first sample of its `lab_batch`:
+    {"norms": `probe.jacobian_product_norms`, "gate_path": `probe.gate_path_norms` (a cell with a gate
+    path, else []), "sigma_max": σ_max of the layer}, kept like the probes. Read-only."""
+    from rnn_core.nn.models import build_model, spectra
+    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
+
+    out = []
+    for seed in seeds:
+        key = ("jacobian", layer, *probe_key(cfg, cfg.cell, seed))
+        with _lock:
+            kept = _kept.get(key)
+            if kept is not None:
+                _kept.move_to_end(key)
+        if kept is None:
+            with one_thread():
+                model = build_model(cfg.model_config(), seed=seed)
+                X, _ = lab_batch(cfg, seed)
+                kept = {"norms": jacobian_product_norms(model, X, layer=layer),
+                        "gate_path": gate_path_norms(model, X, layer=layer) if cell_of(cfg.cell).gate_path else [],
+                        "sigma_max": spectra(model)[layer]["sigma_max"]}
+            _keep({key: kept})
+        out.append(kept)
+    return out
+
+
+def _keep(found: dict) -> None:
+    with _lock:
+        _kept.update(found)
+        while len(_kept) > KEEP:
+            _kept.popitem(last=False)

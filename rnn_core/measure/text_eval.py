@@ -23,7 +23,7 @@ from torch import nn
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.nn.losses import LN2
 from rnn_core.nn.probe import connectivity
-from rnn_core.nn.sampling import device_of
+from rnn_core.nn.sampling import closer_hits, device_of, model_input, window_batch_size
 from rnn_core.nn.sampling import logits as _logits
 from rnn_core.nn.sampling import one_hot_window as _window
 from rnn_core.nn.stateful import eval_chunk, stream_chunks
@@ -122,27 +122,19 @@ def _read_stream(model: nn.Module, ids: list[int], keep_from: int | None = None)
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _batch(X: np.ndarray) -> np.ndarray:
-    """Windows as the model takes them: character ids (b, T) as they are, one-hot (b, T, V) in float32."""
-    X = np.ascontiguousarray(X)
-    return X if X.dtype.kind in "iu" else X.astype(np.float32, copy=False)
-
-
 def _window_batches(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo, batch: int = 512):
-    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch."""
+    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch (`sampling.window_batch_size`)."""
     if len(X) == 0:
         return
-    # at most 16 M one-hot inputs at once (a long window's batch of ids becomes (b, T, V) in the model)
-    batch = max(1, min(batch, 16_000_000 // max(1, X.shape[1] * info.vocab.size)))
+    batch = window_batch_size(X, info.vocab.size, batch)
     for s in range(0, len(X), batch):
-        yield _logits(model, _batch(X[s:s + batch])), torch.from_numpy(np.asarray(y[s:s + batch]))
+        yield _logits(model, model_input(X[s:s + batch])), torch.from_numpy(np.asarray(y[s:s + batch]))
 
 
 def _scores(batches, info: TextInfo) -> dict:
     """bits/char, top-1 accuracy and, for a grammar with known memory, the memory accuracy, over
     (logits, one-hot targets) batches."""
     nll, hits, mem_hits, mem_n, n = 0.0, 0, 0, 0, 0
-    closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
     for logits, y in batches:
         logits = logits.double().cpu()                                              # (b, V)
         target = y.argmax(dim=1).cpu()                                              # (b,)
@@ -150,13 +142,8 @@ def _scores(batches, info: TextInfo) -> dict:
         nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum")) / LN2
         hits += int((logits.argmax(dim=1) == target).sum())
         n += len(target)
-        if closers:
-            at_closer = torch.isin(target, torch.tensor(closers))
-            if at_closer.any():
-                # among the closers only: is the matching one the likeliest?
-                pick = logits[at_closer][:, closers].argmax(dim=1)
-                mem_hits += int((torch.tensor(closers)[pick] == target[at_closer]).sum())
-                mem_n += int(at_closer.sum())
+        h, k = closer_hits(logits, target, info)          # brackets: the matching closer the likeliest?
+        mem_hits, mem_n = mem_hits + h, mem_n + k
     if n == 0:
         return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
     return {"bits": nll / n, "accuracy": hits / n, "memory_accuracy": mem_hits / mem_n if mem_n else None,

@@ -24,7 +24,8 @@ Conventions:
 - gate_path[l][t] (a cell with `Cell.gate_path`, top layer, else []): the gradient the additive path alone carries back
   from the last step, exactly, from the probe's own gate values: LSTM ‖(f_{t+1} ⊙ … ⊙ f_T) ⊙ ∂L/∂c_T‖
   (the cell state), GRU ‖(z_{t+1} ⊙ … ⊙ z_T) ⊙ ∂L/∂h_T‖ (the update gate's copy of h_{t−1}). Not a
-  bound: the other paths (through h, the gates) add to it.
+  bound: the other paths (through h, the gates) add to it or partly cancel it — for the LSTM the
+  total ‖∂L/∂c_t‖ was measured below the additive path alone at some timesteps.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ REFERENCE_NOTE = {
              "still make the gradient vanish.",
     "gated": "Gated cells have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
              "is what the additive path alone carries back from the last step — the product of the forget "
-             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
+             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it or partly "
+             "cancel it, so the total may lie above or below this line.",
 }
 
 

@@ -26,9 +26,15 @@ from rnn_core.nn.losses import bits, bits_sum, mse_sum
 
 
 def _text_extra(model: Any, windows: Any) -> dict:
-    from rnn_core.nn.sampling import epoch_sample  # text helpers, only for text runs
+    """The epoch's sample; for a text with known memory (brackets) also the task's own score, the
+    closers right on the validation windows, which the verdict judges by."""
+    from rnn_core.nn.sampling import epoch_sample, memory_score  # text helpers, only for text runs
 
-    return {"text": epoch_sample(model, windows.text)}
+    extra = epoch_sample(model, windows.text)
+    score = memory_score(model, windows)
+    if score is not None:
+        extra["memory_accuracy"] = score
+    return {"text": extra}
 
 
 def _text_stream_extra(model: Any, windows: Any) -> dict:

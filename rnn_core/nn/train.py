@@ -25,7 +25,9 @@ What the numbers mean:
   `cfg.probe_every` epochs (and at epoch 0 and the last epoch; probe_every 0 = never), else None.
   With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
 - text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
-  model wrote at that epoch (`sampling.epoch_sample`); losses are in bits per character.
+  model wrote at that epoch (`sampling.epoch_sample`), and for a text with known memory (brackets)
+  "memory_accuracy", the closers right on the validation windows (`sampling.memory_score`); losses are
+  in bits per character.
 - stateful: `train_loss` is the mean over the epoch's updates weighted by their targets, `val_loss` the
   validation part read as one stream, and the probe takes one update from its carried state (its record
   adds "carry" ‖∂h_T/∂xₜ‖ and "new_from"; `stateful.py`).

@@ -141,7 +141,8 @@ def test_playground_presenter_view_projects(streamlit_server, screen):
     m = _ready(page)
     _check_projectable(m)
     assert "dotted epoch 0" in m["titleText"]                  # the epoch-0 profile beside the latest one
-    verdict = page.get_by_text("constant guess", exact=False).or_(page.get_by_text("tomorrow = today")).first
+    verdict = (page.get_by_text("constant guess", exact=False).or_(page.get_by_text("tomorrow = today"))
+               .filter(visible=True).first)                     # (a setting's help names it too, hidden)
     _visible(page, verdict)
     _visible(page, page.get_by_role("button", name="Train", exact=True))
     assert "presenter=1" in page.url and "chart=gradient" in page.url

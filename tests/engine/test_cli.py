@@ -109,6 +109,17 @@ def test_gradients_prints_decades_and_writes_the_profile(tmp_path, capsys):
     assert profile["decades"][0] > 3                 # orthogonal × 0.5: ~0.3 decades per step
 
 
+def test_gradients_tells_a_blocked_gradient_from_an_underflow(capsys):
+    """An identity-initialised ReLU RNN loses about 0.7 decades, then every path back passes a switched-off
+    unit: exactly 0 in float64, blocked — not "underflowed: more than 300 decades lost"."""
+    code = _main(["gradients", "--cell", "rnn_relu", "--init", "identity", "--gain", "1.0", "--timesteps", "200",
+                  "--data", "sine", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "vanishes by 0.7 decades back to t=12; before that it is exactly 0 — blocked: every path back passes" in out
+    assert "underflow" not in out and "300 decades" not in out
+
+
 def test_datasets_lists_the_registry(capsys):
     assert _main(["datasets"]) == 0
     out = capsys.readouterr().out

@@ -42,14 +42,15 @@ def test_lab_probes_equal_the_probe_of_each_network_alone_in_every_pass_size(mon
         assert all(a[k] == reference[k] == b[k] for k in KEYS), (s, g)
 
 
-def test_a_profile_over_more_seeds_keeps_the_seeds_it_had_and_equals_a_fresh_one():
+@pytest.mark.parametrize("stats", [lab.profile_stats, lab.jacobian_stats])
+def test_charts_over_more_seeds_keep_the_seeds_they_had_and_equal_fresh_ones(stats):
     cfg = LabConfig(cell="gru", timesteps=10, hidden_size=4, seeds=2)
     lab_probes.forget_probes()
-    lab.profile_stats(cfg)
-    grown = lab.profile_stats(cfg.replace(seeds=3))
+    stats(cfg)
+    grown = stats(cfg.replace(seeds=3))
     lab_probes.forget_probes()
-    assert grown == lab.profile_stats(cfg.replace(seeds=3))
-    assert grown != lab.profile_stats(cfg)                              # a third seed moves the mean
+    assert grown == stats(cfg.replace(seeds=3))
+    assert grown != stats(cfg)                                          # a third seed moves the mean
 
 
 @pytest.mark.parametrize("cell", list(CELLS))

@@ -252,7 +252,7 @@ def test_url_restores_a_shared_setup_and_follows_the_controls():
     assert at.number_input(key="pg.m.hidden_size").value == 7       # the link's own value wins
     assert at.number_input(key="pg.t.lr").value == pytest.approx(0.002)
     assert at.selectbox(key="pg.d.dataset").value == "adding"
-    assert at.number_input(key="pg.dp.adding.n_samples").value == 4000
+    assert at.number_input(key="pg.dp.adding.n_samples").value == 8000
     at.number_input(key="pg.d.timesteps").set_value(33).run()
     assert at.query_params["d.timesteps"] == "33"
     assert at.query_params["m.cell"] == "lstm"
