@@ -125,7 +125,8 @@ class WorkerPool:
 
     def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
         """A ready worker (a spare if one is there, else a new one); a new spare is started at once.
-        None when `cancel()` said so while the worker was still starting (it goes back to the pool)."""
+        None when `cancel()` said so while the worker was still starting (it goes back to the pool, as a
+        finished job's worker does: ended when `keep` are alive anyway)."""
         with self._lock:         # the last one back that is ready (its caches warm), else the oldest
             ready = [w for w in self._idle if w.wait_ready(0)]
             worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
@@ -141,9 +142,7 @@ class WorkerPool:
                 self.drop(worker, timeout=0.1)
                 raise RuntimeError("The training process did not start; try again in a moment.")
             if cancel is not None and cancel():
-                with self._lock:
-                    self._busy -= 1
-                    self._idle.append(worker)
+                self.give_back(worker)           # back to wait, unless `keep` are alive anyway: then ended
                 return None
         return worker
 

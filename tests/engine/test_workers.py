@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -257,5 +258,26 @@ def test_a_worker_that_grew_past_the_bound_is_replaced_by_a_fresh_spare(monkeypa
         assert wait_for(lambda: again.worker_pid is not None, WAIT)
         kept = again.worker_pid
         assert again.join(WAIT) and kept in pool.pids()          # within the bound: it serves again
+    finally:
+        pool.close()
+
+
+def test_runs_stopped_while_their_workers_start_leave_no_more_than_keep_workers():
+    """Tabs closed while their runs' workers still import torch (the soak's 7 idle workers with keep = 3):
+    each such worker goes back as a finished job's does, so the pool never holds more than `keep`."""
+    pool = WorkerPool(spares=0, keep=2)
+    starting = threading.Barrier(4, timeout=WAIT)
+
+    def cancel() -> bool:
+        starting.wait()                                  # all four runs hold a starting worker, then stop
+        return True
+
+    takes = [threading.Thread(target=pool.take, kwargs={"cancel": cancel}) for _ in range(4)]
+    try:
+        for t in takes:
+            t.start()
+        for t in takes:
+            t.join(WAIT)
+        assert not starting.broken and len(pool.pids()) <= 2, pool.pids()
     finally:
         pool.close()
