@@ -5,6 +5,8 @@
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
         loses from the last timestep back to the first at initialisation and now, and which weights
         the solid line was measured at when the run diverged
+    profile_decades(probe) -> float | None;  decades_phrase(decades) -> str
+        that count of decades for one probe, and its words (the key moments use them: `moments.py`)
 
 Pure function of the plain records `train.py` yields (epoch records, the end record) and the baseline
 MSE in the loss's units (`ui.views.baseline_mse`): the constant guess for sequence tasks, persistence
@@ -91,6 +93,20 @@ def _change(decades: float) -> str:
     if decades == -math.inf:
         return "falls all the way to 0 (below what float64 holds)"
     return f"gains {decades:.1f} decades" if decades >= 0 else f"loses {-decades:.1f} decades"
+
+
+def profile_decades(probe: dict | None) -> float | None:
+    """How many decades ‖∂L/∂hₜ‖ of the top layer gains (> 0) or loses (< 0) from the last timestep back
+    to the first one that gets a gradient (`probe["cut"]`): the number `gradient_story` tells; None
+    where it cannot be told (no profile, a zero or non-finite last value)."""
+    if not probe:
+        return None
+    return _decades(probe.get("grad_h") or [], int(probe.get("cut") or 0))
+
+
+def decades_phrase(decades: float) -> str:
+    """`profile_decades` in the words `gradient_story` uses: "gains 2.2 decades", "loses 19.7 decades"."""
+    return _change(decades)
 
 
 def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | None, end: dict | None) -> str:

@@ -23,7 +23,7 @@ Leaves to others: the figures themselves (`plots/`), polling (`ui/live.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -37,6 +37,7 @@ from plots.gradients import (
     last_probe,
     latest_probe,
 )
+from plots.marks import mark_row, mark_x
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import CHART_CONFIG, COLORS
@@ -59,8 +60,10 @@ from ui.live import (
     get_run,
     ghost_of,
     progress,
+    progress_text,
 )
-from ui.presenter import show_chart, status_line
+from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
+from ui.scrub import Scrub, link_note, scrub_key, scrubber
 from ui.state import memo
 from ui.text import md
 from ui.text_views import text_section
@@ -202,8 +205,13 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
 
 
 # --------------------------------------------------------------------------------------------- 1
+def _chosen(at: Scrub | None) -> Scrub | None:
+    """The scrubber's moment when someone chose one (else the charts show the run as it is now)."""
+    return at if at is not None and at.chosen else None
+
+
 def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-             ghost: Ghost | None = None) -> Any:
+             ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
     label = task.baseline_label
@@ -215,16 +223,19 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
             fig.update_yaxes(title_text=task.loss_label)
         if ghost is not None:
             add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
+        if _chosen(at):
+            mark_x(fig, at.frame.step, at.label)
         return fig
 
-    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version), build)
+    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version, scrub_key(at)),
+                 build)
 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                 ghost: Ghost | None = None) -> None:
+                 ghost: Ghost | None = None, at: Scrub | None = None) -> None:
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
-    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss")
+    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
     has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
     thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
              if has_val else "the mean batch loss of each epoch (this run has no validation part)")
@@ -234,20 +245,32 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
 
 
 # --------------------------------------------------------------------------------------------- 2
+def shown_probe(snap: Snapshot | None, at: Scrub | None = None) -> tuple[int, dict, str] | None:
+    """(epoch, probe, where) of the profile the charts show: the scrubber's chosen moment's, else the
+    latest; `where` names it in a title ("epoch 4", "step 55 (epoch 3)")."""
+    if _chosen(at) and at.frame.probe_record is not None:
+        rec = at.frame.probe_record
+        epoch = int(rec.get("epoch", 0))
+        where = f"epoch {epoch}" if rec.get("kind") == "epoch" else f"step {rec['step']} (epoch {epoch})"
+        return epoch, rec["probe"], where
+    found = last_probe(snap.epochs if snap else [])
+    return None if found is None else (found[0], found[1], f"epoch {found[0]}")
+
+
 def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                      ghost: Ghost | None = None) -> Any:
-    """The latest ‖∂L/∂hₜ‖ profile with the epoch-0 one (grey, dotted) beside it, so the class sees what
-    training did to it, and a ghost run's latest profile (dashed)."""
+                      ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+    """The latest ‖∂L/∂hₜ‖ profile (or the scrubber's moment's) with the epoch-0 one (grey, dotted) beside
+    it, so the class sees what training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
-        epoch, probe = last_probe(snap.epochs if snap else []) or (None, None)
+        _, probe, where = shown_probe(snap, at) or (None, None, "")
         fig = gradient_time_figure(probe, opts.log_grad, opts.theory)
         if probe:
             first = first_probe(snap.epochs)
-            title = f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})"
-            if first is not None and first[0] != epoch:
+            title = f"Gradient through time ‖∂L/∂hₜ‖ ({where})"
+            if first is not None and first[1] is not probe:
                 add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
                             color=COLORS["baseline"], dash="dot", opacity=0.9)
-                title = f"Gradient through time ‖∂L/∂hₜ‖: epoch {epoch}, dotted epoch {first[0]}"
+                title = f"Gradient through time ‖∂L/∂hₜ‖: {where}, dotted epoch {first[0]}"
             fig.update_layout(title_text=title)
         if ghost is not None:
             add_profile(fig, latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
@@ -255,14 +278,17 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
         return fig
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
-    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key), build)
+    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at)),
+                 build)
 
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                          slot: str, ghost: Ghost | None = None) -> None:
-    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time")
+                          slot: str, ghost: Ghost | None = None, at: Scrub | None = None) -> None:
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time")
     epochs = snap.epochs if snap else []
-    story = gradient_story(first_probe(epochs), last_probe(epochs), snap.end if snap else None)
+    shown = shown_probe(snap, at)
+    end = snap.end if snap and (not _chosen(at) or at.frame.last) else None
+    story = gradient_story(first_probe(epochs), shown[:2] if shown else None, end)
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
@@ -270,13 +296,24 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
                + reference_note(ctx.model_cfg.cell if ctx else "rnn") + " " + probe_note(ctx))
 
 
-def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
-    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
-                 lambda: gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer))
+def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                at: Scrub | None = None) -> Any:
+    def build() -> Any:
+        epochs = snap.epochs if snap else []
+        fig = gradient_heatmap_figure(epochs, layer=opts.heat_layer)
+        shown = shown_probe(snap, at) if _chosen(at) else None
+        rows = [int(r["epoch"]) for r in epochs if r.get("probe")]
+        if shown is not None and rows:
+            row = max((e for e in rows if e <= shown[0]), default=rows[0])     # the row of that profile
+            mark_row(fig, row, rows, at.label)
+        return fig
+
+    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer, scrub_key(at)), build)
 
 
-def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
-    _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
+def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None,
+                    at: Scrub | None = None) -> None:
+    _chart(heatmap_fig(snap, ctx, opts, slot, at), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
                "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, or "
@@ -301,40 +338,53 @@ def probe_note(ctx: RunContext | None) -> str:
 
 
 # --------------------------------------------------------------------------------------------- 3
-def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+def _marked(fig: Any, at: Scrub | None, x_is: str = "step") -> Any:
+    """`fig` with the scrubber's chosen moment marked at its step (x = the optimiser step) or at the
+    epoch record it shows (x = the epoch)."""
+    if not _chosen(at):
+        return fig
+    if x_is == "step":
+        return mark_x(fig, at.frame.step, at.label)
+    rec = at.frame.epoch_record
+    return fig if rec is None else mark_x(fig, int(rec["epoch"]), f"epoch {rec['epoch']}")
+
+
+def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                  at: Scrub | None = None) -> Any:
     tc = ctx.train_cfg if ctx else None
     steps = snap.steps if snap else []
-    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
-                 lambda: grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
-                                          opts.log_grad))
+    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)),
+                 lambda: _marked(grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
+                                                  opts.log_grad), at))
 
 
-def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
-    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
-                 lambda: param_norms_figure(epochs, opts.log_grad))
+    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)),
+                 lambda: _marked(param_norms_figure(epochs, opts.log_grad), at, "epoch"))
 
 
-def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
     gamma = (latest_probe(epochs) or {}).get("gamma", 1.0)
     cell = ctx.model_cfg.cell if ctx else "rnn"
-    return _memo(slot, "spectra", _epoch_key(snap, ctx),
-                 lambda: spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS))
+    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)),
+                 lambda: _marked(spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS), at, "epoch"))
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                           slot: str) -> None:
-    _chart(grad_norm_fig(snap, ctx, opts, slot), slot, "grad_norm")
+                           slot: str, at: Scrub | None = None) -> None:
+    _chart(grad_norm_fig(snap, ctx, opts, slot, at), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
     c1, c2 = st.columns(2)
     with c1:
-        _chart(param_norms_fig(snap, ctx, opts, slot), slot, "param_norms")
+        _chart(param_norms_fig(snap, ctx, opts, slot, at), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
                    "(W_hh, solid) carry the gradient through time.")
     with c2:
-        _chart(spectra_fig(snap, ctx, slot), slot, "spectra")
+        _chart(spectra_fig(snap, ctx, slot, at), slot, "spectra")
         cell = ctx.model_cfg.cell if ctx else "rnn"
         st.caption(f"σ_max is the most {SPECTRUM_OF[cell]} can stretch a vector. " + (
             "Below the red line (σ_max·γ < 1) each step back through the recurrence can only shrink the "
@@ -359,11 +409,15 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
 
 
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                        snap: Snapshot | None = None) -> None:
+                        snap: Snapshot | None = None, at: Scrub | None = None) -> None:
     _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
     if ctx is None or result is None:
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
+    if _chosen(at) and not at.frame.last:
+        st.caption(f"These predictions are those of the weights at step {result['step']}, the run's last: "
+                   f"predictions are not recorded per step, so they do not follow the scrubber (step "
+                   f"{at.frame.step}).")
     w = ctx.windows
     evaluation = result["evaluation"] or {}
     task = w.task if w is not None else evaluation.get("task", "forecast")
@@ -394,19 +448,26 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 
 
 # --------------------------------------------------------------------------------------------- 5
-def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if not CELL_SPECS[cell].gates:
         return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell))
-    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
-                 lambda: gates_figure(latest_probe(snap.epochs) if snap else None, cell))
+
+    def build() -> Any:
+        shown = shown_probe(snap, at)
+        fig = gates_figure(shown[1] if shown else None, cell)
+        if shown is not None and _chosen(at):
+            fig.update_layout(title_text=f"Mean gate activations over time ({shown[2]})")
+        return fig
+
+    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell, scrub_key(at)), build)
 
 
-def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if not CELL_SPECS[cell].gates:
         return
-    _chart(gates_fig(snap, ctx, slot), slot, "gates")
+    _chart(gates_fig(snap, ctx, slot, at), slot, "gates")
     st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
                "keeps the old state) lets the state — and its gradient — pass through time almost unchanged.")
 
@@ -419,23 +480,23 @@ CHARTS = {"loss": "Loss", "gradient": "Gradient through time", "heatmap": "Gradi
 
 
 def chart_figure(name: str, slot: str, snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                 ghost: Ghost | None = None) -> Any:
-    """One chart of `CHARTS`, built (only it) for the presenter view."""
+                 ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+    """One chart of `CHARTS`, built (only it) for the presenter view, at the scrubber's moment `at`."""
     if name == "loss":
-        return loss_fig(snap, ctx, opts, slot, ghost)
+        return loss_fig(snap, ctx, opts, slot, ghost, at)
     if name == "gradient":
-        return gradient_time_fig(snap, ctx, opts, slot, ghost)
+        return gradient_time_fig(snap, ctx, opts, slot, ghost, at)
     if name == "heatmap":
-        return heatmap_fig(snap, ctx, opts, slot)
+        return heatmap_fig(snap, ctx, opts, slot, at)
     if name == "norms":
-        return grad_norm_fig(snap, ctx, opts, slot)
+        return grad_norm_fig(snap, ctx, opts, slot, at)
     if name == "params":
-        return param_norms_fig(snap, ctx, opts, slot)
+        return param_norms_fig(snap, ctx, opts, slot, at)
     if name == "spectra":
-        return spectra_fig(snap, ctx, slot)
+        return spectra_fig(snap, ctx, slot, at)
     if name == "predictions":
         return predictions_fig(evaluation_for(slot) if snap is not None else None, ctx, opts, slot)
-    return gates_fig(snap, ctx, slot)
+    return gates_fig(snap, ctx, slot, at)
 
 
 def status_text(snap: Snapshot | None) -> str:
@@ -457,8 +518,13 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
         if v is not None:
             line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
         status_line(line)
+        note = link_note(slot, snap)
+        if note:
+            st.info(note, icon=":material/link:")
+        at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None, compact=True)
         opts = options_from_state(slot)
-        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}")
+        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost, at), f"{slot}.present.{chart}",
+                   around=SCRUBBER_HEIGHT if at is not None else 0)
 
     return draw
 
@@ -469,45 +535,53 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
         status = st.container()           # a fixed slot: what it holds never shifts the elements below
         with status:
-            progress(snap)
+            at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None,
+                          label=progress_text(snap) if snap else "")
+            if at is None:
+                progress(snap)
+            note = link_note(slot, snap)
+            if note:
+                st.info(note, icon=":material/link:")
             divergence_banner(snap)
-            if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
+            if snap is not None and snap.end is not None and snap.end["status"] not in ("diverged", "completed"):
                 st.caption(md(snap.end['reason']))
             ghost = get_ghost(slot)
             verdict_line(snap, ctx, slot=slot)
             if ghost is not None:
                 verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
-        opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.subheader("1 · Loss", divider="gray")
         c1, c2 = st.columns(2)
+        opts = options_from_state(slot)
         with c1:
-            loss_section(snap, ctx, opts, slot, ghost)
+            loss_section(snap, ctx, opts, slot, ghost, at)
         with c2:
-            gradient_time_section(snap, ctx, opts, slot, ghost)
+            gradient_time_section(snap, ctx, opts, slot, ghost, at)
+        chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
         st.subheader("2 · Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
-            heatmap_section(snap, opts, slot, ctx)
+            heatmap_section(snap, opts, slot, ctx, at)
         with c2:
-            gates_or_note(snap, ctx, slot)
+            gates_or_note(snap, ctx, slot, at)
         st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
-        gradient_norms_section(snap, ctx, opts, slot)
+        gradient_norms_section(snap, ctx, opts, slot, at)
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
             st.subheader("4 · Samples, guesses and connectivity", divider="gray")
-            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
+            shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
+                                                                       if e["step"] <= at.frame.step])
+            text_section(shown, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
         st.subheader("4 · Predicted vs actual", divider="gray")
-        predictions_section(result, ctx, opts, slot, snap)
+        predictions_section(result, ctx, opts, slot, snap, at)
 
     return draw
 
 
-def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
     """Gates for LSTM / GRU; for plain cells, what the gates would show."""
     cell = ctx.model_cfg.cell if ctx else "rnn"
     if CELL_SPECS[cell].gates:
-        gates_section(snap, ctx, slot)
+        gates_section(snap, ctx, slot, at)
     else:
         _chart(gates_fig(snap, ctx, slot), slot, "gates")     # the no-gates placeholder, built once
         st.caption("Plain RNN and Jordan cells have no gates: nothing decides what to keep, so the "
