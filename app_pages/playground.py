@@ -48,14 +48,13 @@ bar.selectbox("Preset", [None, *PRESETS], key=PRESET_CHOICE,
               help="A preset sets several controls at once; you can change any of them after.")
 preset = state.slot(SLOT).preset
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
-if preset in PRESETS and not presenter:     # its sentence only while the settings are the preset's
+story = ("Pick a recurrent cell, the window length and a dataset (or a preset), press **Train**, and watch "
+         "the loss, the gradient flowing back through time, and the predictions — live.")
+if preset in PRESETS:                       # its sentence only while the settings are the preset's
     name, note = PRESETS[preset].title, preset_note(preset)
-    st.caption((f"**{name}** — {PRESETS[preset].description}"
-                if holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
-                else changed_preset_sentence(name)) + (f"  \n:material/wifi_off: {note}" if note else ""))
-elif not presenter:
-    st.caption("Pick a recurrent cell, the window length and a dataset (or a preset), press **Train**, and "
-               "watch the loss, the gradient flowing back through time, and the predictions — live.")
+    story = ((f"**{name}** — {PRESETS[preset].description}"
+              if holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
+              else changed_preset_sentence(name)) + (f"  \n:material/wifi_off: {note}" if note else ""))
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(SLOT, model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:
@@ -81,5 +80,5 @@ race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LS
 ghost_bar(SLOT, make_context, CELLS, spare.popover("Ghost run", icon=":material/group:", width="stretch",
                                                    help="Train another cell on the same setup, drawn over "
                                                         "this run's loss and gradient."))
-live_area(SLOT, draw_run(SLOT), watch=(ghost_slot(SLOT),))
+live_area(SLOT, draw_run(SLOT, story), watch=(ghost_slot(SLOT),))    # the story under the first charts
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

@@ -3,6 +3,7 @@
     key_moments(records, baseline=None, task="forecast") -> list[Moment]     sorted by step, then KINDS
     Moment(kind, name, step, epoch, record, detail)
     KINDS = {kind: what it marks}               the moments there can be, in their order at one step
+    NAMES = {kind: its name}                    one short phrase ("{}": the task's baseline, the end's status)
     timeline(records) -> list[int]              every step the records hold, ascending (0 = initialisation)
     frame_at(records, step) -> Frame            what each chart shows at that step: the latest step, epoch
                                                 and probe records at or before it, the end record at the end
@@ -63,9 +64,15 @@ KINDS: dict[str, str] = {
     "diverged": "the step whose loss or gradient overflowed (its update refused)",
     "end": "the run's last step, completed or stopped",
 }
+# A moment's name, one short phrase ({} = the task's baseline in the verdict's words, e.g. "the constant guess")
+NAMES: dict[str, str] = {
+    "start": "initialisation", "reaches_baseline": "loss reaches {}", "below_baseline": "loss falls below {}",
+    "above_baseline": "loss rises above {}", "first_spike": "first gradient spike", "first_clip": "first clipped step",
+    "max_grad_norm": "largest gradient norm", "sigma_jump": "σ_max jumps", "grows_most": "gradient grows most",
+    "fades_most": "gradient fades most", "best_val": "lowest validation loss", "diverged": "diverges",
+    "end": "run {}",
+}
 _BASELINE_KIND = {"at_baseline": "reaches_baseline", "beats": "below_baseline", "worse": "above_baseline"}
-_BASELINE_NAME = {"reaches_baseline": "loss reaches {}", "below_baseline": "loss falls below {}",
-                  "above_baseline": "loss rises above {}"}
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ def _start(epochs: list[dict]) -> list[Moment]:
     first = next((r for r in epochs if r.get("epoch") == 0), None)
     if first is None:
         return []
-    return [Moment("start", "initialisation", 0, 0, "epoch", "The network before its first optimiser step.")]
+    return [Moment("start", NAMES["start"], 0, 0, "epoch", "The network before its first optimiser step.")]
 
 
 def _baseline_moments(epochs: list[dict], baseline: float | None, task: str) -> list[Moment]:
@@ -123,7 +130,7 @@ def _baseline_moments(epochs: list[dict], baseline: float | None, task: str) -> 
         if before is not None and kind is not None and v.kind != before and kind not in out:
             name = TASKS[task].verdict_name if task in TASKS else "the baseline"
             which = "validation" if rec.get("val_loss") is not None else "training"
-            out[kind] = Moment(kind, _BASELINE_NAME[kind].format(name), int(rec["step"]), int(rec["epoch"]),
+            out[kind] = Moment(kind, NAMES[kind].format(name), int(rec["step"]), int(rec["epoch"]),
                                "epoch", f"After epoch {rec['epoch']} the {which} loss is {_as_clause(v.text)}.")
         before = v.kind
     return list(out.values())
@@ -145,7 +152,7 @@ def _spike(steps: list[dict]) -> list[Moment]:
             continue
         median = statistics.median(before)
         if median > 0 and g > SPIKE * median:
-            return [Moment("first_spike", "first gradient spike", int(rec["step"]), int(rec["epoch"]), "step",
+            return [Moment("first_spike", NAMES["first_spike"], int(rec["step"]), int(rec["epoch"]), "step",
                            f"‖g‖ = {readable(g)}, {readable(g / median)}× the median of the {len(before)} "
                            "steps before it.")]
     return []
@@ -156,7 +163,7 @@ def _first_clip(steps: list[dict]) -> list[Moment]:
     if not clipped:
         return []
     rec = clipped[0]
-    return [Moment("first_clip", "first clipped step", int(rec["step"]), int(rec["epoch"]), "step",
+    return [Moment("first_clip", NAMES["first_clip"], int(rec["step"]), int(rec["epoch"]), "step",
                    f"‖g‖ = {readable(rec['grad_norm'])} before clipping; {len(clipped)} of the {len(steps)} "
                    "steps recorded were clipped.")]
 
@@ -168,7 +175,7 @@ def _max_grad_norm(steps: list[dict]) -> list[Moment]:
     rec = max(finite, key=lambda r: r["grad_norm"])
     median = statistics.median(r["grad_norm"] for r in finite)
     times = f", {readable(rec['grad_norm'] / median)}× the run's median" if median > 0 else ""
-    return [Moment("max_grad_norm", "largest gradient norm", int(rec["step"]), int(rec["epoch"]), "step",
+    return [Moment("max_grad_norm", NAMES["max_grad_norm"], int(rec["step"]), int(rec["epoch"]), "step",
                    f"‖g‖ = {readable(rec['grad_norm'])}{times}.")]
 
 
@@ -185,7 +192,7 @@ def _sigma_jump(epochs: list[dict]) -> list[Moment]:
         return []
     _, l, s0, s1, before, rec = best
     layer = f" of layer {l + 1}" if len(rec["spectra"]) > 1 else ""
-    return [Moment("sigma_jump", "σ_max jumps", int(rec["step"]), int(rec["epoch"]), "epoch",
+    return [Moment("sigma_jump", NAMES["sigma_jump"], int(rec["step"]), int(rec["epoch"]), "epoch",
                    f"σ_max{layer} goes from {readable(s0)} after epoch {before['epoch']} to {readable(s1)} after "
                    f"epoch {rec['epoch']}.")]
 
@@ -198,17 +205,17 @@ def _profile_moments(records: Sequence[dict]) -> list[Moment]:
     grows = [(d, r) for d, r in measured if d > 0]
     if grows:
         d, r = max(grows, key=lambda x: x[0])
-        out.append(_profile_moment("grows_most", "gradient grows most", d, r))
+        out.append(_profile_moment("grows_most", d, r))
     fades = [(d, r) for d, r in measured if d < 0]
     if fades:
         d, r = min(fades, key=lambda x: x[0])
-        out.append(_profile_moment("fades_most", "gradient fades most", d, r))
+        out.append(_profile_moment("fades_most", d, r))
     return out
 
 
-def _profile_moment(kind: str, name: str, decades: float, rec: dict) -> Moment:
+def _profile_moment(kind: str, decades: float, rec: dict) -> Moment:
     where = "at initialisation" if rec.get("step") == 0 else f"at step {rec['step']}"
-    return Moment(kind, name, int(rec["step"]), int(rec.get("epoch", 0)), str(rec.get("kind", "epoch")),
+    return Moment(kind, NAMES[kind], int(rec["step"]), int(rec.get("epoch", 0)), str(rec.get("kind", "epoch")),
                   f"From the last timestep back to the first, ‖∂L/∂hₜ‖ {decades_phrase(decades)} {where}.")
 
 
@@ -224,7 +231,7 @@ def _best_val(epochs: list[dict], worse_by: float = 0.10) -> list[Moment]:
     # training made it better than it started, then clearly worse again
     if best is last or best["val_loss"] >= first["val_loss"] or last["val_loss"] <= (1 + worse_by) * best["val_loss"]:
         return []
-    return [Moment("best_val", "lowest validation loss", int(best["step"]), int(best["epoch"]), "epoch",
+    return [Moment("best_val", NAMES["best_val"], int(best["step"]), int(best["epoch"]), "epoch",
                    f"Validation loss {readable(best['val_loss'])} after epoch {best['epoch']}; it ends at "
                    f"{readable(last['val_loss'])}.")]
 
@@ -233,8 +240,9 @@ def _end(end: dict | None) -> list[Moment]:
     if end is None:
         return []
     status = end.get("status")
-    kind, name = ("diverged", "diverges") if status == "diverged" else ("end", f"run {status}")
-    return [Moment(kind, name, int(end.get("step", 0)), int(end.get("epoch", 0)), "end", str(end.get("reason", "")))]
+    kind = "diverged" if status == "diverged" else "end"
+    return [Moment(kind, NAMES[kind].format(status), int(end.get("step", 0)), int(end.get("epoch", 0)), "end",
+                   str(end.get("reason", "")))]
 
 
 # ---------------------------------------------------------------------------------------- timeline

@@ -153,7 +153,9 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
 
 _FIRST_SCREEN = """
 <style>
-  [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 2rem; }
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+  [data-testid="stMain"] [data-testid="stButtonGroup"] button { min-height: 1.9rem; padding: 0 0.6rem; }
 </style>
 """
 

@@ -13,6 +13,7 @@ link (`?at=<step>` or `?at=<key moment>`, `ui/links.py`).
                                                  PageDown / PageUp); False when there is none to go to
     link_note(slot, snap) -> str | None          the sentence while a link's run trains to land on its moment
     moments_of(slot) -> list[Moment]             the key moments of the run shown, as last found
+    moment_caption(at)                           the chosen key moment's sentence in numbers
 
 Where it stands lives in the slot (`SlotState.at`: a step or a key moment's kind; None: the latest
 step), so a link, the pills, the slider and the remote agree; a followed link's moment waits in
@@ -28,7 +29,7 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.moments import KINDS, Frame, Moment, frame_at, key_moments, locate, next_moment, timeline
+from rnn_core.moments import NAMES, Frame, Moment, frame_at, key_moments, locate, next_moment, timeline
 from ui.links import write_at
 from ui.live import FINISHED, RunContext, Snapshot, get_run
 from ui.run_files import run_records
@@ -113,9 +114,9 @@ def link_note(slot: str, snap: Snapshot | None) -> str | None:
     at = slot_state(slot).at_link
     if at is None or snap is None or snap.status in SCRUBBABLE:
         return None
-    where = f"step {at}" if isinstance(at, int) else f"its key moment '{at}' ({KINDS[at]})"
-    return (f"This link opens a run at {where}. This session has not trained it, so it trains now (the same "
-            "settings and seed give the same numbers); the charts land on that moment when it ends.")
+    where = f"step {at}" if isinstance(at, int) else f"“{NAMES[at].format('the baseline').removeprefix('run ')}”"
+    return (f"This link opens the run at {where}: it trains now (the same settings and seed give the same "
+            "numbers), and the charts land there when it ends.")
 
 
 def scrubber(slot: str, snap: Snapshot | None, ctx: RunContext | None, baseline: float | None,
@@ -157,17 +158,24 @@ def scrubber(slot: str, snap: Snapshot | None, ctx: RunContext | None, baseline:
     else:
         st.select_slider(label, steps, key=step_key, format_func=step_label, on_change=_moved, args=(slot,),
                          help=help_text)
-        if moments:
-            by_kind = {m.kind: m for m in moments}
+        # the slider's two ends are the start and the end: the pills hold the moments in between
+        by_kind = {m.kind: m for m in moments if m.kind not in ("start", "end")}
+        if by_kind:
+            if st.session_state[moment_key] not in by_kind:
+                st.session_state[moment_key] = None
             st.pills("Key moments", list(by_kind), key=moment_key, format_func=lambda k: by_kind[k].name,
                      on_change=_picked, args=(slot,), label_visibility="collapsed",
                      help="Key moments found in this run's records: one click shows it on every chart.")
     if note:
         st.caption(note)
-    chosen = state.at is not None
-    if chosen and moment is not None:
-        st.caption(f"**{moment.name}** (step {moment.step}, epoch {moment.epoch}): {moment.detail}")
-    return Scrub(frame_at(records, step), moment, chosen)
+    return Scrub(frame_at(records, step), moment, state.at is not None)
+
+
+def moment_caption(at: Scrub | None) -> None:
+    """The chosen key moment in one sentence of numbers, under the charts that show it."""
+    if at is not None and at.chosen and at.moment is not None:
+        m = at.moment
+        st.caption(f":material/location_on: **{m.name}** (step {m.step}, epoch {m.epoch}): {m.detail}")
 
 
 def scrub_key(at: Scrub | None) -> Any:

@@ -63,7 +63,7 @@ from ui.live import (
     progress_text,
 )
 from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
-from ui.scrub import Scrub, link_note, scrub_key, scrubber
+from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
 from ui.state import memo
 from ui.text import md
 from ui.text_views import text_section
@@ -138,10 +138,11 @@ def divergence_banner(snap: Snapshot | None) -> None:
         # the diverging step's update is refused: the weights, the charts and the progress line stop at
         # the step before it (the progress bar shows that one), so say both numbers
         refused = end["step"] > snap.step
-        kept = (f"That step's update was refused, so the weights and the charts stop at step {snap.step}, the "
-                "last one applied." if refused else "The charts keep everything up to that step.")
-        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(end['reason'])} "
-                 f"{kept}", icon=":material/warning:")
+        kept = (f"That step's update was refused: the weights and the charts stop at step {snap.step}."
+                if refused else "The charts keep everything up to that step.")
+        reason = end["reason"].replace(f" at step {end['step']} (epoch {end['epoch']})", "")   # said before it
+        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(reason)} {kept}",
+                 icon=":material/warning:")
     elif end["status"] == "stopped" and "error" in end.get("reason", ""):
         st.warning(md(end["reason"]), icon=":material/warning:")
 
@@ -185,14 +186,25 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
 _VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
 
 
-def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
-    """One big line: the run's verdict in words and numbers (nothing before the first epoch)."""
+def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None,
+                 note: bool = True) -> None:
+    """One big line: the run's verdict in words and numbers (nothing before the first epoch); `note`:
+    with the forecast's second baseline under it (else `verdict_note` draws it elsewhere)."""
     v = verdict_for(snap, ctx, slot)
     if v is None:
         return
     cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
-    st.markdown(f"#### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    st.markdown(f"##### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    if note:
+        verdict_note(snap, ctx, slot)
+
+
+def verdict_note(snap: Snapshot | None, ctx: RunContext | None, slot: str | None = None) -> None:
+    """A forecast's verdict against the other obvious guess, the constant one, in one sentence."""
+    v = verdict_for(snap, ctx, slot)
+    if v is None:
+        return
     if ctx.windows.task == "forecast" and v.kind != "diverged":
         # a forecast is judged against persistence; the constant guess is the other obvious one
         split = "val" if len(ctx.windows.X_val) else "train"
@@ -233,9 +245,13 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                  ghost: Ghost | None = None, at: Scrub | None = None) -> None:
+    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
+    loss_caption(ctx)
+
+
+def loss_caption(ctx: RunContext | None) -> None:
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
-    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
     has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
     thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
              if has_val else "the mean batch loss of each epoch (this run has no validation part)")
@@ -285,6 +301,11 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                           slot: str, ghost: Ghost | None = None, at: Scrub | None = None) -> None:
     _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time")
+    gradient_time_caption(snap, ctx, at)
+
+
+def gradient_time_caption(snap: Snapshot | None, ctx: RunContext | None, at: Scrub | None = None) -> None:
+    """What the profile shown does, in numbers (`verdict.gradient_story`), and how to read the chart."""
     epochs = snap.epochs if snap else []
     shown = shown_probe(snap, at)
     end = snap.end if snap and (not _chosen(at) or at.frame.last) else None
@@ -522,6 +543,7 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
         if note:
             st.info(note, icon=":material/link:")
         at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None, compact=True)
+        moment_caption(at)
         opts = options_from_state(slot)
         show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost, at), f"{slot}.present.{chart}",
                    around=SCRUBBER_HEIGHT if at is not None else 0)
@@ -529,8 +551,10 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     return draw
 
 
-def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
-    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
+def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, RunContext | None], None]:
+    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`: the status
+    (after a run: the scrubber), the verdict and the first two charts come first, so that they fit a
+    1280×720 screen; `story` (markdown: the preset's sentence) goes under those charts, their caption."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
         status = st.container()           # a fixed slot: what it holds never shifts the elements below
@@ -542,36 +566,46 @@ def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
             note = link_note(slot, snap)
             if note:
                 st.info(note, icon=":material/link:")
-            divergence_banner(snap)
+            divergence_banner(snap)           # a diverged run's verdict, with its cause
             if snap is not None and snap.end is not None and snap.end["status"] not in ("diverged", "completed"):
                 st.caption(md(snap.end['reason']))
             ghost = get_ghost(slot)
-            verdict_line(snap, ctx, slot=slot)
+            if snap is None or snap.end is None or snap.end["status"] != "diverged":
+                verdict_line(snap, ctx, slot=slot, note=False)
             if ghost is not None:
-                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
+                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ", note=False)
         c1, c2 = st.columns(2)
         opts = options_from_state(slot)
         with c1:
-            loss_section(snap, ctx, opts, slot, ghost, at)
+            _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
         with c2:
-            gradient_time_section(snap, ctx, opts, slot, ghost, at)
+            _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time")
+        moment_caption(at)
+        verdict_note(snap, ctx, slot)
+        if story:
+            st.caption(story)
+        c1, c2 = st.columns(2)
+        with c1:
+            loss_caption(ctx)
+        with c2:
+            gradient_time_caption(snap, ctx, at)
         chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.subheader("2 · Gradient through time, over training", divider="gray")
+        st.subheader("Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             heatmap_section(snap, opts, slot, ctx, at)
         with c2:
             gates_or_note(snap, ctx, slot, at)
-        st.subheader("3 · Gradient norms and the recurrent weights", divider="gray")
+        st.subheader("Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot, at)
         result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.subheader("4 · Samples, guesses and connectivity", divider="gray")
+            st.subheader("Samples, guesses and connectivity", divider="gray")
             shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
                                                                        if e["step"] <= at.frame.step])
             text_section(shown, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
-        st.subheader("4 · Predicted vs actual", divider="gray")
+        st.subheader("Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap, at)
 
     return draw
