@@ -6,8 +6,8 @@ multipage app until `st.navigation` has been called once, which breaks a first v
 
 import streamlit as st
 
-from rnn_core.warm_up import start_warm_up
-from rnn_core.workers import start_spare_workers
+from rnn_core.serve.warm_up import start_warm_up
+from rnn_core.serve.worker_pool import start_spare_workers
 
 st.set_page_config(page_title="RNN Playground", page_icon=":material/all_inclusive:", layout="wide")
 start_warm_up()      # once per process, on a background thread: the first Train does not pay torch's start-up

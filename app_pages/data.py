@@ -1,6 +1,6 @@
 """Data: browse every dataset, fetch a Yahoo Finance ticker, upload a CSV, and preview the windowing.
 
-Thin: the pieces live in `ui/data_views.py`; loading and validation in `rnn_core/datasets.py`
+Thin: the pieces live in `ui/data_views.py`; loading and validation in `rnn_core/data/registry.py`
 and its loaders (`csv_upload.py`, `yahoo.py`, …).
 Presenter mode (`ui.presenter`): one dataset and one chart of it, full width.
 """

@@ -1,6 +1,6 @@
 """Gradient Lab: see vanishing and exploding gradients instantly, at initialisation, no training.
 
-Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lab` (cached; `lab_verdict` reads the
+Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lessons.lab` (cached; `lab_verdict` reads the
 headline numbers) and draws the `plots.lab` charts. `?preset=<key>` and the `lab.*` URL params set
 the controls.
 """
@@ -18,9 +18,9 @@ from plots.lab import (
 )
 from rnn_core.config import CELL_SPECS, CELLS, ConfigError
 from rnn_core.interrupt import Interrupted, interruptible
-from rnn_core.lab import LAB_PRESETS, lab_verdict, overlay_left_out
-from rnn_core.models import SPECTRUM_OF
-from rnn_core.probe import reference_note
+from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
+from rnn_core.nn.models import SPECTRUM_OF
+from rnn_core.nn.probe import reference_note
 from ui.lab import (
     cached_jacobians,
     cached_overlay,

@@ -8,7 +8,7 @@ it, `ui/run_files.py` builds the run's windows and offers the downloads and the 
 import streamlit as st
 
 from rnn_core.config import CELLS
-from rnn_core.presets import PRESETS, preset_note
+from rnn_core.lessons.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
 from ui.controls import sidebar_controls

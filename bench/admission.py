@@ -13,13 +13,13 @@ the mean queue wait, and the mean wait for the first step. With fewer slots than
 finish much sooner and the makespan stays about the same, because the cores were full anyway.
 
 Part 3, threads or worker processes: C runs as LiveRun threads here and as WorkerRuns
-(`rnn_core.workers`, warm workers, started before the clock), steps per second of all runs and the CPU
+(`rnn_core.serve.workers`, warm workers, started before the clock), steps per second of all runs and the CPU
 this process — the Streamlit server's role — spends per step: what the GIL is left for everyone's
 script reruns.
 
     .venv/bin/python -m bench.admission                 # ≈ 2 min on an idle 2-core machine
     .venv/bin/python -m bench.admission --quick
-Leaves to others: the queue (`rnn_core/admission.py`) and the runs (`rnn_core/live.py`).
+Leaves to others: the queue (`rnn_core/serve/admission.py`) and the runs (`rnn_core/serve/live.py`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ import os
 import time
 
 from bench.common import fmt_s, median, parser, table
-from rnn_core.admission import TORCH_THREADS_ENV, Admission, cpus
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.live import LiveRun
-from rnn_core.train import warm_up
-from rnn_core.windows import prepare
-from rnn_core.workers import WorkerPool, WorkerRun
+from rnn_core.data.windows import prepare
+from rnn_core.nn.train import warm_up
+from rnn_core.serve.admission import TORCH_THREADS_ENV, Admission, cpus
+from rnn_core.serve.live import LiveRun
+from rnn_core.serve.worker_pool import WorkerPool
+from rnn_core.serve.workers import WorkerRun
 
 DATA = DataConfig(dataset="sine", timesteps=20, params={"length": 1000})
 MODEL = ModelConfig(cell="rnn", hidden_size=16)

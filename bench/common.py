@@ -25,7 +25,7 @@ NO_CUDA = "CUDA: no CUDA device is present here (torch.cuda.is_available() is Fa
 
 def default_threads() -> int:
     """What one app run uses: CPUs ÷ admission slots (1 with the default slots), at most 4."""
-    from rnn_core.admission import threads_per_run
+    from rnn_core.serve.admission import threads_per_run
 
     return min(4, threads_per_run())
 

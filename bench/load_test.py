@@ -54,7 +54,7 @@ from pathlib import Path
 
 from bench.common import ROOT, table
 from bench.st_client import FINISHED, STATUS, Session
-from rnn_core.admission import cpus
+from rnn_core.serve.admission import cpus
 
 sys.path.insert(0, str(ROOT))
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason, start_server, stop_server

@@ -10,7 +10,7 @@ shared machine; the ratios and the 1.15 target use it):
              plain loop drives the same Python-unrolled JordanRNN, so its ratio is trainer vs own loop)
     train()  rnn_core.train.train at the default TrainConfig (probe every 2nd epoch on 16 windows,
              validation loss after each epoch, W_hh spectra), every record consumed
-    live     rnn_core.live.LiveRun on its thread while this thread polls snapshot() every 0.5 s and
+    live     rnn_core.serve.live.LiveRun on its thread while this thread polls snapshot() every 0.5 s and
              rebuilds the Playground's figures from it, as the app's fragment does
 Then a per-epoch breakdown of the trainer's extra work, timed piece by piece on a fresh model:
 the split losses (a no-grad forward over the validation windows each epoch, over the training
@@ -19,7 +19,7 @@ bookkeeping (norms, records, generator).
 
     .venv/bin/python -m bench.overhead --epochs 20 --repeats 3   # what run_all runs (default epochs)
     .venv/bin/python -m bench.overhead --cells rnn,lstm --no-live      # 5 epochs, 5 repeats
-Leaves to others: the trainer itself (rnn_core/train.py), the probe (rnn_core/probe.py).
+Leaves to others: the trainer itself (rnn_core/nn/train.py), the probe (rnn_core/nn/probe.py).
 """
 
 from __future__ import annotations
@@ -45,11 +45,11 @@ from bench.common import (
     windows_subset,
 )
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.live import LiveRun
-from rnn_core.models import JordanRNN, build_model, spectra
-from rnn_core.probe import probe
-from rnn_core.train import steps_per_epoch, train
-from rnn_core.windows import naive_loss, prepare
+from rnn_core.data.windows import naive_loss, prepare
+from rnn_core.nn.models import JordanRNN, build_model, spectra
+from rnn_core.nn.probe import probe
+from rnn_core.nn.train import steps_per_epoch, train
+from rnn_core.serve.live import LiveRun
 
 CELLS = ("rnn", "lstm", "gru", "jordan")
 VARIANTS = ("plain", "train", "live")

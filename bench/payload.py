@@ -14,7 +14,7 @@
    stays under REDRAW_BUDGET (1 MiB).
 
     .venv/bin/python -m bench.payload                   # Elman tanh; --cell lstm for the gated view
-Leaves to others: the figures and their downsampling (plots/), the history (rnn_core/live.py).
+Leaves to others: the figures and their downsampling (plots/), the history (rnn_core/serve/live.py).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from bench.common import (
 )
 from plots.predictions import predictions_figure
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.evaluate import closed_loop, evaluate
-from rnn_core.live import LiveRun
-from rnn_core.windows import naive_loss, prepare
+from rnn_core.data.windows import naive_loss, prepare
+from rnn_core.measure.closed_loop import closed_loop
+from rnn_core.measure.evaluate import evaluate
+from rnn_core.serve.live import LiveRun
 
 REDRAW_BUDGET = 1 << 20  # bytes: one live redraw at the largest run (500 epochs) stays under 1 MiB
 

@@ -13,7 +13,7 @@ cost grows linearly in T (and where not, from the local exponent d log s / d log
 
     .venv/bin/python -m bench.scaling
     .venv/bin/python -m bench.scaling --cells lstm --timesteps 25,100,400 --hidden 32,128
-Leaves to others: the trainer (rnn_core/train.py), the probe (rnn_core/probe.py).
+Leaves to others: the trainer (rnn_core/nn/train.py), the probe (rnn_core/nn/probe.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 from bench.common import fmt_s, parser, setup_threads, table, windows_subset, write_csv
 from bench.stock_setup import medians, plain_epoch_seconds, trainer_epoch_seconds
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.windows import prepare
+from rnn_core.data.windows import prepare
 
 CELLS = ("rnn", "lstm", "gru", "jordan")
 TIMESTEPS = (25, 50, 100, 200, 400)

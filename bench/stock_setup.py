@@ -11,7 +11,7 @@ per epoch the same way. On a machine with CUDA, every row runs on both devices.
 
     .venv/bin/python -m bench.stock_setup                 # rnn, lstm, gru, jordan; 3 epochs each
     .venv/bin/python -m bench.stock_setup --cells rnn --epochs 5
-Leaves to others: the data (rnn_core/datasets.py, windows.py), the trainer (rnn_core/train.py).
+Leaves to others: the data (rnn_core/data/registry.py, windows.py), the trainer (rnn_core/nn/train.py).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import time
 from bench.common import NO_CUDA, cuda_available, fmt_s, median, parser, setup_threads, table, windows_subset
 from bench.overhead import plain_loop, plain_net
 from rnn_core.config import MAX_LAYERS, DataConfig, ModelConfig, TrainConfig
-from rnn_core.datasets import DATASETS
-from rnn_core.models import build_model
-from rnn_core.train import train
-from rnn_core.windows import prepare
+from rnn_core.data.registry import DATASETS
+from rnn_core.data.windows import prepare
+from rnn_core.nn.models import build_model
+from rnn_core.nn.train import train
 
 CELLS = ("rnn", "lstm", "gru", "jordan")
 DAYS = 3100             # 3,100 days − 100 timesteps = 3,000 windows → 2,400 train / 600 test

@@ -13,7 +13,7 @@ imports. Wall time includes starting the worker processes (each imports torch) o
     .venv/bin/python -m bench.sweep_throughput                  # 24 runs (2 cells × 2 T × 3 gains × 2 seeds)
     .venv/bin/python -m bench.sweep_throughput --quick          # 4 tiny runs, seconds
     RAY_ADDRESS=ray://head:10001 .venv/bin/python -m bench.sweep_throughput --workers 8 --ray-only
-Leaves to others: the runs and backends (`rnn_core/sweep.py`).
+Leaves to others: the runs and backends (`rnn_core/sweep/trials.py`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import time
 
 from bench.common import parser, table
 from rnn_core.config import DataConfig, ModelConfig, TrainConfig
-from rnn_core.sweep import grid, ray_available, run_sweep, run_trial
+from rnn_core.sweep.backends import ray_available, run_sweep
+from rnn_core.sweep.trials import grid, run_trial
 
 
 def trials(quick: bool):

@@ -35,7 +35,7 @@ KERAS_VENV_PYTHON = ROOT / "bench" / ".keras-venv" / "bin" / "python"
 
 def export_series(folder: Path, days: int = DAYS) -> Path:
     """The last `days` closes of the offline DJIA as a date,DJIA CSV (the input of both sides)."""
-    from rnn_core.datasets import DATASETS
+    from rnn_core.data.registry import DATASETS
 
     path = folder / "djia_tail.csv"
     DATASETS["djia"].load().tail(days).to_csv(path)

@@ -7,7 +7,7 @@ press **Train**; then an observer tab trains a 2-epoch run of its own (so its lo
 and, --settle s later, clicks the "Log loss axis" toggle --clicks times, measuring click → the loss
 chart's y axis changed type, in the page, and the background runs' steps per second meanwhile (from their
 progress bars). Conditions: nothing training; the runs on threads inside the
-server (RNN_PLAYGROUND_WORKERS=0); the runs in worker processes (the default, `rnn_core.workers`).
+server (RNN_PLAYGROUND_WORKERS=0); the runs in worker processes (the default, `rnn_core.serve.workers`).
 Admission slots are --background + 1, so every run computes at once.
 
     .venv/bin/python -m bench.workers                      # 2 runs in the background, 6 clicks

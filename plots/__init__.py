@@ -1,6 +1,6 @@
 """The charts: plain records and dicts from `rnn_core` in, Plotly figures (and the tables and HTML beside
 them) out. The app's only package that imports plotly; `rnn_core` never imports it, and this package
-never imports streamlit or `ui` (tests/test_layering.py).
+never imports streamlit or `ui` (tests/engine/test_layering.py).
 
     style.py        the one look: colours (a cell's from `config.CELL_SPECS`), fonts, title and legend
                     placement, the empty figure, the lecture-screen copy (`present`)

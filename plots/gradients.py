@@ -1,4 +1,4 @@
-"""The gradient through time, from the probe dicts of `rnn_core.probe` (format: docs/architecture.md).
+"""The gradient through time, from the probe dicts of `rnn_core.nn.probe` (format: docs/architecture.md).
 
     gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
                                 dotted), the σ_max·γ bound dashed (Elman / Jordan) or the gate path
@@ -9,7 +9,7 @@
     add_profile(fig, probe, label, …)                        another probe drawn over the first (epoch 0,
                                                              a ghost run)
     latest_probe(epochs), first_probe(epochs), last_probe(epochs)   the probe to draw from a run's epoch records
-Leaves to others: the numbers (`rnn_core/probe.py`), the look (`plots/style.py`).
+Leaves to others: the numbers (`rnn_core/nn/probe.py`), the look (`plots/style.py`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from plots.axes import keep_measured_readable, nice_step, relog
+from plots.axes import measured_axis, nice_step, relog
 from plots.points import clean, decimate_indices, positive, thin
+from plots.spec import figure, scatter
 from plots.style import (
     GATE_COLORS,
     LAYER_COLORS,
@@ -29,13 +30,12 @@ from plots.style import (
     SLATE,
     drawn,
     empty,
-    layout,
     legend_below_if_long,
     legend_names,
     rgba,
 )
 from rnn_core.config import CELL_SPECS
-from rnn_core.readable import power_of_ten, readable
+from rnn_core.measure.readable import power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
@@ -72,7 +72,7 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     carries back, `probe.py`) dash-dotted."""
     if not probe or not probe.get("grad_h"):
         return empty(title, "The gradient probe appears here.")
-    fig = go.Figure()
+    traces = []
     values = positive if log_y else clean
     n_layers = len(probe["grad_h"])
     for l, g in enumerate(probe["grad_h"]):
@@ -82,30 +82,27 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
             t, y = thin(np.arange(len(theory[l])), values(theory[l]))
             sm = (probe.get("sigma_max") or [None] * n_layers)[l]
             rate = "(σ_max·γ)" if sm is None else _rate(sm * probe.get("gamma", 1.0))
-            fig.add_trace(go.Scatter(
-                x=t, y=y, mode="lines", fill="tozeroy", fillcolor=rgba(color, 0.07),
-                name=f"theory: upper bound ∝ {rate}^(T−1−t), layer {l + 1} (shaded: allowed)",
-                line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.8))
+            traces.append(scatter(t, y, mode="lines", fill="tozeroy", fillcolor=rgba(color, 0.07),
+                                  name=f"theory: upper bound ∝ {rate}^(T−1−t), layer {l + 1} (shaded: allowed)",
+                                  line={"color": color, "width": 1.5, "dash": "dash"}, opacity=0.8))
         t, y = thin(np.arange(len(g)), values(g))
-        fig.add_trace(go.Scatter(x=t, y=y, mode="lines+markers" if len(g) <= 60 else "lines",
-                                 name=f"layer {l + 1} ‖∂L/∂hₜ‖", line={"color": color, "width": 2.5},
-                                 marker={"size": 4}))
+        traces.append(scatter(t, y, mode="lines+markers" if len(g) <= 60 else "lines",
+                              name=f"layer {l + 1} ‖∂L/∂hₜ‖", line={"color": color, "width": 2.5}, marker={"size": 4}))
         if probe.get("grad_c") and l < len(probe["grad_c"]) and probe["grad_c"][l] is not None:
             gc = probe["grad_c"][l]
             t, y = thin(np.arange(len(gc)), values(gc))
-            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"layer {l + 1} ‖∂L/∂cₜ‖",
-                                     line={"color": color, "width": 2, "dash": "dot"}))
+            traces.append(scatter(t, y, mode="lines", name=f"layer {l + 1} ‖∂L/∂cₜ‖",
+                                  line={"color": color, "width": 2, "dash": "dot"}))
         paths = probe.get("gate_path") or []
         if show_theory and l < len(paths) and paths[l]:
             gate = "f" if probe.get("grad_c") else "z"
             t, y = thin(np.arange(len(paths[l])), values(paths[l]))
-            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
-                                     line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
+            traces.append(scatter(t, y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
+                                  line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
     T = probe.get("timesteps") or len(probe["grad_h"][0])
-    fig = layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y)
-    if log_y:
-        keep_measured_readable(fig)
-    return fig
+    readable_axis = (measured_axis(traces) if log_y else None) or {}
+    return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
+                  layout={"yaxis": readable_axis})
 
 
 def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: int = HEATMAP_CELLS,
@@ -129,20 +126,16 @@ def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: i
     step = max(1, math.ceil((hi - lo) / 6))                                  # at most ~7 labels
     ticks = list(range(step * math.floor(lo / step), math.ceil(hi) + 1, step))
     epochs_shown = np.array([rows[i][0] for i in ri])
-    fig = go.Figure(go.Heatmap(
-        z=z, x=ci.astype(int), y=epochs_shown, colorscale=MAGMA,
-        colorbar={"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks, "ticktext": [power_of_ten(k) for k in ticks]},
-        hovertemplate="epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"))
-    fig = layout(fig, title, "timestep t (0 = oldest input)", "epoch")
-    fig.update_layout(hovermode="closest")
+    heatmap = {"type": "heatmap", "z": z, "x": ci.astype(int), "y": epochs_shown, "colorscale": MAGMA,
+               "colorbar": {"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks,
+                            "ticktext": [power_of_ten(k) for k in ticks]},
+               "hovertemplate": "epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"}
     # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
     # with exactly the epochs that were probed (every 2nd by default), not the ones in between
-    fig.update_xaxes(tick0=0, dtick=nice_step(n_t - 1))
-    if len(epochs_shown) <= 12:
-        fig.update_yaxes(tickmode="array", tickvals=epochs_shown.tolist())
-    else:
-        fig.update_yaxes(tick0=0, dtick=nice_step(float(np.ptp(epochs_shown))))
-    return fig
+    rows_axis = ({"tickmode": "array", "tickvals": epochs_shown.tolist()} if len(epochs_shown) <= 12
+                 else {"tick0": 0, "dtick": nice_step(float(np.ptp(epochs_shown)))})
+    return figure([heatmap], title, "timestep t (0 = oldest input)", "epoch", layout={
+        "hovermode": "closest", "xaxis": {"tick0": 0, "dtick": nice_step(n_t - 1)}, "yaxis": rows_axis})
 
 
 def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
@@ -153,17 +146,16 @@ def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
     if not any(gates):
         return empty(title, "Only LSTM and GRU cells have gates." if not CELL_SPECS[cell].gates
                      else "Gate activations appear with the first probe.")
-    fig = go.Figure()
     dashes = ["solid", "dash", "dot", "dashdot"]
+    traces = []
     for l, layer_gates in enumerate(gates):
         for name, values in layer_gates.items():
             t, y = thin(np.arange(len(values)), clean(values))
-            fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"{name} (layer {l + 1})",
-                                     line={"color": GATE_COLORS.get(name, SLATE), "width": 2,
-                                           "dash": dashes[l % len(dashes)]}))
-    fig = layout(fig, title, "timestep t", "mean activation")
-    fig.update_yaxes(range=[-1.05, 1.05] if any("cell" in g for g in gates) else [0, 1.02])
-    return fig
+            traces.append(scatter(t, y, mode="lines", name=f"{name} (layer {l + 1})",
+                                  line={"color": GATE_COLORS.get(name, SLATE), "width": 2,
+                                        "dash": dashes[l % len(dashes)]}))
+    span = [-1.05, 1.05] if any("cell" in g for g in gates) else [0, 1.02]
+    return figure(traces, title, "timestep t", "mean activation", layout={"yaxis": {"range": span}})
 
 
 def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = True, color: str | None = None,

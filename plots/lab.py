@@ -1,4 +1,4 @@
-"""Figures of the Gradient Lab, Compare and Learn pages: `rnn_core.lab` dicts in, `go.Figure` out.
+"""Figures of the Gradient Lab, Compare and Learn pages: `rnn_core.lessons.lab` dicts in, `go.Figure` out.
 
     lab_gradient_figure(stats)         one cell's ‖∂L/∂hₜ‖ over seeds: mean, min–max band, theory line
                                        (`gradients.gradient_time_figure` on the mean, bands beneath)
@@ -10,7 +10,7 @@
     compare_loss_figure(runs), compare_gradient_figure(runs)   Compare's race
 These charts sit in half-width columns: legend "above" (`style.layout`). Cell colours:
 `style.cell_color` (from `config.CELL_SPECS`). A sweep's figures: `plots/sweeps.py`; Compare's table:
-`plots/tables.py`. Leaves to others: the numbers (`rnn_core/lab.py`).
+`plots/tables.py`. Leaves to others: the numbers (`rnn_core/lessons/lab.py`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
 from rnn_core.config import CELLS
-from rnn_core.readable import readable
+from rnn_core.measure.readable import readable
 
 
 def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,

@@ -1,5 +1,5 @@
-"""The data and what the model makes of it: the evaluation dict of `rnn_core.evaluate` and the frames
-and windows of `rnn_core.windows` in, `go.Figure` out.
+"""The data and what the model makes of it: the evaluation dict of `rnn_core.measure.evaluate` and the frames
+and windows of `rnn_core.data.windows` in, `go.Figure` out.
 
     predictions_figure(evaluation, closed, task, target_name)   the series in real units, splits shaded,
                              one-step predictions, persistence, the closed-loop forecast; sequence
@@ -7,7 +7,7 @@ and windows of `rnn_core.windows` in, `go.Figure` out.
     series_figure(frame, columns, title)                        a dataset's columns against its index
     window_figure(X_window, y_target, feature_names, target_name) one window as the network sees it
 User text (column names, the target's name) reaches the labels through `style.plain_text`.
-Leaves to others: the numbers (`rnn_core/evaluate.py`), the metrics table (`plots/tables.py`).
+Leaves to others: the numbers (`rnn_core/measure/evaluate.py`), the metrics table (`plots/tables.py`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training curves, from the step and epoch records of `rnn_core.train` (format: docs/architecture.md).
+"""Training curves, from the step and epoch records of `rnn_core.nn.train` (format: docs/architecture.md).
 
     loss_figure(steps, epochs, baseline, log_y, baseline_label)   loss per step (thin) and per epoch
     add_ghost_loss(fig, epochs, label, log_y)                     another run's loss per epoch, dashed
@@ -21,7 +21,8 @@ import plotly.graph_objects as go
 
 from plots.axes import relog
 from plots.points import clean, positive, thin
-from plots.style import COLORS, LAYER_COLORS, drawn, empty, layout, legend_below_if_long, legend_names
+from plots.spec import figure, hline, scatter
+from plots.style import COLORS, LAYER_COLORS, drawn, empty, legend_below_if_long, legend_names
 
 
 def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float | None = None,
@@ -31,27 +32,27 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
     title = "Loss"
     if not steps and not epochs:
         return empty(title, "Press Train: the loss appears here.")
-    fig = go.Figure()
     values = positive if log_y else clean
-    ys = values([r["loss"] for r in steps])
+    traces, shapes, labels = [], [], []
     if steps:
-        x, y = thin([r["step"] for r in steps], ys)
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="train (per step)",
-                                 line={"color": COLORS["train"], "width": 1}, opacity=0.45))
+        x, y = thin([r["step"] for r in steps], values([r["loss"] for r in steps]))
+        traces.append(scatter(x, y, mode="lines", name="train (per step)",
+                              line={"color": COLORS["train"], "width": 1}, opacity=0.45))
     for field, name, color in (("train_loss", "train (epoch)", COLORS["train"]),
                                ("val_loss", "validation (epoch)", COLORS["val"])):
         ep = [r for r in epochs if r.get(field) is not None]
         if ep:
-            fig.add_trace(go.Scatter(
-                x=np.array([r["step"] for r in ep]), y=values([r[field] for r in ep]), mode="lines+markers",
-                name=name, line={"color": color, "width": 2.5},
-                customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
+            traces.append(scatter(np.array([r["step"] for r in ep]), values([r[field] for r in ep]),
+                                  mode="lines+markers", name=name, line={"color": color, "width": 2.5},
+                                  customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
     if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
-        fig.add_hline(y=baseline, line={"color": COLORS["baseline"], "dash": "dash", "width": 2},
-                      annotation_text=f"{baseline_label} {baseline:.3g}", annotation_position="top left")
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=baseline_label,
-                                 line={"color": COLORS["baseline"], "dash": "dash"}))
-    return layout(fig, title, "optimiser step", "MSE (scaled units)", log_y)
+        shape, label = hline(baseline, {"color": COLORS["baseline"], "dash": "dash", "width": 2},
+                             f"{baseline_label} {baseline:.3g}", "top left")
+        shapes.append(shape)
+        labels.append(label)
+        traces.append(scatter([None], [None], mode="lines", name=baseline_label,
+                              line={"color": COLORS["baseline"], "dash": "dash"}))
+    return figure(traces, title, "optimiser step", "MSE (scaled units)", log_y, shapes=shapes, annotations=labels)
 
 
 def add_ghost_loss(fig: go.Figure, epochs: Sequence[dict], label: str, log_y: bool = True) -> go.Figure:
@@ -79,19 +80,18 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
         return empty(title, "The gradient norm per step appears here.")
     values = positive if log_y else clean
     x, y = thin([r["step"] for r in steps], values([r["grad_norm"] for r in steps]))
-    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", name="‖g‖", line={"color": COLORS["train"],
-                                                                            "width": 1.3}))
+    traces, shapes = [scatter(x, y, mode="lines", name="‖g‖", line={"color": COLORS["train"], "width": 1.3})], []
     clipped = [r for r in steps if r.get("clipped")]
     if clipped:
         cx, cy = thin([r["step"] for r in clipped], values([r["grad_norm"] for r in clipped]))
-        fig.add_trace(go.Scatter(x=cx, y=cy, mode="markers", name=f"clipped ({len(clipped)} steps)",
-                                 marker={"color": COLORS["clip"], "symbol": "x", "size": 6}))
+        traces.append(scatter(cx, cy, mode="markers", name=f"clipped ({len(clipped)} steps)",
+                              marker={"color": COLORS["clip"], "symbol": "x", "size": 6}))
     if clip == "norm" and clip_value:
         # named in the legend, not on the line, where the clipped steps' crosses covered a label
-        fig.add_hline(y=clip_value, line={"color": COLORS["clip"], "dash": "dash"})
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"clip at ‖g‖ = {clip_value:g}",
-                                 line={"color": COLORS["clip"], "dash": "dash"}))
-    return layout(fig, title, "optimiser step", "‖∂L/∂θ‖", log_y)
+        shapes.append(hline(clip_value, {"color": COLORS["clip"], "dash": "dash"})[0])
+        traces.append(scatter([None], [None], mode="lines", name=f"clip at ‖g‖ = {clip_value:g}",
+                              line={"color": COLORS["clip"], "dash": "dash"}))
+    return figure(traces, title, "optimiser step", "‖∂L/∂θ‖", log_y, shapes=shapes)
 
 
 _PARAM_PART = re.compile(r"^(?:rnn\.)?(weight|bias)_(ih|hh|hy)_l(\d+)$")
@@ -119,17 +119,13 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
         return empty(title, "Appears after the first epoch.")
     names = list(ep[-1]["param_grad_norms"])[:max_params]
     values = positive if log_y else clean
-    fig = go.Figure()
-    for i, name in enumerate(names):
-        fig.add_trace(go.Scatter(
-            x=np.array([r["epoch"] for r in ep]), y=values([r["param_grad_norms"].get(name) for r in ep]),
-            mode="lines+markers", name=param_label(name), marker={"size": 4},
-            line={"width": 2 if "hh" in name else 1.3, "dash": "solid" if "hh" in name else "dot"},
-            legendrank=i))
-    fig = layout(fig, title, "epoch", "‖∂L/∂W‖", log_y)
-    fig.update_layout(legend={"orientation": "v", "y": 1.0, "x": 1.02, "xanchor": "left", "yanchor": "top",
-                              "font": {"size": 10}})
-    return fig
+    traces = [scatter(np.array([r["epoch"] for r in ep]), values([r["param_grad_norms"].get(name) for r in ep]),
+                      mode="lines+markers", name=param_label(name), marker={"size": 4},
+                      line={"width": 2 if "hh" in name else 1.3, "dash": "solid" if "hh" in name else "dot"},
+                      legendrank=i)
+              for i, name in enumerate(names)]
+    return figure(traces, title, "epoch", "‖∂L/∂W‖", log_y, layout={"legend": {
+        "orientation": "v", "y": 1.0, "x": 1.02, "xanchor": "left", "yanchor": "top", "font": {"size": 10}}})
 
 
 def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_hh",
@@ -144,21 +140,20 @@ def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_
     ep = [r for r in epochs if r.get("spectra")]
     if not ep:
         return empty(title, f"σ_max of {matrix} appears here.")
-    fig = go.Figure()
+    traces, shapes, labels = [], [], []
     n_layers = len(ep[-1]["spectra"])
     for l in range(n_layers):
         color = LAYER_COLORS[l % len(LAYER_COLORS)]
         x = [r["epoch"] for r in ep if l < len(r["spectra"])]
-        fig.add_trace(go.Scatter(x=x, y=clean([r["spectra"][l]["sigma_max"] for r in ep
-                                               if l < len(r["spectra"])]),
-                                 mode="lines+markers", name=f"σ_max layer {l + 1}",
-                                 line={"color": color, "width": 2.5}, marker={"size": 4}))
-        fig.add_trace(go.Scatter(x=x, y=clean([r["spectra"][l]["spectral_radius"] for r in ep
-                                               if l < len(r["spectra"])]),
-                                 mode="lines", name=f"spectral radius layer {l + 1}",
-                                 line={"color": color, "width": 1.5, "dash": "dot"}))
+        traces.append(scatter(x, clean([r["spectra"][l]["sigma_max"] for r in ep if l < len(r["spectra"])]),
+                              mode="lines+markers", name=f"σ_max layer {l + 1}",
+                              line={"color": color, "width": 2.5}, marker={"size": 4}))
+        traces.append(scatter(x, clean([r["spectra"][l]["spectral_radius"] for r in ep if l < len(r["spectra"])]),
+                              mode="lines", name=f"spectral radius layer {l + 1}",
+                              line={"color": color, "width": 1.5, "dash": "dot"}))
     if bounded and gamma and gamma > 0:
-        fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
-                      annotation_text="σ_max·γ = 1 (below: each step back can only shrink the gradient)",
-                      annotation_position="bottom left")
-    return layout(fig, title, "epoch", "value")
+        shape, label = hline(1.0 / gamma, {"color": COLORS["clip"], "dash": "dash"},
+                             "σ_max·γ = 1 (below: each step back can only shrink the gradient)", "bottom left")
+        shapes.append(shape)
+        labels.append(label)
+    return figure(traces, title, "epoch", "value", shapes=shapes, annotations=labels)

@@ -13,6 +13,7 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
                                          between the title and the plot (half-width columns)
     legend_above(fig, title)             the "above" placement for a figure built with "right"
     legend_below_if_long(fig, entries_before)   after overlay traces: a long legend goes under the plot
+    legend_below(names, entries_before, height, moved) -> dict | None   that rule's layout settings
     legend_names(fig) -> list[str]       the names the legend shows
     empty(title, message, height=HEIGHT) -> fig  the placeholder before there is data
     drawn(fig) -> bool                   whether a figure shows data (not an `empty` one)
@@ -128,25 +129,31 @@ def _long(names: list[str]) -> bool:
 def legend_below_if_long(fig: go.Figure, entries_before: int) -> None:
     """A legend that is (or, after overlay traces, got) long goes under the plot, never over the title;
     the chart grows by one row per two entries (`entries_before`: the entries before the overlay)."""
-    names = legend_names(fig)
+    update = legend_below(legend_names(fig), entries_before, fig.layout.height or HEIGHT,
+                          fig.layout.legend.y == LEGEND_BELOW["y"])
+    if update:
+        fig.update_layout(**update)
+
+
+def legend_below(names: list[str], entries_before: int, height: int, moved: bool) -> dict | None:
+    """`legend_below_if_long`'s layout settings for a legend of `names` on a chart of `height` px whose
+    legend was already `moved` under the plot with `entries_before` entries (None: it stays)."""
     if not _long(names):
-        return
-    moved = fig.layout.legend.y == LEGEND_BELOW["y"]
-    base = (fig.layout.height or HEIGHT) - (LEGEND_ROW * math.ceil(entries_before / 2) if moved else 0)
+        return None
+    base = height - (LEGEND_ROW * math.ceil(entries_before / 2) if moved else 0)
     rows = math.ceil(len(names) / 2)
-    fig.update_layout(height=base + LEGEND_ROW * rows, margin={"b": MARGIN["b"] + LEGEND_ROW * rows},
-                      legend=LEGEND_BELOW)
+    return {"height": base + LEGEND_ROW * rows, "margin": {"b": MARGIN["b"] + LEGEND_ROW * rows},
+            "legend": LEGEND_BELOW}
 
 
 def empty(title: str, message: str, height: int = HEIGHT) -> go.Figure:
     """A chart before there is data: its title and one grey sentence where the plot will be."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": MESSAGE_SIZE, "color": COLORS["baseline"]})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(title=chart_title(title), height=height, margin={"l": 20, "r": 20, "t": 60, "b": 20})
-    return fig
+    # one dict, one go.Figure: Plotly validates it once (a live page draws several of these)
+    return go.Figure({"data": [], "layout": {
+        "annotations": [{"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+                         "font": {"size": MESSAGE_SIZE, "color": COLORS["baseline"]}}],
+        "xaxis": {"visible": False}, "yaxis": {"visible": False}, "title": chart_title(title), "height": height,
+        "margin": {"l": 20, "r": 20, "t": 60, "b": 20}}})
 
 
 def drawn(fig: go.Figure) -> bool:

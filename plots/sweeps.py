@@ -6,7 +6,7 @@ map: log10 of the final validation loss over the task's baseline, mean over seed
 timesteps heatmap per cell, with the gain where σ_max·γ = 1 drawn for the cells where that is the
 Pascanu bound's border — Elman and Jordan; for LSTM and GRU the gates add paths it does not bound,
 so no line), and `trainability_table` (the map's numbers, to read back or show).
-Leaves to others: the runs (`rnn_core/sweep.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
+Leaves to others: the runs (`rnn_core/sweep/trials.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from plotly.subplots import make_subplots
 from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
 from rnn_core.config import CELLS
-from rnn_core.probe import BOUND_CELLS
-from rnn_core.readable import readable
-from rnn_core.sweep import summarise
+from rnn_core.measure.readable import readable
+from rnn_core.nn.probe import BOUND_CELLS
+from rnn_core.sweep.records import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
 

@@ -5,7 +5,7 @@
     metrics_display(frame) -> (DataFrame, notes)       formatted for reading, "—" where undefined, and
                                                        one footnote per kind of "—"
     compare_table(runs, baseline) -> DataFrame         Compare's race: one row per cell
-Leaves to others: the numbers (`rnn_core/evaluate.py`, `rnn_core/live.py`'s records).
+Leaves to others: the numbers (`rnn_core/measure/evaluate.py`, `rnn_core/serve/live.py`'s records).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pandas as pd
 
 from plots.style import SPLIT_LABEL
 from rnn_core.config import CELLS
-from rnn_core.evaluate import MAPE_UNDEFINED, SKILL_FORMULA
-from rnn_core.readable import PLAIN_BELOW, PLAIN_FROM, readable
+from rnn_core.measure.metrics import MAPE_UNDEFINED, SKILL_FORMULA
+from rnn_core.measure.readable import PLAIN_BELOW, PLAIN_FROM, readable
 
 METRIC_LABELS = {
     "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "directional_accuracy": "direction right",

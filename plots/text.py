@@ -8,7 +8,7 @@
                                                                 per cell, the known memory span marked
 Every character goes through `html.escape` and visible stand-ins for blanks (␣ ↵ →): whatever the
 text holds, it is shown as characters, never read as HTML or markdown.
-Leaves to others: the numbers (`rnn_core/text_eval.py`), placing them on a page (`ui/text_views.py`).
+Leaves to others: the numbers (`rnn_core/measure/text_eval.py`), placing them on a page (`ui/text_views.py`).
 """
 
 from __future__ import annotations

@@ -207,7 +207,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    dataset: str = "sine"        # a key of rnn_core.datasets.DATASETS
+    dataset: str = "sine"        # a key of rnn_core.data.registry.DATASETS
     timesteps: int = 50          # window length T fed to the network
     params: dict[str, Any] = field(default_factory=dict)  # the dataset's own parameters (length, noise, ticker…)
     features: list[str] = field(default_factory=list)      # input columns; empty = the dataset's default

@@ -29,7 +29,8 @@ if str(ROOT) not in sys.path:
 
 # Runs a test leaves behind (stopped by their idle timeout later) must not queue the next test's runs:
 # the test process and the servers it starts get generous admission slots unless a test says otherwise.
-# tests/test_admission.py checks the queue with its own slots; tests/test_replicas.py runs servers with one.
+# tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py runs
+# servers with one.
 os.environ.setdefault("RNN_PLAYGROUND_MAX_RUNS", "16")
 
 

@@ -8,7 +8,7 @@ Holds `race_settings()`, `request` (the buttons' callback), `take_action()`, `st
 and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
 Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
 training panels (`ui.controls`), the run slots (`ui.live`), the race's defaults, ranges and check
-(`rnn_core.compare`), the computations and figures (`rnn_core`).
+(`rnn_core.lessons.compare`), the computations and figures (`rnn_core`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import streamlit as st
 
 from plots.lab import compare_gradient_figure, compare_loss_figure
 from plots.tables import compare_table
-from rnn_core.admission import describe_wait
-from rnn_core.compare import (
+from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import replace as cfg_replace
+from rnn_core.lessons.compare import (
     MAX_RACE_CELLS,
     MIN_RACE_CELLS,
     RACE_CELLS,
@@ -34,11 +35,10 @@ from rnn_core.compare import (
     TEXT_RACE_CELLS,
     race_error,
 )
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
-from rnn_core.config import replace as cfg_replace
-from rnn_core.live import LiveRun
-from rnn_core.tasks import TASKS, Task
-from rnn_core.workers import new_run
+from rnn_core.nn.tasks import TASKS, Task
+from rnn_core.serve.admission import describe_wait
+from rnn_core.serve.live import LiveRun
+from rnn_core.serve.workers import new_run
 from ui.controls import data_controls, train_controls
 from ui.live import (
     FINISHED,
@@ -57,7 +57,7 @@ from ui.text_views import connectivity_row
 
 PREFIX = "cmp"
 POLL_SECONDS = 0.7
-# The race's defaults as widget keys; the runs themselves are `rnn_core.compare`'s.
+# The race's defaults as widget keys; the runs themselves are `rnn_core.lessons.compare`'s.
 DEFAULTS = {"cmp.m.cells": list(RACE_CELLS), "cmp.m.hidden_size": RACE_MODEL.hidden_size,
             "cmp.m.num_layers": RACE_MODEL.num_layers, "cmp.m.forget_bias": RACE_MODEL.forget_bias,
             "cmp.d.dataset": RACE_DATA.dataset, "cmp.d.timesteps": RACE_DATA.timesteps,
@@ -103,7 +103,7 @@ def race_settings(box) -> RaceSettings:
 
 
 def _range(name: str) -> dict:
-    """The min, max and step of one race setting's widget, from `rnn_core.compare.RACE_RANGES`."""
+    """The min, max and step of one race setting's widget, from `rnn_core.lessons.compare.RACE_RANGES`."""
     lo, hi, step = RACE_RANGES[name]
     return {"min_value": lo, "max_value": hi, "step": step}
 
@@ -112,7 +112,7 @@ def _range(name: str) -> dict:
 def race_button(model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     """For a text dataset Compare can race: a button that opens Compare with the same data, model size and
     training, the cells tanh RNN and LSTM, and starts the race (connectivity side by side)."""
-    from rnn_core.datasets import DATASETS as REGISTRY
+    from rnn_core.data.registry import DATASETS as REGISTRY
     from ui.state import seed_widgets
 
     if REGISTRY[data.dataset].task != "text" or data.dataset not in RACE_DATASETS:
@@ -153,7 +153,7 @@ def race_runs() -> dict[str, LiveRun]:
 
 def start_race(s: RaceSettings) -> None:
     """Build the windows once and start one LiveRun per cell; a failure becomes the race's error."""
-    from rnn_core.windows import prepare
+    from rnn_core.data.windows import prepare
     from ui.views import baseline_mse
 
     refused = one_at_a_time("cmp")

@@ -18,7 +18,7 @@
 `box` is any Streamlit container (st.sidebar, a column, an expander). Widget keys follow `ui/state.py`
 ("<prefix>.m.cell", "<prefix>.dp.<dataset>.<param>"…), so the URL sync and presets work for any page
 that uses these panels. Each help tooltip says what the setting does to the gradients.
-Leaves to others: what a page does with the configs; windowing (`rnn_core/windows.py`).
+Leaves to others: what a page does with the configs; windowing (`rnn_core/data/windows.py`).
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from rnn_core.config import (
     TrainConfig,
     layers_error,
 )
-from rnn_core.csv_upload import inspect_csv_upload, read_csv_upload
-from rnn_core.data_error import DataError
-from rnn_core.datasets import DATASETS, GROUPS, Param
-from rnn_core.text_sources import MAX_TEXT_BYTES, read_text_upload
+from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
+from rnn_core.data.errors import DataError
+from rnn_core.data.registry import DATASETS, GROUPS, Param
+from rnn_core.data.text_sources import MAX_TEXT_BYTES, read_text_upload
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
 

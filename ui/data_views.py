@@ -10,8 +10,8 @@
     presenter_view(prefix, box, chart)                presenter mode: a dataset (picked in `box`) and ONE
                                                       chart of DATA_CHARTS, full width
 Every failure is shown as one `st.error` sentence (DataError's message), never a traceback.
-Leaves to others: loading and validating (`rnn_core/datasets.py` and its loaders: `csv_upload.py`,
-`yahoo.py`, …), windowing (`rnn_core/windows.py`).
+Leaves to others: loading and validating (`rnn_core/data/registry.py` and its loaders: `csv_upload.py`,
+`yahoo.py`, …), windowing (`rnn_core/data/windows.py`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import streamlit as st
 from plots.predictions import series_figure, window_figure
 from plots.style import CHART_CONFIG
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
-from rnn_core.data_error import DataError
-from rnn_core.datasets import DATASETS, GROUPS
-from rnn_core.yahoo import fetch_yahoo
+from rnn_core.data.errors import DataError
+from rnn_core.data.registry import DATASETS, GROUPS
+from rnn_core.data.yahoo import fetch_yahoo
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.state import key, slot
 from ui.text import md
@@ -100,8 +100,8 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
 
 def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
     """A text dataset: its size, vocabulary and unigram baseline, and its opening characters (literal)."""
-    from rnn_core.text import Vocab, unigram_bits
-    from rnn_core.text_sources import frame_text
+    from rnn_core.data.text_sources import frame_text
+    from rnn_core.data.text_windows import Vocab, unigram_bits
 
     try:
         frame = load_frame(name, tuple(sorted(params.items())))
@@ -184,7 +184,7 @@ def _train_upload(prefix: str, target: str = "pg") -> None:
 
 def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str) -> None:
     """How the data becomes (samples, timesteps, features) windows, per split, and one window drawn."""
-    from rnn_core.windows import prepare
+    from rnn_core.data.windows import prepare
 
     c = st.columns(4)
     start_T = min(50, max(1, len(frame) // 4)) if frame is not None else 50
@@ -258,7 +258,7 @@ DATA_CHARTS = {"series": "The series", "window": "One window, as the network see
 
 def _data_figure(chart: str, name: str, params: dict, T: int):
     """The presenter's chart of one registry dataset (raises DataError / ConfigError / ValueError)."""
-    from rnn_core.windows import prepare
+    from rnn_core.data.windows import prepare
 
     ds = DATASETS[name]
     if ds.task == "sequence":

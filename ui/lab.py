@@ -9,7 +9,7 @@ widget keys, which Streamlit drops on a page switch), else the defaults. The URL
 differ from the defaults (plus `presenter=1&chart=…` in presenter mode).
 Holds `load_lab_state()`, `lab_controls(container)`, `take_preset_note()`, `sync_lab_url(cfg)`,
 `current_preset(cfg)` and the `cached_*` functions.
-Leaves to others: the computations (`rnn_core.lab`), the figures (`plots.lab`).
+Leaves to others: the computations (`rnn_core.lessons.lab`), the figures (`plots.lab`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from rnn_core import lab
 from rnn_core.config import CELL_SPECS, CELLS, INITS
-from rnn_core.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
+from rnn_core.lessons import lab
+from rnn_core.lessons.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
 from ui.links import LAB, follow, link_params, write_address
 from ui.state import slot, widget_key
 

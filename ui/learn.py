@@ -3,9 +3,9 @@ Streamlit glue that draws a step and opens the Playground or the Gradient Lab wi
 
 Holds `STEPS`, `draw_step(step)`, `open_preset(page, key)`, `scratch_demo()` (the from-scratch
 NumPy RNN's hand-written BPTT next to autograd, with a truncation slider) and `article_demo()` (the
-from-scratch tutorial's own update next to the true gradient, `rnn_core.scratch_article`).
-Leaves to others: the preset contents (`rnn_core.presets` for the Playground, `rnn_core.lab.LAB_PRESETS`
-for the Lab), the NumPy RNN itself (`rnn_core.scratch`), the figures (`plots.lab`).
+from-scratch tutorial's own update next to the true gradient, `rnn_core.lessons.scratch_article`).
+Leaves to others: the preset contents (`rnn_core.lessons.presets` for the Playground, `rnn_core.lessons.lab.LAB_PRESETS`
+for the Lab), the NumPy RNN itself (`rnn_core.lessons.scratch`), the figures (`plots.lab`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from rnn_core.readable import times_ten
+from rnn_core.measure.readable import times_ten
 from ui.links import preset_page_params
 from ui.presenter import is_on, show_chart
 from ui.state import slot
@@ -239,7 +239,7 @@ def draw_step(step: Step) -> None:
 def scratch_demo(key: str = "learn_truncate") -> None:
     """Hand-written BPTT next to autograd on the same weights, and what truncation cuts."""
     from plots.lab import truncation_figure
-    from rnn_core.scratch import SCRATCH_HIDDEN, SCRATCH_TIMESTEPS
+    from rnn_core.lessons.scratch import SCRATCH_HIDDEN, SCRATCH_TIMESTEPS
 
     T = SCRATCH_TIMESTEPS
     k = st.slider("Truncate BPTT after k steps (0 = the full backward pass)", 0, T, value=0, key=key,
@@ -259,7 +259,7 @@ def scratch_demo(key: str = "learn_truncate") -> None:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cached_scratch_report(T: int, k: int) -> dict:
-    from rnn_core.scratch import scratch_report
+    from rnn_core.lessons.scratch import scratch_report
 
     return scratch_report(timesteps=T, truncate=k)
 
@@ -278,7 +278,7 @@ def article_demo() -> None:
 
 def article_sentence(report: dict) -> str:
     """What the table means, in numbers taken from it."""
-    from rnn_core.scratch_article import CLIP, LEARNING_RATE
+    from rnn_core.lessons.scratch_article import CLIP, LEARNING_RATE
 
     by = {r["parameter"]: r for r in report["rows"]}
     W, V = by["W"], by["V"]
@@ -303,7 +303,7 @@ def _times_ten(x: float) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _cached_article_report() -> dict:
-    from rnn_core.scratch_article import article_report
+    from rnn_core.lessons.scratch_article import article_report
 
     return article_report()
 

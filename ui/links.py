@@ -221,7 +221,7 @@ def _is_date_param(default: Any) -> bool:
 def clamp_params(data: DataConfig) -> tuple[DataConfig, list[str]]:
     """The dataset parameters of `data` moved into their widgets' ranges (numbers: the Param's min–max;
     dates: EARLIEST_DATE … today), with one sentence per change."""
-    from rnn_core.datasets import DATASETS
+    from rnn_core.data.registry import DATASETS
 
     params, notes = dict(data.params or {}), []
     for p in DATASETS[data.dataset].params:
@@ -245,7 +245,7 @@ def clamp_params(data: DataConfig) -> tuple[DataConfig, list[str]]:
 
 
 def _decode_playground(params: dict[str, str]) -> tuple[tuple[ModelConfig, DataConfig, TrainConfig], list[str]]:
-    from rnn_core.datasets import DATASETS
+    from rnn_core.data.registry import DATASETS
 
     model, data, train = (from_query(cls, params) for cls in (ModelConfig, DataConfig, TrainConfig))
     if data.dataset not in DATASETS:
@@ -259,7 +259,7 @@ def _decode_playground(params: dict[str, str]) -> tuple[tuple[ModelConfig, DataC
 def _encode_playground(settings: tuple[ModelConfig, DataConfig, TrainConfig]) -> dict[str, str]:
     """The values that differ from the defaults (a dataset parameter: from that dataset's default; the
     input and output sizes come from the data)."""
-    from rnn_core.datasets import DATASETS
+    from rnn_core.data.registry import DATASETS
 
     model, data, train = settings
     model_q = {k: v for k, v in to_query(model).items() if k not in ("m.input_size", "m.output_size")}
@@ -270,13 +270,13 @@ def _encode_playground(settings: tuple[ModelConfig, DataConfig, TrainConfig]) ->
 
 
 def _playground_presets() -> Collection[str]:
-    from rnn_core.presets import PRESETS
+    from rnn_core.lessons.presets import PRESETS
 
     return PRESETS
 
 
 def _playground_preset(key: str) -> dict[str, str]:
-    from rnn_core.presets import preset_configs
+    from rnn_core.lessons.presets import preset_configs
 
     return _encode_playground(preset_configs(key))
 
@@ -287,8 +287,8 @@ PLAYGROUND = Codec(("m.", "d.", "t."), _playground_presets, _playground_preset, 
 
 # --------------------------------------------------------------------------------- the Gradient Lab
 def clamp_lab_noting(cfg: Any) -> tuple[Any, list[str]]:
-    """`rnn_core.lab.clamp_lab(cfg)` and one sentence per setting it moved."""
-    from rnn_core.lab import LAB_LIMITS, LAB_SETTINGS, clamp_lab
+    """`rnn_core.lessons.lab.clamp_lab(cfg)` and one sentence per setting it moved."""
+    from rnn_core.lessons.lab import LAB_LIMITS, LAB_SETTINGS, clamp_lab
 
     new = clamp_lab(cfg)
     notes = [f"{LAB_SETTINGS[name].label} {getattr(cfg, name):g} is outside {lo:g}–{hi:g}; set to "
@@ -298,7 +298,7 @@ def clamp_lab_noting(cfg: Any) -> tuple[Any, list[str]]:
 
 
 def _decode_lab(params: dict[str, str]) -> tuple[Any, list[str]]:
-    from rnn_core.lab import LabConfig
+    from rnn_core.lessons.lab import LabConfig
 
     cfg, notes = clamp_lab_noting(from_dict(LabConfig, {k[len("lab."):]: v for k, v in params.items()}))
     return cfg.validate(), notes
@@ -309,13 +309,13 @@ def _encode_lab(cfg: Any) -> dict[str, str]:
 
 
 def _lab_presets() -> Collection[str]:
-    from rnn_core.lab import LAB_PRESETS
+    from rnn_core.lessons.lab import LAB_PRESETS
 
     return LAB_PRESETS
 
 
 def _lab_preset(key: str) -> dict[str, str]:
-    from rnn_core.lab import LAB_PRESETS
+    from rnn_core.lessons.lab import LAB_PRESETS
 
     return _encode_lab(LAB_PRESETS[key]["config"])
 

@@ -1,7 +1,7 @@
 """The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
 
 A *slot* names one run ("pg" for the Playground; Compare can use "cmp.lstm", "cmp.gru", …). The run
-object (a `rnn_core.live.LiveRun` — by default a `rnn_core.workers.WorkerRun`, which trains in a worker
+object (a `rnn_core.serve.live.LiveRun` — by default a `rnn_core.serve.workers.WorkerRun`, which trains in a worker
 process; `new_run` picks — or a `StaticRun` for an uploaded saved run) lives in the slot's
 `ui.state.SlotState` with the `RunContext` it was started with, so the training outlives reruns and a
 chart option change never stops it. The training never calls `st.*`.
@@ -28,7 +28,7 @@ Public:
     session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
                                              # so a run trains on while its tab reads another page, and
                                              # stops after LiveRun's idle timeout once the tab is closed
-Leaves to others: the trainer and its thread (`rnn_core/live.py`), charts (`ui/views.py`).
+Leaves to others: the trainer and its thread (`rnn_core/serve/live.py`), charts (`ui/views.py`).
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.admission import describe_wait
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
-from rnn_core.live import LiveRun, Snapshot, downsample
-from rnn_core.workers import new_run, run_closed_loop, workers_enabled
+from rnn_core.serve.admission import describe_wait
+from rnn_core.serve.history import Snapshot, downsample
+from rnn_core.serve.live import LiveRun
+from rnn_core.serve.worker_pool import workers_enabled
+from rnn_core.serve.workers import new_run, run_closed_loop
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 from ui.text import md
@@ -68,7 +70,7 @@ class RunContext:
     model_cfg: ModelConfig
     data_cfg: DataConfig
     train_cfg: TrainConfig
-    windows: Any              # rnn_core.windows.Windows
+    windows: Any              # rnn_core.data.windows.Windows
 
 
 class StaticRun:
@@ -493,7 +495,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
     background thread: "closed" stays None and "closed_job" holds it until it is done
     (`closed_loop_pending`)."""
-    from rnn_core.evaluate import closed_loop_plan, evaluate
+    from rnn_core.measure.closed_loop import closed_loop_plan
+    from rnn_core.measure.evaluate import evaluate
 
     run, ctx = get_run(slot), get_context(slot)
     if run is None or ctx is None:
@@ -528,7 +531,8 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
 def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
-    from rnn_core.evaluate import EvaluationError, closed_loop
+    from rnn_core.measure.closed_loop import closed_loop
+    from rnn_core.measure.evaluate import EvaluationError
 
     try:
         if workers_enabled():

@@ -10,7 +10,7 @@
     export_panel(slot, model_cfg, data_cfg, train_cfg)
         config JSON of the current controls; history CSV and the run zip (weights as safetensors,
         built only when clicked); upload a saved run zip to inspect it here
-Leaves to others: the file formats (`rnn_core/runs.py`), the run itself (`ui/live.py`).
+Leaves to others: the file formats (`rnn_core/serve/runs.py`), the run itself (`ui/live.py`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import pandas as pd
 import streamlit as st
 
 from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
-from rnn_core.data_error import DataError
-from rnn_core.runs import RunFileError, history_csv, json_safe, load_run_zip, run_zip_bytes
-from rnn_core.windows import Windows, prepare
+from rnn_core.data.errors import DataError
+from rnn_core.data.windows import Windows, prepare
+from rnn_core.serve.run_format import RunFileError, load_run_zip
+from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
 from ui.state import request_seed

@@ -32,7 +32,7 @@ Public:
     load_url_once(prefix) -> str | None     # a followed link's settings into the widgets (and its moment:
                                             # the run trained if needed, `ui/scrub.py`); returns a note
     sync_url(model, data, train, has_run)   # write the configs into the address bar (`ui/links.py`)
-Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rnn_core/presets.py`),
+Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rnn_core/lessons/presets.py`),
 how a link is read and written (`ui/links.py`), the runs themselves (`ui/live.py`).
 """
 
@@ -60,7 +60,7 @@ class SlotState:
     """What one slot keeps across reruns and page switches (see the module docstring)."""
 
     # the run and what belongs to it: `clear_run` forgets all of these at once
-    run: Any = None                     # rnn_core.live.LiveRun | ui.live.StaticRun | rnn_core.sweep.SweepRun
+    run: Any = None                     # serve.live.LiveRun | ui.live.StaticRun | sweep.SweepRun
     ctx: Any = None                     # ui.live.RunContext: what the run was started with
     evaluation: dict | None = None      # ui.live.evaluation_for's result for the run's last version
     memos: dict = field(default_factory=dict)    # memo(): {store: {name: (key, value)}}, figures and tables
@@ -212,7 +212,7 @@ def _set_widgets(prefix: str, model: ModelConfig, data: DataConfig, train: Train
 
 def apply_preset(prefix: str, preset: str) -> None:
     """Set every control from a preset (call from a widget callback or before the widgets are drawn)."""
-    from rnn_core.presets import preset_configs
+    from rnn_core.lessons.presets import preset_configs
 
     _set_widgets(prefix, *preset_configs(preset))
     slot(prefix).preset = preset

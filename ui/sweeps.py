@@ -10,7 +10,7 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
-(`rnn_core.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
+(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from __future__ import annotations
 import streamlit as st
 
 from plots.sweeps import sweep_figure, trainability_figure
-from rnn_core.admission import describe_wait
-from rnn_core.compare import (
+from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import replace as cfg_replace
+from rnn_core.lessons.compare import (
     MAP_DEFAULTS,
     MAP_GAINS,
     MAX_APP_RUNS,
@@ -28,9 +29,11 @@ from rnn_core.compare import (
     SWEEP_TIMESTEPS,
     SweepDefaults,
 )
-from rnn_core.config import CELLS, ConfigError
-from rnn_core.config import replace as cfg_replace
-from rnn_core.sweep import SweepError, SweepRun, app_backend, grid, parse_records_csv, records_csv
+from rnn_core.serve.admission import describe_wait
+from rnn_core.sweep.backends import app_backend
+from rnn_core.sweep.background import SweepRun
+from rnn_core.sweep.records import SweepError, parse_records_csv, records_csv
+from rnn_core.sweep.trials import grid
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.presenter import chart_height
 from ui.state import slot, widget_key
@@ -48,12 +51,12 @@ def _widget_values(d: SweepDefaults) -> dict:
 
 
 def _range(name: str) -> dict:
-    """The min, max and step of one sweep setting's widget, from `rnn_core.compare.SWEEP_RANGES`."""
+    """The min, max and step of one sweep setting's widget, from `rnn_core.lessons.compare.SWEEP_RANGES`."""
     lo, hi, step = SWEEP_RANGES[name]
     return {"min_value": lo, "max_value": hi, "step": step}
 
 
-# The sweeps' defaults as widget keys; the values are `rnn_core.compare`'s.
+# The sweeps' defaults as widget keys; the values are `rnn_core.lessons.compare`'s.
 DEFAULTS = {**{f"cmp.sweep.{name}": value for name, value in _widget_values(SWEEP_DEFAULTS).items()},
             **{f"cmp.map.{name}": value for name, value in _widget_values(MAP_DEFAULTS).items()}}
 

@@ -12,7 +12,7 @@
 Every character goes through `plots.text` (HTML-escaped) into `st.html`, or into
 `st.dataframe` / `st.code` cells; no text of the user's is ever passed to markdown.
 Results that need the model are computed under the run's lock once per epoch and position (memoised).
-Leaves to others: the computations (`rnn_core/text_eval.py`), the pictures (`plots/text.py`).
+Leaves to others: the computations (`rnn_core/measure/text_eval.py`), the pictures (`plots/text.py`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import pandas as pd
 import streamlit as st
 
 from plots import text as TF
-from rnn_core.text import TextInfo
-from rnn_core.text_eval import epoch_prompt, heldout_lines, next_char_table, sample, text_connectivity
+from rnn_core.data.text_windows import TextInfo
+from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
+from rnn_core.nn.sampling import epoch_prompt, sample
 from ui.live import RunContext, Snapshot
 from ui.state import memo
 

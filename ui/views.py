@@ -11,7 +11,7 @@
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
     draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
     CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
-    verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.verdict)
+    verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.measure.verdict)
     get_ghost(slot) -> Ghost | None              another cell's run on the same setup (slot "<slot>.ghost"),
                                                  overlaid on the loss and gradient-through-time charts
     baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
@@ -43,13 +43,14 @@ from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_no
 from plots.style import CHART_CONFIG, COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.config import CELL_SPECS, CELLS
-from rnn_core.evaluate import SKILL_FORMULA, scaled_loss
-from rnn_core.models import SPECTRUM_OF
-from rnn_core.probe import BOUND_CELLS, reference_note
-from rnn_core.readable import readable
-from rnn_core.tasks import task_of
-from rnn_core.verdict import Verdict, gradient_story, run_verdict
-from rnn_core.windows import naive_loss
+from rnn_core.data.windows import naive_loss
+from rnn_core.measure.evaluate import scaled_loss
+from rnn_core.measure.metrics import SKILL_FORMULA
+from rnn_core.measure.readable import readable
+from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
+from rnn_core.nn.models import SPECTRUM_OF
+from rnn_core.nn.probe import BOUND_CELLS, reference_note
+from rnn_core.nn.tasks import task_of
 from ui.live import (
     FINISHED,
     STATUS_ICON,
@@ -126,7 +127,7 @@ def _step_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
 
 
 def baseline_mse(windows: Any) -> float | None:
-    """The naive guess's loss, in the loss's units: `rnn_core.windows.naive_loss`."""
+    """The naive guess's loss, in the loss's units: `rnn_core.data.windows.naive_loss`."""
     return None if windows is None else naive_loss(windows)
 
 

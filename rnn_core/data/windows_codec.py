@@ -1,0 +1,66 @@
+"""A run's `Windows` as bytes and back, without pickle: what the server sends a worker process.
+
+    windows_to_bytes(windows) -> bytes       one .npz: the arrays, the frame as Parquet bytes, the rest JSON
+    windows_from_bytes(data) -> Windows      read back with numpy's `allow_pickle=False`
+
+The arrays keep their dtypes bit for bit (a worker trains on exactly the server's numbers); the frame
+(real units, its date or step index) travels as Parquet (pyarrow, which Streamlit needs anyway);
+the scaler, names, task and a text run's `TextInfo` as JSON. Nothing in the bytes can run code, so a
+worker never unpickles data that came from a user's upload.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, fields
+
+import numpy as np
+import pandas as pd
+
+from rnn_core.data.text_windows import TextInfo, Vocab
+from rnn_core.data.window_types import Scaler, Windows
+
+ARRAYS = tuple(f"{a}_{split}" for a in ("X", "y", "idx") for split in ("train", "val", "test"))
+
+
+def windows_to_bytes(windows: Windows) -> bytes:
+    arrays = {name: np.asarray(getattr(windows, name)) for name in ARRAYS}
+    arrays["scaler_offset"] = np.asarray(windows.scaler.offset, dtype=np.float64)
+    arrays["scaler_scale"] = np.asarray(windows.scaler.scale, dtype=np.float64)
+    arrays["frame"] = np.frombuffer(_frame_bytes(windows.frame), dtype=np.uint8)
+    arrays["meta"] = np.frombuffer(json.dumps(_meta(windows)).encode("utf-8"), dtype=np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def windows_from_bytes(data: bytes) -> Windows:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+    frame = pd.read_parquet(io.BytesIO(arrays.pop("frame").tobytes()))
+    scaler = Scaler(meta["scaler_kind"], meta["scaler_columns"], arrays.pop("scaler_offset"),
+                    arrays.pop("scaler_scale"))
+    text = meta["text"]
+    if text is not None:
+        text = TextInfo(**{**text, "vocab": Vocab(text["vocab"]["chars"])})
+    return Windows(**{name: arrays[name] for name in ARRAYS}, frame=frame,
+                   feature_names=meta["feature_names"], target_name=meta["target_name"], scaler=scaler,
+                   task=meta["task"], target_in_features=meta["target_in_features"],
+                   baseline_mse=meta["baseline_mse"], text=text)
+
+
+def _meta(windows: Windows) -> dict:
+    plain = {f.name for f in fields(Windows)} - set(ARRAYS) - {"frame", "scaler", "text"}
+    meta = {name: getattr(windows, name) for name in plain}
+    meta["feature_names"] = list(meta["feature_names"])
+    meta["scaler_kind"], meta["scaler_columns"] = windows.scaler.kind, list(windows.scaler.columns)
+    meta["text"] = asdict(windows.text) if windows.text is not None else None
+    return meta
+
+
+def _frame_bytes(frame: pd.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.to_parquet(out)
+    return out.getvalue()

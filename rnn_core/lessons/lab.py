@@ -1,0 +1,386 @@
+"""Gradient Lab computations: what the gradient does at initialisation, no training.
+
+Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges) and
+`LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
+averaged over seeds with the spread (`profile_stats`) and for all five cells at once (`overlay`); the
+gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
+(`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
+headline numbers say (`lab_verdict`).
+Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the thread
+limit (`threads.py`), the from-scratch BPTT report (`scratch.py`), the Compare page's runs
+(`compare.py`) and the figures (`plots/lab.py`). Never imports streamlit.
+
+Averages over seeds are taken in log space (a geometric mean), because the norms span many decades;
+the band is the min–max over seeds. "Normalised" profiles divide each seed's ‖∂L/∂h_t‖ by its value
+at the last step t = T−1: the fraction of the last step's gradient that reaches t.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from rnn_core.config import (
+    CELL_SPECS,
+    CELLS,
+    FIELDS,
+    INITS,
+    ConfigError,
+    Field,
+    ModelConfig,
+    check_layers,
+    from_dict,
+    layers_error,
+)
+from rnn_core.config import replace as cfg_replace
+from rnn_core.measure.readable import times_ten
+from rnn_core.threads import one_thread
+
+LAB_BATCH = 8                      # sequences in the Lab's random probe batch
+# The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
+# outside them, a link's values are clamped into them (`clamp_lab`), and the Lab's sliders read them.
+LAB_SETTINGS: dict[str, Field] = {
+    "cell": Field("Cell", "Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway."),
+    "timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
+    "hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
+    "num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
+    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
+                  "its output loop W_yh·W_out)."),
+    "gain": Field("Gain", "Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
+                  "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and forces "
+                  "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
+    "forget_bias": Field("Forget-gate bias (LSTM)", "Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its "
+                         "gradient, alive.", FIELDS["forget_bias"].lo, FIELDS["forget_bias"].hi, 0.25),
+    "input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
+                         "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
+    "seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
+                   1, 10, 1),
+}
+LAB_LIMITS = {n: (f.lo, f.hi) for n, f in LAB_SETTINGS.items() if f.lo is not None}   # a view of LAB_SETTINGS
+# Phase-diagram gains: 0.3 → 1 in steps of 0.1, then 1 → 3 in steps of 0.25 (1.0 is on the grid).
+PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.arange(1.25, 3.0001, 0.25)])
+
+
+@dataclass
+class LabConfig:
+    cell: str = "rnn"            # one of CELLS
+    timesteps: int = 100         # T
+    hidden_size: int = 32        # H
+    num_layers: int = 1          # stacked layers
+    init: str = "orthogonal"     # one of INITS; the gain only acts on non-default schemes
+    gain: float = 1.0            # σ_max(W_hh) for orthogonal / identity
+    forget_bias: float = 0.0     # added to the LSTM forget-gate bias
+    seeds: int = 3               # networks drawn; averaged, with the spread shown
+    input_scale: float = 0.5     # std of the random inputs x_t (small → the linear regime of tanh)
+
+    def validate(self) -> LabConfig:
+        if self.cell not in CELLS:
+            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+        if self.init not in INITS:
+            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
+        for name, (lo, hi) in LAB_LIMITS.items():
+            value = getattr(self, name)
+            if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
+                raise ConfigError(f"{name} must be between {lo} and {hi} in the Gradient Lab, got {value}.")
+        check_layers(self.cell, self.num_layers)
+        return self
+
+    def model_config(self, cell: str | None = None, gain: float | None = None) -> ModelConfig:
+        """The ModelConfig of one network in the Lab (one input feature, one output)."""
+        return ModelConfig(cell=cell or self.cell, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                           input_size=1, output_size=1, init=self.init,
+                           gain=self.gain if gain is None else gain, forget_bias=self.forget_bias)
+
+    def to_query(self) -> dict[str, str]:
+        """`lab.<field>` query params for the values that differ from the defaults."""
+        default = LabConfig()
+        return {f"lab.{k}": str(v) for k, v in asdict(self).items() if v != getattr(default, k)}
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> LabConfig:
+        """Inverse of `to_query`; unknown keys are ignored, bad numbers raise ConfigError."""
+        data = {k[4:]: v for k, v in query.items() if k.startswith("lab.")}
+        try:
+            return clamp_lab(from_dict(cls, data))
+        except ValueError as exc:
+            raise ConfigError(f"A Gradient Lab setting in the link is not a number ({exc}).") from None
+
+    def replace(self, **changes) -> LabConfig:
+        return cfg_replace(self, **changes)
+
+
+LAB_FIELDS = tuple(f.name for f in fields(LabConfig))
+
+
+def clamp_lab(cfg: LabConfig) -> LabConfig:
+    """`cfg` with every number moved into its LAB_SETTINGS range (a NaN takes the default)."""
+    changes, default = {}, LabConfig()
+    for name, (lo, hi) in LAB_LIMITS.items():
+        value = getattr(cfg, name)
+        new = getattr(default, name) if isinstance(value, float) and math.isnan(value) else min(max(value, lo), hi)
+        if new != value:
+            changes[name] = type(getattr(default, name))(new)
+    return cfg.replace(**changes) if changes else cfg
+
+# Lab presets: a title, one sentence of what it shows (measured over the default 3 seeds; tests/engine/test_lab.py
+# recomputes each number), and the settings.
+LAB_PRESETS: dict[str, dict] = {
+    "vanishing": {"title": "Vanishing: tanh RNN, gain 0.8",
+                  "note": "σ_max·γ = 0.8 < 1: the upper bound 0.8^k forces at least 9.6 decades lost over "
+                          "100 steps, and the gradient loses 9.8 — tanh′ < 1 takes a little more than the bound.",
+                  "config": LabConfig(cell="rnn", timesteps=100, init="orthogonal", gain=0.8)},
+    "exploding": {"title": "Exploding: tanh RNN, gain 1.5",
+                  "note": "σ_max·γ = 1.5 > 1: the upper bound allows growth by up to 10.4 decades over 60 "
+                          "steps; the gradient grows about 3 of them, because tanh saturates as h_t grows "
+                          "(falling below the bound is allowed).",
+                  "config": LabConfig(cell="rnn", timesteps=60, init="orthogonal", gain=1.5, input_scale=0.1)},
+    "edge": {"title": "Edge of chaos: tanh RNN, gain 1",
+             "note": "σ_max·γ = 1: over 200 steps the gradient loses less than half a decade — neither "
+                     "vanishing nor exploding while tanh stays near its linear part.",
+             "config": LabConfig(cell="rnn", timesteps=200, init="orthogonal", gain=1.0, input_scale=0.1)},
+    "lstm_keeps": {"title": "LSTM keeps it: forget bias 3",
+                   "note": "A forget bias of 3 opens f_t ≈ σ(3) ≈ 0.95: over 200 steps the LSTM loses only "
+                           "1–3 decades, against about 40 with forget bias 0 — and no σ_max bound applies: "
+                           "the dash-dotted line is what the forget gates' product alone carries.",
+                   "config": LabConfig(cell="lstm", timesteps=200, init="default", forget_bias=3.0)},
+    "identity_relu": {"title": "IRNN: ReLU with W_hh = I",
+                      "note": "The Jacobian is diag(1[a>0])·I: active units pass the gradient unchanged, units "
+                              "that switch off drop their share — over 200 steps it loses 1–2 decades: nearly "
+                              "flat, not flat.",
+                      "config": LabConfig(cell="rnn_relu", timesteps=200, init="identity", gain=1.0,
+                                          input_scale=0.1)},
+    "default_init": {"title": "PyTorch default init, 100 steps",
+                     "note": "torch's uniform ±1/√H init gives σ_max ≈ 1.1 (above 1: the bound allows growth), "
+                             "but its spectral radius is only ≈ 0.6 and tanh′ < 1: over 100 steps the gradient "
+                             "loses 19–24 decades anyway.",
+                     "config": LabConfig(cell="rnn", timesteps=100, init="default")},
+}
+
+
+# ------------------------------------------------------------------------------------------ verdict
+EDGE = 0.01        # |σ_max·γ − 1| below this is "on the edge"
+
+
+@dataclass(frozen=True)
+class LabVerdict:
+    """What the Lab's headline numbers say about one `profile_stats` result."""
+
+    sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
+    rate: float          # σ_max·γ
+    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (underflow)"
+    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (Elman, Jordan)
+    verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
+    why: str             # one sentence
+
+
+def lab_verdict(stats: dict) -> LabVerdict:
+    """Read `profile_stats(cfg)`: σ_max·γ of the top layer against 1, and how much of the last step's
+    gradient reaches t = 0 (a geometric mean over seeds, first layer)."""
+    sigma = stats["sigma_max"][-1]
+    rate = sigma * stats["gamma"]
+    first = stats["grad_h"][0]
+    ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
+    bounded = CELL_SPECS[stats["cell"]].bounded
+    verdict, why = _verdict(rate, bounded)
+    return LabVerdict(sigma, rate, _reach(ratio), bounded, verdict, why)
+
+
+def _reach(ratio: float) -> str:
+    """‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in words; a ratio that is not positive underflowed."""
+    if not ratio > 0:
+        return "0 (underflow)"
+    if abs(math.log10(ratio)) < 0.05:
+        return "≈ 1"
+    return times_ten(ratio)                                           # "1.6 × 10⁻¹⁰"
+
+
+def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
+    """(verdict, why) of σ_max·γ = `rate` (Pascanu et al., 2013); gated cells: the measured line decides."""
+    if not bounded:
+        return "gates decide", ("The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it "
+                                "does not cover, so read the measured line.")
+    if abs(rate - 1) < EDGE:
+        return "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
+    if rate < 1:
+        return "must vanish", ("σ_max·γ < 1 guarantees a geometric decay of the top layer's gradient "
+                               "(Pascanu et al., 2013).")
+    return "may grow", ("σ_max·γ > 1 allows growth, it does not force it: saturation and a spectral radius below 1 "
+                        "usually still shrink the gradient.")
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random batch a fresh network is probed on: x_t ~ N(0, input_scale²), targets ~ N(0, 1).
+
+    X (B, T, 1), y (B, 1), float64; the same seed gives the same batch.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
+    y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
+    return X, y
+
+
+def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+    from rnn_core.nn.models import build_model
+    from rnn_core.nn.probe import probe
+
+    with one_thread():
+        model = build_model(cfg.model_config(cell, gain), seed=seed)
+        X, y = lab_batch(cfg, seed)
+        return probe(model, X, y)
+
+
+# ------------------------------------------------------------------------------ statistics over seeds
+def _log_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """rows (S, N) non-negative numbers → geometric mean, min, max over S. A column where one seed is 0
+    (its gradient underflowed) has geometric mean 0: leaving that seed out made the mean jump up to the
+    seeds that survived, a line that seemed to grow back through time while it was vanishing."""
+    rows = np.asarray(rows, dtype=float)
+    with np.errstate(divide="ignore"):
+        # (Π_s x_s)^(1/S) = exp(mean log x_s); log 0 = −inf, so one zero makes it 0
+        mean = np.exp(np.log(np.where(rows > 0, rows, 0.0)).mean(axis=0))
+    return [float(v) for v in mean], [float(v) for v in rows.min(axis=0)], [float(v) for v in rows.max(axis=0)]
+
+
+def _normalise(profile: np.ndarray) -> np.ndarray:
+    """Divide by the value at the last step (0 stays 0)."""
+    last = profile[-1]
+    return profile / last if last > 0 else profile * 0.0
+
+
+def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = False) -> dict:
+    """‖∂L/∂h_t‖ at initialisation over `cfg.seeds` networks: geometric mean and min–max per layer.
+
+    Returns a probe-shaped dict (so `figures.gradient_time_figure` draws it) plus the band:
+    {"cell", "timesteps", "seeds", "normalised", "grad_h": [mean per layer], "grad_h_lo", "grad_h_hi",
+     "grad_c": [mean per layer] | None, "theory": [per layer], "gate_path": [per layer],
+     "sigma_max": [mean per layer], "gamma", "loss"}. The theory line is the bound
+     ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) (× 1/‖∂L/∂h_T‖ if normalised), [] where it is none (see `probe.py`);
+     gate_path is the probe's gate-path line of gated cells, [] elsewhere.
+    """
+    cfg.validate()
+    cell = cell or cfg.cell
+    probes = [_probe_seed(cfg, cell, seed) for seed in range(cfg.seeds)]
+    L = len(probes[0]["grad_h"])
+    prep = _normalise if normalise else (lambda p: p)
+    out: dict = {"cell": cell, "timesteps": cfg.timesteps, "seeds": cfg.seeds, "normalised": normalise,
+                 "gamma": float(probes[0]["gamma"]), "grad_h": [], "grad_h_lo": [], "grad_h_hi": [],
+                 "theory": [], "gate_path": [], "sigma_max": [], "grad_c": None,
+                 "loss": float(np.mean([p["loss"] for p in probes]))}
+    for l in range(L):
+        grads = np.array([prep(np.asarray(p["grad_h"][l], dtype=float)) for p in probes])   # (S, T)
+        mean, lo, hi = _log_stats(grads)
+        out["grad_h"].append(mean)
+        out["grad_h_lo"].append(lo)
+        out["grad_h_hi"].append(hi)
+        out["theory"].append(_seed_mean(probes, "theory", l, prep))
+        out["gate_path"].append(_seed_mean(probes, "gate_path", l, prep))
+        out["sigma_max"].append(float(np.mean([p["sigma_max"][l] for p in probes])))
+    if probes[0].get("grad_c"):
+        out["grad_c"] = [_log_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
+                                              for p in probes]))[0] for l in range(L)]
+    return out
+
+
+def _seed_mean(probes: list[dict], name: str, l: int, prep) -> list[float]:
+    """Geometric mean over seeds of one probe line (`theory`, `gate_path`) of layer l; [] where the
+    probe has none (no bound there, or not a gated cell)."""
+    if not all(p.get(name) and p[name][l] for p in probes):
+        return []
+    return _log_stats(np.array([prep(np.asarray(p[name][l], dtype=float)) for p in probes]))[0]
+
+
+def overlay(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS), normalise: bool = True,
+            layer: int = 0) -> dict[str, dict]:
+    """One layer's ‖∂L/∂h_t‖ for every cell with the same settings, over the same seeds:
+    {cell: {"t", "mean", "lo", "hi", "sigma_max"}}. Cells that cannot have `cfg.num_layers` layers
+    (Jordan has one) are left out (`overlay_left_out` says which)."""
+    out = {}
+    for cell in cells:
+        if layers_error(cell, cfg.num_layers):
+            continue
+        s = profile_stats(cfg, cell, normalise=normalise)
+        out[cell] = {"t": list(range(cfg.timesteps)), "mean": s["grad_h"][layer], "lo": s["grad_h_lo"][layer],
+                     "hi": s["grad_h_hi"][layer], "sigma_max": s["sigma_max"][layer], "gamma": s["gamma"]}
+    return out
+
+
+def overlay_left_out(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS)) -> list[str]:
+    """The sentences saying why `overlay` leaves a cell out (one per cell left out)."""
+    return [m for m in (layers_error(cell, cfg.num_layers) for cell in cells) if m]
+
+
+# ---------------------------------------------------------------------------------------- phase diagram
+def phase_diagram(cfg: LabConfig, gains: tuple[float, ...] = PHASE_GAINS, seeds: int = 1) -> dict:
+    """log10 of the normalised ‖∂L/∂h_t‖ (first layer) for each gain × timestep, at initialisation.
+
+    The default init ignores the gain, so it is replaced by orthogonal × gain here. Returns
+    {"cell", "init", "gains", "t", "z": [[log10 ratio per t] per gain], "sigma_gamma": [σ_max·γ per gain],
+     "border_gain": the gain where σ_max·γ crosses 1 (interpolated) or None}.
+    """
+    cfg = cfg.replace(init="orthogonal" if cfg.init == "default" else cfg.init).validate()
+    z, sigma_gamma = [], []
+    for g in gains:
+        rows, sg = [], []
+        for seed in range(seeds):
+            p = _probe_seed(cfg, cfg.cell, seed, gain=g)
+            rows.append(_normalise(np.asarray(p["grad_h"][0], dtype=float)))
+            sg.append(p["sigma_max"][0] * p["gamma"])
+        mean = np.array(_log_stats(np.array(rows))[0])
+        with np.errstate(divide="ignore"):
+            z.append([float(v) if np.isfinite(v) else None for v in np.log10(mean)])
+        sigma_gamma.append(float(np.mean(sg)))
+    return {"cell": cfg.cell, "init": cfg.init, "gains": [float(g) for g in gains],
+            "t": list(range(cfg.timesteps)), "z": z, "sigma_gamma": sigma_gamma,
+            "border_gain": _crossing(list(gains), sigma_gamma, 1.0)}
+
+
+def _crossing(x: list[float], y: list[float], level: float) -> float | None:
+    """The first x where y crosses `level`, linearly interpolated; None if it never does."""
+    for (x0, y0), (x1, y1) in zip(zip(x, y), zip(x[1:], y[1:])):
+        if (y0 - level) * (y1 - level) <= 0 and y1 != y0:
+            return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
+    return None
+
+
+# --------------------------------------------------------------------------- W_hh and the Jacobians
+def singular_values(cfg: LabConfig, seed: int = 0) -> list[dict]:
+    """`models.spectra` of one network: per layer {"sigma_max", "spectral_radius", "singular_values"}."""
+    from rnn_core.nn.models import build_model, spectra
+
+    return spectra(build_model(cfg.validate().model_config(), seed=seed))
+
+
+def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
+    """‖∏ ∂h_j/∂h_{j−1}‖₂ over k = 1…T steps (first layer), over seeds, with what governs it.
+
+    {"k": [...], "mean", "lo", "hi", "theory", "gate_path", "sigma_max", "gamma"}: "theory" is the bound
+    (σ_max·γ)^k for cells whose step Jacobian is diag(φ′)·M (Elman, Jordan), else []; "gate_path" is, for
+    LSTM / GRU, ‖∏ diag(g_j)‖₂ of the additive path's gate (`probe.gate_path_norms`, geometric mean over
+    seeds), else [].
+    """
+    from rnn_core.nn.models import build_model, spectra
+    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
+
+    cfg.validate()
+    spec = CELL_SPECS[cfg.cell]
+    rows, paths, sigmas = [], [], []
+    for seed in range(cfg.seeds):
+        with one_thread():
+            model = build_model(cfg.model_config(), seed=seed)
+            X, _ = lab_batch(cfg, seed)
+            rows.append(np.asarray(jacobian_product_norms(model, X, layer=layer), dtype=float))
+            if spec.gate_path:
+                paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
+            sigmas.append(spectra(model)[layer]["sigma_max"])
+    n = min(len(r) for r in rows)
+    mean, lo, hi = _log_stats(np.array([r[:n] for r in rows]))
+    gamma = spec.gamma
+    k = list(range(1, n + 1))
+    sg = float(np.mean(sigmas)) * gamma
+    theory = [sg**kk for kk in k] if spec.bounded else []
+    gate_path = _log_stats(np.array([p[:n] for p in paths]))[0] if paths else []
+    return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": theory, "gate_path": gate_path,
+            "sigma_max": float(np.mean(sigmas)), "gamma": gamma}

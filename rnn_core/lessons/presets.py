@@ -1,0 +1,193 @@
+"""Presets: named setups that set several controls at once (and `?preset=<key>` in a shared link).
+
+`PRESETS = {key: Preset}`; `preset_configs(key) -> (ModelConfig, DataConfig, TrainConfig)` builds the
+configs (input/output sizes are set later from the data); `preset_note(key)` is a sentence to show
+after applying one (e.g. the stock preset's offline fallback), or None.
+
+The stock preset follows the tutorial it came from (Netflix 2010–2022, three stacked SimpleRNN(20),
+100 timesteps, 80/20 chronological split, min-max scaling, Adam, MSE). Yahoo Finance is tried (its
+disk cache first); when it gives nothing — offline, as in a lecture hall without Wi-Fi — the preset
+uses the offline DJIA daily series instead and says so.
+No Streamlit here: the pages apply presets to the widgets through `ui/state.py`, and the CLI
+reads them too.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    description: str                   # one sentence: what it shows
+    model: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+
+
+NFLX = {"ticker": "NFLX", "start": "2010-01-01", "end": "2022-12-31", "columns": "Close"}
+STOCK_FALLBACK = "djia"
+STOCK_FALLBACK_PARAMS = {"start": "2000-01-01", "end": "2012-12-31"}   # ≈ 3,270 days, as NFLX 2010–2022
+
+# The exploding run and its rescue share everything but clipping. SGD at lr 0.07 (momentum 0.9) is
+# where, on seeds 0–3, gain 1.5 diverges every time and gain 1.0 never does.
+# "Vanishing" and "LSTM remembers" are one setup but for the cell: the same adding problem, the same
+# training (at these settings the tanh RNN ends at the constant guess, the LSTM far below it)
+ADDING_100 = {"dataset": "adding", "timesteps": 100, "params": {"n_samples": 4000, "seed": 0},
+              "train_frac": 0.7, "val_frac": 0.15}
+ADDING_TRAIN = {"optimizer": "adam", "lr": 0.01, "batch_size": 32, "epochs": 12, "clip": "norm", "clip_value": 1.0}
+EXPLODING_DATA = {"dataset": "sine", "timesteps": 50, "params": {"length": 1000, "noise": 0.05}}
+EXPLODING_TRAIN = {"optimizer": "sgd", "lr": 0.07, "momentum": 0.9, "batch_size": 32, "epochs": 10}
+
+PRESETS: dict[str, Preset] = {
+    "vanishing": Preset(
+        "Vanishing: tanh RNN, 100 steps",
+        "A plain tanh RNN must remember across 100 steps of the adding problem: ‖∂L/∂hₜ‖ fades by many "
+        "orders of magnitude toward early timesteps and the loss never gets below the constant guess.",
+        # forget_bias does nothing to a tanh RNN; it is here so that the ghost run with an LSTM (the same
+        # setup, another cell) is exactly "LSTM remembers"
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "default", "gain": 1.0,
+               "forget_bias": 3.0},
+        data=dict(ADDING_100),
+        train=dict(ADDING_TRAIN)),
+    "exploding": Preset(
+        "Exploding: RNN, gain 1.5, no clipping",
+        "Orthogonal W_hh × 1.5 puts a tanh RNN past σ_max·γ = 1: at initialisation ‖∂L/∂hₜ‖ grows more "
+        "than 100× from the last timestep back to the first, and without clipping SGD's steps then grow "
+        "step after step until the loss overflows and the run diverges (at gain 1.0 the same settings "
+        "train calmly).",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "orthogonal", "gain": 1.5},
+        data=dict(EXPLODING_DATA),
+        train={**EXPLODING_TRAIN, "clip": "off"}),
+    "lstm_remembers": Preset(
+        "LSTM remembers",
+        "The same adding problem over 100 steps with an LSTM (forget-gate bias 3): the cell state "
+        "carries the gradient back, and after a few epochs at the constant guess the loss drops far "
+        "below it.",
+        model={"cell": "lstm", "hidden_size": 32, "num_layers": 1, "init": "default", "gain": 1.0,
+               "forget_bias": 3.0},
+        data=dict(ADDING_100),
+        train=dict(ADDING_TRAIN)),
+    "stock_nflx": Preset(
+        "Stock forecast (NFLX-style, 3 stacked RNNs of 20, 100 steps)",
+        "The NFLX tutorial's model — three stacked tanh RNN layers of 20 units reading 100 days of "
+        "closing prices to predict the next — judged against persistence (tomorrow = today): its loss "
+        "falls far below the constant guess, yet it does not beat copying the last price.",
+        model={"cell": "rnn", "hidden_size": 20, "num_layers": 3, "init": "default"},
+        data={"dataset": "yahoo", "timesteps": 100, "params": dict(NFLX), "train_frac": 0.8,
+              "val_frac": 0.0, "scaler": "minmax"},
+        train={"optimizer": "adam", "lr": 0.001, "batch_size": 32, "epochs": 10, "clip": "off"}),
+    "sine_scratch": Preset(
+        "Sine wave (from scratch tutorial)",
+        "The from-scratch NumPy article's data and sizes — sin t in windows of 50, 100 hidden units, "
+        "truncated BPTT over 5 steps, gradients clipped to ±10 — on the app's tanh RNN with biases and "
+        "PyTorch's init, trained on batches of 32 with the true truncated gradient instead of the "
+        "article's sigmoid, bias-free U(0, 1) network updated one record at a time at lr 1e-4 (its "
+        "update is not a gradient: Learn, step 7): the gradient through time stops 5 steps back and the "
+        "sine is learned far better than persistence.",
+        model={"cell": "rnn", "hidden_size": 100, "num_layers": 1},
+        data={"dataset": "sine", "timesteps": 50, "params": {"length": 1000, "noise": 0.0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "sgd", "lr": 0.01, "batch_size": 32, "epochs": 25, "clip": "value",
+               "clip_value": 10.0, "bptt_truncate": 5}),
+    "gru_echo": Preset(
+        "GRU on the delayed echo (lag 20)",
+        "A GRU must output the input it saw 20 steps before the end: for about ten epochs the loss sits "
+        "at the constant guess, then the update gate learns to hold the value and the loss falls far "
+        "below it.",
+        model={"cell": "gru", "hidden_size": 32, "num_layers": 1},
+        data={"dataset": "echo", "timesteps": 30, "params": {"lag": 20, "n_samples": 4000, "seed": 0}},
+        train={"optimizer": "adam", "lr": 0.01, "batch_size": 64, "epochs": 20, "clip": "norm",
+               "clip_value": 1.0}),
+    "clipping_rescue": Preset(
+        "Clipping rescues the exploding RNN",
+        "The exploding run again — same seed, same settings — with the gradient norm clipped at 1: the "
+        "spikes far above the median are cut (red crosses), no step runs away, and the loss ends far "
+        "below persistence instead of overflowing.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "orthogonal", "gain": 1.5},
+        data=dict(EXPLODING_DATA),
+        train={**EXPLODING_TRAIN, "clip": "norm", "clip_value": 1.0}),
+    "char_brackets": Preset(
+        "Char RNN: tanh vs LSTM on brackets",
+        "Every closing bracket must match the one opened 11 characters before: a tanh RNN gets at most "
+        "about half its closers right (a guess gets a third), while an LSTM (switch the cell, or race both "
+        "side by side) gets them right.",
+        model={"cell": "rnn", "hidden_size": 32, "num_layers": 1, "init": "default", "forget_bias": 3.0},
+        data={"dataset": "brackets", "timesteps": 12,
+              "params": {"span": 10, "length": 60000, "windows": 4000, "temperature": 0.5, "seed": 0},
+              "train_frac": 0.7, "val_frac": 0.15},
+        train={"optimizer": "adam", "lr": 0.02, "batch_size": 32, "epochs": 8, "clip": "norm",
+               "clip_value": 1.0}),
+    "char_pydoc": Preset(
+        "Learn to write Python docs",
+        "An LSTM reads 32 characters of Python's own documentation at a time and writes a sample every "
+        "epoch: watch it go from noise to spaces and short words (the, as, is) while its bits per "
+        "character fall about one bit below the unigram baseline.",
+        model={"cell": "lstm", "hidden_size": 64, "num_layers": 1, "init": "default", "forget_bias": 1.0},
+        data={"dataset": "pydoc", "timesteps": 32,
+              "params": {"length": 100_000, "start": 0, "windows": 4000, "temperature": 0.7},
+              "train_frac": 0.8, "val_frac": 0.1},
+        train={"optimizer": "adam", "lr": 0.005, "batch_size": 32, "epochs": 12, "clip": "norm",
+               "clip_value": 1.0}),
+}
+
+_yahoo_checked: dict[str, tuple[float, bool]] = {}
+_YAHOO_RECHECK_S = 600.0
+
+
+def offline_djia_error() -> str | None:
+    """Why the offline DJIA series (the NFLX fallback) cannot be read, or None when it can."""
+    from rnn_core.data.errors import DataError
+    from rnn_core.data.registry import DATASETS
+
+    try:
+        DATASETS["djia"].load()
+    except DataError as e:
+        return str(e).split("; ")[0]
+    return None
+
+
+def nflx_available() -> bool:
+    """Whether Yahoo (or its disk cache) gives NFLX prices now; remembered for 10 minutes."""
+    from rnn_core.data.errors import DataError
+    from rnn_core.data.yahoo import fetch_yahoo
+
+    now = time.monotonic()
+    hit = _yahoo_checked.get("NFLX")
+    if hit and now - hit[0] < _YAHOO_RECHECK_S:
+        return hit[1]
+    try:
+        frame, _ = fetch_yahoo(NFLX["ticker"], NFLX["start"], NFLX["end"], NFLX["columns"])
+        ok = len(frame) > 200
+    except (DataError, OSError, ValueError):
+        ok = False
+    _yahoo_checked["NFLX"] = (now, ok)
+    return ok
+
+
+def preset_configs(key: str) -> tuple[ModelConfig, DataConfig, TrainConfig]:
+    """The preset's three configs (defaults for everything it does not set)."""
+    p = copy.deepcopy(PRESETS[key])                       # the caller may change what it gets
+    data = p.data
+    if key == "stock_nflx" and not nflx_available():
+        data.update(dataset=STOCK_FALLBACK, params=dict(STOCK_FALLBACK_PARAMS))
+    return ModelConfig(**p.model), DataConfig(**data), TrainConfig(**p.train)
+
+
+def preset_note(key: str | None) -> str | None:
+    """A sentence to show once a preset is applied, or None."""
+    if key == "stock_nflx" and not nflx_available():
+        djia_error = offline_djia_error()
+        if djia_error:     # neither: one sentence that says so, not "uses DJIA" next to "DJIA failed"
+            return ("Yahoo Finance is unreachable, NFLX is not in the cache, and the offline Dow Jones series "
+                    f"cannot be read either ({djia_error.rstrip('.')}); pick a synthetic preset.")
+        return ("Yahoo Finance is unreachable and NFLX is not in the cache, so this preset uses the offline "
+                "Dow Jones daily series (2000–2012, about as many days as NFLX 2010–2022) with the same model; "
+                "with a network it loads NFLX.")
+    return None

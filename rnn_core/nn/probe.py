@@ -1,0 +1,258 @@
+"""The gradient-through-time probe: exact ‖∂L/∂h_t‖ for every layer and timestep, and what explains it.
+
+Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md),
+`connectivity(model, x, y)` (how much one prediction depends on each earlier input, for text) and
+`jacobian_product_norms(model, X, layer)`. Both copy the model's current weights to float64 on the CPU
+and run them through the written-out equations of `cells.py` (fused kernels hide h_t), so they never
+touch the model's weights or .grad, work whatever device the model lives on, and do not underflow
+where float32 would (~1e-38).
+Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`plots/gradients.py`).
+
+Conventions:
+- ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head (Jordan: also
+  through the output ŷ_t fed back into h_{t+1}).
+- σ_max and the spectral radius come from `models.spectra` (Elman W_hh; Jordan W_yh·W_out, the loop
+  through the output; LSTM / GRU the candidate block W_hg / W_hn of W_hh).
+- γ = sup of the recurrent activation's derivative: tanh′ ≤ 1, ReLU′ ≤ 1, so γ = 1 for every cell here.
+- theory[l][t] = ‖∂L/∂h_T‖ · (σ_max·γ)^(T−1−t), the Pascanu, Mikolov & Bengio (2013) upper bound
+  ‖∂L/∂h_t‖ ≤ theory[l][t], computed in log space and capped at 1e300 — only where it is one
+  (`bound_holds`): the cell's step Jacobian is diag(φ′(a_t))·M (Elman M = W_hh, Jordan M = W_yh·W_out)
+  and the gradient enters the layer only at T (the top layer; a lower layer takes gradient from the
+  layer above at every step). Elsewhere theory[l] = []. The bound allows anything below it: with
+  σ_max·γ < 1 it forces vanishing, with σ_max·γ ≥ 1 it allows growth but does not force it.
+- gate_path[l][t] (LSTM / GRU, top layer, else []): the gradient the additive path alone carries back
+  from the last step, exactly, from the probe's own gate values: LSTM ‖(f_{t+1} ⊙ … ⊙ f_T) ⊙ ∂L/∂c_T‖
+  (the cell state), GRU ‖(z_{t+1} ⊙ … ⊙ z_T) ⊙ ∂L/∂h_T‖ (the update gate's copy of h_{t−1}). Not a
+  bound: the other paths (through h, the gates) add to it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnn_core.config import CELL_SPECS
+from rnn_core.interrupt import checkpoint
+from rnn_core.nn.cells import step_jacobians, unrolled_forward
+from rnn_core.nn.losses import bits
+from rnn_core.nn.models import spectra
+
+THEORY_CAP = 1e300
+# Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them
+# (a view of CellSpec.bounded, kept for the pages that read it).
+BOUND_CELLS = tuple(name for name, spec in CELL_SPECS.items() if spec.bounded)
+
+
+# What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
+REFERENCE_NOTE = {
+    "bound": "The dashed line is an upper bound, ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) (Pascanu et al., 2013), drawn "
+             "for the top layer (a lower layer also gets gradient from the layer above at every step): the "
+             "gradient stays in the shaded region beneath it and may fall far below it. With σ_max·γ < 1 "
+             "the bound falls, so vanishing is certain; with σ_max·γ ≥ 1 it allows growth but does not "
+             "force it — PyTorch's default init has σ_max ≈ 1.1, yet its spectral radius ≈ 0.6 and tanh′ < 1 "
+             "still make the gradient vanish.",
+    "gated": "LSTM and GRU have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
+             "is what the additive path alone carries back from the last step — the product of the forget "
+             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
+}
+
+
+def reference_note(cell: str) -> str:
+    """The sentence explaining a cell's reference line (bound or gate path)."""
+    return REFERENCE_NOTE["bound" if CELL_SPECS[cell].bounded else "gated"]
+
+
+def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
+    """Is ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) true for this layer? (See the module doc.)"""
+    return CELL_SPECS[cell].bounded and layer == num_layers - 1
+
+
+def _as_float64(a) -> Tensor:
+    a = a.detach().cpu() if isinstance(a, Tensor) else torch.as_tensor(np.asarray(a))
+    return a.to(torch.float64)
+
+
+def _norms(hs: list[Tensor]) -> list[float]:
+    """‖∂L/∂h_t‖ (Frobenius over the batch and units) for each t; 0.0 where no gradient reached h_t.
+    One stacked norm and one host copy for all t (a norm per t cost ~10% of a probe)."""
+    grads = [torch.zeros_like(h) if h.grad is None else h.grad for h in hs]
+    return torch.linalg.vector_norm(torch.stack(grads).flatten(1), dim=1).tolist()   # (T,)
+
+
+def _gate_means(acts: list[Tensor]) -> list[float]:
+    """Mean activation of one gate at each t, over the batch and units."""
+    return torch.stack([a.detach() for a in acts]).flatten(1).mean(dim=1).tolist()   # (T,)
+
+
+def _loss(y_hat: Tensor, y: Tensor, loss: str) -> Tensor:
+    if loss == "bits":
+        # L = mean −log₂ softmax(ŷ)[next character]   (y one-hot; text tasks)
+        return bits(y_hat, y)
+    if loss == "mse":
+        # L = mean (ŷ − y)²
+        return torch.mean((y_hat - y) ** 2)
+    if loss == "mae":
+        # L = mean |ŷ − y|
+        return torch.mean(torch.abs(y_hat - y))
+    raise ValueError(f"Unknown loss '{loss}': use 'mse', 'mae' or 'bits'.")
+
+
+def _theory_line(g_T: float, rate: float, T: int) -> list[float]:
+    """g_T · rate^(T−1−t) for t = 0..T−1, in log space, capped at THEORY_CAP, 0 for a zero start."""
+    if g_T <= 0 or rate <= 0:
+        return [0.0] * (T - 1) + [g_T]
+    log_g, log_r = math.log(g_T), math.log(rate)
+    return [min(THEORY_CAP, math.exp(min(700.0, log_g + (T - 1 - t) * log_r))) for t in range(T)]
+
+
+def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list[float]:
+    """‖(g_{t+1} ⊙ … ⊙ g_T) ⊙ ∂L/∂s_T‖ for t = 0..T−1 (0 before the truncation point `cut`)."""
+    T = len(state)
+    g_T = state[-1].grad if state[-1].grad is not None else torch.zeros_like(state[-1])   # (B, H)
+    G = torch.stack([a.detach() for a in gate])                          # (T, B, H)
+    # P_t = g_{t+1} ⊙ … ⊙ g_T (P_T = 1): a reversed cumulative product, shifted by one step
+    P = torch.flip(torch.cumprod(torch.flip(G[1:], [0]), dim=0), [0])    # (T−1, B, H)
+    P = torch.cat([P, torch.ones_like(G[:1])])                           # (T, B, H)
+    path = torch.linalg.vector_norm((P * g_T).flatten(1), dim=1).tolist()
+    return [0.0 if t < cut else v for t, v in enumerate(path)] if T else []
+
+
+def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
+    """Exact gradient-through-time profile of `model` on the batch X (B, T, F), y (B, O); JSON-ready.
+
+    `bptt_truncate` = k > 0 measures the gradient training with truncation k gets (zero before T−k);
+    "cut" is that first timestep that gets a gradient (0: full BPTT), so a reader tells a gradient cut off
+    from one that vanished.
+    """
+    X, y = _as_float64(X), _as_float64(y)
+    if y.ndim == 1:
+        y = y[:, None]                                                   # (B,) → (B, 1)
+    if X.ndim != 3 or y.ndim != 2 or X.shape[0] != y.shape[0]:
+        raise ValueError(f"probe needs X (B, T, F) and y (B, O) with the same B, got {tuple(X.shape)} "
+                         f"and {tuple(y.shape)}.")
+    cell, T = model.cfg.cell, X.shape[1]
+    with torch.enable_grad():
+        u = unrolled_forward(model, X, retain_grad=True, bptt_truncate=bptt_truncate)
+        L = _loss(u.y_hat, y, loss)
+        L.backward()
+    grad_h = [_norms(h_l) for h_l in u.h]
+    grad_c = [_norms(c_l) for c_l in u.c] if u.c is not None else None
+    gates = [{name: _gate_means(acts) for name, acts in g_l.items()} for g_l in u.gates]
+    param_grad_norms = {name: 0.0 if p.grad is None else float(torch.linalg.vector_norm(p.grad))
+                        for name, p in u.params.items()}
+    spec = spectra(model)
+    sigma_max = [s["sigma_max"] for s in spec]
+    gamma = CELL_SPECS[cell].gamma
+    n = len(grad_h)
+    theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, n) else []
+              for l, (g_l, s) in enumerate(zip(grad_h, sigma_max))]
+    cut = T - bptt_truncate if 0 < bptt_truncate < T else 0
+    gate_path = [[] for _ in range(n)]
+    if CELL_SPECS[cell].gate_path:
+        gate, state = CELL_SPECS[cell].gate_path
+        gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if state == "c" else u.h)[-1], cut)
+    return {"timesteps": int(T), "loss": float(L.detach()),
+            "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
+            "param_grad_norms": param_grad_norms,
+            "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
+            "gamma": gamma, "theory": theory, "cut": int(cut)}
+
+
+def connectivity(model, x, y, loss: str = "bits") -> dict:
+    """How much one prediction still feels each earlier input: one window x (1, T, F), its target y (1, O).
+
+    Exact, like `probe` (the written-out equations, float64, the model's current weights):
+    "grad_x"[t] = ‖∂L/∂x_t‖ and "grad_h"[l][t] = ‖∂L/∂h_t‖ of layer l, with L the loss of this one window
+    (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
+    """
+    x, y = _as_float64(x), _as_float64(y)
+    if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
+        raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}.")
+    with torch.enable_grad():
+        u = unrolled_forward(model, x, retain_grad=True, input_grad=True)
+        L = _loss(u.y_hat, y, loss)
+        L.backward()
+    # ‖∂L/∂x_t‖ over the features of step t
+    grad_x = torch.linalg.vector_norm(u.x.grad[0], dim=1).tolist()          # (T,)
+    return {"loss": float(L.detach()), "grad_x": grad_x, "grad_h": [_norms(h_l) for h_l in u.h]}
+
+
+def layer_trajectory(model, X, layer: int, sample: int = 0):
+    """(inputs (T, F), s_prev (T, S), b_y (T, O) or None, params) of one layer along sample `sample` of X."""
+    X = _as_float64(X)
+    cfg = model.cfg
+    if not 0 <= layer < cfg.num_layers:
+        raise ValueError(f"layer must be between 0 and {cfg.num_layers - 1}, got {layer}.")
+    if not 0 <= sample < X.shape[0]:
+        raise ValueError(f"sample must be between 0 and {X.shape[0] - 1}, got {sample}.")
+    with torch.no_grad():
+        u = unrolled_forward(model, X[sample:sample + 1])
+    T = X.shape[1]
+    # the layer's inputs: x_t (T, F) for the first layer, the layer below's h_t (T, H) above it
+    inputs = X[sample] if layer == 0 else torch.cat(u.h[layer - 1])
+    states = torch.cat(u.h[layer])                                       # (T, H)
+    if u.c is not None:
+        states = torch.cat([states, torch.cat(u.c[layer])], dim=1)       # (T, 2H)
+    s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])      # s_{t−1}, s_{−1} = 0
+    b_y = None
+    if CELL_SPECS[cfg.cell].output_feedback:
+        b_y = u.params["head.bias"].expand(T, -1).clone()                # (T, O)
+        b_y[0] = 0.0                                                     # ŷ_0 = 0
+    return inputs, s_prev, b_y, u.params
+
+
+def jacobian_product_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
+    """‖∏_{j=t+1..T} ∂h_j/∂h_{j−1}‖₂ for k = T−t = 1..T (list index k−1), for one sample of X.
+
+    Exact Jacobians from the written-out derivatives (`step_jacobians`, checked against autograd in the
+    tests), float64, the model's current weights, along the sample's own trajectory; for LSTM the state
+    is (h, c) and the product is of the (2H, 2H) Jacobians of the full state. Only sample `sample` of X
+    is used (default the first: one trajectory keeps T = 1000 cheap). The running product is kept
+    rescaled (its scale in log space), so nothing under- or overflows; values are capped at 1e300.
+    """
+    inputs, s_prev, b_y, params = layer_trajectory(model, X, layer, sample)
+    with torch.no_grad():
+        J = step_jacobians(model, params, layer, inputs, s_prev, b_y)    # (T, S, S)
+    T = J.shape[0]
+    P = torch.eye(J.shape[1], dtype=J.dtype)                             # (S, S)
+    log_scale, scaled, logs = 0.0, [], []
+    for t in range(T - 1, -1, -1):
+        if t % 16 == 0:
+            checkpoint()                                                 # Stop / a closed tab ends it here
+        # P = J_T J_{T−1} … J_t   (0-based: J[t] = ∂s_t/∂s_{t−1}); k = T − t factors
+        P = P @ J[t]
+        norm = float(torch.linalg.matrix_norm(P))                        # Frobenius, only to rescale
+        if norm == 0.0 or not math.isfinite(norm):
+            scaled.append(P.clone())
+            logs.append(log_scale)
+            continue
+        P = P / norm
+        log_scale += math.log(norm)
+        scaled.append(P)
+        logs.append(log_scale)
+    # ‖P‖₂ = sqrt(λ_max(PᵀP)), batched over all k
+    Ps = torch.stack(scaled)                                             # (T, S, S)
+    two_norms = torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt()
+    return [0.0 if v == 0 else min(THEORY_CAP, math.exp(min(700.0, lg + math.log(v))))
+            for v, lg in zip(two_norms.tolist(), logs)]
+
+
+def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
+    """LSTM / GRU: ‖∏_{j=t+1..T} diag(g_j)‖₂ = max over units of the product of the path's gate
+    (forget f for LSTM, update z for GRU) for k = T−t = 1..T (list index k−1), along one sample of X:
+    the Jacobian product of the additive path alone (c_t = f_t ⊙ c_{t−1} + …, h_t = z_t ⊙ h_{t−1} + …),
+    the part of `jacobian_product_norms` that the gates govern. Computed in log space (no underflow)."""
+    cell = model.cfg.cell
+    if not CELL_SPECS[cell].gate_path:
+        raise ValueError(f"gate_path_norms needs an LSTM or GRU, got '{cell}'.")
+    X = _as_float64(X)
+    with torch.no_grad():
+        u = unrolled_forward(model, X[sample:sample + 1])
+    G = torch.stack(u.gates[layer][CELL_SPECS[cell].gate_path[0]])[:, 0]          # (T, H)
+    # log ∏_{j=T−k..T−1} g_j for every k: a reversed cumulative sum of logs
+    logs = torch.cumsum(torch.flip(torch.log(G), [0]), dim=0)            # (T, H), row k−1
+    return [min(THEORY_CAP, math.exp(v)) for v in logs.max(dim=1).values.tolist()]

@@ -1,0 +1,394 @@
+"""The trainer: a training loop that streams plain records, one per optimiser step and one per epoch.
+
+`train(model, windows, cfg)` trains `model` in place with its task's loss (`tasks.py`: MSE; for text,
+cross-entropy in bits per character) and yields JSON-ready dicts
+(see docs/architecture.md):
+
+    {"kind": "step",  "epoch", "step", "loss", "grad_norm", "clipped"}
+    {"kind": "epoch", "epoch", "step", "train_loss", "val_loss", "probe", "spectra",
+                      "param_grad_norms", "seconds"}                    # epoch 0 = at initialisation
+    {"kind": "end",   "status", "epoch", "step", "reason", "seconds"}  # completed | stopped | diverged
+
+What the numbers mean:
+- step `loss`: MSE of that step's batch before the update; `grad_norm`: total 2-norm of the gradient
+  ‖g‖ = √Σ_θ ‖∂L/∂θ‖² before clipping; `clipped`: whether clipping changed the gradient
+  (by norm: ‖g‖ > threshold; by value: max |g_i| > threshold).
+- epoch `train_loss`: at epoch 0 the MSE over the whole training split at initialisation; after that
+  the mean of the epoch's batch losses weighted by batch size (as Keras reports it: free, since those
+  losses are already known; a full extra pass over the training split cost 10–30% of an epoch).
+  `val_loss`: MSE over the whole validation split after the epoch (no grad), None when there are no
+  validation windows.
+- epoch `param_grad_norms`: per parameter, the mean over the epoch's steps of ‖∂L/∂θ‖ before clipping;
+  at epoch 0 (no step yet) the gradient of the fixed probe batch at initialisation.
+- `probe`: `rnn_core.nn.probe.probe` on a fixed, seeded batch of `cfg.probe_batch` training windows, every
+  `cfg.probe_every` epochs (and at epoch 0 and the last epoch; probe_every 0 = never), else None.
+  With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
+- text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
+  model wrote at that epoch (`sampling.epoch_sample`); losses are in bits per character.
+- `seconds`: time spent training so far, not counting time paused in `control` nor time the consumer
+  held the generator suspended.
+- end `step`: the last applied step; for "diverged", the step whose update was refused.
+
+Control (how the live runner pauses and stops): `control` is an optional callable taking no argument,
+called before every optimiser step. It may block (that is how a pause works: the model is not locked
+meanwhile); it returns True to take the step or False to stop, which ends the run with status
+"stopped". `lock` (keyword) is an optional lock held while the model is read or written (each step,
+each epoch's evaluation), so another thread can evaluate the model between steps.
+
+NaN/Inf in the loss or the gradient norm ends the run as "diverged" and the update of that step is not
+applied, so the model keeps the last finite weights and every record yielded before stays valid.
+
+Also here: `run_to_end(model_cfg, train_cfg, windows) -> (model, records)` for the CLI and benchmarks,
+`steps_per_epoch(n, batch_size)`, and `warm_up()` (torch's one-off import cost, for app start).
+
+Leaves to others: the network (`models.py`), the gradient probe (`probe.py`), the data windows
+(`windows.py`), threads and history (`live.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.interrupt import Interrupted, checkpoint
+from rnn_core.nn.models import build_model, spectra
+from rnn_core.nn.optim import make_optimizer
+from rnn_core.nn.probe import probe
+from rnn_core.nn.tasks import Task, task_of
+
+# Windows evaluated together when computing a split's loss: bounded by the size of the fused
+# module's output (B, T, H) so a long window never allocates gigabytes.
+_EVAL_ELEMENTS = 4_000_000
+
+
+def steps_per_epoch(n_windows: int, batch_size: int) -> int:
+    """Optimiser steps in one epoch: ⌈N / B⌉ (the last batch may be smaller)."""
+    return math.ceil(n_windows / batch_size)
+
+
+def train(model: nn.Module, windows: Any, cfg: TrainConfig,
+          control: Callable[[], bool] | None = None, *, lock: Any = None) -> Iterator[dict]:
+    """Train `model` in place on `windows` (X_train, y_train, X_val, y_val) and yield records.
+
+    When the calling thread has an interrupt check installed (`rnn_core.interrupt`) and it fires inside
+    a step, an evaluation or a probe, the run ends as "stopped" at once; the step in flight is not
+    applied (the weights are those after the last finished step)."""
+    state = {"epoch": 0, "step": 0}
+    try:
+        yield from _train(model, windows, cfg, control, lock, state)
+    except Interrupted:
+        for p in model.parameters():
+            p.grad = None
+        model.train()
+        end = _end("stopped", state["epoch"], state["step"],
+                   f"Stopped at step {state['step']} (epoch {state['epoch']}) in the middle of a computation.")
+        if "clock" in state:
+            end["seconds"] = state["clock"].seconds()
+        yield end
+
+
+def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[], bool] | None,
+           lock: Any, state: dict) -> Iterator[dict]:
+    cfg.validate()
+    device = _device(cfg.device)
+    guard = lock if lock is not None else contextlib.nullcontext()
+    clock = state["clock"] = Stopwatch()
+    with guard:
+        model.to(device)
+        model.train()
+    data = _Data.on(windows, device, cfg)
+    names = [name for name, _ in model.named_parameters()]
+    params = [p for _, p in model.named_parameters()]
+    shuffle = torch.Generator().manual_seed(cfg.seed)
+
+    # Epoch 0: the network at initialisation.
+    with guard:
+        record = _epoch_record(model, 0, 0, cfg, data, _probe_grad_norms(model, names, params, data, cfg))
+    if not math.isfinite(record["train_loss"]):
+        yield from clock.emit(_end("diverged", 0, 0, _reason_at_init(record["train_loss"])))
+        return
+    yield from clock.emit(record)
+
+    optimizer = make_optimizer(cfg.optimizer, params, lr=cfg.lr, momentum=cfg.momentum)   # no random numbers
+    step = 0
+    n_train = data.X_train.shape[0]
+    for epoch in range(1, cfg.epochs + 1):
+        order = torch.randperm(n_train, generator=shuffle).to(device)        # this epoch's shuffle
+        norm_sum = torch.zeros(len(params), dtype=torch.float64, device=device)
+        loss_sum = 0.0                                                       # Σ batch loss · batch size
+        for start in range(0, n_train, cfg.batch_size):
+            if control is not None:
+                clock.stop()                      # time spent paused in control() is not training
+                go_on = control()
+                clock.start()
+                if not go_on:
+                    yield from clock.emit(_end("stopped", epoch, step,
+                                               f"Stopped at step {step} (epoch {epoch}) before the end."))
+                    return
+            idx = order[start:start + cfg.batch_size]
+            state["epoch"] = epoch
+            with guard:
+                loss, grad_norm, clipped, norms = _step(model, optimizer, params, data.X_train[idx],
+                                                        data.y_train[idx], cfg, data.task.loss)
+            step += 1
+            state["step"] = step
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                yield from clock.emit(_end("diverged", epoch, step,
+                                           _reason_at_step(loss, grad_norm, step, epoch, cfg)))
+                return
+            norm_sum += norms
+            loss_sum += loss * idx.shape[0]
+            yield from clock.emit({"kind": "step", "epoch": epoch, "step": step, "loss": loss,
+                                   "grad_norm": grad_norm, "clipped": clipped})
+
+        mean_norms = dict(zip(names, (norm_sum / steps_per_epoch(n_train, cfg.batch_size)).tolist()))
+        with guard:
+            record = _epoch_record(model, epoch, step, cfg, data, mean_norms, train_loss=loss_sum / n_train)
+        if record["val_loss"] is None and data.X_val.shape[0]:          # the last update broke the weights
+            yield from clock.emit(_end("diverged", epoch, step, _reason_after_epoch(math.nan, epoch, cfg,
+                                                                                   "validation")))
+            return
+        yield from clock.emit(record)
+
+    yield from clock.emit(_end("completed", cfg.epochs, step, f"Finished {cfg.epochs} epochs ({step} steps)."))
+
+
+def run_to_end(model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any) -> tuple[nn.Module, list[dict]]:
+    """Build the model (seeded by train_cfg.seed), train it to the end, return (model, records)."""
+    model = build_model(model_cfg.validate(), seed=train_cfg.seed)
+    records = list(train(model, windows, train_cfg))
+    return model, records
+
+
+@dataclass
+class _Data:
+    """The splits as tensors on the training device, and the fixed probe batch."""
+
+    X_train: torch.Tensor      # (N, T, F)
+    y_train: torch.Tensor      # (N, O)
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    X_probe: torch.Tensor      # (P, T, F): cfg.probe_batch training windows, the same all run long
+    y_probe: torch.Tensor
+    task: Task                 # the loss and per-epoch extras of the windows' task (`tasks.py`)
+    windows: Any               # what the task's extras read (text: the vocabulary and held-out text)
+
+    @classmethod
+    def on(cls, windows: Any, device: torch.device, cfg: TrainConfig) -> _Data:
+        X_train, y_train = _tensor(windows.X_train, device), _tensor(windows.y_train, device)
+        if X_train.shape[0] == 0:
+            raise ValueError("There are no training windows: use a longer series, fewer timesteps "
+                             "or a larger training fraction.")
+        X_probe, y_probe = _probe_batch(X_train, y_train, cfg.probe_batch, cfg.seed)
+        return cls(X_train, y_train, _tensor(windows.X_val, device), _tensor(windows.y_val, device),
+                   X_probe, y_probe, task_of(windows), windows)
+
+
+# --- why a run diverged: one sentence each ---------------------------------------------------------
+
+def _advice(cfg: TrainConfig) -> str:
+    if cfg.clip == "off":
+        return "lower the learning rate or turn on gradient clipping"
+    return "lower the learning rate or the clipping threshold"
+
+
+def _reason_at_step(loss: float, grad_norm: float, step: int, epoch: int, cfg: TrainConfig) -> str:
+    what = f"Loss became {_what(loss)}" if not math.isfinite(loss) else (
+        f"The gradient norm became {_what(grad_norm)}")
+    return f"{what} at step {step} (epoch {epoch}): the updates exploded — {_advice(cfg)}."
+
+
+def _reason_after_epoch(loss: float, epoch: int, cfg: TrainConfig, split: str = "training") -> str:
+    return (f"The {split} loss became {_what(loss)} after epoch {epoch}: the weights blew up — "
+            f"{_advice(cfg)}.")
+
+
+def _reason_at_init(train_loss: float) -> str:
+    return (f"The loss is already {_what(train_loss)} at initialisation: the network's outputs overflow — "
+            "lower the init gain or use fewer timesteps.")
+
+
+def warm_up() -> None:
+    """Pay torch's one-off start-up costs now (its import, the first autograd pass and the first
+    multi-tensor kernels: ≈1 s, nearly all the import) so that a run's epoch 0 does not. Call it once
+    at app start, e.g. on a background thread; later calls cost about a millisecond. It touches no
+    model, data or random state of anyone's run."""
+    w_hh = torch.zeros(2, 2, requires_grad=True)
+    h_t = torch.tanh(torch.ones(1, 2) @ w_hh)
+    h_t.sum().backward()
+    optimizer = make_optimizer("adam", [w_hh], lr=0.0)
+    torch.linalg.vector_norm(w_hh.grad, dtype=torch.float64).tolist()
+    optimizer.step()
+
+
+# --- one optimiser step ---------------------------------------------------------------------------
+
+def _step(model, optimizer, params, x, y, cfg: TrainConfig,
+          loss_fn: Callable = nn.functional.mse_loss) -> tuple[float, float, bool, torch.Tensor]:
+    """Forward, backward, clip and (when everything is finite) update. One host sync.
+
+    Returns (loss, ‖g‖ before clipping, clipped, per-parameter ‖∂L/∂θ‖ as a (P,) tensor)."""
+    optimizer.zero_grad(set_to_none=True)
+    y_hat = model(x, bptt_truncate=cfg.bptt_truncate)                 # (B, O)
+    # L = mean over batch and outputs of (ŷ − y)²   (text: mean −log₂ p(next char), see tasks.py)
+    loss = loss_fn(y_hat, y)
+    loss.backward()
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    # ‖∂L/∂θ‖ per parameter, and ‖g‖ = √Σ_θ ‖∂L/∂θ‖² (the norm Pascanu clipping uses)
+    norms = torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])   # (P,)
+    total = torch.linalg.vector_norm(norms)
+    watched = [loss.detach().double(), total]
+    if cfg.clip == "value":
+        watched.append(torch.nn.utils.get_total_norm(grads, norm_type=math.inf).double())   # max |g_i|
+    values = torch.stack(watched).tolist()        # the one host/device sync of the step
+    loss_v, norm_v = values[0], values[1]
+    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+        optimizer.zero_grad(set_to_none=True)     # refuse the update: weights stay as they were
+        return loss_v, norm_v, False, norms
+
+    clipped = False
+    if cfg.clip == "norm":
+        # Pascanu et al. 2013: if ‖g‖ > c then g ← c · g / ‖g‖
+        clipped = norm_v > cfg.clip_value
+        if clipped:
+            torch.nn.utils.clip_grads_with_norm_(params, cfg.clip_value, total.to(params[0].dtype))
+    elif cfg.clip == "value":
+        # g_i ← max(−c, min(c, g_i))
+        clipped = values[2] > cfg.clip_value
+        if clipped:
+            torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+    optimizer.step()
+    return loss_v, norm_v, clipped, norms
+
+
+# --- per-epoch measurements -----------------------------------------------------------------------
+
+def _epoch_record(model, epoch: int, step: int, cfg: TrainConfig, data: _Data,
+                  param_grad_norms: dict[str, float], train_loss: float | None = None) -> dict:
+    """Losses (the training split's only when `train_loss` is not given), the probe (when due) and the
+    W_hh spectra, at the model's current weights."""
+    model.eval()
+    if train_loss is None:
+        train_loss = _split_loss(model, data.X_train, data.y_train, data.task)
+    val_loss = _split_loss(model, data.X_val, data.y_val, data.task) if data.X_val.shape[0] else None
+    probe_due = cfg.probe_every >= 1 and (epoch % cfg.probe_every == 0 or epoch == cfg.epochs)
+    probed = None
+    if probe_due and math.isfinite(train_loss):
+        # what training sees: with truncation k the gradient stops k steps back
+        probed = probe(model, data.X_probe, data.y_probe, loss=data.task.probe_loss,
+                       bptt_truncate=cfg.bptt_truncate)
+    layers = [{"sigma_max": float(s["sigma_max"]), "spectral_radius": float(s["spectral_radius"])}
+              for s in spectra(model)]
+    record = {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
+              "val_loss": val_loss if val_loss is None or math.isfinite(val_loss) else None,
+              "probe": probed, "spectra": layers, "param_grad_norms": param_grad_norms, "seconds": 0.0}
+    if data.task.epoch_extra is not None and math.isfinite(train_loss):
+        record.update(data.task.epoch_extra(model, data.windows))     # text: this epoch's sample
+    model.train()
+    return record
+
+
+@torch.no_grad()
+def _split_loss(model, X: torch.Tensor, y: torch.Tensor, task: Task | None = None) -> float:
+    """The task's loss over a whole split, in chunks: MSE Σ (ŷ − y)² / (N · O); text Σ −log₂ p / N."""
+    T = X.shape[1]
+    cfg = getattr(model, "cfg", None)
+    H = (cfg.hidden_size * cfg.num_layers) if cfg is not None else 64
+    chunk = max(1, _EVAL_ELEMENTS // max(1, T * H))
+    task = task or task_of(None)
+    total = torch.zeros((), dtype=torch.float64, device=X.device)
+    for start in range(0, X.shape[0], chunk):
+        checkpoint()                                                  # Stop ends a long evaluation here
+        y_hat = model(X[start:start + chunk])                         # (b, O)
+        total += task.loss_sum(y_hat, y[start:start + chunk])
+    return float(total / task.terms(y))
+
+
+def _probe_grad_norms(model, names, params, data: _Data, cfg: TrainConfig) -> dict[str, float]:
+    """‖∂L/∂θ‖ per parameter on the probe batch (training forward, truncation included); no update."""
+    for p in params:
+        p.grad = None
+    loss = data.task.loss(model(data.X_probe, bptt_truncate=cfg.bptt_truncate), data.y_probe)
+    loss.backward()
+    norms = [float(torch.linalg.vector_norm(p.grad)) if p.grad is not None else 0.0 for p in params]
+    for p in params:
+        p.grad = None
+    return dict(zip(names, norms))
+
+
+def _probe_batch(X: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed batch of `size` training windows, drawn once with the run's seed, in time order."""
+    n = X.shape[0]
+    if size >= n:
+        return X, y
+    pick = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max(1, size)]
+    pick = pick.sort().values.to(X.device)
+    return X[pick], y[pick]
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+def _end(status: str, epoch: int, step: int, reason: str) -> dict:
+    """The last record; its seconds are stamped when it is emitted."""
+    return {"kind": "end", "status": status, "epoch": epoch, "step": step, "reason": reason,
+            "seconds": 0.0}
+
+
+def _what(x: float) -> str:
+    return "NaN" if math.isnan(x) else "infinite"
+
+
+def _device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("A GPU (cuda) was requested but none is available: choose the cpu device.")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"Unknown device '{name}': choose cpu or cuda.")
+    return torch.device(name)
+
+
+def _tensor(a: Any, device: torch.device) -> torch.Tensor:
+    """numpy (or torch) float32 array on `device`; a missing split becomes an empty tensor."""
+    if a is None:
+        return torch.zeros((0, 1, 1), device=device)
+    if isinstance(a, torch.Tensor):
+        return a.to(device=device, dtype=torch.float32)
+    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
+
+
+class Stopwatch:
+    """Seconds of training: runs while the work runs, stops while it waits or is suspended (the
+    trainer's generator here; `LiveRun`'s pauses in live.py). Starts running unless told not to."""
+
+    def __init__(self, running: bool = True) -> None:
+        self._total = 0.0
+        self._since: float | None = time.perf_counter() if running else None
+
+    def start(self) -> None:
+        if self._since is None:
+            self._since = time.perf_counter()
+
+    def stop(self) -> None:
+        if self._since is not None:
+            self._total += time.perf_counter() - self._since
+            self._since = None
+
+    def seconds(self) -> float:
+        running = time.perf_counter() - self._since if self._since is not None else 0.0
+        return self._total + running
+
+    def emit(self, record: dict) -> Iterator[dict]:
+        """Stamp `record`'s seconds and yield it with the clock stopped (`yield from clock.emit(r)`)."""
+        if "seconds" in record:
+            record["seconds"] = self.seconds()
+        self.stop()
+        yield record
+        self.start()

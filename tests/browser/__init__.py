@@ -1,0 +1,1 @@
+"""Tests of one layer; the fixtures they share live in tests/conftest.py."""

@@ -1,0 +1,317 @@
+"""Gradient Lab computations (`rnn_core.lessons.lab`) and their figures (`plots.lab`)."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from plots.lab import (
+    jacobian_figure,
+    lab_gradient_figure,
+    overlay_figure,
+    phase_figure,
+    singular_values_figure,
+    truncation_figure,
+)
+from rnn_core.config import CELLS, ConfigError
+from rnn_core.lessons import lab
+from rnn_core.lessons.lab import LAB_PRESETS, LabConfig
+from rnn_core.lessons.scratch import scratch_report
+
+SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
+# Small inputs keep tanh in its linear part, where ‖∂h_t/∂h_{t−1}‖ ≈ σ_max·γ = gain.
+LINEAR = LabConfig(cell="rnn", timesteps=30, hidden_size=16, init="orthogonal", seeds=1, input_scale=0.01)
+
+
+def test_overlay_has_every_cell_with_a_band_around_the_mean():
+    curves = lab.overlay(SMALL)
+    assert list(curves) == list(CELLS)
+    for cell, c in curves.items():
+        assert len(c["t"]) == len(c["mean"]) == len(c["lo"]) == len(c["hi"]) == SMALL.timesteps
+        assert c["mean"][-1] == pytest.approx(1.0), cell                 # normalised to the last step
+        lo, mean, hi = (np.array(c[k]) for k in ("lo", "mean", "hi"))
+        assert np.all(lo <= mean * (1 + 1e-12)) and np.all(mean <= hi * (1 + 1e-12)), cell
+    # two seeds really differ (the band has width somewhere)
+    assert any(np.any(np.array(c["hi"]) > np.array(c["lo"]) * 1.001) for c in curves.values())
+
+
+def test_profile_stats_is_reproducible_and_bounded_by_the_theory_for_elman():
+    a, b = lab.profile_stats(SMALL), lab.profile_stats(SMALL)
+    assert a == b
+    measured, theory = np.array(a["grad_h"][0]), np.array(a["theory"][0])
+    assert measured.shape == theory.shape == (SMALL.timesteps,)
+    # Pascanu: ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖ (σ_max γ)^(T−1−t) for a tanh RNN
+    assert np.all(measured <= theory * (1 + 1e-9))
+    assert a["grad_c"] is None
+    assert lab.profile_stats(SMALL, "lstm")["grad_c"] is not None
+
+
+def test_phase_diagram_vanishes_at_low_gain_and_grows_at_high_gain():
+    phase = lab.phase_diagram(LINEAR, gains=(0.5, 1.0, 2.0))
+    z = {g: row for g, row in zip(phase["gains"], phase["z"])}
+    T = LINEAR.timesteps
+    assert all(row[-1] == pytest.approx(0.0) for row in phase["z"])      # normalised at t = T−1
+    # gain 0.5: log10 falls by log10(0.5) per step back, as the theory says in the linear regime
+    assert z[0.5][0] == pytest.approx((T - 1) * math.log10(0.5), abs=0.3)
+    assert all(np.diff(z[0.5]) > 0)
+    # gain 2: the gradient grows going back
+    assert z[2.0][0] > 2.0
+    # gain 1: neither
+    assert abs(z[1.0][0]) < 0.5
+    assert phase["sigma_gamma"] == pytest.approx([0.5, 1.0, 2.0], rel=1e-4)
+    assert phase["border_gain"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_phase_diagram_replaces_the_default_init_which_ignores_the_gain():
+    phase = lab.phase_diagram(LINEAR.replace(init="default", timesteps=5), gains=(0.5, 1.5))
+    assert phase["init"] == "orthogonal"
+    assert phase["sigma_gamma"] == pytest.approx([0.5, 1.5], rel=1e-4)
+
+
+def test_jacobian_product_norm_decays_for_gain_half():
+    jac = lab.jacobian_stats(LINEAR.replace(gain=0.5, seeds=2))
+    norms = np.array(jac["mean"])
+    assert jac["k"][0] == 1 and len(norms) == LINEAR.timesteps
+    assert np.all(np.diff(norms) < 0)
+    assert np.all(norms <= np.array(jac["theory"]) * (1 + 1e-9))          # ≤ (σ_max γ)^k
+    assert norms[-1] < 1e-7
+    assert jac["theory"][0] == pytest.approx(0.5, rel=1e-4)
+
+
+def test_singular_values_of_orthogonal_times_gain_all_equal_the_gain():
+    spectra = lab.singular_values(LINEAR.replace(gain=1.3))
+    assert len(spectra) == 1
+    assert spectra[0]["singular_values"] == pytest.approx([1.3] * 16, rel=1e-5)
+
+
+def test_lab_config_round_trips_through_the_url_and_rejects_bad_values():
+    cfg = LabConfig(cell="gru", timesteps=77, gain=1.25, seeds=4)
+    q = cfg.to_query()
+    assert q == {"lab.cell": "gru", "lab.timesteps": "77", "lab.gain": "1.25", "lab.seeds": "4"}
+    assert LabConfig.from_query({**q, "m.cell": "lstm", "preset": "x"}) == cfg
+    with pytest.raises(ConfigError, match="not a number"):
+        LabConfig.from_query({"lab.timesteps": "ten"})
+    with pytest.raises(ConfigError, match="timesteps"):
+        LabConfig(timesteps=501).validate()
+    with pytest.raises(ConfigError, match="Unknown cell"):
+        LabConfig(cell="transformer").validate()
+
+
+def test_every_preset_is_valid_and_says_what_to_look_for():
+    for name, p in LAB_PRESETS.items():
+        p["config"].validate()
+        assert p["title"] and p["note"].endswith((".", ")")), name
+
+
+def test_scratch_report_hand_bptt_equals_autograd_and_truncation_keeps_the_last_k():
+    full = scratch_report(timesteps=12, truncate=0)
+    assert full["match"] and full["max_abs_diff"] < 1e-12
+    assert len(full["table"]) == 5 and all(r["max |difference|"] < 1e-12 for r in full["table"])
+    cut = scratch_report(timesteps=12, truncate=4)
+    assert cut["match"]
+    assert cut["kept"] == [False] * 8 + [True] * 4
+    # truncation changes ∂L/∂W_hh: the dropped contributions are missing
+    w_full = next(r for r in full["table"] if r["parameter"].startswith("W ="))["hand ‖∂L/∂W‖"]
+    w_cut = next(r for r in cut["table"] if r["parameter"].startswith("W ="))["hand ‖∂L/∂W‖"]
+    assert w_cut != pytest.approx(w_full)
+
+
+def test_figures_draw_what_they_are_given():
+    stats = lab.profile_stats(SMALL.replace(num_layers=2))
+    fig = lab_gradient_figure(stats)
+    assert sum(1 for t in fig.data if t.fill == "tonexty") == 2            # one band per layer
+    assert any("theory" in (t.name or "") for t in fig.data)
+    assert len(overlay_figure(lab.overlay(SMALL, cells=("rnn", "lstm"))).data) == 2 * 3
+    phase = lab.phase_diagram(SMALL, gains=(0.5, 1.0, 1.5))
+    pf = phase_figure(phase)
+    assert pf.data[0].type == "heatmap" and len(pf.data[0].y) == 3
+    assert len(singular_values_figure(lab.singular_values(SMALL)).data) == 1
+    assert len(jacobian_figure(lab.jacobian_stats(SMALL)).data) == 4
+    tf = truncation_figure(scratch_report(timesteps=10, truncate=3))
+    assert tf.data[0].marker.color.count("#3b5bdb") == 3
+
+
+def test_lab_log_axes_show_decades_only():
+    from plots.lab import compare_loss_figure
+
+    epochs = [{"epoch": e, "train_loss": 0.3 - 0.01 * e, "val_loss": 0.35 - 0.01 * e} for e in range(6)]
+    figs = [compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=0.4),              # < 1 decade
+            jacobian_figure(lab.jacobian_stats(SMALL)), overlay_figure(lab.overlay(SMALL, cells=("lstm",))),
+            lab_gradient_figure(lab.profile_stats(SMALL.replace(cell="lstm"))),
+            truncation_figure(scratch_report(timesteps=10, truncate=3))]
+    for fig in figs:
+        axis = fig.layout.yaxis
+        assert axis.type == "log" and isinstance(axis.dtick, int) and axis.dtick >= 1 and axis.tick0 == 0
+        if axis.range is not None:                                     # widened: two powers of ten in view
+            assert math.floor(axis.range[1]) - math.ceil(axis.range[0]) >= 1
+    assert figs[0].layout.yaxis.range == pytest.approx((-1.05, 0.05))
+    # the constant guess is named in the legend, not on its line, where the curves start and covered it
+    assert "constant guess = 0.4" in [t.name for t in figs[0].data] and not figs[0].layout.annotations
+    assert figs[0].layout.yaxis.title.text == "MSE"
+    text = compare_loss_figure({"rnn": {"epochs": epochs}}, baseline=2.16, baseline_label="unigram baseline",
+                               loss_label="bits per character")           # a text race
+    assert text.layout.yaxis.title.text == "bits per character"
+
+
+# ---------------------------------------------------------------------- every Lab preset keeps its word
+def _decades_lost(cfg: LabConfig, cell: str | None = None, key: str = "grad_h") -> list[float]:
+    """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_0‖) (first layer) per seed: > 0 vanished, < 0 grew."""
+    out = []
+    for seed in range(cfg.seeds):
+        g = lab._probe_seed(cfg, cell or cfg.cell, seed)[key][0]
+        out.append(math.log10(g[-1] / g[0]))
+    return out
+
+
+def _bound_decades(cfg: LabConfig) -> float:
+    """Decades the bound forces lost (< 0: allows to grow) over the preset's T, from the probe's σ_max."""
+    sigma = lab._probe_seed(cfg, cfg.cell, 0)["sigma_max"][0]
+    return -(cfg.timesteps - 1) * math.log10(sigma * 1.0)
+
+
+def test_every_lab_preset_has_a_one_sentence_note_and_a_check_below():
+    assert set(LAB_PRESETS) == {"vanishing", "exploding", "edge", "lstm_keeps", "identity_relu", "default_init"}
+    for p in LAB_PRESETS.values():
+        assert p["note"].endswith(".") and p["note"].count(". ") == 0, p["note"]
+
+
+def test_preset_vanishing_loses_at_least_what_the_bound_forces():
+    cfg = LAB_PRESETS["vanishing"]["config"]
+    note = LAB_PRESETS["vanishing"]["note"]
+    assert "at least 9.6 decades" in note and "loses 9.8" in note
+    assert _bound_decades(cfg) == pytest.approx(9.6, abs=0.05)
+    assert all(9.6 <= d <= 10.0 for d in _decades_lost(cfg))
+    assert np.mean(_decades_lost(cfg)) == pytest.approx(9.8, abs=0.05)
+
+
+def test_preset_exploding_grows_but_far_below_the_bound():
+    cfg = LAB_PRESETS["exploding"]["config"]
+    note = LAB_PRESETS["exploding"]["note"]
+    assert "up to 10.4 decades" in note and "about 3" in note
+    assert _bound_decades(cfg) == pytest.approx(-10.4, abs=0.05)
+    assert all(-3.7 <= d <= -2.5 for d in _decades_lost(cfg))        # grows about 3 decades
+
+
+def test_preset_edge_loses_less_than_half_a_decade():
+    cfg = LAB_PRESETS["edge"]["config"]
+    assert "less than half a decade" in LAB_PRESETS["edge"]["note"]
+    assert all(0.0 <= d < 0.5 for d in _decades_lost(cfg))
+
+
+def test_preset_lstm_keeps_loses_1_to_3_decades_against_40_without_forget_bias():
+    cfg = LAB_PRESETS["lstm_keeps"]["config"]
+    assert "1–3 decades" in LAB_PRESETS["lstm_keeps"]["note"] and "about 40" in LAB_PRESETS["lstm_keeps"]["note"]
+    kept = _decades_lost(cfg)
+    assert all(0.5 <= d <= 3.0 for d in kept) and 1.0 <= np.mean(kept) <= 3.0
+    assert 35 <= np.mean(_decades_lost(cfg.replace(forget_bias=0.0))) <= 45
+    stats = lab.profile_stats(cfg)
+    assert stats["theory"] == [[]] and len(stats["gate_path"][0]) == cfg.timesteps   # no bound, the gate path
+
+
+def test_preset_identity_relu_is_nearly_flat_not_flat():
+    cfg = LAB_PRESETS["identity_relu"]["config"]
+    assert "1–2 decades" in LAB_PRESETS["identity_relu"]["note"]
+    lost = _decades_lost(cfg)
+    assert all(1.0 <= d <= 2.5 for d in lost) and 1.0 <= np.mean(lost) <= 2.0
+
+
+def test_preset_default_init_forgets_with_sigma_max_above_one():
+    cfg = LAB_PRESETS["default_init"]["config"]
+    note = LAB_PRESETS["default_init"]["note"]
+    assert "σ_max ≈ 1.1" in note and "spectral radius is only ≈ 0.6" in note and "19–24 decades" in note
+    for seed in range(cfg.seeds):
+        p = lab._probe_seed(cfg, cfg.cell, seed)
+        assert 1.0 < p["sigma_max"][0] < 1.2 and 0.5 < p["spectral_radius"][0] < 0.7
+    assert all(18.5 <= d <= 24.5 for d in _decades_lost(cfg))
+
+
+def test_jacobian_chart_bound_only_for_elman_and_jordan_gate_path_for_gated():
+    for cell in ("rnn", "jordan"):
+        jac = lab.jacobian_stats(SMALL.replace(cell=cell))
+        assert len(jac["theory"]) == len(jac["k"]) and jac["gate_path"] == []
+        assert np.all(np.array(jac["mean"]) <= np.array(jac["theory"]) * (1 + 1e-9))
+    lstm = lab.jacobian_stats(SMALL.replace(cell="lstm", forget_bias=3.0, init="orthogonal", gain=0.5))
+    assert lstm["theory"] == [] and len(lstm["gate_path"]) == len(lstm["k"])
+    names = [t.name for t in jacobian_figure(lstm).data]
+    assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
+
+
+def test_overlay_leaves_jordan_out_of_a_stack_and_says_why():
+    cfg = SMALL.replace(num_layers=2, seeds=1, timesteps=8)
+    assert "jordan" not in lab.overlay(cfg)
+    (sentence,) = lab.overlay_left_out(cfg)
+    assert sentence.startswith("A Jordan network feeds its own output back")
+    with pytest.raises(ConfigError, match="set layers to 1"):
+        cfg.replace(cell="jordan").validate()
+
+
+@pytest.mark.slow
+def test_gain_and_forget_bias_tooltips_and_learn_say_what_the_lab_measures():
+    """The numbers the Playground tooltips and the Learn page teach, recomputed (Lab defaults, 3 seeds)."""
+    from ui.controls import HELP
+    from ui.learn import STEPS
+
+    learn = " ".join(str(part) for step in STEPS for part in step.parts)
+    base = LabConfig(cell="rnn", timesteps=100, init="orthogonal")
+    assert "gain 0.9 loses about 5" in HELP["gain"] and "forces 4.5" in HELP["gain"]
+    assert all(4.5 <= d <= 5.2 for d in _decades_lost(base.replace(gain=0.9)))
+    assert "1.0 about 1" in HELP["gain"]
+    assert all(0.8 <= d <= 1.4 for d in _decades_lost(base.replace(gain=1.0)))
+    assert "grows about 3 where the bound allows 17.4" in HELP["gain"]
+    assert _bound_decades(base.replace(gain=1.5)) == pytest.approx(-17.4, abs=0.05)
+    assert all(-3.7 <= d <= -2.8 for d in _decades_lost(base.replace(gain=1.5)))
+    lstm = LabConfig(cell="lstm", timesteps=300, init="default")
+    for text in (HELP["forget_bias"], learn):
+        assert "19–24 decades" in text and "under 4" in text
+    assert all(18.5 <= d <= 24.5 for d in _decades_lost(lstm.replace(forget_bias=1.0)))
+    assert all(0.0 <= d < 4.0 for d in _decades_lost(lstm.replace(forget_bias=3.0)))
+    assert "loses 1–2 decades (the Lab preset), where a tanh RNN with PyTorch's default init loses about 40" in learn
+    irnn = LAB_PRESETS["identity_relu"]["config"]
+    assert 35 <= np.mean(_decades_lost(irnn.replace(cell="rnn", init="default"))) <= 45
+    assert "about 40 over 200" in HELP["forget_bias"]
+    assert 35 <= np.mean(_decades_lost(lstm.replace(forget_bias=0.0, timesteps=200))) <= 45
+
+
+def test_lab_verdict_reads_sigma_gamma_against_one_and_how_much_reaches_t0():
+    """The Lab's headline: σ_max·γ of the top layer decides the verdict for Elman cells; the reach is the
+    first layer's ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in decades."""
+    for gain, says in ((0.5, "must vanish"), (1.0, "on the edge"), (1.5, "may grow")):
+        v = lab.lab_verdict(lab.profile_stats(LINEAR.replace(gain=gain)))
+        assert v.verdict == says and v.bounded and v.rate == pytest.approx(gain, abs=1e-5)   # float32 weights
+    stats = lab.profile_stats(LINEAR.replace(gain=0.5))
+    first = stats["grad_h"][0]
+    reach = lab.lab_verdict(stats).reach
+    mantissa, power = re.fullmatch(r"(\d\.\d) × 10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", reach).groups()   # "1.6 × 10⁻¹⁰"
+    value = float(mantissa) * 10.0 ** int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+    assert value == pytest.approx(first[0] / first[-1], rel=0.05)
+    assert value < 1e-5                                                # 0.5^29: about 8.7 decades lost
+    assert lab.lab_verdict({**stats, "grad_h": [[0.0, 1.0]]}).reach == "0 (underflow)"
+    assert lab.lab_verdict({**stats, "grad_h": [[1.0, 1.0]]}).reach == "≈ 1"
+    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell="lstm")))
+    assert gated.verdict == "gates decide" and not gated.bounded
+
+
+def test_the_full_bptt_chart_says_why_it_draws_one_bar_fewer():
+    """h₋₁ = 0, so t = 0 contributes exactly 0 to ∂L/∂W_hh: "all 20 contributions" over 19 bars on a log
+    axis says why."""
+    full = scratch_report(timesteps=20, truncate=0)
+    assert full["contrib"][0] == 0 and all(c > 0 for c in full["contrib"][1:])
+    assert truncation_figure(full).layout.title.text.endswith("(t = 0 adds 0: h₋₁ = 0)")
+    assert "h₋₁" not in truncation_figure(scratch_report(timesteps=20, truncate=5)).layout.title.text
+
+
+def test_the_geometric_mean_over_seeds_is_zero_where_one_seed_underflowed():
+    """Leaving an underflowed seed out made the mean jump up to the survivors (a Jordan profile seemed
+    to grow back through time at t ≈ 10 and 20 while it vanished); with it, the mean is 0 there."""
+    from rnn_core.lessons.lab import _log_stats
+
+    mean, lo, hi = _log_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
+    assert mean[0] == pytest.approx(1e-2) and mean[1] == pytest.approx(1e-101) and mean[2] == 0.0
+    assert lo == [1e-3, 1e-200, 0.0] and hi == [1e-1, 1e-2, 1e-150]
+    # so a profile never rises back through time past a seed's underflow
+    jordan = lab.profile_stats(lab.LAB_PRESETS["default_init"]["config"].replace(cell="jordan"))
+    g = jordan["grad_h"][0]
+    last_zero = max(t for t in range(len(g)) if g[t] == 0)            # some seed underflows by t ≈ 20
+    assert 0 < last_zero < len(g) - 1 and all(v == 0 for v in g[: last_zero + 1])
+    assert all(a <= b for a, b in zip(g[last_zero + 1:], g[last_zero + 2:])), "it only fades back in time"

@@ -1,0 +1,125 @@
+"""Stop stops: a heavy live run (LSTM, T = 1000, H = 512, 4 layers) ends within seconds of Stop even
+in the middle of a computation (the epoch-0 loss over the whole split, a step, the float64 probe),
+and the CLI stops on Ctrl-C (SIGINT) promptly, keeping what finished. The bounds are generous (a busy
+machine); before, these took minutes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.data.windows import prepare
+from rnn_core.nn.train import warm_up
+from rnn_core.serve.live import LiveRun
+
+STOP_BOUND_S = 5.0
+
+
+def _heavy_run(cell: str = "lstm", **train) -> LiveRun:
+    warm_up()                                        # torch's one-off imports, as the app does at start
+    windows = prepare(DataConfig(dataset="sine", timesteps=1000, params={"length": 1200}))
+    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=1 if cell == "jordan" else 4)  # Jordan: one layer
+    return LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=8, **train), windows, idle_timeout=None)
+
+
+def _stop_latency(run: LiveRun, after_s: float) -> float:
+    run.start()
+    time.sleep(after_s)
+    assert run.status == "running"
+    t0 = time.monotonic()
+    run.stop()
+    assert run.join(timeout=120), "the run did not end"
+    return time.monotonic() - t0
+
+
+@pytest.mark.slow
+def test_stop_ends_a_heavy_run_mid_computation():
+    run = _heavy_run()
+    latency = _stop_latency(run, after_s=1.5)        # inside the epoch-0 full-split loss
+    snap = run.snapshot()
+    assert snap.status == "stopped" and "Stopped by the user" in snap.end["reason"]
+    assert latency < STOP_BOUND_S, f"Stop took {latency:.1f} s"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["jordan"])
+def test_stop_ends_a_heavy_jordan_run(cell):
+    run = _heavy_run(cell=cell)
+    latency = _stop_latency(run, after_s=1.5)
+    assert run.snapshot().status == "stopped"
+    assert latency < STOP_BOUND_S, f"Stop took {latency:.1f} s"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_cli_promptly(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rnn_core", "train", "--cell", "lstm", "--hidden", "512", "--layers", "4",
+           "--dataset", "sine", "--timesteps", "1000", "--param", "length=1200", "--epochs", "3",
+           "--batch-size", "8", "--save", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    first = proc.stdout.readline()                   # printed just before training starts
+    assert "LSTM" in first, (first, proc.communicate())
+    time.sleep(1.5)                                  # into the first computation (epoch 0)
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.readline()                     # the sentence, printed once training has stopped
+    latency = time.monotonic() - t0                  # (the interpreter's own exit comes after)
+    try:
+        _rest, more = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    err += more
+    assert latency < STOP_BOUND_S, f"Ctrl-C took {latency:.1f} s"
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "Interrupted (Ctrl-C)" in err and len(err.strip().splitlines()) == 1, err
+    assert (out / "weights.safetensors").is_file() and (out / "config.json").is_file()   # kept what finished
+
+
+def test_lab_computations_end_at_the_first_checkpoint():
+    """The Gradient Lab's probes and Jacobian products stop as soon as their thread's check fires."""
+    from rnn_core.interrupt import Interrupted, interruptible
+    from rnn_core.lessons import lab
+
+    cfg = lab.LabConfig(cell="lstm", timesteps=400, hidden_size=64, seeds=3)
+    calls = []
+
+    def check() -> bool:
+        calls.append(1)
+        return len(calls) > 5                   # a few chunks in, the tab is closed
+    for compute in (lambda: lab.profile_stats(cfg), lambda: lab.jacobian_stats(cfg.replace(cell="rnn"))):
+        calls.clear()
+        with pytest.raises(Interrupted), interruptible(check):
+            compute()
+        assert len(calls) == 6
+
+
+def test_one_tab_trains_one_thing_at_a_time():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import streamlit as st
+
+        from ui.live import one_at_a_time
+        from ui.state import slot
+
+        class Running:
+            status = "running"
+
+        slot("pg").run = Running()
+        st.text(one_at_a_time("cmp") or "free")
+        st.text(one_at_a_time("pg") or "free")
+
+    at = AppTest.from_function(script)
+    at.run()
+    assert not at.exception
+    refused, own = (t.value for t in at.text)
+    assert "already training a Playground run" in refused and "one thing at a time" in refused
+    assert own == "free"
