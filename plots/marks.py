@@ -5,7 +5,7 @@
                                   per-parameter norm and σ_max charts
     mark_row(fig, y, rows, label) a frame around one row of a heatmap (the epoch of the probe shown)
 Each returns the figure it was given (a copy made by the caller, where the unmarked one is kept).
-Leaves to others: which moment (`rnn_core/moments.py`), the charts themselves (`series`, `gradients`).
+Leaves to others: which moment (`rnn_core/measure/moments.py`), the charts themselves (`series`, `gradients`).
 """
 
 from __future__ import annotations

@@ -175,9 +175,9 @@ def write_address(params: Mapping[str, str], state: Any = None) -> None:
 
 
 def read_at(query: Mapping[str, Any]) -> tuple[int | str | None, str | None]:
-    """The moment a link names (`?at=56`, `?at=diverged`: `rnn_core.moments.parse_at`) and None, or None
+    """The moment a link names (`?at=56`, `?at=diverged`: `rnn_core.measure.moments.parse_at`) and None, or None
     and the sentence saying why its value is not one (None, None without `at=`)."""
-    from rnn_core.moments import parse_at
+    from rnn_core.measure.moments import parse_at
 
     value = _plain(query).get(AT_PARAM)
     if value is None or value == "":

@@ -1,5 +1,5 @@
 """The scrubber: after a run (finished, stopped, diverged or paused) pick any step it recorded, or jump to
-one of its key moments (`rnn_core.moments`), and every chart draws that moment; the moment goes into the
+one of its key moments (`rnn_core.measure.moments`), and every chart draws that moment; the moment goes into the
 link (`?at=<step>` or `?at=<key moment>`, `ui/links.py`).
 
     Scrub(frame, moment, chosen)                 where the charts stand: the frame at the chosen step
@@ -18,7 +18,7 @@ link (`?at=<step>` or `?at=<key moment>`, `ui/links.py`).
 Where it stands lives in the slot (`SlotState.at`: a step or a key moment's kind; None: the latest
 step), so a link, the pills, the slider and the remote agree; a followed link's moment waits in
 `SlotState.at_link` until its run ends (`ui.state.load_url_once` trains it when this session lacks it).
-Leaves to others: the moments and frames (`rnn_core/moments.py`), the marks (`plots/marks.py`), which
+Leaves to others: the moments and frames (`rnn_core/measure/moments.py`), the marks (`plots/marks.py`), which
 chart draws what (`ui/views.py`).
 """
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.moments import NAMES, Frame, Moment, frame_at, key_moments, locate, next_moment, timeline
+from rnn_core.measure.moments import NAMES, Frame, Moment, frame_at, key_moments, locate, next_moment, timeline
 from ui.links import write_at
 from ui.live import FINISHED, RunContext, Snapshot, get_run
 from ui.run_files import run_records
@@ -124,8 +124,9 @@ def scrubber(slot: str, snap: Snapshot | None, ctx: RunContext | None, baseline:
     """The timeline and the key moments of the slot's run (see the module docstring)."""
     state = slot_state(slot)
     if snap is None or snap.status not in SCRUBBABLE or get_run(slot) is None:
-        if snap is not None and state.at_link is None:
-            state.at = None                   # training again: the charts follow the run
+        if state.at_link is None:
+            state.at = None                   # no run, or training again: the charts follow the run
+        write_at(state.at_link)
         return None
     records, steps, moments = _found(slot, snap, ctx, baseline)
     if len(steps) < 2:

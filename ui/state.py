@@ -177,6 +177,16 @@ def seed_widgets(prefix: str, model: ModelConfig, data: DataConfig, train: Train
         st.session_state[k] = list(data.features)
 
 
+def _widget_values(prefix: str, model: ModelConfig, data: DataConfig, train: TrainConfig) -> dict[str, Any]:
+    """{widget key: the value these configs put there} (what `seed_widgets` writes)."""
+    values = {key(prefix, section, f.name): getattr(cfg, f.name)
+              for section, cfg in (("m", model), ("d", data), ("t", train))
+              for f in fields(cfg) if f.name not in _NOT_WIDGETS[section]}
+    values.update({param_key(prefix, data.dataset, name): _widget_value(value)
+                   for name, value in (data.params or {}).items()})
+    return values
+
+
 def remember(prefix: str, model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     """Keep this run's configs outside the widget keys, which Streamlit drops on a page switch."""
     slot(prefix).configs = (asdict(model), asdict(data), asdict(train))
@@ -226,20 +236,31 @@ def restore_widgets(prefix: str) -> None:
     if pending:
         _set_widgets(prefix, *pending)
     if state.reseed is not None and state.reseed_runs > 0 and not pending:
-        # a browser that had not drawn a followed link's widgets yet when the next full run came drew
-        # them from that run's defaults (their minima) and sent those back (seen when a link's run
-        # started at once): set them again on the link's run and the two full runs after it
-        state.reseed_runs -= 1
-        *configs, preset = state.reseed
-        _set_widgets(prefix, *configs)
-        if preset:
-            st.session_state[widget_key(prefix, "preset_choice")] = preset
+        _reseed(prefix, state)
     saved = saved_configs(prefix)
     if saved:
         seed_widgets(prefix, *saved, overwrite=False)
     choice = widget_key(prefix, "preset_choice")
     if state.preset and choice not in st.session_state:     # the preset box, dropped likewise
         st.session_state[choice] = state.preset
+
+
+def _reseed(prefix: str, state: SlotState) -> None:
+    """A browser that had not drawn a followed link's widgets yet when the next full run came drew them
+    from that run's defaults (their minima) and sent those back: seen when a link's run started at once.
+    On the two full runs after the link's, set them again when several differ from the link at once
+    (one control differing is a person's change: then they are left alone from here on)."""
+    *configs, preset = state.reseed
+    wanted = _widget_values(prefix, *configs)
+    differ = sum(1 for k, v in wanted.items() if k in st.session_state and st.session_state[k] != _widget_value(v))
+    if differ == 1:
+        state.reseed_runs = 0
+        return
+    state.reseed_runs -= 1
+    if differ:
+        _set_widgets(prefix, *configs)
+        if preset:
+            st.session_state[widget_key(prefix, "preset_choice")] = preset
 
 
 def load_url_once(prefix: str) -> str | None:
@@ -262,7 +283,7 @@ def load_url_once(prefix: str) -> str | None:
             state.preset = link.preset
             if link.preset:
                 st.session_state[widget_key(prefix, "preset_choice")] = link.preset
-            state.reseed, state.reseed_runs = (*link.settings, link.preset), 3   # this run's restore is the 1st
+            state.reseed, state.reseed_runs = (*link.settings, link.preset), 3     # this run and two more
     if at is not None:
         _land_on(state, at, link.settings if link is not None else None)
     return state.url_note

@@ -6,7 +6,7 @@
         loses from the last timestep back to the first at initialisation and now, and which weights
         the solid line was measured at when the run diverged
     profile_decades(probe) -> float | None;  decades_phrase(decades) -> str
-        that count of decades for one probe, and its words (the key moments use them: `moments.py`)
+        that count of decades for one probe, and its words (the key moments use them: `measure/moments.py`)
 
 Pure function of the plain records `train.py` yields (epoch records, the end record) and the baseline
 MSE in the loss's units (`ui.views.baseline_mse`): the constant guess for sequence tasks, persistence

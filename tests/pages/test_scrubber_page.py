@@ -1,0 +1,140 @@
+"""The Playground's scrubber through AppTest: after a run, a timeline over every recorded step and the key
+moments as one-click pills; the chosen moment is marked on the charts and kept in the address bar
+(`at=`); a link with `at=` trains its run when the session has none and lands on the moment; presenter
+view steps from key moment to key moment."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rnn_core.measure.moments import NAMES
+from tests.conftest import open_page, run_of, slot_of
+
+PAGE = "app_pages/playground.py"
+FINISHED = ("completed", "stopped", "diverged")
+STEP, MOMENT = "pg.scrub.step", "pg.scrub.moment"
+
+
+def _wait(at, limit: float = 120.0) -> str:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        at.run()
+        run = run_of(at)
+        if run is not None and run.status in FINISHED:
+            at.run()
+            return run.status
+        time.sleep(0.2)
+    raise AssertionError("the run did not end")
+
+
+def _figure(at, name: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        if chart.proto.id.endswith(name):
+            return json.loads(chart.proto.spec)
+    raise AssertionError(f"no chart '{name}'")
+
+
+def _marks(spec: dict) -> list[float]:
+    """The x of every vertical line drawn across the plot (the scrubber's mark)."""
+    return [s["x0"] for s in spec["layout"].get("shapes", []) if s.get("yref") == "y domain" and s["x0"] == s["x1"]]
+
+
+def _param(at, name: str):
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def _slider(at):
+    found = [w for w in at.get("select_slider") if w.key == STEP]
+    return found[0] if found else None
+
+
+def _pills(at):
+    found = [w for w in at.get("button_group") if w.key == MOMENT]
+    return found[0] if found else None
+
+
+def test_a_link_to_a_moment_trains_the_run_and_lands_on_it():
+    at = open_page(PAGE, {"preset": "exploding", "at": "diverged"})
+    run = run_of(at)
+    assert run is not None                                # the link started its run: no Train pressed
+    if run.status not in FINISHED:                        # while it trains, the page says what it does
+        assert any("This link opens the run at “diverges”" in i.value for i in at.info)
+        assert _slider(at) is None                        # the charts follow the run live meanwhile
+    assert _wait(at) == "diverged"
+    end = run_of(at).snapshot().end
+    assert _slider(at).value == end["step"] and _pills(at).value == "diverged"
+    assert _param(at, "at") == "diverged" and _param(at, "preset") == "exploding"
+    assert end["step"] in _marks(_figure(at, "chart.loss")) and end["step"] in _marks(_figure(at, "chart.grad_norm"))
+    # its sentence under the charts, in numbers
+    assert any(f"diverges** (step {end['step']}" in c.value for c in at.caption)
+    assert not at.exception
+
+
+def test_scrubbing_marks_every_chart_and_keeps_the_moment_in_the_link():
+    at = open_page(PAGE, {"preset": "clipping_rescue", "t.epochs": "4"})
+    assert _slider(at) is None                            # no run, no scrubber
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "completed"
+    slider = _slider(at)
+    steps = slider.proto.options
+    assert slider.value == int(steps[-1].split()[1]) and _param(at, "at") is None    # the run as it ended
+    assert _marks(_figure(at, "chart.loss")) == []        # nothing chosen: nothing marked
+    # a step in the middle of epoch 2 (21 steps per epoch): the step charts marked there, the epoch
+    # charts at the last epoch closed before it (1), the gradient profile of the probe before it (epoch 0)
+    slider.set_value(30).run()
+    assert _param(at, "at") == "30"
+    assert 30 in _marks(_figure(at, "chart.loss")) and 30 in _marks(_figure(at, "chart.grad_norm"))
+    assert 1 in _marks(_figure(at, "chart.spectra")) and 1 in _marks(_figure(at, "chart.param_norms"))
+    title = _figure(at, "chart.grad_time")["layout"]["title"]["text"]
+    assert "epoch 0" in title and "dotted" not in title   # the profile at initialisation, alone
+    heat = _figure(at, "chart.heatmap")["layout"]["shapes"]
+    assert any(s["type"] == "rect" and s["y0"] < 0 < s["y1"] for s in heat)      # the epoch-0 row framed
+    assert any("not recorded per step" in c.value for c in at.caption)           # predictions: the end's
+    # one click on a key moment: the slider goes there, the link names the moment
+    pills = _pills(at)
+    assert "first clipped step" in pills.options                    # shown by name, picked by kind
+    pills.set_value("first_clip").run()
+    first_clip = next(r for r in run_of(at).snapshot().steps if r["clipped"])["step"]
+    assert _slider(at).value == first_clip and _param(at, "at") == "first_clip"
+    assert first_clip in _marks(_figure(at, "chart.loss"))
+    # Reset forgets the run and the moment
+    at.button(key="pg.btn.reset").click().run()
+    assert _slider(at) is None and _param(at, "at") is None
+    assert not at.exception
+
+
+def test_presenter_view_steps_from_key_moment_to_key_moment():
+    at = open_page(PAGE, {"preset": "exploding", "at": "start", "presenter": "1", "chart": "gradient"})
+    assert _wait(at) == "diverged"
+    assert _slider(at).value == 0 and _param(at, "at") == "start"
+    title = _figure(at, "present.gradient")["layout"]["title"]["text"]
+    assert "epoch 0" in title
+    seen = [0]
+    while not at.button(key="pg.scrub.next").disabled:
+        at.button(key="pg.scrub.next").click().run()
+        seen.append(_slider(at).value)
+    assert seen == sorted(seen) and len(set(seen)) == len(seen) and seen[-1] == run_of(at).snapshot().end["step"]
+    assert _param(at, "at") == "diverged" and at.button(key="pg.scrub.back").disabled is False
+    at.button(key="pg.scrub.back").click().run()
+    assert _slider(at).value == seen[-2]
+    assert not at.exception
+
+
+def test_a_link_moment_that_is_not_one_is_a_sentence_and_trains_nothing():
+    at = open_page(PAGE, {"preset": "exploding", "at": "explosion"})
+    notes = " ".join(w.value for w in at.warning).replace("\\", "")          # shown Markdown-escaped
+    assert "'explosion' is neither a step number nor one of the key moments" in notes
+    assert run_of(at) is None and not at.exception
+    state = slot_of(at)
+    assert state.at is None and state.at_link is None
+
+
+def test_a_moment_this_run_lacks_lands_on_its_last_step_with_a_sentence():
+    at = open_page(PAGE, {"preset": "exploding", "at": "first_clip"})          # clipping is off
+    assert _wait(at) == "diverged"
+    end = run_of(at).snapshot().end["step"]
+    assert _slider(at).value == end
+    assert any("no moment 'first_clip'" in c.value for c in at.caption)
+    assert NAMES["first_clip"] == "first clipped step"
