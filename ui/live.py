@@ -309,6 +309,11 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     @st.fragment(run_every=every)
     def _area() -> None:
         start = time.monotonic()
+        if every is not None and _fragment_rerun() and tuple(_phase(s) for s in slots) != statuses:
+            # paused, resumed or ended: the full rerun draws it, not this timed redraw, whose evaluation of
+            # the final weights the next tick would cut short (the page said "completed" for seconds
+            # before its predictions came)
+            st.rerun()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
         draw(snap, get_context(slot))

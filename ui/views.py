@@ -534,6 +534,8 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        if snap is not None:
+            evaluation_for(slot)          # first: the status says "completed" with the last frame complete
         ghost = get_ghost(slot)
         v = verdict_for(snap, ctx, slot)
         line = status_text(snap)
@@ -558,6 +560,10 @@ def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, 
     1280×720 screen; `story` (markdown: the preset's sentence) goes under those charts, their caption."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        # the evaluation of a paused or ended run first, before anything is drawn: until it is there the
+        # page keeps showing the last frame drawn, so "completed" appears with the predictions (and a
+        # text run's last sample) beside it, not seconds before them
+        result = evaluation_for(slot) if snap is not None else None
         status = st.container()           # a fixed slot: what it holds never shifts the elements below
         with status:
             at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None,
@@ -599,7 +605,6 @@ def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, 
             gates_or_note(snap, ctx, slot, at)
         st.subheader("Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot, at)
-        result = evaluation_for(slot) if snap is not None else None
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
             st.subheader("Samples, guesses and connectivity", divider="gray")
             shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
