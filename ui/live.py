@@ -384,13 +384,16 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
         clear_run(ghost)
     shown = get_context(slot)
     options = [c for c in cells if shown is None or c != shown.model_cfg.cell]
-    if st.session_state.get(cell_key) not in options:
-        st.session_state[cell_key] = "lstm" if "lstm" in options else options[0]
+    if cell_key in st.session_state and st.session_state[cell_key] not in options:
+        del st.session_state[cell_key]        # the cell shown now: back to the default below
+    # the default as `index`, not written into the session: a picker in a closed popover is drawn by the
+    # browser only when opened, and one drawn late takes its default, not a value the session set
+    default = options.index("lstm") if "lstm" in options else 0
     if container is not None:
         c1 = c2 = c3 = container
     else:
         c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
-    c1.selectbox("Ghost run: the same setup with", options, format_func=cells.get, key=cell_key,
+    c1.selectbox("Ghost run: the same setup with", options, index=default, format_func=cells.get, key=cell_key,
                  help="Trains another cell on the same windows, seed and settings, and draws its loss and "
                       "gradient through time (purple, dashed) over this run's, without leaving the page.")
     c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
