@@ -465,7 +465,10 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     frame = metrics_frame(evaluation)
     if not frame.empty:
         table, notes = metrics_display(frame)
-        st.dataframe(table, width="stretch", key=f"{slot}.metrics")
+        # a static table: it wraps to its column instead of cutting headers and scrolling columns away
+        # (the grid cut "skill score" and hid "best lag" at 1280 px); the formula is in the note under it
+        st.table(table.rename(columns={SKILL_FORMULA: "skill score"}), border="horizontal",
+                 alt="The metrics of the model and its baselines on each split.")
         st.caption(" ".join([SKILL_NOTE, *notes]))
 
 

@@ -119,8 +119,9 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     assert grad["layout"]["yaxis"]["type"] == "log"
     preds = _figure(at, "chart.predictions")
     assert any(t.get("name") == "one-step prediction" for t in preds["data"])
-    table = at.dataframe[0].value
-    assert "RMSE" in table.columns and "skill score = 1 − RMSE / baseline RMSE" in table.columns
+    table = at.table[0].value
+    assert "RMSE" in table.columns and "skill score" in table.columns and "best lag" in table.columns
+    assert "skill score = 1 − RMSE / baseline RMSE" in " ".join(c.value for c in at.caption)   # its formula
     assert table.loc[("test", "persistence"), "direction right"] == "—"     # it predicts no change
     assert table.loc[("test", "model"), "MAPE %"] == "—"                    # a sine crosses zero
     assert "crosses zero" in " ".join(c.value for c in at.caption)
@@ -182,7 +183,7 @@ def test_closed_loop_forecast_arrives_after_the_one_step_predictions(monkeypatch
         return [t.get("name") or "" for t in _figure(at, "chart.predictions")["data"]]
 
     assert "one-step prediction" in names() and not any("closed-loop" in n for n in names())
-    assert "RMSE" in at.dataframe[0].value.columns                      # the metrics did not wait
+    assert "RMSE" in at.table[0].value.columns                          # the metrics did not wait
     assert any("computed in the background" in c.value for c in at.caption)
     gate.set()
     for _ in range(100):
