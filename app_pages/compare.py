@@ -1,14 +1,15 @@
-"""Compare: race two to five cells on the same data, seed and settings, and sweep the window length.
+"""Compare: race two cells or more on the same data, seed and settings, and sweep the window length.
 
 Reads the Compare controls (`ui.compare`), starts one `LiveRun` per cell, and lets one fragment
 redraw the overlaid loss curves, the gradient-through-time profiles and the final-metrics table.
-Two sweeps on the sweep engine (`ui.sweeps`) train each cell briefly at several window lengths, and
+Two sweeps on the sweep engine (`ui.sweep`) train each cell briefly at several window lengths, and
 over gain × window length for the trainability map.
 """
 
 import streamlit as st
 
-from ui import sweeps
+from rnn_core.nn.cells import labels_where
+from ui import sweep
 from ui.compare import (
     PRESENTER_CHARTS,
     race_area,
@@ -21,9 +22,10 @@ from ui.compare import (
     stop_race,
     take_action,
 )
+from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode
-from ui.text import md
 
+BOUNDED, GATED = labels_where(lambda c: c.bounded), labels_where(lambda c: c.gate_path)
 presenter = presenter_mode()
 chart, bar = presenter_bar("compare", PRESENTER_CHARTS, "loss") if presenter else (None, None)
 if not presenter:
@@ -70,20 +72,20 @@ if not presenter:
                "validation loss against T, the mean over seeds with bars from the lowest to the highest. "
                "A cell climbs to the naive guess once T outgrows the distance its gradient can carry the "
                "signal: the plain RNN first, the gated cells at longer windows or not within the sweep.")
-sweeps.sweep_panel(settings)
-sweeps.sweep_area()
+sweep.sweep_panel(settings)
+sweep.sweep_area()
 
 st.header("Trainability map")
 if not presenter:
     st.caption("What the Gradient Lab's phase diagram predicts at initialisation, measured after training: "
                "each chosen cell over gain × window length (W_hh orthogonal × gain), coloured by the final "
                "validation loss ÷ the naive guess — blue learned, white no better than the guess. The dashed "
-               "line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the Elman and Jordan cells "
-               "only: the gates of the LSTM and GRU open paths that bound does not cover. With the defaults "
+               f"line is σ_max·γ = 1, the border of the Pascanu bound, drawn for the {BOUNDED} only: the gates of "
+               f"the {GATED} open paths that bound does not cover. With the defaults "
                "on the adding problem: the plain RNN learns at T = 5 at every gain, at T = 10 only near "
                "gain 1 and not from T = 25; the LSTM holds to T = 25 and at T = 50 learns only near gain 1; "
                "the GRU learns across the map.")
-sweeps.map_panel(settings)
-sweeps.map_area()
+sweep.map_panel(settings)
+sweep.map_area()
 if not presenter:
-    sweeps.map_upload()
+    sweep.map_upload()

@@ -16,11 +16,12 @@ from plots.lab import (
     phase_figure,
     singular_values_figure,
 )
-from rnn_core.config import CELL_SPECS, CELLS, ConfigError
+from rnn_core.config import ConfigError
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
-from rnn_core.nn.models import SPECTRUM_OF
+from rnn_core.nn.cells import cell_of, labels_where
 from rnn_core.nn.probe import reference_note
+from rnn_core.readable import readable
 from ui.lab import (
     cached_jacobians,
     cached_overlay,
@@ -36,8 +37,8 @@ from ui.lab import (
 )
 from ui.links import LAB, changed_preset_sentence, holds_preset
 from ui.live import script_interrupt
+from ui.markdown import md
 from ui.presenter import presenter_bar, presenter_mode, show_chart, status_line
-from ui.text import md
 
 CHARTS = {"gradient": "Gradient through time", "overlay": "All cells compared", "phase": "Phase diagram",
           "singular": "Singular values of W_hh", "jacobian": "Jacobian product"}
@@ -83,6 +84,8 @@ except Interrupted:
 v = lab_verdict(stats)
 gated = not v.bounded
 top = " (top layer)" if cfg.num_layers > 1 else ""
+cell = cell_of(cfg.cell)
+bounded_cells = labels_where(lambda c: c.bounded)
 
 
 def _figure(name: str, height: int):
@@ -102,7 +105,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
     preset = current_preset(cfg)
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
     with area:
-        status_line(f"{lead}{CELLS[cfg.cell]}, T = {cfg.timesteps} · σ_max·γ = **{v.rate:.2f}** · reaching "
+        status_line(f"{lead}{cell.label}, T = {cfg.timesteps} · σ_max·γ = **{readable(v.rate)}** · reaching "
                     f"t = 0: **{v.reach}** · **{v.verdict}**")
         with st.spinner("Probing fresh networks…"):
             show_chart(_figure(chart, 400), f"lab_{chart}")
@@ -111,11 +114,11 @@ if presenter:                       # one line of numbers and the chosen chart, 
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric(f"σ_max{top}", f"{v.sigma_max:.3f}", help=f"Largest singular value of {SPECTRUM_OF[cfg.cell]}, "
+m1.metric(f"σ_max{top}", readable(v.sigma_max), help=f"Largest singular value of {cell.spectrum_of}, "
           "mean over seeds.")
-m2.metric("σ_max·γ", f"{v.rate:.3f}", help="γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of an "
-          "Elman or Jordan network's top layer must vanish geometrically (Pascanu et al., 2013); for LSTM "
-          "and GRU it forces nothing.")
+m2.metric("σ_max·γ", readable(v.rate), help=f"γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of the top "
+          f"layer of a {bounded_cells} must vanish geometrically (Pascanu et al., 2013); for a gated cell "
+          "it forces nothing.")
 m3.metric("Reaching t = 0", v.reach,
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
@@ -135,16 +138,17 @@ with right:
                     key="lab_overlay")
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
-                   "LSTM and GRU keep more of it when their gates are open (try the forget bias). "
+                   f"The {labels_where(lambda c: c.gates)} keep more of it when their gates are open (try the "
+                   "forget bias). "
                    + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
 st.plotly_chart(_figure("phase", 420), width="stretch", key="lab_phase")
 if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
-    st.caption(f"{CELLS[cfg.cell]}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
+    st.caption(f"{cell.label}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
                "gradient has vanished by that timestep; red: it has grown. The dashed line marks "
-               "σ_max·γ = 1, the border Pascanu et al. derive for Elman (and Jordan) cells"
+               f"σ_max·γ = 1, the border Pascanu et al. derive, which holds for the {bounded_cells}"
                + ("; for a gated cell the gain scales every gate block and the line is no border." if gated
                   else "."))
 
@@ -154,8 +158,8 @@ with left:
     st.plotly_chart(_figure("singular", 330), width="stretch",
                     key="lab_singular")
     if not presenter:
-        st.caption(f"All singular values of {SPECTRUM_OF[cfg.cell]} for seed 0"
-                   + (" (rank = output size: one)" if CELL_SPECS[cfg.cell].output_feedback else "")
+        st.caption(f"All singular values of {cell.spectrum_of} for seed 0"
+                   + (" (rank = output size: one)" if cell.output_feedback else "")
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
@@ -164,6 +168,7 @@ with right:
     if not presenter:
         st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
                    "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "
-                   f"diag(φ'(a_j))·{SPECTRUM_OF[cfg.cell].split(' ')[0]})." if not gated else
-                   ", of the full state (h, c for LSTM). No σ_max bound applies; dash-dotted: the gates' "
-                   "product along the additive path alone (forget gates for LSTM, update gates for GRU)."))
+                   f"diag(φ'(a_j))·{cell.spectrum_of.split(' ')[0]})." if not gated else
+                   ", of the full state (h, and c where the cell has one). No σ_max bound applies; dash-dotted: "
+                   f"the product of the {cell.gate_path[0] if cell.gate_path else ''} gates along the additive "
+                   "path alone."))

@@ -7,15 +7,14 @@ it, `ui/run_files.py` builds the run's windows and offers the downloads and the 
 
 import streamlit as st
 
-from rnn_core.config import CELLS
 from rnn_core.lessons.presets import PRESETS, preset_note
 from ui import run_files, state
 from ui.compare import race_button
 from ui.controls import sidebar_controls
 from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
+from ui.markdown import md
 from ui.presenter import first_screen, presenter_bar, presenter_mode
-from ui.text import md
 from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
 
 SLOT = "pg"
@@ -77,8 +76,8 @@ if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_c
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
-ghost_bar(SLOT, make_context, CELLS, spare.popover("Ghost run", icon=":material/group:", width="stretch",
-                                                   help="Train another cell on the same setup, drawn over "
-                                                        "this run's loss and gradient."))
+ghost_bar(SLOT, make_context, spare.popover("Ghost run", icon=":material/group:", width="stretch",
+                                            help="Train another cell on the same setup, drawn over this "
+                                                 "run's loss and gradient."))
 live_area(SLOT, draw_run(SLOT, story), watch=(ghost_slot(SLOT),))    # the story under the first charts
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

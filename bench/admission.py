@@ -28,8 +28,9 @@ import os
 import time
 
 from bench.common import fmt_s, median, parser, table
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import warm_up
 from rnn_core.serve.admission import TORCH_THREADS_ENV, Admission, cpus
 from rnn_core.serve.live import LiveRun

@@ -94,14 +94,14 @@ def redraw_builders(snap: Any, cell: str, clip: str, clip_value: float, baseline
     a live redraw.)"""
     from plots import gradients as G
     from plots import series as S
-    from rnn_core.config import CELL_SPECS
+    from rnn_core.nn.cells import cell_of
 
     probe = G.latest_probe(snap.epochs)
     return {
         "loss": lambda: S.loss_figure(snap.steps, snap.epochs, baseline, True),
         "grad_time": lambda: G.gradient_time_figure(probe, True, True),
         "heatmap": lambda: G.gradient_heatmap_figure(snap.epochs, layer=0),
-        "gates": lambda: G.gates_figure(probe if CELL_SPECS[cell].gates else None, cell),
+        "gates": lambda: G.gates_figure(probe if cell_of(cell).gates else None, cell),
         "grad_norm": lambda: S.grad_norm_figure(snap.steps, clip, clip_value, True),
         "param_norms": lambda: S.param_norms_figure(snap.epochs, True),
         "spectra": lambda: S.spectra_figure(snap.epochs, (probe or {}).get("gamma", 1.0)),

@@ -44,28 +44,29 @@ from bench.common import (
     table,
     windows_subset,
 )
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import naive_loss, prepare
-from rnn_core.nn.models import JordanRNN, build_model, spectra
+from rnn_core.nn.cells import CELLS, cell_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.probe import probe
 from rnn_core.nn.train import steps_per_epoch, train
 from rnn_core.serve.live import LiveRun
 
-CELLS = ("rnn", "lstm", "gru", "jordan")
 VARIANTS = ("plain", "train", "live")
 TARGET = 1.15          # issue 8: at most 10–15 % over plain PyTorch
 WALL, CPU = 0, 1       # indices into a (wall, cpu) timing
 
 
 class PlainNet(nn.Module):
-    """The fused recurrent module and the head, nothing else: ŷ = W_out h_T + b_out."""
+    """The cell's recurrent module and the head, nothing else: ŷ = W_out h_T + b_out."""
 
-    def __init__(self, rnn: nn.Module, head: nn.Linear):
+    def __init__(self, rnn: nn.Module, head: nn.Linear, output_feedback: bool = False):
         super().__init__()
-        self.rnn, self.head = rnn, head
+        self.rnn, self.head, self.output_feedback = rnn, head, output_feedback
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.rnn, JordanRNN):                              # the head runs at every step
+        if self.output_feedback:                                         # the head runs at every step
             _, y_hat = self.rnn(x, self.head)                            # (B, T, O)
             return y_hat[:, -1]                                          # (B, O)
         out, _ = self.rnn(x)                                             # (B, T, H)
@@ -75,7 +76,12 @@ class PlainNet(nn.Module):
 def plain_net(model_cfg: ModelConfig, seed: int) -> PlainNet:
     """A bare copy of what build_model builds (same weights for the same seed)."""
     model = build_model(model_cfg, seed=seed)
-    return PlainNet(copy.deepcopy(model.rnn), copy.deepcopy(model.head))
+    return PlainNet(copy.deepcopy(model.rnn), copy.deepcopy(model.head), cell_of(model_cfg.cell).output_feedback)
+
+
+def own_loop(cell: str) -> bool:
+    """Does the cell's module unroll in Python (no fused torch kernel)?"""
+    return not isinstance(cell_of(cell).module(ModelConfig(cell=cell)), nn.RNNBase)
 
 
 def plain_loop(net: nn.Module, windows: Any, cfg: TrainConfig) -> None:
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     rows, ratios = [], {}
     for cell in cells:
         plain, plain_cpu = med(cell, "plain", WALL), med(cell, "plain", CPU)
-        row = [cell + (" (own unrolled loop)" if cell == "jordan" else ""), f"{fmt_s(plain)} / {fmt_s(plain_cpu)}"]
+        row = [cell + (" (own unrolled loop)" if own_loop(cell) else ""), f"{fmt_s(plain)} / {fmt_s(plain_cpu)}"]
         for v in variants[1:]:
             t, c = med(cell, v, WALL), med(cell, v, CPU)
             ratios[cell, v] = c / plain_cpu

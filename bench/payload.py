@@ -32,10 +32,11 @@ from bench.common import (
     windows_subset,
 )
 from plots.predictions import predictions_figure
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import naive_loss, prepare
 from rnn_core.measure.closed_loop import closed_loop
 from rnn_core.measure.evaluate import evaluate
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.live import LiveRun
 
 REDRAW_BUDGET = 1 << 20  # bytes: one live redraw at the largest run (500 epochs) stays under 1 MiB

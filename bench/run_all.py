@@ -1,8 +1,8 @@
 """Run every benchmark and print a summary that the README's Performance section can quote.
 
 In order: overhead (trainer vs plain PyTorch), the classic stock setup, scaling in T and H, chart
-payload at T = 1000 / H = 512, latency in the browser, and CUDA (the stock setup and the overhead on
-the GPU when torch.cuda.is_available(); otherwise one line saying so). The full output is also
+payload at T = 1000 / H = 512, latency in the browser, how long Stop takes, and CUDA (the stock setup
+and the overhead on the GPU when torch.cuda.is_available(); otherwise one line saying so). The full output is also
 written to bench/out/run_all.md. About 10 minutes on an idle 2-core machine (longer when shared).
 
     .venv/bin/python -m bench.run_all                  # everything
@@ -18,7 +18,7 @@ import io
 import sys
 import time
 
-from bench import browser_latency, overhead, payload, scaling, stock_setup
+from bench import browser_latency, overhead, payload, scaling, stock_setup, stop_latency
 from bench.common import NO_CUDA, cuda_available, parser, setup_threads
 
 STEPS = {
@@ -27,6 +27,7 @@ STEPS = {
     "scaling": lambda common, s: scaling.main(common, s),
     "payload": lambda common, s: payload.main(common, s),
     "browser": lambda common, s: browser_latency.main(common, s),
+    "stop": lambda common, s: stop_latency.main(common, s),
     "cuda": lambda common, s: cuda_step(common, s),
 }
 

@@ -24,10 +24,11 @@ import numpy as np
 
 from bench.common import fmt_s, parser, setup_threads, table, windows_subset, write_csv
 from bench.stock_setup import medians, plain_epoch_seconds, trainer_epoch_seconds
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
+from rnn_core.nn.cells import CELLS
+from rnn_core.nn.model_config import ModelConfig
 
-CELLS = ("rnn", "lstm", "gru", "jordan")
 TIMESTEPS = (25, 50, 100, 200, 400)
 HIDDEN = (16, 32, 64, 128, 256)
 BASE_T, BASE_H = 50, 32

@@ -9,7 +9,7 @@ Seconds per epoch: the trainer's own clock (the record's `seconds`, consumer tim
 over the epochs after the first (the first warms up); the plain loop (see bench/overhead.py) is timed
 per epoch the same way. On a machine with CUDA, every row runs on both devices.
 
-    .venv/bin/python -m bench.stock_setup                 # rnn, lstm, gru, jordan; 3 epochs each
+    .venv/bin/python -m bench.stock_setup                 # every cell; 3 epochs each
     .venv/bin/python -m bench.stock_setup --cells rnn --epochs 5
 Leaves to others: the data (rnn_core/data/registry.py, windows.py), the trainer (rnn_core/nn/train.py).
 """
@@ -22,13 +22,14 @@ import time
 
 from bench.common import NO_CUDA, cuda_available, fmt_s, median, parser, setup_threads, table, windows_subset
 from bench.overhead import plain_loop, plain_net
-from rnn_core.config import MAX_LAYERS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.registry import DATASETS
 from rnn_core.data.windows import prepare
+from rnn_core.nn.cells import CELLS, cell_of
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
 
-CELLS = ("rnn", "lstm", "gru", "jordan")
 DAYS = 3100             # 3,100 days − 100 timesteps = 3,000 windows → 2,400 train / 600 test
 
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     for device in devices:
         cfg = TrainConfig(epochs=epochs, device=device)
         for cell in cells:
-            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=min(3, MAX_LAYERS.get(cell, 3)))
+            model_cfg = ModelConfig(cell=cell, hidden_size=20, num_layers=min(3, cell_of(cell).max_layers or 3))
             w_train, c_train = medians(trainer_epoch_seconds(model_cfg, windows, cfg)[1:])
             w_plain, c_plain = medians(plain_epoch_seconds(model_cfg, windows, cfg)[1:])
             if summary is not None:

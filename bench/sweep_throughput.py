@@ -22,7 +22,8 @@ import os
 import time
 
 from bench.common import parser, table
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.sweep.backends import ray_available, run_sweep
 from rnn_core.sweep.trials import grid, run_trial
 

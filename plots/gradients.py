@@ -1,7 +1,7 @@
 """The gradient through time, from the probe dicts of `rnn_core.nn.probe` (format: docs/architecture.md).
 
     gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
-                                dotted), the σ_max·γ bound dashed (Elman / Jordan) or the gate path
+                                dotted), the σ_max·γ bound dashed (where it is one) or the gate path
                                 dash-dotted (LSTM / GRU)
     gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
                                                              thinned to ≤ `HEATMAP_CELLS`
@@ -34,8 +34,8 @@ from plots.style import (
     legend_names,
     rgba,
 )
-from rnn_core.config import CELL_SPECS
-from rnn_core.measure.readable import power_of_ten, readable
+from rnn_core.nn.cells import cell_of, labels_where
+from rnn_core.readable import D3, fixed, power_of_ten, readable
 
 HEATMAP_CELLS = 20_000     # rows × columns of a heatmap, at most
 
@@ -67,7 +67,7 @@ def first_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
 def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bool = True,
                          title: str = "Gradient through time ‖∂L/∂hₜ‖") -> go.Figure:
     """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM); where the probe
-    has a bound (Elman / Jordan, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
+    has a bound (`Cell.bounded`, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
     region it allows shaded beneath it; for LSTM / GRU the gate path (what the additive path alone
     carries back, `probe.py`) dash-dotted."""
     if not probe or not probe.get("grad_h"):
@@ -129,7 +129,7 @@ def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: i
     heatmap = {"type": "heatmap", "z": z, "x": ci.astype(int), "y": epochs_shown, "colorscale": MAGMA,
                "colorbar": {"title": {"text": "‖∂L/∂hₜ‖"}, "tickvals": ticks,
                             "ticktext": [power_of_ten(k) for k in ticks]},
-               "hovertemplate": "epoch %{y}, t = %{x}: 10^%{z:.2f}<extra></extra>"}
+               "hovertemplate": "epoch %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "}<extra></extra>"}
     # whole timesteps and epochs only (one row must not get ticks at epoch 0.5); a few rows are labelled
     # with exactly the epochs that were probed (every 2nd by default), not the ones in between
     rows_axis = ({"tickmode": "array", "tickvals": epochs_shown.tolist()} if len(epochs_shown) <= 12
@@ -144,7 +144,7 @@ def gates_figure(probe: dict | None, cell: str = "lstm") -> go.Figure:
     title = "Mean gate activations over time"
     gates = (probe or {}).get("gates") or []
     if not any(gates):
-        return empty(title, "Only LSTM and GRU cells have gates." if not CELL_SPECS[cell].gates
+        return empty(title, f"Only {labels_where(lambda c: c.gates)} have gates." if not cell_of(cell).gates
                      else "Gate activations appear with the first probe.")
     dashes = ["solid", "dash", "dot", "dashdot"]
     traces = []
@@ -178,4 +178,4 @@ def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = Tr
 def _rate(rate: float) -> str:
     """σ_max·γ in the theory line's legend: "0.80", "1.36" (the side of 1 is the lesson); a runaway one
     short enough for the legend, "503,000" or "2.1 × 10⁸", not "502785.63"."""
-    return f"{rate:.2f}" if abs(rate) < 100 else readable(rate)
+    return fixed(rate, 2) if abs(rate) < 100 else readable(rate)

@@ -9,7 +9,7 @@
     truncation_figure(report)          what truncated BPTT cuts (the Learn page)
     compare_loss_figure(runs), compare_gradient_figure(runs)   Compare's race
 These charts sit in half-width columns: legend "above" (`style.layout`). Cell colours:
-`style.cell_color` (from `config.CELL_SPECS`). A sweep's figures: `plots/sweeps.py`; Compare's table:
+`style.cell_color` (from the cell registry). A sweep's figures: `plots/sweep.py`; Compare's table:
 `plots/tables.py`. Leaves to others: the numbers (`rnn_core/lessons/lab.py`).
 """
 
@@ -25,8 +25,8 @@ from plots.axes import relog
 from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
-from rnn_core.config import CELLS
-from rnn_core.measure.readable import readable
+from rnn_core.nn.cells import label_of
+from rnn_core.readable import D3, fixed, readable
 
 
 def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
@@ -44,7 +44,7 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     """‖∂L/∂h_t‖ at initialisation: geometric mean over seeds per layer, the min–max band, the theory
     (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure` on the mean, plus the bands underneath."""
     what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if stats.get("normalised") else "‖∂L/∂hₜ‖"
-    title = f"{CELLS[stats['cell']]}: {what} at initialisation"
+    title = f"{label_of(stats['cell'])}: {what} at initialisation"
     fig = gradient_time_figure(stats, log_y=True, show_theory=True, title=title)
     n_before = len(fig.data)
     t = list(range(stats["timesteps"]))
@@ -68,8 +68,8 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
     fig = go.Figure()
     for cell, c in curves.items():
         color = cell_color(cell)
-        _band(fig, c["t"], c["lo"], c["hi"], color, CELLS.get(cell, cell), cell)
-        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=CELLS.get(cell, cell),
+        _band(fig, c["t"], c["lo"], c["hi"], color, label_of(cell), cell)
+        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=label_of(cell),
                                  legendgroup=cell, line={"color": color, "width": 2.5}))
     T = len(next(iter(curves.values()))["t"])
     return layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
@@ -79,7 +79,7 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
 def phase_figure(phase: dict, height: int = 400) -> go.Figure:
     """Gain × timestep heatmap of log10(‖∂L/∂h_t‖ / ‖∂L/∂h_T‖), blue = vanished, red = grown, with
     the gain where σ_max·γ = 1 marked."""
-    title = f"Phase diagram: {CELLS[phase['cell']]}, {phase['init']} × gain"
+    title = f"Phase diagram: {label_of(phase['cell'])}, {phase['init']} × gain"
     z = np.array([[np.nan if v is None else v for v in row] for row in phase["z"]], dtype=float)
     t = phase["t"]
     cols = decimate_indices(len(t), 250)
@@ -91,12 +91,12 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
         y=phase["gains"], colorscale=DIVERGING, zmid=0.0, zmin=-span, zmax=span,
         colorbar={"title": {"text": "log₁₀ ratio"}},
         customdata=[[sg] * len(cols) for sg in phase["sigma_gamma"]],
-        hovertemplate="gain %{y}, t = %{x}: 10^%{z:.2f} of the last step's gradient"
-                      "<br>σ_max·γ = %{customdata:.2f}<extra></extra>"))
+        hovertemplate="gain %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "} of the last step's gradient"
+                      "<br>σ_max·γ = %{customdata:" + D3["ratio"] + "}<extra></extra>"))
     border = phase.get("border_gain")
     if border is not None:
         fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2},
-                      annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
+                      annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
                       annotation_font={"color": COLORS["border"]})
     fig = layout(fig, title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above")
     fig.update_layout(hovermode="closest")
@@ -114,9 +114,9 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
         sv = s["singular_values"]
         fig.add_trace(go.Bar(x=list(range(1, len(sv) + 1)), y=finite_list(sv), name=f"layer {l + 1}",
                              marker={"color": LAYER_COLORS[l % len(LAYER_COLORS)]}, opacity=0.85,
-                             hovertemplate="σ_%{x} = %{y:.3f}<extra></extra>"))
+                             hovertemplate="σ_%{x} = %{y:" + D3["value"] + "}<extra></extra>"))
     fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
-                  annotation_text=f"1/γ = {1.0 / gamma:g}", annotation_position="top right")
+                  annotation_text=f"1/γ = {readable(1.0 / gamma)}", annotation_position="top right")
     fig = layout(fig, title, "index i", "σᵢ", height=height, legend="above")
     fig.update_layout(barmode="group", bargap=0.1, hovermode="closest")
     return fig
@@ -124,7 +124,7 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
 
 def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     """‖∏ ∂h_j/∂h_{j−1}‖₂ over k steps (mean and min–max over seeds) against its bound (σ_max·γ)^k where
-    it is one (Elman, Jordan) or, for LSTM / GRU, the product of the additive path's gates (not a bound)."""
+    it is one (`Cell.bounded`) or, for a gated cell, the product of the additive path's gates (not a bound)."""
     title = "Norm of the product of Jacobians over k steps"
     if not jac.get("k"):
         return empty(title, "Needs at least two timesteps.", height)
@@ -136,7 +136,7 @@ def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     sg = jac["sigma_max"] * jac["gamma"]
     if jac.get("theory"):
         fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["theory"]), mode="lines",
-                                 name=f"upper bound (σ_max·γ)^k = {sg:.2f}^k",
+                                 name=f"upper bound (σ_max·γ)^k = {fixed(sg, 2)}^k",
                                  line={"color": COLORS["reference"], "dash": "dash"}))
     if jac.get("gate_path"):
         fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["gate_path"]), mode="lines",
@@ -154,7 +154,7 @@ def truncation_figure(report: dict, height: int = 320) -> go.Figure:
         title += " (t = 0 adds 0: h₋₁ = 0)"
     colors = [LAYER_COLORS[0] if keep else COLORS["left_out"] for keep in report["kept"]]
     fig = go.Figure(go.Bar(x=report["t"], y=positive_list(report["contrib"]), marker={"color": colors},
-                           name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:.2e}<extra></extra>"))
+                           name="‖δₜ hₜ₋₁ᵀ‖", hovertemplate="t = %{x}: %{y:" + D3["tiny"] + "}<extra></extra>"))
     if k:
         fig.add_vline(x=T - k - 0.5, line={"color": COLORS["clip"], "dash": "dash"},
                       annotation_text=f"cut: {k} steps back", annotation_position="top left")
@@ -179,11 +179,11 @@ def compare_loss_figure(runs: dict[str, dict], baseline: float | None = None, lo
         color = cell_color(cell)
         ep = [e for e in r.get("epochs", []) if e.get("train_loss") is not None]
         fig.add_trace(go.Scatter(x=[e["epoch"] for e in ep], y=values([e["train_loss"] for e in ep]),
-                                 mode="lines", name=f"{CELLS.get(cell, cell)} train", legendgroup=cell,
+                                 mode="lines", name=f"{label_of(cell)} train", legendgroup=cell,
                                  showlegend=False, line={"color": color, "width": 1.5, "dash": "dot"}))
         ev = [e for e in r.get("epochs", []) if e.get("val_loss") is not None]
         fig.add_trace(go.Scatter(x=[e["epoch"] for e in ev], y=values([e["val_loss"] for e in ev]),
-                                 mode="lines+markers", name=CELLS.get(cell, cell), legendgroup=cell,
+                                 mode="lines+markers", name=label_of(cell), legendgroup=cell,
                                  line={"color": color, "width": 2.5}, marker={"size": 5}))
     if baseline is not None and math.isfinite(baseline) and baseline > 0:
         # named in the legend, not on the line: the curves start at the constant guess and covered a label
@@ -204,7 +204,7 @@ def compare_gradient_figure(runs: dict[str, dict], height: int = 380) -> go.Figu
         g = np.asarray(p["grad_h"][0], dtype=float)
         g = g / g[-1] if g[-1] > 0 else g
         fig.add_trace(go.Scatter(x=list(range(len(g))), y=positive_list(g.tolist()), mode="lines",
-                                 name=CELLS.get(cell, cell), line={"color": cell_color(cell), "width": 2.5}))
+                                 name=label_of(cell), line={"color": cell_color(cell), "width": 2.5}))
     if not fig.data:
         return empty(title, "The gradient profiles appear with the first probe.", height)
     return layout(fig, title, "timestep t (0 = oldest input)", "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖",

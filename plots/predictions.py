@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from plots.points import MAX_POINTS, clean, decimate_indices
 from plots.style import COLORS, LAYER_COLORS, SPLIT_FILL, SPLIT_LABEL, empty, layout, plain_text
+from rnn_core.readable import readable
 
 
 def _split_dict(evaluation: dict, split: str) -> dict | None:
@@ -120,8 +121,8 @@ def _keep_actual_readable(fig: go.Figure) -> None:
     if predicted.min() >= bottom and predicted.max() <= top:
         return
     fig.update_yaxes(range=[bottom, top])
-    fig.add_annotation(text=f"Some predictions lie off the chart (from {predicted.min():.3g} to "
-                            f"{predicted.max():.3g}): the axis keeps the actual series readable.",
+    fig.add_annotation(text=f"Some predictions lie off the chart (from {readable(float(predicted.min()))} to "
+                            f"{readable(float(predicted.max()))}): the axis keeps the actual series readable.",
                        xref="paper", yref="paper", x=0.5, y=0.02, showarrow=False,
                        font={"size": 12, "color": COLORS["warning"]}, bgcolor="rgba(255,255,255,0.8)")
 

@@ -23,6 +23,7 @@ from plots.axes import relog
 from plots.points import clean, positive, thin
 from plots.spec import figure, hline, scatter
 from plots.style import COLORS, LAYER_COLORS, drawn, empty, legend_below_if_long, legend_names
+from rnn_core.readable import D3, readable
 
 
 def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float | None = None,
@@ -44,10 +45,11 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
         if ep:
             traces.append(scatter(np.array([r["step"] for r in ep]), values([r[field] for r in ep]),
                                   mode="lines+markers", name=name, line={"color": color, "width": 2.5},
-                                  customdata=[r["epoch"] for r in ep], hovertemplate="epoch %{customdata}: %{y:.4g}"))
+                                  customdata=[r["epoch"] for r in ep],
+                                  hovertemplate="epoch %{customdata}: %{y:" + D3["value"] + "}"))
     if baseline is not None and math.isfinite(baseline) and (baseline > 0 or not log_y):
         shape, label = hline(baseline, {"color": COLORS["baseline"], "dash": "dash", "width": 2},
-                             f"{baseline_label} {baseline:.3g}", "top left")
+                             f"{baseline_label} {readable(baseline)}", "top left")
         shapes.append(shape)
         labels.append(label)
         traces.append(scatter([None], [None], mode="lines", name=baseline_label,
@@ -89,7 +91,7 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
     if clip == "norm" and clip_value:
         # named in the legend, not on the line, where the clipped steps' crosses covered a label
         shapes.append(hline(clip_value, {"color": COLORS["clip"], "dash": "dash"})[0])
-        traces.append(scatter([None], [None], mode="lines", name=f"clip at ‖g‖ = {clip_value:g}",
+        traces.append(scatter([None], [None], mode="lines", name=f"clip at ‖g‖ = {readable(clip_value)}",
                               line={"color": COLORS["clip"], "dash": "dash"}))
     return figure(traces, title, "optimiser step", "‖∂L/∂θ‖", log_y, shapes=shapes)
 
@@ -131,7 +133,7 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
 def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_hh",
                    bounded: bool = True) -> go.Figure:
     """σ_max and spectral radius of each layer's recurrent matrix (`matrix`, e.g. "W_hh") over epochs.
-    With `bounded` (Elman / Jordan: the step Jacobian is diag(φ′)·matrix) the line σ_max = 1/γ, below
+    With `bounded` (`Cell.bounded`: the step Jacobian is diag(φ′)·matrix) the line σ_max = 1/γ, below
     which the recurrence can only shrink the gradient (Pascanu et al., 2013); for gated cells no line:
     their gates add paths that σ_max does not bound."""
     # the matrix's short name (the caption under the chart says which block it is): a half-width

@@ -2,7 +2,7 @@
 lecture-screen copy. Every builder in `plots/` takes its style from here; nothing here draws data.
 
     COLORS, LAYER_COLORS, GATE_COLORS    named colours (a cell's own colour: `cell_color`, from
-                                         `rnn_core.config.CELL_SPECS`, never written here)
+                                         `rnn_core.nn.cells.CELLS`, never written here)
     MAGMA, DIVERGING                     the colour scales (sequential, and blue–white–red around 0)
     rgba(hex, alpha)                     a colour made transparent
     SPLIT_FILL, SPLIT_LABEL              the train / validation / test shading and names
@@ -22,7 +22,7 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
     CHART_CONFIG                         the Plotly config the pages pass to `st.plotly_chart`
 No builder sets a template: in the app every chart takes Streamlit's chart theme (the light theme of
 `.streamlit/config.toml`), the same on every page.
-Leaves to others: the traces (`series`, `gradients`, `predictions`, `lab`, `sweeps`, `text`), log
+Leaves to others: the traces (`series`, `gradients`, `predictions`, `lab`, `sweep`, `text`), log
 axes (`axes.py`), the number of points (`points.py`).
 """
 
@@ -36,7 +36,7 @@ import plotly.colors as pc
 import plotly.graph_objects as go
 
 from plots.axes import decade_ticks
-from rnn_core.config import CELL_SPECS
+from rnn_core.nn.cells import CELLS
 
 BLUE, PINK, GREEN, ORANGE, VIOLET, TEAL = "#3b5bdb", "#d6336c", "#2b8a3e", "#f08c00", "#7048e8", "#1098ad"
 INK, GREY, SLATE, RED = "#1f2330", "#868e96", "#495057", "#e03131"
@@ -72,8 +72,8 @@ LEGEND_ROW = 22            # px per row of a legend under the plot
 
 
 def cell_color(cell: str) -> str:
-    """A cell's line colour (`config.CELL_SPECS`), the ink colour for anything else."""
-    return CELL_SPECS[cell].color if cell in CELL_SPECS else INK
+    """A cell's line colour (its registry entry, `rnn_core.nn.cells.CELLS`), the ink colour for anything else."""
+    return CELLS[cell].color if cell in CELLS else INK
 
 
 def rgba(hex_color: str, alpha: float) -> str:

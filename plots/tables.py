@@ -11,23 +11,27 @@ Leaves to others: the numbers (`rnn_core/measure/evaluate.py`, `rnn_core/serve/l
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from plots.style import SPLIT_LABEL
-from rnn_core.config import CELLS
 from rnn_core.measure.metrics import MAPE_UNDEFINED, SKILL_FORMULA
-from rnn_core.measure.readable import PLAIN_BELOW, PLAIN_FROM, readable
+from rnn_core.nn.cells import label_of
+from rnn_core.readable import count, fixed, percent, readable, signed
 
 METRIC_LABELS = {
     "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "directional_accuracy": "direction right",
     "naive_rmse": "baseline RMSE", "skill_score": SKILL_FORMULA, "best_lag": "best lag", "n": "n",
 }
-# how each column reads in the displayed table (`metrics_display`); a missing value shows as "—"
-METRIC_FORMATS = {"RMSE": "{:.4g}", "MAE": "{:.4g}", "MAPE %": "{:.2f}", "direction right": "{:.1%}",
-                  "baseline RMSE": "{:.4g}", SKILL_FORMULA: "{:+.3f}", "best lag": "{:d}", "n": "{:d}"}
+# how each column reads in the displayed table (`metrics_display`), written by rnn_core.readable; a
+# missing value shows as "—"
+METRIC_WRITERS: dict[str, Callable[[float], str]] = {
+    "RMSE": partial(readable, digits=4), "MAE": partial(readable, digits=4), "MAPE %": partial(fixed, places=2),
+    "direction right": partial(percent, places=1), "baseline RMSE": partial(readable, digits=4),
+    SKILL_FORMULA: signed, "best lag": count, "n": count}
 PREDICTOR_LABELS = {"model": "model", "persistence": "persistence", "moving_average": "moving average",
                     "constant": "constant guess"}
 
@@ -55,11 +59,11 @@ def metrics_frame(evaluation: dict, splits: Sequence[str] = ("train", "val", "te
 
 
 def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The metrics table as a reader sees it: each value formatted (`METRIC_FORMATS`), "—" where a
+    """The metrics table as a reader sees it: each value written (`METRIC_WRITERS`), "—" where a
     metric is undefined, columns undefined for every row dropped (MAPE stays, with its reason); and one
     footnote per kind of "—"."""
     shown = frame[[c for c in frame.columns if c == "MAPE %" or frame[c].notna().any()]]
-    text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_FORMATS.get(c, "{:.4g}")) for i in range(len(shown))]
+    text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_WRITERS.get(c, readable)) for i in range(len(shown))]
                          for c in shown.columns}, index=shown.index)
     notes = []
     if "MAPE %" in shown and shown["MAPE %"].isna().any():
@@ -76,14 +80,10 @@ def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return text, notes
 
 
-def _cell(value: Any, fmt: str) -> str:
+def _cell(value: Any, write: Callable[[float], str]) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
-    if fmt.endswith("d}"):
-        value = int(value)
-    elif not fmt.endswith("%}") and not PLAIN_FROM <= abs(value) < PLAIN_BELOW and value != 0:
-        return readable(value)          # a diverged run's −1.81 × 10¹⁸, not −1809553615734506708.000
-    return fmt.format(value).replace("-", "−")
+    return write(value)
 
 
 def compare_table(runs: dict[str, dict], baseline: float | None = None) -> pd.DataFrame:
@@ -96,7 +96,7 @@ def compare_table(runs: dict[str, dict], baseline: float | None = None) -> pd.Da
         last = ep[-1] if ep else {}
         final_val = last.get("val_loss")
         rows.append({
-            "cell": CELLS.get(cell, cell), "status": r.get("status", ""), "epochs": last.get("epoch", 0),
+            "cell": label_of(cell), "status": r.get("status", ""), "epochs": last.get("epoch", 0),
             "train loss": last.get("train_loss"), "validation loss": final_val,
             "best validation": min(val) if val else None,
             "÷ constant guess": (final_val / baseline) if final_val is not None and baseline else None,

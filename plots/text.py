@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from plots.style import BLUE, COLORS, LAYER_COLORS, empty, layout
+from rnn_core.readable import fixed, readable, times_ten
 
 DECADES = 4.0                   # the colour scale spans the strongest gradient down to 10⁻⁴ of it
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "→"}
@@ -49,14 +50,14 @@ def connectivity_html(chars: Sequence[str], grads: Sequence[float], target: str,
     for t, (ch, s, g) in enumerate(zip(chars, strength(grads), grads)):
         if not ch:
             continue
-        tip = html.escape(f"{n - t} back: ‖∂ log p/∂x‖ = {g:.2e}", quote=True)
-        spans.append(f'<span title="{tip}" style="background:rgba(230,90,0,{s:.3f});'
+        tip = html.escape(f"{n - t} back: ‖∂ log p/∂x‖ = {times_ten(g)}", quote=True)
+        spans.append(f'<span title="{tip}" style="background:rgba(230,90,0,{round(float(s), 3)});'
                      f'color:{"#fff" if s > 0.6 else "#111"};padding:0 1px">{shown(ch)}</span>')
     box = (f'<span title="predicted next" style="outline:2px solid {BLUE};padding:0 2px;margin-left:2px">'
            f'{shown(target)}</span>')
     return (f'<div style="{_BOX}">{"".join(spans)}{box}</div>'
-            f'<div style="font-size:0.8rem;color:#666">p(<code>{shown(target)}</code>) = {p_target:.3f} · '
-            f"darker = the prediction depends more on that character (log scale, {DECADES:g} decades)</div>")
+            f'<div style="font-size:0.8rem;color:#666">p(<code>{shown(target)}</code>) = {fixed(p_target)} · '
+            f"darker = the prediction depends more on that character (log scale, {readable(DECADES)} decades)</div>")
 
 
 def probability_html(rows: Sequence[dict]) -> str:
@@ -64,8 +65,8 @@ def probability_html(rows: Sequence[dict]) -> str:
     spans = []
     for r in rows:
         p = max(0.0, min(1.0, float(r["p_actual"])))
-        guess = ", ".join(f"{VISIBLE.get(c, c)} {q:.2f}" for c, q in r["top"])
-        tip = html.escape(f"p = {p:.3f}; top guesses: {guess}", quote=True)
+        guess = ", ".join(f"{VISIBLE.get(c, c)} {fixed(q, 2)}" for c, q in r["top"])
+        tip = html.escape(f"p = {fixed(p)}; top guesses: {guess}", quote=True)
         hue = int(120 * p)                                        # 0 red … 120 green
         spans.append(f'<span title="{tip}" style="background:hsla({hue},70%,50%,0.45);padding:0 1px">'
                      f"{shown(r['actual'])}</span>")

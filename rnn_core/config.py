@@ -1,7 +1,8 @@
 """Configuration dataclasses: what a run is made of, and the one table of their settings.
 
-`ModelConfig` (the network), `DataConfig` (the series and its windows) and `TrainConfig`
-(the optimisation) are built once from widgets, CLI flags or a URL, and passed down as they are.
+`DataConfig` (the series and its windows) and `TrainConfig` (the optimisation), with `ModelConfig`
+(the network; `rnn_core/nn/model_config.py`, beside the cell registry it names a cell of), are built
+once from widgets, CLI flags or a URL, and passed down as they are.
 Each round-trips through a plain dict (`asdict` / `from_dict`) and through URL query parameters
 (`to_query` / `from_query`), so a run record's JSON and a shared link both restore the setup.
 
@@ -9,7 +10,8 @@ Each round-trips through a plain dict (`asdict` / `from_dict`) and through URL q
 the CLI's help and checks and the URL clamping all read it (`LIMITS` and `LABELS` are views of it).
 `validate_run(model, data, train)` adds the checks that span two configs (truncated BPTT within the
 window); every front end (CLI, Playground, Compare, a loaded run) calls it before a run starts.
-Leaves to others: the cells' own facts (`cells.CELL_SPECS`), the datasets' parameters (`datasets.Param`).
+Leaves to others: the cells' own facts (the registry, `rnn_core.nn.cells.CELLS`), the datasets'
+parameters (`datasets.Param`).
 """
 
 from __future__ import annotations
@@ -17,49 +19,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class CellSpec:
-    """What the app knows about one recurrent cell: the one place a cell's facts are kept.
-    The equations and their Jacobians are in `cells.py` (`step` names its entry in `cells.STEPS`),
-    the trainable module in `models.py`; everything else (probe, figures, Lab, CLI, pages) reads this."""
-
-    label: str                      # as the select boxes and charts name it
-    step: str                       # its step in cells.STEPS (one signature for all)
-    activation: str                 # φ of the hidden update: "tanh" or "relu"
-    gamma: float                    # sup |φ′| (tanh′ ≤ 1, ReLU′ ≤ 1): the γ of the bound (σ_max·γ)^k
-    blocks: int = 1                 # row blocks stacked in W_ih / W_hh (LSTM i, f, g, o: 4; GRU r, z, n: 3)
-    gates: tuple[str, ...] = ()     # gate names, as the probe reports them, in row-block order
-    candidate: int = 0              # the row block of W_hh whose singular values are reported
-    spectrum_of: str = "W_hh"       # which matrix those singular values are of
-    bounded: bool = False           # step Jacobian diag(φ′)·M, so ‖∏J‖ ≤ (σ_max(M)·γ)^k is a bound for it
-    gate_path: tuple[str, str] | None = None   # gated cells: (gate, state) of the additive path
-    cell_state: bool = False        # carries c_t besides h_t (LSTM)
-    output_feedback: bool = False   # feeds the network's output ŷ_{t−1} back (Jordan): its own unrolled module
-    max_layers: int | None = None   # a fixed number of layers (Jordan: the output it feeds back is one)
-    torch_module: str = ""          # the fused torch.nn module ("RNN", "LSTM", "GRU"); "" = unrolled in Python
-    color: str = "#1f2330"          # its line colour in every chart
-
-
-# The cells, in the order the app lists them.
-CELL_SPECS: dict[str, CellSpec] = {
-    "rnn": CellSpec("Elman RNN (tanh)", "elman", "tanh", 1.0, bounded=True, torch_module="RNN", color="#3b5bdb"),
-    "rnn_relu": CellSpec("Elman RNN (ReLU)", "elman", "relu", 1.0, bounded=True, torch_module="RNN",
-                         color="#1098ad"),
-    "jordan": CellSpec("Jordan network", "jordan", "tanh", 1.0, spectrum_of="W_yh·W_out (output fed back)",
-                       bounded=True, output_feedback=True, max_layers=1, color="#7048e8"),
-    "lstm": CellSpec("LSTM", "lstm", "tanh", 1.0, blocks=4, gates=("input", "forget", "cell", "output"),
-                     candidate=2, spectrum_of="W_hg (candidate block of W_hh)", gate_path=("forget", "c"),
-                     cell_state=True, torch_module="LSTM", color="#d6336c"),
-    "gru": CellSpec("GRU", "gru", "tanh", 1.0, blocks=3, gates=("reset", "update"), candidate=2,
-                    spectrum_of="W_hn (candidate block of W_hh)", gate_path=("update", "h"), torch_module="GRU",
-                    color="#2b8a3e"),
-}
-# Views of CELL_SPECS for the callers that want one fact.
-CELLS: dict[str, str] = {name: spec.label for name, spec in CELL_SPECS.items()}
-MAX_LAYERS: dict[str, int] = {name: s.max_layers for name, s in CELL_SPECS.items() if s.max_layers is not None}
+from rnn_core.readable import count, readable
 
 # Recurrent-weight initialisation schemes.
 INITS: dict[str, str] = {
@@ -92,11 +54,9 @@ class Field:
 
 FIELDS: dict[str, Field] = {
     # --- model
-    "cell": Field("Cell", "Elman: hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b); the gradient is multiplied by W_hh·diag(tanh′) "
-                  "at every step back, so it fades (or blows up) geometrically. LSTM and GRU add gates and an "
-                  "additive path that lets the gradient pass many steps almost unchanged. Jordan feeds back the "
-                  "network's own previous prediction ŷₜ₋₁ (one number per output) instead of the hidden state, so "
-                  "it has one hidden layer."),
+    # the widgets and --help add each cell's own sentence (rnn_core.nn.cells.cell_help)
+    "cell": Field("Cell", "What carries hₜ₋₁ into hₜ, and so what the gradient is multiplied by at every step "
+                  "back."),
     "hidden_size": Field("Hidden size", "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ "
                          "1.1 but spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
                          "(19–24 decades over 100 steps at H = 32).", 1, 512, 1),
@@ -149,7 +109,43 @@ FIELDS: dict[str, Field] = {
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
                          "epochs.", 1, 100, 1, enforced=False),
+    "probe_batch": Field("Probe batch", "Windows in the fixed batch the probe measures ‖∂L/∂hₜ‖ on (the gradients "
+                         "command: sequences).", 1, 1024, 1),
+
+    # --- the Gradient Lab, `lab.<setting>` (rnn_core.lessons.lab.LabConfig): one network at initialisation, redrawn
+    # at every change, so its own smaller ranges; the `gradients` command measures the same and takes them too
+    "lab.cell": Field("Cell", "The cell whose gradient the charts measure; the overlay chart shows every cell anyway."),
+    "lab.timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
+    "lab.hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
+    "lab.num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
+    "lab.init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max = gain exactly, of the recurrent "
+                      "matrix the singular-value chart names for each cell (Jordan: its output loop W_yh·W_out)."),
+    "lab.gain": Field("Gain", "Scales W_hh. Where the bound is drawn, σ_max·γ < 1 forces the gradient to vanish and "
+                      "> 1 allows it to grow (it need not); for a gated cell it scales every gate block and forces "
+                      "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
+    "lab.input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
+                             "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
+    "lab.seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
+                       1, 10, 1),
+
+    # --- Compare: the race's model (`race.<setting>`; its layers and forget bias are the Playground's) and
+    # the sweeps' own settings (`sweep.<setting>`), smaller so that a shared server stays shared
+    "race.hidden_size": Field("Hidden size", "Units per layer of every cell in the race.", 1, 256, 1),
+    "sweep.epochs": Field("Epochs per run", "Passes over the training windows in each run of the sweep.", 1, 50, 1),
+    "sweep.n_samples": Field("Samples", "Sequences the task draws for each run.", 100, 20_000, 100),
+    "sweep.seeds": Field("Seeds", "Runs per setting, seeds 0 … N−1: the spread says how much is luck.", 1, 5, 1),
 }
+
+# the Lab's forget bias: the Playground's range, a finer step
+FIELDS["lab.forget_bias"] = dataclasses.replace(
+    FIELDS["forget_bias"], label="Forget-gate bias (LSTM)", step=0.25,
+    help="Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its gradient, alive.")
+
+
+def fields_of(prefix: str) -> dict[str, Field]:
+    """The settings of one place with its own ranges ("lab.", "race.", "sweep."), by their names there."""
+    return {name[len(prefix):]: f for name, f in FIELDS.items() if name.startswith(prefix)}
+
 
 # Views of FIELDS, for the callers that want only one fact.
 LIMITS: dict[str, tuple[float, float]] = {n: (f.lo, f.hi) for n, f in FIELDS.items() if f.lo is not None}
@@ -161,52 +157,18 @@ class ConfigError(ValueError):
     """A setting out of range or unknown; its message is one sentence a user can act on."""
 
 
-def _check_range(name: str, value: float) -> None:
+def check_range(name: str, value: float) -> None:
+    """Raise ConfigError (one sentence) when `value` is outside setting `name`'s FIELDS range."""
     lo, hi = LIMITS[name]
     if not (lo <= value <= hi) or (isinstance(value, float) and math.isnan(value)):
-        raise ConfigError(f"{LABELS[name]}: {name} must be between {lo} and {hi}, got {value}; "
+        raise ConfigError(f"{LABELS[name]}: {name} must be between {readable(lo)} and {readable(hi)}, got "
+                          f"{readable(value) if isinstance(value, int | float) else value}; "
                           "choose a value in that range.")
-
-
-def layers_error(cell: str, num_layers: int) -> str | None:
-    """The sentence refusing `num_layers` for `cell`, or None when the pair is allowed."""
-    most = MAX_LAYERS.get(cell)
-    if most is None or num_layers <= most:
-        return None
-    return (f"A {CELLS[cell]} feeds its own output back into its one hidden layer, so it has exactly "
-            f"{most} layer: set layers to {most}, got {num_layers}.")
-
-
-def check_layers(cell: str, num_layers: int) -> None:
-    """Raise ConfigError with `layers_error`'s sentence when `cell` cannot have `num_layers` layers."""
-    message = layers_error(cell, num_layers)
-    if message:
-        raise ConfigError(message)
-
-
-@dataclass
-class ModelConfig:
-    cell: str = "rnn"            # one of CELLS
-    hidden_size: int = 32        # units per recurrent layer (H)
-    num_layers: int = 1          # stacked recurrent layers (1–4)
-    input_size: int = 1          # features per timestep (F); set from the data
-    output_size: int = 1         # values predicted per window; set from the data
-    init: str = "default"        # recurrent-weight init, one of INITS
-    gain: float = 1.0            # multiplies the orthogonal / identity / gaussian W_hh
-    forget_bias: float = 0.0     # added to the LSTM forget-gate bias (1.0 is the classic choice)
-
-    def validate(self) -> ModelConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
-        if self.init not in INITS:
-            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
-        check_ranges(self)
-        check_layers(self.cell, self.num_layers)
-        return self
 
 
 @dataclass
 class DataConfig:
+    QUERY_PREFIX: ClassVar[str] = "d."   # its settings in a URL: d.<name>
     dataset: str = "sine"        # a key of rnn_core.data.registry.DATASETS
     timesteps: int = 50          # window length T fed to the network
     params: dict[str, Any] = field(default_factory=dict)  # the dataset's own parameters (length, noise, ticker…)
@@ -227,6 +189,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
+    QUERY_PREFIX: ClassVar[str] = "t."   # its settings in a URL: t.<name>
     optimizer: str = "adam"      # one of OPTIMIZERS
     lr: float = 0.01             # learning rate
     momentum: float = 0.9        # SGD momentum
@@ -258,7 +221,7 @@ def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
     for f in fields(cfg):
         spec = FIELDS.get(f.name)
         if spec is not None and spec.lo is not None and spec.enforced and f.name not in skip:
-            _check_range(f.name, getattr(cfg, f.name))
+            check_range(f.name, getattr(cfg, f.name))
 
 
 def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
@@ -269,10 +232,10 @@ def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
             "use k ≤ T or 0 for the whole window.")
 
 
-def validate_run(model_cfg: ModelConfig, data_cfg: DataConfig,
-                 train_cfg: TrainConfig) -> tuple[ModelConfig, DataConfig, TrainConfig]:
-    """Every check a run's settings must pass before it starts: each config's own ranges and choices,
-    then the checks that span two of them. Returns the three configs; raises ConfigError (one sentence).
+def validate_run(model_cfg: Any, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[Any, DataConfig, TrainConfig]:
+    """Every check a run's settings must pass before it starts: each config's own ranges and choices (the
+    model's, `rnn_core.nn.model_config.ModelConfig.validate`, includes its cell's), then the checks that
+    span two of them. Returns the three configs; raises ConfigError (one sentence).
     The CLI, the Playground, Compare and a loaded run all call this, so they refuse the same runs."""
     model_cfg.validate(), data_cfg.validate(), train_cfg.validate()
     for message in (bptt_error(train_cfg, data_cfg),):
@@ -302,7 +265,7 @@ def clamp_to_limits(cfg) -> tuple[Any, list[str]]:
 
 
 def _short(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}"
+    return count(value) if isinstance(value, int) and not isinstance(value, bool) else readable(value)
 
 
 def cast_like(default: Any, value: Any) -> Any:
@@ -328,15 +291,15 @@ def from_dict(cls: type, data: dict[str, Any]):
     return cls(**{f.name: cast_like(getattr(defaults, f.name), data[f.name]) for f in fields(cls) if f.name in data})
 
 
-# URL query parameters: short prefixes keep the three configs apart in one flat query string.
-_PREFIX = {ModelConfig: "m.", DataConfig: "d.", TrainConfig: "t."}
+# URL query parameters: a short prefix per config class (`QUERY_PREFIX`: "m.", "d.", "t.") keeps the three
+# configs apart in one flat query string.
 
 
 def to_query(*configs) -> dict[str, str]:
     """Flatten configs into string query params, keeping only values that differ from the defaults."""
     query: dict[str, str] = {}
     for cfg in configs:
-        prefix, default = _PREFIX[type(cfg)], type(cfg)()
+        prefix, default = type(cfg).QUERY_PREFIX, type(cfg)()
         for name, value in asdict(cfg).items():
             if value == getattr(default, name):
                 continue
@@ -352,7 +315,7 @@ def to_query(*configs) -> dict[str, str]:
 
 def from_query(cls: type, query: dict[str, str]):
     """Inverse of `to_query` for one config class. Values are only ever parsed, never used as paths."""
-    prefix = _PREFIX[cls]
+    prefix = cls.QUERY_PREFIX
     flat: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
     for key, value in query.items():

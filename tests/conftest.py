@@ -186,6 +186,24 @@ def wait_closed_loop(pg, timeout: float = 120_000) -> None:
     wait_idle(pg, timeout)
 
 
+FINISHED = ("completed", "stopped", "diverged")
+
+
+def wait_for_run(at, until=FINISHED, limit: float = 60.0, name: str = "pg") -> str:
+    """Rerun `at` until the run in slot `name` has a status in `until` (and once more, which draws the final
+    charts); its status. Fails after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        at.run()
+        run = run_of(at, name)
+        if run is not None and run.status in until:
+            at.run()   # the rerun that follows the end draws the final charts
+            return run.status
+        time.sleep(0.2)
+    run = run_of(at, name)
+    raise AssertionError(f"run still {None if run is None else run.status} after {limit} s")
+
+
 def slot_of(at, name: str = "pg"):
     """The `ui.state.SlotState` of slot `name` in an AppTest's session, or None while it has none."""
     from ui.state import SLOTS
@@ -198,3 +216,45 @@ def run_of(at, name: str = "pg"):
     """The run in slot `name` of an AppTest's session (a LiveRun, StaticRun or SweepRun), or None."""
     state = slot_of(at, name)
     return None if state is None else state.run
+
+
+# ---------------------------------------------------------------------------- cells of the registry
+def cell_model(cell: str, layers: int = 2, init: str = "default", *, hidden_size: int = 5, input_size: int = 3,
+               output_size: int = 2, gain: float = 0.9, forget_bias: float = 1.0, seed: int = 11):
+    """A small model of `cell` from the registry: `layers` layers, or the most the cell can have."""
+    from rnn_core.nn.cells import cell_of
+    from rnn_core.nn.model_config import ModelConfig
+    from rnn_core.nn.models import build_model
+
+    cfg = ModelConfig(cell=cell, hidden_size=hidden_size, num_layers=min(layers, cell_of(cell).max_layers or layers),
+                      input_size=input_size, output_size=output_size, init=init, gain=gain, forget_bias=forget_bias)
+    return build_model(cfg, seed=seed)
+
+
+def float64_batch(seed: int = 0, T: int = 8, F: int = 3, B: int = 4):
+    """x (B, T, F) float64 from N(0, 1), the same for the same seed."""
+    import torch
+
+    return torch.randn(B, T, F, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def train_preset(key: str, model: dict | None = None, train_changes: dict | None = None):
+    """Train Playground preset `key` (with optional changes) headless to the end, as the app trains it:
+    its epochs, steps, end record, naive losses, windows and model."""
+    from types import SimpleNamespace
+
+    from rnn_core.config import replace
+    from rnn_core.data.windows import prepare
+    from rnn_core.lessons.presets import preset_configs
+    from rnn_core.nn.models import build_model
+    from rnn_core.nn.train import train
+
+    m, d, t = preset_configs(key)
+    windows = prepare(d)
+    m = replace(m, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1], **(model or {}))
+    t = replace(t, **(train_changes or {}))
+    net = build_model(m.validate(), seed=t.seed)
+    records = list(train(net, windows, t))
+    return SimpleNamespace(epochs=[r for r in records if r["kind"] == "epoch"],
+                           steps=[r for r in records if r["kind"] == "step"], end=records[-1],
+                           naive=windows.naive_losses("val"), windows=windows, model=net)

@@ -6,7 +6,7 @@ Holds `race_settings()`, `request` (the buttons' callback), `take_action()`, `st
 `start_race`, `stop_race`, `reset_race`,
 `race_runs`, `race_area()` (for text tasks with `text_race`: samples and connectivity side by side),
 and `race_button` (the Playground's "tanh RNN vs LSTM" for text tasks).
-Leaves to others: the sweeps on the race's settings (`ui.sweeps`), the widgets of the data and
+Leaves to others: the sweeps on the race's settings (`ui.sweep`), the widgets of the data and
 training panels (`ui.controls`), the run slots (`ui.live`), the race's defaults, ranges and check
 (`rnn_core.lessons.compare`), the computations and figures (`rnn_core`).
 """
@@ -19,7 +19,7 @@ import streamlit as st
 
 from plots.lab import compare_gradient_figure, compare_loss_figure
 from plots.tables import compare_table
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lessons.compare import (
     MAX_RACE_CELLS,
@@ -27,19 +27,22 @@ from rnn_core.lessons.compare import (
     RACE_CELLS,
     RACE_DATA,
     RACE_DATASETS,
+    RACE_FIELDS,
     RACE_MODEL,
     RACE_PARAMS,
-    RACE_RANGES,
     RACE_TRAIN,
     RACE_TRAIN_FIELDS,
     TEXT_RACE_CELLS,
     race_error,
 )
+from rnn_core.nn.cells import CELLS, label_of
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.tasks import TASKS, Task
+from rnn_core.readable import COLUMN
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.workers import new_run
-from ui.controls import data_controls, train_controls
+from ui.controls import data_controls, field_range, train_controls
 from ui.live import (
     FINISHED,
     STATUS_ICON,
@@ -84,14 +87,14 @@ def _defaults() -> None:
 def race_settings(box) -> RaceSettings:
     """The Compare controls in `box`: cells, a small model panel, and the shared data / training panels."""
     _defaults()
-    cells = box.multiselect(f"Cells to race ({MIN_RACE_CELLS}–{MAX_RACE_CELLS})", list(CELLS), format_func=CELLS.get,
+    cells = box.multiselect(f"Cells to race ({MIN_RACE_CELLS}–{MAX_RACE_CELLS})", list(CELLS), format_func=label_of,
                             key="cmp.m.cells", max_selections=MAX_RACE_CELLS,
                             help="Each trains its own network on the same windows with the same seed and settings.")
     with box.expander("Model", icon=":material/neurology:", expanded=False):
         c1, c2 = st.columns(2)
-        hidden = c1.number_input("Hidden size", **_range("hidden_size"), key="cmp.m.hidden_size")
-        layers = c2.number_input("Layers", **_range("num_layers"), key="cmp.m.num_layers")
-        forget = st.slider("LSTM forget-gate bias", **_range("forget_bias"), key="cmp.m.forget_bias",
+        hidden = c1.number_input("Hidden size", **field_range(RACE_FIELDS["hidden_size"]), key="cmp.m.hidden_size")
+        layers = c2.number_input("Layers", **field_range(RACE_FIELDS["num_layers"]), key="cmp.m.num_layers")
+        forget = st.slider("LSTM forget-gate bias", **field_range(RACE_FIELDS["forget_bias"]), key="cmp.m.forget_bias",
                            help="Added to the LSTM's forget-gate bias; the other cells ignore it.")
     with box.expander("Data", icon=":material/show_chart:", expanded=True):
         data = data_controls(st, PREFIX, datasets=list(RACE_DATASETS))
@@ -100,12 +103,6 @@ def race_settings(box) -> RaceSettings:
     model = ModelConfig(hidden_size=int(hidden), num_layers=int(layers), forget_bias=float(forget))
     error = data.error or race_error(list(cells), int(layers))
     return RaceSettings(list(cells), model, data.config, train, error)
-
-
-def _range(name: str) -> dict:
-    """The min, max and step of one race setting's widget, from `rnn_core.lessons.compare.RACE_RANGES`."""
-    lo, hi, step = RACE_RANGES[name]
-    return {"min_value": lo, "max_value": hi, "step": step}
 
 
 # ------------------------------------------------------------------- from the Playground (text tasks)
@@ -205,7 +202,7 @@ PRESENTER_CHARTS = {"loss": "Loss race", "gradient": "Gradient through time"}
 
 def _presented(snaps: dict, data: dict, baseline: float | None, task: Task, chart: str) -> None:
     """Presenter view of the race: one status line for all cells, and only the chosen chart."""
-    status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{CELLS[cell]}** {snap.epoch}/{snap.total_epochs}"
+    status_line(" · ".join(f"{STATUS_ICON.get(snap.status, '')} **{label_of(cell)}** {snap.epoch}/{snap.total_epochs}"
                            for cell, snap in snaps.items()))
     fig = (compare_loss_figure(data, baseline=baseline, baseline_label=task.baseline_label,
                                loss_label=task.loss_label) if chart == "loss"
@@ -240,7 +237,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         for col, (cell, snap) in zip(cols, snaps.items()):
             total = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
             col.progress(min(1.0, snap.step / total),
-                         text=f"{STATUS_ICON.get(snap.status, '')} {CELLS[cell]} · epoch {snap.epoch}/"
+                         text=f"{STATUS_ICON.get(snap.status, '')} {label_of(cell)} · epoch {snap.epoch}/"
                               f"{snap.total_epochs}")
             if snap.status == "queued":
                 col.caption(describe_wait(snap.ahead, snap.wait))
@@ -255,7 +252,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
                          f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
-                                            "below 1 the cell learned something.", format="%.3f")})
+                                            "below 1 the cell learned something.", format=COLUMN["fixed"])})
         if race.get("task") == "text":
             text_race(runs, snaps)
         if running and not race_running():
@@ -275,10 +272,10 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     for col, (cell, snap) in zip(cols, snaps.items()):
         with col:
             latest = next((r for r in reversed(snap.epochs) if r.get("text")), None)
-            st.markdown(f"**{CELLS[cell]}**" + (f" · epoch {latest['epoch']}" if latest else ""))
+            st.markdown(f"**{label_of(cell)}**" + (f" · epoch {latest['epoch']}" if latest else ""))
             st.code(latest["text"]["sample"] if latest else "(no sample yet)", language=None, wrap_lines=True)
     version = tuple(len(s.epochs) for s in snaps.values())
-    connectivity_row({CELLS[c]: run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
+    connectivity_row({label_of(c): run for c, run in runs.items()}, ctx.windows.text, PREFIX, (id(ctx), *version))
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖ of the boxed prediction for each earlier character (exact, log "
                "scale), recomputed every epoch. It says how much the prediction would move if that character "
                "changed, not whether it is right: on the brackets the LSTM, sure and right (p ≈ 1, loss ≈ 0), "

@@ -1,7 +1,10 @@
 """Control panels: widgets in, config dataclasses out. Reusable by every page (prefix keeps them apart).
 
-    model_controls(box, prefix, cells=None) -> ModelConfig         cell, hidden size, layers, init, gain,
+    model_controls(box, prefix) -> ModelConfig                      cell, hidden size, layers, init, gain,
                                                                     forget-gate bias
+    field_range(field) -> {min_value, max_value, step}              a widget's range from config.FIELDS
+    cell_select(box, key, field=None) -> cell                       every cell of the registry, with
+                                                                    every cell's sentence as its tooltip
     data_controls(box, prefix, datasets=None) -> DataChoice         dataset + its own parameters (ticker
                                                                     and dates for yahoo, upload + columns
                                                                     for csv, lag for echo, noise…),
@@ -31,25 +34,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import (
-    CELL_SPECS,
-    CELLS,
-    CLIPPING,
-    FIELDS,
-    HELP,
-    INITS,
-    LIMITS,
-    OPTIMIZERS,
-    SCALERS,
-    DataConfig,
-    ModelConfig,
-    TrainConfig,
-    layers_error,
-)
+from rnn_core.config import CLIPPING, FIELDS, HELP, INITS, LIMITS, OPTIMIZERS, SCALERS, DataConfig, Field, TrainConfig
 from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS, Param
 from rnn_core.data.text_sources import MAX_TEXT_BYTES, read_text_upload
+from rnn_core.nn.cells import CELLS, cell_help, cell_of, layers_error
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import COLUMN, count, readable
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
 
@@ -69,6 +61,19 @@ def _slider(box: Any, k: str, name: str, **kwargs) -> Any:
     """A slider for config field `name` with its FIELDS label, range, step and tooltip."""
     f = FIELDS[name]
     return box.slider(f.widget_label, float(f.lo), float(f.hi), step=f.step, key=k, help=f.help, **kwargs)
+
+
+def field_range(f: Field) -> dict:
+    """A number widget's min, max and step from one row of config.FIELDS."""
+    return {"min_value": f.lo, "max_value": f.hi, "step": f.step}
+
+
+def cell_select(box: Any, k: str, f: Field | None = None) -> str:
+    """The cell select box: every cell of the registry; its tooltip the setting's help (`f`, by default
+    FIELDS["cell"]) and every cell's sentence."""
+    f = f or FIELDS["cell"]
+    return box.selectbox(f.widget_label, list(CELLS), format_func=lambda c: CELLS[c].label, key=k,
+                         help=cell_help(f.help))
 
 
 def _select(box: Any, k: str, name: str, options: dict[str, str]) -> Any:
@@ -99,15 +104,14 @@ def _valid_choice(k: str, options: list, default: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------- model
-def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -> ModelConfig:
+def model_controls(box: Any, prefix: str) -> ModelConfig:
     """Cell, hidden size, layers, recurrent init, gain and forget-gate bias → ModelConfig."""
-    cells = cells or CELLS
     d = ModelConfig()
     seed_widgets(prefix, d, DataConfig(), TrainConfig())
     k = lambda name: key(prefix, "m", name)  # noqa: E731
-    _valid_choice(k("cell"), list(cells), next(iter(cells)))
+    _valid_choice(k("cell"), list(CELLS), d.cell)
     _valid_choice(k("init"), list(INITS), d.init)
-    cell = _select(box, k("cell"), "cell", cells)
+    cell = cell_select(box, k("cell"))
     c1, c2 = box.columns(2)
     hidden = _number(c1, k("hidden_size"), "hidden_size")
     layers = _number(c2, k("num_layers"), "num_layers")
@@ -115,7 +119,7 @@ def model_controls(box: Any, prefix: str, cells: dict[str, str] | None = None) -
         box.warning(message)
     init = _select(box, k("init"), "init", INITS)
     gain = _slider(box, k("gain"), "gain", disabled=init == "default")
-    forget = _slider(box, k("forget_bias"), "forget_bias", disabled="forget" not in CELL_SPECS[cell].gates)
+    forget = _slider(box, k("forget_bias"), "forget_bias", disabled="forget" not in cell_of(cell).gates)
     return ModelConfig(cell=cell, hidden_size=int(hidden), num_layers=int(layers), init=init,
                        gain=float(gain), forget_bias=float(forget))
 
@@ -178,7 +182,7 @@ def param_widget(box: Any, prefix: str, dataset: str, p: Param) -> Any:
         st.session_state[k] = float(value)
         return float(box.number_input(p.label, min_value=None if p.min is None else float(p.min),
                                       max_value=None if p.max is None else float(p.max), step=0.05,
-                                      format="%.4g", key=k, help=p.help))
+                                      format=COLUMN["value"], key=k, help=p.help))
     return box.text_input(p.label, key=k, help=p.help).strip()
 
 
@@ -254,7 +258,7 @@ def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str]
     except DataError as e:
         return None, [], str(e)
     n_chars = int(frame["text"].str.len().sum()) + len(frame) - 1
-    return frame, [f"Your text: {n_chars:,} characters in {len(frame):,} lines."], None
+    return frame, [f"Your text: {count(n_chars)} characters in {count(len(frame))} lines."], None
 
 
 def data_controls(box: Any, prefix: str, datasets: list[str] | None = None) -> DataChoice:
@@ -354,14 +358,14 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     # the optimiser gets the whole row: in a two-column sidebar row "SGD (momentum)" was cut to "SGD (m"
     optimizer = _select(box, k("optimizer"), "optimizer", OPTIMIZERS)
     c1, c2 = box.columns(2)
-    lr = _number(c1, k("lr"), "lr", format="%g")
+    lr = _number(c1, k("lr"), "lr", format=COLUMN["input"])
     batch = _number(c2, k("batch_size"), "batch_size")
     c1, c2 = box.columns(2)
     epochs = _number(c1, k("epochs"), "epochs")
     seed = _number(c2, k("seed"), "seed")
     clip = _select(box, k("clip"), "clip", CLIPPING)
     c1, c2 = box.columns(2)
-    clip_value = _number(c1, k("clip_value"), "clip_value", format="%g", disabled=clip == "off")
+    clip_value = _number(c1, k("clip_value"), "clip_value", format=COLUMN["input"], disabled=clip == "off")
     bptt = _number(c2, k("bptt_truncate"), "bptt_truncate")
     probe_every = _number(box, k("probe_every"), "probe_every")
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
@@ -381,5 +385,5 @@ def sidebar_controls(prefix: str, expanded: bool = True) -> tuple[ModelConfig, D
         train = train_controls(st, prefix)
     sb.caption(f"Limits: timesteps {LIMITS['timesteps'][0]}–{LIMITS['timesteps'][1]}, hidden "
                f"{LIMITS['hidden_size'][0]}–{LIMITS['hidden_size'][1]}, layers up to {LIMITS['num_layers'][1]}, "
-               f"epochs up to {LIMITS['epochs'][1]}, learning rate up to {LIMITS['lr'][1]:g}.")
+               f"epochs up to {count(LIMITS['epochs'][1])}, learning rate up to {readable(LIMITS['lr'][1])}.")
     return model, data, train

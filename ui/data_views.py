@@ -28,9 +28,10 @@ from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS
 from rnn_core.data.yahoo import fetch_yahoo
+from rnn_core.readable import COLUMN, count, fixed, readable
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
+from ui.markdown import md
 from ui.state import key, slot
-from ui.text import md
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -47,8 +48,8 @@ def _span(frame: pd.DataFrame) -> str:
         return "no rows"
     idx = frame.index
     if isinstance(idx, pd.DatetimeIndex):
-        return f"{len(frame):,} rows · {idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d}"
-    return f"{len(frame):,} rows · {idx.name or 'step'} {idx[0]} to {idx[-1]}"
+        return f"{count(len(frame))} rows · {idx[0]:%Y-%m-%d} to {idx[-1]:%Y-%m-%d}"
+    return f"{count(len(frame))} rows · {idx.name or 'step'} {idx[0]} to {idx[-1]}"
 
 
 def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
@@ -56,7 +57,7 @@ def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
                     width="stretch")
     st.caption(md(_span(frame)))
     st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
-                 column_config={c: st.column_config.NumberColumn(c, format="%.4g")
+                 column_config={c: st.column_config.NumberColumn(c, format=COLUMN["value"])
                                 for c in ("mean", "std", "min", "max", "first", "last")})
 
 
@@ -82,11 +83,11 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
             except DataError as e:
                 st.error(md(e), icon=":material/error:")
                 return cfg, None
-            st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target,
-                                          title=f"Sample 1: inputs and target ({ds.target} = {y[0, 0]:.3g})",
+            title = f"Sample 1: inputs and target ({ds.target} = {readable(float(y[0, 0]))})"
+            st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target, title=title,
                                           units="value (raw units)"),
                             key=f"{prefix}.sample", config=CHART_CONFIG, width="stretch")
-            st.caption(f"{len(X):,} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
+            st.caption(f"{count(len(X))} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
                        "as a star after the last input (here in raw units).")
             return cfg, None
         try:
@@ -110,8 +111,8 @@ def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
         return None
     text = frame_text(frame)
     vocab = Vocab.of(text)
-    st.caption(f"{len(text):,} characters, {vocab.size} distinct; unigram entropy "
-               f"{unigram_bits(vocab.encode(text), vocab.size):.3f} bits per character (the loss of a model "
+    st.caption(f"{count(len(text))} characters, {vocab.size} distinct; unigram entropy "
+               f"{fixed(unigram_bits(vocab.encode(text), vocab.size))} bits per character (the loss of a model "
                "that only knows how often each character occurs). The network reads T characters one-hot "
                "and predicts the next.")
     st.code(text[:1500], language=None, wrap_lines=True)
@@ -167,7 +168,8 @@ def csv_panel(prefix: str) -> tuple[DataConfig, pd.DataFrame] | None:
 
 def _train_upload(prefix: str, target: str = "pg") -> None:
     """Hand this page's upload to the Playground's data panel and open the Playground."""
-    from rnn_core.config import ModelConfig, TrainConfig
+    from rnn_core.config import TrainConfig
+    from rnn_core.nn.model_config import ModelConfig
     from ui.presenter import presenter_query
     from ui.state import request_seed, saved_configs
 
@@ -285,7 +287,8 @@ def presenter_view(prefix: str, box, chart: str) -> None:
     top = st.container()
     with st.expander("Dataset settings", icon=":material/tune:"):
         params = {p.name: param_widget(st, prefix, name, p) for p in ds.params}
-        T = int(st.number_input("Timesteps T", 1, 1000, value=50, key=f"{prefix}.present.T"))
+        T = int(st.number_input(FIELDS["timesteps"].widget_label, FIELDS["timesteps"].lo, FIELDS["timesteps"].hi,
+                                value=DataConfig().timesteps, key=f"{prefix}.present.T"))
     with top:
         status_line(f"**{ds.title}** · {ds.group} · {ds.source}")
         try:

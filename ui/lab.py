@@ -18,9 +18,11 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from rnn_core.config import CELL_SPECS, CELLS, INITS
+from rnn_core.config import INITS
 from rnn_core.lessons import lab
 from rnn_core.lessons.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
+from rnn_core.nn.cells import cell_of
+from ui.controls import cell_select
 from ui.links import LAB, follow, link_params, write_address
 from ui.state import slot, widget_key
 
@@ -94,7 +96,7 @@ def lab_controls(box, preset_box=None) -> LabConfig:
         format_func=lambda k: LAB_PRESETS[k]["title"], placeholder="Choose a preset…",
         label_visibility="collapsed" if preset_box is not None else "visible",
         help="Sets several controls at once to show one effect.")
-    _select(box, "cell", CELLS)
+    cell_select(box, key("cell"), LAB_SETTINGS["cell"])
     _slider(box, "timesteps")
     c1, c2 = box.columns(2)
     _slider(c1, "hidden_size")
@@ -142,7 +144,7 @@ def cached_overlay(cfg: dict) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_phase(cfg: dict) -> dict:
-    pinned = {"gain": 1.0} if "forget" in CELL_SPECS[cfg["cell"]].gates else {"gain": 1.0, "forget_bias": 0.0}
+    pinned = {"gain": 1.0} if "forget" in cell_of(cfg["cell"]).gates else {"gain": 1.0, "forget_bias": 0.0}
     return lab.phase_diagram(LabConfig(**{**cfg, **pinned}))
 
 

@@ -47,7 +47,6 @@ from rnn_core.config import (
     FIELDS,
     ConfigError,
     DataConfig,
-    ModelConfig,
     TrainConfig,
     clamp_to_limits,
     from_dict,
@@ -55,6 +54,8 @@ from rnn_core.config import (
     replace,
     to_query,
 )
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import readable
 
 EARLIEST_DATE = dt.date(1970, 1, 1)     # the date pickers' range: 1970-01-01 … today
 RUN_PARAM = "run"      # in the address bar while the page shows a run: a new session can tell it is gone
@@ -291,8 +292,8 @@ def clamp_lab_noting(cfg: Any) -> tuple[Any, list[str]]:
     from rnn_core.lessons.lab import LAB_LIMITS, LAB_SETTINGS, clamp_lab
 
     new = clamp_lab(cfg)
-    notes = [f"{LAB_SETTINGS[name].label} {getattr(cfg, name):g} is outside {lo:g}–{hi:g}; set to "
-             f"{getattr(new, name):g}."
+    notes = [f"{LAB_SETTINGS[name].label} {readable(getattr(cfg, name))} is outside {readable(lo)}–{readable(hi)}; "
+             f"set to {readable(getattr(new, name))}."
              for name, (lo, hi) in LAB_LIMITS.items() if getattr(new, name) != getattr(cfg, name)]
     return new, notes
 

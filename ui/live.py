@@ -18,7 +18,7 @@ Public:
         a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
         not at all otherwise (a full rerun switches polling on/off when the status changes); the
         interval follows the redraw's cost (`poll_interval(redraw_seconds)`)
-    ghost_bar(slot, make_context, cells, container=None)   # train another cell on the same setup (slot
+    ghost_bar(slot, make_context, container=None)   # train another cell on the same setup (slot
                                              # "<slot>.ghost"); in `container` (a popover): one under another
     ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
     progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
@@ -43,16 +43,18 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, DataConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
+from rnn_core.nn.cells import CELLS, label_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
-from rnn_core.serve.history import Snapshot, downsample
-from rnn_core.serve.live import LiveRun
-from rnn_core.serve.worker_pool import workers_enabled
-from rnn_core.serve.workers import new_run, run_closed_loop
+from rnn_core.serve.history import downsample
+from rnn_core.serve.live import LiveRun, Snapshot
+from rnn_core.serve.workers import new_run, run_closed_loop, workers_enabled
+from ui.markdown import md
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
-from ui.text import md
 
 FINISHED = ("completed", "stopped", "diverged")
 ACTIVE = ("running", "queued")          # the run wants to compute (queued: waiting for a slot): poll it
@@ -258,7 +260,7 @@ def progress_text(snap: Snapshot) -> str:
     """The status line: "✓ **completed** · epoch 10/10 · step 830/830 · 98.2 s elapsed"."""
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
     return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
-            f"step {snap.step}/{total_steps} · {snap.elapsed:.1f} s elapsed")
+            f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)} elapsed")
 
 
 def progress(snap: Snapshot | None) -> None:
@@ -358,7 +360,10 @@ def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
     return run, ctx
 
 
-def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str, str], container: Any = None) -> None:
+GHOST_CELL = "lstm"          # the ghost's cell until one is chosen: the gated answer to a plain RNN
+
+
+def ghost_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
     """The ghost run of a slot (slot `<slot>.ghost`): the same setup as the run shown — same windows,
     seed and training settings — with another cell, trained beside it and overlaid on its charts
     (only while that run is the one shown: after Reset or a new Train it is no longer its ghost).
@@ -371,7 +376,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
     if action == "train":
         try:
             base = get_context(slot) or make_context()
-            cell = st.session_state.get(cell_key) or "lstm"
+            cell = st.session_state.get(cell_key) or GHOST_CELL
             ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
             run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
         except (ConfigError, ValueError) as e:
@@ -383,17 +388,17 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext], cells: dict[str
     elif action == "clear":
         clear_run(ghost)
     shown = get_context(slot)
-    options = [c for c in cells if shown is None or c != shown.model_cfg.cell]
+    options = [c for c in CELLS if shown is None or c != shown.model_cfg.cell]
     if cell_key in st.session_state and st.session_state[cell_key] not in options:
         del st.session_state[cell_key]        # the cell shown now: back to the default below
     # the default as `index`, not written into the session: a picker in a closed popover is drawn by the
     # browser only when opened, and one drawn late takes its default, not a value the session set
-    default = options.index("lstm") if "lstm" in options else 0
+    default = options.index(GHOST_CELL) if GHOST_CELL in options else 0
     if container is not None:
         c1 = c2 = c3 = container
     else:
         c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
-    c1.selectbox("Ghost run: the same setup with", options, index=default, format_func=cells.get, key=cell_key,
+    c1.selectbox("Ghost run: the same setup with", options, index=default, format_func=label_of, key=cell_key,
                  help="Trains another cell on the same windows, seed and settings, and draws its loss and "
                       "gradient through time (purple, dashed) over this run's, without leaving the page.")
     c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
@@ -529,14 +534,16 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(_closed_loop, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
+        job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
 
 
-def _closed_loop(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+    """The closed-loop forecast, as the page's background thread runs it: (result, None) or (None, a
+    sentence)."""
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
     from rnn_core.measure.closed_loop import closed_loop

@@ -2,6 +2,7 @@
 
     prepare_windows(data_cfg, frame) -> Windows                 cached per config and a digest of every
                                                                  value of the frame (uploads never collide)
+    forget_windows()                                             empty that cache
     make_context(model_cfg, data_choice, train_cfg) -> RunContext
         windows from the data choice, input/output sizes set from them, everything validated; raises
         DataError / ConfigError with one sentence
@@ -9,7 +10,7 @@
     run_records(run) -> list[dict]          the kept history in order (steps, epochs, end)
     export_panel(slot, model_cfg, data_cfg, train_cfg)
         config JSON of the current controls; history CSV and the run zip (weights as safetensors,
-        built only when clicked); upload a saved run zip to inspect it here
+        built only when clicked); upload a saved run zip to inspect it here (`load_upload(slot, upload)`)
 Leaves to others: the file formats (`rnn_core/serve/runs.py`), the run itself (`ui/live.py`).
 """
 
@@ -23,16 +24,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import ConfigError, DataConfig, ModelConfig, TrainConfig, replace, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, replace, validate_run
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.run_format import RunFileError, load_run_zip
 from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
 from ui.controls import DataChoice
 from ui.live import FINISHED, RunContext, StaticRun, get_context, get_run, set_run
+from ui.markdown import md
 from ui.state import request_seed
 from ui.state import slot as slot_state
-from ui.text import md
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
@@ -51,6 +53,11 @@ def frame_digest(frame: pd.DataFrame | None) -> str:
                          [str(t) for t in frame.dtypes]]).encode())
     h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
     return h.hexdigest()
+
+
+def forget_windows() -> None:
+    """Empty the windows cache (`prepare_windows`): every config is windowed again."""
+    _prepare_cached.clear()
 
 
 def prepare_windows(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
@@ -103,7 +110,7 @@ def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
     return make
 
 
-def _load_upload(slot: str, upload: Any) -> None:
+def load_upload(slot: str, upload: Any) -> None:
     """Read a saved run zip once per file and install it in the slot as a StaticRun."""
     state = slot_state(slot)
     if state.upload_id == upload.file_id:
@@ -170,7 +177,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
         upload = st.file_uploader("Open a saved run (zip)", type=["zip"], key=f"{slot}.run_upload",
                                   help="A zip downloaded from this page. Weights are read with safetensors only.")
         if upload is not None:
-            _load_upload(slot, upload)
+            load_upload(slot, upload)
         err = slot_state(slot).upload_error
         if err:
             st.error(md(err), icon=":material/error:")

@@ -45,7 +45,8 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from ui.links import AT_PARAM, PLAYGROUND, RUN_GONE, RUN_PARAM, follow, link_params, read_at, write_address
 
 SECTIONS = {"m": ModelConfig, "d": DataConfig, "t": TrainConfig}

@@ -26,7 +26,9 @@ from plots import text as TF
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
 from rnn_core.nn.sampling import epoch_prompt, sample
-from ui.live import RunContext, Snapshot
+from rnn_core.readable import COLUMN, fixed
+from rnn_core.serve.history import Snapshot
+from ui.live import RunContext
 from ui.state import memo
 
 TOP_K = 3
@@ -88,7 +90,7 @@ def samples_view(snap: Snapshot | None, slot: str) -> None:
     st.markdown(f"**Sample after epoch {int(latest['epoch'])}**")
     st.code(latest["sample"], language=None, wrap_lines=True)
     st.dataframe(table, hide_index=True, width="stretch", key=f"{slot}.text.samples",
-                 column_config={"val bits/char": st.column_config.NumberColumn(format="%.3f"),
+                 column_config={"val bits/char": st.column_config.NumberColumn(format=COLUMN["fixed"]),
                                 "sample": st.column_config.TextColumn(width="large")})
 
 
@@ -115,13 +117,13 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
         st.caption("Train a text dataset to see samples and next-character guesses here.")
         return
     info: TextInfo = ctx.windows.text
-    st.caption(f"The loss is in bits per character; the unigram baseline ({info.unigram_bits:.3f} bits) is "
+    st.caption(f"The loss is in bits per character; the unigram baseline ({fixed(info.unigram_bits)} bits) is "
                "what a model with no memory at all scores — it only knows how often each character occurs.")
     samples_view(snap, slot)
     scores = scores_table(evaluation)
     if not scores.empty:
         st.dataframe(scores, hide_index=True, width="stretch", key=f"{slot}.text.scores",
-                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in scores.columns
+                     column_config={c: st.column_config.NumberColumn(format=COLUMN["fixed"]) for c in scores.columns
                                     if c != "split"})
         if "closer right" in scores.columns:
             st.caption("'closer right': at each closing bracket, how often the matching one is the likeliest "
@@ -152,7 +154,7 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
                                        "p": [p for _, p in guesses] + [r["p_actual"]]}), hide_index=True,
                          key=f"{slot}.text.topk", width="stretch",
                          column_config={"p": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0,
-                                                                              format="%.3f")})
+                                                                              format=COLUMN["fixed"])})
             st.caption(f"The model's top {TOP_K} guesses for the boxed character, and the probability it "
                        "gave the character that actually came.")
     span = info.memory.get("span")

@@ -42,20 +42,20 @@ from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import CHART_CONFIG, COLORS
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.config import CELL_SPECS, CELLS
 from rnn_core.data.windows import naive_loss
 from rnn_core.measure.evaluate import scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
-from rnn_core.measure.readable import readable
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
-from rnn_core.nn.models import SPECTRUM_OF
-from rnn_core.nn.probe import BOUND_CELLS, reference_note
+from rnn_core.nn.cells import cell_of, label_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.probe import reference_note
 from rnn_core.nn.tasks import task_of
+from rnn_core.readable import readable, seconds
+from rnn_core.serve.history import Snapshot
 from ui.live import (
     FINISHED,
     STATUS_ICON,
     RunContext,
-    Snapshot,
     evaluation_for,
     get_context,
     get_run,
@@ -63,10 +63,10 @@ from ui.live import (
     progress,
     progress_text,
 )
+from ui.markdown import md
 from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
 from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
 from ui.state import memo
-from ui.text import md
 from ui.text_views import text_section
 
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
@@ -117,6 +117,11 @@ def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
     return memo(slot, name, key, build)
 
 
+def _cell_name(ctx: RunContext | None) -> str:
+    """The run's cell, or the default cell's before there is a run."""
+    return ctx.model_cfg.cell if ctx else ModelConfig().cell
+
+
 def _epoch_key(snap: Snapshot | None, ctx: RunContext | None) -> tuple:
     """Identifies the epoch-level data of a snapshot: the run (its context) and how many epochs."""
     return (id(ctx), len(snap.epochs) if snap else -1)
@@ -165,7 +170,7 @@ def get_ghost(slot: str) -> Ghost | None:
     if found is None:
         return None
     run, ctx = found
-    return Ghost(run.snapshot(), CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell))
+    return Ghost(run.snapshot(), label_of(ctx.model_cfg.cell))
 
 
 def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None = None) -> Verdict | None:
@@ -194,7 +199,7 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
     v = verdict_for(snap, ctx, slot)
     if v is None:
         return
-    cell = CELLS.get(ctx.model_cfg.cell, ctx.model_cfg.cell)
+    cell = label_of(ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
     st.markdown(f"##### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
     if note:
@@ -315,7 +320,7 @@ def gradient_time_caption(snap: Snapshot | None, ctx: RunContext | None, at: Scr
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
                "at initialisation (epoch 0), so you see what training did to it. "
-               + reference_note(ctx.model_cfg.cell if ctx else "rnn") + " " + probe_note(ctx))
+               + reference_note(_cell_name(ctx)) + " " + probe_note(ctx))
 
 
 def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
@@ -390,9 +395,10 @@ def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOp
 def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
     gamma = (latest_probe(epochs) or {}).get("gamma", 1.0)
-    cell = ctx.model_cfg.cell if ctx else "rnn"
+    cell = _cell_name(ctx)
     return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)),
-                 lambda: _marked(spectra_figure(epochs, gamma, SPECTRUM_OF[cell], cell in BOUND_CELLS), at, "epoch"))
+                 lambda: _marked(spectra_figure(epochs, gamma, cell_of(cell).spectrum_of, cell_of(cell).bounded),
+                                 at, "epoch"))
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
@@ -407,12 +413,12 @@ def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: 
                    "(W_hh, solid) carry the gradient through time.")
     with c2:
         _chart(spectra_fig(snap, ctx, slot, at), slot, "spectra")
-        cell = ctx.model_cfg.cell if ctx else "rnn"
-        st.caption(f"σ_max is the most {SPECTRUM_OF[cell]} can stretch a vector. " + (
+        cell = _cell_name(ctx)
+        st.caption(f"σ_max is the most {cell_of(cell).spectrum_of} can stretch a vector. " + (
             "Below the red line (σ_max·γ < 1) each step back through the recurrence can only shrink the "
             "gradient, so the top layer's gradient through time must vanish; above it the gradient may grow "
-            "but need not (the spectral radius and tanh′ < 1 usually still shrink it)." if cell in BOUND_CELLS
-            else "For LSTM and GRU this is the cell candidate's block only: no line is drawn, because below 1 "
+            "but need not (the spectral radius and tanh′ < 1 usually still shrink it)." if cell_of(cell).bounded
+            else "For a gated cell this is the cell candidate's block only: no line is drawn, because below 1 "
             "the gradient need not vanish — an open forget gate (or update gate) carries it past."))
 
 
@@ -474,8 +480,8 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 
 # --------------------------------------------------------------------------------------------- 5
 def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
-    cell = ctx.model_cfg.cell if ctx else "rnn"
-    if not CELL_SPECS[cell].gates:
+    cell = _cell_name(ctx)
+    if not cell_of(cell).gates:
         return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell))
 
     def build() -> Any:
@@ -489,8 +495,8 @@ def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scru
 
 
 def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
-    cell = ctx.model_cfg.cell if ctx else "rnn"
-    if not CELL_SPECS[cell].gates:
+    cell = _cell_name(ctx)
+    if not cell_of(cell).gates:
         return
     _chart(gates_fig(snap, ctx, slot, at), slot, "gates")
     st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
@@ -530,7 +536,7 @@ def status_text(snap: Snapshot | None) -> str:
         return "No run yet: press **Train**."
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
     return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
-            f"step {snap.step}/{total_steps} · {snap.elapsed:.0f} s")
+            f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)}")
 
 
 def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
@@ -622,8 +628,8 @@ def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, 
 
 def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
     """Gates for LSTM / GRU; for plain cells, what the gates would show."""
-    cell = ctx.model_cfg.cell if ctx else "rnn"
-    if CELL_SPECS[cell].gates:
+    cell = _cell_name(ctx)
+    if cell_of(cell).gates:
         gates_section(snap, ctx, slot, at)
     else:
         _chart(gates_fig(snap, ctx, slot), slot, "gates")     # the no-gates placeholder, built once

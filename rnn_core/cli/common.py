@@ -7,13 +7,16 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, FIELDS, INITS, ModelConfig
+from rnn_core.config import FIELDS, INITS
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS
-from rnn_core.measure.readable import PLAIN_BELOW, readable
+from rnn_core.nn.cells import CELLS, cell_help
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import readable
 
 PROG = "python -m rnn_core"
 
@@ -32,22 +35,25 @@ class Parser(argparse.ArgumentParser):
 def range_text(name: str) -> str:
     """'lo to hi' of a setting, from the one settings table (config.FIELDS) that validate() enforces."""
     f = FIELDS[name]
-    return f"{f.lo:g} to {f.hi:g}"
+    return f"{readable(f.lo)} to {readable(f.hi)}"
 
 
-def model_flags(p: argparse.ArgumentParser, m: ModelConfig, defaults: bool = True) -> None:
-    """The model flags; with defaults=False each flag not given stays None (so a preset can fill it)."""
+def model_flags(p: argparse.ArgumentParser, m: ModelConfig, defaults: bool = True, place: str = "") -> None:
+    """The model flags; with defaults=False each flag not given stays None (so a preset can fill it). Their
+    ranges are FIELDS' rows for `place` ("lab." for the gradients command: the Lab's), else the Playground's."""
     d = (lambda v: v) if defaults else (lambda v: None)
-    p.add_argument("--cell", choices=list(CELLS), default=d(m.cell), help=f"recurrent cell (default {m.cell})")
+    p.add_argument("--cell", choices=list(CELLS), default=d(m.cell),
+                   help=f"recurrent cell (default {m.cell}). " + cell_help())
     p.add_argument("--hidden", type=int, default=d(m.hidden_size),
-                   help=f"hidden units per layer ({m.hidden_size}; {range_text('hidden_size')})")
+                   help=f"hidden units per layer ({m.hidden_size}; {range_text(place + 'hidden_size')})")
     p.add_argument("--layers", type=int, default=d(m.num_layers),
-                   help=f"stacked layers ({m.num_layers}; {range_text('num_layers')})")
+                   help=f"stacked layers ({m.num_layers}; {range_text(place + 'num_layers')})")
     p.add_argument("--init", choices=list(INITS), default=d(m.init), help=f"W_hh init scheme ({m.init})")
     p.add_argument("--gain", type=float, default=d(m.gain),
-                   help=f"gain of the W_hh init ({m.gain:g}; {range_text('gain')})")
+                   help=f"gain of the W_hh init ({readable(m.gain)}; {range_text(place + 'gain')})")
     p.add_argument("--forget-bias", type=float, default=d(m.forget_bias),
-                   help=f"added to the LSTM forget-gate bias ({m.forget_bias:g}; {range_text('forget_bias')})")
+                   help=f"added to the LSTM forget-gate bias ({readable(m.forget_bias)}; "
+                        f"{range_text(place + 'forget_bias')})")
 
 
 def fail(message: str) -> None:
@@ -85,13 +91,12 @@ def dataset_params(dataset: str, given: dict[str, Any]) -> dict[str, Any]:
         raise CliError(f"--param {e}") from None
 
 
-def fmt(x: float | None, spec: str = ".4g") -> str:
-    """x by `spec`; a float beyond 10⁶ (a diverged run's) as 1.82 × 10¹⁹, as the app writes it."""
+def fmt(x: float | None, write: Callable[[float], str] | None = None) -> str:
+    """x written by rnn_core.readable (`write`, by default `readable` with 4 significant digits), as the app
+    writes it — a diverged run's 1.82 × 10¹⁹ included; "—" for a value that is missing or not finite."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
-    if isinstance(x, float) and abs(x) >= PLAIN_BELOW:
-        return readable(x)
-    return format(x, spec)
+    return write(x) if write else readable(x, 4)
 
 
 def write_json(path: str, obj: Any) -> None:

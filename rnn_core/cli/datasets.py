@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnn_core.cli.common import say
 from rnn_core.data.registry import DATASETS
+from rnn_core.readable import readable
 
 
 def cmd_datasets() -> int:
@@ -16,7 +17,7 @@ def cmd_datasets() -> int:
         say(f"  {name:<{width}}  {ds.title} [{ds.task}] — {ds.description}")
         details = [f"features {', '.join(ds.features)}" if ds.features else "",
                    f"target {ds.target}" if ds.target else "",
-                   "params " + ", ".join(f"{p.name}={p.default:g}" if isinstance(p.default, float)
+                   "params " + ", ".join(f"{p.name}={readable(p.default)}" if isinstance(p.default, float)
                                          else f"{p.name}={p.default}" for p in ds.params) if ds.params else ""]
         details = [d for d in details if d]
         if details:

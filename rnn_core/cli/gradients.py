@@ -1,5 +1,7 @@
 """`python -m rnn_core gradients`: ‖∂L/∂h_t‖ per timestep at initialisation (no training), the decades
-it loses from the last timestep back to the first, and what bounds or governs that loss."""
+it loses from the last timestep back to the first, and what bounds or governs that loss. It measures what
+the Gradient Lab measures, so it takes the Lab's ranges (`config.FIELDS["lab.*"]`, checked by
+`LabConfig.validate`) and the probe batch's (`FIELDS["probe_batch"]`)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,19 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_core.cli.common import CliError, model_flags, say, write_json
-from rnn_core.config import CELL_SPECS, CELLS, DataConfig, ModelConfig
+from rnn_core.cli.common import CliError, model_flags, range_text, say, write_json
+from rnn_core.config import TrainConfig, check_range
+from rnn_core.lessons.lab import LabConfig
+from rnn_core.nn.cells import cell_of, label_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import fixed, readable
 
 
 def gradients_parser(p: argparse.ArgumentParser) -> None:
-    model_flags(p, ModelConfig())
-    p.add_argument("--timesteps", type=int, default=50, help="T (%(default)s)")
-    p.add_argument("--batch", type=int, default=16, help="sequences in the probe batch (%(default)s)")
+    model_flags(p, ModelConfig(), place="lab.")
+    p.add_argument("--timesteps", type=int, default=50, help=f"T (%(default)s; {range_text('lab.timesteps')})")
+    p.add_argument("--batch", type=int, default=TrainConfig().probe_batch,
+                   help=f"sequences in the probe batch (%(default)s; {range_text('probe_batch')})")
     p.add_argument("--data", choices=["random", "sine"], default="random",
                    help="random N(0, 1) inputs and targets, or sine waves with random phases (%(default)s)")
     p.add_argument("--seed", type=int, default=0, help="weights and batch (%(default)s)")
@@ -29,11 +36,12 @@ def cmd_gradients(args) -> int:
         parent = Path(args.json).expanduser().resolve().parent
         if not parent.is_dir():
             raise CliError(f"Cannot write --json '{args.json}': the folder '{parent}' does not exist.")
-    DataConfig(timesteps=args.timesteps).validate()            # the same limits as training
-    if not 1 <= args.batch <= 1024:
-        raise CliError(f"--batch must be between 1 and 1024, got {args.batch}.")
-    model_cfg = ModelConfig(cell=args.cell, hidden_size=args.hidden, num_layers=args.layers, init=args.init,
-                            gain=args.gain, forget_bias=args.forget_bias).validate()
+    # the Lab's ranges (it measures the same), then the model's own checks
+    lab = LabConfig(cell=args.cell, timesteps=args.timesteps, hidden_size=args.hidden, num_layers=args.layers,
+                    init=args.init, gain=args.gain, forget_bias=args.forget_bias).validate()
+    check_range("probe_batch", args.batch)
+    model_cfg = ModelConfig(cell=lab.cell, hidden_size=lab.hidden_size, num_layers=lab.num_layers, init=lab.init,
+                            gain=lab.gain, forget_bias=lab.forget_bias).validate()
 
     from rnn_core.nn.models import build_model
     from rnn_core.nn.probe import probe
@@ -42,17 +50,17 @@ def cmd_gradients(args) -> int:
     X, y = _probe_batch(args.data, args.batch, args.timesteps, args.seed)
     result = probe(model, X, y)
     T = result["timesteps"]
-    say(f"{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, init "
-         f"{model_cfg.init} (gain {model_cfg.gain:g}), {T} timesteps, {args.batch} {args.data} sequences; "
-         f"loss {result['loss']:.4g}")
+    say(f"{label_of(model_cfg.cell)}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, init "
+         f"{model_cfg.init} (gain {readable(model_cfg.gain)}), {T} timesteps, {args.batch} {args.data} sequences; "
+         f"loss {readable(result['loss'], 4)}")
     decades, theory = [], []
-    matrix = CELL_SPECS[model_cfg.cell].spectrum_of
+    matrix = cell_of(model_cfg.cell).spectrum_of
     for l, g in enumerate(result["grad_h"]):
         decades.append(_decades(g[-1], g[0]))
         theory.append(_theory_decades(result, l, T))
-        say(f"layer {l + 1}: ‖∂L/∂h_t‖ {g[-1]:.3g} at t={T} → {g[0]:.3g} at t=1: "
-             f"{_decades_text(decades[-1], g)}; {matrix}: σ_max {result['sigma_max'][l]:.3f}, spectral radius "
-             f"{result['spectral_radius'][l]:.3f}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
+        say(f"layer {l + 1}: ‖∂L/∂h_t‖ {readable(g[-1])} at t={T} → {readable(g[0])} at t=1: "
+             f"{_decades_text(decades[-1], g)}; {matrix}: σ_max {fixed(result['sigma_max'][l])}, spectral radius "
+             f"{fixed(result['spectral_radius'][l])}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
     if args.json:
         write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
                                 "data": args.data, "seed": args.seed, "loss": result["loss"],
@@ -88,7 +96,7 @@ def _decades_text(d: float | None, g: list[float]) -> str:
                 if g[-1] > 0 else "no gradient at all")
     if abs(d) < 0.05:
         return "about constant (0.0 decades)"
-    return f"vanishes by {d:.1f} decades" if d > 0 else f"explodes by {-d:.1f} decades"
+    return f"vanishes by {fixed(d, 1)} decades" if d > 0 else f"explodes by {fixed(-d, 1)} decades"
 
 
 def _theory_decades(result: dict, l: int, T: int) -> float | None:
@@ -105,15 +113,16 @@ def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
     if theory is not None and abs(theory) < 0.05:
         return "; the bound (σ_max·γ)^(T−1) ≈ 1 forces no loss and allows no growth"
     if theory is not None:
-        return (f"; the bound (σ_max·γ)^(T−1) says at least {theory:.1f} decades are lost" if theory >= 0
-                else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {-theory:.1f} decades (not forces it)")
-    if CELL_SPECS[cell].bounded:
+        return (f"; the bound (σ_max·γ)^(T−1) says at least {fixed(theory, 1)} decades are lost" if theory >= 0
+                else f"; the bound (σ_max·γ)^(T−1) allows growth by up to {fixed(-theory, 1)} decades (not forces it)")
+    if cell_of(cell).bounded:
         return "; no σ_max bound for a lower layer: gradient enters it from the layer above at every step"
     path = (result.get("gate_path") or [[]] * (l + 1))[l]
     if not path:
         return "; no σ_max bound for a gated cell (the gates add paths it does not cover)"
     d = _decades(path[-1], path[0])
-    along = ("the cell state alone (the product of forget gates)" if CELL_SPECS[cell].cell_state
-             else "the update gate's copy alone (the product of update gates)")
-    lost = "more than 300" if d is None else f"{d:.1f}"
+    gate, state = cell_of(cell).gate_path
+    along = (f"the {'cell state' if state == 'c' else 'hidden state'}'s additive path alone (the product of {gate} "
+             "gates)")
+    lost = "more than 300" if d is None else fixed(d, 1)
     return f"; no σ_max bound for a gated cell: along {along} {lost} decades are lost"

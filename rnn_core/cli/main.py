@@ -15,7 +15,8 @@
 overrides it (the train flags default to None for that reason; the help states the real defaults).
 `train` prints one line per epoch (train loss, validation loss, gradient norm, seconds) under a header
 saying what the constant guess and persistence score in the same scaled units, a verdict against
-them ("beats" only below BEATS_BELOW× their loss), then the test metrics next to the baseline (text
+them (the app's one rule, `verdict.judge`: within ±10 % of a baseline is "no better"), then the test
+metrics next to the baseline (text
 datasets: bits per character against the unigram baseline and a sample per epoch, then bits per
 character and accuracy on the held-out text); `--json` writes the whole run record, `--save` a run
 folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no training, and prints how many

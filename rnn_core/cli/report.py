@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 
 import numpy as np
 
 from rnn_core.cli.common import fmt
+from rnn_core.measure.verdict import judge
+from rnn_core.readable import count, fixed, percent, readable, seconds, signed
+
+FIVE = partial(readable, digits=5)          # an epoch's losses: five significant digits
 
 
 def epoch_summary(rec: dict, steps: list[dict]) -> dict:
@@ -27,9 +32,9 @@ def epoch_line(e: dict, total: int) -> str:
     grad = "at initialisation"
     if e["steps"]:
         clipped = f", {e['clipped_steps']} clipped" if e["clipped_steps"] else ""
-        grad = f"grad norm {fmt(e['grad_norm_mean'], '.3g')} (max {fmt(e['grad_norm_max'], '.3g')}{clipped})"
-    return (f"epoch {e['epoch']:>{len(str(total))}}/{total}  train {fmt(e['train_loss'], '.5g')}  "
-            f"val {fmt(e['val_loss'], '.5g')}  {grad}  {e['seconds']:.1f}s")
+        grad = f"grad norm {fmt(e['grad_norm_mean'], readable)} (max {fmt(e['grad_norm_max'], readable)}{clipped})"
+    return (f"epoch {str(e['epoch']).rjust(len(str(total)))}/{total}  train {fmt(e['train_loss'], FIVE)}  "
+            f"val {fmt(e['val_loss'], FIVE)}  {grad}  {seconds(e['seconds'])}")
 
 
 SPLIT_NAME = {"train": "training", "val": "validation"}
@@ -38,40 +43,39 @@ SPLIT_NAME = {"train": "training", "val": "validation"}
 NAIVE_NAME = {"constant": "the constant guess", "persistence": "persistence"}
 
 
-BEATS_BELOW = 0.9    # an error counts as beating a baseline only below 0.9× the baseline's (not at 0.998×)
+JUDGED = {"beats": "beats it", "at_baseline": "no better", "worse": "worse"}   # verdict.judge's words here
 
 
 def baseline_line(naive: dict, split: str) -> str:
     """The header of the epoch lines: what the losses mean and what a guess that learns nothing scores."""
-    guesses = [f"the constant guess (training mean) scores {fmt(naive['constant'], '.4g')}"]
+    guesses = [f"the constant guess (training mean) scores {fmt(naive['constant'])}"]
     if naive["persistence"] is not None:
-        guesses.append(f"persistence (ŷ = last value) {fmt(naive['persistence'], '.4g')}")
+        guesses.append(f"persistence (ŷ = last value) {fmt(naive['persistence'])}")
     return (f"Losses are MSE in scaled units; on the {SPLIT_NAME[split]} windows "
             f"{' and '.join(guesses)}; a loss must fall clearly below "
             f"{'these' if len(guesses) > 1 else 'that'} to show learning.")
 
 
 def versus(error: float, baseline: float | None, name: str) -> str | None:
-    """'0.031× the constant guess: beats it' — beating needs a clear margin (BEATS_BELOW)."""
+    """'0.031× the constant guess: beats it' — judged by the app's one rule (`verdict.judge`: within
+    ±AT_BASELINE of the baseline is "no better")."""
     if baseline is None or not baseline > 0 or not math.isfinite(error):
         return None
     ratio = error / baseline
-    verdict = ("beats it" if ratio < BEATS_BELOW else "no better" if ratio <= 1 / BEATS_BELOW
-               else "worse")
-    return f"{ratio:.2g}× {name}: {verdict}"
+    return f"{readable(ratio, 2)}× {name}: {JUDGED[judge(ratio)]}"
 
 
 def verdict_line(loss: float | None, naive: dict, split: str) -> str:
     if loss is None or not math.isfinite(loss):
         return f"Final {SPLIT_NAME[split]} loss: undefined."
     parts = [v for k, base in naive.items() if (v := versus(loss, base, NAIVE_NAME[k])) is not None]
-    return f"Final {SPLIT_NAME[split]} loss {loss:.4g}" + (f" = {'; '.join(parts)}." if parts else ".")
+    return f"Final {SPLIT_NAME[split]} loss {fmt(loss)}" + (f" = {'; '.join(parts)}." if parts else ".")
 
 
 def end_line(end: dict) -> str:
     if end["status"] == "diverged":
         return f"Diverged at epoch {end['epoch']}, step {end['step']}: {end['reason']}"
-    return f"{end['status'].capitalize()}: {end['reason'].rstrip('.')}, {end['seconds']:.1f} s of training."
+    return f"{end['status'].capitalize()}: {end['reason'].rstrip('.')}, {seconds(end['seconds'])} of training."
 
 
 def metrics_summary(evaluation: dict) -> dict:
@@ -95,16 +99,15 @@ def metrics_line(summary: dict, baseline: str) -> str:
     verdict = ""
     if m["skill_score"] is not None:
         ratio = 1.0 - m["skill_score"]                      # RMSE / baseline RMSE
-        verdict = (f", {SKILL_FORMULA} = {fmt(m['skill_score'], '.3f')}: " +
-                   ("beats " if ratio < BEATS_BELOW else "is no better than " if ratio <= 1 / BEATS_BELOW
-                    else "is worse than ") + against)
+        words = {"beats": "beats ", "at_baseline": "is no better than ", "worse": "is worse than "}
+        verdict = f", {SKILL_FORMULA} = {fmt(m['skill_score'], signed)}: {words[judge(ratio)]}{against}"
     extra = ""
     if baseline == "persistence":
-        mape = "— (undefined: the series reaches zero)" if m["mape"] is None else f"{m['mape']:.2f}%"
+        mape = "— (undefined: the series reaches zero)" if m["mape"] is None else f"{fixed(m['mape'], 2)}%"
         direction = m["directional_accuracy"]
         extra = (f"; MAE {fmt(m['mae'])}, MAPE {mape}, direction right "
-                 f"{'—' if direction is None else format(100 * direction, '.1f') + '%'}"
-                 f", best lag {fmt(m['best_lag'], 'd')}")
+                 f"{'—' if direction is None else percent(direction, 1)}"
+                 f", best lag {fmt(m['best_lag'], count)}")
         if m["best_lag"] == 1:
             extra += " (the predictions trail the truth by one step: mostly a copy of the last value)"
     return (f"Test RMSE {fmt(m['rmse'])} (baseline {fmt(m['naive_rmse'])}){verdict}{extra}.")
@@ -112,8 +115,8 @@ def metrics_line(summary: dict, baseline: str) -> str:
 
 def text_epoch_line(rec: dict, unigram: float) -> str:
     """Bits per character against the unigram baseline, and the sample the model wrote this epoch."""
-    return (f"  bits/char: train {fmt(rec['train_loss'], '.3f')}, val {fmt(rec['val_loss'], '.3f')} "
-            f"(unigram baseline {unigram:.3f}) · sample at τ = {rec['text']['temperature']:g}: "
+    return (f"  bits/char: train {fmt(rec['train_loss'], fixed)}, val {fmt(rec['val_loss'], fixed)} "
+            f"(unigram baseline {fixed(unigram)}) · sample at τ = {readable(rec['text']['temperature'])}: "
             f"{json.dumps(rec['text']['sample'], ensure_ascii=False)}")
 
 
@@ -125,10 +128,10 @@ def text_metrics_line(evaluation: dict) -> str:
     m, H = evaluation["test"]["metrics"]["model"], evaluation["unigram_bits"]
     if m["bits"] is None:
         return "Test: no held-out windows."
-    verdict = "beats" if m["bits"] < H else "does not beat"
-    line = (f"Test {m['bits']:.3f} bits per character ({verdict} the unigram baseline {H:.3f}); "
-            f"next character right {100 * m['accuracy']:.1f}% of the time")
+    verdict = {"beats": "beats", "at_baseline": "is no better than", "worse": "is worse than"}[judge(m["bits"] / H)]
+    line = (f"Test {fixed(m['bits'])} bits per character ({verdict} the unigram baseline {fixed(H)}); "
+            f"next character right {percent(m['accuracy'], 1)} of the time")
     if m["memory_accuracy"] is not None:
-        line += (f"; the matching closer {100 * m['memory_accuracy']:.1f}% of the time (span "
+        line += (f"; the matching closer {percent(m['memory_accuracy'], 1)} of the time (span "
                  f"{evaluation['span']}; without memory about 33%)")
     return line + "."

@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 from rnn_core.cli.common import CliError, dataset_params, fail, parse_params, say
-from rnn_core.config import CELLS, INITS, OPTIMIZERS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import INITS, OPTIMIZERS, DataConfig, TrainConfig
+from rnn_core.nn.cells import CELLS
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import seconds
 
 
 def sweep_parser(p: argparse.ArgumentParser) -> None:
@@ -148,17 +151,16 @@ def cmd_sweep(args) -> int:
     if tty and not args.quiet:
         print(file=sys.stderr)
     records = read_records(out)
-    say(f"Finished: {n} runs trained in {time.monotonic() - t0:.1f} s; {args.out} holds {len(records)} runs.")
+    say(f"Finished: {n} runs trained in {seconds(time.monotonic() - t0)}; {args.out} holds {len(records)} runs.")
     if args.parquet:
         write_parquet(records, args.parquet)
         say(f"Wrote {args.parquet}")
     return 0
 
 
-def _progress(done: int, total: int, seconds: float, eta, tty: bool) -> None:
-    left = eta(done, total, seconds)
+def _progress(done: int, total: int, spent: float, eta, tty: bool) -> None:
+    left = eta(done, total, spent)
     width = 30
     bar = "#" * round(width * done / max(1, total))
-    line = (f"[{bar:<{width}}] {done}/{total} runs · {seconds:.0f} s · ETA "
-            f"{'—' if left is None else f'{left:.0f} s'}")
+    line = f"[{bar.ljust(width)}] {done}/{total} runs · {seconds(spent)} · ETA {'—' if left is None else seconds(left)}"
     print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)

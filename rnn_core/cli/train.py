@@ -35,12 +35,15 @@ from rnn_core.cli.report import (
     text_summary,
     verdict_line,
 )
-from rnn_core.config import CELLS, OPTIMIZERS, SCALERS, DataConfig, ModelConfig, TrainConfig, validate_run
+from rnn_core.config import OPTIMIZERS, SCALERS, DataConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES
 from rnn_core.data.registry import get_dataset
 from rnn_core.interrupt import interruptible
 from rnn_core.lessons.presets import PRESETS, preset_configs, preset_note
+from rnn_core.nn.cells import label_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import readable
 
 
 def train_parser(p: argparse.ArgumentParser) -> None:
@@ -79,12 +82,12 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     opt = p.add_argument_group("training")
     opt.add_argument("--epochs", type=int, help=f"({t.epochs}; {range_text('epochs')})")
     opt.add_argument("--batch-size", type=int, help=f"({t.batch_size}; {range_text('batch_size')})")
-    opt.add_argument("--lr", type=float, help=f"learning rate ({t.lr:g}; {range_text('lr')})")
+    opt.add_argument("--lr", type=float, help=f"learning rate ({readable(t.lr)}; {range_text('lr')})")
     opt.add_argument("--optimizer", choices=list(OPTIMIZERS), help=f"({t.optimizer})")
-    opt.add_argument("--momentum", type=float, help=f"SGD momentum ({t.momentum:g}; {range_text('momentum')})")
+    opt.add_argument("--momentum", type=float, help=f"SGD momentum ({readable(t.momentum)}; {range_text('momentum')})")
     clip = opt.add_mutually_exclusive_group()
     clip.add_argument("--clip-norm", type=float, metavar="C",
-                      help=f"clip the gradient norm at C (the default, C = {t.clip_value:g})")
+                      help=f"clip the gradient norm at C (the default, C = {readable(t.clip_value)})")
     clip.add_argument("--clip-value", type=float, metavar="C", help="clip every gradient entry to ±C")
     clip.add_argument("--no-clip", action="store_true", default=None, help="no gradient clipping")
     opt.add_argument("--bptt-truncate", type=int, metavar="K",
@@ -250,7 +253,7 @@ def cmd_train(args) -> int:
     warm_up()                         # torch's one-off imports now, not inside the (interruptible) run
     if not args.quiet:
         preset = f"preset '{args.preset}': " if args.preset else ""
-        say(f"{preset}{CELLS[model_cfg.cell]}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
+        say(f"{preset}{label_of(model_cfg.cell)}, {model_cfg.num_layers}×{model_cfg.hidden_size} units, "
              f"{data_cfg.timesteps} timesteps on '{data_cfg.dataset}' → {windows.target_name} "
              f"({sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test windows), "
              f"{train_cfg.epochs} epochs on {train_cfg.device}")

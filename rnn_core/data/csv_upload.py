@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.data.errors import DataError
+from rnn_core.readable import megabytes, readable
 
 MAX_UPLOAD_BYTES = 5_000_000
 MIN_CSV_ROWS = 10
@@ -48,7 +49,7 @@ def _decode(data: bytes, max_bytes: int) -> tuple[str, str]:
     if len(data) == 0:
         raise DataError("The file is empty; upload a CSV with a header row and at least one numeric column.")
     if len(data) > max_bytes:
-        raise DataError(f"The file is {len(data) / 1e6:.1f} MB, above the {max_bytes / 1e6:g} MB limit; "
+        raise DataError(f"The file is {megabytes(len(data))}, above the {megabytes(max_bytes)} limit; "
                         "upload a shorter series (fewer rows or columns).")
     if data[:4] == b"PK\x03\x04" or data[:4] == b"\xd0\xcf\x11\xe0":
         raise DataError("This looks like an Excel workbook, not a CSV; save it as CSV "
@@ -261,13 +262,13 @@ def _value_frame(table: pd.DataFrame, cells: dict[str, _Cells], value_columns: A
     constant = [c for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
     if constant and value_columns:
         c = constant[0]
-        raise DataError(f"Column '{c}' is constant (every value is {frame[c].dropna().iloc[0]:g}); "
+        raise DataError(f"Column '{c}' is constant (every value is {readable(float(frame[c].dropna().iloc[0]))}); "
                         "a network cannot learn anything from it — choose another column.")
     if constant:
         if len(constant) == len(frame.columns):
             c = constant[0]
             raise DataError(f"Every numeric column is constant (e.g. '{c}' is always "
-                            f"{frame[c].dropna().iloc[0]:g}); upload a series that changes over time.")
+                            f"{readable(float(frame[c].dropna().iloc[0]))}); upload a series that changes over time.")
         notes.append(f"Left out constant column(s) {', '.join(constant)}: they carry no information.")
         frame = frame.drop(columns=constant)
     return frame

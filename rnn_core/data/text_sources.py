@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.data.errors import DataError
+from rnn_core.readable import count, megabytes
 
 MAX_TEXT_BYTES = 1_000_000      # pasted / uploaded text
 MIN_TEXT_CHARS = 200            # fewer characters cannot fill train, validation and test windows
@@ -44,8 +45,8 @@ def pydoc_frame(length: int, start: int) -> pd.DataFrame:
     text = "\n\n".join(topics[k].strip() for k in sorted(topics))
     part = text[start:start + length]
     if len(part) < MIN_TEXT_CHARS:
-        raise DataError(f"The Python docs hold {len(text):,} characters; start at most "
-                        f"{len(text) - MIN_TEXT_CHARS:,} to keep {MIN_TEXT_CHARS} of them.")
+        raise DataError(f"The Python docs hold {count(len(text))} characters; start at most "
+                        f"{count(len(text) - MIN_TEXT_CHARS)} to keep {MIN_TEXT_CHARS} of them.")
     return text_frame(part)
 
 
@@ -74,7 +75,7 @@ def read_text_upload(data: bytes | str, max_bytes: int = MAX_TEXT_BYTES) -> pd.D
     if not raw.strip():
         raise DataError(f"The text is empty; paste or upload at least {MIN_TEXT_CHARS} characters of text.")
     if len(raw) > max_bytes:
-        raise DataError(f"The text is {len(raw) / 1e6:.1f} MB, above the {max_bytes / 1e6:g} MB limit; "
+        raise DataError(f"The text is {megabytes(len(raw))}, above the {megabytes(max_bytes)} limit; "
                         "paste or upload a shorter text.")
     if b"\x00" in raw[:65536] and raw[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         raise DataError("The file is binary, not text; upload a plain-text file (.txt, UTF-8).")

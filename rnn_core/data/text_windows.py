@@ -24,6 +24,7 @@ from rnn_core.config import LIMITS
 from rnn_core.data.errors import DataError
 from rnn_core.data.text_sources import CLOSERS, MIN_TEXT_CHARS, OPENERS, text_frame
 from rnn_core.data.window_types import MIN_WINDOWS, Scaler, Windows
+from rnn_core.readable import count, fixed
 
 MAX_VOCAB = LIMITS["input_size"][1]   # distinct characters kept (the network's input size); rarer → UNKNOWN
 UNKNOWN = "\ufffd"
@@ -110,7 +111,7 @@ def text_windows(text: str, timesteps: int, n_windows: int, train_frac: float, v
     parts = {"train": (0, a), "val": (a, b), "test": (b, n)}
     shortest = min(hi - lo for name, (lo, hi) in parts.items() if name != "val" or val_frac > 0)
     if shortest <= T:
-        raise DataError(f"With {n:,} characters and T = {T}, a part of the split is shorter than one window; "
+        raise DataError(f"With {count(n)} characters and T = {T}, a part of the split is shorter than one window; "
                         f"lower the timesteps to at most {max(1, shortest - 1)} or use a longer text.")
     vocab = Vocab.of(text)
     ids = vocab.encode(text)
@@ -145,4 +146,4 @@ def memory_of(dataset: str, params: dict) -> dict:
 
 
 def bits_text(bits_per_char: float | None) -> str:
-    return "—" if bits_per_char is None or not math.isfinite(bits_per_char) else f"{bits_per_char:.3f}"
+    return "—" if bits_per_char is None or not math.isfinite(bits_per_char) else fixed(bits_per_char)

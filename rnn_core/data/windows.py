@@ -30,6 +30,7 @@ from rnn_core.data.registry import Dataset, get_dataset
 from rnn_core.data.text_sources import frame_text
 from rnn_core.data.text_windows import memory_of, text_windows
 from rnn_core.data.window_types import MIN_WINDOWS, Scaler, Windows
+from rnn_core.readable import count, readable
 
 __all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "prepare", "split_sizes"]
 
@@ -103,9 +104,9 @@ def check_window_memory(n_windows: int, timesteps: int, n_features: int) -> None
     if values <= MAX_WINDOW_VALUES:
         return
     rows = MAX_WINDOW_VALUES // (timesteps * n_features) + timesteps
-    raise DataError(f"{n_windows:,} windows × {timesteps} timesteps × {n_features} feature(s) are "
-                    f"{values:,} values, above the {MAX_WINDOW_VALUES:,} one run may hold in memory; use at "
-                    f"most {rows:,} rows at these settings, or fewer timesteps or columns.")
+    raise DataError(f"{count(n_windows)} windows × {timesteps} timesteps × {n_features} feature(s) are "
+                    f"{count(values)} values, above the {count(MAX_WINDOW_VALUES)} one run may hold in memory; use "
+                    f"at most {count(rows)} rows at these settings, or fewer timesteps or columns.")
 
 
 def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> None:
@@ -132,9 +133,9 @@ def _check_values(values: pd.DataFrame) -> None:
         if np.isinf(col).any():
             raise DataError(f"Column '{name}' holds infinite values; replace them with real numbers.")
         if len(col) and np.abs(col).max() > MAX_ABS_VALUE:
-            raise DataError(f"Column '{name}' holds values as large as {np.abs(col).max():.3g}; beyond "
-                            f"±{MAX_ABS_VALUE:g} the scaling and the squared errors overflow — divide the column "
-                            "by a power of ten and upload again.")
+            raise DataError(f"Column '{name}' holds values as large as {readable(float(np.abs(col).max()))}; "
+                            f"beyond ±{readable(MAX_ABS_VALUE)} the scaling and the squared errors overflow — divide "
+                            "the column by a power of ten and upload again.")
 
 
 # ----------------------------------------------------------------------------- sequence tasks

@@ -3,8 +3,8 @@
 `fetch_yahoo(ticker, start, end, columns)` returns (frame, a one-sentence note on where the data
 came from): a fresh download (written to the cache) or, when Yahoo gives nothing, the ticker's cached
 copy. `yahoo(...)` is the registry's loader (the note in `frame.attrs["note"]`).
-`default_cache_dir()`: $RNN_PLAYGROUND_CACHE/yahoo or ~/.cache/rnn-playground/yahoo.
-A ticker is checked before it becomes part of a file name. Registry entry: `datasets.py`.
+`default_cache_dir()`: $RNN_PLAYGROUND_CACHE/yahoo or ~/.cache/rnn-playground/yahoo; `write_cache`.
+A ticker is checked before it becomes part of a file name. Registry entry: `registry.py`.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]])", r"[\1]", text)
 
 
-def _write_cache(frame: pd.DataFrame, path: Path) -> None:
+def write_cache(frame: pd.DataFrame, path: Path) -> None:
+    """Write `frame` to the cache file `path` through a temporary file: a full disk leaves neither."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
@@ -114,7 +115,7 @@ def fetch_yahoo(ticker: str, start: str, end: str, columns: Any = ("Close",),
     frame, why = _download(ticker, start, end)
     if frame is not None:
         with contextlib.suppress(OSError):   # a read-only disk only costs the offline copy
-            _write_cache(frame, cache / f"{ticker}_{start}_{end}.csv")
+            write_cache(frame, cache / f"{ticker}_{start}_{end}.csv")
         missing = [c for c in cols if c not in frame.columns]
         if missing:
             raise DataError(f"Yahoo Finance sent no {', '.join(missing)} column for '{ticker}'; "

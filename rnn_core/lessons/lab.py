@@ -1,8 +1,8 @@
 """Gradient Lab computations: what the gradient does at initialisation, no training.
 
-Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges) and
-`LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
-averaged over seeds with the spread (`profile_stats`) and for all five cells at once (`overlay`); the
+Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges, a view of
+`config.FIELDS`) and `LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
+averaged over seeds with the spread (`profile_stats`) and for every cell at once (`overlay`); the
 gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
 (`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
 headline numbers say (`lab_verdict`).
@@ -22,42 +22,18 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from rnn_core.config import (
-    CELL_SPECS,
-    CELLS,
-    FIELDS,
-    INITS,
-    ConfigError,
-    Field,
-    ModelConfig,
-    check_layers,
-    from_dict,
-    layers_error,
-)
+from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
-from rnn_core.measure.readable import times_ten
+from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import readable, times_ten
 from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                      # sequences in the Lab's random probe batch
-# The Lab's settings: label, tooltip, the slider's range and step. LabConfig.validate() refuses values
-# outside them, a link's values are clamped into them (`clamp_lab`), and the Lab's sliders read them.
-LAB_SETTINGS: dict[str, Field] = {
-    "cell": Field("Cell", "Elman tanh / ReLU, Jordan, LSTM or GRU; the overlay chart shows all five anyway."),
-    "timesteps": Field("Timesteps T", "Sequence length: how far back the gradient has to travel.", 2, 500, 1),
-    "hidden_size": Field("Hidden size H", "Units per layer: the size of W_hh (H × H).", 1, 256, 1),
-    "num_layers": Field("Layers", "Stacked recurrent layers (a Jordan network has one).", 1, 4, 1),
-    "init": Field("W_hh init", "Orthogonal × gain and identity × gain set σ_max(W_hh) = gain exactly (Jordan: of "
-                  "its output loop W_yh·W_out)."),
-    "gain": Field("Gain", "Scales W_hh. For Elman and Jordan cells σ_max·γ < 1 forces the gradient to vanish and "
-                  "> 1 allows it to grow (it need not); for LSTM / GRU it scales every gate block and forces "
-                  "nothing. No effect with the PyTorch default init.", 0.0, 3.0, 0.05),
-    "forget_bias": Field("Forget-gate bias (LSTM)", "Added to b_f: f_t = σ(… + b_f) near 1 keeps c_t, and its "
-                         "gradient, alive.", FIELDS["forget_bias"].lo, FIELDS["forget_bias"].hi, 0.25),
-    "input_scale": Field("Input scale", "Standard deviation of the random inputs x_t. Small inputs keep tanh in "
-                         "its linear part, where the upper bound (σ_max·γ)^k is tight.", 0.0, 2.0, 0.05),
-    "seeds": Field("Seeds", "Networks drawn with different seeds; lines are their geometric mean, bands min–max.",
-                   1, 10, 1),
-}
+# The Lab's settings: label, tooltip, the slider's range and step, from the one table (`config.FIELDS`,
+# "lab.<setting>"). LabConfig.validate() refuses values outside them, a link's values are clamped into them
+# (`clamp_lab`), and the Lab's sliders and the `gradients` command read them.
+LAB_SETTINGS: dict[str, Field] = fields_of("lab.")
 LAB_LIMITS = {n: (f.lo, f.hi) for n, f in LAB_SETTINGS.items() if f.lo is not None}   # a view of LAB_SETTINGS
 # Phase-diagram gains: 0.3 → 1 in steps of 0.1, then 1 → 3 in steps of 0.25 (1.0 is on the grid).
 PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.arange(1.25, 3.0001, 0.25)])
@@ -65,7 +41,7 @@ PHASE_GAINS = tuple(round(g, 3) for g in [*np.arange(0.3, 1.0001, 0.1), *np.aran
 
 @dataclass
 class LabConfig:
-    cell: str = "rnn"            # one of CELLS
+    cell: str = "rnn"            # a key of rnn_core.nn.cells.CELLS
     timesteps: int = 100         # T
     hidden_size: int = 32        # H
     num_layers: int = 1          # stacked layers
@@ -76,15 +52,15 @@ class LabConfig:
     input_scale: float = 0.5     # std of the random inputs x_t (small → the linear regime of tanh)
 
     def validate(self) -> LabConfig:
-        if self.cell not in CELLS:
-            raise ConfigError(f"Unknown cell '{self.cell}': choose one of {', '.join(CELLS)}.")
+        cell_of(self.cell)
         if self.init not in INITS:
             raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
         for name, (lo, hi) in LAB_LIMITS.items():
             value = getattr(self, name)
             if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):
-                raise ConfigError(f"{name} must be between {lo} and {hi} in the Gradient Lab, got {value}.")
-        check_layers(self.cell, self.num_layers)
+                raise ConfigError(f"{name} must be between {readable(lo)} and {readable(hi)} in the Gradient Lab "
+                                  f"(and the gradients command), got {readable(value)}.")
+        check_cell(self.cell, self.num_layers)
         return self
 
     def model_config(self, cell: str | None = None, gain: float | None = None) -> ModelConfig:
@@ -156,6 +132,12 @@ LAB_PRESETS: dict[str, dict] = {
                              "but its spectral radius is only ≈ 0.6 and tanh′ < 1: over 100 steps the gradient "
                              "loses 19–24 decades anyway.",
                      "config": LabConfig(cell="rnn", timesteps=100, init="default")},
+    "indrnn_vector": {"title": "IndRNN: a recurrent weight that is a vector",
+                      "note": "Unit i's gradient is multiplied by its own u_i at every step back, so the layer's "
+                              "bound is (|u|_max·γ)^k; torch's default init draws u in ±1/√H (|u|_max ≈ 0.17 "
+                              "here), the bound forces about 75 decades lost over 100 steps, and the gradient "
+                              "loses 77–88: nearly the bound, where a tanh RNN's σ_max ≈ 1.1 allows growth.",
+                      "config": LabConfig(cell="indrnn", timesteps=100, init="default")},
 }
 
 
@@ -170,7 +152,7 @@ class LabVerdict:
     sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
     rate: float          # σ_max·γ
     reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (underflow)"
-    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (Elman, Jordan)
+    bounded: bool        # the bound (σ_max·γ)^k holds for this cell (`Cell.bounded`)
     verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
     why: str             # one sentence
 
@@ -182,7 +164,7 @@ def lab_verdict(stats: dict) -> LabVerdict:
     rate = sigma * stats["gamma"]
     first = stats["grad_h"][0]
     ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
-    bounded = CELL_SPECS[stats["cell"]].bounded
+    bounded = cell_of(stats["cell"]).bounded
     verdict, why = _verdict(rate, bounded)
     return LabVerdict(sigma, rate, _reach(ratio), bounded, verdict, why)
 
@@ -199,8 +181,8 @@ def _reach(ratio: float) -> str:
 def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
     """(verdict, why) of σ_max·γ = `rate` (Pascanu et al., 2013); gated cells: the measured line decides."""
     if not bounded:
-        return "gates decide", ("The bound (σ_max·γ)^k holds for Elman and Jordan cells only; gates add paths it "
-                                "does not cover, so read the measured line.")
+        return "gates decide", ("The bound (σ_max·γ)^k holds only where the step Jacobian is diag(φ′)·M; gates add "
+                                "paths it does not cover, so read the measured line.")
     if abs(rate - 1) < EDGE:
         return "on the edge", "σ_max·γ ≈ 1: neither guaranteed to vanish nor free to explode."
     if rate < 1:
@@ -222,7 +204,9 @@ def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+def probe_at_init(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
+    """The probe of one freshly initialised network of `cell` (seed `seed`, gain `gain` or the config's) on
+    its `lab_batch`: what every Lab chart averages over seeds."""
     from rnn_core.nn.models import build_model
     from rnn_core.nn.probe import probe
 
@@ -233,10 +217,11 @@ def _probe_seed(cfg: LabConfig, cell: str, seed: int, gain: float | None = None)
 
 
 # ------------------------------------------------------------------------------ statistics over seeds
-def _log_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
-    """rows (S, N) non-negative numbers → geometric mean, min, max over S. A column where one seed is 0
-    (its gradient underflowed) has geometric mean 0: leaving that seed out made the mean jump up to the
-    seeds that survived, a line that seemed to grow back through time while it was vanishing."""
+def seed_stats(rows: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """How the Lab averages over seeds: rows (S, N) non-negative numbers → geometric mean, min, max over S.
+    A column where one seed is 0 (its gradient underflowed) has geometric mean 0: leaving that seed out made
+    the mean jump up to the seeds that survived, a line that seemed to grow back through time while it was
+    vanishing."""
     rows = np.asarray(rows, dtype=float)
     with np.errstate(divide="ignore"):
         # (Π_s x_s)^(1/S) = exp(mean log x_s); log 0 = −inf, so one zero makes it 0
@@ -262,7 +247,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
     """
     cfg.validate()
     cell = cell or cfg.cell
-    probes = [_probe_seed(cfg, cell, seed) for seed in range(cfg.seeds)]
+    probes = [probe_at_init(cfg, cell, seed) for seed in range(cfg.seeds)]
     L = len(probes[0]["grad_h"])
     prep = _normalise if normalise else (lambda p: p)
     out: dict = {"cell": cell, "timesteps": cfg.timesteps, "seeds": cfg.seeds, "normalised": normalise,
@@ -271,7 +256,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
                  "loss": float(np.mean([p["loss"] for p in probes]))}
     for l in range(L):
         grads = np.array([prep(np.asarray(p["grad_h"][l], dtype=float)) for p in probes])   # (S, T)
-        mean, lo, hi = _log_stats(grads)
+        mean, lo, hi = seed_stats(grads)
         out["grad_h"].append(mean)
         out["grad_h_lo"].append(lo)
         out["grad_h_hi"].append(hi)
@@ -279,7 +264,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
         out["gate_path"].append(_seed_mean(probes, "gate_path", l, prep))
         out["sigma_max"].append(float(np.mean([p["sigma_max"][l] for p in probes])))
     if probes[0].get("grad_c"):
-        out["grad_c"] = [_log_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
+        out["grad_c"] = [seed_stats(np.array([prep(np.asarray(p["grad_c"][l], dtype=float))
                                               for p in probes]))[0] for l in range(L)]
     return out
 
@@ -289,7 +274,7 @@ def _seed_mean(probes: list[dict], name: str, l: int, prep) -> list[float]:
     probe has none (no bound there, or not a gated cell)."""
     if not all(p.get(name) and p[name][l] for p in probes):
         return []
-    return _log_stats(np.array([prep(np.asarray(p[name][l], dtype=float)) for p in probes]))[0]
+    return seed_stats(np.array([prep(np.asarray(p[name][l], dtype=float)) for p in probes]))[0]
 
 
 def overlay(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS), normalise: bool = True,
@@ -325,10 +310,10 @@ def phase_diagram(cfg: LabConfig, gains: tuple[float, ...] = PHASE_GAINS, seeds:
     for g in gains:
         rows, sg = [], []
         for seed in range(seeds):
-            p = _probe_seed(cfg, cfg.cell, seed, gain=g)
+            p = probe_at_init(cfg, cfg.cell, seed, gain=g)
             rows.append(_normalise(np.asarray(p["grad_h"][0], dtype=float)))
             sg.append(p["sigma_max"][0] * p["gamma"])
-        mean = np.array(_log_stats(np.array(rows))[0])
+        mean = np.array(seed_stats(np.array(rows))[0])
         with np.errstate(divide="ignore"):
             z.append([float(v) if np.isfinite(v) else None for v in np.log10(mean)])
         sigma_gamma.append(float(np.mean(sg)))
@@ -357,15 +342,15 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     """‖∏ ∂h_j/∂h_{j−1}‖₂ over k = 1…T steps (first layer), over seeds, with what governs it.
 
     {"k": [...], "mean", "lo", "hi", "theory", "gate_path", "sigma_max", "gamma"}: "theory" is the bound
-    (σ_max·γ)^k for cells whose step Jacobian is diag(φ′)·M (Elman, Jordan), else []; "gate_path" is, for
-    LSTM / GRU, ‖∏ diag(g_j)‖₂ of the additive path's gate (`probe.gate_path_norms`, geometric mean over
-    seeds), else [].
+    (σ_max·γ)^k for cells whose step Jacobian is diag(φ′)·M (`Cell.bounded`), else []; "gate_path" is,
+    for a cell with a gate path (LSTM / GRU), ‖∏ diag(g_j)‖₂ of the additive path's gate
+    (`probe.gate_path_norms`, geometric mean over seeds), else [].
     """
     from rnn_core.nn.models import build_model, spectra
     from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
 
     cfg.validate()
-    spec = CELL_SPECS[cfg.cell]
+    spec = cell_of(cfg.cell)
     rows, paths, sigmas = [], [], []
     for seed in range(cfg.seeds):
         with one_thread():
@@ -376,11 +361,11 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
                 paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
             sigmas.append(spectra(model)[layer]["sigma_max"])
     n = min(len(r) for r in rows)
-    mean, lo, hi = _log_stats(np.array([r[:n] for r in rows]))
+    mean, lo, hi = seed_stats(np.array([r[:n] for r in rows]))
     gamma = spec.gamma
     k = list(range(1, n + 1))
     sg = float(np.mean(sigmas)) * gamma
     theory = [sg**kk for kk in k] if spec.bounded else []
-    gate_path = _log_stats(np.array([p[:n] for p in paths]))[0] if paths else []
+    gate_path = seed_stats(np.array([p[:n] for p in paths]))[0] if paths else []
     return {"k": k, "mean": mean, "lo": lo, "hi": hi, "theory": theory, "gate_path": gate_path,
             "sigma_max": float(np.mean(sigmas)), "gamma": gamma}

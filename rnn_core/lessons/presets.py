@@ -2,7 +2,8 @@
 
 `PRESETS = {key: Preset}`; `preset_configs(key) -> (ModelConfig, DataConfig, TrainConfig)` builds the
 configs (input/output sizes are set later from the data); `preset_note(key)` is a sentence to show
-after applying one (e.g. the stock preset's offline fallback), or None.
+after applying one (e.g. the stock preset's offline fallback), or None; `nflx_available()` whether Yahoo
+gives the NFLX series (asked once per ten minutes; `forget_yahoo_check()` asks again next time).
 
 The stock preset follows the tutorial it came from (Netflix 2010–2022, three stacked SimpleRNN(20),
 100 timesteps, 80/20 chronological split, min-max scaling, Adam, MSE). Yahoo Finance is tried (its
@@ -19,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ PRESETS: dict[str, Preset] = {
 
 _yahoo_checked: dict[str, tuple[float, bool]] = {}
 _YAHOO_RECHECK_S = 600.0
+
+
+def forget_yahoo_check() -> None:
+    """Forget whether Yahoo was reachable: the next `nflx_available()` asks it again."""
+    _yahoo_checked.clear()
 
 
 def offline_djia_error() -> str | None:

@@ -37,9 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rnn_core.measure.readable import readable
 from rnn_core.measure.verdict import decades_phrase, profile_decades, run_verdict
 from rnn_core.nn.tasks import TASKS
+from rnn_core.readable import readable
 
 SPIKE = 10.0             # ‖g‖ this many times the median of the steps before it is a spike
 SPIKE_WINDOW = 50        # steps before it whose median counts

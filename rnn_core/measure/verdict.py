@@ -1,5 +1,6 @@
 """A run's verdict in one line of words and numbers, for the back row of a lecture hall.
 
+    judge(ratio) -> "beats" | "at_baseline" | "worse"      the one rule: error ÷ baseline error, ±AT_BASELINE
     run_verdict(epochs, end, baseline, task, clip="off") -> Verdict | None
     gradient_story(first, latest, end) -> str
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
@@ -27,10 +28,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnn_core.measure.readable import readable
 from rnn_core.nn.tasks import TASKS
+from rnn_core.readable import fixed, percent, readable
 
 AT_BASELINE = 0.10        # a loss within ±10 % of the baseline is "at" it: nothing useful learned
+
+
+def judge(ratio: float) -> str:
+    """The one rule every front end judges an error against a baseline by (error ÷ the baseline's error):
+    "beats" below 1 − AT_BASELINE, "worse" above 1 + AT_BASELINE, "at_baseline" in between, edges included
+    (1.1 is at the baseline, though 1.1 − 1 is 0.10000000000000009 in floating point)."""
+    if round(abs(ratio - 1.0), 12) <= AT_BASELINE:
+        return "at_baseline"
+    return "worse" if ratio > 1.0 else "beats"
 
 
 @dataclass(frozen=True)
@@ -65,17 +75,18 @@ def run_verdict(epochs: Sequence[dict], end: dict | None, baseline: float | None
         return None
     name = TASKS[task].verdict_name if task in TASKS else "the baseline"
     ratio = loss / baseline
-    if abs(ratio - 1.0) <= AT_BASELINE:
+    kind = judge(ratio)
+    if kind == "at_baseline":
         sign = "=" if abs(ratio - 1.0) < 0.005 else "≈"
         return Verdict("at_baseline", f"at {name} (loss {readable(loss)} {sign} baseline {readable(baseline)})",
                        ratio, loss)
-    if ratio > 1.0:
-        how = f"{(ratio - 1) * 100:.0f}%" if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
+    if kind == "worse":
+        how = percent(ratio - 1) if ratio < 2.0 else f"{readable(ratio)}×"     # "36% worse", "4.2× worse"
         return Verdict("worse", f"{how} worse than {name} (loss {readable(loss)}, baseline {readable(baseline)})",
                        ratio, loss)
     # "86% below"; from ten times smaller on, "222× smaller", "1,060× smaller" (a percentage would read
     # "100% below": zero)
-    how = f"{(1 - ratio) * 100:.0f}% below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
+    how = f"{percent(1 - ratio)} below" if ratio >= 0.1 else f"{readable(1 / ratio)}× smaller than"
     return Verdict("beats", f"beats {name}: loss {readable(loss)} is {how} the baseline {readable(baseline)}",
                    ratio, loss)
 
@@ -92,7 +103,7 @@ def _decades(grad_h: Sequence[Sequence[float]], start: int = 0) -> float | None:
 def _change(decades: float) -> str:
     if decades == -math.inf:
         return "falls all the way to 0 (below what float64 holds)"
-    return f"gains {decades:.1f} decades" if decades >= 0 else f"loses {-decades:.1f} decades"
+    return f"gains {fixed(decades, 1)} decades" if decades >= 0 else f"loses {fixed(-decades, 1)} decades"
 
 
 def profile_decades(probe: dict | None) -> float | None:
@@ -136,5 +147,5 @@ def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | No
         sigma = (probe.get("sigma_max") or [None])[-1]
         if sigma is not None and math.isfinite(sigma):
             rate = sigma * probe.get("gamma", 1.0)
-            text += f" There σ_max·γ = {rate:,.0f}." if rate >= 1000 else f" There σ_max·γ = {rate:.3g}."
+            text += f" There σ_max·γ = {readable(rate)}."
     return text

@@ -3,7 +3,7 @@
 Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md),
 `connectivity(model, x, y)` (how much one prediction depends on each earlier input, for text) and
 `jacobian_product_norms(model, X, layer)`. Both copy the model's current weights to float64 on the CPU
-and run them through the written-out equations of `cells.py` (fused kernels hide h_t), so they never
+and run them through the written-out equations of the cells (`rnn_core.nn.cells`; fused kernels hide h_t), so they never
 touch the model's weights or .grad, work whatever device the model lives on, and do not underflow
 where float32 would (~1e-38).
 Leaves to others: when to probe and what to do with the dict (`train.py`), the plots (`plots/gradients.py`).
@@ -11,16 +11,16 @@ Leaves to others: when to probe and what to do with the dict (`train.py`), the p
 Conventions:
 - ∂L/∂h_t is the *total* derivative: through h_{t+1}, the layer above, and the head (Jordan: also
   through the output ŷ_t fed back into h_{t+1}).
-- σ_max and the spectral radius come from `models.spectra` (Elman W_hh; Jordan W_yh·W_out, the loop
-  through the output; LSTM / GRU the candidate block W_hg / W_hn of W_hh).
-- γ = sup of the recurrent activation's derivative: tanh′ ≤ 1, ReLU′ ≤ 1, so γ = 1 for every cell here.
+- σ_max and the spectral radius come from `models.spectra`, of the matrix `Cell.recurrent_matrix` names
+  (`Cell.spectrum_of`: Elman W_hh, Jordan W_yh·W_out, LSTM / GRU a candidate block, …).
+- γ = `Cell.gamma`, the sup of the recurrent activation's derivative (tanh′ ≤ 1, ReLU′ ≤ 1).
 - theory[l][t] = ‖∂L/∂h_T‖ · (σ_max·γ)^(T−1−t), the Pascanu, Mikolov & Bengio (2013) upper bound
   ‖∂L/∂h_t‖ ≤ theory[l][t], computed in log space and capped at 1e300 — only where it is one
-  (`bound_holds`): the cell's step Jacobian is diag(φ′(a_t))·M (Elman M = W_hh, Jordan M = W_yh·W_out)
-  and the gradient enters the layer only at T (the top layer; a lower layer takes gradient from the
+  (`bound_holds`): the cell's step Jacobian is diag(φ′(a_t))·M (`Cell.bounded`) and the gradient
+  enters the layer only at T (the top layer; a lower layer takes gradient from the
   layer above at every step). Elsewhere theory[l] = []. The bound allows anything below it: with
   σ_max·γ < 1 it forces vanishing, with σ_max·γ ≥ 1 it allows growth but does not force it.
-- gate_path[l][t] (LSTM / GRU, top layer, else []): the gradient the additive path alone carries back
+- gate_path[l][t] (a cell with `Cell.gate_path`, top layer, else []): the gradient the additive path alone carries back
   from the last step, exactly, from the probe's own gate values: LSTM ‖(f_{t+1} ⊙ … ⊙ f_T) ⊙ ∂L/∂c_T‖
   (the cell state), GRU ‖(z_{t+1} ⊙ … ⊙ z_T) ⊙ ∂L/∂h_T‖ (the update gate's copy of h_{t−1}). Not a
   bound: the other paths (through h, the gates) add to it.
@@ -34,16 +34,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnn_core.config import CELL_SPECS
 from rnn_core.interrupt import checkpoint
-from rnn_core.nn.cells import step_jacobians, unrolled_forward
+from rnn_core.nn.cells import cell_of, step_jacobians, unrolled_forward
 from rnn_core.nn.losses import bits
 from rnn_core.nn.models import spectra
 
 THEORY_CAP = 1e300
-# Cells whose step Jacobian is diag(φ′)·M, so ‖∏ J‖ ≤ (σ_max(M)·γ)^k: the Pascanu bound is one for them
-# (a view of CellSpec.bounded, kept for the pages that read it).
-BOUND_CELLS = tuple(name for name, spec in CELL_SPECS.items() if spec.bounded)
 
 
 # What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
@@ -54,7 +50,7 @@ REFERENCE_NOTE = {
              "the bound falls, so vanishing is certain; with σ_max·γ ≥ 1 it allows growth but does not "
              "force it — PyTorch's default init has σ_max ≈ 1.1, yet its spectral radius ≈ 0.6 and tanh′ < 1 "
              "still make the gradient vanish.",
-    "gated": "LSTM and GRU have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
+    "gated": "Gated cells have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
              "is what the additive path alone carries back from the last step — the product of the forget "
              "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
 }
@@ -62,12 +58,12 @@ REFERENCE_NOTE = {
 
 def reference_note(cell: str) -> str:
     """The sentence explaining a cell's reference line (bound or gate path)."""
-    return REFERENCE_NOTE["bound" if CELL_SPECS[cell].bounded else "gated"]
+    return REFERENCE_NOTE["bound" if cell_of(cell).bounded else "gated"]
 
 
 def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
     """Is ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) true for this layer? (See the module doc.)"""
-    return CELL_SPECS[cell].bounded and layer == num_layers - 1
+    return cell_of(cell).bounded and layer == num_layers - 1
 
 
 def _as_float64(a) -> Tensor:
@@ -145,14 +141,14 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
                         for name, p in u.params.items()}
     spec = spectra(model)
     sigma_max = [s["sigma_max"] for s in spec]
-    gamma = CELL_SPECS[cell].gamma
+    gamma = cell_of(cell).gamma
     n = len(grad_h)
     theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, n) else []
               for l, (g_l, s) in enumerate(zip(grad_h, sigma_max))]
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0
     gate_path = [[] for _ in range(n)]
-    if CELL_SPECS[cell].gate_path:
-        gate, state = CELL_SPECS[cell].gate_path
+    if cell_of(cell).gate_path:
+        gate, state = cell_of(cell).gate_path
         gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if state == "c" else u.h)[-1], cut)
     return {"timesteps": int(T), "loss": float(L.detach()),
             "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
@@ -199,7 +195,7 @@ def layer_trajectory(model, X, layer: int, sample: int = 0):
         states = torch.cat([states, torch.cat(u.c[layer])], dim=1)       # (T, 2H)
     s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])      # s_{t−1}, s_{−1} = 0
     b_y = None
-    if CELL_SPECS[cfg.cell].output_feedback:
+    if cell_of(cfg.cell).output_feedback:
         b_y = u.params["head.bias"].expand(T, -1).clone()                # (T, O)
         b_y[0] = 0.0                                                     # ŷ_0 = 0
     return inputs, s_prev, b_y, u.params
@@ -247,12 +243,12 @@ def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
     the Jacobian product of the additive path alone (c_t = f_t ⊙ c_{t−1} + …, h_t = z_t ⊙ h_{t−1} + …),
     the part of `jacobian_product_norms` that the gates govern. Computed in log space (no underflow)."""
     cell = model.cfg.cell
-    if not CELL_SPECS[cell].gate_path:
-        raise ValueError(f"gate_path_norms needs an LSTM or GRU, got '{cell}'.")
+    if not cell_of(cell).gate_path:
+        raise ValueError(f"gate_path_norms needs a cell with a gate path (LSTM, GRU), got '{cell}'.")
     X = _as_float64(X)
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
-    G = torch.stack(u.gates[layer][CELL_SPECS[cell].gate_path[0]])[:, 0]          # (T, H)
+    G = torch.stack(u.gates[layer][cell_of(cell).gate_path[0]])[:, 0]          # (T, H)
     # log ∏_{j=T−k..T−1} g_j for every k: a reversed cumulative sum of logs
     logs = torch.cumsum(torch.flip(torch.log(G), [0]), dim=0)            # (T, H), row k−1
     return [min(THEORY_CAP, math.exp(v)) for v in logs.max(dim=1).values.tolist()]

@@ -58,8 +58,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.interrupt import Interrupted, checkpoint
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.probe import probe

@@ -40,10 +40,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.interrupt import interruptible
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import Stopwatch, steps_per_epoch, train
+from rnn_core.readable import seconds
 from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission
 from rnn_core.serve.history import History, Snapshot
 from rnn_core.serve.idle import IdleWatch, default_idle_timeout
@@ -278,7 +280,7 @@ class LiveRun:
         if self._stop_reason is None and self.idle.too_long():
             self._stop_reason = (
                 "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
-                f"for {self.idle_timeout:g} s (the browser tab was closed).")
+                f"for {seconds(self.idle_timeout)} (the browser tab was closed).")
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused

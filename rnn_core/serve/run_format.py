@@ -27,7 +27,10 @@ from typing import Any
 from safetensors.torch import load as load_safetensors
 from torch import nn
 
-from rnn_core.config import CELL_SPECS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, validate_run
+from rnn_core.nn.cells import cell_of
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import count
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -145,14 +148,14 @@ _CHUNK = 1 << 20
 
 def _read_counted(f, name: str, cap: int) -> bytes:
     """Read one member in chunks, refusing it as soon as it passes its byte cap or its count cap."""
-    chunks, size, count = [], 0, 0
+    chunks, size, items = [], 0, 0
     while chunk := f.read(_CHUNK):
         size += len(chunk)
         if size > cap:
             raise RunFileError(f"'{name}' in the zip is larger than {cap >> 20} MiB; this is not "
                                "a run saved by RNN Playground.")
-        count += _count_items(name, chunk)
-        _check_count(name, count)
+        items += _count_items(name, chunk)
+        _check_count(name, items)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -166,12 +169,12 @@ def _count_items(name: str, data: bytes) -> int:
     return 0
 
 
-def _check_count(name: str, count: int) -> None:
-    if name == HISTORY and count > MAX_RECORDS + 1:
-        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+def _check_count(name: str, items: int) -> None:
+    if name == HISTORY and items > MAX_RECORDS + 1:
+        raise RunFileError(f"{HISTORY} has more than {count(MAX_RECORDS)} rows; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
-    if name in (RECORDS, METRICS) and count > MAX_JSON_VALUES:
-        raise RunFileError(f"{name} holds more than {MAX_JSON_VALUES:,} values; a saved run keeps fewer — "
+    if name in (RECORDS, METRICS) and items > MAX_JSON_VALUES:
+        raise RunFileError(f"{name} holds more than {count(MAX_JSON_VALUES)} values; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
 
 
@@ -215,7 +218,7 @@ def _check_records(records: list[dict], name: str) -> None:
         if ok and kind == "epoch":
             ok = rec.get("probe") is None or isinstance(rec["probe"], dict)
         if not ok:
-            raise RunFileError(f"{name} holds a record the app cannot read (record {i:,}: missing or "
+            raise RunFileError(f"{name} holds a record the app cannot read (record {count(i)}: missing or "
                                "wrong fields); download the run again.")
 
 
@@ -231,7 +234,7 @@ def _parse_json(data: bytes, name: str, kind: type):
         raise RunFileError(f"{name} does not hold a JSON {'object' if kind is dict else 'list'}; "
                            "download the run again.")
     if kind is list and len(obj) > MAX_RECORDS:
-        raise RunFileError(f"{name} holds {len(obj):,} records, more than the {MAX_RECORDS:,} a saved run "
+        raise RunFileError(f"{name} holds {count(len(obj))} records, more than the {count(MAX_RECORDS)} a saved run "
                            "keeps; this is not a run saved by RNN Playground.")
     if kind is list and not all(isinstance(r, dict) for r in obj):
         raise RunFileError(f"{name} holds entries that are not records; download the run again.")
@@ -279,7 +282,7 @@ def _restore_model(model_cfg: ModelConfig, weights: bytes) -> nn.Module:
     # names and shapes first, from the header and the config alone: nothing is allocated for a
     # file whose weights do not fit its (bounded) config
     expected, found = parameter_shapes(model_cfg), _safetensors_shapes(weights)
-    if CELL_SPECS[model_cfg.cell].output_feedback and "rnn.weight_hh_l0" in found:
+    if cell_of(model_cfg.cell).output_feedback and "rnn.weight_hh_l0" in found:
         raise RunFileError("This Jordan run was saved before the Jordan network fed back its own output "
                            "(it fed back a hidden projection, an Elman network in disguise); its weights do "
                            "not fit today's Jordan network: train it again.")
@@ -310,7 +313,7 @@ def _parse_history(data: bytes) -> list[dict]:
     except (UnicodeDecodeError, csv.Error):
         raise RunFileError(f"{HISTORY} is not a readable CSV file; download the run again.") from None
     if len(rows) > MAX_RECORDS:
-        raise RunFileError(f"{HISTORY} has more than {MAX_RECORDS:,} rows; a saved run keeps fewer — "
+        raise RunFileError(f"{HISTORY} has more than {count(MAX_RECORDS)} rows; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
     records = []
     for row in rows:

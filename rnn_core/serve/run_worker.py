@@ -149,8 +149,9 @@ class Channel:
 def train_job(channel: Channel, job: dict) -> None:
     import torch
 
-    from rnn_core.config import ModelConfig, TrainConfig, from_dict
+    from rnn_core.config import TrainConfig, from_dict
     from rnn_core.interrupt import interruptible
+    from rnn_core.nn.model_config import ModelConfig
     from rnn_core.nn.models import build_model
     from rnn_core.nn.train import train
 
@@ -171,9 +172,10 @@ def train_job(channel: Channel, job: dict) -> None:
 
 
 def closed_loop_job(channel: Channel, job: dict) -> None:
-    from rnn_core.config import ModelConfig, from_dict
+    from rnn_core.config import from_dict
     from rnn_core.measure.closed_loop import closed_loop
     from rnn_core.measure.evaluate import EvaluationError
+    from rnn_core.nn.model_config import ModelConfig
     from rnn_core.nn.models import build_model
 
     model = load_weights(build_model(from_dict(ModelConfig, job["model"])), decode(job["weights"]))

@@ -22,7 +22,8 @@ import torch
 from safetensors.torch import save as save_safetensors
 from torch import nn
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.run_format import (
     CONFIG,
     FORMAT,

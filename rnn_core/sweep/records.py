@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import CELLS, LIMITS
+from rnn_core.config import LIMITS
+from rnn_core.nn.cells import CELLS
+from rnn_core.readable import count, megabytes
 
 MAX_UPLOAD_BYTES = 5_000_000                     # a sweep CSV uploaded to the app
 MAX_RECORDS = 100_000                            # rows of one sweep file
@@ -91,8 +93,7 @@ def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list
     """Records from a sweep CSV's bytes, typed by RECORD_FIELDS; raises SweepError (one sentence) for a file
     too large, not UTF-8 text, without the needed columns, or with a value that does not parse."""
     if limit is not None and len(data) > limit:
-        raise SweepError(f"The file is {len(data) / 1e6:.1f} MB; a sweep file may be at most "
-                         f"{limit / 1e6:.0f} MB.")
+        raise SweepError(f"The file is {megabytes(len(data))}; a sweep file may be at most {megabytes(limit)}.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -108,7 +109,7 @@ def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list
     if not rows:
         raise SweepError("The file has a header but no runs.")
     if len(rows) > MAX_RECORDS:
-        raise SweepError(f"The file has {len(rows):,} runs; at most {MAX_RECORDS:,} can be drawn.")
+        raise SweepError(f"The file has {count(len(rows))} runs; at most {count(MAX_RECORDS)} can be drawn.")
     types = dict(RECORD_FIELDS)
     out = []
     for i, row in enumerate(rows, start=2):

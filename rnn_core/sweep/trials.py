@@ -51,7 +51,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from rnn_core.config import CELLS, ConfigError, DataConfig, ModelConfig, TrainConfig, from_dict, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, validate_run
+from rnn_core.nn.cells import CELLS
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.sweep.records import COLUMNS, SweepError
 
 

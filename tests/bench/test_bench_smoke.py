@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from bench import browser_latency, common, overhead, payload, run_all, scaling, stock_setup
+from bench import browser_latency, common, overhead, payload, run_all, scaling, stock_setup, stop_latency
 
 RATIO = r"\d+\.\d\d×"
 
@@ -27,7 +27,7 @@ def test_overhead_quick_prints_a_ratio_per_cell(capsys):
     for cell in ("rnn", "jordan"):
         row = next(line for line in out.splitlines() if line.startswith(f"| {cell} ") and "×" in line)
         assert len(re.findall(RATIO, row)) == 4, row          # train() and LiveRun, wall and CPU
-    assert "jordan (own unrolled loop)" in out
+    assert all((f"| {cell} (own unrolled loop)" in out) == overhead.own_loop(cell) for cell in ("rnn", "jordan"))
     assert "split losses" in out and "probe" in out         # the breakdown table
     assert re.search(r"target train\(\)/plain ≤ 1\.15", out)
     assert summary[0].startswith("Overhead (cpu") and "rnn " in summary[0]
@@ -76,12 +76,22 @@ def test_payload_quick_is_bounded(capsys):
 
 
 def test_run_all_quick_writes_a_summary(capsys, tmp_path):
-    rc = run_all.main(["--quick", "--out", str(tmp_path), "--skip", "overhead,scaling,browser,stock"])
+    rc = run_all.main(["--quick", "--out", str(tmp_path), "--skip", "overhead,scaling,browser,stock,stop"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "# Summary (quick run" in out and "- Payload (rnn" in out
     assert "CUDA" in out
     assert "# Summary" in (tmp_path / "run_all_quick.md").read_text()
+
+
+def test_stop_latency_quick_prints_a_time_per_run_and_the_cli(capsys, tmp_path):
+    summary: list[str] = []
+    assert stop_latency.main(["--quick", "--out", str(tmp_path)], summary) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith(("| live run", "| CLI"))]
+    assert len(rows) == 2 and all(re.search(r"\| [\d.]+ m?s +\|", row) for row in rows), out   # printed, not judged
+    assert "Stopped by the user" in rows[0] and "exit 130" in rows[1]
+    assert summary[0].startswith("Stop latency: live run")
 
 
 def test_run_all_rejects_an_unknown_step(capsys):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rnn_core.nn.cells import CELLS
 from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
@@ -40,7 +41,7 @@ def test_lab_preset_link_draws_the_charts(streamlit_server, page, tmp_path):
     assert len(charts) == 5, charts
     assert all(c["n"] > 0 for c in charts), charts
     overlay = next(c for c in charts if "All cells" in c["title"])
-    assert overlay["n"] == 15                          # five cells: a line and two band edges each
+    assert overlay["n"] == 3 * len(CELLS)              # every cell: a line and two band edges each
     phase = next(c for c in charts if "Phase diagram" in c["title"])
     assert phase["types"][0] == "heatmap"
     assert "Vanishing" in page.locator("[data-testid='stMain']").inner_text()

@@ -16,6 +16,7 @@ import pytest
 
 from rnn_core.cli.main import main
 from rnn_core.data.registry import DATASETS
+from rnn_core.readable import readable, signed
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "1", "--timesteps", "10", "--hidden", "4", "--param", "length=200"]
@@ -50,7 +51,7 @@ def test_train_end_to_end_json_and_saved_run(tmp_path):
     assert record["metrics"]["rmse"] > 0 and skill == pytest.approx(
         1 - record["metrics"]["rmse"] / record["metrics"]["naive_rmse"])
     # the test line prints the same number with its formula
-    assert f"skill score = 1 − RMSE / baseline RMSE = {skill:.3f}: " in proc.stdout
+    assert f"skill score = 1 − RMSE / baseline RMSE = {signed(skill)}: " in proc.stdout   # as the app's table
     assert ("beats tomorrow = today" in proc.stdout) == (skill > 0)
     assert record["metrics"]["mape"] is None and "MAPE — (undefined" in proc.stdout    # a sine crosses zero
     assert [e["epoch"] for e in record["epochs"]] == [0, 1]
@@ -157,9 +158,10 @@ def test_unknown_preset_lists_the_choices(capsys):
 def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, capsys):
     """The header gives the constant guess's (and persistence's) loss in the epoch lines' units; the
     verdict says 'beats' only clearly below them."""
-    from rnn_core.cli.report import versus as _versus
+    from rnn_core.cli.report import versus
     from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
+    from rnn_core.readable import readable
 
     out_json = tmp_path / "sine.json"
     argv = ["train", "--dataset", "sine", "--timesteps", "10", "--hidden", "16", "--epochs", "4", "--lr", "0.02",
@@ -168,8 +170,8 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     out = capsys.readouterr().out
     naive = prepare(DataConfig(dataset="sine", timesteps=10, params={"length": 400})).naive_losses("val")
     header = out.splitlines()[1]
-    assert f"constant guess (training mean) scores {naive['constant']:.4g}" in header
-    assert f"persistence (ŷ = last value) {naive['persistence']:.4g}" in header
+    assert f"constant guess (training mean) scores {readable(naive['constant'], 4)}" in header
+    assert f"persistence (ŷ = last value) {readable(naive['persistence'], 4)}" in header
     assert header.index("scores") < out.index("epoch 0/4")
     record = json.loads(out_json.read_text())
     assert record["naive_losses"]["constant"] == pytest.approx(naive["constant"])
@@ -177,10 +179,10 @@ def test_epoch_lines_state_the_baselines_and_beating_needs_a_margin(tmp_path, ca
     assert final < 0.5 * naive["constant"]                     # this run learns the sine …
     assert "the constant guess: beats it" in out               # … and says so
 
-    # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse
-    assert _versus(0.998, 1.0, "the constant guess").endswith("no better")
-    assert _versus(0.5, 1.0, "the constant guess").endswith("beats it")
-    assert _versus(1.5, 1.0, "the constant guess").endswith("worse")
+    # a loss at 0.998× the baseline is not "beating" it; 1.5× is worse (the app's rule: tests/engine/test_verdict.py)
+    assert versus(0.998, 1.0, "the constant guess").endswith("no better")
+    assert versus(0.5, 1.0, "the constant guess").endswith("beats it")
+    assert versus(1.5, 1.0, "the constant guess").endswith("worse")
 
 
 def test_a_run_at_the_constant_guess_is_not_said_to_beat_it(capsys):
@@ -242,6 +244,9 @@ def test_csv_with_two_columns_and_dates(tmp_path, prices_csv, capsys):
     ["gradients", "--timesteps", "0"],
     ["gradients", "--hidden", "600"],
     ["gradients", "--batch", "0"],
+    ["gradients", "--batch", "1025"],                  # FIELDS["probe_batch"]
+    ["gradients", "--timesteps", "501"],               # the Lab's range (FIELDS["lab.timesteps"]), not training's
+    ["gradients", "--gain", "3.5"],                    # the Lab's 0–3, not the Playground's 0–5
     ["gradients", "--init", "zeros"],
     ["gradients", "--json", "{tmp}/no/such/folder/g.json"],
     [],
@@ -286,7 +291,8 @@ def test_gradients_says_the_bound_only_where_it_is_one(capsys):
                   "--gain", "0.5", "--forget-bias", "3"]) == 0
     (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("layer")]
     assert "W_hg (candidate block of W_hh): σ_max 0.500" in line
-    assert "no σ_max bound for a gated cell: along the cell state alone" in line and "the bound" not in line
+    assert "no σ_max bound for a gated cell: along the cell state's additive path alone" in line
+    assert "the bound" not in line
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -310,7 +316,7 @@ def test_cli_help_states_the_limits_of_the_settings_table(capsys):
     assert _main(["train", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     f = FIELDS["forget_bias"]
-    assert f"{f.lo:g} to {f.hi:g}" in out and f"1 to {FIELDS['timesteps'].hi:g}" in out
+    assert f"{readable(f.lo)} to {readable(f.hi)}" in out and f"1 to {readable(FIELDS['timesteps'].hi)}" in out
 
 
 def test_timesteps_and_bptt_in_a_real_process_exit_2():
@@ -346,7 +352,7 @@ def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypat
 
 
 def _without_times(out: str) -> str:
-    return re.sub(r"\d+\.\ds\b|\d+\.\d s of training", "…", out)
+    return re.sub(r"\d[\d,]*(?:\.\d)? s\b", "…", out)          # "0.4 s", "12 s" (rnn_core.readable.seconds)
 
 
 def test_the_cli_trains_on_one_thread_like_the_app_so_a_preset_gives_the_apps_numbers(tmp_path, keep_torch_threads):
@@ -358,13 +364,13 @@ def test_the_cli_trains_on_one_thread_like_the_app_so_a_preset_gives_the_apps_nu
     import torch
 
     from rnn_core.cli.main import main
-    from tests.engine.test_presets import _run
+    from tests.conftest import train_preset
 
     torch.set_num_threads(2)                                   # what torch starts with on this machine
     assert main(["train", "--preset", "clipping_rescue", "--quiet", "--json", str(tmp_path / "r.json")]) == 0
     assert torch.get_num_threads() == 1
     cli = json.loads((tmp_path / "r.json").read_text())["epochs"][-1]["val_loss"]
-    assert cli == _run("clipping_rescue").epochs[-1]["val_loss"]               # bitwise the app's
+    assert cli == train_preset("clipping_rescue").epochs[-1]["val_loss"]               # bitwise the app's
 
 
 def test_threads_must_be_a_whole_number_within_the_cpus(capsys):
@@ -397,9 +403,9 @@ def test_momentum_has_its_range_in_the_cli_and_in_a_link(capsys):
     from ui.links import PLAYGROUND, read_link
 
     assert main(["train", "--optimizer", "sgd", "--momentum", "1.5", "--epochs", "1"]) == 2
-    assert "Momentum: momentum must be between 0.0 and 0.999, got 1.5" in capsys.readouterr().err
+    assert "Momentum: momentum must be between 0 and 0.999, got 1.5" in capsys.readouterr().err
     link = read_link(PLAYGROUND, {"t.momentum": "-3", "t.optimizer": "sgd"})
-    assert link.settings[2].momentum == 0.0 and "Momentum -3 is outside 0–0.999; set to 0." in link.note
+    assert link.settings[2].momentum == 0.0 and "Momentum −3 is outside 0–0.999; set to 0." in link.note
 
 
 def test_a_dataset_parameter_is_checked_and_kept_as_its_type(tmp_path, capsys):
@@ -418,3 +424,17 @@ def test_a_dataset_parameter_is_checked_and_kept_as_its_type(tmp_path, capsys):
     assert main(["train", "--preset", "gru_echo", "--param", "n_samples=500", "--epochs", "1", "--quiet",
                  "--json", str(path)]) == 0
     assert json.loads(path.read_text())["config"]["data"]["params"]["n_samples"] == 500
+
+
+def test_the_gradients_command_takes_the_labs_ranges(capsys):
+    """It measures what the Gradient Lab measures, so it refuses what the Lab's sliders cannot reach, in the
+    Lab's words, and its --help states the Lab's ranges (config.FIELDS["lab.*"])."""
+    from rnn_core.config import FIELDS
+
+    assert _main(["gradients", "--timesteps", "501"]) == 2
+    assert "timesteps must be between 2 and 500 in the Gradient Lab (and the gradients command)" in \
+        capsys.readouterr().err
+    assert _main(["gradients", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    lab_t, lab_h = FIELDS["lab.timesteps"], FIELDS["lab.hidden_size"]
+    assert f"T (50; {lab_t.lo} to {lab_t.hi})" in out and f"hidden units per layer (32; 1 to {lab_h.hi})" in out

@@ -1,31 +1,38 @@
 """The Compare page's facts about runs (`rnn_core.lessons.compare`): its race check, and defaults that the
 page's widgets can hold and the run checks accept."""
 
-from rnn_core.config import CELLS, replace, validate_run
+from rnn_core.config import replace, validate_run
 from rnn_core.data.registry import DATASETS
 from rnn_core.lessons.compare import (
     MAP_DEFAULTS,
     MAP_GAINS,
     MAX_APP_RUNS,
+    MAX_RACE_CELLS,
     RACE_CELLS,
     RACE_DATA,
     RACE_DATASETS,
+    RACE_FIELDS,
     RACE_MODEL,
     RACE_PARAMS,
-    RACE_RANGES,
     RACE_TRAIN,
     SWEEP_DEFAULTS,
-    SWEEP_RANGES,
+    SWEEP_FIELDS,
     SWEEP_TIMESTEPS,
     TEXT_RACE_CELLS,
     race_error,
 )
+from rnn_core.nn.cells import CELLS, layers_error
 
 
-def test_race_error_refuses_one_cell_and_a_jordan_stack():
-    assert race_error(["rnn"], 1) == "Pick at least two cells to race."
-    assert race_error(["rnn", "jordan"], 2).startswith("A Jordan network feeds its own output back")
-    assert race_error(["rnn", "jordan"], 1) is None and race_error(["lstm", "gru"], 4) is None
+def test_race_error_refuses_one_cell_and_a_stack_of_a_cell_that_cannot_stack():
+    cells = list(CELLS)
+    assert race_error(cells[:1], 1) == "Pick at least two cells to race."
+    assert race_error(cells, 1) is None and len(CELLS) == MAX_RACE_CELLS      # every cell may race at once
+    for name, c in CELLS.items():
+        if c.max_layers is not None:
+            assert race_error(cells, c.max_layers + 1) == layers_error(name, c.max_layers + 1)
+    stackable = [name for name, c in CELLS.items() if c.max_layers is None]
+    assert race_error(stackable, 4) is None
 
 
 def test_the_default_race_passes_every_run_check():
@@ -40,11 +47,11 @@ def test_the_default_race_passes_every_run_check():
 
 
 def test_the_defaults_sit_inside_the_widgets_ranges_and_choices():
-    for name, (lo, hi, _step) in RACE_RANGES.items():
-        assert lo <= getattr(RACE_MODEL, name) <= hi, name
+    for name, f in RACE_FIELDS.items():
+        assert f.lo <= getattr(RACE_MODEL, name) <= f.hi and f.step, name
     for d in (SWEEP_DEFAULTS, MAP_DEFAULTS):
         assert set(d.timesteps) <= set(SWEEP_TIMESTEPS) and set(d.gains) <= set(MAP_GAINS)
-        for name, (lo, hi, _step) in SWEEP_RANGES.items():
-            assert lo <= getattr(d, name) <= hi, name
+        for name, f in SWEEP_FIELDS.items():
+            assert f.lo <= getattr(d, name) <= f.hi and f.step, name
         runs = len(RACE_CELLS) * len(d.timesteps) * max(1, len(d.gains)) * d.seeds
         assert runs <= MAX_APP_RUNS

@@ -1,19 +1,12 @@
 """Config dataclasses: validation sentences, dict and URL round-trips."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 import pytest
 
-from rnn_core.config import (
-    ConfigError,
-    DataConfig,
-    ModelConfig,
-    TrainConfig,
-    from_dict,
-    from_query,
-    to_query,
-)
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, from_query, to_query
+from rnn_core.nn.model_config import ModelConfig
 
 
 def test_defaults_validate():
@@ -29,7 +22,7 @@ def test_defaults_validate():
         (lambda: ModelConfig(hidden_size=0), "hidden_size must be between 1 and 512"),
         (lambda: ModelConfig(hidden_size=513), "hidden_size"),
         (lambda: ModelConfig(num_layers=5), "num_layers"),
-        (lambda: DataConfig(timesteps=1001), "timesteps must be between 1 and 1000"),
+        (lambda: DataConfig(timesteps=1001), "timesteps must be between 1 and 1,000"),
         (lambda: DataConfig(train_frac=0.9, val_frac=0.1), "leave room for a test part"),
         (lambda: TrainConfig(lr=float("nan")), "lr must be between"),
         (lambda: TrainConfig(lr=11.0), "lr must be between"),
@@ -85,7 +78,7 @@ def test_validate_run_refuses_a_truncation_longer_than_the_window():
 
 @pytest.mark.parametrize("configs, words", [
     ((ModelConfig(cell="jordan", num_layers=2), DataConfig(), TrainConfig()), "exactly 1 layer"),
-    ((ModelConfig(forget_bias=40.0), DataConfig(), TrainConfig()), "forget_bias must be between -3.0 and 6.0"),
+    ((ModelConfig(forget_bias=40.0), DataConfig(), TrainConfig()), "forget_bias must be between −3 and 6"),
     ((ModelConfig(), DataConfig(train_frac=0.9, val_frac=0.1), TrainConfig()), "room for a test part"),
     ((ModelConfig(), DataConfig(), TrainConfig(clip="value", clip_value=1e9)), "clip_value must be between"),
 ])
@@ -108,9 +101,29 @@ def test_every_limit_is_a_view_of_the_one_fields_table():
     for name, f in FIELDS.items():
         if f.lo is not None:
             assert f.lo < f.hi, name
-    fields_of = {f for cls in (ModelConfig, DataConfig, TrainConfig) for f in asdict(cls())}
-    assert set(FIELDS) <= fields_of                              # every row is a real config field
+    from rnn_core.lessons.compare import SweepDefaults
+    from rnn_core.lessons.lab import LabConfig
+
+    # every row is a real setting: of a run's configs, or of a place with its own ranges ("lab.", …)
+    places = {"": (ModelConfig, DataConfig, TrainConfig), "lab.": (LabConfig,), "race.": (ModelConfig,),
+              "sweep.": (SweepDefaults,)}
+    for name in FIELDS:
+        prefix = name[:name.index(".") + 1] if "." in name else ""
+        assert name[len(prefix):] in {f.name for cls in places[prefix] for f in fields(cls)}, name
     assert {"cell", "hidden_size", "forget_bias", "timesteps", "lr", "bptt_truncate"} <= set(HELP)
+
+
+def test_every_range_a_widget_reads_is_a_row_of_the_table():
+    """The Lab, Compare's race and its sweeps take their ranges from config.FIELDS (no second table): the race
+    offers the Playground's forget-bias range, the Lab its own smaller ones, under "lab.<setting>"."""
+    from rnn_core.config import FIELDS, fields_of
+    from rnn_core.lessons.compare import RACE_FIELDS, SWEEP_FIELDS
+    from rnn_core.lessons.lab import LAB_LIMITS, LAB_SETTINGS
+
+    assert fields_of("lab.") == LAB_SETTINGS and fields_of("sweep.") == SWEEP_FIELDS
+    assert all(any(f is row for row in FIELDS.values()) for f in RACE_FIELDS.values())
+    assert RACE_FIELDS["forget_bias"] is FIELDS["forget_bias"]
+    assert LAB_LIMITS["timesteps"] == (FIELDS["lab.timesteps"].lo, FIELDS["lab.timesteps"].hi)
 
 
 def test_the_lab_forget_bias_range_is_the_models():

@@ -158,7 +158,7 @@ def test_params_are_cast_and_range_checked():
     ds = DATASETS["sine"]
     assert ds.resolve({"length": "300", "noise": "0.5", "unknown": 1}) == {
         "length": 300, "period": ds.defaults()["period"], "noise": 0.5, "seed": 0}
-    with pytest.raises(DataError, match=r"Length .* must be between 50 and 100000, got 10"):
+    with pytest.raises(DataError, match=r"Length .* must be between 50 and 100,000, got 10"):
         ds.load(length=10)
     with pytest.raises(DataError, match="must be a number"):
         ds.load(noise="lots")

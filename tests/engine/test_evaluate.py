@@ -16,10 +16,10 @@ import pytest
 import torch
 from torch import nn
 
-from rnn_core.config import ModelConfig
 from rnn_core.measure.closed_loop import closed_loop
 from rnn_core.measure.evaluate import EvaluationError, evaluate, predict
 from rnn_core.measure.metrics import best_lag, metrics
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 
 

@@ -14,14 +14,13 @@ from plots.series import grad_norm_figure, loss_figure, param_norms_figure, spec
 from plots.style import SPLIT_FILL, SPLIT_LABEL
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.measure.metrics import MAPE_UNDEFINED
+from rnn_core.nn.cells import CELLS, cell_of, labels_where
 
 
 def _probe(T=20, layers=2, cell="rnn", decay=0.7):
     grad = [[decay ** (T - 1 - t) * (l + 1) for t in range(T)] for l in range(layers)]
-    gates = [] if cell in ("rnn", "jordan") else [
-        {"input": [0.5] * T, "forget": [0.9] * T, "cell": [0.1] * T, "output": [0.6] * T}
-        for _ in range(layers)]
-    return {"timesteps": T, "loss": 0.1, "grad_h": grad, "grad_c": grad if cell == "lstm" else None,
+    gates = [{name: [0.5] * T for name in cell_of(cell).gates} for _ in range(layers)] if cell_of(cell).gates else []
+    return {"timesteps": T, "loss": 0.1, "grad_h": grad, "grad_c": grad if cell_of(cell).cell_state else None,
             "gates": gates, "param_grad_norms": {"rnn.weight_hh_l0": 0.1},
             "sigma_max": [0.7] * layers, "spectral_radius": [0.6] * layers, "gamma": 1.0,
             "theory": [[g[-1] * 0.7 ** (T - 1 - t) for t in range(T)] for g in grad]}
@@ -242,7 +241,7 @@ def test_predictions_of_a_broken_model_do_not_flatten_the_actual_series():
     lo, hi = fig.layout.yaxis.range
     assert 70 <= lo < 90 and 110 < hi <= 130                               # the sine of 90…110 stays readable
     note = " ".join(a.text for a in fig.layout.annotations)
-    assert "off the chart" in note and "-4e+20" in note
+    assert "off the chart" in note and "−4 × 10²⁰" in note                    # written by rnn_core.readable
 
 
 def test_predictions_figure_decimates_long_series():
@@ -287,11 +286,15 @@ def test_metrics_display_dashes_undefined_cells_and_says_why():
     assert table.iloc[0, 1] == "−0.250"
 
 
-def test_gates_figure_lstm_and_plain_rnn_message():
-    fig = gates_figure(_probe(T=10, layers=1, cell="lstm"), cell="lstm")
-    assert {"input (layer 1)", "forget (layer 1)", "cell (layer 1)", "output (layer 1)"} == set(_names(fig))
-    empty = gates_figure(_probe(T=10, cell="rnn"), cell="rnn")
-    assert not empty.data and "LSTM and GRU" in empty.layout.annotations[0].text
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_gates_figure_draws_a_gated_cells_gates_and_names_the_gated_cells_otherwise(cell):
+    fig = gates_figure(_probe(T=10, layers=1, cell=cell), cell=cell)
+    if CELLS[cell].gates:
+        assert set(_names(fig)) == {f"{gate} (layer 1)" for gate in CELLS[cell].gates}
+    else:
+        text = fig.layout.annotations[0].text
+        assert not fig.data and text == f"Only {labels_where(lambda c: c.gates)} have gates."
+        assert all(c.label in text for c in CELLS.values() if c.gates)
 
 
 def test_series_and_window_figures():
@@ -311,10 +314,11 @@ def test_decimate_indices_bounds():
 
 def test_predictions_and_metrics_skip_a_split_without_windows():
     """The stock preset splits 80/20 with no validation part: the charts must draw train and test."""
-    from rnn_core.config import DataConfig, ModelConfig
+    from rnn_core.config import DataConfig
     from rnn_core.data.windows import prepare
     from rnn_core.measure.closed_loop import closed_loop
     from rnn_core.measure.evaluate import evaluate
+    from rnn_core.nn.model_config import ModelConfig
     from rnn_core.nn.models import build_model
 
     w = prepare(DataConfig(dataset="sine", timesteps=10, train_frac=0.8, val_frac=0.0, params={"length": 300}))

@@ -14,7 +14,8 @@ import zipfile
 import pytest
 from safetensors.torch import save as save_safetensors
 
-from rnn_core.config import LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import LIMITS, ConfigError, DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.serve import run_format as runs
 from rnn_core.serve.run_format import RunFileError, load_run_zip

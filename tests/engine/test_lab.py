@@ -14,10 +14,11 @@ from plots.lab import (
     singular_values_figure,
     truncation_figure,
 )
-from rnn_core.config import CELLS, ConfigError
+from rnn_core.config import ConfigError
 from rnn_core.lessons import lab
 from rnn_core.lessons.lab import LAB_PRESETS, LabConfig
 from rnn_core.lessons.scratch import scratch_report
+from rnn_core.nn.cells import CELLS, layers_error
 
 SMALL = LabConfig(timesteps=20, hidden_size=8, seeds=2)
 # Small inputs keep tanh in its linear part, where ‖∂h_t/∂h_{t−1}‖ ≈ σ_max·γ = gain.
@@ -44,7 +45,7 @@ def test_profile_stats_is_reproducible_and_bounded_by_the_theory_for_elman():
     # Pascanu: ‖∂L/∂h_t‖ ≤ ‖∂L/∂h_T‖ (σ_max γ)^(T−1−t) for a tanh RNN
     assert np.all(measured <= theory * (1 + 1e-9))
     assert a["grad_c"] is None
-    assert lab.profile_stats(SMALL, "lstm")["grad_c"] is not None
+    assert all(lab.profile_stats(SMALL.replace(seeds=1), name)["grad_c"] for name, c in CELLS.items() if c.cell_state)
 
 
 def test_phase_diagram_vanishes_at_low_gain_and_grows_at_high_gain():
@@ -159,19 +160,20 @@ def _decades_lost(cfg: LabConfig, cell: str | None = None, key: str = "grad_h") 
     """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_0‖) (first layer) per seed: > 0 vanished, < 0 grew."""
     out = []
     for seed in range(cfg.seeds):
-        g = lab._probe_seed(cfg, cell or cfg.cell, seed)[key][0]
+        g = lab.probe_at_init(cfg, cell or cfg.cell, seed)[key][0]
         out.append(math.log10(g[-1] / g[0]))
     return out
 
 
 def _bound_decades(cfg: LabConfig) -> float:
     """Decades the bound forces lost (< 0: allows to grow) over the preset's T, from the probe's σ_max."""
-    sigma = lab._probe_seed(cfg, cfg.cell, 0)["sigma_max"][0]
+    sigma = lab.probe_at_init(cfg, cfg.cell, 0)["sigma_max"][0]
     return -(cfg.timesteps - 1) * math.log10(sigma * 1.0)
 
 
 def test_every_lab_preset_has_a_one_sentence_note_and_a_check_below():
-    assert set(LAB_PRESETS) == {"vanishing", "exploding", "edge", "lstm_keeps", "identity_relu", "default_init"}
+    assert set(LAB_PRESETS) == {"vanishing", "exploding", "edge", "lstm_keeps", "identity_relu", "default_init",
+                                "indrnn_vector"}
     for p in LAB_PRESETS.values():
         assert p["note"].endswith(".") and p["note"].count(". ") == 0, p["note"]
 
@@ -221,29 +223,56 @@ def test_preset_default_init_forgets_with_sigma_max_above_one():
     note = LAB_PRESETS["default_init"]["note"]
     assert "σ_max ≈ 1.1" in note and "spectral radius is only ≈ 0.6" in note and "19–24 decades" in note
     for seed in range(cfg.seeds):
-        p = lab._probe_seed(cfg, cfg.cell, seed)
+        p = lab.probe_at_init(cfg, cfg.cell, seed)
         assert 1.0 < p["sigma_max"][0] < 1.2 and 0.5 < p["spectral_radius"][0] < 0.7
     assert all(18.5 <= d <= 24.5 for d in _decades_lost(cfg))
 
 
-def test_jacobian_chart_bound_only_for_elman_and_jordan_gate_path_for_gated():
-    for cell in ("rnn", "jordan"):
-        jac = lab.jacobian_stats(SMALL.replace(cell=cell))
-        assert len(jac["theory"]) == len(jac["k"]) and jac["gate_path"] == []
+def test_preset_indrnn_vector_nearly_reaches_its_elementwise_bound():
+    """What each of the Lab's charts shows for it: u's values as the singular values (|u|_max ≈ 0.17), the
+    gradient losing 77–88 decades where the bound (|u|_max·γ)^99 forces about 75, and the Jacobian product
+    under its bound at every k."""
+    cfg = LAB_PRESETS["indrnn_vector"]["config"]
+    note = LAB_PRESETS["indrnn_vector"]["note"]
+    assert "|u|_max ≈ 0.17" in note and "about 75 decades" in note and "loses 77–88" in note
+    assert "σ_max ≈ 1.1" in note                                        # the tanh RNN's, as default_init measures
+    for seed in range(cfg.seeds):
+        u = lab.singular_values(cfg, seed=seed)[0]
+        assert 0.16 <= u["sigma_max"] <= 0.18 and u["spectral_radius"] == pytest.approx(u["sigma_max"])
+        assert 74.5 <= -(cfg.timesteps - 1) * math.log10(u["sigma_max"]) <= 76.5           # "about 75"
+    lost = _decades_lost(cfg)
+    assert all(77 <= d <= 88 for d in lost)
+    assert all(d >= -(cfg.timesteps - 1) * math.log10(lab.probe_at_init(cfg, cfg.cell, s)["sigma_max"][0])
+               for s, d in enumerate(lost))                                   # at or below the bound
+    jac = lab.jacobian_stats(cfg)
+    assert np.all(np.array(jac["mean"]) <= np.array(jac["theory"]) * (1 + 1e-9))
+    # the Learn page says the same numbers
+    from ui.learn import STEPS
+
+    learn = " ".join(str(part) for step in STEPS for part in step.parts)
+    assert "about 75 decades lost over 100 steps: the gradient loses 77–88" in learn and "0.17" in learn
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_jacobian_chart_has_the_bound_where_it_holds_and_the_gate_path_where_there_is_one(cell):
+    jac = lab.jacobian_stats(SMALL.replace(cell=cell, forget_bias=3.0, init="orthogonal", gain=0.5, seeds=1))
+    assert len(jac["theory"]) == (len(jac["k"]) if CELLS[cell].bounded else 0)
+    assert len(jac["gate_path"]) == (len(jac["k"]) if CELLS[cell].gate_path else 0)
+    if CELLS[cell].bounded:
         assert np.all(np.array(jac["mean"]) <= np.array(jac["theory"]) * (1 + 1e-9))
-    lstm = lab.jacobian_stats(SMALL.replace(cell="lstm", forget_bias=3.0, init="orthogonal", gain=0.5))
-    assert lstm["theory"] == [] and len(lstm["gate_path"]) == len(lstm["k"])
-    names = [t.name for t in jacobian_figure(lstm).data]
-    assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
+    else:
+        names = [t.name for t in jacobian_figure(jac).data]
+        assert not any("bound" in (n or "") and "not a bound" not in (n or "") for n in names)
 
 
-def test_overlay_leaves_jordan_out_of_a_stack_and_says_why():
+def test_overlay_leaves_a_cell_that_cannot_stack_out_of_a_stack_and_says_why():
     cfg = SMALL.replace(num_layers=2, seeds=1, timesteps=8)
-    assert "jordan" not in lab.overlay(cfg)
-    (sentence,) = lab.overlay_left_out(cfg)
-    assert sentence.startswith("A Jordan network feeds its own output back")
-    with pytest.raises(ConfigError, match="set layers to 1"):
-        cfg.replace(cell="jordan").validate()
+    one_layer = [name for name, c in CELLS.items() if c.max_layers == 1]
+    assert one_layer and list(lab.overlay(cfg)) == [name for name in CELLS if name not in one_layer]
+    assert lab.overlay_left_out(cfg) == [layers_error(name, 2) for name in one_layer]
+    for name in one_layer:
+        with pytest.raises(ConfigError, match="set layers to 1"):
+            cfg.replace(cell=name).validate()
 
 
 @pytest.mark.slow
@@ -288,7 +317,7 @@ def test_lab_verdict_reads_sigma_gamma_against_one_and_how_much_reaches_t0():
     assert value < 1e-5                                                # 0.5^29: about 8.7 decades lost
     assert lab.lab_verdict({**stats, "grad_h": [[0.0, 1.0]]}).reach == "0 (underflow)"
     assert lab.lab_verdict({**stats, "grad_h": [[1.0, 1.0]]}).reach == "≈ 1"
-    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell="lstm")))
+    gated = lab.lab_verdict(lab.profile_stats(SMALL.replace(cell=next(n for n, c in CELLS.items() if not c.bounded))))
     assert gated.verdict == "gates decide" and not gated.bounded
 
 
@@ -304,9 +333,9 @@ def test_the_full_bptt_chart_says_why_it_draws_one_bar_fewer():
 def test_the_geometric_mean_over_seeds_is_zero_where_one_seed_underflowed():
     """Leaving an underflowed seed out made the mean jump up to the survivors (a Jordan profile seemed
     to grow back through time at t ≈ 10 and 20 while it vanished); with it, the mean is 0 there."""
-    from rnn_core.lessons.lab import _log_stats
+    from rnn_core.lessons.lab import seed_stats
 
-    mean, lo, hi = _log_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
+    mean, lo, hi = seed_stats(np.array([[1e-3, 1e-200, 0.0], [1e-1, 1e-2, 1e-150]]))
     assert mean[0] == pytest.approx(1e-2) and mean[1] == pytest.approx(1e-101) and mean[2] == 0.0
     assert lo == [1e-3, 1e-200, 0.0] and hi == [1e-1, 1e-2, 1e-150]
     # so a profile never rises back through time past a seed's underflow

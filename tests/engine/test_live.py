@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.config import ConfigError, ModelConfig, TrainConfig
+from rnn_core.config import ConfigError, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.admission import limit_torch_threads
 from rnn_core.serve.history import downsample
 from rnn_core.serve.live import LiveRun

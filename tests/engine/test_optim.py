@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
 from rnn_core.nn import train as train_module
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.train import run_to_end
 
@@ -90,7 +91,7 @@ def test_training_records_are_unchanged_by_the_swap(monkeypatch, optimizer, clip
 
 def test_a_training_run_does_not_import_torch_dynamo():
     code = ("import sys\n"
-            "from rnn_core.config import DataConfig, ModelConfig, TrainConfig\n"
+            "from rnn_core.config import DataConfig, TrainConfig\nfrom rnn_core.nn.model_config import ModelConfig\n"
             "from rnn_core.nn.train import run_to_end, warm_up\n"
             "from rnn_core.data.windows import prepare\n"
             "warm_up()\n"

@@ -1,8 +1,8 @@
-"""Numbers as the app writes them in sentences, tables and legends (`rnn_core/measure/readable.py`)."""
+"""Numbers as the app writes them in sentences, tables and legends (`rnn_core/readable.py`)."""
 
 import pandas as pd
 
-from rnn_core.measure.readable import power_of_ten, readable, times_ten
+from rnn_core.readable import power_of_ten, readable, times_ten
 
 
 def test_plain_where_plain_reads_well_powers_of_ten_elsewhere():
@@ -24,5 +24,16 @@ def test_a_diverged_runs_metrics_table_is_readable():
 
     frame = pd.DataFrame({"RMSE": [1.234e19, 0.0123], SKILL_FORMULA: [-1.8095536e18, 0.2866]})
     shown, _ = metrics_display(frame)
-    assert list(shown["RMSE"]) == ["1.23 × 10¹⁹", "0.0123"]
+    assert list(shown["RMSE"]) == ["1.234 × 10¹⁹", "0.0123"]          # 4 significant digits, as every RMSE
     assert list(shown[SKILL_FORMULA]) == ["−1.81 × 10¹⁸", "+0.287"]
+
+
+def test_the_other_writers_and_exact_whole_numbers():
+    from rnn_core.readable import count, fixed, megabytes, percent, seconds, signed
+
+    assert readable(1024) == "1,024" and readable(1024.0) == "1,020"        # a count is exact, a measure rounded
+    assert fixed(2.104) == "2.104" and fixed(0.8) == "0.800" and fixed(-1.8095536e18) == "−1.81 × 10¹⁸"
+    assert signed(0.2866) == "+0.287" and signed(-0.12) == "−0.120"
+    assert percent(0.36) == "36%" and percent(0.5123, 1) == "51.2%"
+    assert count(1234) == "1,234" and seconds(0.43) == "0.4 s" and seconds(12.4) == "12 s"
+    assert megabytes(1.5e6) == "1.5 MB" and megabytes(200e6) == "200 MB"

@@ -41,11 +41,12 @@ import pytest
 import torch
 
 from rnn_core.cli import main as cli
-from rnn_core.config import LIMITS, ConfigError, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import LIMITS, ConfigError, DataConfig, TrainConfig
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import prepare
 from rnn_core.data.yahoo import fetch_yahoo
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
 from rnn_core.serve.idle import IDLE_TIMEOUT_ENV, default_idle_timeout
@@ -254,13 +255,13 @@ def test_long_windows_on_a_short_series_are_refused_with_advice():
 
 
 @pytest.mark.parametrize(("build", "words"), [
-    (lambda: DataConfig(timesteps=LIMITS["timesteps"][1] + 1), "timesteps must be between 1 and 1000"),
-    (lambda: DataConfig(timesteps=0), "timesteps must be between 1 and 1000"),
+    (lambda: DataConfig(timesteps=LIMITS["timesteps"][1] + 1), "timesteps must be between 1 and 1,000"),
+    (lambda: DataConfig(timesteps=0), "timesteps must be between 1 and 1,000"),
     (lambda: ModelConfig(hidden_size=LIMITS["hidden_size"][1] + 1), "hidden_size must be between 1 and 512"),
     (lambda: ModelConfig(hidden_size=0), "hidden_size must be between"),
     (lambda: TrainConfig(lr=10.5), "lr must be between"),
     (lambda: TrainConfig(lr=float("nan")), "lr must be between"),
-    (lambda: ModelConfig(gain=5.5), "gain must be between 0.0 and 5.0"),
+    (lambda: ModelConfig(gain=5.5), "gain must be between 0 and 5"),
     (lambda: ModelConfig(gain=float("nan")), "gain must be between"),
 ])
 def test_one_step_past_a_limit_is_refused_with_a_sentence(build, words):
@@ -270,7 +271,7 @@ def test_one_step_past_a_limit_is_refused_with_a_sentence(build, words):
 
 
 @pytest.mark.parametrize(("flags", "words"), [
-    (["--timesteps", "1001"], "timesteps must be between 1 and 1000"),
+    (["--timesteps", "1001"], "timesteps must be between 1 and 1,000"),
     (["--hidden", "513"], "hidden_size must be between 1 and 512"),
     (["--lr", "11"], "lr must be between"),
     (["--gain", "5.01"], "gain must be between"),

@@ -13,8 +13,9 @@ import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.measure.evaluate import predict
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.serve import run_format as runs
 from rnn_core.serve.run_format import RunFileError, load_run, load_run_zip

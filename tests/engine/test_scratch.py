@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.config import ModelConfig
 from rnn_core.lessons.scratch import PARAM_NAMES, ScratchRNN, autograd_gradients, train_scratch
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 
 T = 12

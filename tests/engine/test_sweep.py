@@ -1,4 +1,4 @@
-"""The sweep engine (`rnn_core.sweep`), its CLI and its figures: the same grid gives the same records on
+"""The sweep engine (`rnn_core.sweep.trials`), its CLI and its figures: the same grid gives the same records on
 every backend; a finished run is never re-run; a bad grid or a bad file is one sentence."""
 
 from __future__ import annotations
@@ -7,13 +7,15 @@ import time
 
 import pytest
 
-from plots.sweeps import sweep_figure, trainability_figure
+from plots.sweep import sweep_figure, trainability_figure
 from rnn_core.cli import main as cli
-from rnn_core.config import CELLS, DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.cells import label_of
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.sweep.backends import ray_available, run_sweep
 from rnn_core.sweep.background import SweepRun
-from rnn_core.sweep.records import COLUMNS, SweepError, finished_keys, parse_records_csv, read_records, records_csv
-from rnn_core.sweep.trials import grid
+from rnn_core.sweep.records import finished_keys, parse_records_csv, read_records, records_csv
+from rnn_core.sweep.trials import COLUMNS, SweepError, grid
 
 TINY = dict(model=ModelConfig(hidden_size=4, init="orthogonal"),
             data=DataConfig(dataset="adding", params={"n_samples": 120}),
@@ -70,7 +72,7 @@ def test_ray_gives_the_same_records_as_one_loop(inline_records, monkeypatch):
 @pytest.mark.parametrize("kwargs, words", [
     ({"cells": []}, "no cell"),
     ({"cells": ["rnn", "transformer"]}, "Unknown cell 'transformer'"),
-    ({"timesteps": [10, 5000]}, "between 1 and 1000"),
+    ({"timesteps": [10, 5000]}, "between 1 and 1,000"),
     ({"gains": []}, "no gain"),
     ({"seeds": 0}, "no seed"),
 ])
@@ -84,7 +86,7 @@ def test_a_bad_grid_is_one_sentence(kwargs, words):
 @pytest.mark.parametrize("flags, words", [
     (["--cell", "rnn,foo"], "Unknown cell 'foo'"),
     (["--cell", ","], "no cell"),
-    (["--timesteps", "10,5000"], "between 1 and 1000"),
+    (["--timesteps", "10,5000"], "between 1 and 1,000"),
     (["--timesteps", "0:10:0"], "START:STOP:COUNT"),
     (["--gain", "a,b"], "--gain takes numbers"),
 ])
@@ -134,14 +136,17 @@ def test_a_sweep_file_round_trips_and_a_bad_one_is_one_sentence(inline_records):
 
 
 def test_a_sweep_run_stops_when_asked_and_keeps_what_finished():
+    """Something finished before Stop (and is kept, completed), something did not (and never ran)."""
     trials = grid(["rnn"], [20, 40, 80, 160], [1.0], 2, **{**TINY, "train": TrainConfig(epochs=30, batch_size=8)})
     run = SweepRun(trials, backend="inline").start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 120
+    while run.snapshot()["done"] < 1 and time.monotonic() < deadline:   # the first run has finished
+        time.sleep(0.05)
     run.stop()
     run.join(timeout=60)
     snap = run.snapshot()
-    assert snap["status"] == "stopped" and snap["done"] < snap["total"] == 8
-    assert all(r["status"] == "completed" for r in snap["records"])
+    assert snap["status"] == "stopped" and 1 <= snap["done"] < snap["total"] == 8
+    assert all(r["status"] == "completed" for r in snap["records"])            # what finished, kept whole
     time.sleep(0.3)
     assert run.snapshot()["seconds"] == snap["seconds"]      # a stopped sweep's clock has stopped
 
@@ -186,7 +191,7 @@ def test_the_trainability_map_draws_the_bound_only_where_it_is_one():
                for s, ratio in ((0, 0.1), (1, 1.0))]
     fig = trainability_figure(records)
     heat = [t for t in fig.data if t.type == "heatmap"]
-    assert [t.name for t in heat] == [CELLS["rnn"], CELLS["lstm"]]
+    assert [t.name for t in heat] == [label_of("rnn"), label_of("lstm")]
     assert list(heat[0].y) == [0.5, 1.5] and list(heat[0].x) == ["10", "50"]
     # mean over seeds in log space: log10(0.1) and log10(1) → −0.5
     assert heat[0].z[0][0] == pytest.approx(-0.5)
@@ -229,7 +234,8 @@ def test_the_sweep_chart_keeps_gains_apart():
     records = [{"cell": "rnn", "timesteps": 10, "gain": g, "seed": 0, "val_loss": v, "baseline_mse": 0.16}
                for g, v in ((0.5, 0.2), (1.5, 0.05))]
     fig = sweep_figure(records)
-    assert [t.name for t in fig.data] == [f"{CELLS['rnn']}, gain 0.5", f"{CELLS['rnn']}, gain 1.5", "naive guess"]
+    assert [t.name for t in fig.data] == [f"{label_of('rnn')}, gain 0.5", f"{label_of('rnn')}, gain 1.5",
+                                         "naive guess"]
     assert [list(t.y) for t in fig.data[:2]] == [[0.2], [0.05]]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS
 from rnn_core.data.text_sources import CLOSERS, MAX_TEXT_BYTES, OPENERS, brackets_text, frame_text, read_text_upload
@@ -17,6 +17,7 @@ from rnn_core.data.text_windows import Vocab, text_windows, unigram_bits
 from rnn_core.data.windows import prepare
 from rnn_core.measure.text_eval import evaluate_text, next_char_table, text_connectivity
 from rnn_core.nn.losses import LN2
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.probe import connectivity, probe
 from rnn_core.nn.sampling import sample

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_core.config import ModelConfig, TrainConfig
+from rnn_core.config import TrainConfig
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.train import run_to_end, steps_per_epoch, train
 

@@ -94,3 +94,16 @@ def test_gradient_story_tells_a_truncated_gradient_from_a_vanished_one():
                     "(at initialisation it loses 0.3 decades).")
     assert "float64" not in text
     assert "falls all the way to 0" in gradient_story(None, (25, {**cut(0.0, 1.0), "cut": 0}), None)
+
+
+def test_the_app_and_the_cli_judge_a_loss_by_one_rule():
+    """A loss ratio of 1.105 was "10% worse" in the app and "no better" in the CLI (0.9× / 1/0.9×): both now
+    read `judge`, the app's ±10 % around the baseline, on either side of each edge."""
+    from rnn_core.cli.report import JUDGED, versus
+    from rnn_core.measure.verdict import AT_BASELINE, judge
+
+    for ratio in (0.5, 1 - AT_BASELINE - 0.005, 0.9, 0.95, 1.0, 1.05, 1.1, 1.105, 1 + AT_BASELINE + 0.005, 1.5):
+        app = run_verdict(_epochs(ratio * 0.04), None, 0.04, "sequence")
+        assert app.kind == judge(ratio), ratio
+        assert versus(ratio * 0.04, 0.04, "the constant guess").endswith(JUDGED[app.kind]), ratio
+    assert [judge(r) for r in (0.89, 0.9, 1.1, 1.11)] == ["beats", "at_baseline", "at_baseline", "worse"]

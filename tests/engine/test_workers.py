@@ -20,8 +20,9 @@ import pandas as pd
 import pytest
 import torch
 
-from rnn_core.config import ModelConfig, TrainConfig
+from rnn_core.config import TrainConfig
 from rnn_core.data.windows import Windows, make_windows
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.admission import Admission
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.worker_pool import WORKERS_ENV, WorkerPool
@@ -187,7 +188,8 @@ SERVER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
     from test_workers import sine_windows
-    from rnn_core.config import ModelConfig, TrainConfig
+    from rnn_core.config import TrainConfig
+    from rnn_core.nn.model_config import ModelConfig
     from rnn_core.serve.workers import WorkerRun, shared_pool
     run = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=500, batch_size=16, probe_every=0),
                     sine_windows(), idle_timeout=None)

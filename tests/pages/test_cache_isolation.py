@@ -44,7 +44,7 @@ def test_streamlit_hashes_the_two_frames_alike():
 def test_colliding_uploads_get_their_own_windows():
     a, b, row = _colliding_frames()
     cfg = DataConfig(dataset="csv", timesteps=10)
-    run_files._prepare_cached.clear()
+    run_files.forget_windows()
     w_a = run_files.prepare_windows(cfg, a)          # session A uploads first
     w_b = run_files.prepare_windows(cfg, b)          # session B: same config, a frame Streamlit hashes alike
     assert w_a.frame["value"].max() < 2

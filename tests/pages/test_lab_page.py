@@ -6,7 +6,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core.config import CELLS
+from rnn_core.nn.cells import CELLS, layers_error
 from tests.conftest import APP
 
 TINY = {"lab.timesteps": 12, "lab.hidden_size": 6, "lab.seeds": 2}
@@ -43,34 +43,36 @@ def test_lab_renders_for_every_cell():
         assert len(figs) == 5, cell
         assert all(f["data"] for f in figs), f"{cell}: a chart without traces"
         titles = " ".join(f["layout"]["title"]["text"] for f in figs)
-        assert CELLS[cell] in titles
+        assert CELLS[cell].label in titles
         assert [m.label for m in at.metric][:2] == ["σ_max", "σ_max·γ"]
-        gated = cell in ("lstm", "gru")
+        gated = not CELLS[cell].bounded
         assert at.metric[3].value == ("gates decide" if gated else at.metric[3].value)   # words, not "gated"
         captions = " ".join(c.value for c in at.caption)
         assert ("no σ_max bound" in captions) == gated and ("upper bound" in captions) == (not gated)
 
 
 @pytest.mark.slow
-def test_a_stack_leaves_jordan_out_and_a_jordan_stack_is_one_sentence():
+def test_a_stack_leaves_out_a_cell_that_cannot_stack_and_choosing_it_is_one_sentence():
+    one_layer = [c for c in CELLS.values() if c.max_layers == 1]
+    assert one_layer                                  # the registry has such a cell (its own test: its refusal)
     at = _lab_app(state={**TINY, "lab.num_layers": 2, "lab.seeds": 1})
     overlay = next(f for f in _figures(at).values() if f["layout"]["title"]["text"].startswith("All cells"))
-    assert CELLS["jordan"] not in {t.get("name") for t in overlay["data"]}
-    assert any("feeds its own output back" in c.value for c in at.caption)
+    assert not {c.label for c in one_layer} & {t.get("name") for t in overlay["data"]}
+    captions = " ".join(c.value for c in at.caption)
+    assert all(layers_error(c.name, 2) in captions for c in one_layer)
     assert next(m.label for m in at.metric) == "σ_max (top layer)"
-    at.selectbox(key="lab.cell").set_value("jordan").run()
+    at.selectbox(key="lab.cell").set_value(one_layer[0].name).run()
     assert not at.exception
-    shown = [e.value.replace("\\", "") for e in at.error]             # st.error text is Markdown-escaped
-    assert shown == ["A Jordan network feeds its own output back into its one hidden layer, so it has "
-                     "exactly 1 layer: set layers to 1, got 2."]
+    shown = [e.value.replace("\\", "") for e in at.error]            # st.error text is Markdown-escaped
+    assert shown == [layers_error(one_layer[0].name, 2)]
 
 
-def test_overlay_holds_all_five_cells_and_phase_diagram_marks_the_border():
+def test_overlay_holds_every_cell_and_phase_diagram_marks_the_border():
     at = _lab_app(state=TINY)
     figs = list(_figures(at).values())
     overlay = next(f for f in figs if f["layout"]["title"]["text"].startswith("All cells"))
     names = {t.get("name") for t in overlay["data"] if t.get("showlegend") is not False}
-    assert set(CELLS.values()) <= names
+    assert {c.label for c in CELLS.values()} <= names
     phase = next(f for f in figs if f["layout"]["title"]["text"].startswith("Phase diagram"))
     assert phase["data"][0]["type"] == "heatmap"
     texts = [a.get("text", "") for a in phase["layout"].get("annotations", [])]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from plots.predictions import series_figure
 from tests.conftest import PAGE_DIR, ROOT, open_page
-from ui.text import md
+from ui.markdown import md
 
 LINK = "[Click here to re-login](https://evil.example/login)"
 IMAGE = "![t](https://evil.example/track.png)"

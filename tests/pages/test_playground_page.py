@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, open_page, run_of, slot_of
+from rnn_core.readable import readable
+from tests.conftest import APP, open_page, run_of, slot_of, wait_for_run
 
 PAGE = "app_pages/playground.py"
-FINISHED = ("completed", "stopped", "diverged")
 
 
 def _open(query: dict | None = None) -> AppTest:
@@ -29,17 +29,6 @@ def _tiny(at: AppTest, epochs: int = 2) -> None:
 def _status(at: AppTest) -> str | None:
     run = run_of(at)
     return None if run is None else run.status
-
-
-def _wait(at: AppTest, until=FINISHED, limit: float = 60.0) -> str:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        at.run()
-        if _status(at) in until:
-            at.run()   # the rerun that follows the end draws the final charts
-            return _status(at)
-        time.sleep(0.2)
-    raise AssertionError(f"run still {_status(at)} after {limit} s")
 
 
 def _figure(at: AppTest, name: str) -> dict:
@@ -106,7 +95,7 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     at = _open()
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "completed"
+    assert wait_for_run(at) == "completed"
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) >= 7
     loss = _figure(at, "chart.loss")
@@ -129,7 +118,7 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     # a forecast is judged against persistence; the constant guess's loss is on the page too
     w = slot_of(at, "pg").ctx.windows
     constant = w.naive_losses("val")["constant"]
-    assert f"The constant guess (ŷ = the training mean) scores {constant:.3g} on the validation windows" \
+    assert f"The constant guess (ŷ = the training mean) scores {readable(constant)} on the validation windows" \
         in " ".join(c.value for c in at.caption)
     assert ("test", "model") in table.index and ("test", "persistence") in table.index
 
@@ -141,7 +130,7 @@ def test_without_a_validation_part_the_captions_say_so():
     at.slider(key="pg.d.val_frac").set_value(0.0)
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "completed"
+    assert wait_for_run(at) == "completed"
     captions = " ".join(c.value for c in at.caption)
     assert "with the training and test parts shaded" in captions
     assert "this run has no validation part" in captions and "whole validation set" not in captions
@@ -149,7 +138,7 @@ def test_without_a_validation_part_the_captions_say_so():
     # the verdict judges the training loss at the final weights, the one the metrics table's rows come
     # from, not the mean over the last epoch's steps (which it would otherwise contradict)
     from rnn_core.measure.evaluate import scaled_loss
-    from rnn_core.measure.readable import readable
+    from rnn_core.readable import readable
 
     state = slot_of(at, "pg")
     exact = scaled_loss(state.evaluation["evaluation"], state.ctx.windows, "train")
@@ -167,17 +156,17 @@ def test_closed_loop_forecast_arrives_after_the_one_step_predictions(monkeypatch
     import ui.live as live
 
     gate = threading.Event()
-    real = live._closed_loop
+    real = live.closed_loop_job
 
     def held(*args):
         gate.wait(60)
         return real(*args)
 
-    monkeypatch.setattr(live, "_closed_loop", held)
+    monkeypatch.setattr(live, "closed_loop_job", held)
     at = _open()
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "completed"
+    assert wait_for_run(at) == "completed"
 
     def names() -> list[str]:
         return [t.get("name") or "" for t in _figure(at, "chart.predictions")["data"]]
@@ -201,7 +190,7 @@ def test_pause_step_stop_and_reset():
     at.button(key="pg.btn.train").click().run()
     assert _status(at) == "running"
     at.button(key="pg.btn.pause").click().run()
-    assert _wait(at, until=("paused",)) == "paused"
+    assert wait_for_run(at, until=("paused",)) == "paused"
     before = run_of(at).snapshot().step
     at.button(key="pg.btn.step").click().run()
     assert run_of(at).snapshot().step == before + 1
@@ -243,7 +232,7 @@ def test_diverged_run_shows_a_banner_and_keeps_the_charts():
     at.number_input(key="pg.dp.sine.length").set_value(400)
     at.run()
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "diverged"
+    assert wait_for_run(at) == "diverged"
     banner = " ".join(e.value for e in at.error)
     assert "diverged" in banner and "learning rate" in banner
     assert not at.exception
@@ -278,7 +267,7 @@ def test_a_saved_run_zip_uploads_back_into_the_page():
     at = _open()
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
-    _wait(at)
+    wait_for_run(at)
     run, ctx = run_of(at), slot_of(at).ctx
     data = run_zip_bytes(run.model, ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, run_records(run), {})
     at.button(key="pg.btn.reset").click().run()
@@ -343,7 +332,7 @@ def test_a_run_gone_after_a_reload_gets_a_sentence_and_its_settings_back():
     at = _open()
     _tiny(at)
     at.button(key="pg.btn.train").click().run()
-    _wait(at)
+    wait_for_run(at)
     assert at.query_params.get("run") in ("1", ["1"])
     query = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     reloaded = _open(query)                                  # a new session with the same address

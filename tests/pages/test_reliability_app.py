@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.nn.cells import CELLS
 from tests.conftest import open_page, run_of
 from tests.engine.test_reliability import BAD_CSVS, GOOD_CSV, NO_NETWORK, FakeDownload
 
@@ -45,12 +46,13 @@ def isolated(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RNN_PLAYGROUND_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(yfinance, "download", FakeDownload(pd.DataFrame()))
-    monkeypatch.setattr(rnn_core.lessons.presets, "_yahoo_checked", {})
-    return tmp_path
+    rnn_core.lessons.presets.forget_yahoo_check()        # each test asks an unreachable Yahoo afresh
+    yield tmp_path
+    rnn_core.lessons.presets.forget_yahoo_check()
 
 
 def plain(text: str) -> str:
-    """A sentence as the reader sees it: user text in it is Markdown-escaped (ui/text.md)."""
+    """A sentence as the reader sees it: user text in it is Markdown-escaped (ui.markdown.md)."""
     return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
 
 
@@ -302,7 +304,7 @@ def test_junk_query_params_are_refused_with_a_sentence_or_ignored(query, words, 
     shown = errors(at) + [plain(w.value) for w in at.warning]
     if words:
         assert any(words in s for s in shown), shown
-    assert at.selectbox(key="pg.m.cell").value in ("rnn", "rnn_relu", "jordan", "lstm", "gru")
+    assert at.selectbox(key="pg.m.cell").value in CELLS
     assert all("/" not in str(c) for c in fake.calls), fake.calls          # no path reached yfinance
     assert not {p for p in isolated.rglob("*")} - before - {isolated / "cache", isolated / "cache" / "yahoo"}
     at.selectbox(key="pg.d.dataset").set_value("sine").run()          # the controls still work

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig, replace
+from rnn_core.config import DataConfig, TrainConfig, replace
 from rnn_core.data.csv_upload import read_csv_upload
 from rnn_core.data.windows import prepare
 from rnn_core.measure.evaluate import evaluate
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
 from rnn_core.serve.runs import json_safe, run_zip_bytes
 from tests.conftest import slot_of
@@ -32,7 +33,8 @@ def _csv_run_zip() -> bytes:
 def _open_zip_script():
     import streamlit as st
 
-    from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+    from rnn_core.config import DataConfig, TrainConfig
+    from rnn_core.nn.model_config import ModelConfig
     from ui import run_files
     from ui.live import live_area
     from ui.views import draw_run
@@ -43,7 +45,7 @@ def _open_zip_script():
         def getvalue(self) -> bytes:
             return st.session_state["zip_bytes"]
 
-    run_files._load_upload("pg", Upload())
+    run_files.load_upload("pg", Upload())
     live_area("pg", draw_run("pg"))
     run_files.export_panel("pg", ModelConfig(), DataConfig(), TrainConfig())
 

@@ -67,7 +67,7 @@ def test_slots_live_under_one_session_key_and_a_ghost_under_its_slot():
 
 def test_importing_the_ui_starts_no_thread_and_the_warm_up_starts_once():
     code = ("import threading\n"
-            "import ui.compare, ui.controls, ui.lab, ui.learn, ui.live, ui.state, ui.sweeps, ui.views\n"
+            "import ui.compare, ui.controls, ui.lab, ui.learn, ui.live, ui.state, ui.sweep, ui.views\n"
             "assert threading.active_count() == 1, [t.name for t in threading.enumerate()]\n"
             "from rnn_core.serve.warm_up import THREAD_NAME, start_warm_up\n"
             "first = start_warm_up()\n"

@@ -45,7 +45,7 @@ def test_a_full_disk_leaves_no_tmp_file(monkeypatch, tmp_path):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
     with pytest.raises(OSError):
-        yahoo._write_cache(recorded_frame(), tmp_path / "DEMO.csv")
+        yahoo.write_cache(recorded_frame(), tmp_path / "DEMO.csv")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import PAGE_DIR, open_page, run_of
-from tests.pages.test_playground_page import _wait
+from tests.conftest import PAGE_DIR, open_page, run_of, wait_for_run
 
 PAGE = f"{PAGE_DIR}/playground.py"
 TINY = {"m.cell": "lstm", "m.hidden_size": "8", "d.dataset": "brackets", "d.timesteps": "8",
@@ -29,7 +28,7 @@ def test_the_brackets_preset_trains_and_shows_samples_and_connectivity():
     assert at.selectbox(key="pg.d.dataset").value == "brackets" and at.number_input(key="pg.d.timesteps").value == 12
     assert any("tanh vs LSTM on brackets" in c.value for c in at.caption)
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "completed"
+    assert wait_for_run(at) == "completed"
     assert not at.exception, [e.value for e in at.exception]
     vocab = set("()[]{}ab ")
     samples = _frame(at, "sample")
@@ -60,7 +59,7 @@ def test_pasted_text_is_checked_and_escaped():
     at.text_area(key="pg.d.text_paste").set_value(hostile).run()
     assert not at.sidebar.error
     at.button(key="pg.btn.train").click().run()
-    assert _wait(at) == "completed"
+    assert wait_for_run(at) == "completed"
     assert not at.exception, [e.value for e in at.exception]
     body = _html(at)
     assert "<script>" not in body and "<b>tag" not in body and "&lt;" in body    # characters, not markup

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from rnn_core.lessons.lab import LAB_PRESETS, LAB_SETTINGS
+from rnn_core.readable import readable
 from tests.conftest import PAGE_DIR, open_page
 from ui.links import LAB, PLAYGROUND, follow, link_params, read_link
 
@@ -28,10 +29,10 @@ def _note(at) -> str:
     ({"t.epochs": "abc"}, "The link's value 'abc' for Epochs (t.epochs) does not parse: it takes a whole number",
      None, None),
     ({"m.forget_bias": "100"}, "Forget-gate bias 100", "pg.m.forget_bias", 6.0),
-    ({"m.cell": "lstm", "m.forget_bias": "-10"}, "Forget-gate bias -10", "pg.m.forget_bias", -3.0),
+    ({"m.cell": "lstm", "m.forget_bias": "-10"}, "Forget-gate bias −10", "pg.m.forget_bias", -3.0),
     ({"d.dataset": "djia", "d.params.start": "2099-01-01"}, "2099-01-01", None, None),
     ({"d.dataset": "yahoo", "d.params.start": "1900-01-01"}, "1900-01-01", "pg.dp.yahoo.start", "1970-01-01"),
-    ({"t.clip_value": "1e9"}, "Clipping threshold 1e+09", "pg.t.clip_value", 1e6),
+    ({"t.clip_value": "1e9"}, "Clipping threshold 1 × 10⁹", "pg.t.clip_value", 1e6),
     ({"d.params.length": "999999999"}, "999999999", "pg.dp.sine.length", 100_000),
     ({"t.seed": "99999999999999999999999"}, "Seed", "pg.t.seed", 2**31 - 1),
 ])
@@ -89,7 +90,8 @@ def test_a_lab_value_outside_its_slider_is_moved_in_with_a_sentence():
     hi = LAB_SETTINGS["gain"].hi
     at = _open_lab({"lab.gain": "100"})
     assert "The link held values outside the controls' range:" in _note(at)
-    assert f"Gain 100 is outside {LAB_SETTINGS['gain'].lo:g}–{hi:g}; set to {hi:g}." in _note(at), _note(at)
+    assert f"Gain 100 is outside {readable(LAB_SETTINGS['gain'].lo)}–{readable(hi)}; set to {readable(hi)}." in \
+        _note(at), _note(at)
     assert at.session_state["lab.gain"] == hi
 
 

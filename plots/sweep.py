@@ -1,10 +1,10 @@
-"""Figures of a sweep's records (`rnn_core.sweep`): records in, `go.Figure` out.
+"""Figures of a sweep's records (`rnn_core.sweep.trials`): records in, `go.Figure` out.
 
 Holds `sweep_figure` (final validation loss against timesteps per cell, mean over seeds with the
 min–max spread as error bars, the naive guess dashed) and `trainability_figure` (the trainability
 map: log10 of the final validation loss over the task's baseline, mean over seeds, as a gain ×
 timesteps heatmap per cell, with the gain where σ_max·γ = 1 drawn for the cells where that is the
-Pascanu bound's border — Elman and Jordan; for LSTM and GRU the gates add paths it does not bound,
+Pascanu bound's border (`Cell.bounded`); for a gated cell the gates add paths it does not bound,
 so no line), and `trainability_table` (the map's numbers, to read back or show).
 Leaves to others: the runs (`rnn_core/sweep/trials.py`), the Lab's phase diagram at initialisation (`plots/lab.py`).
 """
@@ -19,9 +19,8 @@ from plotly.subplots import make_subplots
 
 from plots.points import positive_list
 from plots.style import COLORS, DIVERGING, MARGIN, cell_color, chart_title, empty, layout
-from rnn_core.config import CELLS
-from rnn_core.measure.readable import readable
-from rnn_core.nn.probe import BOUND_CELLS
+from rnn_core.nn.cells import CELLS, cell_of, label_of
+from rnn_core.readable import D3, fixed, readable
 from rnn_core.sweep.records import summarise
 
 RATIO_SPAN = 2.0     # the colour scale covers 10^−2 … 10^+2 of the baseline
@@ -42,12 +41,13 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
     fig = go.Figure()
     gains = sorted({r["gain"] for r in rows if r.get("gain") is not None})
     dashes = ["solid", "dot", "dash", "longdash", "dashdot"]
+    value = D3["value"]
     for cell in _cells(records):
         for k, gain in enumerate(g for g in gains or [None] if any(r["cell"] == cell and r["gain"] == g for r in rows)):
             pts = sorted((r for r in rows if r["cell"] == cell and r["gain"] == gain and r["mean"] is not None),
                          key=lambda r: r["timesteps"])
             seeds = max((r["n"] for r in pts), default=1)
-            name = CELLS[cell] + (f", gain {gain:g}" if len(gains) > 1 else "")
+            name = label_of(cell) + (f", gain {readable(gain)}" if len(gains) > 1 else "")
             fig.add_trace(go.Scatter(
                 x=[r["timesteps"] for r in pts], y=positive_list([r["mean"] for r in pts]), mode="lines+markers",
                 name=name + (f" (mean of {seeds} seeds)" if seeds > 1 else ""),
@@ -57,8 +57,8 @@ def sweep_figure(records: Sequence[dict], height: int = 380) -> go.Figure:
                          "arrayminus": [r["mean"] - r["lo"] for r in pts], "visible": seeds > 1,
                          "color": cell_color(cell)},
                 customdata=[[r["lo"], r["hi"], r["n"]] for r in pts],
-                hovertemplate="T = %{x}: %{y:.4g} (seeds: %{customdata[0]:.4g} … %{customdata[1]:.4g}, "
-                              "n = %{customdata[2]})<extra></extra>"))
+                hovertemplate=f"T = %{{x}}: %{{y:{value}}} (seeds: %{{customdata[0]:{value}}} … "
+                              f"%{{customdata[1]:{value}}}, n = %{{customdata[2]}})<extra></extra>"))
     base = sorted({(r["timesteps"], r["baseline_mse"]) for r in rows if r.get("baseline_mse")})
     if base:
         fig.add_trace(go.Scatter(x=[b[0] for b in base], y=[b[1] for b in base], mode="lines",
@@ -93,7 +93,7 @@ def trainability_table(records: Sequence[dict]) -> list[dict]:
 def border_gain(table: Sequence[dict], cell: str) -> float | None:
     """The gain where the mean σ_max·γ at initialisation crosses 1 (interpolated), for a cell whose
     Pascanu bound it is the border of; None for gated cells or when it does not cross."""
-    if cell not in BOUND_CELLS:
+    if cell not in CELLS or not cell_of(cell).bounded:
         return None
     per_gain: dict[float, list[float]] = {}
     for r in table:
@@ -110,7 +110,7 @@ def border_gain(table: Sequence[dict], cell: str) -> float | None:
 def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure:
     """One heatmap per cell: gain (rows) × timesteps (columns), colour = log10(final validation loss ÷
     the naive guess's), mean over seeds. Blue learned (below the baseline), white = the baseline, red
-    worse; a cell with no finished value is blank. The dashed line: σ_max·γ = 1 (Elman / Jordan)."""
+    worse; a cell with no finished value is blank. The dashed line: σ_max·γ = 1 (the cells it bounds)."""
     title = "Trainability map: final validation loss ÷ naive guess"
     table = trainability_table(records)
     cells = _cells(records)
@@ -119,22 +119,22 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
     gains = sorted({r["gain"] for r in table})
     steps = sorted({r["timesteps"] for r in table})
     fig = make_subplots(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[CELLS[c] for c in cells])
+                        subplot_titles=[label_of(c) for c in cells])
     for i, cell in enumerate(cells, start=1):
         at = {(r["gain"], r["timesteps"]): r for r in table if r["cell"] == cell}
         z = [[at.get((g, T), {}).get("z") for T in steps] for g in gains]
         custom = [[_hover(at.get((g, T))) for T in steps] for g in gains]
         fig.add_trace(go.Heatmap(
             z=[[None if v is None else max(-RATIO_SPAN, min(RATIO_SPAN, v)) for v in row] for row in z],
-            x=[str(T) for T in steps], y=gains, name=CELLS[cell], colorscale=DIVERGING, zmid=0.0,
+            x=[str(T) for T in steps], y=gains, name=label_of(cell), colorscale=DIVERGING, zmid=0.0,
             zmin=-RATIO_SPAN, zmax=RATIO_SPAN, showscale=i == 1, customdata=custom,
             colorbar={"title": {"text": "log₁₀ ÷ naive"}, "tickvals": [-2, -1, 0, 1, 2],
                       "ticktext": ["0.01", "0.1", "1", "10", "100"]},
-            hovertemplate=f"{CELLS[cell]}, gain %{{y}}, T = %{{x}}: %{{customdata}}<extra></extra>"), row=1, col=i)
+            hovertemplate=f"{label_of(cell)}, gain %{{y}}, T = %{{x}}: %{{customdata}}<extra></extra>"), row=1, col=i)
         border = border_gain(table, cell)
         if border is not None:
             fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2}, row=1, col=i,
-                          annotation_text=f"σ_max·γ = 1 (gain ≈ {border:.2f})", annotation_position="top left",
+                          annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
                           annotation_font={"color": COLORS["border"], "size": 11})
         fig.update_xaxes(title_text="timesteps T", type="category", row=1, col=i)
     fig.update_yaxes(title_text="gain of W_hh", row=1, col=1)
@@ -152,5 +152,5 @@ def _hover(r: dict | None) -> str:
     if r["runs"] > 1:
         text += f" (seeds {readable(10 ** r['z_lo'])} … {readable(10 ** r['z_hi'])})"
     if r["sigma_gamma"] is not None:
-        text += f"<br>σ_max·γ at init = {r['sigma_gamma']:.2f}"
+        text += f"<br>σ_max·γ at init = {fixed(r['sigma_gamma'], 2)}"
     return text

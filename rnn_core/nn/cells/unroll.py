@@ -1,0 +1,91 @@
+"""The written-out forward of an `RNNModel`: its weights copied (float64 on the CPU by default) and run
+step by step through the cells' equations, keeping every h_t (and c_t), so that `probe.py` reads the
+exact ∂L/∂h_t that a fused kernel hides.
+
+Holds `unrolled_forward(model, x)` (one loop over layers and steps for every stacked cell; a cell with
+its own loop, `Cell.unroll`, runs that), `copy_params` and `step_jacobians` (a layer's ∂s_t/∂s_{t−1}
+for every t, from its cell's written-out Jacobian). Parity tests hold this forward equal to the
+trainable one. Leaves to others: the cells' equations (one file each), the trainable model
+(`models.py`) and the gradient read-out (`probe.py`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnn_core.interrupt import checkpoint, hook
+from rnn_core.nn.cells.cell import Unrolled
+from rnn_core.nn.cells.registry import cell_of
+
+
+def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -> dict[str, Tensor]:
+    """Detached copies of the model's parameters (same names), never sharing storage with the model."""
+    return {name: p.detach().to(device=device, dtype=dtype).clone().requires_grad_(requires_grad)
+            for name, p in model.named_parameters()}
+
+
+def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
+                     bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
+    """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
+
+    x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
+    keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
+    as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
+    backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
+    """
+    cell, L = cell_of(model.cfg.cell), model.cfg.num_layers
+    P = copy_params(model, dtype, device, requires_grad=retain_grad)
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
+    x = x.detach().to(device=device, dtype=dtype).requires_grad_(input_grad)   # (B, T, F)
+    B, T, _ = x.shape
+    H = model.cfg.hidden_size
+    cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
+    if cell.unroll is not None:
+        return cell.unroll(P, x, retain_grad, cut)
+    hs, cs, gates = [], [] if cell.cell_state else None, []
+    layer_in = [x[:, t] for t in range(T)]                               # T × (B, F)
+    with torch.enable_grad():
+        for l in range(L):
+            W = cell.layer_weights(P, l)
+            h_t = x.new_zeros(B, H)                  # h_0 = 0
+            c_t = x.new_zeros(B, H)                  # c_0 = 0 (a cell with a cell state)
+            h_l, c_l = [], []
+            g_l: dict[str, list[Tensor]] = {}
+            for t in range(T):
+                checkpoint()                         # Stop / a closed tab ends a long unroll here
+                if cut and t == cut:
+                    h_t, c_t = h_t.detach(), c_t.detach()
+                h_t, c_t, g = cell.step(layer_in[t], h_t, c_t, W)
+                if retain_grad and h_t.requires_grad:
+                    h_t.retain_grad()
+                    if cell.cell_state:
+                        c_t.retain_grad()
+                if t % 8 == 0:
+                    hook(h_t)                        # …and its backward pass, every 8 steps back
+                h_l.append(h_t)
+                if cell.cell_state:
+                    c_l.append(c_t)
+                for name, a in g.items():
+                    g_l.setdefault(name, []).append(a)
+                layer_in[t] = h_t                    # the layer's output h_t feeds the layer above
+            hs.append(h_l)
+            gates.append(g_l)
+            if cs is not None:
+                cs.append(c_l)
+        # ŷ = W_out h_T + b_out
+        y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x)
+
+
+def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,
+                   b_y: Tensor | None = None) -> Tensor:
+    """J_t = ∂s_t/∂s_{t−1} of one layer for every t at once, from its cell's written-out derivatives.
+
+    inputs (T, F) the layer's inputs x_t; s_prev (T, S) the state before each step: h_{t−1} (S = H) or,
+    for a cell with a cell state, [h_{t−1}; c_{t−1}] (S = 2H). For a cell fed its output back the output
+    is ŷ_{t−1} = W_out h_{t−1} + b_y[t] (b_y[t] = b_out, but 0 at t = 0 where ŷ_0 = 0).
+    Returns (T, S, S). Rows of the batch are timesteps.
+    """
+    return cell_of(model.cfg.cell).jacobian(params, layer, inputs, s_prev, b_y)
