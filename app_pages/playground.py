@@ -72,7 +72,7 @@ spare = run_bar(SLOT, make_context)
 if presenter:
     live_area(SLOT, draw_presented(SLOT, chart), watch=(ghost_slot(SLOT),))
     st.stop()
-if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
+if state.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare

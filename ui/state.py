@@ -32,6 +32,7 @@ Public:
     load_url_once(prefix) -> str | None     # a followed link's settings into the widgets (and its moment:
                                             # the run trained if needed, `ui/scrub.py`); returns a note
     sync_url(model, data, train, has_run)   # write the configs into the address bar (`ui/links.py`)
+    settings_changed(ctx, model, data, train) -> bool   # differ from what the run shown started with
 Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rnn_core/lessons/presets.py`),
 how a link is read and written (`ui/links.py`), the runs themselves (`ui/live.py`).
 """
@@ -45,7 +46,7 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig, replace
 from rnn_core.nn.model_config import ModelConfig
 from ui.links import AT_PARAM, PLAYGROUND, RUN_GONE, RUN_PARAM, follow, link_params, read_at, write_address
 
@@ -290,11 +291,19 @@ def load_url_once(prefix: str) -> str | None:
     return state.url_note
 
 
+def settings_changed(ctx: Any, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> bool:
+    """Whether these settings differ from what the run of context `ctx` (a `ui.live.RunContext`, or
+    None) was started with."""
+    if ctx is None:
+        return False
+    sizes = {"input_size": ctx.model_cfg.input_size, "output_size": ctx.model_cfg.output_size}
+    return (replace(model_cfg, **sizes) != ctx.model_cfg or data_cfg != ctx.data_cfg
+            or train_cfg != ctx.train_cfg)
+
+
 def _land_on(state: SlotState, at: int | str, settings: tuple | None) -> None:
     """A link to a moment of a run: show it on the run of this session when that is the link's run, else
     train the link's run (the Train button's request) and land on the moment when it ends."""
-    from ui.run_files import settings_changed
-
     state.at_link, state.at = at, None
     if state.run is None or (settings is not None and settings_changed(state.ctx, *settings)):
         state.action = "train"

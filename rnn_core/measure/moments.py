@@ -53,10 +53,11 @@ KINDS: dict[str, str] = {
     "reaches_baseline": "the first epoch whose loss is at the naive guess (within the verdict's ±10%)",
     "below_baseline": "the first epoch whose loss falls below the naive guess, from at or above it",
     "above_baseline": "the first epoch whose loss rises above the naive guess, from at or below it",
-    "first_spike": f"the first step whose ‖g‖ is over {SPIKE:g}× the median of the steps before it",
+    "first_spike": f"the first step whose ‖g‖ is over {readable(SPIKE)}× the median of the steps before it",
     "first_clip": "the first step whose gradient was clipped",
     "max_grad_norm": "the step with the largest gradient norm ‖g‖",
-    "sigma_jump": f"the epoch over which σ_max of a recurrent matrix grew most, when it grew {SIGMA_JUMP:g}× or more",
+    "sigma_jump": f"the epoch over which σ_max of a recurrent matrix grew most, when it grew {readable(SIGMA_JUMP)}× "
+                  "or more",
     "grows_most": "the probe where ‖∂L/∂hₜ‖ grows most from the last timestep back to the first",
     "fades_most": "the probe where ‖∂L/∂hₜ‖ fades most from the last timestep back to the first",
     "best_val": "the epoch with the lowest validation loss, below the one at initialisation, when the run "
