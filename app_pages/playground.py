@@ -27,7 +27,7 @@ chart, bar = presenter_bar("playground", CHARTS, "loss") if presenter else (None
 if not presenter:
     first_screen()                    # a compact top, so the status, verdict and first charts fit 1280×720
     title, bar = st.columns([2, 3], vertical_alignment="center")
-    title.markdown("### RNN Playground")
+    title.title("RNN Playground")
 if url_note:
     st.warning(md(url_note), icon=":material/link_off:")
 
@@ -49,11 +49,11 @@ preset = state.slot(SLOT).preset
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
 story = ("Pick a recurrent cell, the window length and a dataset (or a preset), press **Train**, and watch "
          "the loss, the gradient flowing back through time, and the predictions — live.")
+note = preset_note(preset) if preset in PRESETS else None      # e.g. the stock preset's offline data
 if preset in PRESETS:                       # its sentence only while the settings are the preset's
-    name, note = PRESETS[preset].title, preset_note(preset)
-    story = ((f"**{name}** — {PRESETS[preset].description}"
-              if holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
-              else changed_preset_sentence(name)) + (f"  \n:material/wifi_off: {note}" if note else ""))
+    name = PRESETS[preset].title
+    held = holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
+    story = f"**{name}** — {PRESETS[preset].description}" if held else changed_preset_sentence(name)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(SLOT, model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:
@@ -79,5 +79,5 @@ race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LS
 ghost_bar(SLOT, make_context, spare.popover("Ghost run", icon=":material/group:", width="stretch",
                                             help="Train another cell on the same setup, drawn over this "
                                                  "run's loss and gradient."))
-live_area(SLOT, draw_run(SLOT, story), watch=(ghost_slot(SLOT),))    # the story under the first charts
+live_area(SLOT, draw_run(SLOT, story, note), watch=(ghost_slot(SLOT),))    # both under the first charts
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

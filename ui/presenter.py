@@ -154,6 +154,8 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
 _FIRST_SCREEN = """
 <style>
   [data-testid="stMainBlockContainer"] { padding-top: 2rem; }
+  [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.25rem 0; }
+  [data-testid="stMain"] [class*="st-key-verdict"] p { font-size: 1.2rem; }
   [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
   [data-testid="stMain"] [data-testid="stButtonGroup"] button { min-height: 1.9rem; padding: 0 0.6rem; }
 </style>

@@ -201,7 +201,9 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
         return
     cell = label_of(ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
-    st.markdown(f"##### {who}{cell}{so_far}: :{_VERDICT_COLOR[v.kind]}[{v.text}]")
+    # a large paragraph, not a heading: the page's headings stay in order (h1, then its sections)
+    with st.container(key=f"verdict-{'ghost' if who else 'run'}"):
+        st.markdown(f"**{who}{cell}{so_far}:** :{_VERDICT_COLOR[v.kind]}[**{v.text}**]")
     if note:
         verdict_note(snap, ctx, slot)
 
@@ -563,10 +565,12 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     return draw
 
 
-def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, RunContext | None], None]:
+def draw_run(slot: str, story: str | None = None,
+             note: str | None = None) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`: the status
     (after a run: the scrubber), the verdict and the first two charts come first, so that they fit a
-    1280×720 screen; `story` (markdown: the preset's sentence) goes under those charts, their caption."""
+    1280×720 screen; `story` (markdown: the preset's sentence) goes under those charts, their caption,
+    and `note` (the preset's note, e.g. offline data) in a box under it."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
         # the evaluation of a paused or ended run first, before anything is drawn: until it is there the
@@ -600,6 +604,8 @@ def draw_run(slot: str, story: str | None = None) -> Callable[[Snapshot | None, 
         verdict_note(snap, ctx, slot)
         if story:
             st.caption(story)
+        if note:
+            st.info(note, icon=":material/wifi_off:")
         c1, c2 = st.columns(2)
         with c1:
             loss_caption(ctx)

@@ -26,12 +26,13 @@ FIRST_SCREEN = """() => {
                      return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
   const status = [...main.querySelectorAll('[data-testid="stWidgetLabel"], [data-testid="stProgress"]')]
       .find(e => /(completed|diverged) · epoch/.test(e.innerText));
-  const verdict = [...main.querySelectorAll('h5, [data-testid="stAlertContentError"]')]
+  const verdict = [...main.querySelectorAll('[class*="st-key-verdict"], [data-testid="stAlertContentError"]')]
       .find(e => /(beats|worse than|at the|at tomorrow|diverged at step)/.test(e.innerText));
   const plots = [...main.querySelectorAll('.js-plotly-plot')];
   const first = plots[0];
   const cut = [];
-  const shown = 'button, [data-testid="stWidgetLabel"], h5, [data-testid="stCaptionContainer"]';
+  const shown = 'button, [data-testid="stWidgetLabel"], [class*="st-key-verdict"] p, ' +
+                '[data-testid="stCaptionContainer"]';
   for (const el of main.querySelectorAll(shown)) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.top >= innerHeight) continue;
