@@ -54,8 +54,9 @@ elif action == "reset":
 running = race_running()
 with top:
     c1, c2, c3, _ = st.columns([1.3, 1, 1, 4])
-    c1.button("Start race", type="primary", icon=":material/flag:", disabled=running, width="stretch",
-              on_click=request, args=("start",), help="Train every chosen cell at once, each in its own process.")
+    c1.button("Start race", key="cmp.btn.race", type="primary", icon=":material/flag:", disabled=running,
+              width="stretch", on_click=request, args=("start",),
+              help="Train every chosen cell at once, each in its own process.")
     c2.button("Stop", icon=":material/stop:", disabled=not running, width="stretch", on_click=request,
               args=("stop",))
     c3.button("Reset", icon=":material/restart_alt:", width="stretch", on_click=request, args=("reset",))

@@ -22,6 +22,7 @@ from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
 from rnn_core.nn.cells import cell_of, labels_where
 from rnn_core.nn.probe import reference_note
 from rnn_core.readable import readable
+from ui import charts
 from ui.lab import (
     cached_jacobians,
     cached_overlay,
@@ -101,14 +102,19 @@ def _figure(name: str, height: int):
     return jacobian_figure(cached_jacobians(c), height=height)
 
 
+# the Lab's verdict in one sentence: the gradient chart's text alternative begins with it
+lab_sentence = (f"{cell.label}, T = {cfg.timesteps}: σ_max·γ = {readable(v.rate)}, reaching t = 0: {v.reach}, "
+                f"{v.verdict}.")
+
 if presenter:                       # one line of numbers and the chosen chart, nothing else
     preset = current_preset(cfg)
     lead = f"**{LAB_PRESETS[preset]['title']}** · " if preset else ""
     with area:
         status_line(f"{lead}{cell.label}, T = {cfg.timesteps} · σ_max·γ = **{readable(v.rate)}** · reaching "
-                    f"t = 0: **{v.reach}** · **{v.verdict}**")
+                    f"t = 0: **{v.reach}** · it **{v.outcome}** (the bound: {v.verdict})")
         with st.spinner("Probing fresh networks…"):
-            show_chart(_figure(chart, 400), f"lab_{chart}")
+            show_chart(_figure(chart, 400), f"lab_{chart}",
+                       summary=lab_sentence if chart == "gradient" else "")
         if preset:
             st.caption(LAB_PRESETS[preset]["note"])
     st.stop()
@@ -116,26 +122,27 @@ if presenter:                       # one line of numbers and the chosen chart, 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(f"σ_max{top}", readable(v.sigma_max), help=f"Largest singular value of {cell.spectrum_of}, "
           "mean over seeds.")
-m2.metric("σ_max·γ", readable(v.rate), help=f"γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of the top "
-          f"layer of a {bounded_cells} must vanish geometrically (Pascanu et al., 2013); for a gated cell "
-          "it forces nothing.")
+m2.metric("σ_max·γ", readable(v.rate), delta=f"the bound: {v.verdict}", delta_color="off", delta_arrow="off",
+          help=f"γ = sup φ' = 1 for tanh and ReLU. Below 1 the gradient of the top layer of a {bounded_cells} must "
+               f"vanish geometrically (Pascanu et al., 2013); for a gated cell it forces nothing. {v.why}")
 m3.metric("Reaching t = 0", v.reach,
           help=f"‖∂L/∂h₀‖ / ‖∂L/∂h_T‖: the fraction of the last step's gradient (t = {cfg.timesteps - 1}) "
                "that reaches the first input, geometric mean over seeds.")
-m4.metric("Verdict", v.verdict, help=v.why)
+m4.metric("What happened", v.outcome,
+          help=f"From the last timestep (t = {cfg.timesteps - 1}) back to t = 0, first layer, geometric mean over "
+               "seeds: what the measured gradient did. An exact 0 is 'blocked' (a switched-off ReLU or a saturated "
+               "tanh on every path) or an underflow below float64 — the bound beside it says what it allows.")
 
 # ---- one cell, and all cells
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(_figure("gradient", 400), width="stretch",
-                    key="lab_gradient")
+    charts.chart(_figure("gradient", 400), "lab_gradient", lab_sentence)
     if not presenter:
         st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key=key("normalise"))
         st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
                    "min–max band. " + reference_note(cfg.cell))
 with right:
-    st.plotly_chart(_figure("overlay", 400), width="stretch",
-                    key="lab_overlay")
+    charts.chart(_figure("overlay", 400), "lab_overlay")
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
                    f"The {labels_where(lambda c: c.gates)} keep more of it when their gates are open (try the "
@@ -143,7 +150,7 @@ with right:
                    + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
-st.plotly_chart(_figure("phase", 420), width="stretch", key="lab_phase")
+charts.chart(_figure("phase", 420), "lab_phase")
 if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{cell.label}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
@@ -155,16 +162,14 @@ if not presenter:
 # ---- W_hh and the Jacobian product
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(_figure("singular", 330), width="stretch",
-                    key="lab_singular")
+    charts.chart(_figure("singular", 330), "lab_singular")
     if not presenter:
         st.caption(f"All singular values of {cell.spectrum_of} for seed 0"
                    + (" (rank = output size: one)" if cell.output_feedback else "")
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
-    st.plotly_chart(_figure("jacobian", 330), width="stretch",
-                    key="lab_jacobian")
+    charts.chart(_figure("jacobian", 330), "lab_jacobian")
     if not presenter:
         st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
                    "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "

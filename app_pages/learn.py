@@ -51,5 +51,6 @@ draw_step(step)
 
 st.divider()
 prev_col, _, next_col = st.columns([1, 3, 1])
-prev_col.button("← Previous", on_click=_go, args=(-1,), disabled=i == 0, width="stretch")
-next_col.button("Next →", on_click=_go, args=(1,), disabled=i == len(KEYS) - 1, width="stretch")
+prev_col.button("← Previous", key="learn.prev", on_click=_go, args=(-1,), disabled=i == 0, width="stretch")
+next_col.button("Next →", key="learn.next", on_click=_go, args=(1,), disabled=i == len(KEYS) - 1,
+                width="stretch")

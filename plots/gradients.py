@@ -2,7 +2,8 @@
 
     gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
                                 dotted), the σ_max·γ bound dashed (where it is one) or the gate path
-                                dash-dotted (LSTM / GRU)
+                                dash-dotted (LSTM / GRU); a stateful run's probe adds how far back the
+                                state holds each input, ‖∂h_T/∂xₜ‖, and a line where the gradient is cut
     gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
                                                              thinned to ≤ `HEATMAP_CELLS`
     gates_figure(probe, cell)                                mean gate activation at each timestep
@@ -27,7 +28,9 @@ from plots.style import (
     GATE_COLORS,
     LAYER_COLORS,
     MAGMA,
+    RED,
     SLATE,
+    TEAL,
     drawn,
     empty,
     legend_below_if_long,
@@ -100,9 +103,33 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
             traces.append(scatter(t, y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
                                   line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
     T = probe.get("timesteps") or len(probe["grad_h"][0])
+    shapes, notes = _carry(traces, probe, values)
     readable_axis = (measured_axis(traces) if log_y else None) or {}
     return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
-                  layout={"yaxis": readable_axis})
+                  shapes=shapes, annotations=notes, layout={"yaxis": readable_axis})
+
+
+CARRY_NAME = "state: ‖∂h_T/∂xₜ‖, never truncated"
+
+
+def _carry(traces: list[dict], probe: dict, values) -> tuple[list[dict], list[dict]]:
+    """A stateful run's probe: how far back the state still holds each input, ‖∂h_T/∂xₜ‖ (teal, long
+    dashes, added to `traces`), and where the gradient is cut (a vertical line and its label)."""
+    carry = probe.get("carry")
+    if not carry:
+        return [], []
+    t, y = thin(np.arange(len(carry)), values(carry))
+    traces.append(scatter(t, y, mode="lines+markers" if len(carry) <= 60 else "lines", name=CARRY_NAME,
+                          line={"color": TEAL, "width": 2.5, "dash": "longdash"}, marker={"size": 4}))
+    cut, T = int(probe.get("cut") or 0), int(probe.get("timesteps") or len(carry))
+    if cut <= 0:
+        return [], []
+    x = cut - 0.5
+    line = {"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "y domain", "y0": 0, "y1": 1,
+            "line": {"color": RED, "width": 1.5, "dash": "dot"}}
+    label = {"showarrow": False, "text": f"gradient cut {T - cut} step{'s' if T - cut != 1 else ''} back",
+             "x": x, "xref": "x", "xanchor": "right", "y": 1, "yref": "y domain", "yanchor": "top"}
+    return [line], [label]
 
 
 def gradient_heatmap_figure(epochs: Sequence[dict], layer: int = 0, max_cells: int = HEATMAP_CELLS,

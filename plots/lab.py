@@ -21,12 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from plots.axes import relog
+from plots.axes import nice_step, relog
 from plots.gradients import gradient_time_figure, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
 from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
-from rnn_core.nn.cells import label_of
-from rnn_core.readable import D3, fixed, readable
+from rnn_core.nn.cells import CELLS, label_of
+from rnn_core.readable import D3, fixed, power_of_ten, readable
 
 
 def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
@@ -59,6 +59,12 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     return relog(fig)                                  # the bands widen the range: label it again
 
 
+# Told apart by more than colour on the overlay (lines that coincide, colour-blind readers, a projector)
+CELL_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+CELL_MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star")
+OVERLAY_MARKERS = 12      # markers per line, at most (they tell the lines apart; more would clutter)
+
+
 def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int = 380) -> go.Figure:
     """Every cell's ‖∂L/∂h_t‖ (first layer) on one log chart: geometric mean line, min–max band."""
     what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if normalised else "‖∂L/∂hₜ‖"
@@ -67,18 +73,26 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
         return empty(title, "No cells to draw.", height)
     fig = go.Figure()
     for cell, c in curves.items():
-        color = cell_color(cell)
-        _band(fig, c["t"], c["lo"], c["hi"], color, label_of(cell), cell)
-        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines", name=label_of(cell),
-                                 legendgroup=cell, line={"color": color, "width": 2.5}))
+        _band(fig, c["t"], c["lo"], c["hi"], cell_color(cell), label_of(cell), cell)
+    # lines after all the bands, each cell with its own dash and marker: two cells whose profiles coincide
+    # (Elman tanh and Jordan at small inputs) stay told apart, the one drawn later not hiding the other
+    for cell, c in curves.items():
+        i = list(CELLS).index(cell) if cell in CELLS else 0      # a cell keeps its dash on every chart
+        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines+markers",
+                                 name=label_of(cell), legendgroup=cell,
+                                 line={"color": cell_color(cell), "width": 2.5,
+                                       "dash": CELL_DASHES[i % len(CELL_DASHES)]},
+                                 marker={"symbol": CELL_MARKERS[i % len(CELL_MARKERS)], "size": 7,
+                                         "maxdisplayed": OVERLAY_MARKERS}))
     T = len(next(iter(curves.values()))["t"])
     return layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
                   height=height, legend="above")
 
 
 def phase_figure(phase: dict, height: int = 400) -> go.Figure:
-    """Gain × timestep heatmap of log10(‖∂L/∂h_t‖ / ‖∂L/∂h_T‖), blue = vanished, red = grown, with
-    the gain where σ_max·γ = 1 marked."""
+    """Gain × timestep heatmap of log10(‖∂L/∂h_t‖ / ‖∂L/∂h_T‖) — the fraction of the last step's gradient
+    that reaches t, labelled as powers of ten on the colour bar — blue = vanished, red = grown, with the
+    gain where σ_max·γ = 1 marked."""
     title = f"Phase diagram: {label_of(phase['cell'])}, {phase['init']} × gain"
     z = np.array([[np.nan if v is None else v for v in row] for row in phase["z"]], dtype=float)
     t = phase["t"]
@@ -86,10 +100,13 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
     z = z[:, cols]
     finite = z[np.isfinite(z)]
     span = float(np.clip(np.max(np.abs(finite)) if finite.size else 1.0, 1.0, 30.0))
+    step = nice_step(2 * span, 6)
+    ticks = list(range(-step * math.floor(span / step), step * math.floor(span / step) + 1, step))
     fig = go.Figure(go.Heatmap(
         z=np.where(np.isfinite(z), np.clip(z, -span, span), None).tolist(), x=[t[i] for i in cols],
         y=phase["gains"], colorscale=DIVERGING, zmid=0.0, zmin=-span, zmax=span,
-        colorbar={"title": {"text": "log₁₀ ratio"}},
+        colorbar={"title": {"text": "log₁₀(‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_T‖)"}, "tickvals": ticks,
+                  "ticktext": [power_of_ten(k) for k in ticks]},
         customdata=[[sg] * len(cols) for sg in phase["sigma_gamma"]],
         hovertemplate="gain %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "} of the last step's gradient"
                       "<br>σ_max·γ = %{customdata:" + D3["ratio"] + "}<extra></extra>"))

@@ -19,6 +19,8 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
     drawn(fig) -> bool                   whether a figure shows data (not an `empty` one)
     plain_text(text) -> str              user text (a column name, a ticker) made safe for a label
     present(fig, height) -> fig          a copy for a lecture screen: text ≥ `PRESENTER_FONT` px
+    tell_apart(fig) -> fig               no two lines of the legend told apart by colour alone (every
+                                         chart the app draws passes through it: `ui/charts.py`)
     CHART_CONFIG                         the Plotly config the pages pass to `st.plotly_chart`
 No builder sets a template: in the app every chart takes Streamlit's chart theme (the light theme of
 `.streamlit/config.toml`), the same on every page.
@@ -69,6 +71,55 @@ LEGEND_BELOW = {"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0}
 MARGIN = {"l": 60, "r": 20, "t": 60, "b": 45}
 MARGIN_ABOVE = {**MARGIN, "t": 96}
 LEGEND_ROW = 22            # px per row of a legend under the plot
+
+
+# Told apart without colour: a line's dash, and a marker on a line of few points (`tell_apart`).
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star", "triangle-down", "cross", "hexagon")
+FEW_POINTS = 120           # a line with at most this many points can carry markers without smearing
+
+
+def _line_style(trace: Any) -> tuple[str, str | None]:
+    """(dash, marker symbol or None): what tells a line apart from another of the same colour."""
+    mode = trace.mode or "lines"
+    symbol = (trace.marker.symbol or "circle") if "markers" in mode else None
+    return (trace.line.dash or "solid", symbol)
+
+
+def _is_line(trace: Any) -> bool:
+    return (trace.type in ("scatter", "scattergl") and "lines" in (trace.mode or "lines")
+            and trace.fill in (None, "none") and trace.line.width != 0)
+
+
+def tell_apart(fig: go.Figure) -> go.Figure:
+    """No two lines of the legend told apart by colour alone: a line whose dash and marker an earlier
+    line already has gets markers of a symbol not yet used (a line of few points) or a dash not yet used
+    (a dense line), and so do the pieces it is drawn in (same legend group). Colour-blind safe whatever
+    the colours; the first line of each style keeps its look."""
+    used: set[tuple[str, str | None]] = set()
+    changed: dict[str, dict] = {}
+    for trace in fig.data:
+        if not _is_line(trace) or trace.showlegend is False:
+            continue
+        style = _line_style(trace)
+        if style in used:
+            n = len(trace.x) if trace.x is not None else 0
+            if n <= FEW_POINTS:
+                symbol = next((m for m in MARKERS if (style[0], m) not in used), MARKERS[0])
+                update = {"mode": "lines+markers", "marker": {"symbol": symbol, "size": 7}}
+                style = (style[0], symbol)
+            else:
+                dash = next((d for d in DASHES if (d, style[1]) not in used), DASHES[-1])
+                update = {"line": {"dash": dash}}
+                style = (dash, style[1])
+            trace.update(update)
+            if trace.legendgroup:
+                changed[trace.legendgroup] = update
+        used.add(style)
+    for trace in fig.data:                  # the other pieces of a changed line (not in the legend)
+        if trace.showlegend is False and _is_line(trace) and trace.legendgroup in changed:
+            trace.update(changed[trace.legendgroup])
+    return fig
 
 
 def cell_color(cell: str) -> str:

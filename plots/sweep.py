@@ -11,6 +11,7 @@ Leaves to others: the runs (`rnn_core/sweep/trials.py`), the Lab's phase diagram
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -118,6 +119,7 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
         return empty(title, "Run the map (or upload a sweep's CSV); each finished run fills a square.", height)
     gains = sorted({r["gain"] for r in table})
     steps = sorted({r["timesteps"] for r in table})
+    rows = list(range(len(gains)))      # one band of equal height per gain, labelled with exactly that gain
     fig = make_subplots(rows=1, cols=len(cells), shared_yaxes=True, horizontal_spacing=0.04,
                         subplot_titles=[label_of(c) for c in cells])
     for i, cell in enumerate(cells, start=1):
@@ -126,21 +128,33 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
         custom = [[_hover(at.get((g, T))) for T in steps] for g in gains]
         fig.add_trace(go.Heatmap(
             z=[[None if v is None else max(-RATIO_SPAN, min(RATIO_SPAN, v)) for v in row] for row in z],
-            x=[str(T) for T in steps], y=gains, name=label_of(cell), colorscale=DIVERGING, zmid=0.0,
+            x=[str(T) for T in steps], y=rows, name=label_of(cell), colorscale=DIVERGING, zmid=0.0,
             zmin=-RATIO_SPAN, zmax=RATIO_SPAN, showscale=i == 1, customdata=custom,
+            text=[[readable(g)] * len(steps) for g in gains],
             colorbar={"title": {"text": "log₁₀ ÷ naive"}, "tickvals": [-2, -1, 0, 1, 2],
                       "ticktext": ["0.01", "0.1", "1", "10", "100"]},
-            hovertemplate=f"{label_of(cell)}, gain %{{y}}, T = %{{x}}: %{{customdata}}<extra></extra>"), row=1, col=i)
+            hovertemplate=f"{label_of(cell)}, gain %{{text}}, T = %{{x}}: %{{customdata}}<extra></extra>"),
+            row=1, col=i)
         border = border_gain(table, cell)
         if border is not None:
-            fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2}, row=1, col=i,
-                          annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
-                          annotation_font={"color": COLORS["border"], "size": 11})
+            fig.add_hline(y=_band_position(gains, border), line={"color": COLORS["border"], "dash": "dash", "width": 2},
+                          row=1, col=i, annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})",
+                          annotation_position="top left", annotation_font={"color": COLORS["border"], "size": 11})
         fig.update_xaxes(title_text="timesteps T", type="category", row=1, col=i)
+    fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=[readable(g) for g in gains])
     fig.update_yaxes(title_text="gain of W_hh", row=1, col=1)
     fig.update_layout(title=chart_title(title, top=True), height=height, margin={**MARGIN, "t": 80},
                       hovermode="closest")
     return fig
+
+
+def _band_position(gains: Sequence[float], gain: float) -> float:
+    """Where `gain` sits on the map's axis of equal bands (band i is gains[i]): linear between the two
+    gains around it, so σ_max·γ = 1 at gain 1.0 between bands 0.9 and 1.1 lies halfway between them."""
+    for i, (g0, g1) in enumerate(itertools.pairwise(gains)):
+        if g0 <= gain <= g1:
+            return i + (gain - g0) / (g1 - g0)
+    return 0.0 if gain < gains[0] else float(len(gains) - 1)
 
 
 def _hover(r: dict | None) -> str:

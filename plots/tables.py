@@ -5,6 +5,8 @@
     metrics_display(frame) -> (DataFrame, notes)       formatted for reading, "—" where undefined, and
                                                        one footnote per kind of "—"
     compare_table(runs, baseline) -> DataFrame         Compare's race: one row per cell
+    text_scores_table(evaluation) -> DataFrame         a text run: bits/char, next char right (and closers
+                                                       right, brackets) per split, the unigram beside
 Leaves to others: the numbers (`rnn_core/measure/evaluate.py`, `rnn_core/serve/live.py`'s records).
 """
 
@@ -101,4 +103,20 @@ def compare_table(runs: dict[str, dict], baseline: float | None = None) -> pd.Da
             "best validation": min(val) if val else None,
             "÷ constant guess": (final_val / baseline) if final_val is not None and baseline else None,
             "seconds": round(float(r.get("elapsed", 0.0)), 1)})
+    return pd.DataFrame(rows)
+
+
+def text_scores_table(evaluation: dict | None) -> pd.DataFrame:
+    """bits/char, accuracy (and memory accuracy) per split next to the unigram baseline."""
+    if not evaluation or evaluation.get("task") != "text":
+        return pd.DataFrame()
+    rows = []
+    for split, label in (("train", "train"), ("val", "validation"), ("test", "test (held out)")):
+        m = evaluation[split]["metrics"]["model"]
+        if m["n"]:
+            row = {"split": label, "bits/char": m["bits"], "unigram bits/char": evaluation["unigram_bits"],
+                   "next char right": m["accuracy"]}
+            if m["memory_accuracy"] is not None:
+                row["closer right"] = m["memory_accuracy"]
+            rows.append(row)
     return pd.DataFrame(rows)

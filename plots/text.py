@@ -60,15 +60,27 @@ def connectivity_html(chars: Sequence[str], grads: Sequence[float], target: str,
             f"darker = the prediction depends more on that character (log scale, {readable(DECADES)} decades)</div>")
 
 
+EXPECTED, SURPRISED = "33, 102, 204", "230, 120, 20"   # blue and orange: apart for every colour vision
+SURPRISE_BELOW = 0.1      # a character the model gave less than this is also underlined (not colour alone)
+
+
+def probability_background(p: float) -> str:
+    """The background of a character the model gave probability p: blue the surer it expected it, orange
+    the less (p < ½), white at ½."""
+    rgb, strength = (EXPECTED, p - 0.5) if p >= 0.5 else (SURPRISED, 0.5 - p)
+    return f"rgba({rgb},{round(0.9 * strength, 2)})"      # a CSS alpha, not a number for reading
+
+
 def probability_html(rows: Sequence[dict]) -> str:
-    """Each actual character on a background from red (the model gave it little probability) to green."""
+    """Each actual character on a background from orange (the model gave it little probability) to blue
+    (it expected it); below `SURPRISE_BELOW` also underlined."""
     spans = []
     for r in rows:
         p = max(0.0, min(1.0, float(r["p_actual"])))
         guess = ", ".join(f"{VISIBLE.get(c, c)} {fixed(q, 2)}" for c, q in r["top"])
         tip = html.escape(f"p = {fixed(p)}; top guesses: {guess}", quote=True)
-        hue = int(120 * p)                                        # 0 red … 120 green
-        spans.append(f'<span title="{tip}" style="background:hsla({hue},70%,50%,0.45);padding:0 1px">'
+        mark = ";text-decoration:underline wavy" if p < SURPRISE_BELOW else ""
+        spans.append(f'<span title="{tip}" style="background:{probability_background(p)};padding:0 1px{mark}">'
                      f"{shown(r['actual'])}</span>")
     return f'<div style="{_BOX}">{"".join(spans)}</div>'
 

@@ -33,6 +33,7 @@ INITS: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop": "RMSprop"}
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
+STATE_RESETS: dict[str, str] = {"epoch": "Each epoch", "never": "Never", "steps": "Every N updates"}
 
 
 @dataclass(frozen=True)
@@ -59,20 +60,22 @@ FIELDS: dict[str, Field] = {
                   "back."),
     "hidden_size": Field("Hidden size", "Units per layer (H). The default init draws W_hh uniform in ±1/√H: σ_max ≈ "
                          "1.1 but spectral radius ≈ 0.6, and with tanh′ < 1 a tanh RNN's gradient still vanishes "
-                         "(19–24 decades over 100 steps at H = 32).", 1, 512, 1),
+                         "(19–27 decades over 100 steps at H = 32, five seeds).", 1, 512, 1),
     "num_layers": Field("Layers", "Stacked recurrent layers. The gradient also flows down through the stack, adding "
                         "one more product of Jacobians per layer. A Jordan network has one.", 1, 4, 1),
     "init": Field("Recurrent init", "How W_hh starts (Jordan: its output loop W_yh·W_out). Orthogonal × gain sets "
                   "every singular value to the gain: below 1 a plain RNN's gradient must vanish, above 1 it may grow "
                   "(saturation usually stops it). Identity × gain (IRNN) with ReLU keeps it nearly flat at gain 1: "
-                  "units that switch off drop their share, 1–2 decades over 200 steps."),
+                  "units that switch off drop their share, 0.6–2.1 decades over 200 steps (five seeds)."),
     "gain": Field("Gain", "Multiplies the orthogonal / identity / Gaussian W_hh. (σ_max·γ)^k is an upper bound on the "
-                  "gradient through time, not its size: over 100 steps a tanh RNN at gain 0.9 loses about 5 decades "
-                  "(the bound forces 4.5), at 1.0 about 1, and at 1.5 grows about 3 where the bound allows 17.4. For "
+                  "gradient through time, not its size: over 100 steps (five seeds, Gradient Lab inputs) a tanh RNN at "
+                  "gain 0.9 loses 4.8–5.1 decades (the bound forces 4.5), at 1.0 loses 1.0–1.4, and at 1.5 grows "
+                  "2.8–4.1 where the bound allows 17.4. For "
                   "LSTM / GRU it scales every gate block and bounds nothing.", 0.0, 5.0, 0.05),
     "forget_bias": Field("Forget-gate bias", "LSTM only: added to the forget-gate bias, so fₜ starts near σ(bias): "
-                         "0.73 at 1, 0.95 at 3. Measured at initialisation over 300 steps: bias 1 still loses 19–24 "
-                         "decades of gradient, bias 3 under 4 (bias 0 loses about 40 over 200).", -3.0, 6.0, 0.5),
+                         "0.73 at 1, 0.95 at 3. Measured at initialisation over 300 steps (five seeds): bias 1 "
+                         "still loses 17–24 decades of gradient, bias 3 under 4 (bias 0 loses 36–42 over 200).",
+                         -3.0, 6.0, 0.5),
     # features per timestep a run may read (CSV columns, tickers…; text: the characters of its vocabulary, one-hot)
     "input_size": Field("Input features", lo=1, hi=128),
     "output_size": Field("Outputs", lo=1, hi=128),     # values predicted per window (text: one logit per character)
@@ -105,6 +108,16 @@ FIELDS: dict[str, Field] = {
     "bptt_truncate": Field("Truncated BPTT k", "Truncated BPTT: the gradient flows back at most k steps (0 = the "
                            "whole window). Cheaper and stabler, but nothing older than k steps can be learned.",
                            0, 1000, 1),
+    "stateful": Field("Stateful", "Read the data in order as parallel streams, the state carried from update to "
+                      "update (detached; reset only where you choose): it flows forward for ever, the gradient only "
+                      "k steps back. Every step is a target; held-out data is read as one stream; T is the history "
+                      "the probe and the warm-up read."),
+    "stateful_streams": Field("Streams", "Stateful: parallel streams, each read in order (every update's batch).",
+                              1, 512, 1),
+    "stateful_step": Field("New steps per update", "Stateful: new steps k₁ per update (0 = k); the gradient goes "
+                           "k ≥ k₁ steps back.", 0, 1000, 1, widget="New steps k₁"),
+    "state_reset": Field("State reset", "Stateful: when the carried state is set to zero."),
+    "state_reset_every": Field("Reset every N updates", "Stateful: N.", 1, 1_000_000, 1, widget="Reset every N"),
     "seed": Field("Seed", "Same settings + seed → the same numbers, every time.", 0, 2**31 - 1, 1),
     # the CLI also takes 0 (never probe) and any larger N
     "probe_every": Field("Probe every N epochs", "Measure ‖∂L/∂hₜ‖ exactly (float64, written-out equations) every N "
@@ -199,6 +212,11 @@ class TrainConfig:
     clip_value: float = 1.0      # threshold: max ‖g‖ (norm) or max |g_i| (value)
     bptt_truncate: int = 0       # gradient flows back at most k steps; 0 = the whole window
     seed: int = 0                # same config + seed → same numbers
+    stateful: bool = False       # read the data as streams in order, the state carried between updates
+    stateful_streams: int = 8    # stateful: B parallel streams (the batch of every update)
+    stateful_step: int = 0       # stateful: k1 new steps per update; 0 = bptt_truncate (k2)
+    state_reset: str = "epoch"   # stateful: one of STATE_RESETS
+    state_reset_every: int = 100  # stateful: N updates between resets when state_reset == "steps"
     probe_every: int = 2         # run the gradient probe every N epochs (and at the first and last)
     probe_batch: int = 16        # windows in the fixed probe batch
     device: str = "cpu"          # "cpu" or "cuda"
@@ -212,6 +230,8 @@ class TrainConfig:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        if self.state_reset not in STATE_RESETS:
+            raise ConfigError(f"Unknown state reset '{self.state_reset}': choose one of {', '.join(STATE_RESETS)}.")
         check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
 
@@ -225,11 +245,15 @@ def check_ranges(cfg, skip: tuple[str, ...] = ()) -> None:
 
 
 def bptt_error(train_cfg: TrainConfig, data_cfg: DataConfig) -> str | None:
-    """The sentence refusing a truncation longer than the window, or None when it fits."""
-    if train_cfg.bptt_truncate <= data_cfg.timesteps:
-        return None
-    return (f"Truncated BPTT k = {train_cfg.bptt_truncate} is longer than the window (T = {data_cfg.timesteps}); "
-            "use k ≤ T or 0 for the whole window.")
+    """The sentence refusing a truncation longer than the window (stateful: new steps k₁ beyond the
+    truncation k), or None when it fits."""
+    k, k1 = train_cfg.bptt_truncate, train_cfg.stateful_step
+    if k > data_cfg.timesteps:
+        return (f"Truncated BPTT k = {k} is longer than the window (T = {data_cfg.timesteps}); "
+                "use k ≤ T or 0 for the whole window.")
+    if train_cfg.stateful and k1 > (k or data_cfg.timesteps):
+        return f"New steps per update k₁ = {k1} exceed the truncation k = {k or data_cfg.timesteps}; use k₁ ≤ k."
+    return None
 
 
 def validate_run(model_cfg: Any, data_cfg: DataConfig, train_cfg: TrainConfig) -> tuple[Any, DataConfig, TrainConfig]:

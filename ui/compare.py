@@ -42,6 +42,7 @@ from rnn_core.readable import COLUMN
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.workers import new_run
+from ui import charts
 from ui.controls import data_controls, field_range, train_controls
 from ui.live import (
     FINISHED,
@@ -245,14 +246,14 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
                 col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
         h = chart_height(380)
         left, right = st.columns(2)
-        left.plotly_chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label,
-                                              loss_label=task.loss_label),
-                          width="stretch", key="cmp_loss")
-        right.plotly_chart(compare_gradient_figure(data, height=h), width="stretch", key="cmp_grad")
+        charts.chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label,
+                                         loss_label=task.loss_label), "cmp_loss", where=left)
+        charts.chart(compare_gradient_figure(data, height=h), "cmp_grad", where=right)
         st.dataframe(compare_table(data, baseline), hide_index=True, width="stretch",
                      column_config={"÷ constant guess": st.column_config.NumberColumn(
-                         f"÷ {label}", help=f"Final validation loss divided by the {label}'s loss: "
-                                            "below 1 the cell learned something.", format=COLUMN["fixed"])})
+                         f"÷ {label} (validation)", help=f"Final validation loss divided by the {label}'s loss on "
+                                                         "the same validation windows: below 1 the cell learned "
+                                                         "something.", format=COLUMN["fixed"])})
         if race.get("task") == "text":
             text_race(runs, snaps)
         if running and not race_running():
@@ -267,7 +268,7 @@ def text_race(runs: dict[str, LiveRun], snaps: dict) -> None:
     ctx = get_context(f"{PREFIX}.{next(iter(runs))}")
     if ctx is None or getattr(ctx.windows, "text", None) is None:
         return
-    st.subheader("Samples and connectivity, side by side")
+    st.header("Samples and connectivity, side by side")
     cols = st.columns(len(snaps))
     for col, (cell, snap) in zip(cols, snaps.items()):
         with col:

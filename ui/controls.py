@@ -10,7 +10,8 @@
                                                                     for csv, lag for echo, noise…),
                                                                     timesteps, split, scaler
     train_controls(box, prefix) -> TrainConfig                      optimiser, learning rate, batch,
-                                                                    epochs, clipping, truncated BPTT, seed
+                                                                    epochs, clipping, truncated BPTT,
+                                                                    stateful streams and resets, seed
     sidebar_controls(prefix) -> (ModelConfig, DataChoice, TrainConfig)   all three in grouped expanders
     load_frame(dataset, params) -> DataFrame                        cached dataset load (DataError raises)
     param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
@@ -27,6 +28,7 @@ Leaves to others: what a page does with the configs; windowing (`rnn_core/data/w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -34,7 +36,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rnn_core.config import CLIPPING, FIELDS, HELP, INITS, LIMITS, OPTIMIZERS, SCALERS, DataConfig, Field, TrainConfig
+from rnn_core.config import (
+    CLIPPING,
+    FIELDS,
+    HELP,
+    INITS,
+    LIMITS,
+    OPTIMIZERS,
+    SCALERS,
+    STATE_RESETS,
+    DataConfig,
+    Field,
+    TrainConfig,
+)
 from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS, Param
@@ -367,10 +381,27 @@ def train_controls(box: Any, prefix: str) -> TrainConfig:
     c1, c2 = box.columns(2)
     clip_value = _number(c1, k("clip_value"), "clip_value", format=COLUMN["input"], disabled=clip == "off")
     bptt = _number(c2, k("bptt_truncate"), "bptt_truncate")
+    stateful = _stateful_controls(box, k)
     probe_every = _number(box, k("probe_every"), "probe_every")
     return TrainConfig(optimizer=optimizer, lr=float(lr), momentum=d.momentum, batch_size=int(batch),
                        epochs=int(epochs), clip=clip, clip_value=float(clip_value), bptt_truncate=int(bptt),
-                       seed=int(seed), probe_every=int(probe_every), probe_batch=d.probe_batch)
+                       seed=int(seed), probe_every=int(probe_every), probe_batch=d.probe_batch, **stateful)
+
+
+def _stateful_controls(box: Any, k: Callable[[str], str]) -> dict[str, Any]:
+    """The stateful toggle and its settings (greyed out while it is off, so their values stay)."""
+    _valid_choice(k("state_reset"), list(STATE_RESETS), TrainConfig().state_reset)
+    on = box.toggle(FIELDS["stateful"].widget_label, key=k("stateful"), help=FIELDS["stateful"].help)
+    c1, c2 = box.columns(2)
+    streams = _number(c1, k("stateful_streams"), "stateful_streams", disabled=not on)
+    step = _number(c2, k("stateful_step"), "stateful_step", disabled=not on)
+    c1, c2 = box.columns(2)
+    f = FIELDS["state_reset"]
+    reset = c1.selectbox(f.widget_label, list(STATE_RESETS), format_func=STATE_RESETS.get, key=k("state_reset"),
+                         help=f.help, disabled=not on)
+    every = _number(c2, k("state_reset_every"), "state_reset_every", disabled=not on or reset != "steps")
+    return {"stateful": bool(on), "stateful_streams": int(streams), "stateful_step": int(step),
+            "state_reset": reset, "state_reset_every": int(every)}
 
 
 def sidebar_controls(prefix: str, expanded: bool = True) -> tuple[ModelConfig, DataChoice, TrainConfig]:

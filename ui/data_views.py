@@ -23,12 +23,12 @@ import pandas as pd
 import streamlit as st
 
 from plots.predictions import series_figure, window_figure
-from plots.style import CHART_CONFIG
 from rnn_core.config import FIELDS, ConfigError, DataConfig, replace
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS
 from rnn_core.data.yahoo import fetch_yahoo
 from rnn_core.readable import COLUMN, count, fixed, readable
+from ui import charts
 from ui.controls import csv_controls, hand_over_csv, load_frame, param_widget
 from ui.markdown import md
 from ui.state import key, slot
@@ -53,10 +53,9 @@ def _span(frame: pd.DataFrame) -> str:
 
 
 def show_series(frame: pd.DataFrame, key: str, title: str = "") -> None:
-    st.plotly_chart(series_figure(frame, title=title), key=f"{key}.chart", config=CHART_CONFIG,
-                    width="stretch")
+    charts.chart(series_figure(frame, title=title), f"{key}.chart")
     st.caption(md(_span(frame)))
-    st.dataframe(summary(frame), width="stretch", key=f"{key}.summary",
+    st.dataframe(summary(frame).rename_axis("column"), width="stretch", key=f"{key}.summary",
                  column_config={c: st.column_config.NumberColumn(c, format=COLUMN["value"])
                                 for c in ("mean", "std", "min", "max", "first", "last")})
 
@@ -84,9 +83,8 @@ def dataset_browser(prefix: str) -> tuple[DataConfig, pd.DataFrame | None]:
                 st.error(md(e), icon=":material/error:")
                 return cfg, None
             title = f"Sample 1: inputs and target ({ds.target} = {readable(float(y[0, 0]))})"
-            st.plotly_chart(window_figure(X[0], y[0], list(ds.features), ds.target, title=title,
-                                          units="value (raw units)"),
-                            key=f"{prefix}.sample", config=CHART_CONFIG, width="stretch")
+            charts.chart(window_figure(X[0], y[0], list(ds.features), ds.target, title=title,
+                                       units="value (raw units)"), f"{prefix}.sample")
             st.caption(f"{count(len(X))} samples of shape (timesteps, {X.shape[2]} features); the target is drawn "
                        "as a star after the last input (here in raw units).")
             return cfg, None
@@ -211,7 +209,7 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
         "timesteps": [w.timesteps] * 3, "features": [w.n_features] * 3,
         "shape of X": [str(tuple(x.shape)) for x in (w.X_train, w.X_val, w.X_test)],
         "shape of y": [str(tuple(y.shape)) for y in (w.y_train, w.y_val, w.y_test)],
-    }, index=["train", "validation", "test"])
+    }, index=pd.Index(["train", "validation", "test"], name="split"))
     st.dataframe(shapes, width="stretch", key=f"{key}.shapes")
     n = len(w.X_train)
     i = int(c[3].number_input("Window to draw", 1, max(1, n), value=1, key=f"{key}.i")) - 1
@@ -224,9 +222,9 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
                    "the next character, one-hot too. The last part of the text is held out for testing.")
         st.code(f"next character: {chars[int(w.y_train[i].argmax())]!r}", language=None)
         return
-    st.plotly_chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
-                                  title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
-                    key=f"{key}.window", config=CHART_CONFIG, width="stretch")
+    charts.chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
+                               title=f"Training window {i + 1} of {n}, as the network sees it (scaled)"),
+                 f"{key}.window")
     st.caption(window_caption(w))
 
 
@@ -250,7 +248,7 @@ def preview_section(data_cfg: DataConfig | None, frame: pd.DataFrame | None, key
     """A subheader and the windowing preview for one data source (nothing when there is no data)."""
     if data_cfg is None:
         return
-    st.subheader(f"Windowing preview — {what}", divider="gray")
+    st.header(f"Windowing preview — {what}", divider="gray")
     windowing_preview(data_cfg, frame, key)
 
 

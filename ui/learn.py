@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from rnn_core.readable import fixed, percent, readable, times_ten
+from ui import charts
 from ui.links import preset_page_params
 from ui.presenter import is_on, show_chart
 from ui.state import slot
@@ -106,7 +107,7 @@ STEPS: tuple[Step, ...] = (
                "saturated tanh units have $\\varphi' \\approx 0$ and pull the product back down).\n\n"
                "It is an **upper** bound: the gradient may fall far below it. PyTorch's default init has "
                "$\\sigma_{\\max} \\approx 1.1$, so the bound allows growth, yet its spectral radius is "
-               "$\\approx 0.6$ and $\\tanh' < 1$: a tanh RNN still loses 19–24 decades over 100 steps. "
+               "$\\approx 0.6$ and $\\tanh' < 1$: a tanh RNN still loses 19–27 decades over 100 steps (five seeds). "
                "The bound holds where every step's Jacobian is $\\operatorname{diag}(\\varphi')$ times one "
                "matrix — Elman cells ($W_{hh}$), the Jordan network ($W_{yh}W_{hy}$) and IndRNN — and for the "
                "top layer of a stack only (a lower layer also gets gradient from the layer above at every "
@@ -114,7 +115,7 @@ STEPS: tuple[Step, ...] = (
                "h_{t-1} + b)$): its Jacobian $\\operatorname{diag}(\\varphi' \\odot u)$ multiplies unit $i$'s "
                "gradient by its own $u_i$ at every step back, so the bound is $(|u|_{\\max}\\,\\gamma)^k$, and "
                "with torch's default init ($|u|_{\\max} \\approx 0.17$) it forces about 75 decades lost over "
-               "100 steps: the gradient loses 77–88. "
+               "100 steps: the gradient loses 75–104 (five seeds). "
                "It says nothing about LSTM and GRU: their gates add paths (step 5).\n\n"
                "The Gradient Lab's phase diagram sweeps the gain of an orthogonal $W_{hh}$ "
                "($\\sigma_{\\max} = $ gain) and shows the border near $\\sigma_{\\max}\\gamma = 1$."),
@@ -148,8 +149,8 @@ STEPS: tuple[Step, ...] = (
                   r"\text{ while } f_j \approx 1"),
         ("md", "so the more open the forget gate, the further back the gradient reaches. Measured at "
                "initialisation over 300 steps (Gradient Lab, H = 32): a forget bias of 1 ($f \\approx 0.73$) "
-               "still loses 19–24 decades, a bias of 3 ($f \\approx 0.95$) under 4. The GRU merges the two "
-               "states and interpolates:"),
+               "still loses 17–24 decades, a bias of 3 ($f \\approx 0.95$) under 4 (five seeds). The GRU "
+               "merges the two states and interpolates:"),
         ("latex", r"\begin{aligned} r_t &= \sigma(W_{ir} x_t + W_{hr} h_{t-1} + b_r) \qquad "
                   r"z_t = \sigma(W_{iz} x_t + W_{hz} h_{t-1} + b_z) \\ "
                   r"n_t &= \tanh\big(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})\big) \qquad "
@@ -162,8 +163,8 @@ STEPS: tuple[Step, ...] = (
         ("md", "Le, Jaitly & Hinton (2015): a ReLU RNN with $W_{hh} = I$ (IRNN) has the Jacobian "
                "$\\operatorname{diag}(\\mathbb{1}[a_j > 0])\\, I$ — the gradient of active units passes "
                "unchanged, and nothing is amplified. Units that switch off drop their share, so it is nearly "
-               "flat, not flat: over 200 steps at initialisation it loses 1–2 decades (the Lab preset), "
-               "where a tanh RNN with PyTorch's default init loses about 40."),
+               "flat, not flat: over 200 steps at initialisation it loses 0.6–2.1 decades (the Lab preset, five "
+               "seeds), where a tanh RNN with PyTorch's default init loses 37–52."),
         ("latex", r"h_t = \max\big(0,\; W_{xh} x_t + I\,h_{t-1} + b\big)"),
     ), (Link("Identity + ReLU in the Lab", LAB, "identity_relu"),)),
 
@@ -262,7 +263,7 @@ def scratch_demo(key: str = "learn_truncate") -> None:
     if is_on():
         show_chart(truncation_figure(report), f"{key}_chart", fill=False)      # a chart amid text
     else:
-        st.plotly_chart(truncation_figure(report, height=320), width="stretch", key=f"{key}_chart")
+        charts.chart(truncation_figure(report, height=320), f"{key}_chart")
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

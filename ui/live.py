@@ -47,6 +47,7 @@ from rnn_core.config import ConfigError, DataConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.stateful import streams_read
 from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.history import downsample
@@ -226,7 +227,7 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     if action:
         state.error = None
         _do(slot, action, make_context)
-    box = container if container is not None else st.container()
+    box = container if container is not None else st.container(key=f"{slot}-runbar")   # one row on a phone
     run = get_run(slot)
     status = getattr(run, "status", None)
     live = isinstance(run, LiveRun)
@@ -318,7 +319,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             st.rerun()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
-        draw(snap, get_context(slot))
+        with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
+            draw(snap, get_context(slot))
         if every is None:
             if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
                 st.rerun()
@@ -527,23 +529,25 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     w = ctx.windows
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
-            evaluation = evaluate(run.model, w)
+            evaluation = evaluate(run.model, w, stateful_streams=streams_read(ctx.train_cfg))
             frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
         return cached
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start)
+        job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start,
+                                   streams_read(ctx.train_cfg))
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
 
 
-def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str) -> tuple[dict | None, str | None]:
+def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str,
+                    stateful_streams: int = 0) -> tuple[dict | None, str | None]:
     """The closed-loop forecast, as the page's background thread runs it: (result, None) or (None, a
-    sentence)."""
+    sentence); `stateful_streams` as `closed_loop`'s."""
     """(closed-loop result, note) on a background thread, computed in a worker process unless workers
     are switched off; a failure is a note, never a traceback."""
     from rnn_core.measure.closed_loop import closed_loop
@@ -551,8 +555,8 @@ def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str) -> tupl
 
     try:
         if workers_enabled():
-            return run_closed_loop(model_cfg, model, windows, n_steps, start)
-        closed = closed_loop(model, windows, n_steps, start=start)
+            return run_closed_loop(model_cfg, model, windows, n_steps, start, stateful_streams=stateful_streams)
+        closed = closed_loop(model, windows, n_steps, start=start, stateful_streams=stateful_streams)
         return closed, closed.get("stopped")
     except EvaluationError as e:
         return None, str(e)

@@ -14,7 +14,7 @@ Public:
     is_on() -> bool
     presenter_bar(page, charts, default=None) -> (chart_key, first_column)
                                       in presenter mode only: the bar above; returns the chosen chart
-    show_chart(fig, key, config=None, fill=True, around=0)
+    show_chart(fig, key, config=None, fill=True, summary="", around=0)
                                       the chosen chart, full width, lecture style, as tall as the screen allows
                                       (less the scrubber's row: around=SCRUBBER_HEIGHT)
     status_line(text)                 one line of status, large
@@ -31,7 +31,8 @@ from typing import Any
 
 import streamlit as st
 
-from plots.style import CHART_CONFIG, present
+from plots.style import CHART_CONFIG, drawn, present, tell_apart
+from ui.a11y import screen_reader
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
 _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
@@ -45,12 +46,13 @@ _FILL_SCRUBBED = "presenter-scrubbed"   # … the same container with the scrubb
 
 _CSS = """
 <style>
+  :root { --rnn-presenter: 1; }     /* ui/keys.py: the remote's keys act in presenter view only */
   [data-testid="stSidebar"], [data-testid="stExpandSidebarButton"], [data-testid="stHeader"] { display: none; }
   [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
   [data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5; }
   [data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
   [data-testid="stMain"] h1 { font-size: 2.4rem; }
-  [data-testid="stMain"] h2 { font-size: 2rem; }
+  [data-testid="stMain"] h2 { font-size: 2rem !important; }
   [data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 2rem; max-width: 100%; }
   [data-testid="stMain"] .stButton button p { font-size: 1.15rem; }
   [data-testid="stMain"] [data-testid="stCaptionContainer"],
@@ -136,19 +138,26 @@ def presenter_bar(page: str, charts: dict[str, str], default: str | None = None)
     return chosen[page], first
 
 
-def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True, around: int = 0) -> None:
+def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True, summary: str = "",
+               around: int = 0) -> None:
     """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot. `fill`: as tall as
     the screen leaves room for (`CHART_HEIGHT` at 720 lines, more on a taller screen); else
-    `CHART_HEIGHT` (a chart amid text, as on Learn). `around` = SCRUBBER_HEIGHT: the scrubber's row sits
-    above it, and the chart is that much shorter."""
-    config = {**CHART_CONFIG, **(config or {})}
+    `CHART_HEIGHT` (a chart amid text, as on Learn). Like every chart, with its text alternative and its
+    data one click away (`ui.charts`; `summary`: the page's sentence about it). `around` =
+    SCRUBBER_HEIGHT: the scrubber's row sits above it, and the chart is that much shorter."""
+    from ui.charts import chart, data_table, text_alternative
+
     if not fill:
-        st.plotly_chart(present(fig, height=CHART_HEIGHT), key=key, width="stretch", config=config)
+        chart(present(fig, height=CHART_HEIGHT), key, summary, config=config)
         return
-    fig = present(fig, height=CHART_HEIGHT)
+    fig = tell_apart(present(fig, height=CHART_HEIGHT))
     fig.layout.height = None                 # the container's height, which the lecture CSS sets
+    text = text_alternative(fig, summary)
+    screen_reader(text)
     with st.container(key=f"{_FILL_SCRUBBED if around else _FILL}-{key}"):
-        st.plotly_chart(fig, key=key, width="stretch", height="stretch", config=config)
+        st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={**CHART_CONFIG, **(config or {})})
+    if drawn(fig):
+        data_table(fig, key, text)
 
 
 _FIRST_SCREEN = """

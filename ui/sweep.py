@@ -36,6 +36,7 @@ from rnn_core.sweep.backends import app_backend
 from rnn_core.sweep.background import SweepRun
 from rnn_core.sweep.records import parse_records_csv, records_csv
 from rnn_core.sweep.trials import SweepError, grid
+from ui import charts
 from ui.controls import field_range
 from ui.live import ACTIVE, one_at_a_time, session_watcher
 from ui.markdown import md
@@ -228,7 +229,7 @@ def sweep_area() -> None:
             st.caption("Not run yet.")
             return
         _progress(snap)
-        st.plotly_chart(sweep_figure(snap["records"], height=chart_height(380)), width="stretch", key="cmp_sweep")
+        charts.chart(sweep_figure(snap["records"], height=chart_height(380)), "cmp_sweep")
         _download(snap["records"], "timesteps-sweep.csv", "cmp.sweep.download")
 
     _polled(SWEEP, draw)
@@ -246,7 +247,7 @@ def map_area() -> None:
             records = snap["records"]
         else:
             records = []
-        st.plotly_chart(trainability_figure(records, height=chart_height(420)), width="stretch", key="cmp_map")
+        charts.chart(trainability_figure(records, height=chart_height(420)), "cmp_map")
         if uploaded is None:
             _download(records, "trainability-map.csv", "cmp.map.download")
 

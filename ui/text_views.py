@@ -23,12 +23,15 @@ import pandas as pd
 import streamlit as st
 
 from plots import text as TF
+from plots.tables import text_scores_table
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.measure.text_eval import heldout_lines, next_char_table, text_connectivity
-from rnn_core.nn.sampling import epoch_prompt, sample
+from rnn_core.nn.sampling import epoch_prompt, sample, stream_sample
 from rnn_core.readable import COLUMN, fixed
 from rnn_core.serve.history import Snapshot
+from ui import charts
 from ui.live import RunContext
+from ui.markdown import md
 from ui.state import memo
 
 TOP_K = 3
@@ -76,7 +79,12 @@ def line_picker(info: TextInfo, slot: str) -> tuple[int, str, int]:
 
 def _connectivity(run: Any, info: TextInfo, position: int) -> dict:
     with run.lock:
-        return text_connectivity(run.model, info, position)
+        return text_connectivity(run.model, info, position, stateful=_stateful(run))
+
+
+def _stateful(run: Any) -> bool:
+    """Whether the run trained stateful: then its predictions read the text as one stream."""
+    return bool(getattr(getattr(run, "train_cfg", None), "stateful", False))
 
 
 def samples_view(snap: Snapshot | None, slot: str) -> None:
@@ -94,22 +102,6 @@ def samples_view(snap: Snapshot | None, slot: str) -> None:
                                 "sample": st.column_config.TextColumn(width="large")})
 
 
-def scores_table(evaluation: dict | None) -> pd.DataFrame:
-    """bits/char, accuracy (and memory accuracy) per split next to the unigram baseline."""
-    if not evaluation or evaluation.get("task") != "text":
-        return pd.DataFrame()
-    rows = []
-    for split, label in (("train", "train"), ("val", "validation"), ("test", "test (held out)")):
-        m = evaluation[split]["metrics"]["model"]
-        if m["n"]:
-            row = {"split": label, "bits/char": m["bits"], "unigram bits/char": evaluation["unigram_bits"],
-                   "next char right": m["accuracy"]}
-            if m["memory_accuracy"] is not None:
-                row["closer right"] = m["memory_accuracy"]
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: Any = None,
                  evaluation: dict | None = None) -> None:
     """Samples per epoch, top-k guesses on a held-out line, and the connectivity of one prediction."""
@@ -120,7 +112,7 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
     st.caption(f"The loss is in bits per character; the unigram baseline ({fixed(info.unigram_bits)} bits) is "
                "what a model with no memory at all scores — it only knows how often each character occurs.")
     samples_view(snap, slot)
-    scores = scores_table(evaluation)
+    scores = text_scores_table(evaluation)
     if not scores.empty:
         st.dataframe(scores, hide_index=True, width="stretch", key=f"{slot}.text.scores",
                      column_config={c: st.column_config.NumberColumn(format=COLUMN["fixed"]) for c in scores.columns
@@ -128,23 +120,26 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
         if "closer right" in scores.columns:
             st.caption("'closer right': at each closing bracket, how often the matching one is the likeliest "
                        "of the three closers — about 0.33 without memory of the opener, 1 with it.")
+        if evaluation.get("reading"):
+            st.caption(md(evaluation["reading"]))
     if run is None or snap is None:
         return
     version = (id(ctx), len(snap.epochs))
     fresh_sample(run, info, slot, version)
     start, line, pos = line_picker(info, slot)
     rows = _memo(slot, "topk", (*version, start, len(line)),
-                 lambda: _locked(run, lambda: next_char_table(run.model, info, start, len(line), TOP_K)))
-    st.markdown("**Predicted vs actual, character by character** (green: the model expected it; red: it "
-                "did not; hover for the top guesses)")
+                 lambda: _locked(run, lambda: next_char_table(run.model, info, start, len(line), TOP_K,
+                                                               stateful=_stateful(run))))
+    st.markdown("**Predicted vs actual, character by character** (blue: the model expected it; orange, "
+                "underlined below p = 0.1: it did not; hover for the top guesses)")
     st.html(TF.probability_html(rows))
     conn = _memo(slot, "conn", (*version, start + pos), lambda: _connectivity(run, info, start + pos))
     st.markdown(f"**Which earlier characters does this prediction still feel?** (epoch {snap.epoch})")
     st.html(TF.connectivity_html(conn["chars"], conn["grad_x"], conn["target"], conn["p_target"]))
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.plotly_chart(TF.connectivity_figure({ctx.model_cfg.cell: conn}, info.memory.get("span")),
-                        key=f"{slot}.chart.connectivity", width="stretch")
+        charts.chart(TF.connectivity_figure({ctx.model_cfg.cell: conn}, info.memory.get("span")),
+                     f"{slot}.chart.connectivity")
     with c2:
         r = rows[pos] if pos < len(rows) else None
         if r is not None:
@@ -163,9 +158,12 @@ def text_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, run: 
             "an LSTM that is sure and right (p ≈ 1, loss ≈ 0) is fainter everywhere than a tanh RNN that "
             "is unsure and often wrong."
             if span else "")
+    carried = (" This run is stateful: the prediction reads the held-out text from its start as one stream, "
+               f"so the state carried into these {info.timesteps} characters holds older ones too."
+               if conn.get("stateful") else "")
     st.caption("Colour = ‖∂ log₂ p(next)/∂xₜ‖, the exact gradient (float64, written-out equations) of the "
                "boxed prediction with respect to each character read, on a log scale; recomputed every "
-               "epoch." + note)
+               "epoch." + note + carried)
 
 
 def fresh_sample(run: Any, info: TextInfo, slot: str, version: tuple) -> None:
@@ -174,7 +172,8 @@ def fresh_sample(run: Any, info: TextInfo, slot: str, version: tuple) -> None:
         tau = st.slider("Temperature τ", 0.05, 2.0, value=float(info.temperature), step=0.05,
                         key=f"{slot}.text.tau", help="Logits ÷ τ before the softmax: low τ picks the likeliest "
                         "characters (repetitive), high τ takes more risks (noisier).")
-        text = _memo(slot, "fresh", (*version, tau), lambda: _locked(run, lambda: sample(
+        write = stream_sample if _stateful(run) else sample           # a stateful run writes from its state
+        text = _memo(slot, "fresh", (*version, tau), lambda: _locked(run, lambda: write(
             run.model, info, info.sample_chars, tau, info.seed, epoch_prompt(info))))
         st.code(text, language=None, wrap_lines=True)
 
@@ -196,5 +195,4 @@ def connectivity_row(models: dict[str, Any], info: TextInfo, slot: str, version:
         with col:
             st.markdown(f"**{label}**")
             st.html(TF.connectivity_html(c["chars"], c["grad_x"], c["target"], c["p_target"]))
-    st.plotly_chart(TF.connectivity_figure(results, info.memory.get("span")), key=f"{slot}.chart.connectivity",
-                    width="stretch")
+    charts.chart(TF.connectivity_figure(results, info.memory.get("span")), f"{slot}.chart.connectivity")

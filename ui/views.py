@@ -40,9 +40,9 @@ from plots.gradients import (
 from plots.marks import mark_row, mark_x
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
-from plots.style import CHART_CONFIG, COLORS
+from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
-from rnn_core.data.windows import naive_loss
+from rnn_core.data.windows import naive_loss, naive_split
 from rnn_core.measure.evaluate import scaled_loss
 from rnn_core.measure.metrics import SKILL_FORMULA
 from rnn_core.measure.verdict import Verdict, gradient_story, run_verdict
@@ -52,6 +52,7 @@ from rnn_core.nn.probe import reference_note
 from rnn_core.nn.tasks import task_of
 from rnn_core.readable import readable, seconds
 from rnn_core.serve.history import Snapshot
+from ui import charts
 from ui.live import (
     FINISHED,
     STATUS_ICON,
@@ -108,8 +109,9 @@ def options_from_state(slot: str) -> ChartOptions:
                         bool(ss.get(f"{slot}.opt.closed", True)))
 
 
-def _chart(fig: Any, slot: str, name: str) -> None:
-    st.plotly_chart(fig, key=f"{slot}.chart.{name}", config=CHART_CONFIG, width="stretch")
+def _chart(fig: Any, slot: str, name: str, summary: str = "") -> None:
+    """A chart of the run with its text alternative and its data one click away (`ui.charts`)."""
+    charts.chart(fig, f"{slot}.chart.{name}", summary)
 
 
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
@@ -189,7 +191,9 @@ def verdict_for(snap: Snapshot | None, ctx: RunContext | None, slot: str | None 
     return run_verdict(snap.epochs, snap.end, baseline_mse(w), w.task, ctx.train_cfg.clip, loss=loss)
 
 
-_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "worse": "red", "diverged": "red"}
+SPLIT_NAMES = {"train": "training", "val": "validation"}
+VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.py draws it large)
+_VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
 def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None,
@@ -201,8 +205,7 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
         return
     cell = label_of(ctx.model_cfg.cell)
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
-    # a large paragraph, not a heading: the page's headings stay in order (h1, then its sections)
-    with st.container(key=f"verdict-{'ghost' if who else 'run'}"):
+    with st.container(key=f"{VERDICT_KEY}-{slot or 'ghost'}-{'ghost' if who else 'run'}"):   # large, not a heading
         st.markdown(f"**{who}{cell}{so_far}:** :{_VERDICT_COLOR[v.kind]}[**{v.text}**]")
     if note:
         verdict_note(snap, ctx, slot)
@@ -234,7 +237,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
              ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
-    label = task.baseline_label
+    # the dashed line is the guess on the split the verdict compares with (validation when there is one)
+    label = task.baseline_label if w is None else f"{task.baseline_label} ({SPLIT_NAMES[naive_split(w)]})"
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
 
     def build() -> Any:
@@ -253,7 +257,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                  ghost: Ghost | None = None, at: Scrub | None = None) -> None:
-    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
+    v = verdict_for(snap, ctx, slot)
+    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss", f"The run {v.text}." if v else "")
     loss_caption(ctx)
 
 
@@ -308,16 +313,22 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                           slot: str, ghost: Ghost | None = None, at: Scrub | None = None) -> None:
-    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time")
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time", gradient_story_at(snap, at))
     gradient_time_caption(snap, ctx, at)
 
 
-def gradient_time_caption(snap: Snapshot | None, ctx: RunContext | None, at: Scrub | None = None) -> None:
-    """What the profile shown does, in numbers (`verdict.gradient_story`), and how to read the chart."""
+def gradient_story_at(snap: Snapshot | None, at: Scrub | None = None) -> str:
+    """What the profile shown (the scrubber's moment's, else the latest) does, in numbers
+    (`verdict.gradient_story`): the gradient chart's caption and its text alternative."""
     epochs = snap.epochs if snap else []
     shown = shown_probe(snap, at)
     end = snap.end if snap and (not _chosen(at) or at.frame.last) else None
-    story = gradient_story(first_probe(epochs), shown[:2] if shown else None, end)
+    return gradient_story(first_probe(epochs), shown[:2] if shown else None, end) or ""
+
+
+def gradient_time_caption(snap: Snapshot | None, ctx: RunContext | None, at: Scrub | None = None) -> None:
+    """What the profile shown does, in numbers, and how to read the chart."""
+    story = gradient_story_at(snap, at)
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
@@ -345,8 +356,9 @@ def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: R
     _chart(heatmap_fig(snap, ctx, opts, slot, at), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
-               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, or "
-               "smaller than float64 holds. " + probe_note(ctx))
+               "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, blocked "
+               "(every path back passes a switched-off ReLU or a tanh saturated at ±1), or an underflow below "
+               "what float64 holds. " + probe_note(ctx))
 
 
 def probe_note(ctx: RunContext | None) -> str:
@@ -357,13 +369,27 @@ def probe_note(ctx: RunContext | None) -> str:
     if tc.probe_every < 1:
         return "The probe is off for this run (probe every 0 epochs)."
     every = "every epoch" if tc.probe_every == 1 else f"every {tc.probe_every} epochs"
+    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
+    if tc.stateful and T:
+        return stateful_probe_note(tc, T, every)
     note = (f"Measured {every} (and at initialisation and the last epoch) on the same fixed batch of "
             f"{tc.probe_batch} training windows, not on the whole data.")
-    T = ctx.windows.timesteps if ctx and ctx.windows is not None else None
     if tc.bptt_truncate and T and tc.bptt_truncate < T:
         note += (f" Truncated BPTT (k = {tc.bptt_truncate}): timesteps before the last {tc.bptt_truncate} "
                  "get no gradient at all, so they stay blank here.")
     return note
+
+
+def stateful_probe_note(tc, T: int, every: str) -> str:
+    """What the probe of a stateful run measures: one update, from the state carried into its window."""
+    k2 = tc.bptt_truncate or T
+    k1 = tc.stateful_step or k2
+    streams = min(tc.probe_batch, tc.stateful_streams)
+    return (f"Stateful: measured {every} on one update of {streams} stream(s), the last {T} steps before its "
+            f"end with the state carried into them from the stream's start; its {k1} new step(s) are the "
+            f"targets and its gradient is cut {k2} steps back (blank before the red line), while the teal "
+            "line, ‖∂h_T/∂xₜ‖ computed exactly with no truncation, shows how far back the last state still "
+            "depends on each input: the state carries what the gradient never sees.")
 
 
 # --------------------------------------------------------------------------------------------- 3
@@ -461,10 +487,15 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
                    "flattened around the constant guess means the network did not remember.")
     else:
         parts = "training and test" if w is not None and not len(w.X_val) else "training, validation and test"
+        stateful = ctx.train_cfg.stateful
+        loop = ("reads the series as the last training stream did, on up to the test part, then is fed its own "
+                "predictions with the state carried" if stateful else
+                "is fed its own predictions from the start of the test part")
         st.caption(f"The series in real units with the {parts} parts shaded. The "
-                   "one-step prediction sees the true past each day; the closed-loop forecast is fed its own "
-                   "predictions from the start of the test part, so its errors add up. Click "
-                   "'persistence' in the legend to compare with 'tomorrow = today'.")
+                   f"one-step prediction sees the true past each day; the closed-loop forecast {loop}, so its "
+                   "errors add up. Click 'persistence' in the legend to compare with 'tomorrow = today'.")
+    if evaluation.get("reading"):
+        st.caption(md(evaluation["reading"]))
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
@@ -541,6 +572,15 @@ def status_text(snap: Snapshot | None) -> str:
             f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)}")
 
 
+def presented_summary(chart: str, snap: Snapshot | None, v: Verdict | None, at: Scrub | None = None) -> str:
+    """The page's own sentence about the presenter's chart, for its text alternative."""
+    if chart == "loss" and v is not None:
+        return f"The run {v.text}."
+    if chart == "gradient" and snap is not None:
+        return gradient_story_at(snap, at)
+    return ""
+
+
 def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunContext | None], None]:
     """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
 
@@ -560,7 +600,7 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
         moment_caption(at)
         opts = options_from_state(slot)
         show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost, at), f"{slot}.present.{chart}",
-                   around=SCRUBBER_HEIGHT if at is not None else 0)
+                   summary=presented_summary(chart, snap, v, at), around=SCRUBBER_HEIGHT if at is not None else 0)
 
     return draw
 
@@ -596,10 +636,12 @@ def draw_run(slot: str, story: str | None = None,
                 verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ", note=False)
         c1, c2 = st.columns(2)
         opts = options_from_state(slot)
+        v = verdict_for(snap, ctx, slot)
         with c1:
-            _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss")
+            _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss", f"The run {v.text}." if v else "")
         with c2:
-            _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time")
+            _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time",
+                   gradient_story_at(snap, at))
         moment_caption(at)
         verdict_note(snap, ctx, slot)
         if story:
@@ -612,21 +654,22 @@ def draw_run(slot: str, story: str | None = None,
         with c2:
             gradient_time_caption(snap, ctx, at)
         chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.subheader("Gradient through time, over training", divider="gray")
+        # h2 under the page's h1 (the outline's order); the first charts above need no heading of their own
+        st.header("Gradient through time, over training", divider="gray")
         c1, c2 = st.columns(2)
         with c1:
             heatmap_section(snap, opts, slot, ctx, at)
         with c2:
             gates_or_note(snap, ctx, slot, at)
-        st.subheader("Gradient norms and the recurrent weights", divider="gray")
+        st.header("Gradient norms and the recurrent weights", divider="gray")
         gradient_norms_section(snap, ctx, opts, slot, at)
         if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.subheader("Samples, guesses and connectivity", divider="gray")
+            st.header("Samples, guesses and connectivity", divider="gray")
             shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
                                                                        if e["step"] <= at.frame.step])
             text_section(shown, ctx, slot, get_run(slot), result["evaluation"] if result else None)
             return
-        st.subheader("Predicted vs actual", divider="gray")
+        st.header("Predicted vs actual", divider="gray")
         predictions_section(result, ctx, opts, slot, snap, at)
 
     return draw

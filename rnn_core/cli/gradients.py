@@ -1,5 +1,6 @@
 """`python -m rnn_core gradients`: ‖∂L/∂h_t‖ per timestep at initialisation (no training), the decades
-it loses from the last timestep back to the first, and what bounds or governs that loss. It measures what
+it loses from the last timestep back to the first (over the part that is not 0: an exact 0 is told
+apart as blocked or underflow, `measure/reach.py`), and what bounds or governs that loss. It measures what
 the Gradient Lab measures, so it takes the Lab's ranges (`config.FIELDS["lab.*"]`, checked by
 `LabConfig.validate`) and the probe batch's (`FIELDS["probe_batch"]`)."""
 
@@ -15,6 +16,7 @@ import numpy as np
 from rnn_core.cli.common import CliError, model_flags, range_text, say, write_json
 from rnn_core.config import TrainConfig, check_range
 from rnn_core.lessons.lab import LabConfig
+from rnn_core.measure.reach import ZERO_REASONS, reach
 from rnn_core.nn.cells import cell_of, label_of
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import fixed, readable
@@ -56,10 +58,10 @@ def cmd_gradients(args) -> int:
     decades, theory = [], []
     matrix = cell_of(model_cfg.cell).spectrum_of
     for l, g in enumerate(result["grad_h"]):
-        decades.append(_decades(g[-1], g[0]))
+        decades.append(_decades(g))
         theory.append(_theory_decades(result, l, T))
         say(f"layer {l + 1}: ‖∂L/∂h_t‖ {readable(g[-1])} at t={T} → {readable(g[0])} at t=1: "
-             f"{_decades_text(decades[-1], g)}; {matrix}: σ_max {fixed(result['sigma_max'][l])}, spectral radius "
+             f"{_decades_text(g)}; {matrix}: σ_max {fixed(result['sigma_max'][l])}, spectral radius "
              f"{fixed(result['spectral_radius'][l])}{_governs_text(model_cfg.cell, result, l, theory[-1])}")
     if args.json:
         write_json(args.json, {"config": asdict(model_cfg), "timesteps": T, "batch": args.batch,
@@ -83,20 +85,24 @@ def _probe_batch(kind: str, B: int, T: int, seed: int) -> tuple[np.ndarray, np.n
     return wave[:, :T, None], wave[:, T:]
 
 
-def _decades(g_last: float, g_first: float) -> float | None:
-    """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_1‖): decades lost from the last timestep back to the first (< 0: grows)."""
-    if g_last > 0 and g_first > 0:
-        return math.log10(g_last) - math.log10(g_first)
-    return None
+def _decades(g: list[float]) -> float | None:
+    """log10(‖∂L/∂h_T‖ / ‖∂L/∂h_first‖): decades lost from the last timestep back to the first one that
+    gets a gradient (< 0: grows), over the part of the profile that is not 0 (`measure.reach`)."""
+    r = reach(g)
+    return None if r is None or r.decades is None else -r.decades
 
 
-def _decades_text(d: float | None, g: list[float]) -> str:
-    if d is None:
-        return ("no gradient reaches the first timestep (it underflowed to 0: more than 300 decades lost)"
-                if g[-1] > 0 else "no gradient at all")
-    if abs(d) < 0.05:
-        return "about constant (0.0 decades)"
-    return f"vanishes by {fixed(d, 1)} decades" if d > 0 else f"explodes by {fixed(-d, 1)} decades"
+def _decades_text(g: list[float]) -> str:
+    """What one layer's profile does, in the CLI's 1-based timesteps; an exact 0 says why it is 0."""
+    r = reach(g)
+    if r is None or r.decades is None:
+        return "no gradient at all"
+    d = -r.decades
+    text = ("about constant (0.0 decades)" if abs(d) < 0.05 else
+            f"vanishes by {fixed(d, 1)} decades" if d > 0 else f"explodes by {fixed(-d, 1)} decades")
+    if r.first == 0:
+        return text
+    return f"{text} back to t={r.first + 1}; before that it is exactly 0 — {ZERO_REASONS[r.zeros]}"
 
 
 def _theory_decades(result: dict, l: int, T: int) -> float | None:
@@ -120,9 +126,13 @@ def _governs_text(cell: str, result: dict, l: int, theory: float | None) -> str:
     path = (result.get("gate_path") or [[]] * (l + 1))[l]
     if not path:
         return "; no σ_max bound for a gated cell (the gates add paths it does not cover)"
-    d = _decades(path[-1], path[0])
+    r = reach(path)
     gate, state = cell_of(cell).gate_path
     along = (f"the {'cell state' if state == 'c' else 'hidden state'}'s additive path alone (the product of {gate} "
              "gates)")
-    lost = "more than 300" if d is None else fixed(d, 1)
+    if r is None or r.decades is None:
+        return f"; no σ_max bound for a gated cell: along {along} no gradient arrives"
+    lost = fixed(-r.decades, 1)
+    if r.first > 0:
+        lost += f" (back to t={r.first + 1}; before that 0: {r.zeros})"
     return f"; no σ_max bound for a gated cell: along {along} {lost} decades are lost"

@@ -72,6 +72,16 @@ def verdict_line(loss: float | None, naive: dict, split: str) -> str:
     return f"Final {SPLIT_NAME[split]} loss {fmt(loss)}" + (f" = {'; '.join(parts)}." if parts else ".")
 
 
+def stateful_line(train_cfg, timesteps: int) -> str:
+    """What a stateful run reads: its streams, its chunks, how far back its gradient goes, its resets."""
+    k2 = train_cfg.bptt_truncate or timesteps
+    k1 = train_cfg.stateful_step or k2
+    reset = {"epoch": "at the start of each epoch", "never": "never",
+             "steps": f"every {train_cfg.state_reset_every} updates"}[train_cfg.state_reset]
+    return (f"Stateful: {train_cfg.stateful_streams} stream(s) read in order; each update reads {k1} new step(s) "
+            f"from the carried state and back-propagates {k2}; the state is reset {reset}.")
+
+
 def end_line(end: dict) -> str:
     if end["status"] == "diverged":
         return f"Diverged at epoch {end['epoch']}, step {end['step']}: {end['reason']}"

@@ -30,12 +30,13 @@ from rnn_core.cli.report import (
     epoch_summary,
     metrics_line,
     metrics_summary,
+    stateful_line,
     text_epoch_line,
     text_metrics_line,
     text_summary,
     verdict_line,
 )
-from rnn_core.config import OPTIMIZERS, SCALERS, DataConfig, TrainConfig, validate_run
+from rnn_core.config import FIELDS, OPTIMIZERS, SCALERS, STATE_RESETS, DataConfig, TrainConfig, validate_run
 from rnn_core.config import replace as cfg_replace
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES
 from rnn_core.data.registry import get_dataset
@@ -93,6 +94,7 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--bptt-truncate", type=int, metavar="K",
                      help=f"gradient flows back at most K steps, at most T; 0 = the whole window "
                      f"({t.bptt_truncate})")
+    _stateful_flags(opt, t)
     opt.add_argument("--seed", type=int, help=f"({t.seed})")
     opt.add_argument("--probe-every", type=int, metavar="N",
                      help=f"probe the gradient through time every N epochs ({t.probe_every} when the run is "
@@ -109,6 +111,22 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
 
 
+def _stateful_flags(opt, t: TrainConfig) -> None:
+    """--stateful and its settings, their words and ranges from the one settings table."""
+    opt.add_argument("--stateful", action="store_true", default=None,
+                     help="stateful training: " + FIELDS["stateful"].help[0].lower() + FIELDS["stateful"].help[1:]
+                     + " --bptt-truncate K is then the steps back-propagated per update (0 = T)")
+    opt.add_argument("--stateful-streams", type=int, metavar="B",
+                     help=f"parallel streams ({t.stateful_streams}; {range_text('stateful_streams')})")
+    opt.add_argument("--stateful-step", type=int, metavar="K1", help="new steps per update, at most K "
+                     f"({t.stateful_step}: K; {range_text('stateful_step')})")
+    opt.add_argument("--state-reset", choices=list(STATE_RESETS), help="when the carried state is set to "
+                     f"zero: each epoch, never, or every N updates ({t.state_reset})")
+    opt.add_argument("--state-reset-every", type=int, metavar="N",
+                     help=f"with --state-reset steps: N updates ({t.state_reset_every}; "
+                     f"{range_text('state_reset_every')})")
+
+
 # flag → (config, field) for the flags that set one field as they are
 _MODEL_FLAGS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "init": "init", "gain": "gain",
                 "forget_bias": "forget_bias"}
@@ -119,7 +137,9 @@ _DATA_FLAGS = {"timesteps": "timesteps", "split": "train_frac", "val_split": "va
 
 _TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "momentum": "momentum", "batch_size": "batch_size",
                 "epochs": "epochs", "bptt_truncate": "bptt_truncate", "seed": "seed", "probe_every": "probe_every",
-                "device": "device"}
+                "device": "device", "stateful": "stateful", "stateful_streams": "stateful_streams",
+                "stateful_step": "stateful_step", "state_reset": "state_reset",
+                "state_reset_every": "state_reset_every"}
 
 
 def _base_configs(preset: str | None) -> tuple[ModelConfig, DataConfig, TrainConfig]:
@@ -234,6 +254,7 @@ def cmd_train(args) -> int:
 
     from rnn_core.measure.evaluate import evaluate
     from rnn_core.nn.models import build_model
+    from rnn_core.nn.stateful import streams_read
     from rnn_core.nn.train import train, warm_up
     from rnn_core.serve.runs import save_run
 
@@ -257,6 +278,8 @@ def cmd_train(args) -> int:
              f"{data_cfg.timesteps} timesteps on '{data_cfg.dataset}' → {windows.target_name} "
              f"({sizes['train']}/{sizes['val']}/{sizes['test']} train/val/test windows), "
              f"{train_cfg.epochs} epochs on {train_cfg.device}")
+        if train_cfg.stateful:
+            say(stateful_line(train_cfg, data_cfg.timesteps))
         if naive is not None:
             say(baseline_line(naive, split))
 
@@ -280,13 +303,15 @@ def cmd_train(args) -> int:
     if ctrl_c.pressed.is_set():
         return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
-    evaluation = evaluate(model, windows)
+    evaluation = evaluate(model, windows, stateful_streams=streams_read(train_cfg))
     text_task = evaluation["task"] == "text"
     summary = text_summary(evaluation) if text_task else metrics_summary(evaluation)
     say(end_line(end))
     if end["status"] != "diverged" and epochs and not text_task:
         say(verdict_line(epochs[-1][f"{split}_loss"], naive, split))
     say(text_metrics_line(evaluation) if text_task else metrics_line(summary, evaluation["baseline"]))
+    if "reading" in evaluation:
+        say(evaluation["reading"])
     record = {"config": {"model": asdict(model_cfg), "data": asdict(data_cfg), "train": asdict(train_cfg)},
               "status": end["status"], "reason": end["reason"], "end": end,
               "train_seconds": end["seconds"], "windows": sizes, "epochs": epochs,

@@ -172,8 +172,10 @@ _SAMPLES = Param("n_samples", "Samples", 4000, 100, 50_000, "Independent sequenc
 _SEED = Param("seed", "Seed", 0, 0, 2**31 - 1, "Same seed, same samples.")
 
 _REGISTRY: tuple[Dataset, ...] = (
-    _synthetic("sine", "Sine wave", "The tutorials' classic: sin(t) sampled at t = 0, 1, 2, … (period 2π).",
-               sine, Param("period", "Period (steps)", 2 * math.pi, 2.0, 10_000.0, "Steps per cycle.")),
+    _synthetic("sine", "Sine wave", "sin(2πt / P), 40 steps per cycle by default: the tutorials' sin(t) (P = 2π, "
+               "only 6.3 samples per cycle) draws as a solid block and makes 'tomorrow = today' a weak baseline.",
+               sine, Param("period", "Period (steps)", 40.0, 2.0, 10_000.0, "Steps per cycle (2π ≈ 6.28 gives the "
+                           "tutorials' sin(t)).")),
     _synthetic("sines", "Sum of sines", "Several sines with random periods, amplitudes and phases (by seed).",
                sines, Param("components", "Sines", 3, 1, 10, "How many sine waves are added.")),
     _synthetic("square", "Square wave", "Jumps between +1 and −1 every half period.",

@@ -9,10 +9,12 @@ target is the target column at row i+T. Windows are split chronologically by the
 Text tasks (next character) are windowed by `text.text_windows`: X one-hot (N, T, V), y one-hot (N, V).
 
 Sequence tasks (adding problem, delayed echo) generate X and y directly; samples are split by count
-and the scaler is fitted on the training samples; `baseline_mse` is the constant-guess MSE in the
-scaled units the loss is computed in.
+and the scaler is fitted on the training samples; `baseline_mse` is the constant-guess MSE on the
+training samples, in the scaled units the loss is computed in.
 
-`Windows.naive_losses(split)` is what the constant guess and persistence score in those units.
+`Windows.naive_losses(split)` is what the constant guess and persistence score in those units;
+`naive_loss(windows)` is the naive guess every comparison with a validation loss uses, on the same
+(validation) split — `naive_split(windows)` names it.
 
 `prepare(data_cfg, frame)` is the one entry point; `make_windows` does the forecast windowing of any
 frame. Loading the data is `datasets.py`'s job; training, evaluation and plotting are others'.
@@ -32,7 +34,7 @@ from rnn_core.data.text_windows import memory_of, text_windows
 from rnn_core.data.window_types import MIN_WINDOWS, Scaler, Windows
 from rnn_core.readable import count, readable
 
-__all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "prepare", "split_sizes"]
+__all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "naive_split", "prepare", "split_sizes"]
 
 # Windows × timesteps × features a forecast may cut (X is float32: 80 MB; the training copy as much
 # again): the byte limit of an upload does not bound this — 1 M short rows at T = 600 are 2.4 GB.
@@ -204,20 +206,22 @@ def _text_task(ds: Dataset, data_cfg: DataConfig, frame: pd.DataFrame | None) ->
 
 
 # ----------------------------------------------------------------------------- the naive guess
+def naive_split(windows: Windows) -> str:
+    """The split every comparison with the naive guess is made on: "val" when there are validation
+    windows (the verdict judges the validation loss), else "train"."""
+    return "val" if len(windows.X_val) else "train"
+
+
 def naive_loss(windows: Windows) -> float | None:
-    """The naive guess's loss, in the loss's units, on the validation windows (else training):
-    persistence ŷ = last input value of the target for forecasts (MSE, scaled); the constant guess for
-    sequences; for text the unigram entropy in bits per character. None when there is no naive guess
-    (the target is not among the inputs) or no window."""
+    """The naive guess's loss, in the loss's units, on the split `naive_split` names (validation, else
+    training), so that a validation loss is always compared with the guess on the same windows:
+    persistence ŷ = last input value of the target for forecasts (MSE, scaled); the constant guess
+    ŷ = the training targets' mean for sequences; for text the unigram entropy in bits per character
+    (of the held-out text). None when there is no naive guess (the target is not among the inputs) or
+    no window."""
     if getattr(windows, "text", None) is not None:
         return windows.text.unigram_bits
-    if windows.task == "sequence":
-        return windows.baseline_mse
-    col = windows.target_in_features
-    if col is None:
+    if len(windows.X_train) == 0:
         return None
-    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
-    if len(X) == 0:
-        return None
-    # persistence: ŷ = x_{T−1}[target]
-    return float(np.mean((X[:, -1, col].astype(np.float64) - y[:, 0].astype(np.float64)) ** 2))
+    naive = windows.naive_losses(naive_split(windows))
+    return naive["constant"] if windows.task == "sequence" else naive["persistence"]

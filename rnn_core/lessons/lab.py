@@ -24,6 +24,7 @@ import numpy as np
 
 from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
+from rnn_core.measure.reach import Reach, reach
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import readable, times_ten
@@ -100,43 +101,43 @@ def clamp_lab(cfg: LabConfig) -> LabConfig:
             changes[name] = type(getattr(default, name))(new)
     return cfg.replace(**changes) if changes else cfg
 
-# Lab presets: a title, one sentence of what it shows (measured over the default 3 seeds; tests/engine/test_lab.py
-# recomputes each number), and the settings.
+# Lab presets: a title, one sentence of what it shows (each range measured over seeds 0–4, decades over
+# the part of the profile that is not 0; tests/engine/test_lab.py recomputes each one), and the settings.
 LAB_PRESETS: dict[str, dict] = {
     "vanishing": {"title": "Vanishing: tanh RNN, gain 0.8",
                   "note": "σ_max·γ = 0.8 < 1: the upper bound 0.8^k forces at least 9.6 decades lost over "
-                          "100 steps, and the gradient loses 9.8 — tanh′ < 1 takes a little more than the bound.",
+                          "100 steps, and the gradient loses 9.8–9.9 — tanh′ < 1 takes a little more than the bound.",
                   "config": LabConfig(cell="rnn", timesteps=100, init="orthogonal", gain=0.8)},
     "exploding": {"title": "Exploding: tanh RNN, gain 1.5",
                   "note": "σ_max·γ = 1.5 > 1: the upper bound allows growth by up to 10.4 decades over 60 "
-                          "steps; the gradient grows about 3 of them, because tanh saturates as h_t grows "
+                          "steps; the gradient grows 2.9–3.3 of them, because tanh saturates as h_t grows "
                           "(falling below the bound is allowed).",
                   "config": LabConfig(cell="rnn", timesteps=60, init="orthogonal", gain=1.5, input_scale=0.1)},
     "edge": {"title": "Edge of chaos: tanh RNN, gain 1",
-             "note": "σ_max·γ = 1: over 200 steps the gradient loses less than half a decade — neither "
+             "note": "σ_max·γ = 1: over 200 steps the gradient loses only 0.3–0.5 decades — neither "
                      "vanishing nor exploding while tanh stays near its linear part.",
              "config": LabConfig(cell="rnn", timesteps=200, init="orthogonal", gain=1.0, input_scale=0.1)},
     "lstm_keeps": {"title": "LSTM keeps it: forget bias 3",
                    "note": "A forget bias of 3 opens f_t ≈ σ(3) ≈ 0.95: over 200 steps the LSTM loses only "
-                           "1–3 decades, against about 40 with forget bias 0 — and no σ_max bound applies: "
+                           "0.2–2.8 decades, against 36–42 with forget bias 0 — and no σ_max bound applies: "
                            "the dash-dotted line is what the forget gates' product alone carries.",
                    "config": LabConfig(cell="lstm", timesteps=200, init="default", forget_bias=3.0)},
     "identity_relu": {"title": "IRNN: ReLU with W_hh = I",
                       "note": "The Jacobian is diag(1[a>0])·I: active units pass the gradient unchanged, units "
-                              "that switch off drop their share — over 200 steps it loses 1–2 decades: nearly "
-                              "flat, not flat.",
+                              "that switch off drop their share — over 200 steps it loses 0.6–2.1 decades: "
+                              "nearly flat, not flat.",
                       "config": LabConfig(cell="rnn_relu", timesteps=200, init="identity", gain=1.0,
                                           input_scale=0.1)},
     "default_init": {"title": "PyTorch default init, 100 steps",
                      "note": "torch's uniform ±1/√H init gives σ_max ≈ 1.1 (above 1: the bound allows growth), "
                              "but its spectral radius is only ≈ 0.6 and tanh′ < 1: over 100 steps the gradient "
-                             "loses 19–24 decades anyway.",
+                             "loses 19–27 decades anyway.",
                      "config": LabConfig(cell="rnn", timesteps=100, init="default")},
     "indrnn_vector": {"title": "IndRNN: a recurrent weight that is a vector",
                       "note": "Unit i's gradient is multiplied by its own u_i at every step back, so the layer's "
                               "bound is (|u|_max·γ)^k; torch's default init draws u in ±1/√H (|u|_max ≈ 0.17 "
                               "here), the bound forces about 75 decades lost over 100 steps, and the gradient "
-                              "loses 77–88: nearly the bound, where a tanh RNN's σ_max ≈ 1.1 allows growth.",
+                              "loses 75–104: nearly the bound, where a tanh RNN's σ_max ≈ 1.1 allows growth.",
                       "config": LabConfig(cell="indrnn", timesteps=100, init="default")},
 }
 
@@ -147,35 +148,55 @@ EDGE = 0.01        # |σ_max·γ − 1| below this is "on the edge"
 
 @dataclass(frozen=True)
 class LabVerdict:
-    """What the Lab's headline numbers say about one `profile_stats` result."""
+    """What the Lab's headline numbers say about one `profile_stats` result: what the gradient did
+    (`reach`, `outcome`), and what the σ_max bound says about it (`verdict`, `why`)."""
 
     sigma_max: float     # σ_max of the top layer (the one the bound speaks about), mean over seeds
     rate: float          # σ_max·γ
-    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (underflow)"
+    reach: str           # ‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ of the first layer in words: "≈ 1", "1.6 × 10⁻¹⁰", "0 (blocked)"
     bounded: bool        # the bound (σ_max·γ)^k holds for this cell (`Cell.bounded`)
-    verdict: str         # "must vanish", "on the edge", "may grow" or "gates decide"
+    verdict: str         # the bound's verdict: "must vanish", "on the edge", "may grow" or "gates decide"
     why: str             # one sentence
+    outcome: str = ""    # what happened: "loses 9.8 decades", "gains 3.1 decades", "blocked before t = 11"
 
 
 def lab_verdict(stats: dict) -> LabVerdict:
-    """Read `profile_stats(cfg)`: σ_max·γ of the top layer against 1, and how much of the last step's
-    gradient reaches t = 0 (a geometric mean over seeds, first layer)."""
+    """Read `profile_stats(cfg)`: how much of the last step's gradient reaches t = 0 and what it did on
+    the way (a geometric mean over seeds, first layer; an exact 0 says why: `reach.py`), and σ_max·γ of
+    the top layer against 1 (the bound)."""
     sigma = stats["sigma_max"][-1]
     rate = sigma * stats["gamma"]
     first = stats["grad_h"][0]
-    ratio = first[0] / first[-1] if first[-1] > 0 else 0.0
     bounded = cell_of(stats["cell"]).bounded
     verdict, why = _verdict(rate, bounded)
-    return LabVerdict(sigma, rate, _reach(ratio), bounded, verdict, why)
+    # the geometric mean is 0 wherever one seed is; the seeds' minimum says whether that was an underflow
+    lowest = (stats.get("grad_h_lo") or [first])[0]
+    mean, low = reach(first), reach(lowest)
+    zeros = low.zeros if low is not None and low.zeros else (mean.zeros if mean is not None else None)
+    return LabVerdict(sigma, rate, _reach(first, zeros), bounded, verdict, why, _outcome(mean, zeros))
 
 
-def _reach(ratio: float) -> str:
-    """‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in words; a ratio that is not positive underflowed."""
+def _reach(profile: list[float], zeros: str | None) -> str:
+    """‖∂L/∂h₀‖ / ‖∂L/∂h_T‖ in words; an exact 0 says why (blocked, underflow)."""
+    if not profile or not profile[-1] > 0:
+        return "no gradient"
+    ratio = profile[0] / profile[-1]
     if not ratio > 0:
-        return "0 (underflow)"
+        return f"0 ({zeros or 'underflow'})"
     if abs(math.log10(ratio)) < 0.05:
         return "≈ 1"
     return times_ten(ratio)                                           # "1.6 × 10⁻¹⁰"
+
+
+def _outcome(mean: Reach | None, zeros: str | None) -> str:
+    """What the gradient did from the last timestep back to the first, in a few words."""
+    if mean is None or mean.decades is None:
+        return "no gradient"
+    if mean.first > 0:
+        return f"{zeros or mean.zeros} before t = {mean.first}"
+    if abs(mean.decades) < 0.05:
+        return "flat (0.0 decades)"
+    return mean.change()
 
 
 def _verdict(rate: float, bounded: bool) -> tuple[str, str]:

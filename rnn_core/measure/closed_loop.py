@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from rnn_core.data.streams import held_out_start
 from rnn_core.measure.arrays import SPLITS, as_list, index_of, labels, real_units, split_arrays, target_series
 from rnn_core.measure.evaluate import EvaluationError
 from rnn_core.measure.metrics import metrics
@@ -29,7 +30,7 @@ def closed_loop_plan(windows) -> tuple[int, str]:
 
 
 @torch.no_grad()
-def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") -> dict:
+def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test", stateful_streams: int = 0) -> dict:
     """Generate `n_steps` values by feeding the model its own predictions back as inputs.
 
     Starts from the first window of the `start` split (its T real inputs end just before that split's
@@ -39,6 +40,10 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") ->
     only the target column is generated; generation stops where those features are unknown (the end of
     the data), and `stopped` says so. With the target as the only feature it runs past the end of the
     data, the index continuing by the frame's date frequency (or step size).
+    `stateful_streams` = B ≥ 1 (a stateful run that read its training part as B streams; seed 002 generates
+    its sine so): no window slides; the state is warmed on the rows from where the last training stream
+    starts (with one stream, the first row) up to the start, from a zero state, then carried from each
+    generated step to the next.
 
     Returns {"start": split, "index": [...], "y_pred": [...], "y_true": [value or None beyond the data],
              "n_known": steps with a true value, "context_index": [...], "context": [the start window's
@@ -50,7 +55,11 @@ def closed_loop(model: nn.Module, windows, n_steps: int, start: str = "test") ->
     n_rows = len(windows.frame) if windows.frame is not None else int(rows.max()) + 1
     feats = _scaled_rows(windows, n_rows) if X.shape[2] > 1 else None   # (n_rows, F) scaled, NaN where unknown
     with _eval_mode(model):
-        preds, stopped = _generate(model, X[:1], feats, windows.target_in_features, r0, n_steps)
+        if stateful_streams:           # warmed on the rows from the last training stream's start to r0 (…, F)
+            read = _carried_reader(model, _scaled_rows(windows, n_rows)[held_out_start(windows, stateful_streams):r0])
+        else:                          # the start window slides
+            read = _window_reader(model, X[:1])
+        preds, stopped = _generate(read, feats, X.shape[2], windows.target_in_features, r0, n_steps)
     return _closed_loop_result(windows, start, preds, stopped, r0, n_rows, T=X.shape[1])
 
 
@@ -85,22 +94,43 @@ def _eval_mode(model: nn.Module):
         model.train(was_training)
 
 
-def _generate(model: nn.Module, x0, feats: np.ndarray | None, col: int, r0: int,
+def _generate(read, feats: np.ndarray | None, F: int, col: int, r0: int,
               n_steps: int) -> tuple[list[float], str | None]:
-    """ŷ for rows r0, r0 + 1, …: each prediction becomes the target column of the next input step.
+    """ŷ for rows r0, r0 + 1, …: each prediction becomes the target column of the next input step, which
+    `read(step)` takes in and answers with the next scaled ŷ (`read(None)`: the first, from the start).
     Returns (scaled predictions, None | the sentence saying why it stopped early)."""
-    device = next(model.parameters()).device
-    x = torch.as_tensor(np.asarray(x0), dtype=torch.float32, device=device)   # (1, T, F)
-    preds = []
+    preds = [read(None)]                                         # scaled ŷ for row r0
     for k in range(n_steps - 1):
-        preds.append(float(model(x)[0, 0]))                      # scaled ŷ for row r0 + k
-        step = _next_step(feats, r0 + k, x.shape[2], col, preds[-1])
+        step = _next_step(feats, r0 + k, F, col, preds[-1])
         if step is None:
             return preds, (f"Stopped after {k + 1} steps: the other input features are unknown beyond "
                            "the data, and only the target is generated.")
-        x = torch.cat([x[:, 1:], step.to(device)], dim=1)         # (1, T, F): oldest step out, new one in
-    preds.append(float(model(x)[0, 0]))
+        preds.append(read(step))                                 # scaled ŷ for row r0 + k + 1
     return preds, None
+
+
+def _window_reader(model: nn.Module, x0):
+    """A window of T steps sliding one step per read: the oldest step out, the new one in."""
+    x = torch.as_tensor(np.asarray(x0), dtype=torch.float32, device=next(model.parameters()).device)   # (1, T, F)
+
+    def read(step: torch.Tensor | None) -> float:
+        nonlocal x
+        if step is not None:
+            x = torch.cat([x[:, 1:], step.to(x.device)], dim=1)  # (1, T, F)
+        return float(model(x)[0, 0])
+    return read
+
+
+def _carried_reader(model: nn.Module, history: np.ndarray):
+    """The state carried instead of a window: `history` (r0, F) warms it, then each read takes one step."""
+    x = torch.as_tensor(history, dtype=torch.float32, device=next(model.parameters()).device)[None]   # (1, r0, F)
+    state = None
+
+    def read(step: torch.Tensor | None) -> float:
+        nonlocal state
+        y_hat, state = model.forward_steps(x if step is None else step.to(x.device), state)   # (1, k, O)
+        return float(y_hat[0, -1, 0])
+    return read
 
 
 def _next_step(feats: np.ndarray | None, r: int, F: int, col: int, y_hat: float) -> torch.Tensor | None:

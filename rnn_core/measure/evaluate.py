@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnn_core.data.streams import streams_of
 from rnn_core.measure.arrays import (
     SPLITS,
     as_2d,
@@ -36,8 +37,13 @@ from rnn_core.measure.arrays import (
 )
 from rnn_core.measure.metrics import metrics, skill_score
 from rnn_core.measure.text_eval import evaluate_text
+from rnn_core.nn.stateful import scored_outputs
 
 MA_WINDOW = 5           # moving-average baseline: mean of the target's last 5 values
+STREAM_READING = ("Stateful: the data is read as one stream, not as windows from a zero state: the training part "
+                  "from its first step, each held-out part continuing the last training stream (from where "
+                  "that stream starts; with one stream, the first step), every prediction made from the state "
+                  "carried so far.")
 
 
 # tasks that score themselves instead of by the regression metrics below: task name → (model, windows) → dict
@@ -69,7 +75,7 @@ def predict(model: nn.Module, X, batch_size: int = 1024) -> np.ndarray:
     return np.concatenate(out).astype(np.float64)
 
 
-def evaluate(model: nn.Module, windows) -> dict:
+def evaluate(model: nn.Module, windows, stateful_streams: int = 0) -> dict:
     """One-step predictions on train / val / test in real units, next to baselines, with metrics.
 
     Returns {"task", "target", "baseline", "ma_window", "train": S, "val": S, "test": S} where each S is
@@ -83,18 +89,26 @@ def evaluate(model: nn.Module, windows) -> dict:
     "the training mean"; naive_rmse and skill_score are against it, and directional accuracy and best_lag
     are None (samples have no order in time). A task with its own evaluation (`OWN_EVALUATION`: text)
     returns that instead.
+    `stateful_streams` = B ≥ 1 (a stateful run that read its training part as B streams,
+    `stateful.streams_read(cfg)`): the same targets, each predicted from the state carried along its part
+    read as one stream continuing the last training stream (`STREAM_READING`, also in the dict as
+    "reading"), not from a window and a zero state.
     """
+    streams = streams_of(windows, stateful_streams) if stateful_streams else None
     own = OWN_EVALUATION.get(getattr(windows, "task", "forecast"))
     if own is not None:                       # text: bits per character (`text_eval.evaluate_text`)
-        return own(model, windows)
+        return own(model, windows, streams)
     sequence = windows.task == "sequence"
     out = {"task": windows.task, "target": windows.target_name,
            "baseline": "constant" if sequence else "persistence", "ma_window": MA_WINDOW}
+    if streams is not None:
+        out["reading"] = STREAM_READING
     train_mean = _train_mean(windows)
     for split in SPLITS:
         X, y, rows = split_arrays(windows, split)
         y_true = real_units(windows, y) if sequence else _truth(windows, y, rows)   # (N, O) real units
-        y_pred = real_units(windows, predict(model, X)) if len(X) else np.zeros_like(y_true)
+        y_scaled = predict(model, X) if streams is None else _stream_predictions(model, windows, streams, split)
+        y_pred = real_units(windows, y_scaled) if len(X) else np.zeros_like(y_true)
         S = {"index": index_of(windows, rows), "y_true": as_list(y_true), "y_pred": as_list(y_pred),
              "persistence": None, "moving_average": None, "constant": None}
         if sequence:
@@ -111,6 +125,17 @@ def evaluate(model: nn.Module, windows) -> dict:
                             "moving_average": metrics(y_true, ma, prev)}
         out[split] = S
     return out
+
+
+def _stream_predictions(model: nn.Module, windows, streams, split: str) -> np.ndarray:
+    """ŷ (N, O) scaled at the split's window targets, each from the state carried along the split's stream:
+    a forecast step s predicts data row first + s + 1; a sequence sample is scored at its last step."""
+    part = streams.part(split)
+    y_hat = scored_outputs(model, part)                          # (scored steps, O), in order
+    if windows.task == "forecast":
+        scored_rows = part.first + 1 + np.flatnonzero(part.w)    # the data row each scored step predicts
+        y_hat = y_hat[np.searchsorted(scored_rows, np.asarray(getattr(windows, f"idx_{split}")))]
+    return y_hat
 
 
 def scaled_loss(evaluation: dict, windows, split: str) -> float | None:

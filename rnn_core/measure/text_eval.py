@@ -23,8 +23,10 @@ from torch import nn
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.nn.losses import LN2
 from rnn_core.nn.probe import connectivity
+from rnn_core.nn.sampling import closer_hits, device_of
 from rnn_core.nn.sampling import logits as _logits
 from rnn_core.nn.sampling import one_hot_window as _window
+from rnn_core.nn.stateful import stream_chunks
 
 SPLITS = ("train", "val", "test")
 MAX_LINE = 100          # characters of a held-out "line" shown at once
@@ -47,17 +49,29 @@ def heldout_lines(info: TextInfo, n: int = 20, min_len: int = 8, max_len: int = 
     return out
 
 
-def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k: int = 3) -> list[dict]:
+def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k: int = 3,
+                    stateful: bool = False) -> list[dict]:
     """For each position start … start+length−1 of the held-out text: the actual character, the model's
-    top-k guesses with probabilities, and p(actual). Each guess reads the T characters before it."""
+    top-k guesses with probabilities, and p(actual). Each guess reads the T characters before it
+    (`stateful`: the held-out text from its start, read as one stream with the state carried)."""
     text, T = info.heldout, info.timesteps
-    ids = [int(i) for i in info.vocab.encode(text[max(0, start - T):start + length])]
-    offset = start - max(0, start - T)
-    positions = list(range(offset, min(len(ids), offset + length)))
-    if not positions:
-        return []
-    X = np.concatenate([_window(info, ids[:p], T) for p in positions])     # (n, T, V)
-    probs = torch.softmax(_logits(model, X), dim=1)                                 # (n, V)
+    if stateful:
+        ids = [int(i) for i in info.vocab.encode(text[:start + length])]
+        positions = list(range(max(1, start), len(ids)))
+        if not positions:
+            return []
+        x = torch.eye(info.vocab.size)[ids[:-1]][None]                             # (1, n, V)
+        with torch.no_grad():
+            z = model.forward_steps(x.to(device_of(model)), None)[0][0].double().cpu()   # (n, V): z[p−1] → p
+        probs = torch.softmax(z[[p - 1 for p in positions]], dim=1)
+    else:
+        ids = [int(i) for i in info.vocab.encode(text[max(0, start - T):start + length])]
+        offset = start - max(0, start - T)
+        positions = list(range(offset, min(len(ids), offset + length)))
+        if not positions:
+            return []
+        X = np.concatenate([_window(info, ids[:p], T) for p in positions])     # (n, T, V)
+        probs = torch.softmax(_logits(model, X), dim=1)                                 # (n, V)
     k = max(1, min(int(k), info.vocab.size))
     top_p, top_i = probs.topk(k, dim=1)
     rows = []
@@ -68,11 +82,13 @@ def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k
     return rows
 
 
-def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
+def text_connectivity(model: nn.Module, info: TextInfo, position: int, stateful: bool = False) -> dict:
     """How much the prediction of held-out character `position` depends on each of the T before it.
 
     {"chars": the T characters read (oldest first; "" where the history is shorter), "target",
-     "p_target", "grad_x": ‖∂ log₂ p(target)/∂x_t‖, "grad_h": ‖∂ log₂ p/∂h_t‖ per layer, "bits"}.
+     "p_target", "grad_x": ‖∂ log₂ p(target)/∂x_t‖, "grad_h": ‖∂ log₂ p/∂h_t‖ per layer, "bits", "stateful"}.
+    `stateful`: the state carried into those T characters from the held-out text's start (read as one
+    stream), as a stateful run predicts; otherwise a zero state, as a window.
     """
     text, timesteps = info.heldout, info.timesteps
     position = max(1, min(int(position), len(text) - 1))
@@ -82,49 +98,65 @@ def text_connectivity(model: nn.Module, info: TextInfo, position: int) -> dict:
     target = int(info.vocab.encode(text[position])[0])
     y = np.zeros((1, info.vocab.size))
     y[0, target] = 1.0
-    c = connectivity(model, x, y, loss="bits")
+    state = None
+    if stateful and position > timesteps:
+        before = [int(i) for i in info.vocab.encode(text[:position - timesteps])]
+        with torch.no_grad():
+            state = model.forward_steps(torch.eye(info.vocab.size)[before][None].to(device_of(model)), None)[1]
+    c = connectivity(model, x, y, loss="bits", state=state)
     chars = [""] * (timesteps - len(history)) + list(history)
     return {"chars": chars, "target": text[position], "position": position, "bits": c["loss"],
-            "p_target": 2.0 ** -c["loss"], "grad_x": c["grad_x"], "grad_h": c["grad_h"]}
+            "p_target": 2.0 ** -c["loss"], "grad_x": c["grad_x"], "grad_h": c["grad_h"], "stateful": stateful}
 
 
 # ----------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def _split_scores(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo,
-                  batch: int = 512) -> dict:
-    """bits/char, top-1 accuracy and, for a grammar with known memory, the memory accuracy."""
-    if len(X) == 0:
-        return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
-    nll, hits, mem_hits, mem_n = 0.0, 0, 0, 0
-    closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
+def _window_batches(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512):
+    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch."""
     for s in range(0, len(X), batch):
-        logits = _logits(model, np.asarray(X[s:s + batch], dtype=np.float32))      # (b, V)
-        target = torch.from_numpy(np.asarray(y[s:s + batch]).argmax(axis=1))        # (b,)
+        yield _logits(model, np.asarray(X[s:s + batch], dtype=np.float32)), torch.from_numpy(np.asarray(y[s:s + batch]))
+
+
+def _scores(batches, info: TextInfo) -> dict:
+    """bits/char, top-1 accuracy and, for a grammar with known memory, the memory accuracy, over
+    (logits, one-hot targets) batches."""
+    nll, hits, mem_hits, mem_n, n = 0.0, 0, 0, 0, 0
+    for logits, y in batches:
+        logits = logits.double().cpu()                                              # (b, V)
+        target = y.argmax(dim=1).cpu()                                              # (b,)
         # −log₂ p(target)
         nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum")) / LN2
         hits += int((logits.argmax(dim=1) == target).sum())
-        if closers:
-            at_closer = torch.isin(target, torch.tensor(closers))
-            if at_closer.any():
-                # among the closers only: is the matching one the likeliest?
-                pick = logits[at_closer][:, closers].argmax(dim=1)
-                mem_hits += int((torch.tensor(closers)[pick] == target[at_closer]).sum())
-                mem_n += int(at_closer.sum())
-    n = len(X)
+        n += len(target)
+        h, k = closer_hits(logits, target, info)          # brackets: the matching closer the likeliest?
+        mem_hits, mem_n = mem_hits + h, mem_n + k
+    if n == 0:
+        return {"bits": None, "accuracy": None, "memory_accuracy": None, "n": 0}
     return {"bits": nll / n, "accuracy": hits / n, "memory_accuracy": mem_hits / mem_n if mem_n else None,
             "n": n}
 
 
-def evaluate_text(model: nn.Module, windows) -> dict:
+STREAM_READING = ("Stateful: the text is read as one stream, not as windows of T characters from a zero state: "
+                  "the training part from its first character, each held-out part continuing the last "
+                  "training stream (from where that stream starts; with one stream, the first character), "
+                  "every character predicted from the state carried so far.")
+
+
+def evaluate_text(model: nn.Module, windows, streams=None) -> dict:
     """{"task": "text", "target", "baseline": "unigram", "unigram_bits", "span", and per split
     {"metrics": {"model": {"bits", "accuracy", "memory_accuracy", "n"}, "unigram": {"bits": H}}}}.
     memory_accuracy (brackets): at each closer, whether the matching closer is the likeliest of the
-    closers: 1/3 without memory of the opener, 1 with it."""
+    closers: 1/3 without memory of the opener, 1 with it.
+    With `streams` (a stateful run's `streams.Streams`) every character of each part is scored, read as
+    one stream with the state carried, and "reading" says so; otherwise each window from a zero state."""
     info: TextInfo = windows.text
     out = {"task": "text", "target": windows.target_name, "baseline": "unigram",
            "unigram_bits": info.unigram_bits, "span": info.memory.get("span")}
+    if streams is not None:
+        out["reading"] = STREAM_READING
     for split in SPLITS:
-        scores = _split_scores(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"), info)
-        out[split] = {"metrics": {"model": scores, "unigram": {"bits": info.unigram_bits}}}
+        if streams is not None:
+            batches = stream_chunks(model, streams.part(split))
+        else:
+            batches = _window_batches(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"))
+        out[split] = {"metrics": {"model": _scores(batches, info), "unigram": {"bits": info.unigram_bits}}}
     return out
-

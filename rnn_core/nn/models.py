@@ -69,6 +69,18 @@ class RNNModel(nn.Module):
         # ŷ = W_out h_T + b_out
         return self.head(out[:, -1])                                     # (B, O)
 
+    def forward_steps(self, x: Tensor, state=None):
+        """Many-to-many, from a carried state: x (B, T, F) → (ŷ_t at every step (B, T, O), the state after
+        step T). `state` is what the last call returned (None = zeros): the cell's module's (h (L, B, H), or
+        (h, c) for the LSTM); a cell fed its output carries that output, ŷ_T (B, O)."""
+        x = x.to(self.head.weight.dtype)
+        if self.cell.output_feedback:
+            _, y_hat = self.rnn(x, self.head, state)                     # (B, T, O)
+            return y_hat, y_hat[:, -1]
+        out, state = self._run(x, state)                                 # (B, T, H)
+        # ŷ_t = W_out h_t + b_out   for every t
+        return self.head(out), state                                     # (B, T, O)
+
     def _feedback_forward(self, x: Tensor, bptt_truncate: int) -> Tensor:
         """The head runs at every step (its output is fed back); the prediction is the last one, ŷ_T."""
         T = x.shape[1]

@@ -23,7 +23,8 @@ Conventions:
 - gate_path[l][t] (a cell with `Cell.gate_path`, top layer, else []): the gradient the additive path alone carries back
   from the last step, exactly, from the probe's own gate values: LSTM ‖(f_{t+1} ⊙ … ⊙ f_T) ⊙ ∂L/∂c_T‖
   (the cell state), GRU ‖(z_{t+1} ⊙ … ⊙ z_T) ⊙ ∂L/∂h_T‖ (the update gate's copy of h_{t−1}). Not a
-  bound: the other paths (through h, the gates) add to it.
+  bound: the other paths (through h, the gates) add to it or partly cancel it — for the LSTM the
+  total ‖∂L/∂c_t‖ was measured below the additive path alone at some timesteps.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ REFERENCE_NOTE = {
              "still make the gradient vanish.",
     "gated": "Gated cells have no σ_max bound: their gates add paths it does not cover. The dash-dotted line "
              "is what the additive path alone carries back from the last step — the product of the forget "
-             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it.",
+             "gates along c_t (LSTM) or of the update gates (GRU); the other paths add to it or partly "
+             "cancel it, so the total may lie above or below this line.",
 }
 
 
@@ -116,23 +118,36 @@ def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list[float]
     return [0.0 if t < cut else v for t, v in enumerate(path)] if T else []
 
 
-def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
+def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0, state=None, weights=None,
+          carry: bool = False) -> dict:
     """Exact gradient-through-time profile of `model` on the batch X (B, T, F), y (B, O); JSON-ready.
 
     `bptt_truncate` = k > 0 measures the gradient training with truncation k gets (zero before T−k);
     "cut" is that first timestep that gets a gradient (0: full BPTT), so a reader tells a gradient cut off
     from one that vanished.
+    Stateful (many-to-many) updates: y (B, T, O) a target at every step, `weights` (B, T) the steps whose
+    targets count (an update's new steps), `state` the state carried into the window (the fused module's
+    form, None = zeros). With `carry`, the record also holds "carry"[t] = ‖∂h_T/∂x_t‖ (top layer, every
+    sample, exact and never truncated): how far back the state still carries the input, beside how far
+    back the gradient goes.
     """
     X, y = _as_float64(X), _as_float64(y)
     if y.ndim == 1:
         y = y[:, None]                                                   # (B,) → (B, 1)
-    if X.ndim != 3 or y.ndim != 2 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"probe needs X (B, T, F) and y (B, O) with the same B, got {tuple(X.shape)} "
-                         f"and {tuple(y.shape)}.")
+    steps = y.ndim == 3
+    if X.ndim != 3 or y.ndim not in (2, 3) or X.shape[0] != y.shape[0] or (steps and y.shape[1] != X.shape[1]):
+        raise ValueError(f"probe needs X (B, T, F) and y (B, O) or (B, T, O) with the same B (and T), got "
+                         f"{tuple(X.shape)} and {tuple(y.shape)}.")
     cell, T = model.cfg.cell, X.shape[1]
+    w = _as_float64(weights) if weights is not None else torch.ones(X.shape[:2], dtype=torch.float64)
     with torch.enable_grad():
-        u = unrolled_forward(model, X, retain_grad=True, bptt_truncate=bptt_truncate)
-        L = _loss(u.y_hat, y, loss)
+        u = unrolled_forward(model, X, retain_grad=True, bptt_truncate=bptt_truncate, state=state)
+        if steps:
+            # L = the task's mean loss over the steps whose targets count (B, T) → the rows with w > 0
+            keep = w.reshape(-1) > 0
+            L = _loss(u.y_steps.reshape(-1, y.shape[2])[keep], y.reshape(-1, y.shape[2])[keep], loss)
+        else:
+            L = _loss(u.y_hat, y, loss)
         L.backward()
     grad_h = [_norms(h_l) for h_l in u.h]
     grad_c = [_norms(c_l) for c_l in u.c] if u.c is not None else None
@@ -143,33 +158,55 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0) -> dict:
     sigma_max = [s["sigma_max"] for s in spec]
     gamma = cell_of(cell).gamma
     n = len(grad_h)
-    theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, n) else []
+    # the bound starts from ∂L/∂h_T: it holds only where the loss enters at the last step alone
+    last_only = not steps or not bool(w[:, :-1].any())
+    theory = [_theory_line(g_l[-1], s * gamma, T) if last_only and bound_holds(cell, l, n) else []
               for l, (g_l, s) in enumerate(zip(grad_h, sigma_max))]
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0
     gate_path = [[] for _ in range(n)]
     if cell_of(cell).gate_path:
-        gate, state = cell_of(cell).gate_path
-        gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if state == "c" else u.h)[-1], cut)
-    return {"timesteps": int(T), "loss": float(L.detach()),
-            "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
-            "param_grad_norms": param_grad_norms,
-            "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
-            "gamma": gamma, "theory": theory, "cut": int(cut)}
+        gate, along = cell_of(cell).gate_path
+        gate_path[-1] = _gate_path(u.gates[-1][gate], (u.c if along == "c" else u.h)[-1], cut)
+    record = {"timesteps": int(T), "loss": float(L.detach()),
+              "grad_h": grad_h, "grad_c": grad_c, "gates": gates, "gate_path": gate_path,
+              "param_grad_norms": param_grad_norms,
+              "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
+              "gamma": gamma, "theory": theory, "cut": int(cut)}
+    if carry:
+        record["carry"] = state_carry(model, X, state)
+    return record
 
 
-def connectivity(model, x, y, loss: str = "bits") -> dict:
+def state_carry(model, X, state=None) -> list[float]:
+    """‖∂h_T/∂x_t‖ for t = 0..T−1: how much the top layer's last state still depends on each input, over
+    the batch X (B, T, F) (Frobenius over samples, units and features), from the carried `state`.
+    Exact (float64, the written-out equations, no truncation): one backward pass per hidden unit."""
+    X = _as_float64(X)
+    with torch.enable_grad():
+        u = unrolled_forward(model, X, input_grad=True, state=state)
+        h_T = u.h[-1][-1]                                                # (B, H)
+        H = h_T.shape[1]
+        # row j of ∂h_T/∂x for every sample at once: the samples do not mix
+        units = torch.eye(H, dtype=h_T.dtype)[:, None, :].expand(H, *h_T.shape)   # (H, B, H)
+        (J,) = torch.autograd.grad(h_T, u.x, grad_outputs=units, is_grads_batched=True)   # (H, B, T, F)
+    # ‖∂h_T/∂x_t‖ = √Σ_{j, b, f} (∂h_T[b, j]/∂x_t[b, f])²
+    return torch.linalg.vector_norm(J.transpose(0, 2).flatten(1), dim=1).tolist()   # (T,)
+
+
+def connectivity(model, x, y, loss: str = "bits", state=None) -> dict:
     """How much one prediction still feels each earlier input: one window x (1, T, F), its target y (1, O).
 
     Exact, like `probe` (the written-out equations, float64, the model's current weights):
     "grad_x"[t] = ‖∂L/∂x_t‖ and "grad_h"[l][t] = ‖∂L/∂h_t‖ of layer l, with L the loss of this one window
     (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
+    `state`: the state carried into the window (a stateful run's; None = zeros).
     """
     x, y = _as_float64(x), _as_float64(y)
     if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
         raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
                          f"{tuple(y.shape)}.")
     with torch.enable_grad():
-        u = unrolled_forward(model, x, retain_grad=True, input_grad=True)
+        u = unrolled_forward(model, x, retain_grad=True, input_grad=True, state=state)
         L = _loss(u.y_hat, y, loss)
         L.backward()
     # ‖∂L/∂x_t‖ over the features of step t

@@ -5,6 +5,10 @@ from them (the trainer records one every epoch).
     logits(model, x) -> (B, V)                      the model's next-character logits, float64, in eval mode
     sample(model, info, n_chars, temperature, seed, prompt) -> str     the model writes, one character at a time
     epoch_sample(model, info) -> {"prompt", "sample", "temperature"}    the trainer's per-epoch sample
+    stream_sample, epoch_stream_sample                                  the same with the state carried (stateful)
+    closer_hits(logits, target, info) -> (hits, n)  a text with known memory (brackets): closers right
+    memory_score(model, windows) -> float | None    that fraction on the validation windows (the trainer
+                                                    records it each epoch; the verdict judges by it)
 
 Every prediction reads the T characters before it from a zero state, exactly like a training window,
 so what is written is what was trained. The sampling RNG is its own seeded `torch.Generator`: the same
@@ -76,3 +80,69 @@ def epoch_sample(model: nn.Module, info: TextInfo) -> dict:
     prompt = epoch_prompt(info)
     return {"prompt": prompt, "temperature": info.temperature,
             "sample": sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
+
+
+@torch.no_grad()
+def stream_sample(model: nn.Module, info: TextInfo, n_chars: int = 200, temperature: float = 0.8,
+                  seed: int = 0, prompt: str = "") -> str:
+    """As `sample`, but read as one stream (stateful runs): the prompt warms the state from zero, then each
+    drawn character is read once and the state carried on, with no window of T characters."""
+    n_chars = max(0, min(int(n_chars), MAX_SAMPLE_CHARS))
+    tau = max(float(temperature), 1e-3)
+    gen = torch.Generator().manual_seed(int(seed))
+    eye = torch.eye(info.vocab.size, device=device_of(model))
+    ids = [int(i) for i in info.vocab.encode(prompt)]
+    x = eye[ids][None] if ids else torch.zeros(1, 1, info.vocab.size, device=device_of(model))   # (1, n, V)
+    out, state = [], None
+    was = model.training
+    model.eval()
+    try:
+        for _ in range(n_chars):
+            z, state = model.forward_steps(x, state)                                     # (1, n, V)
+            # p = softmax(z / τ) of the last character read
+            p = torch.softmax(z[0, -1].double().cpu() / tau, dim=0)
+            nxt = int(torch.multinomial(p, 1, generator=gen))
+            out.append(info.vocab.chars[nxt])
+            x = eye[nxt].view(1, 1, -1)
+    finally:
+        model.train(was)
+    return "".join(out)
+
+
+def epoch_stream_sample(model: nn.Module, info: TextInfo) -> dict:
+    """`epoch_sample` for a stateful run: the same prompt and seed, the state carried (`stream_sample`)."""
+    prompt = epoch_prompt(info)
+    return {"prompt": prompt, "temperature": info.temperature, "stateful": True,
+            "sample": stream_sample(model, info, info.sample_chars, info.temperature, info.seed, prompt)}
+
+
+# --------------------------------------------------------------------------- the task's own score
+def closer_hits(z: torch.Tensor, target: torch.Tensor, info: TextInfo) -> tuple[int, int]:
+    """At each target that is a closer of a grammar with known memory (brackets): is the matching closer
+    the likeliest of the closers? (hits, closers seen) for logits z (B, V) and target ids (B,); (0, 0)
+    for a text without known memory."""
+    closers = [info.vocab.chars.index(c) for c in info.memory.get("closers", "") if c in info.vocab.chars]
+    if not closers:
+        return 0, 0
+    at_closer = torch.isin(target, torch.tensor(closers))
+    if not at_closer.any():
+        return 0, 0
+    # among the closers only: the likeliest one
+    pick = z[at_closer][:, closers].argmax(dim=1)
+    return int((torch.tensor(closers)[pick] == target[at_closer]).sum()), int(at_closer.sum())
+
+
+def memory_score(model: nn.Module, windows, batch: int = 512) -> float | None:
+    """The task's own score of a text with known memory (brackets): the fraction of closers where the
+    matching one is the likeliest of the closers, on the validation windows (else the training ones);
+    None for a text without known memory. About 1/3 without memory of the opener, 1 with it."""
+    info: TextInfo = windows.text
+    if not info.memory.get("closers"):
+        return None
+    X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
+    hits, n = 0, 0
+    for s in range(0, len(X), batch):
+        z = logits(model, np.asarray(X[s:s + batch], dtype=np.float32))                  # (b, V)
+        h, k = closer_hits(z, torch.from_numpy(np.asarray(y[s:s + batch]).argmax(axis=1)), info)
+        hits, n = hits + h, n + k
+    return hits / n if n else None

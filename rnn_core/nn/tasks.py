@@ -26,9 +26,21 @@ from rnn_core.nn.losses import bits, bits_sum, mse_sum
 
 
 def _text_extra(model: Any, windows: Any) -> dict:
-    from rnn_core.nn.sampling import epoch_sample  # text helpers, only for text runs
+    """The epoch's sample; for a text with known memory (brackets) also the task's own score, the
+    closers right on the validation windows, which the verdict judges by."""
+    from rnn_core.nn.sampling import epoch_sample, memory_score  # text helpers, only for text runs
 
-    return {"text": epoch_sample(model, windows.text)}
+    extra = epoch_sample(model, windows.text)
+    score = memory_score(model, windows)
+    if score is not None:
+        extra["memory_accuracy"] = score
+    return {"text": extra}
+
+
+def _text_stream_extra(model: Any, windows: Any) -> dict:
+    from rnn_core.nn.sampling import epoch_stream_sample
+
+    return {"text": epoch_stream_sample(model, windows.text)}
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class Task:
     loss_label: str                                # axis label
     baseline_label: str                            # the dashed line on the loss chart
     epoch_extra: Callable[[Any, Any], dict] | None = None   # (model, windows) → more fields per epoch record
+    stream_extra: Callable[[Any, Any], dict] | None = None  # the same for a stateful run (state carried)
     verdict_name: str = "the baseline"                      # the baseline in the verdict's sentence
 
 
@@ -49,7 +62,7 @@ TASKS: dict[str, Task] = {
     "sequence": Task(F.mse_loss, mse_sum, lambda y: y.numel(), "mse", "MSE (scaled)", "constant guess",
                      verdict_name="the constant guess"),
     "text": Task(bits, bits_sum, lambda y: int(y.shape[0]), "bits", "bits per character", "unigram baseline",
-                 epoch_extra=_text_extra, verdict_name="the unigram baseline"),
+                 epoch_extra=_text_extra, stream_extra=_text_stream_extra, verdict_name="the unigram baseline"),
 }
 
 

@@ -1,8 +1,9 @@
 """The trainer: a training loop that streams plain records, one per optimiser step and one per epoch.
 
 `train(model, windows, cfg)` trains `model` in place with its task's loss (`tasks.py`: MSE; for text,
-cross-entropy in bits per character) and yields JSON-ready dicts
-(see docs/architecture.md):
+cross-entropy in bits per character) and yields JSON-ready dicts (see docs/architecture.md). Its batches
+are shuffled windows (`batches.WindowData`), or with `cfg.stateful` updates of the data read in order as
+parallel streams, the state carried from one to the next (`stateful.StreamData`; every step a target):
 
     {"kind": "step",  "epoch", "step", "loss", "grad_norm", "clipped"}
     {"kind": "epoch", "epoch", "step", "train_loss", "val_loss", "probe", "spectra",
@@ -24,7 +25,12 @@ What the numbers mean:
   `cfg.probe_every` epochs (and at epoch 0 and the last epoch; probe_every 0 = never), else None.
   With truncated BPTT it measures the gradient training gets (zero beyond k steps back).
 - text tasks: the epoch record also carries "text": {"sample", "prompt", "temperature"}, a sample the
-  model wrote at that epoch (`sampling.epoch_sample`); losses are in bits per character.
+  model wrote at that epoch (`sampling.epoch_sample`), and for a text with known memory (brackets)
+  "memory_accuracy", the closers right on the validation windows (`sampling.memory_score`); losses are
+  in bits per character.
+- stateful: `train_loss` is the mean over the epoch's updates weighted by their targets, `val_loss` the
+  validation part read as one stream, and the probe takes one update from its carried state (its record
+  adds "carry" ‖∂h_T/∂xₜ‖ and "new_from"; `stateful.py`).
 - `seconds`: time spent training so far, not counting time paused in `control` nor time the consumer
   held the generator suspended.
 - end `step`: the last applied step; for "diverged", the step whose update was refused.
@@ -39,7 +45,8 @@ NaN/Inf in the loss or the gradient norm ends the run as "diverged" and the upda
 applied, so the model keeps the last finite weights and every record yielded before stays valid.
 
 Also here: `run_to_end(model_cfg, train_cfg, windows) -> (model, records)` for the CLI and benchmarks,
-`steps_per_epoch(n, batch_size)`, and `warm_up()` (torch's one-off import cost, for app start).
+`steps_per_epoch(n, batch_size)`, `epoch_steps(windows, cfg)` (stateful runs too), and `warm_up()`
+(torch's one-off import cost, for app start).
 
 Leaves to others: the network (`models.py`), the gradient probe (`probe.py`), the data windows
 (`windows.py`), threads and history (`live.py`).
@@ -51,29 +58,33 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from rnn_core.config import ConfigError, TrainConfig
-from rnn_core.interrupt import Interrupted, checkpoint
+from rnn_core.data.streams import train_steps
+from rnn_core.interrupt import Interrupted
+from rnn_core.nn.batches import WindowData
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
-from rnn_core.nn.probe import probe
-from rnn_core.nn.tasks import Task, task_of
-
-# Windows evaluated together when computing a split's loss: bounded by the size of the fused
-# module's output (B, T, H) so a long window never allocates gigabytes.
-_EVAL_ELEMENTS = 4_000_000
+from rnn_core.nn.stateful import StreamData, chunk_lengths
 
 
 def steps_per_epoch(n_windows: int, batch_size: int) -> int:
     """Optimiser steps in one epoch: ⌈N / B⌉ (the last batch may be smaller)."""
     return math.ceil(n_windows / batch_size)
+
+
+def epoch_steps(windows: Any, cfg: TrainConfig) -> int:
+    """Optimiser steps in one epoch of a run on `windows`: ⌈N / batch⌉, or (stateful) ⌈m / k1⌉ updates of
+    streams of m steps (at most: a sequence task's updates without a target take no step)."""
+    if not cfg.stateful:
+        return steps_per_epoch(len(windows.X_train), cfg.batch_size)
+    k1, _ = chunk_lengths(cfg, windows.timesteps)
+    return math.ceil(train_steps(windows) // cfg.stateful_streams / k1)
 
 
 def train(model: nn.Module, windows: Any, cfg: TrainConfig,
@@ -106,10 +117,9 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
     with guard:
         model.to(device)
         model.train()
-    data = _Data.on(windows, device, cfg)
+    data = _data_for(windows, device, cfg)
     names = [name for name, _ in model.named_parameters()]
     params = [p for _, p in model.named_parameters()]
-    shuffle = torch.Generator().manual_seed(cfg.seed)
 
     # Epoch 0: the network at initialisation.
     with guard:
@@ -121,12 +131,10 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
 
     optimizer = make_optimizer(cfg.optimizer, params, lr=cfg.lr, momentum=cfg.momentum)   # no random numbers
     step = 0
-    n_train = data.X_train.shape[0]
     for epoch in range(1, cfg.epochs + 1):
-        order = torch.randperm(n_train, generator=shuffle).to(device)        # this epoch's shuffle
         norm_sum = torch.zeros(len(params), dtype=torch.float64, device=device)
-        loss_sum = 0.0                                                       # Σ batch loss · batch size
-        for start in range(0, n_train, cfg.batch_size):
+        loss_sum, terms, steps = 0.0, 0, 0                                   # Σ batch loss · its terms
+        for batch in data.batches(model, epoch):
             if control is not None:
                 clock.stop()                      # time spent paused in control() is not training
                 go_on = control()
@@ -135,11 +143,9 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
                     yield from clock.emit(_end("stopped", epoch, step,
                                                f"Stopped at step {step} (epoch {epoch}) before the end."))
                     return
-            idx = order[start:start + cfg.batch_size]
             state["epoch"] = epoch
             with guard:
-                loss, grad_norm, clipped, norms = _step(model, optimizer, params, data.X_train[idx],
-                                                        data.y_train[idx], cfg, data.task.loss)
+                loss, grad_norm, clipped, norms = _step(model, optimizer, params, batch.loss, cfg)
             step += 1
             state["step"] = step
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
@@ -147,14 +153,15 @@ def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[
                                            _reason_at_step(loss, grad_norm, step, epoch, cfg)))
                 return
             norm_sum += norms
-            loss_sum += loss * idx.shape[0]
+            loss_sum, terms, steps = loss_sum + loss * batch.terms, terms + batch.terms, steps + 1
             yield from clock.emit({"kind": "step", "epoch": epoch, "step": step, "loss": loss,
                                    "grad_norm": grad_norm, "clipped": clipped})
 
-        mean_norms = dict(zip(names, (norm_sum / steps_per_epoch(n_train, cfg.batch_size)).tolist()))
+        mean_norms = dict(zip(names, (norm_sum / max(1, steps)).tolist()))
         with guard:
-            record = _epoch_record(model, epoch, step, cfg, data, mean_norms, train_loss=loss_sum / n_train)
-        if record["val_loss"] is None and data.X_val.shape[0]:          # the last update broke the weights
+            record = _epoch_record(model, epoch, step, cfg, data, mean_norms,
+                                   train_loss=loss_sum / terms if terms else math.nan)
+        if record["val_loss"] is None and data.has_val:                 # the last update broke the weights
             yield from clock.emit(_end("diverged", epoch, step, _reason_after_epoch(math.nan, epoch, cfg,
                                                                                    "validation")))
             return
@@ -170,28 +177,11 @@ def run_to_end(model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any) -> 
     return model, records
 
 
-@dataclass
-class _Data:
-    """The splits as tensors on the training device, and the fixed probe batch."""
-
-    X_train: torch.Tensor      # (N, T, F)
-    y_train: torch.Tensor      # (N, O)
-    X_val: torch.Tensor
-    y_val: torch.Tensor
-    X_probe: torch.Tensor      # (P, T, F): cfg.probe_batch training windows, the same all run long
-    y_probe: torch.Tensor
-    task: Task                 # the loss and per-epoch extras of the windows' task (`tasks.py`)
-    windows: Any               # what the task's extras read (text: the vocabulary and held-out text)
-
-    @classmethod
-    def on(cls, windows: Any, device: torch.device, cfg: TrainConfig) -> _Data:
-        X_train, y_train = _tensor(windows.X_train, device), _tensor(windows.y_train, device)
-        if X_train.shape[0] == 0:
-            raise ValueError("There are no training windows: use a longer series, fewer timesteps "
-                             "or a larger training fraction.")
-        X_probe, y_probe = _probe_batch(X_train, y_train, cfg.probe_batch, cfg.seed)
-        return cls(X_train, y_train, _tensor(windows.X_val, device), _tensor(windows.y_val, device),
-                   X_probe, y_probe, task_of(windows), windows)
+def _data_for(windows: Any, device: torch.device, cfg: TrainConfig):
+    """What the loop reads: shuffled windows, or (stateful) streams read in order with the state carried."""
+    if cfg.stateful:
+        return StreamData(windows, cfg, device)
+    return WindowData.on(windows, device, cfg)
 
 
 # --- why a run diverged: one sentence each ---------------------------------------------------------
@@ -233,15 +223,14 @@ def warm_up() -> None:
 
 # --- one optimiser step ---------------------------------------------------------------------------
 
-def _step(model, optimizer, params, x, y, cfg: TrainConfig,
-          loss_fn: Callable = nn.functional.mse_loss) -> tuple[float, float, bool, torch.Tensor]:
-    """Forward, backward, clip and (when everything is finite) update. One host sync.
+def _step(model, optimizer, params, batch_loss: Callable[[], torch.Tensor],
+          cfg: TrainConfig) -> tuple[float, float, bool, torch.Tensor]:
+    """Forward (`batch_loss()`: the batch's loss), backward, clip and (when everything is finite) update.
+    One host sync.
 
     Returns (loss, ‖g‖ before clipping, clipped, per-parameter ‖∂L/∂θ‖ as a (P,) tensor)."""
     optimizer.zero_grad(set_to_none=True)
-    y_hat = model(x, bptt_truncate=cfg.bptt_truncate)                 # (B, O)
-    # L = mean over batch and outputs of (ŷ − y)²   (text: mean −log₂ p(next char), see tasks.py)
-    loss = loss_fn(y_hat, y)
+    loss = batch_loss()
     loss.backward()
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
     # ‖∂L/∂θ‖ per parameter, and ‖g‖ = √Σ_θ ‖∂L/∂θ‖² (the norm Pascanu clipping uses)
@@ -273,67 +262,37 @@ def _step(model, optimizer, params, x, y, cfg: TrainConfig,
 
 # --- per-epoch measurements -----------------------------------------------------------------------
 
-def _epoch_record(model, epoch: int, step: int, cfg: TrainConfig, data: _Data,
+def _epoch_record(model, epoch: int, step: int, cfg: TrainConfig, data: WindowData | StreamData,
                   param_grad_norms: dict[str, float], train_loss: float | None = None) -> dict:
     """Losses (the training split's only when `train_loss` is not given), the probe (when due) and the
     W_hh spectra, at the model's current weights."""
     model.eval()
     if train_loss is None:
-        train_loss = _split_loss(model, data.X_train, data.y_train, data.task)
-    val_loss = _split_loss(model, data.X_val, data.y_val, data.task) if data.X_val.shape[0] else None
+        train_loss = data.split_loss(model, "train")
+    val_loss = data.split_loss(model, "val")
     probe_due = cfg.probe_every >= 1 and (epoch % cfg.probe_every == 0 or epoch == cfg.epochs)
-    probed = None
-    if probe_due and math.isfinite(train_loss):
-        # what training sees: with truncation k the gradient stops k steps back
-        probed = probe(model, data.X_probe, data.y_probe, loss=data.task.probe_loss,
-                       bptt_truncate=cfg.bptt_truncate)
+    probed = data.probe(model) if probe_due and math.isfinite(train_loss) else None
     layers = [{"sigma_max": float(s["sigma_max"]), "spectral_radius": float(s["spectral_radius"])}
               for s in spectra(model)]
     record = {"kind": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss,
               "val_loss": val_loss if val_loss is None or math.isfinite(val_loss) else None,
               "probe": probed, "spectra": layers, "param_grad_norms": param_grad_norms, "seconds": 0.0}
-    if data.task.epoch_extra is not None and math.isfinite(train_loss):
-        record.update(data.task.epoch_extra(model, data.windows))     # text: this epoch's sample
+    if math.isfinite(train_loss):
+        record.update(data.epoch_extra(model))                        # text: this epoch's sample
     model.train()
     return record
 
 
-@torch.no_grad()
-def _split_loss(model, X: torch.Tensor, y: torch.Tensor, task: Task | None = None) -> float:
-    """The task's loss over a whole split, in chunks: MSE Σ (ŷ − y)² / (N · O); text Σ −log₂ p / N."""
-    T = X.shape[1]
-    cfg = getattr(model, "cfg", None)
-    H = (cfg.hidden_size * cfg.num_layers) if cfg is not None else 64
-    chunk = max(1, _EVAL_ELEMENTS // max(1, T * H))
-    task = task or task_of(None)
-    total = torch.zeros((), dtype=torch.float64, device=X.device)
-    for start in range(0, X.shape[0], chunk):
-        checkpoint()                                                  # Stop ends a long evaluation here
-        y_hat = model(X[start:start + chunk])                         # (b, O)
-        total += task.loss_sum(y_hat, y[start:start + chunk])
-    return float(total / task.terms(y))
-
-
-def _probe_grad_norms(model, names, params, data: _Data, cfg: TrainConfig) -> dict[str, float]:
+def _probe_grad_norms(model, names, params, data: WindowData | StreamData, cfg: TrainConfig) -> dict[str, float]:
     """‖∂L/∂θ‖ per parameter on the probe batch (training forward, truncation included); no update."""
     for p in params:
         p.grad = None
-    loss = data.task.loss(model(data.X_probe, bptt_truncate=cfg.bptt_truncate), data.y_probe)
+    loss = data.probe_loss(model)
     loss.backward()
     norms = [float(torch.linalg.vector_norm(p.grad)) if p.grad is not None else 0.0 for p in params]
     for p in params:
         p.grad = None
     return dict(zip(names, norms))
-
-
-def _probe_batch(X: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A fixed batch of `size` training windows, drawn once with the run's seed, in time order."""
-    n = X.shape[0]
-    if size >= n:
-        return X, y
-    pick = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max(1, size)]
-    pick = pick.sort().values.to(X.device)
-    return X[pick], y[pick]
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -354,15 +313,6 @@ def _device(name: str) -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ConfigError(f"Unknown device '{name}': choose cpu or cuda.")
     return torch.device(name)
-
-
-def _tensor(a: Any, device: torch.device) -> torch.Tensor:
-    """numpy (or torch) float32 array on `device`; a missing split becomes an empty tensor."""
-    if a is None:
-        return torch.zeros((0, 1, 1), device=device)
-    if isinstance(a, torch.Tensor):
-        return a.to(device=device, dtype=torch.float32)
-    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
 
 
 class Stopwatch:

@@ -41,10 +41,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rnn_core.config import ConfigError, TrainConfig
+from rnn_core.data.streams import check_streams
 from rnn_core.interrupt import interruptible
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
-from rnn_core.nn.train import Stopwatch, steps_per_epoch, train
+from rnn_core.nn.train import Stopwatch, epoch_steps, train
 from rnn_core.readable import seconds
 from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission
 from rnn_core.serve.history import History, Snapshot
@@ -91,7 +92,9 @@ class LiveRun:
         self.admission = admission if admission is not None else shared_admission()
         self.history = History()
         self.total_epochs = train_cfg.epochs
-        self.steps_per_epoch = steps_per_epoch(n_train, train_cfg.batch_size)
+        if train_cfg.stateful:                   # refused here, in one sentence, not in the training thread
+            check_streams(windows, train_cfg.stateful_streams, windows.timesteps)
+        self.steps_per_epoch = epoch_steps(windows, train_cfg)
 
         self._cond = threading.Condition()       # guards everything below
         self._status = "idle"

@@ -181,7 +181,8 @@ def closed_loop_job(channel: Channel, job: dict) -> None:
     model = load_weights(build_model(from_dict(ModelConfig, job["model"])), decode(job["weights"]))
     windows = windows_from_bytes(decode(job["windows"]))
     try:
-        result = closed_loop(model, windows, int(job["steps"]), start=job["start"])
+        result = closed_loop(model, windows, int(job["steps"]), start=job["start"],
+                             stateful_streams=int(job.get("stateful_streams", 0)))
         note = result.get("stopped")
     except EvaluationError as e:
         result, note = None, str(e)

@@ -225,13 +225,14 @@ class WorkerRun(LiveRun):
 
 
 def run_closed_loop(model_cfg: Any, model: Any, windows: Any, n_steps: int, start: str,
-                    pool: WorkerPool | None = None) -> tuple[dict | None, str | None]:
+                    pool: WorkerPool | None = None, stateful_streams: int = 0) -> tuple[dict | None, str | None]:
     """`evaluate.closed_loop` in a worker process: (result, note); a failure is a note, never a traceback."""
     pool = pool or shared_pool()
     worker = pool.take()
     try:
         worker.send({"op": "closed_loop", "model": asdict(model_cfg), "weights": encode(weights_bytes(model)),
-                     "windows": encode(windows_to_bytes(windows)), "steps": int(n_steps), "start": start})
+                     "windows": encode(windows_to_bytes(windows)), "steps": int(n_steps), "start": start,
+                     "stateful_streams": int(stateful_streams)})
         reply = worker.read()
         if worker.read().get("op") != "done":
             raise ValueError("out of step")

@@ -148,9 +148,11 @@ def run_trial(trial: Trial) -> dict:
 def _train_and_measure(trial: Trial) -> dict:
     import torch
 
+    from rnn_core.data.streams import streams_of
     from rnn_core.data.windows import naive_loss, prepare
     from rnn_core.measure.evaluate import evaluate, predict
     from rnn_core.nn.models import build_model
+    from rnn_core.nn.stateful import stream_loss, streams_read
     from rnn_core.nn.tasks import task_of
     from rnn_core.nn.train import train
 
@@ -172,10 +174,14 @@ def _train_and_measure(trial: Trial) -> dict:
     test_loss = skill = None
     if end["status"] != "diverged" and len(windows.X_test):
         task = task_of(windows)
-        y = torch.as_tensor(windows.y_test, dtype=torch.float64)                      # (N, O)
-        y_hat = torch.as_tensor(predict(model, windows.X_test), dtype=torch.float64)   # (N, O) scaled
-        test_loss = finite(float(task.loss_sum(y_hat, y)) / task.terms(y))
-        model_metrics = evaluate(model, windows).get("test", {}).get("metrics", {}).get("model", {})
+        if tcfg.stateful:                                        # the test part read as one stream
+            test_loss = finite(stream_loss(model, streams_of(windows, tcfg.stateful_streams).test, task))
+        else:
+            y = torch.as_tensor(windows.y_test, dtype=torch.float64)                      # (N, O)
+            y_hat = torch.as_tensor(predict(model, windows.X_test), dtype=torch.float64)   # (N, O) scaled
+            test_loss = finite(float(task.loss_sum(y_hat, y)) / task.terms(y))
+        model_metrics = evaluate(model, windows, stateful_streams=streams_read(tcfg)).get("test", {}).get(
+            "metrics", {}).get("model", {})
         skill = finite(model_metrics.get("skill_score"))
     init_probe = first.get("probe")
     return {"status": end["status"], "train_loss": finite(last.get("train_loss")), "val_loss": val_loss,

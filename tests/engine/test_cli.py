@@ -109,6 +109,17 @@ def test_gradients_prints_decades_and_writes_the_profile(tmp_path, capsys):
     assert profile["decades"][0] > 3                 # orthogonal × 0.5: ~0.3 decades per step
 
 
+def test_gradients_tells_a_blocked_gradient_from_an_underflow(capsys):
+    """An identity-initialised ReLU RNN loses about 0.7 decades, then every path back passes a switched-off
+    unit: exactly 0 in float64, blocked — not "underflowed: more than 300 decades lost"."""
+    code = _main(["gradients", "--cell", "rnn_relu", "--init", "identity", "--gain", "1.0", "--timesteps", "200",
+                  "--data", "sine", "--seed", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "vanishes by 0.7 decades back to t=12; before that it is exactly 0 — blocked: every path back passes" in out
+    assert "underflow" not in out and "300 decades" not in out
+
+
 def test_datasets_lists_the_registry(capsys):
     assert _main(["datasets"]) == 0
     out = capsys.readouterr().out
@@ -328,11 +339,11 @@ def test_timesteps_and_bptt_in_a_real_process_exit_2():
 def test_the_probe_runs_only_when_the_run_is_written(tmp_path, capsys, monkeypatch):
     """No printed line reads the gradient probe, so a run that is not written does not pay for it; the
     losses and metrics it prints are the same either way."""
-    import rnn_core.nn.train
+    import rnn_core.nn.batches  # where the trainer's window batches call the probe
 
     calls = []
-    real_probe = rnn_core.nn.train.probe
-    monkeypatch.setattr(rnn_core.nn.train, "probe", lambda *a, **k: calls.append(1) or real_probe(*a, **k))
+    real_probe = rnn_core.nn.batches.probe
+    monkeypatch.setattr(rnn_core.nn.batches, "probe", lambda *a, **k: calls.append(1) or real_probe(*a, **k))
     argv = ["train", "--dataset", "sine", "--param", "length=300", "--timesteps", "20", "--hidden", "8",
             "--epochs", "2"]
     assert _main(argv) == 0

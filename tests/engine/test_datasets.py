@@ -65,9 +65,14 @@ def test_synthetic_deterministic_by_seed(name):
     assert not np.allclose(a.to_numpy(), c.to_numpy())
 
 
-def test_sine_default_is_the_tutorials_sin_t():
+def test_sine_default_draws_as_a_wave_and_the_tutorials_sin_t_is_one_setting_away():
+    """40 steps per cycle by default (the tutorials' sin t, 6.3 steps per cycle, draws as a solid block and
+    makes 'tomorrow = today' a weak baseline); period 2π gives exactly sin t."""
+    t = np.arange(200)
     frame = DATASETS["sine"].load(length=200)
-    np.testing.assert_allclose(frame["value"].to_numpy(), np.sin(np.arange(200)), atol=1e-12)
+    np.testing.assert_allclose(frame["value"].to_numpy(), np.sin(2 * np.pi * t / 40), atol=1e-12)
+    tutorial = DATASETS["sine"].load(length=200, period=2 * np.pi)
+    np.testing.assert_allclose(tutorial["value"].to_numpy(), np.sin(t), atol=1e-12)
 
 
 def test_square_and_sawtooth_shapes():

@@ -360,4 +360,4 @@ def test_the_verdict_judges_the_loss_it_is_given():
     epochs = [{"epoch": 3, "train_loss": 0.000489, "val_loss": None}]          # a mean over the steps
     assert "87% worse" in run_verdict(epochs, None, 0.000262, "forecast").text
     exact = run_verdict(epochs, None, 0.000262, "forecast", loss=0.000432)      # at the final weights
-    assert exact.text.startswith("65% worse than tomorrow = today (loss 0.000432") and exact.loss == 0.000432
+    assert exact.text.startswith("65% worse than tomorrow = today (training loss 0.000432") and exact.loss == 0.000432

@@ -75,4 +75,4 @@ def test_a_text_verdict_names_its_baseline():
     from rnn_core.measure.verdict import run_verdict
 
     v = run_verdict([{"epoch": 3, "train_loss": 1.2, "val_loss": 1.5}], None, 2.16, "text")
-    assert v.text.startswith("beats the unigram baseline: loss 1.5")
+    assert v.text.startswith("beats the unigram baseline: validation loss 1.5")

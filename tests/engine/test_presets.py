@@ -1,35 +1,20 @@
-"""Every Playground preset keeps the promise of its one-sentence description, trained headless exactly
-as the app trains it (same configs, same trainer, same seed). Each test names the preset and asserts
-what its sentence says; the Compare page's default sweep and the README's echo link are held to what
-they claim too."""
+"""What the presets are made of: one sentence each, the twins that share everything but one setting,
+every preset with its last-frame test (`test_preset_frames.py`, which trains each one over five seeds
+and checks its sentence), the README's echo link, the Compare page's defaults, and the exploding run's
+banner on the Playground."""
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from rnn_core.config import replace as cfg_replace
 from rnn_core.data.registry import get_dataset
 from rnn_core.lessons.presets import PRESETS, preset_configs
-from tests.conftest import train_preset
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _val(run: SimpleNamespace, epoch: int = -1) -> float:
-    """Validation loss of an epoch as a multiple of the constant guess's."""
-    return run.epochs[epoch]["val_loss"] / run.naive["constant"]
-
-
-def _profile(run: SimpleNamespace, epoch: int = -1, what: str = "grad_h") -> list[float]:
-    """‖∂L/∂h_t‖ (or ‖∂L/∂c_t‖) of the last layer, t = 1 … T, from the last probed epoch up to `epoch`."""
-    probed = [e for e in run.epochs[: len(run.epochs) if epoch == -1 else epoch + 1] if e["probe"]]
-    return probed[-1]["probe"][what][-1]
 
 
 def test_every_description_is_one_sentence():
@@ -37,26 +22,6 @@ def test_every_description_is_one_sentence():
         text = preset.description
         assert text.endswith("."), key
         assert not re.search(r"[.!?]\s+[A-Z]", text), (key, text)      # no second sentence
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_vanishing_gradient_fades_and_the_loss_never_gets_below_the_constant_guess(threads):
-    """"‖∂L/∂hₜ‖ fades by many orders of magnitude toward early timesteps and the loss never gets below
-    the constant guess", with one torch thread (the app's worker) and two (the CLI here): late in the run
-    Adam's steps grow W_hh and the loss may rise above the guess (1.4× with one thread, 1.02× with two),
-    so "sits at" was not true of every run, while "never below" is."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        run = train_preset("vanishing")
-    finally:
-        torch.set_num_threads(before)
-    assert run.end["status"] == "completed"
-    g = _profile(run)
-    assert g[-1] > 0 and g[0] < 1e-5 * g[-1], (g[0], g[-1])          # five decades or more
-    assert min(_val(run, e) for e in range(1, len(run.epochs))) > 0.95, [_val(run, e) for e in range(len(run.epochs))]
 
 
 def test_the_vanishing_runs_ghost_lstm_is_lstm_remembers():
@@ -68,116 +33,12 @@ def test_the_vanishing_runs_ghost_lstm_is_lstm_remembers():
     assert (cfg_replace(m, cell="lstm"), d, t) == (lm, ld, lt)
 
 
-@pytest.mark.slow
-def test_lstm_remembers_sits_at_the_constant_guess_then_drops_far_below_it():
-    # "the cell state carries the gradient back, and after a few epochs at the constant guess the loss
-    # drops far below it"
-    run = train_preset("lstm_remembers")
-    assert run.end["status"] == "completed"
-    assert _val(run, 1) > 0.8, _val(run, 1)                           # at the constant guess first
-    assert _val(run) < 0.1, _val(run)                                  # far below it at the end
-    # the cell state carries the gradient back: at initialisation ‖∂L/∂c₁‖ is within two decades of
-    # ‖∂L/∂c_T‖, where the vanishing preset's tanh RNN loses about twenty
-    c = _profile(run, 0, "grad_c")
-    assert c[0] > 1e-2 * c[-1], (c[0], c[-1])
-
-
-def test_exploding_diverges_and_clipping_rescues_the_same_run():
+def test_exploding_and_clipping_rescue_are_the_same_run_but_for_clipping():
     exploding, rescue = PRESETS["exploding"], PRESETS["clipping_rescue"]
-    # the same run but for clipping
     assert exploding.model == rescue.model and exploding.data == rescue.data
     assert {k: v for k, v in exploding.train.items() if not k.startswith("clip")} == \
         {k: v for k, v in rescue.train.items() if not k.startswith("clip")}
     assert exploding.train["clip"] == "off" and rescue.train["clip"] == "norm"
-
-    # Exploding: "at initialisation ‖∂L/∂hₜ‖ grows more than 100× from the last timestep back to the
-    # first, and without clipping SGD's steps then grow step after step until the loss overflows and
-    # the run diverges"
-    run = train_preset("exploding")
-    g = run.epochs[0]["probe"]["grad_h"][-1]
-    assert g[0] > 100 * g[-1], (g[0], g[-1])
-    assert run.end["status"] == "diverged", run.end
-    assert "infinite" in run.end["reason"] or "NaN" in run.end["reason"]
-    norms = [s["grad_norm"] for s in run.steps]
-    assert max(norms[-10:]) > 1e6 * np.median(norms[:10]), norms       # the steps ran away
-    # what the page says under the gradient chart: the growth at initialisation, and that the solid
-    # (latest) line was measured at the weights the runaway steps left
-    from plots.gradients import first_probe, last_probe
-    from rnn_core.measure.verdict import gradient_story
-
-    story = gradient_story(first_probe(run.epochs), last_probe(run.epochs), run.end)
-    assert re.search(r"at initialisation it gains [2-9]\.\d decades", story), story
-    assert f"The run diverged at step {run.end['step']}" in story
-
-    # Clipping rescues it: "the spikes far above the median are cut (red crosses), no step runs away,
-    # and the loss ends far below persistence instead of overflowing"
-    saved = train_preset("clipping_rescue")
-    assert saved.end["status"] == "completed", saved.end
-    norms = np.array([s["grad_norm"] for s in saved.steps])
-    clipped = [s["clipped"] for s in saved.steps]
-    assert norms.max() > 20 * np.median(norms), (norms.max(), np.median(norms))
-    assert clipped[int(norms.argmax())] and any(clipped)
-    assert all(math.isfinite(e["val_loss"]) for e in saved.epochs)
-    assert saved.epochs[-1]["val_loss"] < 0.5 * saved.naive["persistence"], (saved.epochs[-1], saved.naive)
-
-
-def test_exploding_settings_train_calmly_at_gain_one():
-    # "(at gain 1.0 the same settings train calmly)"
-    run = train_preset("exploding", model={"gain": 1.0})
-    assert run.end["status"] == "completed", run.end
-    assert run.epochs[-1]["val_loss"] < 0.5 * run.naive["persistence"]
-
-
-@pytest.mark.slow
-def test_gru_echo_holds_the_value_after_some_epochs_at_the_constant_guess():
-    # "for about ten epochs the loss sits at the constant guess, then the update gate learns to hold
-    # the value and the loss falls far below it"
-    run = train_preset("gru_echo")
-    assert run.end["status"] == "completed"
-    assert _val(run, 5) > 0.8, _val(run, 5)
-    assert _val(run) < 0.1, _val(run)
-
-
-@pytest.mark.slow
-def test_stock_preset_falls_below_the_constant_guess_but_not_below_persistence(monkeypatch):
-    # "its loss falls far below the constant guess, yet it does not beat copying the last price"
-    # (offline, as here and in a lecture hall without Wi-Fi, the preset trains on the DJIA series)
-    import rnn_core.lessons.presets
-    from rnn_core.measure.evaluate import evaluate
-    from rnn_core.measure.verdict import judge
-
-    monkeypatch.setattr(rnn_core.lessons.presets, "nflx_available", lambda: False)
-    m, d, _ = preset_configs("stock_nflx")
-    assert (m.cell, m.num_layers, m.hidden_size, d.timesteps, d.dataset) == ("rnn", 3, 20, 100, "djia")
-    # 4 of its 10 epochs: its training loss is below 0.1× the constant guess from epoch 2 on, and above
-    # persistence's at every epoch of the full run
-    run = train_preset("stock_nflx", train_changes={"epochs": 4})
-    assert run.end["status"] == "completed"
-    constant = run.windows.naive_losses("train")["constant"]
-    assert run.epochs[-1]["train_loss"] < 0.1 * constant
-    result = evaluate(run.model, run.windows)
-    assert result["baseline"] == "persistence"
-    test = result["test"]["metrics"]["model"]
-    assert judge(test["rmse"] / test["naive_rmse"]) != "beats", test         # the app's and the CLI's one rule
-
-
-def test_sine_scratch_truncates_at_five_steps_and_beats_persistence():
-    # "the gradient through time stops 5 steps back and the sine is still learned far better than
-    # persistence" (8 of its 25 epochs: it is learned by epoch 5)
-    m, d, t = preset_configs("sine_scratch")
-    assert (d.timesteps, m.hidden_size, t.bptt_truncate, t.clip, t.clip_value) == (50, 100, 5, "value", 10.0)
-    run = train_preset("sine_scratch", train_changes={"epochs": 8})
-    assert run.end["status"] == "completed"
-    g = _profile(run)
-    assert all(x > 0 for x in g[-5:]) and all(x == 0 for x in g[:-5]), g
-    assert run.epochs[-1]["val_loss"] < 0.1 * run.naive["persistence"], (run.epochs[-1], run.naive)
-    # the caption under the chart says those zeros are the cut, not an underflow
-    from plots.gradients import first_probe, last_probe
-    from rnn_core.measure.verdict import gradient_story
-
-    story = gradient_story(first_probe(run.epochs), last_probe(run.epochs), run.end)
-    assert story.startswith("Truncated BPTT: only the last 5 timesteps get a gradient (before t = 45"), story
-    assert "float64" not in story
 
 
 def test_readme_echo_link_is_the_gru_echo_preset():
@@ -262,29 +123,20 @@ def test_the_playground_shows_the_exploding_preset_diverge_with_its_banner():
     banner = " ".join(e.value for e in at.error)
     assert "The run diverged at step" in banner and "turn on gradient clipping" in banner, banner
     captions = " ".join(c.value for c in at.caption)            # under the gradient-through-time chart
-    assert "the solid line is the last profile before that" in captions, captions
-    assert re.search(r"at initialisation it gains [2-9]\.\d decades", captions), captions
+    assert "before its next probe: the solid line is the profile at initialisation" in captions, captions
+    assert re.search(r"At initialisation, ‖∂L/∂hₜ‖ gains [23]\.\d decades from the last timestep back", captions), \
+        captions
     assert not at.exception
 
 
-@pytest.mark.slow
-def test_char_pydoc_goes_from_noise_to_short_words_about_one_bit_under_the_unigram_baseline():
-    """The preset's sentence: samples go from noise to spaces and short words (the, as, is) while the
-    bits per character fall about one bit below the unigram baseline (measured: 0.91 bits on the
-    validation text after 12 epochs; 0.72 on the test text)."""
-    assert "one bit below the unigram baseline" in PRESETS["char_pydoc"].description
-    run = train_preset("char_pydoc")
-    assert run.end["status"] == "completed"
-    unigram = run.windows.text.unigram_bits
-    first, last = run.epochs[0], run.epochs[-1]
-    assert first["val_loss"] > unigram + 1.0                          # at initialisation: worse than unigram
-    assert last["val_loss"] < unigram - 0.75, (last["val_loss"], unigram)
-
-    def words(sample: str) -> list[str]:
-        return re.findall(r"[a-z]+", sample.lower())
-
-    noise, prose = first["text"]["sample"], last["text"]["sample"]
-    short = {"the", "as", "is", "and", "or", "a", "to", "of", "in", "it", "be"}
-    assert sum(w in short for w in words(prose)) >= 4, prose
-    assert sum(w in short for w in words(noise)) <= 1, noise
-    assert prose.count(" ") > 2 * noise.count(" "), (noise, prose)
+def test_every_playground_preset_has_a_last_frame_test():
+    """Each preset's sentence is checked against its last frame, on five seeds, in test_preset_frames.py
+    (the stateful presets in test_stateful_presets.py, over seeds as well)."""
+    here = Path(__file__).parent
+    frames = (here / "test_preset_frames.py").read_text()
+    stateful = (here / "test_stateful_presets.py").read_text()
+    for key in PRESETS:
+        if key.startswith("stateful"):
+            assert f'"{key}"' in stateful and '@pytest.mark.parametrize("seed", SEEDS)' in stateful, key
+        else:
+            assert re.search(rf"def test_{key}_\w+\(seed", frames), key

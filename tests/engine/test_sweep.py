@@ -192,11 +192,14 @@ def test_the_trainability_map_draws_the_bound_only_where_it_is_one():
     fig = trainability_figure(records)
     heat = [t for t in fig.data if t.type == "heatmap"]
     assert [t.name for t in heat] == [label_of("rnn"), label_of("lstm")]
-    assert list(heat[0].y) == [0.5, 1.5] and list(heat[0].x) == ["10", "50"]
+    # one band of equal height per gain, each labelled with its own gain
+    assert list(heat[0].y) == [0, 1] and list(heat[0].x) == ["10", "50"]
+    assert list(fig.layout.yaxis.tickvals) == [0, 1] and list(fig.layout.yaxis.ticktext) == ["0.5", "1.5"]
     # mean over seeds in log space: log10(0.1) and log10(1) → −0.5
     assert heat[0].z[0][0] == pytest.approx(-0.5)
     lines = [s for s in fig.layout.shapes if s.type == "line"]
-    assert len(lines) == 1 and lines[0].y0 == pytest.approx(1.0)       # σ_max·γ = 1, for the tanh RNN only
+    # σ_max·γ = 1 (gain 1.0) for the tanh RNN only, halfway between the bands of 0.5 and 1.5
+    assert len(lines) == 1 and lines[0].y0 == pytest.approx(0.5)
     assert "σ_max·γ = 1" in fig.layout.annotations[-1].text
     assert trainability_figure([]).layout.annotations                  # an empty map says why
 

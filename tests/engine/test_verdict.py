@@ -15,14 +15,15 @@ def test_nothing_to_judge_before_the_first_epoch():
 def test_at_the_constant_guess():
     v = run_verdict(_epochs(0.09, 0.045), None, 0.045, "sequence")
     assert v.kind == "at_baseline"
-    assert v.text == "at the constant guess (loss 0.045 = baseline 0.045)"
-    assert run_verdict(_epochs(0.048), None, 0.045, "sequence").text.startswith("at the constant guess (loss 0.048 ≈")
+    assert v.text == "at the constant guess (validation loss 0.045 = baseline 0.045)"
+    near = run_verdict(_epochs(0.048), None, 0.045, "sequence")
+    assert near.text.startswith("at the constant guess (validation loss 0.048 ≈")
 
 
 def test_worse_than_tomorrow_equals_today():
     v = run_verdict(_epochs(0.0612), None, 0.045, "forecast")
     assert v.kind == "worse"
-    assert v.text.startswith("36% worse than tomorrow = today (loss 0.0612")
+    assert v.text.startswith("36% worse than tomorrow = today (validation loss 0.0612")
     assert run_verdict(_epochs(0.189), None, 0.045, "forecast").text.startswith("4.2× worse than tomorrow")
 
 
@@ -35,13 +36,14 @@ def test_beats_the_baseline_in_percent():
 
 def test_far_below_the_baseline_in_times_never_100_percent():
     v = run_verdict(_epochs(0.000202), None, 0.0448, "sequence")
-    assert v.text == "beats the constant guess: loss 0.000202 is 222× smaller than the baseline 0.0448"
+    assert v.text == "beats the constant guess: validation loss 0.000202 is 222× smaller than the baseline 0.0448"
     assert "%" not in v.text
 
 
 def test_training_loss_when_there_is_no_validation_part():
     epochs = [{"kind": "epoch", "epoch": 1, "train_loss": 0.0225, "val_loss": None}]
-    assert run_verdict(epochs, None, 0.045, "forecast").text.startswith("beats tomorrow = today: loss 0.0225 is 50%")
+    v = run_verdict(epochs, None, 0.045, "forecast")
+    assert v.text.startswith("beats tomorrow = today: training loss 0.0225 is 50%")
 
 
 def test_diverged_says_the_step_and_what_to_try():
@@ -61,9 +63,9 @@ def test_gradient_story_counts_decades_at_initialisation_and_now():
 
     assert gradient_story(None, None, None) == ""
     assert gradient_story((0, _probe(1e2, 1.0)), (0, _probe(1e2, 1.0)), None) == \
-        "From the last timestep back to the first, ‖∂L/∂hₜ‖ gains 2.0 decades at initialisation."
+        "At initialisation, ‖∂L/∂hₜ‖ gains 2.0 decades from the last timestep back to the first."
     text = gradient_story((0, _probe(1e-20, 1.0)), (4, _probe(1e-5, 1.0)), {"status": "completed"})
-    assert text == ("From the last timestep back to the first, ‖∂L/∂hₜ‖ loses 5.0 decades at epoch 4 "
+    assert text == ("At epoch 4, ‖∂L/∂hₜ‖ loses 5.0 decades from the last timestep back to the first "
                     "(at initialisation it loses 20.0 decades).")
 
 
@@ -72,12 +74,32 @@ def test_gradient_story_says_where_a_diverged_run_was_measured():
 
     end = {"kind": "end", "status": "diverged", "step": 56}
     text = gradient_story((0, _probe(1e2, 1.0)), (2, _probe(1e-150, 1e24, sigma=40.0)), end)
-    assert "loses 174.0 decades at epoch 2 (at initialisation it gains 2.0 decades)" in text
+    assert "At epoch 2, ‖∂L/∂hₜ‖ loses 174.0 decades from the last timestep back to the first " \
+           "(at initialisation it gains 2.0 decades)." in text
     assert "The run diverged at step 56: the solid line is the last profile before that" in text
     assert text.endswith("There σ_max·γ = 40.")
-    gone = gradient_story(None, (2, _probe(0.0, 1e24, sigma=503_000.0)), end)
-    assert "‖∂L/∂hₜ‖ falls all the way to 0 (below what float64 holds) at epoch 2." in gone
-    assert gone.endswith("There σ_max·γ = 503,000.")
+    # the last profile before divergence at initialisation: say which weights it was measured at
+    early = gradient_story((0, _probe(1e2, 1.0)), (0, _probe(1e2, 1.0)), {**end, "step": 33})
+    assert early.endswith("The run diverged at step 33, before its next probe: the solid line is the profile "
+                          "at initialisation, the weights the first step's gradient was computed at.")
+
+
+def test_gradient_story_tells_blocked_from_underflow_and_counts_decades_over_what_is_not_zero():
+    """An exact 0 in a float64 profile is not always an underflow: a gradient that drops from an
+    ordinary number straight to 0 was blocked (every path passes a switched-off ReLU or a tanh saturated
+    at ±1); only one that faded below ≈ 10⁻³⁰⁸ underflowed. Decades count over the part that is not 0."""
+    from rnn_core.measure.verdict import gradient_story
+
+    blocked = {"grad_h": [[0.0, 0.0, 0.02, 0.05, 0.1]], "sigma_max": [1.0], "gamma": 1.0}
+    text = gradient_story(None, (0, blocked), None)
+    assert text == ("At initialisation, ‖∂L/∂hₜ‖ loses 0.7 decades from the last timestep back to t = 2; "
+                    "before t = 2 it is exactly 0 — blocked: every path back passes a unit whose derivative is "
+                    "exactly 0 (a switched-off ReLU, or a tanh saturated at ±1).")
+    assert "underflow" not in text and "float64" not in text
+    faded = {"grad_h": [[0.0, 1e-310, 1e-150, 1.0]], "sigma_max": [1.0], "gamma": 1.0}
+    text = gradient_story(None, (3, faded), None)
+    assert "loses 310.0 decades from the last timestep back to t = 1" in text
+    assert "before t = 1 it is exactly 0 — underflow: it faded below the smallest number float64 holds" in text
 
 
 def test_gradient_story_tells_a_truncated_gradient_from_a_vanished_one():
@@ -90,10 +112,25 @@ def test_gradient_story_tells_a_truncated_gradient_from_a_vanished_one():
 
     text = gradient_story((0, cut(0.5, 1.0)), (25, cut(1e-2, 1.0)), {"status": "completed"})
     assert text == ("Truncated BPTT: only the last 2 timesteps get a gradient (before t = 3 it is exactly 0: "
-                    "cut off, not vanished). Over those 2, ‖∂L/∂hₜ‖ loses 2.0 decades at epoch 25 "
+                    "cut off, not vanished). At epoch 25, ‖∂L/∂hₜ‖ loses 2.0 decades over the last 2 timesteps "
                     "(at initialisation it loses 0.3 decades).")
-    assert "float64" not in text
-    assert "falls all the way to 0" in gradient_story(None, (25, {**cut(0.0, 1.0), "cut": 0}), None)
+    assert "float64" not in text and "blocked" not in text
+
+
+def test_a_memory_task_is_judged_by_the_closers_it_gets_right_not_by_bits():
+    """Brackets: a tanh RNN that beats the unigram baseline in bits but gets only about half its closers
+    right must not read green; the verdict judges the task's own score (recorded each epoch)."""
+    epochs = [{"kind": "epoch", "epoch": 8, "train_loss": 1.0, "val_loss": 1.2, "text": {"memory_accuracy": 0.47}}]
+    v = run_verdict(epochs, None, 1.8, "text")                       # 33% below the unigram in bits
+    assert v.kind == "partial" and v.text == ("remembers the opener only 47% of the time (closers right on "
+                                              "validation; a guess gets 33%, memory 100%)")
+    epochs[-1]["text"]["memory_accuracy"] = 0.97
+    v = run_verdict(epochs, None, 1.8, "text")
+    assert v.kind == "beats"
+    assert v.text == "remembers the opener: 97% of the closers right on validation (a guess gets 33%)"
+    # a text without known memory (Python docs) is judged in bits against the unigram, as before
+    plain = [{"kind": "epoch", "epoch": 3, "train_loss": 2.0, "val_loss": 2.2, "text": {"sample": "the"}}]
+    assert run_verdict(plain, None, 3.3, "text").text.startswith("beats the unigram baseline: validation loss 2.2")
 
 
 def test_the_app_and_the_cli_judge_a_loss_by_one_rule():

@@ -188,13 +188,22 @@ def test_scaler_never_divides_by_zero_and_records_plainly():
 
 
 def test_naive_losses_agree_with_the_baselines_the_charts_draw():
-    """The CLI's header numbers equal what the app already draws: the constant guess of a sequence task
-    (`baseline_mse`, on the training samples) and persistence on the validation windows of a forecast."""
+    """The CLI's header numbers equal what the app already draws, on the split the verdict judges: the
+    constant guess of a sequence task and persistence of a forecast, both on the validation windows
+    (`baseline_mse` stays the constant guess on the training samples)."""
+    from rnn_core.data.windows import naive_loss, naive_split
     from ui.views import baseline_mse
 
     adding = prepare(DataConfig(dataset="adding", timesteps=20, params={"n_samples": 300}))
     naive = adding.naive_losses("train")
     assert naive["constant"] == pytest.approx(adding.baseline_mse) and naive["persistence"] is None
+    # the verdict and the metrics table's validation rows compare a validation loss with the guess on
+    # the same validation samples, not with the training split's (a different number)
+    assert naive_split(adding) == "val"
+    assert baseline_mse(adding) == pytest.approx(adding.naive_losses("val")["constant"])
+    assert baseline_mse(adding) != pytest.approx(adding.baseline_mse)
+    no_val = prepare(DataConfig(dataset="adding", timesteps=20, params={"n_samples": 300}, val_frac=0.0))
+    assert naive_split(no_val) == "train" and naive_loss(no_val) == pytest.approx(no_val.baseline_mse)
 
     sine = prepare(DataConfig(dataset="sine", timesteps=20, params={"length": 400}))
     naive = sine.naive_losses("val")

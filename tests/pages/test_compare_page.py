@@ -129,16 +129,18 @@ def test_tiny_trainability_map_draws_a_heatmap_per_cell_and_redraws_from_its_csv
     spec = _chart(at, "cmp_map")
     heat = [t for t in spec["data"] if t["type"] == "heatmap"]
     assert [t["name"] for t in heat] == ["Elman RNN (tanh)", "LSTM"]
-    assert heat[0]["y"] == [0.5, 1.5] and heat[0]["x"] == ["5"]
+    # one band of equal height per gain, labelled with that gain
+    assert heat[0]["y"] == [0, 1] and heat[0]["x"] == ["5"] and heat[0]["text"][0] == ["0.5"]
     # each square: log10(final validation loss ÷ the constant guess) of that run
     by = {(r["cell"], r["gain"]): r for r in snap["records"]}
     for t, cell in zip(heat, ("rnn", "lstm")):
         for row, gain in zip(t["z"], (0.5, 1.5)):
             expected = by[(cell, gain)]["val_loss"] / by[(cell, gain)]["baseline_mse"]
             assert 10 ** row[0] == pytest.approx(expected, rel=1e-9)
-    # the σ_max·γ = 1 border: orthogonal × gain puts it at gain 1, drawn once (the tanh RNN, not the LSTM)
+    # the σ_max·γ = 1 border: orthogonal × gain puts it at gain 1, drawn once (the tanh RNN, not the LSTM),
+    # halfway between the bands of gain 0.5 and 1.5
     lines = [s for s in spec["layout"].get("shapes", []) if s["type"] == "line"]
-    assert len(lines) == 1 and lines[0]["y0"] == pytest.approx(1.0, abs=1e-6)
+    assert len(lines) == 1 and lines[0]["y0"] == pytest.approx(0.5, abs=1e-6)
 
     # the CSV the page offers, uploaded back, draws the same map
     uploader = at.file_uploader(key="cmp.map.upload")

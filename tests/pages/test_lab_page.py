@@ -2,6 +2,7 @@
 URL, writes them back, and says in one sentence what is wrong with a bad link."""
 
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -46,7 +47,12 @@ def test_lab_renders_for_every_cell():
         assert CELLS[cell].label in titles
         assert [m.label for m in at.metric][:2] == ["σ_max", "σ_max·γ"]
         gated = not CELLS[cell].bounded
-        assert at.metric[3].value == ("gates decide" if gated else at.metric[3].value)   # words, not "gated"
+        # the tile says what the gradient did; the bound's verdict sits beside σ_max·γ, in words
+        assert at.metric[3].label == "What happened"
+        assert re.fullmatch(r"(loses|gains) \d+\.\d decades|flat \(0\.0 decades\)|(blocked|underflow) before t = \d+",
+                            at.metric[3].value), at.metric[3].value
+        delta = at.metric[1].delta
+        assert delta.startswith("the bound: ") and (delta == "the bound: gates decide") == gated, delta
         captions = " ".join(c.value for c in at.caption)
         assert ("no σ_max bound" in captions) == gated and ("upper bound" in captions) == (not gated)
 
@@ -139,4 +145,5 @@ def test_presenter_view_draws_only_the_chosen_chart():
     assert "All cells" in spec["layout"]["title"]["text"]
     assert spec["layout"]["xaxis"]["tickfont"]["size"] >= 18
     assert _qp(at)["chart"] == "overlay" and _qp(at)["presenter"] == "1"
-    assert any("**must vanish**" in m.value for m in at.markdown)
+    # the status line says what the gradient did, and beside it what the bound says
+    assert any(re.search(r"it \*\*loses \d+\.\d decades\*\* \(the bound: must vanish\)", m.value) for m in at.markdown)

@@ -141,7 +141,8 @@ def test_without_a_validation_part_the_captions_say_so():
 
     state = slot_of(at, "pg")
     exact = scaled_loss(state.evaluation["evaluation"], state.ctx.windows, "train")
-    verdict = " ".join(m.value for m in at.markdown if m.value.startswith("####"))
+    # the verdict line: "**<cell>:** :<colour>[**<verdict>**]" (a large paragraph, not a heading)
+    verdict = " ".join(m.value for m in at.markdown if m.value.startswith("**") and "[**" in m.value)
     assert f"loss {readable(exact)}" in verdict, (verdict, exact)
     assert f"{readable(run_of(at).snapshot().epochs[-1]['train_loss'])}" not in verdict
     assert not at.exception
@@ -244,7 +245,7 @@ def test_url_restores_a_shared_setup_and_follows_the_controls():
     assert at.number_input(key="pg.m.hidden_size").value == 7       # the link's own value wins
     assert at.number_input(key="pg.t.lr").value == pytest.approx(0.002)
     assert at.selectbox(key="pg.d.dataset").value == "adding"
-    assert at.number_input(key="pg.dp.adding.n_samples").value == 4000
+    assert at.number_input(key="pg.dp.adding.n_samples").value == 8000
     at.number_input(key="pg.d.timesteps").set_value(33).run()
     assert at.query_params["d.timesteps"] == "33"
     assert at.query_params["m.cell"] == "lstm"

@@ -81,16 +81,20 @@ def test_scrubbing_marks_every_chart_and_keeps_the_moment_in_the_link():
     steps = slider.proto.options
     assert slider.value == int(steps[-1].split()[1]) and _param(at, "at") is None    # the run as it ended
     assert _marks(_figure(at, "chart.loss")) == []        # nothing chosen: nothing marked
-    # a step in the middle of epoch 2 (21 steps per epoch): the step charts marked there, the epoch
-    # charts at the last epoch closed before it (1), the gradient profile of the probe before it (epoch 0)
-    slider.set_value(30).run()
-    assert _param(at, "at") == "30"
-    assert 30 in _marks(_figure(at, "chart.loss")) and 30 in _marks(_figure(at, "chart.grad_norm"))
+    # a few steps into epoch 2: the step charts marked there, the epoch charts at the last epoch closed
+    # before it (1), the gradient profile of the last probe before it, its heatmap row framed
+    snap = run_of(at).snapshot()
+    closed = next(r for r in snap.epochs if r["epoch"] == 1)
+    mid = closed["step"] + 5
+    probed = max(r["epoch"] for r in snap.epochs if r.get("probe") and r["step"] <= mid)
+    slider.set_value(mid).run()
+    assert _param(at, "at") == str(mid)
+    assert mid in _marks(_figure(at, "chart.loss")) and mid in _marks(_figure(at, "chart.grad_norm"))
     assert 1 in _marks(_figure(at, "chart.spectra")) and 1 in _marks(_figure(at, "chart.param_norms"))
     title = _figure(at, "chart.grad_time")["layout"]["title"]["text"]
-    assert "epoch 0" in title and "dotted" not in title   # the profile at initialisation, alone
+    assert f"epoch {probed}" in title
     heat = _figure(at, "chart.heatmap")["layout"]["shapes"]
-    assert any(s["type"] == "rect" and s["y0"] < 0 < s["y1"] for s in heat)      # the epoch-0 row framed
+    assert any(s["type"] == "rect" and s["y0"] < probed < s["y1"] for s in heat)     # that profile's row framed
     assert any("not recorded per step" in c.value for c in at.caption)           # predictions: the end's
     # one click on a key moment: the slider goes there, the link names the moment
     pills = _pills(at)

@@ -11,8 +11,7 @@ Adding a cell: one file here and one row in `registry.CELLS` (docs/architecture.
 
 from rnn_core.nn.cells.cell import Cell, Unrolled
 from rnn_core.nn.cells.registry import CELLS, cell_help, cell_of, check_cell, label_of, labels_where, layers_error
-from rnn_core.nn.cells.unroll import copy_params, step_jacobians, unrolled_forward
+from rnn_core.nn.cells.unroll import copy_params, final_state, initial_state, step_jacobians, unrolled_forward
 
-__all__ = ["CELLS", "Cell", "Unrolled", "cell_help", "cell_of", "check_cell", "copy_params", "label_of",
-           "labels_where", "layers_error",
-           "step_jacobians", "unrolled_forward"]
+__all__ = ["CELLS", "Cell", "Unrolled", "cell_help", "cell_of", "check_cell", "copy_params", "final_state",
+           "initial_state", "label_of", "labels_where", "layers_error", "step_jacobians", "unrolled_forward"]

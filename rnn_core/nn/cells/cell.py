@@ -33,13 +33,14 @@ Jacobian = Callable[[dict[str, Tensor], int, Tensor, Tensor, "Tensor | None"], T
 @dataclass
 class Unrolled:
     """What a written-out forward returns. Lists are per layer, then per timestep (index 0 = first step)."""
-    y_hat: Tensor                          # (B, O)
+    y_hat: Tensor                          # (B, O): ŷ_T
     h: list[list[Tensor]]                  # h[l][t] (B, H)
     c: list[list[Tensor]] | None           # cell states c[l][t] (B, H) of a cell with one, else None
     y: list[list[Tensor]] | None           # output feedback: the outputs fed back, y[0][t] = ŷ_t (B, O); else None
     gates: list[dict[str, list[Tensor]]]   # gates[l][name][t] (B, H); {} for a cell without gates
     params: dict[str, Tensor]              # the weight copies used, by the model's parameter names
     x: Tensor | None = None                # the input copy (B, T, F), a leaf with .grad when input_grad
+    y_steps: Tensor | None = None          # ŷ_t at every step (B, T, O): many-to-many (stateful) targets
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Cell:
     max_layers: int | None = None   # a fixed number of layers (Jordan: the output it feeds back is one)
     layers_why: str = ""            # why, as "A <label> <why>, so it has exactly <max_layers> layer"
     output_feedback: bool = False   # fed the network's own output ŷ_{t−1}: runs its own loop (`unroll`)
-    unroll: Callable | None = None  # (P, x, retain_grad, cut) → Unrolled, for a cell outside the stacked loop
+    unroll: Callable | None = None  # (P, x, retain_grad, cut, y_0) → Unrolled, for a cell outside the stacked loop
     transition: Callable | None = None   # (P, layer, x_t, s_{t−1}, b_y) → s_t where `step` does not give it
 
     def layer_weights(self, P: dict[str, Tensor], layer: int) -> tuple[Tensor, ...]:

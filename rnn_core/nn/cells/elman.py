@@ -56,6 +56,6 @@ def _elman(name: str, label: str, act: str, color: str, sentence: str) -> Cell:
 TANH = _elman("rnn", "Elman RNN (tanh)", "tanh", "#3b5bdb",
               "hₜ = tanh(W_ih xₜ + W_hh hₜ₋₁ + b): the gradient is multiplied by diag(tanh′)·W_hh at every step "
               "back, so it fades (or blows up) geometrically; σ_max(W_hh)·γ < 1 forces it to vanish.")
-RELU = _elman("rnn_relu", "Elman RNN (ReLU)", "relu", "#1098ad",
+RELU = _elman("rnn_relu", "Elman RNN (ReLU)", "relu", "#189bdc",
               "hₜ = max(0, W_ih xₜ + W_hh hₜ₋₁ + b): ReLU′ is 1 wherever a unit is on, so with W_hh = I (IRNN) "
               "the gradient passes active units unchanged; units that switch off drop their share.")

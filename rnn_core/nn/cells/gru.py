@@ -68,6 +68,6 @@ CELL = Cell("gru", "GRU",
             "hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁: the update gate copies hₜ₋₁ forward, so along that path the "
             "gradient is multiplied only by zₜ and passes many steps when zₜ is near 1; no σ_max bound covers "
             "the other paths.",
-            "#2b8a3e", module=fused("GRU"), init=_init, step=_step, jacobian=_jacobian,
+            "#a36d00", module=fused("GRU"), init=_init, step=_step, jacobian=_jacobian,
             recurrent_matrix=_recurrent_matrix, spectrum_of="W_hn (candidate block of W_hh)", blocks=3,
             gates=GATES, gate_path=("update", "h"))

@@ -111,6 +111,6 @@ CELL = Cell("indrnn", "IndRNN (ReLU)",
             "hₜ = ReLU(W xₜ + u ⊙ hₜ₋₁ + b): the recurrent weight is a vector u, each unit feeds back only "
             "itself, so unit i's gradient is multiplied by uᵢ at every step back while it is on: |uᵢ|ᵏ, unit by "
             "unit, at most (|u|_max·γ)ᵏ.",
-            "#e8590c", module=_module, init=_init, step=_step, jacobian=_jacobian,
+            "#800015", module=_module, init=_init, step=_step, jacobian=_jacobian,
             recurrent_matrix=_recurrent_matrix, spectrum_of="diag(u) (the recurrent vector u)", activation="relu",
             bounded=True)

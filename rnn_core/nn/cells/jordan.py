@@ -89,11 +89,12 @@ def _module(cfg) -> nn.Module:
     return JordanRNN(cfg.input_size, cfg.hidden_size, cfg.output_size)
 
 
-def _unroll(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int) -> Unrolled:
-    """The Jordan network step by step: the head runs at every t and its ŷ_t is fed back."""
+def _unroll(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int, y_0: Tensor | None = None) -> Unrolled:
+    """The Jordan network step by step: the head runs at every t and its ŷ_t is fed back (`y_0`: the
+    output carried in from before, a stateful run's; None = 0)."""
     B, T, _ = x.shape
     W_out, b_out = P["head.weight"], P["head.bias"]                      # (O, H), (O,)
-    y_t = x.new_zeros(B, W_out.shape[0])                                 # ŷ_0 = 0 (B, O)
+    y_t = x.new_zeros(B, W_out.shape[0]) if y_0 is None else y_0         # ŷ_0 = 0, or the carried output
     h_l, y_l = [], []
     with torch.enable_grad():
         for t in range(T):
@@ -108,7 +109,8 @@ def _unroll(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int) -> Unr
             h_l.append(h_t)
             y_l.append(y_t)
     # ŷ = ŷ_T, the last step's output
-    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x)
+    return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x,
+                    y_steps=torch.stack(y_l, dim=1))
 
 
 def _transition(P: dict[str, Tensor], layer: int, x_t: Tensor, h_prev: Tensor, b_y: Tensor) -> Tensor:
@@ -155,7 +157,7 @@ CELL = Cell("jordan", "Jordan network",
             "hₜ = tanh(W_ih xₜ + W_yh ŷₜ₋₁ + b), ŷₜ = W_out hₜ + b_out: fed the network's own previous prediction "
             "(one number per output) instead of its hidden state, so it has one hidden layer; the gradient goes "
             "back through the loop W_yh·W_out, whose σ_max bounds it as W_hh bounds an Elman RNN's.",
-            "#7048e8", module=_module, init=_init, step=None, jacobian=_jacobian,
+            "#522183", module=_module, init=_init, step=None, jacobian=_jacobian,
             recurrent_matrix=_recurrent_matrix, spectrum_of="W_yh·W_out (output fed back)", bounded=True,
             weights=WEIGHTS, max_layers=1, layers_why="feeds its own output back into its one hidden layer",
             output_feedback=True, unroll=_unroll, transition=_transition)

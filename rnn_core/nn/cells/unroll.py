@@ -26,14 +26,34 @@ def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -
             for name, p in model.named_parameters()}
 
 
+def initial_state(state, dtype=torch.float64, device="cpu") -> tuple[Tensor | None, Tensor | None]:
+    """A carried state as the written-out forward starts from it: (h (L, B, H), c (L, B, H) or None) for
+    the stacked cells, (ŷ (B, O), None) for a cell fed its output; (None, None) for a zero state. Copies."""
+    if state is None:
+        return None, None
+    h, c = state if isinstance(state, tuple) else (state, None)
+    return tuple(None if s is None else s.detach().to(device=device, dtype=dtype).clone() for s in (h, c))
+
+
+def final_state(u: Unrolled):
+    """The state after the last step of `u`, in the fused module's form (`initial_state` reads it back):
+    h (L, B, H), or (h, c) for a cell with a cell state; a cell fed its output: ŷ_T (B, O)."""
+    if u.y is not None:
+        return u.y[0][-1]
+    h = torch.stack([h_l[-1] for h_l in u.h])                            # (L, B, H)
+    return h if u.c is None else (h, torch.stack([c_l[-1] for c_l in u.c]))
+
+
 def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, device="cpu",
-                     bptt_truncate: int = 0, input_grad: bool = False) -> Unrolled:
+                     bptt_truncate: int = 0, input_grad: bool = False, state=None) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
     x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
     keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
     as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
-    backward pass gives ∂L/∂x_t (the connectivity of text tasks). The model itself is never modified.
+    backward pass gives ∂L/∂x_t (the connectivity of text tasks). `state` is a carried state in the
+    fused module's form (`models.RNNModel.forward_steps`; None = zeros): the unroll starts from it, and
+    nothing flows back into it. The model itself is never modified.
     """
     cell, L = cell_of(model.cfg.cell), model.cfg.num_layers
     P = copy_params(model, dtype, device, requires_grad=retain_grad)
@@ -42,15 +62,16 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
     B, T, _ = x.shape
     H = model.cfg.hidden_size
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
+    h0, c0 = initial_state(state, dtype, device)
     if cell.unroll is not None:
-        return cell.unroll(P, x, retain_grad, cut)
+        return cell.unroll(P, x, retain_grad, cut, h0)
     hs, cs, gates = [], [] if cell.cell_state else None, []
     layer_in = [x[:, t] for t in range(T)]                               # T × (B, F)
     with torch.enable_grad():
         for l in range(L):
             W = cell.layer_weights(P, l)
-            h_t = x.new_zeros(B, H)                  # h_0 = 0
-            c_t = x.new_zeros(B, H)                  # c_0 = 0 (a cell with a cell state)
+            h_t = x.new_zeros(B, H) if h0 is None else h0[l]      # h_0 = 0, or the carried state
+            c_t = x.new_zeros(B, H) if c0 is None else c0[l]      # c_0 = 0 (a cell with a cell state), or carried
             h_l, c_l = [], []
             g_l: dict[str, list[Tensor]] = {}
             for t in range(T):
@@ -76,7 +97,9 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                 cs.append(c_l)
         # ŷ = W_out h_T + b_out
         y_hat = layer_in[-1] @ P["head.weight"].T + P["head.bias"]       # (B, O)
-    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x)
+        # ŷ_t = W_out h_t + b_out   at every step
+        y_steps = torch.stack(layer_in, dim=1) @ P["head.weight"].T + P["head.bias"]   # (B, T, O)
+    return Unrolled(y_hat=y_hat, h=hs, c=cs, y=None, gates=gates, params=P, x=x, y_steps=y_steps)
 
 
 def step_jacobians(model, params: dict[str, Tensor], layer: int, inputs: Tensor, s_prev: Tensor,

@@ -1,0 +1,164 @@
+"""A lecturer's remote and the keyboard, in a real browser at 1280×720, presenter view, no mouse:
+Tab reaches every control of the page with a visible focus ring; Space trains and pauses, PageDown
+steps (Playground) or goes to the next step (Learn), PageUp goes back; a key typed into a control is
+the control's."""
+
+import re
+
+import pytest
+
+from tests.conftest import wait_idle
+
+pytestmark = pytest.mark.browser
+
+W, H = 1280, 720
+RUN = "m.hidden_size=16&d.timesteps=30&d.params.length=600&d.params.noise=0.05&t.epochs=40&t.lr=0.01&t.batch_size=16"
+
+# what has focus, and how it shows it
+FOCUSED = """() => {
+  const a = document.activeElement;
+  const cs = getComputedStyle(a);
+  return {tag: a.tagName, label: (a.getAttribute('aria-label') || a.innerText || '').trim().slice(0, 40),
+          ring: cs.outlineStyle !== 'none' ? parseFloat(cs.outlineWidth) : 0, id: a.dataset.rnnProbe || ''};
+}"""
+# every control a mouse could use on the page, one id per widget (a select box's input and its "Open"
+# chevron are one control), tagged on each of its focusable parts so that the walk can tick it off
+CONTROLS = """() => {
+  const out = new Set();
+  const widgets = new Map();
+  document.querySelectorAll('[data-testid="stMain"] :is(button, input, [role="combobox"], summary, a[href])')
+    .forEach(el => {
+      if (el.disabled || el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]')) return;
+      const r = el.getBoundingClientRect();
+      if (r.width < 2 || r.height < 2) return;
+      const widget = el.closest('summary') || el.closest('[data-testid="stElementContainer"]') || el;
+      if (!widgets.has(widget)) widgets.set(widget, 'w' + widgets.size);
+      el.dataset.rnnProbe = widgets.get(widget);
+      out.add(widgets.get(widget));
+    });
+  return [...out];
+}"""
+
+
+@pytest.fixture
+def screen(chromium):
+    context = chromium.new_context(viewport={"width": W, "height": H})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def _open(page, url: str) -> None:
+    """Open `url` and wait until the page is drawn and the remote's key listener is installed."""
+    page.goto(url)
+    page.bring_to_front()                  # the tab a remote's keys go to (several tests share one browser)
+    wait_idle(page, timeout=120_000)
+    page.wait_for_function("() => window.__rnnKeys === true", timeout=60_000)
+
+
+def _status(page) -> tuple[str, int]:
+    text = page.locator("[data-testid='stMain']").inner_text()
+    found = re.search(r"(running|paused|completed|queued)\b.*?step (\d+)/", text, re.S)
+    return (found.group(1), int(found.group(2))) if found else ("none", 0)
+
+
+def _until(page, status: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        f"() => new RegExp('\\\\b{status}\\\\b').test(document.querySelector('[data-testid=stMain]').innerText)",
+        timeout=timeout)
+    wait_idle(page, timeout=timeout)
+
+
+def tab_walk(page) -> list[tuple[str, float]]:
+    """Tab through the page until every control was focused: (label, focus ring width) of each; fails
+    naming the controls Tab never reached or that showed no ring of at least 2 px."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    controls = set(page.evaluate(CONTROLS))
+    assert controls, "no control found on the page"
+    reached, rings = set(), []
+    for _ in range(4 * len(controls) + 20):
+        page.keyboard.press("Tab")
+        f = page.evaluate(FOCUSED)
+        if f["id"]:
+            reached.add(f["id"])
+            rings.append((f["label"], f["ring"]))
+        if reached >= controls:
+            break
+    assert reached >= controls, (controls - reached, rings)
+    thin = [(label, ring) for label, ring in rings if ring < 2]
+    assert not thin, thin
+    return rings
+
+
+@pytest.mark.slow
+def test_tab_reaches_every_control_with_a_visible_focus_ring(streamlit_server, screen):
+    page = screen
+    _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
+    page.get_by_role("button", name="Train", exact=True).wait_for()
+    page.wait_for_timeout(1000)
+    labels = " ".join(label for label, _ in tab_walk(page))
+    for control in ("Preset", "Chart", "Exit presenter view", "Train", "Step"):
+        assert control in labels, labels
+
+
+@pytest.mark.slow
+def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
+    page = screen
+    _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
+    assert "No run yet" in page.locator("[data-testid='stMain']").inner_text()
+    page.keyboard.press("Space")                         # Train
+    pressed = page.evaluate("() => document.documentElement.dataset.rnnRemote")
+    assert pressed == "  → st-key-pg-btn-train", pressed
+    page.wait_for_function("() => /running[^\\n]*step [1-9]/.test(document.querySelector('[data-testid=stMain]')"
+                           ".innerText)", timeout=240_000)
+    page.keyboard.press("Space")                         # Pause
+    _until(page, "paused")
+    page.keyboard.press("PageDown")                      # one optimiser step (the page then shows where
+    page.wait_for_timeout(3000)                          # the paused run is: steps in flight at Pause land)
+    wait_idle(page)
+    status, step = _status(page)
+    assert status == "paused" and step > 0
+    page.keyboard.press("PageDown")                      # and exactly one more
+    page.wait_for_function(f"() => /step {step + 1}\\//.test(document.querySelector('[data-testid=stMain]')"
+                           ".innerText)", timeout=60_000)
+    assert _status(page) == ("paused", step + 1)
+    page.keyboard.press("Space")                         # resume
+    _until(page, "completed", 240_000)
+    assert page.url.count("presenter=1") == 1            # still the lecture screen
+    # after the run: Reset and the chart's data table are reachable too, and the table opens by key
+    page.wait_for_timeout(1000)
+    labels = " ".join(label for label, _ in tab_walk(page))
+    assert "Reset" in labels and "Data: Loss (as a table)" in labels, labels
+    page.locator("[data-testid='stMain'] summary", has_text="Data: Loss").focus()
+    page.keyboard.press("Enter")
+    page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").first.wait_for(timeout=60_000)
+
+
+@pytest.mark.slow
+def test_keys_typed_into_a_control_stay_in_it(streamlit_server, screen):
+    """Space in the chart picker opens the picker; it does not start a run."""
+    page = screen
+    _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
+    page.locator("[data-testid='stMain'] input[role='combobox']").nth(1).focus()
+    page.keyboard.press("Space")
+    page.wait_for_timeout(1500)
+    assert "No run yet" in page.locator("[data-testid='stMain']").inner_text()
+    page.keyboard.press("Escape")
+
+
+@pytest.mark.slow
+def test_page_down_and_up_walk_the_learn_steps(streamlit_server, screen):
+    page = screen
+    _open(page, f"{streamlit_server}/learn?presenter=1")
+    page.get_by_role("button", name="Next →").wait_for()
+    first = page.locator("[data-testid='stMain'] h2").first.inner_text()
+    page.keyboard.press("PageDown")
+    assert page.evaluate("() => document.documentElement.dataset.rnnRemote") == "PageDown → st-key-learn-next"
+    page.wait_for_function("() => location.search.includes('step=bptt')", timeout=60_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stMain'] h2").first.inner_text() != first
+    page.keyboard.press("PageUp")
+    page.wait_for_function("() => location.search.includes('step=rnn')", timeout=60_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stMain'] h2").first.inner_text() == first

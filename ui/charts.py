@@ -1,0 +1,73 @@
+"""Charts that speak: every chart on every page is drawn through `chart()`, which gives it
+
+    a text alternative   read by a screen reader just before the chart: its title, the page's own sentence
+                         about it (the verdict, the gradient's story) and what it shows in numbers
+                         (`plots.describe.describe`, read off the figure itself);
+    its data             one click away, under the chart: "Data: <title>" opens the numbers and a table
+                         of every point (`plots.describe.figure_table`), built only while it is open.
+
+    chart(fig, key, summary="", where=None, config=None, **plotly_kwargs)
+    text_alternative(fig, summary="") -> str
+
+Leaves to others: the figures (`plots/`), their sentences (`rnn_core.measure.verdict`, the pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from plots.describe import describe, figure_table, title_of
+from plots.style import CHART_CONFIG, drawn, tell_apart
+from ui.a11y import screen_reader
+from ui.markdown import md
+
+DATA_LABEL = "Data: {title} (as a table)"      # the expander under every chart
+DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py styles it)
+
+
+_SPOKEN: dict[int, tuple[Any, str]] = {}     # id(figure) → (figure, its description): a live page redraws
+SPOKEN_KEEP = 256                            # the same (memoised) figures twice a second
+
+
+def _described(fig: Any) -> str:
+    """`describe(fig)`, once per figure object (the pages keep a figure until what it shows changes)."""
+    kept = _SPOKEN.get(id(fig))
+    if kept is not None and kept[0] is fig:
+        return kept[1]
+    text = describe(fig)
+    if len(_SPOKEN) >= SPOKEN_KEEP:
+        _SPOKEN.clear()
+    _SPOKEN[id(fig)] = (fig, text)
+    return text
+
+
+def text_alternative(fig: Any, summary: str = "") -> str:
+    """What a screen reader says for the chart: "Chart: <summary> <what it shows, in numbers>"."""
+    return " ".join(part for part in ("Chart:", summary.strip(), _described(fig)) if part)
+
+
+def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict | None = None,
+          **plotly_kwargs: Any) -> None:
+    """`fig` with its text alternative before it and its data one click away under it. `summary`: the
+    page's sentence about this chart (the verdict, the gradient's story), if it has one."""
+    where = where if where is not None else st
+    fig = tell_apart(fig)
+    text = text_alternative(fig, summary)
+    screen_reader(text, where)
+    plotly_kwargs.setdefault("width", "stretch")
+    where.plotly_chart(fig, key=key, config={**CHART_CONFIG, **(config or {})}, **plotly_kwargs)
+    if drawn(fig):                          # a placeholder before there is data has no table
+        data_table(fig, key, text, where)
+
+
+def data_table(fig: Any, key: str, text: str, where: Any = None) -> None:
+    """A compact expander under the chart: the text alternative, visible, and every point as a table.
+    The table is built only while the expander is open (a live chart redraws twice a second)."""
+    where = where if where is not None else st
+    label = DATA_LABEL.format(title=title_of(fig) or "this chart")
+    box = where.expander(md(label), type="compact", key=f"{key}.{DATA_KEY}", on_change="rerun")
+    if box.open:
+        box.caption(md(text.removeprefix("Chart: ")))
+        box.dataframe(figure_table(fig), hide_index=True, width="stretch", height=260)

@@ -1,0 +1,107 @@
+"""A lecturer's presentation remote and the keyboard. A remote sends PageDown, PageUp and Space; in
+presenter view they drive the page:
+
+    Space      trains, or pauses a running run (Playground); starts the race (Compare)
+    PageDown   the next key moment where a run's scrubber shows a "later moment" button (widget key
+               `pg.scrub.next`), the next step (Learn), else one optimiser Step
+    PageUp     the previous key moment, the previous step (Learn)
+
+Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
+enabled, exactly as a click would; a key typed into a text box, a select box or a slider, or Space on a
+focused button (which presses that button), is left alone. Outside presenter view the keys scroll the page
+as usual. The same script makes the last two kinds of element that a keyboard could not reach reachable
+(a display formula wider than its column, which scrolls, and the file uploaders' drop zone) and puts the
+portal where Streamlit opens tooltips and menus into a named landmark.
+
+    key_script()          once per script run (app.py): installs the listener once per browser tab
+    KEYMAP                {key: widget keys, first match wins}
+    css_class(widget_key) the class Streamlit gives a keyed widget's container (`st-key-…`)
+
+Leaves to others: the buttons themselves (`ui/live.py`, `app_pages/`), the presenter view (`ui/presenter.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import streamlit as st
+
+# {key (KeyboardEvent.key): widget keys, in order}: the first one shown and enabled is pressed.
+# A key prefixed "!" owns the key while its button is shown, even disabled: at the last key moment
+# PageDown does nothing rather than start a new step.
+KEYMAP: dict[str, tuple[str, ...]] = {
+    " ": ("pg.btn.train", "pg.btn.pause", "cmp.btn.race"),
+    "PageDown": ("!pg.scrub.next", "learn.next", "pg.btn.step"),
+    "PageUp": ("!pg.scrub.back", "learn.prev"),
+}
+PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
+_HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
+
+
+def css_class(widget_key: str) -> str:
+    """The class of a keyed element's container: `st-key-` + the key, other characters than letters,
+    digits, `-` and `_` written as `-` (Streamlit's frontend does the same)."""
+    return "st-key-" + re.sub(r"[^A-Za-z0-9_-]", "-", widget_key)
+
+
+_JS = """
+<script>
+(() => {
+  if (window.__rnnKeys) return;               // once per tab: Streamlit reruns send this element again
+  window.__rnnKeys = true;
+  const KEYMAP = %(keymap)s;
+  const presenter = () => getComputedStyle(document.documentElement).getPropertyValue('%(flag)s').trim() === '1';
+  const EDITS = 'input, textarea, select, [contenteditable="true"], [role="combobox"], [role="listbox"], ' +
+                '[role="slider"], [role="spinbutton"]';
+  const editing = t => t && t.closest && t.closest(EDITS);
+  document.addEventListener('keydown', e => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !presenter()) return;
+    const classes = KEYMAP[e.key];
+    if (!classes || editing(e.target)) return;
+    if (e.key === ' ' && e.target.closest && e.target.closest('button, a, summary, [role="button"]')) return;
+    for (const entry of classes) {
+      const owns = entry.startsWith('!');
+      for (const button of document.querySelectorAll('.' + entry.replace('!', '') + ' button')) {
+        if (button.getClientRects().length === 0) continue;                 // a hidden copy
+        if (!button.disabled) {
+          e.preventDefault(); button.click();
+          document.documentElement.dataset.rnnRemote = e.key + ' → ' + entry.replace('!', '');   // what it pressed
+          return;
+        }
+        if (owns) { e.preventDefault(); return; }
+      }
+    }
+  }, true);
+  // what a keyboard could not reach: a formula that scrolls, the uploaders' drop zone
+  const reach = () => {
+    for (const el of document.querySelectorAll('.katex-display')) {
+      if (el.scrollWidth > el.clientWidth && !el.hasAttribute('tabindex')) {
+        el.setAttribute('tabindex', '0'); el.setAttribute('role', 'region');
+        el.setAttribute('aria-label', 'formula (scrolls sideways)');
+      }
+    }
+    for (const el of document.querySelectorAll('[data-testid="stFileUploaderDropzone"][role="presentation"]'))
+      el.setAttribute('role', 'group');
+    // Streamlit's tooltips and menus open in a portal outside the page's landmarks: name it one
+    const portal = document.getElementById('stFloatingOverlayPortal');
+    if (portal && !portal.hasAttribute('role')) {
+      portal.setAttribute('role', 'region'); portal.setAttribute('aria-label', 'tooltips and menus');
+    }
+  };
+  new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
+  reach();
+})();
+</script>
+"""
+
+
+def key_script() -> None:
+    """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
+    keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
+              for key, widgets in KEYMAP.items()}
+    with st.container(key=_HIDE):
+        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG}, unsafe_allow_javascript=True)
+
+
+HIDE_CSS = f".st-key-{_HIDE} {{ display: none !important; }}"
