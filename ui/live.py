@@ -191,6 +191,7 @@ def _step(slot: str, make_context: Callable[[], RunContext]) -> None:
         if run is None:
             return
     before = run.snapshot().step
+    slot_state(slot).at = None               # the charts follow the run to its new step (not a scrubbed one)
     run.step()
     _wait_for_step(run, before)
 

@@ -10,7 +10,10 @@ link (`?at=<step>` or `?at=<key moment>`, `ui/links.py`).
         the key moments, as one-click pills, or (compact: presenter view) between an earlier- and a
         later-moment button. None while the run trains or has nothing to scrub: the charts follow it live.
     jump(slot, direction) -> bool                the next (+1) / previous (−1) key moment (a remote's
-                                                 PageDown / PageUp); False when there is none to go to
+                                                 PageDown / PageUp; a paused run's latest step after its
+                                                 last moment); False when there is none to go to
+    Presenter view's buttons: `<slot>.scrub.back`, and `<slot>.scrub.next` (a finished run) or
+    `<slot>.scrub.later` (a paused run), the keys `ui.keys.KEYMAP` presses
     link_note(slot, snap) -> str | None          the sentence while a link's run trains to land on its moment
     moments_of(slot) -> list[Moment]             the key moments of the run shown, as last found
     moment_caption(at)                           the chosen key moment's sentence in numbers
@@ -103,10 +106,13 @@ def jump(slot: str, direction: int) -> bool:
         return False
     step = locate(state.at, moments, steps)[0] if state.at is not None else steps[-1]
     target = next_moment(moments, step, direction)
-    if target is None:
-        return False
-    state.at, state.at_link = target.kind, None
-    return True
+    if target is not None:
+        state.at, state.at_link = target.kind, None
+        return True
+    if direction > 0 and step < steps[-1]:       # a paused run: past its last key moment, its latest step
+        state.at, state.at_link = steps[-1], None
+        return True
+    return False
 
 
 def link_note(slot: str, snap: Snapshot | None) -> str | None:
@@ -153,9 +159,12 @@ def scrubber(slot: str, snap: Snapshot | None, ctx: RunContext | None, baseline:
                   help="The previous key moment of the run.")
         c2.select_slider(label, steps, key=step_key, format_func=step_label, on_change=_moved, args=(slot,),
                          label_visibility="collapsed", help=help_text)
-        c3.button("Later moment", key=f"{slot}.scrub.next", icon=":material/skip_next:", width="stretch",
-                  on_click=jump, args=(slot, 1), disabled=next_moment(moments, step, 1) is None,
-                  help="The next key moment of the run.")
+        # a finished run's button owns the remote's PageDown even at its end (no new step starts there);
+        # a paused run's, once at its latest step, leaves PageDown to Step (`ui/keys.py`)
+        later = f"{slot}.scrub.next" if snap.status in FINISHED else f"{slot}.scrub.later"
+        c3.button("Later moment", key=later, icon=":material/skip_next:", width="stretch",
+                  on_click=jump, args=(slot, 1), disabled=next_moment(moments, step, 1) is None and step == steps[-1],
+                  help="The next key moment of the run (a paused run: then its latest step).")
     else:
         st.select_slider(label, steps, key=step_key, format_func=step_label, on_change=_moved, args=(slot,),
                          help=help_text)

@@ -142,3 +142,26 @@ def test_a_moment_this_run_lacks_lands_on_its_last_step_with_a_sentence():
     assert _slider(at).value == end
     assert any("no moment 'first_clip'" in c.value for c in at.caption)
     assert NAMES["first_clip"] == "first clipped step"
+
+
+def test_a_paused_run_steps_back_through_its_moments_and_step_goes_on_from_its_latest():
+    """Presenter view of a run paused by Step: its "later moment" button (`pg.scrub.later`, which leaves the
+    remote's PageDown to Step at the latest step) walks the moments back up to the latest step; Step goes on
+    from there and the charts follow it."""
+    at = open_page(PAGE, {"preset": "exploding", "presenter": "1", "chart": "norms"})
+    for _ in range(4):
+        at.button(key="pg.btn.step").click().run()
+    assert run_of(at).status == "paused" and _slider(at).value == 4
+    assert not [b for b in at.button if b.key == "pg.scrub.next"]          # a finished run's key only
+    later, back = (lambda: at.button(key="pg.scrub.later")), (lambda: at.button(key="pg.scrub.back"))
+    assert later().disabled and not back().disabled                       # at its latest step
+    back().click().run()
+    earlier = _slider(at).value
+    assert earlier < 4 and not later().disabled and _param(at, "at") is not None
+    while not later().disabled:
+        later().click().run()
+    assert _slider(at).value == 4                                          # back at its latest step
+    back().click().run()
+    at.button(key="pg.btn.step").click().run()                             # Step: the run goes on, charts follow
+    assert _slider(at).value == 5 and later().disabled and _param(at, "at") is None
+    assert 5 not in _marks(_figure(at, "present.norms")) and not at.exception
