@@ -66,7 +66,7 @@ def test_a_finished_run_with_its_tables_open_has_no_axe_violation(streamlit_serv
     spoken = page.locator(".rnn-sr-only").all_inner_texts()
     assert len(spoken) >= charts >= 7, (charts, spoken)
     loss = next(s for s in spoken if s.startswith("Chart: The run"))
-    assert "beats" in loss and "train (epoch):" in loss and "against optimiser step" in loss, loss
+    assert "tomorrow = today" in loss and "train (epoch):" in loss and "against optimiser step" in loss, loss
     assert violations(page) == []
 
 
