@@ -5,11 +5,16 @@ view steps from key moment to key moment."""
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import time
 
-from rnn_core.measure.moments import NAMES
+import numpy as np
+
+from rnn_core.measure.moments import NAMES, key_moments
 from tests.conftest import open_page, run_of, slot_of
+from ui.run_files import run_records
 
 PAGE = "app_pages/playground.py"
 FINISHED = ("completed", "stopped", "diverged")
@@ -38,6 +43,31 @@ def _figure(at, name: str) -> dict:
 def _marks(spec: dict) -> list[float]:
     """The x of every vertical line drawn across the plot (the scrubber's mark)."""
     return [s["x0"] for s in spec["layout"].get("shapes", []) if s.get("yref") == "y domain" and s["x0"] == s["x1"]]
+
+
+def _values(array) -> list[float]:
+    """A trace's y from the figure JSON: a list, or Plotly's typed array {"dtype", "bdata"}."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array or [])
+
+
+def _rises_plainly(spec: dict) -> None:
+    """The gradient chart of Exploding's explosion: its solid line (layer 1) is the profile at initialisation
+    rising more than 100× toward t = 0, on a log axis under 8 decades tall where that rise takes more than a
+    quarter of the height (as tests/engine/test_preset_frames.py holds for the figure the engine builds)."""
+    assert "epoch 0" in spec["layout"]["title"]["text"], spec["layout"]["title"]
+    line = _values(next(t for t in spec["data"] if t.get("name") == "layer 1 ‖∂L/∂hₜ‖")["y"])
+    assert line[0] > 100 * line[-1], (line[0], line[-1])
+    axis = spec["layout"]["yaxis"]
+    assert axis.get("type") == "log"
+    if axis.get("range"):
+        bottom, top = axis["range"]
+    else:
+        ys = [v for t in spec["data"] for v in _values(t.get("y")) if v is not None and v > 0]
+        bottom, top = math.log10(min(ys)), math.log10(max(ys))
+    rise = math.log10(line[0] / line[-1])
+    assert top - bottom < 8 and rise > 0.25 * (top - bottom), (bottom, top, rise)
 
 
 def _param(at, name: str):
@@ -69,6 +99,15 @@ def test_a_link_to_a_moment_trains_the_run_and_lands_on_it():
     assert end["step"] in _marks(_figure(at, "chart.loss")) and end["step"] in _marks(_figure(at, "chart.grad_norm"))
     # its sentence under the charts, in numbers
     assert any(f"diverges** (step {end['step']}" in c.value for c in at.caption)
+    # the gradient chart there: the profile that exploded, rising toward t = 0, plainly
+    _rises_plainly(_figure(at, "chart.grad_time"))
+    assert any("before its next probe: the solid line is the profile at initialisation" in c.value
+               for c in at.caption)
+    # and the run's last frame shows the same, nothing chosen (the timeline at its end)
+    at.button(key="pg.btn.reset").click().run()
+    at.button(key="pg.btn.train").click().run()
+    assert _wait(at) == "diverged" and _param(at, "at") is None
+    _rises_plainly(_figure(at, "chart.grad_time"))
     assert not at.exception
 
 
@@ -121,6 +160,9 @@ def test_presenter_view_steps_from_key_moment_to_key_moment():
         seen.append(_slider(at).value)
     assert seen == sorted(seen) and len(set(seen)) == len(seen) and seen[-1] == run_of(at).snapshot().end["step"]
     assert _param(at, "at") == "diverged" and at.button(key="pg.scrub.back").disabled is False
+    _rises_plainly(_figure(at, "present.gradient"))                       # the explosion, on the big screen
+    kinds = {m.kind for m in key_moments(run_records(run_of(at)))}
+    assert {"grows_most", "diverged"} <= kinds, kinds
     at.button(key="pg.scrub.back").click().run()
     assert _slider(at).value == seen[-2]
     assert not at.exception
