@@ -250,15 +250,17 @@ def restore_widgets(prefix: str) -> None:
 def _reseed(prefix: str, state: SlotState) -> None:
     """A browser that had not drawn a followed link's widgets yet when the next full run came drew them
     from that run's defaults (their minima) and sent those back: seen when a link's run started at once.
-    On the two full runs after the link's, set them again when several differ from the link at once
-    (one control differing is a person's change: then they are left alone from here on)."""
+    On the full runs while a link's run trains to its moment (`at_link`) and the two after, set them again
+    when several differ from the link at once (one control differing is a person's change: then they are
+    left alone from here on)."""
     *configs, preset = state.reseed
     wanted = _widget_values(prefix, *configs)
     differ = sum(1 for k, v in wanted.items() if k in st.session_state and st.session_state[k] != _widget_value(v))
     if differ == 1:
         state.reseed_runs = 0
         return
-    state.reseed_runs -= 1
+    if state.at_link is None:       # not counted while a link's run trains: the full run that draws its end
+        state.reseed_runs -= 1      # came back with the minima on a busy machine
     if differ:
         _set_widgets(prefix, *configs)
         if preset:

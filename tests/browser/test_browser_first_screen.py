@@ -27,7 +27,7 @@ FIRST_SCREEN = """() => {
   const status = [...main.querySelectorAll('[data-testid="stWidgetLabel"], [data-testid="stProgress"]')]
       .find(e => /(completed|diverged) · epoch/.test(e.innerText));
   const verdict = [...main.querySelectorAll('[class*="st-key-verdict"], [data-testid="stAlertContentError"]')]
-      .find(e => /(beats|worse than|at the|at tomorrow|diverged at step)/.test(e.innerText));
+      .find(e => /(beats|worse than|at the|at tomorrow|diverged at step|remembers the opener)/.test(e.innerText));
   const plots = [...main.querySelectorAll('.js-plotly-plot')];
   const first = plots[0];
   const cut = [];
