@@ -162,7 +162,7 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
 
 _FIRST_SCREEN = """
 <style>
-  [data-testid="stMainBlockContainer"] { padding-top: 2rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 1.25rem; }
   [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.25rem 0; }
   [data-testid="stMain"] [class*="st-key-verdict"] p { font-size: 1.2rem; }
   [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
