@@ -15,7 +15,7 @@ from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
 from ui.markdown import md
 from ui.presenter import first_screen, presenter_bar, presenter_mode
-from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
+from ui.views import CHARTS, draw_presented, ghost_slot, run_parts
 
 SLOT = "pg"
 
@@ -79,5 +79,7 @@ race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LS
 ghost_bar(SLOT, make_context, spare.popover("Ghost run", icon=":material/group:", width="stretch",
                                             help="Train another cell on the same setup, drawn over this "
                                                  "run's loss and gradient."))
-live_area(SLOT, draw_run(SLOT, story, note), watch=(ghost_slot(SLOT),))    # both under the first charts
+# laid out here, redrawn in two parts; the preset's sentence and note go under the first charts
+each_step, each_epoch = run_parts(SLOT, get_context(SLOT), story, note)
+live_area(SLOT, each_step, watch=(ghost_slot(SLOT),), slow=each_epoch)
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

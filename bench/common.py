@@ -62,7 +62,7 @@ def fmt_s(seconds: float) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table with aligned columns (a Markdown table, so the README can quote it)."""
+    """A plain-text table with aligned columns (a Markdown table, so docs/benchmarks.md can quote it)."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]

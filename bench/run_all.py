@@ -1,4 +1,4 @@
-"""Run every benchmark and print a summary that the README's Performance section can quote.
+"""Run every benchmark and print a summary that docs/benchmarks.md ("Performance") can quote.
 
 In order: overhead (trainer vs plain PyTorch), the classic stock setup, scaling in T and H, chart
 payload at T = 1000 / H = 512, latency in the browser, how long Stop takes, and CUDA (the stock setup

@@ -4,6 +4,7 @@
                                 dotted), the σ_max·γ bound dashed (where it is one) or the gate path
                                 dash-dotted (LSTM / GRU); a stateful run's probe adds how far back the
                                 state holds each input, ‖∂h_T/∂xₜ‖, and a line where the gradient is cut
+    gradient_time_traces(probe, log_y, show_theory)          its traces, shapes and labels as dicts
     gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
                                                              thinned to ≤ `HEATMAP_CELLS`
     gates_figure(probe, cell)                                mean gate activation at each timestep
@@ -75,6 +76,16 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     carries back, `probe.py`) dash-dotted."""
     if not probe or not probe.get("grad_h"):
         return empty(title, "The gradient probe appears here.")
+    traces, shapes, notes = gradient_time_traces(probe, log_y, show_theory)
+    T = probe.get("timesteps") or len(probe["grad_h"][0])
+    readable_axis = (measured_axis(traces) if log_y else None) or {}
+    return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
+                  shapes=shapes, annotations=notes, layout={"yaxis": readable_axis})
+
+
+def gradient_time_traces(probe: dict, log_y: bool = True, show_theory: bool = True) -> tuple[list, list, list]:
+    """`gradient_time_figure`'s (traces, shapes, annotations) as dicts (`plots/spec.py`), for a figure that
+    adds its own (the Gradient Lab's seed bands)."""
     traces = []
     values = positive if log_y else clean
     n_layers = len(probe["grad_h"])
@@ -102,11 +113,8 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
             t, y = thin(np.arange(len(paths[l])), values(paths[l]))
             traces.append(scatter(t, y, mode="lines", name=f"gate path: ∏ {gate}ⱼ alone, layer {l + 1}",
                                   line={"color": color, "width": 1.5, "dash": "dashdot"}, opacity=0.8))
-    T = probe.get("timesteps") or len(probe["grad_h"][0])
     shapes, notes = _carry(traces, probe, values)
-    readable_axis = (measured_axis(traces) if log_y else None) or {}
-    return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
-                  shapes=shapes, annotations=notes, layout={"yaxis": readable_axis})
+    return traces, shapes, notes
 
 
 CARRY_NAME = "state: ‖∂h_T/∂xₜ‖, never truncated"

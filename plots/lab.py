@@ -21,42 +21,45 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from plots.axes import nice_step, relog
-from plots.gradients import gradient_time_figure, latest_probe
+from plots.axes import measured_axis, nice_step
+from plots.gradients import gradient_time_traces, latest_probe
 from plots.points import decimate_indices, finite_list, positive_list
-from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, legend_above, rgba
+from plots.spec import figure, hline, scatter
+from plots.style import COLORS, DIVERGING, LAYER_COLORS, cell_color, empty, layout, rgba
 from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.readable import D3, fixed, power_of_ten, readable
 
 
-def _band(fig: go.Figure, x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str,
-          group: str) -> None:
-    """A shaded min–max band between `lo` and `hi` (drawn below the line of the same group)."""
-    fig.add_trace(go.Scatter(x=x, y=positive_list(hi), mode="lines", line={"width": 0}, showlegend=False,
-                             legendgroup=group, hoverinfo="skip", name=f"{name} max"))
-    fig.add_trace(go.Scatter(x=x, y=positive_list(lo), mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=rgba(color, 0.16), showlegend=False, legendgroup=group,
-                             hoverinfo="skip", name=f"{name} min"))
+def _band(x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: str, group: str) -> list[dict]:
+    """A shaded min–max band between `lo` and `hi` (two traces; put them before the line of the same group,
+    which is drawn on top)."""
+    return [scatter(x, positive_list(hi), mode="lines", line={"width": 0}, showlegend=False, legendgroup=group,
+                    hoverinfo="skip", name=f"{name} max"),
+            scatter(x, positive_list(lo), mode="lines", line={"width": 0}, fill="tonexty",
+                    fillcolor=rgba(color, 0.16), showlegend=False, legendgroup=group, hoverinfo="skip",
+                    name=f"{name} min")]
 
 
 # ---------------------------------------------------------------------------------------- Gradient Lab
+# Each chart is built as one dict (`plots/spec.py`: Plotly validates it once), the same figure key for key
+# as add_trace / update_layout calls gave: a slider step of the Lab redraws all five.
 def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     """‖∂L/∂h_t‖ at initialisation: geometric mean over seeds per layer, the min–max band, the theory
-    (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure` on the mean, plus the bands underneath."""
+    (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure`'s lines on the mean, the bands underneath, its log
+    axis labelled again over both (the bands widen the range)."""
     what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if stats.get("normalised") else "‖∂L/∂hₜ‖"
     title = f"{label_of(stats['cell'])}: {what} at initialisation"
-    fig = gradient_time_figure(stats, log_y=True, show_theory=True, title=title)
-    n_before = len(fig.data)
+    if not stats.get("grad_h"):
+        return empty(title, "The gradient probe appears here.", height)
+    lines, shapes, notes = gradient_time_traces(stats, log_y=True, show_theory=True)
     t = list(range(stats["timesteps"]))
-    for l, (lo, hi) in enumerate(zip(stats["grad_h_lo"], stats["grad_h_hi"])):
-        if stats["seeds"] > 1:
-            _band(fig, t, lo, hi, LAYER_COLORS[l % len(LAYER_COLORS)], f"layer {l + 1}", f"band{l}")
-    # bands first so the lines are drawn on top
-    fig.data = fig.data[n_before:] + fig.data[:n_before]
-    fig.update_layout(height=height)
-    legend_above(fig, title)
-    fig.update_yaxes(title_text=what)
-    return relog(fig)                                  # the bands widen the range: label it again
+    bands = [trace for l, (lo, hi) in enumerate(zip(stats["grad_h_lo"], stats["grad_h_hi"])) if stats["seeds"] > 1
+             for trace in _band(t, lo, hi, LAYER_COLORS[l % len(LAYER_COLORS)], f"layer {l + 1}", f"band{l}")]
+    traces = bands + lines                             # bands first so the lines are drawn on top
+    T = stats.get("timesteps") or len(stats["grad_h"][0])
+    return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
+                  height=height, legend="above", shapes=shapes, annotations=notes,
+                  layout={"yaxis": measured_axis(traces) or {}})
 
 
 # Told apart by more than colour on the overlay (lines that coincide, colour-blind readers, a projector)
@@ -71,21 +74,20 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
     title = "All cells, same settings: gradient reaching t"     # fits a half-width column at 1280 px
     if not curves:
         return empty(title, "No cells to draw.", height)
-    fig = go.Figure()
+    traces = []
     for cell, c in curves.items():
-        _band(fig, c["t"], c["lo"], c["hi"], cell_color(cell), label_of(cell), cell)
+        traces += _band(c["t"], c["lo"], c["hi"], cell_color(cell), label_of(cell), cell)
     # lines after all the bands, each cell with its own dash and marker: two cells whose profiles coincide
     # (Elman tanh and Jordan at small inputs) stay told apart, the one drawn later not hiding the other
     for cell, c in curves.items():
         i = list(CELLS).index(cell) if cell in CELLS else 0      # a cell keeps its dash on every chart
-        fig.add_trace(go.Scatter(x=c["t"], y=positive_list(c["mean"]), mode="lines+markers",
-                                 name=label_of(cell), legendgroup=cell,
-                                 line={"color": cell_color(cell), "width": 2.5,
-                                       "dash": CELL_DASHES[i % len(CELL_DASHES)]},
-                                 marker={"symbol": CELL_MARKERS[i % len(CELL_MARKERS)], "size": 7,
-                                         "maxdisplayed": OVERLAY_MARKERS}))
+        traces.append(scatter(c["t"], positive_list(c["mean"]), mode="lines+markers", name=label_of(cell),
+                              legendgroup=cell,
+                              line={"color": cell_color(cell), "width": 2.5, "dash": CELL_DASHES[i % len(CELL_DASHES)]},
+                              marker={"symbol": CELL_MARKERS[i % len(CELL_MARKERS)], "size": 7,
+                                      "maxdisplayed": OVERLAY_MARKERS}))
     T = len(next(iter(curves.values()))["t"])
-    return layout(fig, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
+    return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
                   height=height, legend="above")
 
 
@@ -102,22 +104,22 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
     span = float(np.clip(np.max(np.abs(finite)) if finite.size else 1.0, 1.0, 30.0))
     step = nice_step(2 * span, 6)
     ticks = list(range(-step * math.floor(span / step), step * math.floor(span / step) + 1, step))
-    fig = go.Figure(go.Heatmap(
-        z=np.where(np.isfinite(z), np.clip(z, -span, span), None).tolist(), x=[t[i] for i in cols],
-        y=phase["gains"], colorscale=DIVERGING, zmid=0.0, zmin=-span, zmax=span,
-        colorbar={"title": {"text": "log₁₀(‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_T‖)"}, "tickvals": ticks,
-                  "ticktext": [power_of_ten(k) for k in ticks]},
-        customdata=[[sg] * len(cols) for sg in phase["sigma_gamma"]],
-        hovertemplate="gain %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "} of the last step's gradient"
-                      "<br>σ_max·γ = %{customdata:" + D3["ratio"] + "}<extra></extra>"))
+    heatmap = {"type": "heatmap", "z": np.where(np.isfinite(z), np.clip(z, -span, span), None).tolist(),
+               "x": [t[i] for i in cols], "y": phase["gains"], "colorscale": DIVERGING, "zmid": 0.0,
+               "zmin": -span, "zmax": span,
+               "colorbar": {"title": {"text": "log₁₀(‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_T‖)"}, "tickvals": ticks,
+                            "ticktext": [power_of_ten(k) for k in ticks]},
+               "customdata": [[sg] * len(cols) for sg in phase["sigma_gamma"]],
+               "hovertemplate": "gain %{y}, t = %{x}: 10^%{z:" + D3["ratio"] + "} of the last step's gradient"
+                                "<br>σ_max·γ = %{customdata:" + D3["ratio"] + "}<extra></extra>"}
+    shapes, notes = [], []
     border = phase.get("border_gain")
     if border is not None:
-        fig.add_hline(y=border, line={"color": COLORS["border"], "dash": "dash", "width": 2},
-                      annotation_text=f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", annotation_position="top left",
-                      annotation_font={"color": COLORS["border"]})
-    fig = layout(fig, title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above")
-    fig.update_layout(hovermode="closest")
-    return fig
+        line, label = hline(border, {"color": COLORS["border"], "dash": "dash", "width": 2},
+                            f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", "top left")
+        shapes, notes = [line], [{**label, "font": {"color": COLORS["border"]}}]
+    return figure([heatmap], title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above",
+                  shapes=shapes, annotations=notes, layout={"hovermode": "closest"})
 
 
 def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int = 320) -> go.Figure:
@@ -126,17 +128,13 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
     title = f"Singular values of {matrix} (largest first)"
     if not spectra:
         return empty(title, "No recurrent weights.", height)
-    fig = go.Figure()
-    for l, s in enumerate(spectra):
-        sv = s["singular_values"]
-        fig.add_trace(go.Bar(x=list(range(1, len(sv) + 1)), y=finite_list(sv), name=f"layer {l + 1}",
-                             marker={"color": LAYER_COLORS[l % len(LAYER_COLORS)]}, opacity=0.85,
-                             hovertemplate="σ_%{x} = %{y:" + D3["value"] + "}<extra></extra>"))
-    fig.add_hline(y=1.0 / gamma, line={"color": COLORS["clip"], "dash": "dash"},
-                  annotation_text=f"1/γ = {readable(1.0 / gamma)}", annotation_position="top right")
-    fig = layout(fig, title, "index i", "σᵢ", height=height, legend="above")
-    fig.update_layout(barmode="group", bargap=0.1, hovermode="closest")
-    return fig
+    bars = [{"type": "bar", "x": list(range(1, len(s["singular_values"]) + 1)), "y": finite_list(s["singular_values"]),
+             "name": f"layer {l + 1}", "marker": {"color": LAYER_COLORS[l % len(LAYER_COLORS)]}, "opacity": 0.85,
+             "hovertemplate": "σ_%{x} = %{y:" + D3["value"] + "}<extra></extra>"} for l, s in enumerate(spectra)]
+    line, label = hline(1.0 / gamma, {"color": COLORS["clip"], "dash": "dash"}, f"1/γ = {readable(1.0 / gamma)}",
+                        "top right")
+    return figure(bars, title, "index i", "σᵢ", height=height, legend="above", shapes=[line], annotations=[label],
+                  layout={"barmode": "group", "bargap": 0.1, "hovermode": "closest"})
 
 
 def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
@@ -145,21 +143,20 @@ def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
     title = "Norm of the product of Jacobians over k steps"
     if not jac.get("k"):
         return empty(title, "Needs at least two timesteps.", height)
-    fig = go.Figure()
     color = LAYER_COLORS[0]
-    _band(fig, jac["k"], jac["lo"], jac["hi"], color, "seeds", "jac")
-    fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["mean"]), mode="lines", name="‖∏ ∂hⱼ/∂hⱼ₋₁‖₂",
-                             line={"color": color, "width": 2.5}, legendgroup="jac"))
+    traces = _band(jac["k"], jac["lo"], jac["hi"], color, "seeds", "jac")
+    traces.append(scatter(jac["k"], positive_list(jac["mean"]), mode="lines", name="‖∏ ∂hⱼ/∂hⱼ₋₁‖₂",
+                          line={"color": color, "width": 2.5}, legendgroup="jac"))
     sg = jac["sigma_max"] * jac["gamma"]
     if jac.get("theory"):
-        fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["theory"]), mode="lines",
-                                 name=f"upper bound (σ_max·γ)^k = {fixed(sg, 2)}^k",
-                                 line={"color": COLORS["reference"], "dash": "dash"}))
+        traces.append(scatter(jac["k"], positive_list(jac["theory"]), mode="lines",
+                              name=f"upper bound (σ_max·γ)^k = {fixed(sg, 2)}^k",
+                              line={"color": COLORS["reference"], "dash": "dash"}))
     if jac.get("gate_path"):
-        fig.add_trace(go.Scatter(x=jac["k"], y=positive_list(jac["gate_path"]), mode="lines",
-                                 name="gate path alone ‖∏ diag(gⱼ)‖₂ (not a bound)",
-                                 line={"color": COLORS["reference"], "dash": "dashdot"}))
-    return layout(fig, title, "k (steps back)", "spectral norm", log_y=True, height=height, legend="above")
+        traces.append(scatter(jac["k"], positive_list(jac["gate_path"]), mode="lines",
+                              name="gate path alone ‖∏ diag(gⱼ)‖₂ (not a bound)",
+                              line={"color": COLORS["reference"], "dash": "dashdot"}))
+    return figure(traces, title, "k (steps back)", "spectral norm", log_y=True, height=height, legend="above")
 
 
 def truncation_figure(report: dict, height: int = 320) -> go.Figure:

@@ -11,7 +11,7 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
                        legend placement (a long legend under the plot), unified hover, a log y axis
                        labelled at powers of ten; `layout` merged over it (nested dicts key by key)
     scatter(x, y, **props) -> dict          one scatter trace
-    hline(y, line, text=None, position="top left") -> (shape, annotation | None)
+    hline(y, line, text=None, position="top left") -> (shape, annotation | None)   (or "bottom left", "top right")
                        the line `fig.add_hline` draws across the plot at y, and its label
     merge(base, extra) -> dict              `extra` over `base`, nested dicts merged (as Plotly's update)
 Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), log axes
@@ -43,14 +43,15 @@ def scatter(x: Any, y: Any, **props: Any) -> dict:
 
 
 def hline(y: float, line: dict, text: str | None = None,
-          position: Literal["top left", "bottom left"] = "top left") -> tuple[dict, dict | None]:
+          position: Literal["top left", "bottom left", "top right"] = "top left") -> tuple[dict, dict | None]:
     """The shape `fig.add_hline(y, line=…)` draws across the whole plot, and the label
-    `annotation_text=…, annotation_position=position` puts at its left end (above or below it)."""
+    `annotation_text=…, annotation_position=position` puts at its left end (above or below it) or right end."""
     shape = {"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y, "line": line}
     if text is None:
         return shape, None
-    label = {"showarrow": False, "text": text, "x": 0, "xanchor": "left", "xref": "x domain", "y": y,
-             "yanchor": "bottom" if position == "top left" else "top", "yref": "y"}
+    right = position.endswith("right")
+    label = {"showarrow": False, "text": text, "x": 1 if right else 0, "xanchor": "right" if right else "left",
+             "xref": "x domain", "y": y, "yanchor": "top" if position == "bottom left" else "bottom", "yref": "y"}
     return shape, label
 
 

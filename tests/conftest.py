@@ -32,6 +32,9 @@ if str(ROOT) not in sys.path:
 # tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py runs
 # servers with one.
 os.environ.setdefault("RNN_PLAYGROUND_MAX_RUNS", "16")
+# A test trains what it asks for: no run store (a run stored by an earlier test, or by the developer's own
+# app, would be replayed instead). The store's own tests pass a store, or set a folder for their server.
+os.environ.setdefault("RNN_PLAYGROUND_RUN_STORE", "off")
 
 
 @pytest.fixture(autouse=True, scope="session")

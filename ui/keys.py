@@ -1,4 +1,4 @@
-"""A lecturer's presentation remote and the keyboard. A remote sends PageDown, PageUp and Space; in
+"""A lecturer's presentation remote and the keyboard. A remote sends PageDown, PageUp, Space and B; in
 presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
@@ -6,6 +6,8 @@ presenter view they drive the page:
                `pg.scrub.next` after a run, `pg.scrub.later` on a paused one), the next step (Learn), else
                one optimiser Step (a paused run at its latest step: one step further)
     PageUp     the previous key moment, the previous step (Learn)
+    B          a black screen (the element `#rnn-blank`); B again, Escape or a click brings the page back,
+               the focus where it was; while black, Space / PageDown / PageUp do nothing
 
 Each key presses the first button of its list (`KEYMAP`, by widget key) that is on the page, shown and
 enabled, exactly as a click would; a key typed into a text box, a select box or a slider, or Space on a
@@ -37,6 +39,7 @@ KEYMAP: dict[str, tuple[str, ...]] = {
     "PageDown": ("!pg.scrub.next", "pg.scrub.later", "learn.next", "pg.btn.step"),
     "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
+BLANK = "rnn-blank"                    # the id of the black screen B puts over the page
 PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
 _HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
 
@@ -57,8 +60,33 @@ _JS = """
   const EDITS = 'input, textarea, select, [contenteditable="true"], [role="combobox"], [role="listbox"], ' +
                 '[role="slider"], [role="spinbutton"]';
   const editing = t => t && t.closest && t.closest(EDITS);
+  // B: a black screen over the page (the audience looks at the lecturer); B, Escape or a click brings
+  // the page back as it was, the focus where it was. While black, the remote's keys change nothing unseen.
+  const blanked = () => document.getElementById('%(blank)s') !== null;
+  const blank = on => {
+    const shown = document.getElementById('%(blank)s');
+    if (on && !shown) {
+      const el = document.createElement('div');
+      el.id = '%(blank)s'; el.setAttribute('aria-hidden', 'true');
+      el.style.cssText = 'position: fixed; inset: 0; background: #000; z-index: 2147483647; cursor: none;';
+      el.addEventListener('click', () => blank(false));
+      document.body.appendChild(el);
+    } else if (!on && shown) shown.remove();
+    document.documentElement.dataset.rnnBlank = on ? '1' : '0';
+  };
   document.addEventListener('keydown', e => {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || !presenter()) return;
+    const isB = e.key === 'b' || e.key === 'B';
+    if (blanked()) {
+      if (isB || e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); blank(false); }
+      else if (KEYMAP[e.key]) e.preventDefault();
+      return;
+    }
+    if (isB && !editing(e.target)) {
+      e.preventDefault(); blank(true);
+      document.documentElement.dataset.rnnRemote = 'b → blank';
+      return;
+    }
     const classes = KEYMAP[e.key];
     if (!classes || editing(e.target)) return;
     if (e.key === ' ' && e.target.closest && e.target.closest('button, a, summary, [role="button"]')) return;
@@ -103,7 +131,8 @@ def key_script() -> None:
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG}, unsafe_allow_javascript=True)
+        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK},
+                unsafe_allow_javascript=True)
 
 
 HIDE_CSS = f".st-key-{_HIDE} {{ display: none !important; }}"

@@ -21,7 +21,8 @@ import streamlit as st
 from rnn_core.config import INITS
 from rnn_core.lessons import lab
 from rnn_core.lessons.lab import LAB_PRESETS, LAB_SETTINGS, LabConfig, clamp_lab
-from rnn_core.nn.cells import cell_of
+from rnn_core.lessons.lab_probes import what_matters
+from rnn_core.nn.cells import CELLS
 from ui.controls import cell_select
 from ui.links import LAB, follow, link_params, write_address
 from ui.state import slot, widget_key
@@ -130,29 +131,57 @@ def sync_lab_url(cfg: LabConfig) -> None:
 
 
 # ------------------------------------------------------------------------ cached computations
-# Plain dict arguments so st.cache_data can hash them; fields that do not matter are pinned so
-# that, e.g., changing the gain does not recompute the phase diagram.
-@st.cache_data(show_spinner=False, max_entries=64)
+# Each takes the settings as a plain dict (as `asdict(cfg)`) and keys its cache by the settings that change
+# its numbers (`lab_probes.what_matters` and the pins below): changing the gain under the default init
+# recomputes nothing, the forget bias only what has an LSTM in it, the seeds not the phase diagram. The
+# probes under them are kept per network (`rnn_core.lessons.lab_probes`): one more seed probes one seed.
+def _matters(cfg: dict, cells: tuple[str, ...] | None = None, **pins) -> dict:
+    c = LabConfig(**{**cfg, **pins})
+    return asdict(what_matters(c, cells or (c.cell,)))
+
+
 def cached_profile(cfg: dict, normalise: bool) -> dict:
+    return _profile(_matters(cfg), normalise)
+
+
+def cached_overlay(cfg: dict) -> dict:
+    return _overlay(_matters(cfg, tuple(CELLS), cell="rnn"))
+
+
+def cached_phase(cfg: dict) -> dict:
+    # the phase diagram sweeps the gain itself, on one seed; a gated cell's forget bias still acts
+    return _phase(_matters(cfg, gain=1.0, seeds=1))
+
+
+def cached_singular_values(cfg: dict) -> list[dict]:
+    # W_hh of seed 0: no input, no timesteps
+    return _singular_values(_matters(cfg, timesteps=2, input_scale=0.5, seeds=1))
+
+
+def cached_jacobians(cfg: dict) -> dict:
+    return _jacobians(_matters(cfg))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _profile(cfg: dict, normalise: bool) -> dict:
     return lab.profile_stats(LabConfig(**cfg), normalise=normalise)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_overlay(cfg: dict) -> dict:
-    return lab.overlay(LabConfig(**{**cfg, "cell": "rnn"}), normalise=True)
+def _overlay(cfg: dict) -> dict:
+    return lab.overlay(LabConfig(**cfg), normalise=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def cached_phase(cfg: dict) -> dict:
-    pinned = {"gain": 1.0} if "forget" in cell_of(cfg["cell"]).gates else {"gain": 1.0, "forget_bias": 0.0}
-    return lab.phase_diagram(LabConfig(**{**cfg, **pinned}))
+def _phase(cfg: dict) -> dict:
+    return lab.phase_diagram(LabConfig(**cfg))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_singular_values(cfg: dict) -> list[dict]:
-    return lab.singular_values(LabConfig(**{**cfg, "timesteps": 2, "input_scale": 0.5}))
+def _singular_values(cfg: dict) -> list[dict]:
+    return lab.singular_values(LabConfig(**cfg))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_jacobians(cfg: dict) -> dict:
+def _jacobians(cfg: dict) -> dict:
     return lab.jacobian_stats(LabConfig(**cfg))

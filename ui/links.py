@@ -52,8 +52,9 @@ from rnn_core.config import (
     from_dict,
     from_query,
     replace,
-    to_query,
 )
+from rnn_core.lessons.share import changed_preset_sentence as changed_preset_sentence  # the pages read it here
+from rnn_core.lessons.share import preset_query, settings_query
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import readable
 
@@ -147,12 +148,6 @@ def follow(codec: Codec, state: Any, query: Mapping[str, Any]) -> Link | None:
 def holds_preset(codec: Codec, settings: Any, preset: str | None) -> bool:
     """Whether `settings` are exactly preset `preset`'s (so its sentence describes them)."""
     return bool(preset) and preset in codec.presets() and codec.preset_params(preset) == codec.encode(settings)
-
-
-def changed_preset_sentence(title: str) -> str:
-    """What a page says instead of a preset's sentence once its settings have been changed."""
-    return (f"Started from **{title}**; the settings have changed since, so its sentence no longer "
-            "describes this setup.")
 
 
 def link_params(codec: Codec, settings: Any, preset: str | None = None) -> dict[str, str]:
@@ -258,16 +253,9 @@ def _decode_playground(params: dict[str, str]) -> tuple[tuple[ModelConfig, DataC
 
 
 def _encode_playground(settings: tuple[ModelConfig, DataConfig, TrainConfig]) -> dict[str, str]:
-    """The values that differ from the defaults (a dataset parameter: from that dataset's default; the
-    input and output sizes come from the data)."""
-    from rnn_core.data.registry import DATASETS
-
-    model, data, train = settings
-    model_q = {k: v for k, v in to_query(model).items() if k not in ("m.input_size", "m.output_size")}
-    ds = DATASETS.get(data.dataset)
-    defaults = ds.defaults() if ds else {}
-    params = {k: v for k, v in (data.params or {}).items() if k not in defaults or v != defaults[k]}
-    return {**model_q, **to_query(replace(data, params=params)), **to_query(train)}
+    """The values that differ from the defaults: `rnn_core.lessons.share.settings_query`, the format the
+    HTML page of a run writes its link in too."""
+    return settings_query(*settings)
 
 
 def _playground_presets() -> Collection[str]:
@@ -277,9 +265,7 @@ def _playground_presets() -> Collection[str]:
 
 
 def _playground_preset(key: str) -> dict[str, str]:
-    from rnn_core.lessons.presets import preset_configs
-
-    return _encode_playground(preset_configs(key))
+    return preset_query(key)
 
 
 PLAYGROUND = Codec(("m.", "d.", "t."), _playground_presets, _playground_preset, _decode_playground,

@@ -32,7 +32,7 @@ from typing import Any
 import streamlit as st
 
 from plots.style import CHART_CONFIG, drawn, present, tell_apart
-from ui.a11y import screen_reader
+from ui.a11y import PHONE, screen_reader
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
 _WIDGET = "_presenter_toggle"   # the sidebar toggle's own key
@@ -40,6 +40,7 @@ _CHART = "presenter.chart"      # {page: chosen chart key}, survives page switch
 PARAMS = ("presenter", "chart")  # the URL params this module owns
 CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
 AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
+AROUND_ON_PHONE = 440           # px above and below the chosen chart on a phone (pickers and buttons stacked)
 _FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
 SCRUBBER_HEIGHT = 64            # px of the scrubber's row above the chart once a run can be scrubbed
 _FILL_SCRUBBED = "presenter-scrubbed"   # … the same container with the scrubber's row above it
@@ -69,10 +70,18 @@ _CSS = """
   [data-testid="stMain"] [data-testid="stSliderThumbValue"],
   [data-testid="stMain"] [data-testid="stSliderTickBarMin"],
   [data-testid="stMain"] [data-testid="stSliderTickBarMax"] { font-size: 1.15rem; }
+  @media (max-width: PHONEpx) {
+    /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
+    [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important; }
+    [data-testid="stVerticalBlock"][class*="st-key-SCRUBBED"] {
+      height: max(280px, calc(100svh - ON_PHONEpx - SCRUBBERpx)) !important; }
+  }
 </style>
 """.replace("SCRUBBED", _FILL_SCRUBBED).replace("FILL", _FILL).replace("SMIN", str(CHART_HEIGHT - SCRUBBER_HEIGHT)) \
-    .replace("SAROUND", str(AROUND_CHART + SCRUBBER_HEIGHT)).replace("MIN", str(CHART_HEIGHT)) \
-    .replace("AROUND", str(AROUND_CHART))
+    .replace("SAROUND", str(AROUND_CHART + SCRUBBER_HEIGHT)).replace("SCRUBBER", str(SCRUBBER_HEIGHT)) \
+    .replace("MIN", str(CHART_HEIGHT)).replace("ON_PHONE", str(AROUND_ON_PHONE)).replace("AROUND", str(AROUND_CHART)) \
+    .replace("PHONE", str(PHONE))
 
 
 def is_on() -> bool:

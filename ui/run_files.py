@@ -8,8 +8,10 @@
         DataError / ConfigError with one sentence
     run_records(run) -> list[dict]          the kept history in order (steps, epochs, end)
     export_panel(slot, model_cfg, data_cfg, train_cfg)
-        config JSON of the current controls; history CSV and the run zip (weights as safetensors,
-        built only when clicked); upload a saved run zip to inspect it here (`load_upload(slot, upload)`)
+        config JSON of the current controls; history CSV, the run zip (weights as safetensors) and the
+        run as one HTML page (`plots/report.py`), each built only when clicked; upload a saved run zip
+        to inspect it here (`load_upload(slot, upload)`)
+    run_page(slot) -> RunPage | None        the shown run as its HTML page's facts (after a run ends)
 Leaves to others: the file formats (`rnn_core/serve/runs.py`), the run itself (`ui/live.py`).
 """
 
@@ -26,6 +28,7 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, TrainConfig, replace, validate_run
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
+from rnn_core.lessons.run_page import RunPage
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.run_format import RunFileError, load_run_zip
 from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
@@ -99,6 +102,34 @@ def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
     return make
 
 
+def run_page(slot: str) -> RunPage | None:
+    """The slot's run as `rnn_core.lessons.run_page.RunPage` (its settings, records, final evaluation,
+    baseline, the preset the page started from), or None while there is no ended run with its data here."""
+    from rnn_core.data.windows import naive_loss
+    from rnn_core.measure.evaluate import scaled_loss
+
+    run, ctx = get_run(slot), get_context(slot)
+    if run is None or ctx is None or ctx.windows is None or getattr(run, "status", None) not in FINISHED:
+        return None
+    w, state = ctx.windows, slot_state(slot)
+    evaluation = (state.evaluation or {}).get("evaluation") or {}
+    # judged as the page judges it: without validation windows, the final weights' training loss
+    loss = (scaled_loss(evaluation, w, "train") if evaluation and run.status != "diverged" and not len(w.X_val)
+            else None)
+    return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, run_records(run), evaluation, naive_loss(w), w.task,
+                   preset=state.preset, verdict_loss=loss, target_name=str(w.target_name))
+
+
+def _page_maker(page: RunPage, base: str | None):
+    """The page's bytes, built when the button is clicked: on a thread of Streamlit's own, outside the
+    script run, so everything it needs is in hand (no session state is read there)."""
+    def make() -> bytes:
+        from plots.report import report_html
+
+        return report_html(page, base).encode("utf-8")
+    return make
+
+
 def load_upload(slot: str, upload: Any) -> None:
     """Read a saved run zip once per file and install it in the slot as a StaticRun."""
     state = slot_state(slot)
@@ -163,6 +194,14 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
                                     "Upload it here later to inspect the run again.")
         else:
             c2.caption("History and weights can be downloaded once a run is paused or finished.")
+        if (page := run_page(slot)) is not None:
+            st.download_button("Download as a page (HTML)", _page_maker(page, st.context.url or None),
+                               file_name="rnn-playground-run.html", mime="text/html", key=f"{slot}.dl.page",
+                               on_click="ignore", icon=":material/web:",
+                               help="The run as one self-contained web page: its charts with a scrubber over "
+                                    "every step and its key moments, the verdict, the metrics and the settings "
+                                    "with a link that reopens them here. It opens without a server or a network "
+                                    "(about 5 MB, most of it Plotly's own code).")
         upload = st.file_uploader("Open a saved run (zip)", type=["zip"], key=f"{slot}.run_upload",
                                   help="A zip downloaded from this page. Weights are read with safetensors only.")
         if upload is not None:

@@ -81,6 +81,7 @@ class SlotState:
     upload_error: str | None = None     # why that upload could not be read
     redraw_cost: float | None = None    # the live area's smoothed redraw cost (s)
     redraw_at: float | None = None      # when its last timed redraw started (time.monotonic)
+    evaluate_again: bool = False        # its evaluation was cut short (a click, a timer): the page tries again
     # the scrubber (`ui/scrub.py`): where the charts stand in the run shown, and a link's moment to land on
     at: int | str | None = None         # a step or a key moment's kind; None: the run's latest step
     at_link: int | str | None = None    # a followed link's `at=`, waiting for its run to end

@@ -9,6 +9,9 @@
                                                  (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    run_parts(slot, ctx) -> (each_step, each_epoch)   the same layout, drawn in two parts that redraw apart:
+                                                 the step-level charts at every poll, the epoch-level ones
+                                                 at most every `ui.live.SLOW_SECONDS`
     draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
     CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
     verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.measure.verdict)
@@ -58,11 +61,14 @@ from ui.live import (
     STATUS_ICON,
     RunContext,
     evaluation_for,
+    fragment_rerun,
     get_context,
     get_run,
     ghost_of,
+    pace_control,
     progress,
     progress_text,
+    weights_pending,
 )
 from ui.markdown import md
 from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
@@ -70,6 +76,8 @@ from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
 from ui.state import memo
 from ui.text_views import text_section
 
+WEIGHTS_NOTE = ("This replay's weights at step {step} are being computed again, exactly (by training to that "
+                "step); the predictions follow as soon as they are there.")
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
               "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
               "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
@@ -431,10 +439,21 @@ def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Sc
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
                            slot: str, at: Scrub | None = None) -> None:
+    grad_norm_section(snap, ctx, opts, slot, at)
+    c1, c2 = st.columns(2)
+    weights_section(snap, ctx, opts, slot, c1, c2, at)
+
+
+def grad_norm_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                      at: Scrub | None = None) -> None:
     _chart(grad_norm_fig(snap, ctx, opts, slot, at), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
-    c1, c2 = st.columns(2)
+
+
+def weights_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    c1: Any, c2: Any, at: Scrub | None = None) -> None:
+    """Per-parameter gradient norms (into column c1) and the recurrent matrix's σ_max (c2)."""
     with c1:
         _chart(param_norms_fig(snap, ctx, opts, slot, at), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
@@ -467,6 +486,8 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                         snap: Snapshot | None = None, at: Scrub | None = None) -> None:
     _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
+    if snap is not None and weights_pending(slot):
+        st.caption(WEIGHTS_NOTE.format(step=snap.step))
     if ctx is None or result is None:
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
@@ -499,6 +520,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
+        result["shown_pending"] = True           # `closed_loop_pending` asks for a redraw once it is ready
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
     frame = metrics_frame(evaluation)
@@ -605,74 +627,143 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     return draw
 
 
+def status_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Scrub | None:
+    """The status line — after a run (or paused) the scrubber, labelled with it — a replay's pace, a followed
+    link's note, a divergence or a stopped run's reason, and the verdict lines; returns where the scrubber
+    stands (None: no scrubber, the charts follow the run)."""
+    at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None,
+                  label=progress_text(snap) if snap else "")
+    if at is None:
+        progress(snap)
+    pace_control(slot, snap)
+    note = link_note(slot, snap)
+    if note:
+        st.info(note, icon=":material/link:")
+    divergence_banner(snap)           # a diverged run's verdict, with its cause
+    if snap is not None and snap.end is not None and snap.end["status"] not in ("diverged", "completed"):
+        st.caption(md(snap.end['reason']))
+    ghost = get_ghost(slot)
+    if snap is None or snap.end is None or snap.end["status"] != "diverged":
+        verdict_line(snap, ctx, slot=slot, note=False)
+    if ghost is not None:
+        verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ", note=False)
+    return at
+
+
+def under_first_charts(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None,
+                       story: str | None, note: str | None) -> None:
+    """Under the first two charts: the chosen key moment's sentence, a forecast's second baseline, the
+    preset's sentence (their caption) and its note (e.g. offline data)."""
+    moment_caption(at)
+    verdict_note(snap, ctx, slot)
+    if story:
+        st.caption(story)
+    if note:
+        st.info(note, icon=":material/wifi_off:")
+
+
 def draw_run(slot: str, story: str | None = None,
              note: str | None = None) -> Callable[[Snapshot | None, RunContext | None], None]:
-    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`: the status
-    (after a run: the scrubber), the verdict and the first two charts come first, so that they fit a
-    1280×720 screen; `story` (markdown: the preset's sentence) goes under those charts, their caption,
-    and `note` (the preset's note, e.g. offline data) in a box under it."""
+    """The Playground's whole live view, as one `draw(snapshot, ctx)` for `ui.live.live_area` (the layout
+    of `run_parts`, drawn at once)."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
-        # the evaluation of a paused or ended run first, before anything is drawn: until it is there the
-        # page keeps showing the last frame drawn, so "completed" appears with the predictions (and a
-        # text run's last sample) beside it, not seconds before them
-        result = evaluation_for(slot) if snap is not None else None
-        status = st.container()           # a fixed slot: what it holds never shifts the elements below
-        with status:
-            at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None,
-                          label=progress_text(snap) if snap else "")
-            if at is None:
-                progress(snap)
-            note = link_note(slot, snap)
-            if note:
-                st.info(note, icon=":material/link:")
-            divergence_banner(snap)           # a diverged run's verdict, with its cause
-            if snap is not None and snap.end is not None and snap.end["status"] not in ("diverged", "completed"):
-                st.caption(md(snap.end['reason']))
-            ghost = get_ghost(slot)
-            if snap is None or snap.end is None or snap.end["status"] != "diverged":
-                verdict_line(snap, ctx, slot=slot, note=False)
-            if ghost is not None:
-                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ", note=False)
-        c1, c2 = st.columns(2)
-        opts = options_from_state(slot)
-        v = verdict_for(snap, ctx, slot)
-        with c1:
-            _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss", f"The run {v.text}." if v else "")
-        with c2:
-            _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time",
-                   gradient_story_at(snap, at))
-        moment_caption(at)
-        verdict_note(snap, ctx, slot)
-        if story:
-            st.caption(story)
-        if note:
-            st.info(note, icon=":material/wifi_off:")
-        c1, c2 = st.columns(2)
-        with c1:
-            loss_caption(ctx)
-        with c2:
-            gradient_time_caption(snap, ctx, at)
-        chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        # h2 under the page's h1 (the outline's order); the first charts above need no heading of their own
-        st.header("Gradient through time, over training", divider="gray")
-        c1, c2 = st.columns(2)
-        with c1:
-            heatmap_section(snap, opts, slot, ctx, at)
-        with c2:
-            gates_or_note(snap, ctx, slot, at)
-        st.header("Gradient norms and the recurrent weights", divider="gray")
-        gradient_norms_section(snap, ctx, opts, slot, at)
-        if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.header("Samples, guesses and connectivity", divider="gray")
-            shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
-                                                                       if e["step"] <= at.frame.step])
-            text_section(shown, ctx, slot, get_run(slot), result["evaluation"] if result else None)
-            return
-        st.header("Predicted vs actual", divider="gray")
-        predictions_section(result, ctx, opts, slot, snap, at)
+        each_step, each_epoch = run_parts(slot, ctx, story, note)
+        each_step(snap, ctx)
+        each_epoch(snap, ctx)
 
     return draw
+
+
+def end_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                at: Scrub | None = None) -> None:
+    """Predicted vs actual and the metrics, or a text run's samples, guesses and connectivity (h2 under the
+    page's h1)."""
+    result = evaluation_for(slot) if snap is not None else None
+    if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
+        st.header("Samples, guesses and connectivity", divider="gray")
+        run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
+        shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
+                                                                   if e["step"] <= at.frame.step])
+        text_section(shown, ctx, slot, run, result["evaluation"] if result else None)
+        if run is None and snap is not None:
+            st.caption(WEIGHTS_NOTE.format(step=snap.step))
+        return
+    st.header("Predicted vs actual", divider="gray")
+    predictions_section(result, ctx, opts, slot, snap, at)
+
+
+Draw = Callable[[Snapshot | None, RunContext | None], None]
+
+
+def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
+              note: str | None = None) -> tuple[Draw, Draw]:
+    """The Playground's live view laid out once (in the page's full run) and drawn in two parts that
+    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status (after a run:
+    the scrubber), the verdict, the chart options, the loss, the gradient norm per step — and what changes
+    once an epoch — the gradient through time, the heatmap, the gates, the per-parameter norms and σ_max,
+    the predictions or a text run's views. The status, the verdict and the first two charts (loss, gradient
+    through time) come first, so that they fit a 1280×720 screen; `story` (markdown: the preset's sentence)
+    goes under those charts, their caption, and `note` (the preset's note) in a box under it. A chart
+    option or a move of the scrubber redraws the step-level part at once and then the whole page, while
+    nothing polls (the run paused or ended)."""
+    status = st.container()                              # fixed slots: what they hold never shifts the rest
+    loss_box, time_box = st.columns(2)
+    below = st.container()
+    loss_note, time_note = st.columns(2)
+    options = st.container()
+    # h2 under the page's h1 (the outline's order); the first charts above need no heading of their own
+    st.header("Gradient through time, over training", divider="gray")
+    heat_box, gates_box = st.columns(2)
+    st.header("Gradient norms and the recurrent weights", divider="gray")
+    norm_box = st.container()
+    params_box, spectra_box = st.columns(2)
+    end_box = st.container()
+    drawn: dict[str, Any] = {}          # what the epoch-level part last drew with: options, scrubber's moment
+    shown: dict[str, Scrub | None] = {}     # where the step-level part's scrubber stands
+
+    def each_step(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        if snap is not None:
+            # the evaluation of a paused or ended run first, before the status: until it is there the page
+            # keeps the last frame drawn, so "completed" appears with the predictions, not seconds before
+            evaluation_for(slot)
+        with status:
+            at = shown["at"] = status_section(snap, ctx, slot)
+        opts = options_from_state(slot)
+        v = verdict_for(snap, ctx, slot)
+        with loss_box:
+            _chart(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "loss",
+                   f"The run {v.text}." if v else "")
+        with below:
+            under_first_charts(snap, ctx, slot, at, story, note)
+        with loss_note:
+            loss_caption(ctx)
+        with options:
+            opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        with norm_box:
+            grad_norm_section(snap, ctx, opts, slot, at)
+        changed = drawn.get("opts", opts) != opts or drawn.get("at", scrub_key(at)) != scrub_key(at)
+        if changed and fragment_rerun() and getattr(snap, "status", None) not in ("running", "queued"):
+            st.rerun()                                   # nothing polls: redraw the epoch-level part now
+
+    def each_epoch(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        opts = drawn["opts"] = options_from_state(slot)
+        at = shown.get("at")
+        drawn["at"] = scrub_key(at)
+        with time_box:
+            _chart(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "grad_time",
+                   gradient_story_at(snap, at))
+        with time_note:
+            gradient_time_caption(snap, ctx, at)
+        with heat_box:
+            heatmap_section(snap, opts, slot, ctx, at)
+        with gates_box:
+            gates_or_note(snap, ctx, slot, at)
+        weights_section(snap, ctx, opts, slot, params_box, spectra_box, at)
+        with end_box:
+            end_section(snap, ctx, opts, slot, at)
+
+    return each_step, each_epoch
 
 
 def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
@@ -690,4 +781,4 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: 
 __all__ = ["CHARTS", "FINISHED", "ChartOptions", "Ghost", "baseline_mse", "chart_figure", "chart_options",
            "divergence_banner", "draw_presented", "draw_run", "gates_section", "get_ghost", "ghost_slot",
            "gradient_norms_section", "gradient_time_section", "heatmap_section", "loss_section",
-           "predictions_section", "verdict_line"]
+           "predictions_section", "run_parts", "verdict_line"]

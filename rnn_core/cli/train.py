@@ -22,6 +22,7 @@ from rnn_core.cli.common import (
     say,
     write_json,
 )
+from rnn_core.cli.page import check_report_path, report_flags, report_run
 from rnn_core.cli.report import (
     baseline_line,
     baselines,
@@ -98,7 +99,7 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--seed", type=int, help=f"({t.seed})")
     opt.add_argument("--probe-every", type=int, metavar="N",
                      help=f"probe the gradient through time every N epochs ({t.probe_every} when the run is "
-                     "written with --json or --save; otherwise 0, since no printed line reads it)")
+                     "written with --json, --save or --report; otherwise 0, since no printed line reads it)")
     opt.add_argument("--device", choices=["cpu", "cuda"], help=f"({t.device})")
     opt.add_argument("--threads", type=_threads, default=1, metavar="N",
                      help="torch CPU threads (1, as each run in the app and the tests: the same preset and "
@@ -109,6 +110,7 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     out.add_argument("--json", metavar="PATH", help="write the whole run record as JSON")
     out.add_argument("--save", metavar="DIR", help="save the run folder (config, history, weights)")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    report_flags(out)
 
 
 def _stateful_flags(opt, t: TrainConfig) -> None:
@@ -243,9 +245,10 @@ def _threads(text: str) -> int:
 
 def cmd_train(args) -> int:
     model_cfg, data_cfg, train_cfg = _configs(args)
-    if args.probe_every is None and not (args.json or args.save):
+    if args.probe_every is None and not (args.json or args.save or args.report):
         train_cfg = cfg_replace(train_cfg, probe_every=0)      # only a written record keeps the probe
     _check_output_paths(args)
+    check_report_path(args)
     if args.preset and not (args.dataset or args.csv) and (note := preset_note(args.preset)):
         print(f"note: {note}")
     windows = _load_windows(args, data_cfg)
@@ -261,6 +264,7 @@ def cmd_train(args) -> int:
     if train_cfg.device == "cuda" and not torch.cuda.is_available():
         raise CliError("A GPU (cuda) was requested but none is available; use --device cpu.")
     torch.set_num_threads(args.threads)          # the app trains each run on one thread: the same numbers
+    asked_data = cfg_replace(data_cfg)          # as given, before the data names its columns: what a link reopens
     if not data_cfg.features:
         data_cfg.features = list(windows.feature_names)
     data_cfg.target = windows.target_name
@@ -301,6 +305,8 @@ def cmd_train(args) -> int:
             else:
                 end = rec
     if ctrl_c.pressed.is_set():
+        if line := report_run(args, (model_cfg, asked_data, train_cfg), records, {}, windows):   # not evaluated
+            say(line)
         return _interrupted_run(args, model, model_cfg, data_cfg, train_cfg, records, end)
 
     evaluation = evaluate(model, windows, stateful_streams=streams_read(train_cfg))
@@ -330,6 +336,8 @@ def cmd_train(args) -> int:
         except OSError as e:
             raise CliError(f"Cannot save the run to '{args.save}': {e.strerror or e}.") from None
         say(f"Saved the run to {folder}")
+    if line := report_run(args, (model_cfg, asked_data, train_cfg), records, evaluation, windows):
+        say(line)
     return 0
 
 

@@ -1,12 +1,13 @@
 """Gradient Lab computations: what the gradient does at initialisation, no training.
 
 Holds `LabConfig` (the Lab's settings, to/from URL query params), `LAB_SETTINGS` (their ranges, a view of
-`config.FIELDS`) and `LAB_PRESETS`; the inputs the Lab feeds a fresh network (`lab_batch`); ‖∂L/∂h_t‖ at initialisation
-averaged over seeds with the spread (`profile_stats`) and for every cell at once (`overlay`); the
-gain × timestep phase diagram of log10 ‖∂L/∂h_t‖ (`phase_diagram`); the singular values of W_hh
-(`singular_values`); the norm of the product of Jacobians over k steps (`jacobian_stats`); and what the
-headline numbers say (`lab_verdict`).
-Leaves to others: the exact gradient read-out (`probe.py`), the models (`models.py`), the thread
+`config.FIELDS`) and `LAB_PRESETS`; the probe of one fresh network (`probe_at_init`, the reference
+`lab_probes` equals); ‖∂L/∂h_t‖ at initialisation averaged over seeds with the spread (`profile_stats`)
+and for every cell at once (`overlay`); the gain × timestep phase diagram of log10 ‖∂L/∂h_t‖
+(`phase_diagram`); the singular values of W_hh (`singular_values`); the norm of the product of Jacobians
+over k steps (`jacobian_stats`); and what the headline numbers say (`lab_verdict`).
+Leaves to others: the exact gradient read-out (`probe.py`), the inputs and the probes of many networks
+in one pass, kept while asked for again (`lab_probes.py`), the models (`models.py`), the thread
 limit (`threads.py`), the from-scratch BPTT report (`scratch.py`), the Compare page's runs
 (`compare.py`) and the figures (`plots/lab.py`). Never imports streamlit.
 
@@ -24,13 +25,13 @@ import numpy as np
 
 from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
 from rnn_core.config import replace as cfg_replace
+from rnn_core.lessons.lab_probes import lab_batch, lab_jacobians, lab_probes
 from rnn_core.measure.reach import Reach, reach
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import readable, times_ten
 from rnn_core.threads import one_thread
 
-LAB_BATCH = 8                      # sequences in the Lab's random probe batch
 # The Lab's settings: label, tooltip, the slider's range and step, from the one table (`config.FIELDS`,
 # "lab.<setting>"). LabConfig.validate() refuses values outside them, a link's values are clamped into them
 # (`clamp_lab`), and the Lab's sliders and the `gradients` command read them.
@@ -214,20 +215,10 @@ def _verdict(rate: float, bounded: bool) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def lab_batch(cfg: LabConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The random batch a fresh network is probed on: x_t ~ N(0, input_scale²), targets ~ N(0, 1).
-
-    X (B, T, 1), y (B, 1), float64; the same seed gives the same batch.
-    """
-    rng = np.random.default_rng(10_000 + seed)
-    X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
-    y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
-    return X, y
-
-
 def probe_at_init(cfg: LabConfig, cell: str, seed: int, gain: float | None = None) -> dict:
     """The probe of one freshly initialised network of `cell` (seed `seed`, gain `gain` or the config's) on
-    its `lab_batch`: what every Lab chart averages over seeds."""
+    its `lab_batch`, alone: what every Lab chart averages over seeds. The charts take it from `lab_probes`
+    (many networks in one pass, the same numbers bit for bit; tests/engine hold them equal)."""
     from rnn_core.nn.models import build_model
     from rnn_core.nn.probe import probe
 
@@ -268,7 +259,7 @@ def profile_stats(cfg: LabConfig, cell: str | None = None, normalise: bool = Fal
     """
     cfg.validate()
     cell = cell or cfg.cell
-    probes = [probe_at_init(cfg, cell, seed) for seed in range(cfg.seeds)]
+    probes = lab_probes(cfg, cell, range(cfg.seeds))                     # every seed in one pass, or kept
     L = len(probes[0]["grad_h"])
     prep = _normalise if normalise else (lambda p: p)
     out: dict = {"cell": cell, "timesteps": cfg.timesteps, "seeds": cfg.seeds, "normalised": normalise,
@@ -327,11 +318,13 @@ def phase_diagram(cfg: LabConfig, gains: tuple[float, ...] = PHASE_GAINS, seeds:
      "border_gain": the gain where σ_max·γ crosses 1 (interpolated) or None}.
     """
     cfg = cfg.replace(init="orthogonal" if cfg.init == "default" else cfg.init).validate()
+    # every gain × seed network in one pass (or kept from before)
+    probes = lab_probes(cfg, cfg.cell, [s for _ in gains for s in range(seeds)],
+                        [g for g in gains for _ in range(seeds)])
     z, sigma_gamma = [], []
-    for g in gains:
+    for i in range(len(gains)):
         rows, sg = [], []
-        for seed in range(seeds):
-            p = probe_at_init(cfg, cfg.cell, seed, gain=g)
+        for p in probes[i * seeds:(i + 1) * seeds]:
             rows.append(_normalise(np.asarray(p["grad_h"][0], dtype=float)))
             sg.append(p["sigma_max"][0] * p["gamma"])
         mean = np.array(seed_stats(np.array(rows))[0])
@@ -356,7 +349,8 @@ def singular_values(cfg: LabConfig, seed: int = 0) -> list[dict]:
     """`models.spectra` of one network: per layer {"sigma_max", "spectral_radius", "singular_values"}."""
     from rnn_core.nn.models import build_model, spectra
 
-    return spectra(build_model(cfg.validate().model_config(), seed=seed))
+    with one_thread():                       # the orthogonal init's QR on many threads cost 15× more
+        return spectra(build_model(cfg.validate().model_config(), seed=seed))
 
 
 def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
@@ -367,20 +361,12 @@ def jacobian_stats(cfg: LabConfig, layer: int = 0) -> dict:
     for a cell with a gate path (LSTM / GRU), ‖∏ diag(g_j)‖₂ of the additive path's gate
     (`probe.gate_path_norms`, geometric mean over seeds), else [].
     """
-    from rnn_core.nn.models import build_model, spectra
-    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
-
     cfg.validate()
     spec = cell_of(cfg.cell)
-    rows, paths, sigmas = [], [], []
-    for seed in range(cfg.seeds):
-        with one_thread():
-            model = build_model(cfg.model_config(), seed=seed)
-            X, _ = lab_batch(cfg, seed)
-            rows.append(np.asarray(jacobian_product_norms(model, X, layer=layer), dtype=float))
-            if spec.gate_path:
-                paths.append(np.asarray(gate_path_norms(model, X, layer=layer), dtype=float))
-            sigmas.append(spectra(model)[layer]["sigma_max"])
+    seeds = lab_jacobians(cfg, range(cfg.seeds), layer)                  # kept per seed
+    rows = [np.asarray(s["norms"], dtype=float) for s in seeds]
+    paths = [np.asarray(s["gate_path"], dtype=float) for s in seeds if spec.gate_path]
+    sigmas = [s["sigma_max"] for s in seeds]
     n = min(len(r) for r in rows)
     mean, lo, hi = seed_stats(np.array([r[:n] for r in rows]))
     gamma = spec.gamma

@@ -37,6 +37,13 @@ ZERO_REASONS = {
 }
 
 
+def change_words(decades: float | None) -> str:
+    """"gains 2.2 decades", "loses 19.7 decades": a profile's change in decades, in words."""
+    if decades is None:
+        return "has no gradient at the last timestep"
+    return f"gains {fixed(decades, 1)} decades" if decades >= 0 else f"loses {fixed(-decades, 1)} decades"
+
+
 @dataclass(frozen=True)
 class Reach:
     """What one gradient profile does from the last timestep back to the first."""
@@ -49,10 +56,7 @@ class Reach:
 
     def change(self) -> str:
         """"gains 2.2 decades", "loses 19.7 decades" (over the non-zero part)."""
-        if self.decades is None:
-            return "has no gradient at the last timestep"
-        d = self.decades
-        return f"gains {fixed(d, 1)} decades" if d >= 0 else f"loses {fixed(-d, 1)} decades"
+        return change_words(self.decades)
 
     def span(self) -> str:
         """The change and the stretch it is measured over: "loses 19.7 decades from the last timestep back

@@ -6,6 +6,8 @@
         what the gradient-through-time chart shows, in numbers: how many decades ‖∂L/∂hₜ‖ gains or
         loses from the last timestep back to the first at initialisation and now, and which weights
         the solid line was measured at when the run diverged
+    profile_decades(probe) -> float | None;  decades_phrase(decades) -> str
+        that count of decades for one probe, and its words (the key moments use them: `measure/moments.py`)
 
 Pure function of the plain records `train.py` yields (epoch records, the end record) and the baseline
 MSE in the loss's units (`ui.views.baseline_mse`): the constant guess for sequence tasks, persistence
@@ -27,7 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rnn_core.measure.reach import Reach, reach
+from rnn_core.measure.reach import Reach, change_words, reach
 from rnn_core.nn.tasks import TASKS
 from rnn_core.readable import percent, readable
 
@@ -118,6 +120,19 @@ def _reach(probe: dict) -> Reach | None:
     """The top layer's `reach` (where truncated BPTT cuts it off: from `probe["cut"]` on)."""
     grad_h = probe.get("grad_h") or []
     return reach(grad_h[-1], int(probe.get("cut") or 0)) if grad_h else None
+
+
+def profile_decades(probe: dict | None) -> float | None:
+    """How many decades ‖∂L/∂hₜ‖ of the top layer gains (> 0) or loses (< 0) from the last timestep back
+    to the first one that gets a gradient (`probe["cut"]`): the number `gradient_story` tells; None
+    where it cannot be told (no profile, a zero or non-finite last value)."""
+    r = _reach(probe) if probe else None
+    return r.decades if r is not None else None
+
+
+def decades_phrase(decades: float) -> str:
+    """`profile_decades` in the words `gradient_story` uses: "gains 2.2 decades", "loses 19.7 decades"."""
+    return change_words(decades)
 
 
 def gradient_story(first: tuple[int, dict] | None, latest: tuple[int, dict] | None, end: dict | None) -> str:

@@ -145,7 +145,7 @@ def build_model(cfg: ModelConfig, seed: int | None = None) -> RNNModel:
     rng = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
     with rng:
         if seed is not None:
-            torch.manual_seed(seed)
+            torch.random.default_generator.manual_seed(seed)   # the CPU stream the weights are drawn from
         model = RNNModel(cfg)
         model.cell.init(model)
     return model

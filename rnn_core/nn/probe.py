@@ -1,6 +1,7 @@
 """The gradient-through-time probe: exact ‖∂L/∂h_t‖ for every layer and timestep, and what explains it.
 
-Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md),
+Holds `probe(model, X, y)` (one dict of plain floats per call, see docs/architecture.md), `probe_lines(models,
+X, y)` (its gradient lines for N networks of one configuration in one pass: the Gradient Lab's seeds),
 `connectivity(model, x, y)` (how much one prediction depends on each earlier input, for text) and
 `jacobian_product_norms(model, X, layer)`. Both copy the model's current weights to float64 on the CPU
 and run them through the written-out equations of the cells (`rnn_core.nn.cells`; fused kernels hide h_t), so they never
@@ -36,7 +37,7 @@ import torch
 from torch import Tensor
 
 from rnn_core.interrupt import checkpoint
-from rnn_core.nn.cells import cell_of, step_jacobians, unrolled_forward
+from rnn_core.nn.cells import cell_of, step_jacobians, unroll_stack, unrolled_forward
 from rnn_core.nn.losses import bits
 from rnn_core.nn.models import spectra
 
@@ -73,11 +74,12 @@ def _as_float64(a) -> Tensor:
     return a.to(torch.float64)
 
 
-def _norms(hs: list[Tensor]) -> list[float]:
+def _norms(hs: list[Tensor]) -> list:
     """‖∂L/∂h_t‖ (Frobenius over the batch and units) for each t; 0.0 where no gradient reached h_t.
-    One stacked norm and one host copy for all t (a norm per t cost ~10% of a probe)."""
+    One stacked norm and one host copy for all t (a norm per t cost ~10% of a probe).
+    h_t (B, H) → a list over t; h_t (N, B, H) of N networks (`probe_lines`) → (T, N) nested lists."""
     grads = [torch.zeros_like(h) if h.grad is None else h.grad for h in hs]
-    return torch.linalg.vector_norm(torch.stack(grads).flatten(1), dim=1).tolist()   # (T,)
+    return torch.linalg.vector_norm(torch.stack(grads).flatten(-2), dim=-1).tolist()   # (T,) or (T, N)
 
 
 def _gate_means(acts: list[Tensor]) -> list[float]:
@@ -106,15 +108,16 @@ def _theory_line(g_T: float, rate: float, T: int) -> list[float]:
     return [min(THEORY_CAP, math.exp(min(700.0, log_g + (T - 1 - t) * log_r))) for t in range(T)]
 
 
-def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list[float]:
-    """‖(g_{t+1} ⊙ … ⊙ g_T) ⊙ ∂L/∂s_T‖ for t = 0..T−1 (0 before the truncation point `cut`)."""
+def _gate_path(gate: list[Tensor], state: list[Tensor], cut: int) -> list:
+    """‖(g_{t+1} ⊙ … ⊙ g_T) ⊙ ∂L/∂s_T‖ for t = 0..T−1 (0 before the truncation point `cut`); a list over t,
+    or (T, N) nested lists for N networks at once (gates and states (N, B, H), `probe_lines`)."""
     T = len(state)
     g_T = state[-1].grad if state[-1].grad is not None else torch.zeros_like(state[-1])   # (B, H)
     G = torch.stack([a.detach() for a in gate])                          # (T, B, H)
     # P_t = g_{t+1} ⊙ … ⊙ g_T (P_T = 1): a reversed cumulative product, shifted by one step
     P = torch.flip(torch.cumprod(torch.flip(G[1:], [0]), dim=0), [0])    # (T−1, B, H)
     P = torch.cat([P, torch.ones_like(G[:1])])                           # (T, B, H)
-    path = torch.linalg.vector_norm((P * g_T).flatten(1), dim=1).tolist()
+    path = torch.linalg.vector_norm((P * g_T).flatten(-2), dim=-1).tolist()   # (T,) or (T, N)
     return [0.0 if t < cut else v for t, v in enumerate(path)] if T else []
 
 
@@ -175,6 +178,53 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0, state=None, we
     if carry:
         record["carry"] = state_carry(model, X, state)
     return record
+
+
+def probe_lines(models, X, y) -> list[dict]:
+    """What the Gradient Lab reads of `probe`, for N networks of one configuration in one pass.
+
+    `models` (N networks: the same cfg, their own weights), X (N, B, T, F), y (N, B, O), the loss "mse",
+    full BPTT, zero start state. Returns one dict per network with the keys "timesteps", "loss", "grad_h",
+    "grad_c", "gate_path", "theory", "sigma_max", "spectral_radius", "gamma", "cut" of
+    `probe(models[n], X[n], y[n])`, equal to them (tests/engine hold it); leaves out "gates" and
+    "param_grad_norms" (no weight gradient is taken). One unroll of N networks costs about what one costs:
+    the steps are small, so their count, not their size, decides the time.
+    """
+    X, y = _as_float64(X), _as_float64(y)
+    cfg = models[0].cfg
+    cell, T = cfg.cell, X.shape[-2]
+    with torch.enable_grad():
+        u = unroll_stack(models, X)
+        # L_n = mean (ŷ − y)² of network n; their sum gives each network its own ∂L_n/∂h_t (they share nothing)
+        losses = torch.mean((u.y_hat - y) ** 2, dim=(-2, -1))            # (N,)
+        losses.sum().backward()
+    grad_h = [_columns(_norms(h_l)) for h_l in u.h]                      # [l][n][t]
+    grad_c = [_columns(_norms(c_l)) for c_l in u.c] if u.c is not None else None
+    gate_path = None
+    if cell_of(cell).gate_path:
+        gate, along = cell_of(cell).gate_path
+        gate_path = _columns(_gate_path(u.gates[-1][gate], (u.c if along == "c" else u.h)[-1], 0))
+    gamma, L = cell_of(cell).gamma, len(grad_h)
+    out = []
+    for n, (model, loss) in enumerate(zip(models, losses.tolist())):
+        spec = spectra(model)
+        sigma_max = [s["sigma_max"] for s in spec]
+        g_h = [g[n] for g in grad_h]
+        theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, L) else []
+                  for l, (g_l, s) in enumerate(zip(g_h, sigma_max))]
+        paths = [[] for _ in range(L)]
+        if gate_path is not None:
+            paths[-1] = gate_path[n]
+        out.append({"timesteps": int(T), "loss": loss, "grad_h": g_h,
+                    "grad_c": [g[n] for g in grad_c] if grad_c is not None else None, "gate_path": paths,
+                    "sigma_max": sigma_max, "spectral_radius": [s["spectral_radius"] for s in spec],
+                    "gamma": gamma, "theory": theory, "cut": 0})
+    return out
+
+
+def _columns(rows: list[list[float]]) -> list[list[float]]:
+    """(T, N) nested lists → N lists over t."""
+    return [list(col) for col in zip(*rows)]
 
 
 def state_carry(model, X, state=None) -> list[float]:

@@ -7,6 +7,7 @@ is a target (many-to-many), and the state it hands on is detached — never rese
 user chose (`state_reset`: each epoch, never, or every N updates).
 
     updates(m, k1, k2, ...) -> list[Update]     one epoch's schedule over streams of m steps
+    stream_memory_score(model, streams, info)   brackets' closers right, held-out text read as one stream
     StreamData(windows, cfg, device)            what the trainer reads in stateful mode: batches (one per
                                                 update, with its loss closure), a part's loss read as one
                                                 stream, and the fixed probe batch with its carried state
@@ -39,6 +40,7 @@ from rnn_core.interrupt import checkpoint
 from rnn_core.nn.batches import Batch
 from rnn_core.nn.cells import final_state, unrolled_forward
 from rnn_core.nn.probe import probe
+from rnn_core.nn.sampling import closer_hits
 from rnn_core.nn.tasks import Task, task_of
 
 EVAL_CHUNK = 2048        # steps of a part read per no-grad call when its loss is measured
@@ -233,9 +235,14 @@ class StreamData:
         return scored_loss(self.task, y_hat, y[:, cut:], w[:, cut:])[0]
 
     def epoch_extra(self, model) -> dict:
-        """More fields per epoch record (text: a sample written with the state carried)."""
+        """More fields per epoch record (text: a sample written with the state carried, and for a text
+        with known memory the closers right on validation read as one stream)."""
         extra = self.task.stream_extra
-        return extra(model, self.windows) if extra is not None else {}
+        out = extra(model, self.windows) if extra is not None else {}
+        score = stream_memory_score(model, self.streams, self.windows.text) if "text" in out else None
+        if score is not None:
+            out["text"]["memory_accuracy"] = score
+        return out
 
 
 def stream_chunks(model, stream: Stream, streams: int = 1, device=None) -> Iterator[tuple[Tensor, Tensor]]:
@@ -257,6 +264,20 @@ def stream_chunks(model, stream: Stream, streams: int = 1, device=None) -> Itera
                     yield y_hat.reshape(-1, y_hat.shape[-1])[keep], y.reshape(-1, y.shape[-1])[keep]
     finally:
         model.train(was)
+
+
+def stream_memory_score(model, streams: Streams, info) -> float | None:
+    """The closers right of a text with known memory (brackets; `sampling.memory_score` for windows) on
+    the validation text (else the training text) read as the evaluation reads it: one stream continuing
+    the last training stream, the state carried. None for a text without known memory."""
+    if not info.memory.get("closers"):
+        return None
+    stream = streams.val if streams.val.w.any() else streams.train
+    hits, n = 0, 0
+    for z, y in stream_chunks(model, stream):                       # logits (b, V), one-hot targets (b, V)
+        h, k = closer_hits(z.double().cpu(), y.argmax(dim=1).cpu(), info)
+        hits, n = hits + h, n + k
+    return hits / n if n else None
 
 
 def scored_outputs(model, stream: Stream) -> np.ndarray:

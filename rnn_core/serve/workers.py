@@ -4,8 +4,9 @@ Why: a Streamlit server runs every session's script reruns in one process. With 
 that process, N computing runs compete with everyone's reruns for the GIL: measured on the 2-core
 machine with eight websocket students, none of eight 40-epoch runs finished in three minutes on
 threads, all eight within 15 s of their first point in workers; an observer's click was 2× faster in
-the first, busy measurement and the same in a quiet one (README, "A classroom on one server"). So a
-run trains in `python -m rnn_core.serve.run_worker` and the server keeps only its state machine and history.
+the first, busy measurement and the same in a quiet one (docs/benchmarks.md, "Threads in the Streamlit
+process, or worker processes?"). So a run trains in `python -m rnn_core.serve.run_worker` and the server
+keeps only its state machine and history.
 
     new_run(model_cfg, train_cfg, windows, **LiveRun options) -> LiveRun     WorkerRun, or an in-process
                                               LiveRun when RNN_PLAYGROUND_WORKERS=0 (the fallback)
@@ -111,6 +112,8 @@ class WorkerRun(LiveRun):
                "threads": run_threads(self.admission.slots), "windows": encode(windows_to_bytes(self.windows))}
         if self._given is not None:
             job["weights"] = encode(weights_bytes(self._given))
+        if self.checkpoints:
+            job["checkpoints"] = True
         worker.send(job)
         listener = threading.Thread(target=self._listen, args=(worker,), name=PIPE_THREAD, daemon=True)
         listener.start()
@@ -178,6 +181,9 @@ class WorkerRun(LiveRun):
                 elif op == "weights" and message.get("final"):
                     self._take_weights(decode(message["data"]), version=None)
                     self._settled.set()
+                elif op == "weights" and "epoch" in message:
+                    if self.on_checkpoint is not None:
+                        self.on_checkpoint(int(message["epoch"]), decode(message["data"]))
                 elif op == "weights":
                     self._replies.put((message.get("id"), message.get("data")))
                 elif op == "error":

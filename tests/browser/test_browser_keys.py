@@ -1,8 +1,8 @@
 """A lecturer's remote and the keyboard, in a real browser at 1280×720, presenter view, no mouse:
 Tab reaches every control of the page with a visible focus ring; Space trains and pauses, PageDown
-steps (Playground) or goes to the next step (Learn), PageUp goes back; after a run PageUp and PageDown
-walk its key moments (the scrubber's buttons) and start nothing past the last one; a key typed into a
-control is the control's."""
+steps (Playground) or goes to the next step (Learn), PageUp goes back, B blanks the screen (B or Escape
+brings it back); after a run PageUp and PageDown walk its key moments (the scrubber's buttons) and start
+nothing past the last one; a key typed into a control is the control's."""
 
 import re
 
@@ -22,23 +22,33 @@ FOCUSED = """() => {
   return {tag: a.tagName, label: (a.getAttribute('aria-label') || a.innerText || '').trim().slice(0, 40),
           ring: cs.outlineStyle !== 'none' ? parseFloat(cs.outlineWidth) : 0, id: a.dataset.rnnProbe || ''};
 }"""
-# every control a mouse could use on the page, one id per widget (a select box's input and its "Open"
-# chevron are one control), tagged on each of its focusable parts so that the walk can tick it off
+# every control a mouse could use on the page (the page and its sidebar; not those inside a folded
+# expander, nor Streamlit's own hidden-until-hovered buttons), one id per widget (a select box's input
+# and its "Open" chevron are one control), tagged on each of its focusable parts so that the walk can
+# tick it off
 CONTROLS = """() => {
   const out = new Set();
   const widgets = new Map();
-  document.querySelectorAll('[data-testid="stMain"] :is(button, input, [role="combobox"], summary, a[href])')
+  const seen = el => el.checkVisibility({opacityProperty: true, visibilityProperty: true});
+  document.querySelectorAll(':is([data-testid="stMain"], [data-testid="stSidebar"]) :is(button, input, textarea, ' +
+                            '[role="combobox"], [role="slider"], [role="switch"], summary, a[href], [tabindex="0"])')
     .forEach(el => {
-      if (el.disabled || el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]')) return;
-      const r = el.getBoundingClientRect();
-      if (r.width < 2 || r.height < 2) return;
+      if (el.disabled || el.closest('[aria-hidden="true"]')) return;
+      if (el.closest('details:not([open])') && !el.closest('summary')) return;   // folded (its summary counts)
       const widget = el.closest('summary') || el.closest('[data-testid="stElementContainer"]') || el;
+      if (!seen(widget)) return;
+      const r = widget.getBoundingClientRect();
+      if (r.width < 2 || r.height < 2) return;
       if (!widgets.has(widget)) widgets.set(widget, 'w' + widgets.size);
       el.dataset.rnnProbe = widgets.get(widget);
       out.add(widgets.get(widget));
     });
   return [...out];
 }"""
+
+# the last step the presenter's loss chart draws (its per-step trace)
+LAST_STEP = """() => Math.max(...Array.from(document.querySelector('[data-testid="stMain"] .js-plotly-plot')
+                                         ._fullData[0].x))"""
 
 
 @pytest.fixture
@@ -56,6 +66,9 @@ def _open(page, url: str) -> None:
     page.bring_to_front()                  # the tab a remote's keys go to (several tests share one browser)
     wait_idle(page, timeout=120_000)
     page.wait_for_function("() => window.__rnnKeys === true", timeout=60_000)
+    if "presenter=1" in url:                # the keys act once the presenter view's style is on the page
+        page.wait_for_function("() => getComputedStyle(document.documentElement)"
+                               ".getPropertyValue('--rnn-presenter').trim() === '1'", timeout=60_000)
 
 
 def _status(page) -> tuple[str, int]:
@@ -109,6 +122,19 @@ def test_tab_reaches_every_control_with_a_visible_focus_ring(streamlit_server, s
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("path", ["/", "/gradient-lab", "/compare", "/data", "/learn"])
+def test_every_page_and_its_sidebar_is_reachable_by_tab_with_a_focus_ring(streamlit_server, screen, path):
+    """Outside presenter view too: Tab reaches every control of the page and of its sidebar (sliders,
+    toggles, select boxes, number inputs, expanders, links, a formula that scrolls), each with a ring."""
+    page = screen
+    _open(page, streamlit_server + path)
+    page.wait_for_timeout(1500)
+    wait_idle(page)
+    rings = tab_walk(page)
+    assert len(rings) >= 10, rings
+
+
+@pytest.mark.slow
 def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     page = screen
     _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
@@ -119,19 +145,20 @@ def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     assert pressed == "  → st-key-pg-btn-train", pressed
     page.wait_for_function("() => /running[^\\n]*step [1-9]/.test(document.querySelector('[data-testid=stMain]')"
                            ".innerText)", timeout=240_000)
-    page.keyboard.press("Space")                         # Pause
-    _until(page, "paused")
-    page.keyboard.press("PageDown")                      # one optimiser step (the page then shows where
-    page.wait_for_timeout(3000)                          # the paused run is: steps in flight at Pause land)
-    wait_idle(page)
-    # the paused run's timeline stands at its latest step: its "later moment" leaves PageDown to Step
-    assert _pressed(page) == "PageDown → st-key-pg-btn-step"
+    page.keyboard.press("Space")                         # Pause: the page shows every step taken, those
+    _until(page, "paused")                               # in flight at the key included…
     status, step = _status(page)
     assert status == "paused" and step > 0
-    page.keyboard.press("PageDown")                      # and exactly one more
-    page.wait_for_function(f"() => /step {step + 1}\\//.test(document.querySelector('[data-testid=stMain]')"
-                           ".innerText)", timeout=60_000)
-    assert _status(page) == ("paused", step + 1)
+    assert page.evaluate(LAST_STEP) == step              # …the status and the loss chart alike
+    for n in (1, 2):                                     # PageDown: exactly one optimiser step, each time
+        page.keyboard.press("PageDown")
+        # the paused run's timeline stands at its latest step: its "later moment" leaves PageDown to Step
+        assert _pressed(page) == "PageDown → st-key-pg-btn-step"
+        page.wait_for_function(f"() => !/step {step + n - 1}\\//"
+                               ".test(document.querySelector('[data-testid=stMain]').innerText)", timeout=60_000)
+        wait_idle(page)
+        assert _status(page) == ("paused", step + n)
+        assert page.evaluate(LAST_STEP) == step + n
     page.keyboard.press("Space")                         # resume
     _until(page, "completed", 240_000)
     assert page.url.count("presenter=1") == 1            # still the lecture screen
@@ -193,3 +220,59 @@ def test_page_down_and_up_walk_the_learn_steps(streamlit_server, screen):
     page.wait_for_function("() => location.search.includes('step=rnn')", timeout=60_000)
     wait_idle(page)
     assert page.locator("[data-testid='stMain'] h2").first.inner_text() == first
+
+
+# the black screen B puts over the page: whether it covers the whole screen, its colour, and whether it
+# is what lies on top at the screen's centre
+BLANK = """() => {
+  const el = document.getElementById('rnn-blank');
+  if (!el) return null;
+  const r = el.getBoundingClientRect();
+  return {covers: r.left <= 0 && r.top <= 0 && r.right >= innerWidth && r.bottom >= innerHeight,
+          colour: getComputedStyle(el).backgroundColor,
+          on_top: document.elementFromPoint(innerWidth / 2, innerHeight / 2) === el};
+}"""
+
+
+@pytest.mark.slow
+def test_b_blanks_the_screen_and_b_or_escape_bring_it_back(streamlit_server, screen):
+    """The remote's B: a black screen over everything; while black, the keys change nothing unseen (not
+    even Space on the focused Train button); B or Escape brings the page back with the focus (and its
+    ring) where it was; axe finds nothing on the black screen; a B typed into the chart picker is the
+    picker's."""
+    from tests.browser.test_browser_a11y import violations
+
+    page = screen
+    _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
+    page.get_by_role("button", name="Train", exact=True).wait_for()
+    page.wait_for_timeout(1000)
+    for _ in range(40):                                  # Tab to the Train button
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED)["label"].endswith("Train"):      # its icon's name, then its word
+            break
+    focused = page.evaluate(FOCUSED)
+    assert focused["label"].endswith("Train"), focused
+    black = {"covers": True, "colour": "rgb(0, 0, 0)", "on_top": True}
+    for leave in ("b", "Escape"):
+        page.keyboard.press("b")
+        assert page.evaluate(BLANK) == black
+        assert page.evaluate("() => document.documentElement.dataset.rnnBlank") == "1"
+        page.keyboard.press("Space")                     # Train is focused: nothing happens while black
+        page.keyboard.press("PageDown")
+        page.wait_for_timeout(1500)
+        wait_idle(page)
+        assert page.evaluate(BLANK) == black
+        assert "No run yet" in page.locator("[data-testid='stMain']").inner_text()
+        page.keyboard.press(leave)
+        assert page.evaluate(BLANK) is None
+        back = page.evaluate(FOCUSED)
+        assert back["label"] == focused["label"] and back["ring"] >= 2, back
+    page.keyboard.press("b")
+    assert violations(page) == []
+    page.keyboard.press("b")
+    # typed into the chart picker, b is the picker's (it filters the charts); Escape closes the picker
+    page.locator("[data-testid='stMain'] input[role='combobox']").nth(1).focus()
+    page.keyboard.press("b")
+    assert page.evaluate(BLANK) is None
+    page.keyboard.press("Escape")
+    assert page.evaluate(BLANK) is None

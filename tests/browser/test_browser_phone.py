@@ -1,7 +1,8 @@
 """A phone in the lecture hall: Chromium at 390×844 with touch (a common phone) opens a preset's link,
 taps Train and looks at the first screen: the five run buttons in one row, each a touch target, the
-status line and the first chart on it, the settings folded away (the sidebar collapsed), and nothing
-overlapping anything else; in presenter view no Plotly toolbar over the chart's title."""
+status line and then the whole plot area of the first chart (the presenter's chosen one) on it, the
+settings folded away (the sidebar collapsed), and nothing overlapping anything else; in presenter view no
+Plotly toolbar over the chart's title."""
 
 import pytest
 
@@ -22,6 +23,7 @@ FIRST_SCREEN = """(buttons) => {
   const status = [...document.querySelectorAll('[data-testid="stMain"] p')]
       .find(p => /(No run yet|running|paused|completed|diverged|stopped)/.test(p.innerText) && visible(p));
   const chart = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+  const plot = chart && chart.querySelector('.nsewdrag');              // the plot area, between the axes
   const title = chart && chart.querySelector('.gtitle');
   const bar = chart && [...chart.querySelectorAll('.modebar-container')].find(visible);
   const sidebar = document.querySelector('[data-testid="stSidebar"]');
@@ -31,7 +33,8 @@ FIRST_SCREEN = """(buttons) => {
       .map(el => ({text: (el.innerText || el.getAttribute('class')).slice(0, 30), ...box(el)}))
       .filter(b => b.b > b.t + 1 && b.r > b.l + 1 && b.t < innerHeight && b.b > 0);
   return {run, status: status ? {text: status.innerText.slice(0, 60), ...box(status)} : null,
-          chart: chart ? box(chart) : null, title: title ? box(title) : null, toolbar: bar ? box(bar) : null,
+          chart: chart ? box(chart) : null, plot: plot ? box(plot) : null, title: title ? box(title) : null,
+          toolbar: bar ? box(bar) : null,
           sidebar: sidebar ? box(sidebar) : null, leaves, width: document.documentElement.scrollWidth};
 }"""
 
@@ -59,7 +62,9 @@ def _check_first_screen(page) -> dict:
     assert all(b["b"] - b["t"] >= 40 and b["r"] - b["l"] >= 40 for b in run), run   # a thumb's target
     assert not any(_hit(a, b) for i, a in enumerate(run) for b in run[i + 1:]), run
     assert s["status"] is not None and s["status"]["b"] <= H, s["status"]          # the status, on screen
-    assert s["chart"] is not None and s["chart"]["t"] < H - 100, s["chart"]       # the first chart begins
+    assert s["chart"] is not None and s["plot"] is not None, s["chart"]   # the first chart: its whole plot
+    plot = s["plot"]                                                       # area on screen, after the status
+    assert s["status"]["b"] <= plot["t"] and plot["b"] <= H and plot["b"] - plot["t"] >= 120, (s["status"], plot)
     assert s["sidebar"] is None or s["sidebar"]["r"] <= 0, s["sidebar"]           # settings folded away
     assert s["width"] <= W, s["width"]                                            # nothing sideways
     overlaps = [(a["text"], b["text"]) for i, a in enumerate(s["leaves"]) for b in s["leaves"][i + 1:] if _hit(a, b)]

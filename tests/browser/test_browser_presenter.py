@@ -3,8 +3,8 @@ the first viewport and spans most of its width, its tick labels are ≥ 18 px, n
 title, no button label is cut off, and the run buttons and the status line are visible without
 scrolling. Also: the Lab's preset menu applies every pick after a deep link.
 
-With RNN_PLAYGROUND_SCREENSHOTS set, the presenter views are saved as docs/presenter-<page>.png (the
-README shows them); otherwise nothing under docs/ is written."""
+With RNN_PLAYGROUND_SCREENSHOTS set, the presenter views are saved as docs/presenter-<page>.png
+(docs/lecturers.md, "Presenter view", shows them); otherwise nothing under docs/ is written."""
 
 import os
 from pathlib import Path
@@ -141,7 +141,8 @@ def test_playground_presenter_view_projects(streamlit_server, screen):
     m = _ready(page)
     _check_projectable(m)
     assert "dotted epoch 0" in m["titleText"]                  # the epoch-0 profile beside the latest one
-    verdict = page.get_by_text("constant guess", exact=False).or_(page.get_by_text("tomorrow = today")).first
+    verdict = (page.get_by_text("constant guess", exact=False).or_(page.get_by_text("tomorrow = today"))
+               .filter(visible=True).first)                     # (a setting's help names it too, hidden)
     _visible(page, verdict)
     _visible(page, page.get_by_role("button", name="Train", exact=True))
     assert "presenter=1" in page.url and "chart=gradient" in page.url

@@ -490,7 +490,7 @@ def test_upload_limits_agree():
 def test_the_server_does_not_collect_garbage_after_every_script_run():
     """Streamlit's default gc.collect(2) after each script run (every fragment redraw) holds the GIL
     for ~0.1 s in this app's process; with a room of students it was the server's largest cost
-    (README, load test). The option must exist under that name and be off in the server's config."""
+    (docs/benchmarks.md, "Load test"). The option must exist under that name and be off in the server's config."""
     from streamlit import config as st_config
 
     assert "runner.postScriptGC" in st_config._config_options_template

@@ -230,3 +230,16 @@ def test_text_evaluation_in_stateful_mode_scores_every_held_out_character():
     assert ev["test"]["metrics"]["model"]["bits"] == pytest.approx(
         stream_loss(model, streams_of(w).test, task_of(w)), rel=1e-9)
     assert "the text is read as one stream" in ev["reading"]
+
+
+def test_a_sequence_task_trains_stateful_on_its_samples_ends():
+    """The echo's samples end to end: an update whose new steps hold no sample's end takes no step (it
+    only moves the state on), and every step's loss is over the samples that end in it."""
+    w = prepare(DataConfig(dataset="echo", timesteps=6, params={"lag": 3, "n_samples": 200}))
+    cfg = TrainConfig(stateful=True, stateful_streams=2, bptt_truncate=4, epochs=1, probe_every=1)
+    records = list(train(build_model(ModelConfig(cell="gru", hidden_size=4), seed=0), w, cfg))
+    m = len(streams_of(w).train) // 2
+    ends = {t for t in range(m) if t % 6 == 5}                   # each stream holds whole samples (m = 6 · 70)
+    with_a_target = sum(1 for u in updates(m, 4, 4) if any(u.new <= t < u.end for t in ends))
+    assert records[-1]["status"] == "completed" and m % 6 == 0
+    assert sum(r["kind"] == "step" for r in records) == with_a_target < len(updates(m, 4, 4))

@@ -106,5 +106,8 @@ def test_the_state_carries_the_opener_the_gradient_never_sees_it(seed):
     test = run.evaluation["test"]["metrics"]["model"]
     assert test["memory_accuracy"] < 0.4                                     # a guess: a third
     assert test["bits"] < run.windows.text.unigram_bits                      # it did learn the letters
+    # the verdict judges the task's own score (read as one stream), not bits: not green
+    assert run.verdict.kind == "partial" and run.epochs[-1]["text"]["memory_accuracy"] < 0.4
     full = last_frame("stateful_brackets", seed, bptt_truncate=16)
     assert full.evaluation["test"]["metrics"]["model"]["memory_accuracy"] > 0.9
+    assert full.verdict.kind == "beats" and "remembers the opener" in full.verdict.text

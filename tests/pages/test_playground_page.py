@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 import time
 
 import numpy as np
@@ -189,9 +190,16 @@ def test_pause_step_stop_and_reset():
     _tiny(at, epochs=400)
     at.button(key="pg.btn.train").click().run()
     assert _status(at) == "running"
+    deadline = time.monotonic() + 60             # a few steps first: a worker sends its records in batches
+    while run_of(at).snapshot().step < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     at.button(key="pg.btn.pause").click().run()
-    assert wait_for_run(at, until=("paused",)) == "paused"
+    assert _status(at) == "paused"
+    run_of(at).wait_parked(30)
     before = run_of(at).snapshot().step
+    # the page Pause drew counts every step taken, those in flight at the click included
+    shown = re.search(r"step (\d+)/", at.get("progress")[0].proto.text)
+    assert shown and int(shown.group(1)) == before, (at.get("progress")[0].proto.text, before)
     at.button(key="pg.btn.step").click().run()
     assert run_of(at).snapshot().step == before + 1
     assert _status(at) == "paused"

@@ -5,13 +5,16 @@ its written-out step and its step Jacobian (float64, for the probe), its trainab
 `torch.nn` kernel or a hand-written one) and how the init schemes set it, the square matrix whose
 spectrum the charts show and whether the Pascanu bound (σ_max·γ)^k holds for it, its colour, and the
 sentence that says what it does to the gradient through time. The registry (`__init__.py`) lists them.
-Also here: `Unrolled` (what a written-out forward returns), `fused(kind)` (the module of a torch.nn
-kernel), `init_dense` (the init schemes on a W_hh of stacked (H, H) blocks), `block` (one of them) and
-`diag_times` (diag(v_t)·W for every t). Leaves to others: the loop over time
-(`unroll.py`), the model around the cells (`models.py`), the gradient read-out (`probe.py`).
+Also here: `Unrolled` (what a written-out forward returns), `times_T(a, W)` (a Wᵀ for one network or N
+networks at once, `unroll_stack`), `fused(kind)` (the module of a torch.nn kernel), `init_dense`
+(the init schemes on a W_hh of stacked (H, H) blocks), `block` (one of them) and `diag_times`
+(diag(v_t)·W for every t). Leaves to others: the loop over time (`unroll.py`), the model around the
+cells (`models.py`), the gradient read-out (`probe.py`).
 
 Notation: B batch, T timesteps, F input features, H hidden units, S the state the Jacobian is of
-(h_t, or [h_t; c_t] for a cell with a cell state). Weights act on row vectors: "W x_t" is `x_t @ W.T`.
+(h_t, or [h_t; c_t] for a cell with a cell state). Weights act on row vectors: "W x_t" is `x_t @ W.T`
+(`times_T(x_t, W)` in a step). A step also runs N networks of one configuration at once (`unroll_stack`):
+every tensor then has a network axis in front, x_t (N, B, F), W (N, out, in), a bias or vector (N, 1, n).
 """
 
 from __future__ import annotations
@@ -83,6 +86,26 @@ class Cell:
         H = s_prev.shape[1] // 2 if self.cell_state else s_prev.shape[1]
         h_t, c_t, _ = self.step(x_t, s_prev[:, :H], s_prev[:, H:], self.layer_weights(P, layer))
         return torch.cat([h_t, c_t], dim=1) if self.cell_state else h_t
+
+
+# torch's batched product hands each network to the 2-D product (the same sums, bit for bit) from this many
+# multiply-adds up; below it, it sums in a loop of its own, in another order
+BATCHED_FROM = 400
+
+
+def times_T(a: Tensor, W: Tensor) -> Tensor:
+    """a Wᵀ for one network, a (B, in) @ W (out, in) → (B, out), or for N networks at once, a (N, B, in) and
+    W (N, out, in) → (N, B, out), each network's rows by its own weights and with exactly the numbers it
+    gets alone: the N networks go through one batched product where torch takes each one's 2-D product
+    (more than one output and one input, B·in·out ≥ `BATCHED_FROM`, or an inner size of one, a single
+    product per entry, where no gradient flows back into a), one 2-D product each otherwise (a matrix
+    times a vector, a small product)."""
+    if W.ndim == 2:
+        return a @ W.T
+    rows, out, inner = a.shape[-2], W.shape[-2], W.shape[-1]
+    if (inner == 1 and not a.requires_grad) or (inner > 1 and out > 1 and rows * inner * out >= BATCHED_FROM):
+        return a @ W.mT
+    return torch.stack([a_n @ W_n.T for a_n, W_n in zip(a, W)])
 
 
 def fused(kind: str, **options) -> Callable:

@@ -14,14 +14,14 @@ from functools import partial
 import torch
 from torch import Tensor
 
-from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense
+from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense, times_T
 
 
 def elman_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor,
                act: str = "tanh") -> Tensor:
     """One Elman step. x_t (B, F), h_prev (B, H), W_ih (H, F), W_hh (H, H) → h_t (B, H)."""
     # a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
-    a_t = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh                   # (B, H)
+    a_t = times_T(x_t, W_ih) + b_ih + times_T(h_prev, W_hh) + b_hh       # (B, H)
     # h_t = tanh(a_t)   or   h_t = max(0, a_t)
     return torch.tanh(a_t) if act == "tanh" else torch.relu(a_t)         # (B, H)
 

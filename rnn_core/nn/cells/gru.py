@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense
+from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense, times_T
 
 GATES = ("reset", "update")                        # rows r, z (n is the candidate, not a gate)
 
@@ -21,8 +21,8 @@ GATES = ("reset", "update")                        # rows r, z (n is the candida
 def gru_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor,
              b_hh: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
     """One GRU step (torch's variant). W_ih (3H, F), W_hh (3H, H), rows r, z, n. → (h_t, gates)."""
-    gi_r, gi_z, gi_n = (x_t @ W_ih.T + b_ih).chunk(3, dim=1)              # 3 × (B, H)
-    gh_r, gh_z, gh_n = (h_prev @ W_hh.T + b_hh).chunk(3, dim=1)           # 3 × (B, H)
+    gi_r, gi_z, gi_n = (times_T(x_t, W_ih) + b_ih).chunk(3, dim=-1)       # 3 × (B, H)
+    gh_r, gh_z, gh_n = (times_T(h_prev, W_hh) + b_hh).chunk(3, dim=-1)    # 3 × (B, H)
     # r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)   reset gate
     r_t = torch.sigmoid(gi_r + gh_r)                                     # (B, H)
     # z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)   update gate

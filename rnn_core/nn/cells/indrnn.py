@@ -20,13 +20,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from rnn_core.nn.cells.cell import Cell
+from rnn_core.nn.cells.cell import Cell, times_T
 
 
 def indrnn_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, u: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
     """One IndRNN step. x_t (B, F), h_prev (B, H), W_ih (H, F), u (H,) → h_t (B, H)."""
     # h_t = ReLU(W_ih x_t + b_ih + u ⊙ h_{t−1} + b_hh)
-    return torch.relu(x_t @ W_ih.T + b_ih + u * h_prev + b_hh)           # (B, H)
+    return torch.relu(times_T(x_t, W_ih) + b_ih + u * h_prev + b_hh)    # (B, H)
 
 
 class IndRNN(nn.Module):

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from rnn_core import interrupt
 from rnn_core.interrupt import CHUNK_STEPS, checkpoint, hook
-from rnn_core.nn.cells.cell import Cell, Unrolled, diag_times
+from rnn_core.nn.cells.cell import Cell, Unrolled, diag_times, times_T
 
 WEIGHTS = ("weight_ih", "bias_ih", "weight_yh", "bias_yh")
 
@@ -31,9 +31,9 @@ def jordan_step(x_t: Tensor, y_prev: Tensor, W_ih: Tensor, b_ih: Tensor, W_yh: T
     """One Jordan step, fed the network's previous output ŷ_{t-1} (B, O). W_yh (H, O), W_out (O, H)
     the head. → (h_t (B, H), ŷ_t (B, O))."""
     # h_t = tanh(W_ih x_t + b_ih + W_yh ŷ_{t-1} + b_yh)
-    h_t = torch.tanh(x_t @ W_ih.T + b_ih + y_prev @ W_yh.T + b_yh)       # (B, H)
+    h_t = torch.tanh(times_T(x_t, W_ih) + b_ih + times_T(y_prev, W_yh) + b_yh)   # (B, H)
     # ŷ_t = W_out h_t + b_out   (the head, at every step)
-    y_t = h_t @ W_out.T + b_out                                          # (B, O)
+    y_t = times_T(h_t, W_out) + b_out                                    # (B, O)
     return h_t, y_t
 
 
@@ -92,16 +92,16 @@ def _module(cfg) -> nn.Module:
 def _unroll(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int, y_0: Tensor | None = None) -> Unrolled:
     """The Jordan network step by step: the head runs at every t and its ŷ_t is fed back (`y_0`: the
     output carried in from before, a stateful run's; None = 0)."""
-    B, T, _ = x.shape
+    T = x.shape[-2]
     W_out, b_out = P["head.weight"], P["head.bias"]                      # (O, H), (O,)
-    y_t = x.new_zeros(B, W_out.shape[0]) if y_0 is None else y_0         # ŷ_0 = 0, or the carried output
+    y_t = x.new_zeros(*x.shape[:-2], W_out.shape[-2]) if y_0 is None else y_0   # ŷ_0 = 0 (B, O), or carried
     h_l, y_l = [], []
     with torch.enable_grad():
         for t in range(T):
             checkpoint()                             # Stop / a closed tab ends a long unroll here
             if cut and t == cut:
                 y_t = y_t.detach()
-            h_t, y_t = jordan_step(x[:, t], y_t, *(P[f"rnn.{n}_l0"] for n in WEIGHTS), W_out, b_out)
+            h_t, y_t = jordan_step(x[..., t, :], y_t, *(P[f"rnn.{n}_l0"] for n in WEIGHTS), W_out, b_out)
             if retain_grad and h_t.requires_grad:
                 h_t.retain_grad()
             if t % 8 == 0:
@@ -110,7 +110,7 @@ def _unroll(P: dict[str, Tensor], x: Tensor, retain_grad: bool, cut: int, y_0: T
             y_l.append(y_t)
     # ŷ = ŷ_T, the last step's output
     return Unrolled(y_hat=y_t, h=[h_l], c=None, y=[y_l], gates=[{}], params=P, x=x,
-                    y_steps=torch.stack(y_l, dim=1))
+                    y_steps=torch.stack(y_l, dim=-2))
 
 
 def _transition(P: dict[str, Tensor], layer: int, x_t: Tensor, h_prev: Tensor, b_y: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense
+from rnn_core.nn.cells.cell import Cell, block, diag_times, fused, init_dense, times_T
 
 GATES = ("input", "forget", "cell", "output")      # the row blocks i, f, g, o of W_ih / W_hh
 
@@ -23,7 +23,8 @@ def lstm_step(x_t: Tensor, h_prev: Tensor, c_prev: Tensor, W_ih: Tensor, W_hh: T
               b_hh: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
     """One LSTM step. W_ih (4H, F), W_hh (4H, H), rows i, f, g, o. → (h_t, c_t, gates)."""
     # [a_i, a_f, a_g, a_o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
-    a_i, a_f, a_g, a_o = (x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).chunk(4, dim=1)  # 4 × (B, H)
+    a_i, a_f, a_g, a_o = (times_T(x_t, W_ih) + b_ih + times_T(h_prev, W_hh) + b_hh).chunk(
+        4, dim=-1)                                                       # 4 × (B, H)
     # i_t = σ(a_i)   input gate
     i_t = torch.sigmoid(a_i)                                             # (B, H)
     # f_t = σ(a_f)   forget gate

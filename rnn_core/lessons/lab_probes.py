@@ -1,0 +1,142 @@
+"""The Gradient Lab's probes at initialisation: many fresh networks of one cell in one pass, each kept while it
+may be asked for again.
+
+Holds `lab_batch` (the inputs the Lab feeds a fresh network), `lab_probes(cfg, cell, seeds, gains)` (the probe
+of the network of `cell` drawn with each seed, at each gain, on its `lab_batch`), `lab_jacobians(cfg, seeds)`
+(its Jacobian products, per seed), `what_matters` and `probe_key` (the settings that decide one such
+network) and `forget_probes`.
+Every Lab chart averages these over seeds (`lab.py`).
+
+Why: a slider step of the Lab used to probe about twenty networks one at a time (the three seeds of every
+cell for the overlay, fifteen gains for the phase diagram), each an unroll of T small steps whose cost is
+their count, not their size. Here the networks a chart needs are unrolled side by side (`probe.probe_lines`:
+one pass for the seeds of a cell, one for the gains of the phase diagram), giving each network exactly the
+numbers `probe` gives it alone, and a probe is kept under the settings that decide it (`probe_key`): a change
+of the forget bias reprobes the LSTM only, a gain under the default init (which ignores it) nothing, one
+more seed that seed only. Kept: the last `KEEP` probes (and Jacobian products), least recently used first out.
+Leaves to others: the probe (`rnn_core.nn.probe`), the models (`models.py`), what is drawn (`lab.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from rnn_core.nn.cells import cell_of
+from rnn_core.threads import one_thread
+
+LAB_BATCH = 8                    # sequences in the Lab's random probe batch
+KEEP = 512                       # probes kept (one network each; ~T·L·4 floats)
+STACK_FLOATS = 4_000_000         # at most N·B·T·H·L·blocks per pass: the autograd graph of a pass grows with it
+
+
+def lab_batch(cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random batch a fresh network is probed on: x_t ~ N(0, input_scale²), targets ~ N(0, 1).
+
+    X (B, T, 1), y (B, 1), float64; the same seed gives the same batch. `cfg` a `lab.LabConfig`.
+    """
+    rng = np.random.default_rng(10_000 + seed)
+    X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
+    y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
+    return X, y
+
+
+def what_matters(cfg, cells: tuple[str, ...]):
+    """`cfg` (a `lab.LabConfig`) with the settings that change no fresh network of `cells` set to their
+    defaults: the gain under the default init (which ignores it), the forget bias where no cell has a
+    forget gate. Two settings that give the same `what_matters` give the same networks, probes and charts."""
+    default = type(cfg)()
+    changes = {}
+    if cfg.init == "default":
+        changes["gain"] = default.gain
+    if not any("forget" in cell_of(c).gates for c in cells):
+        changes["forget_bias"] = default.forget_bias
+    return cfg.replace(**changes) if changes else cfg
+
+
+def probe_key(cfg, cell: str, seed: int, gain: float | None = None) -> tuple:
+    """What decides the probe of one fresh network: the cell, its sizes, the init with the gain where the init
+    uses it, the forget bias where the cell has a forget gate (`what_matters`), the input scale and the seed
+    (which draws the weights and the batch). `cfg` a `lab.LabConfig`."""
+    c = what_matters(cfg if gain is None else cfg.replace(gain=gain), (cell,))
+    return (cell, c.timesteps, c.hidden_size, c.num_layers, c.init, float(c.gain), float(c.forget_bias),
+            float(c.input_scale), int(seed))
+
+
+_kept: OrderedDict[tuple, dict] = OrderedDict()
+_lock = threading.Lock()
+
+
+def forget_probes() -> None:
+    """Drop every kept probe."""
+    with _lock:
+        _kept.clear()
+
+
+def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | None] | None = None) -> list[dict]:
+    """The probe (`probe.probe_lines`: loss, grad_h, grad_c, gate_path, theory, sigma_max, spectral_radius,
+    gamma) of the network of `cell` drawn with seeds[i] at gains[i] (None or left out: the config's gain), on
+    `lab_batch(cfg, seeds[i])`; the ones not kept are computed together. Read-only: the dicts are shared."""
+    from rnn_core.nn.models import build_model
+    from rnn_core.nn.probe import probe_lines
+
+    gains = list(gains) if gains is not None else [None] * len(seeds)
+    keys = [probe_key(cfg, cell, s, g) for s, g in zip(seeds, gains)]
+    with _lock:
+        found = {k: _kept[k] for k in keys if k in _kept}
+        for k in found:
+            _kept.move_to_end(k)
+    todo = list(dict.fromkeys(k for k in keys if k not in found))          # each missing network once
+    wanted = {k: (s, g) for k, s, g in zip(keys, seeds, gains)}
+    for part in _passes(cfg, cell, todo):
+        with one_thread():
+            models = [build_model(cfg.model_config(cell, wanted[k][1]), seed=wanted[k][0]) for k in part]
+            batches = [lab_batch(cfg, wanted[k][0]) for k in part]
+            X = np.stack([b[0] for b in batches])                           # (N, B, T, 1)
+            y = np.stack([b[1] for b in batches])                           # (N, B, 1)
+            probes = probe_lines(models, X, y)
+        found.update(zip(part, probes))
+        _keep(dict(zip(part, probes)))
+    return [found[k] for k in keys]
+
+
+def _passes(cfg, cell: str, keys: list[tuple]) -> list[list[tuple]]:
+    """`keys` cut into passes of at most STACK_FLOATS floats of state each (at least one network a pass)."""
+    per_network = LAB_BATCH * cfg.timesteps * cfg.hidden_size * cfg.num_layers * cell_of(cell).blocks
+    size = max(1, STACK_FLOATS // per_network)
+    return [keys[i:i + size] for i in range(0, len(keys), size)]
+
+
+def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
+    """Per seed, of the network of `cfg.cell` drawn with it, along the first sample of its `lab_batch`:
+    {"norms": `probe.jacobian_product_norms`, "gate_path": `probe.gate_path_norms` (a cell with a gate
+    path, else []), "sigma_max": σ_max of the layer}, kept like the probes. Read-only."""
+    from rnn_core.nn.models import build_model, spectra
+    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
+
+    out = []
+    for seed in seeds:
+        key = ("jacobian", layer, *probe_key(cfg, cfg.cell, seed))
+        with _lock:
+            kept = _kept.get(key)
+            if kept is not None:
+                _kept.move_to_end(key)
+        if kept is None:
+            with one_thread():
+                model = build_model(cfg.model_config(), seed=seed)
+                X, _ = lab_batch(cfg, seed)
+                kept = {"norms": jacobian_product_norms(model, X, layer=layer),
+                        "gate_path": gate_path_norms(model, X, layer=layer) if cell_of(cfg.cell).gate_path else [],
+                        "sigma_max": spectra(model)[layer]["sigma_max"]}
+            _keep({key: kept})
+        out.append(kept)
+    return out
+
+
+def _keep(found: dict) -> None:
+    with _lock:
+        _kept.update(found)
+        while len(_kept) > KEEP:
+            _kept.popitem(last=False)
