@@ -197,9 +197,11 @@ def test_pause_step_stop_and_reset():
     assert _status(at) == "paused"
     run_of(at).wait_parked(30)
     before = run_of(at).snapshot().step
-    # the page Pause drew counts every step taken, those in flight at the click included
-    shown = re.search(r"step (\d+)/", at.get("progress")[0].proto.text)
-    assert shown and int(shown.group(1)) == before, (at.get("progress")[0].proto.text, before)
+    # the page Pause drew counts every step taken, those in flight at the click included (paused, the
+    # status line is the label of the run's timeline, the scrubber)
+    line = next(w.label for w in at.get("select_slider") if w.key == "pg.scrub.step")
+    shown = re.search(r"paused\*\* · .*step (\d+)/", line)
+    assert shown and int(shown.group(1)) == before, (line, before)
     at.button(key="pg.btn.step").click().run()
     assert run_of(at).snapshot().step == before + 1
     assert _status(at) == "paused"
