@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.readable import readable
-from tests.conftest import APP, open_page, run_of, slot_of, wait_for_run
+from tests.conftest import APP, open_page, run_of, slot_of, status_line, wait_for_run
 
 PAGE = "app_pages/playground.py"
 
@@ -199,7 +199,7 @@ def test_pause_step_stop_and_reset():
     before = run_of(at).snapshot().step
     # the page Pause drew counts every step taken, those in flight at the click included (paused, the
     # status line is the label of the run's timeline, the scrubber)
-    line = next(w.label for w in at.get("select_slider") if w.key == "pg.scrub.step")
+    line = status_line(at)
     shown = re.search(r"paused\*\* · .*step (\d+)/", line)
     assert shown and int(shown.group(1)) == before, (line, before)
     at.button(key="pg.btn.step").click().run()
