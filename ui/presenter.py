@@ -73,9 +73,10 @@ _CSS = """
   @media (max-width: PHONEpx) {
     /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
     [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
-    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important; }
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important;
+      --rnn-legend-under: 1; }      /* ui/keys.py moves this chart's legend under the plot */
     [data-testid="stVerticalBlock"][class*="st-key-SCRUBBED"] {
-      height: max(280px, calc(100svh - ON_PHONEpx - SCRUBBERpx)) !important; }
+      height: max(280px, calc(100svh - ON_PHONEpx - SCRUBBERpx)) !important; --rnn-legend-under: 1; }
   }
 </style>
 """.replace("SCRUBBED", _FILL_SCRUBBED).replace("FILL", _FILL).replace("SMIN", str(CHART_HEIGHT - SCRUBBER_HEIGHT)) \
