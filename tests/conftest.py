@@ -221,6 +221,15 @@ def run_of(at, name: str = "pg"):
     return None if state is None else state.run
 
 
+def status_line(at, name: str = "pg") -> str:
+    """The run's status line as the page shows it: the progress bar's text while a run trains, the label
+    of its timeline (the scrubber, `ui/scrub.py`) once it is paused or has ended."""
+    bars = at.get("progress")
+    if bars:
+        return bars[0].proto.text
+    return next(w.label for w in at.get("select_slider") if w.key == f"{name}.scrub.step")
+
+
 # ---------------------------------------------------------------------------- cells of the registry
 def cell_model(cell: str, layers: int = 2, init: str = "default", *, hidden_size: int = 5, input_size: int = 3,
                output_size: int = 2, gain: float = 0.9, forget_bias: float = 1.0, seed: int = 11):

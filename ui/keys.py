@@ -3,7 +3,8 @@ presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
     PageDown   the next key moment where a run's scrubber shows a "later moment" button (widget key
-               `pg.scrub.next`), the next step (Learn), else one optimiser Step
+               `pg.scrub.next` after a run, `pg.scrub.later` on a paused one), the next step (Learn), else
+               one optimiser Step (a paused run at its latest step: one step further)
     PageUp     the previous key moment, the previous step (Learn)
     B          a black screen (the element `#rnn-blank`); B again, Escape or a click brings the page back,
                the focus where it was; while black, Space / PageDown / PageUp do nothing
@@ -31,11 +32,12 @@ import re
 import streamlit as st
 
 # {key (KeyboardEvent.key): widget keys, in order}: the first one shown and enabled is pressed.
-# A key prefixed "!" owns the key while its button is shown, even disabled: at the last key moment
-# PageDown does nothing rather than start a new step.
+# A key prefixed "!" owns the key while its button is shown, even disabled: at a finished run's last key
+# moment PageDown does nothing rather than start a new step. A paused run's "later moment" button
+# (`pg.scrub.later`) does not: at its latest step PageDown falls through to Step.
 KEYMAP: dict[str, tuple[str, ...]] = {
     " ": ("pg.btn.train", "pg.btn.pause", "cmp.btn.race"),
-    "PageDown": ("!pg.scrub.next", "learn.next", "pg.btn.step"),
+    "PageDown": ("!pg.scrub.next", "pg.scrub.later", "learn.next", "pg.btn.step"),
     "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
 BLANK = "rnn-blank"                    # the id of the black screen B puts over the page

@@ -11,19 +11,23 @@ Public:
     RunContext(model_cfg, data_cfg, train_cfg, windows)    # what a run was started with
     StaticRun(loaded: runs.LoadedRun)        # a finished run read from a zip; reads like a LiveRun
     get_run(slot) / get_context(slot) / set_run(slot, run, ctx) / clear_run(slot)
-    run_bar(slot, make_context, container=None) -> None
+    run_bar(slot, make_context, container=None) -> column
         draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
-        the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
+        the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence);
+        returns the row's spare last column (the Playground puts its ghost run there)
     live_area(slot, draw, interval=0.5, watch=(), slow=None) -> None
         a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
         not at all otherwise (a full rerun switches polling on/off when the status changes); the
         interval follows the redraw's cost (`poll_interval(redraw_seconds)`); `slow` draws the
         epoch-level part in its own fragment, redrawn at most every SLOW_SECONDS
-    ghost_bar(slot, make_context)            # train another cell on the same setup (slot "<slot>.ghost")
+    fragment_rerun() -> bool                 # whether this script run redraws fragments only
+    ghost_bar(slot, make_context, container=None)   # train another cell on the same setup (slot
+                                             # "<slot>.ghost"); in `container` (a popover): one under another
     ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
     begin_run(slot, ctx) -> LiveRun          # the run a Train starts (a replay, or a shared computation)
     progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time,
                                              # and "replay of a stored run" where it is one
+    progress_text(snap) -> str               # that status line alone (the scrubber's label after a run)
     pace_control(slot, snap)                 # a replay's pace: as computed, 2×, 4×, at once
     weights_pending(slot) -> bool            # a paused replay's weights are being computed again
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
@@ -219,6 +223,7 @@ def _step(slot: str, make_context: Callable[[], RunContext]) -> None:
         if run is None:
             return
     before = run.snapshot().step
+    slot_state(slot).at = None               # the charts follow the run to its new step (not a scrubbed one)
     run.step()
     _wait_for_step(run, before)
 
@@ -234,6 +239,7 @@ def _stop(slot: str, make_context: Callable[[], RunContext]) -> None:
 
 def _reset(slot: str, make_context: Callable[[], RunContext]) -> None:
     clear_run(slot)
+    slot_state(slot).at_link = None          # a link's moment no longer waits for a run
 
 
 ACTIONS = {"train": _train, "pause": _pause, "step": _step, "stop": _stop, "reset": _reset}
@@ -246,8 +252,9 @@ def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
         handler(slot, make_context)
 
 
-def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
-    """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them."""
+def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> Any:
+    """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them;
+    returns the row's spare last column."""
     state = slot_state(slot)
     action, state.action = state.action, None
     if action:
@@ -279,20 +286,26 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     error, state.error = state.error, None     # shown once; the next rerun clears it
     if error:
         box.error(md(error), icon=":material/error:")
+    return cols[5]
 
 
 # ------------------------------------------------------------------------------------------ poller
+def progress_text(snap: Snapshot) -> str:
+    """The status line: "✓ **completed** · epoch 10/10 · step 830/830 · 98.2 s elapsed" (and, for a replay,
+    what it is)."""
+    total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
+    replay = f" · {snap.replay}" if snap.replay else ""
+    return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
+            f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)} elapsed{replay}")
+
+
 def progress(snap: Snapshot | None) -> None:
     """Status, epoch/step progress bar and elapsed time of a snapshot (and, for a replay, what it is)."""
     if snap is None:
         st.caption("No run yet — press **Train** (or **Step** to go one optimiser step at a time).")
         return
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
-    frac = min(1.0, snap.step / total_steps)
-    replay = f" · {snap.replay}" if snap.replay else ""
-    st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
-                            f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
-                            f"{seconds(snap.elapsed)} elapsed{replay}"))
+    st.progress(min(1.0, snap.step / total_steps), text=progress_text(snap))
     if snap.status == "queued":
         st.info(describe_wait(snap.ahead, snap.wait) + " Pause, Stop and Reset work while you wait.",
                 icon=":material/hourglass_top:")
@@ -337,6 +350,13 @@ def _status(slot: str) -> str | None:
     return getattr(get_run(slot), "status", None)
 
 
+def _phase(slot: str) -> str | None:
+    """The slot's status as the page's layout sees it: queued and running are both "active" (the same
+    buttons, the same polling), so a run leaving the queue needs no full rerun."""
+    status = _status(slot)
+    return "active" if status in ACTIVE else status
+
+
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
               interval: float = POLL_SECONDS, watch: tuple[str, ...] = (),
               slow: Callable[[Snapshot | None, RunContext | None], None] | None = None) -> None:
@@ -350,16 +370,21 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     the time the browser took beyond the interval before asking again (its timer fires late while it is
     still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
     slots = (slot, *watch)
-    statuses = tuple(_status(s) for s in slots)
+    statuses = tuple(_phase(s) for s in slots)
     pending = closed_loop_pending(slot) or weights_pending(slot)   # computed in the background
     state = slot_state(slot)
     state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
-    waiting = any(s in ACTIVE for s in statuses) or pending
+    waiting = "active" in statuses or pending
     every = poll_interval(state.redraw_cost or 0.0, interval) if waiting else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
         start = time.monotonic()
+        if every is not None and fragment_rerun() and tuple(_phase(s) for s in slots) != statuses:
+            # paused, resumed or ended: the full rerun draws it, not this timed redraw, whose evaluation of
+            # the final weights the next tick would cut short (the page said "completed" for seconds
+            # before its predictions came)
+            st.rerun()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
         with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
@@ -376,8 +401,13 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
         state.redraw_cost, state.redraw_at = smooth, start
         wanted = poll_interval(smooth, interval)
+        if not fragment_rerun():
+            # drawn as part of a full run: let it finish (a full run cut short by st.rerun() left the
+            # browser holding the widgets' defaults, e.g. a link's settings lost when the link started a
+            # run); the next timed redraw, a moment later, asks for the full rerun if still needed
+            return
         now_pending = closed_loop_pending(slot) or weights_pending(slot)
-        if (tuple(_status(s) for s in slots) != statuses or now_pending != pending
+        if (tuple(_phase(s) for s in slots) != statuses or now_pending != pending
                 or not every / 2 <= wanted <= every * 1.5):
             # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
             # the redraw cost moved the interval far from the one this fragment was started with
@@ -406,6 +436,14 @@ def in_layout(draw: Callable[[Snapshot | None, RunContext | None], None], snap: 
         st.rerun(scope="app")
 
 
+def fragment_rerun() -> bool:
+    """Whether this script run reruns fragments only (a timed redraw), not the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
 def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
     """The slot's ghost run and its context, while the run it copied is still the one shown."""
     ghost = f"{slot}.ghost"
@@ -418,10 +456,11 @@ def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
 GHOST_CELL = "lstm"          # the ghost's cell until one is chosen: the gated answer to a plain RNN
 
 
-def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
+def ghost_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
     """The ghost run of a slot (slot `<slot>.ghost`): the same setup as the run shown — same windows,
     seed and training settings — with another cell, trained beside it and overlaid on its charts
-    (only while that run is the one shown: after Reset or a new Train it is no longer its ghost)."""
+    (only while that run is the one shown: after Reset or a new Train it is no longer its ghost).
+    In `container` (e.g. a popover) the picker and the buttons stand one under another."""
     from rnn_core.config import replace
 
     ghost = f"{slot}.ghost"
@@ -443,10 +482,16 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
         clear_run(ghost)
     shown = get_context(slot)
     options = [c for c in CELLS if shown is None or c != shown.model_cfg.cell]
-    if st.session_state.get(cell_key) not in options:
-        st.session_state[cell_key] = GHOST_CELL if GHOST_CELL in options else options[0]
-    c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
-    c1.selectbox("Ghost run: the same setup with", options, format_func=label_of, key=cell_key,
+    if cell_key in st.session_state and st.session_state[cell_key] not in options:
+        del st.session_state[cell_key]        # the cell shown now: back to the default below
+    # the default as `index`, not written into the session: a picker in a closed popover is drawn by the
+    # browser only when opened, and one drawn late takes its default, not a value the session set
+    default = options.index(GHOST_CELL) if GHOST_CELL in options else 0
+    if container is not None:
+        c1 = c2 = c3 = container
+    else:
+        c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
+    c1.selectbox("Ghost run: the same setup with", options, index=default, format_func=label_of, key=cell_key,
                  help="Trains another cell on the same windows, seed and settings, and draws its loss and "
                       "gradient through time (purple, dashed) over this run's, without leaving the page.")
     c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
@@ -456,7 +501,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
               on_click=_request, args=(ghost, "clear"), disabled=get_run(ghost) is None)
     error, state.error = state.error, None
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(error, icon=":material/error:")     # on the page, not in a closed popover
 
 
 def session_watcher() -> Callable[[], bool] | None:

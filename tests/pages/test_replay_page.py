@@ -12,7 +12,7 @@ import pytest
 from rnn_core.cli.main import main
 from rnn_core.serve.shared import STORED_PHRASE
 from rnn_core.serve.store import default_store
-from tests.conftest import open_page, run_of
+from tests.conftest import open_page, run_of, status_line
 
 PAGE = "app_pages/playground.py"
 FINISHED = ("completed", "stopped", "diverged")
@@ -59,7 +59,7 @@ def test_train_replays_the_stored_preset_and_says_so(store_dir, capsys):
     while run.status not in FINISHED and time.monotonic() < deadline:
         time.sleep(0.1)
     at.run()
-    status = at.get("progress")[0].proto.text
+    status = status_line(at)
     assert "diverged" in status and STORED_PHRASE in status
     snap = run.snapshot(max_points=10**9)
     shown = [*sorted([*snap.steps, *snap.epochs], key=lambda r: (r["step"], r["kind"] == "epoch")), snap.end]
