@@ -130,6 +130,7 @@ def test_a_presets_page_says_its_sentence_and_links_to_it(written):
     facts = page_facts(page, BASE)
     assert facts["title"] == PRESETS["exploding"].title and facts["sentence"] == PRESETS["exploding"].description
     assert facts["link"] == playground_link({"preset": "exploding"}, BASE) == BASE + "?preset=exploding"
+    assert facts["moment_link"] == BASE + "?preset=exploding&at="        # + a step or a key moment's kind
     changed = page_facts(replace(page, train=replace(train, epochs=2)), BASE)
     assert "the settings have changed since" in changed["sentence"] and "preset=" not in changed["link"]
 
