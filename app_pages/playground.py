@@ -14,8 +14,8 @@ from ui.controls import sidebar_controls
 from ui.links import PLAYGROUND, changed_preset_sentence, holds_preset
 from ui.live import get_context, get_run, ghost_bar, live_area, run_bar
 from ui.markdown import md
-from ui.presenter import presenter_bar, presenter_mode
-from ui.views import CHARTS, draw_presented, draw_run, ghost_slot
+from ui.presenter import first_screen, presenter_bar, presenter_mode
+from ui.views import CHARTS, draw_presented, ghost_slot, run_parts
 
 SLOT = "pg"
 
@@ -25,9 +25,9 @@ state.restore_widgets(SLOT)
 chart, bar = presenter_bar("playground", CHARTS, "loss") if presenter else (None, None)
 
 if not presenter:
-    st.title("RNN Playground")
-    st.caption("Pick a recurrent cell, the window length and a dataset, press **Train**, and watch the loss, "
-               "the gradient flowing back through time, and the predictions — live.")
+    first_screen()                    # a compact top, so the status, verdict and first charts fit 1280×720
+    title, bar = st.columns([2, 3], vertical_alignment="center")
+    title.title("RNN Playground")
 if url_note:
     st.warning(md(url_note), icon=":material/link_off:")
 
@@ -41,23 +41,19 @@ def _apply_preset() -> None:
         state.apply_preset(SLOT, choice)
 
 
-c1, c2 = (bar, None) if presenter else st.columns([3, 2], vertical_alignment="bottom")
-c1.selectbox("Preset", [None, *PRESETS], key=PRESET_CHOICE,
-             format_func=lambda k: "Choose a preset…" if k is None else PRESETS[k].title,
-             on_change=_apply_preset, label_visibility="collapsed" if presenter else "visible",
-             help="Sets several controls at once; you can change any of them after.")
+bar.selectbox("Preset", [None, *PRESETS], key=PRESET_CHOICE,
+              format_func=lambda k: "Choose a preset…" if k is None else PRESETS[k].title,
+              on_change=_apply_preset, label_visibility="collapsed",
+              help="A preset sets several controls at once; you can change any of them after.")
 preset = state.slot(SLOT).preset
-if preset in PRESETS and not presenter:
-    note = preset_note(preset)
-    if note:
-        st.info(note, icon=":material/wifi_off:")
-
 model_cfg, data, train_cfg = sidebar_controls(SLOT, expanded=not presenter)
-if preset in PRESETS and not presenter:     # its sentence only while the settings are the preset's
-    title = PRESETS[preset].title
-    c2.caption(f"**{title}** — {PRESETS[preset].description}"
-               if holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
-               else changed_preset_sentence(title))
+story = ("Pick a recurrent cell, the window length and a dataset (or a preset), press **Train**, and watch "
+         "the loss, the gradient flowing back through time, and the predictions — live.")
+note = preset_note(preset) if preset in PRESETS else None      # e.g. the stock preset's offline data
+if preset in PRESETS:                       # its sentence only while the settings are the preset's
+    name = PRESETS[preset].title
+    held = holds_preset(PLAYGROUND, (model_cfg, data.config, train_cfg), preset)
+    story = f"**{name}** — {PRESETS[preset].description}" if held else changed_preset_sentence(name)
 state.remember(SLOT, model_cfg, data.config, train_cfg)
 state.sync_url(SLOT, model_cfg, data.config, train_cfg, has_run=get_run(SLOT) is not None)
 for sentence in data.notes:
@@ -72,14 +68,18 @@ def make_context():
     return run_files.make_context(model_cfg, data, train_cfg)
 
 
-run_bar(SLOT, make_context)
+spare = run_bar(SLOT, make_context)
 if presenter:
     live_area(SLOT, draw_presented(SLOT, chart), watch=(ghost_slot(SLOT),))
     st.stop()
-if run_files.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
+if state.settings_changed(get_context(SLOT), model_cfg, data.config, train_cfg):
     st.caption("The sidebar differs from the settings of the run shown: press **Reset**, then **Train**, to "
                "train with the new ones.")
 race_button(model_cfg, data.config, train_cfg)      # text tasks: tanh RNN vs LSTM side by side on Compare
-ghost_bar(SLOT, make_context)
-live_area(SLOT, draw_run(SLOT), watch=(ghost_slot(SLOT),))
+ghost_bar(SLOT, make_context, spare.popover("Ghost run", icon=":material/group:", width="stretch",
+                                            help="Train another cell on the same setup, drawn over this "
+                                                 "run's loss and gradient."))
+# laid out here, redrawn in two parts; the preset's sentence and note go under the first charts
+each_step, each_epoch = run_parts(SLOT, get_context(SLOT), story, note)
+live_area(SLOT, each_step, watch=(ghost_slot(SLOT),), slow=each_epoch)
 run_files.export_panel(SLOT, model_cfg, data.config, train_cfg)

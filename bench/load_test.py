@@ -5,17 +5,24 @@ Not a test (nothing asserts a time): it prints what K students felt and what the
     .venv/bin/python -m bench.load_test --students 1,4,8,16         # websocket students (default)
     .venv/bin/python -m bench.load_test --students 1,4 --clients browser     # Chromium students
     .venv/bin/python -m bench.load_test --students 4 --mode workers --background 2
+    .venv/bin/python -m bench.load_test --students 32 --distinct     # 32 different runs (one seed each)
+    .venv/bin/python -m bench.load_test --students 64 --preset vanishing   # 64 students, one preset
+    .venv/bin/python -m bench.load_test --mode switch --background 4 --preset vanishing --clicks 10
 
 Classroom mode (default). For each K a fresh `streamlit run app.py` on loopback (tests/conftest.py's
-`start_server`, admission slots from --slots, default: the CPUs), one warm-up visit, then K students
-arriving spread over --arrival seconds. Each opens a Playground link with a small setup (sine, T = 20,
-H = 16, --epochs epochs), presses **Train**, and while the run is queued or training clicks the "Log loss
-axis" toggle --clicks times and switches to Learn and back once, then waits for "completed" and leaves.
+`start_server`, admission slots from --slots, default: the CPUs; its own empty run store), one warm-up
+visit, then K students arriving spread over --arrival seconds. Each opens a Playground link with a small
+setup (sine, T = 20, H = 16, --epochs epochs; with --distinct each student its own seed, so no two share
+a run; with --preset NAME the preset's link instead), presses **Train**, and while the run is queued or
+training clicks the "Log loss axis" toggle --clicks times and switches to Learn and back once, then waits
+for "completed" and leaves.
 Measured: click → the loss chart's y axis changed type (the toggle's effect), click → Learn's title (a
 page switch), Train → the status bar shows the run (queued or running), Train → first loss point (queue
 wait included), Train → status "running" (the queue wait). Runs completed = students that saw
-"completed" within --limit s. The server's RSS and thread count come from /proc/<pid>/status before the
-students come, during (max), and --settle s after the last has left.
+"completed" within --limit s. Computed = students whose status line did not say "replay" (they started
+the computation of their run; every other student replayed one, `rnn_core/serve/shared.py`). The
+server's RSS and thread count come from /proc/<pid>/status before the students come, during (max), and
+--settle s after the last has left.
 
 --clients ws (default): each student is a `bench.st_client.Session`, Streamlit's own websocket protocol
 spoken from this process (BackMsg / ForwardMsg protobufs; fragment timers as the frontend runs them);
@@ -170,7 +177,14 @@ async def switch_latency(page, timeout: float) -> float | None:
     return took
 
 
-def note(out: dict, status: str, points: int, now: float) -> None:
+def link(args, i: int) -> str:
+    """Student i's link: the preset's, or the small setup (its own seed with --distinct)."""
+    if args.preset:
+        return f"preset={args.preset}"
+    return f"{SETUP}&t.epochs={args.epochs}" + (f"&t.seed={i}" if args.distinct else "")
+
+
+def note(out: dict, status: str, points: int, now: float, progress: str = "") -> None:
     """What one look at a student's page says about the run, `now` s after Train: the status bar shown
     (the click took effect), queued → running (the queue wait), the first loss point, the end."""
     if status and "status_shown" not in out:
@@ -183,23 +197,31 @@ def note(out: dict, status: str, points: int, now: float) -> None:
         out["first_point"] = now
     if status in FINISHED:
         out["status"] = status
+    if "replay of" in progress:
+        out["replayed"] = True
+
+
+async def progress_text(page) -> str:
+    bars = page.locator("[data-testid='stProgress']")
+    return await bars.first.inner_text() if await bars.count() else ""
 
 
 async def watch(page, out: dict, t_click: float, limit: float) -> None:
     """Every 0.1 s: `note` what the page shows."""
     while time.monotonic() - t_click < limit and "status" not in out:
-        state, status = await loss_state(page), await status_of(page)
-        note(out, status, (state or {}).get("points", 0), time.monotonic() - t_click)
+        state, text = await loss_state(page), await progress_text(page)
+        m = STATUS.search(text)
+        note(out, m.group(1) if m else "", (state or {}).get("points", 0), time.monotonic() - t_click, text)
         await asyncio.sleep(0.1)
 
 
-async def student(browser, url: str, delay: float, args, out: dict, train: bool = True) -> None:
+async def student(browser, url: str, delay: float, args, out: dict, train: bool = True, i: int = 0) -> None:
     await asyncio.sleep(delay)
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(args.limit * 1000)
     try:
-        await page.goto(f"{url}/?{SETUP}&t.epochs={args.epochs}")
+        await page.goto(f"{url}/?{link(args, i)}")
         await wait_idle(page, args.limit)
         await page.wait_for_function(f"() => ({LOSS_STATE})() !== null", timeout=args.limit * 1000)
         if not train:
@@ -249,18 +271,19 @@ async def ws_switch(s: Session, timeout: float) -> float | None:
     return None if at is None else at - t0
 
 
-async def ws_student(url: str, delay: float, args, out: dict) -> None:
+async def ws_student(url: str, delay: float, args, out: dict, i: int = 0) -> None:
     """The browser student's visit (`student`) over the websocket (`bench.st_client.Session`)."""
     await asyncio.sleep(delay)
     try:
         async with Session(url) as s:
-            if await s.open(f"{SETUP}&t.epochs={args.epochs}", args.limit) is None:
+            if await s.open(link(args, i), args.limit) is None:
                 raise TimeoutError(f"the page's first script run did not finish within {args.limit:.0f} s")
             if s.loss is None:
                 raise RuntimeError("the page's first script run drew no loss chart"
                                    + "".join(f"; it shows {e}" for e in s.exceptions()[:1]))
             t_click = await s.click("Train")
-            s.listen(lambda s, at: note(out, s.status(), (s.loss or {}).get("points", 0), at - t_click))
+            s.listen(lambda s, at: note(out, s.status(), (s.loss or {}).get("points", 0), at - t_click,
+                                        s.last_progress))
             clicks_left, switched = args.clicks, False
             while time.monotonic() - t_click < args.limit and "status" not in out and not s.closed.is_set():
                 drawn = bool(s.loss and s.loss["points"] > 0)      # the empty chart ignores the axis option
@@ -303,7 +326,8 @@ async def browser_room(url: str, k: int, args, results: list[dict], sampler: Pro
         await warm_up(browser, url, args.warm)
         before = sampler.read()
         with sampler:
-            await asyncio.gather(*(student(browser, url, d, args, r) for d, r in zip(arrivals(k, args), results)))
+            await asyncio.gather(*(student(browser, url, d, args, r, i=i)
+                                   for i, (d, r) in enumerate(zip(arrivals(k, args), results))))
         await browser.close()
     return before
 
@@ -315,14 +339,15 @@ async def ws_room(url: str, k: int, args, results: list[dict], sampler: ProcSamp
     await asyncio.sleep(args.warm)
     before = sampler.read()
     with sampler:
-        await asyncio.gather(*(ws_student(url, d, args, r) for d, r in zip(arrivals(k, args), results)))
+        await asyncio.gather(*(ws_student(url, d, args, r, i=i)
+                               for i, (d, r) in enumerate(zip(arrivals(k, args), results))))
     return before
 
 
 async def classroom(k: int, args) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="rnn-load-"))
     # explicit: importing tests.conftest sets a generous default for the test suite's own servers
-    env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus())}
+    env = {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus()), "RNN_PLAYGROUND_RUN_STORE": str(folder / "runs")}
     proc, url = start_server(folder, env)
     results = [{} for _ in range(k)]
     room = ws_room if args.clients == "ws" else browser_room
@@ -370,7 +395,8 @@ def summarise(k: int, results: list[dict], before, during, after) -> dict:
             "switch p95": percentile(switches, 95), "status p50": percentile(shown, 50),
             "status p95": percentile(shown, 95), "first point p50": percentile(firsts, 50),
             "first point max": max(firsts, default=float("nan")),
-            "completed": sum(r.get("status") == "completed" for r in results),
+            "completed": sum(r.get("status") in ("completed", "diverged") for r in results),
+            "computed": sum(1 for r in results if "status_shown" in r and not r.get("replayed")),
             "queued": sum(bool(r.get("was_queued")) for r in results),
             "wait mean": statistics.fmean(waits) if waits else float("nan"), "wait max": max(waits, default=0.0),
             "rss": (before[0], max(rss), after[0]), "threads": (before[1], max(threads), after[1]),
@@ -380,12 +406,13 @@ def summarise(k: int, results: list[dict], before, during, after) -> dict:
 def print_classroom(rows: list[dict]) -> None:
     print(table(["K", "click→effect p50 / p95", "page switch p50 / p95", "Train→status p50 / p95",
                  "Train→first point p50 / max",
-                 "completed", "queued (mean / max wait)", "RSS MB before/max/after", "threads b/max/a"],
+                 "completed", "computed", "queued (mean / max wait)", "RSS MB before/max/after", "threads b/max/a"],
                 [[r["K"], f"{fmt(r['click p50'])} / {fmt(r['click p95'])} ({r['clicks']} clicks"
                   + (f", {r['clicks lost']} no effect)" if r["clicks lost"] else ")"),
                   f"{fmt(r['switch p50'])} / {fmt(r['switch p95'])}",
                   f"{fmt(r['status p50'])} / {fmt(r['status p95'])}",
                   f"{fmt(r['first point p50'])} / {fmt(r['first point max'])}", f"{r['completed']}/{r['K']}",
+                  f"{r['computed']}/{r['K']}",
                   f"{r['queued']} ({fmt(r['wait mean'])} / {fmt(r['wait max'])})",
                   "/".join(f"{x:.0f}" for x in r["rss"]), "/".join(str(x) for x in r["threads"])]
                  for r in rows]))
@@ -469,15 +496,60 @@ async def workers(args) -> None:
     print(table([f"while {n} runs train", "toggle→effect p50 / p95", "page switch p50 / p95", "samples"], rows))
 
 
+async def switch_room(args) -> None:
+    """--mode switch: --background Chromium students train (the --preset, or the small setup with
+    --distinct seeds) while an observer tab in the same browser switches to Learn and back --clicks
+    times; its page switch p50 / max, and how many runs the room computed."""
+    from playwright.async_api import async_playwright
+
+    folder = Path(tempfile.mkdtemp(prefix="rnn-switch-"))
+    proc, url = start_server(folder, {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots or cpus()),
+                                      "RNN_PLAYGROUND_RUN_STORE": str(folder / "runs")})
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            await warm_up(browser, url, args.warm)
+            room = [{} for _ in range(args.background)]
+            long = argparse.Namespace(**{**vars(args), "clicks": 0})
+            tasks = [asyncio.create_task(student(browser, url, 0.5 * i, long, r, i=i)) for i, r in enumerate(room)]
+            await asyncio.sleep(3 + 0.5 * args.background)
+            context = await browser.new_context(viewport={"width": 1300, "height": 900})
+            page = await context.new_page()
+            await page.goto(f"{url}/?{SETUP}&t.epochs=2")
+            await wait_idle(page, args.limit)
+            running = [r for r in room if "status" not in r]
+            switches = []
+            for _ in range(args.clicks):
+                switches.append(await switch_latency(page, args.limit / 4))
+                await asyncio.sleep(random.uniform(0.3, 0.8))
+            still = sum("status" not in r for r in room)
+            await context.close()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await browser.close()
+    finally:
+        stop_server(proc)
+    s = [x for x in switches if x is not None]
+    computed = sum(1 for r in room if "status_shown" in r and not r.get("replayed"))
+    print(table([f"{args.background} Chromium students train {args.preset or 'the small setup'}",
+                 "observer's page switch p50 / max", "switches", "room's runs computed / replayed"],
+                [["", f"{fmt(percentile(s, 50))} / {fmt(max(s, default=float('nan')))}", len(s),
+                  f"{computed} / {args.background - computed}"]]))
+    print(f"{len(running)} of the room's runs were training when the observer began, {still} when it ended")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--students", default="1,4,8", help="comma-separated K values (one server each)")
     p.add_argument("--clients", choices=("ws", "browser"), default="ws",
                    help="ws: Streamlit's websocket protocol from this process; browser: Chromium contexts")
-    p.add_argument("--mode", choices=("classroom", "workers"), default="classroom")
+    p.add_argument("--mode", choices=("classroom", "workers", "switch"), default="classroom")
     p.add_argument("--background", type=int, default=2, help="workers mode: runs training meanwhile")
     p.add_argument("--slots", type=int, default=0, help="admission slots (default: the server's, = CPUs)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of each student's run")
+    p.add_argument("--distinct", action="store_true", help="each student trains its own seed (no run shared)")
+    p.add_argument("--preset", default="", help="every student opens this Playground preset instead")
     p.add_argument("--clicks", type=int, default=3, help="toggle clicks per student while training")
     p.add_argument("--arrival", type=float, default=5.0, help="students arrive over this many seconds")
     p.add_argument("--limit", type=float, default=180.0, help="seconds a student waits at most")
@@ -489,13 +561,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    reason = browser_missing_reason() if args.clients == "browser" or args.mode == "workers" else None
+    reason = browser_missing_reason() if args.clients == "browser" or args.mode != "classroom" else None
     if reason:
         print(f"load test skipped: {reason}")
         return
     random.seed(args.seed)
     if args.mode == "workers":
         asyncio.run(workers(args))
+        return
+    if args.mode == "switch":
+        asyncio.run(switch_room(args))
         return
     rows = []
     for k in [int(x) for x in args.students.split(",") if x.strip()]:

@@ -16,11 +16,13 @@ Then two windows of --seconds each, while every run trains in its worker process
   (the server still reads their records from the worker pipes).
 
 The server's CPU time (utime + stime of the server process alone, /proc/<pid>/stat: its workers are
-other processes) is read at the start and end of each window; the redraws are the fragment reruns the
-sessions saw finish in the watching window. Printed: redraws per second per session, the server's CPU
-per second in both windows, CPU per redraw (all of the watching window's CPU ÷ its redraws) and net of
-what the server spends without redraws (watching − away, ÷ redraws). CPU time, not wall time: the
-machine may be shared.
+other processes) is read at the start and end of each window. A redraw is one refresh of a session's
+live view: a rerun of the fragment that redraws most often (the one that redraws the whole live view
+where there is one, the step-level part where the view redraws in two parts — the epoch-level part's
+own, rarer reruns are counted in its CPU, not as redraws). Printed: redraws per second per session, the
+other fragment reruns, the server's CPU per second in both windows, CPU per redraw (all of the watching
+window's CPU ÷ its redraws) and net of what the server spends without redraws (watching − away, ÷
+redraws). CPU time, not wall time: the machine may be shared.
 
 Leaves to others: the protocol (bench/st_client.py), the server helpers (tests/conftest.py).
 """
@@ -64,11 +66,17 @@ async def open_and_train(url: str, i: int, args) -> Session:
     return s
 
 
-async def window(pid: int, sessions: list[Session], seconds: float) -> tuple[float, int]:
-    """(server CPU seconds, script runs the sessions saw finish) over `seconds` of wall time."""
-    runs, cpu = sum(s.script_runs for s in sessions), cpu_seconds(pid)
+async def window(pid: int, sessions: list[Session], seconds: float) -> tuple[float, int, int]:
+    """(server CPU seconds, redraws, other script runs) over `seconds` of wall time (see the docstring)."""
+    before, cpu = [dict(s.runs_by_fragment) for s in sessions], cpu_seconds(pid)
     await asyncio.sleep(seconds)
-    return cpu_seconds(pid) - cpu, sum(s.script_runs for s in sessions) - runs
+    cpu = cpu_seconds(pid) - cpu
+    redraws = others = 0
+    for s, old in zip(sessions, before):
+        runs = sorted((n - old.get(k, 0) for k, n in s.runs_by_fragment.items()), reverse=True)
+        redraws += runs[0] if runs else 0
+        others += sum(runs[1:])
+    return cpu, redraws, others
 
 
 async def measure(url: str, pid: int, args) -> dict:
@@ -77,19 +85,19 @@ async def measure(url: str, pid: int, args) -> dict:
         for i in range(args.watchers):
             sessions.append(await open_and_train(url, i, args))
         await asyncio.sleep(args.settle)                   # the first, costlier full reruns are over
-        watch_cpu, redraws = await window(pid, sessions, args.seconds)
+        watch_cpu, redraws, other_runs = await window(pid, sessions, args.seconds)
         for s in sessions:
             await s.switch_page("Learn")
         for s in sessions:
             await s.until(lambda s: s.heading("Learn") and not s.running, args.limit)
         await asyncio.sleep(args.settle)
-        away_cpu, away_runs = await window(pid, sessions, args.seconds)
+        away_cpu, away_runs, _ = await window(pid, sessions, args.seconds)
         statuses = [s.status() for s in sessions]
     finally:
         for s in sessions:
             await s.__aexit__(None, None, None)
-    return {"redraws": redraws, "watch_cpu": watch_cpu, "away_cpu": away_cpu, "away_runs": away_runs,
-            "statuses": statuses}
+    return {"redraws": redraws, "other_runs": other_runs, "watch_cpu": watch_cpu, "away_cpu": away_cpu,
+            "away_runs": away_runs, "statuses": statuses}
 
 
 def report(r: dict, args) -> None:
@@ -100,7 +108,8 @@ def report(r: dict, args) -> None:
                  "CPU per redraw", "CPU per redraw, net of away"],
                 [[n, f"{r['redraws'] / secs / n:.2f}", f"{1000 * r['watch_cpu'] / secs:.0f} ms",
                   f"{1000 * r['away_cpu'] / secs:.0f} ms", f"{1000 * per_redraw:.1f} ms", f"{1000 * net:.1f} ms"]]))
-    print(f"{r['redraws']} redraws in {secs:.0f} s watching; {r['away_runs']} script runs while away; "
+    print(f"{r['redraws']} redraws and {r['other_runs']} other script runs (the epoch-level part's) in "
+          f"{secs:.0f} s watching; {r['away_runs']} script runs while away; "
           f"the runs' status at the end: {', '.join(sorted(set(r['statuses'])))}")
 
 

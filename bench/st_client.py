@@ -73,7 +73,9 @@ class Session:
         self.held: dict[str, object] = {}   # widget id → WidgetState sent with every rerun
         self.loss: dict | None = None       # loss_view() of the last loss chart delta
         self.last_status = ""               # STATUS word of the last progress bar delta
+        self.last_progress = ""             # the whole text of the last progress bar delta
         self.script_runs = 0                # script_finished messages seen
+        self.runs_by_fragment: dict[tuple, int] = {}   # script runs begun, by the fragments they rerun (() = full)
         self.running = False
         self._chart_kind: dict[str, bool] = {}         # plotly element id → is the loss chart
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}
@@ -147,7 +149,9 @@ class Session:
                 self._cancel_timers(fid)
 
     def _new_session(self, msg: ForwardMsg) -> None:
-        if not msg.metadata.run.fragment_ids:         # a full run: the frontend drops every timer
+        fragments = tuple(msg.metadata.run.fragment_ids)
+        self.runs_by_fragment[fragments] = self.runs_by_fragment.get(fragments, 0) + 1
+        if not fragments:                             # a full run: the frontend drops every timer
             self._cancel_timers()
 
     def _navigation(self, nav) -> None:
@@ -173,6 +177,7 @@ class Session:
         if kind == "progress":
             m = STATUS.search(inner.text)
             self.last_status = m.group(1) if m else self.last_status
+            self.last_progress = inner.text
         elif kind == "plotly_chart":
             self._chart(inner)
 

@@ -71,7 +71,7 @@ OVERLAY_MARKERS = 12      # markers per line, at most (they tell the lines apart
 def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int = 380) -> go.Figure:
     """Every cell's ‖∂L/∂h_t‖ (first layer) on one log chart: geometric mean line, min–max band."""
     what = "‖∂L/∂hₜ‖ / ‖∂L/∂h_T‖" if normalised else "‖∂L/∂hₜ‖"
-    title = "All cells, same settings: how much gradient reaches timestep t"
+    title = "All cells, same settings: gradient reaching t"     # fits a half-width column at 1280 px
     if not curves:
         return empty(title, "No cells to draw.", height)
     traces = []

@@ -45,8 +45,9 @@ INK, GREY, SLATE, RED = "#1f2330", "#868e96", "#495057", "#e03131"
 COLORS = {
     "train": BLUE, "val": ORANGE, "test": GREEN, "pred": PINK, "closed": VIOLET, "ghost": "#ae3ec9",
     "actual": INK, "baseline": GREY, "reference": GREY, "border": INK, "clip": RED,
-    "left_out": "#ced4da", "warning": "#c92a2a",
-}   # border: the σ_max·γ = 1 line on a heatmap; reference: a line that is not measured (bound, gate path)
+    "left_out": "#ced4da", "warning": "#c92a2a", "moment": "#0b7285", "moment_on_dark": "#3bc9db",
+}   # border: the σ_max·γ = 1 line on a heatmap; reference: a line that is not measured (bound, gate path);
+    # moment: where the scrubber stands (`marks.py`; on the dark heatmap, its light twin)
 LAYER_COLORS = [BLUE, PINK, GREEN, ORANGE]
 GATE_COLORS = {"input": BLUE, "forget": PINK, "cell": GREEN, "output": ORANGE, "reset": VIOLET, "update": TEAL}
 # Magma, written out as rgb(): Streamlit's chart theme treats the hex colours "#000001" … "#000040" as

@@ -32,6 +32,9 @@ if str(ROOT) not in sys.path:
 # tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py runs
 # servers with one.
 os.environ.setdefault("RNN_PLAYGROUND_MAX_RUNS", "16")
+# A test trains what it asks for: no run store (a run stored by an earlier test, or by the developer's own
+# app, would be replayed instead). The store's own tests pass a store, or set a folder for their server.
+os.environ.setdefault("RNN_PLAYGROUND_RUN_STORE", "off")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -216,6 +219,15 @@ def run_of(at, name: str = "pg"):
     """The run in slot `name` of an AppTest's session (a LiveRun, StaticRun or SweepRun), or None."""
     state = slot_of(at, name)
     return None if state is None else state.run
+
+
+def status_line(at, name: str = "pg") -> str:
+    """The run's status line as the page shows it: the progress bar's text while a run trains, the label
+    of its timeline (the scrubber, `ui/scrub.py`) once it is paused or has ended."""
+    bars = at.get("progress")
+    if bars:
+        return bars[0].proto.text
+    return next(w.label for w in at.get("select_slider") if w.key == f"{name}.scrub.step")
 
 
 # ---------------------------------------------------------------------------- cells of the registry

@@ -41,7 +41,7 @@ from rnn_core.nn.tasks import TASKS, Task
 from rnn_core.readable import COLUMN
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.workers import new_run
+from rnn_core.serve.shared import start_run
 from ui import charts
 from ui.controls import data_controls, field_range, train_controls
 from ui.live import (
@@ -170,7 +170,8 @@ def start_race(s: RaceSettings) -> None:
             mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
-            runs[cell] = (new_run(mcfg, s.train, windows, watcher=watcher), RunContext(mcfg, s.data, s.train, windows))
+            runs[cell] = (start_run(mcfg, s.data, s.train, windows, watcher=watcher),
+                          RunContext(mcfg, s.data, s.train, windows))
     except (ConfigError, ValueError) as exc:       # DataError is a ValueError
         slot(PREFIX).error = str(exc)
         return

@@ -3,7 +3,8 @@ presenter view they drive the page:
 
     Space      trains, or pauses a running run (Playground); starts the race (Compare)
     PageDown   the next key moment where a run's scrubber shows a "later moment" button (widget key
-               `pg.scrub.next`), the next step (Learn), else one optimiser Step
+               `pg.scrub.next` after a run, `pg.scrub.later` on a paused one), the next step (Learn), else
+               one optimiser Step (a paused run at its latest step: one step further)
     PageUp     the previous key moment, the previous step (Learn)
     B          a black screen (the element `#rnn-blank`); B again, Escape or a click brings the page back,
                the focus where it was; while black, Space / PageDown / PageUp do nothing
@@ -12,8 +13,9 @@ Each key presses the first button of its list (`KEYMAP`, by widget key) that is 
 enabled, exactly as a click would; a key typed into a text box, a select box or a slider, or Space on a
 focused button (which presses that button), is left alone. Outside presenter view the keys scroll the page
 as usual. The same script makes the last two kinds of element that a keyboard could not reach reachable
-(a display formula wider than its column, which scrolls, and the file uploaders' drop zone) and puts the
-portal where Streamlit opens tooltips and menus into a named landmark.
+(a display formula wider than its column, which scrolls, and the file uploaders' drop zone), puts the
+portal where Streamlit opens tooltips and menus into a named landmark, and on a phone in presenter view
+moves the chosen chart's legend under its plot (beside it, at lecture size, it squeezed the plot).
 
     key_script()          once per script run (app.py): installs the listener once per browser tab
     KEYMAP                {key: widget keys, first match wins}
@@ -30,14 +32,16 @@ import re
 import streamlit as st
 
 # {key (KeyboardEvent.key): widget keys, in order}: the first one shown and enabled is pressed.
-# A key prefixed "!" owns the key while its button is shown, even disabled: at the last key moment
-# PageDown does nothing rather than start a new step.
+# A key prefixed "!" owns the key while its button is shown, even disabled: at a finished run's last key
+# moment PageDown does nothing rather than start a new step. A paused run's "later moment" button
+# (`pg.scrub.later`) does not: at its latest step PageDown falls through to Step.
 KEYMAP: dict[str, tuple[str, ...]] = {
     " ": ("pg.btn.train", "pg.btn.pause", "cmp.btn.race"),
-    "PageDown": ("!pg.scrub.next", "learn.next", "pg.btn.step"),
+    "PageDown": ("!pg.scrub.next", "pg.scrub.later", "learn.next", "pg.btn.step"),
     "PageUp": ("!pg.scrub.back", "learn.prev"),
 }
 BLANK = "rnn-blank"                    # the id of the black screen B puts over the page
+LEGEND_FLAG = "--rnn-legend-under"     # a CSS property the presenter view's phone style sets on its chart
 PRESENTER_FLAG = "--rnn-presenter"     # a CSS property the presenter view's style sets on :root
 _HIDE = "rnn-key-script"               # the container key of the script's element (shown nowhere)
 
@@ -116,6 +120,16 @@ _JS = """
     if (portal && !portal.hasAttribute('role')) {
       portal.setAttribute('role', 'region'); portal.setAttribute('aria-label', 'tooltips and menus');
     }
+    // a phone in presenter view: the chosen chart's legend goes under the plot (beside it, at lecture
+    // size, it left the plot a sliver of the screen's width)
+    if (window.Plotly && presenter())
+      for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
+        const legend = gd._fullLayout && gd._fullLayout.legend;
+        if (legend && legend.orientation !== 'h' && getComputedStyle(gd).getPropertyValue('%(legend)s').trim() === '1')
+          window.Plotly.relayout(gd, {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left',
+                                      'legend.y': -0.3, 'legend.yanchor': 'top', 'margin.l': 70, 'margin.r': 10,
+                                      'title.font.size': 18});
+      }
   };
   new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
   reach();
@@ -129,7 +143,7 @@ def key_script() -> None:
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK},
+        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG},
                 unsafe_allow_javascript=True)
 
 

@@ -12,7 +12,10 @@ The rule, the same for the Playground and the Gradient Lab (one `Codec` each):
 - write: `?preset=<key>` while the settings equal the preset last applied, else every value that
   differs from the defaults; plus what the page shows beside its settings (`write_address`):
   `presenter=1&chart=…` (`ui.presenter.url_params`), `run=1` while the Playground shows a run
-  (`RUN_PARAM`), `step=` on Learn.
+  (`RUN_PARAM`), `at=` where its scrubber stands (`AT_PARAM`), `step=` on Learn.
+- a moment (`?at=<step>` or `?at=<key moment>`, e.g. `?preset=exploding&at=diverged`): read with the
+  settings, on the same occasions; the Playground then trains the run if this session does not show it
+  and lands on that moment when the run ends (`ui/scrub.py`). A value that is neither is one sentence.
 Nothing read from the URL is used as a path: it is parsed into the config dataclasses and validated.
 
 Public:
@@ -23,8 +26,10 @@ Public:
     link_params(codec, settings, preset=None) -> dict      # the settings part of the address
     write_address(params, state=None)              # + presenter params; only when it changed
     preset_page_params(preset) -> dict             # `st.switch_page` params that open a preset
+    read_at(query) -> (at | None, note | None)     # a link's moment: a step or a key moment's kind
+    write_at(at)                                   # just the `at=` of the address bar (a scrubber's move)
     clamp_params(data) -> (DataConfig, notes);  clamp_lab_noting(cfg) -> (LabConfig, notes)
-    EARLIEST_DATE, RUN_PARAM, RUN_GONE
+    EARLIEST_DATE, RUN_PARAM, RUN_GONE, AT_PARAM
 Leaves to others: applying settings to widgets (`ui/state.py`, `ui/lab.py`), the session markers'
 home (`ui.state.SlotState`), the presenter params (`ui/presenter.py`).
 """
@@ -58,6 +63,7 @@ RUN_PARAM = "run"      # in the address bar while the page shows a run: a new se
 RUN_GONE = ("The run this page showed is gone: runs live only as long as their browser session, so a "
             "reload or a server restart ends them (and a copied link never carries one). Its settings are "
             "restored below: press Train to run it again, or open its zip if you downloaded it.")
+AT_PARAM = "at"        # the moment of the run the Playground's scrubber shows: a step or a key moment
 DEFAULTS_SHOWN = "The page opened with the default settings."
 OUT_OF_RANGE = "The link held values outside the controls' range:"
 
@@ -162,6 +168,31 @@ def write_address(params: Mapping[str, str], state: Any = None) -> None:
         state.link_preset = wanted.get("preset")
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def read_at(query: Mapping[str, Any]) -> tuple[int | str | None, str | None]:
+    """The moment a link names (`?at=56`, `?at=diverged`: `rnn_core.measure.moments.parse_at`) and None, or None
+    and the sentence saying why its value is not one (None, None without `at=`)."""
+    from rnn_core.measure.moments import parse_at
+
+    value = _plain(query).get(AT_PARAM)
+    if value is None or value == "":
+        return None, None
+    try:
+        return parse_at(value), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def write_at(at: int | str | None) -> None:
+    """Put the scrubber's moment into the address bar (or take it out), leaving every other param as it is:
+    for a move that reruns only the charts' fragment, where the page's full `write_address` does not run."""
+    current = st.query_params.get(AT_PARAM)
+    if at is None:
+        if current is not None:
+            del st.query_params[AT_PARAM]
+    elif current != str(at):
+        st.query_params[AT_PARAM] = str(at)
 
 
 def preset_page_params(preset: str) -> dict[str, str]:

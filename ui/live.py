@@ -1,8 +1,9 @@
 """The live-run panel: one `LiveRun` per browser session and slot, its button bar and its poller.
 
 A *slot* names one run ("pg" for the Playground; Compare can use "cmp.lstm", "cmp.gru", …). The run
-object (a `rnn_core.serve.live.LiveRun` — by default a `rnn_core.serve.workers.WorkerRun`, which trains in a worker
-process; `new_run` picks — or a `StaticRun` for an uploaded saved run) lives in the slot's
+object (a `rnn_core.serve.replay.ReplayRun` from `begin_run`: the stored run of its settings replayed, or
+the one computation of them that every session pressing the same Train shares, in a worker process —
+`rnn_core.serve.shared`; or a `StaticRun` for an uploaded saved run) lives in the slot's
 `ui.state.SlotState` with the `RunContext` it was started with, so the training outlives reruns and a
 chart option change never stops it. The training never calls `st.*`.
 
@@ -10,16 +11,25 @@ Public:
     RunContext(model_cfg, data_cfg, train_cfg, windows)    # what a run was started with
     StaticRun(loaded: runs.LoadedRun)        # a finished run read from a zip; reads like a LiveRun
     get_run(slot) / get_context(slot) / set_run(slot, run, ctx) / clear_run(slot)
-    run_bar(slot, make_context, container=None) -> None
+    run_bar(slot, make_context, container=None) -> column
         draws **Train** **Pause** **Step** **Stop** **Reset**; `make_context()` builds a RunContext from
-        the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence)
-    live_area(slot, draw, interval=0.5, watch=()) -> None
+        the current controls (may raise ConfigError / DataError / ValueError: shown as one sentence);
+        returns the row's spare last column (the Playground puts its ghost run there)
+    live_area(slot, draw, interval=0.5, watch=(), slow=None) -> None
         a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
         not at all otherwise (a full rerun switches polling on/off when the status changes); the
-        interval follows the redraw's cost (`poll_interval(redraw_seconds)`)
-    ghost_bar(slot, make_context)            # train another cell on the same setup (slot "<slot>.ghost")
+        interval follows the redraw's cost (`poll_interval(redraw_seconds)`); `slow` draws the
+        epoch-level part in its own fragment, redrawn at most every SLOW_SECONDS
+    fragment_rerun() -> bool                 # whether this script run redraws fragments only
+    ghost_bar(slot, make_context, container=None)   # train another cell on the same setup (slot
+                                             # "<slot>.ghost"); in `container` (a popover): one under another
     ghost_of(slot) -> (run, ctx) | None      # that ghost, while the run it copied is the one shown
-    progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time
+    begin_run(slot, ctx) -> LiveRun          # the run a Train starts (a replay, or a shared computation)
+    progress(snap) -> None                   # status line, progress bar (epoch and step), elapsed time,
+                                             # and "replay of a stored run" where it is one
+    progress_text(snap) -> str               # that status line alone (the scrubber's label after a run)
+    pace_control(slot, snap)                 # a replay's pace: as computed, 2×, 4×, at once
+    weights_pending(slot) -> bool            # a paused replay's weights are being computed again
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
     session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
@@ -31,6 +41,7 @@ Leaves to others: the trainer and its thread (`rnn_core/serve/live.py`), charts 
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitInvalidLayoutContextError
 
 from rnn_core.config import ConfigError, DataConfig, TrainConfig
 from rnn_core.interrupt import Interrupted, interruptible
@@ -49,7 +61,8 @@ from rnn_core.readable import seconds
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.history import downsample
 from rnn_core.serve.live import LiveRun, Snapshot
-from rnn_core.serve.workers import new_run, run_closed_loop, workers_enabled
+from rnn_core.serve.shared import start_run
+from rnn_core.serve.workers import run_closed_loop, workers_enabled
 from ui.markdown import md
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
@@ -61,6 +74,7 @@ STATUS_ICON = {"idle": ":material/radio_button_unchecked:", "running": ":materia
                "paused": ":material/pause_circle:", "completed": ":material/check_circle:",
                "stopped": ":material/stop_circle:", "diverged": ":material/error:"}
 POLL_SECONDS = 0.5       # shortest redraw interval while a run trains
+SLOW_SECONDS = 2.0       # shortest redraw interval of what changes once an epoch (`live_area(slow=…)`)
 MAX_POLL_SECONDS = 5.0   # longest: a slow laptop still sees the run move
 REDRAW_SHARE = 0.4       # a redraw may take at most this share of the interval (the rest is for the user)
 
@@ -133,11 +147,20 @@ def _new_run(slot: str, make_context: Callable[[], RunContext]) -> LiveRun | Non
         return None
     try:
         ctx = make_context()
-        run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+        run = begin_run(slot, ctx)
     except (ConfigError, ValueError) as e:        # DataError is a ValueError
         slot_state(slot).error = str(e)
         return None
     set_run(slot, run, ctx)
+    return run
+
+
+def begin_run(slot: str, ctx: RunContext) -> LiveRun:
+    """The run a Train starts for `ctx` (not started yet): a replay of the stored run of its settings, or
+    of the one computation of them every session shares (`rnn_core.serve.shared.start_run`); at the pace
+    this tab chose for replays."""
+    run = start_run(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+    run.set_speed(PACES.get(st.session_state.get(pace_key(slot)), 1.0))
     return run
 
 
@@ -200,6 +223,7 @@ def _step(slot: str, make_context: Callable[[], RunContext]) -> None:
         if run is None:
             return
     before = run.snapshot().step
+    slot_state(slot).at = None               # the charts follow the run to its new step (not a scrubbed one)
     run.step()
     _wait_for_step(run, before)
 
@@ -215,6 +239,7 @@ def _stop(slot: str, make_context: Callable[[], RunContext]) -> None:
 
 def _reset(slot: str, make_context: Callable[[], RunContext]) -> None:
     clear_run(slot)
+    slot_state(slot).at_link = None          # a link's moment no longer waits for a run
 
 
 ACTIONS = {"train": _train, "pause": _pause, "step": _step, "stop": _stop, "reset": _reset}
@@ -227,8 +252,9 @@ def _do(slot: str, action: str, make_context: Callable[[], RunContext]) -> None:
         handler(slot, make_context)
 
 
-def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
-    """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them."""
+def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> Any:
+    """The Train / Pause / Step / Stop / Reset buttons of one slot, with any start error below them;
+    returns the row's spare last column."""
     state = slot_state(slot)
     action, state.action = state.action, None
     if action:
@@ -260,22 +286,58 @@ def run_bar(slot: str, make_context: Callable[[], RunContext], container: Any = 
     error, state.error = state.error, None     # shown once; the next rerun clears it
     if error:
         box.error(md(error), icon=":material/error:")
+    return cols[5]
 
 
 # ------------------------------------------------------------------------------------------ poller
+def progress_text(snap: Snapshot) -> str:
+    """The status line: "✓ **completed** · epoch 10/10 · step 830/830 · 98.2 s elapsed" (and, for a replay,
+    what it is)."""
+    total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
+    replay = f" · {snap.replay}" if snap.replay else ""
+    return (f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}/{snap.total_epochs} · "
+            f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)} elapsed{replay}")
+
+
 def progress(snap: Snapshot | None) -> None:
-    """Status, epoch/step progress bar and elapsed time of a snapshot."""
+    """Status, epoch/step progress bar and elapsed time of a snapshot (and, for a replay, what it is)."""
     if snap is None:
         st.caption("No run yet — press **Train** (or **Step** to go one optimiser step at a time).")
         return
     total_steps = max(1, snap.total_epochs * max(1, snap.steps_per_epoch))
-    frac = min(1.0, snap.step / total_steps)
-    st.progress(frac, text=(f"{STATUS_ICON.get(snap.status, '')} **{snap.status}** · epoch {snap.epoch}"
-                            f"/{snap.total_epochs} · step {snap.step}/{total_steps} · "
-                            f"{seconds(snap.elapsed)} elapsed"))
+    st.progress(min(1.0, snap.step / total_steps), text=progress_text(snap))
     if snap.status == "queued":
         st.info(describe_wait(snap.ahead, snap.wait) + " Pause, Stop and Reset work while you wait.",
                 icon=":material/hourglass_top:")
+
+
+# A replay's pace: as computed, faster, or every record at once (`ReplayRun.set_speed`).
+PACES = {"as computed": 1.0, "2×": 2.0, "4×": 4.0, "at once": math.inf}
+
+
+def pace_key(slot: str) -> str:
+    return f"{slot}.replay.pace"
+
+
+def pace_control(slot: str, snap: Snapshot | None) -> None:
+    """For a replay that has not ended: how fast it shows its records (this tab's choice, kept for the
+    next replay too)."""
+    run = get_run(slot)
+    if snap is None or not snap.replay or snap.end is not None or not hasattr(run, "set_speed"):
+        return
+    key = pace_key(slot)
+    st.segmented_control("Replay pace", list(PACES), key=key, default="as computed", label_visibility="collapsed",
+                         help="This run was computed once and is replayed, its records exactly as computed: "
+                              "show them at the pace they were computed, faster, or all at once.")
+    run.set_speed(PACES.get(st.session_state.get(key), 1.0))
+
+
+def weights_pending(slot: str) -> bool:
+    """Whether a paused replay's weights at the step it shows are still being computed (exactly, by
+    training a private run to that step): the page polls until they are there."""
+    run = get_run(slot)
+    ready = getattr(run, "model_ready", None)
+    return ready is not None and run.status not in ACTIVE and not ready()
 
 
 def poll_interval(redraw_seconds: float, floor: float = POLL_SECONDS) -> float:
@@ -288,31 +350,49 @@ def _status(slot: str) -> str | None:
     return getattr(get_run(slot), "status", None)
 
 
+def _phase(slot: str) -> str | None:
+    """The slot's status as the page's layout sees it: queued and running are both "active" (the same
+    buttons, the same polling), so a run leaving the queue needs no full rerun."""
+    status = _status(slot)
+    return "active" if status in ACTIVE else status
+
+
 def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], None],
-              interval: float = POLL_SECONDS, watch: tuple[str, ...] = ()) -> None:
+              interval: float = POLL_SECONDS, watch: tuple[str, ...] = (),
+              slow: Callable[[Snapshot | None, RunContext | None], None] | None = None) -> None:
     """Draw the slot's run with `draw(snapshot, ctx)` in a fragment that redraws while the run (or a run
     of the `watch` slots, e.g. a ghost run) is running, and never when there is nothing to wait for.
+    `slow` (optional) draws what changes once an epoch in a second fragment that redraws at most every
+    SLOW_SECONDS while the run runs: only the part of the page that changed is built and sent again (a
+    status change or a finished computation still redraws the whole page once).
 
     The interval follows what a redraw costs (`poll_interval`): the time the script spends drawing, or
     the time the browser took beyond the interval before asking again (its timer fires late while it is
     still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
     slots = (slot, *watch)
-    statuses = tuple(_status(s) for s in slots)
-    pending = closed_loop_pending(slot)      # the closed-loop forecast, computed in the background
+    statuses = tuple(_phase(s) for s in slots)
+    pending = closed_loop_pending(slot) or weights_pending(slot)   # computed in the background
     state = slot_state(slot)
     state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
-    waiting = any(s in ACTIVE for s in statuses) or pending
+    waiting = "active" in statuses or pending
     every = poll_interval(state.redraw_cost or 0.0, interval) if waiting else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
         start = time.monotonic()
+        if every is not None and fragment_rerun() and tuple(_phase(s) for s in slots) != statuses:
+            # paused, resumed or ended: the full rerun draws it, not this timed redraw, whose evaluation of
+            # the final weights the next tick would cut short (the page said "completed" for seconds
+            # before its predictions came)
+            st.rerun()
         current = get_run(slot)
         snap = current.snapshot() if current is not None else None
         with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
-            draw(snap, get_context(slot))
+            in_layout(draw, snap, get_context(slot))
         if every is None:
-            if closed_loop_pending(slot):    # this draw started the closed loop: a full rerun polls for it
+            # started (or cut short) by this draw: a full rerun polls for it (with `slow`, the evaluation
+            # is that part's: asked here, the rerun would come before it could try again, for ever)
+            if closed_loop_pending(slot) or weights_pending(slot) or (state.evaluate_again and slow is None):
                 st.rerun()
             return
         last = state.redraw_at
@@ -321,13 +401,47 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
         state.redraw_cost, state.redraw_at = smooth, start
         wanted = poll_interval(smooth, interval)
-        if (tuple(_status(s) for s in slots) != statuses or closed_loop_pending(slot) != pending
+        if not fragment_rerun():
+            # drawn as part of a full run: let it finish (a full run cut short by st.rerun() left the
+            # browser holding the widgets' defaults, e.g. a link's settings lost when the link started a
+            # run); the next timed redraw, a moment later, asks for the full rerun if still needed
+            return
+        now_pending = closed_loop_pending(slot) or weights_pending(slot)
+        if (tuple(_phase(s) for s in slots) != statuses or now_pending != pending
                 or not every / 2 <= wanted <= every * 1.5):
             # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
             # the redraw cost moved the interval far from the one this fragment was started with
             st.rerun()
 
+    @st.fragment(run_every=None if every is None or slow is None else max(SLOW_SECONDS, every))
+    def _slow_area() -> None:
+        current = get_run(slot)
+        in_layout(slow, current.snapshot() if current is not None else None, get_context(slot))
+        if every is None and (closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again):
+            st.rerun()                       # started (or cut short) by this draw: a full rerun polls for it
+
     _area()
+    if slow is not None:
+        _slow_area()
+
+
+def in_layout(draw: Callable[[Snapshot | None, RunContext | None], None], snap: Snapshot | None,
+              ctx: RunContext | None) -> None:
+    """`draw(snap, ctx)` in a fragment whose parts sit in containers laid out by the page's full run
+    (`ui.views.run_parts`). A full run cut short (a click, a closed tab) before the fragment drew leaves
+    Streamlit no place for them: the page is then drawn again in full, never a traceback."""
+    try:
+        draw(snap, ctx)
+    except StreamlitInvalidLayoutContextError:
+        st.rerun(scope="app")
+
+
+def fragment_rerun() -> bool:
+    """Whether this script run reruns fragments only (a timed redraw), not the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
@@ -342,10 +456,11 @@ def ghost_of(slot: str) -> tuple[LiveRun | StaticRun, RunContext] | None:
 GHOST_CELL = "lstm"          # the ghost's cell until one is chosen: the gated answer to a plain RNN
 
 
-def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
+def ghost_bar(slot: str, make_context: Callable[[], RunContext], container: Any = None) -> None:
     """The ghost run of a slot (slot `<slot>.ghost`): the same setup as the run shown — same windows,
     seed and training settings — with another cell, trained beside it and overlaid on its charts
-    (only while that run is the one shown: after Reset or a new Train it is no longer its ghost)."""
+    (only while that run is the one shown: after Reset or a new Train it is no longer its ghost).
+    In `container` (e.g. a popover) the picker and the buttons stand one under another."""
     from rnn_core.config import replace
 
     ghost = f"{slot}.ghost"
@@ -356,7 +471,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
             base = get_context(slot) or make_context()
             cell = st.session_state.get(cell_key) or GHOST_CELL
             ctx = RunContext(replace(base.model_cfg, cell=cell), base.data_cfg, base.train_cfg, base.windows)
-            run = new_run(ctx.model_cfg, ctx.train_cfg, ctx.windows, watcher=session_watcher())
+            run = begin_run(ghost, ctx)
         except (ConfigError, ValueError) as e:
             state.error = str(e)
         else:
@@ -367,10 +482,16 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
         clear_run(ghost)
     shown = get_context(slot)
     options = [c for c in CELLS if shown is None or c != shown.model_cfg.cell]
-    if st.session_state.get(cell_key) not in options:
-        st.session_state[cell_key] = GHOST_CELL if GHOST_CELL in options else options[0]
-    c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
-    c1.selectbox("Ghost run: the same setup with", options, format_func=label_of, key=cell_key,
+    if cell_key in st.session_state and st.session_state[cell_key] not in options:
+        del st.session_state[cell_key]        # the cell shown now: back to the default below
+    # the default as `index`, not written into the session: a picker in a closed popover is drawn by the
+    # browser only when opened, and one drawn late takes its default, not a value the session set
+    default = options.index(GHOST_CELL) if GHOST_CELL in options else 0
+    if container is not None:
+        c1 = c2 = c3 = container
+    else:
+        c1, c2, c3, _ = st.columns([2.2, 1.3, 1.1, 2.4], vertical_alignment="bottom")
+    c1.selectbox("Ghost run: the same setup with", options, index=default, format_func=label_of, key=cell_key,
                  help="Trains another cell on the same windows, seed and settings, and draws its loss and "
                       "gradient through time (purple, dashed) over this run's, without leaving the page.")
     c2.button("Train ghost", key=f"{ghost}.btn.train", icon=":material/group:", width="stretch",
@@ -380,7 +501,7 @@ def ghost_bar(slot: str, make_context: Callable[[], RunContext]) -> None:
               on_click=_request, args=(ghost, "clear"), disabled=get_run(ghost) is None)
     error, state.error = state.error, None
     if error:
-        st.error(error, icon=":material/error:")
+        st.error(error, icon=":material/error:")     # on the page, not in a closed popover
 
 
 def session_watcher() -> Callable[[], bool] | None:
@@ -475,7 +596,8 @@ _CLOSED_LOOPS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="closed-loo
 
 
 def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | None:
-    """{"evaluation", "closed", "closed_note", "closed_job", "version", "step"} for the slot's model,
+    """{"evaluation", "closed", "closed_note", "closed_job", "version", "step"} for the slot's model
+    ("shown_pending" too once a page said the closed loop is being computed),
     recomputed only when the run is not running and its snapshot version changed; while it runs, the
     last result. The one-step evaluation is computed here; the closed-loop forecast (forecast tasks) on a
     background thread: "closed" stays None and "closed_job" holds it until it is done
@@ -496,13 +618,17 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
         return cached
     if snap.step == 0 and isinstance(run, LiveRun) and snap.status == "idle":
         return cached
+    if not getattr(run, "model_ready", lambda: True)():     # a replay's weights, still being computed
+        return cached
     w = ctx.windows
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
             evaluation = evaluate(run.model, w, stateful_streams=streams_read(ctx.train_cfg))
             frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
     except Interrupted:
+        slot_state(slot).evaluate_again = True     # a rerun asked for meanwhile: `live_area` tries again
         return cached
+    slot_state(slot).evaluate_again = False
     job = None
     if frozen is not None:
         n, start = closed_loop_plan(w)
@@ -543,9 +669,13 @@ def _collect_closed_loop(result: dict) -> None:
 
 
 def closed_loop_pending(slot: str) -> bool:
-    """Whether the slot's closed-loop forecast is still being computed in the background."""
+    """Whether the slot's closed-loop forecast is still being computed in the background, or was when
+    the page last said so (`result["shown_pending"]`) and is ready now: True once more then, so that the
+    page draws it (it may finish between the draw and this question)."""
     result = slot_state(slot).evaluation
     if not result:
         return False
     _collect_closed_loop(result)
-    return result.get("closed_job") is not None
+    if result.get("closed_job") is None:
+        return bool(result.pop("shown_pending", False))
+    return True

@@ -14,9 +14,11 @@ Public:
     is_on() -> bool
     presenter_bar(page, charts, default=None) -> (chart_key, first_column)
                                       in presenter mode only: the bar above; returns the chosen chart
-    show_chart(fig, key, config=None, fill=True)
+    show_chart(fig, key, config=None, fill=True, summary="", around=0)
                                       the chosen chart, full width, lecture style, as tall as the screen allows
+                                      (less the scrubber's row: around=SCRUBBER_HEIGHT)
     status_line(text)                 one line of status, large
+    first_screen()                    outside presenter view: the compact top of the Playground
     chart_height(normal) -> int       a chart's height outside the chosen one (larger in presenter mode)
     presenter_query() -> dict         the params that keep the view across `st.switch_page`
     url_params() -> dict              this view's params in the address bar (for the pages' URL syncers)
@@ -40,6 +42,8 @@ CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status
 AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
 AROUND_ON_PHONE = 440           # px above and below the chosen chart on a phone (pickers and buttons stacked)
 _FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
+SCRUBBER_HEIGHT = 64            # px of the scrubber's row above the chart once a run can be scrubbed
+_FILL_SCRUBBED = "presenter-scrubbed"   # … the same container with the scrubber's row above it
 
 _CSS = """
 <style>
@@ -60,14 +64,25 @@ _CSS = """
   /* the chosen chart fills the screen's height: 440 px on a 720-line projector, 800 px on a 1080-line one */
   [data-testid="stVerticalBlock"][class*="st-key-FILL"] {
     flex: 0 0 auto !important; height: max(MINpx, calc(100vh - AROUNDpx)) !important; }
+  /* … less the scrubber's row, once a run can be scrubbed */
+  [data-testid="stVerticalBlock"][class*="st-key-SCRUBBED"] {
+    flex: 0 0 auto !important; height: max(SMINpx, calc(100vh - SAROUNDpx)) !important; }
+  [data-testid="stMain"] [data-testid="stSliderThumbValue"],
+  [data-testid="stMain"] [data-testid="stSliderTickBarMin"],
+  [data-testid="stMain"] [data-testid="stSliderTickBarMax"] { font-size: 1.15rem; }
   @media (max-width: PHONEpx) {
     /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
     [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
-    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important; }
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important;
+      --rnn-legend-under: 1; }      /* ui/keys.py moves this chart's legend under the plot */
+    [data-testid="stVerticalBlock"][class*="st-key-SCRUBBED"] {
+      height: max(280px, calc(100svh - ON_PHONEpx - SCRUBBERpx)) !important; --rnn-legend-under: 1; }
   }
 </style>
-""".replace("FILL", _FILL).replace("MIN", str(CHART_HEIGHT)).replace("AROUND", str(AROUND_CHART)).replace(
-    "ON_PHONE", str(AROUND_ON_PHONE)).replace("PHONE", str(PHONE))
+""".replace("SCRUBBED", _FILL_SCRUBBED).replace("FILL", _FILL).replace("SMIN", str(CHART_HEIGHT - SCRUBBER_HEIGHT)) \
+    .replace("SAROUND", str(AROUND_CHART + SCRUBBER_HEIGHT)).replace("SCRUBBER", str(SCRUBBER_HEIGHT)) \
+    .replace("MIN", str(CHART_HEIGHT)).replace("ON_PHONE", str(AROUND_ON_PHONE)).replace("AROUND", str(AROUND_CHART)) \
+    .replace("PHONE", str(PHONE))
 
 
 def is_on() -> bool:
@@ -133,11 +148,13 @@ def presenter_bar(page: str, charts: dict[str, str], default: str | None = None)
     return chosen[page], first
 
 
-def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True, summary: str = "") -> None:
+def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True, summary: str = "",
+               around: int = 0) -> None:
     """The presenter's chosen chart: full width, text ≥ 18 px, legend beside the plot. `fill`: as tall as
     the screen leaves room for (`CHART_HEIGHT` at 720 lines, more on a taller screen); else
     `CHART_HEIGHT` (a chart amid text, as on Learn). Like every chart, with its text alternative and its
-    data one click away (`ui.charts`; `summary`: the page's sentence about it)."""
+    data one click away (`ui.charts`; `summary`: the page's sentence about it). `around` =
+    SCRUBBER_HEIGHT: the scrubber's row sits above it, and the chart is that much shorter."""
     from ui.charts import chart, data_table, text_alternative
 
     if not fill:
@@ -147,10 +164,27 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
     fig.layout.height = None                 # the container's height, which the lecture CSS sets
     text = text_alternative(fig, summary)
     screen_reader(text)
-    with st.container(key=f"{_FILL}-{key}"):
+    with st.container(key=f"{_FILL_SCRUBBED if around else _FILL}-{key}"):
         st.plotly_chart(fig, key=key, width="stretch", height="stretch", config={**CHART_CONFIG, **(config or {})})
     if drawn(fig):
         data_table(fig, key, text)
+
+
+_FIRST_SCREEN = """
+<style>
+  [data-testid="stMainBlockContainer"] { padding-top: 1.25rem; }
+  [data-testid="stMain"] h1 { font-size: 2rem; padding: 0.25rem 0; }
+  [data-testid="stMain"] [class*="st-key-verdict"] p { font-size: 1.2rem; }
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.5rem; }
+  [data-testid="stMain"] [data-testid="stButtonGroup"] button { min-height: 1.9rem; padding: 0 0.6rem; }
+</style>
+"""
+
+
+def first_screen() -> None:
+    """Outside presenter view (the Playground): less room above the page's title, so that on a
+    1280×720 screen the run's status, its verdict and its first charts fit the first screen."""
+    st.markdown(_FIRST_SCREEN, unsafe_allow_html=True)
 
 
 def status_line(text: str) -> None:

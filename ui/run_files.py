@@ -6,7 +6,6 @@
     make_context(model_cfg, data_choice, train_cfg) -> RunContext
         windows from the data choice, input/output sizes set from them, everything validated; raises
         DataError / ConfigError with one sentence
-    settings_changed(ctx, model_cfg, data_cfg, train_cfg) -> bool   controls differ from the shown run
     run_records(run) -> list[dict]          the kept history in order (steps, epochs, end)
     export_panel(slot, model_cfg, data_cfg, train_cfg)
         config JSON of the current controls; history CSV, the run zip (weights as safetensors) and the
@@ -78,16 +77,6 @@ def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfi
     model_cfg = replace(model_cfg, input_size=windows.n_features, output_size=int(windows.y_train.shape[1]))
     validate_run(model_cfg, data.config, train_cfg)
     return RunContext(model_cfg, data.config, train_cfg, windows)
-
-
-def settings_changed(ctx: RunContext | None, model_cfg: ModelConfig, data_cfg: DataConfig,
-                     train_cfg: TrainConfig) -> bool:
-    """Whether the controls now differ from what the shown run was started with."""
-    if ctx is None:
-        return False
-    sizes = {"input_size": ctx.model_cfg.input_size, "output_size": ctx.model_cfg.output_size}
-    return (replace(model_cfg, **sizes) != ctx.model_cfg or data_cfg != ctx.data_cfg
-            or train_cfg != ctx.train_cfg)
 
 
 def run_records(run: Any) -> list[dict]:

@@ -24,12 +24,15 @@ Public:
     seed_widgets(prefix, model, data, train, overwrite=False)   # put configs into the widget keys
     apply_preset(prefix, preset_key)        # every control from a preset (in a callback)
     request_seed(prefix, model, data, train)  # set the widgets on the next run (then st.rerun())
-    restore_widgets(prefix)                 # start of a page: pending seeds, and widgets back after a
-                                            # page switch from the last configs
+    restore_widgets(prefix)                 # start of a page: pending seeds (a followed link's, again on
+                                            # the next two full runs), and widgets back after a page
+                                            # switch from the last configs
     remember(prefix, model, data, train)    # keep the configs of this run (survives page switches)
     saved_configs(prefix) -> (ModelConfig, DataConfig, TrainConfig) | None
-    load_url_once(prefix) -> str | None     # a followed link's settings into the widgets; returns a note
+    load_url_once(prefix) -> str | None     # a followed link's settings into the widgets (and its moment:
+                                            # the run trained if needed, `ui/scrub.py`); returns a note
     sync_url(model, data, train, has_run)   # write the configs into the address bar (`ui/links.py`)
+    settings_changed(ctx, model, data, train) -> bool   # differ from what the run shown started with
 Leaves to others: which widgets exist (`ui/controls.py`), what presets hold (`rnn_core/lessons/presets.py`),
 how a link is read and written (`ui/links.py`), the runs themselves (`ui/live.py`).
 """
@@ -43,9 +46,9 @@ from typing import Any
 
 import streamlit as st
 
-from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.config import DataConfig, TrainConfig, replace
 from rnn_core.nn.model_config import ModelConfig
-from ui.links import PLAYGROUND, RUN_GONE, RUN_PARAM, follow, link_params, write_address
+from ui.links import AT_PARAM, PLAYGROUND, RUN_GONE, RUN_PARAM, follow, link_params, read_at, write_address
 
 SECTIONS = {"m": ModelConfig, "d": DataConfig, "t": TrainConfig}
 # Fields not shown as widgets (set from the data, or dicts handled separately).
@@ -78,9 +81,15 @@ class SlotState:
     upload_error: str | None = None     # why that upload could not be read
     redraw_cost: float | None = None    # the live area's smoothed redraw cost (s)
     redraw_at: float | None = None      # when its last timed redraw started (time.monotonic)
+    evaluate_again: bool = False        # its evaluation was cut short (a click, a timer): the page tries again
+    # the scrubber (`ui/scrub.py`): where the charts stand in the run shown, and a link's moment to land on
+    at: int | str | None = None         # a step or a key moment's kind; None: the run's latest step
+    at_link: int | str | None = None    # a followed link's `at=`, waiting for its run to end
     # the settings and the address bar
     configs: Any = None                 # the settings last used (plain dicts: survives page switches)
     pending: tuple | None = None        # configs for the widgets at the start of the next run
+    reseed: tuple | None = None         # a followed link's configs and preset, set again on the next
+    reseed_runs: int = 0                # this many full runs (see `restore_widgets`)
     preset: str | None = None           # the preset last applied
     url_loaded: bool = False            # the page has read the address bar once in this session
     url_note: str | None = None         # the sentence about the link followed, kept for the session
@@ -93,7 +102,7 @@ class SlotState:
             run.stop()
         if self.ghost is not None:
             self.ghost.clear_run()
-        self.run = self.ctx = self.evaluation = self.base = self.upload_note = self.race = None
+        self.run = self.ctx = self.evaluation = self.base = self.upload_note = self.race = self.at = None
         self.memos = {}
 
 
@@ -171,6 +180,16 @@ def seed_widgets(prefix: str, model: ModelConfig, data: DataConfig, train: Train
         st.session_state[k] = list(data.features)
 
 
+def _widget_values(prefix: str, model: ModelConfig, data: DataConfig, train: TrainConfig) -> dict[str, Any]:
+    """{widget key: the value these configs put there} (what `seed_widgets` writes)."""
+    values = {key(prefix, section, f.name): getattr(cfg, f.name)
+              for section, cfg in (("m", model), ("d", data), ("t", train))
+              for f in fields(cfg) if f.name not in _NOT_WIDGETS[section]}
+    values.update({param_key(prefix, data.dataset, name): _widget_value(value)
+                   for name, value in (data.params or {}).items()})
+    return values
+
+
 def remember(prefix: str, model: ModelConfig, data: DataConfig, train: TrainConfig) -> None:
     """Keep this run's configs outside the widget keys, which Streamlit drops on a page switch."""
     slot(prefix).configs = (asdict(model), asdict(data), asdict(train))
@@ -219,12 +238,34 @@ def restore_widgets(prefix: str) -> None:
     pending, state.pending = state.pending, None
     if pending:
         _set_widgets(prefix, *pending)
+    if state.reseed is not None and state.reseed_runs > 0 and not pending:
+        _reseed(prefix, state)
     saved = saved_configs(prefix)
     if saved:
         seed_widgets(prefix, *saved, overwrite=False)
     choice = widget_key(prefix, "preset_choice")
     if state.preset and choice not in st.session_state:     # the preset box, dropped likewise
         st.session_state[choice] = state.preset
+
+
+def _reseed(prefix: str, state: SlotState) -> None:
+    """A browser that had not drawn a followed link's widgets yet when the next full run came drew them
+    from that run's defaults (their minima) and sent those back: seen when a link's run started at once.
+    On the full runs while a link's run trains to its moment (`at_link`) and the two after, set them again
+    when several differ from the link at once (one control differing is a person's change: then they are
+    left alone from here on)."""
+    *configs, preset = state.reseed
+    wanted = _widget_values(prefix, *configs)
+    differ = sum(1 for k, v in wanted.items() if k in st.session_state and st.session_state[k] != _widget_value(v))
+    if differ == 1:
+        state.reseed_runs = 0
+        return
+    if state.at_link is None:       # not counted while a link's run trains: the full run that draws its end
+        state.reseed_runs -= 1      # came back with the minima on a busy machine
+    if differ:
+        _set_widgets(prefix, *configs)
+        if preset:
+            st.session_state[widget_key(prefix, "preset_choice")] = preset
 
 
 def load_url_once(prefix: str) -> str | None:
@@ -234,27 +275,52 @@ def load_url_once(prefix: str) -> str | None:
     first = not state.url_loaded
     query = st.query_params.to_dict()
     link = follow(PLAYGROUND, state, query)
+    at, at_note = read_at(query) if first or link is not None else (None, None)
     # the page showed a run (`sync_url` marks it) and this new session has none: a reload, a server
-    # restart, or a link copied from a page with a run
-    gone = RUN_GONE if first and RUN_PARAM in query and state.run is None else None
+    # restart, or a link copied from a page with a run (a link to a moment trains it again instead)
+    gone = RUN_GONE if first and RUN_PARAM in query and state.run is None and at is None else None
     if first or link is not None:
-        state.url_note = gone
-    if link is None:
-        return state.url_note
-    state.url_note = " ".join(s for s in (gone, link.note) if s) or None
-    if link.settings is not None:
-        _set_widgets(prefix, *link.settings)
-        state.preset = link.preset
-        if link.preset:
-            st.session_state[widget_key(prefix, "preset_choice")] = link.preset
+        state.url_note = " ".join(s for s in (gone, at_note) if s) or None
+    if link is not None:
+        state.url_note = " ".join(s for s in (state.url_note, link.note) if s) or None
+        if link.settings is not None:
+            _set_widgets(prefix, *link.settings)
+            state.preset = link.preset
+            if link.preset:
+                st.session_state[widget_key(prefix, "preset_choice")] = link.preset
+            state.reseed, state.reseed_runs = (*link.settings, link.preset), 3     # this run and two more
+    if at is not None:
+        _land_on(state, at, link.settings if link is not None else None)
     return state.url_note
+
+
+def settings_changed(ctx: Any, model_cfg: ModelConfig, data_cfg: DataConfig, train_cfg: TrainConfig) -> bool:
+    """Whether these settings differ from what the run of context `ctx` (a `ui.live.RunContext`, or
+    None) was started with."""
+    if ctx is None:
+        return False
+    sizes = {"input_size": ctx.model_cfg.input_size, "output_size": ctx.model_cfg.output_size}
+    return (replace(model_cfg, **sizes) != ctx.model_cfg or data_cfg != ctx.data_cfg
+            or train_cfg != ctx.train_cfg)
+
+
+def _land_on(state: SlotState, at: int | str, settings: tuple | None) -> None:
+    """A link to a moment of a run: show it on the run of this session when that is the link's run, else
+    train the link's run (the Train button's request) and land on the moment when it ends."""
+    state.at_link, state.at = at, None
+    if state.run is None or (settings is not None and settings_changed(state.ctx, *settings)):
+        state.action = "train"
 
 
 def sync_url(prefix: str, model: ModelConfig, data: DataConfig, train: TrainConfig, has_run: bool = False) -> None:
     """Write the settings into the address bar (`ui.links`: the preset while they equal it, else the
-    values that differ from the defaults), and `run=1` while the page shows a run."""
+    values that differ from the defaults), `run=1` while the page shows a run, and `at=` while its
+    scrubber stands at a chosen moment (or a link's moment waits for its run)."""
     state = slot(prefix)
     params = link_params(PLAYGROUND, (model, data, train), state.preset)
     if has_run:
         params[RUN_PARAM] = "1"
+    at = state.at_link if state.at_link is not None else state.at
+    if at is not None:
+        params[AT_PARAM] = str(at)
     write_address(params, state)

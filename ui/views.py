@@ -9,6 +9,9 @@
                                                  (text tasks: samples, guesses, connectivity, ui/text_views.py)
     gates_section(snap, ctx, slot)               5. LSTM / GRU mean gate activations
     draw_run(slot) -> callable(snap, ctx)        all of the above in the Playground's layout, for live_area
+    run_parts(slot, ctx) -> (each_step, each_epoch)   the same layout, drawn in two parts that redraw apart:
+                                                 the step-level charts at every poll, the epoch-level ones
+                                                 at most every `ui.live.SLOW_SECONDS`
     draw_presented(slot, chart) -> callable      presenter view: one-line status + verdict, ONE chart
     CHARTS, chart_figure(name, …)                the charts a presenter can choose, built one at a time
     verdict_line(snap, ctx)                      the run's verdict in words and numbers (rnn_core.measure.verdict)
@@ -23,7 +26,7 @@ Leaves to others: the figures themselves (`plots/`), polling (`ui/live.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import streamlit as st
@@ -37,6 +40,7 @@ from plots.gradients import (
     last_probe,
     latest_probe,
 )
+from plots.marks import mark_row, mark_x
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import COLORS
@@ -52,12 +56,28 @@ from rnn_core.nn.tasks import task_of
 from rnn_core.readable import readable, seconds
 from rnn_core.serve.history import Snapshot
 from ui import charts
-from ui.live import FINISHED, STATUS_ICON, RunContext, evaluation_for, get_context, get_run, ghost_of, progress
+from ui.live import (
+    FINISHED,
+    STATUS_ICON,
+    RunContext,
+    evaluation_for,
+    fragment_rerun,
+    get_context,
+    get_run,
+    ghost_of,
+    pace_control,
+    progress,
+    progress_text,
+    weights_pending,
+)
 from ui.markdown import md
-from ui.presenter import show_chart, status_line
+from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
+from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
 from ui.state import memo
 from ui.text_views import text_section
 
+WEIGHTS_NOTE = ("This replay's weights at step {step} are being computed again, exactly (by training to that "
+                "step); the predictions follow as soon as they are there.")
 SKILL_NOTE = (f"RMSE and MAE are in the target's units; {SKILL_FORMULA}: "
               "above 0 the model beats the baseline, 0 is exactly as good, below 0 is worse, 1 is "
               "perfect. A skill near 0 is not necessarily a copy of the last value: a copy shows itself "
@@ -134,10 +154,11 @@ def divergence_banner(snap: Snapshot | None) -> None:
         # the diverging step's update is refused: the weights, the charts and the progress line stop at
         # the step before it (the progress bar shows that one), so say both numbers
         refused = end["step"] > snap.step
-        kept = (f"That step's update was refused, so the weights and the charts stop at step {snap.step}, the "
-                "last one applied." if refused else "The charts keep everything up to that step.")
-        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(end['reason'])} "
-                 f"{kept}", icon=":material/warning:")
+        kept = (f"That step's update was refused: the weights and the charts stop at step {snap.step}."
+                if refused else "The charts keep everything up to that step.")
+        reason = end["reason"].replace(f" at step {end['step']} (epoch {end['epoch']})", "")   # said before it
+        st.error(f"**The run diverged at step {end['step']} (epoch {end['epoch']}).** {md(reason)} {kept}",
+                 icon=":material/warning:")
     elif end["status"] == "stopped" and "error" in end.get("reason", ""):
         st.warning(md(end["reason"]), icon=":material/warning:")
 
@@ -183,8 +204,10 @@ VERDICT_KEY = "verdict"     # the verdict line's container key prefix (ui/a11y.p
 _VERDICT_COLOR = {"beats": "green", "at_baseline": "orange", "partial": "orange", "worse": "red", "diverged": "red"}
 
 
-def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None) -> None:
-    """One big line: the run's verdict in words and numbers (nothing before the first epoch)."""
+def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", slot: str | None = None,
+                 note: bool = True) -> None:
+    """One big line: the run's verdict in words and numbers (nothing before the first epoch); `note`:
+    with the forecast's second baseline under it (else `verdict_note` draws it elsewhere)."""
     v = verdict_for(snap, ctx, slot)
     if v is None:
         return
@@ -192,6 +215,15 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
     so_far = " so far" if snap.status in ("running", "paused", "idle") else ""
     with st.container(key=f"{VERDICT_KEY}-{slot or 'ghost'}-{'ghost' if who else 'run'}"):   # large, not a heading
         st.markdown(f"**{who}{cell}{so_far}:** :{_VERDICT_COLOR[v.kind]}[**{v.text}**]")
+    if note:
+        verdict_note(snap, ctx, slot)
+
+
+def verdict_note(snap: Snapshot | None, ctx: RunContext | None, slot: str | None = None) -> None:
+    """A forecast's verdict against the other obvious guess, the constant one, in one sentence."""
+    v = verdict_for(snap, ctx, slot)
+    if v is None:
+        return
     if ctx.windows.task == "forecast" and v.kind != "diverged":
         # a forecast is judged against persistence; the constant guess is the other obvious one
         split = "val" if len(ctx.windows.X_val) else "train"
@@ -204,8 +236,13 @@ def verdict_line(snap: Snapshot | None, ctx: RunContext | None, who: str = "", s
 
 
 # --------------------------------------------------------------------------------------------- 1
+def _chosen(at: Scrub | None) -> Scrub | None:
+    """The scrubber's moment when someone chose one (else the charts show the run as it is now)."""
+    return at if at is not None and at.chosen else None
+
+
 def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-             ghost: Ghost | None = None) -> Any:
+             ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
     w = ctx.windows if ctx else None
     task = task_of(w)
     # the dashed line is the guess on the split the verdict compares with (validation when there is one)
@@ -218,17 +255,24 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
             fig.update_yaxes(title_text=task.loss_label)
         if ghost is not None:
             add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
+        if _chosen(at):
+            mark_x(fig, at.frame.step, at.label)
         return fig
 
-    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version), build)
+    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version, scrub_key(at)),
+                 build)
 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                 ghost: Ghost | None = None) -> None:
+                 ghost: Ghost | None = None, at: Scrub | None = None) -> None:
+    v = verdict_for(snap, ctx, slot)
+    _chart(loss_fig(snap, ctx, opts, slot, ghost, at), slot, "loss", f"The run {v.text}." if v else "")
+    loss_caption(ctx)
+
+
+def loss_caption(ctx: RunContext | None) -> None:
     # before a run the task is not known here: name no particular guess
     label = task_of(ctx.windows).baseline_label if ctx else "baseline"
-    v = verdict_for(snap, ctx, slot)
-    _chart(loss_fig(snap, ctx, opts, slot, ghost), slot, "loss", f"The run {v.text}." if v else "")
     has_val = ctx is None or ctx.windows is None or bool(len(ctx.windows.X_val))
     thick = ("the mean batch loss of each epoch (training) and the whole validation set after each epoch"
              if has_val else "the mean batch loss of each epoch (this run has no validation part)")
@@ -238,20 +282,32 @@ def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptio
 
 
 # --------------------------------------------------------------------------------------------- 2
+def shown_probe(snap: Snapshot | None, at: Scrub | None = None) -> tuple[int, dict, str] | None:
+    """(epoch, probe, where) of the profile the charts show: the scrubber's chosen moment's, else the
+    latest; `where` names it in a title ("epoch 4", "step 55 (epoch 3)")."""
+    if _chosen(at) and at.frame.probe_record is not None:
+        rec = at.frame.probe_record
+        epoch = int(rec.get("epoch", 0))
+        where = f"epoch {epoch}" if rec.get("kind") == "epoch" else f"step {rec['step']} (epoch {epoch})"
+        return epoch, rec["probe"], where
+    found = last_probe(snap.epochs if snap else [])
+    return None if found is None else (found[0], found[1], f"epoch {found[0]}")
+
+
 def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                      ghost: Ghost | None = None) -> Any:
-    """The latest ‖∂L/∂hₜ‖ profile with the epoch-0 one (grey, dotted) beside it, so the class sees what
-    training did to it, and a ghost run's latest profile (dashed)."""
+                      ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+    """The latest ‖∂L/∂hₜ‖ profile (or the scrubber's moment's) with the epoch-0 one (grey, dotted) beside
+    it, so the class sees what training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
-        epoch, probe = last_probe(snap.epochs if snap else []) or (None, None)
+        _, probe, where = shown_probe(snap, at) or (None, None, "")
         fig = gradient_time_figure(probe, opts.log_grad, opts.theory)
         if probe:
             first = first_probe(snap.epochs)
-            title = f"Gradient through time ‖∂L/∂hₜ‖ (epoch {epoch})"
-            if first is not None and first[0] != epoch:
+            title = f"Gradient through time ‖∂L/∂hₜ‖ ({where})"
+            if first is not None and first[1] is not probe:
                 add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
                             color=COLORS["baseline"], dash="dot", opacity=0.9)
-                title = f"Gradient through time ‖∂L/∂hₜ‖: epoch {epoch}, dotted epoch {first[0]}"
+                title = f"Gradient through time ‖∂L/∂hₜ‖: {where}, dotted epoch {first[0]}"
             fig.update_layout(title_text=title)
         if ghost is not None:
             add_profile(fig, latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
@@ -259,14 +315,28 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
         return fig
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
-    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key), build)
+    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at)),
+                 build)
 
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                          slot: str, ghost: Ghost | None = None) -> None:
+                          slot: str, ghost: Ghost | None = None, at: Scrub | None = None) -> None:
+    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost, at), slot, "grad_time", gradient_story_at(snap, at))
+    gradient_time_caption(snap, ctx, at)
+
+
+def gradient_story_at(snap: Snapshot | None, at: Scrub | None = None) -> str:
+    """What the profile shown (the scrubber's moment's, else the latest) does, in numbers
+    (`verdict.gradient_story`): the gradient chart's caption and its text alternative."""
     epochs = snap.epochs if snap else []
-    story = gradient_story(first_probe(epochs), last_probe(epochs), snap.end if snap else None)
-    _chart(gradient_time_fig(snap, ctx, opts, slot, ghost), slot, "grad_time", story or "")
+    shown = shown_probe(snap, at)
+    end = snap.end if snap and (not _chosen(at) or at.frame.last) else None
+    return gradient_story(first_probe(epochs), shown[:2] if shown else None, end) or ""
+
+
+def gradient_time_caption(snap: Snapshot | None, ctx: RunContext | None, at: Scrub | None = None) -> None:
+    """What the profile shown does, in numbers, and how to read the chart."""
+    story = gradient_story_at(snap, at)
     st.caption((f"**{story}** " if story else "") +
                "How much the loss depends on each earlier hidden state. A line falling toward t = 0 means "
                "early inputs barely get any gradient (vanishing); the grey dotted line is the same profile "
@@ -274,13 +344,24 @@ def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: C
                + reference_note(_cell_name(ctx)) + " " + probe_note(ctx))
 
 
-def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
-    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer),
-                 lambda: gradient_heatmap_figure(snap.epochs if snap else [], layer=opts.heat_layer))
+def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                at: Scrub | None = None) -> Any:
+    def build() -> Any:
+        epochs = snap.epochs if snap else []
+        fig = gradient_heatmap_figure(epochs, layer=opts.heat_layer)
+        shown = shown_probe(snap, at) if _chosen(at) else None
+        rows = [int(r["epoch"]) for r in epochs if r.get("probe")]
+        if shown is not None and rows:
+            row = max((e for e in rows if e <= shown[0]), default=rows[0])     # the row of that profile
+            mark_row(fig, row, rows, at.label)
+        return fig
+
+    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer, scrub_key(at)), build)
 
 
-def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None) -> None:
-    _chart(heatmap_fig(snap, ctx, opts, slot), slot, "heatmap")
+def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None,
+                    at: Scrub | None = None) -> None:
+    _chart(heatmap_fig(snap, ctx, opts, slot, at), slot, "heatmap")
     st.caption("Each row is one epoch's gradient profile, colour on a log scale: dark on the left means "
                "the gradient fades before it reaches the oldest inputs, and you see whether training "
                "changes that. A blank square is a gradient of exactly 0: cut off by truncated BPTT, blocked "
@@ -320,40 +401,65 @@ def stateful_probe_note(tc, T: int, every: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------- 3
-def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+def _marked(fig: Any, at: Scrub | None, x_is: str = "step") -> Any:
+    """`fig` with the scrubber's chosen moment marked at its step (x = the optimiser step) or at the
+    epoch record it shows (x = the epoch)."""
+    if not _chosen(at):
+        return fig
+    if x_is == "step":
+        return mark_x(fig, at.frame.step, at.label)
+    rec = at.frame.epoch_record
+    return fig if rec is None else mark_x(fig, int(rec["epoch"]), f"epoch {rec['epoch']}")
+
+
+def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                  at: Scrub | None = None) -> Any:
     tc = ctx.train_cfg if ctx else None
     steps = snap.steps if snap else []
-    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad),
-                 lambda: grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
-                                          opts.log_grad))
+    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)),
+                 lambda: _marked(grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
+                                                  opts.log_grad), at))
 
 
-def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
+def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
-    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad),
-                 lambda: param_norms_figure(epochs, opts.log_grad))
+    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)),
+                 lambda: _marked(param_norms_figure(epochs, opts.log_grad), at, "epoch"))
 
 
-def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
     gamma = (latest_probe(epochs) or {}).get("gamma", 1.0)
     cell = _cell_name(ctx)
-    return _memo(slot, "spectra", _epoch_key(snap, ctx),
-                 lambda: spectra_figure(epochs, gamma, cell_of(cell).spectrum_of, cell_of(cell).bounded))
+    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)),
+                 lambda: _marked(spectra_figure(epochs, gamma, cell_of(cell).spectrum_of, cell_of(cell).bounded),
+                                 at, "epoch"))
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                           slot: str) -> None:
-    _chart(grad_norm_fig(snap, ctx, opts, slot), slot, "grad_norm")
+                           slot: str, at: Scrub | None = None) -> None:
+    grad_norm_section(snap, ctx, opts, slot, at)
+    c1, c2 = st.columns(2)
+    weights_section(snap, ctx, opts, slot, c1, c2, at)
+
+
+def grad_norm_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                      at: Scrub | None = None) -> None:
+    _chart(grad_norm_fig(snap, ctx, opts, slot, at), slot, "grad_norm")
     st.caption("The size of the whole gradient at each step, before clipping. Spikes are exploding "
                "gradients; with clipping on, steps above the red threshold are rescaled (red crosses).")
-    c1, c2 = st.columns(2)
+
+
+def weights_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                    c1: Any, c2: Any, at: Scrub | None = None) -> None:
+    """Per-parameter gradient norms (into column c1) and the recurrent matrix's σ_max (c2)."""
     with c1:
-        _chart(param_norms_fig(snap, ctx, opts, slot), slot, "param_norms")
+        _chart(param_norms_fig(snap, ctx, opts, slot, at), slot, "param_norms")
         st.caption("Gradient norm per weight tensor, averaged over each epoch: the recurrent weights "
                    "(W_hh, solid) carry the gradient through time.")
     with c2:
-        _chart(spectra_fig(snap, ctx, slot), slot, "spectra")
+        _chart(spectra_fig(snap, ctx, slot, at), slot, "spectra")
         cell = _cell_name(ctx)
         st.caption(f"σ_max is the most {cell_of(cell).spectrum_of} can stretch a vector. " + (
             "Below the red line (σ_max·γ < 1) each step back through the recurrence can only shrink the "
@@ -378,11 +484,17 @@ def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOpti
 
 
 def predictions_section(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                        snap: Snapshot | None = None) -> None:
+                        snap: Snapshot | None = None, at: Scrub | None = None) -> None:
     _chart(predictions_fig(result, ctx, opts, slot), slot, "predictions")
+    if snap is not None and weights_pending(slot):
+        st.caption(WEIGHTS_NOTE.format(step=snap.step))
     if ctx is None or result is None:
         st.caption("Predictions are computed when the run is paused or finished (not on every redraw).")
         return
+    if _chosen(at) and not at.frame.last:
+        st.caption(f"These predictions are those of the weights at step {result['step']}, the run's last: "
+                   f"predictions are not recorded per step, so they do not follow the scrubber (step "
+                   f"{at.frame.step}).")
     w = ctx.windows
     evaluation = result["evaluation"] or {}
     task = w.task if w is not None else evaluation.get("task", "forecast")
@@ -408,29 +520,40 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
     if result.get("closed_job") is not None and opts.closed_loop:
         st.caption("The closed-loop forecast is being computed in the background (it re-runs a whole window "
                    "per generated step); it appears on the chart when it is ready.")
+        result["shown_pending"] = True           # `closed_loop_pending` asks for a redraw once it is ready
     if result.get("closed_note") and opts.closed_loop:
         st.caption(md(result["closed_note"]))
     frame = metrics_frame(evaluation)
     if not frame.empty:
         table, notes = metrics_display(frame)
-        st.dataframe(table, width="stretch", key=f"{slot}.metrics")
+        # a static table: it wraps to its column instead of cutting headers and scrolling columns away
+        # (the grid cut "skill score" and hid "best lag" at 1280 px); the formula is in the note under it
+        st.table(table.rename(columns={SKILL_FORMULA: "skill score"}), border="horizontal",
+                 alt="The metrics of the model and its baselines on each split.")
         st.caption(" ".join([SKILL_NOTE, *notes]))
 
 
 # --------------------------------------------------------------------------------------------- 5
-def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Any:
+def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     cell = _cell_name(ctx)
     if not cell_of(cell).gates:
         return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell))
-    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell),
-                 lambda: gates_figure(latest_probe(snap.epochs) if snap else None, cell))
+
+    def build() -> Any:
+        shown = shown_probe(snap, at)
+        fig = gates_figure(shown[1] if shown else None, cell)
+        if shown is not None and _chosen(at):
+            fig.update_layout(title_text=f"Mean gate activations over time ({shown[2]})")
+        return fig
+
+    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell, scrub_key(at)), build)
 
 
-def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
     cell = _cell_name(ctx)
     if not cell_of(cell).gates:
         return
-    _chart(gates_fig(snap, ctx, slot), slot, "gates")
+    _chart(gates_fig(snap, ctx, slot, at), slot, "gates")
     st.caption("Mean gate activation at each timestep. An LSTM forget gate near 1 (GRU: update gate near 1 "
                "keeps the old state) lets the state — and its gradient — pass through time almost unchanged.")
 
@@ -443,23 +566,23 @@ CHARTS = {"loss": "Loss", "gradient": "Gradient through time", "heatmap": "Gradi
 
 
 def chart_figure(name: str, slot: str, snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
-                 ghost: Ghost | None = None) -> Any:
-    """One chart of `CHARTS`, built (only it) for the presenter view."""
+                 ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+    """One chart of `CHARTS`, built (only it) for the presenter view, at the scrubber's moment `at`."""
     if name == "loss":
-        return loss_fig(snap, ctx, opts, slot, ghost)
+        return loss_fig(snap, ctx, opts, slot, ghost, at)
     if name == "gradient":
-        return gradient_time_fig(snap, ctx, opts, slot, ghost)
+        return gradient_time_fig(snap, ctx, opts, slot, ghost, at)
     if name == "heatmap":
-        return heatmap_fig(snap, ctx, opts, slot)
+        return heatmap_fig(snap, ctx, opts, slot, at)
     if name == "norms":
-        return grad_norm_fig(snap, ctx, opts, slot)
+        return grad_norm_fig(snap, ctx, opts, slot, at)
     if name == "params":
-        return param_norms_fig(snap, ctx, opts, slot)
+        return param_norms_fig(snap, ctx, opts, slot, at)
     if name == "spectra":
-        return spectra_fig(snap, ctx, slot)
+        return spectra_fig(snap, ctx, slot, at)
     if name == "predictions":
         return predictions_fig(evaluation_for(slot) if snap is not None else None, ctx, opts, slot)
-    return gates_fig(snap, ctx, slot)
+    return gates_fig(snap, ctx, slot, at)
 
 
 def status_text(snap: Snapshot | None) -> str:
@@ -471,12 +594,12 @@ def status_text(snap: Snapshot | None) -> str:
             f"step {snap.step}/{total_steps} · {seconds(snap.elapsed)}")
 
 
-def presented_summary(chart: str, snap: Snapshot | None, v: Verdict | None) -> str:
+def presented_summary(chart: str, snap: Snapshot | None, v: Verdict | None, at: Scrub | None = None) -> str:
     """The page's own sentence about the presenter's chart, for its text alternative."""
     if chart == "loss" and v is not None:
         return f"The run {v.text}."
     if chart == "gradient" and snap is not None:
-        return gradient_story(first_probe(snap.epochs), last_probe(snap.epochs), snap.end) or ""
+        return gradient_story_at(snap, at)
     return ""
 
 
@@ -484,65 +607,170 @@ def draw_presented(slot: str, chart: str) -> Callable[[Snapshot | None, RunConte
     """The presenter view of a run: a one-line status, the verdict, and only the chosen chart."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        if snap is not None:
+            evaluation_for(slot)          # first: the status says "completed" with the last frame complete
         ghost = get_ghost(slot)
         v = verdict_for(snap, ctx, slot)
         line = status_text(snap)
         if v is not None:
             line += f" — :{_VERDICT_COLOR[v.kind]}[**{v.text}**]"
         status_line(line)
+        note = link_note(slot, snap)
+        if note:
+            st.info(note, icon=":material/link:")
+        at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None, compact=True)
+        moment_caption(at)
         opts = options_from_state(slot)
-        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost), f"{slot}.present.{chart}",
-                   summary=presented_summary(chart, snap, v))
+        show_chart(chart_figure(chart, slot, snap, ctx, opts, ghost, at), f"{slot}.present.{chart}",
+                   summary=presented_summary(chart, snap, v, at), around=SCRUBBER_HEIGHT if at is not None else 0)
 
     return draw
 
 
-def draw_run(slot: str) -> Callable[[Snapshot | None, RunContext | None], None]:
-    """The Playground's whole live view, as a `draw(snapshot, ctx)` for `ui.live.live_area`."""
+def status_section(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> Scrub | None:
+    """The status line — after a run (or paused) the scrubber, labelled with it — a replay's pace, a followed
+    link's note, a divergence or a stopped run's reason, and the verdict lines; returns where the scrubber
+    stands (None: no scrubber, the charts follow the run)."""
+    at = scrubber(slot, snap, ctx, baseline_mse(ctx.windows) if ctx else None,
+                  label=progress_text(snap) if snap else "")
+    if at is None:
+        progress(snap)
+    pace_control(slot, snap)
+    note = link_note(slot, snap)
+    if note:
+        st.info(note, icon=":material/link:")
+    divergence_banner(snap)           # a diverged run's verdict, with its cause
+    if snap is not None and snap.end is not None and snap.end["status"] not in ("diverged", "completed"):
+        st.caption(md(snap.end['reason']))
+    ghost = get_ghost(slot)
+    if snap is None or snap.end is None or snap.end["status"] != "diverged":
+        verdict_line(snap, ctx, slot=slot, note=False)
+    if ghost is not None:
+        verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ", note=False)
+    return at
+
+
+def under_first_charts(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None,
+                       story: str | None, note: str | None) -> None:
+    """Under the first two charts: the chosen key moment's sentence, a forecast's second baseline, the
+    preset's sentence (their caption) and its note (e.g. offline data)."""
+    moment_caption(at)
+    verdict_note(snap, ctx, slot)
+    if story:
+        st.caption(story)
+    if note:
+        st.info(note, icon=":material/wifi_off:")
+
+
+def draw_run(slot: str, story: str | None = None,
+             note: str | None = None) -> Callable[[Snapshot | None, RunContext | None], None]:
+    """The Playground's whole live view, as one `draw(snapshot, ctx)` for `ui.live.live_area` (the layout
+    of `run_parts`, drawn at once)."""
 
     def draw(snap: Snapshot | None, ctx: RunContext | None) -> None:
-        status = st.container(key=f"{slot}-status")   # a fixed slot: what it holds never shifts the elements
-                                                      # below (a phone shows its first line, then the first chart)
-        with status:
-            progress(snap)
-            divergence_banner(snap)
-            if snap is not None and snap.end is not None and snap.end["status"] != "diverged":
-                st.caption(md(snap.end['reason']))
-            ghost = get_ghost(slot)
-            verdict_line(snap, ctx, slot=slot)
-            if ghost is not None:
-                verdict_line(ghost.snap, get_context(ghost_slot(slot)), who="ghost ")
-        opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
-        st.header("1 · Loss", divider="gray")
-        c1, c2 = st.columns(2)
-        with c1:
-            loss_section(snap, ctx, opts, slot, ghost)
-        with c2:
-            gradient_time_section(snap, ctx, opts, slot, ghost)
-        st.header("2 · Gradient through time, over training", divider="gray")
-        c1, c2 = st.columns(2)
-        with c1:
-            heatmap_section(snap, opts, slot, ctx)
-        with c2:
-            gates_or_note(snap, ctx, slot)
-        st.header("3 · Gradient norms and the recurrent weights", divider="gray")
-        gradient_norms_section(snap, ctx, opts, slot)
-        result = evaluation_for(slot) if snap is not None else None
-        if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
-            st.header("4 · Samples, guesses and connectivity", divider="gray")
-            text_section(snap, ctx, slot, get_run(slot), result["evaluation"] if result else None)
-            return
-        st.header("4 · Predicted vs actual", divider="gray")
-        predictions_section(result, ctx, opts, slot, snap)
+        each_step, each_epoch = run_parts(slot, ctx, story, note)
+        each_step(snap, ctx)
+        each_epoch(snap, ctx)
 
     return draw
 
 
-def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> None:
+def end_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
+                at: Scrub | None = None) -> None:
+    """Predicted vs actual and the metrics, or a text run's samples, guesses and connectivity (h2 under the
+    page's h1)."""
+    result = evaluation_for(slot) if snap is not None else None
+    if ctx is not None and getattr(ctx.windows, "text", None) is not None:     # a text task
+        st.header("Samples, guesses and connectivity", divider="gray")
+        run = None if weights_pending(slot) else get_run(slot)   # its views read the model: wait for it
+        shown = snap if not _chosen(at) else replace(snap, epochs=[e for e in snap.epochs
+                                                                   if e["step"] <= at.frame.step])
+        text_section(shown, ctx, slot, run, result["evaluation"] if result else None)
+        if run is None and snap is not None:
+            st.caption(WEIGHTS_NOTE.format(step=snap.step))
+        return
+    st.header("Predicted vs actual", divider="gray")
+    predictions_section(result, ctx, opts, slot, snap, at)
+
+
+Draw = Callable[[Snapshot | None, RunContext | None], None]
+
+
+def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
+              note: str | None = None) -> tuple[Draw, Draw]:
+    """The Playground's live view laid out once (in the page's full run) and drawn in two parts that
+    redraw apart (`ui.live.live_area(…, slow=…)`): what changes at every step — the status (after a run:
+    the scrubber), the verdict, the chart options, the loss, the gradient norm per step — and what changes
+    once an epoch — the gradient through time, the heatmap, the gates, the per-parameter norms and σ_max,
+    the predictions or a text run's views. The status, the verdict and the first two charts (loss, gradient
+    through time) come first, so that they fit a 1280×720 screen; `story` (markdown: the preset's sentence)
+    goes under those charts, their caption, and `note` (the preset's note) in a box under it. A chart
+    option or a move of the scrubber redraws the step-level part at once and then the whole page, while
+    nothing polls (the run paused or ended)."""
+    status = st.container()                              # fixed slots: what they hold never shifts the rest
+    loss_box, time_box = st.columns(2)
+    below = st.container()
+    loss_note, time_note = st.columns(2)
+    options = st.container()
+    # h2 under the page's h1 (the outline's order); the first charts above need no heading of their own
+    st.header("Gradient through time, over training", divider="gray")
+    heat_box, gates_box = st.columns(2)
+    st.header("Gradient norms and the recurrent weights", divider="gray")
+    norm_box = st.container()
+    params_box, spectra_box = st.columns(2)
+    end_box = st.container()
+    drawn: dict[str, Any] = {}          # what the epoch-level part last drew with: options, scrubber's moment
+    shown: dict[str, Scrub | None] = {}     # where the step-level part's scrubber stands
+
+    def each_step(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        if snap is not None:
+            # the evaluation of a paused or ended run first, before the status: until it is there the page
+            # keeps the last frame drawn, so "completed" appears with the predictions, not seconds before
+            evaluation_for(slot)
+        with status:
+            at = shown["at"] = status_section(snap, ctx, slot)
+        opts = options_from_state(slot)
+        v = verdict_for(snap, ctx, slot)
+        with loss_box:
+            _chart(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "loss",
+                   f"The run {v.text}." if v else "")
+        with below:
+            under_first_charts(snap, ctx, slot, at, story, note)
+        with loss_note:
+            loss_caption(ctx)
+        with options:
+            opts = chart_options(slot, ctx.model_cfg.num_layers if ctx else 1)
+        with norm_box:
+            grad_norm_section(snap, ctx, opts, slot, at)
+        changed = drawn.get("opts", opts) != opts or drawn.get("at", scrub_key(at)) != scrub_key(at)
+        if changed and fragment_rerun() and getattr(snap, "status", None) not in ("running", "queued"):
+            st.rerun()                                   # nothing polls: redraw the epoch-level part now
+
+    def each_epoch(snap: Snapshot | None, ctx: RunContext | None) -> None:
+        opts = drawn["opts"] = options_from_state(slot)
+        at = shown.get("at")
+        drawn["at"] = scrub_key(at)
+        with time_box:
+            _chart(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "grad_time",
+                   gradient_story_at(snap, at))
+        with time_note:
+            gradient_time_caption(snap, ctx, at)
+        with heat_box:
+            heatmap_section(snap, opts, slot, ctx, at)
+        with gates_box:
+            gates_or_note(snap, ctx, slot, at)
+        weights_section(snap, ctx, opts, slot, params_box, spectra_box, at)
+        with end_box:
+            end_section(snap, ctx, opts, slot, at)
+
+    return each_step, each_epoch
+
+
+def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
     """Gates for LSTM / GRU; for plain cells, what the gates would show."""
     cell = _cell_name(ctx)
     if cell_of(cell).gates:
-        gates_section(snap, ctx, slot)
+        gates_section(snap, ctx, slot, at)
     else:
         _chart(gates_fig(snap, ctx, slot), slot, "gates")     # the no-gates placeholder, built once
         st.caption("Plain RNN and Jordan cells have no gates: nothing decides what to keep, so the "
@@ -553,4 +781,4 @@ def gates_or_note(snap: Snapshot | None, ctx: RunContext | None, slot: str) -> N
 __all__ = ["CHARTS", "FINISHED", "ChartOptions", "Ghost", "baseline_mse", "chart_figure", "chart_options",
            "divergence_banner", "draw_presented", "draw_run", "gates_section", "get_ghost", "ghost_slot",
            "gradient_norms_section", "gradient_time_section", "heatmap_section", "loss_section",
-           "predictions_section", "verdict_line"]
+           "predictions_section", "run_parts", "verdict_line"]

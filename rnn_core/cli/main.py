@@ -1,4 +1,4 @@
-"""The command line: `python -m rnn_core datasets | train | gradients | sweep`, for scripts and notebooks.
+"""The command line: `python -m rnn_core datasets | train | gradients | sweep | warm`, for scripts and notebooks.
 
     python -m rnn_core datasets
     python -m rnn_core train --cell lstm --dataset sine --timesteps 50 --hidden 32 --epochs 20 \\
@@ -10,6 +10,7 @@
     python -m rnn_core train --preset exploding --clip-norm 1
     python -m rnn_core sweep --cell rnn,lstm,gru --timesteps 10,25,50,100,200 --gain 0.5:1.5:5 \\
         --seeds 3 --epochs 5 --backend local --out sweep.csv
+    python -m rnn_core warm --presets all          # every preset computed once into the run store
 
 `train --preset NAME` starts from a Playground preset (`presets.py`); every flag given explicitly
 overrides it (the train flags default to None for that reason; the help states the real defaults).
@@ -23,6 +24,7 @@ folder (`runs.py`). `gradients` probes ‖∂L/∂h_t‖ at initialisation, no t
 decades the gradient loses (or gains) from the last timestep back to the first. `sweep` trains every
 combination of a grid (`sweep.py`) on worker processes or Ray, appends one CSV row per finished run,
 skips the runs the file already holds, and shows runs done and the time left; Ctrl-C keeps what finished.
+`warm` computes Playground presets into the run store ahead of a lecture (`warm.py`).
 Bad input (unknown dataset, unreadable CSV, sizes out of range …) exits with status 2 and one line
 on stderr; a run that diverges exits 0 and says when and why.
 Holds only argument parsing and printing: configs (`config.py`), data (`datasets.py`, `windows.py`),
@@ -41,6 +43,7 @@ from rnn_core.cli.datasets import cmd_datasets
 from rnn_core.cli.gradients import cmd_gradients, gradients_parser
 from rnn_core.cli.sweep import cmd_sweep, sweep_parser
 from rnn_core.cli.train import cmd_train, train_parser
+from rnn_core.cli.warm import cmd_warm, warm_parser
 from rnn_core.config import ConfigError
 from rnn_core.data.errors import DataError
 
@@ -51,7 +54,7 @@ from rnn_core.data.errors import DataError
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description="RNN Playground from the command line: list the datasets, "
                      "train a recurrent network, or probe its gradients through time at initialisation.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{datasets,train,gradients,sweep}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{datasets,train,gradients,sweep,warm}")
     sub.add_parser("datasets", help="list the datasets", description="List the datasets of the registry.")
     train_parser(sub.add_parser("train", help="train a network and report honest metrics",
                                  description="Train a recurrent network, print one line per epoch, then "
@@ -63,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Train every cell × timesteps × gain × hidden size × seed of a "
                                  "grid on worker processes (or Ray), one CSV row per finished run; runs the "
                                  "file already holds are not run again."))
+    warm_parser(sub.add_parser("warm", help="compute presets once into the run store, for a lecture",
+                               description="Compute Playground presets into the run store, so that the app "
+                               "replays them instead of computing them (presets already stored are kept)."))
     return parser
 
 
@@ -78,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_train(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "warm":
+            return cmd_warm(args)
         return cmd_gradients(args)
     except (ConfigError, DataError, CliError, ValueError) as e:   # runs.RunFileError is a ValueError too
         fail(str(e))

@@ -2,6 +2,7 @@
 
     windows_to_bytes(windows) -> bytes       one .npz: the arrays, the frame as Parquet bytes, the rest JSON
     windows_from_bytes(data) -> Windows      read back with numpy's `allow_pickle=False`
+    windows_digest(windows) -> str           SHA-256 of every number a run trains on (its run key's data part)
 
 The arrays keep their dtypes bit for bit (a worker trains on exactly the server's numbers); the frame
 (real units, its date or step index) travels as Parquet (pyarrow, which Streamlit needs anyway);
@@ -11,8 +12,11 @@ worker never unpickles data that came from a user's upload.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import threading
+import weakref
 from dataclasses import asdict, fields
 
 import numpy as np
@@ -49,6 +53,35 @@ def windows_from_bytes(data: bytes) -> Windows:
                    feature_names=meta["feature_names"], target_name=meta["target_name"], scaler=scaler,
                    task=meta["task"], target_in_features=meta["target_in_features"],
                    baseline_mse=meta["baseline_mse"], text=text)
+
+
+_DIGESTS: dict[int, tuple[weakref.ref, str]] = {}     # id(windows) → (the windows, its digest)
+_DIGESTS_LOCK = threading.Lock()
+
+
+def windows_digest(windows: Windows) -> str:
+    """SHA-256 (hex) of everything a run reads from `windows`: every array (its name, dtype, shape and
+    bytes, the scaler's too) and the rest as JSON (task, names, baselines, a text run's vocabulary and
+    held-out text). Two windows with the same digest train to the same numbers. The frame (real units,
+    for the charts) is left out: training never reads it. Computed once per Windows object."""
+    with _DIGESTS_LOCK:
+        hit = _DIGESTS.get(id(windows))
+        if hit is not None and hit[0]() is windows:
+            return hit[1]
+    h = hashlib.sha256()
+    arrays = {name: np.asarray(getattr(windows, name)) for name in ARRAYS}
+    arrays["scaler_offset"] = np.asarray(windows.scaler.offset, dtype=np.float64)
+    arrays["scaler_scale"] = np.asarray(windows.scaler.scale, dtype=np.float64)
+    for name, a in arrays.items():
+        h.update(json.dumps([name, a.dtype.str, list(a.shape)]).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    h.update(json.dumps(_meta(windows), sort_keys=True, default=str).encode())
+    digest = h.hexdigest()
+    with _DIGESTS_LOCK:
+        for key in [k for k, (ref, _) in _DIGESTS.items() if ref() is None]:
+            del _DIGESTS[key]
+        _DIGESTS[id(windows)] = (weakref.ref(windows), digest)
+    return digest
 
 
 def _meta(windows: Windows) -> dict:

@@ -23,7 +23,10 @@ The baseline rule is the verdict's (`verdict.run_verdict`, ±`AT_BASELINE`), app
 alone: its validation loss, else its training loss, against `baseline`, the loss of the naive guess on the
 split the verdict judges (`ui.views.baseline_mse`). A gradient spike: ‖g‖ above `SPIKE` × the median ‖g‖
 of the `SPIKE_WINDOW` steps before it (at least `SPIKE_MIN_BEFORE` of them). The decades a profile gains
-or loses are `verdict.profile_decades`' (the number under the gradient chart).
+or loses are `reach(grad_h[-1], cut).decades` (`measure/reach.py`: the top layer, over the part that
+is not 0 — the number the caption under the gradient chart tells). A text with known memory (brackets) is
+judged as its verdict judges it, by the closers right: "beats" is the first epoch it remembers the opener
+(`below_baseline`, named so), "partial" is no baseline moment.
 
 Pure: no torch, no Streamlit; the Playground's scrubber (`ui/scrub.py`), the HTML report and the
 presenter's remote read the same moments. Leaves to others: the records (`train.py`), drawing a moment.
@@ -37,7 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from rnn_core.measure.verdict import decades_phrase, profile_decades, run_verdict
+from rnn_core.measure.reach import reach
+from rnn_core.measure.verdict import run_verdict
 from rnn_core.nn.tasks import TASKS
 from rnn_core.readable import readable
 
@@ -129,10 +133,13 @@ def _baseline_moments(epochs: list[dict], baseline: float | None, task: str) -> 
             continue
         kind = _BASELINE_KIND.get(v.kind)
         if before is not None and kind is not None and v.kind != before and kind not in out:
-            name = TASKS[task].verdict_name if task in TASKS else "the baseline"
-            which = "validation" if rec.get("val_loss") is not None else "training"
-            out[kind] = Moment(kind, NAMES[kind].format(name), int(rec["step"]), int(rec["epoch"]),
-                               "epoch", f"After epoch {rec['epoch']} the {which} loss is {_as_clause(v.text)}.")
+            if (rec.get("text") or {}).get("memory_accuracy") is not None:     # judged by the closers right
+                name, detail = "remembers the opener", f"After epoch {rec['epoch']} the run {v.text}."
+            else:                                              # the verdict's text names the split
+                baseline_name = TASKS[task].verdict_name if task in TASKS else "the baseline"
+                name = NAMES[kind].format(baseline_name)
+                detail = f"After epoch {rec['epoch']} the loss is {_as_clause(v.text)}."
+            out[kind] = Moment(kind, name, int(rec["step"]), int(rec["epoch"]), "epoch", detail)
         before = v.kind
     return list(out.values())
 
@@ -201,7 +208,7 @@ def _sigma_jump(epochs: list[dict]) -> list[Moment]:
 def _profile_moments(records: Sequence[dict]) -> list[Moment]:
     """The probes where the top layer's ‖∂L/∂hₜ‖ grows most and fades most back through time."""
     measured = [(d, r) for r in records if isinstance(r.get("probe"), dict)
-                for d in [profile_decades(r["probe"])] if d is not None]
+                for d in [_decades(r["probe"])] if d is not None]
     out = []
     grows = [(d, r) for d, r in measured if d > 0]
     if grows:
@@ -214,10 +221,18 @@ def _profile_moments(records: Sequence[dict]) -> list[Moment]:
     return out
 
 
+def _decades(probe: dict) -> float | None:
+    """The decades the top layer's ‖∂L/∂hₜ‖ gains (> 0) or loses (< 0) back through time, over the part that
+    is not 0 (`reach`); None without a profile or with no gradient at the last timestep."""
+    grad_h = probe.get("grad_h") or []
+    return reach(grad_h[-1], int(probe.get("cut") or 0)).decades if grad_h else None
+
+
 def _profile_moment(kind: str, decades: float, rec: dict) -> Moment:
     where = "at initialisation" if rec.get("step") == 0 else f"at step {rec['step']}"
+    r = reach(rec["probe"]["grad_h"][-1], int(rec["probe"].get("cut") or 0))
     return Moment(kind, NAMES[kind], int(rec["step"]), int(rec.get("epoch", 0)), str(rec.get("kind", "epoch")),
-                  f"From the last timestep back to the first, ‖∂L/∂hₜ‖ {decades_phrase(decades)} {where}.")
+                  f"‖∂L/∂hₜ‖ {r.phrase()}, {where}.")
 
 
 def _best_val(epochs: list[dict], worse_by: float = 0.10) -> list[Moment]:

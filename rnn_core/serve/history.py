@@ -32,6 +32,7 @@ class Snapshot:
     version: int                 # records received so far: redraw only when it changes
     ahead: int | None = None     # while queued: runs ahead of this one in the queue (0: next in line)
     wait: float | None = None    # while queued: seconds until a slot is likely free (None: no estimate)
+    replay: str | None = None    # a replay (`replay.py`): what it replays, in a short phrase
 
 
 class History:

@@ -20,7 +20,10 @@ How pausing works: `train()` calls `LiveRun._control()` before every optimiser s
 that call waits on a condition variable (without holding the model lock), so `with run.lock:` lets
 the UI evaluate `run.model` whenever the thread is between steps, paused or finished.
 
-The history is bounded whatever the run's length (`history.History`).
+The history is bounded whatever the run's length (`history.History`). Whoever needs every record as it
+comes (the run store's computations, `shared.py`) sets `observer(record, seconds)`: called once per
+record, in order, outside the run's lock, with the training seconds at its arrival; with `checkpoints`
+set, `on_checkpoint(epoch, weights)` also gets the weights (safetensors bytes) at every epoch's end.
 
 Admission ("queued"): a run computes only while it holds one of the process's slots
 (`rnn_core.serve.admission`, N = RNN_PLAYGROUND_MAX_RUNS, default the number of CPUs). start() and resume()
@@ -61,6 +64,8 @@ QUEUE_POLL = 0.25                # seconds between two looks at the queue while 
 
 class LiveRun:
     """One training run on a daemon thread. Every public method is thread-safe and returns at once."""
+
+    thread_name = THREAD_NAME        # what its thread is called (a replay's is REPLAY_THREAD: it computes nothing)
 
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, windows: Any,
                  idle_timeout: float | None = _FROM_ENV, *, model: Any = None,
@@ -104,6 +109,9 @@ class LiveRun:
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
         self._thread: threading.Thread | None = None
         self._ticket: Ticket | None = None         # this run's place in the queue or its slot
+        self.observer: Callable[[dict, float], None] | None = None   # every record as it comes (see above)
+        self.checkpoints = False                   # send the weights at each epoch's end to on_checkpoint
+        self.on_checkpoint: Callable[[int, bytes], None] | None = None
 
     # --- controls -------------------------------------------------------------------------------
 
@@ -117,7 +125,7 @@ class LiveRun:
                 self._has_slot()                     # "running" with a free slot, else "queued"
             self.idle.seen()
             self._clock.start()
-            self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
             self._thread.start()
 
     def pause(self) -> None:
@@ -136,8 +144,8 @@ class LiveRun:
                 self._has_slot()                     # back in the queue unless a slot is free
                 self._cond.notify_all()
 
-    def step(self) -> bool:
-        """Take exactly one optimiser step while paused (from idle: start paused, then step).
+    def step(self, n: int = 1) -> bool:
+        """Take exactly `n` optimiser steps (default one) while paused (from idle: start paused, then step).
 
         Returns False, doing nothing, when the run is running or finished."""
         with self._cond:
@@ -145,7 +153,7 @@ class LiveRun:
                 self.start(paused=True)
             if self._status != "paused":
                 return False
-            self._step_tokens += 1
+            self._step_tokens += max(0, int(n))
             self._cond.notify_all()
             return True
 
@@ -230,7 +238,7 @@ class LiveRun:
     # --- the thread -----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        name_os_thread(THREAD_NAME)
+        name_os_thread(self.thread_name)
         try:
             if not self._gate(consume_step=False):    # stopped (or abandoned) while queued
                 with self._cond:
@@ -252,6 +260,10 @@ class LiveRun:
         with interruptible(self._stop_asked):
             for record in train(self.model, self.windows, self.train_cfg, control=self._control, lock=self.lock):
                 self._record(record)
+                if self.checkpoints and record["kind"] == "epoch" and self.on_checkpoint is not None:
+                    from rnn_core.serve.run_worker import weights_bytes  # the weights at this epoch's end
+
+                    self.on_checkpoint(record["epoch"], weights_bytes(self.model))
 
     def _failed(self, message: str) -> None:
         """End the run on an error, with a sentence."""
@@ -348,14 +360,16 @@ class LiveRun:
 
     def _record(self, record: dict) -> None:
         with self._cond:
-            kind = record["kind"]
-            if kind == "end":
+            if record["kind"] == "end":
                 if record["status"] == "stopped" and self._stop_reason is not None:
                     reason = self._stop_reason.format(step=record["step"], epoch=record["epoch"])
                     record = {**record, "reason": reason}
                 self._finish(record)
-                return
-            self.history.add(record)
+            else:
+                self.history.add(record)
+            seconds = self._clock.seconds()
+        if self.observer is not None:            # outside the lock: the observer may call back into the run
+            self.observer(record, seconds)
 
     def _finish(self, end: dict) -> None:
         """Store the end record and the final status (lock held)."""

@@ -1,5 +1,6 @@
 """A saved run's format and reading one back, checked: the members of a run folder or zip and their caps,
-`LoadedRun`, `RunFileError`, `load_run` (a folder) and `load_run_zip` (an upload).
+`LoadedRun`, `RunFileError`, `load_run` (a folder), `load_run_zip` (an upload) and `read_members`
+(the bytes of a run's files: the run store's entries).
 
 A run folder holds
     config.json          {"format", "version", "model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -176,6 +177,12 @@ def _check_count(name: str, items: int) -> None:
     if name in (RECORDS, METRICS) and items > MAX_JSON_VALUES:
         raise RunFileError(f"{name} holds more than {count(MAX_JSON_VALUES)} values; a saved run keeps fewer — "
                            "this is not a run saved by RNN Playground.")
+
+
+def read_members(members: dict[str, bytes], where: str) -> LoadedRun:
+    """A run from its files' bytes ({member name: bytes}; `where` names it in sentences), through every
+    check an uploaded run passes: what a stored run (`store.py`) is read back with."""
+    return _from_members(members, where)
 
 
 def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:

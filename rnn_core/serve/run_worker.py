@@ -18,6 +18,8 @@ so nothing in a message can run code.
     → {"op": "records", "records"}                            what train() yields, in order, in batches
     ← {"op": "weights", "id"}   → {"op": "weights", "id", "data"}   the weights now (between two steps)
     ← {"op": "interrupt"}                                     Stop / closed tab inside a long computation
+    → {"op": "weights", "epoch", "data"}                      after each epoch record, when the job
+                                                              asked for "checkpoints" (the run store)
     → {"op": "weights", "data", "final": true}                after the end record
     ← {"op": "closed_loop", "model", "weights", "windows", "steps", "start"}
     → {"op": "closed_loop", "result" (plain data: date labels are strings), "note"}
@@ -166,6 +168,9 @@ def train_job(channel: Channel, job: dict) -> None:
     with interruptible(channel.interrupted.is_set):
         for record in train(model, windows, train_cfg, control=channel.control, lock=channel.lock):
             channel.record(record)
+            if job.get("checkpoints") and record["kind"] == "epoch":    # the weights at this epoch's end
+                channel.flush()
+                channel.send({"op": "weights", "epoch": record["epoch"], "data": encode(weights_bytes(model))})
     channel.flush()
     with channel.lock:
         channel.send({"op": "weights", "data": encode(weights_bytes(model)), "final": True})

@@ -112,6 +112,8 @@ class WorkerRun(LiveRun):
                "threads": run_threads(self.admission.slots), "windows": encode(windows_to_bytes(self.windows))}
         if self._given is not None:
             job["weights"] = encode(weights_bytes(self._given))
+        if self.checkpoints:
+            job["checkpoints"] = True
         worker.send(job)
         listener = threading.Thread(target=self._listen, args=(worker,), name=PIPE_THREAD, daemon=True)
         listener.start()
@@ -179,6 +181,9 @@ class WorkerRun(LiveRun):
                 elif op == "weights" and message.get("final"):
                     self._take_weights(decode(message["data"]), version=None)
                     self._settled.set()
+                elif op == "weights" and "epoch" in message:
+                    if self.on_checkpoint is not None:
+                        self.on_checkpoint(int(message["epoch"]), decode(message["data"]))
                 elif op == "weights":
                     self._replies.put((message.get("id"), message.get("data")))
                 elif op == "error":

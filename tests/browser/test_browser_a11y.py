@@ -1,6 +1,7 @@
 """Accessible pages, checked in a real browser with axe-core (the engine behind most accessibility
 checkers, bundled by axe-playwright-python): no violation on any page, in presenter view, and after a
-run, when the charts, their data tables, the metrics table and a text run's samples table are on screen.
+run, when the charts, their data tables, the metrics table, the run's scrubber and a text run's samples
+table are on screen.
 Every chart is preceded by its text alternative (read by a screen reader, not shown)."""
 
 import pytest
@@ -57,7 +58,9 @@ def test_a_finished_run_with_its_tables_open_has_no_axe_violation(streamlit_serv
     page.get_by_text("Data: Loss (as a table)").first.click()
     page.locator(".st-key-pg-chart-loss-chartdata [data-testid='stDataFrame']").wait_for(timeout=60_000)
     _settled(page)
-    assert page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").count() >= 2   # + the metrics
+    assert page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").count() >= 1
+    assert page.locator("[data-testid='stMain'] [data-testid='stTable']").count() >= 1       # the metrics
+    assert page.locator("[data-testid='stMain'] [data-testid='stSliderThumbValue']").count() == 1   # scrubber
     # every chart has its text alternative, in numbers, just before it
     charts = page.locator("[data-testid='stMain'] .js-plotly-plot").count()
     spoken = page.locator(".rnn-sr-only").all_inner_texts()

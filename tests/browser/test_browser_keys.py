@@ -1,7 +1,8 @@
 """A lecturer's remote and the keyboard, in a real browser at 1280×720, presenter view, no mouse:
 Tab reaches every control of the page with a visible focus ring; Space trains and pauses, PageDown
 steps (Playground) or goes to the next step (Learn), PageUp goes back, B blanks the screen (B or Escape
-brings it back); a key typed into a control is the control's."""
+brings it back); after a run PageUp and PageDown walk its key moments (the scrubber's buttons) and start
+nothing past the last one; a key typed into a control is the control's."""
 
 import re
 
@@ -76,6 +77,11 @@ def _status(page) -> tuple[str, int]:
     return (found.group(1), int(found.group(2))) if found else ("none", 0)
 
 
+def _pressed(page) -> str:
+    """What the last remote key pressed ("PageDown → st-key-pg-btn-step"), as the page records it."""
+    return page.evaluate("() => document.documentElement.dataset.rnnRemote || ''")
+
+
 def _until(page, status: str, timeout: float = 60_000) -> None:
     page.wait_for_function(
         f"() => new RegExp('\\\\b{status}\\\\b').test(document.querySelector('[data-testid=stMain]').innerText)",
@@ -133,7 +139,7 @@ def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     page = screen
     _open(page, f"{streamlit_server}/?{RUN}&presenter=1&chart=loss")
     assert "No run yet" in page.locator("[data-testid='stMain']").inner_text()
-    page.get_by_role("button", name="Train", exact=True).wait_for()
+    page.get_by_role("button", name="Train", exact=True).wait_for()    # drawn (a skeleton has no button)
     page.keyboard.press("Space")                         # Train
     pressed = page.evaluate("() => document.documentElement.dataset.rnnRemote")
     assert pressed == "  → st-key-pg-btn-train", pressed
@@ -146,6 +152,8 @@ def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     assert page.evaluate(LAST_STEP) == step              # …the status and the loss chart alike
     for n in (1, 2):                                     # PageDown: exactly one optimiser step, each time
         page.keyboard.press("PageDown")
+        # the paused run's timeline stands at its latest step: its "later moment" leaves PageDown to Step
+        assert _pressed(page) == "PageDown → st-key-pg-btn-step"
         page.wait_for_function(f"() => !/step {step + n - 1}\\//"
                                ".test(document.querySelector('[data-testid=stMain]').innerText)", timeout=60_000)
         wait_idle(page)
@@ -154,6 +162,28 @@ def test_a_run_driven_by_the_remote_keys_alone(streamlit_server, screen):
     page.keyboard.press("Space")                         # resume
     _until(page, "completed", 240_000)
     assert page.url.count("presenter=1") == 1            # still the lecture screen
+    step_at_end = _status(page)[1]
+    # after the run its timeline owns PageUp and PageDown: key moment to key moment, nothing past the end
+    page.keyboard.press("PageUp")
+    assert _pressed(page) == "PageUp → st-key-pg-scrub-back"
+    page.wait_for_function("() => /[?&]at=/.test(location.search)")
+    wait_idle(page)
+    later = page.locator(".st-key-pg-scrub-next button:visible")
+    for _ in range(20):
+        if later.is_disabled():
+            break
+        page.keyboard.press("PageDown")
+        assert _pressed(page) == "PageDown → st-key-pg-scrub-next"
+        page.wait_for_timeout(500)
+        wait_idle(page)
+    assert later.is_disabled()                           # the last key moment: the run's last step
+    thumb = page.locator("[data-testid='stMain'] [data-testid='stSliderThumbValue']").first
+    assert f"step {step_at_end}" in thumb.inner_text(), thumb.inner_text()
+    page.evaluate("() => { document.documentElement.dataset.rnnRemote = ''; }")
+    page.keyboard.press("PageDown")                      # owned there: no new step starts
+    page.wait_for_timeout(2000)
+    wait_idle(page)
+    assert _pressed(page) == "" and _status(page) == ("completed", step_at_end)
     # after the run: Reset and the chart's data table are reachable too, and the table opens by key
     page.wait_for_timeout(1000)
     labels = " ".join(label for label, _ in tab_walk(page))

@@ -65,6 +65,7 @@ def _check_first_screen(page) -> dict:
     assert s["chart"] is not None and s["plot"] is not None, s["chart"]   # the first chart: its whole plot
     plot = s["plot"]                                                       # area on screen, after the status
     assert s["status"]["b"] <= plot["t"] and plot["b"] <= H and plot["b"] - plot["t"] >= 120, (s["status"], plot)
+    assert plot["r"] - plot["l"] >= W / 2, plot                           # and not squeezed by its legend
     assert s["sidebar"] is None or s["sidebar"]["r"] <= 0, s["sidebar"]           # settings folded away
     assert s["width"] <= W, s["width"]                                            # nothing sideways
     overlaps = [(a["text"], b["text"]) for i, a in enumerate(s["leaves"]) for b in s["leaves"][i + 1:] if _hit(a, b)]

@@ -245,6 +245,7 @@ def test_chart_options_stay_open_and_a_ghost_run_overlays_the_playground(streaml
     wait_idle(page)
     page.wait_for_timeout(1000)
     assert page.get_by_text("Log loss axis").is_visible()
+    page.get_by_role("button", name="Ghost run").click()          # the popover beside the run buttons
     page.get_by_role("button", name="Train ghost").click()
     names = ("() => [...document.querySelectorAll('.js-plotly-plot')]"
              ".flatMap(gd => (gd.data || []).map(t => t.name))")

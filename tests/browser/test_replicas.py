@@ -132,6 +132,29 @@ def test_the_image_copies_every_folder_the_app_runs_from():
         assert f"COPY {folder}/ {folder}/" in docker, folder
 
 
+def test_every_replica_shares_one_run_store_warmed_before_it_serves():
+    """compose: one named volume at the store's folder for every replica (a new one seeded from the image,
+    which runs `warm` at build time); Kubernetes: a ReadWriteMany claim there and an init container
+    that warms it, with the app's environment (so its keys are the app's)."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: the YAML files were not parsed")
+    docker = (DEPLOY / "Dockerfile").read_text()
+    store = re.search(r"RNN_PLAYGROUND_RUN_STORE=(\S+)", docker).group(1)
+    assert "RNN_PLAYGROUND_TORCH_THREADS=1" in docker
+    assert docker.index("USER playground") < docker.index("python -m rnn_core warm")    # the app's user owns it
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert f"runs:{store}" in compose["services"]["app"]["volumes"] and "runs" in compose["volumes"]
+    docs = {d["kind"]: d for d in yaml.safe_load_all((DEPLOY / "k8s" / "rnn-playground.yaml").read_text())}
+    assert docs["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    claim = next(v for v in pod["volumes"] if "persistentVolumeClaim" in v)
+    assert claim["persistentVolumeClaim"]["claimName"] == docs["PersistentVolumeClaim"]["metadata"]["name"]
+    warm, app = pod["initContainers"][0], pod["containers"][0]
+    assert warm["command"][-4:] == ["rnn_core", "warm", "--presets", "all"] and warm["env"] == app["env"]
+    for container in (warm, app):
+        assert {"name": claim["name"], "mountPath": store} in container["volumeMounts"]
+        assert {"name": "RNN_PLAYGROUND_RUN_STORE", "value": store} in container["env"]
+
+
 def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
     yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: the YAML files were not parsed")
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
@@ -142,7 +165,7 @@ def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
     assert (DEPLOY / app["build"]["dockerfile"].removeprefix("deploy/")).exists()
 
     docs = {d["kind"]: d for d in yaml.safe_load_all((DEPLOY / "k8s" / "rnn-playground.yaml").read_text())}
-    assert set(docs) == {"Deployment", "Service", "Ingress"}
+    assert set(docs) == {"Deployment", "Service", "Ingress", "PersistentVolumeClaim"}
     container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["limits"]["cpu"] and container["resources"]["limits"]["memory"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.readable import readable
-from tests.conftest import APP, open_page, run_of, slot_of, wait_for_run
+from tests.conftest import APP, open_page, run_of, slot_of, status_line, wait_for_run
 
 PAGE = "app_pages/playground.py"
 
@@ -108,8 +108,9 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     assert grad["layout"]["yaxis"]["type"] == "log"
     preds = _figure(at, "chart.predictions")
     assert any(t.get("name") == "one-step prediction" for t in preds["data"])
-    table = at.dataframe[0].value
-    assert "RMSE" in table.columns and "skill score = 1 − RMSE / baseline RMSE" in table.columns
+    table = at.table[0].value
+    assert "RMSE" in table.columns and "skill score" in table.columns and "best lag" in table.columns
+    assert "skill score = 1 − RMSE / baseline RMSE" in " ".join(c.value for c in at.caption)   # its formula
     assert table.loc[("test", "persistence"), "direction right"] == "—"     # it predicts no change
     assert table.loc[("test", "model"), "MAPE %"] == "—"                    # a sine crosses zero
     assert "crosses zero" in " ".join(c.value for c in at.caption)
@@ -172,7 +173,7 @@ def test_closed_loop_forecast_arrives_after_the_one_step_predictions(monkeypatch
         return [t.get("name") or "" for t in _figure(at, "chart.predictions")["data"]]
 
     assert "one-step prediction" in names() and not any("closed-loop" in n for n in names())
-    assert "RMSE" in at.dataframe[0].value.columns                      # the metrics did not wait
+    assert "RMSE" in at.table[0].value.columns                          # the metrics did not wait
     assert any("computed in the background" in c.value for c in at.caption)
     gate.set()
     for _ in range(100):
@@ -196,9 +197,11 @@ def test_pause_step_stop_and_reset():
     assert _status(at) == "paused"
     run_of(at).wait_parked(30)
     before = run_of(at).snapshot().step
-    # the page Pause drew counts every step taken, those in flight at the click included
-    shown = re.search(r"step (\d+)/", at.get("progress")[0].proto.text)
-    assert shown and int(shown.group(1)) == before, (at.get("progress")[0].proto.text, before)
+    # the page Pause drew counts every step taken, those in flight at the click included (paused, the
+    # status line is the label of the run's timeline, the scrubber)
+    line = status_line(at)
+    shown = re.search(r"paused\*\* · .*step (\d+)/", line)
+    assert shown and int(shown.group(1)) == before, (line, before)
     at.button(key="pg.btn.step").click().run()
     assert run_of(at).snapshot().step == before + 1
     assert _status(at) == "paused"

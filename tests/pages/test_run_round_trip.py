@@ -58,7 +58,7 @@ def test_a_csv_run_opens_again_from_its_zip():
     texts = " ".join(c.value for c in at.caption) + " ".join(i.value for i in at.info)
     assert "not on the server" in texts                                  # the chart says what it shows
     assert "uploaded CSV, which the server does not keep" in texts       # and the panel says why
-    assert len(at.dataframe) >= 1                                        # the saved metrics table
+    assert len(at.table) >= 1                                            # the saved metrics table
     assert slot_of(at).evaluation["evaluation"]["task"] == "forecast"
 
 

@@ -1,0 +1,66 @@
+"""A lecture's preset replayed: `python -m rnn_core warm` stores it, the Playground's Train replays it
+(its status line says so), bitwise the stored records, at the pace the tab chose; an unknown preset or a
+store switched off is one sentence and exit status 2. No duration is asserted."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from rnn_core.cli.main import main
+from rnn_core.serve.shared import STORED_PHRASE
+from rnn_core.serve.store import default_store
+from tests.conftest import open_page, run_of, status_line
+
+PAGE = "app_pages/playground.py"
+FINISHED = ("completed", "stopped", "diverged")
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_PLAYGROUND_RUN_STORE", str(tmp_path / "runs"))
+    monkeypatch.setenv("RNN_PLAYGROUND_WORKERS", "0")           # the app's runs train on threads here
+    return tmp_path / "runs"
+
+
+def test_warm_stores_a_preset_once(store_dir, capsys):
+    assert main(["warm", "--presets", "exploding"]) == 0
+    out = capsys.readouterr().out
+    assert "exploding: stored (" in out and "diverged after" in out
+    assert main(["warm", "--presets", "exploding"]) == 0
+    assert "exploding: already in the store" in capsys.readouterr().out
+    assert len(default_store().entries()) == 1
+
+
+@pytest.mark.parametrize("argv, sentence", [
+    (["warm", "--presets", "nope"], "Unknown preset 'nope'"),
+    (["warm", "--presets", "exploding", "--store", "off"], "The run store is switched off"),
+])
+def test_warm_refuses_with_one_sentence(store_dir, capsys, argv, sentence):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert sentence in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_replays_the_stored_preset_and_says_so(store_dir, capsys):
+    assert main(["warm", "--presets", "exploding"]) == 0
+    stored = default_store().get(default_store().entries()[0][0])
+    at = open_page(PAGE, {"preset": "exploding"})
+    assert not [b for b in at.button_group if b.key == "pg.replay.pace"]     # no replay yet: no pace to choose
+    at.button(key="pg.btn.step").click().run()     # paused after one step: the replay is not over yet
+    run = run_of(at)
+    assert run.phrase == STORED_PHRASE and run.status == "paused"
+    at.button_group(key="pg.replay.pace").set_value("at once").run()
+    assert run.speed == math.inf
+    at.button(key="pg.btn.train").click().run()    # on to the end
+    deadline = time.monotonic() + 60
+    while run.status not in FINISHED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    status = status_line(at)
+    assert "diverged" in status and STORED_PHRASE in status
+    snap = run.snapshot(max_points=10**9)
+    shown = [*sorted([*snap.steps, *snap.epochs], key=lambda r: (r["step"], r["kind"] == "epoch")), snap.end]
+    assert shown == stored.records                               # bitwise, seconds included
