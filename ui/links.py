@@ -53,6 +53,7 @@ from rnn_core.config import (
     from_query,
     replace,
 )
+from rnn_core.lessons.share import AT_PARAM as AT_PARAM  # the scrubber's moment: a step or a key moment
 from rnn_core.lessons.share import changed_preset_sentence as changed_preset_sentence  # the pages read it here
 from rnn_core.lessons.share import preset_query, settings_query
 from rnn_core.nn.model_config import ModelConfig
@@ -63,7 +64,6 @@ RUN_PARAM = "run"      # in the address bar while the page shows a run: a new se
 RUN_GONE = ("The run this page showed is gone: runs live only as long as their browser session, so a "
             "reload or a server restart ends them (and a copied link never carries one). Its settings are "
             "restored below: press Train to run it again, or open its zip if you downloaded it.")
-AT_PARAM = "at"        # the moment of the run the Playground's scrubber shows: a step or a key moment
 DEFAULTS_SHOWN = "The page opened with the default settings."
 OUT_OF_RANGE = "The link held values outside the controls' range:"
 

@@ -11,7 +11,7 @@
         config JSON of the current controls; history CSV, the run zip (weights as safetensors) and the
         run as one HTML page (`plots/report.py`), each built only when clicked; upload a saved run zip
         to inspect it here (`load_upload(slot, upload)`)
-    run_page(slot) -> RunPage | None        the shown run as its HTML page's facts (after a run ends)
+    run_page(slot, records=None) -> RunPage | None   the shown run as its HTML page's facts (after a run ends)
 Leaves to others: the file formats (`rnn_core/serve/runs.py`), the run itself (`ui/live.py`).
 """
 
@@ -102,9 +102,10 @@ def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
     return make
 
 
-def run_page(slot: str) -> RunPage | None:
+def run_page(slot: str, records: list[dict] | None = None) -> RunPage | None:
     """The slot's run as `rnn_core.lessons.run_page.RunPage` (its settings, records, final evaluation,
-    baseline, the preset the page started from), or None while there is no ended run with its data here."""
+    baseline, the preset the page started from), or None while there is no ended run with its data here.
+    `records`: the run's `run_records`, when the caller has them already."""
     from rnn_core.data.windows import naive_loss
     from rnn_core.measure.evaluate import scaled_loss
 
@@ -116,7 +117,8 @@ def run_page(slot: str) -> RunPage | None:
     # judged as the page judges it: without validation windows, the final weights' training loss
     loss = (scaled_loss(evaluation, w, "train") if evaluation and run.status != "diverged" and not len(w.X_val)
             else None)
-    return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, run_records(run), evaluation, naive_loss(w), w.task,
+    records = run_records(run) if records is None else records
+    return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, records, evaluation, naive_loss(w), w.task,
                    preset=state.preset, verdict_loss=loss, target_name=str(w.target_name))
 
 
@@ -194,7 +196,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
                                     "Upload it here later to inspect the run again.")
         else:
             c2.caption("History and weights can be downloaded once a run is paused or finished.")
-        if (page := run_page(slot)) is not None:
+        if ready and (page := run_page(slot, records)) is not None:
             st.download_button("Download as a page (HTML)", _page_maker(page, st.context.url or None),
                                file_name="rnn-playground-run.html", mime="text/html", key=f"{slot}.dl.page",
                                on_click="ignore", icon=":material/web:",
