@@ -281,3 +281,25 @@ def test_runs_stopped_while_their_workers_start_leave_no_more_than_keep_workers(
         assert not starting.broken and len(pool.pids()) <= 2, pool.pids()
     finally:
         pool.close()
+
+
+def test_a_run_that_fails_on_the_server_side_ends_its_worker(monkeypatch):
+    """An error between taking a worker and its job's end (here: its windows cannot be sent) ends the run
+    with a sentence and ends the worker too, instead of leaving it alive outside the pool's count."""
+    import rnn_core.serve.workers as workers
+
+    def unsendable(windows):
+        raise OSError("the pipe broke")
+
+    monkeypatch.setattr(workers, "windows_to_bytes", unsendable)
+    pool = WorkerPool(spares=1)
+    try:
+        run = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=1, batch_size=16), sine_windows(),
+                        idle_timeout=None, pool=pool)
+        run.start()
+        assert wait_for(lambda: run.worker_pid is not None, WAIT)
+        pid = run.worker_pid
+        assert run.join(WAIT) and "the pipe broke" in run.snapshot().end["reason"]
+        assert wait_for(lambda: gone(pid), WAIT) and pid not in pool.pids()
+    finally:
+        pool.close()
