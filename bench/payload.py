@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     p.add_argument("--cell", default="rnn")
     p.add_argument("--timesteps", type=int, default=1000)
     p.add_argument("--hidden", type=int, default=512)
-    p.add_argument("--windows", type=int, default=32, help="training windows (default %(default)s: one step)")
+    p.add_argument("--windows", type=int, default=32, help="training windows (default %(default)s: two steps)")
     args = p.parse_args(argv)
     threads = setup_threads(args.threads)
     T, H, n_train = args.timesteps, args.hidden, args.windows
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     if args.quick:
         T, H, n_train, epochs, spe, stages = 20, 8, 32, 100, 100, [1, 10, 50, 100]
     model_cfg = ModelConfig(cell=args.cell, hidden_size=H)
-    train_cfg = TrainConfig(epochs=1)
+    train_cfg = TrainConfig(epochs=1, batch_size=16, probe_batch=2)   # within the memory budget's step at H = 512
     n_val = max(4, n_train // 4)
     windows = windows_subset(prepare(DataConfig(timesteps=T, params={"length": T + 2 * (n_train + n_val) + 40})),
                              n_train, n_val)

@@ -15,6 +15,7 @@ and paint it.
         await s.open("d.dataset=sine&t.epochs=3", timeout=60)     # the first full script run
         s.listen(lambda s, at: ...)                               # after every ForwardMsg, arrival time
         t = await s.click("Train")                                # send time (time.monotonic())
+        await s.upload("CSV file", "prices.csv", data)           # file_urls_request, HTTP PUT, rerun
         at = await s.until(lambda s: s.status() == "running", timeout=60)
 
 Written against Streamlit 1.67 (`streamlit.proto`, the `websockets` client Streamlit depends on).
@@ -29,6 +30,7 @@ import contextlib
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Callable
 
 import numpy as np
@@ -80,6 +82,8 @@ class Session:
         self._chart_kind: dict[str, bool] = {}         # plotly element id → is the loss chart
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}
         self._listeners: list[Callable[[Session, float], None]] = []
+        self.session_id = ""                # the server's id of this session (new_session.initialize)
+        self._file_urls: dict[str, object] = {}        # request id → FileURLsResponse
         self._ws = None
         self._reader: asyncio.Task | None = None
         self.closed = asyncio.Event()
@@ -147,8 +151,12 @@ class Session:
         elif kind == "stop_auto_rerun":
             for fid in msg.stop_auto_rerun.fragment_ids:
                 self._cancel_timers(fid)
+        elif kind == "file_urls_response":
+            self._file_urls[msg.file_urls_response.response_id] = msg.file_urls_response
 
     def _new_session(self, msg: ForwardMsg) -> None:
+        if msg.new_session.initialize.session_id:
+            self.session_id = msg.new_session.initialize.session_id
         fragments = tuple(msg.metadata.run.fragment_ids)
         self.runs_by_fragment[fragments] = self.runs_by_fragment.get(fragments, 0) + 1
         if not fragments:                             # a full run: the frontend drops every timer
@@ -268,6 +276,45 @@ class Session:
         self.held.clear()
         self.query = ""
         return await self._rerun(page_hash=self.pages[name])
+
+    async def upload(self, label: str, name: str, data: bytes, timeout: float = 60) -> float:
+        """Put a file into the uploader labelled `label`, as the frontend does: ask the session for an
+        upload URL (BackMsg.file_urls_request), PUT the file there (multipart, with the XSRF cookie and
+        header), then rerun with the uploader's state naming the file; the send time of that rerun."""
+        wid, fragment = self.widgets[label]
+        request = BackMsg()
+        request_id = f"{id(self)}-{time.monotonic_ns()}"
+        request.file_urls_request.request_id = request_id
+        request.file_urls_request.file_names.append(name)
+        request.file_urls_request.session_id = self.session_id
+        await self._ws.send(request.SerializeToString())
+        if await self.until(lambda s: request_id in s._file_urls, timeout) is None:
+            raise TimeoutError("the server gave no upload URL")
+        urls = self._file_urls.pop(request_id).file_urls[0]
+        await asyncio.to_thread(self._put, urls.upload_url, name, data)
+        state = self._state(wid)
+        info = state.file_uploader_state_value.uploaded_file_info.add()
+        info.name, info.size, info.file_id = name, len(data), urls.file_id
+        info.file_urls.CopyFrom(urls)
+        self.held[wid] = state
+        return await self._rerun(fragment_id=fragment)
+
+    def _put(self, url: str, name: str, data: bytes) -> None:
+        """The HTTP PUT of one upload (a thread: urllib blocks)."""
+        base = self.url.replace("ws", "http", 1).rsplit("/_stcore/", 1)[0]
+        with urllib.request.urlopen(base + "/_stcore/health", timeout=30) as r:
+            cookies = r.headers.get_all("Set-Cookie") or []
+        cookie = next((c.split(";")[0] for c in cookies if "_streamlit_xsrf" in c), "")
+        boundary = f"----bench{time.monotonic_ns()}"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        if cookie:
+            headers.update({"Cookie": cookie, "X-Xsrftoken": cookie.split("=", 1)[1]})
+        req = urllib.request.Request(url if url.startswith("http") else base + url, data=body, method="PUT",
+                                     headers=headers)
+        with urllib.request.urlopen(req, timeout=60) as r:
+            r.read()
 
     def exceptions(self) -> list[str]:
         """The exceptions the page shows (a script that raised), as "Type: message"."""

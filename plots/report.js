@@ -1,5 +1,6 @@
 // The scrubber of a run's HTML page (plots/report.py): the data embedded as JSON, Plotly inlined above.
-// A range input picks any recorded step; a key moment's button jumps to its step. At each step the loss and
+// A range input picks any recorded step; a key moment's button jumps to its step; the link to the app
+// follows (`at=` the moment's kind, or the step). At each step the loss and
 // gradient-norm charts mark the step, the per-parameter and sigma_max charts the epoch closed before it,
 // and the gradient-through-time and gates charts (and a text run's sample) show the last ones recorded at
 // or before it.
@@ -39,7 +40,7 @@
     shownProbe = i;
   }
 
-  function show(index) {
+  function show(index, kind) {     // kind: the key moment a button chose (else the first one at that step)
     var stop = run.stops[index];
     mark("loss", stop.step);
     mark("grad_norm", stop.step);
@@ -54,13 +55,15 @@
     slider.setAttribute("aria-valuetext", stop.text);
     var here = run.moments.filter(function (m) { return m.step === stop.step; });
     momentLine.textContent = here.map(function (m) { return m.name + ": " + m.detail; }).join(" ");
+    var at = kind || (here.length ? here[0].kind : String(stop.step));
+    document.getElementById("reopen-at").href = run.moment_link + encodeURIComponent(at);
     buttons.forEach(function (b) { b.setAttribute("aria-pressed", String(+b.dataset.stop === index)); });
     document.body.dataset.step = String(stop.step);
   }
 
   slider.addEventListener("input", function () { show(+slider.value); });
   buttons.forEach(function (b) {
-    b.addEventListener("click", function () { slider.value = b.dataset.stop; show(+b.dataset.stop); });
+    b.addEventListener("click", function () { slider.value = b.dataset.stop; show(+b.dataset.stop, b.dataset.kind); });
   });
   if (run.stops.length) { show(run.stops.length - 1); }   // a run stopped before its first record has none
 })();

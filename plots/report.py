@@ -162,7 +162,8 @@ def report_html(page: RunPage, base: str | None = None) -> str:
     figs = _figures(page)
     profiles = _profiles(page.records, page.model.cell)
     data = {"figures": {k: _fig_json(f) for k, f in figs.items()}, "profiles": profiles, "stops": facts["stops"],
-            "moments": facts["moments"], "samples": _samples(page.records), "mark": MARK_COLOR}
+            "moments": facts["moments"], "samples": _samples(page.records), "mark": MARK_COLOR,
+            "moment_link": facts["moment_link"]}
     end = end_of(page.records)
     verdict = facts["verdict"]
     esc = html.escape
@@ -183,6 +184,8 @@ def report_html(page: RunPage, base: str | None = None) -> str:
 <p><label for='scrub'>Step of the run (arrow keys, Home, End, Page Up and Page Down move it)</label></p>
 <input type='range' id='scrub' min='0' max='{last}' value='{last}' step='1'>
 <p id='readout' aria-live='polite'></p>
+<p><a id='reopen-at' href='{esc(facts['moment_link'], True)}'>Open this moment in the RNN Playground</a>: it
+trains the same run and stops its timeline here.</p>
 <div role='group' aria-labelledby='moments-h'><h3 id='moments-h'>Key moments</h3>{_moment_buttons(facts)}</div>
 <p id='moment' aria-live='polite'></p>
 {sample}

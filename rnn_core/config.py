@@ -33,6 +33,7 @@ INITS: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum)", "rmsprop": "RMSprop"}
 CLIPPING: dict[str, str] = {"off": "Off", "norm": "By norm (Pascanu)", "value": "By value"}
 SCALERS: dict[str, str] = {"minmax": "Min-max to [0, 1]", "standard": "Standardise (z-score)"}
+DEVICES: tuple[str, ...] = ("cpu", "cuda")     # where a run trains (the CLI's --device; the app trains on cpu)
 STATE_RESETS: dict[str, str] = {"epoch": "Each epoch", "never": "Never", "steps": "Every N updates"}
 
 
@@ -196,7 +197,7 @@ class DataConfig:
         if self.train_frac + self.val_frac >= 1.0:
             raise ConfigError("val_frac must be between 0 and 0.5 and leave room for a test part.")
         if self.scaler not in SCALERS:
-            raise ConfigError(f"Unknown scaler '{self.scaler}': choose one of {', '.join(SCALERS)}.")
+            raise ConfigError(f"Unknown scaler {quoted(self.scaler)}: choose one of {', '.join(SCALERS)}.")
         return self
 
 
@@ -223,15 +224,18 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"Unknown optimizer '{self.optimizer}': choose one of {', '.join(OPTIMIZERS)}.")
+            raise ConfigError(f"Unknown optimizer {quoted(self.optimizer)}: choose one of {', '.join(OPTIMIZERS)}.")
         if self.clip not in CLIPPING:
-            raise ConfigError(f"Unknown clipping '{self.clip}': choose one of {', '.join(CLIPPING)}.")
+            raise ConfigError(f"Unknown clipping {quoted(self.clip)}: choose one of {', '.join(CLIPPING)}.")
         if self.clip != "off" and not self.clip_value > 0:
             raise ConfigError("The clipping threshold must be positive.")
         if self.bptt_truncate < 0:
             raise ConfigError("Truncated BPTT length must be 0 (off) or a positive number of steps.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"Unknown device {quoted(self.device)}: choose one of {', '.join(DEVICES)}.")
         if self.state_reset not in STATE_RESETS:
-            raise ConfigError(f"Unknown state reset '{self.state_reset}': choose one of {', '.join(STATE_RESETS)}.")
+            raise ConfigError(f"Unknown state reset {quoted(self.state_reset)}: choose one of "
+                              f"{', '.join(STATE_RESETS)}.")
         check_ranges(self, skip=("clip_value",) if self.clip == "off" else ())
         return self
 
@@ -286,6 +290,21 @@ def clamp_to_limits(cfg) -> tuple[Any, list[str]]:
             notes.append(f"{LABELS[f.name]} {_short(value)} is outside {_short(lo)}–{_short(hi)}; "
                          f"set to {_short(changes[f.name])}.")
     return (dataclasses.replace(cfg, **changes) if changes else cfg), notes
+
+
+def quoted(value: Any, most: int = 60) -> str:
+    """User text inside a sentence: 'like this', its whitespace (line breaks too) collapsed to single spaces
+    and cut at `most` characters, so a sentence quoting a file's or a link's text stays one short line."""
+    text = " ".join(str(value).split())
+    return "'" + (text if len(text) <= most else text[: most - 1] + "…") + "'"
+
+
+def listed(names: Any, most: int = 8) -> str:
+    """Names inside a sentence: "a, b, c", or the first `most` and how many more ("a, b, …, and 9,000 more")."""
+    names = [" ".join(str(n).split())[:60] for n in names]
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])}, … and {count(len(names) - most)} more"
 
 
 def _short(value: Any) -> str:

@@ -263,7 +263,7 @@ def train_preset(key: str, model: dict | None = None, train_changes: dict | None
 
     m, d, t = preset_configs(key)
     windows = prepare(d)
-    m = replace(m, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1], **(model or {}))
+    m = replace(m, input_size=windows.n_features, output_size=windows.y_train.shape[1], **(model or {}))
     t = replace(t, **(train_changes or {}))
     net = build_model(m.validate(), seed=t.seed)
     records = list(train(net, windows, t))

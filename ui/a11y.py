@@ -22,7 +22,6 @@ FOCUS = "#1c4fd8"          # the focus ring: 6.9:1 on white, against the pink pr
 SR_ONLY = "rnn-sr-only"    # the class of a text only screen readers read
 PHONE = 640                # px: Streamlit stacks columns below this width; the phone layout starts here
 MAIN = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'   # the page's own elements
-LIVE, STATUS, FIRST = ".st-key-pg-live", ".st-key-pg-status", ".st-key-pg-chart-loss"   # the Playground's run area
 
 _CSS = f"""
 <style>
@@ -50,20 +49,6 @@ _CSS = f"""
     {MAIN} > * {{ order: 2; }}
     {MAIN} > :is(:has(h1), :has(> [data-testid="stAlert"]), :has([class*="preset_choice"]),
                  :has(.st-key-pg-runbar), :has(.st-key-pg-live)) {{ order: 0; }}
-    /* in the run's area: the status line, the first chart's heading and the chart, then the verdicts,
-       the chart options and the second chart, then the rest (the status container and the first row of
-       charts dissolve into the area's order) */
-    {LIVE} > * {{ order: 6; }}
-    {LIVE} > :has(> {STATUS}), {STATUS}, {LIVE} > :has({FIRST}),
-    {LIVE} > :has({FIRST}) :is([data-testid="stHorizontalBlock"], [data-testid="stColumn"],
-                               [data-testid="stColumn"] > [data-testid="stVerticalBlock"]) {{ display: contents; }}
-    {STATUS} > * {{ order: 3; }}
-    {STATUS} > :first-child {{ order: 0; }}
-    {LIVE} > :has(+ * {FIRST}) {{ order: 1; }}
-    {LIVE} [data-testid="stColumn"]:has({FIRST}) > [data-testid="stVerticalBlock"] > * {{ order: 2; }}
-    {LIVE} > [class*="-opt-open"] {{ order: 4; }}
-    {LIVE} > :has({FIRST}) [data-testid="stColumn"]:not(:has({FIRST})) > [data-testid="stVerticalBlock"] > * {{
-      order: 5; }}
     [data-testid="stMain"] h1 {{ font-size: 1.6rem; padding: 0 0 0.25rem; }}
     [data-testid="stMain"] h2 {{ font-size: 1.25rem; }}
     [class*="st-key-verdict-"] p {{ font-size: 1.05rem; }}

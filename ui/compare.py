@@ -55,6 +55,7 @@ from ui.live import (
     session_watcher,
     set_run,
 )
+from ui.markdown import md
 from ui.presenter import chart_height, show_chart, status_line
 from ui.state import slot
 from ui.text_views import connectivity_row
@@ -167,7 +168,7 @@ def start_race(s: RaceSettings) -> None:
         windows = prepare(s.data)
         runs = {}
         for cell in s.cells:
-            mcfg = cfg_replace(s.model, cell=cell, input_size=windows.X_train.shape[2],
+            mcfg = cfg_replace(s.model, cell=cell, input_size=windows.n_features,
                                output_size=windows.y_train.shape[1])
             validate_run(mcfg, s.data, s.train)
             runs[cell] = (start_run(mcfg, s.data, s.train, windows, watcher=watcher),
@@ -244,7 +245,7 @@ def race_area(presenter: bool = False, chart: str | None = None) -> None:
             if snap.status == "queued":
                 col.caption(describe_wait(snap.ahead, snap.wait))
             if snap.status == "diverged" and snap.end:
-                col.error(f"Diverged at step {snap.step}: {snap.end.get('reason', '')}")
+                col.error(f"Diverged at step {snap.step}: {md(snap.end.get('reason', ''))}")
         h = chart_height(380)
         left, right = st.columns(2)
         charts.chart(compare_loss_figure(data, baseline=baseline, height=h, baseline_label=label,

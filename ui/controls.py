@@ -16,6 +16,7 @@
     load_frame(dataset, params) -> DataFrame                        cached dataset load (DataError raises)
     param_widget(box, prefix, dataset, param) -> value              one dataset Param as a widget
     csv_controls(box, prefix) -> (frame | None, notes, error | None) upload + value/date columns + gaps
+    parse_once(prefix, what, key, parse) -> (value, error | None)   an upload read once per file and choice
     text_controls(box, prefix) -> (frame | None, notes, error | None) upload or paste a text (validated)
     hand_over_csv(prefix, name, data, columns)                      another page's upload for this panel
 
@@ -28,6 +29,7 @@ Leaves to others: what a page does with the configs; windowing (`rnn_core/data/w
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -48,14 +50,16 @@ from rnn_core.config import (
     DataConfig,
     Field,
     TrainConfig,
+    listed,
+    quoted,
 )
-from rnn_core.data.csv_upload import inspect_csv_upload, read_csv_upload
+from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.registry import DATASETS, GROUPS, Param
 from rnn_core.data.text_sources import MAX_TEXT_BYTES, read_text_upload
 from rnn_core.nn.cells import CELLS, cell_help, cell_of, layers_error
 from rnn_core.nn.model_config import ModelConfig
-from rnn_core.readable import COLUMN, count, readable
+from rnn_core.readable import COLUMN, count, megabytes, readable
 from ui.links import EARLIEST_DATE
 from ui.state import key, param_key, seed_widgets, slot
 
@@ -216,7 +220,7 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
     Without an upload, a CSV handed over by another page (`hand_over_csv`) is used."""
     upload = box.file_uploader("CSV file", type=["csv", "txt"], key=f"{prefix}.d.csv_file",
                                help="A header row, one row per time step, numeric columns; optionally a "
-                                    "date column. At most 5 MB.")
+                                    f"date column. At most {megabytes(MAX_UPLOAD_BYTES)}.")
     handed = slot(prefix).handover
     if upload is None and handed is None:
         return None, [], UPLOAD_HINT
@@ -229,12 +233,12 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
                     st.session_state[f"{prefix}.d.{k}"] = v
         upload = SimpleNamespace(name=handed["name"], getvalue=lambda: handed["data"])
     data = upload.getvalue()
-    try:
-        info = inspect_csv_upload(data)
-    except DataError as e:
-        return None, [], str(e)
+    upload_key = getattr(upload, "file_id", None) or hashlib.sha256(data).hexdigest()
+    info, error = parse_once(prefix, "csv.columns", (upload_key,), lambda: inspect_csv_upload(data))
+    if error:
+        return None, [], error
     if not info.numeric_columns:
-        return None, [], (f"No column of '{upload.name}' holds numbers (columns: {', '.join(info.columns)}); "
+        return None, [], (f"No column of {quoted(upload.name)} holds numbers (columns: {listed(info.columns)}); "
                           "upload a file with at least one numeric column.")
     box.caption(f"{info.n_rows} rows · {info.delimiter}-separated · {info.encoding}")
     kv, kd, kf = f"{prefix}.d.csv_values", f"{prefix}.d.csv_date", f"{prefix}.d.csv_fill"
@@ -250,11 +254,26 @@ def csv_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str],
                               "linearly, or drop those rows.")
     if not values:
         return None, [], "Choose at least one value column of the CSV."
-    try:
-        frame = read_csv_upload(data, values, "" if date_col == "(none)" else date_col, fill=fill)
-    except DataError as e:
-        return None, [], str(e)
+    date = "" if date_col == "(none)" else date_col
+    frame, error = parse_once(prefix, "csv.frame", (upload_key, tuple(values), date, fill),
+                              lambda: read_csv_upload(data, values, date, fill=fill))
+    if error:
+        return None, [], error
     return frame, list(frame.attrs.get("notes", [])), None
+
+
+def parse_once(prefix: str, what: str, key: tuple, parse: Callable[[], Any]) -> tuple[Any, str | None]:
+    """(`parse()`'s value, None) or (None, its DataError sentence), computed once per upload and choice
+    and kept in the slot: a rerun (a Seed change, a chart option) never reads the file again."""
+    kept = slot(prefix).parsed
+    hit = kept.get(what)
+    if hit is None or hit[0] != key:
+        try:
+            hit = (key, parse(), None)
+        except DataError as e:
+            hit = (key, None, str(e))
+        kept[what] = hit
+    return hit[1], hit[2]
 
 
 def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str], str | None]:
@@ -267,10 +286,11 @@ def text_controls(box: Any, prefix: str) -> tuple[pd.DataFrame | None, list[str]
     data = upload.getvalue() if upload is not None else pasted
     if not data:
         return None, [], "Paste some text or upload a plain-text file to train on it."
-    try:
-        frame = read_text_upload(data)
-    except DataError as e:
-        return None, [], str(e)
+    text_key = (upload.file_id if upload is not None
+                else hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest())
+    frame, error = parse_once(prefix, "text", (text_key,), lambda: read_text_upload(data))
+    if error:
+        return None, [], error
     n_chars = int(frame["text"].str.len().sum()) + len(frame) - 1
     return frame, [f"Your text: {count(n_chars)} characters in {count(len(frame))} lines."], None
 

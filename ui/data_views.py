@@ -105,7 +105,7 @@ def text_preview(name: str, params: dict, prefix: str) -> pd.DataFrame | None:
     try:
         frame = load_frame(name, tuple(sorted(params.items())))
     except DataError as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(md(e), icon=":material/error:")
         return None
     text = frame_text(frame)
     vocab = Vocab.of(text)
@@ -216,10 +216,11 @@ def windowing_preview(data_cfg: DataConfig, frame: pd.DataFrame | None, key: str
     i = min(i, n - 1)
     if w.text is not None:             # a text task: the window as characters, its target the next one
         chars = w.text.vocab.chars
-        st.code("".join(chars[j] for j in w.X_train[i].argmax(axis=1)), language=None, wrap_lines=True)
-        st.caption(f"Training window {i + 1} of {n}: T = {w.timesteps} characters, each one-hot over the "
-                   f"{w.n_features}-character vocabulary (X is {w.timesteps} × {w.n_features}); the target is "
-                   "the next character, one-hot too. The last part of the text is held out for testing.")
+        st.code(w.text.vocab.decode(w.X_train[i]), language=None, wrap_lines=True)
+        st.caption(f"Training window {i + 1} of {n}: T = {w.timesteps} characters, kept as their ids and read "
+                   f"by the network one-hot over the {w.n_features}-character vocabulary ({w.timesteps} × "
+                   f"{w.n_features} inputs); the target is the next character, one-hot too. The last part of "
+                   "the text is held out for testing.")
         st.code(f"next character: {chars[int(w.y_train[i].argmax())]!r}", language=None)
         return
     charts.chart(window_figure(w.X_train[i], w.y_train[i], w.feature_names, w.target_name,
@@ -269,7 +270,8 @@ def _data_figure(chart: str, name: str, params: dict, T: int):
     if chart == "series":
         return series_figure(frame, title=ds.title)
     w = prepare(DataConfig(dataset=name, params=params, timesteps=T), frame)
-    return window_figure(w.X_train[0], w.y_train[0], w.feature_names, w.target_name,
+    x = w.text.vocab.one_hot(w.X_train[0]) if w.text is not None else w.X_train[0]     # (T, F)
+    return window_figure(x, w.y_train[0], w.feature_names, w.target_name,
                          title=f"{ds.title}: training window 1 (T = {T}, scaled)")
 
 
@@ -292,4 +294,4 @@ def presenter_view(prefix: str, box, chart: str) -> None:
         try:
             show_chart(_data_figure(chart, name, params, T), f"{prefix}.present.{chart}")
         except (DataError, ConfigError, ValueError) as e:
-            st.error(str(e), icon=":material/error:")
+            st.error(md(e), icon=":material/error:")

@@ -51,8 +51,10 @@ from rnn_core.config import (
     clamp_to_limits,
     from_dict,
     from_query,
+    quoted,
     replace,
 )
+from rnn_core.lessons.share import AT_PARAM as AT_PARAM  # the scrubber's moment: a step or a key moment
 from rnn_core.lessons.share import changed_preset_sentence as changed_preset_sentence  # the pages read it here
 from rnn_core.lessons.share import preset_query, settings_query
 from rnn_core.nn.model_config import ModelConfig
@@ -63,7 +65,6 @@ RUN_PARAM = "run"      # in the address bar while the page shows a run: a new se
 RUN_GONE = ("The run this page showed is gone: runs live only as long as their browser session, so a "
             "reload or a server restart ends them (and a copied link never carries one). Its settings are "
             "restored below: press Train to run it again, or open its zip if you downloaded it.")
-AT_PARAM = "at"        # the moment of the run the Playground's scrubber shows: a step or a key moment
 DEFAULTS_SHOWN = "The page opened with the default settings."
 OUT_OF_RANGE = "The link held values outside the controls' range:"
 
@@ -101,7 +102,7 @@ def read_link(codec: Codec, query: Mapping[str, Any]) -> Link:
     query = _plain(query)
     preset = query.get("preset") or None
     if preset is not None and preset not in codec.presets():
-        return Link(None, None, f"Unknown preset '{preset}' in the link: choose one of "
+        return Link(None, None, f"Unknown preset {quoted(preset)} in the link: choose one of "
                                 f"{', '.join(codec.presets())}. {DEFAULTS_SHOWN}")
     merged = {**(codec.preset_params(preset) if preset else {}), **_own(codec, query)}
     try:
@@ -126,8 +127,8 @@ def _what_does_not_parse(codec: Codec, merged: dict[str, str], error: Exception)
         field = FIELDS.get(key.rsplit(".", 1)[-1])
         if field is not None and field.lo is not None:
             kind = "a whole number" if isinstance(field.step, int) else "a finite number"
-            return f"The link's value '{value}' for {field.label} ({key}) does not parse: it takes {kind}."
-        return f"The link's value '{value}' for {key} does not parse."
+            return f"The link's value {quoted(value)} for {field.label} ({key}) does not parse: it takes {kind}."
+        return f"The link's value {quoted(value)} for {key} does not parse."
     return f"The link holds a setting that does not parse ({error})."
 
 
@@ -245,7 +246,7 @@ def _decode_playground(params: dict[str, str]) -> tuple[tuple[ModelConfig, DataC
 
     model, data, train = (from_query(cls, params) for cls in (ModelConfig, DataConfig, TrainConfig))
     if data.dataset not in DATASETS:
-        raise ConfigError(f"Unknown dataset '{data.dataset}' in the link: choose one of {', '.join(DATASETS)}.")
+        raise ConfigError(f"Unknown dataset {quoted(data.dataset)} in the link: choose one of {', '.join(DATASETS)}.")
     (model, m_notes), (data, d_notes), (train, t_notes) = map(clamp_to_limits, (model, data, train))
     data, p_notes = clamp_params(data)
     model.validate(), data.validate(), train.validate()

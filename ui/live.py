@@ -34,7 +34,7 @@ Public:
                                              # snapshot version, never on a redraw while running
     session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
                                              # so a run trains on while its tab reads another page, and
-                                             # stops after LiveRun's idle timeout once the tab is closed
+                                             # stops about a second after the tab is closed
 Leaves to others: the trainer and its thread (`rnn_core/serve/live.py`), charts (`ui/views.py`).
 """
 

@@ -11,7 +11,7 @@
         config JSON of the current controls; history CSV, the run zip (weights as safetensors) and the
         run as one HTML page (`plots/report.py`), each built only when clicked; upload a saved run zip
         to inspect it here (`load_upload(slot, upload)`)
-    run_page(slot) -> RunPage | None        the shown run as its HTML page's facts (after a run ends)
+    run_page(slot, records=None) -> RunPage | None   the shown run as its HTML page's facts (after a run ends)
 Leaves to others: the file formats (`rnn_core/serve/runs.py`), the run itself (`ui/live.py`).
 """
 
@@ -30,6 +30,8 @@ from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
 from rnn_core.lessons.run_page import RunPage
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.train import device_problem
+from rnn_core.serve.run_checks import data_problem
 from rnn_core.serve.run_format import RunFileError, load_run_zip
 from rnn_core.serve.runs import history_csv, json_safe, run_zip_bytes
 from ui.controls import DataChoice
@@ -102,9 +104,10 @@ def _zip_maker(run: Any, ctx: RunContext, metrics: dict | None):
     return make
 
 
-def run_page(slot: str) -> RunPage | None:
+def run_page(slot: str, records: list[dict] | None = None) -> RunPage | None:
     """The slot's run as `rnn_core.lessons.run_page.RunPage` (its settings, records, final evaluation,
-    baseline, the preset the page started from), or None while there is no ended run with its data here."""
+    baseline, the preset the page started from), or None while there is no ended run with its data here.
+    `records`: the run's `run_records`, when the caller has them already."""
     from rnn_core.data.windows import naive_loss
     from rnn_core.measure.evaluate import scaled_loss
 
@@ -116,7 +119,8 @@ def run_page(slot: str) -> RunPage | None:
     # judged as the page judges it: without validation windows, the final weights' training loss
     loss = (scaled_loss(evaluation, w, "train") if evaluation and run.status != "diverged" and not len(w.X_val)
             else None)
-    return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, run_records(run), evaluation, naive_loss(w), w.task,
+    records = run_records(run) if records is None else records
+    return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, records, evaluation, naive_loss(w), w.task,
                    preset=state.preset, verdict_loss=loss, target_name=str(w.target_name))
 
 
@@ -141,7 +145,12 @@ def load_upload(slot: str, upload: Any) -> None:
     except RunFileError as e:
         state.upload_error = str(e)
         return
-    state.upload_error = note = None
+    state.upload_error = None
+    notes = []
+    if device_problem(loaded.train_cfg.device):        # viewed and trained here on the cpu
+        notes.append(f"It was trained on {loaded.train_cfg.device}, which this server does not have: here it "
+                     "is shown, and trained further, on the cpu.")
+        loaded.train_cfg = replace(loaded.train_cfg, device="cpu")
     try:
         windows = prepare_windows(loaded.data_cfg)
     except (DataError, ConfigError, ValueError) as e:
@@ -149,10 +158,15 @@ def load_upload(slot: str, upload: Any) -> None:
         saved = "predictions and metrics saved with it" if loaded.metrics.get("task") else "its saved history"
         why = ("it was trained on an uploaded CSV, which the server does not keep"
                if loaded.data_cfg.dataset == "csv" else _first_sentence(e))
-        note = (
+        notes.append(
             f"The run loaded, but its data could not be rebuilt here ({why}); the charts show "
             f"{saved}, and the weights cannot be re-evaluated or trained on until that data is loaded again.")
         windows = None
+    problem = data_problem(loaded.model_cfg, windows) if windows is not None else None
+    if problem:                                        # a hand-edited config: the weights cannot read the data
+        state.upload_error = f"The run cannot be opened: {problem}; keep the files of one run together."
+        return
+    note = " ".join(notes) or None
     run = StaticRun(loaded)
     set_run(slot, run, RunContext(loaded.model_cfg, loaded.data_cfg, loaded.train_cfg, windows))
     state.upload_note = note
@@ -194,7 +208,7 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
                                     "Upload it here later to inspect the run again.")
         else:
             c2.caption("History and weights can be downloaded once a run is paused or finished.")
-        if (page := run_page(slot)) is not None:
+        if ready and (page := run_page(slot, records)) is not None:
             st.download_button("Download as a page (HTML)", _page_maker(page, st.context.url or None),
                                file_name="rnn-playground-run.html", mime="text/html", key=f"{slot}.dl.page",
                                on_click="ignore", icon=":material/web:",
@@ -210,5 +224,5 @@ def export_panel(slot: str, model_cfg: ModelConfig, data_cfg: DataConfig, train_
         if err:
             st.error(md(err), icon=":material/error:")
         note = slot_state(slot).upload_note
-        if note and ctx is not None and ctx.windows is None:
+        if note and ctx is not None:
             st.info(md(note), icon=":material/info:")

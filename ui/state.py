@@ -68,11 +68,12 @@ class SlotState:
     memos: dict = field(default_factory=dict)    # memo(): {store: {name: (key, value)}}, figures and tables
     ghost: SlotState | None = None      # "<slot>.ghost": the same setup with another cell
     base: int | None = None             # a ghost: id() of the context of the run it copied
-    upload_note: str | None = None      # why an uploaded run's data could not be rebuilt
+    upload_note: str | None = None      # what an uploaded run lacks here (its data, its device)
     race: dict | None = None            # Compare: the race's shared facts (cells, baseline, task…)
     uploaded: dict | None = None        # Compare's map: a sweep CSV drawn again {"name", "records"}
     handover: dict | None = None        # a CSV another page gave this slot's data panel (`hand_over_csv`)
     fetched: tuple | None = None        # the Data page's last Yahoo fetch: (params, frame, note, error)
+    parsed: dict = field(default_factory=dict)   # an upload read once: {what: (key, value, error)}
     # requests and messages
     action: str | None = None           # a button's request, carried out on the next script run
     error: str | None = None            # a sentence about the last request

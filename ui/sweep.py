@@ -30,11 +30,11 @@ from rnn_core.lessons.compare import (
     SweepDefaults,
 )
 from rnn_core.nn.cells import label_of
-from rnn_core.readable import seconds
+from rnn_core.readable import megabytes, seconds
 from rnn_core.serve.admission import describe_wait
 from rnn_core.sweep.backends import app_backend
 from rnn_core.sweep.background import SweepRun
-from rnn_core.sweep.records import parse_records_csv, records_csv
+from rnn_core.sweep.records import MAX_UPLOAD_BYTES, parse_records_csv, records_csv
 from rnn_core.sweep.trials import SweepError, grid
 from ui import charts
 from ui.controls import field_range
@@ -273,7 +273,8 @@ def _read_upload() -> None:
 def map_upload() -> None:
     """Upload a sweep's CSV (from here or from `python -m rnn_core sweep`) to draw its map again."""
     st.file_uploader("Draw a sweep's CSV again", type=["csv"], key=UPLOAD_KEY, on_change=_read_upload,
-                     help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most 5 MB.")
+                     help="A file the Download button or `python -m rnn_core sweep --out` wrote; at most "
+                          f"{megabytes(MAX_UPLOAD_BYTES)}.")
     error = slot(MAP).upload_error
     if error:
         st.error(md(error))

@@ -268,7 +268,7 @@ def cmd_train(args) -> int:
     if not data_cfg.features:
         data_cfg.features = list(windows.feature_names)
     data_cfg.target = windows.target_name
-    model_cfg.input_size, model_cfg.output_size = windows.X_train.shape[2], windows.y_train.shape[1]
+    model_cfg.input_size, model_cfg.output_size = windows.n_features, windows.y_train.shape[1]
     model = build_model(model_cfg.validate(), seed=train_cfg.seed)
 
     sizes = {s: len(getattr(windows, f"X_{s}")) for s in ("train", "val", "test")}

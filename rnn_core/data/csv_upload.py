@@ -1,8 +1,9 @@
 """An uploaded CSV, validated: `inspect_csv_upload` lists its columns, `read_csv_upload` reads it.
 
 Decodes the bytes (refusing empty, oversized, binary and Excel files), sniffs the delimiter and a
-decimal comma, reads the numeric columns and a date column, fills or refuses gaps, and says what it
-changed in `frame.attrs["notes"]`. Every problem is a `DataError` sentence naming the rows.
+decimal comma, asks the memory budget for the cells it is about to parse (`budget.py`), reads the
+numeric columns and a date column, fills or refuses gaps, and says what it changed in
+`frame.attrs["notes"]`. Every problem is a `DataError` sentence naming the rows.
 Registry entry ("csv"): `datasets.py`; the upload widget: `ui/controls.py`.
 """
 
@@ -17,10 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnn_core.config import listed, quoted
+from rnn_core.data.budget import UPLOAD_BYTES, ask
 from rnn_core.data.errors import DataError
-from rnn_core.readable import megabytes, readable
+from rnn_core.readable import count, megabytes, readable
 
-MAX_UPLOAD_BYTES = 5_000_000
+MAX_UPLOAD_BYTES = UPLOAD_BYTES
+CSV_CELL_BYTES, CSV_COLUMN_BYTES = 40, 2_000     # what one parsed cell and one column hold (the budget's `each`)
 MIN_CSV_ROWS = 10
 DELIMITERS = (",", ";", "\t", "|")
 FILL_MODES = ("refuse", "interpolate", "drop")
@@ -100,8 +104,24 @@ def _uses_decimal_comma(text: str, delim: str | None) -> bool:
     return commas and not dots
 
 
+def _header(text: str, delim: str | None) -> list[str]:
+    """The names in the first non-blank row, however long (read lazily: the rows below are not split)."""
+    try:
+        row = next((row for row in csv.reader(io.StringIO(text), delimiter=delim or ",")
+                    if any(cell.strip() for cell in row)), [])
+    except csv.Error:
+        raise DataError("The file's header row cannot be read (a quote is never closed, or a name is longer "
+                        f"than {count(csv.field_size_limit())} characters); write one short name per column.") from None
+    return [cell.strip() for cell in row]
+
+
 def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None]:
     delim = _sniff_delimiter(text)
+    names = _header(text, delim)
+    rows = text.count("\n") + 1
+    # parsed as strings, then floats: ~40 bytes a cell and ~2 KB a column (measured: tests/…/test_budget.py)
+    ask("csv", len(names), CSV_COLUMN_BYTES + CSV_CELL_BYTES * rows, "columns",
+        fits=lambda most: f"upload at most {count(most)} columns at {count(rows)} rows, or fewer rows")
     try:
         table = pd.read_csv(io.StringIO(text), sep=delim or ",", dtype=str,
                             skipinitialspace=True, engine="c")
@@ -115,17 +135,14 @@ def _parse_table(text: str) -> tuple[pd.DataFrame, dict[str, _Cells], str | None
     if all(re.fullmatch(r"-?\d+([.,]\d+)?", c) for c in table.columns):
         raise DataError(f"The first row holds numbers ({', '.join(table.columns[:3])}), not column names; "
                         "add a header row that names the columns (e.g. date,value) and upload again.")
-    header = next((row for row in csv.reader(io.StringIO(text[:65536]), delimiter=delim or ",")
-                   if any(cell.strip() for cell in row)), [])
-    names = [cell.strip() for cell in header]
     twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
     if twice is not None:            # pandas would rename the second one 'Close.1' without a word
-        raise DataError(f"The header names the column '{twice}' twice; give every column its own name.")
+        raise DataError(f"The header names the column {quoted(twice)} twice; give every column its own name.")
     if _uses_decimal_comma(text, delim):
         table = table.apply(lambda col: col.str.replace(",", ".", regex=False))
     if table.columns.duplicated().any():
         twice = table.columns[table.columns.duplicated()][0]
-        raise DataError(f"The header names the column '{twice}' twice; give every column its own name.")
+        raise DataError(f"The header names the column {quoted(twice)} twice; give every column its own name.")
     return table, {c: _read_cells(table[c]) for c in table.columns}, delim
 
 
@@ -208,7 +225,7 @@ def read_csv_upload(data: bytes, value_columns: Any = None, date_column: str | N
     Notes on what was changed are in `frame.attrs["notes"]` (a list of sentences).
     """
     if fill not in FILL_MODES:
-        raise DataError(f"Unknown fill '{fill}': choose one of {', '.join(FILL_MODES)}.")
+        raise DataError(f"Unknown fill {quoted(fill)}: choose one of {', '.join(FILL_MODES)}.")
     text, _ = _decode(data, max_bytes)
     table, cells, _ = _parse_table(text)
     if len(table) == 0:
@@ -236,8 +253,8 @@ def _choose_date_column(table: pd.DataFrame, cells: dict[str, _Cells], date_colu
     if date_column is None:
         return next((c for c in table.columns if not cells[c].numeric and _parse_dates(table[c]) is not None), "")
     if date_column not in table.columns:
-        raise DataError(f"There is no column '{date_column}' in the file (columns: "
-                        f"{', '.join(table.columns)}); pick one of those as the date column.")
+        raise DataError(f"There is no column {quoted(date_column)} in the file (columns: "
+                        f"{listed(table.columns)}); pick one of those as the date column.")
     return date_column
 
 
@@ -250,24 +267,25 @@ def _value_frame(table: pd.DataFrame, cells: dict[str, _Cells], value_columns: A
     if chosen is None:
         chosen = [c for c in table.columns if c != date_col and cells[c].numeric]
         if not chosen:
-            raise DataError(f"No column holds numbers (columns: {', '.join(table.columns)}); upload a file "
+            raise DataError(f"No column holds numbers (columns: {listed(table.columns)}); upload a file "
                             "with at least one numeric column such as prices or measurements.")
     for name in chosen:
         if name not in table.columns:
-            raise DataError(f"There is no column '{name}' in the file (columns: {', '.join(table.columns)}); "
+            raise DataError(f"There is no column {quoted(name)} in the file (columns: {listed(table.columns)}); "
                             "pick value columns from those.")
         if name == date_col:
-            raise DataError(f"'{name}' is the date column; pick other columns as values.")
+            raise DataError(f"{quoted(name)} is the date column; pick other columns as values.")
     frame = pd.DataFrame({name: _numeric_column(cells[name], name) for name in chosen})
     constant = [c for c in frame.columns if frame[c].nunique(dropna=True) <= 1]
     if constant and value_columns:
         c = constant[0]
-        raise DataError(f"Column '{c}' is constant (every value is {readable(float(frame[c].dropna().iloc[0]))}); "
-                        "a network cannot learn anything from it — choose another column.")
+        raise DataError(f"Column {quoted(c)} is constant (every value is "
+                        f"{readable(float(frame[c].dropna().iloc[0]))}); a network cannot learn anything from it — "
+                        "choose another column.")
     if constant:
         if len(constant) == len(frame.columns):
             c = constant[0]
-            raise DataError(f"Every numeric column is constant (e.g. '{c}' is always "
+            raise DataError(f"Every numeric column is constant (e.g. {quoted(c)} is always "
                             f"{readable(float(frame[c].dropna().iloc[0]))}); upload a series that changes over time.")
         notes.append(f"Left out constant column(s) {', '.join(constant)}: they carry no information.")
         frame = frame.drop(columns=constant)
@@ -281,18 +299,18 @@ _GROUPED = "-?\\d{1,3}([,. '\u00a0]\\d{3})+([.,]\\d+)?"
 def _numeric_column(cells: _Cells, name: str) -> pd.Series:
     text, numbers = cells.text, cells.numbers
     if cells.present == 0 or len(text) == cells.present:
-        example = f" (e.g. '{text.iloc[0]}')" if len(text) else ""
+        example = f" (e.g. {quoted(text.iloc[0])})" if len(text) else ""
         if len(text) and text.astype(str).str.strip().str.fullmatch(_GROUPED).mean() > 0.5:
-            raise DataError(f"Column '{name}' holds numbers with thousands separators{example}, which are "
+            raise DataError(f"Column {quoted(name)} holds numbers with thousands separators{example}, which are "
                             "not read; save the file with plain numbers (1234.5, not 1,234.5 or 1.234,5).")
-        raise DataError(f"Column '{name}' holds no numbers{example}; pick a numeric column.")
+        raise DataError(f"Column {quoted(name)} holds no numbers{example}; pick a numeric column.")
     if len(text):
-        examples = ", ".join(f"'{v}'" for v in list(dict.fromkeys(text))[:3])
-        raise DataError(f"Column '{name}' mixes numbers and text ({examples} at {_rows_text(text.index)}); "
+        examples = ", ".join(f"{quoted(v)}" for v in list(dict.fromkeys(text))[:3])
+        raise DataError(f"Column {quoted(name)} mixes numbers and text ({examples} at {_rows_text(text.index)}); "
                         "clean those cells or pick another column.")
     infinite = numbers[np.isinf(numbers)]
     if len(infinite):
-        raise DataError(f"Column '{name}' holds infinite values at {_rows_text(infinite.index)}; "
+        raise DataError(f"Column {quoted(name)} holds infinite values at {_rows_text(infinite.index)}; "
                         "replace them with real numbers.")
     return numbers
 
@@ -316,12 +334,12 @@ def _fill_gaps(frame: pd.DataFrame, fill: str, notes: list[str]) -> pd.DataFrame
 def _date_index(values: pd.DataFrame, col: pd.Series, name: str, notes: list[str]) -> pd.DataFrame:
     dates = _parse_dates(col)
     if dates is None:
-        raise DataError(f"Column '{name}' does not read as dates (e.g. '{col.dropna().iloc[0]}'); write "
+        raise DataError(f"Column {quoted(name)} does not read as dates (e.g. {quoted(col.dropna().iloc[0])}); write "
                         "dates as YYYY-MM-DD or pick no date column.")
     dates = dates.loc[values.index]
     bad = dates[dates.isna()]
     if len(bad):
-        raise DataError(f"Column '{name}' has {len(bad)} cell(s) that are not dates (at "
+        raise DataError(f"Column {quoted(name)} has {len(bad)} cell(s) that are not dates (at "
                         f"{_rows_text(bad.index)}); fix them or pick no date column.")
     repeated = dates[dates.duplicated()]
     if len(repeated):
@@ -330,5 +348,5 @@ def _date_index(values: pd.DataFrame, col: pd.Series, name: str, notes: list[str
     values.index = pd.DatetimeIndex(dates.to_numpy(), name=name)
     if not values.index.is_monotonic_increasing:
         values = values.sort_index()
-        notes.append(f"Sorted the rows by '{name}' (the file was not in date order).")
+        notes.append(f"Sorted the rows by {quoted(name)} (the file was not in date order).")
     return values

@@ -1,23 +1,23 @@
 """Long-memory tasks: independent samples whose answer lies far back in the sequence.
 
 `adding_problem` (the sum of two marked values) and `delayed_echo` (the input k steps before the
-last) return raw X (N, T, F) and y (N, 1), float64, from the seed. `MAX_SEQUENCE_VALUES` bounds
-N · T · F (`windows.py` bounds its windows by the same number). Registry entries: `datasets.py`.
+last) return raw X (N, T, F) and y (N, 1), float64, from the seed, after asking the memory budget
+(`budget.py`) for the N windows they become. Registry entries: `datasets.py`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
-
-MAX_SEQUENCE_VALUES = 20_000_000     # N · T · F raw values a sequence task may generate (160 MB float64)
+from rnn_core.readable import count
 
 
 def _check_size(n_samples: int, timesteps: int, n_features: int) -> None:
-    if n_samples * timesteps * n_features > MAX_SEQUENCE_VALUES:
-        raise DataError(f"{n_samples} samples of {timesteps} timesteps are too many values to hold; "
-                        "lower the number of samples or the timesteps.")
+    """Ask the budget for the windows N samples become: T × F float32 values, a target and a row each."""
+    ask("windows", n_samples, timesteps * n_features * 4 + 4 + 8, "samples",
+        fits=lambda most: f"use at most {count(most)} samples at T = {timesteps}, or fewer timesteps")
 
 
 def adding_problem(timesteps: int, n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

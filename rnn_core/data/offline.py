@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rnn_core.config import quoted
 from rnn_core.data.errors import DataError
 
 
@@ -50,7 +51,7 @@ def djia(start: str = "1980-01-01", end: str = "2012-12-31") -> pd.DataFrame:
     try:
         part = frame.loc[pd.Timestamp(start):pd.Timestamp(end)]
     except ValueError:
-        raise DataError(f"The dates must look like 2000-01-31, got '{start}' and '{end}'.") from None
+        raise DataError(f"The dates must look like 2000-01-31, got {quoted(start)} and {quoted(end)}.") from None
     if len(part) < 2:
         raise DataError(f"The DJIA series has no data between {start} and {end}: it covers 1980-01-02 to "
                         "2012-12-31.")

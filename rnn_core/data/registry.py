@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import cast_like
+from rnn_core.config import cast_like, quoted
 from rnn_core.data.errors import DataError
 from rnn_core.data.long_memory import adding_problem, delayed_echo
 from rnn_core.data.offline import airpassengers, djia, eu_stocks, sunspots, tech_stocks
@@ -61,7 +61,7 @@ class Param:
         try:
             value = cast_like(self.default, value)
         except (TypeError, ValueError, OverflowError):
-            raise DataError(f"{self.label} must be a number, got '{value}'.") from None
+            raise DataError(f"{self.label} must be a number, got {quoted(value)}.") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise DataError(f"{self.label} must be a finite number, got {value}.")
         lo, hi = self.min, self.max
@@ -243,5 +243,5 @@ GROUPS: tuple[str, ...] = ("Synthetic", "Long memory", "Real (offline)", "Text",
 def get_dataset(name: str) -> Dataset:
     """The registry entry, or a DataError listing the names."""
     if name not in DATASETS:
-        raise DataError(f"Unknown dataset '{name}'; choose one of {', '.join(DATASETS)}.")
+        raise DataError(f"Unknown dataset {quoted(name)}; choose one of {', '.join(DATASETS)}.")
     return DATASETS[name]

@@ -12,8 +12,11 @@ A held-out part (validation, test) is read as one stream continuing the last of 
 it starts where that stream starts (the last B-th of the training part; with one stream, the data's first
 step), everything before the part at weight 0, so its state has read what a stateful model that kept
 reading would have. `held_out_start(windows, B)` is that step. `Stream.read(rows)` gathers any
-rows (e.g. (B, k) for B parallel streams) as float32 arrays.
-Leaves to others: windows (`windows.py`, `text.py`), the stateful trainer and its evaluation.
+rows (e.g. (B, k) for B parallel streams): float32 arrays, text's inputs as character ids (the network
+reads them one-hot, `nn.inputs.as_input`, like text windows).
+The streams are a second copy of the data beside its windows, so `streams_of` asks the memory budget
+for them first (`budget.ask("windows", …)`), sized from the data alone.
+Leaves to others: windows (`windows.py`, `text_windows.py`), the stateful trainer and its evaluation.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
 from rnn_core.readable import count
 
@@ -33,7 +37,7 @@ class Stream:
     x: np.ndarray            # (n, F) float32 scaled inputs, or (n,) int64 character ids (text)
     y: np.ndarray            # (n, O) float32 scaled targets, or (n,) int64 ids of the next character
     w: np.ndarray            # (n,) float32: 1 where the target counts, 0 for warm-up (or no target)
-    vocab_size: int = 0      # text: x and y are read one-hot with this many characters
+    vocab_size: int = 0      # text: y is read one-hot with this many characters (x stays ids)
     first: int = 0           # the data step of row 0 (forecast: its target is data row first + 1)
 
     def __len__(self) -> int:
@@ -46,10 +50,10 @@ class Stream:
         return int(counted[0]) if len(counted) else len(self.w)
 
     def read(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """x (…, F), y (…, O), w (…) float32 at the integer array `rows` (any shape)."""
+        """x (…, F), y (…, O), w (…) float32 at the integer array `rows` (any shape); text: x the character
+        ids (…) int64, y one-hot (…, V)."""
         if self.vocab_size:
-            eye = np.eye(self.vocab_size, dtype=np.float32)
-            return eye[self.x[rows]], eye[self.y[rows]], self.w[rows]
+            return self.x[rows], np.eye(self.vocab_size, dtype=np.float32)[self.y[rows]], self.w[rows]
         return self.x[rows], self.y[rows], self.w[rows]
 
     def segments(self, streams: int) -> np.ndarray:
@@ -84,7 +88,8 @@ def train_steps(windows) -> int:
 
 def check_streams(windows, streams: int, timesteps: int) -> None:
     """DataError (one sentence) unless the training part fills `streams` streams of at least T steps each
-    (the probe reads T steps of a stream)."""
+    (the probe reads T steps of a stream) and the streams fit the memory budget."""
+    check_stream_memory(windows)
     n = train_steps(windows)
     if n // streams < timesteps:
         most = max(1, n // timesteps)
@@ -103,11 +108,34 @@ def streams_of(windows, streams: int = 1) -> Streams:
     """The train / validation / test streams of prepared windows, for a run that reads the training part
     as `streams` parallel streams (see the module docstring)."""
     T, start = windows.timesteps, held_out_start(windows, streams)
+    check_stream_memory(windows)
     if windows.text is not None:
         return _text_streams(windows, T, start)
     if windows.task == "sequence":
         return _sequence_streams(windows, T, start)
     return _forecast_streams(windows, T, start)
+
+
+def stream_bytes(windows) -> tuple[int, int]:
+    """(steps, bytes per step) the three streams of `windows` hold, from the sizes alone: text 8-byte ids
+    (x and y views of one array) and two float32 weights; forecast the scaled rows in float64 and float32
+    and two weights; sequence the samples' inputs twice (concatenated, then as float32), the targets and
+    two weights."""
+    if windows.text is not None:
+        info = windows.text
+        return len(info.train_text) + len(info.val_text) + len(info.test_text), 8 + 8
+    if windows.task == "sequence":
+        X, O = windows.X_train, windows.y_train.shape[1]
+        n = (len(X) + len(windows.X_val) + len(windows.X_test)) * windows.timesteps
+        return n, 2 * 4 * X.shape[2] + 4 * O + 8
+    return len(windows.frame), 12 * len(windows.scaler.columns) + 8
+
+
+def check_stream_memory(windows) -> None:
+    """Ask the memory budget for the streams of `windows` before they are built (one sentence if refused)."""
+    n, each = stream_bytes(windows)
+    ask("windows", n, each, "stream steps",
+        fits=lambda most: f"use at most {count(most)} steps of data for a stateful run, or train on windows")
 
 
 def _parts(x, y, w, bounds: dict[str, tuple[int, int]], T: int, held_out_from: int, vocab: int = 0) -> Streams:

@@ -6,7 +6,8 @@
                                         "(" + span filler letters + ")" (or [ ] or { }) + " "; predicting the
                                         closer needs the opener seen `span` characters before
     read_text_upload(data) -> frame     pasted or uploaded text, validated (empty, binary, undecodable, huge
-                                        or too short → DataError with one sentence)
+                                        or too short → DataError with one sentence), the memory budget
+                                        asked before the lines are split
 
 Leaves to others: the vocabulary and the next-character windows (`text.py`), the registry (`datasets.py`).
 """
@@ -16,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
 from rnn_core.readable import count, megabytes
 
 MAX_TEXT_BYTES = 1_000_000      # pasted / uploaded text
+TEXT_CHAR_BYTES = 64            # what one character of a read text may hold (lines, ids): the budget's `each`
 MIN_TEXT_CHARS = 200            # fewer characters cannot fill train, validation and test windows
 OPENERS, CLOSERS = "([{", ")]}"
 FILLER = "ab"
@@ -91,4 +94,7 @@ def read_text_upload(data: bytes | str, max_bytes: int = MAX_TEXT_BYTES) -> pd.D
     if len(text.strip()) < MIN_TEXT_CHARS:
         raise DataError(f"The text has {len(text.strip())} characters; paste at least {MIN_TEXT_CHARS} "
                         "so that there is something to train, validate and test on.")
+    # one row per line: a short line's string object costs ~20 bytes a character (measured: ~45 MB for
+    # 1 MB of "ab" lines), ids and vocabulary a few more
+    ask("text", len(text), TEXT_CHAR_BYTES, "characters", fits=lambda most: f"use at most {count(most)} characters")
     return text_frame(text)

@@ -3,11 +3,13 @@ as a frame with one row per line, is `text_sources.py`).
 
 Windows (`text_windows`): the text is split by position (the first `train_frac` of the characters train,
 the next `val_frac` validate, the rest test: the held-out lines are text the network never saw); each
-window holds T characters one-hot, X (N, T, V), and its target is the next character, one-hot,
-y (N, V), so the model's input size and output size are both V and the cells, the probe and the trainer
-work unchanged. Windows are spread evenly over each part (at most `n_windows` in all), which keeps
-memory bounded (N·T·V floats). `Windows.text` (a `TextInfo`) keeps the vocabulary, the parts of the text,
-the unigram entropy of the training text (the baseline, in bits per character) and the sampling settings.
+window holds the ids of its T characters, X (N, T) uint8, and its target is the next character,
+one-hot, y (N, V). The network reads x_t = one-hot(id_t) (`models.as_input`, per batch), so its input
+size and output size are both V and the cells, the probe and the trainer see the same one-hot numbers
+as if X were materialised, while the windows hold N·T bytes, not N·T·V floats. Windows are spread
+evenly over each part (at most `n_windows` in all) and ask the memory budget (`budget.py`) first.
+`Windows.text` (a `TextInfo`) keeps the vocabulary, the parts of the text, the unigram entropy of the
+training text (the baseline, in bits per character) and the sampling settings.
 Leaves to others: sampling, next-character tables and connectivity (`text_eval.py`); the loss (`tasks.py`).
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.config import LIMITS
+from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
 from rnn_core.data.text_sources import CLOSERS, MIN_TEXT_CHARS, OPENERS, text_frame
 from rnn_core.data.window_types import MIN_WINDOWS, Scaler, Windows
@@ -28,6 +31,8 @@ from rnn_core.readable import count, fixed
 
 MAX_VOCAB = LIMITS["input_size"][1]   # distinct characters kept (the network's input size); rarer → UNKNOWN
 UNKNOWN = "\ufffd"
+ID_DTYPE = np.uint8                   # a window's character ids: V ≤ MAX_VOCAB ≤ 256
+assert np.iinfo(ID_DTYPE).max + 1 >= MAX_VOCAB
 
 
 # ----------------------------------------------------------------------------- vocabulary
@@ -120,12 +125,17 @@ def text_windows(text: str, timesteps: int, n_windows: int, train_frac: float, v
     if len(targets["train"]) < MIN_WINDOWS:
         raise DataError(f"Only {len(targets['train'])} training windows fit; use a longer text, fewer "
                         "timesteps or more windows.")
-    eye = np.eye(vocab.size, dtype=np.float32)
-    offsets = np.arange(-T, 0)
+    V = vocab.size
+    n_all = sum(len(tg) for tg in targets.values())
+    # per window: T ids (1 byte each), the one-hot target (V float32) and its position (int64)
+    ask("windows", n_all, T + 4 * V + 8, "text windows",
+        fits=lambda most: f"use at most {count(most)} windows at T = {T}, or fewer timesteps")
+    eye = np.eye(V, dtype=np.float32)
+    id_windows = np.lib.stride_tricks.sliding_window_view(ids.astype(ID_DTYPE), T)   # (n−T+1, T), a view
 
     def xy(tg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # X_i = one-hot(text[t_i − T … t_i − 1]),  y_i = one-hot(text[t_i])
-        return eye[ids[tg[:, None] + offsets]].reshape(len(tg), T, vocab.size), eye[ids[tg]]
+        # X_i = ids(text[t_i − T … t_i − 1]),  y_i = one-hot(text[t_i])
+        return id_windows[tg - T], eye[ids[tg]]                       # (N, T) uint8, (N, V) float32
 
     (Xa, ya), (Xv, yv), (Xt, yt) = (xy(targets[s]) for s in ("train", "val", "test"))
     info = TextInfo(vocab, text[:a], text[a:b], text[b:], unigram_bits(ids[:a], vocab.size), T,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import SCALERS
+from rnn_core.config import SCALERS, quoted
 from rnn_core.data.errors import DataError
 
 MIN_WINDOWS = 30     # fewest windows (or samples) worth splitting into train / validation / test
@@ -37,7 +37,7 @@ class Scaler:
     def fit(cls, kind: str, values: np.ndarray, columns: list[str]) -> Scaler:
         """values (N, C) in real units, one column per name."""
         if kind not in SCALERS:
-            raise DataError(f"Unknown scaler '{kind}'; choose one of {', '.join(SCALERS)}.")
+            raise DataError(f"Unknown scaler {quoted(kind)}; choose one of {', '.join(SCALERS)}.")
         values = np.asarray(values, dtype=np.float64)
         if kind == "minmax":
             offset, scale = values.min(axis=0), values.max(axis=0) - values.min(axis=0)
@@ -68,7 +68,7 @@ class Scaler:
 # ----------------------------------------------------------------------------- windows
 @dataclass
 class Windows:
-    X_train: np.ndarray          # (N, T, F) float32, scaled
+    X_train: np.ndarray          # (N, T, F) float32, scaled; text: (N, T) uint8 character ids
     y_train: np.ndarray          # (N, 1) float32, scaled
     X_val: np.ndarray
     y_val: np.ndarray
@@ -97,7 +97,8 @@ class Windows:
 
     @property
     def n_features(self) -> int:
-        return int(self.X_train.shape[2])
+        """F, the features the network reads per timestep (text: V, the one-hot of each id)."""
+        return int(self.X_train.shape[2]) if self.X_train.ndim == 3 else len(self.feature_names)
 
     def sizes(self) -> dict[str, int]:
         """{"train": N_train, "val": N_val, "test": N_test}."""

@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rnn_core.config import LIMITS, ConfigError, DataConfig
+from rnn_core.config import LIMITS, ConfigError, DataConfig, listed, quoted
+from rnn_core.data.budget import ask
 from rnn_core.data.errors import DataError
-from rnn_core.data.long_memory import MAX_SEQUENCE_VALUES
 from rnn_core.data.registry import Dataset, get_dataset
 from rnn_core.data.text_sources import frame_text
 from rnn_core.data.text_windows import memory_of, text_windows
@@ -36,10 +36,6 @@ from rnn_core.readable import count, readable
 
 __all__ = ["MIN_WINDOWS", "Scaler", "Windows", "make_windows", "naive_loss", "naive_split", "prepare", "split_sizes"]
 
-# Windows × timesteps × features a forecast may cut (X is float32: 80 MB; the training copy as much
-# again): the byte limit of an upload does not bound this — 1 M short rows at T = 600 are 2.4 GB.
-# The same bound as the values a sequence task may generate.
-MAX_WINDOW_VALUES = MAX_SEQUENCE_VALUES
 MAX_ABS_VALUE = 1e150   # larger values overflow float64 in (max − min) and in squared errors (1e308 limit)
 
 
@@ -101,14 +97,11 @@ def make_windows(frame: pd.DataFrame, timesteps: int, features, target: str, tra
 
 
 def check_window_memory(n_windows: int, timesteps: int, n_features: int) -> None:
-    """DataError (one sentence) when N × T × F exceeds MAX_WINDOW_VALUES, saying what would fit."""
-    values = n_windows * timesteps * n_features
-    if values <= MAX_WINDOW_VALUES:
-        return
-    rows = MAX_WINDOW_VALUES // (timesteps * n_features) + timesteps
-    raise DataError(f"{count(n_windows)} windows × {timesteps} timesteps × {n_features} feature(s) are "
-                    f"{count(values)} values, above the {count(MAX_WINDOW_VALUES)} one run may hold in memory; use "
-                    f"at most {count(rows)} rows at these settings, or fewer timesteps or columns.")
+    """Ask the memory budget for N forecast windows of T × F float32 values (and their targets and rows);
+    the refusal says how many rows fit at these settings."""
+    ask("windows", n_windows, timesteps * n_features * 4 + 4 + 8, "windows",
+        fits=lambda most: f"use at most {count(most + timesteps)} rows at T = {timesteps}, or fewer timesteps or "
+                          "columns")
 
 
 def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> None:
@@ -120,22 +113,22 @@ def _check_columns(frame: pd.DataFrame, features: list[str], target: str) -> Non
                         "— pick fewer columns as inputs.")
     for name in [*features, target]:
         if name not in frame.columns:
-            raise DataError(f"There is no column '{name}' in the data (columns: "
-                            f"{', '.join(map(str, frame.columns))}); pick one of those.")
+            raise DataError(f"There is no column {quoted(name)} in the data (columns: "
+                            f"{listed(frame.columns)}); pick one of those.")
         if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
-            raise DataError(f"Column '{name}' is not numeric; pick a column of numbers.")
+            raise DataError(f"Column {quoted(name)} is not numeric; pick a column of numbers.")
 
 
 def _check_values(values: pd.DataFrame) -> None:
     for name in values.columns:
         col = values[name].to_numpy()
         if np.isnan(col).any():
-            raise DataError(f"Column '{name}' has {int(np.isnan(col).sum())} missing values; fill or drop "
+            raise DataError(f"Column {quoted(name)} has {int(np.isnan(col).sum())} missing values; fill or drop "
                             "them before training (the CSV upload can interpolate them).")
         if np.isinf(col).any():
-            raise DataError(f"Column '{name}' holds infinite values; replace them with real numbers.")
+            raise DataError(f"Column {quoted(name)} holds infinite values; replace them with real numbers.")
         if len(col) and np.abs(col).max() > MAX_ABS_VALUE:
-            raise DataError(f"Column '{name}' holds values as large as {readable(float(np.abs(col).max()))}; "
+            raise DataError(f"Column {quoted(name)} holds values as large as {readable(float(np.abs(col).max()))}; "
                             f"beyond ±{readable(MAX_ABS_VALUE)} the scaling and the squared errors overflow — divide "
                             "the column by a power of ten and upload again.")
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnn_core.config import quoted
 from rnn_core.data.errors import DataError
 
 YAHOO_COLUMNS = ("Open", "High", "Low", "Close", "Volume")
@@ -39,7 +40,7 @@ def _clean_ticker(ticker: Any) -> str:
     """Letters, digits and . - ^ = only (a ticker becomes part of a file name: never a path)."""
     text = str(ticker).strip().upper()
     if not _TICKER.match(text) or not re.search(r"[A-Z0-9]", text):
-        raise DataError(f"'{ticker}' is not a ticker symbol; use letters, digits and . - ^ = only "
+        raise DataError(f"{quoted(ticker)} is not a ticker symbol; use letters, digits and . - ^ = only "
                         "(e.g. AAPL, ^GSPC, EURUSD=X).")
     return text
 
@@ -48,7 +49,7 @@ def _clean_date(value: Any, label: str) -> str:
     try:
         return pd.Timestamp(str(value)).strftime("%Y-%m-%d")
     except (ValueError, TypeError):
-        raise DataError(f"The {label} date '{value}' is not a date; write it as YYYY-MM-DD.") from None
+        raise DataError(f"The {label} date {quoted(value)} is not a date; write it as YYYY-MM-DD.") from None
 
 
 def _clean_columns(columns: Any) -> list[str]:
@@ -118,7 +119,7 @@ def fetch_yahoo(ticker: str, start: str, end: str, columns: Any = ("Close",),
             write_cache(frame, cache / f"{ticker}_{start}_{end}.csv")
         missing = [c for c in cols if c not in frame.columns]
         if missing:
-            raise DataError(f"Yahoo Finance sent no {', '.join(missing)} column for '{ticker}'; "
+            raise DataError(f"Yahoo Finance sent no {', '.join(missing)} column for {quoted(ticker)}; "
                             f"pick from {', '.join(frame.columns)}.")
         return frame[cols], (f"{ticker} daily prices {start} to {end} from Yahoo Finance, "
                              f"downloaded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.")
@@ -131,7 +132,7 @@ def fetch_yahoo(ticker: str, start: str, end: str, columns: Any = ("Close",),
             saved = datetime.fromtimestamp(path.stat().st_mtime, UTC)
             return cached[cols], (f"{why[:1].upper() + why[1:]}; showing cached {ticker} data from {saved:%Y-%m-%d} "
                                   f"({cached.index[0]:%Y-%m-%d} to {cached.index[-1]:%Y-%m-%d}).")
-    raise DataError(f"Yahoo Finance returned no data for '{ticker}' ({why}) and there is no cached copy; "
+    raise DataError(f"Yahoo Finance returned no data for {quoted(ticker)} ({why}) and there is no cached copy; "
                     f"{OFFLINE_HINT}.")
 
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict
+from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict, quoted
 from rnn_core.config import replace as cfg_replace
 from rnn_core.lessons.lab_probes import lab_batch, lab_jacobians, lab_probes
 from rnn_core.measure.reach import Reach, reach
@@ -56,7 +56,7 @@ class LabConfig:
     def validate(self) -> LabConfig:
         cell_of(self.cell)
         if self.init not in INITS:
-            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
+            raise ConfigError(f"Unknown init {quoted(self.init)}: choose one of {', '.join(INITS)}.")
         for name, (lo, hi) in LAB_LIMITS.items():
             value = getattr(self, name)
             if not lo <= value <= hi or (isinstance(value, float) and math.isnan(value)):

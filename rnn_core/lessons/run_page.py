@@ -8,7 +8,8 @@
         preset it was started from
     page_facts(page, base=None) -> dict     JSON-ready: title, sentence, status, verdict, moments,
                                             stops (one per recorded step: where each chart stands and a
-                                            sentence saying it), settings rows, link
+                                            sentence saying it), settings rows, link, moment_link (the
+                                            link ending in `at=`, for a step or a key moment's kind)
 The numbers in every sentence are written by `rnn_core.readable`; the verdict is the one rule
 (`measure/verdict.py`); the moments and frames are `measure/moments.py`'s; the link is the app's own
 format (`lessons/share.py`). The CLI (`cli/page.py`) and the Playground (`ui/run_files.py`) both build a
@@ -23,7 +24,7 @@ from typing import Any
 
 from rnn_core.config import FIELDS, DataConfig, TrainConfig
 from rnn_core.lessons.presets import PRESETS
-from rnn_core.lessons.share import changed_preset_sentence, link_query, playground_link
+from rnn_core.lessons.share import changed_preset_sentence, link_query, moment_link_base, playground_link
 from rnn_core.measure.moments import key_moments, timeline
 from rnn_core.measure.verdict import run_verdict
 from rnn_core.nn.model_config import ModelConfig
@@ -75,7 +76,7 @@ def page_facts(page: RunPage, base: str | None = None) -> dict[str, Any]:
         "moments": [asdict(m) for m in key_moments(records, page.baseline, page.task)],
         "stops": stops(records),
         "settings": settings_rows(page.model, page.data, page.train),
-        "link": playground_link(query, base), "query": query,
+        "link": playground_link(query, base), "query": query, "moment_link": moment_link_base(query, base),
     }
 
 

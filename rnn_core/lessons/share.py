@@ -9,6 +9,9 @@
     app_url(base=None) -> str                       the app's address: `base`, else $RNN_PLAYGROUND_URL,
                                                     else DEFAULT_APP_URL (the address `streamlit run` serves)
     playground_link(query, base=None) -> str        the address that opens the Playground on `query`
+    moment_link_base(query, base=None) -> str       that address with `at=` last, open for a step or a key
+                                                    moment's kind (`AT_PARAM`: the Playground trains the run
+                                                    and stops its scrubber there, `ui/scrub.py`)
     changed_preset_sentence(title) -> str           what replaces a preset's sentence once its settings changed
 
 The app's address bar (`ui/links.py`, its `PLAYGROUND` codec) writes and reads the same params; the HTML
@@ -26,6 +29,7 @@ from rnn_core.nn.model_config import ModelConfig
 
 DEFAULT_APP_URL = "http://localhost:8501/"      # `streamlit run app.py` on this machine
 APP_URL_ENV = "RNN_PLAYGROUND_URL"              # e.g. https://rnn.example.edu/ for a course's server
+AT_PARAM = "at"           # a link's moment of the run: a step (`at=42`) or a key moment's kind (`at=diverged`)
 
 
 def settings_query(model: ModelConfig, data: DataConfig, train: TrainConfig) -> dict[str, str]:
@@ -68,6 +72,12 @@ def playground_link(query: dict[str, str], base: str | None = None) -> str:
     root = app_url(base)
     root = root if root.endswith("/") else root + "/"
     return f"{root}?{urlencode(query)}" if query else root
+
+
+def moment_link_base(query: dict[str, str], base: str | None = None) -> str:
+    """`playground_link(query, base)` ending in `at=`: append a step or a key moment's kind."""
+    link = playground_link(query, base)
+    return f"{link}{'&' if query else '?'}{AT_PARAM}="
 
 
 def changed_preset_sentence(title: str) -> str:

@@ -23,10 +23,10 @@ from torch import nn
 from rnn_core.data.text_windows import TextInfo
 from rnn_core.nn.losses import LN2
 from rnn_core.nn.probe import connectivity
-from rnn_core.nn.sampling import closer_hits, device_of
+from rnn_core.nn.sampling import closer_hits, device_of, model_input, window_batch_size
 from rnn_core.nn.sampling import logits as _logits
 from rnn_core.nn.sampling import one_hot_window as _window
-from rnn_core.nn.stateful import stream_chunks
+from rnn_core.nn.stateful import eval_chunk, stream_chunks
 
 SPLITS = ("train", "val", "test")
 MAX_LINE = 100          # characters of a held-out "line" shown at once
@@ -60,10 +60,8 @@ def next_char_table(model: nn.Module, info: TextInfo, start: int, length: int, k
         positions = list(range(max(1, start), len(ids)))
         if not positions:
             return []
-        x = torch.eye(info.vocab.size)[ids[:-1]][None]                             # (1, n, V)
-        with torch.no_grad():
-            z = model.forward_steps(x.to(device_of(model)), None)[0][0].double().cpu()   # (n, V): z[p−1] → p
-        probs = torch.softmax(z[[p - 1 for p in positions]], dim=1)
+        z, _ = _read_stream(model, ids[:-1], keep_from=positions[0] - 1)             # (n, V): z[p−1] → p
+        probs = torch.softmax(z, dim=1)
     else:
         ids = [int(i) for i in info.vocab.encode(text[max(0, start - T):start + length])]
         offset = start - max(0, start - T)
@@ -100,20 +98,37 @@ def text_connectivity(model: nn.Module, info: TextInfo, position: int, stateful:
     y[0, target] = 1.0
     state = None
     if stateful and position > timesteps:
-        before = [int(i) for i in info.vocab.encode(text[:position - timesteps])]
-        with torch.no_grad():
-            state = model.forward_steps(torch.eye(info.vocab.size)[before][None].to(device_of(model)), None)[1]
+        state = _read_stream(model, [int(i) for i in info.vocab.encode(text[:position - timesteps])])[1]
     c = connectivity(model, x, y, loss="bits", state=state)
     chars = [""] * (timesteps - len(history)) + list(history)
     return {"chars": chars, "target": text[position], "position": position, "bits": c["loss"],
             "p_target": 2.0 ** -c["loss"], "grad_x": c["grad_x"], "grad_h": c["grad_h"], "stateful": stateful}
 
 
+@torch.no_grad()
+def _read_stream(model: nn.Module, ids: list[int], keep_from: int | None = None):
+    """Character ids read as one stream from a zero state, `eval_chunk` steps at a time with the state
+    carried (what one call over all of them computes, without its (n, V) one-hot and (n, H) outputs at
+    once): (the logits z_t (n − keep_from, V) float64 of the steps from `keep_from` on, or None; the state
+    after the last step)."""
+    k = eval_chunk(model, 1)
+    kept, state = [], None
+    for s in range(0, len(ids), k):
+        x = torch.as_tensor(ids[s:s + k], dtype=torch.long, device=device_of(model))[None]   # (1, k)
+        z, state = model.forward_steps(x, state)                                    # (1, k, V)
+        if keep_from is not None and s + k > keep_from:
+            kept.append(z[0, max(0, keep_from - s):].double().cpu())
+    return (torch.cat(kept) if kept else None), state
+
+
 # ----------------------------------------------------------------------------- evaluation
-def _window_batches(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512):
-    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch."""
+def _window_batches(model: nn.Module, X: np.ndarray, y: np.ndarray, info: TextInfo, batch: int = 512):
+    """(logits (b, V), one-hot targets (b, V)) of the windows, batch by batch (`sampling.window_batch_size`)."""
+    if len(X) == 0:
+        return
+    batch = window_batch_size(X, info.vocab.size, batch)
     for s in range(0, len(X), batch):
-        yield _logits(model, np.asarray(X[s:s + batch], dtype=np.float32)), torch.from_numpy(np.asarray(y[s:s + batch]))
+        yield _logits(model, model_input(X[s:s + batch])), torch.from_numpy(np.asarray(y[s:s + batch]))
 
 
 def _scores(batches, info: TextInfo) -> dict:
@@ -157,6 +172,6 @@ def evaluate_text(model: nn.Module, windows, streams=None) -> dict:
         if streams is not None:
             batches = stream_chunks(model, streams.part(split))
         else:
-            batches = _window_batches(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"))
+            batches = _window_batches(model, getattr(windows, f"X_{split}"), getattr(windows, f"y_{split}"), info)
         out[split] = {"metrics": {"model": _scores(batches, info), "unigram": {"bits": info.unigram_bits}}}
     return out

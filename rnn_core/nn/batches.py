@@ -24,9 +24,10 @@ from rnn_core.interrupt import checkpoint
 from rnn_core.nn.probe import probe
 from rnn_core.nn.tasks import Task, task_of
 
-# Windows evaluated together when computing a split's loss: bounded by the size of the fused
-# module's output (B, T, H) so a long window never allocates gigabytes.
+# Windows evaluated together when computing a split's loss: bounded by the size of the fused module's
+# output (B, T, H) and of the one-hot inputs (B, T, V) a text split's ids become, so nothing takes GBs.
 EVAL_ELEMENTS = 4_000_000
+EVAL_INPUTS = 16_000_000
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Batch:
 class WindowData:
     """The splits as windows on the training device, and the fixed probe batch."""
 
-    X_train: torch.Tensor      # (N, T, F)
+    X_train: torch.Tensor      # (N, T, F), or text's character ids (N, T)
     y_train: torch.Tensor      # (N, O)
     X_val: torch.Tensor
     y_val: torch.Tensor
@@ -97,7 +98,8 @@ def split_loss(model, X: torch.Tensor, y: torch.Tensor, task: Task | None = None
     T = X.shape[1]
     cfg = getattr(model, "cfg", None)
     H = (cfg.hidden_size * cfg.num_layers) if cfg is not None else 64
-    chunk = max(1, EVAL_ELEMENTS // max(1, T * H))
+    F = X.shape[2] if X.ndim == 3 else (cfg.input_size if cfg is not None else 1)
+    chunk = max(1, min(EVAL_ELEMENTS // max(1, T * H), EVAL_INPUTS // max(1, T * F)))
     task = task or task_of(None)
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, X.shape[0], chunk):
@@ -118,9 +120,8 @@ def probe_batch(X: torch.Tensor, y: torch.Tensor, size: int, seed: int) -> tuple
 
 
 def as_tensor(a: Any, device: torch.device) -> torch.Tensor:
-    """numpy (or torch) float32 array on `device`; a missing split becomes an empty tensor."""
+    """numpy (or torch) array on `device`: float32, integer ids (text) as they are; None → empty."""
     if a is None:
         return torch.zeros((0, 1, 1), device=device)
-    if isinstance(a, torch.Tensor):
-        return a.to(device=device, dtype=torch.float32)
-    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float32), device=device)
+    a = a if isinstance(a, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(a))
+    return a.to(device=device, dtype=torch.float32 if a.is_floating_point() else None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rnn_core.config import INITS, ConfigError, check_ranges
+from rnn_core.config import INITS, ConfigError, check_ranges, quoted
 from rnn_core.nn.cells import cell_of, check_cell
 
 
@@ -31,7 +31,7 @@ class ModelConfig:
     def validate(self) -> ModelConfig:
         cell_of(self.cell)                                   # ConfigError: unknown cell, one sentence
         if self.init not in INITS:
-            raise ConfigError(f"Unknown init '{self.init}': choose one of {', '.join(INITS)}.")
+            raise ConfigError(f"Unknown init {quoted(self.init)}: choose one of {', '.join(INITS)}.")
         check_ranges(self)
         check_cell(self.cell, self.num_layers)
         return self

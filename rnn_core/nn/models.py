@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from rnn_core import interrupt
 from rnn_core.interrupt import checkpoint
 from rnn_core.nn.cells import cell_of
+from rnn_core.nn.inputs import as_input
 from rnn_core.nn.model_config import ModelConfig
 
 
@@ -54,8 +55,9 @@ class RNNModel(nn.Module):
         return cell_of(self.cfg.cell)
 
     def forward(self, x: Tensor, bptt_truncate: int = 0) -> Tensor:
-        """x (B, T, F) → ŷ (B, O). With 0 < k < T the first T−k steps run without grad."""
-        x = x.to(self.head.weight.dtype)
+        """x (B, T, F), or character ids (B, T) → ŷ (B, O). With 0 < k < T the first T−k steps run
+        without grad."""
+        x = as_input(x, self.cfg.input_size, self.head.weight.dtype)      # (B, T, F)
         T = x.shape[1]
         if self.cell.output_feedback:
             return self._feedback_forward(x, bptt_truncate)
@@ -70,10 +72,10 @@ class RNNModel(nn.Module):
         return self.head(out[:, -1])                                     # (B, O)
 
     def forward_steps(self, x: Tensor, state=None):
-        """Many-to-many, from a carried state: x (B, T, F) → (ŷ_t at every step (B, T, O), the state after
-        step T). `state` is what the last call returned (None = zeros): the cell's module's (h (L, B, H), or
-        (h, c) for the LSTM); a cell fed its output carries that output, ŷ_T (B, O)."""
-        x = x.to(self.head.weight.dtype)
+        """Many-to-many, from a carried state: x (B, T, F), or character ids (B, T) → (ŷ_t at every step
+        (B, T, O), the state after step T). `state` is what the last call returned (None = zeros): the cell's
+        module's (h (L, B, H), or (h, c) for the LSTM); a cell fed its output carries that output, ŷ_T (B, O)."""
+        x = as_input(x, self.cfg.input_size, self.head.weight.dtype)      # (B, T, F)
         if self.cell.output_feedback:
             _, y_hat = self.rnn(x, self.head, state)                     # (B, T, O)
             return y_hat, y_hat[:, -1]

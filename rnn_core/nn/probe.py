@@ -38,10 +38,12 @@ from torch import Tensor
 
 from rnn_core.interrupt import checkpoint
 from rnn_core.nn.cells import cell_of, step_jacobians, unroll_stack, unrolled_forward
+from rnn_core.nn.inputs import as_input
 from rnn_core.nn.losses import bits
 from rnn_core.nn.models import spectra
 
 THEORY_CAP = 1e300
+CARRY_ELEMENTS = 4_000_000   # float64s the state carry's rows of ∂h_T/∂x hold at once (32 MB)
 
 
 # What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
@@ -72,6 +74,12 @@ def bound_holds(cell: str, layer: int, num_layers: int) -> bool:
 def _as_float64(a) -> Tensor:
     a = a.detach().cpu() if isinstance(a, Tensor) else torch.as_tensor(np.asarray(a))
     return a.to(torch.float64)
+
+
+def _inputs(model, X) -> Tensor:
+    """The inputs in float64 as the network reads them: (B, T, F), or character ids (B, T) one-hot."""
+    X = X.detach().cpu() if isinstance(X, Tensor) else torch.as_tensor(np.asarray(X))
+    return as_input(X, model.cfg.input_size, torch.float64)
 
 
 def _norms(hs: list[Tensor]) -> list:
@@ -134,7 +142,7 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0, state=None, we
     sample, exact and never truncated): how far back the state still carries the input, beside how far
     back the gradient goes.
     """
-    X, y = _as_float64(X), _as_float64(y)
+    X, y = _inputs(model, X), _as_float64(y)
     if y.ndim == 1:
         y = y[:, None]                                                   # (B,) → (B, 1)
     steps = y.ndim == 3
@@ -230,17 +238,27 @@ def _columns(rows: list[list[float]]) -> list[list[float]]:
 def state_carry(model, X, state=None) -> list[float]:
     """‖∂h_T/∂x_t‖ for t = 0..T−1: how much the top layer's last state still depends on each input, over
     the batch X (B, T, F) (Frobenius over samples, units and features), from the carried `state`.
-    Exact (float64, the written-out equations, no truncation): one backward pass per hidden unit."""
-    X = _as_float64(X)
+    Exact (float64, the written-out equations, no truncation): one backward pass per hidden unit, batched
+    in groups of units within CARRY_ELEMENTS."""
+    X = _inputs(model, X)
+    B, T, F = X.shape
+    cfg = model.cfg
     with torch.enable_grad():
         u = unrolled_forward(model, X, input_grad=True, state=state)
         h_T = u.h[-1][-1]                                                # (B, H)
         H = h_T.shape[1]
-        # row j of ∂h_T/∂x for every sample at once: the samples do not mix
-        units = torch.eye(H, dtype=h_T.dtype)[:, None, :].expand(H, *h_T.shape)   # (H, B, H)
-        (J,) = torch.autograd.grad(h_T, u.x, grad_outputs=units, is_grads_batched=True)   # (H, B, T, F)
+        # g units' rows at once, so the rows (g, B, T, F) and the batched backward's states (g, B, T, 4·H·L)
+        # stay within CARRY_ELEMENTS floats whatever H, B, T and F a visitor chose
+        g = max(1, min(H, CARRY_ELEMENTS // (B * T * max(F, 4 * cfg.hidden_size * cfg.num_layers))))
+        norms = []
+        for j in range(0, H, g):
+            # rows j … j+g−1 of ∂h_T/∂x for every sample at once: the samples do not mix
+            units = torch.eye(H, dtype=h_T.dtype)[j:j + g, None, :].expand(-1, *h_T.shape)   # (g, B, H)
+            (J,) = torch.autograd.grad(h_T, u.x, grad_outputs=units, is_grads_batched=True,
+                                       retain_graph=j + g < H)                            # (g, B, T, F)
+            norms.append(torch.linalg.vector_norm(J.transpose(0, 2).flatten(1), dim=1))   # (T,)
     # ‖∂h_T/∂x_t‖ = √Σ_{j, b, f} (∂h_T[b, j]/∂x_t[b, f])²
-    return torch.linalg.vector_norm(J.transpose(0, 2).flatten(1), dim=1).tolist()   # (T,)
+    return (norms[0] if len(norms) == 1 else torch.stack(norms).square().sum(0).sqrt()).tolist()   # (T,)
 
 
 def connectivity(model, x, y, loss: str = "bits", state=None) -> dict:
@@ -251,7 +269,7 @@ def connectivity(model, x, y, loss: str = "bits", state=None) -> dict:
     (text: −log₂ p(next character)); also "loss". t index 0 = the oldest input. JSON-ready.
     `state`: the state carried into the window (a stateful run's; None = zeros).
     """
-    x, y = _as_float64(x), _as_float64(y)
+    x, y = _inputs(model, x), _as_float64(y)
     if x.ndim != 3 or x.shape[0] != 1 or y.shape != (1, model.cfg.output_size):
         raise ValueError(f"connectivity needs one window x (1, T, F) and y (1, O), got {tuple(x.shape)} and "
                          f"{tuple(y.shape)}.")
@@ -266,7 +284,7 @@ def connectivity(model, x, y, loss: str = "bits", state=None) -> dict:
 
 def layer_trajectory(model, X, layer: int, sample: int = 0):
     """(inputs (T, F), s_prev (T, S), b_y (T, O) or None, params) of one layer along sample `sample` of X."""
-    X = _as_float64(X)
+    X = _inputs(model, X)
     cfg = model.cfg
     if not 0 <= layer < cfg.num_layers:
         raise ValueError(f"layer must be between 0 and {cfg.num_layers - 1}, got {layer}.")
@@ -332,7 +350,7 @@ def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
     cell = model.cfg.cell
     if not cell_of(cell).gate_path:
         raise ValueError(f"gate_path_norms needs a cell with a gate path (LSTM, GRU), got '{cell}'.")
-    X = _as_float64(X)
+    X = _inputs(model, X)
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
     G = torch.stack(u.gates[layer][cell_of(cell).gate_path[0]])[:, 0]          # (T, H)

@@ -3,6 +3,8 @@ from them (the trainer records one every epoch).
 
     one_hot_window(info, ids, T) -> (1, T, V)       the last T character ids, zero rows before a short history
     logits(model, x) -> (B, V)                      the model's next-character logits, float64, in eval mode
+    model_input(X), window_batch_size(X, V)         text windows (character ids) as the model takes them, and
+                                                    how many at once (≤ 16 M one-hot inputs)
     sample(model, info, n_chars, temperature, seed, prompt) -> str     the model writes, one character at a time
     epoch_sample(model, info) -> {"prompt", "sample", "temperature"}    the trainer's per-epoch sample
     stream_sample, epoch_stream_sample                                  the same with the state carried (stateful)
@@ -39,6 +41,19 @@ def one_hot_window(info: TextInfo, ids: list[int], T: int) -> np.ndarray:
     if tail:
         x[0, np.arange(T - len(tail), T), tail] = 1.0
     return x
+
+
+def model_input(X: np.ndarray) -> np.ndarray:
+    """Text windows as the model takes them: character ids (b, T) as they are (the network reads them
+    one-hot, `nn.inputs.as_input`), one-hot (b, T, V) in float32."""
+    X = np.ascontiguousarray(X)
+    return X if X.dtype.kind in "iu" else X.astype(np.float32, copy=False)
+
+
+def window_batch_size(X: np.ndarray, V: int, batch: int = 512) -> int:
+    """At most `batch` windows, and at most 16 M one-hot inputs (b · T · V) at once: a batch of long
+    windows' ids becomes (b, T, V) floats inside the model."""
+    return max(1, min(batch, 16_000_000 // max(1, X.shape[1] * V))) if X.ndim >= 2 else batch
 
 
 @torch.no_grad()
@@ -141,8 +156,9 @@ def memory_score(model: nn.Module, windows, batch: int = 512) -> float | None:
         return None
     X, y = (windows.X_val, windows.y_val) if len(windows.X_val) else (windows.X_train, windows.y_train)
     hits, n = 0, 0
+    batch = window_batch_size(X, info.vocab.size, batch)
     for s in range(0, len(X), batch):
-        z = logits(model, np.asarray(X[s:s + batch], dtype=np.float32))                  # (b, V)
+        z = logits(model, model_input(X[s:s + batch]))                                    # (b, V)
         h, k = closer_hits(z, torch.from_numpy(np.asarray(y[s:s + batch]).argmax(axis=1)), info)
         hits, n = hits + h, n + k
     return hits / n if n else None

@@ -11,7 +11,8 @@ user chose (`state_reset`: each epoch, never, or every N updates).
     StreamData(windows, cfg, device)            what the trainer reads in stateful mode: batches (one per
                                                 update, with its loss closure), a part's loss read as one
                                                 stream, and the fixed probe batch with its carried state
-    stream_chunks(model, stream, streams)       (ŷ, y) of a stream's scored steps, read in order
+    stream_chunks(model, stream, streams)       (ŷ, y) of a stream's scored steps, read in order, in chunks
+                                                of `eval_chunk(model, B)` steps
     stream_loss(model, stream, task, streams)   a part's loss, read in order with the state carried
     scored_outputs(model, stream)               ŷ at every scored step of one stream
 
@@ -37,7 +38,7 @@ from rnn_core.config import TrainConfig
 from rnn_core.data.errors import DataError
 from rnn_core.data.streams import Stream, Streams, check_streams, streams_of
 from rnn_core.interrupt import checkpoint
-from rnn_core.nn.batches import Batch
+from rnn_core.nn.batches import EVAL_ELEMENTS, EVAL_INPUTS, Batch
 from rnn_core.nn.cells import final_state, unrolled_forward
 from rnn_core.nn.probe import probe
 from rnn_core.nn.sampling import closer_hits
@@ -251,19 +252,29 @@ def stream_chunks(model, stream: Stream, streams: int = 1, device=None) -> Itera
     eval mode (the model's mode is restored afterwards)."""
     device = device or next(model.parameters()).device
     rows = stream.segments(streams) if streams > 1 else np.arange(len(stream))[None]
+    k = eval_chunk(model, rows.shape[0])
     state, was = None, model.training
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, rows.shape[1], EVAL_CHUNK):
+            for start in range(0, rows.shape[1], k):
                 checkpoint()                                      # Stop ends a long evaluation here
-                x, y, w = _tensors(stream, rows[:, start:start + EVAL_CHUNK], device)
+                x, y, w = _tensors(stream, rows[:, start:start + k], device)
                 y_hat, state = model.forward_steps(x, state)      # (B, k, O)
                 keep = w.reshape(-1) > 0
                 if keep.any():
                     yield y_hat.reshape(-1, y_hat.shape[-1])[keep], y.reshape(-1, y.shape[-1])[keep]
     finally:
         model.train(was)
+
+
+def eval_chunk(model, streams: int) -> int:
+    """Steps of `streams` parallel streams read per no-grad call: EVAL_CHUNK, fewer where B · k inputs,
+    targets (text: one-hot, V each) or hidden states (H per layer) would pass the windows' own bounds."""
+    cfg = model.cfg
+    width = max(cfg.input_size, cfg.output_size)
+    return max(1, min(EVAL_CHUNK, EVAL_INPUTS // (streams * width),
+                      EVAL_ELEMENTS // (streams * cfg.hidden_size * cfg.num_layers)))
 
 
 def stream_memory_score(model, streams: Streams, info) -> float | None:

@@ -45,8 +45,8 @@ NaN/Inf in the loss or the gradient norm ends the run as "diverged" and the upda
 applied, so the model keeps the last finite weights and every record yielded before stays valid.
 
 Also here: `run_to_end(model_cfg, train_cfg, windows) -> (model, records)` for the CLI and benchmarks,
-`steps_per_epoch(n, batch_size)`, `epoch_steps(windows, cfg)` (stateful runs too), and `warm_up()`
-(torch's one-off import cost, for app start).
+`steps_per_epoch(n, batch_size)`, `epoch_steps(windows, cfg)` (stateful runs too), `device_problem(name)`
+and `warm_up()` (torch's one-off import cost, for app start).
 
 Leaves to others: the network (`models.py`), the gradient probe (`probe.py`), the data windows
 (`windows.py`), threads and history (`live.py`).
@@ -71,6 +71,7 @@ from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model, spectra
 from rnn_core.nn.optim import make_optimizer
 from rnn_core.nn.stateful import StreamData, chunk_lengths
+from rnn_core.nn.step_memory import check_run_memory
 
 
 def steps_per_epoch(n_windows: int, batch_size: int) -> int:
@@ -111,6 +112,8 @@ def train(model: nn.Module, windows: Any, cfg: TrainConfig,
 def _train(model: nn.Module, windows: Any, cfg: TrainConfig, control: Callable[[], bool] | None,
            lock: Any, state: dict) -> Iterator[dict]:
     cfg.validate()
+    if isinstance(getattr(model, "cfg", None), ModelConfig):       # asked before any batch is allocated
+        check_run_memory(model.cfg, cfg, windows.X_train.shape[1], len(windows.X_train))
     device = _device(cfg.device)
     guard = lock if lock is not None else contextlib.nullcontext()
     clock = state["clock"] = Stopwatch()
@@ -307,11 +310,15 @@ def _what(x: float) -> str:
     return "NaN" if math.isnan(x) else "infinite"
 
 
+def device_problem(name: str) -> str | None:
+    """The sentence refusing cuda on a machine without a GPU (an unknown name: `TrainConfig.validate`)."""
+    cuda_missing = name == "cuda" and not torch.cuda.is_available()
+    return "A GPU (cuda) was requested but none is available: choose the cpu device." if cuda_missing else None
+
+
 def _device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("A GPU (cuda) was requested but none is available: choose the cpu device.")
-    if name not in ("cpu", "cuda"):
-        raise ConfigError(f"Unknown device '{name}': choose cpu or cuda.")
+    if problem := device_problem(name):
+        raise ConfigError(problem)
     return torch.device(name)
 
 

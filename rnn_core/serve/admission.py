@@ -16,10 +16,13 @@ Fair: tickets are admitted strictly in the order they were queued; a ticket that
 queue); the ticket's `wake` callback is then called, outside this module's lock, so a run waiting on
 its own condition variable wakes at once.
 
-Waiting time ("about 20 s"): each slot becomes free when its run ends (its own estimate of the seconds
-it still needs, `Ticket.remaining()`, else the mean length of recent runs), and each ticket ahead then
-takes a slot for the mean length of recent runs (the last RECENT_RUNS runs that ended in this process).
-None when there is no figure to go on yet.
+Waiting time ("about 20 s"), or None ("not known yet") rather than a guess that may be off by more than
+a factor of two: each slot becomes free when its run ends, by that run's own estimate of the seconds it
+still needs (`Ticket.remaining()`, which says None until the run has trained long enough to know its
+speed); each ticket ahead then takes a slot for the typical length of a run here — the median of the
+last RECENT_RUNS runs that ended in this process, used only when at least MIN_AGREEING of them lie
+within a factor of two of each other (a room running the same preset). A run in a slot that cannot
+estimate itself yet, or runs ahead of unknown length, make the estimate None.
 
 Settings (environment): RNN_PLAYGROUND_MAX_RUNS (slots; default: the CPUs this process may use) and
 RNN_PLAYGROUND_TORCH_THREADS (torch intra-op threads of each run; default: CPUs ÷ slots, at least 1).
@@ -39,6 +42,7 @@ from dataclasses import dataclass, field
 MAX_RUNS_ENV = "RNN_PLAYGROUND_MAX_RUNS"
 TORCH_THREADS_ENV = "RNN_PLAYGROUND_TORCH_THREADS"
 RECENT_RUNS = 20                 # run lengths kept for the waiting-time estimate
+MIN_AGREEING = 3                 # recent runs that must agree (within 2×) before their length is used
 
 
 def cpus() -> int:
@@ -125,26 +129,34 @@ class Admission:
             return self._waiting.index(ticket)
 
     def wait_estimate(self, ticket: Ticket) -> float | None:
-        """Seconds until this waiting ticket is likely admitted; None without a figure to go on."""
+        """Seconds until this waiting ticket is likely admitted; None when that is not known yet."""
         with self._lock:
             if ticket.state != "waiting":
                 return None
-            mean = sum(self._recent) / len(self._recent) if self._recent else None
             free_at = []
             for active in self._active:
-                left = _call(active.remaining)
-                if left is None:
-                    left = None if mean is None else max(0.0, mean - (time.monotonic() - active.admitted_at))
+                left = _call(active.remaining)            # this run's own estimate, never another's
                 if left is None:
                     return None
                 free_at.append(left)
             free_at += [0.0] * (self.slots - len(free_at))
             heapq.heapify(free_at)
-            for _ in range(self._waiting.index(ticket)):      # each ticket ahead takes the first free slot
-                if mean is None:
+            ahead = self._waiting.index(ticket)
+            typical = self._typical() if ahead else None
+            for _ in range(ahead):                        # each ticket ahead takes the first free slot
+                if typical is None:
                     return None
-                heapq.heapreplace(free_at, free_at[0] + mean)
+                heapq.heapreplace(free_at, free_at[0] + typical)
             return free_at[0]
+
+    def _typical(self) -> float | None:
+        """The median length of recent runs, when enough of them agree within a factor of two (lock held)."""
+        runs = sorted(self._recent)
+        if len(runs) < MIN_AGREEING:
+            return None
+        median = runs[len(runs) // 2]
+        agreeing = [r for r in runs if median / 2 <= r <= median * 2]
+        return median if len(agreeing) >= max(MIN_AGREEING, len(runs) * 3 // 4) else None
 
     def counts(self) -> dict:
         """{"slots", "active", "waiting"} now."""
@@ -180,9 +192,10 @@ def _call(fn: Callable[[], float | None] | None) -> float | None:
 
 
 def describe_wait(ahead: int | None, wait: float | None, slots: int | None = None) -> str:
-    """One sentence for a queued run: "Waiting for a free slot: 3 runs ahead of yours, about 20 s."."""
+    """One sentence for a queued run: "Waiting for a free slot: 3 runs ahead of yours, about 20 s." (or
+    "…; how long is not known yet." while no estimate is good to a factor of two)."""
     where = ("next in line" if not ahead else f"{ahead} run{'s' if ahead != 1 else ''} ahead of yours")
-    when = f", about {_round_seconds(wait)}" if wait is not None else ""
+    when = f", about {_round_seconds(wait)}" if wait is not None else "; how long is not known yet"
     busy = f" (all {slots} slots of this server are training)" if slots else ""
     return f"Waiting for a free slot{busy}: {where}{when}."
 

@@ -8,11 +8,11 @@ drawing (`plots/`, `ui/`).
 
 Life of a run: status "idle" → start() → "queued" ⇄ "running" ⇄ "paused" (pause()/resume(); step() takes
 one optimiser step while paused) → "completed" | "stopped" | "diverged". stop() ends it after the step in
-flight, or at once while it waits in the queue. A run whose snapshot() nobody has called for
-`idle_timeout` seconds, and whose `watcher` (if any) has not said "watched" in that time either, stops
-itself, so abandoned runs do not burn the server's CPU (`idle.py`: the app's watcher asks Streamlit
-whether the browser tab is still connected; RNN_PLAYGROUND_IDLE_TIMEOUT sets the timeout of every run
-built without an explicit `idle_timeout`, and tests use a short one). The thread is named
+flight, or at once while it waits in the queue. A run whose `watcher` says its browser tab was closed
+stops about a second later, and one whose snapshot() nobody has called for `idle_timeout` seconds while
+no watcher said "watched" stops too, so abandoned runs do not burn the server's CPU (`idle.py`: the
+app's watcher asks Streamlit whether the browser tab is still connected; RNN_PLAYGROUND_IDLE_TIMEOUT
+sets the timeout of every run built without an explicit `idle_timeout`, and tests use a short one). The thread is named
 "rnn-live-run", also at the OS level on Linux (/proc/<pid>/task/<tid>/comm, `top -H`), so live runs
 can be counted from outside the process.
 
@@ -48,8 +48,8 @@ from rnn_core.data.streams import check_streams
 from rnn_core.interrupt import interruptible
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
+from rnn_core.nn.step_memory import check_run_memory
 from rnn_core.nn.train import Stopwatch, epoch_steps, train
-from rnn_core.readable import seconds
 from rnn_core.serve.admission import Admission, Ticket, limit_torch_threads, shared_admission
 from rnn_core.serve.history import History, Snapshot
 from rnn_core.serve.idle import IdleWatch, default_idle_timeout
@@ -60,6 +60,7 @@ _FROM_ENV: Any = object()        # idle_timeout not given: DEFAULT_IDLE_TIMEOUT 
 _FINISHED = ("completed", "stopped", "diverged")
 _WANTS_SLOT = ("running", "queued")
 QUEUE_POLL = 0.25                # seconds between two looks at the queue while queued (a wake comes sooner)
+PACE_STEPS = 10                  # steps after the first evaluation before a run estimates the time it needs
 
 
 class LiveRun:
@@ -85,7 +86,7 @@ class LiveRun:
         if n_train == 0:
             raise ConfigError("There are no training windows: use a longer series, fewer timesteps "
                               "or a larger training fraction.")
-        shape = (windows.X_train.shape[-1], windows.y_train.shape[-1])
+        shape = (getattr(windows, "n_features", None) or windows.X_train.shape[-1], windows.y_train.shape[-1])
         if shape != (model_cfg.input_size, model_cfg.output_size):
             raise ConfigError(f"The model takes {model_cfg.input_size} input feature(s) and predicts "
                               f"{model_cfg.output_size} value(s), but the data has {shape[0]} and {shape[1]}: "
@@ -97,7 +98,9 @@ class LiveRun:
         self.admission = admission if admission is not None else shared_admission()
         self.history = History()
         self.total_epochs = train_cfg.epochs
-        if train_cfg.stateful:                   # refused here, in one sentence, not in the training thread
+        # refused here, in one sentence, not in the training thread
+        check_run_memory(model_cfg, train_cfg, windows.X_train.shape[1], n_train)
+        if train_cfg.stateful:
             check_streams(windows, train_cfg.stateful_streams, windows.timesteps)
         self.steps_per_epoch = epoch_steps(windows, train_cfg)
 
@@ -107,6 +110,7 @@ class LiveRun:
         self._step_tokens = 0                    # single steps granted while paused
         self._parked = threading.Event()         # set while the thread waits in _control
         self._clock = Stopwatch(running=False)   # seconds spent training, pauses excluded
+        self._first_eval: float | None = None    # the clock when the evaluation at initialisation arrived
         self._thread: threading.Thread | None = None
         self._ticket: Ticket | None = None         # this run's place in the queue or its slot
         self.observer: Callable[[dict, float], None] | None = None   # every record as it comes (see above)
@@ -293,9 +297,7 @@ class LiveRun:
     def _note_idle(self) -> None:
         """Nobody watches any more: the run is asked to stop, saying why (lock held)."""
         if self._stop_reason is None and self.idle.too_long():
-            self._stop_reason = (
-                "Stopped at step {step} (epoch {epoch}) because nobody had looked at the run "
-                f"for {seconds(self.idle_timeout)} (the browser tab was closed).")
+            self._stop_reason = "Stopped at step {step} (epoch {epoch}) " + self.idle.reason() + "."
 
     def _control(self) -> bool:
         """Called by train() before every step: True takes the step, False stops; blocks while paused
@@ -353,10 +355,15 @@ class LiveRun:
                 self._cond.release()
 
     def _seconds_left(self) -> float | None:
-        """Training seconds this run still needs, from its speed so far (read without the lock: the
-        admission asks while holding its own)."""
-        step, total = self.history.step, self.total_epochs * self.steps_per_epoch
-        return self._clock.seconds() * (total - step) / step if step > 0 else None
+        """Training seconds this run still needs, from its own pace (read without the lock: the admission
+        asks while holding its own); None until it has taken PACE_STEPS steps after its first evaluation.
+        t_left = t_step · (steps left) + t_eval · (epochs left), t_eval the evaluation at initialisation
+        (start-up included), t_step the seconds per step since."""
+        step, total, first_eval = self.history.step, self.total_epochs * self.steps_per_epoch, self._first_eval
+        if first_eval is None or step < min(PACE_STEPS, total):
+            return None
+        per_step = (self._clock.seconds() - first_eval) / step
+        return per_step * (total - step) + first_eval * (self.total_epochs - self.history.epoch)
 
     def _record(self, record: dict) -> None:
         with self._cond:
@@ -366,6 +373,8 @@ class LiveRun:
                     record = {**record, "reason": reason}
                 self._finish(record)
             else:
+                if record["kind"] == "epoch" and self._first_eval is None:
+                    self._first_eval = self._clock.seconds()
                 self.history.add(record)
             seconds = self._clock.seconds()
         if self.observer is not None:            # outside the lock: the observer may call back into the run

@@ -11,7 +11,9 @@ A run folder holds
     weights.safetensors  the model's state dict (torch.nn layout names)
 Weights are read only through safetensors: nothing here ever unpickles (no pickle, no torch.load).
 Uploaded zips are checked before anything is read: size caps, only the member names above, no folders
-or paths, counts of JSON values and rows while they are unpacked.
+or paths, counts of JSON values and rows while they are unpacked; then every field of the config
+(`config.validate_run`, as the CLI and the widgets check it), of every record and of the evaluation
+(`run_checks.py`) before anything is drawn. Each problem is one sentence.
 Leaves to others: writing runs (`runs.py`), building the model (`nn/models.build_model`).
 """
 
@@ -29,9 +31,11 @@ from safetensors.torch import load as load_safetensors
 from torch import nn
 
 from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, validate_run
+from rnn_core.data.budget import ask
 from rnn_core.nn.cells import cell_of
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.readable import count
+from rnn_core.serve.run_checks import metrics_problem, record_problem
 
 FORMAT, VERSION = "rnn-playground-run", 1
 CONFIG, HISTORY, RECORDS, METRICS, WEIGHTS = (
@@ -45,8 +49,6 @@ MEMBER_CAPS = {
     WEIGHTS: 64 << 20,          # 4 LSTM layers of 512 units are ~34 MB in float32
 }
 REQUIRED = (CONFIG, WEIGHTS)
-MAX_ZIP_BYTES = 100 << 20       # an upload larger than this is refused before it is opened
-MAX_TOTAL_BYTES = 160 << 20     # all members together, uncompressed
 # Bytes do not bound memory: 64 MiB of "{}," are 21 M Python dicts (≈ 1.6 GB). So the JSON members
 # and history.csv are also capped by count, checked while they are unpacked, before anything is parsed:
 MAX_RECORDS = 20_000            # records / history rows (a saved run keeps ≤ MAX_SAVED_STEPS steps + epochs)
@@ -54,7 +56,8 @@ MAX_JSON_VALUES = 2_000_000     # values in one JSON member, counted as its "," 
 MAX_SAVED_STEPS = 16_384        # step records a saved run keeps (evenly thinned, like a live run's history)
 MAX_SAVED_PROBE_FLOATS = 1_000_000   # probe-profile floats a saved run keeps (every other probe dropped)
 # With these caps a loaded run's records and metrics are at most ≈ 2 × 2 M values (≈ 150 MB as Python
-# objects, far less in practice) and the unpacked bytes at most MAX_TOTAL_BYTES, whatever the zip.
+# objects, far less in practice) and the unpacked bytes within the memory budget's "run_zip", whatever
+# the zip (the zip itself is at most the server's upload limit, `data.budget.UPLOAD_BYTES`).
 HISTORY_COLUMNS = ("kind", "epoch", "step", "loss", "grad_norm", "clipped", "train_loss", "val_loss",
                    "seconds")
 
@@ -101,9 +104,6 @@ def load_run_zip(data: bytes) -> LoadedRun:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise RunFileError("The upload is not a file's bytes; upload the .zip downloaded from a run.")
     data = bytes(data)
-    if len(data) > MAX_ZIP_BYTES:
-        raise RunFileError(f"The file is larger than {MAX_ZIP_BYTES >> 20} MiB; upload the .zip "
-                           "downloaded from a run.")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError):
@@ -123,9 +123,8 @@ def _read_zip_members(zf: zipfile.ZipFile) -> dict[str, bytes]:
                            f"{', '.join(MEMBER_CAPS)} at its top level.")
     if len(set(names)) != len(names):
         raise RunFileError("The zip holds the same file twice; upload the .zip downloaded from a run.")
-    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-        raise RunFileError(f"The zip unpacks to more than {MAX_TOTAL_BYTES >> 20} MiB; this is not a run "
-                           "saved by RNN Playground.")
+    ask("run_zip", sum(i.file_size for i in infos), 1, "bytes unpacked", error=RunFileError,
+        fits=lambda most: "a run saved by RNN Playground unpacks to far less")
     members = {}
     for info in infos:
         cap = MEMBER_CAPS[info.filename]
@@ -200,33 +199,25 @@ def _from_members(members: dict[str, bytes], where: str) -> LoadedRun:
         records = []
     _check_records(records, RECORDS if RECORDS in members else HISTORY)
     metrics = _parse_json(members[METRICS], METRICS, dict) if METRICS in members else {}
+    _check_metrics(metrics)
     return LoadedRun(model, model_cfg, data_cfg, train_cfg, records, metrics)
 
 
-# The fields every record of a kind has (what the charts read), and the end statuses a run writes.
-RECORD_FIELDS = {"step": ("epoch", "step", "loss", "grad_norm"), "epoch": ("epoch", "step", "train_loss"),
-                 "end": ("epoch", "step", "status")}
-END_STATUSES = ("completed", "stopped", "diverged")
-
-
 def _check_records(records: list[dict], name: str) -> None:
-    """Refuse records the app could not draw (a missing field, a wrong type) with one sentence,
-    instead of a page that fails on every redraw."""
-    def number(v) -> bool:
-        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
-
+    """Refuse records the app could not draw (a missing field, a wrong type or length) with one sentence
+    naming the first such field, instead of a page that fails on every redraw."""
     for i, rec in enumerate(records, start=1):
-        kind = rec.get("kind")
-        fields_ok = kind in RECORD_FIELDS and all(f in rec for f in RECORD_FIELDS[kind])
-        ok = fields_ok and isinstance(rec["epoch"], int) and isinstance(rec["step"], int) and all(
-            number(rec.get(f)) for f in ("loss", "grad_norm", "train_loss", "val_loss", "seconds"))
-        if ok and kind == "end":
-            ok = rec["status"] in END_STATUSES and isinstance(rec.get("reason", ""), str)
-        if ok and kind == "epoch":
-            ok = rec.get("probe") is None or isinstance(rec["probe"], dict)
-        if not ok:
-            raise RunFileError(f"{name} holds a record the app cannot read (record {count(i)}: missing or "
-                               "wrong fields); download the run again.")
+        problem = record_problem(rec)
+        if problem:
+            raise RunFileError(f"{name} holds a record the app cannot draw (record {count(i)}: {problem}); "
+                               "download the run again.")
+
+
+def _check_metrics(metrics: dict) -> None:
+    problem = metrics_problem(metrics)
+    if problem:
+        raise RunFileError(f"{METRICS} holds an evaluation the app cannot draw ({problem}); download the run "
+                           "again.")
 
 
 def _parse_json(data: bytes, name: str, kind: type):

@@ -5,7 +5,10 @@ its two pipes) and the `WorkerPool` of warm spares that a run takes a worker fro
     start_spare_workers()                     start them (app.py, at load; nothing starts on import)
     workers_enabled()                         False when RNN_PLAYGROUND_WORKERS=0: runs train on threads
 
-A worker exits when its stdin closes, so the server's end ends every worker with it (no orphans).
+A worker exits when its stdin closes, so the server's end ends every worker with it (no orphans). A
+worker whose job left it larger than RNN_PLAYGROUND_WORKER_MAX_MB (default 600 MB resident; an idle one
+holds ≈ 300–400 MB, one that trained an LSTM of T = 1000, H = 512 kept 1.3 GB) is ended when its job is
+done and a fresh spare takes its place, so an idle pool never keeps the memory of its largest job.
 Leaves to others: the runs that drive a worker (`workers.py`), the worker's own loop (`run_worker.py`).
 """
 
@@ -28,8 +31,20 @@ from rnn_core.serve.pipes import read_message, write_message
 
 WORKERS_ENV = "RNN_PLAYGROUND_WORKERS"        # "0": train on threads inside the server process
 SPARES_ENV = "RNN_PLAYGROUND_SPARE_WORKERS"   # warm workers kept started (default 1)
+MAX_MB_ENV = "RNN_PLAYGROUND_WORKER_MAX_MB"   # a worker resident above this after its job is replaced
+DEFAULT_MAX_MB = 600
 START_TIMEOUT = 120.0     # seconds a worker may take to import torch on a loaded machine
 END_TIMEOUT = 5.0         # seconds a worker may take to exit after its job before it is killed
+
+
+def worker_max_bytes() -> int:
+    """$RNN_PLAYGROUND_WORKER_MAX_MB (a positive number) MB, else DEFAULT_MAX_MB: the resident size above
+    which a worker is replaced once its job is done."""
+    try:
+        mb = float(os.environ.get(MAX_MB_ENV, ""))
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int((mb if mb > 0 else DEFAULT_MAX_MB) * 1_000_000)
 
 
 def workers_enabled() -> bool:
@@ -75,6 +90,14 @@ class Worker:
         """The next message; EOFError once the process has closed its end."""
         return read_message(self.proc.stdout)
 
+    def rss(self) -> int | None:
+        """Its resident memory in bytes (Linux /proc); None where that cannot be read."""
+        try:
+            pages = int(Path(f"/proc/{self.pid}/statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pages * os.sysconf("SC_PAGE_SIZE")
+
     def end(self, timeout: float = END_TIMEOUT) -> int | None:
         """Close its stdin (a worker exits on that), wait, kill it if it does not; its exit code."""
         with contextlib.suppress(OSError):
@@ -102,7 +125,8 @@ class WorkerPool:
 
     def take(self, cancel: Callable[[], bool] | None = None) -> Worker | None:
         """A ready worker (a spare if one is there, else a new one); a new spare is started at once.
-        None when `cancel()` said so while the worker was still starting (it goes back to the pool)."""
+        None when `cancel()` said so while the worker was still starting (it goes back to the pool, as a
+        finished job's worker does: ended when `keep` are alive anyway)."""
         with self._lock:         # the last one back that is ready (its caches warm), else the oldest
             ready = [w for w in self._idle if w.wait_ready(0)]
             worker = ready[-1] if ready else (self._idle[0] if self._idle else None)
@@ -118,20 +142,23 @@ class WorkerPool:
                 self.drop(worker, timeout=0.1)
                 raise RuntimeError("The training process did not start; try again in a moment.")
             if cancel is not None and cancel():
-                with self._lock:
-                    self._busy -= 1
-                    self._idle.append(worker)
+                self.give_back(worker)           # back to wait, unless `keep` are alive anyway: then ended
                 return None
         return worker
 
     def give_back(self, worker: Worker) -> None:
-        """A worker whose job is done: it waits for the next one, or ends when `keep` are alive anyway."""
+        """A worker whose job is done: it waits for the next one, or ends when `keep` are alive anyway or
+        when its job left it larger than `worker_max_bytes()` (a fresh spare is started in its place)."""
+        rss = worker.rss()
+        grown = rss is not None and rss > worker_max_bytes()
         with self._lock:
             self._busy -= 1
-            if worker.proc.poll() is None and len(self._idle) + self._busy < self.keep:
+            if worker.proc.poll() is None and not grown and len(self._idle) + self._busy < self.keep:
                 self._idle.append(worker)
                 return
         worker.end()
+        if grown:
+            self.refill()
 
     def drop(self, worker: Worker, timeout: float = END_TIMEOUT) -> int | None:
         """A worker handed out that must not serve again (it died, or failed to start): end it; its exit code."""

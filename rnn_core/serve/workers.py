@@ -108,17 +108,21 @@ class WorkerRun(LiveRun):
                               "reason": (self._stop_reason or "Stopped.").format(step=0, epoch=0)})
             return
         self.worker = worker
-        job = {"op": "train", "model": asdict(self.model_cfg), "train": asdict(self.train_cfg),
-               "threads": run_threads(self.admission.slots), "windows": encode(windows_to_bytes(self.windows))}
-        if self._given is not None:
-            job["weights"] = encode(weights_bytes(self._given))
-        if self.checkpoints:
-            job["checkpoints"] = True
-        worker.send(job)
-        listener = threading.Thread(target=self._listen, args=(worker,), name=PIPE_THREAD, daemon=True)
-        listener.start()
-        self._answer(worker)
-        listener.join()
+        try:
+            job = {"op": "train", "model": asdict(self.model_cfg), "train": asdict(self.train_cfg),
+                   "threads": run_threads(self.admission.slots), "windows": encode(windows_to_bytes(self.windows))}
+            if self._given is not None:
+                job["weights"] = encode(weights_bytes(self._given))
+            if self.checkpoints:
+                job["checkpoints"] = True
+            worker.send(job)
+            listener = threading.Thread(target=self._listen, args=(worker,), name=PIPE_THREAD, daemon=True)
+            listener.start()
+            self._answer(worker)
+            listener.join()
+        except BaseException:                            # the run ends on its error; its worker ends with it
+            self.pool.drop(worker)
+            raise
         if self._done:
             self.pool.give_back(worker)
             return

@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rnn_core.config import LIMITS
+from rnn_core.config import LIMITS, quoted
+from rnn_core.data.budget import UPLOAD_BYTES, ask
 from rnn_core.nn.cells import CELLS
 from rnn_core.readable import count, megabytes
 
-MAX_UPLOAD_BYTES = 5_000_000                     # a sweep CSV uploaded to the app
+MAX_UPLOAD_BYTES = UPLOAD_BYTES                  # a sweep CSV uploaded to the app
 MAX_RECORDS = 100_000                            # rows of one sweep file
+RECORD_BYTES = 1_600                             # one parsed record (22 typed values in a dict): the budget's `each`
 
 # (name, type) of every column, in file order.
 RECORD_FIELDS: tuple[tuple[str, type], ...] = (
@@ -91,46 +93,61 @@ def finished_keys(path: str | Path) -> set[str]:
 
 def parse_records_csv(data: bytes, limit: int | None = MAX_UPLOAD_BYTES) -> list[dict]:
     """Records from a sweep CSV's bytes, typed by RECORD_FIELDS; raises SweepError (one sentence) for a file
-    too large, not UTF-8 text, without the needed columns, or with a value that does not parse."""
+    too large, not UTF-8 text, without the needed columns, or with a value that does not parse.
+
+    Rows are read one at a time and only the columns a sweep writes are kept, so a file of a few MB with
+    thousands of extra header columns never becomes thousands of dicts of thousands of strings; an upload
+    (`limit` given) first asks the memory budget for the records its lines can make."""
     if limit is not None and len(data) > limit:
         raise SweepError(f"The file is {megabytes(len(data))}; a sweep file may be at most {megabytes(limit)}.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SweepError("The file is not UTF-8 text: upload the CSV a sweep wrote.") from None
+    if limit is not None:
+        lines = text.count("\n") + 1
+        ask("sweep_csv", min(lines, MAX_RECORDS + 1), RECORD_BYTES, "runs", error=SweepError,
+            fits=lambda most: f"upload a file of at most {count(most)} runs")
+    rows = csv.reader(io.StringIO(text))
     try:
-        rows = list(csv.DictReader(io.StringIO(text)))
+        header = next(rows, [])
+        types = dict(RECORD_FIELDS)
+        kept = {name: j for j, name in enumerate(header) if name in types}     # the last of a repeated name
+        missing = [c for c in REQUIRED if c not in kept]
+        if missing:
+            raise SweepError(f"The file lacks the column(s) {', '.join(missing)}: upload the CSV a sweep wrote.")
+        out = []
+        for i, row in enumerate(rows, start=2):
+            if not row:
+                continue                                   # a blank line
+            if len(out) == MAX_RECORDS:
+                raise SweepError(f"The file has more than {count(MAX_RECORDS)} runs; at most {count(MAX_RECORDS)} "
+                                 "can be drawn.")
+            out.append(_record(i, {name: row[j] if j < len(row) else None for name, j in kept.items()}, types))
     except csv.Error as exc:
         raise SweepError(f"The file is not a readable CSV ({exc}).") from None
-    header = set(rows[0]) if rows else set(next(csv.reader(io.StringIO(text)), []))
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise SweepError(f"The file lacks the column(s) {', '.join(missing)}: upload the CSV a sweep wrote.")
-    if not rows:
+    if not out:
         raise SweepError("The file has a header but no runs.")
-    if len(rows) > MAX_RECORDS:
-        raise SweepError(f"The file has {count(len(rows))} runs; at most {count(MAX_RECORDS)} can be drawn.")
-    types = dict(RECORD_FIELDS)
-    out = []
-    for i, row in enumerate(rows, start=2):
-        rec = dict.fromkeys(COLUMNS)
-        for name, value in row.items():
-            if name not in types:
-                continue
-            try:
-                rec[name] = _parse(value, types[name])
-            except ValueError:
-                raise SweepError(f"Line {i}: {name} '{value}' is not a valid {types[name].__name__}.") from None
-        if rec["cell"] not in CELLS:
-            raise SweepError(f"Line {i}: unknown cell '{rec['cell']}'; a sweep file names one of "
-                             f"{', '.join(CELLS)}.")
-        lo, hi = LIMITS["timesteps"]
-        if rec["timesteps"] is None or not lo <= rec["timesteps"] <= hi:
-            raise SweepError(f"Line {i}: timesteps must be between {lo} and {hi}.")
-        if rec["gain"] is None or rec["seed"] is None:
-            raise SweepError(f"Line {i}: gain and seed must be given.")
-        out.append(rec)
     return out
+
+
+def _record(line: int, row: dict[str, str | None], types: dict[str, type]) -> dict:
+    """One row's values typed and checked (SweepError names the line)."""
+    rec = dict.fromkeys(COLUMNS)
+    for name, value in row.items():
+        try:
+            rec[name] = _parse(value, types[name])
+        except ValueError:
+            raise SweepError(f"Line {line}: {name} {quoted(value)} is not a valid {types[name].__name__}.") from None
+    if rec["cell"] not in CELLS:
+        raise SweepError(f"Line {line}: unknown cell {quoted(rec['cell'])}; a sweep file names one of "
+                         f"{', '.join(CELLS)}.")
+    lo, hi = LIMITS["timesteps"]
+    if rec["timesteps"] is None or not lo <= rec["timesteps"] <= hi:
+        raise SweepError(f"Line {line}: timesteps must be between {lo} and {hi}.")
+    if rec["gain"] is None or rec["seed"] is None:
+        raise SweepError(f"Line {line}: gain and seed must be given.")
+    return rec
 
 
 def _parse(value: str | None, kind: type) -> Any:

@@ -51,7 +51,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, validate_run
+from rnn_core.config import ConfigError, DataConfig, TrainConfig, from_dict, quoted, validate_run
 from rnn_core.nn.cells import CELLS
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.sweep.records import COLUMNS, SweepError
@@ -106,7 +106,7 @@ def grid(cells: Sequence[str], timesteps: Sequence[int], gains: Sequence[float] 
             raise SweepError(f"The grid has no {name}: give at least one.")
     unknown = [c for c in axes["cell"] if c not in CELLS]
     if unknown:
-        raise SweepError(f"Unknown cell '{unknown[0]}': choose from {', '.join(CELLS)}.")
+        raise SweepError(f"Unknown cell {quoted(unknown[0])}: choose from {', '.join(CELLS)}.")
     trials = []
     for cell, T, gain, H, seed in itertools.product(*axes.values()):
         m = replace(model, cell=cell, gain=gain, hidden_size=H)
@@ -157,7 +157,7 @@ def _train_and_measure(trial: Trial) -> dict:
     from rnn_core.nn.train import train
 
     windows = prepare(trial.data)
-    mcfg = replace(trial.model, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1])
+    mcfg = replace(trial.model, input_size=windows.n_features, output_size=windows.y_train.shape[1])
     tcfg = replace(trial.train, probe_every=trial.train.epochs)    # probe at initialisation and at the end
     model = build_model(mcfg.validate(), seed=tcfg.seed)
     epochs, end = [], None

@@ -78,6 +78,7 @@ def test_the_downloaded_page_works_offline(streamlit_server, chromium, page, tmp
         _marked_at(offline, "grad_norm", 0)
         expect(offline.locator("#chart-gradient .gtitle")).to_contain_text("epoch 0")
         assert offline.locator("#readout").inner_text().startswith("Step 0")
+        expect(offline.locator("#reopen-at")).to_have_attribute("href", re.compile(r"\?m\..*&at=start$"))
         offline.keyboard.press("ArrowRight")
         _at_step(offline, steps[1])
 
@@ -85,6 +86,7 @@ def test_the_downloaded_page_works_offline(streamlit_server, chromium, page, tmp
         moment.click()
         _at_step(offline, last)
         expect(moment).to_have_attribute("aria-pressed", "true")
+        expect(offline.locator("#reopen-at")).to_have_attribute("href", re.compile(r"&at=end$"))
         assert offline.get_by_label(re.compile("Step of the run")).count() == 1           # labelled
         assert violations(offline) == []
         assert errors == [] and attempted == []

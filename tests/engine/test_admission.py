@@ -16,7 +16,7 @@ import pytest
 from rnn_core.config import TrainConfig
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.admission import Admission, default_slots, describe_wait, shared_admission, threads_per_run
-from rnn_core.serve.live import LiveRun
+from rnn_core.serve.live import PACE_STEPS, LiveRun
 from tests.conftest import open_page, run_of
 
 WAIT = 30.0
@@ -62,26 +62,44 @@ def test_the_queue_admits_in_order_and_frees_places():
     assert adm.counts() == {"slots": 2, "active": 2, "waiting": 1}
 
 
-def test_the_waiting_time_comes_from_recent_runs():
+def test_the_waiting_time_comes_from_the_runs_own_estimates_or_is_not_known():
+    left = {"in the slot": None}
     adm = Admission(slots=1)
-    first = adm.enqueue()
+    adm.enqueue(remaining=lambda: left["in the slot"])       # admitted; cannot tell its own speed yet
     second = adm.enqueue()
-    assert adm.wait_estimate(second) is None         # nothing to go on yet
-    time.sleep(0.05)
-    adm.release(first, finished=True)                # a run of ≈ 0.05 s ended
-    third, fourth = adm.enqueue(), adm.enqueue(remaining=lambda: 100.0)
-    # the slot frees when `second` (no estimate of its own: the mean, ≈ 0.05 s, minus what it has used)
-    # ends, then `third` takes it for the mean again
-    assert 0.0 <= adm.wait_estimate(third) <= adm.wait_estimate(fourth) < 1.0
-    adm.release(second)
-    adm.release(third)                               # fourth holds the slot and says it needs 100 s
-    late = adm.enqueue()
-    assert adm.wait_estimate(late) == pytest.approx(100.0)
+    assert adm.wait_estimate(second) is None                 # never another run's length instead
+    left["in the slot"] = 30.0
+    assert adm.wait_estimate(second) == pytest.approx(30.0)  # next in line: when that run ends
+    third = adm.enqueue()
+    assert adm.wait_estimate(third) is None                  # one run ahead, of unknown length
+
+
+def _ended(adm: Admission, seconds: float) -> None:
+    """A run that held a slot for `seconds` and ended."""
+    ticket = adm.enqueue()
+    ticket.admitted_at -= seconds
+    adm.release(ticket, finished=True)
+
+
+def test_runs_ahead_count_for_the_typical_run_only_when_recent_runs_agree():
+    agree = Admission(slots=1)
+    for seconds in (40.0, 44.0, 37.0):                       # a room running the same preset
+        _ended(agree, seconds)
+    agree.enqueue(remaining=lambda: 10.0)
+    ahead, mine = agree.enqueue(), agree.enqueue()
+    assert agree.wait_estimate(ahead) == pytest.approx(10.0, abs=0.5)
+    assert agree.wait_estimate(mine) == pytest.approx(10.0 + 40.0, abs=0.5)   # + the median run
+    differ = Admission(slots=1)
+    for seconds in (2.0, 40.0, 600.0):                       # no length to go on within a factor of two
+        _ended(differ, seconds)
+    differ.enqueue(remaining=lambda: 10.0)
+    differ.enqueue()
+    assert differ.wait_estimate(differ.enqueue()) is None
 
 
 def test_the_sentence_a_queued_user_reads():
     assert describe_wait(3, 20.4) == "Waiting for a free slot: 3 runs ahead of yours, about 20 s."
-    assert describe_wait(0, None) == "Waiting for a free slot: next in line."
+    assert describe_wait(0, None) == "Waiting for a free slot: next in line; how long is not known yet."
     assert describe_wait(1, 130, slots=2) == ("Waiting for a free slot (all 2 slots of this server are "
                                               "training): 1 run ahead of yours, about 2 min.")
 
@@ -120,6 +138,22 @@ def test_with_one_slot_the_second_run_waits_says_where_and_stops_while_queued():
         second.stop()
         first.join(WAIT)
     assert adm.counts()["active"] == 0
+
+
+def test_a_queued_run_hears_the_wait_only_once_the_run_ahead_knows_its_pace():
+    adm = Admission(slots=1)
+    first, second = long_run(adm), long_run(adm, seed=1)
+    try:
+        first.start()
+        second.start()
+        assert second.snapshot().wait is None or first.snapshot().step >= PACE_STEPS   # nothing to go on yet
+        assert wait_for(lambda: first.snapshot().step >= PACE_STEPS + 1)
+        wait = second.snapshot().wait
+        assert wait is not None and wait > 0            # its own pace: steps and evaluations still to come
+    finally:
+        first.stop()
+        second.stop()
+        first.join(WAIT)
 
 
 def test_runs_get_the_slot_in_the_order_they_asked_and_a_pause_gives_it_back():

@@ -155,7 +155,7 @@ def test_sequence_datasets_generate_and_preview():
 
 
 def test_sequence_size_is_bounded():
-    with pytest.raises(DataError, match="too many values"):
+    with pytest.raises(DataError, match="one run's windows may use; use at most 9,985 samples at T = 1000"):
         DATASETS["adding"].generate(1000, n_samples=50_000)
 
 

@@ -192,7 +192,27 @@ def test_a_watched_run_outlives_the_idle_timeout_and_stops_once_nobody_watches(r
     assert run.status == ("paused" if paused else "running")
     tab_open.clear()                                     # the tab is closed
     assert run.join(WAIT)
-    assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]
+    assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]   # 0.3 s < 1 s
+
+
+def test_a_closed_tab_stops_its_run_without_waiting_for_the_idle_timeout(runs):
+    """The watcher saying "closed" for about a second is enough: the run does not wait out the idle
+    timeout (600 s here, far beyond the test's wait), and a connection back within that second keeps it."""
+    tab_open = threading.Event()
+    tab_open.set()
+    run = long_run(idle_timeout=600, watcher=tab_open.is_set)
+    runs.append(run)
+    run.start()
+    assert wait_for(lambda: run.snapshot().step >= 1, WAIT)
+    tab_open.clear()                                     # a short drop, and Streamlit reconnects
+    time.sleep(0.3)
+    tab_open.set()
+    time.sleep(1.5)
+    assert run.status == "running"
+    tab_open.clear()                                     # the tab is closed
+    assert run.join(WAIT)
+    assert run.status == "stopped"
+    assert run.snapshot().end["reason"].endswith("because its browser tab was closed.")
 
 
 def test_a_failing_watcher_leaves_the_decision_to_the_timer(runs):

@@ -43,7 +43,7 @@ def _run(key: str) -> tuple[tuple[dict, ...], float | None, str]:
     """Preset `key` trained to its end as the app trains it: (records, the verdict's baseline, task)."""
     m, d, t = preset_configs(key)
     windows = prepare(d)
-    m = replace(m, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1])
+    m = replace(m, input_size=windows.n_features, output_size=windows.y_train.shape[1])
     records = tuple(train(build_model(m.validate(), seed=t.seed), windows, t))
     return records, naive_loss(windows), windows.task
 

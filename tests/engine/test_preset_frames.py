@@ -139,7 +139,7 @@ def frame(key: str, seed: int, **model_changes) -> Frame:
     if name not in _CACHE:
         m, d, t = preset_configs(key)
         windows = prepare(d)
-        m = cfg_replace(m, input_size=windows.X_train.shape[2], output_size=windows.y_train.shape[1],
+        m = cfg_replace(m, input_size=windows.n_features, output_size=windows.y_train.shape[1],
                         **model_changes)
         t = cfg_replace(t, seed=seed)
         with one_thread():

@@ -42,6 +42,7 @@ import torch
 
 from rnn_core.cli import main as cli
 from rnn_core.config import LIMITS, ConfigError, DataConfig, TrainConfig
+from rnn_core.data.budget import MB, UPLOAD_BYTES
 from rnn_core.data.csv_upload import MAX_UPLOAD_BYTES, inspect_csv_upload, read_csv_upload
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import prepare
@@ -51,6 +52,7 @@ from rnn_core.nn.models import build_model
 from rnn_core.nn.train import train
 from rnn_core.serve.idle import IDLE_TIMEOUT_ENV, default_idle_timeout
 from rnn_core.serve.live import THREAD_NAME, LiveRun
+from rnn_core.sweep.records import MAX_UPLOAD_BYTES as SWEEP_UPLOAD_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -477,10 +479,12 @@ def test_an_abandoned_run_stops_itself_and_its_thread_ends(monkeypatch):
 
 # ----------------------------------------------------------------------------- safety
 def test_upload_limits_agree():
+    """One number: Streamlit's maxUploadSize (MiB) is the readers' UPLOAD_BYTES, so every file the server
+    lets through is read or refused by a reader with its sentence (the CSV's, the sweep file's, the run's)."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     max_mb = config["server"]["maxUploadSize"]
-    assert 0 < max_mb <= 5
-    assert max_mb * 1_000_000 >= MAX_UPLOAD_BYTES
+    assert max_mb == UPLOAD_BYTES // MB and max_mb * 2**20 >= UPLOAD_BYTES
+    assert MAX_UPLOAD_BYTES == UPLOAD_BYTES == SWEEP_UPLOAD_BYTES
     with pytest.raises(DataError, match="above the"):
         read_csv_upload(GOOD_CSV, max_bytes=len(GOOD_CSV) - 1)
     with pytest.raises(DataError, match="above the"):

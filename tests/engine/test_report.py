@@ -123,6 +123,17 @@ def test_the_link_reopens_the_same_settings_in_the_app(written):
         page.model, page.data, page.train)
 
 
+def test_the_moment_link_names_what_the_app_reads_as_a_moment(written):
+    from ui.links import read_at
+
+    page, _, data = written
+    base = page_facts(page, BASE)["moment_link"]
+    assert base == page_facts(page, BASE)["link"] + "&at="
+    for at in ("diverged", str(data["stops"][-1]["step"])):
+        query = dict(parse_qsl(urlsplit(base + at).query))
+        assert read_at(query) == ((at if at.isalpha() else int(at)), None)
+
+
 def test_a_presets_page_says_its_sentence_and_links_to_it(written):
     run, _, _ = written
     model, data, train = preset_configs("exploding")
@@ -130,6 +141,7 @@ def test_a_presets_page_says_its_sentence_and_links_to_it(written):
     facts = page_facts(page, BASE)
     assert facts["title"] == PRESETS["exploding"].title and facts["sentence"] == PRESETS["exploding"].description
     assert facts["link"] == playground_link({"preset": "exploding"}, BASE) == BASE + "?preset=exploding"
+    assert facts["moment_link"] == BASE + "?preset=exploding&at="        # + a step or a key moment's kind
     changed = page_facts(replace(page, train=replace(train, epochs=2)), BASE)
     assert "the settings have changed since" in changed["sentence"] and "preset=" not in changed["link"]
 

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save as save_safetensors
 
 from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.data.budget import LIMITS, Limit
 from rnn_core.measure.evaluate import predict
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
@@ -159,8 +160,8 @@ def test_oversized_uploads_and_zip_bombs_are_refused(monkeypatch):
     assert len(bomb) < 100_000
     with pytest.raises(RunFileError, match="larger than"):
         load_run_zip(bomb)
-    monkeypatch.setattr(runs, "MAX_ZIP_BYTES", 1000)
-    with pytest.raises(RunFileError, match="larger than"):
+    monkeypatch.setitem(LIMITS, "run_zip", Limit(1000, "reading one run zip"))     # the budget decides
+    with pytest.raises(RunFileError, match=r"above the 0\.001 MB reading one run zip may use"):
         load_run_zip(_zip(good))
 
 

@@ -60,8 +60,8 @@ def test_text_stream_predicts_every_next_character():
     w = prepare(DataConfig(dataset="brackets", timesteps=12, params={"span": 3, "length": 2000, "windows": 200}))
     s, info = streams_of(w), w.text
     text = info.train_text + info.val_text + info.test_text
-    x, y, _ = s.train.read(np.arange(5))
-    assert info.vocab.decode(x.argmax(1)) == text[:5] and info.vocab.decode(y.argmax(1)) == text[1:6]
+    x, y, _ = s.train.read(np.arange(5))                       # x: character ids, read one-hot by the model
+    assert x.dtype.kind == "i" and info.vocab.decode(x) == text[:5] and info.vocab.decode(y.argmax(1)) == text[1:6]
     assert int(s.test.w.sum()) == len(info.test_text)            # every held-out character is a target
 
 

@@ -1,4 +1,4 @@
-"""Stop stops: a heavy live run of every cell (T = 1000, H = 512, 4 layers where it stacks) ends when asked
+"""Stop stops: a heavy live run of every cell (T = 1000, H = 256, 4 layers where it stacks) ends when asked
 in the middle of a computation (the epoch-0 loss over the whole split), as stopped by the user, and the
 CLI stops on Ctrl-C (SIGINT) with one sentence, keeping what finished. How long that takes is measured,
 not asserted, by bench/stop_latency.py."""
@@ -26,8 +26,9 @@ from rnn_core.serve.live import LiveRun
 def test_stop_ends_a_heavy_run_mid_computation(cell):
     warm_up()                                        # torch's one-off imports, as the app does at start
     windows = prepare(DataConfig(dataset="sine", timesteps=1000, params={"length": 1200}))
-    model_cfg = ModelConfig(cell=cell, hidden_size=512, num_layers=min(4, cell_of(cell).max_layers or 4))
-    run = LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=8), windows, idle_timeout=None)
+    # as heavy as the memory budget lets one step and probe be at T = 1000 (nn/step_memory.py)
+    model_cfg = ModelConfig(cell=cell, hidden_size=256, num_layers=min(4, cell_of(cell).max_layers or 4))
+    run = LiveRun(model_cfg, TrainConfig(epochs=5, batch_size=4, probe_batch=1), windows, idle_timeout=None)
     run.start()
     time.sleep(1.5)                                  # inside the epoch-0 full-split loss
     assert run.status == "running"
@@ -40,9 +41,9 @@ def test_stop_ends_a_heavy_run_mid_computation(cell):
 @pytest.mark.slow
 def test_ctrl_c_stops_the_cli_with_one_sentence_and_keeps_what_finished(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "rnn_core", "train", "--cell", "lstm", "--hidden", "512", "--layers", "4",
+    cmd = [sys.executable, "-m", "rnn_core", "train", "--cell", "lstm", "--hidden", "100", "--layers", "4",
            "--dataset", "sine", "--timesteps", "1000", "--param", "length=1200", "--epochs", "3",
-           "--batch-size", "8", "--save", str(out)]
+           "--batch-size", "8", "--probe-every", "0", "--save", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     first = proc.stdout.readline()                   # printed just before training starts

@@ -52,15 +52,15 @@ def test_brackets_close_exactly_span_characters_after_their_opener():
     assert brackets_text(2000, span, seed=3) == text != brackets_text(2000, span, seed=4)
 
 
-def test_windows_are_one_hot_next_characters_split_by_position():
+def test_windows_are_character_ids_and_one_hot_next_characters_split_by_position():
     w = text_windows(TEXT, timesteps=10, n_windows=400, train_frac=0.7, val_frac=0.15)
     V = w.text.vocab.size
-    assert w.task == "text" and w.X_train.shape[1:] == (10, V) and w.y_train.shape[1] == V
-    assert np.all(w.X_train.sum(axis=2) == 1) and np.all(w.y_train.sum(axis=1) == 1)
+    assert w.task == "text" and w.X_train.shape[1:] == (10,) and w.X_train.dtype == np.uint8
+    assert w.n_features == V == w.y_train.shape[1] and np.all(w.y_train.sum(axis=1) == 1)
     chars = w.text.vocab.chars
     for i in (0, len(w.X_train) // 2, len(w.X_train) - 1):          # y is the character after the window
         t = int(w.idx_train[i])
-        assert "".join(chars[j] for j in w.X_train[i].argmax(1)) == TEXT[t - 10:t]
+        assert w.text.vocab.decode(w.X_train[i]) == TEXT[t - 10:t]
         assert chars[w.y_train[i].argmax()] == TEXT[t]
     a = int(len(TEXT) * 0.7)
     assert w.idx_train.max() < a <= w.idx_val.min() - 10             # validation windows read only held-out text
@@ -110,8 +110,9 @@ def test_too_long_a_window_for_the_text_says_what_to_do():
 def test_connectivity_equals_autograd_through_the_fused_model(cell):
     w = text_windows(TEXT, timesteps=12, n_windows=200, train_frac=0.7, val_frac=0.15)
     model = _model(cell, w, seed=1)
-    x, y = w.X_val[:1], w.y_val[:1]
+    x, y = w.text.vocab.one_hot(w.X_val[:1]), w.y_val[:1]                   # (1, T, V) one-hot
     got = connectivity(model, x, y)
+    assert connectivity(model, w.X_val[:1], y) == got                       # the ids read the same
     # reference: the fused torch.nn module in float64, autograd w.r.t. the one-hot input
     ref = copy.deepcopy(model).double()
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from rnn_core.data.windows import Windows, make_windows
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.serve.admission import Admission
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.worker_pool import WORKERS_ENV, WorkerPool
+from rnn_core.serve.worker_pool import MAX_MB_ENV, WORKERS_ENV, WorkerPool
 from rnn_core.serve.workers import WorkerRun, new_run, run_closed_loop
 from tests.engine.test_live import wait_for
 
@@ -123,13 +124,13 @@ def test_pause_step_resume_and_stop_drive_the_worker(pool):
 
 def test_a_closed_tab_ends_the_run_and_frees_its_worker(pool):
     training = []                                       # the tab "closes" once the run has its worker
-    run = long_worker_run(pool, idle_timeout=1.0, watcher=lambda: not training)
+    run = long_worker_run(pool, idle_timeout=600, watcher=lambda: not training)
     run.start()
     assert wait_for(lambda: run.snapshot().step > 0, WAIT)
     training.append(True)
     pid = run.worker_pid
-    assert run.join(WAIT)
-    assert run.status == "stopped" and "nobody had looked" in run.snapshot().end["reason"]
+    assert run.join(WAIT)                               # long before the idle timeout
+    assert run.status == "stopped" and "its browser tab was closed" in run.snapshot().end["reason"]
     assert pid in pool.pids()
 
 
@@ -232,5 +233,73 @@ def test_stop_while_the_worker_starts_ends_the_run_at_step_0():
         assert run.join(WAIT)
         end = run.snapshot().end
         assert run.status == "stopped" and end["step"] == 0 and "by the user at step 0" in end["reason"]
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_grew_past_the_bound_is_replaced_by_a_fresh_spare(monkeypatch):
+    """An idle worker never keeps the memory of its largest job: above RNN_PLAYGROUND_WORKER_MAX_MB it is
+    ended when its job is done and a fresh spare takes its place (here the bound is below any worker)."""
+    pool = WorkerPool(spares=1)
+    monkeypatch.setenv(MAX_MB_ENV, "1")
+    try:
+        run = long_worker_run(pool)
+        run.start()
+        assert wait_for(lambda: run.snapshot().step > 0, WAIT)
+        pid = run.worker_pid
+        run.stop()
+        assert run.join(WAIT) and run.status == "stopped"
+        assert wait_for(lambda: gone(pid), WAIT)                 # ended, not kept idle
+        assert pool.pids() and pid not in pool.pids()           # a fresh spare waits instead
+        monkeypatch.setenv(MAX_MB_ENV, "100000")
+        again = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=1, batch_size=16), sine_windows(),
+                          idle_timeout=None, pool=pool)
+        again.start()
+        assert wait_for(lambda: again.worker_pid is not None, WAIT)
+        kept = again.worker_pid
+        assert again.join(WAIT) and kept in pool.pids()          # within the bound: it serves again
+    finally:
+        pool.close()
+
+
+def test_runs_stopped_while_their_workers_start_leave_no_more_than_keep_workers():
+    """Tabs closed while their runs' workers still import torch (the soak's 7 idle workers with keep = 3):
+    each such worker goes back as a finished job's does, so the pool never holds more than `keep`."""
+    pool = WorkerPool(spares=0, keep=2)
+    starting = threading.Barrier(4, timeout=WAIT)
+
+    def cancel() -> bool:
+        starting.wait()                                  # all four runs hold a starting worker, then stop
+        return True
+
+    takes = [threading.Thread(target=pool.take, kwargs={"cancel": cancel}) for _ in range(4)]
+    try:
+        for t in takes:
+            t.start()
+        for t in takes:
+            t.join(WAIT)
+        assert not starting.broken and len(pool.pids()) <= 2, pool.pids()
+    finally:
+        pool.close()
+
+
+def test_a_run_that_fails_on_the_server_side_ends_its_worker(monkeypatch):
+    """An error between taking a worker and its job's end (here: its windows cannot be sent) ends the run
+    with a sentence and ends the worker too, instead of leaving it alive outside the pool's count."""
+    import rnn_core.serve.workers as workers
+
+    def unsendable(windows):
+        raise OSError("the pipe broke")
+
+    monkeypatch.setattr(workers, "windows_to_bytes", unsendable)
+    pool = WorkerPool(spares=1)
+    try:
+        run = WorkerRun(ModelConfig(hidden_size=4), TrainConfig(epochs=1, batch_size=16), sine_windows(),
+                        idle_timeout=None, pool=pool)
+        run.start()
+        assert wait_for(lambda: run.worker_pid is not None, WAIT)
+        pid = run.worker_pid
+        assert run.join(WAIT) and "the pipe broke" in run.snapshot().end["reason"]
+        assert wait_for(lambda: gone(pid), WAIT) and pid not in pool.pids()
     finally:
         pool.close()

@@ -10,7 +10,7 @@ sentence, for a tooltip or --help).
 
 from __future__ import annotations
 
-from rnn_core.config import FIELDS, ConfigError
+from rnn_core.config import FIELDS, ConfigError, quoted
 from rnn_core.nn.cells import elman, gru, indrnn, jordan, lstm
 from rnn_core.nn.cells.cell import Cell
 
@@ -27,7 +27,7 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
 def cell_of(name: str) -> Cell:
     """The registry entry of cell `name`; ConfigError (one sentence) for a name that is not a cell."""
     if name not in CELLS:
-        raise ConfigError(f"Unknown cell '{name}': choose one of {', '.join(CELLS)}.")
+        raise ConfigError(f"Unknown cell {quoted(name)}: choose one of {', '.join(CELLS)}.")
     return CELLS[name]
 
 

@@ -20,6 +20,7 @@ from torch import Tensor
 from rnn_core.interrupt import checkpoint, hook
 from rnn_core.nn.cells.cell import Unrolled, times_T
 from rnn_core.nn.cells.registry import cell_of
+from rnn_core.nn.inputs import as_input
 
 
 def copy_params(model, dtype=torch.float64, device="cpu", requires_grad=False) -> dict[str, Tensor]:
@@ -50,16 +51,17 @@ def unrolled_forward(model, x, dtype=torch.float64, retain_grad: bool = False, d
                      bptt_truncate: int = 0, input_grad: bool = False, state=None) -> Unrolled:
     """Run `model`'s weights (copied to `device`/`dtype`) through the written-out equations.
 
-    x (B, T, F), numpy or torch. With `retain_grad` the weight copies require grad and every h_t / c_t
-    keeps its .grad after a backward pass. `bptt_truncate` = k > 0 detaches the state after step T−k,
-    as `RNNModel.forward` does. With `input_grad` the input copy `Unrolled.x` requires grad, so a
-    backward pass gives ∂L/∂x_t (the connectivity of text tasks). `state` is a carried state in the
-    fused module's form (`models.RNNModel.forward_steps`; None = zeros): the unroll starts from it, and
-    nothing flows back into it. The model itself is never modified.
+    x (B, T, F), or character ids (B, T) read one-hot (`inputs.as_input`), numpy or torch. With
+    `retain_grad` the weight copies require grad and every h_t / c_t keeps its .grad after a backward
+    pass. `bptt_truncate` = k > 0 detaches the state after step T−k, as `RNNModel.forward` does. With
+    `input_grad` the input copy `Unrolled.x` requires grad, so a backward pass gives ∂L/∂x_t (the
+    connectivity of text tasks). `state` is a carried state in the fused module's form
+    (`models.RNNModel.forward_steps`; None = zeros): the unroll starts from it, and nothing flows back
+    into it. The model itself is never modified.
     """
     P = copy_params(model, dtype, device, requires_grad=retain_grad)
-    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x)
-    x = x.detach().to(device=device, dtype=dtype).requires_grad_(input_grad)   # (B, T, F)
+    x = torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x).detach().to(device)
+    x = as_input(x, model.cfg.input_size, dtype).requires_grad_(input_grad)    # (B, T, F)
     T = x.shape[1]
     cut = T - bptt_truncate if 0 < bptt_truncate < T else 0              # steps before `cut` get no grad
     h0, c0 = initial_state(state, dtype, device)
