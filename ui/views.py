@@ -694,6 +694,16 @@ def end_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOption
 
 
 Draw = Callable[[Snapshot | None, RunContext | None], None]
+FIRST_CHARTS_HEIGHT = 340   # px at most of the first two charts (a legend's second row taken from the plot), so
+                            # that with the status, the timeline, the verdict (and a text run's Compare button)
+                            # they fit a 1280×720 screen
+
+
+def _first(fig: Any) -> Any:
+    """One of the first two charts, no taller than FIRST_CHARTS_HEIGHT."""
+    if (fig.layout.height or 0) > FIRST_CHARTS_HEIGHT:
+        fig.layout.height = FIRST_CHARTS_HEIGHT
+    return fig
 
 
 def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
@@ -732,7 +742,7 @@ def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
         opts = options_from_state(slot)
         v = verdict_for(snap, ctx, slot)
         with loss_box:
-            _chart(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "loss",
+            _chart(_first(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at)), slot, "loss",
                    f"The run {v.text}." if v else "")
         with below:
             under_first_charts(snap, ctx, slot, at, story, note)
@@ -751,7 +761,7 @@ def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
         at = shown.get("at")
         drawn["at"] = scrub_key(at)
         with time_box:
-            _chart(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at), slot, "grad_time",
+            _chart(_first(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at)), slot, "grad_time",
                    gradient_story_at(snap, at))
         with time_note:
             gradient_time_caption(snap, ctx, at)

@@ -179,3 +179,4 @@ def test_presenter_view_opens_the_explosion_from_a_link_and_steps_between_moment
     page.wait_for_function("x => { const gd = document.querySelector('[data-testid=\"stMain\"] .js-plotly-plot');"
                            " return ((gd.layout || {}).shapes || []).some(s => s.yref === 'y domain' && s.x0 === x); }",
                            arg=earlier)
+
