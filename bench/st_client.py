@@ -40,6 +40,7 @@ from websockets.asyncio.client import connect
 
 STATUS = re.compile(r"\b(idle|queued|running|paused|completed|stopped|diverged)\b")
 FINISHED = ("completed", "stopped", "diverged")
+SCRUB_KEY = "scrub.step"   # the widget key of a run's timeline (ui/scrub.py): its id ends with it
 
 
 def loss_view(spec: str) -> dict | None:
@@ -186,6 +187,10 @@ class Session:
             m = STATUS.search(inner.text)
             self.last_status = m.group(1) if m else self.last_status
             self.last_progress = inner.text
+        elif kind == "slider" and SCRUB_KEY in inner.id:   # a paused or ended run's status line is its
+            m = STATUS.search(inner.label)                  # timeline's label (ui/scrub.py)
+            self.last_status = m.group(1) if m else self.last_status
+            self.last_progress = inner.label
         elif kind == "plotly_chart":
             self._chart(inner)
 
