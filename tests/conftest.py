@@ -180,6 +180,27 @@ def wait_idle(pg, timeout: float = 60_000) -> None:
     pg.wait_for_selector(IDLE, timeout=timeout)
 
 
+RUN_STATUS = """(slot) => {
+  const bar = document.querySelector("[data-testid='stProgress']");
+  if (bar) return bar.innerText;
+  const timeline = document.querySelector('.st-key-' + slot + '-scrub-step');
+  const label = timeline && timeline.querySelector('[data-testid="stWidgetLabel"]');
+  return label ? label.textContent : '';
+}"""
+
+
+def run_status(pg, slot: str = "pg") -> str:
+    """The run's status line as the browser shows it: the progress bar's text while a run trains, the
+    label of its timeline (the scrubber, `ui/scrub.py`) once it is paused or has ended; "" before a run.
+    (`status_line` reads the same from an AppTest.)"""
+    return pg.evaluate(RUN_STATUS, slot)
+
+
+def wait_status(pg, word: str, timeout: float = 180_000, slot: str = "pg") -> None:
+    """Wait until the run's status line (`run_status`) says `word` ("completed", "running", …)."""
+    pg.wait_for_function(f"(slot) => ({RUN_STATUS})(slot).includes({word!r})", arg=slot, timeout=timeout)
+
+
 def wait_closed_loop(pg, timeout: float = 120_000) -> None:
     """After a forecast run ends, its closed-loop forecast is computed in the background and the page
     reruns once when it is ready (ui/live.py): wait for that before clicking a download, so the click

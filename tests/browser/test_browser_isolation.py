@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import wait_closed_loop, wait_idle
+from tests.conftest import run_status, wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +32,6 @@ def _csvs() -> tuple[bytes, bytes]:
     return a.to_csv(index=False).encode(), b.to_csv(index=False).encode()
 
 
-def _status(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return bars.first.inner_text() if bars.count() else ""
-
-
 def _train_and_download(page, url: str, csv: bytes, name: str) -> dict:
     page.goto(url + LINK)
     wait_idle(page, timeout=120_000)
@@ -46,11 +41,11 @@ def _train_and_download(page, url: str, csv: bytes, name: str) -> dict:
     page.locator("button", has_text="Train").first.click()
     for _ in range(240):
         page.wait_for_timeout(500)
-        if "completed" in _status(page):
+        if "completed" in run_status(page):
             break
-    if "completed" not in _status(page):
+    if "completed" not in run_status(page):
         page.screenshot(path="/tmp/iso18.png", full_page=True)
-    assert "completed" in _status(page), _status(page)
+    assert "completed" in run_status(page), run_status(page)
     wait_closed_loop(page)
     page.get_by_text("Share, download and upload").click()
     with page.expect_download(timeout=120_000) as download:

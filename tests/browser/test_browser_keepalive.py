@@ -13,17 +13,12 @@ import time
 
 import pytest
 
-from tests.conftest import start_server, stop_server, wait_idle
+from tests.conftest import run_status, start_server, stop_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
 IDLE_TIMEOUT_S = 20
 LINK = "/?m.hidden_size=8&d.timesteps=20&d.params.length=2400&t.epochs=500&t.batch_size=8"
-
-
-def _status(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return bars.first.inner_text() if bars.count() else ""
 
 
 @pytest.fixture
@@ -41,9 +36,9 @@ def test_a_run_keeps_training_while_the_tab_reads_another_page(short_idle_server
     wait_idle(page, timeout=120_000)
     train.click()
     deadline = time.monotonic() + 90
-    while "running" not in _status(page) and time.monotonic() < deadline:
+    while "running" not in run_status(page) and time.monotonic() < deadline:
         page.wait_for_timeout(500)
-    assert "running" in _status(page), _status(page)
+    assert "running" in run_status(page), run_status(page)
 
     page.locator("[data-testid='stSidebarNav'] a", has_text="Learn").click()
     page.get_by_text("Step 1 of").first.wait_for(timeout=60_000)
@@ -53,9 +48,9 @@ def test_a_run_keeps_training_while_the_tab_reads_another_page(short_idle_server
     page.locator("[data-testid='stSidebarNav'] a", has_text="Playground").click()
     page.get_by_role("heading", name="RNN Playground").wait_for(timeout=60_000)
     deadline = time.monotonic() + 60
-    while not _status(page) and time.monotonic() < deadline:
+    while not run_status(page) and time.monotonic() < deadline:
         page.wait_for_timeout(500)
-    status = _status(page)
+    status = run_status(page)
     survived = "running" in status or "completed · epoch 500/500" in status
     assert survived, f"the run did not survive the visit to Learn: {status!r}"
     shown = page.locator("[data-testid='stMain']").inner_text()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from rnn_core.serve.live import THREAD_NAME
-from tests.conftest import start_server, stop_server, wait_idle
+from tests.conftest import run_status, start_server, stop_server, wait_idle
 from tests.engine.test_reliability import BAD_CSVS
 
 pytestmark = pytest.mark.browser
@@ -82,10 +82,7 @@ def rss_mb(pid: int) -> float:
 
 def progress(page) -> tuple[str, int, int, int] | None:
     """(status, epoch, total epochs, step) from the page's progress bar, or None before a run."""
-    bars = page.locator("[data-testid='stProgress']")
-    if not bars.count():
-        return None
-    match = PROGRESS.search(bars.first.inner_text())
+    match = PROGRESS.search(run_status(page))
     return (match[1], int(match[2]), int(match[3]), int(match[4])) if match else None
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_closed_loop, wait_idle
+from tests.conftest import run_status, wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -48,11 +48,6 @@ WATCH_LIVE = """() => {
 }"""
 
 
-def _status_text(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return bars.first.inner_text() if bars.count() else ""
-
-
 def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page, tmp_path):
     from playwright.sync_api import expect
 
@@ -78,10 +73,10 @@ def test_train_in_chromium_and_save_the_screenshot(streamlit_server, page, tmp_p
     # no wait_idle here: the live fragment keeps the script busy, so "idle" may only come at the end
     for _ in range(240):                         # ≤ 120 s, polling twice a second
         page.wait_for_timeout(500)
-        if "completed" in _status_text(page):
+        if "completed" in run_status(page):
             break
     live = page.evaluate("() => { clearInterval(window.__watch); return window.__live; }")
-    assert "completed" in _status_text(page), _status_text(page)
+    assert "completed" in run_status(page), run_status(page)
     wait_idle(page)
     page.wait_for_timeout(1500)                  # the final redraw and the predictions
     wait_idle(page)

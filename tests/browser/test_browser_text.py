@@ -5,18 +5,13 @@ import re
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import run_status, wait_idle
 
 pytestmark = pytest.mark.browser
 
 LINK = ("/?m.cell=lstm&m.hidden_size=16&d.dataset=brackets&d.timesteps=8&d.params.span=4"
         "&d.params.length=9000&d.params.windows=3000&t.epochs=24&t.batch_size=8&t.lr=0.01")  # ~260 steps an epoch
 HEADING = re.compile(r"Sample after epoch (\d+)")
-
-
-def _status_text(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return bars.first.inner_text() if bars.count() else ""
 
 
 def test_samples_appear_live_as_the_model_trains(streamlit_server, page):
@@ -29,7 +24,7 @@ def test_samples_appear_live_as_the_model_trains(streamlit_server, page):
     seen: dict[int, str] = {}                     # epoch → the sample shown while the run was live
     for _ in range(360):                          # ≤ 180 s, polling twice a second
         page.wait_for_timeout(500)
-        status = _status_text(page)
+        status = run_status(page)
         heading = page.get_by_text(HEADING)
         if heading.count() and "running" in status:
             epoch = int(HEADING.search(heading.first.inner_text()).group(1))
@@ -38,7 +33,7 @@ def test_samples_appear_live_as_the_model_trains(streamlit_server, page):
                 seen[epoch] = code.first.inner_text()
         if "completed" in status:
             break
-    assert "completed" in _status_text(page), _status_text(page)
+    assert "completed" in run_status(page), run_status(page)
     assert len(seen) >= 2, seen                   # samples of several epochs, each shown before the end
     assert len(set(seen.values())) >= 2           # …and they changed as the model learned
     assert all(set(s.strip()) <= set("()[]{}ab \n") for s in seen.values())

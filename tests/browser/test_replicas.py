@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, start_server, stop_server, wait_closed_loop, wait_idle
+from tests.conftest import ROOT, start_server, stop_server, wait_closed_loop, wait_idle, wait_status
 
 NGINX = "/usr/sbin/nginx"
 DEPLOY = ROOT / "deploy"
@@ -263,7 +263,7 @@ def test_two_replicas_behind_nginx_each_serve_a_whole_session(replicas, chromium
             page.get_by_text("300 rows").first.wait_for()                # read by the replica that got it
             wait_idle(page)
             page.locator("button", has_text="Train").first.click()
-            page.locator("[data-testid='stProgress']", has_text="completed").first.wait_for(timeout=180_000)
+            wait_status(page, "completed")
             wait_closed_loop(page)
             page.get_by_text("Share, download and upload").click()
             wait_idle(page)
