@@ -20,6 +20,7 @@ import time
 from rnn_core.cli.common import CliError, say
 from rnn_core.config import replace, validate_run
 from rnn_core.lessons.presets import PRESETS, preset_configs, preset_note
+from rnn_core.readable import count, seconds
 
 
 def warm_parser(p: argparse.ArgumentParser) -> None:
@@ -60,7 +61,7 @@ def cmd_warm(args) -> int:
     if store is None:
         raise CliError("The run store is switched off (RNN_PLAYGROUND_RUN_STORE=off): name a folder with --store.")
     threads = run_threads(shared_admission().slots)
-    say(f"run store {store.root} ({store.max_bytes:,} bytes at most), {threads} torch thread(s) per run")
+    say(f"run store {store.root} ({count(store.max_bytes)} bytes at most), {threads} torch thread(s) per run")
     failed = 0
     for name in names:
         if note := preset_note(name):
@@ -82,10 +83,10 @@ def cmd_warm(args) -> int:
         end = computation.records[-1]
         why = storable(computation.records)
         if why is None and store.get(key) is not None:
-            say(f"{name}: stored ({len(computation.records):,} records, {end['status']} after {end['step']:,} "
-                f"steps, {time.monotonic() - begun:.1f} s)")
+            say(f"{name}: stored ({count(len(computation.records))} records, {end['status']} after "
+                f"{count(end['step'])} steps, {seconds(time.monotonic() - begun)})")
         else:
             failed += 1
             say(f"{name}: not stored: {why or 'the store refused it (see the log line above)'}.")
-    say(f"the store holds {len(store.entries())} run(s), {store.size():,} bytes")
+    say(f"the store holds {len(store.entries())} run(s), {count(store.size())} bytes")
     return 1 if failed else 0

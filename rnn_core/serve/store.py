@@ -50,6 +50,7 @@ from typing import Any
 from rnn_core.config import DataConfig, TrainConfig, from_dict
 from rnn_core.data.windows_codec import windows_digest
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.readable import count
 from rnn_core.serve.run_format import (
     CONFIG,
     FORMAT,
@@ -137,7 +138,7 @@ def storable(records: list[dict]) -> str | None:
     if end.get("kind") != "end" or end.get("status") not in KEPT_STATUSES:
         return "only a run that completed or diverged by itself is stored"
     if len(records) > MAX_RECORDS:
-        return f"it has {len(records):,} records, more than the {MAX_RECORDS:,} a stored run keeps"
+        return f"it has {count(len(records))} records, more than the {count(MAX_RECORDS)} a stored run keeps"
     return None
 
 
@@ -226,7 +227,8 @@ class RunStore:
                 raise RunFileError(f"{ENTRY} names an unknown file {name!r}")
             data = _read_capped(folder / name, MEMBER_CAPS.get(name, MAX_CHECKPOINT_BYTES))
             if len(data) != info["bytes"] or hashlib.sha256(data).hexdigest() != info["sha256"]:
-                raise RunFileError(f"{name} is truncated or changed ({len(data):,} of {info['bytes']:,} bytes)")
+                raise RunFileError(f"{name} is truncated or changed ({count(len(data))} of {count(info['bytes'])} "
+                                   "bytes)")
             files[name] = data
         members = {n: files[n] for n in (CONFIG, RECORDS, WEIGHTS) if n in files}
         loaded = read_members(members, f"stored run {key[:12]}…")
