@@ -16,6 +16,7 @@ reads them too.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,7 +58,9 @@ EXPLODING_TRAIN = {"optimizer": "sgd", "lr": 0.07, "momentum": 0.9, "batch_size"
 # Seed 002's stateful Keras LSTM (16 units, batch_input_shape (1, 1, 1), stateful, reset_states() each epoch,
 # Adam, MSE) on sin(t) for t = 0 … 35, then generating the wave from its own predictions: here 37 training
 # steps of sin t, one stream, one new step per update. Its pair differs only in how far the gradient goes back.
-STATEFUL_SINE_DATA = {"dataset": "sine", "timesteps": 20, "params": {"length": 80, "noise": 0.0},
+# seed 002 reads sin t itself (period 2π, 6.3 values a cycle), not the app's default sine of 40 steps a cycle
+STATEFUL_SINE_DATA = {"dataset": "sine", "timesteps": 20,
+                      "params": {"length": 80, "noise": 0.0, "period": 2 * math.pi},
                       "train_frac": 0.3, "val_frac": 0.0}
 STATEFUL_SINE_TRAIN = {"optimizer": "adam", "lr": 0.001, "epochs": 150, "clip": "off", "stateful": True,
                        "stateful_streams": 1, "stateful_step": 1, "state_reset": "epoch", "probe_every": 10}
