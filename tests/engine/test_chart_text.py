@@ -99,7 +99,7 @@ def test_no_two_lines_are_told_apart_by_colour_alone(name):
 def test_without_it_some_lines_differ_by_colour_only():
     """What `tell_apart` fixes is real: the cells of Compare and the Lab, the gates, the layers."""
     same = [name for name, fig in _multi_line_figures().items() if len(set(_styles(fig))) < len(_styles(fig))]
-    assert {"compare gradient", "lab overlay", "gates", "connectivity"} <= set(same), same
+    assert {"compare gradient", "gates", "connectivity"} <= set(same), same
 
 
 def test_every_chart_on_every_page_goes_through_ui_charts():
