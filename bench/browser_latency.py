@@ -82,8 +82,10 @@ def browser_missing() -> str | None:
 
 
 def status_text(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return bars.first.inner_text() if bars.count() else ""
+    """The run's status line: the progress bar while it trains, the scrubber's label once it has ended."""
+    from tests.conftest import run_status
+
+    return run_status(page)
 
 
 def one_session(browser, url: str, epochs: int, window: float, timeout: float) -> dict:

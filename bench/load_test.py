@@ -64,7 +64,7 @@ from bench.st_client import FINISHED, STATUS, Session
 from rnn_core.serve.admission import cpus
 
 sys.path.insert(0, str(ROOT))
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason, start_server, stop_server
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, RUN_STATUS, browser_missing_reason, start_server, stop_server
 
 SETUP = "d.dataset=sine&d.timesteps=20&m.hidden_size=16&d.params.length=800&t.batch_size=32&t.probe_every=2"
 
@@ -126,10 +126,7 @@ async def wait_idle(page, timeout: float = 120) -> None:
 
 
 async def status_of(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    if await bars.count() == 0:
-        return ""
-    m = STATUS.search(await bars.first.inner_text())
+    m = STATUS.search(await progress_text(page))
     return m.group(1) if m else ""
 
 
@@ -173,7 +170,7 @@ async def switch_latency(page, timeout: float) -> float | None:
         return None
     took = time.monotonic() - t0
     await page.locator("[data-testid='stSidebarNav'] a", has_text="Playground").click()
-    await page.locator("[data-testid='stProgress']").first.wait_for(timeout=timeout * 1000)
+    await page.wait_for_function(f"() => ({RUN_STATUS})('pg') !== ''", timeout=timeout * 1000)
     return took
 
 
@@ -202,8 +199,9 @@ def note(out: dict, status: str, points: int, now: float, progress: str = "") ->
 
 
 async def progress_text(page) -> str:
-    bars = page.locator("[data-testid='stProgress']")
-    return await bars.first.inner_text() if await bars.count() else ""
+    """The run's status line: the progress bar while it trains, the scrubber's label once it has ended
+    (tests.conftest.RUN_STATUS)."""
+    return await page.evaluate(RUN_STATUS, "pg")
 
 
 async def watch(page, out: dict, t_click: float, limit: float) -> None:
@@ -439,9 +437,9 @@ async def observe(browser, url: str, args) -> dict:
         await wait_idle(page, args.limit)
         await page.wait_for_function(f"() => ({LOSS_STATE})() !== null", timeout=args.limit * 1000)
         await open_chart_options(page)
-        await page.locator("button:visible", has_text="Train").first.click()     # a short run of its own,
-        await page.locator("[data-testid='stProgress']", has_text="completed").first.wait_for(
-            timeout=args.limit * 1000)                                     # so the loss chart has an axis
+        await page.locator("button:visible", has_text="Train").first.click()  # a short run: the loss chart gets an axis
+        await page.wait_for_function(f"() => ({RUN_STATUS})('pg').includes('completed')",
+                                     timeout=args.limit * 1000)
         toggles, switches = [], []
         for _ in range(args.clicks):
             toggles.append(await toggle_latency(page, args.limit / 4))

@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.common import ROOT, median, table
 
 sys.path.insert(0, str(ROOT))
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason, start_server, stop_server
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, RUN_STATUS, browser_missing_reason, start_server, stop_server
 
 SETUP = "d.dataset=sine&d.timesteps=20&m.hidden_size=16&d.params.length=800&t.batch_size=32&t.probe_every=2"
 CONDITIONS = {"nothing training": None, "threads in the server": "0", "worker processes": "1"}
@@ -74,7 +74,7 @@ async def steps(pages) -> int:
     """Optimiser steps the background tabs' runs have taken, from their progress bars."""
     total = 0
     for page in pages:
-        m = STEP.search(await page.locator("[data-testid='stProgress']").first.inner_text())
+        m = STEP.search(await page.evaluate(RUN_STATUS, "pg"))
         total += int(m.group(1)) if m else 0
     return total
 
@@ -95,7 +95,7 @@ async def condition(workers: str | None, args) -> tuple[list[float | None], floa
             _, observer = await open_tab(browser, url, 2, args.limit)
             await observer.locator("summary", has_text="Chart options").first.click()
             await train(observer)
-            await observer.locator("[data-testid='stProgress']", has_text="completed").first.wait_for()
+            await observer.wait_for_function(f"() => ({RUN_STATUS})('pg').includes('completed')")
             await asyncio.sleep(args.settle)            # the runs under way, spare workers started
             out, pages = [], [page for _, page in tabs]
             t0, s0 = time.monotonic(), await steps(pages)

@@ -223,9 +223,10 @@ def _profile_moments(records: Sequence[dict]) -> list[Moment]:
 
 def _decades(probe: dict) -> float | None:
     """The decades the top layer's ‖∂L/∂hₜ‖ gains (> 0) or loses (< 0) back through time, over the part that
-    is not 0 (`reach`); None without a profile or with no gradient at the last timestep."""
+    is not 0 (`reach`); None without a profile, with one timestep only, or with no gradient at the last one."""
     grad_h = probe.get("grad_h") or []
-    return reach(grad_h[-1], int(probe.get("cut") or 0)).decades if grad_h else None
+    found = reach(grad_h[-1], int(probe.get("cut") or 0)) if grad_h else None
+    return found.decades if found else None
 
 
 def _profile_moment(kind: str, decades: float, rec: dict) -> Moment:

@@ -100,7 +100,7 @@ RECORDS = {
 
 def record_problem(record: Any) -> str | None:
     """Why the app could not draw this record ("probe.grad_h[0] has 7 values for 12 timesteps"), or None."""
-    if not isinstance(record, dict) or record.get("kind") not in RECORDS:
+    if not isinstance(record, dict) or not isinstance(record.get("kind"), str) or record["kind"] not in RECORDS:
         return f"a record's kind is not one of {', '.join(RECORDS)}"
     problem = _problem(record, RECORDS[record["kind"]], record["kind"])
     if problem is None and isinstance(record.get("probe"), dict):

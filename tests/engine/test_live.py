@@ -39,8 +39,11 @@ def wait_for(condition, timeout: float = WAIT) -> bool:
 
 
 def long_run(idle_timeout: float | None = 60.0, watcher=None, **train) -> LiveRun:
+    """A run that does not end by itself within any test's wait (50,000 steps): a fast machine finished
+    the 2,500 steps it had before while a test still waited for its watcher to say "closed"."""
     cfg = TrainConfig(**{"epochs": 500, "batch_size": 16, "probe_every": 0, **train})
-    return LiveRun(ModelConfig(hidden_size=4), cfg, sine_windows(), idle_timeout=idle_timeout, watcher=watcher)
+    windows = sine_windows(2000, n_train=1600)                                   # 100 steps an epoch
+    return LiveRun(ModelConfig(hidden_size=4), cfg, windows, idle_timeout=idle_timeout, watcher=watcher)
 
 
 @pytest.fixture
@@ -61,7 +64,7 @@ def test_start_pause_step_resume_stop(runs):
     assert wait_for(lambda: run.snapshot().step >= 3)
     snap = run.snapshot()
     assert snap.status == "running" and snap.epochs[0]["epoch"] == 0
-    assert snap.total_epochs == 500 and snap.steps_per_epoch == 5
+    assert snap.total_epochs == 500 and snap.steps_per_epoch == 100
 
     run.pause()
     assert run.wait_parked(WAIT)                   # the thread is waiting before its next step

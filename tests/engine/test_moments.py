@@ -208,3 +208,15 @@ def test_every_kind_has_a_name_and_infinite_values_are_no_moments():
              for s, g in enumerate([1.0, 2.0, math.inf, 1.5], start=1)]
     found = {m.kind: m for m in key_moments(steps)}
     assert found["max_grad_norm"].step == 2
+
+
+def test_a_one_timestep_profile_is_no_profile_moment_and_a_real_one_beside_it_still_is():
+    """T = 1 (a setting the Playground allows): a profile with one value grows or fades by nothing, so it
+    names no moment, and it does not hide the moment of a real profile recorded in the same run."""
+    def epoch(step: int, grad_h: list[float]) -> dict:
+        return {"kind": "epoch", "epoch": step, "step": step, "train_loss": 1.0,
+                "probe": {"timesteps": len(grad_h), "grad_h": [grad_h]}}
+
+    assert [m.kind for m in key_moments([epoch(0, [0.5]), epoch(1, [0.7])])] == ["start"]
+    found = {m.kind: m for m in key_moments([epoch(0, [0.5]), epoch(1, [1e-3, 1e-2, 1.0])])}
+    assert set(found) == {"start", "fades_most"} and found["fades_most"].step == 1
