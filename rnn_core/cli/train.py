@@ -344,7 +344,7 @@ def cmd_train(args) -> int:
         except OSError as e:
             raise CliError(f"Cannot save the run to '{args.save}': {e.strerror or e}.") from None
         say(f"Saved the run to {folder}")
-    if line := report_run(args, (model_cfg, asked_data, train_cfg), records, evaluation, windows):
+    if line := report_run(args, (model_cfg, asked_data, train_cfg), records, evaluation, windows, model):
         say(line)
     return 0
 
