@@ -7,7 +7,8 @@
     MAX_BYTES                                 the most a page may weigh (8 MB; Plotly's bundle is ≈ 4.8 MB of it)
 
 The page holds Plotly's JavaScript (the bundle the plotly package ships, inlined), the run's charts as
-the app draws them (`series`, `gradients`, `predictions`: the same builders, every line told apart by
+the app draws them (`series`, `gradients`, `predictions` with the closed-loop forecast of a forecast run:
+the same builders, every line told apart by
 more than colour), a scrubber over every recorded step with the run's key moments
 (`rnn_core.measure.moments`), the preset's sentence, the verdict, the metrics table and the settings
 with a link that reopens them in the app. The scrubber is `report.js` (plain JavaScript over the data
@@ -64,7 +65,7 @@ def _figures(page: RunPage) -> dict[str, Any]:
             "spectra": spectra_figure(epochs, (probe or {}).get("gamma", 1.0), cell.spectrum_of, cell.bounded),
             "heatmap": gradient_heatmap_figure(epochs)}
     if page.task != "text" and page.evaluation.get("task"):
-        figs["predictions"] = predictions_figure(page.evaluation, None, task=page.task,
+        figs["predictions"] = predictions_figure(page.evaluation, page.closed, task=page.task,
                                                  target_name=page.target_name)
     return {k: tell_apart(f) for k, f in figs.items() if drawn(f)}
 

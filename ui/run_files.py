@@ -120,8 +120,9 @@ def run_page(slot: str, records: list[dict] | None = None) -> RunPage | None:
     loss = (scaled_loss(evaluation, w, "train") if evaluation and run.status != "diverged" and not len(w.X_val)
             else None)
     records = run_records(run) if records is None else records
+    closed = (state.evaluation or {}).get("closed")          # the closed loop the page drew (None: not ready)
     return RunPage(ctx.model_cfg, ctx.data_cfg, ctx.train_cfg, records, evaluation, naive_loss(w), w.task,
-                   preset=state.preset, verdict_loss=loss, target_name=str(w.target_name))
+                   preset=state.preset, verdict_loss=loss, target_name=str(w.target_name), closed=closed)
 
 
 def _page_maker(page: RunPage, base: str | None):

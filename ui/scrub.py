@@ -27,6 +27,7 @@ chart draws what (`ui/views.py`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,6 +151,8 @@ def scrubber(slot: str, snap: Snapshot | None, ctx: RunContext | None, baseline:
         here = _moment_at(moments, s, state.at if s == step else None)
         return f"step {s}" + (f" · {here.name}" if here else "")
 
+    # the label is the range input's aria-label too, read out as typed: plain words, no icon, no bold
+    label = plain_label(label)
     help_text = ("Every step this run recorded: drag (or use the arrow keys) and every chart shows that "
                  "moment; the address bar keeps it (at=…), so a link opens the run there.")
     if compact:
@@ -191,3 +194,10 @@ def moment_caption(at: Scrub | None) -> None:
 def scrub_key(at: Scrub | None) -> Any:
     """What a figure drawn at `at` depends on (for `ui.state.memo` keys)."""
     return None if at is None or not at.chosen else (at.frame.step, at.moment.kind if at.moment else None)
+
+
+def plain_label(label: str) -> str:
+    """A status line without its Markdown ("✓ **completed** · …" → "completed · …"): Streamlit gives a
+    slider's label to screen readers as the raw string, so ":material/check_circle: **completed**" was read
+    out character by character."""
+    return " ".join(re.sub(r":material/[a-z_]+:", "", label).replace("**", "").split())

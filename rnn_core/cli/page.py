@@ -51,16 +51,34 @@ def write_run_page(args, page: RunPage) -> str:
     return f"Wrote the run as one page to {args.report} ({readable(size / 1e6)} MB; it opens without a network)"
 
 
-def report_run(args, settings: tuple, records: list[dict], evaluation: dict, windows) -> str | None:
+def report_run(args, settings: tuple, records: list[dict], evaluation: dict, windows, model=None) -> str | None:
     """With --report: the run's page written (`write_run_page`) and its line; None without --report.
     `settings`: (model, data, train), the data as the command line asked for it (before the data named
-    its columns), so that a preset's page links to `?preset=<key>`."""
+    its columns), so that a preset's page links to `?preset=<key>`. `model`: the final weights, evaluated
+    (`evaluation`), whose closed-loop forecast a forecast run's page draws as the Playground does."""
     if not getattr(args, "report", None):
         return None
     if not records:
         return f"Nothing was recorded before the run ended, so no page was written to {args.report}"
     from rnn_core.data.windows import naive_loss
 
+    closed = page_closed_loop(model, windows, settings[2]) if model is not None and evaluation else None
     page = RunPage(*settings, records, evaluation or {}, naive_loss(windows), windows.task,
-                   preset=args.preset, target_name=str(windows.target_name))
+                   preset=args.preset, target_name=str(windows.target_name), closed=closed)
     return write_run_page(args, page)
+
+
+def page_closed_loop(model, windows, train_cfg) -> dict | None:
+    """The closed-loop forecast the Playground draws for a forecast run (`closed_loop_plan`'s steps from
+    its start split), or None: not a forecast, or the data allows none."""
+    from rnn_core.measure.closed_loop import closed_loop, closed_loop_plan
+    from rnn_core.measure.evaluate import EvaluationError
+    from rnn_core.nn.stateful import streams_read
+
+    if windows.task != "forecast":
+        return None
+    n, start = closed_loop_plan(windows)
+    try:
+        return closed_loop(model, windows, n, start=start, stateful_streams=streams_read(train_cfg))
+    except EvaluationError:
+        return None

@@ -100,6 +100,8 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     opt.add_argument("--probe-every", type=int, metavar="N",
                      help=f"probe the gradient through time every N epochs ({t.probe_every} when the run is "
                      "written with --json, --save or --report; otherwise 0, since no printed line reads it)")
+    opt.add_argument("--probe-batch", type=int, metavar="N",
+                     help=f"{_lower(FIELDS['probe_batch'].help)} ({t.probe_batch}; {range_text('probe_batch')})")
     opt.add_argument("--device", choices=["cpu", "cuda"], help=f"({t.device})")
     opt.add_argument("--threads", type=_threads, default=1, metavar="N",
                      help="torch CPU threads (1, as each run in the app and the tests: the same preset and "
@@ -111,6 +113,11 @@ def train_parser(p: argparse.ArgumentParser) -> None:
     out.add_argument("--save", metavar="DIR", help="save the run folder (config, history, weights)")
     out.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     report_flags(out)
+
+
+def _lower(text: str) -> str:
+    """A settings-table help sentence as a flag's help begins it: first letter lower case, no final stop."""
+    return text[0].lower() + text[1:].rstrip(".")
 
 
 def _stateful_flags(opt, t: TrainConfig) -> None:
@@ -139,6 +146,7 @@ _DATA_FLAGS = {"timesteps": "timesteps", "split": "train_frac", "val_split": "va
 
 _TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "momentum": "momentum", "batch_size": "batch_size",
                 "epochs": "epochs", "bptt_truncate": "bptt_truncate", "seed": "seed", "probe_every": "probe_every",
+                "probe_batch": "probe_batch",
                 "device": "device", "stateful": "stateful", "stateful_streams": "stateful_streams",
                 "stateful_step": "stateful_step", "state_reset": "state_reset",
                 "state_reset_every": "state_reset_every"}
@@ -336,7 +344,7 @@ def cmd_train(args) -> int:
         except OSError as e:
             raise CliError(f"Cannot save the run to '{args.save}': {e.strerror or e}.") from None
         say(f"Saved the run to {folder}")
-    if line := report_run(args, (model_cfg, asked_data, train_cfg), records, evaluation, windows):
+    if line := report_run(args, (model_cfg, asked_data, train_cfg), records, evaluation, windows, model):
         say(line)
     return 0
 

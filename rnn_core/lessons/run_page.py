@@ -1,11 +1,12 @@
 """A finished run as the facts its one-page HTML report shows: pure data, no plotting, no HTML.
 
     RunPage(model, data, train, records, evaluation, baseline, task, preset=None, verdict_loss=None,
-            target_name="value")
+            target_name="value", closed=None)
         everything a report needs of a run: its settings, its records in order (step, epoch and end
         records of `nn/train.py`), the evaluation of its final weights (`measure/evaluate.py`, {} when
-        none), the naive guess's loss the verdict judges against (`data.windows.naive_loss`) and the
-        preset it was started from
+        none), the naive guess's loss the verdict judges against (`data.windows.naive_loss`), the
+        preset it was started from and the final weights' closed-loop forecast (`measure/closed_loop.py`,
+        None when there is none)
     page_facts(page, base=None) -> dict     JSON-ready: title, sentence, status, verdict, moments,
                                             stops (one per recorded step: where each chart stands and a
                                             sentence saying it), settings rows, link, moment_link (the
@@ -48,6 +49,7 @@ class RunPage:
     verdict_loss: float | None = None      # the loss to judge instead of the last epoch's (the Playground's
                                            # run without validation windows: its final weights' training loss)
     target_name: str = "value"
+    closed: dict | None = None             # the final weights fed their own predictions (a forecast run)
 
 
 def epochs_of(records: list[dict]) -> list[dict]:

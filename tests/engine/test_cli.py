@@ -157,6 +157,20 @@ def test_train_preset_with_explicit_flags_over_it(tmp_path, capsys):
     assert captured.out.startswith("preset 'gru_echo': GRU")
 
 
+def test_probe_batch_reaches_the_run_s_config_and_its_help_comes_from_the_settings_table(tmp_path, capsys):
+    from rnn_core.config import FIELDS, TrainConfig
+
+    out_json = tmp_path / "probed.json"
+    assert _main(["train", *TINY, "--probe-batch", "3", "--probe-every", "1", "--json", str(out_json)]) == 0
+    assert json.loads(out_json.read_text())["config"]["train"]["probe_batch"] == 3
+    capsys.readouterr()
+    assert _main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    f = FIELDS["probe_batch"]
+    said = f"{f.help[0].lower()}{f.help[1:-1]} ({TrainConfig().probe_batch}; {readable(f.lo)} to {readable(f.hi)})"
+    assert f"--probe-batch N {said}" in out
+
+
 def test_unknown_preset_lists_the_choices(capsys):
     from rnn_core.lessons.presets import PRESETS
 
@@ -312,6 +326,8 @@ def test_gradients_says_the_bound_only_where_it_is_one(capsys):
     (["train", "--forget-bias", "nan"], "forget_bias must be between"),
     (["train", "--cell", "jordan", "--layers", "2"], "exactly 1 layer"),
     (["gradients", "--forget-bias", "40"], "forget_bias must be between"),
+    (["train", "--probe-batch", "0"], "probe_batch must be between 1 and 1,024, got 0"),        # FIELDS["probe_batch"]
+    (["train", "--probe-batch", "1025"], "probe_batch must be between 1 and 1,024, got 1,025"),
 ])
 def test_cli_refuses_what_the_ui_refuses(argv, words, capsys):
     """The CLI calls the same `validate_run` as the Playground: exit 2, one sentence, nothing trained."""

@@ -34,6 +34,7 @@ def test_train_writes_the_run_as_one_page(tmp_path):
     html = out.read_text(encoding="utf-8")
     assert 0 < out.stat().st_size < MAX_BYTES
     assert "id='chart-loss'" in html and "id='scrub'" in html and "<strong>Verdict:</strong>" in html
+    assert "closed-loop forecast (own predictions fed back)" in html      # the final weights' own forecast
     link = _link(html)
     assert link.startswith("https://rnn.example.edu/?")
     assert dict(parse_qsl(urlsplit(link).query)) == {"m.cell": "gru", "m.hidden_size": "4", "d.timesteps": "10",

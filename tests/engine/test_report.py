@@ -5,15 +5,18 @@ weights and the settings, with a link the app reads back as the same settings; i
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
+import numpy as np
 import pytest
 
 from plots.report import MAX_BYTES, report_html
 from plots.tables import metrics_display, metrics_frame
+from rnn_core.cli.page import page_closed_loop
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.windows import naive_loss, prepare
 from rnn_core.lessons.presets import PRESETS, preset_configs
@@ -29,6 +32,13 @@ from rnn_core.readable import readable
 BASE = "https://rnn.example.edu/"
 
 
+def decoded(values) -> list:
+    """A trace's values as the page holds them: a list, or Plotly's typed array ({"dtype", "bdata": base64})."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])).tolist()
+    return list(values)
+
+
 @pytest.fixture(scope="module")
 def written():
     """A small forecast run (3 epochs, a probe every epoch) and its page."""
@@ -39,7 +49,7 @@ def written():
     sized = replace(model, input_size=windows.n_features, output_size=int(windows.y_train.shape[1]))
     net, records = run_to_end(sized, train, windows)
     page = RunPage(sized, data, train, records, evaluate(net, windows), naive_loss(windows), windows.task,
-                   target_name=windows.target_name)
+                   target_name=windows.target_name, closed=page_closed_loop(net, windows, train))
     text = report_html(page, BASE)
     data_json = re.search(r"<script type='application/json' id='run-data'>(.*?)</script>", text, re.S).group(1)
     return page, text, json.loads(data_json)
@@ -63,6 +73,16 @@ def test_every_chart_is_there_with_its_text_alternative(written):
     assert len(data["profiles"]) == len(probes) == 4          # initialisation and each of the 3 epochs
     assert all(p["gates"]["layout"]["title"]["text"].startswith("Mean gate activations") for p in data["profiles"])
     assert [p["layout"]["title"]["text"].split(":")[-1] for p in data["profiles"]][-1].strip().startswith("epoch 3")
+
+
+def test_a_forecast_page_draws_the_closed_loop_forecast_as_the_playground_does(written):
+    """The final weights fed their own predictions: the same trace the Playground's predictions chart draws,
+    value for value, past the end of the data."""
+    page, _, data = written
+    traces = {t["name"]: t for t in data["figures"]["predictions"]["data"]}
+    closed = traces["closed-loop forecast (own predictions fed back)"]
+    assert len(page.closed["y_pred"]) > page.closed["n_known"]             # it runs on past the data
+    assert decoded(closed["y"]) == pytest.approx(page.closed["y_pred"])
 
 
 def test_the_scrubber_holds_every_recorded_step(written):
