@@ -97,7 +97,7 @@ def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bo
     T = probe.get("timesteps") or len(probe["grad_h"][0])
     readable_axis = (measured_axis(traces) if log_y else None) or {}
     return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
-                  shapes=shapes, annotations=notes, layout={"yaxis": readable_axis})
+                  shapes=shapes, annotations=notes, layout={"yaxis": readable_axis}, told_apart=True)
 
 
 def gradient_time_traces(probe: dict, log_y: bool = True, show_theory: bool = True) -> tuple[list, list, list]:

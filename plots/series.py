@@ -128,7 +128,7 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
                       line={"width": 2 if "hh" in name else 1.3, "dash": "solid" if "hh" in name else "dot"},
                       legendrank=i)
               for i, name in enumerate(names)]
-    return figure(traces, title, "epoch", "‖∂L/∂W‖", log_y, layout={"legend": {
+    return figure(traces, title, "epoch", "‖∂L/∂W‖", log_y, told_apart=True, layout={"legend": {
         "orientation": "v", "y": 1.0, "x": 1.02, "xanchor": "left", "yanchor": "top", "font": {"size": 10}}})
 
 
@@ -160,4 +160,4 @@ def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_
                              "σ_max·γ = 1 (below: each step back can only shrink the gradient)", "bottom left")
         shapes.append(shape)
         labels.append(label)
-    return figure(traces, title, "epoch", "value", shapes=shapes, annotations=labels)
+    return figure(traces, title, "epoch", "value", shapes=shapes, annotations=labels, told_apart=True)

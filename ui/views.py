@@ -328,7 +328,9 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
         if ghost is not None:
             overlays.append(Profile(latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", COLORS["ghost"],
                                     "dash", 0.85))
-        return gradient_time_figure(probe, opts.log_grad, opts.theory, title=title, overlays=overlays)
+        with reusing(_previous(slot, "grad_time", True)):      # nothing is drawn over it after its build
+            return _plain(slot, "grad_time", gradient_time_figure(probe, opts.log_grad, opts.theory, title=title,
+                                                                  overlays=overlays), True)
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
     return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at)),
@@ -364,8 +366,9 @@ def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOption
                 at: Scrub | None = None) -> Any:
     def build() -> Any:
         epochs = snap.epochs if snap else []
-        fig = gradient_heatmap_figure(epochs, layer=opts.heat_layer)
         shown = shown_probe(snap, at) if _chosen(at) else None
+        with reusing(_previous(slot, "heatmap", shown is None)):
+            fig = _plain(slot, "heatmap", gradient_heatmap_figure(epochs, layer=opts.heat_layer), shown is None)
         rows = [int(r["epoch"]) for r in epochs if r.get("probe")]
         if shown is not None and rows:
             row = max((e for e in rows if e <= shown[0]), default=rows[0])     # the row of that profile
@@ -445,17 +448,27 @@ def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOpti
 def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
                     at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
-    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)),
-                 lambda: _marked(param_norms_figure(epochs, opts.log_grad), at, "epoch"))
+
+    def build() -> Any:
+        with reusing(_previous(slot, "param_norms", not _chosen(at))):
+            fig = _plain(slot, "param_norms", param_norms_figure(epochs, opts.log_grad), not _chosen(at))
+        return _marked(fig, at, "epoch")
+
+    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)), build)
 
 
 def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     epochs = snap.epochs if snap else []
     gamma = (latest_probe(epochs) or {}).get("gamma", 1.0)
     cell = _cell_name(ctx)
-    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)),
-                 lambda: _marked(spectra_figure(epochs, gamma, cell_of(cell).spectrum_of, cell_of(cell).bounded),
-                                 at, "epoch"))
+
+    def build() -> Any:
+        with reusing(_previous(slot, "spectra", not _chosen(at))):
+            fig = _plain(slot, "spectra", spectra_figure(epochs, gamma, cell_of(cell).spectrum_of,
+                                                         cell_of(cell).bounded), not _chosen(at))
+        return _marked(fig, at, "epoch")
+
+    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)), build)
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
