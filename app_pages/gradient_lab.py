@@ -2,7 +2,8 @@
 
 Reads the Lab's controls (`ui.lab`), computes through `rnn_core.lessons.lab` (cached; `lab_verdict` reads the
 headline numbers) and draws the `plots.lab` charts. `?preset=<key>` and the `lab.*` URL params set
-the controls.
+the controls. A computation the memory budget refuses (`lab_probes.check_lab_probe`, whether the sliders or
+a link set it) shows its one sentence in place of its chart (the probe of the chosen cell: of every chart).
 """
 
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from plots.lab import (
     singular_values_figure,
 )
 from rnn_core.config import ConfigError
+from rnn_core.data.budget import BudgetError
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
 from rnn_core.nn.cells import cell_of, labels_where
@@ -74,8 +76,11 @@ try:
     with st.spinner("Probing fresh networks…"), interruptible(script_interrupt()):
         normalise = st.session_state.get(key("normalise"), False)
         stats = cached_profile(c, normalise)
-        curves = cached_overlay(c)
-except ConfigError as exc:
+        try:
+            curves = cached_overlay(c)
+        except BudgetError as exc:       # its LSTM may be over the budget where the chosen cell is not
+            curves = exc
+except (ConfigError, BudgetError) as exc:
     st.error(md(exc))
     st.stop()
 except Interrupted:
@@ -94,12 +99,27 @@ def _figure(name: str, height: int):
     if name == "gradient":
         return lab_gradient_figure(stats, height=height)
     if name == "overlay":
+        if isinstance(curves, BudgetError):
+            raise curves
         return overlay_figure(curves, height=height)
     if name == "phase":
         return phase_figure(cached_phase(c), height=height)
     if name == "singular":
         return singular_values_figure(cached_singular_values(c), height=height)
     return jacobian_figure(cached_jacobians(c), height=height)
+
+
+def _chart(name: str, height: int, summary: str = "", present: bool = False) -> None:
+    """One of the Lab's charts, or in its place the memory budget's sentence refusing its computation."""
+    try:
+        figure = _figure(name, height)
+    except BudgetError as exc:
+        st.error(md(exc), icon=":material/memory:")
+        return
+    if present:
+        show_chart(figure, f"lab_{name}", summary=summary)
+    else:
+        charts.chart(figure, f"lab_{name}", summary)
 
 
 # the Lab's verdict in one sentence: the gradient chart's text alternative begins with it
@@ -113,8 +133,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
         status_line(f"{lead}{cell.label}, T = {cfg.timesteps} · σ_max·γ = **{readable(v.rate)}** · reaching "
                     f"t = 0: **{v.reach}** · it **{v.outcome}** (the bound: {v.verdict})")
         with st.spinner("Probing fresh networks…"):
-            show_chart(_figure(chart, 400), f"lab_{chart}",
-                       summary=lab_sentence if chart == "gradient" else "")
+            _chart(chart, 400, lab_sentence if chart == "gradient" else "", present=True)
         if preset:
             st.caption(LAB_PRESETS[preset]["note"])
     st.stop()
@@ -136,13 +155,13 @@ m4.metric("What happened", v.outcome,
 # ---- one cell, and all cells
 left, right = st.columns(2)
 with left:
-    charts.chart(_figure("gradient", 400), "lab_gradient", lab_sentence)
+    _chart("gradient", 400, lab_sentence)
     if not presenter:
         st.checkbox("Divide by ‖∂L/∂h_T‖ (fraction of the last step's gradient)", key=key("normalise"))
         st.caption(f"Solid: the measured gradient, geometric mean over {cfg.seeds} seed(s), with the seeds' "
                    "min–max band. " + reference_note(cfg.cell))
 with right:
-    charts.chart(_figure("overlay", 400), "lab_overlay")
+    _chart("overlay", 400)
     if not presenter:
         st.caption("The same settings for every cell, each divided by its own last-step gradient. "
                    f"The {labels_where(lambda c: c.gates)} keep more of it when their gates are open (try the "
@@ -150,7 +169,7 @@ with right:
                    + " ".join(overlay_left_out(cfg)))
 
 # ---- phase diagram
-charts.chart(_figure("phase", 420), "lab_phase")
+_chart("phase", 420)
 if not presenter:
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{cell.label}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
@@ -162,14 +181,14 @@ if not presenter:
 # ---- W_hh and the Jacobian product
 left, right = st.columns(2)
 with left:
-    charts.chart(_figure("singular", 330), "lab_singular")
+    _chart("singular", 330)
     if not presenter:
         st.caption(f"All singular values of {cell.spectrum_of} for seed 0"
                    + (" (rank = output size: one)" if cell.output_feedback else "")
                    + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
                    "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
 with right:
-    charts.chart(_figure("jacobian", 330), "lab_jacobian")
+    _chart("jacobian", 330)
     if not presenter:
         st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
                    "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "

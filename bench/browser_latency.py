@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None, summary: list[str] | None = None) -> int
     from tests.conftest import start_server, stop_server
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-browser-"))
-    proc, url = start_server(tmp)
+    proc, url = start_server(tmp, {"RNN_PLAYGROUND_RUN_STORE": "off"})    # every session trains: none replays
     results = []
     try:
         with sync_playwright() as pw:

@@ -5,7 +5,8 @@ Not a test (nothing asserts): it prints what happened and whether memory plateau
 
     .venv/bin/python -m bench.soak --minutes 30 --students 6 --json bench/out/soak.json
 
-A fresh `streamlit run app.py` (tests/conftest.py's `start_server`); each student is a
+A fresh `streamlit run app.py` (tests/conftest.py's `start_server`) with the app's own settings (--slots
+admission slots, default the CPUs; one warm spare; the run store on, in a temporary folder); each student is a
 `bench.st_client.Session` (Streamlit's websocket protocol, uploads through its HTTP PUT) that loops:
 open a page with one action's link, do the action, stay a random few seconds, close the tab (the
 websocket closes; the run, if any, must end about a second later). The actions, drawn at random:
@@ -52,10 +53,13 @@ from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.lessons.presets import PRESETS
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
+from rnn_core.serve.admission import cpus
 from rnn_core.serve.runs import run_zip_bytes
+from rnn_core.serve.worker_pool import SPARES_ENV
 from tests.conftest import start_server, stop_server
 
 THREAD = "rnn-live-run"
+SPARES = 1                 # the app's default warm spares: the pool keeps at most spares + slots workers
 WAITING = re.compile(r"Waiting for a free slot[^:]*: (?:next in line|(\d+) runs? ahead of yours)"
                      r"(?:, about ([\d.]+) (s|min))?")
 
@@ -267,7 +271,9 @@ async def close_latency(url: str, pid: int, args) -> float | None:
 # ----------------------------------------------------------------------------- the soak
 async def soak(args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="soak-"))
-    proc, url = start_server(tmp, {"RNN_PLAYGROUND_MAX_RUNS": str(args.slots)} if args.slots else None)
+    slots = args.slots or cpus()       # explicit, the app's own defaults (never a test suite's settings)
+    proc, url = start_server(tmp, {"RNN_PLAYGROUND_MAX_RUNS": str(slots), SPARES_ENV: str(SPARES),
+                                   "RNN_PLAYGROUND_RUN_STORE": str(tmp / "runs")})
     sampler, stats = Sampler(proc.pid), {}
     t0 = time.monotonic()
     zips = run_zips()
@@ -284,7 +290,7 @@ async def soak(args) -> dict:
             sampler.take(t0)
             await asyncio.sleep(args.sample)
         after = {"live runs": live_threads(proc.pid), "workers": [_command(p) for p in descendants(proc.pid)],
-                 "server MB": round(rss_mb(proc.pid))}
+                 "server MB": round(rss_mb(proc.pid)), "slots": slots, "workers kept at most": SPARES + slots}
         latencies = [await close_latency(url, proc.pid, args) for _ in range(args.closes)]
     finally:
         pids = descendants(proc.pid)

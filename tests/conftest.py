@@ -27,14 +27,24 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# Runs a test leaves behind (stopped by their idle timeout later) must not queue the next test's runs:
-# the test process and the servers it starts get generous admission slots unless a test says otherwise.
-# tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py runs
-# servers with one.
-os.environ.setdefault("RNN_PLAYGROUND_MAX_RUNS", "16")
-# A test trains what it asks for: no run store (a run stored by an earlier test, or by the developer's own
-# app, would be replayed instead). The store's own tests pass a store, or set a folder for their server.
-os.environ.setdefault("RNN_PLAYGROUND_RUN_STORE", "off")
+TEST_ENV = {
+    # Runs a test leaves behind (stopped by their idle timeout later) must not queue the next test's runs:
+    # the test process and the servers it starts get generous admission slots unless a test says otherwise.
+    # tests/engine/test_admission.py checks the queue with its own slots; tests/browser/test_replicas.py
+    # runs servers with one.
+    "RNN_PLAYGROUND_MAX_RUNS": "16",
+    # A test trains what it asks for: no run store (a run stored by an earlier test, or by the developer's
+    # own app, would be replayed instead). The store's own tests pass a store, or set a folder for their server.
+    "RNN_PLAYGROUND_RUN_STORE": "off",
+}
+
+
+def pytest_configure(config):
+    """The test suite's defaults (TEST_ENV), set when pytest starts, never on import: bench scripts import
+    this module's server helpers, and their servers must run with the app's own defaults (a soak whose
+    server inherited 16 slots kept 17 workers, and read that as a leak of a pool that keeps 3)."""
+    for name, value in TEST_ENV.items():
+        os.environ.setdefault(name, value)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,9 +7,9 @@ and for every cell at once (`overlay`); the gain × timestep phase diagram of lo
 (`phase_diagram`); the singular values of W_hh (`singular_values`); the norm of the product of Jacobians
 over k steps (`jacobian_stats`); and what the headline numbers say (`lab_verdict`).
 Leaves to others: the exact gradient read-out (`probe.py`), the inputs and the probes of many networks
-in one pass, kept while asked for again (`lab_probes.py`), the models (`models.py`), the thread
-limit (`threads.py`), the from-scratch BPTT report (`scratch.py`), the Compare page's runs
-(`compare.py`) and the figures (`plots/lab.py`). Never imports streamlit.
+in one pass, kept while asked for again, each asking the memory budget first (`lab_probes.py`), the models
+(`models.py`), the thread limit (`threads.py`), the from-scratch BPTT report (`scratch.py`), the Compare
+page's runs (`compare.py`) and the figures (`plots/lab.py`). Never imports streamlit.
 
 Averages over seeds are taken in log space (a geometric mean), because the norms span many decades;
 the band is the min–max over seeds. "Normalised" profiles divide each seed's ‖∂L/∂h_t‖ by its value
@@ -25,7 +25,7 @@ import numpy as np
 
 from rnn_core.config import INITS, ConfigError, Field, fields_of, from_dict, quoted
 from rnn_core.config import replace as cfg_replace
-from rnn_core.lessons.lab_probes import lab_batch, lab_jacobians, lab_probes
+from rnn_core.lessons.lab_probes import check_lab_probe, lab_batch, lab_jacobians, lab_probes
 from rnn_core.measure.reach import Reach, reach
 from rnn_core.nn.cells import CELLS, cell_of, check_cell, layers_error
 from rnn_core.nn.model_config import ModelConfig
@@ -294,10 +294,11 @@ def overlay(cfg: LabConfig, cells: tuple[str, ...] = tuple(CELLS), normalise: bo
     """One layer's ‖∂L/∂h_t‖ for every cell with the same settings, over the same seeds:
     {cell: {"t", "mean", "lo", "hi", "sigma_max"}}. Cells that cannot have `cfg.num_layers` layers
     (Jordan has one) are left out (`overlay_left_out` says which)."""
+    drawn = [cell for cell in cells if not layers_error(cell, cfg.num_layers)]
+    for cell in drawn:
+        check_lab_probe(cfg, cell)                     # the budget asked for every cell before any is probed
     out = {}
-    for cell in cells:
-        if layers_error(cell, cfg.num_layers):
-            continue
+    for cell in drawn:
         s = profile_stats(cfg, cell, normalise=normalise)
         out[cell] = {"t": list(range(cfg.timesteps)), "mean": s["grad_h"][layer], "lo": s["grad_h_lo"][layer],
                      "hi": s["grad_h_hi"][layer], "sigma_max": s["sigma_max"][layer], "gamma": s["gamma"]}

@@ -4,7 +4,7 @@ may be asked for again.
 Holds `lab_batch` (the inputs the Lab feeds a fresh network), `lab_probes(cfg, cell, seeds, gains)` (the probe
 of the network of `cell` drawn with each seed, at each gain, on its `lab_batch`), `lab_jacobians(cfg, seeds)`
 (its Jacobian products, per seed), `what_matters` and `probe_key` (the settings that decide one such
-network) and `forget_probes`.
+network), `forget_probes`, and `check_lab_probe(cfg, cell)`: the memory budget asked before a probe is made.
 Every Lab chart averages these over seeds (`lab.py`).
 
 Why: a slider step of the Lab used to probe about twenty networks one at a time (the three seeds of every
@@ -14,7 +14,13 @@ one pass for the seeds of a cell, one for the gains of the phase diagram), givin
 numbers `probe` gives it alone, and a probe is kept under the settings that decide it (`probe_key`): a change
 of the forget bias reprobes the LSTM only, a gain under the default init (which ignores it) nothing, one
 more seed that seed only. Kept: the last `KEEP` probes (and Jacobian products), least recently used first out.
-Leaves to others: the probe (`rnn_core.nn.probe`), the models (`models.py`), what is drawn (`lab.py`).
+Memory: a visitor's sliders decide it (LSTM, H = 256, 4 layers, T = 500 took 537 MB in the server), so every
+probe asks the budget's "step" row first with the probe's own estimate (`nn/step_memory.py`: PROBE_BYTES per
+float of T · (H · L · (blocks + 2) + F), LAB_BATCH windows a network), refused in one sentence that says which
+T, H or layers would fit; a pass stacks no more networks than that row holds. The Jacobian products bound
+themselves (`probe.JACOBIAN_ELEMENTS`).
+Leaves to others: the probe (`rnn_core.nn.probe`), the models (`models.py`), what is drawn (`lab.py`), the
+budget (`data/budget.py`) and the probe's estimate (`nn/step_memory.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from collections import OrderedDict
 
 import numpy as np
 
+from rnn_core.config import FIELDS
+from rnn_core.data.budget import LIMITS, ask
 from rnn_core.nn.cells import cell_of
+from rnn_core.nn.step_memory import PROBE_BYTES, window_floats
 from rnn_core.threads import one_thread
 
 LAB_BATCH = 8                    # sequences in the Lab's random probe batch
@@ -41,6 +50,40 @@ def lab_batch(cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
     X = rng.normal(0.0, cfg.input_scale, size=(LAB_BATCH, cfg.timesteps, 1))   # (B, T, 1)
     y = rng.normal(0.0, 1.0, size=(LAB_BATCH, 1))                              # (B, 1)
     return X, y
+
+
+def probe_bytes(cfg, cell: str) -> float:
+    """What probing one fresh network of `cell` on its `lab_batch` may hold, by the budget's estimate of a
+    probe (`step_memory`): LAB_BATCH windows of PROBE_BYTES per float of T · (H · L · (blocks + 2) + F)."""
+    return LAB_BATCH * PROBE_BYTES * window_floats(cfg.model_config(cell), cfg.timesteps)
+
+
+def check_lab_probe(cfg, cell: str) -> None:
+    """Ask the budget's "step" row for the probe of one network of `cell` at `cfg`'s sizes (what every Lab chart
+    of it makes); BudgetError, one sentence naming the limit and the T, H or layers that fit, when it is over."""
+    c = cfg.model_config(cell)
+    layers = f", {c.num_layers} layers" if c.num_layers > 1 else ""
+    ask("step", LAB_BATCH, probe_bytes(cfg, cell) / LAB_BATCH,
+        f"sequences the Lab probes a fresh {cell_of(cell).label} on (T = {cfg.timesteps}, H = {c.hidden_size}"
+        f"{layers})", fits=lambda _: _what_fits(cfg, cell))
+
+
+# what a refusal offers instead: the largest of each size that fits with the others as they are
+_SIZES = (("timesteps", "T ≤ {}"), ("hidden_size", "H ≤ {}"), ("num_layers", "{} layers"))
+
+
+def _what_fits(cfg, cell: str) -> str:
+    """"T ≤ 184, H ≤ 94 or 1 layer would fit": each size alone at its largest value the budget holds."""
+    limit, said = LIMITS["step"].bytes, []
+    for name, words in _SIZES:
+        now, lo = getattr(cfg, name), FIELDS[f"lab.{name}"].lo
+        most = next((v for v in range(now - 1, lo - 1, -1)
+                     if probe_bytes(cfg.replace(**{name: v}), cell) <= limit), None)
+        if most is not None:
+            said.append(words.format(most).replace("1 layers", "1 layer"))
+    if not said:
+        return "use fewer timesteps, hidden units or layers"
+    return (", ".join(said[:-1]) + " or " if len(said) > 1 else "") + said[-1] + " would fit"
 
 
 def what_matters(cfg, cells: tuple[str, ...]):
@@ -82,6 +125,7 @@ def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | Non
     from rnn_core.nn.models import build_model
     from rnn_core.nn.probe import probe_lines
 
+    check_lab_probe(cfg, cell)                                           # before anything is allocated
     gains = list(gains) if gains is not None else [None] * len(seeds)
     keys = [probe_key(cfg, cell, s, g) for s, g in zip(seeds, gains)]
     with _lock:
@@ -103,9 +147,10 @@ def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | Non
 
 
 def _passes(cfg, cell: str, keys: list[tuple]) -> list[list[tuple]]:
-    """`keys` cut into passes of at most STACK_FLOATS floats of state each (at least one network a pass)."""
+    """`keys` cut into passes of at most STACK_FLOATS floats of state each, and no more networks than the
+    budget's "step" row holds (`check_lab_probe` has asked for one), at least one network a pass."""
     per_network = LAB_BATCH * cfg.timesteps * cfg.hidden_size * cfg.num_layers * cell_of(cell).blocks
-    size = max(1, STACK_FLOATS // per_network)
+    size = max(1, min(STACK_FLOATS // per_network, int(LIMITS["step"].bytes // probe_bytes(cfg, cell))))
     return [keys[i:i + size] for i in range(0, len(keys), size)]
 
 

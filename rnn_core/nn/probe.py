@@ -44,6 +44,7 @@ from rnn_core.nn.models import spectra
 
 THEORY_CAP = 1e300
 CARRY_ELEMENTS = 4_000_000   # float64s the state carry's rows of ∂h_T/∂x hold at once (32 MB)
+JACOBIAN_ELEMENTS = 2_000_000   # float64s of the step Jacobians `jacobian_product_norms` holds at once (16 MB)
 
 
 # What the reference line on a gradient-through-time chart is, in the words the app shows (one place).
@@ -314,32 +315,41 @@ def jacobian_product_norms(model, X, layer: int = 0, sample: int = 0) -> list[fl
     is (h, c) and the product is of the (2H, 2H) Jacobians of the full state. Only sample `sample` of X
     is used (default the first: one trajectory keeps T = 1000 cheap). The running product is kept
     rescaled (its scale in log space), so nothing under- or overflows; values are capped at 1e300.
+    The Jacobians are made and read JACOBIAN_ELEMENTS at a time, from the last step back (all T of an
+    LSTM with H = 256 at T = 100 held 1 GB at once), so what this holds does not grow with T.
     """
     inputs, s_prev, b_y, params = layer_trajectory(model, X, layer, sample)
-    with torch.no_grad():
-        J = step_jacobians(model, params, layer, inputs, s_prev, b_y)    # (T, S, S)
-    T = J.shape[0]
-    P = torch.eye(J.shape[1], dtype=J.dtype)                             # (S, S)
-    log_scale, scaled, logs = 0.0, [], []
-    for t in range(T - 1, -1, -1):
-        if t % 16 == 0:
-            checkpoint()                                                 # Stop / a closed tab ends it here
-        # P = J_T J_{T−1} … J_t   (0-based: J[t] = ∂s_t/∂s_{t−1}); k = T − t factors
-        P = P @ J[t]
-        norm = float(torch.linalg.matrix_norm(P))                        # Frobenius, only to rescale
-        if norm == 0.0 or not math.isfinite(norm):
-            scaled.append(P.clone())
+    T, S = s_prev.shape
+    chunk = max(1, JACOBIAN_ELEMENTS // (S * S))                         # steps whose Jacobians are held at once
+    P = torch.eye(S, dtype=s_prev.dtype)                                 # (S, S)
+    log_scale, norms = 0.0, []
+    for end in range(T, 0, -chunk):
+        start = max(0, end - chunk)
+        with torch.no_grad():                                            # J[i] = ∂s_t/∂s_{t−1}, t = start + i
+            J = step_jacobians(model, params, layer, inputs[start:end], s_prev[start:end],
+                               None if b_y is None else b_y[start:end])  # (C, S, S)
+        scaled, logs = [], []
+        for i in range(end - start - 1, -1, -1):
+            if (start + i) % 16 == 0:
+                checkpoint()                                             # Stop / a closed tab ends it here
+            # P = J_T J_{T−1} … J_t   (0-based); k = T − t factors
+            P = P @ J[i]
+            norm = float(torch.linalg.matrix_norm(P))                    # Frobenius, only to rescale
+            if norm == 0.0 or not math.isfinite(norm):
+                scaled.append(P.clone())
+                logs.append(log_scale)
+                continue
+            P = P / norm
+            log_scale += math.log(norm)
+            scaled.append(P)
             logs.append(log_scale)
-            continue
-        P = P / norm
-        log_scale += math.log(norm)
-        scaled.append(P)
-        logs.append(log_scale)
-    # ‖P‖₂ = sqrt(λ_max(PᵀP)), batched over all k
-    Ps = torch.stack(scaled)                                             # (T, S, S)
-    two_norms = torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt()
-    return [0.0 if v == 0 else min(THEORY_CAP, math.exp(min(700.0, lg + math.log(v))))
-            for v, lg in zip(two_norms.tolist(), logs)]
+        del J
+        # ‖P‖₂ = sqrt(λ_max(PᵀP)), batched over this chunk's k
+        Ps = torch.stack(scaled)                                         # (C, S, S)
+        two_norms = torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt()
+        norms += [0.0 if v == 0 else min(THEORY_CAP, math.exp(min(700.0, lg + math.log(v))))
+                  for v, lg in zip(two_norms.tolist(), logs)]
+    return norms
 
 
 def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:

@@ -25,6 +25,9 @@ from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.data.budget import LIMITS, BudgetError, ask
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import prepare
+from rnn_core.lessons import lab
+from rnn_core.lessons.lab import PHASE_GAINS, LabConfig
+from rnn_core.lessons.lab_probes import check_lab_probe, probe_bytes
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.models import build_model
 from rnn_core.nn.step_memory import PROBE_BYTES, STEP_BYTES, window_floats
@@ -263,3 +266,61 @@ x, y = torch.randn({most}, 200, 1), torch.randn({most}, 1)
     step = "loss = torch.nn.functional.mse_loss(model(x), y); loss.backward(); said = float(loss)"
     mb, _ = growth(setup, "said = probe(model, x, y)['loss']" if probed else step)
     assert most >= 1 and mb < LIMITS["step"].bytes / MB, (most, mb)
+
+
+# ----------------------------------------------------------------------------------------- the Gradient Lab
+LAB_HEAVY = {"cell": "lstm", "hidden_size": 256, "num_layers": 4, "timesteps": 500, "seeds": 1}   # 537 MB before
+
+
+def test_a_lab_probe_over_the_budget_is_refused_in_one_sentence_that_says_what_fits():
+    cfg = LabConfig(**LAB_HEAVY)
+    with pytest.raises(BudgetError) as err:
+        lab.profile_stats(cfg)
+    need = probe_bytes(cfg, "lstm")
+    assert str(err.value) == (f"8 sequences the Lab probes a fresh LSTM on (T = 500, H = 256, 4 layers) need "
+                              f"{megabytes(need)} of memory, above the 500 MB one training step or probe may use; "
+                              "T ≤ 184, H ≤ 94 or 1 layer would fit.")
+    for fits, over in (({"timesteps": 184}, {"timesteps": 185}), ({"hidden_size": 94}, {"hidden_size": 95}),
+                       ({"num_layers": 1}, {"num_layers": 2})):
+        check_lab_probe(cfg.replace(**fits), "lstm")                     # what the sentence offers fits…
+        with pytest.raises(BudgetError):
+            check_lab_probe(cfg.replace(**over), "lstm")                 # …and is the most that does
+    with pytest.raises(BudgetError, match=r"^8 sequences the Lab probes a fresh LSTM on \(T = 200, H = 256, 4 layers"):
+        lab.overlay(cfg.replace(cell="rnn", timesteps=200))              # its LSTM is over where the tanh RNN is not
+    with pytest.raises(BudgetError):
+        lab.phase_diagram(cfg)
+
+
+@pytest.mark.parametrize("settings, run", [
+    ({"cell": "lstm", "hidden_size": 256, "num_layers": 4, "timesteps": 184, "seeds": 1}, "profile_stats"),
+    ({"cell": "rnn", "hidden_size": 256, "num_layers": 4, "timesteps": 369, "seeds": 1}, "profile_stats"),
+    ({"cell": "rnn", "hidden_size": 64, "num_layers": 1, "timesteps": 500, "seeds": 1}, "phase_diagram"),
+])
+def test_the_largest_lab_probes_the_budget_allows_stay_within_its_estimate(settings, run):
+    """At the largest T the budget allows (LSTM and tanh RNN, H = 256, 4 layers) the probe's real peak is under
+    the estimate the budget asked for; the phase diagram's 15 networks, over the budget in one pass, are stacked
+    in passes the budget holds."""
+    cfg = LabConfig(**settings)
+    check_lab_probe(cfg, cfg.cell)
+    if run == "profile_stats":
+        with pytest.raises(BudgetError):
+            check_lab_probe(cfg.replace(timesteps=cfg.timesteps + 1), cfg.cell)
+    else:
+        assert len(PHASE_GAINS) * probe_bytes(cfg, cfg.cell) > LIMITS["step"].bytes
+    setup = f"""
+from rnn_core.lessons import lab
+cfg = lab.LabConfig(**{settings!r})
+"""
+    mb, _ = growth(setup, f"said = bool(lab.{run}(cfg))")
+    bound = probe_bytes(cfg, cfg.cell) / MB if run == "profile_stats" else LIMITS["step"].bytes / MB
+    assert mb < bound <= LIMITS["step"].bytes / MB, (mb, bound)
+
+
+def test_the_lab_s_jacobian_product_holds_a_few_steps_at_a_time():
+    """LSTM, H = 256, T = 100: its (2H × 2H) step Jacobians took 1,050 MB held all at once; a few at a time now."""
+    setup = """
+from rnn_core.lessons import lab
+cfg = lab.LabConfig(cell="lstm", hidden_size=256, timesteps=100, seeds=1)
+"""
+    mb, _ = growth(setup, "said = len(lab.jacobian_stats(cfg)['mean'])")
+    assert mb < LIMITS["step"].bytes / MB / 2, mb

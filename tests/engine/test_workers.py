@@ -24,6 +24,7 @@ import torch
 from rnn_core.config import TrainConfig
 from rnn_core.data.windows import Windows, make_windows
 from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.models import build_model
 from rnn_core.serve.admission import Admission
 from rnn_core.serve.live import LiveRun
 from rnn_core.serve.worker_pool import MAX_MB_ENV, WORKERS_ENV, WorkerPool
@@ -303,3 +304,59 @@ def test_a_run_that_fails_on_the_server_side_ends_its_worker(monkeypatch):
         assert wait_for(lambda: gone(pid), WAIT) and pid not in pool.pids()
     finally:
         pool.close()
+
+
+def run_worker_children() -> set[int]:
+    """This process's run_worker processes that are alive (exited ones waiting to be reaped not counted)."""
+    alive = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if int(parent) == os.getpid() and state not in ("Z", "X") and \
+                    b"rnn_core.serve.run_worker" in (stat.parent / "cmdline").read_bytes():
+                alive.add(int(stat.parent.name))
+        except (OSError, ValueError):
+            pass
+    return alive
+
+
+def test_workers_of_runs_ended_every_way_are_pooled_up_to_keep_or_ended():
+    """Five runs at once on a pool that keeps 2 workers, each ending another way: completed, stopped,
+    diverged, failed in its worker (weights that do not fit its network), its tab closed. Once all have
+    ended, the processes the pool started are its idle workers, at most `keep`; every other one exited."""
+    before = run_worker_children()
+    pool = WorkerPool(spares=1, keep=2)
+    pool.refill()
+    tab_open = threading.Event()
+    tab_open.set()
+    short = TrainConfig(epochs=2, batch_size=16, probe_every=0)
+    diverging = TrainConfig(optimizer="sgd", lr=10.0, momentum=0.0, clip="off", epochs=10, batch_size=16,
+                            probe_batch=4)
+    runs = {
+        "completed": WorkerRun(ModelConfig(hidden_size=4), short, sine_windows(), idle_timeout=None, pool=pool),
+        "stopped": long_worker_run(pool),
+        "diverged": WorkerRun(ModelConfig(hidden_size=8, init="identity", gain=3.0), diverging, sine_windows(),
+                              idle_timeout=None, pool=pool),
+        "failed": WorkerRun(ModelConfig(hidden_size=4), short, sine_windows(), idle_timeout=None, pool=pool,
+                            model=build_model(ModelConfig(hidden_size=8))),
+        "tab closed": long_worker_run(pool, idle_timeout=600, watcher=tab_open.is_set),
+    }
+    try:
+        for run in runs.values():
+            run.start()
+        assert wait_for(lambda: all(runs[k].snapshot().step > 0 for k in ("stopped", "tab closed")), WAIT)
+        runs["stopped"].stop()
+        tab_open.clear()
+        assert all(run.join(WAIT) for run in runs.values())
+        assert {k: run.status for k, run in runs.items()} == {
+            "completed": "completed", "stopped": "stopped", "diverged": "diverged", "failed": "stopped",
+            "tab closed": "stopped"}
+        assert "on an error" in runs["failed"].snapshot().end["reason"]
+        assert runs["tab closed"].snapshot().end["reason"].endswith("because its browser tab was closed.")
+        assert all(run.worker_pid is not None for run in runs.values())      # each ran in a worker
+        assert len(pool.pids()) <= pool.keep
+        assert wait_for(lambda: run_worker_children() - before == set(pool.pids()), WAIT)
+    finally:
+        pool.close()
+    assert wait_for(lambda: not run_worker_children() - before, WAIT)
+

@@ -1,5 +1,6 @@
 """Gradient Lab page through AppTest: renders for every cell, reads presets and settings from the
-URL, writes them back, and says in one sentence what is wrong with a bad link."""
+URL, writes them back, and says in one sentence what is wrong with a bad link or what is over the memory
+budget (in place of the chart it refuses)."""
 
 import json
 import re
@@ -7,6 +8,9 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rnn_core.data.budget import BudgetError
+from rnn_core.lessons.lab import LabConfig
+from rnn_core.lessons.lab_probes import check_lab_probe
 from rnn_core.nn.cells import CELLS, layers_error
 from tests.conftest import APP
 
@@ -147,3 +151,33 @@ def test_presenter_view_draws_only_the_chosen_chart():
     assert _qp(at)["chart"] == "overlay" and _qp(at)["presenter"] == "1"
     # the status line says what the gradient did, and beside it what the bound says
     assert any(re.search(r"it \*\*loses \d+\.\d decades\*\* \(the bound: must vanish\)", m.value) for m in at.markdown)
+
+
+def _refusal(settings: dict, cell: str) -> str:
+    """The budget's sentence refusing the probe of `cell` at the Lab settings `settings`."""
+    with pytest.raises(BudgetError) as err:
+        check_lab_probe(LabConfig(**settings), cell)
+    return str(err.value)
+
+
+HEAVY = {"cell": "lstm", "hidden_size": 256, "num_layers": 4, "timesteps": 500, "seeds": 1}
+
+
+@pytest.mark.parametrize("way", ["link", "sliders"])
+def test_a_lab_setting_over_the_memory_budget_is_one_sentence_in_place_of_the_charts(way):
+    if way == "link":
+        at = _lab_app(query={f"lab.{k}": str(v) for k, v in HEAVY.items()})
+    else:
+        at = _lab_app(state={f"lab.{k}": v for k, v in HEAVY.items()})
+    shown = [e.value.replace("\\", "") for e in at.error]            # st.error text is Markdown-escaped
+    assert shown == [_refusal(HEAVY, "lstm")], shown
+    assert "500 MB" in shown[0] and shown[0].endswith("T ≤ 184, H ≤ 94 or 1 layer would fit.")
+    assert not at.get("plotly_chart") and not at.metric
+
+
+def test_only_the_overlay_is_refused_where_only_its_lstm_is_over_the_budget():
+    settings = {"cell": "rnn", "hidden_size": 256, "num_layers": 4, "timesteps": 200, "seeds": 1}
+    at = _lab_app(state={f"lab.{k}": v for k, v in settings.items()})
+    assert [e.value.replace("\\", "") for e in at.error] == [_refusal(settings, "lstm")]
+    titles = [f["layout"]["title"]["text"] for f in _figures(at).values()]
+    assert len(titles) == 4 and not any(t.startswith("All cells") for t in titles), titles
