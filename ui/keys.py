@@ -126,7 +126,7 @@ _JS = """
       for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
         const legend = gd._fullLayout && gd._fullLayout.legend;
         if (legend && legend.orientation !== 'h' && getComputedStyle(gd).getPropertyValue('%(legend)s').trim() === '1')
-          window.Plotly.restyle(gd, {name: gd.data.map(t => wrap(t.name, Math.floor((gd.clientWidth - 60) / 8)))})
+          window.Plotly.restyle(gd, {name: gd.data.map(t => wrap(t.name, Math.floor((gd.clientWidth - 70) / 7)))})
             .then(() => window.Plotly.relayout(gd, phoneLayout(gd))).then(() => clearLegend(gd, 3));
       }
   };
@@ -145,35 +145,29 @@ _JS = """
     return lines.join(BR);
   };
   const phoneLayout = gd => {
-    const L = gd._fullLayout, width = gd.clientWidth || innerWidth;
+    const L = gd._fullLayout, width = gd.clientWidth || innerWidth, size = 15, small = 13;
     const title = (L.title && L.title.text) || '', xtitle = (L.xaxis && L.xaxis.title && L.xaxis.title.text) || '';
-    const size = 18, tick = (L.xaxis && L.xaxis.tickfont && L.xaxis.tickfont.size) || size;
     const wrapped = wrap(title, Math.floor((width - 20) / (0.6 * size))), lines = wrapped.split(BR).length;
     return {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left', 'legend.yanchor': 'top',
-            'legend.y': -0.3, 'legend.font.size': 14, 'margin.l': 70, 'margin.r': 10, 'title.font.size': size,
-            'title.text': wrapped,
+            'legend.y': -0.3, 'legend.font.size': small, 'margin.l': 60, 'margin.r': 10,
+            'title.font.size': size, 'title.text': wrapped,
             // (Plotly anchors a title of several lines by its first: the pad makes room for the rest)
-            'title.y': 1, 'title.yanchor': 'top', 'title.pad.t': 6 + 1.3 * size * (lines - 1),
-            'margin.t': 16 + 1.35 * size * lines + 1.3 * size * (lines - 1),
-            'xaxis.title.text': wrap(xtitle, Math.floor((width - 80) / (0.55 * tick))), 'yaxis.title.font.size': 14};
+            'title.y': 1, 'title.yanchor': 'top', 'title.pad.t': 4 + 1.3 * size * (lines - 1),
+            'margin.t': 12 + 1.3 * size * lines + 1.3 * size * (lines - 1),
+            'xaxis.title.text': wrap(xtitle, Math.floor((width - 70) / (0.55 * small))),
+            'xaxis.title.font.size': small, 'xaxis.tickfont.size': small, 'yaxis.tickfont.size': small,
+            'yaxis.title.font.size': small};
   };
   // the legend placed under the x axis's title, the bottom margin holding both: measured once drawn (the
   // legend's place is a fraction of the plot's height, which the margin it needs changes)
-  const MIN_PLOT = 180;                       // px: the least plot height a phone's chart keeps
   const clearLegend = (gd, tries) => {
     const xt = gd.querySelector('.xtitle'), lg = gd.querySelector('.legend .bg'), plot = gd.querySelector('.nsewdrag');
     if (!tries || !xt || !lg || !plot) return;
-    const under = xt.getBoundingClientRect().bottom - plot.getBoundingClientRect().bottom + 6;
+    const under = xt.getBoundingClientRect().bottom - plot.getBoundingClientRect().bottom + 4;
     if (lg.getBoundingClientRect().top >= xt.getBoundingClientRect().bottom - 1) return;
-    const L = gd._fullLayout, height = lg.getBoundingClientRect().height;
-    const bottom = under + height + 8, grow = Math.max(0, MIN_PLOT - (L.height - L._size.t - bottom));
-    const update = {'margin.b': bottom, 'legend.y': -under / (L.height + grow - L._size.t - bottom)};
-    if (grow) {          // rather than a squeezed plot, a taller chart (the page scrolls on to its legend)
-      const fill = gd.closest('[data-testid="stVerticalBlock"]');
-      if (fill) fill.style.setProperty('height', (L.height + grow) + 'px', 'important');
-      update.height = L.height + grow;
-    }
-    window.Plotly.relayout(gd, update).then(() => clearLegend(gd, tries - 1));
+    const L = gd._fullLayout, bottom = under + lg.getBoundingClientRect().height + 6;
+    window.Plotly.relayout(gd, {'margin.b': bottom, 'legend.y': -under / Math.max(40, L.height - L._size.t - bottom)})
+      .then(() => clearLegend(gd, tries - 1));
   };
   new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
   reach();
