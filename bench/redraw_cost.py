@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,13 +81,27 @@ async def window(pid: int, sessions: list[Session], seconds: float) -> tuple[flo
     return cpu, redraws, others
 
 
+def profile(pid: int, args) -> subprocess.Popen | None:
+    """With --profile: py-spy samples the server over the watching window (collapsed stacks, one line a stack,
+    for `flamegraph.pl` or `bench.redraw_cost --top`)."""
+    if not args.profile:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200",
+                             "--format", "raw", "--output", args.profile, "--nonblocking", "--gil"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def measure(url: str, pid: int, args) -> dict:
     sessions = []
     try:
         for i in range(args.watchers):
             sessions.append(await open_and_train(url, i, args))
         await asyncio.sleep(args.settle)                   # the first, costlier full reruns are over
+        spy = profile(pid, args)
         watch_cpu, redraws, other_runs = await window(pid, sessions, args.seconds)
+        if spy is not None:
+            spy.wait()
         for s in sessions:
             await s.switch_page("Learn")
         for s in sessions:
@@ -120,6 +136,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=400, help="epochs of each run (long enough to outlast both windows)")
     p.add_argument("--settle", type=float, default=3.0, help="seconds before each window")
     p.add_argument("--limit", type=float, default=120.0, help="seconds to wait for a page or a first point")
+    p.add_argument("--profile", metavar="FILE", help="also sample the server with py-spy over the watching window "
+                   "(collapsed stacks written to FILE; py-spy in the venv)")
     p.add_argument("--quick", action="store_true", help="one watcher, 3-second windows (smoke test)")
     return p.parse_args(argv)
 

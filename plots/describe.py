@@ -66,12 +66,12 @@ def _grid(trace: Any) -> np.ndarray:
     return 10.0 ** grid if "10^%{z" in str(trace.hovertemplate or "") else grid
 
 
-def _points(trace: Any) -> tuple[list, np.ndarray] | None:
+def _points(trace: Any) -> tuple[Any, np.ndarray] | None:
     """(x values, y as floats) of a line, scatter or bar trace with at least one finite y; else None."""
     y = trace.y
     if y is None or len(y) == 0:
         return None
-    x = list(trace.x) if trace.x is not None else list(range(len(y)))
+    x = trace.x if trace.x is not None else range(len(y))      # indexed at a few points: never copied
     ys = _numbers(y)
     return (x, ys) if np.isfinite(ys).any() else None
 

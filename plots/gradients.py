@@ -1,15 +1,17 @@
 """The gradient through time, from the probe dicts of `rnn_core.nn.probe` (format: docs/architecture.md).
 
-    gradient_time_figure(probe, log_y, show_theory, title)   ‖∂L/∂hₜ‖ against t per layer (‖∂L/∂cₜ‖
-                                dotted), the σ_max·γ bound dashed (where it is one) or the gate path
-                                dash-dotted (LSTM / GRU); a stateful run's probe adds how far back the
-                                state holds each input, ‖∂h_T/∂xₜ‖, and a line where the gradient is cut
+    gradient_time_figure(probe, log_y, show_theory, title, overlays)   ‖∂L/∂hₜ‖ against t per layer
+                                (‖∂L/∂cₜ‖ dotted), the σ_max·γ bound dashed (where it is one) or the gate
+                                path dash-dotted (LSTM / GRU); a stateful run's probe adds how far back the
+                                state holds each input, ‖∂h_T/∂xₜ‖, and a line where the gradient is cut;
+                                `overlays` (`Profile`s: epoch 0, a ghost run) drawn over it in the same
+                                build, exactly what `add_profile` would add, one Plotly validation
     gradient_time_traces(probe, log_y, show_theory)          its traces, shapes and labels as dicts
     gradient_heatmap_figure(epochs, layer)                   epoch × timestep, log₁₀ colour (Magma),
                                                              thinned to ≤ `HEATMAP_CELLS`
     gates_figure(probe, cell)                                mean gate activation at each timestep
-    add_profile(fig, probe, label, …)                        another probe drawn over the first (epoch 0,
-                                                             a ghost run)
+    add_profile(fig, probe, label, …)                        another probe drawn over a built figure (epoch 0,
+                                                             a ghost run); profile_traces(…): its traces as dicts
     latest_probe(epochs), first_probe(epochs), last_probe(epochs)   the probe to draw from a run's epoch records
 Leaves to others: the numbers (`rnn_core/nn/probe.py`), the look (`plots/style.py`).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -68,15 +71,29 @@ def first_probe(epochs: Sequence[dict]) -> tuple[int, dict] | None:
     return None
 
 
+@dataclass(frozen=True)
+class Profile:
+    """Another probe drawn over a gradient-through-time chart (`add_profile`'s arguments)."""
+    probe: dict | None
+    label: str
+    color: str | None = None
+    dash: str = "dot"
+    opacity: float = 0.55
+
+
 def gradient_time_figure(probe: dict | None, log_y: bool = True, show_theory: bool = True,
-                         title: str = "Gradient through time ‖∂L/∂hₜ‖") -> go.Figure:
+                         title: str = "Gradient through time ‖∂L/∂hₜ‖", overlays: Sequence[Profile] = ()) -> go.Figure:
     """‖∂L/∂h_t‖ against t for one probe, one line per layer (‖∂L/∂c_t‖ dotted for LSTM); where the probe
     has a bound (`Cell.bounded`, top layer) the upper bound ‖∂L/∂h_T‖·(σ_max·γ)^(T−1−t) dashed with the
     region it allows shaded beneath it; for LSTM / GRU the gate path (what the additive path alone
-    carries back, `probe.py`) dash-dotted."""
+    carries back, `probe.py`) dash-dotted. `overlays`: the figure `add_profile` makes of it, one
+    `add_profile` per overlay in order, built at once (a live page redraws it at every epoch)."""
     if not probe or not probe.get("grad_h"):
         return empty(title, "The gradient probe appears here.")
     traces, shapes, notes = gradient_time_traces(probe, log_y, show_theory)
+    for o in overlays:
+        if o.probe and o.probe.get("grad_h"):
+            traces += profile_traces(o.probe, o.label, log_y, o.color, o.dash, o.opacity)
     T = probe.get("timesteps") or len(probe["grad_h"][0])
     readable_axis = (measured_axis(traces) if log_y else None) or {}
     return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", "gradient norm", log_y,
@@ -199,15 +216,24 @@ def add_profile(fig: go.Figure, probe: dict | None, label: str, log_y: bool = Tr
     profile next to the latest one, or a ghost run's. Nothing happens on an empty figure."""
     if not drawn(fig) or not probe or not probe.get("grad_h"):
         return fig
-    values = positive if log_y else clean
-    n_layers, before = len(probe["grad_h"]), len(legend_names(fig))
-    for l, g in enumerate(probe["grad_h"]):
-        t, y = thin(np.arange(len(g)), values(g))
-        fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=label if n_layers == 1 else f"{label}, layer {l + 1}",
-                                 line={"color": color or LAYER_COLORS[l % len(LAYER_COLORS)], "width": 2,
-                                       "dash": dash}, opacity=opacity))
+    before = len(legend_names(fig))
+    fig.add_traces(profile_traces(probe, label, log_y, color, dash, opacity))
     legend_below_if_long(fig, before)
     return relog(fig) if log_y else fig
+
+
+def profile_traces(probe: dict, label: str, log_y: bool = True, color: str | None = None, dash: str = "dot",
+                   opacity: float = 0.55) -> list[dict]:
+    """`add_profile`'s lines as trace dicts: the probe's ‖∂L/∂hₜ‖, one line per layer."""
+    values = positive if log_y else clean
+    n_layers = len(probe["grad_h"])
+    traces = []
+    for l, g in enumerate(probe["grad_h"]):
+        t, y = thin(np.arange(len(g)), values(g))
+        traces.append(scatter(t, y, mode="lines", name=label if n_layers == 1 else f"{label}, layer {l + 1}",
+                              line={"color": color or LAYER_COLORS[l % len(LAYER_COLORS)], "width": 2,
+                                    "dash": dash}, opacity=opacity))
+    return traces
 
 
 def _rate(rate: float) -> str:

@@ -1,6 +1,6 @@
 """Training curves, from the step and epoch records of `rnn_core.nn.train` (format: docs/architecture.md).
 
-    loss_figure(steps, epochs, baseline, log_y, baseline_label)   loss per step (thin) and per epoch
+    loss_figure(steps, epochs, baseline, log_y, baseline_label, y_title)   loss per step (thin) and per epoch
     add_ghost_loss(fig, epochs, label, log_y)                     another run's loss per epoch, dashed
     grad_norm_figure(steps, clip, clip_value, log_y)              ‖g‖ per step, clipping marked
     param_norms_figure(epochs, log_y)                             ‖∂L/∂W‖ per parameter over epochs
@@ -27,9 +27,11 @@ from rnn_core.readable import D3, readable
 
 
 def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float | None = None,
-                log_y: bool = True, baseline_label: str = "persistence baseline") -> go.Figure:
+                log_y: bool = True, baseline_label: str = "persistence baseline",
+                y_title: str = "MSE (scaled units)") -> go.Figure:
     """Training loss per step (thin), train and validation loss per epoch (markers), the baseline
-    dashed. x is the optimiser step; epoch records sit at the step they closed."""
+    dashed. x is the optimiser step; epoch records sit at the step they closed. `y_title`: the loss's
+    name (the task's `loss_label`)."""
     title = "Loss"
     if not steps and not epochs:
         return empty(title, "Press Train: the loss appears here.")
@@ -54,7 +56,7 @@ def loss_figure(steps: Sequence[dict], epochs: Sequence[dict], baseline: float |
         labels.append(label)
         traces.append(scatter([None], [None], mode="lines", name=baseline_label,
                               line={"color": COLORS["baseline"], "dash": "dash"}))
-    return figure(traces, title, "optimiser step", "MSE (scaled units)", log_y, shapes=shapes, annotations=labels)
+    return figure(traces, title, "optimiser step", y_title, log_y, shapes=shapes, annotations=labels, told_apart=True)
 
 
 def add_ghost_loss(fig: go.Figure, epochs: Sequence[dict], label: str, log_y: bool = True) -> go.Figure:
@@ -93,7 +95,7 @@ def grad_norm_figure(steps: Sequence[dict], clip: str = "off", clip_value: float
         shapes.append(hline(clip_value, {"color": COLORS["clip"], "dash": "dash"})[0])
         traces.append(scatter([None], [None], mode="lines", name=f"clip at ‖g‖ = {readable(clip_value)}",
                               line={"color": COLORS["clip"], "dash": "dash"}))
-    return figure(traces, title, "optimiser step", "‖∂L/∂θ‖", log_y, shapes=shapes)
+    return figure(traces, title, "optimiser step", "‖∂L/∂θ‖", log_y, shapes=shapes, told_apart=True)
 
 
 _PARAM_PART = re.compile(r"^(?:rnn\.)?(weight|bias)_(ih|hh|hy)_l(\d+)$")

@@ -6,7 +6,7 @@ live redraw's server time. The same chart written as {"data": [trace dicts], "la
 to `go.Figure` once is validated once: about a tenth of that. The figure is the same, key for key.
 
     figure(traces, title, x_title, y_title, log_y=False, height=HEIGHT, legend="right", *,
-           shapes=(), annotations=(), layout=None) -> go.Figure
+           shapes=(), annotations=(), layout=None, told_apart=False) -> go.Figure
                        what `style.layout` makes of a figure, from dicts: title, axis titles, height,
                        legend placement (a long legend under the plot), unified hover, a log y axis
                        labelled at powers of ten; `layout` merged over it (nested dicts key by key)
@@ -14,19 +14,35 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
     hline(y, line, text=None, position="top left") -> (shape, annotation | None)   (or "bottom left", "top right")
                        the line `fig.add_hline` draws across the plot at y, and its label
     merge(base, extra) -> dict              `extra` over `base`, nested dicts merged (as Plotly's update)
+    with reusing(previous): figure(…)       a live chart at its next poll: `previous` updated in place where
+                                            only values changed (no new validation of every trace, layout
+                                            and template); edition(fig) counts its updates
 Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), log axes
 (`plots/axes.py`: which ticks), what a chart shows (the builders).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
+import numpy as np
 import plotly.graph_objects as go
 
 from plots.axes import decade_axis, log10_range
-from plots.style import HEIGHT, LEGEND_ABOVE, LEGEND_RIGHT, MARGIN, MARGIN_ABOVE, chart_title, legend_below
+from plots.style import (
+    HEIGHT,
+    LEGEND_ABOVE,
+    LEGEND_RIGHT,
+    MARGIN,
+    MARGIN_ABOVE,
+    born_told_apart,
+    chart_title,
+    legend_below,
+    told_apart_changes,
+)
 
 
 def merge(base: dict, extra: dict) -> dict:
@@ -62,9 +78,15 @@ def names(traces: Iterable[dict]) -> list[str]:
 
 def figure(traces: Sequence[dict], title: str, x_title: str, y_title: str, log_y: bool = False,
            height: int = HEIGHT, legend: Literal["right", "above"] = "right", *, shapes: Sequence[dict] = (),
-           annotations: Sequence[dict] = (), layout: dict | None = None) -> go.Figure:
+           annotations: Sequence[dict] = (), layout: dict | None = None, told_apart: bool = False) -> go.Figure:
     """The figure `style.layout(fig, title, x_title, y_title, log_y, height, legend)` gives a figure with
-    these traces, shapes and annotations, built once; `layout` is merged over the result."""
+    these traces, shapes and annotations, built once; `layout` is merged over the result. `told_apart`:
+    with its lines told apart already (`style.tell_apart`, done on the dicts: a chart rebuilt at every
+    poll is then not updated trace by trace through Plotly when it is drawn)."""
+    if told_apart:
+        traces = list(traces)
+        for i, update in told_apart_changes(traces):
+            traces[i] = merge(traces[i], update)
     above = legend == "above"
     spec: dict = {"title": chart_title(title, top=above), "height": height,
                   "margin": dict(MARGIN_ABOVE if above else MARGIN),
@@ -84,4 +106,93 @@ def figure(traces: Sequence[dict], title: str, x_title: str, y_title: str, log_y
         spec = merge(spec, {"yaxis": decade_axis(log10_range(list(traces) + lines)) or {}})
     if layout:
         spec = merge(spec, layout)
-    return go.Figure({"data": list(traces), "layout": spec})
+    whole = {"data": list(traces), "layout": spec}
+    live, previous = getattr(_REUSE, "live", False), getattr(_REUSE, "fig", None)
+    _REUSE.live, _REUSE.fig = False, None                # one figure per `reusing` block
+    fig = _patched(previous, whole) if previous is not None else None
+    if fig is None:
+        fig = go.Figure(whole)
+    if live:
+        _BUILT[id(fig)] = (fig, whole, edition(fig) + 1)
+        if len(_BUILT) > BUILT_KEEP:
+            _BUILT.pop(next(iter(_BUILT)))
+    return born_told_apart(fig) if told_apart else fig
+
+
+# ------------------------------------------------------------------ a live chart updated, not rebuilt
+_REUSE = threading.local()           # the figure the next `figure()` call of this thread may update
+_BUILT: dict[int, tuple[go.Figure, dict, int]] = {}   # id(figure) → (figure, the dict it was built from, edition)
+BUILT_KEEP = 256                     # live charts kept (two a watching session): the oldest is rebuilt
+
+
+@contextmanager
+def reusing(previous: go.Figure | None) -> Iterator[None]:
+    """Inside: the first `figure()` call is a live chart's (kept, to be updated at the next poll); it updates
+    `previous` in place (and returns it) where the new figure has
+    the same structure as the one `previous` was built from — the same traces, keys, shapes and labels,
+    only values changed (a live chart at the next poll: its arrays, its axis range) — setting only the
+    values that changed, each through Plotly's own validation as a build would: the figure is then the
+    one `figure()` would build, value for value (tests/engine/test_live_figures.py). `previous` must not
+    have been changed since it was built (its caller draws it as built), nor be drawn elsewhere."""
+    _REUSE.live, _REUSE.fig = True, previous
+    try:
+        yield
+    finally:
+        _REUSE.live, _REUSE.fig = False, None
+
+
+def edition(fig: Any) -> int:
+    """How many times this figure object was built or updated by `figure()` (0: never): a cache keyed on
+    the object (`ui.charts`) keys on its edition too."""
+    kept = _BUILT.get(id(fig))
+    return kept[2] if kept is not None and kept[0] is fig else 0
+
+
+def _patched(fig: go.Figure | None, whole: dict) -> go.Figure | None:
+    """`fig` updated to `whole`'s values, or None where it cannot be (not built by `figure()`, or another
+    structure)."""
+    kept = _BUILT.get(id(fig)) if fig is not None else None
+    if kept is None or kept[0] is not fig:
+        return None
+    changes: list[tuple[tuple, Any]] = []
+    if not _diff(kept[1], whole, (), changes):
+        return None
+    for path, value in changes:
+        target: Any = fig
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+    return fig
+
+
+_LISTS_OF_PARTS = ("data", "shapes", "annotations")     # lists whose items are compared key by key
+
+
+def _diff(old: Any, new: Any, path: tuple, changes: list) -> bool:
+    """Collect (path, new value) where `new` differs from `old`; False where their structure differs."""
+    if isinstance(old, dict) or isinstance(new, dict):
+        # the same keys (in any order: Plotly takes a trace's "type" out and puts it back at the end)
+        if (not (isinstance(old, dict) and isinstance(new, dict)) or old.keys() != new.keys()
+                or old.get("type") != new.get("type")):
+            return False
+        return all(_diff(old[k], new[k], (*path, k), changes) for k in new)
+    if path and path[-1] in _LISTS_OF_PARTS and isinstance(new, (list, tuple)):
+        if not isinstance(old, (list, tuple)) or len(old) != len(new):
+            return False
+        return all(_diff(a, b, (*path, i), changes) for i, (a, b) in enumerate(zip(old, new)))
+    if not _same(old, new):
+        changes.append((path, new))
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same type (arrays: same dtype, shape and values, NaN equal to NaN)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f")))
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False

@@ -21,6 +21,8 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
     present(fig, height) -> fig          a copy for a lecture screen: text ≥ `PRESENTER_FONT` px
     tell_apart(fig) -> fig               no two lines of the legend told apart by colour alone (every
                                          chart the app draws passes through it: `ui/charts.py`)
+    told_apart_changes(traces)           what it changes, for Plotly traces or trace dicts (`spec.figure`
+                                         builds a live chart told apart: `born_told_apart`)
     CHART_CONFIG                         the Plotly config the pages pass to `st.plotly_chart`
 No builder sets a template: in the app every chart takes Streamlit's chart theme (the light theme of
 `.streamlit/config.toml`), the same on every page.
@@ -79,32 +81,43 @@ MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star", "triangle-
 FEW_POINTS = 120           # a line with at most this many points can carry markers without smearing
 
 
+def _field(trace: Any, *path: str) -> Any:
+    """A trace's property at `path` ("line", "dash"), from a Plotly trace or a trace dict (None: not set)."""
+    for name in path:
+        if trace is None:
+            return None
+        trace = trace.get(name) if isinstance(trace, dict) else getattr(trace, name)
+    return trace
+
+
 def _line_style(trace: Any) -> tuple[str, str | None]:
     """(dash, marker symbol or None): what tells a line apart from another of the same colour."""
-    mode = trace.mode or "lines"
-    symbol = (trace.marker.symbol or "circle") if "markers" in mode else None
-    return (trace.line.dash or "solid", symbol)
+    mode = _field(trace, "mode") or "lines"
+    symbol = (_field(trace, "marker", "symbol") or "circle") if "markers" in mode else None
+    return (_field(trace, "line", "dash") or "solid", symbol)
 
 
 def _is_line(trace: Any) -> bool:
-    return (trace.type in ("scatter", "scattergl") and "lines" in (trace.mode or "lines")
-            and trace.fill in (None, "none") and trace.line.width != 0)
+    return ((_field(trace, "type") or "scatter") in ("scatter", "scattergl")
+            and "lines" in (_field(trace, "mode") or "lines")
+            and _field(trace, "fill") in (None, "none") and _field(trace, "line", "width") != 0)
 
 
-def tell_apart(fig: go.Figure) -> go.Figure:
-    """No two lines of the legend told apart by colour alone: a line whose dash and marker an earlier
-    line already has gets markers of a symbol not yet used (a line of few points) or a dash not yet used
-    (a dense line), and so do the pieces it is drawn in (same legend group). Colour-blind safe whatever
-    the colours; the first line of each style keeps its look."""
+def told_apart_changes(traces: Any) -> list[tuple[int, dict]]:
+    """What `tell_apart` changes: (index of a trace, the update it gets), for Plotly traces or trace dicts.
+    A line whose dash and marker an earlier line already has gets markers of a symbol not yet used (a
+    line of few points) or a dash not yet used (a dense line), and so do the pieces it is drawn in
+    (same legend group)."""
     used: set[tuple[str, str | None]] = set()
-    changed: dict[str, dict] = {}
-    for trace in fig.data:
-        if not _is_line(trace) or trace.showlegend is False:
+    changes: list[tuple[int, dict]] = []
+    groups: dict[str, dict] = {}
+    for i, trace in enumerate(traces):
+        if not _is_line(trace) or _field(trace, "showlegend") is False:
             continue
         style = _line_style(trace)
         if style in used:
-            n = len(trace.x) if trace.x is not None else 0
-            if n <= FEW_POINTS:
+            x = _field(trace, "x")
+            if (len(x) if x is not None else 0) <= FEW_POINTS:
                 symbol = next((m for m in MARKERS if (style[0], m) not in used), MARKERS[0])
                 update = {"mode": "lines+markers", "marker": {"symbol": symbol, "size": 7}}
                 style = (style[0], symbol)
@@ -112,13 +125,37 @@ def tell_apart(fig: go.Figure) -> go.Figure:
                 dash = next((d for d in DASHES if (d, style[1]) not in used), DASHES[-1])
                 update = {"line": {"dash": dash}}
                 style = (dash, style[1])
-            trace.update(update)
-            if trace.legendgroup:
-                changed[trace.legendgroup] = update
+            changes.append((i, update))
+            if _field(trace, "legendgroup"):
+                groups[_field(trace, "legendgroup")] = update
         used.add(style)
-    for trace in fig.data:                  # the other pieces of a changed line (not in the legend)
-        if trace.showlegend is False and _is_line(trace) and trace.legendgroup in changed:
-            trace.update(changed[trace.legendgroup])
+    for i, trace in enumerate(traces):        # the other pieces of a changed line (not in the legend)
+        if _field(trace, "showlegend") is False and _is_line(trace) and _field(trace, "legendgroup") in groups:
+            changes.append((i, groups[_field(trace, "legendgroup")]))
+    return changes
+
+
+_BORN_APART: dict[int, tuple[go.Figure, int]] = {}   # figures built told apart (`spec.figure(…, told_apart=True)`)
+
+
+def born_told_apart(fig: go.Figure) -> go.Figure:
+    """Note that `fig` was built with its lines told apart (`tell_apart` then has nothing to do while it
+    keeps these traces: a live chart built at every poll is not read back through Plotly once more)."""
+    if len(_BORN_APART) >= 256:
+        _BORN_APART.clear()
+    _BORN_APART[id(fig)] = (fig, len(fig.data))
+    return fig
+
+
+def tell_apart(fig: go.Figure) -> go.Figure:
+    """No two lines of the legend told apart by colour alone (`told_apart_changes`), in place. Colour-blind
+    safe whatever the colours; the first line of each style keeps its look."""
+    born = _BORN_APART.get(id(fig))
+    if born is not None and born[0] is fig and born[1] == len(fig.data):
+        return fig
+    traces = fig.data
+    for i, update in told_apart_changes(traces):
+        traces[i].update(update)
     return fig
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from plots.describe import describe, figure_table, title_of
+from plots.spec import edition
 from plots.style import CHART_CONFIG, drawn, tell_apart
 from ui.a11y import screen_reader
 from ui.markdown import md
@@ -27,20 +28,45 @@ DATA_LABEL = "Data: {title} (as a table)"      # the expander under every chart
 DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py styles it)
 
 
-_SPOKEN: dict[int, tuple[Any, str]] = {}     # id(figure) → (figure, its description): a live page redraws
-SPOKEN_KEEP = 256                            # the same (memoised) figures twice a second
+_SEEN: dict[int, tuple[Any, tuple[int, int], str, bool]] = {}   # id(figure) → (figure, its version, its
+SEEN_KEEP = 256                     # description, told apart): a live page redraws the same (memoised) figures
+
+
+def _version(fig: Any) -> tuple[int, int]:
+    """What tells a figure object's states apart: its traces, and its updates in place (`plots.spec.edition`)."""
+    return len(fig.data), edition(fig)
+
+
+def _seen(fig: Any) -> tuple[Any, tuple[int, int], str, bool] | None:
+    """What was kept for this figure object, while it is as it was then."""
+    kept = _SEEN.get(id(fig))
+    return kept if kept is not None and kept[0] is fig and kept[1] == _version(fig) else None
+
+
+def _keep(fig: Any, told_apart: bool) -> str:
+    text = describe(fig)
+    if len(_SEEN) >= SEEN_KEEP:
+        _SEEN.clear()
+    _SEEN[id(fig)] = (fig, _version(fig), text, told_apart)
+    return text
 
 
 def _described(fig: Any) -> str:
-    """`describe(fig)`, once per figure object (the pages keep a figure until what it shows changes)."""
-    kept = _SPOKEN.get(id(fig))
-    if kept is not None and kept[0] is fig:
-        return kept[1]
-    text = describe(fig)
-    if len(_SPOKEN) >= SPOKEN_KEEP:
-        _SPOKEN.clear()
-    _SPOKEN[id(fig)] = (fig, text)
-    return text
+    """`describe(fig)`, once per figure object and version (the pages keep a figure until what it shows
+    changes)."""
+    kept = _seen(fig)
+    return kept[2] if kept is not None else _keep(fig, False)
+
+
+def _prepared(fig: Any) -> tuple[Any, str]:
+    """(`tell_apart(fig)`, `describe` of it), once per figure object and version: a live page keeps a
+    figure until what it shows changes (`ui.state.memo`) and redraws it at every poll; both read every
+    trace through Plotly's property machinery."""
+    kept = _seen(fig)
+    if kept is not None and kept[3]:
+        return fig, kept[2]
+    fig = tell_apart(fig)             # in place; applying it again changes nothing (tests/engine/test_chart_text.py)
+    return fig, _keep(fig, True)
 
 
 def text_alternative(fig: Any, summary: str = "") -> str:
@@ -53,8 +79,8 @@ def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict
     """`fig` with its text alternative before it and its data one click away under it. `summary`: the
     page's sentence about this chart (the verdict, the gradient's story), if it has one."""
     where = where if where is not None else st
-    fig = tell_apart(fig)
-    text = text_alternative(fig, summary)
+    fig, described = _prepared(fig)
+    text = " ".join(part for part in ("Chart:", summary.strip(), described) if part)    # `text_alternative`
     screen_reader(text, where)
     plotly_kwargs.setdefault("width", "stretch")
     where.plotly_chart(fig, key=key, config={**CHART_CONFIG, **(config or {})}, **plotly_kwargs)

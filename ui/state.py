@@ -135,6 +135,12 @@ def memo(slot_name: str, name: str, key: tuple, build: Callable[[], Any], store:
     return value
 
 
+def memo_value(slot_name: str, name: str, store: str = "figs") -> Any:
+    """What `memo` keeps for (slot, name) now (None: nothing yet)."""
+    hit = slot(slot_name).memos.get(store, {}).get(name)
+    return None if hit is None else hit[1]
+
+
 def key(prefix: str, section: str, name: str) -> str:
     """The session-state key of one control: e.g. key("pg", "m", "cell") == "pg.m.cell"."""
     return f"{prefix}.{section}.{name}"

@@ -32,7 +32,7 @@ from typing import Any
 import streamlit as st
 
 from plots.gradients import (
-    add_profile,
+    Profile,
     first_probe,
     gates_figure,
     gradient_heatmap_figure,
@@ -43,6 +43,7 @@ from plots.gradients import (
 from plots.marks import mark_row, mark_x
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
+from plots.spec import reusing
 from plots.style import COLORS
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.data.windows import naive_loss, naive_split
@@ -73,7 +74,7 @@ from ui.live import (
 from ui.markdown import md
 from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
 from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
-from ui.state import memo
+from ui.state import memo, memo_value
 from ui.text_views import text_section
 
 WEIGHTS_NOTE = ("This replay's weights at step {step} are being computed again, exactly (by training to that "
@@ -125,6 +126,20 @@ def _chart(fig: Any, slot: str, name: str, summary: str = "") -> None:
 def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
     """Rebuild a figure only when what it shows changed (`ui.state.memo`)."""
     return memo(slot, name, key, build)
+
+
+def _previous(slot: str, name: str, plain: bool) -> Any:
+    """The figure a chart rebuilt at every poll may update in place (`plots.spec.reusing`): the one it shows
+    now, where that one was a plain build and the next is one too (nothing drawn over it after its build:
+    no ghost run, no scrubber's mark); else None (a new build)."""
+    shown = memo_value(slot, name)
+    return shown if plain and shown is not None and memo_value(slot, name, "plain") is shown else None
+
+
+def _plain(slot: str, name: str, fig: Any, plain: bool) -> Any:
+    """Note whether `fig`, the chart `name` now, is a plain build (see `_previous`)."""
+    memo(slot, name, (id(fig), plain), lambda: fig if plain else None, store="plain")
+    return fig
 
 
 def _cell_name(ctx: RunContext | None) -> str:
@@ -250,9 +265,10 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
     steps, epochs = (snap.steps, snap.epochs) if snap else ([], [])
 
     def build() -> Any:
-        fig = loss_figure(steps, epochs, baseline_mse(w), opts.log_loss, baseline_label=label)
-        if steps or epochs:
-            fig.update_yaxes(title_text=task.loss_label)
+        plain = ghost is None and not _chosen(at)
+        with reusing(_previous(slot, "loss", plain)):
+            fig = _plain(slot, "loss", loss_figure(steps, epochs, baseline_mse(w), opts.log_loss,
+                                                   baseline_label=label, y_title=task.loss_label), plain)
         if ghost is not None:
             add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
         if _chosen(at):
@@ -299,20 +315,20 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
     """The latest ‖∂L/∂hₜ‖ profile (or the scrubber's moment's) with the epoch-0 one (grey, dotted) beside
     it, so the class sees what training did to it, and a ghost run's latest profile (dashed)."""
     def build() -> Any:
+        # one build, the overlays included: `add_profile` and `update_layout` on a built figure cost as much
+        # again (its validation, its legend and log axis redone), and this chart is rebuilt at every epoch
         _, probe, where = shown_probe(snap, at) or (None, None, "")
-        fig = gradient_time_figure(probe, opts.log_grad, opts.theory)
+        overlays, title = [], "Gradient through time ‖∂L/∂hₜ‖"
         if probe:
             first = first_probe(snap.epochs)
             title = f"Gradient through time ‖∂L/∂hₜ‖ ({where})"
             if first is not None and first[1] is not probe:
-                add_profile(fig, first[1], f"epoch {first[0]} (start)", opts.log_grad,
-                            color=COLORS["baseline"], dash="dot", opacity=0.9)
+                overlays.append(Profile(first[1], f"epoch {first[0]} (start)", COLORS["baseline"], "dot", 0.9))
                 title = f"Gradient through time ‖∂L/∂hₜ‖: {where}, dotted epoch {first[0]}"
-            fig.update_layout(title_text=title)
         if ghost is not None:
-            add_profile(fig, latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", opts.log_grad,
-                        color=COLORS["ghost"], dash="dash", opacity=0.85)
-        return fig
+            overlays.append(Profile(latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", COLORS["ghost"],
+                                    "dash", 0.85))
+        return gradient_time_figure(probe, opts.log_grad, opts.theory, title=title, overlays=overlays)
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
     return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at)),
@@ -416,9 +432,14 @@ def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOpti
                   at: Scrub | None = None) -> Any:
     tc = ctx.train_cfg if ctx else None
     steps = snap.steps if snap else []
-    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)),
-                 lambda: _marked(grad_norm_figure(steps, tc.clip if tc else "off", tc.clip_value if tc else None,
-                                                  opts.log_grad), at))
+    def build() -> Any:
+        plain = not _chosen(at)
+        with reusing(_previous(slot, "grad_norm", plain)):
+            fig = _plain(slot, "grad_norm", grad_norm_figure(steps, tc.clip if tc else "off",
+                                                             tc.clip_value if tc else None, opts.log_grad), plain)
+        return _marked(fig, at)
+
+    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)), build)
 
 
 def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,

@@ -1,0 +1,88 @@
+"""The Playground's live view redrawn poll after poll is the view a new session draws of the same moment:
+every chart (the loss and gradient-norm charts are updated in place, `plots.spec.reusing`), every text
+alternative and caption — nothing a redraw skipped or kept is stale."""
+
+import json
+from dataclasses import replace
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from plots.spec import edition
+from rnn_core.config import DataConfig, TrainConfig
+from rnn_core.nn.model_config import ModelConfig
+from rnn_core.nn.train import run_to_end
+from tests.conftest import slot_of
+from ui.live import RunContext
+from ui.run_files import prepare_windows
+
+
+@pytest.fixture(scope="module")
+def run():
+    """A small run's context and records (sine, T = 8, H = 4, 6 epochs of 7 steps, the probe every 2nd)."""
+    data = DataConfig(dataset="sine", timesteps=8, params={"length": 240})
+    windows = prepare_windows(data)
+    model = replace(ModelConfig(hidden_size=4), input_size=windows.n_features,
+                    output_size=int(windows.y_train.shape[1]))
+    train = TrainConfig(batch_size=24, epochs=6, probe_every=2, clip="norm", clip_value=0.05)
+    _, records = run_to_end(model, train, windows)
+    return RunContext(model, data, train, windows), [r for r in records if r["kind"] != "end"]
+
+
+def _page():
+    """The Playground's live view (`ui.views.run_parts`, both parts) of a run that has reached record `shown`."""
+    import streamlit as st
+
+    from rnn_core.serve.history import History, Snapshot
+    from ui.live import get_context, get_run, set_run
+    from ui.views import run_parts
+
+    class Running:
+        status = "running"
+
+        def __init__(self, ctx, records):
+            self.records, self.total = records, ctx.train_cfg.epochs
+
+        def snapshot(self, max_points: int = 1500) -> Snapshot:
+            h = History()
+            for r in self.records[:st.session_state.shown]:
+                h.add(r)
+            return Snapshot(status="running", steps=h.recent_steps(max_points), epochs=list(h.epochs), end=None,
+                            epoch=h.epoch, step=h.step, total_epochs=self.total, steps_per_epoch=7,
+                            elapsed=1.0, version=h.version)
+
+        def stop(self) -> None:
+            """Nothing runs."""
+
+    if "started" not in st.session_state:
+        st.session_state.started = True
+        set_run("pg", Running(st.session_state.ctx, st.session_state.records), st.session_state.ctx)
+    each_step, each_epoch = run_parts("pg", get_context("pg"))
+    snap = get_run("pg").snapshot()
+    each_step(snap, get_context("pg"))
+    each_epoch(snap, get_context("pg"))
+
+
+def _drawn(at) -> tuple[dict, list[str]]:
+    """Every chart's spec by its id, and every text on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    texts = [m.value for m in (*at.markdown, *at.caption)]
+    return charts, texts
+
+
+def _session(run, shown: int) -> AppTest:
+    ctx, records = run
+    at = AppTest.from_function(_page, default_timeout=60)
+    at.session_state.ctx, at.session_state.records, at.session_state.shown = ctx, records, shown
+    return at.run()
+
+
+def test_a_redraw_after_new_steps_draws_what_a_new_session_draws(run):
+    live = _session(run, 3)
+    for shown in (4, 9, 10, 17, 30, 31, len(run[1])):      # a few steps, an epoch, a probe, the last record
+        live.session_state.shown = shown
+        live.run()
+        assert _drawn(live) == _drawn(_session(run, shown)), shown
+    loss = slot_of(live).memos["figs"]["loss"][1]
+    assert edition(loss) > 1                              # the loss chart was updated in place, not rebuilt
