@@ -18,6 +18,7 @@ portal where Streamlit opens tooltips and menus into a named landmark, and on a 
 moves the chosen chart's legend under its plot (beside it, at lecture size, it squeezed the plot).
 
     key_script()          once per script run (app.py): installs the listener once per browser tab
+    script_html()         the script it sends (no "<" before a letter: the sanitiser would drop it)
     KEYMAP                {key: widget keys, first match wins}
     css_class(widget_key) the class Streamlit gives a keyed widget's container (`st-key-…`)
 
@@ -176,13 +177,18 @@ _JS = """
 """
 
 
-def key_script() -> None:
-    """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
+def script_html() -> str:
+    """The `<script>` element `key_script` sends. Streamlit's sanitiser (DOMPurify) drops a whole element
+    whose text holds a "<" before a letter or "/": the script may hold none (tests/pages/test_key_script.py)."""
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
+    return _JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG}
+
+
+def key_script() -> None:
+    """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG},
-                unsafe_allow_javascript=True)
+        st.html(script_html(), unsafe_allow_javascript=True)
 
 
 HIDE_CSS = f".st-key-{_HIDE} {{ display: none !important; }}"
