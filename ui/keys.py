@@ -18,6 +18,7 @@ portal where Streamlit opens tooltips and menus into a named landmark, and on a 
 moves the chosen chart's legend under its plot (beside it, at lecture size, it squeezed the plot).
 
     key_script()          once per script run (app.py): installs the listener once per browser tab
+    script_html()         the script it sends (no "<" before a letter: the sanitiser would drop it)
     KEYMAP                {key: widget keys, first match wins}
     css_class(widget_key) the class Streamlit gives a keyed widget's container (`st-key-…`)
 
@@ -126,10 +127,48 @@ _JS = """
       for (const gd of document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')) {
         const legend = gd._fullLayout && gd._fullLayout.legend;
         if (legend && legend.orientation !== 'h' && getComputedStyle(gd).getPropertyValue('%(legend)s').trim() === '1')
-          window.Plotly.relayout(gd, {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left',
-                                      'legend.y': -0.3, 'legend.yanchor': 'top', 'margin.l': 70, 'margin.r': 10,
-                                      'title.font.size': 18});
+          window.Plotly.restyle(gd, {name: gd.data.map(t => wrap(t.name, Math.floor((gd.clientWidth - 70) / 7)))})
+            .then(() => window.Plotly.relayout(gd, phoneLayout(gd))).then(() => clearLegend(gd, 3));
       }
+  };
+  // (the legend under the plot, below the x axis's title; the chart's title and the x axis's title wrapped
+  // onto lines that fit the phone's width, where they were cut at its right edge)
+  // Plotly's line break, spelled so that the page's HTML sanitiser (DOMPurify: a script whose text holds
+  // a "<" before a letter is dropped, whole) keeps this script
+  const BR = '\\x3cbr>';
+  const wrap = (text, chars) => {
+    const lines = [''];
+    for (const word of String(text || '').replace(/\\x3cbr>/g, ' ').split(' ')) {
+      const last = lines[lines.length - 1];
+      if (last && (last + ' ' + word).replace(/\\x3c[^>]+>/g, '').length > chars) lines.push(word);
+      else lines[lines.length - 1] = last ? last + ' ' + word : word;
+    }
+    return lines.join(BR);
+  };
+  const phoneLayout = gd => {
+    const L = gd._fullLayout, width = gd.clientWidth || innerWidth, size = 15, small = 13;
+    const title = (L.title && L.title.text) || '', xtitle = (L.xaxis && L.xaxis.title && L.xaxis.title.text) || '';
+    const wrapped = wrap(title, Math.floor((width - 20) / (0.6 * size))), lines = wrapped.split(BR).length;
+    return {'legend.orientation': 'h', 'legend.x': 0, 'legend.xanchor': 'left', 'legend.yanchor': 'top',
+            'legend.y': -0.3, 'legend.font.size': small, 'margin.l': 60, 'margin.r': 10,
+            'title.font.size': size, 'title.text': wrapped,
+            // (Plotly anchors a title of several lines by its first: the pad makes room for the rest)
+            'title.y': 1, 'title.yanchor': 'top', 'title.pad.t': 4 + 1.3 * size * (lines - 1),
+            'margin.t': 12 + 1.3 * size * lines + 1.3 * size * (lines - 1),
+            'xaxis.title.text': wrap(xtitle, Math.floor((width - 70) / (0.55 * small))),
+            'xaxis.title.font.size': small, 'xaxis.tickfont.size': small, 'yaxis.tickfont.size': small,
+            'yaxis.title.font.size': small};
+  };
+  // the legend placed under the x axis's title, the bottom margin holding both: measured once drawn (the
+  // legend's place is a fraction of the plot's height, which the margin it needs changes)
+  const clearLegend = (gd, tries) => {
+    const xt = gd.querySelector('.xtitle'), lg = gd.querySelector('.legend .bg'), plot = gd.querySelector('.nsewdrag');
+    if (!tries || !xt || !lg || !plot) return;
+    const under = xt.getBoundingClientRect().bottom - plot.getBoundingClientRect().bottom + 4;
+    if (lg.getBoundingClientRect().top >= xt.getBoundingClientRect().bottom - 1) return;
+    const L = gd._fullLayout, bottom = under + lg.getBoundingClientRect().height + 6;
+    window.Plotly.relayout(gd, {'margin.b': bottom, 'legend.y': -under / Math.max(40, L.height - L._size.t - bottom)})
+      .then(() => clearLegend(gd, tries - 1));
   };
   new MutationObserver(reach).observe(document.body, {childList: true, subtree: true});
   reach();
@@ -138,13 +177,18 @@ _JS = """
 """
 
 
-def key_script() -> None:
-    """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
+def script_html() -> str:
+    """The `<script>` element `key_script` sends. Streamlit's sanitiser (DOMPurify) drops a whole element
+    whose text holds a "<" before a letter or "/": the script may hold none (tests/pages/test_key_script.py)."""
     keymap = {key: [("!" if k.startswith("!") else "") + css_class(k.lstrip("!")) for k in widgets]
               for key, widgets in KEYMAP.items()}
+    return _JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG}
+
+
+def key_script() -> None:
+    """Install the remote's keys and the keyboard fix-ups in this tab (once; a no-op after that)."""
     with st.container(key=_HIDE):
-        st.html(_JS % {"keymap": json.dumps(keymap), "flag": PRESENTER_FLAG, "blank": BLANK, "legend": LEGEND_FLAG},
-                unsafe_allow_javascript=True)
+        st.html(script_html(), unsafe_allow_javascript=True)
 
 
 HIDE_CSS = f".st-key-{_HIDE} {{ display: none !important; }}"

@@ -41,6 +41,7 @@ PARAMS = ("presenter", "chart")  # the URL params this module owns
 CHART_HEIGHT = 440              # px of the chosen chart: bar + buttons + status + chart fit in 720 px
 AROUND_CHART = 720 - CHART_HEIGHT   # px the page shows above and below the chart, at any screen size
 AROUND_ON_PHONE = 440           # px above and below the chosen chart on a phone (pickers and buttons stacked)
+UNDER_ON_PHONE = 130            # px of a phone's chart below the first screen: its x axis's title and legend
 _FILL = "presenter-chart"       # key prefix of the container that sizes the chosen chart to the screen
 SCRUBBER_HEIGHT = 64            # px of the scrubber's row above the chart once a run can be scrubbed
 _FILL_SCRUBBED = "presenter-scrubbed"   # … the same container with the scrubber's row above it
@@ -71,18 +72,19 @@ _CSS = """
   [data-testid="stMain"] [data-testid="stSliderTickBarMin"],
   [data-testid="stMain"] [data-testid="stSliderTickBarMax"] { font-size: 1.15rem; }
   @media (max-width: PHONEpx) {
-    /* a phone: the pickers stack above the status line; the chart fills the rest of the first screen */
+    /* a phone: the pickers stack above the status line; the chart's plot fills the rest of the first
+       screen, its x axis's title and its legend (ui/keys.py moves it under the plot) follow below it */
     [data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.05rem; }
-    [data-testid="stVerticalBlock"][class*="st-key-FILL"] { height: max(280px, calc(100svh - ON_PHONEpx)) !important;
-      --rnn-legend-under: 1; }      /* ui/keys.py moves this chart's legend under the plot */
+    [data-testid="stVerticalBlock"][class*="st-key-FILL"] {
+      height: max(400px, calc(100svh - ON_PHONEpx + UNDERpx)) !important; --rnn-legend-under: 1; }
     [data-testid="stVerticalBlock"][class*="st-key-SCRUBBED"] {
-      height: max(280px, calc(100svh - ON_PHONEpx - SCRUBBERpx)) !important; --rnn-legend-under: 1; }
+      height: max(400px, calc(100svh - ON_PHONEpx - SCRUBBERpx + UNDERpx)) !important; --rnn-legend-under: 1; }
   }
 </style>
 """.replace("SCRUBBED", _FILL_SCRUBBED).replace("FILL", _FILL).replace("SMIN", str(CHART_HEIGHT - SCRUBBER_HEIGHT)) \
     .replace("SAROUND", str(AROUND_CHART + SCRUBBER_HEIGHT)).replace("SCRUBBER", str(SCRUBBER_HEIGHT)) \
     .replace("MIN", str(CHART_HEIGHT)).replace("ON_PHONE", str(AROUND_ON_PHONE)).replace("AROUND", str(AROUND_CHART)) \
-    .replace("PHONE", str(PHONE))
+    .replace("PHONE", str(PHONE)).replace("UNDER", str(UNDER_ON_PHONE))
 
 
 def is_on() -> bool:

@@ -2,7 +2,7 @@
 taps Train and looks at the first screen: the five run buttons in one row, each a touch target, the
 status line and then the whole plot area of the first chart (the presenter's chosen one) on it, the
 settings folded away (the sidebar collapsed), and nothing overlapping anything else; in presenter view no
-Plotly toolbar over the chart's title."""
+Plotly toolbar over the chart's title, and its long titles and legends wrapped within the phone's width."""
 
 import pytest
 
@@ -110,3 +110,34 @@ def test_a_phone_in_presenter_view_has_no_toolbar_over_the_chart_title(streamlit
     s = _check_first_screen(page)
     assert s["title"] is not None
     assert s["toolbar"] is None or not _hit(s["toolbar"], s["title"]), (s["toolbar"], s["title"])   # …not here
+
+# the chosen chart's parts, as the phone shows them (title, plot area, axis titles, legend entries), once its
+# legend lies under the plot clear of the x axis's title (`ui/keys.py` moves it there once the chart is drawn,
+# and again each time Streamlit draws the chart anew); null before
+CHART_PARTS = """() => {
+  const box = el => { const r = el.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const chart = document.querySelector('[data-testid="stMain"] .js-plotly-plot');
+  if (!(chart && chart._fullLayout && chart._fullLayout.legend.orientation === 'h')) return null;
+  const one = sel => { const el = chart.querySelector(sel); return el ? box(el) : null; };
+  const parts = {chart: box(chart), title: one('.gtitle'), plot: one('.nsewdrag'), xtitle: one('.xtitle'),
+                 ytitle: one('.ytitle'), legend: one('.legend .bg'),
+                 entries: [...chart.querySelectorAll('.legend .legendtext')].map(box)};
+  return parts.legend && parts.xtitle && parts.legend.t >= parts.xtitle.b - 1 ? parts : null;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chart", ["overlay", "gradient"])
+def test_a_phone_in_presenter_view_shows_the_whole_chart_with_nothing_cut_or_overlapping(streamlit_server, phone,
+                                                                                        chart):
+    """The Gradient Lab's long titles and legends at 390 px: the title wrapped within the chart, the legend
+    under the x axis's title, every legend entry within the screen."""
+    page = phone
+    page.goto(f"{streamlit_server}/gradient-lab?presenter=1&chart={chart}")
+    wait_idle(page, timeout=120_000)
+    s = page.wait_for_function(CHART_PARTS, timeout=60_000).json_value()     # the legend clear of the x title
+    box, title = s["chart"], s["title"]
+    assert box["l"] - 1 <= title["l"] and title["r"] <= min(box["r"], W) + 1 and title["t"] >= box["t"] - 1, s
+    assert not _hit(title, s["plot"]) and not _hit(title, s["ytitle"]), s
+    assert s["xtitle"]["r"] <= W and s["xtitle"]["l"] >= 0, s["xtitle"]
+    assert all(e["r"] <= W for e in s["entries"]), s["entries"]                          # no entry cut
