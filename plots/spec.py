@@ -24,6 +24,7 @@ Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), l
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -113,16 +114,22 @@ def figure(traces: Sequence[dict], title: str, x_title: str, y_title: str, log_y
     if fig is None:
         fig = go.Figure(whole)
     if live:
-        _BUILT[id(fig)] = (fig, whole, edition(fig) + 1)
-        if len(_BUILT) > BUILT_KEEP:
-            _BUILT.pop(next(iter(_BUILT)))
+        _keep_built(fig, whole)
     return born_told_apart(fig) if told_apart else fig
 
 
 # ------------------------------------------------------------------ a live chart updated, not rebuilt
 _REUSE = threading.local()           # the figure the next `figure()` call of this thread may update
-_BUILT: dict[int, tuple[go.Figure, dict, int]] = {}   # id(figure) → (figure, the dict it was built from, edition)
-BUILT_KEEP = 256                     # live charts kept (two a watching session): the oldest is rebuilt
+_BUILT: dict[int, tuple[weakref.ref, dict, int]] = {}  # id(figure) → (the figure, the dict it was built from,
+                                                        # edition), while the figure lives (a session keeps it)
+
+
+def _keep_built(fig: go.Figure, whole: dict) -> None:
+    """Remember what a live chart was built from, for as long as the figure itself lives."""
+    n = edition(fig)
+    if n == 0:
+        weakref.finalize(fig, _BUILT.pop, id(fig), None)
+    _BUILT[id(fig)] = (weakref.ref(fig), whole, n + 1)
 
 
 @contextmanager
@@ -145,14 +152,14 @@ def edition(fig: Any) -> int:
     """How many times this figure object was built or updated by `figure()` (0: never): a cache keyed on
     the object (`ui.charts`) keys on its edition too."""
     kept = _BUILT.get(id(fig))
-    return kept[2] if kept is not None and kept[0] is fig else 0
+    return kept[2] if kept is not None and kept[0]() is fig else 0
 
 
 def _patched(fig: go.Figure | None, whole: dict) -> go.Figure | None:
     """`fig` updated to `whole`'s values, or None where it cannot be (not built by `figure()`, or another
     structure)."""
     kept = _BUILT.get(id(fig)) if fig is not None else None
-    if kept is None or kept[0] is not fig:
+    if kept is None or kept[0]() is not fig:
         return None
     changes: list[tuple[tuple, Any]] = []
     if not _diff(kept[1], whole, (), changes):

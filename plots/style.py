@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import html
 import math
+import weakref
 from typing import Any, Literal
 
 import plotly.colors as pc
@@ -135,15 +136,17 @@ def told_apart_changes(traces: Any) -> list[tuple[int, dict]]:
     return changes
 
 
-_BORN_APART: dict[int, tuple[go.Figure, int]] = {}   # figures built told apart (`spec.figure(…, told_apart=True)`)
+_BORN_APART: dict[int, tuple[weakref.ref, int]] = {}   # figures built told apart (`spec.figure(…, told_apart=True)`)
 
 
 def born_told_apart(fig: go.Figure) -> go.Figure:
     """Note that `fig` was built with its lines told apart (`tell_apart` then has nothing to do while it
-    keeps these traces: a live chart built at every poll is not read back through Plotly once more)."""
-    if len(_BORN_APART) >= 256:
-        _BORN_APART.clear()
-    _BORN_APART[id(fig)] = (fig, len(fig.data))
+    keeps these traces: a live chart built at every poll is not read back through Plotly once more).
+    Noted for as long as the figure lives."""
+    kept = _BORN_APART.get(id(fig))
+    if kept is None or kept[0]() is not fig:
+        weakref.finalize(fig, _BORN_APART.pop, id(fig), None)
+    _BORN_APART[id(fig)] = (weakref.ref(fig), len(fig.data))
     return fig
 
 
@@ -151,7 +154,7 @@ def tell_apart(fig: go.Figure) -> go.Figure:
     """No two lines of the legend told apart by colour alone (`told_apart_changes`), in place. Colour-blind
     safe whatever the colours; the first line of each style keeps its look."""
     born = _BORN_APART.get(id(fig))
-    if born is not None and born[0] is fig and born[1] == len(fig.data):
+    if born is not None and born[0]() is fig and born[1] == len(fig.data):
         return fig
     traces = fig.data
     for i, update in told_apart_changes(traces):

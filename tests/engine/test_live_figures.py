@@ -8,7 +8,7 @@ import pytest
 
 from plots.gradients import Profile, add_profile, gradient_time_figure
 from plots.series import grad_norm_figure, loss_figure
-from plots.spec import figure, reusing, scatter
+from plots.spec import edition, figure, reusing, scatter
 from plots.style import COLORS, tell_apart
 
 
@@ -104,3 +104,17 @@ def test_overlays_built_at_once_are_what_add_profile_draws(log_y, layers, overla
     fig.update_layout(title_text=title)
     # as drawn: `ui.charts.chart` tells its lines apart (the one build has them told apart already)
     assert gradient_time_figure(shown, log_y, True, title=title, overlays=drawn).to_dict() == tell_apart(fig).to_dict()
+
+
+def test_what_a_live_chart_was_built_from_does_not_keep_it_alive():
+    """A session's charts go with the session: what `reusing` remembers of a figure holds no reference to it."""
+    import gc
+    import weakref
+
+    with reusing(None):
+        fig = loss_figure(*_records(30), 0.3)
+    assert edition(fig) == 1
+    gone = weakref.ref(fig)
+    del fig
+    gc.collect()
+    assert gone() is None
