@@ -12,7 +12,17 @@ import re
 
 import pytest
 
-from bench import browser_latency, common, overhead, payload, run_all, scaling, stock_setup, stop_latency
+from bench import (
+    browser_latency,
+    common,
+    overhead,
+    payload,
+    redraw_parts,
+    run_all,
+    scaling,
+    stock_setup,
+    stop_latency,
+)
 
 RATIO = r"\d+\.\d\d×"
 
@@ -97,6 +107,14 @@ def test_stop_latency_quick_prints_a_time_per_run_and_the_cli(capsys, tmp_path):
 def test_run_all_rejects_an_unknown_step(capsys):
     assert run_all.main(["--quick", "--skip", "nonsense"]) == 2
     assert "Unknown step(s) nonsense" in capsys.readouterr().err
+
+
+def test_redraw_parts_prints_both_parts_of_the_live_view(capsys, tmp_path):
+    records = tmp_path / "records.json"
+    redraw_parts.main(["--epochs", "2", "--redraws", "4", "--warm", "1", "--records", str(records)])
+    out = capsys.readouterr().out
+    assert re.search(r"step-level part .*\| \d+\.\d ms", out) and re.search(r"epoch-level part .*\| \d+\.\d ms", out)
+    assert "3 redraws" in out and records.exists()
 
 
 def test_linear_fit_and_verdict():
