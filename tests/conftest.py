@@ -47,6 +47,16 @@ def pytest_configure(config):
         os.environ.setdefault(name, value)
 
 
+@pytest.fixture(autouse=True)
+def fresh_shared_evaluations():
+    """Each test evaluates its own runs: the evaluations the app shares between sessions replaying one
+    run (`ui.live.shared_evaluation`, kept per process) start empty."""
+    live = sys.modules.get("ui.live")
+    if live is not None:
+        live.forget_evaluations()
+    yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
     """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""

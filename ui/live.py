@@ -44,6 +44,7 @@ import copy
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -77,6 +78,9 @@ POLL_SECONDS = 0.5       # shortest redraw interval while a run trains
 SLOW_SECONDS = 2.0       # shortest redraw interval of what changes once an epoch (`live_area(slow=…)`)
 MAX_POLL_SECONDS = 5.0   # longest: a slow laptop still sees the run move
 REDRAW_SHARE = 0.4       # a redraw may take at most this share of the interval (the rest is for the user)
+QUEUED_POLL_SECONDS = 2.0   # shortest redraw interval while a page's runs all wait in the queue: its place
+                            # in the queue moves slowly, and a room waiting for slots must not take the
+                            # server's time from the runs that train (K = 32: 30 pages polling twice a second)
 
 
 @dataclass
@@ -350,6 +354,15 @@ def _status(slot: str) -> str | None:
     return getattr(get_run(slot), "status", None)
 
 
+def poll_floor(slots: tuple[str, ...], interval: float) -> float:
+    """The shortest redraw interval for these slots' runs: `interval`, or QUEUED_POLL_SECONDS while none of
+    them trains and one waits in the queue (it leaves the queue: the next redraw sees it and polls faster)."""
+    statuses = [_status(s) for s in slots]
+    if "queued" in statuses and "running" not in statuses:
+        return max(interval, QUEUED_POLL_SECONDS)
+    return interval
+
+
 def _phase(slot: str) -> str | None:
     """The slot's status as the page's layout sees it: queued and running are both "active" (the same
     buttons, the same polling), so a run leaving the queue needs no full rerun."""
@@ -375,7 +388,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     state = slot_state(slot)
     state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
     waiting = "active" in statuses or pending
-    every = poll_interval(state.redraw_cost or 0.0, interval) if waiting else None
+    every = poll_interval(state.redraw_cost or 0.0, poll_floor(slots, interval)) if waiting else None
 
     @st.fragment(run_every=every)
     def _area() -> None:
@@ -400,7 +413,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
         cost = max(time.monotonic() - start, late)
         smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
         state.redraw_cost, state.redraw_at = smooth, start
-        wanted = poll_interval(smooth, interval)
+        wanted = poll_interval(smooth, poll_floor(slots, interval))
         if not fragment_rerun():
             # drawn as part of a full run: let it finish (a full run cut short by st.rerun() left the
             # browser holding the widgets' defaults, e.g. a link's settings lost when the link started a
@@ -621,23 +634,82 @@ def evaluation_for(slot: str, closed_loop_steps: int | None = None) -> dict | No
     if not getattr(run, "model_ready", lambda: True)():     # a replay's weights, still being computed
         return cached
     w = ctx.windows
+
+    def compute() -> tuple[dict, Any]:
+        evaluation = evaluate(run.model, w, stateful_streams=streams_read(ctx.train_cfg))
+        job = None
+        if w.task == "forecast":
+            frozen = copy.deepcopy(run.model)                  # the weights of now
+            n, start = closed_loop_plan(w)
+            job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start,
+                                       streams_read(ctx.train_cfg))
+        return evaluation, job
+
+    key = replay_key(run, snap.step, closed_loop_steps)
     try:
         with run.lock, interruptible(script_interrupt()):     # a closed tab / a click ends it early
-            evaluation = evaluate(run.model, w, stateful_streams=streams_read(ctx.train_cfg))
-            frozen = copy.deepcopy(run.model) if w.task == "forecast" else None   # the weights of now
+            evaluation, job = compute() if key is None else shared_evaluation(key, compute)
     except Interrupted:
         slot_state(slot).evaluate_again = True     # a rerun asked for meanwhile: `live_area` tries again
         return cached
     slot_state(slot).evaluate_again = False
-    job = None
-    if frozen is not None:
-        n, start = closed_loop_plan(w)
-        job = _CLOSED_LOOPS.submit(closed_loop_job, ctx.model_cfg, frozen, w, closed_loop_steps or n, start,
-                                   streams_read(ctx.train_cfg))
     result = {"evaluation": evaluation, "closed": None, "closed_note": None, "closed_job": job,
               "version": snap.version, "step": snap.step}
     slot_state(slot).evaluation = result
     return result
+
+
+# A room replaying one run: its evaluation at a step is the same for every session (the same weights on the
+# same data), so it is computed once (a K = 16 room spent 43 % of the server's time evaluating it 16 times)
+SHARED_EVALUATIONS = 16          # the evaluations (and closed-loop jobs) kept, least recently used first out
+_EVALUATIONS: OrderedDict[tuple, tuple[dict, Any]] = OrderedDict()
+_EVALUATING: dict[tuple, threading.Event] = {}
+_EVALUATIONS_LOCK = threading.Lock()
+
+
+def replay_key(run: Any, step: int, closed_loop_steps: int | None = None) -> tuple | None:
+    """What decides a replay's evaluation at `step`: the key of the run it replays (a computation or a stored
+    run: settings, data, seed, code), the step and the closed loop's length; None for any other run."""
+    source = getattr(run, "source", None)
+    key = getattr(source, "key", None) or getattr(getattr(source, "stored", None), "key", None)
+    return None if key is None else (key, int(step), closed_loop_steps)
+
+
+def shared_evaluation(key: tuple, compute: Callable[[], tuple[dict, Any]]) -> tuple[dict, Any]:
+    """`compute()` once per key for every session asking (read-only results): the others wait for it (a
+    click or a closed tab ends their wait, `rnn_core.interrupt`), and take it from the last
+    SHARED_EVALUATIONS kept."""
+    from rnn_core.interrupt import checkpoint
+
+    while True:
+        with _EVALUATIONS_LOCK:
+            if key in _EVALUATIONS:
+                _EVALUATIONS.move_to_end(key)
+                return _EVALUATIONS[key]
+            event, mine = _EVALUATING.get(key), False
+            if event is None:
+                event, mine = _EVALUATING.setdefault(key, threading.Event()), True
+        if not mine:
+            while not event.wait(0.1):
+                checkpoint()
+            continue                               # kept now, or its computation was cut short: try again
+        try:
+            value = compute()
+            with _EVALUATIONS_LOCK:
+                _EVALUATIONS[key] = value
+                while len(_EVALUATIONS) > SHARED_EVALUATIONS:
+                    _EVALUATIONS.popitem(last=False)
+            return value
+        finally:
+            with _EVALUATIONS_LOCK:
+                _EVALUATING.pop(key, None)
+            event.set()
+
+
+def forget_evaluations() -> None:
+    """Drop every kept evaluation (tests; a server keeps the last SHARED_EVALUATIONS)."""
+    with _EVALUATIONS_LOCK:
+        _EVALUATIONS.clear()
 
 
 def closed_loop_job(model_cfg, model, windows, n_steps: int, start: str,

@@ -73,3 +73,21 @@ def test_poll_interval_follows_the_redraw_cost():
     assert poll_interval(0.0) == POLL_SECONDS                   # cheap redraws: the usual half second
     assert poll_interval(0.8) == 2.0                            # a redraw may take 40 % of the interval
     assert poll_interval(60.0) == MAX_POLL_SECONDS              # a very slow machine still sees movement
+
+
+def test_a_page_whose_runs_all_wait_in_the_queue_polls_slowly(monkeypatch):
+    """A room waiting for slots: a queued run's page redraws every QUEUED_POLL_SECONDS, not twice a second
+    (K = 32 students, 30 of them queued, took the server from the two runs that trained); a page with a
+    run that trains (its ghost may wait) polls as usual."""
+    import types
+
+    import ui.live as live
+
+    runs = {"pg": "queued", "pg.ghost": None}
+    monkeypatch.setattr(live, "get_run", lambda slot: types.SimpleNamespace(status=runs[slot]) if runs[slot] else None)
+    assert live.poll_floor(("pg",), live.POLL_SECONDS) == live.QUEUED_POLL_SECONDS > live.POLL_SECONDS
+    assert live.poll_interval(0.0, live.poll_floor(("pg", "pg.ghost"), live.POLL_SECONDS)) == live.QUEUED_POLL_SECONDS
+    runs["pg"] = "running"                                       # out of the queue: the usual half second
+    assert live.poll_floor(("pg",), live.POLL_SECONDS) == live.POLL_SECONDS
+    runs["pg.ghost"] = "queued"                                  # the ghost waits, the run trains: still fast
+    assert live.poll_floor(("pg", "pg.ghost"), live.POLL_SECONDS) == live.POLL_SECONDS
