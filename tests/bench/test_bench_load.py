@@ -85,7 +85,8 @@ def test_ws_session_toggles_the_axis_and_switches_pages(streamlit_server):
             # the first run of a fresh server starts a worker process (torch's imports): a slow first time
             assert await s.until(lambda s: s.status() == "completed", timeout=300) is not None, seen(s)
             assert await s.until(lambda s: not s.running, timeout=120) is not None, seen(s)
-            assert s.loss["points"] > 0                                  # that script run's loss chart
+            # that run's loss chart (inside the suite it arrived after the script went idle once)
+            assert await s.until(lambda s: s.loss is not None and s.loss["points"] > 0, timeout=60) is not None, seen(s)
             before = s.loss["axis"]
             await s.set_bool("Log loss axis", before != "log")
             assert await s.until(lambda s: s.loss["axis"] != before, timeout=120) is not None, seen(s)
