@@ -157,27 +157,30 @@ def _passes(cfg, cell: str, keys: list[tuple]) -> list[list[tuple]]:
 def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
     """Per seed, of the network of `cfg.cell` drawn with it, along the first sample of its `lab_batch`:
     {"norms": `probe.jacobian_product_norms`, "gate_path": `probe.gate_path_norms` (a cell with a gate
-    path, else []), "sigma_max": σ_max of the layer}, kept like the probes. Read-only."""
+    path, else []), "sigma_max": σ_max of the layer}, kept like the probes; the seeds not kept are computed
+    together (`jacobian_stack.jacobian_norms_stack`, each seed's numbers those it gets alone). Read-only."""
+    from rnn_core.nn.jacobian_stack import jacobian_norms_stack
     from rnn_core.nn.models import build_model, spectra
-    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
+    from rnn_core.nn.probe import gate_path_norms
 
-    out = []
-    for seed in seeds:
-        key = ("jacobian", layer, *probe_key(cfg, cfg.cell, seed))
-        with _lock:
-            kept = _kept.get(key)
-            if kept is not None:
-                _kept.move_to_end(key)
-        if kept is None:
-            with one_thread():
-                model = build_model(cfg.model_config(), seed=seed)
-                X, _ = lab_batch(cfg, seed)
-                kept = {"norms": jacobian_product_norms(model, X, layer=layer),
-                        "gate_path": gate_path_norms(model, X, layer=layer) if cell_of(cfg.cell).gate_path else [],
-                        "sigma_max": spectra(model)[layer]["sigma_max"]}
-            _keep({key: kept})
-        out.append(kept)
-    return out
+    keys = {seed: ("jacobian", layer, *probe_key(cfg, cfg.cell, seed)) for seed in seeds}
+    with _lock:
+        found = {seed: _kept[k] for seed, k in keys.items() if k in _kept}
+        for seed in found:
+            _kept.move_to_end(keys[seed])
+    todo = [seed for seed in dict.fromkeys(seeds) if seed not in found]
+    if todo:
+        with one_thread():
+            models = [build_model(cfg.model_config(), seed=seed) for seed in todo]
+            X = [lab_batch(cfg, seed)[0] for seed in todo]                   # N × (B, T, 1)
+            norms = jacobian_norms_stack(models, X, layer=layer)
+            new = {seed: {"norms": n,
+                          "gate_path": gate_path_norms(m, x, layer=layer) if cell_of(cfg.cell).gate_path else [],
+                          "sigma_max": spectra(m)[layer]["sigma_max"]}
+                   for seed, m, x, n in zip(todo, models, X, norms)}
+        found.update(new)
+        _keep({keys[seed]: kept for seed, kept in new.items()})
+    return [found[seed] for seed in seeds]
 
 
 def _keep(found: dict) -> None:
