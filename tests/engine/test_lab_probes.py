@@ -99,3 +99,18 @@ def test_lab_jacobians_equal_each_seed_alone_whichever_seeds_were_kept():
         X, _ = lab.lab_batch(cfg, seed)
         assert got["norms"] == jacobian_product_norms(model, X)
         assert got["gate_path"] == gate_path_norms(model, X) and got["gate_path"]
+
+
+def test_networks_kept_across_a_change_of_t_or_input_scale_probe_as_fresh_ones():
+    cfg = LabConfig(cell="lstm", timesteps=10, hidden_size=4, seeds=2, forget_bias=0.5)
+    lab_probes.forget_probes()
+    first = lab_probes.lab_networks(cfg, "lstm", [0, 1])
+    for other in (cfg.replace(timesteps=11), cfg.replace(input_scale=0.9), cfg.replace(timesteps=11, gain=1.0)):
+        assert lab_probes.lab_networks(other, "lstm", [0, 1]) == first     # the same networks, not drawn again
+        for seed, got in zip((0, 1), lab_probes.lab_probes(other, "lstm", [0, 1])):
+            reference = lab.probe_at_init(other, "lstm", seed)
+            assert all(got[k] == reference[k] for k in KEYS), seed
+    # what draws a network does change it: the gain of the orthogonal init, the forget bias, the seed
+    for other in (cfg.replace(gain=1.5), cfg.replace(forget_bias=1.0)):
+        assert lab_probes.lab_networks(other, "lstm", [0])[0][0] is not first[0][0]
+    assert first[0][0] is not first[1][0]
