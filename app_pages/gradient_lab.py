@@ -113,7 +113,9 @@ def _figure(name: str, height: int):
 def _chart(name: str, height: int, summary: str = "", present: bool = False) -> None:
     """One of the Lab's charts, or in its place the memory budget's sentence refusing its computation."""
     try:        # built again only when its numbers change (`ui.lab.lab_chart`)
-        figure = lab_chart(name, c, lambda: _figure(name, height), height, normalise if name == "gradient" else None)
+        # presenter mode draws it at the lecture's height (`show_chart` changes the figure): its own build
+        figure = lab_chart(name, c, lambda: _figure(name, height), height, present,
+                           normalise if name == "gradient" else None)
     except BudgetError as exc:
         st.error(md(exc), icon=":material/memory:")
         return

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 
 from plots.axes import measured_axis, nice_step
 from plots.gradients import gradient_time_traces, latest_probe
@@ -41,8 +42,11 @@ def _band(x: list, lo: Sequence[float], hi: Sequence[float], color: str, name: s
 
 
 # ---------------------------------------------------------------------------------------- Gradient Lab
-# Each chart is built as one dict (`plots/spec.py`: Plotly validates it once), the same figure key for key
-# as add_trace / update_layout calls gave: a slider step of the Lab redraws all five.
+# Each chart is built as one dict (`plots/spec.py`), the same figure key for key as add_trace / update_layout
+# calls gave, without Plotly's validators (`LAB`: a slider step of the Lab redraws all five; a third of the
+# build): tests/engine/test_lab_figures.py holds their JSON and text alternatives equal to validated builds.
+LAB = {"validated": False}
+LAB_COLORSCALE = get_colorscale(DIVERGING)           # the phase diagram's scale written out, as validation gives it
 def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     """‖∂L/∂h_t‖ at initialisation: geometric mean over seeds per layer, the min–max band, the theory
     (σ_max·γ)^(T−1−t) — `gradients.gradient_time_figure`'s lines on the mean, the bands underneath, its log
@@ -59,7 +63,7 @@ def lab_gradient_figure(stats: dict, height: int = 380) -> go.Figure:
     T = stats.get("timesteps") or len(stats["grad_h"][0])
     return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
                   height=height, legend="above", shapes=shapes, annotations=notes,
-                  layout={"yaxis": measured_axis(traces) or {}})
+                  layout={"yaxis": measured_axis(traces) or {}}, **LAB)
 
 
 # Told apart by more than colour on the overlay (lines that coincide, colour-blind readers, a projector)
@@ -88,7 +92,7 @@ def overlay_figure(curves: dict[str, dict], normalised: bool = True, height: int
                                       "maxdisplayed": OVERLAY_MARKERS}))
     T = len(next(iter(curves.values()))["t"])
     return figure(traces, title, f"timestep t (0 = oldest input, {T - 1} = last)", what, log_y=True,
-                  height=height, legend="above")
+                  height=height, legend="above", **LAB)
 
 
 def phase_figure(phase: dict, height: int = 400) -> go.Figure:
@@ -105,7 +109,7 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
     step = nice_step(2 * span, 6)
     ticks = list(range(-step * math.floor(span / step), step * math.floor(span / step) + 1, step))
     heatmap = {"type": "heatmap", "z": np.where(np.isfinite(z), np.clip(z, -span, span), None).tolist(),
-               "x": [t[i] for i in cols], "y": phase["gains"], "colorscale": DIVERGING, "zmid": 0.0,
+               "x": [t[i] for i in cols], "y": phase["gains"], "colorscale": LAB_COLORSCALE, "zmid": 0.0,
                "zmin": -span, "zmax": span,
                "colorbar": {"title": {"text": "log₁₀(‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_T‖)"}, "tickvals": ticks,
                             "ticktext": [power_of_ten(k) for k in ticks]},
@@ -119,7 +123,7 @@ def phase_figure(phase: dict, height: int = 400) -> go.Figure:
                             f"σ_max·γ = 1 (gain ≈ {fixed(border, 2)})", "top left")
         shapes, notes = [line], [{**label, "font": {"color": COLORS["border"]}}]
     return figure([heatmap], title, "timestep t (0 = oldest input)", "gain of W_hh", height=height, legend="above",
-                  shapes=shapes, annotations=notes, layout={"hovermode": "closest"})
+                  shapes=shapes, annotations=notes, layout={"hovermode": "closest"}, **LAB)
 
 
 def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int = 320) -> go.Figure:
@@ -134,7 +138,7 @@ def singular_values_figure(spectra: list[dict], gamma: float = 1.0, height: int 
     line, label = hline(1.0 / gamma, {"color": COLORS["clip"], "dash": "dash"}, f"1/γ = {readable(1.0 / gamma)}",
                         "top right")
     return figure(bars, title, "index i", "σᵢ", height=height, legend="above", shapes=[line], annotations=[label],
-                  layout={"barmode": "group", "bargap": 0.1, "hovermode": "closest"})
+                  layout={"barmode": "group", "bargap": 0.1, "hovermode": "closest"}, **LAB)
 
 
 def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
@@ -156,7 +160,7 @@ def jacobian_figure(jac: dict, height: int = 320) -> go.Figure:
         traces.append(scatter(jac["k"], positive_list(jac["gate_path"]), mode="lines",
                               name="gate path alone ‖∏ diag(gⱼ)‖₂ (not a bound)",
                               line={"color": COLORS["reference"], "dash": "dashdot"}))
-    return figure(traces, title, "k (steps back)", "spectral norm", log_y=True, height=height, legend="above")
+    return figure(traces, title, "k (steps back)", "spectral norm", log_y=True, height=height, legend="above", **LAB)
 
 
 def truncation_figure(report: dict, height: int = 320) -> go.Figure:
