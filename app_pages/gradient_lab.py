@@ -33,6 +33,7 @@ from ui.lab import (
     cached_singular_values,
     current_preset,
     key,
+    lab_chart,
     lab_controls,
     load_lab_state,
     sync_lab_url,
@@ -111,8 +112,8 @@ def _figure(name: str, height: int):
 
 def _chart(name: str, height: int, summary: str = "", present: bool = False) -> None:
     """One of the Lab's charts, or in its place the memory budget's sentence refusing its computation."""
-    try:
-        figure = _figure(name, height)
+    try:        # built again only when its numbers change (`ui.lab.lab_chart`)
+        figure = lab_chart(name, c, lambda: _figure(name, height), height, normalise if name == "gradient" else None)
     except BudgetError as exc:
         st.error(md(exc), icon=":material/memory:")
         return

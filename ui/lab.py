@@ -8,7 +8,8 @@ widget keys, which Streamlit drops on a page switch), else the defaults. The URL
 `?preset=<key>` while the settings equal the preset last applied, else to the `lab.*` values that
 differ from the defaults (plus `presenter=1&chart=…` in presenter mode).
 Holds `load_lab_state()`, `lab_controls(container)`, `take_preset_note()`, `sync_lab_url(cfg)`,
-`current_preset(cfg)` and the `cached_*` functions.
+`current_preset(cfg)`, the `cached_*` functions and `lab_chart(name, cfg, build, *extra)` (a chart's figure,
+built again only when the settings that decide its numbers changed).
 Leaves to others: the computations (`rnn_core.lessons.lab`), the figures (`plots.lab`).
 """
 
@@ -25,7 +26,7 @@ from rnn_core.lessons.lab_probes import what_matters
 from rnn_core.nn.cells import CELLS
 from ui.controls import cell_select
 from ui.links import LAB, follow, link_params, write_address
-from ui.state import slot, widget_key
+from ui.state import memo, slot, widget_key
 
 SLOT = "lab"                            # the Lab's SlotState: settings, preset, link markers, note
 _PICK = widget_key(SLOT, "preset_pick")    # the sidebar preset menu
@@ -140,26 +141,45 @@ def _matters(cfg: dict, cells: tuple[str, ...] | None = None, **pins) -> dict:
     return asdict(what_matters(c, cells or (c.cell,)))
 
 
+def _chart_settings(name: str, cfg: dict) -> dict:
+    """The settings that decide chart `name`'s numbers (the key of its cached computation below)."""
+    if name == "overlay":
+        return _matters(cfg, tuple(CELLS), cell="rnn")
+    if name == "phase":
+        return _matters(cfg, gain=1.0, seeds=1)
+    if name == "singular":
+        return _matters(cfg, timesteps=2, input_scale=0.5, seeds=1)
+    return _matters(cfg)                                                 # the chosen cell's gradient, its Jacobians
+
+
+def lab_chart(name: str, cfg: dict, build, *extra):
+    """The figure `build()` gives for chart `name`, kept in this session and built again only when the settings
+    that decide its numbers (or `extra`: its height, what it divides by) changed: a slider step that leaves a
+    chart as it was (the gain and the phase diagram, the seeds and W_hh's spectrum, the forget bias of a cell
+    without a forget gate) neither recomputes nor rebuilds it, and `ui.charts` describes it once."""
+    return memo(SLOT, f"chart.{name}", (_chart_settings(name, cfg), *extra), build)
+
+
 def cached_profile(cfg: dict, normalise: bool) -> dict:
     return _profile(_matters(cfg), normalise)
 
 
 def cached_overlay(cfg: dict) -> dict:
-    return _overlay(_matters(cfg, tuple(CELLS), cell="rnn"))
+    return _overlay(_chart_settings("overlay", cfg))
 
 
 def cached_phase(cfg: dict) -> dict:
     # the phase diagram sweeps the gain itself, on one seed; a gated cell's forget bias still acts
-    return _phase(_matters(cfg, gain=1.0, seeds=1))
+    return _phase(_chart_settings("phase", cfg))
 
 
 def cached_singular_values(cfg: dict) -> list[dict]:
     # W_hh of seed 0: no input, no timesteps
-    return _singular_values(_matters(cfg, timesteps=2, input_scale=0.5, seeds=1))
+    return _singular_values(_chart_settings("singular", cfg))
 
 
 def cached_jacobians(cfg: dict) -> dict:
-    return _jacobians(_matters(cfg))
+    return _jacobians(_chart_settings("jacobian", cfg))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

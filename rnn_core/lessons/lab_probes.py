@@ -4,7 +4,9 @@ may be asked for again.
 Holds `lab_batch` (the inputs the Lab feeds a fresh network), `lab_probes(cfg, cell, seeds, gains)` (the probe
 of the network of `cell` drawn with each seed, at each gain, on its `lab_batch`), `lab_jacobians(cfg, seeds)`
 (its Jacobian products, per seed), `what_matters` and `probe_key` (the settings that decide one such
-network), `forget_probes`, and `check_lab_probe(cfg, cell)`: the memory budget asked before a probe is made.
+network), `forget_probes`, `lab_networks(cfg, cell, seeds, gains)` (the fresh networks themselves with their
+spectra, kept apart from the probes: a step of T or of the input scale draws the same weights) and
+`check_lab_probe(cfg, cell)`: the memory budget asked before a probe is made.
 Every Lab chart averages these over seeds (`lab.py`).
 
 Why: a slider step of the Lab used to probe about twenty networks one at a time (the three seeds of every
@@ -13,7 +15,9 @@ their count, not their size. Here the networks a chart needs are unrolled side b
 one pass for the seeds of a cell, one for the gains of the phase diagram), giving each network exactly the
 numbers `probe` gives it alone, and a probe is kept under the settings that decide it (`probe_key`): a change
 of the forget bias reprobes the LSTM only, a gain under the default init (which ignores it) nothing, one
-more seed that seed only. Kept: the last `KEEP` probes (and Jacobian products), least recently used first out.
+more seed that seed only, and a network is kept under the settings that draw it (`network_key`: not T, not the
+input scale), with its spectra. Kept: the last `KEEP` probes (and Jacobian products) and the networks of at most
+`NETWORK_FLOATS` weights, least recently used first out.
 Memory: a visitor's sliders decide it (LSTM, H = 256, 4 layers, T = 500 took 537 MB in the server), so every
 probe asks the budget's "step" row first with the probe's own estimate (`nn/step_memory.py`: PROBE_BYTES per
 float of T · (H · L · (blocks + 2) + F), LAB_BATCH windows a network), refused in one sentence that says which
@@ -39,6 +43,7 @@ from rnn_core.threads import one_thread
 LAB_BATCH = 8                    # sequences in the Lab's random probe batch
 KEEP = 512                       # probes kept (one network each; ~T·L·4 floats)
 STACK_FLOATS = 4_000_000         # at most N·B·T·H·L·blocks per pass: the autograd graph of a pass grows with it
+NETWORK_FLOATS = 8_000_000       # weights of the networks kept (float32: 32 MB; H = 32: about 2,000 networks)
 
 
 def lab_batch(cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,21 +113,56 @@ def probe_key(cfg, cell: str, seed: int, gain: float | None = None) -> tuple:
             float(c.input_scale), int(seed))
 
 
+def network_key(cfg, cell: str, seed: int, gain: float | None = None) -> tuple:
+    """What draws one fresh network: `probe_key` less what it is probed on (T, the input scale)."""
+    key = probe_key(cfg, cell, seed, gain)
+    return (*key[:1], *key[2:7], key[-1])
+
+
 _kept: OrderedDict[tuple, dict] = OrderedDict()
+_networks: OrderedDict[tuple, tuple] = OrderedDict()     # network_key → (model, spectra(model), its weights)
+_network_floats = [0]                                     # the weights of the networks kept
 _lock = threading.Lock()
 
 
 def forget_probes() -> None:
-    """Drop every kept probe."""
+    """Drop every kept probe and network."""
     with _lock:
         _kept.clear()
+        _networks.clear()
+        _network_floats[0] = 0
+
+
+def lab_networks(cfg, cell: str, seeds, gains=None) -> list[tuple]:
+    """(the model, `models.spectra` of it) of the fresh network of `cell` drawn with seeds[i] at gains[i] (None:
+    the config's gain), as `build_model` draws it; kept while asked for again. Read-only: they are shared."""
+    from rnn_core.nn.models import build_model, spectra
+
+    gains = list(gains) if gains is not None else [None] * len(seeds)
+    out = []
+    for seed, gain in zip(seeds, gains):
+        key = network_key(cfg, cell, seed, gain)
+        with _lock:
+            kept = _networks.get(key)
+            if kept is not None:
+                _networks.move_to_end(key)
+        if kept is None:
+            model = build_model(cfg.model_config(cell, gain), seed=seed)
+            kept = (model, spectra(model), sum(p.numel() for p in model.parameters()))
+            with _lock:
+                if key not in _networks:
+                    _networks[key] = kept
+                    _network_floats[0] += kept[2]
+                while _network_floats[0] > NETWORK_FLOATS and len(_networks) > 1:
+                    _network_floats[0] -= _networks.popitem(last=False)[1][2]
+        out.append(kept[:2])
+    return out
 
 
 def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | None] | None = None) -> list[dict]:
     """The probe (`probe.probe_lines`: loss, grad_h, grad_c, gate_path, theory, sigma_max, spectral_radius,
     gamma) of the network of `cell` drawn with seeds[i] at gains[i] (None or left out: the config's gain), on
     `lab_batch(cfg, seeds[i])`; the ones not kept are computed together. Read-only: the dicts are shared."""
-    from rnn_core.nn.models import build_model
     from rnn_core.nn.probe import probe_lines
 
     check_lab_probe(cfg, cell)                                           # before anything is allocated
@@ -136,11 +176,11 @@ def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | Non
     wanted = {k: (s, g) for k, s, g in zip(keys, seeds, gains)}
     for part in _passes(cfg, cell, todo):
         with one_thread():
-            models = [build_model(cfg.model_config(cell, wanted[k][1]), seed=wanted[k][0]) for k in part]
+            networks = lab_networks(cfg, cell, [wanted[k][0] for k in part], [wanted[k][1] for k in part])
             batches = [lab_batch(cfg, wanted[k][0]) for k in part]
             X = np.stack([b[0] for b in batches])                           # (N, B, T, 1)
             y = np.stack([b[1] for b in batches])                           # (N, B, 1)
-            probes = probe_lines(models, X, y)
+            probes = probe_lines([m for m, _ in networks], X, y, [s for _, s in networks])
         found.update(zip(part, probes))
         _keep(dict(zip(part, probes)))
     return [found[k] for k in keys]
@@ -157,27 +197,29 @@ def _passes(cfg, cell: str, keys: list[tuple]) -> list[list[tuple]]:
 def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
     """Per seed, of the network of `cfg.cell` drawn with it, along the first sample of its `lab_batch`:
     {"norms": `probe.jacobian_product_norms`, "gate_path": `probe.gate_path_norms` (a cell with a gate
-    path, else []), "sigma_max": σ_max of the layer}, kept like the probes. Read-only."""
-    from rnn_core.nn.models import build_model, spectra
-    from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms
+    path, else []), "sigma_max": σ_max of the layer}, kept like the probes; the seeds not kept are computed
+    together (`jacobian_stack.jacobian_norms_stack`, each seed's numbers those it gets alone). Read-only."""
+    from rnn_core.nn.jacobian_stack import jacobian_norms_stack
+    from rnn_core.nn.probe import gate_path_norms
 
-    out = []
-    for seed in seeds:
-        key = ("jacobian", layer, *probe_key(cfg, cfg.cell, seed))
-        with _lock:
-            kept = _kept.get(key)
-            if kept is not None:
-                _kept.move_to_end(key)
-        if kept is None:
-            with one_thread():
-                model = build_model(cfg.model_config(), seed=seed)
-                X, _ = lab_batch(cfg, seed)
-                kept = {"norms": jacobian_product_norms(model, X, layer=layer),
-                        "gate_path": gate_path_norms(model, X, layer=layer) if cell_of(cfg.cell).gate_path else [],
-                        "sigma_max": spectra(model)[layer]["sigma_max"]}
-            _keep({key: kept})
-        out.append(kept)
-    return out
+    keys = {seed: ("jacobian", layer, *probe_key(cfg, cfg.cell, seed)) for seed in seeds}
+    with _lock:
+        found = {seed: _kept[k] for seed, k in keys.items() if k in _kept}
+        for seed in found:
+            _kept.move_to_end(keys[seed])
+    todo = [seed for seed in dict.fromkeys(seeds) if seed not in found]
+    if todo:
+        with one_thread():
+            networks = lab_networks(cfg, cfg.cell, todo)
+            X = [lab_batch(cfg, seed)[0] for seed in todo]                   # N × (B, T, 1)
+            norms = jacobian_norms_stack([m for m, _ in networks], X, layer=layer)
+            new = {seed: {"norms": n,
+                          "gate_path": gate_path_norms(m, x, layer=layer) if cell_of(cfg.cell).gate_path else [],
+                          "sigma_max": spec[layer]["sigma_max"]}
+                   for seed, (m, spec), x, n in zip(todo, networks, X, norms)}
+        found.update(new)
+        _keep({keys[seed]: kept for seed, kept in new.items()})
+    return [found[seed] for seed in seeds]
 
 
 def _keep(found: dict) -> None:

@@ -189,7 +189,7 @@ def probe(model, X, y, loss: str = "mse", bptt_truncate: int = 0, state=None, we
     return record
 
 
-def probe_lines(models, X, y) -> list[dict]:
+def probe_lines(models, X, y, spectra_of: list[list[dict]] | None = None) -> list[dict]:
     """What the Gradient Lab reads of `probe`, for N networks of one configuration in one pass.
 
     `models` (N networks: the same cfg, their own weights), X (N, B, T, F), y (N, B, O), the loss "mse",
@@ -197,7 +197,8 @@ def probe_lines(models, X, y) -> list[dict]:
     "grad_c", "gate_path", "theory", "sigma_max", "spectral_radius", "gamma", "cut" of
     `probe(models[n], X[n], y[n])`, equal to them (tests/engine hold it); leaves out "gates" and
     "param_grad_norms" (no weight gradient is taken). One unroll of N networks costs about what one costs:
-    the steps are small, so their count, not their size, decides the time.
+    the steps are small, so their count, not their size, decides the time. `spectra_of`: `models.spectra` of
+    each model where the caller has them already.
     """
     X, y = _as_float64(X), _as_float64(y)
     cfg = models[0].cfg
@@ -216,7 +217,7 @@ def probe_lines(models, X, y) -> list[dict]:
     gamma, L = cell_of(cell).gamma, len(grad_h)
     out = []
     for n, (model, loss) in enumerate(zip(models, losses.tolist())):
-        spec = spectra(model)
+        spec = spectra_of[n] if spectra_of is not None else spectra(model)
         sigma_max = [s["sigma_max"] for s in spec]
         g_h = [g[n] for g in grad_h]
         theory = [_theory_line(g_l[-1], s * gamma, T) if bound_holds(cell, l, L) else []

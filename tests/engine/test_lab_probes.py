@@ -1,14 +1,17 @@
 """The Gradient Lab's networks probed side by side (`probe.probe_lines`, `lessons.lab_probes`) give each network
-bit for bit what `probe` gives it alone, and a kept probe is one whose settings really are the same."""
+bit for bit what `probe` gives it alone (their Jacobian products, `jacobian_stack`: what
+`jacobian_product_norms` gives it alone), and a kept probe is one whose settings really are the same."""
 
 import numpy as np
 import pytest
 
 from rnn_core.lessons import lab, lab_probes
 from rnn_core.lessons.lab import LabConfig
+from rnn_core.nn import probe as probe_module
 from rnn_core.nn.cells import CELLS, layers_error
+from rnn_core.nn.jacobian_stack import jacobian_norms_stack
 from rnn_core.nn.models import build_model
-from rnn_core.nn.probe import probe, probe_lines
+from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms, probe, probe_lines
 
 KEYS = ("timesteps", "loss", "grad_h", "grad_c", "gate_path", "theory", "sigma_max", "spectral_radius", "gamma",
         "cut")
@@ -70,3 +73,44 @@ def test_what_the_probe_key_leaves_out_does_not_change_the_probe(cell):
     ortho = base.replace(init="orthogonal")
     assert key(ortho, cell, 0) != key(ortho.replace(gain=2.5), cell, 0)
     assert probe_of(ortho, cell, 0) != probe_of(ortho.replace(gain=2.5), cell, 0)
+
+
+@pytest.mark.parametrize("cell,H,chunk", [(cell, H, None) for cell in CELLS for H in (3, 16)]
+                         + [("lstm", 5, 7), ("rnn", 4, 1)])
+def test_jacobian_products_of_seeds_side_by_side_equal_each_seed_alone(cell, H, chunk, monkeypatch):
+    cfg = LabConfig(cell=cell, timesteps=20, hidden_size=H, gain=1.3)
+    models = [build_model(cfg.model_config(), seed=s) for s in range(3)]
+    X = [lab.lab_batch(cfg, s)[0] for s in range(3)]
+    if chunk:        # a few steps' Jacobians at a time, as a long T at a large H gets them
+        monkeypatch.setattr(probe_module, "JACOBIAN_ELEMENTS", chunk * (2 * H if CELLS[cell].cell_state else H) ** 2)
+    alone = [jacobian_product_norms(m, x) for m, x in zip(models, X)]
+    together = jacobian_norms_stack(models, X)
+    assert together == alone                                             # bitwise: == on every float
+    assert alone[0] != alone[1] != alone[2]                              # three different networks
+
+
+def test_lab_jacobians_equal_each_seed_alone_whichever_seeds_were_kept():
+    cfg = LabConfig(cell="gru", timesteps=12, hidden_size=6, seeds=3)
+    lab_probes.forget_probes()
+    lab_probes.lab_jacobians(cfg, [1])
+    together = lab_probes.lab_jacobians(cfg, range(3))                   # seed 1 kept, seeds 0 and 2 in one pass
+    for seed, got in zip(range(3), together):
+        model = build_model(cfg.model_config(), seed=seed)
+        X, _ = lab.lab_batch(cfg, seed)
+        assert got["norms"] == jacobian_product_norms(model, X)
+        assert got["gate_path"] == gate_path_norms(model, X) and got["gate_path"]
+
+
+def test_networks_kept_across_a_change_of_t_or_input_scale_probe_as_fresh_ones():
+    cfg = LabConfig(cell="lstm", timesteps=10, hidden_size=4, seeds=2, forget_bias=0.5)
+    lab_probes.forget_probes()
+    first = lab_probes.lab_networks(cfg, "lstm", [0, 1])
+    for other in (cfg.replace(timesteps=11), cfg.replace(input_scale=0.9), cfg.replace(timesteps=11, gain=1.0)):
+        assert lab_probes.lab_networks(other, "lstm", [0, 1]) == first     # the same networks, not drawn again
+        for seed, got in zip((0, 1), lab_probes.lab_probes(other, "lstm", [0, 1])):
+            reference = lab.probe_at_init(other, "lstm", seed)
+            assert all(got[k] == reference[k] for k in KEYS), seed
+    # what draws a network does change it: the gain of the orthogonal init, the forget bias, the seed
+    for other in (cfg.replace(gain=1.5), cfg.replace(forget_bias=1.0)):
+        assert lab_probes.lab_networks(other, "lstm", [0])[0][0] is not first[0][0]
+    assert first[0][0] is not first[1][0]

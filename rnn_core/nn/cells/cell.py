@@ -99,12 +99,18 @@ def times_T(a: Tensor, W: Tensor) -> Tensor:
     gets alone: the N networks go through one batched product where torch takes each one's 2-D product
     (more than one output and one input, B·in·out ≥ `BATCHED_FROM`, or an inner size of one, a single
     product per entry, where no gradient flows back into a), one 2-D product each otherwise (a matrix
-    times a vector, a small product)."""
+    times a vector, a small product). An inner size of one where no gradient flows at all (N networks'
+    first layer reading one input feature) is the elementwise product a ⊙ Wᵀ: the same single product per
+    entry, a third of the batched product's cost, at every step of the Gradient Lab's probes."""
     if W.ndim == 2:
         return a @ W.T
     rows, out, inner = a.shape[-2], W.shape[-2], W.shape[-1]
-    if (inner == 1 and not a.requires_grad) or (inner > 1 and out > 1 and rows * inner * out >= BATCHED_FROM):
-        return a @ W.mT
+    if inner == 1 and not a.requires_grad:
+        # (a Wᵀ)_bj = a_b1 · W_j1: one product per entry, no sum
+        return a * W.mT if not W.requires_grad else a @ W.mT             # (N, B, out)
+    if inner > 1 and out > 1 and rows * inner * out >= BATCHED_FROM:
+        # torch.bmm is what `@` calls for two (N, ·, ·) operands, less its shape logic (same numbers)
+        return torch.bmm(a, W.mT) if a.ndim == 3 else a @ W.mT
     return torch.stack([a_n @ W_n.T for a_n, W_n in zip(a, W)])
 
 
