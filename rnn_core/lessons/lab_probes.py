@@ -198,9 +198,8 @@ def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
     """Per seed, of the network of `cfg.cell` drawn with it, along the first sample of its `lab_batch`:
     {"norms": `probe.jacobian_product_norms`, "gate_path": `probe.gate_path_norms` (a cell with a gate
     path, else []), "sigma_max": σ_max of the layer}, kept like the probes; the seeds not kept are computed
-    together (`jacobian_stack.jacobian_norms_stack`, each seed's numbers those it gets alone). Read-only."""
-    from rnn_core.nn.jacobian_stack import jacobian_norms_stack
-    from rnn_core.nn.probe import gate_path_norms
+    together (`jacobian_stack.jacobian_stack`, each seed's numbers those it gets alone). Read-only."""
+    from rnn_core.nn.jacobian_stack import jacobian_stack
 
     keys = {seed: ("jacobian", layer, *probe_key(cfg, cfg.cell, seed)) for seed in seeds}
     with _lock:
@@ -212,11 +211,9 @@ def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
         with one_thread():
             networks = lab_networks(cfg, cfg.cell, todo)
             X = [lab_batch(cfg, seed)[0] for seed in todo]                   # N × (B, T, 1)
-            norms = jacobian_norms_stack([m for m, _ in networks], X, layer=layer)
-            new = {seed: {"norms": n,
-                          "gate_path": gate_path_norms(m, x, layer=layer) if cell_of(cfg.cell).gate_path else [],
-                          "sigma_max": spec[layer]["sigma_max"]}
-                   for seed, (m, spec), x, n in zip(todo, networks, X, norms)}
+            lines = jacobian_stack([m for m, _ in networks], X, layer=layer)
+            new = {seed: {**line, "sigma_max": spec[layer]["sigma_max"]}
+                   for seed, (_, spec), line in zip(todo, networks, lines)}
         found.update(new)
         _keep({keys[seed]: kept for seed, kept in new.items()})
     return [found[seed] for seed in seeds]

@@ -1,13 +1,14 @@
 """The Jacobian products of N networks at once: `probe.jacobian_product_norms` for the Gradient Lab's seeds.
 
-Holds `jacobian_norms_stack(models, X, layer, sample)`: for N networks of one configuration (their own weights,
-their own inputs X[n]), ‖∏_{j=t+1..T} ∂h_j/∂h_{j−1}‖₂ for k = T−t = 1..T, each network's list bit for bit the
-one `probe.jacobian_product_norms(models[n], X[n], layer, sample)` gives alone (tests/engine/test_lab_probes.py).
+Holds `jacobian_stack(models, X, layer, sample)`: for N networks of one configuration (their own weights, their
+own inputs X[n]), "norms": ‖∏_{j=t+1..T} ∂h_j/∂h_{j−1}‖₂ for k = T−t = 1..T and "gate_path" (a cell with a gate
+path, else []), each network's lists bit for bit those `probe.jacobian_product_norms(models[n], X[n], layer,
+sample)` and `probe.gate_path_norms` give alone (tests/engine/test_lab_probes.py).
 
 Why: the running product P ← P·J_t is T small (S, S) products, each costing its count more than its size; N
-networks' products go through one batched product per step (torch hands each network to the 2-D product from
-`cells.BATCHED_FROM` multiply-adds up; below it, one 2-D product each, as `cells.times_T` does), their rescaling
-and their eigenproblems too: three seeds cost about what one did.
+networks' trajectories are one unroll (no gradient), their products go through one batched product per step
+(torch hands each network to the 2-D product from `cells.BATCHED_FROM` multiply-adds up; below it, one 2-D
+product each, as `cells.times_T` does), their rescaling and their eigenproblems too.
 Leaves to others: the reference and its conventions (`probe.jacobian_product_norms`: rescaling, the cap, the
 chunks of JACOBIAN_ELEMENTS), the step Jacobians (`cells.step_jacobians`), the trajectories (`probe.layer_trajectory`).
 """
@@ -21,9 +22,10 @@ from torch import Tensor
 
 from rnn_core.interrupt import checkpoint
 from rnn_core.nn import probe
-from rnn_core.nn.cells import step_jacobians
+from rnn_core.nn.cells import cell_of, copy_params, step_jacobians, unroll_stack
 from rnn_core.nn.cells.cell import BATCHED_FROM
-from rnn_core.nn.probe import THEORY_CAP, layer_trajectory
+from rnn_core.nn.inputs import as_input
+from rnn_core.nn.probe import THEORY_CAP, gate_path_from
 
 
 def _times(a: Tensor, b: Tensor) -> Tensor:
@@ -38,15 +40,46 @@ def _two_norms(Ps: Tensor) -> list[float]:
     return torch.linalg.eigvalsh(Ps.mT @ Ps)[:, -1].clamp_min(0).sqrt().tolist()
 
 
-def jacobian_norms_stack(models, X, layer: int = 0, sample: int = 0) -> list[list[float]]:
-    """Per network n: `probe.jacobian_product_norms(models[n], X[n], layer, sample)` (X a sequence of N batches
-    (B, T, F)), computed for as many networks at once as keep the Jacobians held within JACOBIAN_ELEMENTS."""
-    paths = [layer_trajectory(m, x, layer, sample) for m, x in zip(models, X)]   # N × (inputs, s_prev, b_y, params)
+def jacobian_stack(models, X, layer: int = 0, sample: int = 0) -> list[dict]:
+    """Per network n: {"norms": `probe.jacobian_product_norms(models[n], X[n], layer, sample)`, "gate_path":
+    `probe.gate_path_norms(models[n], X[n], layer, sample)` where the cell has a gate path, else []} (X a sequence
+    of N batches (B, T, F)), the products computed for as many networks at once as keep the Jacobians held
+    within JACOBIAN_ELEMENTS."""
+    paths, gates = _trajectories(models, X, layer, sample)              # N × (inputs, s_prev, b_y, params)
     T, S = paths[0][1].shape
     chunk = max(1, probe.JACOBIAN_ELEMENTS // (S * S))                   # steps held at once (the reference's)
     group = max(1, probe.JACOBIAN_ELEMENTS // (min(T, chunk) * S * S))   # networks at once
-    return [norms for i in range(0, len(models), group)
-            for norms in _stack_norms(models[i:i + group], paths[i:i + group], layer, chunk)]
+    norms = [n for i in range(0, len(models), group)
+             for n in _stack_norms(models[i:i + group], paths[i:i + group], layer, chunk)]
+    return [{"norms": n, "gate_path": gate_path_from(G) if G is not None else []} for n, G in zip(norms, gates)]
+
+
+def _trajectories(models, X, layer: int, sample: int) -> tuple[list[tuple], list[Tensor | None]]:
+    """`probe.layer_trajectory(models[n], X[n], layer, sample)` for every n from one unroll of the N networks on
+    their sample (no gradient), and the gate values (T, H) of the cell's gate path along it (None: no path)."""
+    cfg, cell = models[0].cfg, cell_of(models[0].cfg.cell)
+    xs = [as_input(torch.as_tensor(x), cfg.input_size, torch.float64)[sample] for x in X]   # N × (T, F)
+    if not 0 <= layer < cfg.num_layers:
+        raise ValueError(f"layer must be between 0 and {cfg.num_layers - 1}, got {layer}.")
+    with torch.no_grad():
+        u = unroll_stack(models, torch.stack(xs)[:, None])               # x (N, 1, T, F)
+    T = xs[0].shape[0]
+    paths, gates = [], []
+    for n, model in enumerate(models):
+        # the layer's inputs: x_t (T, F) for the first layer, the layer below's h_t (T, H) above it
+        inputs = xs[n] if layer == 0 else torch.cat([h[n] for h in u.h[layer - 1]])
+        states = torch.cat([h[n] for h in u.h[layer]])                   # (T, H)
+        if u.c is not None:
+            states = torch.cat([states, torch.cat([c[n] for c in u.c[layer]])], dim=1)   # (T, 2H)
+        s_prev = torch.cat([torch.zeros_like(states[:1]), states[:-1]])  # s_{t−1}, s_{−1} = 0
+        params = copy_params(model)
+        b_y = None
+        if cell.output_feedback:
+            b_y = params["head.bias"].expand(T, -1).clone()              # (T, O)
+            b_y[0] = 0.0                                                 # ŷ_0 = 0
+        paths.append((inputs, s_prev, b_y, params))
+        gates.append(torch.cat([g[n] for g in u.gates[layer][cell.gate_path[0]]]) if cell.gate_path else None)
+    return paths, gates
 
 
 def _stack_norms(models, paths: list[tuple], layer: int, chunk: int) -> list[list[float]]:

@@ -364,7 +364,11 @@ def gate_path_norms(model, X, layer: int = 0, sample: int = 0) -> list[float]:
     X = _inputs(model, X)
     with torch.no_grad():
         u = unrolled_forward(model, X[sample:sample + 1])
-    G = torch.stack(u.gates[layer][cell_of(cell).gate_path[0]])[:, 0]          # (T, H)
+    return gate_path_from(torch.stack(u.gates[layer][cell_of(cell).gate_path[0]])[:, 0])   # (T, H)
+
+
+def gate_path_from(G: Tensor) -> list[float]:
+    """`gate_path_norms` from the path's gate values G (T, H) along one sample."""
     # log ∏_{j=T−k..T−1} g_j for every k: a reversed cumulative sum of logs
     logs = torch.cumsum(torch.flip(torch.log(G), [0]), dim=0)            # (T, H), row k−1
     return [min(THEORY_CAP, math.exp(v)) for v in logs.max(dim=1).values.tolist()]

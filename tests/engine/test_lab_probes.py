@@ -9,7 +9,7 @@ from rnn_core.lessons import lab, lab_probes
 from rnn_core.lessons.lab import LabConfig
 from rnn_core.nn import probe as probe_module
 from rnn_core.nn.cells import CELLS, layers_error
-from rnn_core.nn.jacobian_stack import jacobian_norms_stack
+from rnn_core.nn.jacobian_stack import jacobian_stack
 from rnn_core.nn.models import build_model
 from rnn_core.nn.probe import gate_path_norms, jacobian_product_norms, probe, probe_lines
 
@@ -76,15 +76,16 @@ def test_what_the_probe_key_leaves_out_does_not_change_the_probe(cell):
 
 
 @pytest.mark.parametrize("cell,H,chunk", [(cell, H, None) for cell in CELLS for H in (3, 16)]
-                         + [("lstm", 5, 7), ("rnn", 4, 1)])
+                         + [("lstm", 5, 7), ("rnn", 4, 1), ("jordan", 6, 3)])
 def test_jacobian_products_of_seeds_side_by_side_equal_each_seed_alone(cell, H, chunk, monkeypatch):
     cfg = LabConfig(cell=cell, timesteps=20, hidden_size=H, gain=1.3)
     models = [build_model(cfg.model_config(), seed=s) for s in range(3)]
     X = [lab.lab_batch(cfg, s)[0] for s in range(3)]
     if chunk:        # a few steps' Jacobians at a time, as a long T at a large H gets them
         monkeypatch.setattr(probe_module, "JACOBIAN_ELEMENTS", chunk * (2 * H if CELLS[cell].cell_state else H) ** 2)
-    alone = [jacobian_product_norms(m, x) for m, x in zip(models, X)]
-    together = jacobian_norms_stack(models, X)
+    alone = [{"norms": jacobian_product_norms(m, x),
+              "gate_path": gate_path_norms(m, x) if CELLS[cell].gate_path else []} for m, x in zip(models, X)]
+    together = jacobian_stack(models, X)
     assert together == alone                                             # bitwise: == on every float
     assert alone[0] != alone[1] != alone[2]                              # three different networks
 
