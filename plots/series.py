@@ -129,7 +129,8 @@ def param_norms_figure(epochs: Sequence[dict], log_y: bool = True, max_params: i
                       legendrank=i)
               for i, name in enumerate(names)]
     return figure(traces, title, "epoch", "‖∂L/∂W‖", log_y, told_apart=True, layout={"legend": {
-        "orientation": "v", "y": 1.0, "x": 1.02, "xanchor": "left", "yanchor": "top", "font": {"size": 10}}})
+        "orientation": "v", "yref": "paper", "y": 1.0, "x": 1.02, "xanchor": "left", "yanchor": "top",
+        "font": {"size": 10}}})
 
 
 def spectra_figure(epochs: Sequence[dict], gamma: float = 1.0, matrix: str = "W_hh",

@@ -37,13 +37,13 @@ import plotly.graph_objects as go
 from plots.axes import decade_axis, log10_range
 from plots.style import (
     HEIGHT,
-    LEGEND_ABOVE,
     LEGEND_RIGHT,
     MARGIN,
     MARGIN_ABOVE,
     born_told_apart,
     chart_title,
     legend_below,
+    legend_over,
     told_apart_changes,
 )
 
@@ -94,9 +94,9 @@ def figure(traces: Sequence[dict], title: str, x_title: str, y_title: str, log_y
         for i, update in told_apart_changes(traces):
             traces[i] = merge(traces[i], update)
     above = legend == "above"
-    spec: dict = {"title": chart_title(title, top=above), "height": height,
+    spec: dict = {"title": chart_title(title), "height": height,
                   "margin": dict(MARGIN_ABOVE if above else MARGIN),
-                  "legend": dict(LEGEND_ABOVE if above else LEGEND_RIGHT), "hovermode": "x unified",
+                  "legend": legend_over(height) if above else dict(LEGEND_RIGHT), "hovermode": "x unified",
                   "xaxis": {"title": {"text": x_title}},
                   # log axes: 10ⁿ; linear ones: 12,000 (Plotly's "power" wrote a stock's 8,000 as 0.8×10⁴)
                   "yaxis": {"title": {"text": y_title}, "type": "log" if log_y else "linear",

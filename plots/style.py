@@ -6,7 +6,8 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
     MAGMA, DIVERGING                     the colour scales (sequential, and blue–white–red around 0)
     rgba(hex, alpha)                     a colour made transparent
     SPLIT_FILL, SPLIT_LABEL              the train / validation / test shading and names
-    chart_title(text, top=False) -> dict the title, left-aligned, `TITLE_SIZE` px
+    chart_title(text) -> dict            the title, left-aligned at the very top, `TITLE_SIZE` px
+    legend_over(height) -> dict          the "above" legend: under the title, the plot pushed down to hold it
     layout(fig, title, x_title, y_title, log_y=False, height=HEIGHT, legend="right") -> fig
                                          legend "right": above the plot at the right, moved under the
                                          plot when long (full-width charts); "above": on its own rows
@@ -65,14 +66,21 @@ HEIGHT = 330               # px of a chart (and of its placeholder) unless the c
 PRESENTER_FONT = 18        # px: the smallest text a lecture screen shows
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
-# "right": the legend above the plot at the right; a long one goes under the plot, one row per two
-# entries. "above": the title at the very top and the legend on its own rows between the title and
-# the plot, so that neither covers the other in a half-width column.
-LEGEND_RIGHT = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
-LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0.0}
-LEGEND_BELOW = {"yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0}
+# Where a legend goes, so that it covers neither the chart's title, nor its plot, nor its x axis's title:
+# "right": on one row above the plot at the right, under the title's line (the title is pinned at the top),
+#   for a legend that fits one row of a half-width chart (`_long`); a longer one goes under the plot.
+# "below": at the bottom of the figure, anchored to the figure (not to the plot, whose height a clamp or a
+#   wrapped legend changes); Plotly grows the bottom margin to hold it under the x axis's title, whatever
+#   number of rows it wraps into.
+# "above": on its own rows under the title (`legend_over`), anchored to the figure; Plotly grows the top
+#   margin to hold it over the plot (half-width columns, whose legends wrap).
+LEGEND_RIGHT = {"orientation": "h", "yref": "paper", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}
+LEGEND_BELOW = {"yref": "container", "yanchor": "bottom", "y": 0.0, "xanchor": "left", "x": 0.0}
 MARGIN = {"l": 60, "r": 20, "t": 60, "b": 45}
 MARGIN_ABOVE = {**MARGIN, "t": 96}
+TITLE_ROOM = 30            # px from a figure's top edge to below its title's line
+ROW_PX = 300               # px of one legend row above the plot of a half-width chart (1280 px screen)
+ENTRY_PX, CHAR_PX = 42, 5.4     # px of a legend entry: its symbol and gaps, and each character of its name
 LEGEND_ROW = 22            # px per row of a legend under the plot
 
 
@@ -177,10 +185,15 @@ SPLIT_FILL = {split: rgba(COLORS[split], alpha) for split, alpha in (("train", 0
 SPLIT_LABEL = {"train": "train", "val": "validation", "test": "test"}
 
 
-def chart_title(text: str, top: bool = False) -> dict:
-    """A chart's title, left-aligned; `top`: pinned to the very top (the "above" legend sits under it)."""
-    pinned = {"y": 0.985, "yanchor": "top"} if top else {}
-    return {"text": text, "x": 0.0, "xanchor": "left", **pinned, "font": {"size": TITLE_SIZE}}
+def chart_title(text: str) -> dict:
+    """A chart's title, left-aligned, pinned to the very top: a legend above the plot stays under it."""
+    return {"text": text, "x": 0.0, "xanchor": "left", "y": 0.985, "yanchor": "top", "font": {"size": TITLE_SIZE}}
+
+
+def legend_over(height: int) -> dict:
+    """The "above" legend of a figure `height` px tall: its rows from just under the title down."""
+    return {"orientation": "h", "yref": "container", "yanchor": "top", "y": 1 - TITLE_ROOM / height,
+            "xanchor": "left", "x": 0.0}
 
 
 def layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool = False,
@@ -188,8 +201,8 @@ def layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool =
     """Title, axis titles, height, legend placement ("right" or "above"), a unified hover; a log y axis
     labelled at powers of ten (`axes.decade_ticks`)."""
     above = legend == "above"
-    fig.update_layout(title=chart_title(title, top=above), height=height, margin=MARGIN_ABOVE if above else MARGIN,
-                      legend=LEGEND_ABOVE if above else LEGEND_RIGHT, hovermode="x unified")
+    fig.update_layout(title=chart_title(title), height=height, margin=MARGIN_ABOVE if above else MARGIN,
+                      legend=legend_over(height) if above else LEGEND_RIGHT, hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
     # log axes: 10ⁿ; linear ones: 12,000 (Plotly's "power" wrote a stock's 8,000 as 0.8×10⁴)
     fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear",
@@ -203,7 +216,7 @@ def layout(fig: go.Figure, title: str, x_title: str, y_title: str, log_y: bool =
 
 def legend_above(fig: go.Figure, title: str) -> go.Figure:
     """The "above" placement (title at the top, legend under it) for a figure laid out "right"."""
-    fig.update_layout(legend=LEGEND_ABOVE, margin=MARGIN_ABOVE, title=chart_title(title, top=True))
+    fig.update_layout(legend=legend_over(fig.layout.height or HEIGHT), margin=MARGIN_ABOVE, title=chart_title(title))
     return fig
 
 
@@ -213,15 +226,16 @@ def legend_names(fig: go.Figure) -> list[str]:
 
 
 def _long(names: list[str]) -> bool:
-    """A legend too long for one row above the plot (it would cover the title)."""
-    return len(names) > 4 or (len(names) > 2 and sum(map(len, names)) > 50)
+    """A legend too long for one row above the plot of a half-width chart: wrapped, its second row would
+    cover the title."""
+    return len(names) > 4 or sum(ENTRY_PX + CHAR_PX * len(name) for name in names) > ROW_PX
 
 
 def legend_below_if_long(fig: go.Figure, entries_before: int) -> None:
     """A legend that is (or, after overlay traces, got) long goes under the plot, never over the title;
     the chart grows by one row per two entries (`entries_before`: the entries before the overlay)."""
     update = legend_below(legend_names(fig), entries_before, fig.layout.height or HEIGHT,
-                          fig.layout.legend.y == LEGEND_BELOW["y"])
+                          fig.layout.legend.yref == LEGEND_BELOW["yref"])
     if update:
         fig.update_layout(**update)
 
@@ -264,7 +278,8 @@ def present(fig: go.Figure, height: int = 430) -> go.Figure:
     fig = go.Figure(fig)
     size = PRESENTER_FONT
     fig.update_layout(font={"size": size}, title_font_size=size + 6, height=height, legend_font_size=size,
-                      legend={"orientation": "v", "x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top"},
+                      legend={"orientation": "v", "x": 1.01, "xanchor": "left", "yref": "paper", "y": 1.0,
+                              "yanchor": "top"},
                       margin={"l": 95, "r": 20, "t": 60, "b": 75}, hoverlabel_font_size=size)
     fig.update_xaxes(tickfont_size=size, title_font_size=size + 2)
     fig.update_yaxes(tickfont_size=size, title_font_size=size + 2)

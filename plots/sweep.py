@@ -143,7 +143,7 @@ def trainability_figure(records: Sequence[dict], height: int = 420) -> go.Figure
         fig.update_xaxes(title_text="timesteps T", type="category", row=1, col=i)
     fig.update_yaxes(tickmode="array", tickvals=rows, ticktext=[readable(g) for g in gains])
     fig.update_yaxes(title_text="gain of W_hh", row=1, col=1)
-    fig.update_layout(title=chart_title(title, top=True), height=height, margin={**MARGIN, "t": 80},
+    fig.update_layout(title=chart_title(title), height=height, margin={**MARGIN, "t": 80},
                       hovermode="closest")
     return fig
 

@@ -230,6 +230,40 @@ def wait_closed_loop(pg, timeout: float = 120_000) -> None:
     wait_idle(pg, timeout)
 
 
+# Each visible Plotly chart of the main area: its title and the boxes (viewport px) of its title, legend,
+# x axis's title and plot area, where it has them
+CHART_PARTS = """() => {
+  const box = el => { const r = el.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const shown = el => el && el.getClientRects().length > 0 && el.getBoundingClientRect().width > 0;
+  const sel = {title: '.gtitle', legend: '.legend .bg', xtitle: '.xtitle', plot: '.nsewdrag'};
+  return [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')].filter(shown).map(gd => {
+    const parts = {};
+    for (const [name, css] of Object.entries(sel)) {
+      const el = [...gd.querySelectorAll(css)].find(shown);
+      if (el) parts[name] = box(el);
+    }
+    return {chart: (gd.querySelector('.gtitle') || {}).textContent || '(untitled)', parts};
+  });
+}"""
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    """Whether two boxes {l, t, r, b} (viewport px) overlap by more than a pixel each way."""
+    return a["l"] < b["r"] - 1 and b["l"] < a["r"] - 1 and a["t"] < b["b"] - 1 and b["t"] < a["b"] - 1
+
+
+def chart_overlaps(pg) -> list[str]:
+    """Where a part of a visible Plotly chart (its title, legend, x axis's title, plot area) covers another
+    part of the same chart, one line each ("‹chart›: title × legend {boxes}"); [] where none does."""
+    found = []
+    for chart in pg.evaluate(CHART_PARTS):
+        parts = list(chart["parts"].items())
+        for i, (a, box_a) in enumerate(parts):
+            found += [f"{chart['chart']}: {a} × {b} {box_a} {box_b}" for b, box_b in parts[i + 1:]
+                      if boxes_overlap(box_a, box_b)]
+    return found
+
+
 FINISHED = ("completed", "stopped", "diverged")
 
 

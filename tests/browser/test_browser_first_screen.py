@@ -1,9 +1,10 @@
 """Real browser at 1280×720 (a laptop, a projector) outside presenter view: every preset, trained to its
 end as a lecturer presses it, shows its status line, its verdict and its first chart in the first screen
-without scrolling, nothing in that screen is cut off, and its last frame is complete when the status says
-so (the predictions drawn, a text run's last sample shown). A link to a key moment of the Exploding
-preset (`&at=diverged`) trains the run and lands on that moment, marked on the charts — in the normal
-view and in presenter view, where the earlier- and later-moment buttons step through the key moments."""
+without scrolling, nothing in that screen is cut off, no chart's title, legend, x axis's title or plot
+covers another, and its last frame is complete when the status says so (the predictions drawn, a text
+run's last sample shown). A link to a key moment of the Exploding preset (`&at=diverged`) trains the run
+and lands on that moment, marked on the charts — in the normal view and in presenter view, where the
+earlier- and later-moment buttons step through the key moments."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import re
 import pytest
 
 from rnn_core.lessons.presets import PRESETS
-from tests.conftest import wait_closed_loop, wait_idle
+from tests.conftest import chart_overlaps, wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +99,7 @@ def test_every_preset_ends_with_its_status_verdict_and_first_chart_in_the_first_
     assert m["chart"]["right"] <= W and m["traces"] > 0 and re.sub("<[^>]+>", "", m["title"]) == "Loss", m
     assert m["cut"] == [], m["cut"]
     assert page.locator("[data-testid='stException']").count() == 0
+    assert chart_overlaps(page) == []      # in every chart: title, legend, x axis's title, plot each clear
     # the last frame is complete now that the status says so
     last = page.evaluate(LAST_FRAME)
     if PRESETS[preset].data.get("dataset") in ("brackets", "pydoc"):
@@ -124,6 +126,7 @@ def test_the_labs_chart_titles_fit_their_charts(streamlit_server, screen):
                      return {title: t.textContent, over}; })
         .filter(x => x && x.over > 0)""")
     assert overflow == [], overflow
+    assert chart_overlaps(page) == []          # the legends above the plots under their titles, not over
 
 
 @pytest.mark.slow
@@ -160,6 +163,7 @@ def test_presenter_view_opens_the_explosion_from_a_link_and_steps_between_moment
     page.wait_for_function("() => { const gd = document.querySelector('[data-testid=\"stMain\"] .js-plotly-plot');"
                            " return gd && ((gd.layout || {}).shapes || []).some(s => s.yref === 'y domain'); }")
     assert end in _marks(page)                                    # the one chart: ‖g‖ per step, marked
+    assert chart_overlaps(page) == []                             # its legend beside the plot, clear of all
     chart = page.locator("[data-testid='stMain'] .js-plotly-plot").first.bounding_box()
     assert chart["y"] >= 0 and chart["y"] + chart["height"] <= H, chart
     for name in ("Earlier moment", "Later moment"):

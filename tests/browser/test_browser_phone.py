@@ -6,7 +6,7 @@ Plotly toolbar over the chart's title, and its long titles and legends wrapped w
 
 import pytest
 
-from tests.conftest import wait_idle
+from tests.conftest import boxes_overlap, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -49,10 +49,6 @@ def phone(chromium):
     context.close()
 
 
-def _hit(a: dict, b: dict) -> bool:
-    return a["l"] < b["r"] - 1 and b["l"] < a["r"] - 1 and a["t"] < b["b"] - 1 and b["t"] < a["b"] - 1
-
-
 def _check_first_screen(page) -> dict:
     s = page.evaluate(FIRST_SCREEN, list(BUTTONS))
     run = s["run"]
@@ -60,7 +56,7 @@ def _check_first_screen(page) -> dict:
     assert max(b["t"] for b in run) - min(b["t"] for b in run) < 2, run     # …in one row
     assert all(b["l"] >= 0 and b["r"] <= W and b["b"] <= H for b in run), run
     assert all(b["b"] - b["t"] >= 40 and b["r"] - b["l"] >= 40 for b in run), run   # a thumb's target
-    assert not any(_hit(a, b) for i, a in enumerate(run) for b in run[i + 1:]), run
+    assert not any(boxes_overlap(a, b) for i, a in enumerate(run) for b in run[i + 1:]), run
     assert s["status"] is not None and s["status"]["b"] <= H, s["status"]          # the status, on screen
     assert s["chart"] is not None and s["plot"] is not None, s["chart"]   # the first chart: its whole plot
     plot = s["plot"]                                                       # area on screen, after the status
@@ -68,7 +64,8 @@ def _check_first_screen(page) -> dict:
     assert plot["r"] - plot["l"] >= W / 2, plot                           # and not squeezed by its legend
     assert s["sidebar"] is None or s["sidebar"]["r"] <= 0, s["sidebar"]           # settings folded away
     assert s["width"] <= W, s["width"]                                            # nothing sideways
-    overlaps = [(a["text"], b["text"]) for i, a in enumerate(s["leaves"]) for b in s["leaves"][i + 1:] if _hit(a, b)]
+    overlaps = [(a["text"], b["text"]) for i, a in enumerate(s["leaves"]) for b in s["leaves"][i + 1:]
+                if boxes_overlap(a, b)]
     assert not overlaps, overlaps
     return s
 
@@ -109,7 +106,7 @@ def test_a_phone_in_presenter_view_has_no_toolbar_over_the_chart_title(streamlit
     page.wait_for_timeout(800)
     s = _check_first_screen(page)
     assert s["title"] is not None
-    assert s["toolbar"] is None or not _hit(s["toolbar"], s["title"]), (s["toolbar"], s["title"])   # …not here
+    assert s["toolbar"] is None or not boxes_overlap(s["toolbar"], s["title"]), (s["toolbar"], s["title"])  # …not here
 
 # the chosen chart's parts, as the phone shows them (title, plot area, axis titles, legend entries), once its
 # legend lies under the plot clear of the x axis's title (`ui/keys.py` moves it there once the chart is drawn,
@@ -138,6 +135,6 @@ def test_a_phone_in_presenter_view_shows_the_whole_chart_with_nothing_cut_or_ove
     s = page.wait_for_function(CHART_PARTS, timeout=60_000).json_value()     # the legend clear of the x title
     box, title = s["chart"], s["title"]
     assert box["l"] - 1 <= title["l"] and title["r"] <= min(box["r"], W) + 1 and title["t"] >= box["t"] - 1, s
-    assert not _hit(title, s["plot"]) and not _hit(title, s["ytitle"]), s
+    assert not boxes_overlap(title, s["plot"]) and not boxes_overlap(title, s["ytitle"]), s
     assert s["xtitle"]["r"] <= W and s["xtitle"]["l"] >= 0, s["xtitle"]
     assert all(e["r"] <= W for e in s["entries"]), s["entries"]                          # no entry cut

@@ -32,7 +32,7 @@ def test_epoch0_and_ghost_profiles_join_the_latest_one():
     add_profile(fig, _probe(10.0), "ghost: LSTM", color=COLORS["ghost"], dash="dash")
     names = [t.name for t in fig.data]
     assert len(fig.data) == n + 2 and names[-2:] == ["epoch 0 (start)", "ghost: LSTM"]
-    assert fig.layout.legend.y == -0.3                   # four entries: under the plot, not over the title
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y == 0   # four entries: under the plot
     lo, hi = fig.layout.yaxis.range or (None, None)
     if lo is not None:                                   # a range, if any, shows every measured line
         assert lo <= np.log10(1e-3 * 0.7 ** 19) and hi >= np.log10(10.0)
