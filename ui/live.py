@@ -67,7 +67,7 @@ from rnn_core.serve.live import LiveRun, Snapshot
 from rnn_core.serve.shared import start_run
 from rnn_core.serve.workers import run_closed_loop, workers_enabled
 from ui.markdown import md
-from ui.room import note_redraw, room_floor, set_interval, timed_redraw
+from ui.room import clicked, note_redraw, room_floor, set_interval, timed_redraw
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 
@@ -405,7 +405,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             # the final weights the next tick would cut short (the page said "completed" for seconds
             # before its predictions came)
             st.rerun()
-        with timed_redraw(script_interrupt()) if timed else contextlib.nullcontext():
+        with timed_redraw(clicked()) if timed else contextlib.nullcontext():
             cpu = time.thread_time()
             current = get_run(slot)
             snap = current.snapshot() if current is not None else None
@@ -441,7 +441,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     @st.fragment(run_every=slow_every)
     def _slow_area() -> None:
         timed = slow_every is not None and fragment_rerun()
-        with timed_redraw(script_interrupt()) if timed else contextlib.nullcontext():
+        with timed_redraw(clicked()) if timed else contextlib.nullcontext():
             cpu = time.thread_time()
             current = get_run(slot)
             in_layout(slow, current.snapshot() if current is not None else None, get_context(slot))

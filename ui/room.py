@@ -10,7 +10,7 @@ room answering:
     room_floor(least) -> float   the shortest redraw interval any watching page may use now: `least`
                                  while the room's redraws fit in ROOM_BUSY of a core, longer as the room
                                  grows: every watching page's measured redraw cost, summed (`RoomPace`)
-    timed_redraw(asked_to_stop)  at most TIMED_REDRAWS timed redraws draw at once; the others wait their
+    timed_redraw(clicked())      at most TIMED_REDRAWS timed redraws draw at once; the others wait their
                                  turn without holding the interpreter, so a click's rerun meets at most
                                  that many redraws, not the room's (a wait ends at once when its own page
                                  is clicked: the click is never queued behind the room)
@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 
 ROOM_BUSY = 0.6          # the share of one core the room's redraws may take together
 OVERHEAD = 1.5           # a redraw's cost to the server ÷ its script thread's CPU (the messages' sending)
+SATURATED = 0.85         # the server's CPU (of one core) above which the room's floor grows regardless
+UPDATE_SECONDS = 1.0     # how often the server's CPU is read
 ROOM_MAX_SECONDS = 10.0  # the longest interval the room imposes: a page still sees its run move
 TIMED_REDRAWS = 2        # timed redraws drawing at once (the others wait their turn)
 
@@ -40,14 +42,21 @@ class RoomPace:
 
         floor = Σ_pages cost_page · OVERHEAD / ROOM_BUSY,   between `least` and ROOM_MAX_SECONDS
 
-    A page that has not redrawn for `forget` seconds (or three floors, if longer) left the room."""
+    A page that has not redrawn for `forget` seconds (or three floors, if longer) left the room. And,
+    should that estimate fall short (a server's other work, Streamlit's own), the server process's CPU
+    seconds per second, read every UPDATE_SECONDS: above SATURATED the floor grows by half at every
+    reading; below ROOM_BUSY that extra shrinks back by a fifth at every reading."""
 
-    def __init__(self, least: float, *, clock: Callable[[], float] = time.monotonic, busy: float = ROOM_BUSY,
+    def __init__(self, least: float, *, clock: Callable[[], float] = time.monotonic,
+                 cpu: Callable[[], float] = time.process_time, busy: float = ROOM_BUSY,
                  most: float = ROOM_MAX_SECONDS, forget: float = 6.0):
         self.least, self.most, self.target, self.forget = least, most, busy, forget
-        self._clock = clock
+        self._clock, self._cpu = clock, cpu
         self._lock = threading.Lock()
         self._pages: dict[object, tuple[float, float]] = {}     # page → (smoothed cost, last redraw)
+        self._extra = 1.0                        # the CPU reading's factor on the estimate (≥ 1)
+        self._read_at, self._used = clock(), cpu()
+        self.busy = 0.0                          # the server's CPU seconds per second, last read
 
     def note(self, page: object, cpu_seconds: float) -> None:
         """A redraw of `page` (any hashable: a session's slot) cost `cpu_seconds`."""
@@ -60,16 +69,26 @@ class RoomPace:
     def floor(self) -> float:
         now = self._clock()
         with self._lock:
-            floor = self._floor(now)
-            stale = now - max(self.forget, 3 * floor)
+            self._read_cpu(now)
+            stale = now - max(self.forget, 3 * self._floor())
             for page in [p for p, (_, at) in self._pages.items() if at < stale]:
                 del self._pages[page]
-            return self._floor(now)
+            return self._floor()
 
-    def _floor(self, now: float) -> float:
-        # floor = Σ cost · OVERHEAD / ROOM_BUSY
+    def _floor(self) -> float:
+        # floor = Σ cost · OVERHEAD / ROOM_BUSY, times the CPU reading's extra
         demand = sum(cost for cost, _ in self._pages.values()) * OVERHEAD / self.target
-        return min(self.most, max(self.least, demand))
+        return min(self.most, max(self.least, max(demand, self.least) * self._extra))
+
+    def _read_cpu(self, now: float) -> None:
+        if now - self._read_at < UPDATE_SECONDS:
+            return
+        used = self._cpu()
+        self.busy = max(0.0, used - self._used) / (now - self._read_at)
+        self._read_at, self._used = now, used
+        # saturated: extra · 1.5 per reading; below ROOM_BUSY: extra ÷ 1.25 (never below 1); between: held
+        step = 1.5 if self.busy > SATURATED else 1 / 1.25 if self.busy < self.target else 1.0
+        self._extra = min(self.most / self.least, max(1.0, self._extra * step))
 
     @property
     def pages(self) -> int:
@@ -113,6 +132,33 @@ def timed_redraw(asked_to_stop: Callable[[], bool]) -> Iterator[None]:
     finally:
         if turn:
             _TURNS.release()
+
+
+def clicked() -> Callable[[], bool]:
+    """For `timed_redraw`: a function that tells whether this page asked for a run that cuts the current one
+    short (a click: a full rerun; a stop), not merely its timer's next tick (which waits for this redraw
+    anyway, and which a busy room's pages always have pending)."""
+    try:       # runtime internals: should a Streamlit release move them, redraws wait their turn
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+        ctx = get_script_run_ctx(suppress_warning=True)
+        requests = ctx.script_requests if ctx is not None else None
+    except (ImportError, AttributeError):
+        requests = None
+    if requests is None:
+        return lambda: False
+
+    def asked() -> bool:
+        state = getattr(requests, "_state", None)
+        if state == ScriptRequestType.STOP:
+            return True
+        if state != ScriptRequestType.RERUN:
+            return False
+        data = getattr(requests, "_rerun_data", None)
+        return not (getattr(data, "fragment_id_queue", None) and not getattr(data, "is_fragment_scoped_rerun", False))
+
+    return asked
 
 
 def set_interval(seconds: float) -> bool:

@@ -16,7 +16,7 @@ class Clock:
 
 def test_a_small_room_keeps_the_shortest_interval():
     c = Clock()
-    pace = RoomPace(0.5, clock=lambda: c.now)
+    pace = RoomPace(0.5, clock=lambda: c.now, cpu=lambda: 0.0)
     for page in range(4):
         pace.note(page, 0.03)               # four pages, 30 ms a redraw: 0.3 s of CPU a round at most
     assert pace.floor() == 0.5
@@ -26,7 +26,7 @@ def test_a_room_gets_the_interval_its_redraws_fit_in_and_back_as_pages_leave():
     """64 pages at 30 ms a redraw: one round costs 64 · 0.03 · OVERHEAD s of the server's CPU, so the floor
     is the interval at which that is ROOM_BUSY of a core; pages that stop redrawing leave the sum."""
     c = Clock()
-    pace = RoomPace(0.5, clock=lambda: c.now)
+    pace = RoomPace(0.5, clock=lambda: c.now, cpu=lambda: 0.0)
     for page in range(64):
         pace.note(page, 0.03)
     floor = pace.floor()
@@ -42,14 +42,59 @@ def test_a_room_gets_the_interval_its_redraws_fit_in_and_back_as_pages_leave():
 
 def test_the_floor_stays_within_its_bounds_and_costs_are_smoothed():
     c = Clock()
-    pace = RoomPace(0.5, clock=lambda: c.now)
+    pace = RoomPace(0.5, clock=lambda: c.now, cpu=lambda: 0.0)
     for page in range(1000):
         pace.note(page, 0.5)
     assert pace.floor() == ROOM_MAX_SECONDS
-    one = RoomPace(0.5, clock=lambda: c.now)
+    one = RoomPace(0.5, clock=lambda: c.now, cpu=lambda: 0.0)
     one.note("a", 1.0)
     one.note("a", 0.0)                      # one cheap redraw after a dear one: 0.7 · 1.0 remains
     assert one.floor() == pytest.approx(0.7 * OVERHEAD / ROOM_BUSY)
+
+
+def test_a_saturated_server_slows_the_room_beyond_the_estimate_and_lets_go_when_it_is_not():
+    """The estimate fell short: the server's own CPU reads a full core. The floor grows with every reading
+    until the server is below SATURATED again, then shrinks back to the estimate."""
+    c, used = Clock(), [0.0]
+    pace = RoomPace(0.5, clock=lambda: c.now, cpu=lambda: used[0])
+    pace.note("a", 0.01)                     # the estimate alone: 0.5 s
+    floors = []
+    for _ in range(6):
+        c.now += 1.0
+        used[0] += 1.0                       # a full core
+        pace.note("a", 0.01)
+        floors.append(pace.floor())
+    assert floors == sorted(floors) and floors[-1] > 2.0 and pace.busy == pytest.approx(1.0)
+    for _ in range(30):
+        c.now += 1.0
+        used[0] += 0.3                       # the room slowed down: 0.3 of a core
+        pace.note("a", 0.01)
+        pace.floor()
+    assert pace.floor() == 0.5
+
+
+def test_only_a_click_skips_the_turn_not_the_timers_next_tick(monkeypatch):
+    """A page's pending request: its timer's next tick (a fragment rerun, which does not cut a run short)
+    keeps the redraw waiting its turn; a click (a full rerun) or a closed tab does not."""
+    from types import SimpleNamespace
+
+    import streamlit.runtime.scriptrunner as runner
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+
+    from ui.room import clicked
+
+    requests = SimpleNamespace(_state=ScriptRequestType.CONTINUE, _rerun_data=None)
+    monkeypatch.setattr(runner, "get_script_run_ctx", lambda suppress_warning=True: SimpleNamespace(
+        script_requests=requests))
+    asked = clicked()
+    assert not asked()
+    requests._state = ScriptRequestType.RERUN       # the timer's next tick: a fragment rerun, queued
+    requests._rerun_data = SimpleNamespace(fragment_id_queue=["f"], is_fragment_scoped_rerun=False)
+    assert not asked()
+    requests._rerun_data = SimpleNamespace(fragment_id_queue=[], is_fragment_scoped_rerun=False)   # a click
+    assert asked()
+    requests._state = ScriptRequestType.STOP        # the tab closed
+    assert asked()
 
 
 def test_timed_redraws_take_turns():
