@@ -18,7 +18,8 @@ Public:
     live_area(slot, draw, interval=0.5, watch=(), slow=None) -> None
         a fragment that redraws `draw(snapshot, ctx)` while the run (or a watched one) is running and
         not at all otherwise (a full rerun switches polling on/off when the status changes); the
-        interval follows the redraw's cost (`poll_interval(redraw_seconds)`); `slow` draws the
+        interval follows the redraw's cost and the room's share of the server (`redraw_interval`,
+        `ui.room`), changed in place; `slow` draws the
         epoch-level part in its own fragment, redrawn at most every SLOW_SECONDS
     fragment_rerun() -> bool                 # whether this script run redraws fragments only
     ghost_bar(slot, make_context, container=None)   # train another cell on the same setup (slot
@@ -40,6 +41,7 @@ Leaves to others: the trainer and its thread (`rnn_core/serve/live.py`), charts 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import threading
@@ -65,6 +67,7 @@ from rnn_core.serve.live import LiveRun, Snapshot
 from rnn_core.serve.shared import start_run
 from rnn_core.serve.workers import run_closed_loop, workers_enabled
 from ui.markdown import md
+from ui.room import note_redraw, room_floor, set_interval, timed_redraw
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 
@@ -379,63 +382,94 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
     SLOW_SECONDS while the run runs: only the part of the page that changed is built and sent again (a
     status change or a finished computation still redraws the whole page once).
 
-    The interval follows what a redraw costs (`poll_interval`): the time the script spends drawing, or
-    the time the browser took beyond the interval before asking again (its timer fires late while it is
-    still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed."""
+    The interval (`redraw_interval`) follows what a redraw costs: the CPU time the script spends drawing,
+    or the time the browser took beyond the interval before asking again (its timer fires late while it
+    is still busy drawing Plotly charts on a slow, loaded laptop), whichever is larger, smoothed; and the
+    room's share of the server (`ui.room`). It changes in place, without a full rerun of the page; timed
+    redraws take turns (`ui.room.timed_redraw`) so a click never waits behind a whole room's."""
     slots = (slot, *watch)
     statuses = tuple(_phase(s) for s in slots)
     pending = closed_loop_pending(slot) or weights_pending(slot)   # computed in the background
     state = slot_state(slot)
     state.redraw_at = None                   # a full rerun: the gap since the last redraw says nothing
     waiting = "active" in statuses or pending
-    every = poll_interval(state.redraw_cost or 0.0, poll_floor(slots, interval)) if waiting else None
+    every = state.every = redraw_interval(slots, state.redraw_cost, interval) if waiting else None
+    slow_every = state.slow_every = None if every is None or slow is None else max(SLOW_SECONDS, every)
 
     @st.fragment(run_every=every)
     def _area() -> None:
         start = time.monotonic()
-        if every is not None and fragment_rerun() and tuple(_phase(s) for s in slots) != statuses:
+        timed = every is not None and fragment_rerun()
+        if timed and tuple(_phase(s) for s in slots) != statuses:
             # paused, resumed or ended: the full rerun draws it, not this timed redraw, whose evaluation of
             # the final weights the next tick would cut short (the page said "completed" for seconds
             # before its predictions came)
             st.rerun()
-        current = get_run(slot)
-        snap = current.snapshot() if current is not None else None
-        with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
-            in_layout(draw, snap, get_context(slot))
+        with timed_redraw(script_interrupt()) if timed else contextlib.nullcontext():
+            cpu = time.thread_time()
+            current = get_run(slot)
+            snap = current.snapshot() if current is not None else None
+            with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
+                in_layout(draw, snap, get_context(slot))
+            drawn = time.thread_time() - cpu
         if every is None:
             # started (or cut short) by this draw: a full rerun polls for it (with `slow`, the evaluation
             # is that part's: asked here, the rerun would come before it could try again, for ever)
             if closed_loop_pending(slot) or weights_pending(slot) or (state.evaluate_again and slow is None):
                 st.rerun()
             return
-        last = state.redraw_at
-        late = start - last - every if last is not None else 0.0
-        cost = max(time.monotonic() - start, late)
+        note_redraw(id(state), drawn, interval)      # the room's share: what this page's redraws cost
+        last, now_every = state.redraw_at, state.every or every
+        late = start - last - now_every if last is not None else 0.0
+        cost = max(drawn, late)
         smooth = 0.7 * (cost if state.redraw_cost is None else state.redraw_cost) + 0.3 * cost
         state.redraw_cost, state.redraw_at = smooth, start
-        wanted = poll_interval(smooth, poll_floor(slots, interval))
         if not fragment_rerun():
             # drawn as part of a full run: let it finish (a full run cut short by st.rerun() left the
             # browser holding the widgets' defaults, e.g. a link's settings lost when the link started a
             # run); the next timed redraw, a moment later, asks for the full rerun if still needed
             return
         now_pending = closed_loop_pending(slot) or weights_pending(slot)
-        if (tuple(_phase(s) for s in slots) != statuses or now_pending != pending
-                or not every / 2 <= wanted <= every * 1.5):
-            # paused, resumed or ended: one full rerun sets the polling and the buttons; likewise when
-            # the redraw cost moved the interval far from the one this fragment was started with
-            st.rerun()
+        if tuple(_phase(s) for s in slots) != statuses or now_pending != pending:
+            st.rerun()                       # paused, resumed or ended: one full rerun sets the polling and the buttons
+        wanted = redraw_interval(slots, smooth, interval)
+        if not 0.8 * now_every <= wanted <= 1.25 * now_every:
+            if not set_interval(wanted):     # the browser's timer for this fragment, swapped in place
+                st.rerun()
+            state.every = wanted
 
-    @st.fragment(run_every=None if every is None or slow is None else max(SLOW_SECONDS, every))
+    @st.fragment(run_every=slow_every)
     def _slow_area() -> None:
-        current = get_run(slot)
-        in_layout(slow, current.snapshot() if current is not None else None, get_context(slot))
+        timed = slow_every is not None and fragment_rerun()
+        with timed_redraw(script_interrupt()) if timed else contextlib.nullcontext():
+            cpu = time.thread_time()
+            current = get_run(slot)
+            in_layout(slow, current.snapshot() if current is not None else None, get_context(slot))
+        if slow_every is not None:
+            note_redraw((id(state), "slow"), time.thread_time() - cpu, interval)
         if every is None and (closed_loop_pending(slot) or weights_pending(slot) or state.evaluate_again):
             st.rerun()                       # started (or cut short) by this draw: a full rerun polls for it
+        if timed and state.every is not None:
+            wanted = max(SLOW_SECONDS, state.every)     # the step-level part's interval moved: follow it
+            if wanted != state.slow_every and set_interval(wanted):
+                state.slow_every = wanted
 
     _area()
     if slow is not None:
         _slow_area()
+
+
+def redraw_interval(slots: tuple[str, ...], redraw_cost: float | None, interval: float = POLL_SECONDS) -> float:
+    """The live area's redraw interval now: what its own redraw costs (`poll_interval`, the queue's
+    `poll_floor`), and the room's floor (`ui.room.room_floor`) once its run has drawn a point (until then
+    it polls at the page's shortest interval, so the first point of a run shows as soon as it is there)."""
+    own = poll_interval(redraw_cost or 0.0, poll_floor(slots, interval))
+    return max(own, room_floor(interval)) if _has_steps(slots) else own
+
+
+def _has_steps(slots: tuple[str, ...]) -> bool:
+    """Whether any of these slots' runs has shown a step (a record reached its page)."""
+    return any(getattr(getattr(get_run(s), "history", None), "step", 0) > 0 for s in slots)
 
 
 def in_layout(draw: Callable[[Snapshot | None, RunContext | None], None], snap: Snapshot | None,

@@ -3,8 +3,8 @@
     ReplayRun(model_cfg, train_cfg, windows, source, *, speed=1.0, idle_timeout, watcher, phrase=None)
         the `LiveRun` interface — start / pause / resume / step / stop, status, snapshot, model — with
         its records read from `source` instead of computed: the same records, bitwise, at the pace they
-        were computed (`speed` 2, 4: faster; `math.inf`: at once; `set_speed` changes it), no slot of
-        the admission queue, no training CPU
+        were computed from the first one on (`speed` 2, 4: faster; `math.inf`: at once; `set_speed`
+        changes it), no slot of the admission queue, no training CPU
     StoredSource(stored)      a `store.StoredRun` as a source (every record there already)
 A source holds `records` (in order; a computation's grows), `times` (training seconds at each record's
 arrival), `live` (more may come), `wait_for(i, timeout)`, `update()` (a follower changed state),
@@ -148,7 +148,7 @@ class ReplayRun(LiveRun):
         a slower pace), show what it still finishes — the step in flight, and records not shown yet."""
         with self._cond:
             times = self.source.times
-            keeping_up = self._delivered >= len(times) or self._replay_seconds() >= times[-1]
+            keeping_up = self._delivered >= len(times) or self._replay_seconds() >= times[-1] - times[0]
             if self._status == "paused" and keeping_up:
                 self._draining = True
                 self._cond.notify_all()
@@ -187,7 +187,9 @@ class ReplayRun(LiveRun):
             if record["kind"] == "step" and not self._may_step():
                 self._stopped_before(record["epoch"], record["step"] - 1)
                 return
-            self._pace(source.times[i])
+            # shown at (times_i − times_0) ÷ speed after the replay began: the computation's start-up before
+            # its first record (a worker process starting, ≈ 3 s) is not replayed
+            self._pace(source.times[i] - source.times[0])
             self._await_weights(record)
             self._record(record)
             with self._cond:
@@ -266,9 +268,10 @@ class ReplayRun(LiveRun):
 
     def _stopped_before(self, epoch: int, step: int) -> None:
         """The end record train() writes when it is stopped before the step after `step`."""
+        start = self.source.times[0] if self.source.times else 0.0     # the computation's clock, as its records'
         self._record({"kind": "end", "status": "stopped", "epoch": epoch, "step": step,
                       "reason": f"Stopped at step {step} (epoch {epoch}) before the end.",
-                      "seconds": self._replay_seconds()})
+                      "seconds": start + self._replay_seconds()})
 
     def _wrap_up(self) -> None:
         super()._wrap_up()

@@ -25,7 +25,7 @@ from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.stateful import streams_read
 from rnn_core.nn.train import run_to_end
 from rnn_core.serve.live import LiveRun
-from rnn_core.serve.replay import ReplayRun
+from rnn_core.serve.replay import ReplayRun, StoredSource
 from rnn_core.serve.shared import STORED_PHRASE, start_run
 from rnn_core.serve.store import RunStore, StoredRun, run_key
 from rnn_core.serve.worker_pool import WORKERS_ENV
@@ -104,6 +104,18 @@ def test_a_replay_is_bitwise_the_run_it_replays(tmp_path, windows):
     assert records_of(replay) == records_of(computed) == computed.source.records       # seconds too
     assert replay.snapshot().replay == STORED_PHRASE                                    # what the page says
     assert same_weights(weights(replay.model), weights(computed.model))
+
+
+def test_a_replay_starts_at_its_first_record_not_after_the_computations_start_up(tmp_path, windows):
+    """A computation's first record comes after its start-up (a worker process starting: seconds); a replay
+    at the computed pace shows it at once, and the rest at the pace they followed it."""
+    store = RunStore(tmp_path)
+    computed = computed_and_stored(store, windows)
+    stored = store.get(computed.source.key)
+    late = replace(stored, times=[t + 1000.0 for t in stored.times])     # a start-up of 1,000 s
+    replay = ReplayRun(model_cfg(windows), TRAIN, windows, StoredSource(late), idle_timeout=None)
+    finish(replay)                                                       # at speed 1, within WAIT
+    assert records_of(replay) == records_of(computed)
 
 
 def test_a_stateful_replay_is_bitwise_its_run_and_evaluates_as_it(tmp_path, windows):
