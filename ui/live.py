@@ -81,6 +81,7 @@ POLL_SECONDS = 0.5       # shortest redraw interval while a run trains
 SLOW_SECONDS = 2.0       # shortest redraw interval of what changes once an epoch (`live_area(slow=…)`)
 MAX_POLL_SECONDS = 5.0   # longest: a slow laptop still sees the run move
 REDRAW_SHARE = 0.4       # a redraw may take at most this share of the interval (the rest is for the user)
+FIRST_POINT_WAIT = 0.5   # seconds a Train of a replay waits for its first step before drawing the page
 QUEUED_POLL_SECONDS = 2.0   # shortest redraw interval while a page's runs all wait in the queue: its place
                             # in the queue moves slowly, and a room waiting for slots must not take the
                             # server's time from the runs that train (K = 32: 30 pages polling twice a second)
@@ -198,6 +199,11 @@ def _train(slot: str, make_context: Callable[[], RunContext]) -> None:
         run = _new_run(slot, make_context)
         if run is not None:
             run.start()
+            if len(getattr(getattr(run, "source", None), "records", ())) > 1:
+                # a replay of records already computed: its first step is a moment away, and this rerun
+                # draws it (a room pressing Train at once needs no extra redraw each for its first
+                # point); a new computation (a worker starting: seconds) is not waited for
+                _wait_for_step(run, 0, timeout=FIRST_POINT_WAIT, starting=FIRST_POINT_WAIT)
     elif run.status == "paused":
         run.resume()
     elif run.status == "idle":

@@ -64,3 +64,18 @@ def test_train_replays_the_stored_preset_and_says_so(store_dir, capsys):
     snap = run.snapshot(max_points=10**9)
     shown = [*sorted([*snap.steps, *snap.epochs], key=lambda r: (r["step"], r["kind"] == "epoch")), snap.end]
     assert shown == stored.records                               # bitwise, seconds included
+
+
+def test_train_on_a_stored_run_draws_its_first_step_at_once(store_dir, capsys, monkeypatch):
+    """A room pressing Train on a stored preset: the Train's own rerun draws the first step (the replay
+    starts at its first record, not after the computation's start-up), so no page needs another redraw
+    for its first point. (The wait is widened here: a busy test machine may take longer than 0.5 s.)"""
+    monkeypatch.setattr("ui.live.FIRST_POINT_WAIT", 30.0)
+    assert main(["warm", "--presets", "exploding"]) == 0
+    at = open_page(PAGE, {"preset": "exploding"})
+    at.button(key="pg.btn.train").click().run()
+    run = run_of(at)
+    assert run.phrase == STORED_PHRASE
+    assert run.snapshot().step >= 1, run.snapshot().step
+    assert "step 0/" not in status_line(at)
+    run.stop()
