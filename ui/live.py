@@ -67,7 +67,7 @@ from rnn_core.serve.live import LiveRun, Snapshot
 from rnn_core.serve.shared import start_run
 from rnn_core.serve.workers import run_closed_loop, workers_enabled
 from ui.markdown import md
-from ui.room import clicked, note_redraw, room_floor, set_interval, timed_redraw
+from ui.room import clicked, note_redraw, room_floor, room_pages, set_interval, timed_redraw
 from ui.state import slot as slot_state
 from ui.state import slots, widget_key
 
@@ -417,6 +417,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             snap = current.snapshot() if current is not None else None
             with st.container(key=f"{slot}-live"):     # a phone shows it right under the run buttons (ui/a11y.py)
                 in_layout(draw, snap, get_context(slot))
+            room_note(every, interval, slots)
             drawn = time.thread_time() - cpu
         if every is None:
             # started (or cut short) by this draw: a full rerun polls for it (with `slow`, the evaluation
@@ -424,7 +425,7 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             if closed_loop_pending(slot) or weights_pending(slot) or (state.evaluate_again and slow is None):
                 st.rerun()
             return
-        note_redraw(id(state), drawn, interval)      # the room's share: what this page's redraws cost
+        note_redraw((id(state), "step"), drawn, interval)      # the room's share: what this page's redraws cost
         last, now_every = state.redraw_at, state.every or every
         late = start - last - now_every if last is not None else 0.0
         cost = max(drawn, late)
@@ -471,6 +472,21 @@ def redraw_interval(slots: tuple[str, ...], redraw_cost: float | None, interval:
     it polls at the page's shortest interval, so the first point of a run shows as soon as it is there)."""
     own = poll_interval(redraw_cost or 0.0, poll_floor(slots, interval))
     return max(own, room_floor(interval)) if _has_steps(slots) else own
+
+
+ROOM_NOTE_SECONDS = 2.0   # a live view slowed to this interval by the room says so
+
+
+def room_note(every: float | None, interval: float, slots: tuple[str, ...]) -> None:
+    """While the room's share slows this page's live charts to ROOM_NOTE_SECONDS or more, one caption says
+    so (a lecture's live demo that moves in steps of a few seconds is not broken)."""
+    if every is None or not _has_steps(slots):
+        return
+    floor = room_floor(interval)
+    if floor >= ROOM_NOTE_SECONDS:
+        st.caption(f"Live charts redraw every {floor:.0f} s: {room_pages(interval)} pages are watching runs on "
+                   "this server and share it.", help="Every watching page redraws at the interval at which the "
+                   "whole room's redraws fit in the server; the run itself goes on at its own pace.")
 
 
 def _has_steps(slots: tuple[str, ...]) -> bool:

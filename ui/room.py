@@ -7,6 +7,8 @@ about three cores: clicks waited minutes, most pages never saw their status line
 room answering:
 
     note_redraw(page, cpu, least) a watching page's redraw cost `cpu` seconds of its script thread's CPU
+                                 (`page`: a key, or a (page, part) pair); `room_pages(least)`: how many
+                                 pages watch runs now
     room_floor(least) -> float   the shortest redraw interval any watching page may use now: `least`
                                  while the room's redraws fit in ROOM_BUSY of a core, longer as the room
                                  grows: every watching page's measured redraw cost, summed (`RoomPace`)
@@ -92,8 +94,9 @@ class RoomPace:
 
     @property
     def pages(self) -> int:
+        """The pages in the room: distinct first items of the keys noted (a page's parts count once)."""
         with self._lock:
-            return len(self._pages)
+            return len({p[0] if isinstance(p, tuple) else p for p in self._pages})
 
 
 _PACE: RoomPace | None = None
@@ -112,6 +115,11 @@ def _pace(least: float) -> RoomPace:
 def room_floor(least: float) -> float:
     """The shortest redraw interval a watching page may use now (`RoomPace` of this process)."""
     return _pace(least).floor()
+
+
+def room_pages(least: float) -> int:
+    """How many pages watch runs on this server now."""
+    return _pace(least).pages
 
 
 def note_redraw(page: object, cpu_seconds: float, least: float) -> None:

@@ -79,3 +79,33 @@ def test_train_on_a_stored_run_draws_its_first_step_at_once(store_dir, capsys, m
     assert run.snapshot().step >= 1, run.snapshot().step
     assert "step 0/" not in status_line(at)
     run.stop()
+
+
+def _room_script(floor: float, pages: int) -> None:
+    """A page whose run has shown a step, in a room whose floor is `floor` (`ui.live.room_note`)."""
+    from types import SimpleNamespace
+
+    import ui.live as live
+    from ui.state import slot
+
+    live.room_floor = lambda least: floor
+    live.room_pages = lambda least: pages
+    slot("pg").run = SimpleNamespace(history=SimpleNamespace(step=3), status="running")
+    live.room_note(0.5, 0.5, ("pg",))
+
+
+@pytest.mark.parametrize("floor, pages, said", [
+    (4.0, 40, ["Live charts redraw every 4 s: 40 pages are watching runs on this server and share it."]),
+    (0.5, 3, []),                                   # a room that fits: nothing to say
+])
+def test_a_page_slowed_by_the_room_says_so(floor, pages, said):
+    from streamlit.testing.v1 import AppTest
+
+    import ui.live as live
+
+    kept = live.room_floor, live.room_pages
+    try:
+        at = AppTest.from_function(_room_script, args=(floor, pages)).run(timeout=30)
+    finally:
+        live.room_floor, live.room_pages = kept
+    assert [c.value for c in at.caption] == said
