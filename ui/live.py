@@ -60,7 +60,7 @@ from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.nn.cells import CELLS, label_of
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.stateful import streams_read
-from rnn_core.readable import seconds
+from rnn_core.readable import count, seconds
 from rnn_core.serve.admission import describe_wait
 from rnn_core.serve.history import downsample
 from rnn_core.serve.live import LiveRun, Snapshot
@@ -484,9 +484,10 @@ def room_note(every: float | None, interval: float, slots: tuple[str, ...]) -> N
         return
     floor = room_floor(interval)
     if floor >= ROOM_NOTE_SECONDS:
-        st.caption(f"Live charts redraw every {floor:.0f} s: {room_pages(interval)} pages are watching runs on "
-                   "this server and share it.", help="Every watching page redraws at the interval at which the "
-                   "whole room's redraws fit in the server; the run itself goes on at its own pace.")
+        every_s, pages = count(round(floor)), count(room_pages(interval))
+        st.caption(f"Live charts redraw every {every_s} s: {pages} pages are watching runs on this server and "
+                   "share it.", help="Every watching page redraws at the interval at which the whole room's "
+                   "redraws fit in the server; the run itself goes on at its own pace.")
 
 
 def _has_steps(slots: tuple[str, ...]) -> bool:
