@@ -105,16 +105,18 @@ _TURNS = threading.BoundedSemaphore(TIMED_REDRAWS)
 
 
 def _pace(least: float) -> RoomPace:
+    """The process's one room (its floor's lower bound from the first page that asks)."""
     global _PACE
     with _PACE_LOCK:
-        if _PACE is None or _PACE.least != least:
+        if _PACE is None:
             _PACE = RoomPace(least)
         return _PACE
 
 
 def room_floor(least: float) -> float:
-    """The shortest redraw interval a watching page may use now (`RoomPace` of this process)."""
-    return _pace(least).floor()
+    """The shortest redraw interval a watching page whose own shortest is `least` may use now (`RoomPace`
+    of this process)."""
+    return max(least, _pace(least).floor())
 
 
 def room_pages(least: float) -> int:
