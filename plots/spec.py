@@ -19,6 +19,8 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
     with reusing(previous): figure(…)       a live chart at its next poll: `previous` updated in place where
                                             only values changed (no new validation of every trace, layout
                                             and template); edition(fig) counts its updates
+    freeze(fig) -> fig; frozen(fig) -> bool a figure that several sessions draw (`ui.shared_charts`): never
+                                            updated in place by `reusing` again
 Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), log axes
 (`plots/axes.py`: which ticks), what a chart shows (the builders).
 """
@@ -160,10 +162,22 @@ def edition(fig: Any) -> int:
     return kept[2] if kept is not None and kept[0]() is fig else 0
 
 
+def freeze(fig: Any) -> Any:
+    """Mark `fig` as drawn as it is by several sessions: `reusing(fig)` then builds a new figure instead of
+    updating it in place (the mark lives with the figure)."""
+    fig._frozen = True
+    return fig
+
+
+def frozen(fig: Any) -> bool:
+    """Whether `fig` was frozen (`freeze`)."""
+    return bool(getattr(fig, "_frozen", False))
+
+
 def _patched(fig: go.Figure | None, whole: dict) -> go.Figure | None:
-    """`fig` updated to `whole`'s values, or None where it cannot be (not built by `figure()`, or another
-    structure)."""
-    kept = _BUILT.get(id(fig)) if fig is not None else None
+    """`fig` updated to `whole`'s values, or None where it cannot be (not built by `figure()`, another
+    structure, or frozen)."""
+    kept = _BUILT.get(id(fig)) if fig is not None and not frozen(fig) else None
     if kept is None or kept[0]() is not fig:
         return None
     changes: list[tuple[tuple, Any]] = []

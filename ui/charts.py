@@ -8,6 +8,9 @@
 
     chart(fig, key, summary="", where=None, config=None, **plotly_kwargs)
     text_alternative(fig, summary="") -> str
+    prepare(fig) -> fig       what `chart` does to a figure before drawing it (its lines told apart, its
+                              description kept), done ahead: for a figure several sessions draw
+                              (`ui.shared_charts`), which nobody changes after
 
 Leaves to others: the figures (`plots/`), their sentences (`rnn_core.measure.verdict`, the pages).
 """
@@ -20,7 +23,7 @@ import streamlit as st
 
 from plots.describe import describe, figure_table, title_of
 from plots.spec import edition
-from plots.style import CHART_CONFIG, drawn, tell_apart
+from plots.style import CHART_CONFIG, born_told_apart, drawn, tell_apart
 from ui.a11y import screen_reader
 from ui.markdown import md
 
@@ -67,6 +70,13 @@ def _prepared(fig: Any) -> tuple[Any, str]:
         return fig, kept[2]
     fig = tell_apart(fig)             # in place; applying it again changes nothing (tests/engine/test_chart_text.py)
     return fig, _keep(fig, True)
+
+
+def prepare(fig: Any) -> Any:
+    """`fig` with its lines told apart (in place) and its description kept, noted as told apart so that
+    drawing it changes nothing in it (`style.tell_apart` then returns at once)."""
+    fig, _ = _prepared(fig)
+    return born_told_apart(fig)
 
 
 def text_alternative(fig: Any, summary: str = "") -> str:

@@ -31,6 +31,7 @@ Public:
     progress_text(snap) -> str               # that status line alone (the scrubber's label after a run)
     pace_control(slot, snap)                 # a replay's pace: as computed, 2×, 4×, at once
     weights_pending(slot) -> bool            # a paused replay's weights are being computed again
+    run_key(run) -> str | None               # the key of the run a replay replays (shared by its sessions)
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
                                              # snapshot version, never on a redraw while running
     session_watcher() -> Callable | None     # LiveRun(watcher=…): "is this browser tab still connected?"
@@ -724,11 +725,17 @@ _EVALUATING: dict[tuple, threading.Event] = {}
 _EVALUATIONS_LOCK = threading.Lock()
 
 
-def replay_key(run: Any, step: int, closed_loop_steps: int | None = None) -> tuple | None:
-    """What decides a replay's evaluation at `step`: the key of the run it replays (a computation or a stored
-    run: settings, data, seed, code), the step and the closed loop's length; None for any other run."""
+def run_key(run: Any) -> str | None:
+    """The key of the run a replay replays (a computation or a stored run: settings, data, seed, code), the
+    same for every session replaying it; None for any other run."""
     source = getattr(run, "source", None)
-    key = getattr(source, "key", None) or getattr(getattr(source, "stored", None), "key", None)
+    return getattr(source, "key", None) or getattr(getattr(source, "stored", None), "key", None)
+
+
+def replay_key(run: Any, step: int, closed_loop_steps: int | None = None) -> tuple | None:
+    """What decides a replay's evaluation at `step`: the key of the run it replays (`run_key`), the step and
+    the closed loop's length; None for any other run."""
+    key = run_key(run)
     return None if key is None else (key, int(step), closed_loop_steps)
 
 

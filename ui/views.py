@@ -20,6 +20,10 @@
     baseline_mse(windows) -> float | None        persistence / constant-guess MSE in the loss's units
 
 Every chart gets a stable key (`<slot>.chart.<name>`), so a fragment redraw updates it in place.
+A replay's charts as built (no ghost run drawn over them, no scrubbed moment) are shared by every session
+replaying the same run (`ui.shared_charts`, keyed by the run, its records so far and the options read):
+the epoch-level ones always, the step-level ones at the run's first point and while it is paused or ended
+(while it runs, each session's replay stands at its own step: each updates its own figure in place).
 Leaves to others: the figures themselves (`plots/`), polling (`ui/live.py`).
 """
 
@@ -44,7 +48,7 @@ from plots.marks import mark_row, mark_x
 from plots.predictions import predictions_figure
 from plots.series import add_ghost_loss, grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.spec import reusing
-from plots.style import COLORS
+from plots.style import COLORS, drawn
 from plots.tables import metrics_display, metrics_frame
 from rnn_core.data.windows import naive_loss, naive_split
 from rnn_core.measure.evaluate import scaled_loss
@@ -58,6 +62,7 @@ from rnn_core.readable import readable, seconds
 from rnn_core.serve.history import Snapshot
 from ui import charts
 from ui.live import (
+    ACTIVE,
     FINISHED,
     STATUS_ICON,
     RunContext,
@@ -69,11 +74,13 @@ from ui.live import (
     pace_control,
     progress,
     progress_text,
+    run_key,
     weights_pending,
 )
 from ui.markdown import md
 from ui.presenter import SCRUBBER_HEIGHT, show_chart, status_line
 from ui.scrub import Scrub, link_note, moment_caption, scrub_key, scrubber
+from ui.shared_charts import cached, is_shared, shared
 from ui.state import memo, memo_value
 from ui.text_views import text_section
 
@@ -123,17 +130,58 @@ def _chart(fig: Any, slot: str, name: str, summary: str = "") -> None:
     charts.chart(fig, f"{slot}.chart.{name}", summary)
 
 
-def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any]) -> Any:
-    """Rebuild a figure only when what it shows changed (`ui.state.memo`)."""
-    return memo(slot, name, key, build)
+def _memo(slot: str, name: str, key: tuple, build: Callable[[], Any], everyone: tuple | None = None) -> Any:
+    """Rebuild a figure only when what it shows changed (`ui.state.memo`); with `everyone` (what names it
+    for every session: `_shared_key` and the options it reads), the figure built once for all
+    (`ui.shared_charts`)."""
+    if everyone is None:
+        return memo(slot, name, key, build)
+    return memo(slot, name, key, lambda: shared((name, *everyone), build))
+
+
+def _step_memo(slot: str, name: str, key: tuple, build: Callable[[], Any], snap: Snapshot | None,
+               everyone: tuple | None) -> Any:
+    """`_memo` for a chart that changes at every step: while the run is active and this session already
+    draws a figure of it, the figure built for all at this step if there is one, else this session's own,
+    updated in place (`_previous`: each session's replay stands at its own step, so building for all would
+    build anew at every poll); else (the first point, a paused or ended run) the one built for all."""
+    if everyone is not None and getattr(snap, "status", None) in ACTIVE and drawn_before(slot, name):
+        def own() -> Any:
+            hit = cached((name, *everyone))
+            return hit if hit is not None else build()
+
+        return memo(slot, name, key, own)
+    return _memo(slot, name, key, build, everyone)
+
+
+def drawn_before(slot: str, name: str) -> bool:
+    """Whether this session shows a figure of the chart with data in it (not a placeholder)."""
+    shown = memo_value(slot, name)
+    return shown is not None and drawn(shown)
+
+
+def _shared_key(slot: str, snap: Snapshot | None, ctx: RunContext | None, each: str = "step") -> tuple | None:
+    """What names the data a chart shows for every session: before a run ("no run",); a replay's key and how
+    far it has come — all its records (`each` "step"), or its epoch records ("epoch"): the records a replay
+    shows are its source's first ones (and the end record a Stop writes) — or None (this session's own run)."""
+    if snap is None:
+        return ("no run",) if ctx is None else None
+    key = run_key(get_run(slot))
+    if key is None:
+        return None
+    if each == "epoch":
+        return key, len(snap.epochs)
+    return key, snap.version, snap.step, len(snap.epochs), snap.end is not None
 
 
 def _previous(slot: str, name: str, plain: bool) -> Any:
-    """The figure a chart rebuilt at every poll may update in place (`plots.spec.reusing`): the one it shows
-    now, where that one was a plain build and the next is one too (nothing drawn over it after its build:
-    no ghost run, no scrubber's mark); else None (a new build)."""
-    shown = memo_value(slot, name)
-    return shown if plain and shown is not None and memo_value(slot, name, "plain") is shown else None
+    """The figure a chart rebuilt at every poll may update in place (`plots.spec.reusing`): this session's
+    last build of it, where that one was a plain build and the next is one too (nothing drawn over it after
+    its build: no ghost run, no scrubber's mark) and it is its own (not shared: `ui.shared_charts`); else
+    None (a new build). It may be the one shown, or one the session stopped showing when it drew the
+    figure built for all at the same step."""
+    own = memo_value(slot, name, "plain")
+    return own if plain and own is not None and not is_shared(own) else None
 
 
 def _plain(slot: str, name: str, fig: Any, plain: bool) -> Any:
@@ -257,7 +305,8 @@ def _chosen(at: Scrub | None) -> Scrub | None:
 
 
 def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-             ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+             ghost: Ghost | None = None, at: Scrub | None = None, top: bool = False) -> Any:
+    """The loss chart; `top`: as one of the page's first two charts (`_first`)."""
     w = ctx.windows if ctx else None
     task = task_of(w)
     # the dashed line is the guess on the split the verdict compares with (validation when there is one)
@@ -273,10 +322,13 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
             add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
         if _chosen(at):
             mark_x(fig, at.frame.step, at.label)
-        return fig
+        return _first(fig) if top else fig
 
-    return _memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version, scrub_key(at)),
-                 build)
+    plain = ghost is None and not _chosen(at)
+    everyone = _shared_key(slot, snap, ctx) if plain else None
+    return _step_memo(slot, "loss", (*_step_key(snap, ctx), opts.log_loss, ghost and ghost.snap.version,
+                                     scrub_key(at), top), build, snap,
+                      everyone and (*everyone, opts.log_loss, top))
 
 
 def loss_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
@@ -311,9 +363,10 @@ def shown_probe(snap: Snapshot | None, at: Scrub | None = None) -> tuple[int, di
 
 
 def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
-                      ghost: Ghost | None = None, at: Scrub | None = None) -> Any:
+                      ghost: Ghost | None = None, at: Scrub | None = None, top: bool = False) -> Any:
     """The latest ‖∂L/∂hₜ‖ profile (or the scrubber's moment's) with the epoch-0 one (grey, dotted) beside
-    it, so the class sees what training did to it, and a ghost run's latest profile (dashed)."""
+    it, so the class sees what training did to it, and a ghost run's latest profile (dashed); `top`: as one
+    of the page's first two charts (`_first`)."""
     def build() -> Any:
         # one build, the overlays included: `add_profile` and `update_layout` on a built figure cost as much
         # again (its validation, its legend and log axis redone), and this chart is rebuilt at every epoch
@@ -329,12 +382,14 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
             overlays.append(Profile(latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", COLORS["ghost"],
                                     "dash", 0.85))
         with reusing(_previous(slot, "grad_time", True)):      # nothing is drawn over it after its build
-            return _plain(slot, "grad_time", gradient_time_figure(probe, opts.log_grad, opts.theory, title=title,
-                                                                  overlays=overlays), True)
+            fig = _plain(slot, "grad_time", gradient_time_figure(probe, opts.log_grad, opts.theory, title=title,
+                                                                 overlays=overlays), True)
+        return _first(fig) if top else fig
 
     ghost_key = len(ghost.snap.epochs) if ghost else None
-    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at)),
-                 build)
+    everyone = _shared_key(slot, snap, ctx, "epoch") if ghost is None and not _chosen(at) else None
+    return _memo(slot, "grad_time", (*_epoch_key(snap, ctx), opts.log_grad, opts.theory, ghost_key, scrub_key(at),
+                                     top), build, everyone and (*everyone, opts.log_grad, opts.theory, top))
 
 
 def gradient_time_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
@@ -375,7 +430,9 @@ def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOption
             mark_row(fig, row, rows, at.label)
         return fig
 
-    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer, scrub_key(at)), build)
+    everyone = _shared_key(slot, snap, ctx, "epoch") if not _chosen(at) else None
+    return _memo(slot, "heatmap", (*_epoch_key(snap, ctx), opts.heat_layer, scrub_key(at)), build,
+                 everyone and (*everyone, opts.heat_layer))
 
 
 def heatmap_section(snap: Snapshot | None, opts: ChartOptions, slot: str, ctx: RunContext | None = None,
@@ -442,7 +499,9 @@ def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOpti
                                                              tc.clip_value if tc else None, opts.log_grad), plain)
         return _marked(fig, at)
 
-    return _memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)), build)
+    everyone = _shared_key(slot, snap, ctx) if not _chosen(at) else None
+    return _step_memo(slot, "grad_norm", (*_step_key(snap, ctx), opts.log_grad, scrub_key(at)), build, snap,
+                      everyone and (*everyone, opts.log_grad))
 
 
 def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, slot: str,
@@ -454,7 +513,9 @@ def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOp
             fig = _plain(slot, "param_norms", param_norms_figure(epochs, opts.log_grad), not _chosen(at))
         return _marked(fig, at, "epoch")
 
-    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)), build)
+    everyone = _shared_key(slot, snap, ctx, "epoch") if not _chosen(at) else None
+    return _memo(slot, "param_norms", (*_epoch_key(snap, ctx), opts.log_grad, scrub_key(at)), build,
+                 everyone and (*everyone, opts.log_grad))
 
 
 def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
@@ -468,7 +529,8 @@ def spectra_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Sc
                                                          cell_of(cell).bounded), not _chosen(at))
         return _marked(fig, at, "epoch")
 
-    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)), build)
+    everyone = _shared_key(slot, snap, ctx, "epoch") if not _chosen(at) else None
+    return _memo(slot, "spectra", (*_epoch_key(snap, ctx), scrub_key(at)), build, everyone and (*everyone, cell))
 
 
 def gradient_norms_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions,
@@ -505,8 +567,8 @@ def weights_section(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOp
 
 # --------------------------------------------------------------------------------------------- 4
 def predictions_fig(result: dict | None, ctx: RunContext | None, opts: ChartOptions, slot: str) -> Any:
-    if ctx is None or result is None:
-        return predictions_figure({}, None)
+    if ctx is None or result is None:       # the placeholder: the same for everyone
+        return shared(("predictions", "none"), lambda: predictions_figure({}, None))
     w = ctx.windows
     evaluation = result["evaluation"] or {}
     # a run opened from a zip whose data is not here (an uploaded CSV): what was saved with it
@@ -571,7 +633,7 @@ def predictions_section(result: dict | None, ctx: RunContext | None, opts: Chart
 def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> Any:
     cell = _cell_name(ctx)
     if not cell_of(cell).gates:
-        return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell))
+        return _memo(slot, "gates", ("no gates", cell), lambda: gates_figure(None, cell), ("no gates", cell))
 
     def build() -> Any:
         shown = shown_probe(snap, at)
@@ -580,7 +642,8 @@ def gates_fig(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scru
             fig.update_layout(title_text=f"Mean gate activations over time ({shown[2]})")
         return fig
 
-    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell, scrub_key(at)), build)
+    everyone = _shared_key(slot, snap, ctx, "epoch") if not _chosen(at) else None
+    return _memo(slot, "gates", (*_epoch_key(snap, ctx), cell, scrub_key(at)), build, everyone and (*everyone, cell))
 
 
 def gates_section(snap: Snapshot | None, ctx: RunContext | None, slot: str, at: Scrub | None = None) -> None:
@@ -776,7 +839,7 @@ def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
         opts = options_from_state(slot)
         v = verdict_for(snap, ctx, slot)
         with loss_box:
-            _chart(_first(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at)), slot, "loss",
+            _chart(loss_fig(snap, ctx, opts, slot, get_ghost(slot), at, top=True), slot, "loss",
                    f"The run {v.text}." if v else "")
         with below:
             under_first_charts(snap, ctx, slot, at, story, note)
@@ -795,7 +858,7 @@ def run_parts(slot: str, ctx: RunContext | None, story: str | None = None,
         at = shown.get("at")
         drawn["at"] = scrub_key(at)
         with time_box:
-            _chart(_first(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at)), slot, "grad_time",
+            _chart(gradient_time_fig(snap, ctx, opts, slot, get_ghost(slot), at, top=True), slot, "grad_time",
                    gradient_story_at(snap, at))
         with time_note:
             gradient_time_caption(snap, ctx, at)

@@ -8,7 +8,7 @@ import pytest
 
 from plots.gradients import Profile, add_profile, gradient_time_figure
 from plots.series import grad_norm_figure, loss_figure
-from plots.spec import edition, figure, reusing, scatter
+from plots.spec import edition, figure, freeze, reusing, scatter
 from plots.style import COLORS, tell_apart
 
 
@@ -60,6 +60,19 @@ def test_a_chart_of_another_structure_is_built_anew():
         other = loss_figure(steps, epochs, None)
     assert other is not live
     _same(other, loss_figure(steps, epochs, None))
+
+
+def test_a_frozen_chart_is_never_updated_in_place():
+    """A figure several sessions draw (`freeze`, `ui.shared_charts`) stays as built: the next poll builds anew."""
+    steps, epochs = _records(30)
+    with reusing(None):
+        shared = freeze(loss_figure(steps, epochs, 0.3))
+    before = shared.to_dict()
+    more, more_epochs = _records(40)
+    with reusing(shared):
+        later = loss_figure(more, more_epochs, 0.3)
+    assert later is not shared and shared.to_dict() == before
+    _same(later, loss_figure(more, more_epochs, 0.3))
 
 
 def _lines(n: int, group: str | None = None) -> list[dict]:
