@@ -171,9 +171,13 @@ with right:
                    "forget bias). "
                    + " ".join(overlay_left_out(cfg)))
 
-# ---- phase diagram
-_chart("phase", 420)
-if not presenter:
+# ---- the deeper views, one at a time: only the open tab is computed and drawn, so a slider step redraws
+# three charts rather than five (bench/lab_slider.py)
+DEEPER = ("phase", "singular", "jacobian")
+
+
+def _phase_view() -> None:
+    _chart("phase", 420)
     init_note = " (the default init ignores the gain, so orthogonal × gain is used)" if cfg.init == "default" else ""
     st.caption(f"{cell.label}, T = {cfg.timesteps}, H = {cfg.hidden_size}{init_note}. Blue: the "
                "gradient has vanished by that timestep; red: it has grown. The dashed line marks "
@@ -181,21 +185,28 @@ if not presenter:
                + ("; for a gated cell the gain scales every gate block and the line is no border." if gated
                   else "."))
 
-# ---- W_hh and the Jacobian product
-left, right = st.columns(2)
-with left:
+
+def _singular_view() -> None:
     _chart("singular", 330)
-    if not presenter:
-        st.caption(f"All singular values of {cell.spectrum_of} for seed 0"
-                   + (" (rank = output size: one)" if cell.output_feedback else "")
-                   + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
-                   "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
-with right:
+    st.caption(f"All singular values of {cell.spectrum_of} for seed 0"
+               + (" (rank = output size: one)" if cell.output_feedback else "")
+               + ". Orthogonal × gain puts them all at the gain; PyTorch's default init spreads them "
+               "from 0 up to σ_max ≈ 1.1, with a spectral radius of only ≈ 0.6.")
+
+
+def _jacobian_view() -> None:
     _chart("jacobian", 330)
-    if not presenter:
-        st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
-                   "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "
-                   f"diag(φ'(a_j))·{cell.spectrum_of.split(' ')[0]})." if not gated else
-                   ", of the full state (h, and c where the cell has one). No σ_max bound applies; dash-dotted: "
-                   f"the product of the {cell.gate_path[0] if cell.gate_path else ''} gates along the additive "
-                   "path alone."))
+    st.caption("‖∂h_T/∂h_{T−k}‖₂, the spectral norm of the product of k step Jacobians along one "
+               "input sequence" + (", against its upper bound (σ_max·γ)^k (each Jacobian is "
+               f"diag(φ'(a_j))·{cell.spectrum_of.split(' ')[0]})." if not gated else
+               ", of the full state (h, and c where the cell has one). No σ_max bound applies; dash-dotted: "
+               f"the product of the {cell.gate_path[0] if cell.gate_path else ''} gates along the additive "
+               "path alone."))
+
+
+VIEWS = {"phase": _phase_view, "singular": _singular_view, "jacobian": _jacobian_view}
+tabs = st.tabs([CHARTS[name] for name in DEEPER], key=key("view"), on_change="rerun")
+for name, tab in zip(DEEPER, tabs, strict=True):
+    if tab.open:
+        with tab:
+            VIEWS[name]()

@@ -14,7 +14,8 @@ that very value). Measured per press: the time from the key press until the page
 is idle again (Streamlit's `data-test-script-state` went to "running" and back to "notRunning"), the
 server process's CPU time over that interval (utime + stime, /proc/<pid>/stat), and the CPU time of this
 bench's own Chromium processes (the descendants of this process named chromium or headless_shell: the
-browser draws the five charts again at every step, on the same cores). p50 and max per slider; CPU time is
+browser draws the page's three charts, the two at the top and the open tab's, again at every step, on the
+same cores). p50 and max per slider; CPU time is
 the steadier figure on a shared machine.
 
 Leaves to others: the server helpers and Chromium flags (tests/conftest.py).
@@ -90,7 +91,7 @@ def measure(url: str, pid: int, args) -> dict[str, list[tuple[float, float, floa
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/gradient-lab")
         page.wait_for_selector(IDLE, timeout=args.limit * 1000)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 5",
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3",
                                timeout=args.limit * 1000)
         for name in sliders:                          # warm-up: one step each, not measured
             press(page, name, pid, args.limit)

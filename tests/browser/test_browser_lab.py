@@ -34,11 +34,11 @@ def _plotly_traces(page) -> list[dict]:
 def test_lab_preset_link_draws_the_charts(streamlit_server, page, tmp_path):
     page.goto(f"{streamlit_server}/gradient-lab?preset=vanishing")
     wait_idle(page, timeout=120_000)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 5",
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3",
                            timeout=60_000)
     _no_exception(page)
     charts = _plotly_traces(page)
-    assert len(charts) == 5, charts
+    assert len(charts) == 3, charts                    # the two at the top, and the open tab's
     assert all(c["n"] > 0 for c in charts), charts
     overlay = next(c for c in charts if "All cells" in c["title"])
     assert overlay["n"] == 3 * len(CELLS)              # every cell: a line and two band edges each
@@ -46,6 +46,14 @@ def test_lab_preset_link_draws_the_charts(streamlit_server, page, tmp_path):
     assert phase["types"][0] == "heatmap"
     assert "Vanishing" in page.locator("[data-testid='stMain']").inner_text()
     page.screenshot(path=str(_shots(tmp_path) / "gradient_lab.png"), full_page=True)
+    # another tab: its chart is computed and drawn in place of the phase diagram
+    page.get_by_role("tab", name="Jacobian product").click()
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].some(el => el._fullLayout && "
+                           "(el._fullLayout.title.text || '').includes('product of Jacobians'))", timeout=60_000)
+    wait_idle(page, timeout=60_000)
+    _no_exception(page)
+    titles = [c["title"] for c in _plotly_traces(page)]
+    assert len(titles) == 3 and not any("Phase diagram" in t for t in titles), titles
 
 
 def test_learn_and_compare_open(streamlit_server, page, tmp_path):

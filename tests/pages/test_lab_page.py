@@ -38,14 +38,18 @@ def _figures(at: AppTest) -> dict[str, dict]:
     return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
+def _titles(at: AppTest) -> list[str]:
+    return [f["layout"]["title"]["text"] for f in _figures(at).values()]
+
+
 def test_lab_renders_for_every_cell():
-    at = _lab_app(state=TINY)
+    at = _lab_app(state={**TINY, "lab.view": "Jacobian product"})       # the tab with the bound's caption
     for cell in CELLS:
         at.selectbox(key="lab.cell").set_value(cell).run()
         assert not at.exception, (cell, [e.value for e in at.exception])
         assert not at.error, (cell, [e.value for e in at.error])
         figs = list(_figures(at).values())
-        assert len(figs) == 5, cell
+        assert len(figs) == 3, cell                  # the two at the top, and the open tab's
         assert all(f["data"] for f in figs), f"{cell}: a chart without traces"
         titles = " ".join(f["layout"]["title"]["text"] for f in figs)
         assert CELLS[cell].label in titles
@@ -75,6 +79,29 @@ def test_a_stack_leaves_out_a_cell_that_cannot_stack_and_choosing_it_is_one_sent
     assert not at.exception
     shown = [e.value.replace("\\", "") for e in at.error]            # st.error text is Markdown-escaped
     assert shown == [layers_error(one_layer[0].name, 2)]
+
+
+def test_the_deeper_views_are_tabs_and_only_the_open_one_is_computed_and_drawn(monkeypatch):
+    import plots.lab
+
+    def not_shown(*args, **kwargs):
+        raise AssertionError("a hidden tab's chart was built")
+
+    for hidden in ("singular_values_figure", "jacobian_figure"):    # the page imports them at every run
+        monkeypatch.setattr(plots.lab, hidden, not_shown)
+    at = _lab_app(state={**TINY, "lab.timesteps": 13})
+    assert [t.label for t in at.tabs] == ["Phase diagram", "Singular values of W_hh", "Jacobian product"]
+    monkeypatch.undo()
+    top = ["‖∂L/∂hₜ‖ at initialisation", "All cells, same settings"]
+    for view, title in (("Phase diagram", "Phase diagram"), ("Singular values of W_hh", "Singular values"),
+                        ("Jacobian product", "Norm of the product of Jacobians")):
+        if view != "Phase diagram":                  # the first tab is open when the page opens
+            at.session_state["lab.view"] = view
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        titles = _titles(at)
+        assert len(titles) == 3 and all(any(t in x for x in titles) for t in top), (view, titles)
+        assert titles[2].startswith(title), (view, titles)
 
 
 def test_overlay_holds_every_cell_and_phase_diagram_marks_the_border():
@@ -179,5 +206,5 @@ def test_only_the_overlay_is_refused_where_only_its_lstm_is_over_the_budget():
     settings = {"cell": "rnn", "hidden_size": 256, "num_layers": 4, "timesteps": 200, "seeds": 1}
     at = _lab_app(state={f"lab.{k}": v for k, v in settings.items()})
     assert [e.value.replace("\\", "") for e in at.error] == [_refusal(settings, "lstm")]
-    titles = [f["layout"]["title"]["text"] for f in _figures(at).values()]
-    assert len(titles) == 4 and not any(t.startswith("All cells") for t in titles), titles
+    titles = _titles(at)                             # the gradient and the open tab's: the overlay refused
+    assert len(titles) == 2 and not any(t.startswith("All cells") for t in titles), titles
