@@ -329,6 +329,19 @@ def progress(snap: Snapshot | None) -> None:
 PACES = {"as computed": 1.0, "2×": 2.0, "4×": 4.0, "at once": math.inf}
 
 
+def _warm_labels() -> None:
+    """Streamlit looks for a leading emoji in every label of a segmented control that is not ASCII (the pace's
+    "2×"), and its first look imports its table of every emoji and compiles one large pattern: ≈ 0.4 s of
+    CPU with the interpreter lock held, in the first Train of a room. Done here, when the app is first loaded."""
+    with contextlib.suppress(ImportError, AttributeError):   # runtime internals: a later release may move it
+        from streamlit.string_util import extract_leading_emoji
+
+        extract_leading_emoji(next(label for label in PACES if not label.isascii()))
+
+
+_warm_labels()
+
+
 def pace_key(slot: str) -> str:
     return f"{slot}.replay.pace"
 
