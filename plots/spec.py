@@ -20,7 +20,8 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
                                             only values changed (no new validation of every trace, layout
                                             and template); edition(fig) counts its updates
     freeze(fig) -> fig; frozen(fig) -> bool a figure that several sessions draw (`ui.shared_charts`): never
-                                            updated in place by `reusing` again
+                                            updated in place by `reusing` again, and its `to_dict()` (what
+                                            `st.plotly_chart` sends: Plotly's deep copy) computed once
 Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), log axes
 (`plots/axes.py`: which ticks), what a chart shows (the builders).
 """
@@ -162,9 +163,23 @@ def edition(fig: Any) -> int:
     return kept[2] if kept is not None and kept[0]() is fig else 0
 
 
+class _Frozen(go.Figure):
+    """A figure that is drawn as it is, by several sessions, and changed by none: `to_dict()`, Plotly's deep
+    copy of every trace and of the layout (what `st.plotly_chart` serialises at every draw), is computed once."""
+
+    def to_dict(self) -> dict:
+        kept = self.__dict__.get("_as_dict")
+        if kept is None:
+            kept = self._as_dict = super().to_dict()
+        return dict(kept)            # its parts are shared: read them, never change them
+
+
 def freeze(fig: Any) -> Any:
-    """Mark `fig` as drawn as it is by several sessions: `reusing(fig)` then builds a new figure instead of
-    updating it in place (the mark lives with the figure)."""
+    """Mark `fig` as drawn as it is by several sessions, changed by none: `reusing(fig)` then builds a new
+    figure instead of updating it in place, and its `to_dict()` is computed once (the mark lives with the
+    figure)."""
+    if type(fig) is go.Figure:
+        fig.__class__ = _Frozen
     fig._frozen = True
     return fig
 

@@ -28,6 +28,7 @@ import streamlit as st
 from rnn_core.config import ConfigError, DataConfig, TrainConfig, replace, validate_run
 from rnn_core.data.errors import DataError
 from rnn_core.data.windows import Windows, prepare
+from rnn_core.data.windows_codec import known_digest, windows_digest
 from rnn_core.lessons.run_page import RunPage
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import device_problem
@@ -42,10 +43,11 @@ from ui.state import slot as slot_state
 
 
 @st.cache_data(max_entries=8, ttl=900, show_spinner="Preparing the windows…")
-def _prepare_cached(data_json: str, digest: str, _frame: pd.DataFrame | None) -> Windows:
+def _prepare_cached(data_json: str, digest: str, _frame: pd.DataFrame | None) -> tuple[Windows, str]:
     # `_frame` is not hashed (leading underscore): Streamlit hashes a frame of ≥ 50,000 rows from a
     # sample, so two users' different uploads could share an entry. `digest` covers every cell.
-    return prepare(DataConfig(**json.loads(data_json)), _frame)
+    windows = prepare(DataConfig(**json.loads(data_json)), _frame)
+    return windows, windows_digest(windows)        # the run key's data part, hashed once per entry
 
 
 def frame_digest(frame: pd.DataFrame | None) -> str:
@@ -66,9 +68,11 @@ def forget_windows() -> None:
 
 def prepare_windows(data_cfg: DataConfig, frame: pd.DataFrame | None = None) -> Windows:
     """`windows.prepare`, cached per data config and the full content of the frame in hand (an
-    upload is never served another upload's windows, whoever uploaded it)."""
-    return _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str), frame_digest(frame),
-                           frame)
+    upload is never served another upload's windows, whoever uploaded it); each call's copy knows its digest
+    (`windows_codec.known_digest`)."""
+    windows, digest = _prepare_cached(json.dumps(asdict(data_cfg), sort_keys=True, default=str),
+                                      frame_digest(frame), frame)
+    return known_digest(windows, digest)
 
 
 def make_context(model_cfg: ModelConfig, data: DataChoice, train_cfg: TrainConfig) -> RunContext:

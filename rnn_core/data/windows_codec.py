@@ -3,6 +3,8 @@
     windows_to_bytes(windows) -> bytes       one .npz: the arrays, the frame as Parquet bytes, the rest JSON
     windows_from_bytes(data) -> Windows      read back with numpy's `allow_pickle=False`
     windows_digest(windows) -> str           SHA-256 of every number a run trains on (its run key's data part)
+    known_digest(windows, digest) -> windows a copy of windows (a cache's: the same numbers) given the digest
+                                             computed for the original, so it is not computed again
 
 The arrays keep their dtypes bit for bit (a worker trains on exactly the server's numbers); the frame
 (real units, its date or step index) travels as Parquet (pyarrow, which Streamlit needs anyway);
@@ -77,11 +79,23 @@ def windows_digest(windows: Windows) -> str:
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(json.dumps(_meta(windows), sort_keys=True, default=str).encode())
     digest = h.hexdigest()
+    _keep_digest(windows, digest)
+    return digest
+
+
+def _keep_digest(windows: Windows, digest: str) -> None:
     with _DIGESTS_LOCK:
         for key in [k for k, (ref, _) in _DIGESTS.items() if ref() is None]:
             del _DIGESTS[key]
         _DIGESTS[id(windows)] = (weakref.ref(windows), digest)
-    return digest
+
+
+def known_digest(windows: Windows, digest: str) -> Windows:
+    """`windows` with its digest noted: `digest` is `windows_digest` of the windows it copies, the same numbers
+    (what `st.cache_data` hands each session is an unpickled copy of what it computed once), so a room pressing
+    Train on one setup hashes its windows once, not once per session."""
+    _keep_digest(windows, digest)
+    return windows
 
 
 def _meta(windows: Windows) -> dict:

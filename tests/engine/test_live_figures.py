@@ -131,3 +131,14 @@ def test_what_a_live_chart_was_built_from_does_not_keep_it_alive():
     del fig
     gc.collect()
     assert gone() is None
+
+
+def test_a_frozen_chart_sends_what_it_shows():
+    """A frozen figure's `to_dict()` (what `st.plotly_chart` sends), computed once, is the figure's own, and
+    what a caller does to the dict it got changes nothing for the next."""
+    steps, epochs = _records(30)
+    fig = freeze(loss_figure(steps, epochs, 0.3))
+    fresh = loss_figure(steps, epochs, 0.3)
+    _same(fig, fresh)
+    fig.to_dict()["layout"] = {}
+    _same(fig, fresh)

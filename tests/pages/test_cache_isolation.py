@@ -51,3 +51,19 @@ def test_colliding_uploads_get_their_own_windows():
     assert w_b.frame["value"].max() == 999_999.0 and w_b.frame["value"].iloc[row] == 999_999.0
     # a corrected re-upload (B fixes the spike) trains on the corrected values at once
     assert run_files.prepare_windows(cfg, a.copy()).frame["value"].max() < 2
+
+
+def test_each_copy_of_cached_windows_has_the_digest_of_its_numbers():
+    """Every call hands out its own copy of the cached windows, whose digest (the run key's data part) was
+    computed once, with the windows: it is the digest of the copy's own numbers."""
+    import copy
+
+    from rnn_core.data.windows_codec import windows_digest
+
+    run_files.forget_windows()
+    config = DataConfig(dataset="sine", timesteps=8, params={"length": 240})
+    a, b = run_files.prepare_windows(config), run_files.prepare_windows(config)
+    assert a is not b
+    assert windows_digest(a) == windows_digest(b) == windows_digest(copy.deepcopy(a))
+    other = run_files.prepare_windows(DataConfig(dataset="sine", timesteps=9, params={"length": 240}))
+    assert windows_digest(other) == windows_digest(copy.deepcopy(other)) != windows_digest(a)
