@@ -26,7 +26,7 @@ lecture-screen copy. Every builder in `plots/` takes its style from here; nothin
                                          builds a live chart told apart: `born_told_apart`)
     CHART_CONFIG                         the Plotly config the pages pass to `st.plotly_chart`
 No builder sets a template: in the app every chart takes Streamlit's chart theme (the light theme of
-`.streamlit/config.toml`), the same on every page.
+`.streamlit/config.toml`), the same on every page, written into it as it is drawn (`plots/theme.py`).
 Leaves to others: the traces (`series`, `gradients`, `predictions`, `lab`, `sweep`, `text`), log
 axes (`axes.py`), the number of points (`points.py`).
 """

@@ -99,13 +99,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> No
     raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
 
 
-def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None):
-    """Start `streamlit run app.py` on a free loopback port; return (process, base_url)."""
+def start_server(tmp_dir: Path, extra_env: dict[str, str] | None = None, script: str = "app.py"):
+    """Start `streamlit run <script>` (the app, by default) on a free loopback port, in the repository (its
+    `.streamlit/config.toml` applies); return (process, base_url)."""
     port = _free_port()
     env = {**os.environ, "RNN_PLAYGROUND_CACHE": str(tmp_dir / "cache"), **(extra_env or {})}
     log = open(tmp_dir / "streamlit.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -12,6 +12,10 @@
                               description kept), done ahead: for a figure several sessions draw
                               (`ui.shared_charts`), which nobody changes after
 
+Every chart is handed to `st.plotly_chart` already themed (`plots.theme.themed`: Streamlit's light chart theme
+written into the figure, no template), with Streamlit's own theming off: the browser's second draw of each new
+chart then costs a quarter of a full one.
+
 Leaves to others: the figures (`plots/`), their sentences (`rnn_core.measure.verdict`, the pages).
 """
 
@@ -24,6 +28,7 @@ import streamlit as st
 from plots.describe import describe, figure_table, title_of
 from plots.spec import edition
 from plots.style import CHART_CONFIG, born_told_apart, drawn, tell_apart
+from plots.theme import Themed, themed
 from ui.a11y import screen_reader
 from ui.markdown import md
 
@@ -33,6 +38,19 @@ DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py st
 
 _SEEN: dict[int, tuple[Any, tuple[int, int], str, bool]] = {}   # id(figure) → (figure, its version, its
 SEEN_KEEP = 256                     # description, told apart): a live page redraws the same (memoised) figures
+_THEMED: dict[int, tuple[Any, tuple[int, int], dict]] = {}       # id(figure) → (figure, its version, themed dict)
+
+
+def themed_figure(fig: Any) -> Themed:
+    """`fig` themed (`plots.theme.themed` of its dict), once per figure object and version."""
+    kept = _THEMED.get(id(fig))
+    if kept is not None and kept[0] is fig and kept[1] == _version(fig):
+        return Themed(kept[2])
+    spec = themed(fig.to_dict())
+    if len(_THEMED) >= SEEN_KEEP:
+        _THEMED.clear()
+    _THEMED[id(fig)] = (fig, _version(fig), spec)
+    return Themed(spec)
 
 
 def _version(fig: Any) -> tuple[int, int]:
@@ -93,7 +111,8 @@ def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict
     text = " ".join(part for part in ("Chart:", summary.strip(), described) if part)    # `text_alternative`
     screen_reader(text, where)
     plotly_kwargs.setdefault("width", "stretch")
-    where.plotly_chart(fig, key=key, config={**CHART_CONFIG, **(config or {})}, **plotly_kwargs)
+    where.plotly_chart(themed_figure(fig), key=key, config={**CHART_CONFIG, **(config or {})}, theme=None,
+                       **plotly_kwargs)
     if drawn(fig):                          # a placeholder before there is data has no table
         data_table(fig, key, text, where)
 
