@@ -66,6 +66,7 @@ from ui.live import (
     FINISHED,
     STATUS_ICON,
     RunContext,
+    ask,
     evaluation_for,
     fragment_rerun,
     get_context,
@@ -105,15 +106,16 @@ class ChartOptions:
 def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
     """A row of chart toggles (inside the fragment: changing one redraws only the charts). The expander
     has a key, so it stays open or closed across the full reruns a status change (Pause, Stop, the
-    end of a run) brings; without one it was a new element, collapsed, whenever the layout above shifted."""
-    with st.expander("Chart options", expanded=False, icon=":material/tune:", key=f"{slot}.opt.open",
-                     on_change="rerun"):
+    end of a run) brings; without one it was a new element, collapsed, whenever the layout above shifted.
+    A change is a click (`ui.live.ask`): its redraw does not wait behind the room's timed ones."""
+    click = {"on_change": ask, "args": (slot,)}
+    with st.expander("Chart options", expanded=False, icon=":material/tune:", key=f"{slot}.opt.open", **click):
         c = st.columns(5)
-        log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss")
-        log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad")
-        theory = c[2].toggle("Bound / gate-path line", value=True, key=f"{slot}.opt.theory")
-        closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed")
-        layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer")
+        log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss", **click)
+        log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad", **click)
+        theory = c[2].toggle("Bound / gate-path line", value=True, key=f"{slot}.opt.theory", **click)
+        closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed", **click)
+        layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer", **click)
     return ChartOptions(log_loss, log_grad, theory, int(layer) - 1, closed)
 
 
