@@ -131,8 +131,52 @@ def _reference_lines(fig: Any) -> list[str]:
     return lines
 
 
+class _Values:
+    """A figure part's own values read as attributes, straight from the dict Plotly keeps them in (`_props`):
+    what `trace.name` or `fig.layout.xaxis.title.text` gives, without Plotly's property machinery, which
+    validates the path of every read (most of a live chart's description time, at every poll). A value not
+    set reads None; a part not set (a title, an axis, a colour bar) reads as a part with nothing set."""
+
+    __slots__ = ("_values",)
+    _PARTS = frozenset({"title", "xaxis", "yaxis", "colorbar"})
+
+    def __init__(self, values: dict | None) -> None:
+        self._values = values or {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._values.get(name)
+        if isinstance(value, dict):
+            return _Values(value)
+        if name in self._PARTS:
+            return _Values({"text": value} if isinstance(value, str) else None)    # a title given as text
+        if name in ("annotations", "shapes") and isinstance(value, (list, tuple)):
+            return [_Values(v) for v in value]
+        return value
+
+
+class _FigureValues:
+    """A figure's `layout` and `data` as `_Values` (what `describe` reads)."""
+
+    __slots__ = ("data", "layout")
+
+    def __init__(self, layout: dict, data: list) -> None:
+        # a trace without a type is a scatter (what `trace.type` says)
+        self.layout, self.data = _Values(layout), [_Values(t if "type" in t else {**t, "type": "scatter"})
+                                                   for t in data]
+
+
+def _values(fig: Any) -> Any:
+    """`fig` read through `_Values` where it is a Plotly figure keeping its values as Plotly 6 does; else
+    `fig` itself."""
+    layout, data = getattr(fig, "_layout", None), getattr(fig, "_data", None)
+    if isinstance(layout, dict) and isinstance(data, list) and all(isinstance(t, dict) for t in data):
+        return _FigureValues(layout, data)
+    return fig
+
+
 def describe(fig: Any) -> str:
     """What the figure shows, in numbers (see the module's docstring); an empty chart says its message."""
+    fig = _values(fig)
     title = title_of(fig) or "Chart"
     x_axis, y_axis = fig.layout.xaxis, fig.layout.yaxis
     if x_axis.visible is False and not fig.data:                 # `style.empty`: a placeholder

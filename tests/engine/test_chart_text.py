@@ -115,3 +115,29 @@ def test_every_chart_on_every_page_goes_through_ui_charts():
     assert not direct, direct
     presenter = (ROOT / "ui/presenter.py").read_text()
     assert "tell_apart(" in presenter and "text_alternative(" in presenter and "data_table(" in presenter
+
+
+class _ReadThroughPlotly:
+    """A figure read only through Plotly's own attributes (`fig.layout`, `fig.data`)."""
+
+    def __init__(self, fig):
+        self.layout, self.data = fig.layout, fig.data
+
+
+def _described_figures():
+    """Every kind of chart a page describes: lines, markers, a heatmap, reference lines, placeholders."""
+    steps, epochs = _records()
+    probe = _probe(T=20, layers=2, cell="lstm")
+    return {**_multi_line_figures(), "loss log": loss_figure(steps, epochs, baseline=0.05, log_y=True),
+            "loss linear": loss_figure(steps, epochs, baseline=0.05, log_y=False),
+            "heatmap": gradient_heatmap_figure(_records(cell="lstm")[1]), "gradient 1 layer": gradient_time_figure(
+                _probe(T=12, layers=1, cell="rnn"), True, True), "gates lstm": gates_figure(probe),
+            "empty": empty("Loss", "Press Train: the loss appears here.")}
+
+
+@pytest.mark.parametrize("name", list(_described_figures()))
+def test_a_figure_is_described_as_plotly_reads_it(name):
+    """`describe` reads a figure's values straight from where Plotly keeps them (a live chart is described at
+    every poll): the same text as read through Plotly's attributes."""
+    fig = _described_figures()[name]
+    assert describe(fig) == describe(_ReadThroughPlotly(fig))
