@@ -30,6 +30,7 @@ Public:
                                              # and "replay of a stored run" where it is one
     progress_text(snap) -> str               # that status line alone (the scrubber's label after a run)
     pace_control(slot, snap)                 # a replay's pace: as computed, 2×, 4×, at once
+    ask(slot)                                # on_change of a widget in the live area: its rerun draws at once
     weights_pending(slot) -> bool            # a paused replay's weights are being computed again
     run_key(run) -> str | None               # the key of the run a replay replays (shared by its sessions)
     evaluation_for(slot) -> dict | None      # evaluate + closed loop, computed once per paused/ended
@@ -354,9 +355,17 @@ def pace_control(slot: str, snap: Snapshot | None) -> None:
         return
     key = pace_key(slot)
     st.segmented_control("Replay pace", list(PACES), key=key, default="as computed", label_visibility="collapsed",
+                         on_change=ask, args=(slot,),
                          help="This run was computed once and is replayed, its records exactly as computed: "
                               "show them at the pace they were computed, faster, or all at once.")
     run.set_speed(PACES.get(st.session_state.get(key), 1.0))
+
+
+def ask(slot: str) -> None:
+    """`on_change` of a widget drawn in the slot's live area (a chart option, the replay's pace): the rerun of
+    the live area it brings is a click's, drawn at once, not a timer's redraw that waits its turn in the room
+    (`ui.room.timed_redraw`: with a room of sixty-four pages, a toggle waited behind their redraws)."""
+    slot_state(slot).asked = True
 
 
 def weights_pending(slot: str) -> bool:
@@ -425,7 +434,8 @@ def live_area(slot: str, draw: Callable[[Snapshot | None, RunContext | None], No
             # the final weights the next tick would cut short (the page said "completed" for seconds
             # before its predictions came)
             st.rerun()
-        with timed_redraw(clicked()) if timed else contextlib.nullcontext():
+        asked, state.asked = state.asked, False       # a click on one of its widgets: no turn to wait
+        with timed_redraw(clicked()) if timed and not asked else contextlib.nullcontext():
             cpu = time.thread_time()
             current = get_run(slot)
             snap = current.snapshot() if current is not None else None

@@ -82,6 +82,7 @@ class SlotState:
     upload_error: str | None = None     # why that upload could not be read
     redraw_cost: float | None = None    # the live area's smoothed redraw cost (s)
     redraw_at: float | None = None      # when its last timed redraw started (time.monotonic)
+    asked: bool = False                 # a widget of its live area was changed: that rerun is a click's (`ui.live.ask`)
     every: float | None = None          # the live area's redraw interval now (set in place, `ui.room`)
     slow_every: float | None = None     # and its epoch-level part's
     evaluate_again: bool = False        # its evaluation was cut short (a click, a timer): the page tries again

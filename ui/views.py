@@ -66,6 +66,7 @@ from ui.live import (
     FINISHED,
     STATUS_ICON,
     RunContext,
+    ask,
     evaluation_for,
     fragment_rerun,
     get_context,
@@ -105,15 +106,16 @@ class ChartOptions:
 def chart_options(slot: str, n_layers: int = 1) -> ChartOptions:
     """A row of chart toggles (inside the fragment: changing one redraws only the charts). The expander
     has a key, so it stays open or closed across the full reruns a status change (Pause, Stop, the
-    end of a run) brings; without one it was a new element, collapsed, whenever the layout above shifted."""
-    with st.expander("Chart options", expanded=False, icon=":material/tune:", key=f"{slot}.opt.open",
-                     on_change="rerun"):
+    end of a run) brings; without one it was a new element, collapsed, whenever the layout above shifted.
+    A change is a click (`ui.live.ask`): its redraw does not wait behind the room's timed ones."""
+    click = {"on_change": ask, "args": (slot,)}
+    with st.expander("Chart options", expanded=False, icon=":material/tune:", key=f"{slot}.opt.open", **click):
         c = st.columns(5)
-        log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss")
-        log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad")
-        theory = c[2].toggle("Bound / gate-path line", value=True, key=f"{slot}.opt.theory")
-        closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed")
-        layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer")
+        log_loss = c[0].toggle("Log loss axis", value=True, key=f"{slot}.opt.log_loss", **click)
+        log_grad = c[1].toggle("Log gradient axes", value=True, key=f"{slot}.opt.log_grad", **click)
+        theory = c[2].toggle("Bound / gate-path line", value=True, key=f"{slot}.opt.theory", **click)
+        closed = c[3].toggle("Closed-loop forecast", value=True, key=f"{slot}.opt.closed", **click)
+        layer = c[4].number_input("Heatmap layer", 1, max(1, n_layers), value=1, key=f"{slot}.opt.layer", **click)
     return ChartOptions(log_loss, log_grad, theory, int(layer) - 1, closed)
 
 
@@ -174,12 +176,20 @@ def _shared_key(slot: str, snap: Snapshot | None, ctx: RunContext | None, each: 
     return key, snap.version, snap.step, len(snap.epochs), snap.end is not None
 
 
+def _own(name: str, *options: Any) -> str:
+    """The name under which a session keeps its own figure of chart `name` drawn with these chart options
+    (`_previous`): one per option's value, so that an option toggled back updates the figure it drew with
+    that value in place instead of building one anew."""
+    return f"{name}@{options}"
+
+
 def _previous(slot: str, name: str, plain: bool) -> Any:
     """The figure a chart rebuilt at every poll may update in place (`plots.spec.reusing`): this session's
-    last build of it, where that one was a plain build and the next is one too (nothing drawn over it after
-    its build: no ghost run, no scrubber's mark) and it is its own (not shared: `ui.shared_charts`); else
-    None (a new build). It may be the one shown, or one the session stopped showing when it drew the
-    figure built for all at the same step."""
+    last build of it (`name`: `_own`'s, with the options it was drawn with), where that one was a plain
+    build and the next is one too (nothing drawn over it after its build: no ghost run, no scrubber's mark)
+    and it is its own (not shared: `ui.shared_charts`); else None (a new build). It may be the one shown, or
+    one the session stopped showing (drawn with the other value of an option, or when it drew the figure
+    built for all at the same step)."""
     own = memo_value(slot, name, "plain")
     return own if plain and own is not None and not is_shared(own) else None
 
@@ -315,8 +325,8 @@ def loss_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOptions, 
 
     def build() -> Any:
         plain = ghost is None and not _chosen(at)
-        with reusing(_previous(slot, "loss", plain)):
-            fig = _plain(slot, "loss", loss_figure(steps, epochs, baseline_mse(w), opts.log_loss,
+        with reusing(_previous(slot, _own("loss", opts.log_loss), plain)):
+            fig = _plain(slot, _own("loss", opts.log_loss), loss_figure(steps, epochs, baseline_mse(w), opts.log_loss,
                                                    baseline_label=label, y_title=task.loss_label), plain)
         if ghost is not None:
             add_ghost_loss(fig, ghost.snap.epochs, f"ghost: {ghost.label} (epoch)", opts.log_loss)
@@ -381,8 +391,9 @@ def gradient_time_fig(snap: Snapshot | None, ctx: RunContext | None, opts: Chart
         if ghost is not None:
             overlays.append(Profile(latest_probe(ghost.snap.epochs), f"ghost: {ghost.label}", COLORS["ghost"],
                                     "dash", 0.85))
-        with reusing(_previous(slot, "grad_time", True)):      # nothing is drawn over it after its build
-            fig = _plain(slot, "grad_time", gradient_time_figure(probe, opts.log_grad, opts.theory, title=title,
+        own = _own("grad_time", opts.log_grad, opts.theory)
+        with reusing(_previous(slot, own, True)):      # nothing is drawn over it after its build
+            fig = _plain(slot, own, gradient_time_figure(probe, opts.log_grad, opts.theory, title=title,
                                                                  overlays=overlays), True)
         return _first(fig) if top else fig
 
@@ -422,8 +433,9 @@ def heatmap_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOption
     def build() -> Any:
         epochs = snap.epochs if snap else []
         shown = shown_probe(snap, at) if _chosen(at) else None
-        with reusing(_previous(slot, "heatmap", shown is None)):
-            fig = _plain(slot, "heatmap", gradient_heatmap_figure(epochs, layer=opts.heat_layer), shown is None)
+        own = _own("heatmap", opts.heat_layer)
+        with reusing(_previous(slot, own, shown is None)):
+            fig = _plain(slot, own, gradient_heatmap_figure(epochs, layer=opts.heat_layer), shown is None)
         rows = [int(r["epoch"]) for r in epochs if r.get("probe")]
         if shown is not None and rows:
             row = max((e for e in rows if e <= shown[0]), default=rows[0])     # the row of that profile
@@ -494,8 +506,8 @@ def grad_norm_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOpti
     steps = snap.steps if snap else []
     def build() -> Any:
         plain = not _chosen(at)
-        with reusing(_previous(slot, "grad_norm", plain)):
-            fig = _plain(slot, "grad_norm", grad_norm_figure(steps, tc.clip if tc else "off",
+        with reusing(_previous(slot, _own("grad_norm", opts.log_grad), plain)):
+            fig = _plain(slot, _own("grad_norm", opts.log_grad), grad_norm_figure(steps, tc.clip if tc else "off",
                                                              tc.clip_value if tc else None, opts.log_grad), plain)
         return _marked(fig, at)
 
@@ -509,8 +521,9 @@ def param_norms_fig(snap: Snapshot | None, ctx: RunContext | None, opts: ChartOp
     epochs = snap.epochs if snap else []
 
     def build() -> Any:
-        with reusing(_previous(slot, "param_norms", not _chosen(at))):
-            fig = _plain(slot, "param_norms", param_norms_figure(epochs, opts.log_grad), not _chosen(at))
+        own = _own("param_norms", opts.log_grad)
+        with reusing(_previous(slot, own, not _chosen(at))):
+            fig = _plain(slot, own, param_norms_figure(epochs, opts.log_grad), not _chosen(at))
         return _marked(fig, at, "epoch")
 
     everyone = _shared_key(slot, snap, ctx, "epoch") if not _chosen(at) else None

@@ -143,3 +143,16 @@ def test_a_running_session_updates_its_own_step_charts_in_place(run):
     later = _session(run, 3, "run-1")                        # the shared figure still shows record 3
     assert _figure(later, "loss") is first
     assert _charts(later) == _charts(_session(run, 3, None))
+
+
+def test_an_option_toggled_back_updates_the_figure_it_drew_with_that_value(run):
+    """A session keeps its own figure per value of a chart option: toggled back, the option's figure is
+    updated in place to the run's moment now (no new build), and it is what a new session draws."""
+    a = _session(run, 9, None)                                # a run of this session's own
+    log = _figure(a, "loss")
+    a.toggle(key="pg.opt.log_loss").set_value(False).run()
+    assert _figure(a, "loss") is not log
+    a.session_state.shown = 10
+    a.toggle(key="pg.opt.log_loss").set_value(True).run()
+    assert _figure(a, "loss") is log
+    assert _charts(a) == _charts(_session(run, 10, None))
