@@ -7,7 +7,7 @@ Not a test (nothing asserts a time): it prints what K students felt and what the
     .venv/bin/python -m bench.load_test --students 4 --mode workers --background 2
     .venv/bin/python -m bench.load_test --students 32 --distinct     # 32 different runs (one seed each)
     .venv/bin/python -m bench.load_test --students 64 --preset vanishing   # 64 students, one preset
-    .venv/bin/python -m bench.load_test --mode switch --background 4 --preset vanishing --clicks 10
+    .venv/bin/python -m bench.load_test --mode switch --background 4 --preset vanishing --preset-epochs 60 --clicks 8
 
 Classroom mode (default). For each K a fresh `streamlit run app.py` on loopback (tests/conftest.py's
 `start_server`, admission slots from --slots, default: the CPUs; its own empty run store), one warm-up
@@ -178,7 +178,8 @@ async def switch_latency(page, timeout: float) -> float | None:
 def link(args, i: int) -> str:
     """Student i's link: the preset's, or the small setup (its own seed with --distinct)."""
     if args.preset:
-        return f"preset={args.preset}"
+        epochs = getattr(args, "preset_epochs", 0)
+        return f"preset={args.preset}" + (f"&t.epochs={epochs}" if epochs else "")
     return f"{SETUP}&t.epochs={args.epochs}" + (f"&t.seed={i}" if args.distinct else "")
 
 
@@ -498,7 +499,9 @@ async def workers(args) -> None:
 async def switch_room(args) -> None:
     """--mode switch: --background Chromium students train (the --preset, or the small setup with
     --distinct seeds) while an observer tab in the same browser switches to Learn and back --clicks
-    times; its page switch p50 / max, and how many runs the room computed."""
+    times; its page switch p50 / max, and how many runs the room computed. Each switch is printed with
+    the number of the room's runs still training then: a preset's own run can end before the switches
+    do (the vanishing preset's 12 epochs take ~15 s), so --preset-epochs keeps the room training."""
     from playwright.async_api import async_playwright
 
     folder = Path(tempfile.mkdtemp(prefix="rnn-switch-"))
@@ -520,6 +523,9 @@ async def switch_room(args) -> None:
             switches = []
             for _ in range(args.clicks):
                 switches.append(await switch_latency(page, args.limit / 4))
+                training = sum("status" not in r for r in room)
+                print(f"switch {len(switches)}: {fmt(switches[-1])} ({training} of the room's runs training)",
+                      flush=True)
                 await asyncio.sleep(random.uniform(0.3, 0.8))
             still = sum("status" not in r for r in room)
             await context.close()
@@ -547,6 +553,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--background", type=int, default=2, help="workers mode: runs training meanwhile")
     p.add_argument("--slots", type=int, default=0, help="admission slots (default: the server's, = CPUs)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of each student's run")
+    p.add_argument("--preset-epochs", type=int, default=0,
+                   help="with --preset: its run trains this many epochs (0: the preset's own); switch mode "
+                        "uses it to keep the room training while the observer switches")
     p.add_argument("--distinct", action="store_true", help="each student trains its own seed (no run shared)")
     p.add_argument("--preset", default="", help="every student opens this Playground preset instead")
     p.add_argument("--clicks", type=int, default=3, help="toggle clicks per student while training")
