@@ -33,6 +33,7 @@ from plots.predictions import predictions_figure
 from plots.series import grad_norm_figure, loss_figure, param_norms_figure, spectra_figure
 from plots.style import COLORS, drawn, tell_apart
 from plots.tables import metrics_display, metrics_frame
+from plots.theme import themed
 from rnn_core.lessons.run_page import RunPage, end_of, epochs_of, page_facts, steps_of
 
 MAX_BYTES = 8 * 10**6
@@ -44,8 +45,10 @@ CHARTS = {"loss": "step", "gradient": "probe", "grad_norm": "step", "param_norms
 
 
 def _fig_json(fig: Any) -> dict:
-    """A figure as the dict Plotly.js draws (numpy arrays as Plotly's typed arrays: base64, compact)."""
-    return json.loads(fig.to_json())
+    """A figure as the dict Plotly.js draws (numpy arrays as Plotly's typed arrays: base64, compact), in the
+    app's look (`plots.theme.themed`): written from the app, a figure carries Streamlit's template of
+    placeholder colours, which only Streamlit's own page replaces."""
+    return themed(json.loads(fig.to_json()))
 
 
 def _figures(page: RunPage) -> dict[str, Any]:

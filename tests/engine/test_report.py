@@ -175,3 +175,20 @@ def test_a_run_stopped_before_its_first_epoch_still_gives_a_page(written):
     assert [s["step"] for s in data["stops"]] == [0] and data["profiles"] == [] and data["figures"] == {}
     assert "Run stopped.</strong> Interrupted (Ctrl-C)." in text
     assert "The final weights were not evaluated" in text and "no finished epoch" in text
+
+
+def test_written_from_the_app_the_charts_keep_the_apps_look_not_streamlits_placeholders(written):
+    """Inside the app Plotly's default template is Streamlit's, whose colours ("#000001" … "#000040") only
+    Streamlit's page replaces: the report's charts carry the app's theme as their own values instead."""
+    import streamlit.elements.plotly_chart  # noqa: F401 - what the app has imported: Streamlit's template
+
+    from plots.report import _fig_json
+    from plots.series import grad_norm_figure
+    from plots.theme import THEME_LAYOUT
+
+    _, _, data = written
+    figures = [*data["figures"].values(), _fig_json(grad_norm_figure([], "off", 1.0, True))]
+    for fig in figures:
+        layout = fig["layout"]
+        assert "template" not in layout and layout["font"] == THEME_LAYOUT["font"], layout.get("template")
+        assert not re.search(r'"#0000[0-4]\d"', json.dumps(fig)), "a placeholder colour of Streamlit's theme"
