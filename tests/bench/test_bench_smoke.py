@@ -150,6 +150,24 @@ def test_browser_latency_quick(capsys):
     assert summary[0].startswith("Browser (Chromium")
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_watch_counts_the_live_charts_draws_and_their_cost(capsys):
+    from bench import browser_watch
+
+    reason = browser_latency.browser_missing()
+    if reason:
+        if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
+            pytest.fail(f"browser tests are required here but cannot run: {reason}")
+        pytest.skip(reason)
+    browser_watch.main(["--settle", "4", "--seconds", "3"])
+    out = capsys.readouterr().out
+    loss = next(line for line in out.splitlines() if line.startswith("| Loss "))
+    cells = [c.strip() for c in loss.strip("|").split("|")]
+    assert float(cells[1]) > 0 and re.fullmatch(r"\d+ ms", cells[2]), cells     # drawn while it trains, at a cost
+    assert re.search(r"Chromium used \d+ % of one core, the server \d+ %", out), out
+
+
 def test_fmt_s_never_prints_exponents_at_the_unit_boundary():
     from bench.common import fmt_s
 
