@@ -11,7 +11,8 @@ A fresh `streamlit run app.py` (tests/conftest.py's `start_server`) and one head
 needs), each slider named by --sliders gets --steps presses of the right arrow key on its thumb, one at
 a time: every press gives a value the page has not shown before (nothing is answered from a cache of
 that very value). Measured per press: the time from the key press until the page's script has run and
-is idle again (Streamlit's `data-test-script-state` went to "running" and back to "notRunning"), the
+is idle again (Streamlit's `data-test-script-state` went to "running" and back to "notRunning") and the
+browser has drawn what it was sent (two frames painted, then its main thread's first idle moment), the
 server process's CPU time over that interval (utime + stime, /proc/<pid>/stat), and the CPU time of this
 bench's own Chromium processes (the descendants of this process named chromium or headless_shell: the
 browser draws the page's three charts, the two at the top and the open tab's, again at every step, on the
@@ -40,6 +41,10 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason
 LABELS = {"gain": "Gain", "timesteps": "Timesteps T", "hidden_size": "Hidden size H",
           "forget_bias": "Forget-gate bias (LSTM)", "input_scale": "Input scale", "seeds": "Seeds"}
 RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+# After the script's run: until the charts are drawn (a chart is drawn after the run that sent it, by
+# Streamlit's element or by ours) and the page has painted: two frames, then the main thread's first idle.
+SETTLED = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() =>
+  requestIdleCallback(done, {timeout: 5000}))))"""
 
 
 def thumb(page, name: str):
@@ -77,6 +82,7 @@ def press(page, name: str, pid: int, limit: float) -> tuple[float, float, float]
     handle.press("ArrowRight")
     page.wait_for_selector(RUNNING, timeout=limit * 1000)
     page.wait_for_selector(IDLE, timeout=limit * 1000)
+    page.evaluate(SETTLED)
     wall = time.monotonic() - t0
     return wall, cpu_seconds(pid) - cpu, browser_cpu_seconds() - browser
 

@@ -38,15 +38,19 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import connect
 
+from ui.chart_element import NAME as CHART_ELEMENT
+
 STATUS = re.compile(r"\b(idle|queued|running|paused|completed|stopped|diverged)\b")
 FINISHED = ("completed", "stopped", "diverged")
 SCRUB_KEY = "scrub.step"   # the widget key of a run's timeline (ui/scrub.py): its id ends with it
 
 
-def loss_view(spec: str) -> dict | None:
-    """The Playground's loss chart in a Plotly spec: its y axis type and its per-step points (None: another
-    chart). The same facts the browser mode reads from the drawn chart."""
+def loss_view(spec: str | bytes) -> dict | None:
+    """The Playground's loss chart in a Plotly spec (JSON; or the payload of the app's chart element,
+    `ui.chart_element`, whose "figure" it is): its y axis type and its per-step points (None: another chart).
+    The same facts the browser mode reads from the drawn chart."""
     fig = json.loads(spec)
+    fig = fig.get("figure", fig)
     layout = fig.get("layout", {})
     title = layout.get("title", {})
     text = title.get("text", "") if isinstance(title, dict) else str(title)
@@ -192,14 +196,16 @@ class Session:
             self.last_status = m.group(1) if m else self.last_status
             self.last_progress = inner.label
         elif kind == "plotly_chart":
-            self._chart(inner)
+            self._chart(inner.id, inner.spec)
+        elif kind == "bidi_component" and inner.component_name == CHART_ELEMENT:
+            self._chart(inner.id, inner.bytes)
 
-    def _chart(self, chart) -> None:
-        known = self._chart_kind.get(chart.id)
+    def _chart(self, chart_id: str, spec: str | bytes) -> None:
+        known = self._chart_kind.get(chart_id)
         if known is False:
             return
-        view = loss_view(chart.spec)                  # parsed only until the loss chart is known
-        self._chart_kind[chart.id] = view is not None
+        view = loss_view(spec)                        # parsed only until the loss chart is known
+        self._chart_kind[chart_id] = view is not None
         if view is not None:
             self.loss = view
 

@@ -265,6 +265,27 @@ def chart_overlaps(pg) -> list[str]:
     return found
 
 
+def charts(at) -> dict[str, dict]:
+    """Every chart on an AppTest page, {element id: figure ({"data", "layout"}, as the browser gets it)}, in page
+    order: drawn by the app's chart element (`ui.chart_element`), or by `st.plotly_chart` where Plotly.js cannot
+    be served. An element's id ends with the chart's key."""
+    import json
+
+    from ui.chart_element import NAME, figure_of
+
+    found = [(e.proto.id, figure_of(e.proto.bytes)) for e in at.get("bidi_component") if e.proto.component_name == NAME]
+    found += [(c.proto.id, json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+    return dict(found)
+
+
+def chart(at, key: str) -> dict:
+    """The figure of the chart whose key is `key` (its element id ends with it)."""
+    for element_id, figure in charts(at).items():
+        if element_id.endswith(key):
+            return figure
+    raise AssertionError(f"no chart '{key}' among {list(charts(at))}")
+
+
 FINISHED = ("completed", "stopped", "diverged")
 
 

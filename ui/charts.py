@@ -12,9 +12,15 @@
                               description kept), done ahead: for a figure several sessions draw
                               (`ui.shared_charts`), which nobody changes after
 
-Every chart is handed to `st.plotly_chart` already themed (`plots.theme.themed`: Streamlit's light chart theme
-written into the figure, no template), with Streamlit's own theming off: the browser's second draw of each new
-chart then costs a quarter of a full one.
+    plot(fig, key, where=None, config=None, fill=False)
+                              the figure alone, drawn (what `chart` and the presenter's chart draw with)
+    themed_figure(fig) -> Themed          `fig` themed, once per figure object and version
+    figure_json(fig) -> bytes             … and as the JSON our chart element takes, once likewise
+
+Every chart is drawn themed (`plots.theme.themed`: Streamlit's light chart theme written into the figure, no
+template), by our own chart element (`ui.chart_element`: one <div> per chart redrawn in place, the figure's
+JSON made once per figure), or, where Plotly.js cannot be served, by `st.plotly_chart` with Streamlit's own
+theming off.
 
 Leaves to others: the figures (`plots/`), their sentences (`rnn_core.measure.verdict`, the pages).
 """
@@ -24,11 +30,13 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from plotly.io.json import to_json_plotly
 
 from plots.describe import describe, figure_table, title_of
 from plots.spec import edition
 from plots.style import CHART_CONFIG, born_told_apart, drawn, tell_apart
 from plots.theme import Themed, themed
+from ui import chart_element
 from ui.a11y import screen_reader
 from ui.markdown import md
 
@@ -38,19 +46,43 @@ DATA_KEY = "chartdata"                         # its key's suffix (ui/a11y.py st
 
 _SEEN: dict[int, tuple[Any, tuple[int, int], str, bool]] = {}   # id(figure) → (figure, its version, its
 SEEN_KEEP = 256                     # description, told apart): a live page redraws the same (memoised) figures
-_THEMED: dict[int, tuple[Any, tuple[int, int], dict]] = {}       # id(figure) → (figure, its version, themed dict)
+_THEMED: dict[int, list] = {}       # id(figure) → [figure, its version, themed dict, its JSON bytes or None]
+
+
+def _themed(fig: Any) -> list:
+    kept = _THEMED.get(id(fig))
+    if kept is not None and kept[0] is fig and kept[1] == _version(fig):
+        return kept
+    if len(_THEMED) >= SEEN_KEEP:
+        _THEMED.clear()
+    kept = _THEMED[id(fig)] = [fig, _version(fig), themed(fig.to_dict()), None]
+    return kept
 
 
 def themed_figure(fig: Any) -> Themed:
     """`fig` themed (`plots.theme.themed` of its dict), once per figure object and version."""
-    kept = _THEMED.get(id(fig))
-    if kept is not None and kept[0] is fig and kept[1] == _version(fig):
-        return Themed(kept[2])
-    spec = themed(fig.to_dict())
-    if len(_THEMED) >= SEEN_KEEP:
-        _THEMED.clear()
-    _THEMED[id(fig)] = (fig, _version(fig), spec)
-    return Themed(spec)
+    return Themed(_themed(fig)[2])
+
+
+def figure_json(fig: Any) -> bytes:
+    """`fig` themed, as JSON bytes ({"data", "layout"}; Plotly's encoder: arrays, NaN as null), once per
+    figure object and version: a room watching one run shares its figures (`ui.shared_charts`)."""
+    kept = _themed(fig)
+    if kept[3] is None:
+        kept[3] = to_json_plotly(kept[2]).encode()
+    return kept[3]
+
+
+def plot(fig: Any, key: str, where: Any = None, config: dict | None = None, fill: bool = False) -> None:
+    """The figure alone (already told apart), drawn as wide as its column in the element `key`; `fill`: as
+    tall as its container (the presenter's chart; the figure has no height of its own)."""
+    config = {**CHART_CONFIG, **(config or {})}
+    if chart_element.available():
+        chart_element.draw(figure_json(fig), config, key, where, fill)
+        return
+    where = where if where is not None else st
+    where.plotly_chart(themed_figure(fig), key=key, config=config, theme=None, width="stretch",
+                       **({"height": "stretch"} if fill else {}))
 
 
 def _version(fig: Any) -> tuple[int, int]:
@@ -102,17 +134,14 @@ def text_alternative(fig: Any, summary: str = "") -> str:
     return " ".join(part for part in ("Chart:", summary.strip(), _described(fig)) if part)
 
 
-def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict | None = None,
-          **plotly_kwargs: Any) -> None:
+def chart(fig: Any, key: str, summary: str = "", where: Any = None, config: dict | None = None) -> None:
     """`fig` with its text alternative before it and its data one click away under it. `summary`: the
     page's sentence about this chart (the verdict, the gradient's story), if it has one."""
     where = where if where is not None else st
     fig, described = _prepared(fig)
     text = " ".join(part for part in ("Chart:", summary.strip(), described) if part)    # `text_alternative`
     screen_reader(text, where)
-    plotly_kwargs.setdefault("width", "stretch")
-    where.plotly_chart(themed_figure(fig), key=key, config={**CHART_CONFIG, **(config or {})}, theme=None,
-                       **plotly_kwargs)
+    plot(fig, key, where, config)
     if drawn(fig):                          # a placeholder before there is data has no table
         data_table(fig, key, text, where)
 

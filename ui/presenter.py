@@ -31,7 +31,7 @@ from typing import Any
 
 import streamlit as st
 
-from plots.style import CHART_CONFIG, drawn, present, tell_apart
+from plots.style import drawn, present, tell_apart
 from ui.a11y import PHONE, screen_reader
 
 _STATE = "presenter_mode"       # survives page switches (not a widget key)
@@ -157,7 +157,7 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
     `CHART_HEIGHT` (a chart amid text, as on Learn). Like every chart, with its text alternative and its
     data one click away (`ui.charts`; `summary`: the page's sentence about it). `around` =
     SCRUBBER_HEIGHT: the scrubber's row sits above it, and the chart is that much shorter."""
-    from ui.charts import chart, data_table, text_alternative, themed_figure
+    from ui.charts import chart, data_table, plot, text_alternative
 
     if not fill:
         chart(present(fig, height=CHART_HEIGHT), key, summary, config=config)
@@ -167,8 +167,7 @@ def show_chart(fig: Any, key: str, config: dict | None = None, fill: bool = True
     text = text_alternative(fig, summary)
     screen_reader(text)
     with st.container(key=f"{_FILL_SCRUBBED if around else _FILL}-{key}"):
-        st.plotly_chart(themed_figure(fig), key=key, width="stretch", height="stretch", theme=None,
-                        config={**CHART_CONFIG, **(config or {})})
+        plot(fig, key, config=config, fill=True)
     if drawn(fig):
         data_table(fig, key, text)
 

@@ -1,6 +1,7 @@
 """Real browser: a chart drawn the app's way (`ui.charts.chart`: Streamlit's chart theme written into the figure
-by `plots.theme`, Streamlit's theme off) looks as the same chart drawn by Streamlit's own theme: every resolved
-colour, font, grid and margin Plotly.js draws with is the same, and the title as bold and as wide."""
+by `plots.theme`, drawn by the app's own chart element with Plotly's own bundle, `ui.chart_element`) looks as
+the same chart drawn by `st.plotly_chart` with Streamlit's own theme: every resolved colour, font, grid and
+margin Plotly.js draws with is the same, and the title as bold and as wide."""
 
 import pytest
 
@@ -10,9 +11,9 @@ pytestmark = pytest.mark.browser
 
 # Every value Plotly.js resolved (`gd._fullLayout`, `gd._fullData`) and draws that the theme sets, per chart
 # (a tick colour where ticks are drawn, a minor grid's colour where it is).
-RESOLVED = """() => Object.fromEntries([...document.querySelectorAll('.stPlotlyChart')].map(box => {
-  const gd = box.querySelector('.js-plotly-plot'), L = gd._fullLayout;
-  const key = [...box.closest('[class*="st-key-"]').classList].find(c => c.startsWith('st-key-')).slice(7);
+RESOLVED = """() => Object.fromEntries([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+  const L = gd._fullLayout;
+  const key = [...gd.closest('[class*="st-key-"]').classList].find(c => c.startsWith('st-key-')).slice(7);
   const axis = a => ({grid: a.gridcolor, showgrid: a.showgrid, zeroline: a.zeroline, zerocolor: a.zerolinecolor,
                       ticks: a.ticks, tick: a.ticks ? a.tickcolor : null, tickfont: a.tickfont,
                       title: a.title.font, standoff: a.title.standoff, labels: a.ticklabelposition,
@@ -54,7 +55,8 @@ def test_the_apps_charts_look_as_streamlits_theme_draws_them(theme_page, name):
 
 
 def test_the_apps_charts_carry_no_template_and_keep_their_data_revision(theme_page):
-    """What makes the browser's second draw of a new chart cheap (`plots/theme.py`)."""
+    """What keeps a redraw cheap (`plots/theme.py`), drawn by the app's own chart element (`ui.chart_element`)."""
     sent = theme_page.evaluate("""() => [...document.querySelectorAll('[class*="st-key-app-"] .js-plotly-plot')]
-        .map(gd => ({template: gd.layout.template === undefined, revision: gd.layout.datarevision}))""")
-    assert len(sent) == 3 and all(s == {"template": True, "revision": 1} for s in sent), sent
+        .map(gd => ({template: gd.layout.template === undefined, revision: gd.layout.datarevision,
+                     ours: gd.classList.contains('rnn-chart') && !gd.closest('.stPlotlyChart')}))""")
+    assert len(sent) == 3 and all(s == {"template": True, "revision": 1, "ours": True} for s in sent), sent

@@ -115,6 +115,8 @@ def test_the_image_installs_cpu_torch_and_checks_health():
     assert "torch==2.13.0" in docker[docker.rfind("RUN", 0, cpu):cpu]
     assert cpu < docker.index("pip install -r requirements.txt")      # CPU torch first, then the rest
     assert "HEALTHCHECK" in docker and "/_stcore/health" in docker and "USER " in docker
+    # Plotly.js for the chart element is put in static/ while the build can still write /app
+    assert docker.index("COPY ui/ ui/") < docker.index("RUN python -m ui.chart_element static") < docker.index("USER ")
 
 
 def test_the_image_copies_every_folder_the_app_runs_from():

@@ -3,14 +3,13 @@ one point per cell and window length; a tiny trainability map draws its heatmap,
 uploaded back draws it again. The sweeps run on the engine's inline backend here (the worker-process
 and Ray backends give the same records: tests/engine/test_sweep.py)."""
 
-import json
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.sweep.records import records_csv
-from tests.conftest import APP, run_of
+from tests.conftest import APP, charts, run_of
 
 TINY = {"cmp.m.cells": ["rnn", "lstm"], "cmp.m.hidden_size": 8, "cmp.d.timesteps": 8,
         "cmp.dp.adding.n_samples": 200, "cmp.t.epochs": 2, "cmp.t.batch_size": 32,
@@ -75,12 +74,12 @@ def test_tiny_race_runs_to_the_end_and_fills_the_table():
     assert table["validation loss"].notna().all() and (table["validation loss"] > 0).all()
     # the adding problem's constant guess is known, so the ratio column is filled
     assert table["÷ constant guess"].notna().all()
-    charts = [c for c in at.get("plotly_chart")]
-    assert len(charts) >= 2
+    figures = list(charts(at).values())
+    assert len(figures) >= 2
     # the loss chart's axis names the race task's loss (a text race reads "bits per character")
     from rnn_core.nn.tasks import TASKS
 
-    titles = [json.loads(c.proto.spec)["layout"]["yaxis"].get("title", {}).get("text") for c in charts]
+    titles = [f["layout"]["yaxis"].get("title", {}).get("text") for f in figures]
     assert TASKS["sequence"].loss_label in titles, titles
     # Reset forgets the runs
     _button(at, "Reset").click().run()
@@ -96,8 +95,7 @@ def test_race_needs_two_cells():
 
 
 def _chart(at: AppTest, key: str) -> dict:
-    return next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith(key) or
-                key in c.proto.id)
+    return next(f for i, f in charts(at).items() if i.endswith(key) or key in i)
 
 
 def test_tiny_sweep_adds_one_row_per_cell_and_length():

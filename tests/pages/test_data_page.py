@@ -1,11 +1,10 @@
 """The Data page through AppTest: browse datasets, Yahoo offline, CSV upload (good and bad), windowing."""
 
-import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_page
+from tests.conftest import chart, charts, open_page
 from tests.pages.test_playground_page import values
 
 PAGE = "app_pages/data.py"
@@ -18,7 +17,7 @@ def at(tmp_path, monkeypatch):
 
 
 def _chart_ids(app: AppTest) -> list[str]:
-    return [c.proto.id for c in app.get("plotly_chart")]
+    return list(charts(app))
 
 
 def test_browse_shows_chart_summary_and_window_shapes(at):
@@ -30,8 +29,7 @@ def test_browse_shows_chart_summary_and_window_shapes(at):
     assert shapes["samples"].sum() == 950
     assert shapes.loc["train", "shape of X"] == "(665, 50, 1)"
     assert shapes.loc["train", "shape of y"] == "(665, 1)"
-    window = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("data.browse.win.window"))
-    spec = json.loads(window.proto.spec)
+    spec = chart(at, "data.browse.win.window")
     target = next(t for t in spec["data"] if t["name"].startswith("target"))
     assert list(values(target["x"])) == [50]       # drawn one step after the window's last input
 

@@ -2,7 +2,6 @@
 URL, writes them back, and says in one sentence what is wrong with a bad link or what is over the memory
 budget (in place of the chart it refuses)."""
 
-import json
 import re
 
 import pytest
@@ -12,7 +11,7 @@ from rnn_core.data.budget import BudgetError
 from rnn_core.lessons.lab import LabConfig
 from rnn_core.lessons.lab_probes import check_lab_probe
 from rnn_core.nn.cells import CELLS, layers_error
-from tests.conftest import APP
+from tests.conftest import APP, charts
 
 TINY = {"lab.timesteps": 12, "lab.hidden_size": 6, "lab.seeds": 2}
 
@@ -35,7 +34,7 @@ def _qp(at: AppTest) -> dict:
 
 
 def _figures(at: AppTest) -> dict[str, dict]:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    return charts(at)
 
 
 def _titles(at: AppTest) -> list[str]:
@@ -170,9 +169,9 @@ def test_preset_menu_applies_every_pick_after_a_deep_link():
 def test_presenter_view_draws_only_the_chosen_chart():
     at = _lab_app(query={"preset": "vanishing", "presenter": "1", "chart": "overlay"},
                   state={"presenter_mode": True})      # (the browser test opens it from the URL alone)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 1
-    spec = json.loads(charts[0].proto.spec)
+    drawn = list(charts(at).values())
+    assert len(drawn) == 1
+    spec = drawn[0]
     assert "All cells" in spec["layout"]["title"]["text"]
     assert spec["layout"]["xaxis"]["tickfont"]["size"] >= 18
     assert _qp(at)["chart"] == "overlay" and _qp(at)["presenter"] == "1"
@@ -199,7 +198,7 @@ def test_a_lab_setting_over_the_memory_budget_is_one_sentence_in_place_of_the_ch
     shown = [e.value.replace("\\", "") for e in at.error]            # st.error text is Markdown-escaped
     assert shown == [_refusal(HEAVY, "lstm")], shown
     assert "500 MB" in shown[0] and shown[0].endswith("T ≤ 184, H ≤ 94 or 1 layer would fit.")
-    assert not at.get("plotly_chart") and not at.metric
+    assert not charts(at) and not at.metric
 
 
 def test_only_the_overlay_is_refused_where_only_its_lstm_is_over_the_budget():

@@ -5,7 +5,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP
+from tests.conftest import APP, charts
 from ui.learn import LAB, STEPS
 
 
@@ -71,8 +71,8 @@ def test_hand_bptt_matches_autograd_and_truncation_cuts():
     assert not at.exception
     table = at.dataframe[0].value
     assert all(_below_a_billionth(v) for v in table["max |difference|"])
-    chart = at.get("plotly_chart")[0].proto.spec
-    assert "the last 5 of 20" in chart
+    figure = next(iter(charts(at).values()))
+    assert "the last 5 of 20" in figure["layout"]["title"]["text"]
 
 
 def test_lab_preset_button_opens_the_lab_with_its_settings():

@@ -2,7 +2,6 @@
 every chart (each updated in place where only its values changed, `plots.spec.reusing`), every text
 alternative and caption — nothing a redraw skipped or kept is stale."""
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -12,7 +11,7 @@ from plots.spec import edition
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
-from tests.conftest import slot_of
+from tests.conftest import charts, slot_of
 from ui.live import RunContext
 from ui.run_files import prepare_windows
 
@@ -66,9 +65,9 @@ def _page():
 def _drawn(at) -> tuple[dict, list[str]]:
     """Every chart's spec by its id, and every text on the page."""
     assert not at.exception, [e.value for e in at.exception]
-    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    drawn = charts(at)
     texts = [m.value for m in (*at.markdown, *at.caption)]
-    return charts, texts
+    return drawn, texts
 
 
 def _session(run, shown: int) -> AppTest:

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.readable import readable
-from tests.conftest import APP, open_page, run_of, slot_of, status_line, wait_for_run
+from tests.conftest import APP, chart, charts, open_page, run_of, slot_of, status_line, wait_for_run
 
 PAGE = "app_pages/playground.py"
 
@@ -33,10 +33,7 @@ def _status(at: AppTest) -> str | None:
 
 
 def _figure(at: AppTest, name: str) -> dict:
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(name):          # the element id ends with the chart's key
-            return json.loads(chart.proto.spec)
-    raise AssertionError(f"no chart '{name}'")
+    return chart(at, name)                         # the element id ends with the chart's key
 
 
 def _trace(spec: dict, name: str) -> dict:
@@ -97,7 +94,7 @@ def test_train_a_tiny_run_shows_charts_and_metrics():
     at.button(key="pg.btn.train").click().run()
     assert wait_for_run(at) == "completed"
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) >= 7
+    assert len(charts(at)) >= 7
     loss = _figure(at, "chart.loss")
     epochs = _trace(loss, "train (epoch)")
     xs = values(epochs["x"])
@@ -246,7 +243,7 @@ def test_diverged_run_shows_a_banner_and_keeps_the_charts():
     banner = " ".join(e.value for e in at.error)
     assert "diverged" in banner and "learning rate" in banner
     assert not at.exception
-    assert len(at.get("plotly_chart")) >= 7
+    assert len(charts(at)) >= 7
 
 
 def test_url_restores_a_shared_setup_and_follows_the_controls():

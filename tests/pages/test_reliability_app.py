@@ -24,7 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core.nn.cells import CELLS
-from tests.conftest import open_page, run_of
+from tests.conftest import charts, open_page, run_of
 from tests.engine.test_reliability import BAD_CSVS, GOOD_CSV, NO_NETWORK, FakeDownload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +193,7 @@ def test_extreme_settings_train_or_say_why(case, numbers, choices, expected):
     if end == "diverged":
         assert any("The run diverged at step" in e for e in errors(at)), errors(at)
         assert snap.epochs and all(np.isfinite(s["loss"]) for s in snap.steps)
-        assert len(at.get("plotly_chart")) >= 3                   # the charts keep the history
+        assert len(charts(at)) >= 3                   # the charts keep the history
     else:
         assert end == "completed", snap.end
         assert snap.step > 0 and not errors(at)

@@ -6,14 +6,13 @@ view steps from key moment to key moment."""
 from __future__ import annotations
 
 import base64
-import json
 import math
 import time
 
 import numpy as np
 
 from rnn_core.measure.moments import NAMES, key_moments
-from tests.conftest import open_page, run_of, slot_of
+from tests.conftest import chart, open_page, run_of, slot_of
 from ui.run_files import run_records
 
 PAGE = "app_pages/playground.py"
@@ -34,10 +33,7 @@ def _wait(at, limit: float = 120.0) -> str:
 
 
 def _figure(at, name: str) -> dict:
-    for chart in at.get("plotly_chart"):
-        if chart.proto.id.endswith(name):
-            return json.loads(chart.proto.spec)
-    raise AssertionError(f"no chart '{name}'")
+    return chart(at, name)
 
 
 def _marks(spec: dict) -> list[float]:

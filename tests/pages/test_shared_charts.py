@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_core.config import DataConfig, TrainConfig
 from rnn_core.nn.model_config import ModelConfig
 from rnn_core.nn.train import run_to_end
-from tests.conftest import slot_of
+from tests.conftest import charts, slot_of
 from ui import shared_charts
 from ui.live import RunContext
 from ui.run_files import prepare_windows
@@ -86,7 +86,7 @@ def _charts(at: AppTest) -> dict:
     """Every chart's spec by its element id (but the predictions': a paused run's closed loop comes when it
     comes, and that chart is each session's own)."""
     assert not at.exception, [e.value for e in at.exception]
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart") if "predictions" not in c.proto.id}
+    return {i: f for i, f in charts(at).items() if "predictions" not in i}
 
 
 def _session(run, shown: int, key: str | None, status: str = "running", log_loss: bool = True) -> AppTest:

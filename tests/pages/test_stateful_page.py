@@ -1,12 +1,11 @@
 """The Playground in stateful mode through AppTest: the widgets a preset sets, a tiny stateful run, what its
 gradient chart and captions say, and the link it writes."""
 
-import json
 import time
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import open_page, run_of
+from tests.conftest import chart, open_page, run_of
 
 PAGE = "app_pages/playground.py"
 
@@ -24,8 +23,7 @@ def _wait(at: AppTest, limit: float = 90.0) -> str:
 
 
 def _figure(at: AppTest, name: str) -> dict:
-    chart = next(c for c in at.get("plotly_chart") if c.proto.id.endswith(name))
-    return json.loads(chart.proto.spec)
+    return chart(at, name)
 
 
 def test_the_state_vs_gradient_preset_sets_the_stateful_widgets():

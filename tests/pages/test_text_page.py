@@ -3,9 +3,7 @@ pasted text that cannot be used gets one sentence; user text is escaped, never r
 
 from __future__ import annotations
 
-import json
-
-from tests.conftest import PAGE_DIR, open_page, run_of, wait_for_run
+from tests.conftest import PAGE_DIR, chart, open_page, run_of, wait_for_run
 
 PAGE = f"{PAGE_DIR}/playground.py"
 TINY = {"m.cell": "lstm", "m.hidden_size": "8", "d.dataset": "brackets", "d.timesteps": "8",
@@ -37,14 +35,13 @@ def test_the_brackets_preset_trains_and_shows_samples_and_connectivity():
     assert at.code[0].value == samples["sample"].iloc[0]              # the latest sample, in full
     body = _html(at)
     assert 'title="predicted next"' in body and "‖∂ log p/∂x‖" in body  # coloured connectivity
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if c.proto.id.endswith("pg.chart.connectivity"))
+    spec = chart(at, "pg.chart.connectivity")
     assert spec["data"][0]["name"] == "lstm"
     assert any("the opener" in str(a.get("text")) for a in spec["layout"].get("annotations", []))   # span 10 marked
     scores = _frame(at, "bits/char")
     assert set(scores["split"]) >= {"train", "test (held out)"}
     assert (scores["bits/char"] > 0).all() and "closer right" in scores.columns
-    loss = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if c.proto.id.endswith("pg.chart.loss"))
+    loss = chart(at, "pg.chart.loss")
     assert loss["layout"]["yaxis"]["title"]["text"] == "bits per character"
     assert any(t.get("name", "").startswith("unigram baseline") for t in loss["data"])   # "… (validation)"
 
@@ -85,8 +82,7 @@ def test_race_button_puts_tanh_rnn_and_lstm_side_by_side_on_compare():
     assert not at.exception, [e.value for e in at.exception]
     assert [r.status for r in runs] == ["completed", "completed"]
     assert _html(at).count('title="predicted next"') == 2            # one coloured window per cell
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
-                if c.proto.id.endswith("cmp.chart.connectivity"))
+    spec = chart(at, "cmp.chart.connectivity")
     assert [t["name"] for t in spec["data"]] == ["Elman RNN (tanh)", "LSTM"]
 
 

@@ -1,0 +1,55 @@
+"""Real browser: while a run trains, its charts are drawn by the app's own chart element (`ui.chart_element`):
+the loss chart's <div> stays on the page and takes each new figure in place, each figure drawn once
+(Streamlit's `st.plotly_chart` mounted a new element at every redraw and drew it twice), with Plotly.js from
+the app's own server (no script comes from anywhere else)."""
+
+import itertools
+
+import pytest
+
+from tests.conftest import IDLE, wait_status
+
+pytestmark = pytest.mark.browser
+
+LINK = ("/?m.hidden_size=16&d.timesteps=30&d.params.length=6000&d.params.noise=0.05"
+        "&t.epochs=8&t.lr=0.01&t.batch_size=16")     # a quick run that keeps redrawing for a few seconds
+
+# Once the loss chart has points: its <div>, marked, and from then on every draw of it, recorded as the
+# figure it drew (the element's `__drawn`: the payload's text) and its number of per-step points.
+WATCH = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => ((g.layout.title || {}).text || '').replace(/<[^>]+>/g, '') === 'Loss');
+  const points = () => ((gd._fullData || []).find(t => t.name === 'train (per step)') || {x: []}).x.length;
+  if (!gd || points() === 0) return false;
+  if (!gd.__marked) {
+    gd.__marked = true; window.__lossDiv = gd; window.__lossDraws = [];
+    gd.on('plotly_afterplot', () => window.__lossDraws.push({figure: gd.__drawn, points: points()}));
+  }
+  return true;
+}"""
+SEEN = """() => ({same: window.__lossDiv.isConnected && window.__lossDiv.__marked &&
+                        [...document.querySelectorAll('.js-plotly-plot')].includes(window.__lossDiv),
+                 ours: window.__lossDiv.classList.contains('rnn-chart'), draws: window.__lossDraws})"""
+
+
+def test_a_training_runs_loss_chart_is_redrawn_in_place_once_per_new_figure(streamlit_server, page):
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(streamlit_server + LINK)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator("button:visible", has_text="Train").first.click()
+    page.wait_for_function(WATCH, timeout=120_000, polling=100)
+    wait_status(page, "completed")
+    page.wait_for_timeout(2000)                  # the redraws that follow the end
+    seen = page.evaluate(SEEN)
+    draws = seen["draws"]
+    assert seen["ours"] and seen["same"], seen           # our element, the same <div> all along
+    assert len(draws) >= 3, [d["points"] for d in draws]
+    # each draw drew a figure the one before did not: none drawn twice
+    assert all(a["figure"] != b["figure"] for a, b in itertools.pairwise(draws)), [d["points"] for d in draws]
+    points = [d["points"] for d in draws]
+    assert points == sorted(points) and points[-1] > points[0], points      # and the run grew under it
+    bundle = [u for u in requests if u.endswith("/app/static/plotly.min.js")]
+    assert len(bundle) == 1, bundle                      # Plotly.js, once, from the app's own server
+    elsewhere = [u for u in requests if not u.startswith(streamlit_server)]
+    assert not [u for u in elsewhere if "plot" in u.lower() or u.endswith(".js")], elsewhere

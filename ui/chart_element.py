@@ -1,0 +1,180 @@
+"""Our own chart element: one <div> per chart that stays on the page and is redrawn in place (`Plotly.react`).
+
+    available() -> bool                          whether Plotly.js is in place to be served (else `ui.charts`
+                                                 draws with `st.plotly_chart`, as before)
+    draw(figure_json, config, key, where=None, fill=False)
+                                                 the figure (its JSON bytes: {"data", "layout"}) in element `key`
+    figure_of(payload) -> dict                   the figure an element was given (tests, `bench.st_client`)
+    put_bundle(folder) -> bool                   Plotly.js copied into `folder` (atomic; done once per process)
+
+    python -m ui.chart_element [FOLDER]          put Plotly.js in FOLDER (default: static/ beside app.py), as an
+                                                 image build does where the app's user cannot write (deploy/)
+
+Why: Streamlit's `st.plotly_chart` mounts a chart whose data changed as a *new* element (its id hashes the
+spec) and draws it twice; while a run trains, its charts redraw twice a second, and one watching browser then
+spent most of a core on them (`bench.browser_watch`). Here the element's identity is its key: the same <div>
+takes each new figure with `Plotly.react`, once; a figure that is the one already drawn is not drawn again;
+and one that arrives while the last is still being drawn replaces any that waited, so a busy browser skips
+frames instead of queueing them.
+
+The figure travels as JSON bytes made once per figure (`ui.charts.figure_json`: a room watching one run sends
+the same bytes to every session). Plotly.js is Plotly's own bundle (the `plotly` package's `plotly.min.js`,
+the one the HTML report inlines), served by Streamlit's static file serving (`server.enableStaticServing` in
+.streamlit/config.toml: the `static/` folder beside the main script, at `<base>/app/static/`), copied there
+once per process and loaded once per page. No network beyond the app's own server.
+
+Leaves to others: the figure and its theme (`ui.charts`, `plots.theme`), the text alternative and the data
+table around it (`ui.charts`), the presenter's height (`ui.presenter`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import plotly
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+BUNDLE = "plotly.min.js"                                   # in static/, served at <base>/app/static/
+SOURCE = Path(plotly.__file__).parent / "package_data" / BUNDLE
+NAME = "rnn_playground_chart"
+_LOG = logging.getLogger(__name__)
+
+# The element's script, run by Streamlit at every draw of the element with the bytes it was given.
+_JS = """
+function plotly(url) {                       // Plotly.js, loaded once per page
+  if (!window.__rnnPlotly) {
+    window.__rnnPlotly = new Promise((ok, fail) => {
+      const s = document.createElement("script");
+      s.src = url;
+      s.onload = () => ok(window.Plotly);
+      s.onerror = () => { window.__rnnPlotly = null; fail(new Error("Plotly.js did not load from " + url)); };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__rnnPlotly;
+}
+
+async function draw(gd) {                    // the newest figure only: one that waited meanwhile is skipped
+  gd.__busy = true;
+  try {
+    while (gd.__want !== undefined) {
+      const text = gd.__want;
+      gd.__want = undefined;
+      if (text === gd.__drawn) continue;
+      const spec = JSON.parse(text);
+      const Plotly = await plotly(spec.bundle);
+      gd.style.height = spec.fill ? "100%" : "";
+      gd.__drawn = text;                     // the figure drawn, from here on
+      await Plotly.react(gd, spec.figure.data, spec.figure.layout, spec.config);
+    }
+  } catch (err) {
+    gd.__drawn = undefined;
+    gd.textContent = "This chart could not be drawn: " + err.message;
+  } finally {
+    gd.__busy = false;
+  }
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let gd = parentElement.querySelector(".rnn-chart");
+  if (!gd) {
+    gd = document.createElement("div");
+    gd.className = "rnn-chart";
+    parentElement.appendChild(gd);
+    // its width follows its column (a sidebar opened or closed resizes no window)
+    gd.__resize = new ResizeObserver(() => { if (gd.__drawn && window.Plotly) window.Plotly.Plots.resize(gd); });
+    gd.__resize.observe(parentElement);
+  }
+  gd.__want = new TextDecoder().decode(data);
+  if (!gd.__busy) draw(gd);
+  return () => { gd.__resize.disconnect(); if (window.Plotly) window.Plotly.purge(gd); };
+}
+"""
+
+_ELEMENT = st.components.v2.component(NAME, js=_JS, isolate_styles=False)
+_READY: dict[str, bool] = {}          # main script → whether Plotly.js is in its static folder (checked once)
+
+
+def _main_script() -> str | None:
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "main_script_path", None) if ctx is not None else None
+
+
+def put_bundle(folder: Path) -> bool:
+    """Copy Plotly's bundle into `folder` unless the same file is there (atomic: replicas may share it)."""
+    target, tmp = folder / BUNDLE, None
+    try:
+        bundle = SOURCE.read_bytes()
+        if target.is_file() and target.read_bytes() == bundle:
+            return True
+        folder.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plotly-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(bundle)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        return True
+    except OSError as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        _LOG.warning("charts fall back to st.plotly_chart: Plotly.js could not be put in %s (%s)", folder, err)
+        return False
+
+
+def available() -> bool:
+    """Whether our element can draw here: static serving is on and Plotly.js is in the folder Streamlit serves
+    at <base>/app/static/ (`static/` beside the main script)."""
+    if not st.get_option("server.enableStaticServing"):
+        return False
+    main = _main_script()
+    if main is None:
+        return False
+    if main not in _READY:
+        _READY[main] = put_bundle(Path(main).resolve().parent / "static")
+    return _READY[main]
+
+
+def bundle_url() -> str:
+    """Where the page loads Plotly.js from: <base>/app/static/plotly.min.js."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + (f"{base}/" if base else "") + "app/static/" + BUNDLE
+
+
+def payload(figure_json: bytes, config: dict, fill: bool = False) -> bytes:
+    """What the element is given: {"bundle", "config", "fill", "figure"} as JSON bytes, the figure's own
+    bytes spliced in unparsed."""
+    head = json.dumps({"bundle": bundle_url(), "config": config, "fill": fill})
+    return b'%s,"figure":%s}' % (head[:-1].encode(), figure_json)
+
+
+def figure_of(data: bytes) -> dict:
+    """The figure ({"data", "layout"}) in an element's payload."""
+    return json.loads(data)["figure"]
+
+
+def draw(figure_json: bytes, config: dict, key: str, where: Any = None, fill: bool = False) -> None:
+    """The figure in the element `key` (in `where`: a column, a container; the main area if None), as wide as
+    its column; `fill`: as tall as its container (the figure has no height of its own)."""
+    data = payload(figure_json, config, fill)
+    height = "stretch" if fill else "content"
+    if where is None or where is st:
+        _ELEMENT(key=key, data=data, width="stretch", height=height)
+        return
+    with where:
+        _ELEMENT(key=key, data=data, width="stretch", height=height)
+
+
+if __name__ == "__main__":
+    import sys
+
+    where = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "static"
+    if not put_bundle(where):
+        sys.exit(f"Plotly.js could not be put in {where}")
+    print(f"Plotly.js is in {where / BUNDLE}")
