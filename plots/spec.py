@@ -22,6 +22,10 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
     freeze(fig) -> fig; frozen(fig) -> bool a figure that several sessions draw (`ui.shared_charts`): never
                                             updated in place by `reusing` again, and its `to_dict()` (what
                                             `st.plotly_chart` sends: Plotly's deep copy) computed once
+    to_json_bytes(spec) -> bytes            a figure's dict as the JSON Plotly.js reads (Plotly's own encoder:
+                                            arrays, NaN as null), what the app's chart element is given
+    PLOTLY_JS                               the Plotly.js bundle the plotly package ships (the app serves it,
+                                            the HTML report inlines it)
 Leaves to others: the look (`plots/style.py`: colours, margins, legend rules), log axes
 (`plots/axes.py`: which ticks), what a chart shows (the builders).
 """
@@ -32,10 +36,13 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import plotly
 import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
 
 from plots.axes import decade_axis, log10_range
 from plots.style import (
@@ -237,3 +244,12 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def to_json_bytes(spec: dict) -> bytes:
+    """`spec` ({"data", "layout"}) as JSON bytes, written by Plotly's own encoder (what `st.plotly_chart` and
+    `plotly.io.to_json` write: numpy arrays, dates, NaN as null)."""
+    return to_json_plotly(spec).encode()

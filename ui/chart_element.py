@@ -36,12 +36,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import plotly
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from plots.spec import PLOTLY_JS
+
 BUNDLE = "plotly.min.js"                                   # in static/, served at <base>/app/static/
-SOURCE = Path(plotly.__file__).parent / "package_data" / BUNDLE
+SOURCE = PLOTLY_JS                                        # the plotly package's own bundle
 NAME = "rnn_playground_chart"
 _LOG = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ async function draw(gd) {                    // the newest figure only: one that
       if (text === gd.__drawn) continue;
       const spec = JSON.parse(text);
       const Plotly = await plotly(spec.bundle);
+      gd.__fill = spec.fill;
       gd.style.height = spec.fill ? "100%" : "";
       gd.__drawn = text;                     // the figure drawn, from here on
       await Plotly.react(gd, spec.figure.data, spec.figure.layout, spec.config);
@@ -88,8 +90,15 @@ export default function (component) {
     gd = document.createElement("div");
     gd.className = "rnn-chart";
     parentElement.appendChild(gd);
-    // its width follows its column (a sidebar opened or closed resizes no window)
-    gd.__resize = new ResizeObserver(() => { if (gd.__drawn && window.Plotly) window.Plotly.Plots.resize(gd); });
+    // its width follows its column's (a sidebar opened or closed resizes no window), and a filling chart's
+    // height its container's; a chart's own height is its figure's
+    gd.__resize = new ResizeObserver(entries => {
+      const box = entries[entries.length - 1].contentRect;
+      const size = Math.round(box.width) + (gd.__fill ? "x" + Math.round(box.height) : "");
+      if (size === gd.__size) return;
+      gd.__size = size;
+      if (gd.__drawn && window.Plotly) window.Plotly.Plots.resize(gd);
+    });
     gd.__resize.observe(parentElement);
   }
   gd.__want = new TextDecoder().decode(data);

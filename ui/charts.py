@@ -30,10 +30,9 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from plotly.io.json import to_json_plotly
 
 from plots.describe import describe, figure_table, title_of
-from plots.spec import edition
+from plots.spec import edition, to_json_bytes
 from plots.style import CHART_CONFIG, born_told_apart, drawn, tell_apart
 from plots.theme import Themed, themed
 from ui import chart_element
@@ -69,7 +68,7 @@ def figure_json(fig: Any) -> bytes:
     figure object and version: a room watching one run shares its figures (`ui.shared_charts`)."""
     kept = _themed(fig)
     if kept[3] is None:
-        kept[3] = to_json_plotly(kept[2]).encode()
+        kept[3] = to_json_bytes(kept[2])
     return kept[3]
 
 
