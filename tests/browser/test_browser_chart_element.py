@@ -53,3 +53,18 @@ def test_a_training_runs_loss_chart_is_redrawn_in_place_once_per_new_figure(stre
     assert len(bundle) == 1, bundle                      # Plotly.js, once, from the app's own server
     elsewhere = [u for u in requests if not u.startswith(streamlit_server)]
     assert not [u for u in elsewhere if "plot" in u.lower() or u.endswith(".js")], elsewhere
+
+
+def test_without_plotly_js_a_chart_says_so_in_a_sentence(streamlit_server, page):
+    """Plotly.js blocked (a proxy that does not pass /app/static/): each chart says it could not be drawn and
+    why, in its place; the rest of the page stands."""
+    page.route("**/app/static/plotly.min.js", lambda route: route.abort())
+    page.goto(streamlit_server + "/gradient-lab")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_function("() => document.querySelectorAll('.rnn-chart').length >= 3 && [...document"
+                           ".querySelectorAll('.rnn-chart')].every(g => g.textContent.includes('could not be drawn'))",
+                           timeout=60_000)
+    said = page.locator(".rnn-chart").first.inner_text()
+    assert said.startswith("This chart could not be drawn: Plotly.js did not load from ")
+    assert said.endswith("/app/static/plotly.min.js"), said
+    assert page.get_by_text("Gradient Lab", exact=True).first.is_visible()

@@ -61,3 +61,16 @@ def test_without_plotly_in_place_the_charts_are_drawn_by_streamlit_and_the_log_s
     assert not at.get("bidi_component") and len(at.get("plotly_chart")) == 3
     assert len(charts(at)) == 3
     assert "charts fall back to st.plotly_chart" in caplog.text and "no-such-bundle.js" in caplog.text
+
+
+def test_plotly_js_is_loaded_under_the_servers_base_path():
+    from streamlit import config
+
+    before = config.get_option("server.baseUrlPath")
+    try:
+        config.set_option("server.baseUrlPath", "/rnn/")
+        assert chart_element.bundle_url() == "/rnn/app/static/plotly.min.js"
+        config.set_option("server.baseUrlPath", "")
+        assert chart_element.bundle_url() == "/app/static/plotly.min.js"
+    finally:
+        config.set_option("server.baseUrlPath", before)
