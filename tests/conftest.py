@@ -150,14 +150,19 @@ def browser_missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def chromium():
-    """A headless Debian Chromium driven by Playwright; skipped (visibly) where it is absent."""
-    reason = browser_missing_reason()
+def skip_or_fail(reason: str | None) -> None:
+    """Where a browser test cannot run (`reason`: why; None: it can): skip it, visibly, or fail it where the
+    browser tests are required (`RNN_PLAYGROUND_REQUIRE_BROWSER`, as CI sets it)."""
     if reason:
         if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
             pytest.fail(f"browser tests are required here but cannot run: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian Chromium driven by Playwright; skipped (visibly) where it is absent."""
+    skip_or_fail(browser_missing_reason())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -263,6 +268,26 @@ def chart_overlaps(pg) -> list[str]:
             found += [f"{chart['chart']}: {a} × {b} {box_a} {box_b}" for b, box_b in parts[i + 1:]
                       if boxes_overlap(box_a, box_b)]
     return found
+
+
+def small_live_run():
+    """A small run to its end, for a live view drawn record by record (sine, T = 8, H = 4, 6 epochs of 7 steps,
+    the probe every 2nd, clipped): (its `ui.live.RunContext`, its records but the end, its network)."""
+    from dataclasses import replace
+
+    from rnn_core.config import DataConfig, TrainConfig
+    from rnn_core.nn.model_config import ModelConfig
+    from rnn_core.nn.train import run_to_end
+    from ui.live import RunContext
+    from ui.run_files import prepare_windows
+
+    data = DataConfig(dataset="sine", timesteps=8, params={"length": 240})
+    windows = prepare_windows(data)
+    model = replace(ModelConfig(hidden_size=4), input_size=windows.n_features,
+                    output_size=int(windows.y_train.shape[1]))
+    train = TrainConfig(batch_size=24, epochs=6, probe_every=2, clip="norm", clip_value=0.05)
+    net, records = run_to_end(model, train, windows)
+    return RunContext(model, data, train, windows), [r for r in records if r["kind"] != "end"], net
 
 
 def charts(at) -> dict[str, dict]:

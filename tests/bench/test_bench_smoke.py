@@ -7,7 +7,6 @@ helpers the scripts draw conclusions with (the linear fit and its verdict, the t
 from __future__ import annotations
 
 import csv
-import os
 import re
 
 import pytest
@@ -23,6 +22,7 @@ from bench import (
     stock_setup,
     stop_latency,
 )
+from tests.conftest import skip_or_fail
 
 RATIO = r"\d+\.\d\d×"
 
@@ -135,11 +135,7 @@ def test_table_is_markdown():
 @pytest.mark.browser
 @pytest.mark.slow
 def test_browser_latency_quick(capsys):
-    reason = browser_latency.browser_missing()
-    if reason:
-        if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
-            pytest.fail(f"browser tests are required here but cannot run: {reason}")
-        pytest.skip(reason)
+    skip_or_fail(browser_latency.browser_missing())
     summary: list[str] = []
     assert browser_latency.main(["--quick"], summary) == 0
     out = capsys.readouterr().out
@@ -155,11 +151,7 @@ def test_browser_latency_quick(capsys):
 def test_browser_watch_counts_the_live_charts_draws_and_their_cost(capsys):
     from bench import browser_watch
 
-    reason = browser_latency.browser_missing()
-    if reason:
-        if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
-            pytest.fail(f"browser tests are required here but cannot run: {reason}")
-        pytest.skip(reason)
+    skip_or_fail(browser_latency.browser_missing())
     browser_watch.main(["--settle", "4", "--seconds", "3"])
     out = capsys.readouterr().out
     loss = next(line for line in out.splitlines() if line.startswith("| Loss "))

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, start_server, stop_server, wait_closed_loop, wait_idle, wait_status
+from tests.conftest import ROOT, skip_or_fail, start_server, stop_server, wait_closed_loop, wait_idle, wait_status
 
 NGINX = "/usr/sbin/nginx"
 DEPLOY = ROOT / "deploy"
@@ -185,11 +185,7 @@ def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
     """Two replicas (one training slot each) and nginx in front: (proxy URL, replica ports, log)."""
-    reason = nginx_missing_reason()
-    if reason:
-        if os.environ.get("RNN_PLAYGROUND_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    skip_or_fail(nginx_missing_reason())
     folder = tmp_path_factory.mktemp("replicas")
     servers = []
     for name in ("replica-a", "replica-b"):

@@ -2,30 +2,19 @@
 every chart (each updated in place where only its values changed, `plots.spec.reusing`), every text
 alternative and caption — nothing a redraw skipped or kept is stale."""
 
-from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from plots.spec import edition
-from rnn_core.config import DataConfig, TrainConfig
-from rnn_core.nn.model_config import ModelConfig
-from rnn_core.nn.train import run_to_end
-from tests.conftest import charts, slot_of
-from ui.live import RunContext
-from ui.run_files import prepare_windows
+from tests.conftest import charts, slot_of, small_live_run
 
 
 @pytest.fixture(scope="module")
 def run():
-    """A small run's context and records (sine, T = 8, H = 4, 6 epochs of 7 steps, the probe every 2nd)."""
-    data = DataConfig(dataset="sine", timesteps=8, params={"length": 240})
-    windows = prepare_windows(data)
-    model = replace(ModelConfig(hidden_size=4), input_size=windows.n_features,
-                    output_size=int(windows.y_train.shape[1]))
-    train = TrainConfig(batch_size=24, epochs=6, probe_every=2, clip="norm", clip_value=0.05)
-    _, records = run_to_end(model, train, windows)
-    return RunContext(model, data, train, windows), [r for r in records if r["kind"] != "end"]
+    """A small run's context and records (`tests.conftest.small_live_run`)."""
+    ctx, records, _ = small_live_run()
+    return ctx, records
 
 
 def _page():

@@ -4,32 +4,20 @@ nothing draws at the same moment with the same chart options — never another s
 another moment of the run."""
 
 import json
-from dataclasses import replace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnn_core.config import DataConfig, TrainConfig
-from rnn_core.nn.model_config import ModelConfig
-from rnn_core.nn.train import run_to_end
-from tests.conftest import charts, slot_of
+from tests.conftest import charts, slot_of, small_live_run
 from ui import shared_charts
-from ui.live import RunContext
-from ui.run_files import prepare_windows
 
 EPOCH_CHARTS = ("grad_time", "heatmap", "param_norms", "spectra")      # and "gates": a tanh RNN's placeholder
 
 
 @pytest.fixture(scope="module")
 def run():
-    """A small run's context and records (sine, T = 8, H = 4, 6 epochs of 7 steps, the probe every 2nd)."""
-    data = DataConfig(dataset="sine", timesteps=8, params={"length": 240})
-    windows = prepare_windows(data)
-    model = replace(ModelConfig(hidden_size=4), input_size=windows.n_features,
-                    output_size=int(windows.y_train.shape[1]))
-    train = TrainConfig(batch_size=24, epochs=6, probe_every=2, clip="norm", clip_value=0.05)
-    net, records = run_to_end(model, train, windows)
-    return RunContext(model, data, train, windows), [r for r in records if r["kind"] != "end"], net
+    """A small run's context, records and network (`tests.conftest.small_live_run`)."""
+    return small_live_run()
 
 
 @pytest.fixture(autouse=True)
