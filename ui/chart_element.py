@@ -77,6 +77,7 @@ async function draw(gd) {                    // the newest figure only: one that
     }
   } catch (err) {
     gd.__drawn = undefined;
+    if (window.Plotly) window.Plotly.purge(gd);          // the next figure starts from an empty <div>
     gd.textContent = "This chart could not be drawn: " + err.message;
   } finally {
     gd.__busy = false;
