@@ -15,7 +15,8 @@ spec) and draws it twice; while a run trains, its charts redraw twice a second, 
 spent most of a core on them (`bench.browser_watch`). Here the element's identity is its key: the same <div>
 takes each new figure with `Plotly.react`, once; a figure that is the one already drawn is not drawn again;
 and one that arrives while the last is still being drawn replaces any that waited, so a busy browser skips
-frames instead of queueing them.
+frames instead of queueing them. Its mode bar's last button shows it full screen (Streamlit's element has
+such a button; ours is a mode bar button the keyboard reaches, Enter or Space).
 
 The figure travels as JSON bytes made once per figure (`ui.charts.figure_json`: a room watching one run sends
 the same bytes to every session). Plotly.js is Plotly's own bundle (the `plotly` package's `plotly.min.js`,
@@ -61,6 +62,39 @@ function plotly(url) {                       // Plotly.js, loaded once per page
   return window.__rnnPlotly;
 }
 
+// Full screen, as Streamlit's own chart element offers: a button of the chart's mode bar (reachable by keyboard)
+const FULL = {width: 24, height: 24,
+              path: "M3 3h7v2H5v5H3zm11 0h7v7h-2V5h-5zM3 14h2v5h5v2H3zm16 0h2v7h-7v-2h5z"};
+
+function isFull(gd) { return document.fullscreenElement === gd.__box; }
+
+function fullScreenButton(gd) {
+  return {name: "fullscreen", title: "Full screen (Esc leaves it)", icon: FULL,
+          click: () => (isFull(gd) ? document.exitFullscreen() : gd.__box.requestFullscreen())};
+}
+
+function reachable(gd) {                     // Plotly's mode bar buttons are links without href: give ours a key
+  const button = gd.querySelector('.modebar-btn[data-title^="Full screen"]');
+  if (!button || button.__keyed) return;
+  button.__keyed = true;
+  button.setAttribute("role", "button");
+  button.setAttribute("tabindex", "0");
+  button.setAttribute("aria-label", "Show this chart full screen");
+  button.addEventListener("keydown", e => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); button.click(); }
+  });
+}
+
+function screenSize(gd) {                    // full screen: the screen, less the box's padding
+  const css = getComputedStyle(gd.__box), box = gd.__box;
+  return {width: box.clientWidth - parseFloat(css.paddingLeft) - parseFloat(css.paddingRight),
+          height: box.clientHeight - parseFloat(css.paddingTop) - parseFloat(css.paddingBottom)};
+}
+
+function layoutOf(gd, spec) {
+  return isFull(gd) ? Object.assign({}, spec.figure.layout, screenSize(gd)) : spec.figure.layout;
+}
+
 async function draw(gd) {                    // the newest figure only: one that waited meanwhile is skipped
   gd.__busy = true;
   try {
@@ -73,7 +107,15 @@ async function draw(gd) {                    // the newest figure only: one that
       gd.__fill = spec.fill;
       gd.style.height = spec.fill ? "100%" : "";
       gd.__drawn = text;                     // the figure drawn, from here on
-      await Plotly.react(gd, spec.figure.data, spec.figure.layout, spec.config);
+      gd.__spec = spec;
+      gd.__height = spec.figure.layout.height;   // (Plotly keeps the layout it is given, and changes it)
+      const configText = JSON.stringify(spec.config);
+      if (configText !== gd.__configText) {   // the same config object while it is the same: Plotly.react
+        gd.__configText = configText;         // draws a figure anew when its config changed
+        gd.__config = Object.assign({}, spec.config, {modeBarButtonsToAdd: [fullScreenButton(gd)]});
+      }
+      await Plotly.react(gd, spec.figure.data, layoutOf(gd, spec), gd.__config);
+      reachable(gd);
     }
   } catch (err) {
     gd.__drawn = undefined;
@@ -96,19 +138,36 @@ export default function (component) {
     gd.__resize = new ResizeObserver(entries => {
       const box = entries[entries.length - 1].contentRect;
       const size = Math.round(box.width) + (gd.__fill ? "x" + Math.round(box.height) : "");
-      if (size === gd.__size) return;
+      if (size === gd.__size || isFull(gd)) return;
       gd.__size = size;
       if (gd.__drawn && window.Plotly) window.Plotly.Plots.resize(gd);
     });
     gd.__resize.observe(parentElement);
+    gd.__box = parentElement;
+    gd.__full = () => {                      // into or out of full screen: the chart's height follows
+      if (!gd.__spec || !window.Plotly) return;
+      const button = gd.querySelector('.modebar-btn[data-title^="Full screen"]');
+      if (button) button.setAttribute("aria-label", isFull(gd) ? "Leave full screen" : "Show this chart full screen");
+      window.Plotly.relayout(gd, isFull(gd) ? screenSize(gd) : {width: null, height: gd.__height});
+    };
+    document.addEventListener("fullscreenchange", gd.__full);
   }
   gd.__want = new TextDecoder().decode(data);
   if (!gd.__busy) draw(gd);
-  return () => { gd.__resize.disconnect(); if (window.Plotly) window.Plotly.purge(gd); };
+  return () => {
+    gd.__resize.disconnect();
+    document.removeEventListener("fullscreenchange", gd.__full);
+    if (window.Plotly) window.Plotly.purge(gd);
+  };
 }
 """
 
-_ELEMENT = st.components.v2.component(NAME, js=_JS, isolate_styles=False)
+# Full screen: the chart on the page's background, with a margin
+_CSS = """
+:fullscreen:has(> .rnn-chart) { background: #ffffff; padding: 1.5rem; box-sizing: border-box; }
+"""
+
+_ELEMENT = st.components.v2.component(NAME, js=_JS, css=_CSS, isolate_styles=False)
 _READY: dict[str, bool] = {}          # main script → whether Plotly.js is in its static folder (checked once)
 
 

@@ -68,3 +68,29 @@ def test_without_plotly_js_a_chart_says_so_in_a_sentence(streamlit_server, page)
     assert said.startswith("This chart could not be drawn: Plotly.js did not load from ")
     assert said.endswith("/app/static/plotly.min.js"), said
     assert page.get_by_text("Gradient Lab", exact=True).first.is_visible()
+
+
+def test_a_chart_goes_full_screen_from_its_mode_bar_and_comes_back(streamlit_server, page):
+    """What Streamlit's own chart element offered: a chart shown full screen (its mode bar's last button,
+    which the keyboard reaches too), as wide and as tall as the screen, and back at its own size after."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(streamlit_server + "/gradient-lab")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_function("() => document.querySelectorAll('.rnn-chart .main-svg').length >= 3", timeout=60_000)
+    chart = page.locator(".rnn-chart").first
+    size = "() => [document.querySelector('.rnn-chart')._fullLayout.width, " \
+           "document.querySelector('.rnn-chart')._fullLayout.height]"
+    before = page.evaluate(size)
+    chart.hover()
+    button = chart.locator('.modebar-btn[data-title^="Full screen"]')
+    assert button.get_attribute("role") == "button" and button.get_attribute("tabindex") == "0"
+    assert button.get_attribute("aria-label") == "Show this chart full screen"
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.fullscreenElement && document.fullscreenElement.contains("
+                           "document.querySelector('.rnn-chart'))", timeout=10_000)
+    page.wait_for_function(f"() => ({size})()[0] > 1100 && ({size})()[1] > 700", timeout=10_000)
+    assert button.get_attribute("aria-label") == "Leave full screen"
+    page.evaluate("() => document.exitFullscreen()")
+    page.wait_for_function(f"() => !document.fullscreenElement && ({size})()[1] === {before[1]}", timeout=10_000)
+    assert page.evaluate(size) == before
