@@ -182,6 +182,25 @@ def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
 
 
 # ------------------------------------------------------------------------------ replicas and browser
+def download(page, button):
+    """Click a download button and get its download. A rerun that lands between the button's drawing and the
+    click (the run's weights arriving from its worker, on a loaded machine) replaces the button's deferred
+    file, and that click downloads nothing (the replica logs "Deferred file … not found"): as a user would,
+    click once more, on the button as now drawn."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        with page.expect_download(timeout=30_000) as info:
+            button.click()
+        return info
+    except PlaywrightTimeout:
+        wait_idle(page)
+        with page.expect_download() as info:
+            button.click()
+        return info
+
+
+
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
     """Two replicas (one training slot each) and nginx in front: (proxy URL, replica ports, log)."""
@@ -264,9 +283,10 @@ def test_two_replicas_behind_nginx_each_serve_a_whole_session(replicas, chromium
             wait_status(page, "completed")
             wait_closed_loop(page)
             page.get_by_text("Share, download and upload").click()
+            zipped = page.get_by_role("button", name="Run with weights (zip)").first
+            zipped.wait_for(state="visible")
             wait_idle(page)
-            with page.expect_download() as info:
-                page.get_by_role("button", name="Run with weights (zip)").first.click()
+            info = download(page, zipped)
             path = tmp_path / f"{port}.zip"
             info.value.save_as(path)
             names = zipfile.ZipFile(io.BytesIO(path.read_bytes())).namelist()
