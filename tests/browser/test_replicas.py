@@ -184,8 +184,8 @@ def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
 # ------------------------------------------------------------------------------ replicas and browser
 def download(page, button):
     """Click a download button and get its download. A rerun that lands between the button's drawing and the
-    click (the run's weights arriving from its worker, on a loaded machine) replaces the button's deferred
-    file, and that click downloads nothing (the replica logs "Deferred file … not found"): as a user would,
+    click replaces the button's deferred file, and that click downloads nothing (the replica logs "Deferred
+    file … not found"; seen once in CI, on a loaded machine, its rerun's cause not found): as a user would,
     click once more, on the button as now drawn."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
