@@ -201,6 +201,29 @@ def open_page(page: str, query: dict | None = None, timeout: float = 90):
     return at
 
 
+def download(pg, button, tries: int = 3):
+    """Click a download button and get its download (Playwright's `expect_download` info). A rerun that lands
+    between the button's drawing and the click replaces the button's deferred file, and that click
+    downloads nothing (the server logs "Deferred file … not found"; seen in CI on a loaded machine, its
+    rerun's cause not found): as a user would, click again on the button as now drawn, and before the last
+    try rerun the page (Streamlit's R key) so that the button is drawn anew."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        if attempt == tries - 1 and attempt:
+            pg.locator("body").press("r")
+            pg.wait_for_timeout(500)
+        wait_idle(pg, 120_000)
+        try:
+            with pg.expect_download(timeout=30_000 if attempt < tries - 1 else 120_000) as info:
+                button.click()
+            return info
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def wait_idle(pg, timeout: float = 60_000) -> None:
     """Wait until the Streamlit script has finished its run after an interaction."""
     pg.wait_for_selector(IDLE, timeout=timeout)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_status, wait_closed_loop, wait_idle
+from tests.conftest import download, run_status, wait_closed_loop, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -48,9 +48,8 @@ def _train_and_download(page, url: str, csv: bytes, name: str) -> dict:
     assert "completed" in run_status(page), run_status(page)
     wait_closed_loop(page)
     page.get_by_text("Share, download and upload").click()
-    with page.expect_download(timeout=120_000) as download:
-        page.get_by_role("button", name=re.compile("Run with weights")).click()
-    with zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read())) as zf:
+    info = download(page, page.get_by_role("button", name=re.compile("Run with weights")))
+    with zipfile.ZipFile(io.BytesIO(open(info.value.path(), "rb").read())) as zf:
         return json.loads(zf.read("metrics.json"))
 
 

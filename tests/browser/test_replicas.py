@@ -27,7 +27,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, skip_or_fail, start_server, stop_server, wait_closed_loop, wait_idle, wait_status
+from tests.conftest import (
+    ROOT,
+    download,
+    skip_or_fail,
+    start_server,
+    stop_server,
+    wait_closed_loop,
+    wait_idle,
+    wait_status,
+)
 
 NGINX = "/usr/sbin/nginx"
 DEPLOY = ROOT / "deploy"
@@ -182,25 +191,6 @@ def test_compose_and_kubernetes_manifests_parse_and_pin_sessions():
 
 
 # ------------------------------------------------------------------------------ replicas and browser
-def download(page, button):
-    """Click a download button and get its download. A rerun that lands between the button's drawing and the
-    click replaces the button's deferred file, and that click downloads nothing (the replica logs "Deferred
-    file … not found"; seen once in CI, on a loaded machine, its rerun's cause not found): as a user would,
-    click once more, on the button as now drawn."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        with page.expect_download(timeout=30_000) as info:
-            button.click()
-        return info
-    except PlaywrightTimeout:
-        wait_idle(page)
-        with page.expect_download() as info:
-            button.click()
-        return info
-
-
-
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
     """Two replicas (one training slot each) and nginx in front: (proxy URL, replica ports, log)."""
