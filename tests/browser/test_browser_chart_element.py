@@ -48,7 +48,7 @@ def test_a_training_runs_loss_chart_is_redrawn_in_place_once_per_new_figure(stre
     # each draw drew a figure the one before did not: none drawn twice
     assert all(a["figure"] != b["figure"] for a, b in itertools.pairwise(draws)), [d["points"] for d in draws]
     points = [d["points"] for d in draws]
-    assert points == sorted(points) and points[-1] > points[0], points      # and the run grew under it
+    assert points == sorted(points), points             # never an older state of the run after a newer one
     bundle = [u for u in requests if u.endswith("/app/static/plotly.min.js")]
     assert len(bundle) == 1, bundle                      # Plotly.js, once, from the app's own server
     elsewhere = [u for u in requests if not u.startswith(streamlit_server)]
