@@ -8,19 +8,14 @@ import logging
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APP, ROOT, charts
+from tests.conftest import ROOT, charts
+from tests.pages.test_lab_page import TINY, _lab_app
 from ui import chart_element
 
 
 def _lab() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in {"lab.timesteps": 12, "lab.hidden_size": 6, "lab.seeds": 2}.items():
-        at.session_state[k] = v
-    at.run()
-    at.switch_page("app_pages/gradient_lab.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    """The Lab at a small setup (`tests.pages.test_lab_page._lab_app`)."""
+    return _lab_app(state=TINY)
 
 
 def test_every_chart_is_our_element_with_its_figure_and_plotly_in_place():
