@@ -22,6 +22,8 @@ to `go.Figure` once is validated once: about a tenth of that. The figure is the 
     freeze(fig) -> fig; frozen(fig) -> bool a figure that several sessions draw (`ui.shared_charts`): never
                                             updated in place by `reusing` again, and its `to_dict()` (what
                                             `st.plotly_chart` sends: Plotly's deep copy) computed once
+    figure_dict(fig) -> dict                what `fig.to_dict()` gives (arrays as Plotly.js typed arrays), without
+                                            its deep copy of every trace and of the layout: the figure's values shared
     to_json_bytes(spec) -> bytes            a figure's dict as the JSON Plotly.js reads (Plotly's own encoder:
                                             arrays, NaN as null), what the app's chart element is given
     PLOTLY_JS                               the Plotly.js bundle the plotly package ships (the app serves it,
@@ -42,6 +44,8 @@ from typing import Any, Literal
 import numpy as np
 import plotly
 import plotly.graph_objects as go
+from _plotly_utils.basevalidators import is_homogeneous_array
+from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 from plotly.io.json import to_json_plotly
 
 from plots.axes import decade_axis, log10_range
@@ -247,6 +251,28 @@ def _same(a: Any, b: Any) -> bool:
 
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def figure_dict(fig: Any) -> dict:
+    """What `fig.to_dict()` gives — {"data": [trace dicts], "layout": {…}}, every numeric array as a Plotly.js
+    typed array (Plotly's own `convert_to_base64` rule) — without its deep copy of every trace and of the
+    layout, most of `to_dict()`'s time: the containers are new, the figure's own values are shared (read them,
+    never change them). A frozen figure's `to_dict()` is kept already (`freeze`); a figure with frames (none
+    of the app's) takes `to_dict()`. `tests/engine/test_spec.py` holds it equal to `to_dict()`."""
+    if frozen(fig) or fig._frame_objs:
+        return fig.to_dict()
+    return {"data": [_typed(trace) for trace in fig._data], "layout": _typed(fig._layout)}
+
+
+def _typed(value: Any) -> Any:
+    """`value` with every container new and every homogeneous array under a dict key (but a skipped one, such
+    as an axis range) a typed-array spec: what `convert_to_base64` does to `deepcopy(value)`."""
+    if isinstance(value, dict):
+        return {k: v if is_skipped_key(k) else to_typed_array_spec(v) if is_homogeneous_array(v) else _typed(v)
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_typed(v) for v in value)
+    return value
 
 
 def to_json_bytes(spec: dict) -> bytes:

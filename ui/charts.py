@@ -32,7 +32,7 @@ from typing import Any
 import streamlit as st
 
 from plots.describe import describe, figure_table, title_of
-from plots.spec import edition, to_json_bytes
+from plots.spec import edition, figure_dict, to_json_bytes
 from plots.style import CHART_CONFIG, born_told_apart, drawn, tell_apart
 from plots.theme import Themed, themed
 from ui import chart_element
@@ -54,7 +54,7 @@ def _themed(fig: Any) -> list:
         return kept
     if len(_THEMED) >= SEEN_KEEP:
         _THEMED.clear()
-    kept = _THEMED[id(fig)] = [fig, _version(fig), themed(fig.to_dict()), None]
+    kept = _THEMED[id(fig)] = [fig, _version(fig), themed(figure_dict(fig)), None]
     return kept
 
 
