@@ -4,6 +4,8 @@
 multipage app until `st.navigation` has been called once, which breaks a first visit to a deep link.)
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from rnn_core.serve.warm_up import start_warm_up
@@ -11,7 +13,10 @@ from rnn_core.serve.worker_pool import start_spare_workers
 from ui.a11y import page_style
 from ui.keys import key_script
 
-st.set_page_config(page_title="RNN Playground", page_icon=":material/all_inclusive:", layout="wide")
+# the tab's icon is a file of ours, served by the app: a Material icon would be fetched from fonts.gstatic.com
+# at every page load (a request to a third party, and no icon in a lecture hall without a network)
+ICON = str(Path(__file__).resolve().parent / "ui" / "icon.svg")
+st.set_page_config(page_title="RNN Playground", page_icon=ICON, layout="wide")
 start_warm_up()      # once per process, on a background thread: the first Train does not pay torch's start-up
 start_spare_workers()    # the warm worker processes that runs train in (a no-op once they are there)
 page_style()             # contrast, the focus ring, the phone layout: every page (ui/a11y.py)

@@ -1,4 +1,5 @@
-"""Real browser: every page opens in Chromium and shows no exception box."""
+"""Real browser: every page opens in Chromium, shows no exception box, and asks nothing of another server
+(a lecture hall without a network; no student's visit told to a third party)."""
 
 import pytest
 
@@ -11,6 +12,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p or "playground")
 def test_page_opens_without_exception(streamlit_server, page, path):
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((streamlit_server, "data:", "blob:"))
+            else elsewhere.append(r.url))
     page.goto(f"{streamlit_server}/{path}")
     page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=120_000)   # the page's title is drawn
     wait_idle(page, timeout=120_000)
@@ -22,3 +26,6 @@ def test_page_opens_without_exception(streamlit_server, page, path):
         assert title in nav
     main = page.locator("[data-testid='stMain']").inner_text()
     assert main.strip(), f"/{path} rendered an empty main area"
+    # the tab's icon included (app.py: a Material page icon was fetched from fonts.gstatic.com)
+    assert page.evaluate("() => document.querySelector('link[rel~=icon]').href").startswith("data:image/svg+xml")
+    assert not elsewhere, f"/{path} asked another server for {elsewhere}"
