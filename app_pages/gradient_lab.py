@@ -70,17 +70,16 @@ if shown in LAB_PRESETS and not presenter:     # its sentence only while the set
     st.info(f"**{title}** — {LAB_PRESETS[shown]['note']}" if holds_preset(LAB, cfg, shown)
             else changed_preset_sentence(title))
 
+# a closed tab or a changed slider ends the computations within a chunk (not minutes later)
+stop_asked = script_interrupt()
 try:
     cfg.validate()
     c = asdict(cfg)
-    # a closed tab or a changed slider ends these computations within a chunk (not minutes later)
-    with st.spinner("Probing fresh networks…"), interruptible(script_interrupt()):
+    # the chosen cell's probes first: the headline numbers and the first chart are drawn (and sent, and drawn by
+    # the browser) while the other charts' probes are computed, each where its chart goes (`_chart`)
+    with st.spinner("Probing fresh networks…"), interruptible(stop_asked):
         normalise = st.session_state.get(key("normalise"), False)
         stats = cached_profile(c, normalise)
-        try:
-            curves = cached_overlay(c)
-        except BudgetError as exc:       # its LSTM may be over the budget where the chosen cell is not
-            curves = exc
 except (ConfigError, BudgetError) as exc:
     st.error(md(exc))
     st.stop()
@@ -99,10 +98,8 @@ def _figure(name: str, height: int):
     """One of the Lab's charts (its data computed, and cached, only when it is drawn)."""
     if name == "gradient":
         return lab_gradient_figure(stats, height=height)
-    if name == "overlay":
-        if isinstance(curves, BudgetError):
-            raise curves
-        return overlay_figure(curves, height=height)
+    if name == "overlay":         # its LSTM may be over the budget where the chosen cell is not: its sentence
+        return overlay_figure(cached_overlay(c), height=height)
     if name == "phase":
         return phase_figure(cached_phase(c), height=height)
     if name == "singular":
@@ -113,12 +110,15 @@ def _figure(name: str, height: int):
 def _chart(name: str, height: int, summary: str = "", present: bool = False) -> None:
     """One of the Lab's charts, or in its place the memory budget's sentence refusing its computation."""
     try:        # built again only when its numbers change (`ui.lab.lab_chart`)
-        # presenter mode draws it at the lecture's height (`show_chart` changes the figure): its own build
-        figure = lab_chart(name, c, lambda: _figure(name, height), height, present,
-                           normalise if name == "gradient" else None)
+        with st.spinner("Probing fresh networks…"), interruptible(stop_asked):
+            # presenter mode draws it at the lecture's height (`show_chart` changes the figure): its own build
+            figure = lab_chart(name, c, lambda: _figure(name, height), height, present,
+                               normalise if name == "gradient" else None)
     except BudgetError as exc:
         st.error(md(exc), icon=":material/memory:")
         return
+    except Interrupted:
+        st.stop()
     if present:
         show_chart(figure, f"lab_{name}", summary=summary)
     else:
@@ -135,8 +135,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
     with area:
         status_line(f"{lead}{cell.label}, T = {cfg.timesteps} · σ_max·γ = **{readable(v.rate)}** · reaching "
                     f"t = 0: **{v.reach}** · it **{v.outcome}** (the bound: {v.verdict})")
-        with st.spinner("Probing fresh networks…"):
-            _chart(chart, 400, lab_sentence if chart == "gradient" else "", present=True)
+        _chart(chart, 400, lab_sentence if chart == "gradient" else "", present=True)
         if preset:
             st.caption(LAB_PRESETS[preset]["note"])
     st.stop()

@@ -207,3 +207,34 @@ def test_only_the_overlay_is_refused_where_only_its_lstm_is_over_the_budget():
     assert [e.value.replace("\\", "") for e in at.error] == [_refusal(settings, "lstm")]
     titles = _titles(at)                             # the gradient and the open tab's: the overlay refused
     assert len(titles) == 2 and not any(t.startswith("All cells") for t in titles), titles
+
+
+def test_the_first_chart_is_drawn_before_the_others_are_computed_and_a_rerun_ends_them(monkeypatch):
+    """A slider step draws the headline numbers and the chosen cell's chart first; every other chart's probes are
+    computed where that chart goes, so the browser draws the first while the server computes the rest. A rerun
+    asked meanwhile (the next arrow key, a closed tab) ends those probes within a chunk: the page stops, with
+    the first chart drawn and no traceback."""
+    import rnn_core.lessons.lab as lab
+    import ui.charts
+    import ui.live
+
+    asked, events = {"stop": False}, []
+    monkeypatch.setattr(ui.live, "script_interrupt", lambda: lambda: asked["stop"])
+    plot, overlay = ui.charts.plot, lab.overlay
+
+    def plotted(fig, key, *args, **kwargs):
+        if key.startswith("lab_"):                       # (the app opens on the Playground first)
+            events.append(key)
+        return plot(fig, key, *args, **kwargs)
+
+    def overlay_asked_to_stop(cfg, **kwargs):          # the next key press comes while the overlay is computed
+        events.append("overlay computed")
+        asked["stop"] = True
+        return overlay(cfg, **kwargs)
+
+    monkeypatch.setattr(ui.charts, "plot", plotted)
+    monkeypatch.setattr(lab, "overlay", overlay_asked_to_stop)
+    at = _lab_app(state={"lab.timesteps": 23, "lab.hidden_size": 7, "lab.seeds": 2})
+    assert events == ["lab_gradient", "overlay computed"], events     # drawn first; nothing drawn after the stop
+    assert list(charts(at)) and all(k.endswith("lab_gradient") for k in charts(at))
+    assert not at.error
