@@ -37,6 +37,9 @@ _CSS = f"""
   [data-testid="stMain"] h2 {{ font-size: 1.6rem; }}
   /* the verdict line under a run: large, and a paragraph (not a heading out of the outline's order) */
   [class*="st-key-verdict-"] p {{ font-size: 1.3rem; line-height: 1.45; }}
+  /* a progress bar steps to each new value: Streamlit glides its bar over 0.5 s, and a live run moves it
+     every 0.5 s, so the glide never ended and the browser painted every frame (bench/browser_watch.py) */
+  [data-testid="stProgress"] * {{ transition: none !important; }}
   {HIDE_CSS}
   .{SR_ONLY} {{ position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
                overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }}
