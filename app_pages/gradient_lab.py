@@ -21,6 +21,7 @@ from rnn_core.config import ConfigError
 from rnn_core.data.budget import BudgetError
 from rnn_core.interrupt import Interrupted, interruptible
 from rnn_core.lessons.lab import LAB_PRESETS, lab_verdict, overlay_left_out
+from rnn_core.lessons.lab_ahead import look_ahead
 from rnn_core.nn.cells import cell_of, labels_where
 from rnn_core.nn.probe import reference_note
 from rnn_core.readable import readable
@@ -36,6 +37,7 @@ from ui.lab import (
     lab_chart,
     lab_controls,
     load_lab_state,
+    previous_settings,
     sync_lab_url,
     take_preset_note,
 )
@@ -60,6 +62,7 @@ else:
                "written-out cell equations) and averaged over a few random networks.")
     area, box = st.container(), st.sidebar
     box.header("Gradient Lab settings")
+before = previous_settings()
 cfg = lab_controls(box, preset_box=bar)
 sync_lab_url(cfg)
 if note:
@@ -138,6 +141,7 @@ if presenter:                       # one line of numbers and the chosen chart, 
         _chart(chart, 400, lab_sentence if chart == "gradient" else "", present=True)
         if preset:
             st.caption(LAB_PRESETS[preset]["note"])
+    look_ahead(cfg, before, ("gradient", chart))      # the next step of the slider just moved, probed meanwhile
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -209,3 +213,7 @@ for name, tab in zip(DEEPER, tabs, strict=True):
     if tab.open:
         with tab:
             VIEWS[name]()
+
+# while the user reads the charts, the next step of the slider just moved (same direction) is probed in the
+# background: a next press finds its probes kept (`rnn_core.lessons.lab_ahead`)
+look_ahead(cfg, before, ("gradient", "overlay", *(name for name, tab in zip(DEEPER, tabs, strict=True) if tab.open)))

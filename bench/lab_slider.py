@@ -11,7 +11,7 @@ A fresh `streamlit run app.py` (tests/conftest.py's `start_server`) and one head
 needs), each slider named by --sliders gets --steps presses of the right arrow key on its thumb, one at
 a time: every press gives a value the page has not shown before (nothing is answered from a cache of
 that very value). Measured per press: the time from the key press until the page's script has run and
-is idle again (Streamlit's `data-test-script-state` went to "running" and back to "notRunning") and the
+is idle again (Streamlit's `data-test-script-state` changed, to "running", and is "notRunning") and the
 browser has drawn what it was sent (two frames painted, then its main thread's first idle moment), the
 server process's CPU time over that interval (utime + stime, /proc/<pid>/stat), and the CPU time of this
 bench's own Chromium processes (the descendants of this process named chromium or headless_shell: the
@@ -40,7 +40,11 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, browser_missing_reason
 
 LABELS = {"gain": "Gain", "timesteps": "Timesteps T", "hidden_size": "Hidden size H",
           "forget_bias": "Forget-gate bias (LSTM)", "input_scale": "Input scale", "seeds": "Seeds"}
-RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+# A run began: any change of the app's script state after the press (a run quicker than Playwright's polling
+# would go to "running" and back unseen, and a wait for "running" would wait for ever).
+WATCH_RUN = """() => { window.__ran = false; const app = document.querySelector("[data-testid='stApp']");
+  new MutationObserver((_, seen) => { window.__ran = true; seen.disconnect(); })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
 # After the script's run: until the charts are drawn (a chart is drawn after the run that sent it, by
 # Streamlit's element or by ours) and the page has painted: two frames, then the main thread's first idle.
 SETTLED = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() =>
@@ -78,9 +82,10 @@ def press(page, name: str, pid: int, limit: float) -> tuple[float, float, float]
     seconds)."""
     handle = thumb(page, name)
     handle.focus()
+    page.evaluate(WATCH_RUN)
     cpu, browser, t0 = cpu_seconds(pid), browser_cpu_seconds(), time.monotonic()
     handle.press("ArrowRight")
-    page.wait_for_selector(RUNNING, timeout=limit * 1000)
+    page.wait_for_function("() => window.__ran", timeout=limit * 1000)
     page.wait_for_selector(IDLE, timeout=limit * 1000)
     page.evaluate(SETTLED)
     wall = time.monotonic() - t0

@@ -57,6 +57,16 @@ def fresh_shared_evaluations():
     yield
 
 
+@pytest.fixture(autouse=True)
+def no_lab_look_ahead_left():
+    """A Gradient Lab page run may leave its next step being probed in the background
+    (`rnn_core.lessons.lab_ahead`): it ends before the next test, whose counts of probes it would change."""
+    yield
+    ahead = sys.modules.get("rnn_core.lessons.lab_ahead")
+    if ahead is not None:
+        assert ahead.stop_ahead(60.0), "the Lab's look-ahead did not end within a minute"
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
     """Tiny nets run fastest on one thread, and a shared, busy machine stays fair; restored after."""

@@ -7,7 +7,7 @@ did not write; otherwise the settings this session last used (kept in the slot "
 widget keys, which Streamlit drops on a page switch), else the defaults. The URL is rewritten to
 `?preset=<key>` while the settings equal the preset last applied, else to the `lab.*` values that
 differ from the defaults (plus `presenter=1&chart=…` in presenter mode).
-Holds `load_lab_state()`, `lab_controls(container)`, `take_preset_note()`, `sync_lab_url(cfg)`,
+Holds `load_lab_state()`, `previous_settings()`, `lab_controls(container)`, `take_preset_note()`, `sync_lab_url(cfg)`,
 `current_preset(cfg)`, the `cached_*` functions and `lab_chart(name, cfg, build, *extra)` (a chart's figure,
 built again only when the settings that decide its numbers changed).
 Leaves to others: the computations (`rnn_core.lessons.lab`), the figures (`plots.lab`).
@@ -80,6 +80,12 @@ def load_lab_state() -> str | None:
     saved = LabConfig(**state.configs) if state.configs else LabConfig()
     _seed_widgets(saved, overwrite=False)
     return state.url_note
+
+
+def previous_settings() -> LabConfig | None:
+    """The settings of this session's last Lab run, before `lab_controls` reads this one's (None: its first)."""
+    configs = slot(SLOT).configs
+    return LabConfig(**configs) if configs else None
 
 
 def take_preset_note() -> str | None:

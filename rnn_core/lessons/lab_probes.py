@@ -36,6 +36,7 @@ import numpy as np
 
 from rnn_core.config import FIELDS
 from rnn_core.data.budget import LIMITS, ask
+from rnn_core.interrupt import checkpoint
 from rnn_core.nn.cells import cell_of
 from rnn_core.nn.step_memory import PROBE_BYTES, window_floats
 from rnn_core.threads import one_thread
@@ -123,6 +124,53 @@ _kept: OrderedDict[tuple, dict] = OrderedDict()
 _networks: OrderedDict[tuple, tuple] = OrderedDict()     # network_key → (model, spectra(model), its weights)
 _network_floats = [0]                                     # the weights of the networks kept
 _lock = threading.Lock()
+# Probes being computed: key → an event set when the thread computing it is done with it (kept, or given up:
+# interrupted). Another thread that needs one waits for it rather than computing it twice (two sessions pressing
+# the same step; a step whose probes the look-ahead, `lab_ahead.py`, is computing).
+_in_flight: dict[tuple, threading.Event] = {}
+_asked = [0]                 # bumped when a page's computation needs probes no thread is computing: it ends the
+_local = threading.local()   # look-ahead's (whose thread has `_local.ahead` set), which would hold the cores
+
+
+def foreground_asks() -> int:
+    """How many times a computation outside the look-ahead has needed probes no thread was computing (the
+    look-ahead ends its work when this changes)."""
+    return _asked[0]
+
+
+def mark_look_ahead() -> None:
+    """Mark the calling thread as the look-ahead's: its needs never end its own work."""
+    _local.ahead = True
+
+
+def _claim(keys: list[tuple]) -> tuple[list[tuple], dict[tuple, dict]]:
+    """(the keys this thread is to compute, marked in flight; the kept probes of the others). A key another
+    thread is computing is waited for (and computed here if that thread gave it up); needing one that no thread
+    computes ends the look-ahead's work first (`foreground_asks`). Release the first with `_release`."""
+    while True:
+        with _lock:
+            found = {k: _kept[k] for k in keys if k in _kept}
+            for k in found:
+                _kept.move_to_end(k)
+            missing = [k for k in dict.fromkeys(keys) if k not in found]
+            busy = [_in_flight[k] for k in missing if k in _in_flight]
+            if not getattr(_local, "ahead", False) and len(busy) < len(missing):
+                _asked[0] += 1                     # probes no one computes: the look-ahead makes way
+            if not busy:
+                for k in missing:
+                    _in_flight[k] = threading.Event()
+                return missing, found
+        busy[0].wait(0.05)
+        checkpoint()                               # a closed tab ends the wait too
+
+
+def _release(keys: list[tuple]) -> None:
+    """These keys are no longer computed here (kept, or given up): wake whoever waits for them."""
+    with _lock:
+        for k in keys:
+            event = _in_flight.pop(k, None)
+            if event is not None:
+                event.set()
 
 
 def forget_probes() -> None:
@@ -168,21 +216,21 @@ def lab_probes(cfg, cell: str, seeds: list[int] | range, gains: list[float | Non
     check_lab_probe(cfg, cell)                                           # before anything is allocated
     gains = list(gains) if gains is not None else [None] * len(seeds)
     keys = [probe_key(cfg, cell, s, g) for s, g in zip(seeds, gains)]
-    with _lock:
-        found = {k: _kept[k] for k in keys if k in _kept}
-        for k in found:
-            _kept.move_to_end(k)
-    todo = list(dict.fromkeys(k for k in keys if k not in found))          # each missing network once
+    todo, found = _claim(keys)                                              # each missing network once
     wanted = {k: (s, g) for k, s, g in zip(keys, seeds, gains)}
-    for part in _passes(cfg, cell, todo):
-        with one_thread():
-            networks = lab_networks(cfg, cell, [wanted[k][0] for k in part], [wanted[k][1] for k in part])
-            batches = [lab_batch(cfg, wanted[k][0]) for k in part]
-            X = np.stack([b[0] for b in batches])                           # (N, B, T, 1)
-            y = np.stack([b[1] for b in batches])                           # (N, B, 1)
-            probes = probe_lines([m for m, _ in networks], X, y, [s for _, s in networks])
-        found.update(zip(part, probes))
-        _keep(dict(zip(part, probes)))
+    try:
+        for part in _passes(cfg, cell, todo):
+            with one_thread():
+                networks = lab_networks(cfg, cell, [wanted[k][0] for k in part], [wanted[k][1] for k in part])
+                batches = [lab_batch(cfg, wanted[k][0]) for k in part]
+                X = np.stack([b[0] for b in batches])                       # (N, B, T, 1)
+                y = np.stack([b[1] for b in batches])                       # (N, B, 1)
+                probes = probe_lines([m for m, _ in networks], X, y, [s for _, s in networks])
+            found.update(zip(part, probes))
+            _keep(dict(zip(part, probes)))
+            _release(part)
+    finally:
+        _release(todo)
     return [found[k] for k in keys]
 
 
@@ -202,20 +250,21 @@ def lab_jacobians(cfg, seeds: list[int] | range, layer: int = 0) -> list[dict]:
     from rnn_core.nn.jacobian_stack import jacobian_stack
 
     keys = {seed: ("jacobian", layer, *probe_key(cfg, cfg.cell, seed)) for seed in seeds}
-    with _lock:
-        found = {seed: _kept[k] for seed, k in keys.items() if k in _kept}
-        for seed in found:
-            _kept.move_to_end(keys[seed])
+    claimed, kept = _claim(list(keys.values()))
+    found = {seed: kept[k] for seed, k in keys.items() if k in kept}
     todo = [seed for seed in dict.fromkeys(seeds) if seed not in found]
-    if todo:
-        with one_thread():
-            networks = lab_networks(cfg, cfg.cell, todo)
-            X = [lab_batch(cfg, seed)[0] for seed in todo]                   # N × (B, T, 1)
-            lines = jacobian_stack([m for m, _ in networks], X, layer=layer)
-            new = {seed: {**line, "sigma_max": spec[layer]["sigma_max"]}
-                   for seed, (_, spec), line in zip(todo, networks, lines)}
-        found.update(new)
-        _keep({keys[seed]: kept for seed, kept in new.items()})
+    try:
+        if todo:
+            with one_thread():
+                networks = lab_networks(cfg, cfg.cell, todo)
+                X = [lab_batch(cfg, seed)[0] for seed in todo]               # N × (B, T, 1)
+                lines = jacobian_stack([m for m, _ in networks], X, layer=layer)
+                new = {seed: {**line, "sigma_max": spec[layer]["sigma_max"]}
+                       for seed, (_, spec), line in zip(todo, networks, lines)}
+            found.update(new)
+            _keep({keys[seed]: kept for seed, kept in new.items()})
+    finally:
+        _release(claimed)
     return [found[seed] for seed in seeds]
 
 

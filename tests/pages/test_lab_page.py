@@ -238,3 +238,22 @@ def test_the_first_chart_is_drawn_before_the_others_are_computed_and_a_rerun_end
     assert events == ["lab_gradient", "overlay computed"], events     # drawn first; nothing drawn after the stop
     assert list(charts(at)) and all(k.endswith("lab_gradient") for k in charts(at))
     assert not at.error
+
+
+def test_a_slider_step_has_the_next_step_probed_while_the_user_reads_the_page():
+    """After a step of a slider, the page asks for the step after it (same slider, same direction) to be probed in
+    the background: the probes of the chosen cell's chart and of "All cells compared" there are kept when the run
+    ends, for the next press to find (`rnn_core.lessons.lab_ahead`). A first visit asks for nothing."""
+    from rnn_core.lessons import lab_ahead, lab_probes
+    from rnn_core.lessons.lab_probes import probe_key
+
+    lab_probes.forget_probes()
+    at = _lab_app(state=TINY)
+    assert lab_ahead.wait_idle(60.0)
+    assert not [k for k in lab_probes._kept if k[5] in (1.05, 1.1)]       # a first visit: nothing probed ahead
+    at.slider(key="lab.gain").set_value(1.05).run()
+    assert not at.exception
+    assert lab_ahead.wait_idle(60.0)
+    ahead = LabConfig(timesteps=12, hidden_size=6, seeds=2, gain=1.1)
+    wanted = [probe_key(ahead, cell, seed) for cell in CELLS if not layers_error(cell, 1) for seed in range(2)]
+    assert all(k in lab_probes._kept for k in wanted)
