@@ -6,7 +6,7 @@ the bytes codec (`windows_codec.py`) all build or read these, and none of them i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,6 +85,9 @@ class Windows:
     target_in_features: int | None   # column of the target among the inputs (persistence baseline)
     baseline_mse: float | None   # sequence tasks: constant-guess MSE in scaled units
     text: Any = None             # text tasks: a `text.TextInfo` (vocabulary, held-out text, baseline)
+    # `naive_losses` per split, computed once: windows are never changed once made, and every page watching a run
+    # (a room of them) asks for the naive guess's loss at every redraw
+    _naive: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def inverse_target(self, y_scaled) -> np.ndarray:
         """Scaled target values (any shape) → real units (dollars, index points …), float64."""
@@ -108,6 +111,11 @@ class Windows:
         """The loss (MSE, scaled units) two guesses that learn nothing score on `split` ("train", "val",
         "test"): {"constant": ŷ = mean of the training targets, "persistence": ŷ = the target's last
         input value (None when the target is not an input, e.g. the adding problem)}."""
+        if split not in self._naive:
+            self._naive[split] = self._naive_losses(split)
+        return dict(self._naive[split])
+
+    def _naive_losses(self, split: str) -> dict[str, float | None]:
         X = getattr(self, f"X_{split}")
         y = getattr(self, f"y_{split}").astype(np.float64)              # (N, 1)
         if len(y) == 0:

@@ -99,7 +99,7 @@ def known_digest(windows: Windows, digest: str) -> Windows:
 
 
 def _meta(windows: Windows) -> dict:
-    plain = {f.name for f in fields(Windows)} - set(ARRAYS) - {"frame", "scaler", "text"}
+    plain = {f.name for f in fields(Windows) if f.init} - set(ARRAYS) - {"frame", "scaler", "text"}   # not caches
     meta = {name: getattr(windows, name) for name in plain}
     meta["feature_names"] = list(meta["feature_names"])
     meta["scaler_kind"], meta["scaler_columns"] = windows.scaler.kind, list(windows.scaler.columns)

@@ -50,3 +50,19 @@ def test_the_bytes_hold_no_pickle():
     data = windows_to_bytes(prepare(DataConfig(dataset="sine", timesteps=8)))
     with np.load(__import__("io").BytesIO(data), allow_pickle=False) as npz:
         assert all(npz[name].dtype != object for name in npz.files)
+
+
+def test_the_naive_guess_kept_on_the_windows_changes_neither_its_bytes_nor_its_numbers():
+    """`Windows.naive_losses` keeps its answer per split (a room's pages ask at every redraw): the bytes and the
+    digest a run store keys runs by stay those of the windows alone, and the numbers are those computed afresh."""
+    from rnn_core.data.windows_codec import windows_digest
+
+    w = prepare(DataConfig(dataset="sine", timesteps=10, params={"length": 400}))
+    fresh = prepare(DataConfig(dataset="sine", timesteps=10, params={"length": 400}))
+    before, digest = windows_to_bytes(w), windows_digest(fresh)
+    naive = w.naive_losses("val")
+    naive["constant"] = -1.0                                     # a caller's copy, not what is kept
+    assert w.naive_losses("val") == fresh.naive_losses("val") != naive
+    assert w.naive_losses("train") == fresh.naive_losses("train") != w.naive_losses("val")
+    assert windows_to_bytes(w) == before and windows_digest(w) == digest
+    _assert_same(windows_from_bytes(before), w)
