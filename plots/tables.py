@@ -65,7 +65,9 @@ def metrics_display(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     metric is undefined, columns undefined for every row dropped (MAPE stays, with its reason); and one
     footnote per kind of "—"."""
     shown = frame[[c for c in frame.columns if c == "MAPE %" or frame[c].notna().any()]]
-    text = pd.DataFrame({c: [_cell(shown[c].iloc[i], METRIC_WRITERS.get(c, readable)) for i in range(len(shown))]
+    # each column read once (`shown[c]` builds a Series, and a copy of the index, at every call), its values the
+    # scalars `.iloc` gives
+    text = pd.DataFrame({c: [_cell(v, METRIC_WRITERS.get(c, readable)) for v in shown[c].to_numpy()]
                          for c in shown.columns}, index=shown.index)
     notes = []
     if "MAPE %" in shown and shown["MAPE %"].isna().any():
