@@ -74,7 +74,11 @@ def next_step(cfg: LabConfig, before: LabConfig | None) -> LabConfig | None:
 
 def look_ahead(cfg: LabConfig, before: LabConfig | None, charts: tuple[str, ...]) -> LabConfig | None:
     """Probe, in the background, what `charts` (keys of COMPUTE, in the page's order) need at `next_step(cfg,
-    before)`; returns those settings (None: nothing to probe, and whatever was being probed ahead ends)."""
+    before)`; returns those settings (None: nothing to probe, and whatever was being probed ahead ends). A run that
+    changed no setting (a tab opened, the checkbox ticked) leaves what is being probed as it is: the next step is
+    still the one the last change leads to."""
+    if cfg == before:
+        return None
     ahead = next_step(cfg, before)
     with _wake:
         _generation[0] += 1

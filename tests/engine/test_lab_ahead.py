@@ -118,3 +118,22 @@ def test_a_page_closed_while_it_waits_for_the_look_ahead_stops_waiting():
     with pytest.raises(Interrupted), interruptible(closed.is_set):
         lab.profile_stats(ahead)                  # its probes are in flight: it waits, and the closed tab ends that
     assert lab_ahead.stop_ahead(60.0)
+
+
+def test_a_run_that_changes_no_setting_leaves_the_next_step_being_probed(monkeypatch):
+    """A tab opened or the checkbox ticked reruns the page with the settings as they were: the step ahead, asked
+    for by the slider's last step, is still probed (and a run that moves another setting ends it)."""
+    lab_probes.forget_probes()
+    cfg = SMALL.replace(timesteps=60, hidden_size=24)
+    ahead = lab_ahead.look_ahead(cfg, cfg.replace(timesteps=59), ("overlay",))
+    assert lab_ahead.look_ahead(cfg, cfg, ("gradient", "overlay", "phase")) is None
+    assert lab_ahead.wait_idle(60.0)
+    passes = _count_passes(monkeypatch)
+    lab.overlay(ahead)
+    assert passes == []
+    lab_probes.forget_probes()
+    lab_ahead.look_ahead(cfg, cfg.replace(timesteps=59), ("overlay",))
+    assert lab_ahead.look_ahead(cfg.replace(cell="gru"), cfg, ("overlay",)) is None      # a choice: nothing ahead
+    assert lab_ahead.wait_idle(60.0)
+    lab.overlay(ahead)
+    assert len(passes) > 0                        # what was asked for first was dropped, or ended, and not finished
